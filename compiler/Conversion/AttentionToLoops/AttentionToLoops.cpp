@@ -1,0 +1,373 @@
+//===- AttentionToLoops.cpp - Fused loop nest for attn.attention ----------===//
+//
+// Part of Heed. For every batch row b:
+//
+//   q-only part of the score (hoisted: once per row, not per step)
+//   for t in [0, T):  e[t] = score(q, keys[b, t]);  m = max(m, e[t])
+//   for t in [0, T):  p[t] = exp(e[t] - m) (softmax) | σ(e[t]) (smoothing)
+//   for t in [0, T):  w[t] = p[t] / Σp;  ctx += w[t] · values[b, t]
+//
+// The score region's ops are cloned onto row tensors (rank 1) and lowered
+// by convert-attn-to-linalg afterwards, so the largest temporaries are one
+// row. A dense layer over concat(query-part, key-part) is split by weight
+// columns so the query-part product is hoisted out of the time loop. The
+// context accumulates in a vector register value (vector<Dv x f32>).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Passes.h"
+#include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace heed {
+#define GEN_PASS_DEF_LOWERATTENTIONTOLOOPS
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+/// The largest context row kept in registers as one vector value.
+constexpr int64_t kMaxVectorContext = 512;
+
+arith::FastMathFlagsAttr fast(OpBuilder &b) {
+  return arith::FastMathFlagsAttr::get(b.getContext(),
+                                       arith::FastMathFlags::fast);
+}
+
+Value cIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value cF32(OpBuilder &b, Location loc, float v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+/// The rank-1 slice `source[prefix..., :]` as a tensor<N x f32>.
+Value extractRow(OpBuilder &b, Location loc, Value source, ValueRange prefix) {
+  auto type = cast<RankedTensorType>(source.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(prefix.begin(), prefix.end()),
+      sizes(rank - 1, b.getIndexAttr(1)), strides(rank, b.getIndexAttr(1));
+  offsets.push_back(b.getIndexAttr(0));
+  sizes.push_back(b.getIndexAttr(type.getShape().back()));
+  auto rowType = RankedTensorType::get({type.getShape().back()},
+                                       type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, rowType, source, offsets, sizes,
+                                        strides);
+}
+
+/// Columns [offset, offset + width) of a dense weight [N, K].
+Value weightColumns(OpBuilder &b, Location loc, Value weight, int64_t offset,
+                    int64_t width) {
+  auto type = cast<RankedTensorType>(weight.getType());
+  int64_t n = type.getDimSize(0);
+  auto sliceType = RankedTensorType::get({n, width}, type.getElementType());
+  return tensor::ExtractSliceOp::create(
+      b, loc, sliceType, weight,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(offset)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(width)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+class FusedLowering {
+public:
+  FusedLowering(attn::AttentionOp op) : op(op) {}
+  LogicalResult run();
+
+private:
+  void classify();
+  /// Slices the weight columns of every split dense layer, once, before
+  /// the loops.
+  void emitColumnSlices(OpBuilder &b);
+  /// Clones the hoistable score ops (and the query halves of split dense
+  /// layers) at `b`'s insertion point.
+  void emitHoisted(OpBuilder &b, IRMapping &map);
+  /// Clones the key-dependent score ops; returns the energy as f32.
+  Value emitPerStep(OpBuilder &b, IRMapping &map);
+
+  attn::AttentionOp op;
+  /// Score-region values that depend on the key row.
+  llvm::DenseSet<Value> perStep;
+  /// Dense layers over a concat of hoistable and per-step parts, with the
+  /// hoisted partial product once computed.
+  llvm::DenseMap<Operation *, Value> splitPartial;
+  /// The weight-column slices of split dense layers, made once per op.
+  llvm::DenseMap<std::pair<Operation *, unsigned>, Value> splitColumns;
+};
+
+void FusedLowering::classify() {
+  perStep.insert(op.getKeyRow());
+  for (Operation &inner : op.getScore().front().without_terminator()) {
+    bool dependsOnKey = llvm::any_of(inner.getOperands(), [&](Value v) {
+      return perStep.contains(v);
+    });
+    if (dependsOnKey)
+      for (Value r : inner.getResults())
+        perStep.insert(r);
+  }
+}
+
+/// The concat feeding a dense layer's input, when splitting pays off: some
+/// parts are hoistable and the concat is along the row's only axis.
+static attn::ConcatOp splittableConcat(attn::DenseOp dense,
+                                       const llvm::DenseSet<Value> &perStep) {
+  auto concat = dense.getInput().getDefiningOp<attn::ConcatOp>();
+  if (!concat || !perStep.contains(concat.getResult()))
+    return nullptr;
+  bool anyHoistable = llvm::any_of(concat.getInputs(), [&](Value v) {
+    return !perStep.contains(v);
+  });
+  return anyHoistable ? concat : nullptr;
+}
+
+void FusedLowering::emitColumnSlices(OpBuilder &b) {
+  for (Operation &inner : op.getScore().front().without_terminator()) {
+    auto dense = dyn_cast<attn::DenseOp>(inner);
+    attn::ConcatOp concat =
+        dense ? splittableConcat(dense, perStep) : attn::ConcatOp();
+    if (!concat)
+      continue;
+    int64_t offset = 0;
+    for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
+      int64_t width = cast<RankedTensorType>(part.getType()).getDimSize(0);
+      splitColumns[{dense, unsigned(i)}] =
+          weightColumns(b, dense.getLoc(), dense.getWeight(), offset, width);
+      offset += width;
+    }
+  }
+}
+
+void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map) {
+  Block &body = op.getScore().front();
+  for (Operation &inner : body.without_terminator()) {
+    if (!perStep.contains(inner.getResult(0))) {
+      map.map(inner.getResults(), b.clone(inner, map)->getResults());
+      continue;
+    }
+    auto dense = dyn_cast<attn::DenseOp>(inner);
+    attn::ConcatOp concat =
+        dense ? splittableConcat(dense, perStep) : attn::ConcatOp();
+    if (!concat)
+      continue;
+    // partial = b + Σ_{hoistable parts p} W[:, cols(p)] · p
+    Location loc = dense.getLoc();
+    Value partial;
+    for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
+      if (perStep.contains(part))
+        continue;
+      Value cols = splitColumns.lookup({dense, unsigned(i)});
+      Value bias = partial ? Value() : dense.getBias();
+      Value term = attn::DenseOp::create(b, loc, map.lookup(part), cols, bias,
+                                         attn::ActivationKind::none);
+      partial = partial ? attn::BinaryOp::create(b, loc, partial, term,
+                                                 attn::BinaryKind::add)
+                              .getResult()
+                        : term;
+    }
+    splitPartial[dense] = partial;
+  }
+}
+
+Value FusedLowering::emitPerStep(OpBuilder &b, IRMapping &map) {
+  Block &body = op.getScore().front();
+  for (Operation &inner : body.without_terminator()) {
+    if (!perStep.contains(inner.getResult(0)))
+      continue;
+    auto it = splitPartial.find(&inner);
+    if (it == splitPartial.end()) {
+      // A concat consumed only by split dense layers is never built.
+      if (isa<attn::ConcatOp>(inner) &&
+          llvm::all_of(inner.getUsers(),
+                       [&](Operation *u) { return splitPartial.count(u); }))
+        continue;
+      map.map(inner.getResults(), b.clone(inner, map)->getResults());
+      continue;
+    }
+    auto dense = cast<attn::DenseOp>(inner);
+    auto concat = dense.getInput().getDefiningOp<attn::ConcatOp>();
+    Location loc = dense.getLoc();
+    Value acc = it->second;
+    for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
+      if (!perStep.contains(part))
+        continue;
+      Value term = attn::DenseOp::create(b, loc, map.lookup(part),
+                                         splitColumns[{dense, unsigned(i)}],
+                                         Value(), attn::ActivationKind::none);
+      acc = attn::BinaryOp::create(b, loc, acc, term, attn::BinaryKind::add);
+    }
+    attn::ActivationKind act = dense.getActivation();
+    if (act == attn::ActivationKind::softmax)
+      acc = attn::SoftmaxOp::create(b, loc, acc, 0);
+    else if (act != attn::ActivationKind::none)
+      acc = attn::ActivateOp::create(b, loc, acc, act);
+    map.map(dense.getResult(), acc);
+  }
+  Value energy = map.lookup(op.getScoreValue());
+  return tensor::ExtractOp::create(b, op.getLoc(), energy,
+                                   ValueRange{cIndex(b, op.getLoc(), 0)});
+}
+
+LogicalResult FusedLowering::run() {
+  Location loc = op.getLoc();
+  auto ctxType = cast<RankedTensorType>(op.getContextVector().getType());
+  auto wType = cast<RankedTensorType>(op.getWeights().getType());
+  if (!ctxType.hasStaticShape() || !wType.hasStaticShape())
+    return op.emitError("attn-lower-attention-to-loops needs static shapes");
+  int64_t batch = ctxType.getDimSize(0), dv = ctxType.getDimSize(1),
+          steps = wType.getDimSize(1);
+  bool softmax = op.getNormalization() == attn::Normalization::softmax;
+  classify();
+
+  OpBuilder b(op);
+  emitColumnSlices(b);
+  Type f32 = b.getF32Type();
+  Value c0 = cIndex(b, loc, 0), c1 = cIndex(b, loc, 1);
+  Value cSteps = cIndex(b, loc, steps);
+  Value zero = cF32(b, loc, 0.0f), negInf = cF32(b, loc, -INFINITY);
+  Value ctxInit = tensor::EmptyOp::create(b, loc, ctxType.getShape(), f32);
+  Value wInit = tensor::EmptyOp::create(b, loc, wType.getShape(), f32);
+  bool vectorContext = dv <= kMaxVectorContext;
+  auto vecType = VectorType::get({dv}, f32);
+
+  auto outer = scf::ForOp::create(
+      b, loc, c0, cIndex(b, loc, batch), c1, ValueRange{ctxInit, wInit},
+      [&](OpBuilder &b, Location loc, Value bi, ValueRange outs) {
+        IRMapping map;
+        map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), bi));
+        emitHoisted(b, map);
+
+        // Pass 1: energies into a row of the weights, running maximum.
+        Value rowInit = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{steps}, f32);
+        auto scores = scf::ForOp::create(
+            b, loc, c0, cSteps, c1, ValueRange{rowInit, negInf},
+            [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
+              IRMapping stepMap = map;
+              stepMap.map(op.getKeyRow(),
+                          extractRow(b, loc, op.getKeys(), {bi, ti}));
+              Value e = emitPerStep(b, stepMap);
+              if (Value mask = op.getMask()) {
+                Value keep = tensor::ExtractOp::create(b, loc, mask, ValueRange{bi, ti});
+                e = arith::SelectOp::create(b, loc, keep, e, negInf);
+              }
+              Value row = tensor::InsertOp::create(b, loc, e, it[0], ti);
+              Value m = arith::MaximumFOp::create(b, loc, it[1], e, fast(b));
+              scf::YieldOp::create(b, loc, ValueRange{row, m});
+            });
+        Value maxE = scores.getResult(1);
+
+        // Pass 2: unnormalized weights and their sum. Masked steps (-inf)
+        // give exp(-inf) = 0; for smoothing they are zeroed explicitly.
+        auto unnorm = scf::ForOp::create(
+            b, loc, c0, cSteps, c1, ValueRange{scores.getResult(0), zero},
+            [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
+              Value e = tensor::ExtractOp::create(b, loc, it[0], ti);
+              Value p;
+              if (softmax) {
+                // A fully masked row has max = -inf: keep p = 0, not NaN.
+                Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                                    maxE, negInf);
+                Value safeMax = arith::SelectOp::create(b, loc, isInf, zero, maxE);
+                Value d = arith::SubFOp::create(b, loc, e, safeMax, fast(b));
+                p = math::ExpOp::create(b, loc, d, fast(b));
+              } else {
+                p = emitActivationScalar(b, loc, attn::ActivationKind::sigmoid, e);
+                Value masked = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                                     e, negInf);
+                p = arith::SelectOp::create(b, loc, masked, zero, p);
+              }
+              Value row = tensor::InsertOp::create(b, loc, p, it[0], ti);
+              Value s = arith::AddFOp::create(b, loc, it[1], p, fast(b));
+              scf::YieldOp::create(b, loc, ValueRange{row, s});
+            });
+        Value sum = unnorm.getResult(1);
+        Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE,
+                                            sum, zero);
+        Value inv = arith::DivFOp::create(b, loc, cF32(b, loc, 1.0f), sum, fast(b));
+        inv = arith::SelectOp::create(b, loc, empty, zero, inv);
+
+        // Pass 3: normalize and accumulate the context.
+        Value ctxAcc;
+        if (vectorContext)
+          ctxAcc = arith::ConstantOp::create(b, loc, vecType,
+                                             DenseElementsAttr::get(vecType, 0.0f));
+        else
+          ctxAcc = linalg::FillOp::create(
+                       b, loc, zero,
+                       tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{dv}, f32)
+                           .getResult())
+                       .getResult(0);
+        auto accumulate = scf::ForOp::create(
+            b, loc, c0, cSteps, c1, ValueRange{unnorm.getResult(0), ctxAcc},
+            [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
+              Value p = tensor::ExtractOp::create(b, loc, it[0], ti);
+              Value w = arith::MulFOp::create(b, loc, p, inv, fast(b));
+              Value row = tensor::InsertOp::create(b, loc, w, it[0], ti);
+              Value acc;
+              if (vectorContext) {
+                Value v = vector::TransferReadOp::create(
+                    b, loc, vecType, op.getValues(), ValueRange{bi, ti, c0},
+                    zero, ArrayRef<bool>{true});
+                Value wv = vector::BroadcastOp::create(b, loc, vecType, w);
+                acc = vector::FMAOp::create(b, loc, wv, v, it[1]);
+              } else {
+                auto inner = scf::ForOp::create(
+                    b, loc, c0, cIndex(b, loc, dv), c1, ValueRange{it[1]},
+                    [&](OpBuilder &b, Location loc, Value di, ValueRange a) {
+                      Value v = tensor::ExtractOp::create(b, loc, op.getValues(),
+                                                          ValueRange{bi, ti, di});
+                      Value c = tensor::ExtractOp::create(b, loc, a[0], di);
+                      Value m = arith::MulFOp::create(b, loc, w, v, fast(b));
+                      Value s = arith::AddFOp::create(b, loc, c, m, fast(b));
+                      scf::YieldOp::create(
+                          b, loc, tensor::InsertOp::create(b, loc, s, a[0], di)
+                                      .getResult());
+                    });
+                acc = inner.getResult(0);
+              }
+              scf::YieldOp::create(b, loc, ValueRange{row, acc});
+            });
+
+        Value ctxRow = accumulate.getResult(1);
+        Value ctxOut;
+        if (vectorContext) {
+          ctxOut = vector::TransferWriteOp::create(b, loc, ctxRow, outs[0],
+                                                   ValueRange{bi, c0},
+                                                   ArrayRef<bool>{true})
+                       .getResult();
+        } else {
+          ctxOut = tensor::InsertSliceOp::create(
+              b, loc, ctxRow, outs[0],
+              ArrayRef<OpFoldResult>{bi, b.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(dv)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+        }
+        Value wOut = tensor::InsertSliceOp::create(
+            b, loc, accumulate.getResult(0), outs[1],
+            ArrayRef<OpFoldResult>{bi, b.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(steps)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+        scf::YieldOp::create(b, loc, ValueRange{ctxOut, wOut});
+      });
+  op.replaceAllUsesWith(outer.getResults());
+  op.erase();
+  return success();
+}
+
+struct LowerAttentionToLoopsPass
+    : heed::impl::LowerAttentionToLoopsBase<LowerAttentionToLoopsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<attn::AttentionOp> ops;
+    getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
+    for (attn::AttentionOp op : ops)
+      if (failed(FusedLowering(op).run()))
+        return signalPassFailure();
+  }
+};
+
+} // namespace

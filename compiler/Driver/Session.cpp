@@ -1,0 +1,214 @@
+//===- Session.cpp - Parse, specialize, compile and run a model -----------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Driver/Session.h"
+#include "compiler/Pipelines/Registration.h"
+#include "frontends/dsl/MLIRGen.h"
+#include "frontends/dsl/Parser.h"
+#include "frontends/dsl/Sema.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <chrono>
+
+using namespace heed;
+using llvm::Twine;
+
+static llvm::Error fail(const Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Expected<std::unique_ptr<Session>>
+Session::load(const std::string &path, PipelineOptions options) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return fail(path + ": cannot read model file: " +
+                buffer.getError().message());
+  auto session = std::unique_ptr<Session>(new Session());
+  session->options = options;
+  session->sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  session->ast = dsl::parseModel(session->sourceMgr);
+  if (!session->ast || !dsl::checkModel(*session->ast, session->sourceMgr))
+    return fail(path + ": the model has errors (see above)");
+  mlir::DialectRegistry registry;
+  registerHeedDialects(registry);
+  session->context = std::make_unique<mlir::MLIRContext>(registry);
+  session->context->loadAllAvailableDialects();
+  return session;
+}
+
+std::vector<rt::ExpectedWeight> Session::expectedWeights() const {
+  std::vector<rt::ExpectedWeight> out;
+  for (auto &w : dsl::weightSpecs(*ast))
+    out.push_back({w.name, w.shape});
+  return out;
+}
+
+llvm::Error Session::setWeights(rt::NamedTensors tensors,
+                                const std::string &source) {
+  auto bound = rt::bindWeights(expectedWeights(), std::move(tensors), source);
+  if (!bound)
+    return bound.takeError();
+  weights = std::move(*bound);
+  return llvm::Error::success();
+}
+
+llvm::Expected<llvm::StringMap<int64_t>>
+Session::bindDims(const rt::NamedTensors &inputs) const {
+  llvm::StringMap<int64_t> dims;
+  llvm::StringMap<std::string> boundBy;
+  std::vector<std::string> problems;
+  for (auto &[name, t] : inputs) {
+    bool known = false;
+    for (auto &in : ast->inputs)
+      known |= in.name == name;
+    if (!known) {
+      std::string names;
+      for (auto &in : ast->inputs)
+        names += (names.empty() ? "" : ", ") + in.name;
+      problems.push_back("unknown input '" + name + "' (model '" + ast->name +
+                         "' takes: " + names + ")");
+    }
+  }
+  for (auto &in : ast->inputs) {
+    const rt::Tensor *t = nullptr;
+    for (auto &[name, tensor] : inputs)
+      if (name == in.name)
+        t = &tensor;
+    if (!t) {
+      problems.push_back("missing input '" + in.name + "' " +
+                         dsl::shapeStr(in.shape));
+      continue;
+    }
+    const auto &shape = t->shape();
+    if (shape.size() != in.shape.size()) {
+      problems.push_back("input '" + in.name + "' has shape " +
+                         rt::shapeToString(shape) + ", the model declares " +
+                         dsl::shapeStr(in.shape) + " (rank " +
+                         std::to_string(in.shape.size()) + ")");
+      continue;
+    }
+    for (size_t i = 0; i < shape.size(); ++i) {
+      const dsl::Dim &d = in.shape[i];
+      if (d.isKnown()) {
+        if (shape[i] != d.size)
+          problems.push_back("input '" + in.name + "' has shape " +
+                             rt::shapeToString(shape) + ", the model declares " +
+                             dsl::shapeStr(in.shape) + " (axis " +
+                             std::to_string(i) + " must be " +
+                             std::to_string(d.size) + ")");
+        continue;
+      }
+      if (shape[i] <= 0) {
+        problems.push_back("input '" + in.name + "': dimension " + d.symbol +
+                           " must be positive, got " + std::to_string(shape[i]));
+        continue;
+      }
+      auto it = dims.find(d.symbol);
+      if (it == dims.end()) {
+        dims[d.symbol] = shape[i];
+        boundBy[d.symbol] = in.name;
+      } else if (it->second != shape[i]) {
+        problems.push_back("dimension " + d.symbol + " is " +
+                           std::to_string(it->second) + " in input '" +
+                           boundBy[d.symbol] + "' but " +
+                           std::to_string(shape[i]) + " in input '" + in.name +
+                           "'");
+      }
+    }
+  }
+  if (problems.empty())
+    return dims;
+  std::string msg = problems[0];
+  for (size_t i = 1; i < problems.size(); ++i)
+    msg += "\n" + problems[i];
+  return fail(msg);
+}
+
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
+  auto module = dsl::genModule(*context, *ast, dims, sourceMgr);
+  if (!module)
+    return fail("internal error: generated IR does not verify");
+  mlir::PassManager pm(context.get());
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return fail("bad pass-manager options");
+  buildAttnOptimizationPipeline(pm, options);
+  if (stage != Stage::Attn)
+    buildAttnToLinalgPipeline(pm, options);
+  if (stage == Stage::LLVMDialect) {
+    // The runtime calls the model through its C interface.
+    for (auto func : module->getOps<mlir::func::FuncOp>())
+      func->setAttr(mlir::LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                    mlir::UnitAttr::get(context.get()));
+    buildLinalgToLLVMPipeline(pm, options);
+  }
+  if (mlir::failed(pm.run(*module)))
+    return fail("compilation failed (see the diagnostics above)");
+  return std::move(module);
+}
+
+std::vector<int64_t>
+Session::concreteShape(const dsl::Shape &shape,
+                       const llvm::StringMap<int64_t> &dims) const {
+  std::vector<int64_t> out;
+  for (const dsl::Dim &d : shape)
+    out.push_back(d.isKnown() ? d.size : dims.lookup(d.symbol));
+  return out;
+}
+
+llvm::Expected<JITModel *>
+Session::compiled(const llvm::StringMap<int64_t> &dims) {
+  std::string key;
+  for (auto &sym : ast->symbols)
+    key += sym + "=" + std::to_string(dims.lookup(sym)) + ";";
+  auto it = cache.find(key);
+  if (it != cache.end())
+    return it->second.get();
+  auto start = std::chrono::steady_clock::now();
+  auto module = buildModule(dims, Stage::LLVMDialect);
+  if (!module)
+    return module.takeError();
+  auto jit = JITModel::create(**module, ast->name);
+  if (!jit)
+    return jit.takeError();
+  compileSeconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  JITModel *result = jit->get();
+  cache[key] = std::move(*jit);
+  return result;
+}
+
+llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
+  if (weights.size() != expectedWeights().size())
+    return fail("no weights bound (use --weights FILE)");
+  auto dims = bindDims(inputs);
+  if (!dims)
+    return dims.takeError();
+  auto jit = compiled(*dims);
+  if (!jit)
+    return jit.takeError();
+  std::vector<BufferArg> args;
+  for (auto &in : ast->inputs)
+    for (auto &[name, t] : inputs)
+      if (name == in.name)
+        args.push_back({const_cast<float *>(t.data()), t.shape()});
+  for (auto &w : weights)
+    args.push_back({w.data(), w.shape()});
+  rt::NamedTensors outputs;
+  for (auto &out : ast->outputs)
+    outputs.emplace_back(out.name,
+                         rt::Tensor(concreteShape(out.value->type, *dims)));
+  for (auto &[name, t] : outputs)
+    args.push_back({t.data(), t.shape()});
+  if (auto err = (*jit)->invoke(args))
+    return std::move(err);
+  return outputs;
+}

@@ -1,0 +1,75 @@
+//===- Session.h - Parse, specialize, compile and run a model ---*- C++ -*-===//
+//
+// Part of Heed. Ties the frontend, the pipelines, the JIT and the runtime
+// together for the CLI and the tests: one Session per model file, compiled
+// code cached per set of concrete input shapes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_DRIVER_SESSION_H
+#define HEED_COMPILER_DRIVER_SESSION_H
+
+#include "compiler/JIT/JITModel.h"
+#include "compiler/Pipelines/Pipelines.h"
+#include "frontends/dsl/AST.h"
+#include "runtime/TensorFile.h"
+#include "runtime/Weights.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <map>
+
+namespace heed {
+
+/// How far `buildModule` lowers.
+enum class Stage { Attn, Linalg, LLVMDialect };
+
+class Session {
+public:
+  /// Parses and checks `path`; diagnostics are printed to stderr.
+  static llvm::Expected<std::unique_ptr<Session>>
+  load(const std::string &path, PipelineOptions options);
+
+  const dsl::Model &model() const { return *ast; }
+  std::vector<rt::ExpectedWeight> expectedWeights() const;
+  llvm::Error setWeights(rt::NamedTensors tensors, const std::string &source);
+
+  /// Checks inputs against the model's declarations and binds every
+  /// symbolic dimension; errors name the input, the dim and both sizes.
+  llvm::Expected<llvm::StringMap<int64_t>>
+  bindDims(const rt::NamedTensors &inputs) const;
+
+  /// The module specialized for `dims`, lowered to `stage`. Pass-manager
+  /// command-line options (--mlir-print-ir-*) apply.
+  llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+  buildModule(const llvm::StringMap<int64_t> &dims, Stage stage);
+
+  /// Compiles for the inputs' shapes (cached) and runs; outputs in
+  /// declaration order.
+  llvm::Expected<rt::NamedTensors> run(const rt::NamedTensors &inputs);
+
+  /// The compiled function for `dims` (compiling it if new).
+  llvm::Expected<JITModel *> compiled(const llvm::StringMap<int64_t> &dims);
+  /// Seconds the last cache miss spent in the pipeline and the JIT.
+  double lastCompileSeconds() const { return compileSeconds; }
+
+private:
+  Session() = default;
+  std::vector<int64_t> concreteShape(const dsl::Shape &shape,
+                                     const llvm::StringMap<int64_t> &dims) const;
+
+  PipelineOptions options;
+  llvm::SourceMgr sourceMgr;
+  std::unique_ptr<mlir::MLIRContext> context;
+  std::unique_ptr<dsl::Model> ast;
+  std::vector<rt::Tensor> weights;
+  std::map<std::string, std::unique_ptr<JITModel>> cache;
+  double compileSeconds = 0;
+};
+
+} // namespace heed
+
+#endif

@@ -1,0 +1,120 @@
+//===- JITModel.cpp - A compiled model, ready to call ---------------------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/JIT/JITModel.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+
+using namespace heed;
+
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return builder->createTargetMachine();
+}
+
+llvm::Expected<std::unique_ptr<JITModel>>
+JITModel::create(mlir::ModuleOp module, llvm::StringRef function) {
+  auto tm = hostMachine();
+  if (!tm)
+    return tm.takeError();
+  mlir::ExecutionEngineOptions options;
+  options.transformer = mlir::makeOptimizingTransformer(3, 0, tm->get());
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = mlir::ExecutionEngine::create(module, options, std::move(*tm));
+  if (!engine)
+    return engine.takeError();
+  auto model = std::unique_ptr<JITModel>(new JITModel());
+  model->engine = std::move(*engine);
+  model->entry = ("_mlir_ciface_" + function).str();
+  if (auto fn = model->engine->lookupPacked(model->entry); !fn)
+    return fn.takeError();
+  return model;
+}
+
+llvm::Error JITModel::invoke(llvm::ArrayRef<BufferArg> args) {
+  // Each descriptor: {allocated, aligned, offset, sizes[rank], strides[rank]}.
+  std::vector<std::vector<int64_t>> descriptors;
+  descriptors.reserve(args.size());
+  for (const BufferArg &a : args) {
+    std::vector<int64_t> d;
+    d.push_back(reinterpret_cast<int64_t>(a.data));
+    d.push_back(reinterpret_cast<int64_t>(a.data));
+    d.push_back(0);
+    d.insert(d.end(), a.shape.begin(), a.shape.end());
+    std::vector<int64_t> strides(a.shape.size(), 1);
+    for (int i = int(a.shape.size()) - 2; i >= 0; --i)
+      strides[i] = strides[i + 1] * a.shape[i + 1];
+    d.insert(d.end(), strides.begin(), strides.end());
+    descriptors.push_back(std::move(d));
+  }
+  std::vector<void *> pointers, packed;
+  pointers.reserve(args.size());
+  for (auto &d : descriptors)
+    pointers.push_back(d.data());
+  for (void *&p : pointers)
+    packed.push_back(&p);
+  return engine->invokePacked(entry, packed);
+}
+
+static llvm::Expected<std::unique_ptr<llvm::Module>>
+optimizedHostModule(mlir::ModuleOp module, llvm::LLVMContext &ctx,
+                    llvm::TargetMachine &tm) {
+  auto llvmModule = mlir::translateModuleToLLVMIR(module, ctx);
+  if (!llvmModule)
+    return llvm::createStringError("cannot translate the module to LLVM IR");
+  llvmModule->setDataLayout(tm.createDataLayout());
+  llvmModule->setTargetTriple(tm.getTargetTriple());
+  if (auto err = mlir::makeOptimizingTransformer(3, 0, &tm)(llvmModule.get()))
+    return std::move(err);
+  return llvmModule;
+}
+
+llvm::Error heed::emitHostLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  auto tm = hostMachine();
+  if (!tm)
+    return tm.takeError();
+  llvm::LLVMContext ctx;
+  auto llvmModule = optimizedHostModule(module, ctx, **tm);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  (*llvmModule)->print(os, nullptr);
+  return llvm::Error::success();
+}
+
+llvm::Error heed::emitHostAssembly(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  auto tm = hostMachine();
+  if (!tm)
+    return tm.takeError();
+  llvm::LLVMContext ctx;
+  auto llvmModule = optimizedHostModule(module, ctx, **tm);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream bufferStream(buffer);
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, bufferStream, nullptr,
+                                 llvm::CodeGenFileType::AssemblyFile))
+    return llvm::createStringError("the host target cannot emit assembly");
+  pm.run(**llvmModule);
+  os << buffer;
+  return llvm::Error::success();
+}

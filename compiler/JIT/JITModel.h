@@ -1,0 +1,49 @@
+//===- JITModel.h - A compiled model, ready to call -------------*- C++ -*-===//
+//
+// Part of Heed. Wraps mlir::ExecutionEngine for one specialized model
+// function: every argument and out-parameter is a dense f32 buffer passed as
+// a memref descriptor through the C interface.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_JIT_JITMODEL_H
+#define HEED_COMPILER_JIT_JITMODEL_H
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <vector>
+
+namespace heed {
+
+/// A dense row-major f32 buffer and its shape, seen by compiled code.
+struct BufferArg {
+  float *data;
+  std::vector<int64_t> shape;
+};
+
+class JITModel {
+public:
+  /// Lowers nothing: `module` must already be in the LLVM dialect.
+  /// `function` is the model's func name; the JIT targets the host CPU.
+  static llvm::Expected<std::unique_ptr<JITModel>>
+  create(mlir::ModuleOp module, llvm::StringRef function);
+
+  /// Calls the function with inputs, weights, then outputs (out-params).
+  llvm::Error invoke(llvm::ArrayRef<BufferArg> args);
+
+private:
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::string entry;
+};
+
+/// Translates an LLVM-dialect module to LLVM IR optimized for the host
+/// (O3), and prints it as IR text or as host assembly.
+llvm::Error emitHostLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os);
+llvm::Error emitHostAssembly(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+} // namespace heed
+
+#endif

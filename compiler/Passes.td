@@ -1,0 +1,81 @@
+//===- Passes.td - Heed compiler passes --------------------*- tablegen -*-===//
+//
+// Part of Heed. Every pass of the compiler, declared once; `heed-opt` exposes
+// them by their flag and the pipelines in compiler/Pipelines chain them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_PASSES
+#define HEED_COMPILER_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def RaiseAttention : Pass<"attn-raise-attention", "mlir::func::FuncOp"> {
+  let summary = "Recognize Keras-style attention and raise it to attn.attention";
+  let description = [{
+    Finds the formulation of seed 000's `one_step_attention`:
+    `repeat(s) → concat(·, a) → dense … → softmax(axis = time) → Σ_t α·a`,
+    where the chain between concat and softmax is any sequence of per-row ops
+    (dense layers, activations), and replaces it with one `attn.attention`
+    whose score region holds that chain applied to a (query row, key row).
+  }];
+  let dependentDialects = ["heed::attn::AttnDialect"];
+}
+
+def DecomposeAttention : Pass<"attn-decompose-attention", "mlir::func::FuncOp"> {
+  let summary = "Expand attn.attention into whole-tensor attn ops";
+  let description = [{
+    The reference (unfused) lowering: broadcasts the query over the memory,
+    applies the score region to whole `[B, T, ·]` tensors, normalizes over T
+    and reduces. Materializes every intermediate; kept to check the fused
+    lowering and behind `--attention=decomposed`.
+  }];
+  let dependentDialects = ["heed::attn::AttnDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def LowerAttentionToLoops : Pass<"attn-lower-attention-to-loops",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Lower attn.attention to one fused, vectorized loop nest";
+  let description = [{
+    For each batch row: the query-only part of the score is computed once,
+    then per memory step the key-dependent part, the normalization and the
+    weighted sum, in registers and row-sized scratch buffers. No
+    `[B, T, ·]` intermediate (repeat, concat, hidden layer) is allocated.
+    The context row accumulates in one `vector` value.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Lower attn ops to linalg, tensor, arith and math";
+  let description = [{
+    Dense layers become contractions, activations and broadcasting
+    arithmetic elementwise `linalg.generic`s, softmax a max/exp/sum/div chain,
+    concat `tensor.insert_slice`s. Requires static shapes (Heed specializes
+    per set of concrete input shapes) and no remaining `attn.attention`.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def ApproximateMath : Pass<"heed-approximate-math"> {
+  let summary = "Replace tanh/exp/... with polynomial approximations";
+  let description = [{
+    libm calls stop vectorization; MLIR's polynomial approximations are
+    plain arithmetic that vectorizes. Wraps
+    `populateMathPolynomialApproximationPatterns`.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+#endif // HEED_COMPILER_PASSES

@@ -1,0 +1,133 @@
+//===- Pipelines.cpp - Heed's compilation pipelines -----------------------===//
+//
+// Part of Heed. Each addPass says why it is there.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void heed::buildAttnOptimizationPipeline(OpPassManager &pm,
+                                         const PipelineOptions &options) {
+  if (!options.raiseAttention)
+    return;
+  // Turn the Keras formulation of attention into one attn.attention so the
+  // fused lowering can avoid materializing its [B, T, ·] intermediates.
+  pm.addNestedPass<func::FuncOp>(createRaiseAttention());
+  // Raising leaves the repeat/concat producers dead.
+  pm.addPass(createCanonicalizerPass());
+}
+
+void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
+                                     const PipelineOptions &options) {
+  if (options.fusedAttention) {
+    // One loop nest per attention op; must run while attn ops still say
+    // which values are query-only (hoistable) and which depend on keys.
+    pm.addNestedPass<func::FuncOp>(createLowerAttentionToLoops());
+  } else {
+    // Reference lowering: attention becomes whole-tensor attn ops.
+    pm.addNestedPass<func::FuncOp>(createDecomposeAttention());
+  }
+  // Everything else in attn maps onto linalg generics on tensors.
+  pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg());
+  // Merge producer/consumer elementwise generics (bias + activation, the
+  // softmax chain) so fewer temporaries are allocated and walked.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
+                                     const PipelineOptions &options) {
+  // Tensors to buffers across the whole module, function signatures included
+  // and with plain (identity) layouts so the runtime passes dense arrays.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Results become caller-allocated out-parameters: the runtime owns every
+  // output buffer and no ownership crosses the ABI.
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true; // the model function is public
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  // Free every temporary the bufferization introduced.
+  bufferization::buildBufferDeallocationPipeline(pm);
+  // Structured ops become scf loops over memrefs.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Hoist loop-invariant loads and address computations.
+  pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());
+  // tanh/exp as polynomials: arithmetic the vectorizers can widen, instead
+  // of one libm call per element.
+  pm.addPass(createApproximateMath());
+  // Multi-dimensional vector transfers into 1-D ones LLVM can lower.
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  // Standard dialect-to-LLVM conversions; strided metadata first so memref
+  // subviews lower to plain pointer arithmetic.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  (void)options;
+}
+
+void heed::buildHeedPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  buildAttnOptimizationPipeline(pm, options);
+  buildAttnToLinalgPipeline(pm, options);
+  buildLinalgToLLVMPipeline(pm, options);
+}
+
+namespace {
+struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
+  Option<bool> raise{*this, "raise", llvm::cl::desc("raise Keras-style attention"),
+                     llvm::cl::init(true)};
+  Option<bool> fused{*this, "fused",
+                     llvm::cl::desc("fused attention loops (else decomposed)"),
+                     llvm::cl::init(true)};
+  heed::PipelineOptions get() const {
+    return {raise, fused};
+  }
+};
+} // namespace
+
+void heed::registerHeedPipelines() {
+  PassPipelineRegistration<PipelineCLOptions>(
+      "heed-attn-opt", "Raise Keras-style attention to attn.attention",
+      [](OpPassManager &pm, const PipelineCLOptions &o) {
+        buildAttnOptimizationPipeline(pm, o.get());
+      });
+  PassPipelineRegistration<PipelineCLOptions>(
+      "heed-attn-to-linalg", "Lower attn IR to linalg on tensors",
+      [](OpPassManager &pm, const PipelineCLOptions &o) {
+        buildAttnToLinalgPipeline(pm, o.get());
+      });
+  PassPipelineRegistration<PipelineCLOptions>(
+      "heed-linalg-to-llvm", "Bufferize and lower linalg to the LLVM dialect",
+      [](OpPassManager &pm, const PipelineCLOptions &o) {
+        buildLinalgToLLVMPipeline(pm, o.get());
+      });
+  PassPipelineRegistration<PipelineCLOptions>(
+      "heed-pipeline", "The whole Heed pipeline: attn to the LLVM dialect",
+      [](OpPassManager &pm, const PipelineCLOptions &o) {
+        buildHeedPipeline(pm, o.get());
+      });
+}

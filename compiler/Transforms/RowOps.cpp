@@ -1,0 +1,103 @@
+//===- RowOps.cpp - Rebuild attn ops at another rank ----------------------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Transforms/RowOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace heed;
+
+bool heed::isRowOp(Operation *op) {
+  return isa<attn::DenseOp, attn::ActivateOp, attn::BinaryOp, attn::SoftmaxOp,
+             attn::ConcatOp, attn::ReduceOp, attn::SqueezeOp, attn::RepeatOp,
+             attn::PermuteOp, arith::ConstantOp>(op);
+}
+
+/// `axis` of a tensor of rank `rank`, moved by `shift`; -1 if it vanishes.
+static int64_t shiftAxis(int64_t axis, int64_t rank, int64_t shift) {
+  int64_t norm = attn::normalizeAxis(axis, rank);
+  if (norm < 0 || norm + shift < 0)
+    return -1;
+  return norm + shift;
+}
+
+static int64_t rankOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getRank();
+}
+
+Operation *heed::cloneWithRankShift(OpBuilder &b, Operation *op,
+                                    ValueRange operands, int64_t shift) {
+  Location loc = op->getLoc();
+  return llvm::TypeSwitch<Operation *, Operation *>(op)
+      .Case([&](attn::DenseOp d) -> Operation * {
+        Value bias = operands.size() > 2 ? operands[2] : Value();
+        return attn::DenseOp::create(b, loc, operands[0], operands[1], bias,
+                                     d.getActivation());
+      })
+      .Case([&](attn::ActivateOp a) -> Operation * {
+        return attn::ActivateOp::create(b, loc, operands[0], a.getKind());
+      })
+      .Case([&](attn::BinaryOp bin) -> Operation * {
+        return attn::BinaryOp::create(b, loc, operands[0], operands[1],
+                                      bin.getKind());
+      })
+      .Case([&](attn::SoftmaxOp s) -> Operation * {
+        int64_t axis = shiftAxis(s.getAxis(), rankOf(s.getInput()), shift);
+        if (axis < 0)
+          return nullptr;
+        return attn::SoftmaxOp::create(b, loc, operands[0], axis);
+      })
+      .Case([&](attn::ConcatOp c) -> Operation * {
+        int64_t axis = shiftAxis(c.getAxis(), rankOf(c.getInputs()[0]), shift);
+        if (axis < 0)
+          return nullptr;
+        return attn::ConcatOp::create(b, loc, operands, axis);
+      })
+      .Case([&](attn::ReduceOp r) -> Operation * {
+        int64_t axis = shiftAxis(r.getAxis(), rankOf(r.getInput()), shift);
+        if (axis < 0)
+          return nullptr;
+        return attn::ReduceOp::create(b, loc, operands[0], r.getKind(), axis,
+                                      r.getKeepdim());
+      })
+      .Case([&](attn::SqueezeOp s) -> Operation * {
+        int64_t axis = shiftAxis(s.getAxis(), rankOf(s.getInput()), shift);
+        if (axis < 0)
+          return nullptr;
+        return attn::SqueezeOp::create(b, loc, operands[0], axis);
+      })
+      .Case([&](attn::RepeatOp r) -> Operation * {
+        int64_t axis = shiftAxis(r.getAxis(), rankOf(r.getInput()) + 1, shift);
+        if (axis < 0)
+          return nullptr;
+        return attn::RepeatOp::create(b, loc, operands[0], axis, r.getCount());
+      })
+      .Case([&](attn::PermuteOp p) -> Operation * {
+        ArrayRef<int64_t> perm = p.getPerm();
+        SmallVector<int64_t> out;
+        if (shift >= 0) {
+          for (int64_t i = 0; i < shift; ++i)
+            out.push_back(i);
+          for (int64_t x : perm)
+            out.push_back(x + shift);
+        } else {
+          int64_t drop = -shift;
+          for (int64_t i = 0; i < int64_t(perm.size()); ++i) {
+            if (i < drop) {
+              if (perm[i] != i)
+                return nullptr;
+              continue;
+            }
+            out.push_back(perm[i] - drop);
+          }
+        }
+        return attn::PermuteOp::create(b, loc, operands[0], out);
+      })
+      .Case([&](arith::ConstantOp c) -> Operation * { return b.clone(*c); })
+      .Default([](Operation *) -> Operation * { return nullptr; });
+}

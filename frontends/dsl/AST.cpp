@@ -1,0 +1,141 @@
+//===- AST.cpp - Syntax tree of the Heed model language -------------------===//
+//
+// Part of Heed. Helpers and the `--emit=ast` printer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/dsl/AST.h"
+
+using namespace heed::dsl;
+
+std::string heed::dsl::shapeStr(const Shape &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + shape[i].str();
+  return s + "]";
+}
+
+const Expr *Expr::kwarg(llvm::StringRef key) const {
+  for (size_t i = 0; i < kwNames.size(); ++i)
+    if (kwNames[i] == key)
+      return kwArgs[i].get();
+  return nullptr;
+}
+
+Layer *Model::findLayer(llvm::StringRef name) const {
+  for (auto &layer : layers)
+    if (layer->name == name)
+      return layer.get();
+  return nullptr;
+}
+
+static void printExpr(const Expr &e, llvm::raw_ostream &os) {
+  switch (e.kind) {
+  case Expr::Kind::Number:
+    if (e.isInt)
+      os << static_cast<int64_t>(e.number);
+    else
+      os << e.number;
+    return;
+  case Expr::Kind::Name:
+    os << e.name;
+    return;
+  case Expr::Kind::Neg:
+    os << "(neg ";
+    printExpr(*e.args[0], os);
+    os << ")";
+    return;
+  case Expr::Kind::Binary:
+    os << "(" << e.op << " ";
+    printExpr(*e.args[0], os);
+    os << " ";
+    printExpr(*e.args[1], os);
+    os << ")";
+    return;
+  case Expr::Kind::List:
+    os << "[";
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      if (i)
+        os << " ";
+      printExpr(*e.args[i], os);
+    }
+    os << "]";
+    return;
+  case Expr::Kind::Call:
+    os << "(call " << e.name;
+    for (auto &a : e.args) {
+      os << " ";
+      printExpr(*a, os);
+    }
+    for (size_t i = 0; i < e.kwArgs.size(); ++i) {
+      os << " " << e.kwNames[i] << "=";
+      printExpr(*e.kwArgs[i], os);
+    }
+    os << ")";
+    return;
+  }
+}
+
+static void printStmt(const Stmt &s, unsigned indent, llvm::raw_ostream &os) {
+  os.indent(indent);
+  auto names = [&] {
+    for (size_t i = 0; i < s.names.size(); ++i)
+      os << (i ? ", " : "") << s.names[i];
+  };
+  switch (s.kind) {
+  case Stmt::Kind::Input:
+    os << "Input " << s.names[0] << " [";
+    for (size_t i = 0; i < s.shape.size(); ++i) {
+      if (i)
+        os << ", ";
+      printExpr(*s.shape[i], os);
+    }
+    os << "]\n";
+    return;
+  case Stmt::Kind::Layer:
+    os << "Layer " << s.names[0] << " = ";
+    printExpr(*s.layer->decl, os);
+    os << "\n";
+    return;
+  case Stmt::Kind::Assign:
+    os << "Assign ";
+    names();
+    os << " = ";
+    printExpr(*s.value, os);
+    os << "\n";
+    return;
+  case Stmt::Kind::Output:
+    os << "Output " << s.names[0] << " = ";
+    printExpr(*s.value, os);
+    os << "\n";
+    return;
+  case Stmt::Kind::Yield:
+    os << "Yield " << s.names[0] << " = ";
+    printExpr(*s.value, os);
+    os << "\n";
+    return;
+  case Stmt::Kind::For:
+    os << "For " << s.names[0] << " in range(";
+    printExpr(*s.value, os);
+    os << ")";
+    for (size_t i = 0; i < s.carryNames.size(); ++i) {
+      os << (i ? ", " : " carry ") << s.carryNames[i] << " = ";
+      printExpr(*s.carryInits[i], os);
+    }
+    os << "\n";
+    for (auto &inner : s.body)
+      printStmt(*inner, indent + 2, os);
+    return;
+  }
+}
+
+void heed::dsl::printAST(const Model &model, llvm::raw_ostream &os) {
+  os << "Model " << model.name << "\n";
+  for (auto &p : model.params) {
+    os << "  Param " << p.name << " = ";
+    printExpr(*p.value, os);
+    os << "\n";
+  }
+  for (auto &s : model.stmts)
+    printStmt(*s, 2, os);
+}

@@ -1,0 +1,151 @@
+//===- AST.h - Syntax tree of the Heed model language -----------*- C++ -*-===//
+//
+// Part of Heed. The parser builds this tree; Sema annotates it (types of
+// expressions, resolved calls, layer shapes) and MLIRGen reads the
+// annotations to build `attn` IR. See docs/language.md for the grammar.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_FRONTENDS_DSL_AST_H
+#define HEED_FRONTENDS_DSL_AST_H
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/SMLoc.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace heed::dsl {
+
+//===----------------------------------------------------------------------===//
+// Types (filled by Sema)
+//===----------------------------------------------------------------------===//
+
+/// One dimension: a known size, or a symbolic size named in an input shape
+/// (such as the batch `B`), bound to a number only when inputs arrive.
+struct Dim {
+  int64_t size = -1;
+  std::string symbol;
+  static Dim known(int64_t n) { return Dim{n, ""}; }
+  static Dim named(std::string s) { return Dim{-1, std::move(s)}; }
+  bool isKnown() const { return symbol.empty(); }
+  bool operator==(const Dim &o) const {
+    return size == o.size && symbol == o.symbol;
+  }
+  bool operator!=(const Dim &o) const { return !(*this == o); }
+  std::string str() const { return isKnown() ? std::to_string(size) : symbol; }
+};
+using Shape = std::vector<Dim>;
+std::string shapeStr(const Shape &shape);
+
+/// Built-in functions and layer kinds the language knows.
+enum class Builtin {
+  None,
+  // Functions over tensors.
+  Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
+  Squeeze,
+  // Layer kinds (used as `layer name = kind(...)`).
+  Dense,
+};
+
+struct Layer;
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+struct Expr {
+  enum class Kind { Number, Name, Call, Binary, Neg, List };
+  Kind kind;
+  llvm::SMLoc loc;
+  double number = 0;       // Number
+  bool isInt = false;      // Number
+  std::string name;        // Name; Call: the callee
+  char op = 0;             // Binary: + - * /
+  std::vector<std::unique_ptr<Expr>> args;  // Call args, Binary/Neg/List items
+  std::vector<std::string> kwNames;         // Call keyword names ...
+  std::vector<llvm::SMLoc> kwLocs;
+  std::vector<std::unique_ptr<Expr>> kwArgs; // ... and their values
+
+  // Annotations from Sema.
+  Shape type;                       // every tensor-valued expression
+  Builtin builtin = Builtin::None;  // Call of a built-in function
+  Layer *layer = nullptr;           // Call of a layer
+  int64_t axis = 0;                 // normalized axis argument
+  int64_t count = 0;                // repeat count
+  bool keepdim = false;             // reductions
+  std::vector<int64_t> perm;        // permute
+
+  Expr(Kind kind, llvm::SMLoc loc) : kind(kind), loc(loc) {}
+  const Expr *kwarg(llvm::StringRef key) const;
+};
+
+//===----------------------------------------------------------------------===//
+// Statements and the model
+//===----------------------------------------------------------------------===//
+
+/// A layer declaration: weights created once and shared by every call.
+struct Layer {
+  std::string name;
+  llvm::SMLoc loc;
+  Builtin kind = Builtin::None;
+  std::unique_ptr<Expr> decl;       // the `dense(10, activation=tanh)` call
+  // From Sema.
+  int64_t units = 0;
+  std::string activation = "none";
+  bool useBias = true;
+  std::optional<int64_t> inFeatures; // fixed by the first call
+};
+
+struct Stmt {
+  enum class Kind { Input, Layer, Assign, Output, For, Yield };
+  Kind kind;
+  llvm::SMLoc loc;
+  std::vector<std::string> names;   // targets, input/output/layer name
+  std::vector<llvm::SMLoc> nameLocs;
+  std::vector<std::unique_ptr<Expr>> shape; // Input: dimension expressions
+  std::unique_ptr<Expr> value;      // Assign, Output, Yield; For: the count
+  Layer *layer = nullptr;           // Layer
+  // For: `for NAME in range(value) carry (names = carryInits) { body }`.
+  std::vector<std::string> carryNames;
+  std::vector<llvm::SMLoc> carryLocs;
+  std::vector<std::unique_ptr<Expr>> carryInits;
+  std::vector<std::unique_ptr<Stmt>> body;
+
+  Stmt(Kind kind, llvm::SMLoc loc) : kind(kind), loc(loc) {}
+};
+
+struct Param {
+  std::string name;
+  llvm::SMLoc loc;
+  std::unique_ptr<Expr> value;
+  double number = 0; // from Sema
+  bool isInt = true;
+};
+
+struct Model {
+  std::string name;
+  llvm::SMLoc loc;
+  std::vector<Param> params;
+  std::vector<std::unique_ptr<Layer>> layers;
+  std::vector<std::unique_ptr<Stmt>> stmts;
+
+  // From Sema: the model's interface, in declaration order.
+  struct Input { std::string name; Shape shape; llvm::SMLoc loc; };
+  struct Output { std::string name; const Expr *value; llvm::SMLoc loc; };
+  std::vector<Input> inputs;
+  std::vector<Output> outputs;
+  std::vector<std::string> symbols; // symbolic dims, in order of appearance
+
+  Layer *findLayer(llvm::StringRef name) const;
+};
+
+/// Prints the tree as an indented outline (`heed compile --emit=ast`).
+void printAST(const Model &model, llvm::raw_ostream &os);
+
+} // namespace heed::dsl
+
+#endif // HEED_FRONTENDS_DSL_AST_H

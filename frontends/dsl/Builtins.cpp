@@ -1,0 +1,49 @@
+//===- Builtins.cpp - Built-in functions and layer kinds ------------------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/dsl/Builtins.h"
+
+#include "llvm/ADT/StringSwitch.h"
+
+using namespace heed::dsl;
+
+Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
+  return llvm::StringSwitch<Builtin>(name)
+      .Case("softmax", Builtin::Softmax)
+      .Case("tanh", Builtin::Tanh)
+      .Case("sigmoid", Builtin::Sigmoid)
+      .Case("relu", Builtin::Relu)
+      .Case("exp", Builtin::Exp)
+      .Case("repeat", Builtin::Repeat)
+      .Case("concat", Builtin::Concat)
+      .Case("permute", Builtin::Permute)
+      .Case("sum", Builtin::Sum)
+      .Case("mean", Builtin::Mean)
+      .Case("max", Builtin::Max)
+      .Case("squeeze", Builtin::Squeeze)
+      .Default(Builtin::None);
+}
+
+Builtin heed::dsl::lookupLayerKind(llvm::StringRef name) {
+  return llvm::StringSwitch<Builtin>(name)
+      .Case("dense", Builtin::Dense)
+      .Default(Builtin::None);
+}
+
+bool heed::dsl::isPlannedBuiltin(llvm::StringRef name) {
+  return llvm::StringSwitch<bool>(name)
+      .Cases({"lstm", "gru", "bidirectional", "lstm_cell", "gru_cell"}, true)
+      .Cases({"conv1d", "batch_norm", "dropout", "embedding", "argmax"}, true)
+      .Cases({"attention", "multi_head_attention", "positional_encoding", "glu"},
+             true)
+      .Default(false);
+}
+
+bool heed::dsl::isActivationName(llvm::StringRef name) {
+  return llvm::StringSwitch<bool>(name)
+      .Cases({"none", "linear", "tanh", "sigmoid", "relu", "exp", "softmax"}, true)
+      .Default(false);
+}

@@ -1,0 +1,128 @@
+//===- Lexer.cpp - Tokens of the Heed model language ----------------------===//
+//
+// Part of Heed. Newlines are whitespace; `#` starts a comment to end of line.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/dsl/Lexer.h"
+
+#include "llvm/ADT/StringSwitch.h"
+#include <cctype>
+
+using namespace heed::dsl;
+
+Token Lexer::next() {
+  // Skip whitespace and comments.
+  while (cur != end) {
+    if (std::isspace(static_cast<unsigned char>(*cur))) {
+      ++cur;
+    } else if (*cur == '#') {
+      while (cur != end && *cur != '\n')
+        ++cur;
+    } else {
+      break;
+    }
+  }
+  const char *start = cur;
+  if (cur == end)
+    return Token{Tok::Eof, llvm::StringRef(cur, 0)};
+
+  char c = *cur++;
+  if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+    while (cur != end &&
+           (std::isalnum(static_cast<unsigned char>(*cur)) || *cur == '_'))
+      ++cur;
+    llvm::StringRef word(start, cur - start);
+    Tok kind = llvm::StringSwitch<Tok>(word)
+                   .Case("model", Tok::KwModel)
+                   .Case("input", Tok::KwInput)
+                   .Case("output", Tok::KwOutput)
+                   .Case("layer", Tok::KwLayer)
+                   .Case("for", Tok::KwFor)
+                   .Case("in", Tok::KwIn)
+                   .Case("carry", Tok::KwCarry)
+                   .Case("yield", Tok::KwYield)
+                   .Default(Tok::Ident);
+    return make(kind, start);
+  }
+  if (std::isdigit(static_cast<unsigned char>(c)) ||
+      (c == '.' && cur != end && std::isdigit(static_cast<unsigned char>(*cur)))) {
+    bool isFloat = c == '.';
+    while (cur != end && std::isdigit(static_cast<unsigned char>(*cur)))
+      ++cur;
+    if (cur != end && *cur == '.' && !isFloat) {
+      isFloat = true;
+      ++cur;
+      while (cur != end && std::isdigit(static_cast<unsigned char>(*cur)))
+        ++cur;
+    }
+    if (cur != end && (*cur == 'e' || *cur == 'E')) {
+      const char *save = cur++;
+      if (cur != end && (*cur == '+' || *cur == '-'))
+        ++cur;
+      if (cur != end && std::isdigit(static_cast<unsigned char>(*cur))) {
+        isFloat = true;
+        while (cur != end && std::isdigit(static_cast<unsigned char>(*cur)))
+          ++cur;
+      } else {
+        cur = save;
+      }
+    }
+    return make(isFloat ? Tok::Float : Tok::Int, start);
+  }
+  switch (c) {
+  case '(': return make(Tok::LParen, start);
+  case ')': return make(Tok::RParen, start);
+  case '[': return make(Tok::LBracket, start);
+  case ']': return make(Tok::RBracket, start);
+  case '{': return make(Tok::LBrace, start);
+  case '}': return make(Tok::RBrace, start);
+  case ',': return make(Tok::Comma, start);
+  case ':': return make(Tok::Colon, start);
+  case '=': return make(Tok::Equal, start);
+  case '+': return make(Tok::Plus, start);
+  case '*': return make(Tok::Star, start);
+  case '/': return make(Tok::Slash, start);
+  case '-':
+    if (cur != end && *cur == '>') {
+      ++cur;
+      return make(Tok::Arrow, start);
+    }
+    return make(Tok::Minus, start);
+  default:
+    return make(Tok::Error, start);
+  }
+}
+
+const char *heed::dsl::tokenName(Tok kind) {
+  switch (kind) {
+  case Tok::Eof: return "end of file";
+  case Tok::Error: return "invalid character";
+  case Tok::Ident: return "identifier";
+  case Tok::Int: return "integer";
+  case Tok::Float: return "number";
+  case Tok::LParen: return "'('";
+  case Tok::RParen: return "')'";
+  case Tok::LBracket: return "'['";
+  case Tok::RBracket: return "']'";
+  case Tok::LBrace: return "'{'";
+  case Tok::RBrace: return "'}'";
+  case Tok::Comma: return "','";
+  case Tok::Colon: return "':'";
+  case Tok::Equal: return "'='";
+  case Tok::Plus: return "'+'";
+  case Tok::Minus: return "'-'";
+  case Tok::Star: return "'*'";
+  case Tok::Slash: return "'/'";
+  case Tok::Arrow: return "'->'";
+  case Tok::KwModel: return "'model'";
+  case Tok::KwInput: return "'input'";
+  case Tok::KwOutput: return "'output'";
+  case Tok::KwLayer: return "'layer'";
+  case Tok::KwFor: return "'for'";
+  case Tok::KwIn: return "'in'";
+  case Tok::KwCarry: return "'carry'";
+  case Tok::KwYield: return "'yield'";
+  }
+  return "token";
+}

@@ -1,0 +1,28 @@
+//===- MLIRGen.h - Build `attn` IR from a checked model ---------*- C++ -*-===//
+//
+// Part of Heed. Emits one `func.func` whose arguments are the model's inputs
+// followed by its weights (state_dict order) and whose results are its
+// outputs. Symbolic dimensions bound in `dims` become static sizes; unbound
+// ones stay dynamic (`?`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_FRONTENDS_DSL_MLIRGEN_H
+#define HEED_FRONTENDS_DSL_MLIRGEN_H
+
+#include "frontends/dsl/AST.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/SourceMgr.h"
+
+namespace heed::dsl {
+
+mlir::OwningOpRef<mlir::ModuleOp>
+genModule(mlir::MLIRContext &context, const Model &model,
+          const llvm::StringMap<int64_t> &dims, llvm::SourceMgr &sourceMgr);
+
+} // namespace heed::dsl
+
+#endif // HEED_FRONTENDS_DSL_MLIRGEN_H

@@ -1,0 +1,424 @@
+//===- Parser.cpp - Recursive-descent parser for model files --------------===//
+//
+// Part of Heed. Grammar (docs/language.md has the full description):
+//
+//   model   := 'model' IDENT ['(' param {',' param} ')'] stmt*
+//   stmt    := 'input' IDENT ':' '[' expr {',' expr} ']'
+//            | 'layer' IDENT '=' call
+//            | 'output' IDENT ['=' expr]
+//            | 'for' IDENT 'in' 'range' '(' expr ')'
+//                  ['carry' '(' IDENT '=' expr {',' IDENT '=' expr} ')']
+//                  '{' stmt* '}'
+//            | 'yield' IDENT '=' expr
+//            | IDENT {',' IDENT} '=' expr
+//   expr    := term {('+' | '-') term}
+//   term    := unary {('*' | '/') unary}
+//   unary   := '-' unary | primary
+//   primary := NUMBER | IDENT | call | '(' expr ')' | '[' [expr {',' expr}] ']'
+//   call    := IDENT '(' [arg {',' arg}] ')'     arg := [IDENT '='] expr
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/dsl/Parser.h"
+#include "frontends/dsl/Lexer.h"
+
+#include "llvm/ADT/Twine.h"
+
+using namespace heed::dsl;
+using llvm::SMLoc;
+
+namespace {
+
+class Parser {
+public:
+  Parser(llvm::SourceMgr &sm)
+      : sm(sm), lexer(sm.getMemoryBuffer(sm.getMainFileID())->getBuffer()) {
+    tok = lexer.next();
+  }
+
+  std::unique_ptr<Model> parseModel();
+
+private:
+  // Token handling.
+  void consume() { tok = lexer.next(); }
+  Token peekNext() {
+    Lexer copy = lexer;
+    return copy.next();
+  }
+  bool error(SMLoc loc, const llvm::Twine &msg) {
+    if (!failed)
+      sm.PrintMessage(loc, llvm::SourceMgr::DK_Error, msg);
+    failed = true;
+    return false;
+  }
+  bool errorExpected(const llvm::Twine &what) {
+    if (tok.is(Tok::Error))
+      return error(tok.loc(), "unexpected character '" + tok.text + "'");
+    return error(tok.loc(), "expected " + what + ", found " +
+                                (tok.is(Tok::Eof) ? llvm::StringRef("end of file")
+                                                  : tok.text));
+  }
+  bool expect(Tok kind, const char *what = nullptr) {
+    if (!tok.is(kind))
+      return errorExpected(what ? what : tokenName(kind));
+    consume();
+    return true;
+  }
+  bool expectIdent(std::string &name, SMLoc &loc, const char *what) {
+    if (!tok.is(Tok::Ident))
+      return errorExpected(what);
+    name = tok.text.str();
+    loc = tok.loc();
+    consume();
+    return true;
+  }
+
+  std::unique_ptr<Stmt> parseStmt(Model &model, bool inLoop);
+  std::unique_ptr<Expr> parseExpr();
+  std::unique_ptr<Expr> parseTerm();
+  std::unique_ptr<Expr> parseUnary();
+  std::unique_ptr<Expr> parsePrimary();
+  bool parseCallArgs(Expr &call);
+
+  llvm::SourceMgr &sm;
+  Lexer lexer;
+  Token tok;
+  bool failed = false;
+};
+
+} // namespace
+
+std::unique_ptr<Model> Parser::parseModel() {
+  auto model = std::make_unique<Model>();
+  model->loc = tok.loc();
+  if (!expect(Tok::KwModel, "'model' at the start of the file"))
+    return nullptr;
+  SMLoc nameLoc;
+  if (!expectIdent(model->name, nameLoc, "model name"))
+    return nullptr;
+  if (tok.is(Tok::LParen)) {
+    consume();
+    while (!tok.is(Tok::RParen)) {
+      Param p;
+      if (!expectIdent(p.name, p.loc, "parameter name") ||
+          !expect(Tok::Equal, "'=' after the parameter name"))
+        return nullptr;
+      p.value = parseExpr();
+      if (!p.value)
+        return nullptr;
+      model->params.push_back(std::move(p));
+      if (tok.is(Tok::Comma))
+        consume();
+      else if (!tok.is(Tok::RParen))
+        return errorExpected("',' or ')'"), nullptr;
+    }
+    consume();
+  }
+  while (!tok.is(Tok::Eof)) {
+    auto stmt = parseStmt(*model, /*inLoop=*/false);
+    if (!stmt)
+      return nullptr;
+    model->stmts.push_back(std::move(stmt));
+  }
+  return model;
+}
+
+std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
+  SMLoc loc = tok.loc();
+  switch (tok.kind) {
+  case Tok::KwInput: {
+    if (inLoop)
+      return error(loc, "'input' is only allowed at model level"), nullptr;
+    consume();
+    auto s = std::make_unique<Stmt>(Stmt::Kind::Input, loc);
+    std::string name;
+    SMLoc nameLoc;
+    if (!expectIdent(name, nameLoc, "input name") ||
+        !expect(Tok::Colon, "':' and a shape after the input name") ||
+        !expect(Tok::LBracket, "'[' to start the input shape"))
+      return nullptr;
+    s->names.push_back(name);
+    s->nameLocs.push_back(nameLoc);
+    while (!tok.is(Tok::RBracket)) {
+      auto dim = parseExpr();
+      if (!dim)
+        return nullptr;
+      s->shape.push_back(std::move(dim));
+      if (tok.is(Tok::Comma))
+        consume();
+      else if (!tok.is(Tok::RBracket))
+        return errorExpected("',' or ']'"), nullptr;
+    }
+    consume();
+    if (s->shape.empty())
+      return error(loc, "input '" + name + "' needs at least one dimension"),
+             nullptr;
+    return s;
+  }
+  case Tok::KwLayer: {
+    if (inLoop)
+      return error(loc, "layers are declared at model level so their weights "
+                        "are shared by every step"),
+             nullptr;
+    consume();
+    auto s = std::make_unique<Stmt>(Stmt::Kind::Layer, loc);
+    auto layer = std::make_unique<Layer>();
+    if (!expectIdent(layer->name, layer->loc, "layer name") ||
+        !expect(Tok::Equal, "'=' after the layer name"))
+      return nullptr;
+    if (!tok.is(Tok::Ident) || !peekNext().is(Tok::LParen))
+      return errorExpected("a layer kind such as 'dense(...)'"), nullptr;
+    layer->decl = parsePrimary();
+    if (!layer->decl)
+      return nullptr;
+    s->names.push_back(layer->name);
+    s->nameLocs.push_back(layer->loc);
+    s->layer = layer.get();
+    model.layers.push_back(std::move(layer));
+    return s;
+  }
+  case Tok::KwOutput: {
+    if (inLoop)
+      return error(loc, "'output' is only allowed at model level; use 'yield' "
+                        "to stack a value over the steps of a loop"),
+             nullptr;
+    consume();
+    auto s = std::make_unique<Stmt>(Stmt::Kind::Output, loc);
+    std::string name;
+    SMLoc nameLoc;
+    if (!expectIdent(name, nameLoc, "output name"))
+      return nullptr;
+    s->names.push_back(name);
+    s->nameLocs.push_back(nameLoc);
+    if (tok.is(Tok::Equal)) {
+      consume();
+      s->value = parseExpr();
+    } else {
+      auto ref = std::make_unique<Expr>(Expr::Kind::Name, nameLoc);
+      ref->name = name;
+      s->value = std::move(ref);
+    }
+    return s->value ? std::move(s) : nullptr;
+  }
+  case Tok::KwYield: {
+    if (!inLoop)
+      return error(loc, "'yield' is only allowed inside a 'for' loop"), nullptr;
+    consume();
+    auto s = std::make_unique<Stmt>(Stmt::Kind::Yield, loc);
+    std::string name;
+    SMLoc nameLoc;
+    if (!expectIdent(name, nameLoc, "name of the stacked value") ||
+        !expect(Tok::Equal, "'=' after the stacked value's name"))
+      return nullptr;
+    s->names.push_back(name);
+    s->nameLocs.push_back(nameLoc);
+    s->value = parseExpr();
+    return s->value ? std::move(s) : nullptr;
+  }
+  case Tok::KwFor: {
+    consume();
+    auto s = std::make_unique<Stmt>(Stmt::Kind::For, loc);
+    std::string var;
+    SMLoc varLoc;
+    if (!expectIdent(var, varLoc, "loop variable") ||
+        !expect(Tok::KwIn, "'in' after the loop variable"))
+      return nullptr;
+    s->names.push_back(var);
+    s->nameLocs.push_back(varLoc);
+    if (!tok.is(Tok::Ident) || tok.text != "range")
+      return errorExpected("'range(count)'"), nullptr;
+    consume();
+    if (!expect(Tok::LParen))
+      return nullptr;
+    s->value = parseExpr();
+    if (!s->value || !expect(Tok::RParen))
+      return nullptr;
+    if (tok.is(Tok::KwCarry)) {
+      consume();
+      if (!expect(Tok::LParen, "'(' after 'carry'"))
+        return nullptr;
+      while (!tok.is(Tok::RParen)) {
+        std::string name;
+        SMLoc nameLoc;
+        if (!expectIdent(name, nameLoc, "carried state name") ||
+            !expect(Tok::Equal, "'=' and an initial value"))
+          return nullptr;
+        auto init = parseExpr();
+        if (!init)
+          return nullptr;
+        s->carryNames.push_back(name);
+        s->carryLocs.push_back(nameLoc);
+        s->carryInits.push_back(std::move(init));
+        if (tok.is(Tok::Comma))
+          consume();
+        else if (!tok.is(Tok::RParen))
+          return errorExpected("',' or ')'"), nullptr;
+      }
+      consume();
+    }
+    if (!expect(Tok::LBrace, "'{' to open the loop body"))
+      return nullptr;
+    while (!tok.is(Tok::RBrace)) {
+      if (tok.is(Tok::Eof))
+        return error(loc, "loop body is not closed with '}'"), nullptr;
+      auto inner = parseStmt(model, /*inLoop=*/true);
+      if (!inner)
+        return nullptr;
+      s->body.push_back(std::move(inner));
+    }
+    consume();
+    return s;
+  }
+  case Tok::Ident: {
+    auto s = std::make_unique<Stmt>(Stmt::Kind::Assign, loc);
+    while (true) {
+      std::string name;
+      SMLoc nameLoc;
+      if (!expectIdent(name, nameLoc, "name"))
+        return nullptr;
+      s->names.push_back(name);
+      s->nameLocs.push_back(nameLoc);
+      if (!tok.is(Tok::Comma))
+        break;
+      consume();
+    }
+    if (!expect(Tok::Equal, "'=' in an assignment"))
+      return nullptr;
+    s->value = parseExpr();
+    return s->value ? std::move(s) : nullptr;
+  }
+  default:
+    return errorExpected("a statement ('input', 'layer', 'output', 'for' or "
+                         "an assignment)"),
+           nullptr;
+  }
+}
+
+std::unique_ptr<Expr> Parser::parseExpr() {
+  auto lhs = parseTerm();
+  while (lhs && (tok.is(Tok::Plus) || tok.is(Tok::Minus))) {
+    auto bin = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());
+    bin->op = tok.text[0];
+    consume();
+    auto rhs = parseTerm();
+    if (!rhs)
+      return nullptr;
+    bin->args.push_back(std::move(lhs));
+    bin->args.push_back(std::move(rhs));
+    lhs = std::move(bin);
+  }
+  return lhs;
+}
+
+std::unique_ptr<Expr> Parser::parseTerm() {
+  auto lhs = parseUnary();
+  while (lhs && (tok.is(Tok::Star) || tok.is(Tok::Slash))) {
+    auto bin = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());
+    bin->op = tok.text[0];
+    consume();
+    auto rhs = parseUnary();
+    if (!rhs)
+      return nullptr;
+    bin->args.push_back(std::move(lhs));
+    bin->args.push_back(std::move(rhs));
+    lhs = std::move(bin);
+  }
+  return lhs;
+}
+
+std::unique_ptr<Expr> Parser::parseUnary() {
+  if (tok.is(Tok::Minus)) {
+    auto neg = std::make_unique<Expr>(Expr::Kind::Neg, tok.loc());
+    consume();
+    auto operand = parseUnary();
+    if (!operand)
+      return nullptr;
+    neg->args.push_back(std::move(operand));
+    return neg;
+  }
+  return parsePrimary();
+}
+
+std::unique_ptr<Expr> Parser::parsePrimary() {
+  SMLoc loc = tok.loc();
+  switch (tok.kind) {
+  case Tok::Int:
+  case Tok::Float: {
+    auto num = std::make_unique<Expr>(Expr::Kind::Number, loc);
+    num->isInt = tok.is(Tok::Int);
+    num->number = std::strtod(tok.text.str().c_str(), nullptr);
+    consume();
+    return num;
+  }
+  case Tok::Ident: {
+    auto e = std::make_unique<Expr>(Expr::Kind::Name, loc);
+    e->name = tok.text.str();
+    consume();
+    if (tok.is(Tok::LParen)) {
+      e->kind = Expr::Kind::Call;
+      if (!parseCallArgs(*e))
+        return nullptr;
+    }
+    return e;
+  }
+  case Tok::LParen: {
+    consume();
+    auto inner = parseExpr();
+    if (!inner || !expect(Tok::RParen))
+      return nullptr;
+    return inner;
+  }
+  case Tok::LBracket: {
+    auto list = std::make_unique<Expr>(Expr::Kind::List, loc);
+    consume();
+    while (!tok.is(Tok::RBracket)) {
+      auto item = parseExpr();
+      if (!item)
+        return nullptr;
+      list->args.push_back(std::move(item));
+      if (tok.is(Tok::Comma))
+        consume();
+      else if (!tok.is(Tok::RBracket))
+        return errorExpected("',' or ']'"), nullptr;
+    }
+    consume();
+    return list;
+  }
+  default:
+    return errorExpected("an expression"), nullptr;
+  }
+}
+
+bool Parser::parseCallArgs(Expr &call) {
+  consume(); // '('
+  while (!tok.is(Tok::RParen)) {
+    if (tok.is(Tok::Ident) && peekNext().is(Tok::Equal)) {
+      call.kwNames.push_back(tok.text.str());
+      call.kwLocs.push_back(tok.loc());
+      consume();
+      consume();
+      auto value = parseExpr();
+      if (!value)
+        return false;
+      call.kwArgs.push_back(std::move(value));
+    } else {
+      if (!call.kwArgs.empty())
+        return error(tok.loc(), "positional argument after keyword argument");
+      auto value = parseExpr();
+      if (!value)
+        return false;
+      call.args.push_back(std::move(value));
+    }
+    if (tok.is(Tok::Comma))
+      consume();
+    else if (!tok.is(Tok::RParen))
+      return errorExpected("',' or ')' in the argument list");
+  }
+  consume();
+  return true;
+}
+
+std::unique_ptr<Model> heed::dsl::parseModel(llvm::SourceMgr &sourceMgr) {
+  Parser parser(sourceMgr);
+  return parser.parseModel();
+}

@@ -1,0 +1,591 @@
+//===- Sema.cpp - Semantic checks of the Heed model language --------------===//
+//
+// Part of Heed. One pass over the statements in order, with a scope of names:
+// parameters (numbers), layers, and tensors with symbolic shapes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/dsl/Sema.h"
+#include "frontends/dsl/Builtins.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/Twine.h"
+
+#include <cmath>
+
+using namespace heed::dsl;
+using llvm::SMLoc;
+using llvm::Twine;
+
+namespace {
+
+/// What a name stands for.
+struct Symbol {
+  enum class Kind { Number, Tensor, Layer, LoopVar };
+  Kind kind;
+  double number = 0;
+  bool isInt = false;
+  Shape shape;
+  Layer *layer = nullptr;
+};
+
+class Sema {
+public:
+  Sema(Model &model, llvm::SourceMgr &sm) : model(model), sm(sm) {}
+  bool run();
+
+private:
+  bool error(SMLoc loc, const Twine &msg) {
+    sm.PrintMessage(loc, llvm::SourceMgr::DK_Error, msg);
+    return false;
+  }
+
+  bool checkStmt(Stmt &s);
+  bool checkFor(Stmt &s);
+  bool checkLayerDecl(Layer &layer);
+  /// Evaluates a compile-time number (parameters, dims, counts).
+  std::optional<double> evalNumber(const Expr &e, bool quiet = false);
+  std::optional<int64_t> evalInt(const Expr &e, const Twine &what);
+  /// Types a tensor-valued expression into `e.type`.
+  bool checkTensor(Expr &e);
+  bool checkCall(Expr &e);
+  bool checkLayerCall(Expr &e, Layer &layer);
+  bool checkBuiltinCall(Expr &e);
+  bool broadcast(const Shape &l, const Shape &r, Shape &out, SMLoc loc);
+  bool axisArg(Expr &call, size_t position, int64_t rank, bool required,
+               int64_t defaultAxis, bool forInsert = false);
+  bool expectArgs(Expr &call, size_t minPos, size_t maxPos,
+                  std::initializer_list<llvm::StringRef> keywords);
+  bool define(const std::string &name, SMLoc loc, Symbol sym);
+
+  Model &model;
+  llvm::SourceMgr &sm;
+  llvm::StringMap<Symbol> scope;
+};
+
+} // namespace
+
+bool Sema::define(const std::string &name, SMLoc loc, Symbol sym) {
+  auto it = scope.find(name);
+  if (it != scope.end()) {
+    Symbol::Kind old = it->second.kind;
+    // Tensors may be rebound (`x = tanh(x)`); nothing else may be shadowed.
+    if (old != Symbol::Kind::Tensor || sym.kind != Symbol::Kind::Tensor) {
+      const char *what = old == Symbol::Kind::Number  ? "parameter"
+                         : old == Symbol::Kind::Layer ? "layer"
+                         : old == Symbol::Kind::LoopVar ? "loop variable"
+                                                        : "tensor";
+      return error(loc, "'" + name + "' is already defined as a " + what);
+    }
+  }
+  if (sym.kind != Symbol::Kind::Tensor &&
+      (lookupFunction(name) != Builtin::None ||
+       lookupLayerKind(name) != Builtin::None))
+    return error(loc, "'" + name + "' is a built-in name and cannot be redefined");
+  scope[name] = std::move(sym);
+  return true;
+}
+
+bool Sema::run() {
+  for (Param &p : model.params) {
+    auto v = evalNumber(*p.value);
+    if (!v)
+      return false;
+    p.number = *v;
+    p.isInt = std::floor(*v) == *v;
+    Symbol sym{Symbol::Kind::Number};
+    sym.number = *v;
+    sym.isInt = std::floor(*v) == *v;
+    if (!define(p.name, p.loc, sym))
+      return false;
+  }
+  for (auto &s : model.stmts)
+    if (!checkStmt(*s))
+      return false;
+  if (model.inputs.empty())
+    return error(model.loc, "model '" + model.name + "' declares no input");
+  if (model.outputs.empty())
+    return error(model.loc, "model '" + model.name + "' declares no output");
+  for (auto &layer : model.layers)
+    if (!layer->inFeatures)
+      return error(layer->loc, "layer '" + layer->name +
+                                   "' is never used, so its input size is "
+                                   "unknown; remove it or call it");
+  return true;
+}
+
+bool Sema::checkStmt(Stmt &s) {
+  switch (s.kind) {
+  case Stmt::Kind::Input: {
+    Shape shape;
+    for (auto &d : s.shape) {
+      // A bare name that is not a parameter introduces a symbolic dimension.
+      if (d->kind == Expr::Kind::Name && !scope.count(d->name)) {
+        shape.push_back(Dim::named(d->name));
+        if (std::find(model.symbols.begin(), model.symbols.end(), d->name) ==
+            model.symbols.end())
+          model.symbols.push_back(d->name);
+        continue;
+      }
+      auto n = evalInt(*d, "dimension");
+      if (!n)
+        return false;
+      if (*n <= 0)
+        return error(d->loc, "dimension must be positive, got " + Twine(*n));
+      shape.push_back(Dim::known(*n));
+    }
+    Symbol sym{Symbol::Kind::Tensor};
+    sym.shape = shape;
+    if (!define(s.names[0], s.nameLocs[0], sym))
+      return false;
+    model.inputs.push_back({s.names[0], shape, s.nameLocs[0]});
+    return true;
+  }
+  case Stmt::Kind::Layer: {
+    if (!checkLayerDecl(*s.layer))
+      return false;
+    Symbol sym{Symbol::Kind::Layer};
+    sym.layer = s.layer;
+    return define(s.names[0], s.nameLocs[0], sym);
+  }
+  case Stmt::Kind::Assign: {
+    if (s.names.size() != 1)
+      return error(s.nameLocs[1], "this expression yields one value, but " +
+                                      Twine(s.names.size()) +
+                                      " names are assigned");
+    if (!checkTensor(*s.value))
+      return false;
+    Symbol sym{Symbol::Kind::Tensor};
+    sym.shape = s.value->type;
+    return define(s.names[0], s.nameLocs[0], sym);
+  }
+  case Stmt::Kind::Output: {
+    for (auto &o : model.outputs)
+      if (o.name == s.names[0])
+        return error(s.nameLocs[0], "output '" + s.names[0] +
+                                        "' is declared twice");
+    if (!checkTensor(*s.value))
+      return false;
+    model.outputs.push_back({s.names[0], s.value.get(), s.nameLocs[0]});
+    if (s.value->kind != Expr::Kind::Name || s.value->name != s.names[0]) {
+      Symbol sym{Symbol::Kind::Tensor};
+      sym.shape = s.value->type;
+      return define(s.names[0], s.nameLocs[0], sym);
+    }
+    return true;
+  }
+  case Stmt::Kind::For:
+    return checkFor(s);
+  case Stmt::Kind::Yield:
+    return error(s.loc, "'yield' outside of a loop");
+  }
+  return true;
+}
+
+bool Sema::checkFor(Stmt &s) {
+  auto count = evalNumber(*s.value, /*quiet=*/true);
+  if (!count || std::floor(*count) != *count || *count < 1)
+    return error(s.value->loc, "loop count must be a known positive integer "
+                               "(a number or a model parameter)");
+  // Loops are parsed and checked so the language is complete; compiling them
+  // (scf.for with carried state) belongs to the recurrent-layer work.
+  return error(s.loc, "time loops are not compiled by this version of Heed "
+                      "yet; unroll the loop or wait for recurrent support");
+}
+
+bool Sema::checkLayerDecl(Layer &layer) {
+  Expr &decl = *layer.decl;
+  layer.kind = lookupLayerKind(decl.name);
+  if (layer.kind == Builtin::None) {
+    if (isPlannedBuiltin(decl.name))
+      return error(decl.loc, "layer kind '" + decl.name +
+                                 "' is not implemented by this version of Heed");
+    return error(decl.loc, "unknown layer kind '" + decl.name +
+                               "' (known: dense)");
+  }
+  // dense(units, activation=none, use_bias=1)
+  if (!expectArgs(decl, 0, 1, {"units", "activation", "use_bias"}))
+    return false;
+  const Expr *units = decl.args.empty() ? decl.kwarg("units") : decl.args[0].get();
+  if (!units)
+    return error(decl.loc, "dense layer needs a unit count: dense(units, ...)");
+  auto n = evalInt(*units, "unit count");
+  if (!n)
+    return false;
+  if (*n <= 0)
+    return error(units->loc, "unit count must be positive, got " + Twine(*n));
+  layer.units = *n;
+  if (const Expr *act = decl.kwarg("activation")) {
+    if (act->kind != Expr::Kind::Name || !isActivationName(act->name))
+      return error(act->loc, "unknown activation; expected one of none, "
+                             "linear, tanh, sigmoid, relu, exp, softmax");
+    layer.activation = act->name == "linear" ? "none" : act->name;
+  }
+  if (const Expr *bias = decl.kwarg("use_bias")) {
+    auto b = evalInt(*bias, "use_bias (0 or 1)");
+    if (!b)
+      return false;
+    layer.useBias = *b != 0;
+  }
+  return true;
+}
+
+bool Sema::expectArgs(Expr &call, size_t minPos, size_t maxPos,
+                      std::initializer_list<llvm::StringRef> keywords) {
+  if (call.args.size() < minPos)
+    return error(call.loc, "'" + call.name + "' expects at least " +
+                               Twine(minPos) + " positional argument" +
+                               (minPos == 1 ? "" : "s") + ", got " +
+                               Twine(call.args.size()));
+  if (call.args.size() > maxPos)
+    return error(call.args[maxPos]->loc,
+                 "'" + call.name + "' takes at most " + Twine(maxPos) +
+                     " positional argument" + (maxPos == 1 ? "" : "s"));
+  for (size_t i = 0; i < call.kwNames.size(); ++i) {
+    if (std::find(keywords.begin(), keywords.end(), call.kwNames[i]) ==
+        keywords.end()) {
+      std::string known;
+      for (auto k : keywords)
+        known += (known.empty() ? "" : ", ") + k.str();
+      return error(call.kwLocs[i], "'" + call.name +
+                                       "' has no argument named '" +
+                                       call.kwNames[i] + "'" +
+                                       (known.empty() ? "" : " (known: " + known + ")"));
+    }
+    for (size_t j = 0; j < i; ++j)
+      if (call.kwNames[j] == call.kwNames[i])
+        return error(call.kwLocs[i], "argument '" + call.kwNames[i] +
+                                         "' given twice");
+  }
+  return true;
+}
+
+std::optional<double> Sema::evalNumber(const Expr &e, bool quiet) {
+  auto fail = [&](SMLoc loc, const Twine &msg) -> std::optional<double> {
+    if (!quiet)
+      error(loc, msg);
+    return std::nullopt;
+  };
+  switch (e.kind) {
+  case Expr::Kind::Number:
+    return e.number;
+  case Expr::Kind::Name: {
+    auto it = scope.find(e.name);
+    if (it == scope.end())
+      return fail(e.loc, "unknown name '" + e.name + "'");
+    if (it->second.kind != Symbol::Kind::Number)
+      return fail(e.loc, "'" + e.name + "' is not a compile-time number");
+    return it->second.number;
+  }
+  case Expr::Kind::Neg: {
+    auto v = evalNumber(*e.args[0], quiet);
+    return v ? std::optional<double>(-*v) : std::nullopt;
+  }
+  case Expr::Kind::Binary: {
+    auto l = evalNumber(*e.args[0], quiet);
+    if (!l)
+      return std::nullopt;
+    auto r = evalNumber(*e.args[1], quiet);
+    if (!r)
+      return std::nullopt;
+    switch (e.op) {
+    case '+': return *l + *r;
+    case '-': return *l - *r;
+    case '*': return *l * *r;
+    default:
+      if (*r == 0)
+        return fail(e.loc, "division by zero");
+      return *l / *r;
+    }
+  }
+  default:
+    return fail(e.loc, "expected a compile-time number");
+  }
+}
+
+std::optional<int64_t> Sema::evalInt(const Expr &e, const Twine &what) {
+  auto v = evalNumber(e);
+  if (!v)
+    return std::nullopt;
+  if (std::floor(*v) != *v || std::fabs(*v) > 1e15) {
+    error(e.loc, what + " must be an integer");
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(*v);
+}
+
+bool Sema::broadcast(const Shape &l, const Shape &r, Shape &out, SMLoc loc) {
+  size_t rank = std::max(l.size(), r.size());
+  out.assign(rank, Dim::known(1));
+  for (size_t i = 0; i < rank; ++i) {
+    Dim a = i < rank - l.size() ? Dim::known(1) : l[i - (rank - l.size())];
+    Dim b = i < rank - r.size() ? Dim::known(1) : r[i - (rank - r.size())];
+    if (a == Dim::known(1))
+      out[i] = b;
+    else if (b == Dim::known(1) || a == b)
+      out[i] = a;
+    else
+      return error(loc, "shapes " + shapeStr(l) + " and " + shapeStr(r) +
+                            " do not broadcast (axis " + Twine(i) + ": " +
+                            a.str() + " vs " + b.str() + ")");
+  }
+  return true;
+}
+
+bool Sema::checkTensor(Expr &e) {
+  switch (e.kind) {
+  case Expr::Kind::Number:
+    // A scalar in tensor arithmetic broadcasts like a one-element tensor.
+    e.type = {Dim::known(1)};
+    return true;
+  case Expr::Kind::Name: {
+    auto it = scope.find(e.name);
+    if (it == scope.end()) {
+      if (lookupFunction(e.name) != Builtin::None)
+        return error(e.loc, "'" + e.name + "' is a function; call it as " +
+                                e.name + "(...)");
+      return error(e.loc, "unknown name '" + e.name + "'");
+    }
+    switch (it->second.kind) {
+    case Symbol::Kind::Tensor:
+      e.type = it->second.shape;
+      return true;
+    case Symbol::Kind::Number:
+      e.type = {Dim::known(1)};
+      return true;
+    case Symbol::Kind::Layer:
+      return error(e.loc, "layer '" + e.name + "' must be called: " + e.name +
+                              "(x)");
+    case Symbol::Kind::LoopVar:
+      return error(e.loc, "loop variable '" + e.name + "' is not a tensor");
+    }
+    return true;
+  }
+  case Expr::Kind::Neg:
+    if (!checkTensor(*e.args[0]))
+      return false;
+    e.type = e.args[0]->type;
+    return true;
+  case Expr::Kind::Binary:
+    if (!checkTensor(*e.args[0]) || !checkTensor(*e.args[1]))
+      return false;
+    return broadcast(e.args[0]->type, e.args[1]->type, e.type, e.loc);
+  case Expr::Kind::List:
+    return error(e.loc, "a list is not a tensor");
+  case Expr::Kind::Call:
+    return checkCall(e);
+  }
+  return true;
+}
+
+bool Sema::checkCall(Expr &e) {
+  // Layers first; a tensor variable may share a built-in function's name
+  // (`concat = concat(s, a)`), as in Python.
+  auto it = scope.find(e.name);
+  if (it != scope.end() && it->second.kind == Symbol::Kind::Layer)
+    return checkLayerCall(e, *it->second.layer);
+  if (it != scope.end() && lookupFunction(e.name) == Builtin::None)
+    return error(e.loc, "'" + e.name + "' is not a layer or function");
+  e.builtin = lookupFunction(e.name);
+  if (e.builtin != Builtin::None)
+    return checkBuiltinCall(e);
+  if (lookupLayerKind(e.name) != Builtin::None)
+    return error(e.loc, "'" + e.name + "' is a layer kind; declare it first: "
+                        "layer my_" + e.name + " = " + e.name + "(...)");
+  if (isPlannedBuiltin(e.name))
+    return error(e.loc, "'" + e.name +
+                            "' is not implemented by this version of Heed");
+  return error(e.loc, "unknown function or layer '" + e.name + "'");
+}
+
+bool Sema::checkLayerCall(Expr &e, Layer &layer) {
+  e.layer = &layer;
+  if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))
+    return false;
+  const Shape &in = e.args[0]->type;
+  const Dim &last = in.back();
+  if (!last.isKnown())
+    return error(e.args[0]->loc, "layer '" + layer.name +
+                                     "' needs a known feature size, but its "
+                                     "input is " + shapeStr(in));
+  if (layer.inFeatures && *layer.inFeatures != last.size)
+    return error(e.args[0]->loc,
+                 "layer '" + layer.name + "' was first called with " +
+                     Twine(*layer.inFeatures) +
+                     " input features, here with " + Twine(last.size) +
+                     " (input " + shapeStr(in) + "); its weights are shared");
+  layer.inFeatures = last.size;
+  e.type = in;
+  e.type.back() = Dim::known(layer.units);
+  return true;
+}
+
+bool Sema::axisArg(Expr &call, size_t position, int64_t rank, bool required,
+                   int64_t defaultAxis, bool forInsert) {
+  const Expr *axisExpr = call.args.size() > position ? call.args[position].get()
+                                                     : call.kwarg("axis");
+  int64_t axis = defaultAxis;
+  if (!axisExpr) {
+    if (required)
+      return error(call.loc, "'" + call.name + "' needs an axis: " +
+                                 call.name + "(x, axis=...)");
+  } else {
+    auto v = evalInt(*axisExpr, "axis");
+    if (!v)
+      return false;
+    axis = *v;
+  }
+  int64_t limit = forInsert ? rank + 1 : rank;
+  int64_t norm = axis < 0 ? axis + limit : axis;
+  if (norm < 0 || norm >= limit)
+    return error(axisExpr ? axisExpr->loc : call.loc,
+                 "axis " + Twine(axis) + " is out of range for a tensor of "
+                 "rank " + Twine(rank));
+  call.axis = norm;
+  return true;
+}
+
+bool Sema::checkBuiltinCall(Expr &e) {
+  switch (e.builtin) {
+  case Builtin::Tanh:
+  case Builtin::Sigmoid:
+  case Builtin::Relu:
+  case Builtin::Exp:
+    if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))
+      return false;
+    e.type = e.args[0]->type;
+    return true;
+  case Builtin::Softmax:
+    if (!expectArgs(e, 1, 2, {"axis"}) || !checkTensor(*e.args[0]))
+      return false;
+    e.type = e.args[0]->type;
+    return axisArg(e, 1, e.type.size(), false, -1);
+  case Builtin::Squeeze: {
+    if (!expectArgs(e, 1, 2, {"axis"}) || !checkTensor(*e.args[0]))
+      return false;
+    const Shape &in = e.args[0]->type;
+    if (!axisArg(e, 1, in.size(), true, 0))
+      return false;
+    if (in[e.axis] != Dim::known(1))
+      return error(e.loc, "cannot squeeze axis " + Twine(e.axis) + " of " +
+                              shapeStr(in) + ": its size is not 1");
+    e.type = in;
+    e.type.erase(e.type.begin() + e.axis);
+    return true;
+  }
+  case Builtin::Sum:
+  case Builtin::Mean:
+  case Builtin::Max: {
+    if (!expectArgs(e, 1, 2, {"axis", "keepdim"}) || !checkTensor(*e.args[0]))
+      return false;
+    const Shape &in = e.args[0]->type;
+    if (!axisArg(e, 1, in.size(), true, 0))
+      return false;
+    if (const Expr *k = e.kwarg("keepdim")) {
+      auto v = evalInt(*k, "keepdim (0 or 1)");
+      if (!v)
+        return false;
+      e.keepdim = *v != 0;
+    }
+    e.type = in;
+    if (e.keepdim)
+      e.type[e.axis] = Dim::known(1);
+    else
+      e.type.erase(e.type.begin() + e.axis);
+    return true;
+  }
+  case Builtin::Repeat: {
+    // repeat(x, count, axis=1): Keras RepeatVector inserts the new axis at 1.
+    if (!expectArgs(e, 2, 2, {"axis"}) || !checkTensor(*e.args[0]))
+      return false;
+    auto n = evalInt(*e.args[1], "repeat count");
+    if (!n)
+      return false;
+    if (*n < 1)
+      return error(e.args[1]->loc, "repeat count must be positive");
+    e.count = *n;
+    const Shape &in = e.args[0]->type;
+    if (!axisArg(e, 2, in.size(), false, 1, /*forInsert=*/true))
+      return false;
+    e.type = in;
+    e.type.insert(e.type.begin() + e.axis, Dim::known(*n));
+    return true;
+  }
+  case Builtin::Concat: {
+    if (!expectArgs(e, 1, SIZE_MAX, {"axis"}))
+      return false;
+    for (auto &a : e.args)
+      if (!checkTensor(*a))
+        return false;
+    const Shape &first = e.args[0]->type;
+    if (!axisArg(e, SIZE_MAX, first.size(), false, -1))
+      return false;
+    Shape out = first;
+    for (size_t i = 1; i < e.args.size(); ++i) {
+      const Shape &s = e.args[i]->type;
+      if (s.size() != first.size())
+        return error(e.args[i]->loc, "cannot concatenate " + shapeStr(first) +
+                                         " with " + shapeStr(s) +
+                                         ": ranks differ");
+      for (size_t d = 0; d < s.size(); ++d) {
+        if (int64_t(d) == e.axis) {
+          if (!out[d].isKnown() || !s[d].isKnown())
+            return error(e.args[i]->loc, "concatenation axis sizes must be "
+                                         "known numbers");
+          out[d].size += s[d].size;
+        } else if (out[d] != s[d]) {
+          return error(e.args[i]->loc,
+                       "cannot concatenate " + shapeStr(first) + " with " +
+                           shapeStr(s) + " on axis " + Twine(e.axis) +
+                           ": axis " + Twine(d) + " differs");
+        }
+      }
+    }
+    e.type = out;
+    return true;
+  }
+  case Builtin::Permute: {
+    if (!expectArgs(e, 2, 2, {}) || !checkTensor(*e.args[0]))
+      return false;
+    const Shape &in = e.args[0]->type;
+    const Expr &list = *e.args[1];
+    if (list.kind != Expr::Kind::List)
+      return error(list.loc, "permute expects a list of axes: permute(x, [0, 2, 1])");
+    if (list.args.size() != in.size())
+      return error(list.loc, "permutation has " + Twine(list.args.size()) +
+                                 " axes, but the tensor " + shapeStr(in) +
+                                 " has rank " + Twine(in.size()));
+    std::vector<bool> seen(in.size(), false);
+    e.type.clear();
+    for (auto &item : list.args) {
+      auto p = evalInt(*item, "axis");
+      if (!p)
+        return false;
+      if (*p < 0 || *p >= int64_t(in.size()) || seen[*p])
+        return error(item->loc, "not a permutation of 0.." +
+                                    Twine(in.size() - 1));
+      seen[*p] = true;
+      e.perm.push_back(*p);
+      e.type.push_back(in[*p]);
+    }
+    return true;
+  }
+  default:
+    return error(e.loc, "'" + e.name + "' cannot be used here");
+  }
+}
+
+bool heed::dsl::checkModel(Model &model, llvm::SourceMgr &sourceMgr) {
+  return Sema(model, sourceMgr).run();
+}
+
+std::vector<WeightSpec> heed::dsl::weightSpecs(const Model &model) {
+  std::vector<WeightSpec> specs;
+  for (auto &layer : model.layers) {
+    specs.push_back({layer->name + ".weight",
+                     {layer->units, layer->inFeatures.value_or(0)}});
+    if (layer->useBias)
+      specs.push_back({layer->name + ".bias", {layer->units}});
+  }
+  return specs;
+}

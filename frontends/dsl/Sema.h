@@ -1,0 +1,33 @@
+//===- Sema.h - Semantic checks of the Heed model language ------*- C++ -*-===//
+//
+// Part of Heed. Resolves names, evaluates parameters, infers shapes with
+// symbolic dimensions, checks arity and fixes every layer's weight shapes.
+// Errors go through the SourceMgr as file:line:col with a caret.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_FRONTENDS_DSL_SEMA_H
+#define HEED_FRONTENDS_DSL_SEMA_H
+
+#include "frontends/dsl/AST.h"
+
+#include "llvm/Support/SourceMgr.h"
+
+namespace heed::dsl {
+
+/// A weight the model expects, named by the PyTorch state_dict convention.
+struct WeightSpec {
+  std::string name;            // e.g. "densor1.weight"
+  std::vector<int64_t> shape;  // e.g. [10, 128]
+};
+
+/// Checks and annotates `model`; returns false after reporting the first
+/// error.
+bool checkModel(Model &model, llvm::SourceMgr &sourceMgr);
+
+/// The weights of a checked model, in declaration order.
+std::vector<WeightSpec> weightSpecs(const Model &model);
+
+} // namespace heed::dsl
+
+#endif // HEED_FRONTENDS_DSL_SEMA_H

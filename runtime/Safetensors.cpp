@@ -1,0 +1,153 @@
+//===- Safetensors.cpp - Hugging Face .safetensors files ------------------===//
+//
+// Part of Heed. The header is parsed with llvm::json; every tensor's offsets
+// are checked against the data section and its shape.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Safetensors.h"
+#include "runtime/Npy.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cstring>
+
+using namespace heed::rt;
+using llvm::StringRef;
+using llvm::Twine;
+
+static llvm::Error fail(const std::string &what, const Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 what + ": " + msg);
+}
+
+llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
+                                                        const std::string &path) {
+  if (bytes.size() < 8)
+    return fail(path, "truncated: no 8-byte header length");
+  uint64_t headerLen = 0;
+  for (int i = 0; i < 8; ++i)
+    headerLen |= uint64_t(uint8_t(bytes[i])) << (8 * i);
+  if (headerLen > bytes.size() - 8)
+    return fail(path, "header length " + Twine(headerLen) + " at byte offset 0 "
+                      "exceeds the file size (" + Twine(bytes.size()) + " bytes)");
+  auto json = llvm::json::parse(bytes.substr(8, headerLen));
+  if (!json)
+    return fail(path, "header is not valid JSON: " +
+                          llvm::toString(json.takeError()));
+  const llvm::json::Object *header = json->getAsObject();
+  if (!header)
+    return fail(path, "header is not a JSON object");
+  uint64_t dataStart = 8 + headerLen, dataSize = bytes.size() - dataStart;
+
+  struct Entry {
+    std::string name;
+    uint64_t begin;
+    const llvm::json::Object *info;
+  };
+  std::vector<Entry> entries;
+  for (auto &kv : *header) {
+    if (kv.first == "__metadata__")
+      continue;
+    const llvm::json::Object *info = kv.second.getAsObject();
+    std::string name = kv.first.str();
+    if (!info)
+      return fail(path, "tensor '" + name + "': header entry is not an object");
+    const llvm::json::Array *offsets = info->getArray("data_offsets");
+    std::optional<int64_t> begin =
+        offsets && offsets->size() == 2 ? (*offsets)[0].getAsInteger()
+                                        : std::nullopt;
+    if (!begin || *begin < 0)
+      return fail(path, "tensor '" + name + "': missing or bad data_offsets");
+    entries.push_back({name, uint64_t(*begin), info});
+  }
+  // File order: by position in the data section.
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry &a, const Entry &b) { return a.begin < b.begin; });
+
+  NamedTensors result;
+  for (const Entry &e : entries) {
+    std::string what = path + ": tensor '" + e.name + "'";
+    std::optional<StringRef> dtype = e.info->getString("dtype");
+    const llvm::json::Array *shapeArr = e.info->getArray("shape");
+    const llvm::json::Array *offsets = e.info->getArray("data_offsets");
+    if (!dtype || !shapeArr)
+      return fail(what, "missing dtype or shape");
+    size_t elemSize;
+    if (*dtype == "F32")
+      elemSize = 4;
+    else if (*dtype == "F16" || *dtype == "BF16")
+      elemSize = 2;
+    else
+      return fail(what, "dtype " + *dtype + " is not supported (F32, F16 and "
+                        "BF16 are)");
+    std::vector<int64_t> shape;
+    for (const llvm::json::Value &d : *shapeArr) {
+      std::optional<int64_t> n = d.getAsInteger();
+      if (!n || *n < 0)
+        return fail(what, "malformed shape");
+      shape.push_back(*n);
+    }
+    std::optional<int64_t> end = (*offsets)[1].getAsInteger();
+    int64_t count = checkedNumElements(shape);
+    if (!end || *end < int64_t(e.begin) || count < 0)
+      return fail(what, "malformed data_offsets or shape");
+    uint64_t size = uint64_t(*end) - e.begin;
+    if (uint64_t(*end) > dataSize)
+      return fail(what, "data_offsets [" + Twine(e.begin) + ", " + Twine(*end) +
+                            ") run past the data section (" + Twine(dataSize) +
+                            " bytes from byte offset " + Twine(dataStart) + ")");
+    if (size != uint64_t(count) * elemSize)
+      return fail(what, "shape " + shapeToString(shape) + " of " + *dtype +
+                            " needs " + Twine(uint64_t(count) * elemSize) +
+                            " bytes, data_offsets give " + Twine(size));
+    Tensor t(shape);
+    const char *src = bytes.data() + dataStart + e.begin;
+    if (elemSize == 4) {
+      std::memcpy(t.data(), src, size);
+    } else {
+      bool bf16 = *dtype == "BF16";
+      for (int64_t i = 0; i < count; ++i) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * i, 2);
+        t[i] = bf16 ? bfloat16ToFloat(h) : halfToFloat(h);
+      }
+    }
+    result.emplace_back(e.name, std::move(t));
+  }
+  return result;
+}
+
+llvm::Error heed::rt::writeSafetensors(const std::string &path,
+                                       const NamedTensors &tensors) {
+  llvm::json::Object header;
+  uint64_t offset = 0;
+  for (auto &[name, t] : tensors) {
+    llvm::json::Array shape;
+    for (int64_t d : t.shape())
+      shape.push_back(d);
+    uint64_t size = t.numElements() * sizeof(float);
+    header[name] = llvm::json::Object{
+        {"dtype", "F32"},
+        {"shape", std::move(shape)},
+        {"data_offsets", llvm::json::Array{offset, offset + size}}};
+    offset += size;
+  }
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::json::Value(std::move(header));
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail(path, "cannot write: " + ec.message());
+  uint64_t len = text.size();
+  for (int i = 0; i < 8; ++i)
+    os << char((len >> (8 * i)) & 0xff);
+  os << text;
+  for (auto &[name, t] : tensors)
+    os.write(reinterpret_cast<const char *>(t.data()),
+             t.numElements() * sizeof(float));
+  return llvm::Error::success();
+}

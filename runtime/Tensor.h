@@ -1,0 +1,52 @@
+//===- Tensor.h - Dense f32 tensors -----------------------------*- C++ -*-===//
+//
+// Part of Heed. The runtime's only tensor type: row-major f32 data in a
+// 64-byte aligned buffer (what AVX-512 loads want) and a shape.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_RUNTIME_TENSOR_H
+#define HEED_RUNTIME_TENSOR_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace heed::rt {
+
+struct AlignedFree {
+  void operator()(float *p) const;
+};
+
+class Tensor {
+public:
+  Tensor() = default;
+  explicit Tensor(std::vector<int64_t> shape);
+  Tensor(const Tensor &other);
+  Tensor &operator=(const Tensor &other);
+  Tensor(Tensor &&) = default;
+  Tensor &operator=(Tensor &&) = default;
+
+  const std::vector<int64_t> &shape() const { return dims; }
+  int64_t numElements() const { return count; }
+  float *data() { return storage.get(); }
+  const float *data() const { return storage.get(); }
+  float &operator[](int64_t i) { return storage.get()[i]; }
+  float operator[](int64_t i) const { return storage.get()[i]; }
+
+private:
+  std::vector<int64_t> dims;
+  int64_t count = 0;
+  std::unique_ptr<float, AlignedFree> storage;
+};
+
+/// "[2, 30, 64]".
+std::string shapeToString(const std::vector<int64_t> &shape);
+
+/// The product of the dims, or -1 on overflow or a negative dim.
+int64_t checkedNumElements(const std::vector<int64_t> &shape);
+
+} // namespace heed::rt
+
+#endif

@@ -1,0 +1,38 @@
+//===- TensorFile.cpp - Load tensors from any supported file --------------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/TensorFile.h"
+#include "runtime/Npy.h"
+#include "runtime/Npz.h"
+#include "runtime/Safetensors.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using namespace heed::rt;
+
+llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path) {
+  llvm::StringRef ext = llvm::sys::path::extension(path);
+  if (ext != ".npy" && ext != ".npz" && ext != ".safetensors")
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        path + ": unknown tensor file type '" + ext.str() +
+            "' (expected .npy, .npz or .safetensors)");
+  auto bytes = readFileBytes(path);
+  if (!bytes)
+    return bytes.takeError();
+  llvm::StringRef data = (*bytes)->getBuffer();
+  if (ext == ".npz")
+    return parseNpz(data, path);
+  if (ext == ".safetensors")
+    return parseSafetensors(data, path);
+  auto t = parseNpy(data, path);
+  if (!t)
+    return t.takeError();
+  NamedTensors out;
+  out.emplace_back(llvm::sys::path::stem(path).str(), std::move(*t));
+  return out;
+}

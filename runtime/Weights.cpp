@@ -1,0 +1,45 @@
+//===- Weights.cpp - Bind weight tensors to a model -----------------------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Weights.h"
+
+#include <map>
+
+using namespace heed::rt;
+
+llvm::Expected<std::vector<Tensor>>
+heed::rt::bindWeights(const std::vector<ExpectedWeight> &expected,
+                      NamedTensors tensors, const std::string &source) {
+  std::map<std::string, Tensor *> byName;
+  for (auto &[name, t] : tensors)
+    byName[name] = &t;
+  std::vector<std::string> problems;
+  std::vector<Tensor> bound;
+  for (const ExpectedWeight &w : expected) {
+    auto it = byName.find(w.name);
+    if (it == byName.end()) {
+      problems.push_back("missing " + w.name + " " + shapeToString(w.shape));
+      continue;
+    }
+    if (it->second->shape() != w.shape)
+      problems.push_back("wrong shape for " + w.name + ": file has " +
+                         shapeToString(it->second->shape()) +
+                         ", the model expects " + shapeToString(w.shape));
+    else
+      bound.push_back(std::move(*it->second));
+    byName.erase(it);
+  }
+  for (auto &[name, t] : byName)
+    problems.push_back("unexpected " + name + " " + shapeToString(t->shape()) +
+                       " (the model has no such weight)");
+  if (problems.empty())
+    return bound;
+  std::string msg = source + ": " + std::to_string(problems.size()) +
+                    " weight problem" + (problems.size() == 1 ? "" : "s") + ":";
+  for (auto &p : problems)
+    msg += "\n  " + p;
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}

@@ -1,0 +1,82 @@
+//===- Report.cpp - Human-readable tensor output --------------------------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Report.h"
+
+#include "llvm/Support/Format.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace heed;
+
+void heed::printTensorSummary(llvm::raw_ostream &os, const std::string &name,
+                              const rt::Tensor &t) {
+  int64_t n = t.numElements();
+  double lo = INFINITY, hi = -INFINITY, sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    lo = std::min(lo, double(t[i]));
+    hi = std::max(hi, double(t[i]));
+    sum += t[i];
+  }
+  os << name << " " << rt::shapeToString(t.shape()) << ":";
+  for (int64_t i = 0; i < std::min<int64_t>(n, 6); ++i)
+    os << " " << llvm::format("%.5g", t[i]);
+  if (n > 6)
+    os << " ...";
+  if (n)
+    os << "  (min " << llvm::format("%.4g", lo) << ", max "
+       << llvm::format("%.4g", hi) << ", mean " << llvm::format("%.4g", sum / n)
+       << ")";
+  os << "\n";
+}
+
+void heed::printComparison(llvm::raw_ostream &os, const std::string &name,
+                           const rt::Tensor &got, const rt::Tensor &expected) {
+  int64_t n = got.numElements();
+  int64_t cols = got.shape().empty() ? 1 : got.shape().back();
+  int64_t rows = cols ? n / cols : 0;
+  os << "\n" << name << ": prediction vs true value\n";
+  double maxDiff = 0;
+  for (int64_t i = 0; i < n; ++i)
+    maxDiff = std::max(maxDiff, double(std::fabs(got[i] - expected[i])));
+  for (int64_t r = 0; r < std::min<int64_t>(rows, 10); ++r) {
+    os << "  ";
+    for (int64_t c = 0; c < std::min<int64_t>(cols, 4); ++c)
+      os << llvm::format("%9.4f", got[r * cols + c]) << "  vs "
+         << llvm::format("%9.4f", expected[r * cols + c]);
+    os << "\n";
+  }
+  if (rows > 10)
+    os << "  ... (" << rows << " rows)\n";
+  double mae = 0;
+  for (int64_t i = 0; i < n; ++i)
+    mae += std::fabs(got[i] - expected[i]);
+  os << "  mean |error| " << llvm::format("%.4f", n ? mae / n : 0.0)
+     << ", max |error| " << llvm::format("%.4f", maxDiff) << "\n";
+}
+
+void heed::printMeanBars(llvm::raw_ostream &os, const std::string &name,
+                         const rt::Tensor &t) {
+  int64_t cols = t.shape().empty() ? 1 : t.shape().back();
+  int64_t rows = cols ? t.numElements() / cols : 0;
+  std::vector<double> mean(cols, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      mean[c] += t[r * cols + c];
+  double hi = 0;
+  for (double &m : mean) {
+    m /= std::max<int64_t>(rows, 1);
+    hi = std::max(hi, std::fabs(m));
+  }
+  os << "\nmean " << name << " per index (over " << rows << " rows)\n";
+  const int width = 50;
+  for (int64_t c = 0; c < cols; ++c) {
+    int len = hi > 0 ? int(std::lround(std::fabs(mean[c]) / hi * width)) : 0;
+    os << llvm::format("  %3lld ", (long long)c) << llvm::format("%8.4f ", mean[c])
+       << std::string(len, '#') << "\n";
+  }
+}

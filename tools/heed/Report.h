@@ -1,0 +1,29 @@
+//===- Report.h - Human-readable tensor output ------------------*- C++ -*-===//
+//
+// Part of Heed. What `heed run` prints: a summary per output, predictions
+// next to reference values, and terminal bar charts.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_TOOLS_HEED_REPORT_H
+#define HEED_TOOLS_HEED_REPORT_H
+
+#include "runtime/Tensor.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+namespace heed {
+
+/// "name [2, 30]: 0.1 0.2 ... (min, max, mean)".
+void printTensorSummary(llvm::raw_ostream &os, const std::string &name,
+                        const rt::Tensor &t);
+/// The first rows of `got` next to `expected`, and the max abs difference.
+void printComparison(llvm::raw_ostream &os, const std::string &name,
+                     const rt::Tensor &got, const rt::Tensor &expected);
+/// Mean over every axis but the last, one labelled bar per last-axis index.
+void printMeanBars(llvm::raw_ostream &os, const std::string &name,
+                   const rt::Tensor &t);
+
+} // namespace heed
+
+#endif

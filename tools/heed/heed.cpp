@@ -1,0 +1,404 @@
+//===- heed.cpp - The Heed command-line tool ------------------------------===//
+//
+// Part of Heed.
+//
+//   heed run MODEL.heed --weights W --input NAME=FILE ... [--output OUT.npz]
+//   heed compile MODEL.heed --emit=ast|attn|linalg|llvm-dialect|llvm|asm
+//   heed bench MODEL.heed --weights W --batch N
+//
+// One set of llvm::cl options; each command shows only its own in --help.
+// MLIR's pass-manager options (--mlir-print-ir-after-all, ...) work with
+// every command.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Report.h"
+
+#include "compiler/Driver/Session.h"
+#include "frontends/dsl/AST.h"
+#include "runtime/Npz.h"
+#include "runtime/Npy.h"
+#include "runtime/Safetensors.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+#include <algorithm>
+#include <chrono>
+
+using namespace heed;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory modelCat("Model options");
+static cl::OptionCategory runCat("Run options");
+static cl::OptionCategory compileCat("Compile options");
+static cl::OptionCategory benchCat("Bench options");
+
+static cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL.heed"),
+                                      cl::cat(modelCat));
+static cl::opt<std::string> weightsPath(
+    "weights", cl::desc("weights (.safetensors, .npz or .npy), PyTorch "
+                        "state_dict names"),
+    cl::value_desc("FILE"), cl::cat(modelCat));
+static cl::opt<std::string> attentionLowering(
+    "attention", cl::desc("lowering of attention ops: fused (default) or "
+                          "decomposed"),
+    cl::init("fused"), cl::cat(modelCat));
+static cl::opt<bool> noRaise("no-raise",
+                             cl::desc("do not raise Keras-style attention "
+                                      "subgraphs to attn.attention"),
+                             cl::cat(modelCat));
+static cl::list<std::string>
+    inputs("input", cl::desc("bind a model input: NAME=FILE.npy, or FILE.npz "
+                             "with one member per input"),
+           cl::value_desc("NAME=FILE"), cl::cat(runCat));
+static cl::opt<std::string> outputPath(
+    "output", cl::desc("write every output to this .npz/.safetensors file"),
+    cl::value_desc("FILE"), cl::cat(runCat));
+static cl::list<std::string> expects(
+    "expect", cl::desc("print OUTPUT next to the reference values in FILE"),
+    cl::value_desc("OUTPUT=FILE.npy"), cl::cat(runCat));
+static cl::list<std::string> bars(
+    "bars", cl::desc("print the mean of OUTPUT over all but its last axis as "
+                     "a bar chart"),
+    cl::value_desc("OUTPUT"), cl::cat(runCat));
+static cl::opt<std::string> emit(
+    "emit", cl::desc("what to print: ast, attn, linalg, llvm-dialect, llvm "
+                     "(LLVM IR) or asm (host assembly)"),
+    cl::init("attn"), cl::cat(compileCat));
+static cl::opt<std::string> outFile("o", cl::desc("output file (default: stdout)"),
+                                    cl::value_desc("FILE"), cl::init("-"),
+                                    cl::cat(compileCat));
+static cl::list<std::string>
+    dimBindings("dim", cl::desc("bind a symbolic dimension: NAME=SIZE "
+                                "(compile: unbound dims stay dynamic in ast/attn "
+                                "and default to 1 below that)"),
+                cl::value_desc("NAME=SIZE"), cl::cat(compileCat));
+static cl::opt<int64_t> batch("batch", cl::desc("batch size (the first symbolic dim)"),
+                              cl::init(1), cl::cat(benchCat));
+static cl::opt<unsigned> iterations("iterations",
+                                    cl::desc("timed runs (default: enough for "
+                                             "about one second)"),
+                                    cl::init(0), cl::cat(benchCat));
+
+namespace {
+
+int failWith(llvm::Error err) {
+  llvm::WithColor::error(llvm::errs(), "heed") << llvm::toString(std::move(err))
+                                               << "\n";
+  return 1;
+}
+
+int failWith(const llvm::Twine &msg) {
+  return failWith(llvm::createStringError(llvm::inconvertibleErrorCode(), msg));
+}
+
+PipelineOptions pipelineOptions() {
+  PipelineOptions o;
+  o.raiseAttention = !noRaise;
+  o.fusedAttention = attentionLowering == "fused";
+  return o;
+}
+
+llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
+  if (modelPath.empty())
+    return llvm::createStringError("no model file given (heed <command> MODEL.heed ...)");
+  if (attentionLowering != "fused" && attentionLowering != "decomposed")
+    return llvm::createStringError("--attention must be 'fused' or 'decomposed', not '" +
+                                   attentionLowering + "'");
+  auto session = Session::load(modelPath, pipelineOptions());
+  if (!session)
+    return session.takeError();
+  if (needWeights) {
+    if (weightsPath.empty())
+      return llvm::createStringError("--weights FILE is required");
+    auto tensors = rt::loadTensorFile(weightsPath);
+    if (!tensors)
+      return tensors.takeError();
+    if (auto err = (*session)->setWeights(std::move(*tensors), weightsPath))
+      return std::move(err);
+  }
+  return session;
+}
+
+llvm::Expected<rt::NamedTensors> loadInputs() {
+  rt::NamedTensors out;
+  for (const std::string &spec : inputs) {
+    auto [name, file] = llvm::StringRef(spec).split('=');
+    if (file.empty()) {
+      // A whole archive: one member per input.
+      auto tensors = rt::loadTensorFile(spec);
+      if (!tensors)
+        return tensors.takeError();
+      for (auto &nt : *tensors)
+        out.push_back(std::move(nt));
+      continue;
+    }
+    auto tensors = rt::loadTensorFile(file.str());
+    if (!tensors)
+      return tensors.takeError();
+    if (tensors->size() != 1)
+      return llvm::createStringError(file.str() + ": holds " +
+                                     std::to_string(tensors->size()) +
+                                     " tensors; --input NAME=FILE needs exactly one");
+    out.emplace_back(name.str(), std::move(tensors->front().second));
+  }
+  for (size_t i = 0; i < out.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (out[i].first == out[j].first)
+        return llvm::createStringError("input '" + out[i].first + "' is given twice");
+  return out;
+}
+
+int runCommand() {
+  auto session = openSession(/*needWeights=*/true);
+  if (!session)
+    return failWith(session.takeError());
+  auto in = loadInputs();
+  if (!in)
+    return failWith(in.takeError());
+  auto outputs = (*session)->run(*in);
+  if (!outputs)
+    return failWith(outputs.takeError());
+  llvm::outs() << "model " << (*session)->model().name << ": compiled in "
+               << llvm::format("%.0f", (*session)->lastCompileSeconds() * 1e3)
+               << " ms\n";
+  for (auto &[name, t] : *outputs)
+    printTensorSummary(llvm::outs(), name, t);
+  for (const std::string &spec : expects) {
+    auto [name, file] = llvm::StringRef(spec).split('=');
+    const rt::Tensor *got = nullptr;
+    for (auto &[n, t] : *outputs)
+      if (n == name)
+        got = &t;
+    if (!got)
+      return failWith("--expect names no output called '" + name + "'");
+    auto ref = rt::loadTensorFile(file.str());
+    if (!ref)
+      return failWith(ref.takeError());
+    if (ref->size() != 1 || ref->front().second.numElements() != got->numElements())
+      return failWith(file + ": reference must be one tensor with " +
+                      llvm::Twine(got->numElements()) + " elements");
+    printComparison(llvm::outs(), name.str(), *got, ref->front().second);
+  }
+  for (const std::string &name : bars) {
+    const rt::Tensor *got = nullptr;
+    for (auto &[n, t] : *outputs)
+      if (n == name)
+        got = &t;
+    if (!got)
+      return failWith("--bars names no output called '" + name + "'");
+    printMeanBars(llvm::outs(), name, *got);
+  }
+  if (!outputPath.empty()) {
+    llvm::Error err = llvm::StringRef(outputPath).ends_with(".safetensors")
+                          ? rt::writeSafetensors(outputPath, *outputs)
+                          : rt::writeNpz(outputPath, *outputs);
+    if (err)
+      return failWith(std::move(err));
+    llvm::outs() << "wrote " << outputPath << "\n";
+  }
+  return 0;
+}
+
+llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
+                                                   bool defaultToOne) {
+  llvm::StringMap<int64_t> dims;
+  for (const std::string &spec : dimBindings) {
+    auto [name, value] = llvm::StringRef(spec).split('=');
+    int64_t v;
+    if (value.getAsInteger(10, v) || v <= 0)
+      return llvm::createStringError("--dim " + spec + ": expected NAME=SIZE with SIZE > 0");
+    if (std::find(model.symbols.begin(), model.symbols.end(), name.str()) ==
+        model.symbols.end())
+      return llvm::createStringError("--dim " + spec + ": model '" + model.name +
+                                     "' has no symbolic dimension '" + name.str() + "'");
+    dims[name] = v;
+  }
+  if (defaultToOne)
+    for (auto &sym : model.symbols)
+      dims.try_emplace(sym, 1);
+  return dims;
+}
+
+int compileCommand() {
+  auto session = openSession(/*needWeights=*/false);
+  if (!session)
+    return failWith(session.takeError());
+  std::string error;
+  auto output = mlir::openOutputFile(outFile, &error);
+  if (!output)
+    return failWith(error);
+  llvm::raw_ostream &os = output->os();
+  const dsl::Model &model = (*session)->model();
+  if (emit == "ast") {
+    dsl::printAST(model, os);
+    output->keep();
+    return 0;
+  }
+  Stage stage;
+  if (emit == "attn")
+    stage = Stage::Attn;
+  else if (emit == "linalg")
+    stage = Stage::Linalg;
+  else if (emit == "llvm-dialect" || emit == "llvm" || emit == "asm")
+    stage = Stage::LLVMDialect;
+  else
+    return failWith("--emit must be ast, attn, linalg, llvm-dialect, llvm or asm, not '" +
+                    emit + "'");
+  auto dims = parseDims(model, /*defaultToOne=*/stage != Stage::Attn);
+  if (!dims)
+    return failWith(dims.takeError());
+  auto module = (*session)->buildModule(*dims, stage);
+  if (!module)
+    return failWith(module.takeError());
+  if (emit == "llvm") {
+    if (auto err = emitHostLLVMIR(**module, os))
+      return failWith(std::move(err));
+  } else if (emit == "asm") {
+    if (auto err = emitHostAssembly(**module, os))
+      return failWith(std::move(err));
+  } else {
+    (*module)->print(os);
+    os << "\n";
+  }
+  output->keep();
+  return 0;
+}
+
+int benchCommand() {
+  auto session = openSession(/*needWeights=*/true);
+  if (!session)
+    return failWith(session.takeError());
+  const dsl::Model &model = (*session)->model();
+  if (batch <= 0)
+    return failWith("--batch must be positive");
+  // Inputs: given files, or deterministic pseudo-random data of the
+  // declared shapes with the first symbolic dim set to --batch.
+  auto given = loadInputs();
+  if (!given)
+    return failWith(given.takeError());
+  rt::NamedTensors in = std::move(*given);
+  if (in.empty()) {
+    auto dims = parseDims(model, /*defaultToOne=*/false);
+    if (!dims)
+      return failWith(dims.takeError());
+    if (!model.symbols.empty())
+      dims->try_emplace(model.symbols.front(), batch);
+    for (auto &sym : model.symbols)
+      dims->try_emplace(sym, 1);
+    uint32_t state = 12345;
+    for (auto &decl : model.inputs) {
+      std::vector<int64_t> shape;
+      for (auto &d : decl.shape)
+        shape.push_back(d.isKnown() ? d.size : dims->lookup(d.symbol));
+      rt::Tensor t(shape);
+      for (int64_t i = 0; i < t.numElements(); ++i) {
+        state = state * 1664525u + 1013904223u;
+        t[i] = float(state >> 8) / float(1 << 24);
+      }
+      in.emplace_back(decl.name, std::move(t));
+    }
+  }
+  auto first = (*session)->run(in); // compiles
+  if (!first)
+    return failWith(first.takeError());
+  double compileMs = (*session)->lastCompileSeconds() * 1e3;
+  using clock = std::chrono::steady_clock;
+  unsigned n = iterations;
+  if (n == 0) {
+    auto t0 = clock::now();
+    if (auto r = (*session)->run(in); !r)
+      return failWith(r.takeError());
+    double one = std::chrono::duration<double>(clock::now() - t0).count();
+    n = unsigned(std::clamp(1.0 / std::max(one, 1e-7), 10.0, 100000.0));
+  }
+  std::vector<double> times;
+  for (unsigned i = 0; i < n; ++i) {
+    auto t0 = clock::now();
+    auto r = (*session)->run(in);
+    times.push_back(std::chrono::duration<double>(clock::now() - t0).count());
+    if (!r)
+      return failWith(r.takeError());
+  }
+  std::sort(times.begin(), times.end());
+  auto us = [](double s) { return llvm::format("%.2f", s * 1e6); };
+  llvm::outs() << "model " << model.name << ", batch "
+               << (model.symbols.empty() ? 1 : in.front().second.shape().front())
+               << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms\n"
+               << "  latency over " << n << " runs: min " << us(times.front())
+               << " us, median " << us(times[times.size() / 2]) << " us, max "
+               << us(times.back()) << " us\n";
+  return 0;
+}
+
+const char *kUsage = R"(heed: compile and run attention models
+
+USAGE: heed <command> MODEL.heed [options]
+
+COMMANDS:
+  run       JIT-compile MODEL for its inputs' shapes and run it
+  compile   print the model at one stage (--emit=ast|attn|linalg|llvm-dialect|llvm|asm)
+  bench     compile time and run latency (min/median/max)
+
+'heed <command> --help' lists the command's options.
+)";
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  mlir::registerPassManagerCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+
+  if (argc < 2 || llvm::StringRef(argv[1]) == "--help" ||
+      llvm::StringRef(argv[1]) == "-h" || llvm::StringRef(argv[1]) == "help") {
+    llvm::outs() << kUsage;
+    return argc < 2 ? 1 : 0;
+  }
+  llvm::StringRef command = argv[1];
+  std::vector<const cl::OptionCategory *> shown = {&modelCat};
+  int (*handler)() = nullptr;
+  if (command == "run") {
+    shown.push_back(&runCat);
+    handler = runCommand;
+  } else if (command == "compile") {
+    shown.push_back(&compileCat);
+    handler = compileCommand;
+  } else if (command == "bench") {
+    shown.push_back(&runCat);
+    shown.push_back(&benchCat);
+    handler = benchCommand;
+  } else {
+    llvm::errs() << "heed: error: unknown command '" << command
+                 << "' (expected run, compile or bench)\n";
+    return 1;
+  }
+  cl::HideUnrelatedOptions(shown);
+  // Parse everything after the command; the command is argv[0] for help.
+  std::string title = ("heed " + command).str();
+  std::vector<const char *> args = {title.c_str()};
+  for (int i = 2; i < argc; ++i)
+    args.push_back(argv[i]);
+  std::string overview = title + " MODEL.heed\n";
+  if (!cl::ParseCommandLineOptions(int(args.size()), args.data(), overview,
+                                   &llvm::errs()))
+    return 1;
+  // Options of other commands are accepted by the parser; reject them here.
+  if (command != "run" && command != "bench" &&
+      (!inputs.empty() || !outputPath.empty() || !expects.empty() || !bars.empty()))
+    return failWith("--input/--output/--expect/--bars belong to 'heed run'");
+  if (command != "compile" && (emit.getNumOccurrences() || outFile.getNumOccurrences()))
+    return failWith("--emit and -o belong to 'heed compile'");
+  if (command != "bench" && (batch.getNumOccurrences() || iterations.getNumOccurrences()))
+    return failWith("--batch and --iterations belong to 'heed bench'");
+  return handler();
+}
