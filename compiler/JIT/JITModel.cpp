@@ -39,6 +39,10 @@ JITModel::create(mlir::ModuleOp module, llvm::StringRef function) {
   mlir::ExecutionEngineOptions options;
   options.transformer = mlir::makeOptimizingTransformer(3, 0, tm->get());
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  // memref.copy of strided views lowers to a call to MLIR's memrefCopy.
+  static const std::string runnerUtils = MLIR_C_RUNNER_UTILS;
+  llvm::StringRef libs[] = {runnerUtils};
+  options.sharedLibPaths = libs;
   auto engine = mlir::ExecutionEngine::create(module, options, std::move(*tm));
   if (!engine)
     return engine.takeError();

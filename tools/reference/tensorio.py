@@ -1,0 +1,28 @@
+"""Writes .safetensors without the safetensors package (format: u64 header
+length, JSON header, raw little-endian data). Used by the reference scripts."""
+import json
+import struct
+
+import numpy as np
+
+
+def save_safetensors(path, tensors):
+    header, offset, blobs = {}, 0, []
+    for name, array in tensors.items():
+        data = np.ascontiguousarray(array, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+def state_dict_numpy(module):
+    return {k: v.detach().cpu().numpy().astype(np.float32)
+            for k, v in module.state_dict().items()}
