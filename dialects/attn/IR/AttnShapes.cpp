@@ -40,6 +40,26 @@ heed::attn::broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs) {
   return out;
 }
 
+/// An inherent attribute of an op being built or parsed: from its
+/// properties once they are set, from the attribute dictionary before.
+template <typename AttrT>
+static AttrT inherent(AttrT fromProperties, DictionaryAttr attrs,
+                      StringRef name) {
+  if (fromProperties)
+    return fromProperties;
+  return attrs ? attrs.getAs<AttrT>(name) : AttrT();
+}
+
+/// The i64 value of an inherent attribute, or failure with a diagnostic.
+static FailureOr<int64_t> intAttr(IntegerAttr fromProperties,
+                                  DictionaryAttr attrs, StringRef name,
+                                  std::optional<Location> loc, StringRef op) {
+  IntegerAttr a = inherent(fromProperties, attrs, name);
+  if (!a)
+    return emitOptionalError(loc, op, " needs the '", name, "' attribute");
+  return a.getInt();
+}
+
 static RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, Float32Type::get(ctx));
 }
@@ -116,8 +136,11 @@ LogicalResult SoftmaxOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   ArrayRef<int64_t> in = shapeOf(op.getInput());
-  if (normalizeAxis(op.getAxis(), in.size()) < 0)
-    return emitOptionalError(loc, "attn.softmax axis ", op.getAxis(),
+  auto axis = intAttr(op.getProperties().axis, attrs, "axis", loc, "attn.softmax");
+  if (failed(axis))
+    return failure();
+  if (normalizeAxis(*axis, in.size()) < 0)
+    return emitOptionalError(loc, "attn.softmax axis ", *axis,
                              " out of range for rank ", in.size());
   results.push_back(op.getInput().getType());
   return success();
@@ -129,14 +152,18 @@ LogicalResult RepeatOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   SmallVector<int64_t> out(shapeOf(op.getInput()));
-  int64_t axis = normalizeAxis(op.getAxis(), out.size() + 1);
+  auto rawAxis = intAttr(op.getProperties().axis, attrs, "axis", loc, "attn.repeat");
+  auto count = intAttr(op.getProperties().count, attrs, "count", loc, "attn.repeat");
+  if (failed(rawAxis) || failed(count))
+    return failure();
+  int64_t axis = normalizeAxis(*rawAxis, out.size() + 1);
   if (axis < 0)
-    return emitOptionalError(loc, "attn.repeat axis ", op.getAxis(),
+    return emitOptionalError(loc, "attn.repeat axis ", *rawAxis,
                              " out of range");
-  if (op.getCount() < 1)
+  if (*count < 1)
     return emitOptionalError(loc, "attn.repeat count must be >= 1, got ",
-                             op.getCount());
-  out.insert(out.begin() + axis, op.getCount());
+                             *count);
+  out.insert(out.begin() + axis, *count);
   results.push_back(f32Tensor(ctx, out));
   return success();
 }
@@ -149,9 +176,12 @@ LogicalResult ConcatOp::inferReturnTypes(
   if (operands.empty())
     return emitOptionalError(loc, "attn.concat needs at least one input");
   SmallVector<int64_t> out(shapeOf(operands[0]));
-  int64_t axis = normalizeAxis(op.getAxis(), out.size());
+  auto rawAxis = intAttr(op.getProperties().axis, attrs, "axis", loc, "attn.concat");
+  if (failed(rawAxis))
+    return failure();
+  int64_t axis = normalizeAxis(*rawAxis, out.size());
   if (axis < 0)
-    return emitOptionalError(loc, "attn.concat axis ", op.getAxis(),
+    return emitOptionalError(loc, "attn.concat axis ", *rawAxis,
                              " out of range for rank ", out.size());
   for (Value v : operands.drop_front()) {
     ArrayRef<int64_t> s = shapeOf(v);
@@ -178,7 +208,10 @@ LogicalResult PermuteOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   ArrayRef<int64_t> in = shapeOf(op.getInput());
-  ArrayRef<int64_t> perm = op.getPerm();
+  DenseI64ArrayAttr permAttr = inherent(op.getProperties().perm, attrs, "perm");
+  if (!permAttr)
+    return emitOptionalError(loc, "attn.permute needs the 'perm' attribute");
+  ArrayRef<int64_t> perm = permAttr.asArrayRef();
   if (perm.size() != in.size())
     return emitOptionalError(loc, "attn.permute needs ", in.size(),
                              " axes, got ", perm.size());
@@ -200,11 +233,15 @@ LogicalResult ReduceOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   SmallVector<int64_t> out(shapeOf(op.getInput()));
-  int64_t axis = normalizeAxis(op.getAxis(), out.size());
+  auto rawAxis = intAttr(op.getProperties().axis, attrs, "axis", loc, "attn.reduce");
+  if (failed(rawAxis))
+    return failure();
+  int64_t axis = normalizeAxis(*rawAxis, out.size());
   if (axis < 0)
-    return emitOptionalError(loc, "attn.reduce axis ", op.getAxis(),
+    return emitOptionalError(loc, "attn.reduce axis ", *rawAxis,
                              " out of range for rank ", out.size());
-  if (op.getKeepdim())
+  BoolAttr keep = inherent(op.getProperties().keepdim, attrs, "keepdim");
+  if (keep && keep.getValue())
     out[axis] = 1;
   else
     out.erase(out.begin() + axis);
@@ -218,9 +255,12 @@ LogicalResult SqueezeOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   SmallVector<int64_t> out(shapeOf(op.getInput()));
-  int64_t axis = normalizeAxis(op.getAxis(), out.size());
+  auto rawAxis = intAttr(op.getProperties().axis, attrs, "axis", loc, "attn.squeeze");
+  if (failed(rawAxis))
+    return failure();
+  int64_t axis = normalizeAxis(*rawAxis, out.size());
   if (axis < 0)
-    return emitOptionalError(loc, "attn.squeeze axis ", op.getAxis(),
+    return emitOptionalError(loc, "attn.squeeze axis ", *rawAxis,
                              " out of range for rank ", out.size());
   if (out[axis] != 1)
     return emitOptionalError(loc, "attn.squeeze axis ", axis,

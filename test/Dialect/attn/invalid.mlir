@@ -1,0 +1,104 @@
+// RUN: heed-opt %s --split-input-file --verify-diagnostics
+
+func.func @dense_wrong_in(%x: tensor<4x100xf32>, %w: tensor<10x128xf32>) {
+  // expected-error@+2 {{attn.dense weight [10, 128] does not take inputs of size 100}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %d = attn.dense %x, %w : (tensor<4x100xf32>, tensor<10x128xf32>) -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @dense_wrong_result(%x: tensor<4x128xf32>, %w: tensor<10x128xf32>) {
+  // expected-error@+2 {{inferred type(s) 'tensor<4x10xf32>' are incompatible with return type(s) of operation 'tensor<4x11xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %d = attn.dense %x, %w : (tensor<4x128xf32>, tensor<10x128xf32>) -> tensor<4x11xf32>
+  return
+}
+
+// -----
+
+func.func @bad_broadcast(%a: tensor<4x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error@+2 {{attn.binary cannot broadcast [4, 3] with [4, 5]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %m = attn.binary %a, %b {kind = #attn<binary add>}
+      : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x5xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_axis(%a: tensor<4x3xf32>) {
+  // expected-error@+1 {{attn.softmax axis 2 out of range for rank 2}}
+  %m = attn.softmax %a {axis = 2 : i64} : tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @concat_mismatch(%a: tensor<4x3xf32>, %b: tensor<5x3xf32>) {
+  // expected-error@+2 {{attn.concat inputs [4, 3] and [5, 3] differ on axis 0}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %c = attn.concat %a, %b {axis = 1 : i64}
+      : (tensor<4x3xf32>, tensor<5x3xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @squeeze_not_one(%a: tensor<4x3xf32>) {
+  // expected-error@+2 {{attn.squeeze axis 1 has size 3, not 1}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %c = attn.squeeze %a {axis = 1 : i64} : (tensor<4x3xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @permute_bad(%a: tensor<4x3xf32>) {
+  // expected-error@+2 {{attn.permute perm is not a permutation}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %c = attn.permute %a {perm = array<i64: 0, 0>} : (tensor<4x3xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_batch(%q: tensor<4x64xf32>, %k: tensor<5x30x64xf32>) {
+  // expected-error@+2 {{attn.attention batch sizes differ}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<5x30x64xf32>)
+      values(%k : tensor<5x30x64xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<4x64xf32>, tensor<4x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_row_type(%q: tensor<4x64xf32>, %k: tensor<4x30x32xf32>) {
+  // expected-error@+1 {{score region's key row must be 'tensor<32xf32>', got 'tensor<64xf32>'}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x32xf32>)
+      values(%k : tensor<4x30x32xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<4x32xf32>, tensor<4x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_score_shape(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>) {
+  // expected-error@+1 {{score region must yield a one-element tensor, got 'tensor<64xf32>'}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x64xf32>)
+      values(%k : tensor<4x30x64xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    attn.yield %qr : tensor<64xf32>
+  } : tensor<4x64xf32>, tensor<4x30xf32>
+  return
+}

@@ -1,0 +1,31 @@
+# lit configuration for Heed. Substitutions: %heed, %heed-opt,
+# %heed-allclose, %examples, %src.
+import os
+import subprocess
+
+import lit.formats
+
+config.name = "Heed"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".heed", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "runtime"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.heed_obj_root, "test")
+
+bin_dir = os.path.join(config.heed_obj_root, "bin")
+config.environment["PATH"] = os.pathsep.join(
+    [bin_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
+config.substitutions.append(("%heed-opt", os.path.join(bin_dir, "heed-opt")))
+config.substitutions.append(("%heed-allclose", os.path.join(bin_dir, "heed-allclose")))
+config.substitutions.append(("%heed", os.path.join(bin_dir, "heed")))
+config.substitutions.append(("%examples", os.path.join(config.heed_src_root, "examples")))
+config.substitutions.append(("%src", config.heed_src_root))
+config.substitutions.append(("%build", config.heed_obj_root))
+
+# REQUIRES: avx512 for tests whose numbers or code depend on AVX-512.
+try:
+    with open("/proc/cpuinfo") as f:
+        if "avx512f" in f.read():
+            config.available_features.add("avx512")
+except OSError:
+    pass

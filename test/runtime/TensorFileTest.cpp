@@ -1,0 +1,253 @@
+//===- TensorFileTest.cpp - .npy/.npz/.safetensors readers and writers ----===//
+//
+// Part of Heed. Round trips, reference files (bytes as NumPy writes them)
+// and malformed files: each must give a clear error naming what is wrong.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Npy.h"
+#include "runtime/Npz.h"
+#include "runtime/Safetensors.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <zlib.h>
+
+using namespace heed::rt;
+
+namespace {
+
+std::string tempPath(const std::string &name) {
+  llvm::SmallString<128> dir;
+  llvm::sys::fs::createUniqueDirectory("heed-rt", dir);
+  return (dir + "/" + name).str();
+}
+
+void writeBytes(const std::string &path, const std::string &bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string readBytes(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Tensor iota(std::vector<int64_t> shape) {
+  Tensor t(std::move(shape));
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    t[i] = float(i) * 0.5f - 1.0f;
+  return t;
+}
+
+std::string errorOf(llvm::Error err) { return llvm::toString(std::move(err)); }
+
+template <typename T> std::string errorOf(llvm::Expected<T> value) {
+  EXPECT_FALSE(bool(value));
+  return value ? "" : llvm::toString(value.takeError());
+}
+
+/// A NumPy-written header for a '<f4' array of shape (2, 3).
+std::string numpyHeader(const std::string &descr, const std::string &shape) {
+  std::string dict = "{'descr': '" + descr +
+                     "', 'fortran_order': False, 'shape': " + shape + ", }";
+  dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
+  dict += '\n';
+  std::string out = "\x93NUMPY\x01";
+  out += '\0';
+  out += char(dict.size() & 0xff);
+  out += char(dict.size() >> 8);
+  return out + dict;
+}
+
+} // namespace
+
+TEST(Npy, RoundTrip) {
+  Tensor t = iota({2, 3, 4});
+  auto back = parseNpy(encodeNpy(t), "t.npy");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->shape(), t.shape());
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    EXPECT_EQ((*back)[i], t[i]);
+}
+
+TEST(Npy, ReadsNumpyBytesAndOneDimShapes) {
+  float data[3] = {1.5f, -2.0f, 3.25f};
+  std::string bytes = numpyHeader("<f4", "(3,)");
+  bytes.append(reinterpret_cast<char *>(data), sizeof(data));
+  auto t = parseNpy(bytes, "v.npy");
+  ASSERT_TRUE(bool(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ(t->shape(), std::vector<int64_t>{3});
+  EXPECT_EQ((*t)[2], 3.25f);
+}
+
+TEST(Npy, ConvertsFloat16) {
+  uint16_t data[2] = {0x3c00, 0xc000}; // 1.0, -2.0
+  std::string bytes = numpyHeader("<f2", "(2,)");
+  bytes.append(reinterpret_cast<char *>(data), sizeof(data));
+  auto t = parseNpy(bytes, "h.npy");
+  ASSERT_TRUE(bool(t));
+  EXPECT_EQ((*t)[0], 1.0f);
+  EXPECT_EQ((*t)[1], -2.0f);
+}
+
+TEST(Npy, RejectsWrongDtype) {
+  std::string bytes = numpyHeader("<f8", "(2,)") + std::string(16, '\0');
+  EXPECT_NE(errorOf(parseNpy(bytes, "d.npy")).find("d.npy: dtype '<f8' is not supported"),
+            std::string::npos);
+}
+
+TEST(Npy, RejectsTruncatedData) {
+  std::string bytes = numpyHeader("<f4", "(2, 3)") + std::string(20, '\0');
+  std::string err = errorOf(parseNpy(bytes, "x.npy"));
+  EXPECT_NE(err.find("truncated data: shape [2, 3] needs 24 bytes at byte offset 64, only 20 present"),
+            std::string::npos) << err;
+}
+
+TEST(Npy, RejectsTrailingBytesAndBadMagic) {
+  std::string bytes = numpyHeader("<f4", "(1,)") + std::string(8, '\0');
+  EXPECT_NE(errorOf(parseNpy(bytes, "x.npy")).find("4 bytes after the data"),
+            std::string::npos);
+  EXPECT_NE(errorOf(parseNpy("hello world!", "x.npy")).find("bad magic"),
+            std::string::npos);
+  EXPECT_NE(errorOf(parseNpy(bytes.substr(0, 30), "x.npy")).find("truncated header"),
+            std::string::npos);
+}
+
+TEST(Npy, RejectsFortranOrderAndBadShape) {
+  std::string f = numpyHeader("<f4", "(1,)");
+  f.replace(f.find("False"), 5, "True ");
+  EXPECT_NE(errorOf(parseNpy(f + std::string(4, '\0'), "x.npy")).find("Fortran"),
+            std::string::npos);
+  std::string s = numpyHeader("<f4", "(a, 2)") + std::string(8, '\0');
+  EXPECT_NE(errorOf(parseNpy(s, "x.npy")).find("malformed shape"), std::string::npos);
+}
+
+TEST(Npz, StoredRoundTrip) {
+  std::string path = tempPath("t.npz");
+  NamedTensors in;
+  in.emplace_back("a", iota({2, 2}));
+  in.emplace_back("dense.weight", iota({3, 5}));
+  ASSERT_FALSE(bool(writeNpz(path, in)));
+  auto out = parseNpz(readBytes(path), path);
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[1].first, "dense.weight");
+  EXPECT_EQ((*out)[1].second.shape(), (std::vector<int64_t>{3, 5}));
+  EXPECT_EQ((*out)[1].second[14], iota({3, 5})[14]);
+}
+
+/// Builds a one-member zip whose member is deflated (np.savez_compressed).
+static std::string deflatedNpz(const std::string &member, const std::string &name) {
+  z_stream zs{};
+  deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(compressBound(member.size()) + 64, '\0');
+  zs.next_in = (Bytef *)member.data();
+  zs.avail_in = member.size();
+  zs.next_out = (Bytef *)out.data();
+  zs.avail_out = out.size();
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  uint32_t crc = crc32(0, (const Bytef *)member.data(), member.size());
+  auto le = [](std::string &s, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i)
+      s += char((v >> (8 * i)) & 0xff);
+  };
+  std::string zip, cd;
+  le(zip, 0x04034b50, 4); le(zip, 20, 2); le(zip, 0, 2); le(zip, 8, 2);
+  le(zip, 0, 4); le(zip, crc, 4); le(zip, out.size(), 4);
+  le(zip, member.size(), 4); le(zip, name.size(), 2); le(zip, 0, 2);
+  zip += name + out;
+  le(cd, 0x02014b50, 4); le(cd, 20, 2); le(cd, 20, 2); le(cd, 0, 2);
+  le(cd, 8, 2); le(cd, 0, 4); le(cd, crc, 4); le(cd, out.size(), 4);
+  le(cd, member.size(), 4); le(cd, name.size(), 2); le(cd, 0, 2);
+  le(cd, 0, 2); le(cd, 0, 2); le(cd, 0, 2); le(cd, 0, 4); le(cd, 0, 4);
+  cd += name;
+  size_t cdOffset = zip.size();
+  zip += cd;
+  le(zip, 0x06054b50, 4); le(zip, 0, 4); le(zip, 1, 2); le(zip, 1, 2);
+  le(zip, cd.size(), 4); le(zip, cdOffset, 4); le(zip, 0, 2);
+  return zip;
+}
+
+TEST(Npz, ReadsDeflated) {
+  Tensor t = iota({4, 8});
+  auto out = parseNpz(deflatedNpz(encodeNpy(t), "x.npy"), "c.npz");
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  EXPECT_EQ((*out)[0].first, "x");
+  EXPECT_EQ((*out)[0].second[31], t[31]);
+}
+
+TEST(Npz, RejectsCorruptArchives) {
+  std::string zip = deflatedNpz(encodeNpy(iota({4, 8})), "x.npy");
+  std::string flipped = zip;
+  flipped[60] ^= 0x55; // inside the deflate stream
+  std::string err = errorOf(parseNpz(flipped, "c.npz"));
+  EXPECT_TRUE(err.find("c.npz: tensor 'x.npy'") != std::string::npos) << err;
+  EXPECT_NE(errorOf(parseNpz("not a zip at all, no directory", "n.npz"))
+                .find("no end-of-central-directory"),
+            std::string::npos);
+  std::string truncated = zip.substr(0, 40) + zip.substr(zip.size() - 80);
+  EXPECT_FALSE(bool(parseNpz(truncated, "t.npz")));
+  consumeError(parseNpz(truncated, "t.npz").takeError());
+}
+
+TEST(Safetensors, RoundTripAndHalfTypes) {
+  std::string path = tempPath("w.safetensors");
+  NamedTensors in;
+  in.emplace_back("layer.weight", iota({2, 3}));
+  in.emplace_back("layer.bias", iota({2}));
+  ASSERT_FALSE(bool(writeSafetensors(path, in)));
+  auto out = parseSafetensors(readBytes(path), path);
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[0].first, "layer.weight");
+  EXPECT_EQ((*out)[0].second[5], iota({2, 3})[5]);
+
+  std::string header = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+                       R"("b":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]}})";
+  std::string bytes;
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i)
+    bytes += char((n >> (8 * i)) & 0xff);
+  bytes += header;
+  bytes += std::string("\x00\x3c\x00\xc0", 4); // 1.0, -2.0 in f16
+  bytes += std::string("\x40\x40", 2);         // 3.0 in bf16
+  auto half = parseSafetensors(bytes, "h.safetensors");
+  ASSERT_TRUE(bool(half)) << llvm::toString(half.takeError());
+  EXPECT_EQ((*half)[0].second[1], -2.0f);
+  EXPECT_EQ((*half)[1].second[0], 3.0f);
+}
+
+TEST(Safetensors, RejectsLyingHeaders) {
+  auto file = [](const std::string &header, size_t dataBytes) {
+    std::string bytes;
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i)
+      bytes += char((n >> (8 * i)) & 0xff);
+    return bytes + header + std::string(dataBytes, '\0');
+  };
+  std::string err = errorOf(parseSafetensors(
+      file(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}})", 16),
+      "w.safetensors"));
+  EXPECT_NE(err.find("w.safetensors: tensor 'w': data_offsets [0, 24) run past the data section"),
+            std::string::npos) << err;
+  err = errorOf(parseSafetensors(
+      file(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}})", 24),
+      "w.safetensors"));
+  EXPECT_NE(err.find("shape [2, 3] of F32 needs 24 bytes, data_offsets give 20"),
+            std::string::npos) << err;
+  err = errorOf(parseSafetensors(
+      file(R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8),
+      "w.safetensors"));
+  EXPECT_NE(err.find("dtype I64 is not supported"), std::string::npos) << err;
+  err = errorOf(parseSafetensors(file("{not json", 0), "w.safetensors"));
+  EXPECT_NE(err.find("header is not valid JSON"), std::string::npos) << err;
+  std::string huge = std::string("\xff\xff\xff\x00\x00\x00\x00\x00", 8) + "{}";
+  err = errorOf(parseSafetensors(huge, "w.safetensors"));
+  EXPECT_NE(err.find("exceeds the file size"), std::string::npos) << err;
+}
