@@ -103,7 +103,7 @@ TEST(Npy, RejectsWrongDtype) {
 TEST(Npy, RejectsTruncatedData) {
   std::string bytes = numpyHeader("<f4", "(2, 3)") + std::string(20, '\0');
   std::string err = errorOf(parseNpy(bytes, "x.npy"));
-  EXPECT_NE(err.find("truncated data: shape [2, 3] needs 24 bytes at byte offset 64, only 20 present"),
+  EXPECT_NE(err.find("truncated data: shape [2, 3] needs 24 bytes at byte offset 128, only 20 present"),
             std::string::npos) << err;
 }
 
