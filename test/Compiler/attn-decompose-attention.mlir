@@ -1,0 +1,11 @@
+// RUN: heed-opt %S/Inputs/bahdanau_attention.mlir --attn-decompose-attention | FileCheck %s
+
+// The reference lowering rebuilds the whole-tensor computation.
+// CHECK-LABEL: func @attention
+// CHECK: %[[R:.*]] = attn.repeat %{{.*}} {axis = 1 : i64, count = 30 : i64} : (tensor<2x64xf32>) -> tensor<2x30x64xf32>
+// CHECK: %[[C:.*]] = attn.concat %[[R]], %{{.*}} {axis = 2 : i64} : {{.*}} -> tensor<2x30x128xf32>
+// CHECK: attn.dense %[[C]], {{.*}} -> tensor<2x30x10xf32>
+// CHECK: %[[W:.*]] = attn.softmax %{{.*}} {axis = 1 : i64} : tensor<2x30xf32>
+// CHECK: %[[CTX:.*]] = attn.reduce %{{.*}} {axis = 1 : i64, kind = #attn<reduce sum>}
+// CHECK: return %[[CTX]], %[[W]]
+// CHECK-NOT: attn.attention

@@ -1,0 +1,27 @@
+// RUN: heed-opt %S/Inputs/bahdanau_attention.mlir --attn-lower-attention-to-loops | FileCheck %s
+// RUN: heed-opt %S/Inputs/bahdanau_attention.mlir --heed-attn-to-linalg --heed-linalg-to-llvm="raise=false" --mlir-print-ir-after=one-shot-bufferize 2>&1 >/dev/null | FileCheck %s --check-prefix=BUF
+
+// CHECK-LABEL: func @attention
+// The weight is split by columns once, outside the loops.
+// CHECK-DAG: %[[WQ:.*]] = tensor.extract_slice %{{.*}}[0, 0] [10, 64] [1, 1] : tensor<10x128xf32> to tensor<10x64xf32>
+// CHECK-DAG: %[[WK:.*]] = tensor.extract_slice %{{.*}}[0, 64] [10, 64] [1, 1] : tensor<10x128xf32> to tensor<10x64xf32>
+// CHECK: scf.for %[[B:[[:alnum:]_]+]] =
+// The query half of the first dense layer is hoisted out of the time loop.
+// CHECK: %[[QROW:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0] [1, 64] [1, 1] : tensor<2x64xf32> to tensor<64xf32>
+// CHECK: %[[PARTIAL:.*]] = attn.dense %[[QROW]], %[[WQ]], %{{.*}} : (tensor<64xf32>, tensor<10x64xf32>, tensor<10xf32>) -> tensor<10xf32>
+// CHECK: scf.for %[[T:[[:alnum:]_]+]] =
+// CHECK: %[[KROW:.*]] = tensor.extract_slice %{{.*}}[%[[B]], %[[T]], 0] [1, 1, 64]
+// CHECK: %[[KPART:.*]] = attn.dense %[[KROW]], %[[WK]] :
+// CHECK: attn.binary %[[PARTIAL]], %[[KPART]] {kind = #attn<binary add>}
+// CHECK: attn.activate %{{.*}} {kind = #attn<activation tanh>}
+// The context accumulates in a vector value.
+// CHECK: vector.fma
+// CHECK-NOT: attn.attention
+// CHECK-NOT: attn.concat
+
+// No buffer of the big intermediates ([B, T, n_s + 2 n_a], [B, T, 10]) exists.
+// BUF-LABEL: IR Dump After OneShotBufferizePass
+// BUF-NOT: memref<2x30x128xf32>
+// BUF-NOT: memref<2x30x10xf32>
+// BUF-NOT: memref<2x30x1xf32>
+// BUF: return

@@ -1,0 +1,43 @@
+// RUN: heed-opt %s --attn-raise-attention --canonicalize | FileCheck %s
+
+// Seed 000's one_step_attention as the frontend emits it.
+// CHECK-LABEL: func @one_step_attention
+// CHECK-SAME: (%[[A:.*]]: tensor<2x30x64xf32>, %[[S:.*]]: tensor<2x64xf32>
+func.func @one_step_attention(%a: tensor<2x30x64xf32>, %s: tensor<2x64xf32>,
+    %w1: tensor<10x128xf32>, %b1: tensor<10xf32>, %w2: tensor<1x10xf32>,
+    %b2: tensor<1xf32>) -> (tensor<2x64xf32>, tensor<2x30xf32>) {
+  // CHECK: %[[CTX:.*]], %[[W:.*]] = attn.attention query(%[[S]] : tensor<2x64xf32>) keys(%[[A]] : tensor<2x30x64xf32>) values(%[[A]] : tensor<2x30x64xf32>) score {
+  // CHECK-NEXT: ^bb0(%[[Q:.*]]: tensor<64xf32>, %[[K:.*]]: tensor<64xf32>):
+  // CHECK-NEXT: %[[C:.*]] = attn.concat %[[Q]], %[[K]] {axis = 0 : i64}
+  // CHECK-NEXT: %[[H:.*]] = attn.dense %[[C]], {{.*}} {activation = #attn<activation tanh>}
+  // CHECK-SAME: -> tensor<10xf32>
+  // CHECK-NEXT: %[[E:.*]] = attn.dense %[[H]], {{.*}} {activation = #attn<activation relu>}
+  // CHECK-NEXT: attn.yield %[[E]] : tensor<1xf32>
+  // The whole-tensor repeat/concat/dense chain is gone.
+  // CHECK-NOT: tensor<2x30x128xf32>
+  // CHECK-NOT: tensor<2x30x10xf32>
+  // CHECK: return %[[CTX]]
+  %r = attn.repeat %s {axis = 1 : i64, count = 30 : i64} : (tensor<2x64xf32>) -> tensor<2x30x64xf32>
+  %c = attn.concat %r, %a {axis = 2 : i64} : (tensor<2x30x64xf32>, tensor<2x30x64xf32>) -> tensor<2x30x128xf32>
+  %e = attn.dense %c, %w1, %b1 {activation = #attn<activation tanh>} : (tensor<2x30x128xf32>, tensor<10x128xf32>, tensor<10xf32>) -> tensor<2x30x10xf32>
+  %en = attn.dense %e, %w2, %b2 {activation = #attn<activation relu>} : (tensor<2x30x10xf32>, tensor<1x10xf32>, tensor<1xf32>) -> tensor<2x30x1xf32>
+  %al = attn.softmax %en {axis = 1 : i64} : tensor<2x30x1xf32>
+  %m = attn.binary %al, %a {kind = #attn<binary mul>} : (tensor<2x30x1xf32>, tensor<2x30x64xf32>) -> tensor<2x30x64xf32>
+  %ctx = attn.reduce %m {axis = 1 : i64, kind = #attn<reduce sum>} : (tensor<2x30x64xf32>) -> tensor<2x64xf32>
+  %w = attn.squeeze %al {axis = 2 : i64} : (tensor<2x30x1xf32>) -> tensor<2x30xf32>
+  return %ctx, %w : tensor<2x64xf32>, tensor<2x30xf32>
+}
+
+// A softmax over the feature axis is not attention over time: untouched.
+// CHECK-LABEL: func @not_over_time
+// CHECK-NOT: attn.attention
+func.func @not_over_time(%a: tensor<2x30x64xf32>, %s: tensor<2x64xf32>,
+    %w2: tensor<1x64xf32>) -> tensor<2x64xf32> {
+  %r = attn.repeat %s {axis = 1 : i64, count = 30 : i64} : (tensor<2x64xf32>) -> tensor<2x30x64xf32>
+  %x = attn.binary %r, %a {kind = #attn<binary mul>} : (tensor<2x30x64xf32>, tensor<2x30x64xf32>) -> tensor<2x30x64xf32>
+  %en = attn.dense %x, %w2 : (tensor<2x30x64xf32>, tensor<1x64xf32>) -> tensor<2x30x1xf32>
+  %al = attn.softmax %en {axis = 2 : i64} : tensor<2x30x1xf32>
+  %m = attn.binary %al, %a {kind = #attn<binary mul>} : (tensor<2x30x1xf32>, tensor<2x30x64xf32>) -> tensor<2x30x64xf32>
+  %ctx = attn.reduce %m {axis = 1 : i64, kind = #attn<reduce sum>} : (tensor<2x30x64xf32>) -> tensor<2x64xf32>
+  return %ctx : tensor<2x64xf32>
+}

@@ -1,0 +1,50 @@
+// RUN: heed-opt %s --convert-attn-to-linalg --split-input-file --verify-diagnostics | FileCheck %s
+
+// CHECK-LABEL: func @dense_softmax
+func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<4x10xf32>, %b: tensor<4xf32>) -> tensor<8x4xf32> {
+  // Bias broadcast into the accumulator, then a contraction over `in`.
+  // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>)
+  // CHECK: %[[ACC:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%[[INIT]] : tensor<8x4xf32>)
+  // CHECK: arith.mulf {{.*}} fastmath<fast>
+  // softmax over the last axis: max, exp(x - max), sum, divide.
+  // CHECK: arith.maximumf
+  // CHECK: math.exp
+  // CHECK: arith.addf
+  // CHECK: arith.divf
+  // CHECK-NOT: attn.
+  %d = attn.dense %x, %w, %b {activation = #attn<activation softmax>} : (tensor<8x10xf32>, tensor<4x10xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+  return %d : tensor<8x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @broadcast_mul
+func.func @broadcast_mul(%a: tensor<2x30x1xf32>, %v: tensor<2x30x64xf32>) -> tensor<2x30x64xf32> {
+  // CHECK: linalg.generic {indexing_maps = [#[[BCAST:.*]], #[[ID:.*]], #[[ID]]]
+  %m = attn.binary %a, %v {kind = #attn<binary mul>} : (tensor<2x30x1xf32>, tensor<2x30x64xf32>) -> tensor<2x30x64xf32>
+  return %m : tensor<2x30x64xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @concat_permute_squeeze
+func.func @concat_permute_squeeze(%a: tensor<2x3x1xf32>, %b: tensor<2x3x1xf32>) -> tensor<2x3xf32> {
+  // CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0] [2, 3, 1]
+  // CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 1] [2, 3, 1]
+  %c = attn.concat %a, %b {axis = 2 : i64} : (tensor<2x3x1xf32>, tensor<2x3x1xf32>) -> tensor<2x3x2xf32>
+  // CHECK: linalg.transpose {{.*}} permutation = [0, 2, 1]
+  %p = attn.permute %c {perm = array<i64: 0, 2, 1>} : (tensor<2x3x2xf32>) -> tensor<2x2x3xf32>
+  // CHECK: linalg.generic {{.*}}"reduction"
+  %r = attn.reduce %p {axis = 1 : i64, kind = #attn<reduce mean>, keepdim = true} : (tensor<2x2x3xf32>) -> tensor<2x1x3xf32>
+  // CHECK: tensor.collapse_shape
+  %s = attn.squeeze %r {axis = 1 : i64} : (tensor<2x1x3xf32>) -> tensor<2x3xf32>
+  return %s : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @dynamic(%x: tensor<?x10xf32>) -> tensor<?x10xf32> {
+  // expected-error@+1 {{convert-attn-to-linalg needs static shapes}}
+  %y = attn.activate %x {kind = #attn<activation tanh>} : tensor<?x10xf32>
+  return %y : tensor<?x10xf32>
+}
