@@ -6,6 +6,8 @@
 
 #include "frontends/dsl/AST.h"
 
+#include "llvm/Support/Format.h"
+
 using namespace heed::dsl;
 
 std::string heed::dsl::shapeStr(const Shape &shape) {
@@ -35,7 +37,7 @@ static void printExpr(const Expr &e, llvm::raw_ostream &os) {
     if (e.isInt)
       os << static_cast<int64_t>(e.number);
     else
-      os << e.number;
+      os << llvm::format("%g", e.number);
     return;
   case Expr::Kind::Name:
     os << e.name;
