@@ -29,3 +29,6 @@ try:
             config.available_features.add("avx512")
 except OSError:
     pass
+
+# Debian's interpreter, which has NumPy; only used to make malformed files.
+config.substitutions.append(("%python", "/usr/bin/python3"))

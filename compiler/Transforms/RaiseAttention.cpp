@@ -131,7 +131,7 @@ FailureOr<Match> matchAttention(attn::ReduceOp reduce) {
       continue;
     m.softmax = sm;
     m.values = v;
-    if (ShapedType::isDynamic(as[0]) || ShapedType::isDynamic(as[1]))
+    if (ShapedType::isDynamic(as[1])) // the repeat count must match T
       return failure();
     if (failed(collectScore(sm.getInput(), as[0], as[1], m)))
       return failure();

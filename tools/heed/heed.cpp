@@ -15,6 +15,7 @@
 #include "Report.h"
 
 #include "compiler/Driver/Session.h"
+#include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/AST.h"
 #include "runtime/Npz.h"
 #include "runtime/Npy.h"
@@ -355,6 +356,8 @@ COMMANDS:
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Pass names must be known for --mlir-print-ir-after=PASS and friends.
+  registerAllHeedPasses();
   mlir::registerPassManagerCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerAsmPrinterCLOptions();

@@ -118,7 +118,7 @@ def Attn_DenseOp : Attn_Op<"dense"> {
     A `softmax` activation normalizes over the last axis.
 
     ```mlir
-    %h = attn.dense %x, %w, %b {activation = #attn.activation<tanh>}
+    %h = attn.dense %x, %w, %b {activation = #attn<activation tanh>}
         : (tensor<4x30x128xf32>, tensor<10x128xf32>, tensor<10xf32>)
         -> tensor<4x30x10xf32>
     ```
@@ -139,7 +139,7 @@ def Attn_ActivateOp : Attn_Op<"activate"> {
     Applies `kind` to every element (`softmax` normalizes over the last axis).
 
     ```mlir
-    %y = attn.activate %x {kind = #attn.activation<sigmoid>} : tensor<8x10xf32>
+    %y = attn.activate %x {kind = #attn<activation sigmoid>} : tensor<8x10xf32>
     ```
   }];
   let arguments = (ins Attn_F32Tensor:$input, Attn_ActivationAttr:$kind);
@@ -154,7 +154,7 @@ def Attn_BinaryOp : Attn_Op<"binary"> {
     their last axes and a dimension of size 1 stretches to the other size.
 
     ```mlir
-    %p = attn.binary %a, %w {kind = #attn.binary<mul>}
+    %p = attn.binary %a, %w {kind = #attn<binary mul>}
         : (tensor<4x30x64xf32>, tensor<4x30x1xf32>) -> tensor<4x30x64xf32>
     ```
   }];
@@ -233,7 +233,7 @@ def Attn_ReduceOp : Attn_Op<"reduce"> {
     Reduces `axis`; with `keepdim` the axis stays with size 1.
 
     ```mlir
-    %c = attn.reduce %p {axis = 1 : i64, kind = #attn.reduce<sum>}
+    %c = attn.reduce %p {axis = 1 : i64, kind = #attn<reduce sum>}
         : (tensor<4x30x64xf32>) -> tensor<4x64xf32>
     ```
   }];
@@ -285,9 +285,9 @@ def Attn_AttentionOp : Op<Attn_Dialect, "attention", [
     ^bb0(%q: tensor<64xf32>, %k: tensor<64xf32>):
       %c = attn.concat %q, %k {axis = 0 : i64}
           : (tensor<64xf32>, tensor<64xf32>) -> tensor<128xf32>
-      %h = attn.dense %c, %w1, %b1 {activation = #attn.activation<tanh>}
+      %h = attn.dense %c, %w1, %b1 {activation = #attn<activation tanh>}
           : (tensor<128xf32>, tensor<10x128xf32>, tensor<10xf32>) -> tensor<10xf32>
-      %e = attn.dense %h, %w2, %b2 {activation = #attn.activation<relu>}
+      %e = attn.dense %h, %w2, %b2 {activation = #attn<activation relu>}
           : (tensor<10xf32>, tensor<1x10xf32>, tensor<1xf32>) -> tensor<1xf32>
       attn.yield %e : tensor<1xf32>
     } : tensor<4x64xf32>, tensor<4x30xf32>
