@@ -37,6 +37,7 @@ public:
 private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::string entry;
+  void (*packed)(void **) = nullptr;
 };
 
 /// Translates an LLVM-dialect module to LLVM IR optimized for the host

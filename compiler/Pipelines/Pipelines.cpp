@@ -63,7 +63,16 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true; // the model function is public
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-  // Free every temporary the bufferization introduced.
+  // Row-sized temporaries of fused loops are allocated once, before the
+  // loops, not once per step...
+  pm.addNestedPass<func::FuncOp>(bufferization::createBufferHoistingPass());
+  pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
+  // ...and small ones live on the stack: no malloc on the hot path.
+  bufferization::PromoteBuffersToStackPassOptions stack;
+  stack.maxAllocSizeInBytes = 4096;
+  pm.addNestedPass<func::FuncOp>(
+      bufferization::createPromoteBuffersToStackPass(stack));
+  // Free every remaining heap temporary.
   bufferization::buildBufferDeallocationPipeline(pm);
   // Structured ops become scf loops over memrefs.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""PyTorch 1.13 eager baselines for bench/run.sh: one thread, no autograd,
+the same models as the reference implementations in tools/reference/.
+
+    OMP_NUM_THREADS=1 /usr/bin/python3 bench/pytorch_eager.py MODEL BATCH
+
+prints the median latency in microseconds."""
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools", "reference"))
+from attention_step import AttentionStep, TX, N_A, N_S  # noqa: E402
+from dense_attention import DenseAttention, TIME_STEP  # noqa: E402
+
+
+def median_us(fn, seconds=1.0):
+    for _ in range(20):
+        fn()
+    times = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(times) < 20:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2] * 1e6
+
+
+def main(model, batch):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    if model == "attention_step":
+        net = AttentionStep().eval()
+        a, s = torch.randn(batch, TX, 2 * N_A), torch.randn(batch, N_S)
+        run = lambda: net(a, s)  # noqa: E731
+    elif model == "dense_attention":
+        net = DenseAttention().eval()
+        x = torch.rand(batch, TIME_STEP)
+        run = lambda: net(x)  # noqa: E731
+    else:
+        raise SystemExit(f"unknown model {model}")
+    with torch.no_grad():
+        print(f"{median_us(run):.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Heed against PyTorch 1.13 eager, one thread, median latency.
+#   bash bench/run.sh [BUILD_DIR]
+# Prints a Markdown table with the speed-up and Heed's JIT compile time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+heed_median() { # model batch -> "median_us compile_ms"
+  "$build/bin/heed" bench "examples/$1/model.heed" \
+    --weights "examples/$1/weights.safetensors" --batch "$2" |
+    awk '/compile:/ {c=$2} /median/ {for (i=1;i<=NF;i++) if ($i=="median") m=$(i+1)} END {print m, c}'
+}
+
+echo "| model | batch | Heed median (us) | PyTorch eager median (us) | speed-up | Heed compile (ms) |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for spec in "attention_step 1" "attention_step 100" "dense_attention 1" "dense_attention 1000"; do
+  set -- $spec
+  read -r heed compile < <(heed_median "$1" "$2")
+  torch=$(/usr/bin/python3 bench/pytorch_eager.py "$1" "$2")
+  speedup=$(awk -v a="$torch" -v b="$heed" 'BEGIN {printf "%.1fx", a / b}')
+  echo "| $1 | $2 | $heed | $torch | $speedup | $compile |"
+done
