@@ -66,6 +66,34 @@ def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def VectorizeLinalg : Pass<"heed-vectorize-linalg", "mlir::func::FuncOp"> {
+  let summary = "Tile static linalg ops to register-sized pieces and vectorize them";
+  let description = [{
+    Each linalg op on static tensors whose iteration space exceeds
+    `max-elements` is tiled on its leading parallel dims (by divisors, so
+    every tile is static); then MLIR's `linalg::vectorize` turns it into
+    `vector` transfers, arithmetic and reductions held in registers, instead
+    of scalar loops that accumulate through memory. Ops that cannot be made
+    small enough (huge reductions) stay as loops.
+  }];
+  let options = [
+    Option<"maxElements", "max-elements", "int64_t", /*default=*/"256",
+           "largest iteration space vectorized as a whole">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def LowerVectorOps : Pass<"heed-lower-vector-ops"> {
+  let summary = "Lower n-D vector ops to the 1-D forms LLVM vectorizes well";
+  let description = [{
+    Multi-reductions become per-row `vector.reduction`s (inner reduction),
+    contractions outer products, and transposes, broadcasts, shape casts
+    and permuted transfers their 1-D equivalents.
+  }];
+  let dependentDialects = ["mlir::vector::VectorDialect"];
+}
+
 def ApproximateMath : Pass<"heed-approximate-math"> {
   let summary = "Replace tanh/exp/... with polynomial approximations";
   let description = [{

@@ -8,6 +8,7 @@
 #include "compiler/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -50,6 +51,10 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
 
 void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
                                      const PipelineOptions &options) {
+  // Register-sized tiles in vector ops instead of scalar loops that
+  // accumulate through memory.
+  pm.addNestedPass<func::FuncOp>(createVectorizeLinalg());
+  pm.addPass(createCanonicalizerPass());
   // Tensors to buffers across the whole module, function signatures included
   // and with plain (identity) layouts so the runtime passes dense arrays.
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -67,11 +72,8 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   // loops, not once per step...
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferHoistingPass());
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
-  // ...and small ones live on the stack: no malloc on the hot path.
-  bufferization::PromoteBuffersToStackPassOptions stack;
-  stack.maxAllocSizeInBytes = 4096;
-  pm.addNestedPass<func::FuncOp>(
-      bufferization::createPromoteBuffersToStackPass(stack));
+  // (No promotion to the stack: an alloca that stays inside a loop grows the
+  // stack every iteration and overflows it on large batches.)
   // Free every remaining heap temporary.
   bufferization::buildBufferDeallocationPipeline(pm);
   // Structured ops become scf loops over memrefs.
@@ -81,8 +83,13 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   // tanh/exp as polynomials: arithmetic the vectorizers can widen, instead
   // of one libm call per element.
   pm.addPass(createApproximateMath());
-  // Multi-dimensional vector transfers into 1-D ones LLVM can lower.
-  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
+  // n-D reductions, contractions, transposes to 1-D vector ops.
+  pm.addPass(createLowerVectorOps());
+  // Multi-dimensional vector transfers into 1-D ones LLVM can lower, fully
+  // unrolled: the default loops go through a stack temporary per loop
+  // iteration, which overflows the stack on long loops.
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   // Standard dialect-to-LLVM conversions; strided metadata first so memref
@@ -95,6 +102,8 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  // Vectorization pads transfers with ub.poison.
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   (void)options;
 }

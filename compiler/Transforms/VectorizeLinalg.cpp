@@ -1,0 +1,113 @@
+//===- VectorizeLinalg.cpp - Tile and vectorize static linalg ops ---------===//
+//
+// Part of Heed. The C++ schedule for CPU code: every static linalg op is cut
+// into register-sized tiles (divisors of its leading parallel dims) and
+// vectorized with MLIR's linalg::vectorize; LowerVectorOps then brings the
+// resulting n-D vector ops down to 1-D forms.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace heed {
+#define GEN_PASS_DEF_VECTORIZELINALG
+#define GEN_PASS_DEF_LOWERVECTOROPS
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+
+namespace {
+
+/// Tile sizes (0 = untiled) making the iteration space at most `limit`
+/// elements by cutting leading parallel dims to divisors of their size.
+/// Returns the tile's element count.
+int64_t chooseTiles(ArrayRef<int64_t> ranges,
+                    ArrayRef<utils::IteratorType> iterators, int64_t limit,
+                    SmallVectorImpl<int64_t> &tiles) {
+  tiles.assign(ranges.size(), 0);
+  int64_t product = 1;
+  for (int64_t r : ranges)
+    product *= r;
+  for (size_t i = 0; i < ranges.size() && product > limit; ++i) {
+    if (iterators[i] != utils::IteratorType::parallel)
+      break;
+    int64_t rest = product / ranges[i];
+    int64_t best = 1;
+    for (int64_t d = 1; d <= ranges[i]; ++d)
+      if (ranges[i] % d == 0 && d * rest <= limit)
+        best = d;
+    tiles[i] = best;
+    product = rest * best;
+  }
+  return product;
+}
+
+struct VectorizeLinalgPass
+    : heed::impl::VectorizeLinalgBase<VectorizeLinalgPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) { ops.push_back(op); });
+    IRRewriter rw(&getContext());
+    for (linalg::LinalgOp op : ops) {
+      if (!op.hasPureTensorSemantics())
+        continue;
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      if (llvm::any_of(ranges, ShapedType::isDynamic))
+        continue;
+      SmallVector<int64_t> tiles;
+      int64_t size = chooseTiles(ranges, op.getIteratorTypesArray(),
+                                 maxElements, tiles);
+      if (size > maxElements)
+        continue; // a reduction too large for registers: keep the loops
+      Operation *target = op;
+      if (llvm::any_of(tiles, [](int64_t t) { return t != 0; })) {
+        scf::SCFTilingOptions options;
+        options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tiles));
+        rw.setInsertionPoint(op);
+        auto tiled = scf::tileUsingSCF(
+            rw, cast<TilingInterface>(op.getOperation()), options);
+        if (failed(tiled))
+          continue;
+        rw.replaceOp(op, tiled->replacements);
+        target = tiled->tiledOps.front();
+      }
+      if (failed(linalg::vectorizeOpPrecondition(target)))
+        continue;
+      rw.setInsertionPoint(target);
+      FailureOr<linalg::VectorizationResult> vectorized =
+          linalg::vectorize(rw, target);
+      if (succeeded(vectorized))
+        rw.replaceOp(target, vectorized->replacements);
+    }
+  }
+};
+
+struct LowerVectorOpsPass
+    : heed::impl::LowerVectorOpsBase<LowerVectorOpsPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    vector::populateVectorMultiReductionLoweringPatterns(
+        patterns, vector::VectorMultiReductionLowering::InnerReduction);
+    vector::populateVectorContractLoweringPatterns(
+        patterns, vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorTransposeLoweringPatterns(
+        patterns, vector::VectorTransposeLowering::EltWise);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorBroadcastLoweringPatterns(patterns);
+    vector::populateVectorShapeCastLoweringPatterns(patterns);
+    vector::populateVectorMaskOpLoweringPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
