@@ -78,7 +78,9 @@ def VectorizeLinalg : Pass<"heed-vectorize-linalg", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"maxElements", "max-elements", "int64_t", /*default=*/"256",
-           "largest iteration space vectorized as a whole">
+           "largest iteration space vectorized as a whole">,
+    Option<"maxRows", "max-rows", "int64_t", /*default=*/"4",
+           "most 1-D vector rows per tile (each is unrolled)">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect",
                            "mlir::vector::VectorDialect"];

@@ -27,27 +27,32 @@ using namespace mlir;
 namespace {
 
 /// Tile sizes (0 = untiled) making the iteration space at most `limit`
-/// elements by cutting leading parallel dims to divisors of their size.
-/// Returns the tile's element count.
+/// elements and at most `maxRows` rows (the product of all but the innermost
+/// dim: each row becomes one unrolled 1-D vector op), by cutting leading
+/// parallel dims to divisors of their size. Returns the tile's element count.
 int64_t chooseTiles(ArrayRef<int64_t> ranges,
                     ArrayRef<utils::IteratorType> iterators, int64_t limit,
-                    SmallVectorImpl<int64_t> &tiles) {
+                    int64_t maxRows, SmallVectorImpl<int64_t> &tiles) {
   tiles.assign(ranges.size(), 0);
   int64_t product = 1;
   for (int64_t r : ranges)
     product *= r;
-  for (size_t i = 0; i < ranges.size() && product > limit; ++i) {
+  int64_t inner = ranges.empty() ? 1 : ranges.back();
+  int64_t rows = product / std::max<int64_t>(inner, 1);
+  for (size_t i = 0; i + 1 < ranges.size() && (product > limit || rows > maxRows);
+       ++i) {
     if (iterators[i] != utils::IteratorType::parallel)
       break;
-    int64_t rest = product / ranges[i];
+    int64_t rest = product / ranges[i], restRows = rows / ranges[i];
     int64_t best = 1;
     for (int64_t d = 1; d <= ranges[i]; ++d)
-      if (ranges[i] % d == 0 && d * rest <= limit)
+      if (ranges[i] % d == 0 && d * rest <= limit && d * restRows <= maxRows)
         best = d;
     tiles[i] = best;
     product = rest * best;
+    rows = restRows * best;
   }
-  return product;
+  return rows > maxRows ? limit + 1 : product;
 }
 
 struct VectorizeLinalgPass
@@ -65,7 +70,7 @@ struct VectorizeLinalgPass
         continue;
       SmallVector<int64_t> tiles;
       int64_t size = chooseTiles(ranges, op.getIteratorTypesArray(),
-                                 maxElements, tiles);
+                                 maxElements, maxRows, tiles);
       if (size > maxElements)
         continue; // a reduction too large for registers: keep the loops
       Operation *target = op;
