@@ -77,7 +77,7 @@ def VectorizeLinalg : Pass<"heed-vectorize-linalg", "mlir::func::FuncOp"> {
     small enough (huge reductions) stay as loops.
   }];
   let options = [
-    Option<"maxElements", "max-elements", "int64_t", /*default=*/"256",
+    Option<"maxElements", "max-elements", "int64_t", /*default=*/"1024",
            "largest iteration space vectorized as a whole">,
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"4",
            "most 1-D vector rows per tile (each is unrolled)">
@@ -89,7 +89,8 @@ def VectorizeLinalg : Pass<"heed-vectorize-linalg", "mlir::func::FuncOp"> {
 def LowerVectorOps : Pass<"heed-lower-vector-ops"> {
   let summary = "Lower n-D vector ops to the 1-D forms LLVM vectorizes well";
   let description = [{
-    Multi-reductions become per-row `vector.reduction`s (inner reduction),
+    Multi-reductions become elementwise combinations of rows (inner
+    parallel: the axpy form of dense layers),
     contractions outer products, and transposes, broadcasts, shape casts
     and permuted transfers their 1-D equivalents.
   }];

@@ -42,6 +42,9 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   }
   // Everything else in attn maps onto linalg generics on tensors.
   pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg());
+  // Weight transposes and slices do not depend on the fused loops' rows:
+  // compute them once per call.
+  pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());
   // Merge producer/consumer elementwise generics (bias + activation, the
   // softmax chain) so fewer temporaries are allocated and walked.
   pm.addPass(createLinalgElementwiseOpFusionPass());

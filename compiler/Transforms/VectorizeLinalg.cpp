@@ -26,33 +26,40 @@ using namespace mlir;
 
 namespace {
 
-/// Tile sizes (0 = untiled) making the iteration space at most `limit`
-/// elements and at most `maxRows` rows (the product of all but the innermost
-/// dim: each row becomes one unrolled 1-D vector op), by cutting leading
-/// parallel dims to divisors of their size. Returns the tile's element count.
+/// Tile sizes (0 = untiled) so that a tile has at most `limit` elements and
+/// at most `maxRows` parallel rows (the product of the parallel dims but the
+/// innermost; each row becomes unrolled 1-D vector code). Dims are cut from
+/// the outside in, to divisors of their size so every tile is static;
+/// reduction dims are cut too (the accumulator is carried between tiles).
+/// Returns the tile's element count, or limit + 1 when no tiling fits.
 int64_t chooseTiles(ArrayRef<int64_t> ranges,
                     ArrayRef<utils::IteratorType> iterators, int64_t limit,
                     int64_t maxRows, SmallVectorImpl<int64_t> &tiles) {
-  tiles.assign(ranges.size(), 0);
-  int64_t product = 1;
-  for (int64_t r : ranges)
-    product *= r;
-  int64_t inner = ranges.empty() ? 1 : ranges.back();
-  int64_t rows = product / std::max<int64_t>(inner, 1);
-  for (size_t i = 0; i + 1 < ranges.size() && (product > limit || rows > maxRows);
-       ++i) {
-    if (iterators[i] != utils::IteratorType::parallel)
-      break;
-    int64_t rest = product / ranges[i], restRows = rows / ranges[i];
+  size_t n = ranges.size();
+  tiles.assign(n, 0);
+  auto isRowDim = [&](size_t i) {
+    return i + 1 < n && iterators[i] == utils::IteratorType::parallel;
+  };
+  int64_t product = 1, rows = 1;
+  for (size_t i = 0; i < n; ++i) {
+    product *= ranges[i];
+    if (isRowDim(i))
+      rows *= ranges[i];
+  }
+  for (size_t i = 0; i + 1 < n && (product > limit || rows > maxRows); ++i) {
+    int64_t rest = product / ranges[i];
+    int64_t restRows = isRowDim(i) ? rows / ranges[i] : rows;
     int64_t best = 1;
-    for (int64_t d = 1; d <= ranges[i]; ++d)
-      if (ranges[i] % d == 0 && d * rest <= limit && d * restRows <= maxRows)
+    for (int64_t d = 1; d <= ranges[i]; ++d) {
+      int64_t r = isRowDim(i) ? d * restRows : restRows;
+      if (ranges[i] % d == 0 && d * rest <= limit && r <= maxRows)
         best = d;
+    }
     tiles[i] = best;
     product = rest * best;
-    rows = restRows * best;
+    rows = isRowDim(i) ? restRows * best : restRows;
   }
-  return rows > maxRows ? limit + 1 : product;
+  return (product > limit || rows > maxRows) ? limit + 1 : product;
 }
 
 struct VectorizeLinalgPass
@@ -101,7 +108,7 @@ struct LowerVectorOpsPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     vector::populateVectorMultiReductionLoweringPatterns(
-        patterns, vector::VectorMultiReductionLowering::InnerReduction);
+        patterns, vector::VectorMultiReductionLowering::InnerParallel);
     vector::populateVectorContractLoweringPatterns(
         patterns, vector::VectorContractLowering::OuterProduct);
     vector::populateVectorTransposeLoweringPatterns(

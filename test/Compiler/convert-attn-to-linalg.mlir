@@ -2,9 +2,12 @@
 
 // CHECK-LABEL: func @dense_softmax
 func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<4x10xf32>, %b: tensor<4xf32>) -> tensor<8x4xf32> {
-  // Bias broadcast into the accumulator, then a contraction over `in`.
+  // The weight is read transposed ([in, out]); the bias is broadcast into
+  // the accumulator; the contraction iterates (row, in, out) so `in` is
+  // reduced outside the output features (the axpy form).
   // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>)
-  // CHECK: %[[ACC:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%[[INIT]] : tensor<8x4xf32>)
+  // CHECK: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<4x10xf32>) outs(%{{.*}} : tensor<10x4xf32>) permutation = [1, 0]
+  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]{{.*}} ins(%{{.*}}, %[[WT]] : tensor<8x10xf32>, tensor<10x4xf32>) outs(%[[INIT]] : tensor<8x4xf32>)
   // CHECK: arith.mulf {{.*}} fastmath<fast>
   // softmax over the last axis: max, exp(x - max), sum, divide.
   // CHECK: arith.maximumf

@@ -219,22 +219,35 @@ struct DenseLowering : OpRewritePattern<attn::DenseOp> {
                          [](OpBuilder &, Location, ValueRange a) { return a[0]; });
     else
       init = filled(rw, loc, outType, 0.0);
+    // Iteration space (leading..., k, n): the reduction k sits outside the
+    // output features n, and the weight is read transposed ([in, out],
+    // made once; loop-invariant code motion hoists it out of any loop).
+    // Vectorized, each k step is then a broadcast-multiply-add into a
+    // vector of outputs, not a horizontal reduction per output.
+    auto wType = cast<RankedTensorType>(op.getWeight().getType());
+    auto wtType = RankedTensorType::get(
+        {wType.getDimSize(1), wType.getDimSize(0)}, wType.getElementType());
+    Value wt = linalg::TransposeOp::create(rw, loc, op.getWeight(),
+                                           emptyTensor(rw, loc, wtType),
+                                           ArrayRef<int64_t>{1, 0})
+                   .getResult()[0];
+    int64_t kDim = rank - 1, nDim = rank;
     SmallVector<AffineExpr> inExprs, outExprs;
     for (int64_t i = 0; i < rank - 1; ++i)
       inExprs.push_back(getAffineDimExpr(i, ctx));
     outExprs = inExprs;
-    inExprs.push_back(getAffineDimExpr(rank, ctx));
-    outExprs.push_back(getAffineDimExpr(rank - 1, ctx));
+    inExprs.push_back(getAffineDimExpr(kDim, ctx));
+    outExprs.push_back(getAffineDimExpr(nDim, ctx));
     AffineMap inMap = AffineMap::get(rank + 1, 0, inExprs, ctx);
     AffineMap wMap = AffineMap::get(
-        rank + 1, 0, {getAffineDimExpr(rank - 1, ctx), getAffineDimExpr(rank, ctx)},
+        rank + 1, 0, {getAffineDimExpr(kDim, ctx), getAffineDimExpr(nDim, ctx)},
         ctx);
     AffineMap outMap = AffineMap::get(rank + 1, 0, outExprs, ctx);
     SmallVector<utils::IteratorType> iters(rank + 1, utils::IteratorType::parallel);
-    iters[rank] = utils::IteratorType::reduction;
+    iters[kDim] = utils::IteratorType::reduction;
     Value acc =
         linalg::GenericOp::create(
-            rw, loc, outType, ValueRange{op.getInput(), op.getWeight()}, init,
+            rw, loc, outType, ValueRange{op.getInput(), wt}, init,
             ArrayRef<AffineMap>{inMap, wMap, outMap}, iters,
             [&](OpBuilder &b, Location l, ValueRange a) {
               Value m = arith::MulFOp::create(b, l, a[0], a[1], fast(b));
