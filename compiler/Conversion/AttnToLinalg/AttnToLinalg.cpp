@@ -28,6 +28,10 @@ namespace {
 
 using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
+/// Dense layers with at least this many outputs vectorize over the outputs
+/// (axpy form); smaller ones over the inputs (dot form).
+constexpr int64_t kMinAxpyOutputs = 8;
+
 RankedTensorType tensorTypeOf(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
@@ -219,35 +223,43 @@ struct DenseLowering : OpRewritePattern<attn::DenseOp> {
                          [](OpBuilder &, Location, ValueRange a) { return a[0]; });
     else
       init = filled(rw, loc, outType, 0.0);
-    // Iteration space (leading..., k, n): the reduction k sits outside the
-    // output features n, and the weight is read transposed ([in, out],
-    // made once; loop-invariant code motion hoists it out of any loop).
-    // Vectorized, each k step is then a broadcast-multiply-add into a
-    // vector of outputs, not a horizontal reduction per output.
+    // With enough output features, iterate (leading..., k, n): the
+    // reduction k sits outside the outputs n and the weight is read
+    // transposed ([in, out], made once; loop-invariant code motion hoists it
+    // out of loops), so each vectorized k step is a broadcast-multiply-add
+    // into a vector of outputs (axpy form). With few outputs (a score
+    // layer with one unit), iterate (leading..., n, k) and reduce each
+    // output horizontally over contiguous inputs (dot form).
     auto wType = cast<RankedTensorType>(op.getWeight().getType());
-    auto wtType = RankedTensorType::get(
-        {wType.getDimSize(1), wType.getDimSize(0)}, wType.getElementType());
-    Value wt = linalg::TransposeOp::create(rw, loc, op.getWeight(),
+    bool axpy = wType.getDimSize(0) >= kMinAxpyOutputs;
+    Value weight = op.getWeight();
+    if (axpy) {
+      auto wtType = RankedTensorType::get(
+          {wType.getDimSize(1), wType.getDimSize(0)}, wType.getElementType());
+      weight = linalg::TransposeOp::create(rw, loc, weight,
                                            emptyTensor(rw, loc, wtType),
                                            ArrayRef<int64_t>{1, 0})
                    .getResult()[0];
-    int64_t kDim = rank - 1, nDim = rank;
+    }
+    int64_t kDim = axpy ? rank - 1 : rank, nDim = axpy ? rank : rank - 1;
     SmallVector<AffineExpr> inExprs, outExprs;
     for (int64_t i = 0; i < rank - 1; ++i)
       inExprs.push_back(getAffineDimExpr(i, ctx));
     outExprs = inExprs;
     inExprs.push_back(getAffineDimExpr(kDim, ctx));
     outExprs.push_back(getAffineDimExpr(nDim, ctx));
+    AffineExpr k = getAffineDimExpr(kDim, ctx), n = getAffineDimExpr(nDim, ctx);
     AffineMap inMap = AffineMap::get(rank + 1, 0, inExprs, ctx);
-    AffineMap wMap = AffineMap::get(
-        rank + 1, 0, {getAffineDimExpr(kDim, ctx), getAffineDimExpr(nDim, ctx)},
-        ctx);
+    AffineMap wMap = AffineMap::get(rank + 1, 0,
+                                    axpy ? ArrayRef<AffineExpr>{k, n}
+                                         : ArrayRef<AffineExpr>{n, k},
+                                    ctx);
     AffineMap outMap = AffineMap::get(rank + 1, 0, outExprs, ctx);
     SmallVector<utils::IteratorType> iters(rank + 1, utils::IteratorType::parallel);
     iters[kDim] = utils::IteratorType::reduction;
     Value acc =
         linalg::GenericOp::create(
-            rw, loc, outType, ValueRange{op.getInput(), wt}, init,
+            rw, loc, outType, ValueRange{op.getInput(), weight}, init,
             ArrayRef<AffineMap>{inMap, wMap, outMap}, iters,
             [&](OpBuilder &b, Location l, ValueRange a) {
               Value m = arith::MulFOp::create(b, l, a[0], a[1], fast(b));
