@@ -103,10 +103,46 @@ struct VectorizeLinalgPass
   }
 };
 
+/// A multi-reduction over the innermost dim only becomes one horizontal
+/// `vector.reduction` per row (the generic inner-parallel lowering would
+/// transpose it into scalar work).
+struct InnermostReductionToRows : OpRewritePattern<vector::MultiDimReductionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::MultiDimReductionOp op,
+                                PatternRewriter &rw) const override {
+    VectorType type = op.getSourceVectorType();
+    int64_t rank = type.getRank();
+    ArrayRef<int64_t> dims = op.getReductionDims();
+    if (rank < 2 || dims.size() != 1 || dims[0] != rank - 1 ||
+        type.isScalable() || op.isMasked())
+      return failure();
+    Location loc = op.getLoc();
+    int64_t inner = type.getShape().back();
+    auto rowsShape = type.getShape().drop_back();
+    int64_t rows = 1;
+    for (int64_t d : rowsShape)
+      rows *= d;
+    auto flatType = VectorType::get({rows, inner}, type.getElementType());
+    Value flat = vector::ShapeCastOp::create(rw, loc, flatType, op.getSource());
+    auto accType = VectorType::get({rows}, type.getElementType());
+    Value acc = vector::ShapeCastOp::create(rw, loc, accType, op.getAcc());
+    Value result = acc;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = vector::ExtractOp::create(rw, loc, flat, r);
+      Value init = vector::ExtractOp::create(rw, loc, acc, r);
+      Value red = vector::ReductionOp::create(rw, loc, op.getKind(), row, init);
+      result = vector::InsertOp::create(rw, loc, red, result, r);
+    }
+    rw.replaceOpWithNewOp<vector::ShapeCastOp>(op, op.getDestType(), result);
+    return success();
+  }
+};
+
 struct LowerVectorOpsPass
     : heed::impl::LowerVectorOpsBase<LowerVectorOpsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    patterns.add<InnermostReductionToRows>(&getContext(), /*benefit=*/10);
     vector::populateVectorMultiReductionLoweringPatterns(
         patterns, vector::VectorMultiReductionLowering::InnerParallel);
     vector::populateVectorContractLoweringPatterns(

@@ -1,13 +1,14 @@
 // RUN: heed-opt %s --convert-attn-to-linalg --split-input-file --verify-diagnostics | FileCheck %s
 
 // CHECK-LABEL: func @dense_softmax
-func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<4x10xf32>, %b: tensor<4xf32>) -> tensor<8x4xf32> {
-  // The weight is read transposed ([in, out]); the bias is broadcast into
-  // the accumulator; the contraction iterates (row, in, out) so `in` is
-  // reduced outside the output features (the axpy form).
-  // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>)
-  // CHECK: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<4x10xf32>) outs(%{{.*}} : tensor<10x4xf32>) permutation = [1, 0]
-  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]{{.*}} ins(%{{.*}}, %[[WT]] : tensor<8x10xf32>, tensor<10x4xf32>) outs(%[[INIT]] : tensor<8x4xf32>)
+func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<16x10xf32>, %b: tensor<16xf32>) -> tensor<8x16xf32> {
+  // Sixteen outputs: the axpy form. The bias is broadcast into the
+  // accumulator, the weight read transposed ([in, out]), and the
+  // contraction iterates (row, in, out) so `in` is reduced outside the
+  // output features.
+  // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<16xf32>)
+  // CHECK: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<16x10xf32>) outs(%{{.*}} : tensor<10x16xf32>) permutation = [1, 0]
+  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]{{.*}} ins(%{{.*}}, %[[WT]] : tensor<8x10xf32>, tensor<10x16xf32>) outs(%[[INIT]] : tensor<8x16xf32>)
   // CHECK: arith.mulf {{.*}} fastmath<fast>
   // softmax over the last axis: max, exp(x - max), sum, divide.
   // CHECK: arith.maximumf
@@ -15,8 +16,19 @@ func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<4x10xf32>, %b: tensor<
   // CHECK: arith.addf
   // CHECK: arith.divf
   // CHECK-NOT: attn.
-  %d = attn.dense %x, %w, %b {activation = #attn<activation softmax>} : (tensor<8x10xf32>, tensor<4x10xf32>, tensor<4xf32>) -> tensor<8x4xf32>
-  return %d : tensor<8x4xf32>
+  %d = attn.dense %x, %w, %b {activation = #attn<activation softmax>} : (tensor<8x10xf32>, tensor<16x10xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  return %d : tensor<8x16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @dense_one_unit
+func.func @dense_one_unit(%x: tensor<8x10xf32>, %w: tensor<1x10xf32>) -> tensor<8x1xf32> {
+  // One output: the dot form, reducing over contiguous inputs, no transpose.
+  // CHECK-NOT: linalg.transpose
+  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}} : tensor<8x10xf32>, tensor<1x10xf32>)
+  %d = attn.dense %x, %w : (tensor<8x10xf32>, tensor<1x10xf32>) -> tensor<8x1xf32>
+  return %d : tensor<8x1xf32>
 }
 
 // -----
