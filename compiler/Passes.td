@@ -77,7 +77,7 @@ def VectorizeLinalg : Pass<"heed-vectorize-linalg", "mlir::func::FuncOp"> {
     small enough (huge reductions) stay as loops.
   }];
   let options = [
-    Option<"maxElements", "max-elements", "int64_t", /*default=*/"1024",
+    Option<"maxElements", "max-elements", "int64_t", /*default=*/"256",
            "largest iteration space vectorized as a whole">,
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"4",
            "most 1-D vector rows per tile (each is unrolled)">

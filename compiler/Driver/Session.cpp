@@ -56,6 +56,7 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
   if (!bound)
     return bound.takeError();
   weights = std::move(*bound);
+  weightsBound = true;
   return llvm::Error::success();
 }
 
@@ -187,7 +188,7 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
 }
 
 llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
-  if (weights.size() != expectedWeights().size())
+  if (!weightsBound)
     return fail("no weights bound (use --weights FILE)");
   auto dims = bindDims(inputs);
   if (!dims)

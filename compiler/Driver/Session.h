@@ -66,6 +66,7 @@ private:
   std::unique_ptr<mlir::MLIRContext> context;
   std::unique_ptr<dsl::Model> ast;
   std::vector<rt::Tensor> weights;
+  bool weightsBound = false;
   std::map<std::string, std::unique_ptr<JITModel>> cache;
   double compileSeconds = 0;
 };

@@ -154,7 +154,17 @@ struct LowerVectorOpsPass
     vector::populateVectorShapeCastLoweringPatterns(patterns);
     vector::populateVectorMaskOpLoweringPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    // The lowerings above create plain adds and reductions from ops that
+    // were fast-math; give them back the same flags so LLVM may fuse
+    // multiply-adds and reassociate horizontal reductions.
+    auto fast = arith::FastMathFlagsAttr::get(&getContext(),
+                                              arith::FastMathFlags::fast);
+    getOperation()->walk([&](arith::ArithFastMathInterface op) {
+      if (op.getFastMathFlagsAttr() &&
+          op.getFastMathFlagsAttr().getValue() == arith::FastMathFlags::none)
+        op->setAttr(op.getFastMathAttrName(), fast);
+    });
   }
 };
 

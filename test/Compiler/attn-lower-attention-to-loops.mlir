@@ -9,9 +9,11 @@
 // The query half of the first dense layer is hoisted out of the time loop.
 // CHECK: %[[QROW:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0] [1, 64] [1, 1] : tensor<2x64xf32> to tensor<64xf32>
 // CHECK: %[[PARTIAL:.*]] = attn.dense %[[QROW]], %[[WQ]], %{{.*}} : (tensor<64xf32>, tensor<10x64xf32>, tensor<10xf32>) -> tensor<10xf32>
+// The key half is projected for all steps of the row at once ([T, 10]).
+// CHECK: %[[KEYS:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0, 0] [1, 30, 64] [1, 1, 1] : tensor<2x30x64xf32> to tensor<30x64xf32>
+// CHECK: %[[KPROJ:.*]] = attn.dense %[[KEYS]], %[[WK]] : (tensor<30x64xf32>, tensor<10x64xf32>) -> tensor<30x10xf32>
 // CHECK: scf.for %[[T:[[:alnum:]_]+]] =
-// CHECK: %[[KROW:.*]] = tensor.extract_slice %{{.*}}[%[[B]], %[[T]], 0] [1, 1, 64]
-// CHECK: %[[KPART:.*]] = attn.dense %[[KROW]], %[[WK]] :
+// CHECK: %[[KPART:.*]] = tensor.extract_slice %[[KPROJ]][%[[T]], 0] [1, 10] [1, 1] : tensor<30x10xf32> to tensor<10xf32>
 // CHECK: attn.binary %[[PARTIAL]], %[[KPART]] {kind = #attn<binary add>}
 // CHECK: attn.activate %{{.*}} {kind = #attn<activation tanh>}
 // The context accumulates in a vector value.

@@ -10,7 +10,8 @@
 // The score region's ops are cloned onto row tensors (rank 1) and lowered
 // by convert-attn-to-linalg afterwards, so the largest temporaries are one
 // row. A dense layer over concat(query-part, key-part) is split by weight
-// columns so the query-part product is hoisted out of the time loop. The
+// columns so the query-part product is hoisted out of the time loop, and
+// the key-part product is computed for all steps of a row at once. The
 // context accumulates in a vector register value (vector<Dv x f32>).
 //
 //===----------------------------------------------------------------------===//
@@ -86,9 +87,9 @@ private:
   void emitColumnSlices(OpBuilder &b);
   /// Clones the hoistable score ops (and the query halves of split dense
   /// layers) at `b`'s insertion point.
-  void emitHoisted(OpBuilder &b, IRMapping &map);
+  void emitHoisted(OpBuilder &b, IRMapping &map, Value batchIndex);
   /// Clones the key-dependent score ops; returns the energy as f32.
-  Value emitPerStep(OpBuilder &b, IRMapping &map);
+  Value emitPerStep(OpBuilder &b, IRMapping &map, Value stepIndex);
 
   attn::AttentionOp op;
   /// Score-region values that depend on the key row.
@@ -98,6 +99,9 @@ private:
   llvm::DenseMap<Operation *, Value> splitPartial;
   /// The weight-column slices of split dense layers, made once per op.
   llvm::DenseMap<std::pair<Operation *, unsigned>, Value> splitColumns;
+  /// Per batch row: the products W[:, cols] · keys[b, t] for every step t
+  /// at once ([T, N]), for split dense parts that are the key row itself.
+  llvm::DenseMap<std::pair<Operation *, unsigned>, Value> keyProjections;
 };
 
 void FusedLowering::classify() {
@@ -142,7 +146,8 @@ void FusedLowering::emitColumnSlices(OpBuilder &b) {
   }
 }
 
-void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map) {
+void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map,
+                                Value batchIndex) {
   Block &body = op.getScore().front();
   for (Operation &inner : body.without_terminator()) {
     if (!perStep.contains(inner.getResult(0))) {
@@ -170,10 +175,32 @@ void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map) {
                         : term;
     }
     splitPartial[dense] = partial;
+    // Key-side projections: W[:, cols] · keys[b, t] for all t in one
+    // product per batch row, instead of one small product per step.
+    for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
+      if (part != op.getKeyRow())
+        continue;
+      auto keysType = cast<RankedTensorType>(op.getKeys().getType());
+      int64_t steps = keysType.getDimSize(1), width = keysType.getDimSize(2);
+      auto rowsType = RankedTensorType::get({steps, width},
+                                            keysType.getElementType());
+      Value keysOfRow = tensor::ExtractSliceOp::create(
+          b, loc, rowsType, op.getKeys(),
+          ArrayRef<OpFoldResult>{batchIndex, b.getIndexAttr(0),
+                                 b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(steps),
+                                 b.getIndexAttr(width)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                 b.getIndexAttr(1)});
+      keyProjections[{dense, unsigned(i)}] = attn::DenseOp::create(
+          b, loc, keysOfRow, splitColumns.lookup({dense, unsigned(i)}),
+          Value(), attn::ActivationKind::none);
+    }
   }
 }
 
-Value FusedLowering::emitPerStep(OpBuilder &b, IRMapping &map) {
+Value FusedLowering::emitPerStep(OpBuilder &b, IRMapping &map,
+                                 Value stepIndex) {
   Block &body = op.getScore().front();
   for (Operation &inner : body.without_terminator()) {
     if (!perStep.contains(inner.getResult(0)))
@@ -195,9 +222,13 @@ Value FusedLowering::emitPerStep(OpBuilder &b, IRMapping &map) {
     for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
       if (!perStep.contains(part))
         continue;
-      Value term = attn::DenseOp::create(b, loc, map.lookup(part),
-                                         splitColumns[{dense, unsigned(i)}],
-                                         Value(), attn::ActivationKind::none);
+      Value projected = keyProjections.lookup({dense, unsigned(i)});
+      Value term =
+          projected ? extractRow(b, loc, projected, stepIndex)
+                    : attn::DenseOp::create(b, loc, map.lookup(part),
+                                            splitColumns[{dense, unsigned(i)}],
+                                            Value(), attn::ActivationKind::none)
+                          .getResult();
       acc = attn::BinaryOp::create(b, loc, acc, term, attn::BinaryKind::add);
     }
     attn::ActivationKind act = dense.getActivation();
@@ -239,7 +270,7 @@ LogicalResult FusedLowering::run() {
       [&](OpBuilder &b, Location loc, Value bi, ValueRange outs) {
         IRMapping map;
         map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), bi));
-        emitHoisted(b, map);
+        emitHoisted(b, map, bi);
 
         // Pass 1: energies into a row of the weights, running maximum.
         Value rowInit = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{steps}, f32);
@@ -249,7 +280,7 @@ LogicalResult FusedLowering::run() {
               IRMapping stepMap = map;
               stepMap.map(op.getKeyRow(),
                           extractRow(b, loc, op.getKeys(), {bi, ti}));
-              Value e = emitPerStep(b, stepMap);
+              Value e = emitPerStep(b, stepMap, ti);
               if (Value mask = op.getMask()) {
                 Value keep = tensor::ExtractOp::create(b, loc, mask, ValueRange{bi, ti});
                 e = arith::SelectOp::create(b, loc, keep, e, negInf);
