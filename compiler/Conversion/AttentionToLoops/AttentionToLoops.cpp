@@ -4,8 +4,8 @@
 //
 //   q-only part of the score (hoisted: once per row, not per step)
 //   for t in [0, T):  e[t] = score(q, keys[b, t]);  m = max(m, e[t])
-//   for t in [0, T):  p[t] = exp(e[t] - m) (softmax) | σ(e[t]) (smoothing)
-//   for t in [0, T):  w[t] = p[t] / Σp;  ctx += w[t] · values[b, t]
+//   p = exp(e - m) (softmax) | σ(e) (smoothing);  w = p / Σp   (row ops)
+//   for t in [0, T):  ctx += w[t] · values[b, t]
 //
 // The score region's ops are cloned onto row tensors (rank 1) and lowered
 // by convert-attn-to-linalg afterwards, so the largest temporaries are one
@@ -291,37 +291,41 @@ LogicalResult FusedLowering::run() {
             });
         Value maxE = scores.getResult(1);
 
-        // Pass 2: unnormalized weights and their sum. Masked steps (-inf)
-        // give exp(-inf) = 0; for smoothing they are zeroed explicitly.
-        auto unnorm = scf::ForOp::create(
-            b, loc, c0, cSteps, c1, ValueRange{scores.getResult(0), zero},
-            [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
-              Value e = tensor::ExtractOp::create(b, loc, it[0], ti);
-              Value p;
-              if (softmax) {
-                // A fully masked row has max = -inf: keep p = 0, not NaN.
-                Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                                    maxE, negInf);
-                Value safeMax = arith::SelectOp::create(b, loc, isInf, zero, maxE);
-                Value d = arith::SubFOp::create(b, loc, e, safeMax, fast(b));
-                p = math::ExpOp::create(b, loc, d, fast(b));
-              } else {
-                p = emitActivationScalar(b, loc, attn::ActivationKind::sigmoid, e);
-                Value masked = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                                     e, negInf);
-                p = arith::SelectOp::create(b, loc, masked, zero, p);
-              }
-              Value row = tensor::InsertOp::create(b, loc, p, it[0], ti);
-              Value s = arith::AddFOp::create(b, loc, it[1], p, fast(b));
-              scf::YieldOp::create(b, loc, ValueRange{row, s});
-            });
-        Value sum = unnorm.getResult(1);
+        // Pass 2, on the whole row of energies as row-sized attn ops (so they
+        // vectorize like any other): unnormalized weights and their sum.
+        // Masked steps hold -inf: exp(-inf - m) = σ(-inf) = 0. A fully
+        // masked row has m = -inf; subtracting 0 instead keeps it at zeros.
+        auto one = RankedTensorType::get({1}, f32);
+        auto asTensor = [&](Value scalar) -> Value {
+          return tensor::FromElementsOp::create(b, loc, one, scalar);
+        };
+        Value energies = scores.getResult(0);
+        Value unnorm;
+        if (softmax) {
+          Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                              maxE, negInf);
+          Value safeMax = arith::SelectOp::create(b, loc, isInf, zero, maxE);
+          Value shifted = attn::BinaryOp::create(b, loc, energies,
+                                                 asTensor(safeMax),
+                                                 attn::BinaryKind::sub);
+          unnorm = attn::ActivateOp::create(b, loc, shifted,
+                                            attn::ActivationKind::exp);
+        } else {
+          unnorm = attn::ActivateOp::create(b, loc, energies,
+                                            attn::ActivationKind::sigmoid);
+        }
+        Value total = attn::ReduceOp::create(b, loc, unnorm,
+                                             attn::ReduceKind::sum, 0,
+                                             /*keepdim=*/true);
+        Value sum = tensor::ExtractOp::create(b, loc, total, ValueRange{c0});
         Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE,
                                             sum, zero);
         Value inv = arith::DivFOp::create(b, loc, cF32(b, loc, 1.0f), sum, fast(b));
         inv = arith::SelectOp::create(b, loc, empty, zero, inv);
+        Value weightsRow = attn::BinaryOp::create(b, loc, unnorm, asTensor(inv),
+                                                  attn::BinaryKind::mul);
 
-        // Pass 3: normalize and accumulate the context.
+        // Pass 3: accumulate the context.
         Value ctxAcc;
         if (vectorContext)
           ctxAcc = arith::ConstantOp::create(b, loc, vecType,
@@ -333,21 +337,19 @@ LogicalResult FusedLowering::run() {
                            .getResult())
                        .getResult(0);
         auto accumulate = scf::ForOp::create(
-            b, loc, c0, cSteps, c1, ValueRange{unnorm.getResult(0), ctxAcc},
+            b, loc, c0, cSteps, c1, ValueRange{ctxAcc},
             [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
-              Value p = tensor::ExtractOp::create(b, loc, it[0], ti);
-              Value w = arith::MulFOp::create(b, loc, p, inv, fast(b));
-              Value row = tensor::InsertOp::create(b, loc, w, it[0], ti);
+              Value w = tensor::ExtractOp::create(b, loc, weightsRow, ti);
               Value acc;
               if (vectorContext) {
                 Value v = vector::TransferReadOp::create(
                     b, loc, vecType, op.getValues(), ValueRange{bi, ti, c0},
                     zero, ArrayRef<bool>{true});
                 Value wv = vector::BroadcastOp::create(b, loc, vecType, w);
-                acc = vector::FMAOp::create(b, loc, wv, v, it[1]);
+                acc = vector::FMAOp::create(b, loc, wv, v, it[0]);
               } else {
                 auto inner = scf::ForOp::create(
-                    b, loc, c0, cIndex(b, loc, dv), c1, ValueRange{it[1]},
+                    b, loc, c0, cIndex(b, loc, dv), c1, ValueRange{it[0]},
                     [&](OpBuilder &b, Location loc, Value di, ValueRange a) {
                       Value v = tensor::ExtractOp::create(b, loc, op.getValues(),
                                                           ValueRange{bi, ti, di});
@@ -360,10 +362,10 @@ LogicalResult FusedLowering::run() {
                     });
                 acc = inner.getResult(0);
               }
-              scf::YieldOp::create(b, loc, ValueRange{row, acc});
+              scf::YieldOp::create(b, loc, ValueRange{acc});
             });
 
-        Value ctxRow = accumulate.getResult(1);
+        Value ctxRow = accumulate.getResult(0);
         Value ctxOut;
         if (vectorContext) {
           ctxOut = vector::TransferWriteOp::create(b, loc, ctxRow, outs[0],
@@ -378,7 +380,7 @@ LogicalResult FusedLowering::run() {
               ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
         }
         Value wOut = tensor::InsertSliceOp::create(
-            b, loc, accumulate.getResult(0), outs[1],
+            b, loc, weightsRow, outs[1],
             ArrayRef<OpFoldResult>{bi, b.getIndexAttr(0)},
             ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(steps)},
             ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
