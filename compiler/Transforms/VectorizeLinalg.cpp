@@ -26,40 +26,48 @@ using namespace mlir;
 
 namespace {
 
-/// Tile sizes (0 = untiled) so that a tile has at most `limit` elements and
-/// at most `maxRows` parallel rows (the product of the parallel dims but the
-/// innermost; each row becomes unrolled 1-D vector code). Dims are cut from
-/// the outside in, to divisors of their size so every tile is static;
-/// reduction dims are cut too (the accumulator is carried between tiles).
+/// Tile sizes (0 = untiled) for register-sized tiles. First the parallel
+/// dims but the innermost (the tile's rows: independent accumulators, each
+/// one unrolled 1-D vector op) are cut to at most `maxRows` rows; then the
+/// remaining dims, outermost first, are cut until the tile has at most
+/// `limit` elements. Sizes are divisors of the dims, so every tile is
+/// static; a cut reduction dim carries its accumulator from tile to tile.
 /// Returns the tile's element count, or limit + 1 when no tiling fits.
 int64_t chooseTiles(ArrayRef<int64_t> ranges,
                     ArrayRef<utils::IteratorType> iterators, int64_t limit,
                     int64_t maxRows, SmallVectorImpl<int64_t> &tiles) {
   size_t n = ranges.size();
   tiles.assign(n, 0);
-  auto isRowDim = [&](size_t i) {
-    return i + 1 < n && iterators[i] == utils::IteratorType::parallel;
-  };
-  int64_t product = 1, rows = 1;
-  for (size_t i = 0; i < n; ++i) {
-    product *= ranges[i];
-    if (isRowDim(i))
-      rows *= ranges[i];
-  }
-  for (size_t i = 0; i + 1 < n && (product > limit || rows > maxRows); ++i) {
-    int64_t rest = product / ranges[i];
-    int64_t restRows = isRowDim(i) ? rows / ranges[i] : rows;
+  SmallVector<int64_t> size(ranges);
+  auto largestDivisor = [](int64_t of, int64_t atMost) {
     int64_t best = 1;
-    for (int64_t d = 1; d <= ranges[i]; ++d) {
-      int64_t r = isRowDim(i) ? d * restRows : restRows;
-      if (ranges[i] % d == 0 && d * rest <= limit && r <= maxRows)
+    for (int64_t d = 1; d <= of && d <= atMost; ++d)
+      if (of % d == 0)
         best = d;
-    }
-    tiles[i] = best;
-    product = rest * best;
-    rows = isRowDim(i) ? restRows * best : restRows;
+    return best;
+  };
+  int64_t rows = 1;
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (iterators[i] != utils::IteratorType::parallel)
+      continue;
+    int64_t d = largestDivisor(ranges[i], std::max<int64_t>(maxRows / rows, 1));
+    if (d != ranges[i])
+      tiles[i] = size[i] = d;
+    rows *= d;
   }
-  return (product > limit || rows > maxRows) ? limit + 1 : product;
+  auto product = [&] {
+    int64_t p = 1;
+    for (int64_t s : size)
+      p *= s;
+    return p;
+  };
+  for (size_t i = 0; i + 1 < n && product() > limit; ++i) {
+    int64_t rest = product() / size[i];
+    int64_t d = largestDivisor(ranges[i], std::max<int64_t>(limit / rest, 1));
+    if (d != size[i])
+      tiles[i] = size[i] = d;
+  }
+  return product() > limit ? limit + 1 : product();
 }
 
 struct VectorizeLinalgPass

@@ -6,17 +6,22 @@
 // CHECK-DAG: %[[WQ:.*]] = tensor.extract_slice %{{.*}}[0, 0] [10, 64] [1, 1] : tensor<10x128xf32> to tensor<10x64xf32>
 // CHECK-DAG: %[[WK:.*]] = tensor.extract_slice %{{.*}}[0, 64] [10, 64] [1, 1] : tensor<10x128xf32> to tensor<10x64xf32>
 // CHECK: scf.for %[[B:[[:alnum:]_]+]] =
-// The query half of the first dense layer is hoisted out of the time loop.
+// The query half of the first dense layer is computed once per batch row.
 // CHECK: %[[QROW:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0] [1, 64] [1, 1] : tensor<2x64xf32> to tensor<64xf32>
 // CHECK: %[[PARTIAL:.*]] = attn.dense %[[QROW]], %[[WQ]], %{{.*}} : (tensor<64xf32>, tensor<10x64xf32>, tensor<10xf32>) -> tensor<10xf32>
 // The key half is projected for all steps of the row at once ([T, 10]).
 // CHECK: %[[KEYS:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0, 0] [1, 30, 64] [1, 1, 1] : tensor<2x30x64xf32> to tensor<30x64xf32>
 // CHECK: %[[KPROJ:.*]] = attn.dense %[[KEYS]], %[[WK]] : (tensor<30x64xf32>, tensor<10x64xf32>) -> tensor<30x10xf32>
-// CHECK: scf.for %[[T:[[:alnum:]_]+]] =
-// CHECK: %[[KPART:.*]] = tensor.extract_slice %[[KPROJ]][%[[T]], 0] [1, 10] [1, 1] : tensor<30x10xf32> to tensor<10xf32>
-// CHECK: attn.binary %[[PARTIAL]], %[[KPART]] {kind = #attn<binary add>}
-// CHECK: attn.activate %{{.*}} {kind = #attn<activation tanh>}
-// The context accumulates in a vector value.
+// The rest of the score runs on [T, ·] rows, the query part broadcast.
+// CHECK: %[[H:.*]] = attn.binary %[[PARTIAL]], %[[KPROJ]] {kind = #attn<binary add>} : (tensor<10xf32>, tensor<30x10xf32>) -> tensor<30x10xf32>
+// CHECK: attn.activate %[[H]] {kind = #attn<activation tanh>} : tensor<30x10xf32>
+// CHECK: attn.dense {{.*}} -> tensor<30x1xf32>
+// CHECK: %[[E:.*]] = attn.squeeze {{.*}} -> tensor<30xf32>
+// Softmax over the row of energies.
+// CHECK: attn.reduce %[[E]] {axis = 0 : i64, keepdim = true, kind = #attn<reduce max>}
+// CHECK: attn.activate %{{.*}} {kind = #attn<activation exp>} : tensor<30xf32>
+// The context accumulates in a vector value, one step at a time.
+// CHECK: scf.for
 // CHECK: vector.fma
 // CHECK-NOT: attn.attention
 // CHECK-NOT: attn.concat

@@ -3,7 +3,7 @@
 // Part of Heed. For every batch row b:
 //
 //   q-only part of the score (hoisted: once per row, not per step)
-//   for t in [0, T):  e[t] = score(q, keys[b, t]);  m = max(m, e[t])
+//   e = score(q, keys[b, :])  for all T steps as [T, ·] ops;  m = max(e)
 //   p = exp(e - m) (softmax) | σ(e) (smoothing);  w = p / Σp   (row ops)
 //   for t in [0, T):  ctx += w[t] · values[b, t]
 //
@@ -18,6 +18,7 @@
 
 #include "compiler/Passes.h"
 #include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+#include "compiler/Transforms/RowOps.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseSet.h"
@@ -88,8 +89,9 @@ private:
   /// Clones the hoistable score ops (and the query halves of split dense
   /// layers) at `b`'s insertion point.
   void emitHoisted(OpBuilder &b, IRMapping &map, Value batchIndex);
-  /// Clones the key-dependent score ops; returns the energy as f32.
-  Value emitPerStep(OpBuilder &b, IRMapping &map, Value stepIndex);
+  /// Clones the key-dependent score ops for all steps of a batch row at
+  /// once (their values gain a leading [T] axis); returns the energies [T].
+  Value emitStepScores(OpBuilder &b, IRMapping &map, int64_t steps);
 
   attn::AttentionOp op;
   /// Score-region values that depend on the key row.
@@ -199,8 +201,8 @@ void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map,
   }
 }
 
-Value FusedLowering::emitPerStep(OpBuilder &b, IRMapping &map,
-                                 Value stepIndex) {
+Value FusedLowering::emitStepScores(OpBuilder &b, IRMapping &map,
+                                    int64_t steps) {
   Block &body = op.getScore().front();
   for (Operation &inner : body.without_terminator()) {
     if (!perStep.contains(inner.getResult(0)))
@@ -212,35 +214,43 @@ Value FusedLowering::emitPerStep(OpBuilder &b, IRMapping &map,
           llvm::all_of(inner.getUsers(),
                        [&](Operation *u) { return splitPartial.count(u); }))
         continue;
-      map.map(inner.getResults(), b.clone(inner, map)->getResults());
+      // Key-dependent operands carry a leading [T] axis; query-only ones
+      // broadcast, except into a concat, which needs them repeated.
+      SmallVector<Value> operands;
+      for (Value v : inner.getOperands()) {
+        Value mapped = map.lookupOrDefault(v);
+        if (isa<attn::ConcatOp>(inner) && !perStep.contains(v))
+          mapped = attn::RepeatOp::create(b, inner.getLoc(), mapped, 0, steps);
+        operands.push_back(mapped);
+      }
+      Operation *lifted = cloneWithRankShift(b, &inner, operands, 1);
+      map.map(inner.getResults(), lifted->getResults());
       continue;
     }
     auto dense = cast<attn::DenseOp>(inner);
     auto concat = dense.getInput().getDefiningOp<attn::ConcatOp>();
     Location loc = dense.getLoc();
-    Value acc = it->second;
+    Value acc = it->second; // [N], broadcast over the steps
     for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
       if (!perStep.contains(part))
         continue;
-      Value projected = keyProjections.lookup({dense, unsigned(i)});
-      Value term =
-          projected ? extractRow(b, loc, projected, stepIndex)
-                    : attn::DenseOp::create(b, loc, map.lookup(part),
-                                            splitColumns[{dense, unsigned(i)}],
-                                            Value(), attn::ActivationKind::none)
-                          .getResult();
+      Value term = keyProjections.lookup({dense, unsigned(i)});
+      if (!term)
+        term = attn::DenseOp::create(b, loc, map.lookup(part),
+                                     splitColumns[{dense, unsigned(i)}],
+                                     Value(), attn::ActivationKind::none);
       acc = attn::BinaryOp::create(b, loc, acc, term, attn::BinaryKind::add);
     }
     attn::ActivationKind act = dense.getActivation();
     if (act == attn::ActivationKind::softmax)
-      acc = attn::SoftmaxOp::create(b, loc, acc, 0);
+      acc = attn::SoftmaxOp::create(b, loc, acc, -1);
     else if (act != attn::ActivationKind::none)
       acc = attn::ActivateOp::create(b, loc, acc, act);
     map.map(dense.getResult(), acc);
   }
-  Value energy = map.lookup(op.getScoreValue());
-  return tensor::ExtractOp::create(b, op.getLoc(), energy,
-                                   ValueRange{cIndex(b, op.getLoc(), 0)});
+  // [T, 1] → [T]
+  return attn::SqueezeOp::create(b, op.getLoc(), map.lookup(op.getScoreValue()),
+                                 1);
 }
 
 LogicalResult FusedLowering::run() {
@@ -272,24 +282,41 @@ LogicalResult FusedLowering::run() {
         map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), bi));
         emitHoisted(b, map, bi);
 
-        // Pass 1: energies into a row of the weights, running maximum.
-        Value rowInit = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{steps}, f32);
-        auto scores = scf::ForOp::create(
-            b, loc, c0, cSteps, c1, ValueRange{rowInit, negInf},
-            [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
-              IRMapping stepMap = map;
-              stepMap.map(op.getKeyRow(),
-                          extractRow(b, loc, op.getKeys(), {bi, ti}));
-              Value e = emitPerStep(b, stepMap, ti);
-              if (Value mask = op.getMask()) {
-                Value keep = tensor::ExtractOp::create(b, loc, mask, ValueRange{bi, ti});
+        // Pass 1: the energies of every step of the row, as [T, ·] row ops.
+        auto keysType = cast<RankedTensorType>(op.getKeys().getType());
+        auto rowKeysType = RankedTensorType::get(
+            {steps, keysType.getDimSize(2)}, f32);
+        map.map(op.getKeyRow(),
+                tensor::ExtractSliceOp::create(
+                    b, loc, rowKeysType, op.getKeys(),
+                    ArrayRef<OpFoldResult>{bi, b.getIndexAttr(0),
+                                           b.getIndexAttr(0)},
+                    ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                           b.getIndexAttr(steps),
+                                           b.getIndexAttr(keysType.getDimSize(2))},
+                    ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                           b.getIndexAttr(1)}));
+        Value energies = emitStepScores(b, map, steps);
+        if (Value mask = op.getMask()) {
+          // Masked steps get -inf: weight exactly 0 after normalization.
+          auto masked = scf::ForOp::create(
+              b, loc, c0, cSteps, c1, ValueRange{energies},
+              [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
+                Value keep = tensor::ExtractOp::create(b, loc, mask,
+                                                       ValueRange{bi, ti});
+                Value e = tensor::ExtractOp::create(b, loc, it[0], ti);
                 e = arith::SelectOp::create(b, loc, keep, e, negInf);
-              }
-              Value row = tensor::InsertOp::create(b, loc, e, it[0], ti);
-              Value m = arith::MaximumFOp::create(b, loc, it[1], e, fast(b));
-              scf::YieldOp::create(b, loc, ValueRange{row, m});
-            });
-        Value maxE = scores.getResult(1);
+                scf::YieldOp::create(
+                    b, loc, tensor::InsertOp::create(b, loc, e, it[0], ti)
+                                .getResult());
+              });
+          energies = masked.getResult(0);
+        }
+        Value maxE = tensor::ExtractOp::create(
+            b, loc,
+            attn::ReduceOp::create(b, loc, energies, attn::ReduceKind::max, 0,
+                                   /*keepdim=*/true),
+            ValueRange{c0});
 
         // Pass 2, on the whole row of energies as row-sized attn ops (so they
         // vectorize like any other): unnormalized weights and their sum.
@@ -299,7 +326,6 @@ LogicalResult FusedLowering::run() {
         auto asTensor = [&](Value scalar) -> Value {
           return tensor::FromElementsOp::create(b, loc, one, scalar);
         };
-        Value energies = scores.getResult(0);
         Value unnorm;
         if (softmax) {
           Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
