@@ -88,7 +88,7 @@ private:
   void emitColumnSlices(OpBuilder &b);
   /// Clones the hoistable score ops (and the query halves of split dense
   /// layers) at `b`'s insertion point.
-  void emitHoisted(OpBuilder &b, IRMapping &map, Value batchIndex);
+  void emitHoisted(OpBuilder &b, IRMapping &map);
   /// Clones the key-dependent score ops for all steps of a batch row at
   /// once (their values gain a leading [T] axis); returns the energies [T].
   Value emitStepScores(OpBuilder &b, IRMapping &map, int64_t steps);
@@ -148,8 +148,7 @@ void FusedLowering::emitColumnSlices(OpBuilder &b) {
   }
 }
 
-void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map,
-                                Value batchIndex) {
+void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map) {
   Block &body = op.getScore().front();
   for (Operation &inner : body.without_terminator()) {
     if (!perStep.contains(inner.getResult(0))) {
@@ -182,20 +181,9 @@ void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map,
     for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
       if (part != op.getKeyRow())
         continue;
-      auto keysType = cast<RankedTensorType>(op.getKeys().getType());
-      int64_t steps = keysType.getDimSize(1), width = keysType.getDimSize(2);
-      auto rowsType = RankedTensorType::get({steps, width},
-                                            keysType.getElementType());
-      Value keysOfRow = tensor::ExtractSliceOp::create(
-          b, loc, rowsType, op.getKeys(),
-          ArrayRef<OpFoldResult>{batchIndex, b.getIndexAttr(0),
-                                 b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(steps),
-                                 b.getIndexAttr(width)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                                 b.getIndexAttr(1)});
       keyProjections[{dense, unsigned(i)}] = attn::DenseOp::create(
-          b, loc, keysOfRow, splitColumns.lookup({dense, unsigned(i)}),
+          b, loc, map.lookup(op.getKeyRow()),
+          splitColumns.lookup({dense, unsigned(i)}),
           Value(), attn::ActivationKind::none);
     }
   }
@@ -280,9 +268,7 @@ LogicalResult FusedLowering::run() {
       [&](OpBuilder &b, Location loc, Value bi, ValueRange outs) {
         IRMapping map;
         map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), bi));
-        emitHoisted(b, map, bi);
-
-        // Pass 1: the energies of every step of the row, as [T, ·] row ops.
+        // The row's keys, [T, Dk]: what the key-dependent score ops see.
         auto keysType = cast<RankedTensorType>(op.getKeys().getType());
         auto rowKeysType = RankedTensorType::get(
             {steps, keysType.getDimSize(2)}, f32);
@@ -296,6 +282,9 @@ LogicalResult FusedLowering::run() {
                                            b.getIndexAttr(keysType.getDimSize(2))},
                     ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
                                            b.getIndexAttr(1)}));
+        emitHoisted(b, map);
+
+        // Pass 1: the energies of every step of the row, as [T, ·] row ops.
         Value energies = emitStepScores(b, map, steps);
         if (Value mask = op.getMask()) {
           // Masked steps get -inf: weight exactly 0 after normalization.
