@@ -97,6 +97,21 @@ def LowerVectorOps : Pass<"heed-lower-vector-ops"> {
   let dependentDialects = ["mlir::vector::VectorDialect"];
 }
 
+def OutlineWeightPreparation : Pass<"heed-outline-weight-preparation",
+                                    "mlir::ModuleOp"> {
+  let summary = "Move computations on weights alone into a function run once";
+  let description = [{
+    In a model function (one with `heed.outputs`), every side-effect-free
+    top-level op whose operands are weights (`heed.weight` arguments),
+    constants or results of such ops (transposed or padded weight layouts,
+    weight column slices) moves to a new function `@<model>_prepare` that
+    takes the weights and returns the values the model still needs. The
+    model function takes those as new arguments (`heed.prepared`), so the
+    runtime computes them once when weights are bound, not on every call.
+    The model function records the new function in `heed.prepare`.
+  }];
+}
+
 def ApproximateMath : Pass<"heed-approximate-math"> {
   let summary = "Replace tanh/exp/... with polynomial approximations";
   let description = [{

@@ -57,6 +57,8 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
     return bound.takeError();
   weights = std::move(*bound);
   weightsBound = true;
+  cache.clear(); // prepared weights derive from the old ones
+
   return llvm::Error::success();
 }
 
@@ -143,16 +145,26 @@ Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   buildAttnOptimizationPipeline(pm, options);
   if (stage != Stage::Attn)
     buildAttnToLinalgPipeline(pm, options);
-  if (stage == Stage::LLVMDialect) {
-    // The runtime calls the model through its C interface.
-    for (auto func : module->getOps<mlir::func::FuncOp>())
-      func->setAttr(mlir::LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                    mlir::UnitAttr::get(context.get()));
-    buildLinalgToLLVMPipeline(pm, options);
-  }
   if (mlir::failed(pm.run(*module)))
     return fail("compilation failed (see the diagnostics above)");
+  if (stage == Stage::LLVMDialect)
+    if (auto err = lowerToLLVM(*module))
+      return std::move(err);
   return std::move(module);
+}
+
+llvm::Error Session::lowerToLLVM(mlir::ModuleOp module) {
+  // The runtime calls every function through its C interface.
+  for (auto func : module.getOps<mlir::func::FuncOp>())
+    func->setAttr(mlir::LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                  mlir::UnitAttr::get(context.get()));
+  mlir::PassManager pm(context.get());
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return fail("bad pass-manager options");
+  buildLinalgToLLVMPipeline(pm, options);
+  if (mlir::failed(pm.run(module)))
+    return fail("compilation failed (see the diagnostics above)");
+  return llvm::Error::success();
 }
 
 std::vector<int64_t>
@@ -164,7 +176,7 @@ Session::concreteShape(const dsl::Shape &shape,
   return out;
 }
 
-llvm::Expected<JITModel *>
+llvm::Expected<Session::Compiled *>
 Session::compiled(const llvm::StringMap<int64_t> &dims) {
   std::string key;
   for (auto &sym : ast->symbols)
@@ -173,17 +185,44 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   if (it != cache.end())
     return it->second.get();
   auto start = std::chrono::steady_clock::now();
-  auto module = buildModule(dims, Stage::LLVMDialect);
+  auto module = buildModule(dims, Stage::Linalg);
   if (!module)
     return module.takeError();
-  auto jit = JITModel::create(**module, ast->name);
+  // What the model needs prepared from its weights, read before lowering.
+  std::vector<std::string> entries = {ast->name};
+  std::vector<std::vector<int64_t>> preparedShapes;
+  auto model = (*module)->lookupSymbol<mlir::func::FuncOp>(ast->name);
+  if (auto prepare = model->getAttrOfType<mlir::FlatSymbolRefAttr>("heed.prepare")) {
+    entries.push_back(prepare.getValue().str());
+    for (unsigned i = 0; i < model.getNumArguments(); ++i)
+      if (model.getArgAttr(i, "heed.prepared")) {
+        auto type = mlir::cast<mlir::RankedTensorType>(model.getArgument(i).getType());
+        preparedShapes.emplace_back(type.getShape().begin(), type.getShape().end());
+      }
+  }
+  if (auto err = lowerToLLVM(**module))
+    return std::move(err);
+  auto jit = JITModel::create(**module, entries);
   if (!jit)
     return jit.takeError();
+  auto entry = std::make_unique<Compiled>();
+  entry->jit = std::move(*jit);
+  if (entries.size() > 1) {
+    std::vector<BufferArg> args;
+    for (auto &w : weights)
+      args.push_back({w.data(), w.shape()});
+    for (auto &shape : preparedShapes) {
+      entry->prepared.emplace_back(shape);
+      args.push_back({entry->prepared.back().data(), shape});
+    }
+    if (auto err = entry->jit->invoke(1, args))
+      return std::move(err);
+  }
   compileSeconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();
-  JITModel *result = jit->get();
-  cache[key] = std::move(*jit);
+  Compiled *result = entry.get();
+  cache[key] = std::move(entry);
   return result;
 }
 
@@ -193,9 +232,9 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   auto dims = bindDims(inputs);
   if (!dims)
     return dims.takeError();
-  auto jit = compiled(*dims);
-  if (!jit)
-    return jit.takeError();
+  auto model = compiled(*dims);
+  if (!model)
+    return model.takeError();
   std::vector<BufferArg> args;
   for (auto &in : ast->inputs)
     for (auto &[name, t] : inputs)
@@ -203,13 +242,15 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
         args.push_back({const_cast<float *>(t.data()), t.shape()});
   for (auto &w : weights)
     args.push_back({w.data(), w.shape()});
+  for (auto &p : (*model)->prepared)
+    args.push_back({p.data(), p.shape()});
   rt::NamedTensors outputs;
   for (auto &out : ast->outputs)
     outputs.emplace_back(out.name,
                          rt::Tensor(concreteShape(out.value->type, *dims)));
   for (auto &[name, t] : outputs)
     args.push_back({t.data(), t.shape()});
-  if (auto err = (*jit)->invoke(args))
+  if (auto err = (*model)->jit->invoke(0, args))
     return std::move(err);
   return outputs;
 }

@@ -51,8 +51,14 @@ public:
   /// declaration order.
   llvm::Expected<rt::NamedTensors> run(const rt::NamedTensors &inputs);
 
-  /// The compiled function for `dims` (compiling it if new).
-  llvm::Expected<JITModel *> compiled(const llvm::StringMap<int64_t> &dims);
+  /// A model compiled for one set of dims, with its prepared weights.
+  struct Compiled {
+    std::unique_ptr<JITModel> jit; // entry 0: model, entry 1: prepare
+    std::vector<rt::Tensor> prepared;
+  };
+  /// The compiled model for `dims` (compiling it and preparing its weights
+  /// if new).
+  llvm::Expected<Compiled *> compiled(const llvm::StringMap<int64_t> &dims);
   /// Seconds the last cache miss spent in the pipeline and the JIT.
   double lastCompileSeconds() const { return compileSeconds; }
 
@@ -67,7 +73,10 @@ private:
   std::unique_ptr<dsl::Model> ast;
   std::vector<rt::Tensor> weights;
   bool weightsBound = false;
-  std::map<std::string, std::unique_ptr<JITModel>> cache;
+  /// Lowers a module from `Stage::Linalg` to the LLVM dialect.
+  llvm::Error lowerToLLVM(mlir::ModuleOp module);
+
+  std::map<std::string, std::unique_ptr<Compiled>> cache;
   double compileSeconds = 0;
 };
 

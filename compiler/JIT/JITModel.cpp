@@ -34,7 +34,7 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
 }
 
 llvm::Expected<std::unique_ptr<JITModel>>
-JITModel::create(mlir::ModuleOp module, llvm::StringRef function) {
+JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions) {
   auto tm = hostMachine();
   if (!tm)
     return tm.takeError();
@@ -50,16 +50,17 @@ JITModel::create(mlir::ModuleOp module, llvm::StringRef function) {
     return engine.takeError();
   auto model = std::unique_ptr<JITModel>(new JITModel());
   model->engine = std::move(*engine);
-  model->entry = ("_mlir_ciface_" + function).str();
   // Looked up once: a lookup per call costs more than a small model's run.
-  auto fn = model->engine->lookupPacked(model->entry);
-  if (!fn)
-    return fn.takeError();
-  model->packed = *fn;
+  for (const std::string &function : functions) {
+    auto fn = model->engine->lookupPacked("_mlir_ciface_" + function);
+    if (!fn)
+      return fn.takeError();
+    model->entries.push_back(*fn);
+  }
   return model;
 }
 
-llvm::Error JITModel::invoke(llvm::ArrayRef<BufferArg> args) {
+llvm::Error JITModel::invoke(unsigned index, llvm::ArrayRef<BufferArg> args) {
   // Each descriptor: {allocated, aligned, offset, sizes[rank], strides[rank]}.
   std::vector<std::vector<int64_t>> descriptors;
   descriptors.reserve(args.size());
@@ -87,7 +88,7 @@ llvm::Error JITModel::invoke(llvm::ArrayRef<BufferArg> args) {
   // below 1.2e-38 become 0, far below any tolerance of f32 inference.
   unsigned savedCsr = _mm_getcsr();
   _mm_setcsr(savedCsr | 0x8040);
-  (*this->packed)(packed.data());
+  entries[index](packed.data());
   _mm_setcsr(savedCsr);
   return llvm::Error::success();
 }

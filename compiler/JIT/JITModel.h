@@ -27,17 +27,18 @@ struct BufferArg {
 class JITModel {
 public:
   /// Lowers nothing: `module` must already be in the LLVM dialect.
-  /// `function` is the model's func name; the JIT targets the host CPU.
+  /// `functions` are the entry points (func names) to look up, in the order
+  /// `invoke` numbers them; the JIT targets the host CPU.
   static llvm::Expected<std::unique_ptr<JITModel>>
-  create(mlir::ModuleOp module, llvm::StringRef function);
+  create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions);
 
-  /// Calls the function with inputs, weights, then outputs (out-params).
-  llvm::Error invoke(llvm::ArrayRef<BufferArg> args);
+  /// Calls entry point `index` with its arguments in order (for a model:
+  /// inputs, weights, prepared weights, then outputs as out-params).
+  llvm::Error invoke(unsigned index, llvm::ArrayRef<BufferArg> args);
 
 private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
-  std::string entry;
-  void (*packed)(void **) = nullptr;
+  std::vector<void (*)(void **)> entries;
 };
 
 /// Translates an LLVM-dialect module to LLVM IR optimized for the host

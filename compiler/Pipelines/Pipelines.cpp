@@ -43,8 +43,11 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   // Everything else in attn maps onto linalg generics on tensors.
   pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg());
   // Weight transposes and slices do not depend on the fused loops' rows:
-  // compute them once per call.
+  // hoist them to the top level...
   pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());
+  // ...and out of the model function: the runtime computes them once when
+  // weights are bound.
+  pm.addPass(createOutlineWeightPreparation());
   // Merge producer/consumer elementwise generics (bias + activation, the
   // softmax chain) so fewer temporaries are allocated and walked.
   pm.addPass(createLinalgElementwiseOpFusionPass());

@@ -100,6 +100,8 @@ OwningOpRef<ModuleOp> Generator::run() {
     func.setArgAttr(i, "heed.name", builder.getStringAttr(argNames[i]));
     // Inputs and weights belong to the caller: never updated in place.
     func.setArgAttr(i, "bufferization.writable", builder.getBoolAttr(false));
+    if (i >= model.inputs.size())
+      func.setArgAttr(i, "heed.weight", builder.getUnitAttr());
   }
   SmallVector<Attribute> outNames;
   for (auto &out : model.outputs)

@@ -6,8 +6,8 @@ func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<16x10xf32>, %b: tensor
   // accumulator, the weight read transposed ([in, out]), and the
   // contraction iterates (row, in, out) so `in` is reduced outside the
   // output features.
-  // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<16xf32>)
   // CHECK: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<16x10xf32>) outs(%{{.*}} : tensor<10x16xf32>) permutation = [1, 0]
+  // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<16xf32>)
   // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]{{.*}} ins(%{{.*}}, %[[WT]] : tensor<8x10xf32>, tensor<10x16xf32>) outs(%[[INIT]] : tensor<8x16xf32>)
   // CHECK: arith.mulf {{.*}} fastmath<fast>
   // softmax over the last axis: max, exp(x - max), sum, divide.
@@ -18,6 +18,21 @@ func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<16x10xf32>, %b: tensor
   // CHECK-NOT: attn.
   %d = attn.dense %x, %w, %b {activation = #attn<activation softmax>} : (tensor<8x10xf32>, tensor<16x10xf32>, tensor<16xf32>) -> tensor<8x16xf32>
   return %d : tensor<8x16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @dense_padded
+func.func @dense_padded(%x: tensor<8x64xf32>, %w: tensor<10x64xf32>, %b: tensor<10xf32>) -> tensor<8x10xf32> {
+  // Ten outputs are padded with zero weights to one 16-lane vector, then
+  // sliced back after the activation.
+  // CHECK: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<10x64xf32>) outs(%{{.*}} : tensor<64x10xf32>)
+  // CHECK: %[[WP:.*]] = tensor.insert_slice %[[WT]] into %{{.*}}[0, 0] [64, 10] [1, 1] : tensor<64x10xf32> into tensor<64x16xf32>
+  // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[WP]] : tensor<8x64xf32>, tensor<64x16xf32>) outs(%{{.*}} : tensor<8x16xf32>)
+  // CHECK: math.tanh
+  // CHECK: tensor.extract_slice %{{.*}}[0, 0] [8, 10] [1, 1] : tensor<8x16xf32> to tensor<8x10xf32>
+  %d = attn.dense %x, %w, %b {activation = #attn<activation tanh>} : (tensor<8x64xf32>, tensor<10x64xf32>, tensor<10xf32>) -> tensor<8x10xf32>
+  return %d : tensor<8x10xf32>
 }
 
 // -----

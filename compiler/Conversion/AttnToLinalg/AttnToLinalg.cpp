@@ -31,6 +31,8 @@ using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 /// Dense layers with at least this many outputs vectorize over the outputs
 /// (axpy form); smaller ones over the inputs (dot form).
 constexpr int64_t kMinAxpyOutputs = 8;
+/// f32 lanes of one AVX-512 register: axpy outputs are padded to this.
+constexpr int64_t kOutputVector = 16;
 
 RankedTensorType tensorTypeOf(Value v) {
   return cast<RankedTensorType>(v.getType());
@@ -217,12 +219,6 @@ struct DenseLowering : OpRewritePattern<attn::DenseOp> {
     RankedTensorType outType = op.getType();
     int64_t rank = outType.getRank(); // iteration: rank dims + 1 reduction
     // out[..., n] = Σ_k x[..., k] · W[n, k] (+ b[n])
-    Value init;
-    if (Value bias = op.getBias())
-      init = elementwise(rw, loc, outType, bias,
-                         [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    else
-      init = filled(rw, loc, outType, 0.0);
     // With enough output features, iterate (leading..., k, n): the
     // reduction k sits outside the outputs n and the weight is read
     // transposed ([in, out], made once; loop-invariant code motion hoists it
@@ -231,16 +227,45 @@ struct DenseLowering : OpRewritePattern<attn::DenseOp> {
     // layer with one unit), iterate (leading..., n, k) and reduce each
     // output horizontally over contiguous inputs (dot form).
     auto wType = cast<RankedTensorType>(op.getWeight().getType());
-    bool axpy = wType.getDimSize(0) >= kMinAxpyOutputs;
+    int64_t outs = wType.getDimSize(0), ins = wType.getDimSize(1);
+    bool axpy = outs >= kMinAxpyOutputs;
+    // In the axpy form the outputs are padded with zero weights to whole
+    // vectors, so every weight row is one aligned vector load and every
+    // accumulator one full register; the padding is sliced off after.
+    int64_t padded = axpy ? llvm::alignTo(outs, kOutputVector) : outs;
+    // Zero-filled, then the data inserted: bufferizes to a fill and an
+    // in-place write through a subview (no generic strided copy).
+    auto padTo = [&](Value v, ArrayRef<int64_t> shape) -> Value {
+      auto type = RankedTensorType::get(shape, rw.getF32Type());
+      if (type == tensorTypeOf(v))
+        return v;
+      ArrayRef<int64_t> from = tensorTypeOf(v).getShape();
+      SmallVector<OpFoldResult> offsets(from.size(), rw.getIndexAttr(0)), sizes,
+          strides(from.size(), rw.getIndexAttr(1));
+      for (int64_t d : from)
+        sizes.push_back(rw.getIndexAttr(d));
+      return tensor::InsertSliceOp::create(rw, loc, v,
+                                           filled(rw, loc, type, 0.0), offsets,
+                                           sizes, strides);
+    };
     Value weight = op.getWeight();
     if (axpy) {
-      auto wtType = RankedTensorType::get(
-          {wType.getDimSize(1), wType.getDimSize(0)}, wType.getElementType());
+      auto wtType = RankedTensorType::get({ins, outs}, wType.getElementType());
       weight = linalg::TransposeOp::create(rw, loc, weight,
                                            emptyTensor(rw, loc, wtType),
                                            ArrayRef<int64_t>{1, 0})
                    .getResult()[0];
+      weight = padTo(weight, {ins, padded});
     }
+    SmallVector<int64_t> accShape(outType.getShape());
+    accShape.back() = padded;
+    auto accType = RankedTensorType::get(accShape, outType.getElementType());
+    Value init;
+    if (Value bias = op.getBias())
+      init = elementwise(rw, loc, accType, padTo(bias, {padded}),
+                         [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    else
+      init = filled(rw, loc, accType, 0.0);
     int64_t kDim = axpy ? rank - 1 : rank, nDim = axpy ? rank : rank - 1;
     SmallVector<AffineExpr> inExprs, outExprs;
     for (int64_t i = 0; i < rank - 1; ++i)
@@ -259,14 +284,30 @@ struct DenseLowering : OpRewritePattern<attn::DenseOp> {
     iters[kDim] = utils::IteratorType::reduction;
     Value acc =
         linalg::GenericOp::create(
-            rw, loc, outType, ValueRange{op.getInput(), weight}, init,
+            rw, loc, accType, ValueRange{op.getInput(), weight}, init,
             ArrayRef<AffineMap>{inMap, wMap, outMap}, iters,
             [&](OpBuilder &b, Location l, ValueRange a) {
               Value m = arith::MulFOp::create(b, l, a[0], a[1], fast(b));
               linalg::YieldOp::create(b, l, addf(b, l, a[2], m));
             })
             .getResult(0);
-    rw.replaceOp(op, activation(rw, loc, acc, op.getActivation()));
+    auto unpad = [&](Value v) -> Value {
+      if (padded == outs)
+        return v;
+      SmallVector<OpFoldResult> offsets(rank, rw.getIndexAttr(0)), sizes,
+          strides(rank, rw.getIndexAttr(1));
+      for (int64_t d : outType.getShape())
+        sizes.push_back(rw.getIndexAttr(d));
+      return tensor::ExtractSliceOp::create(rw, loc, outType, v, offsets, sizes,
+                                            strides);
+    };
+    // Activations run on whole vectors before slicing, except softmax,
+    // whose sum must not see the padding.
+    attn::ActivationKind act = op.getActivation();
+    Value result = act == attn::ActivationKind::softmax
+                       ? activation(rw, loc, unpad(acc), act)
+                       : unpad(activation(rw, loc, acc, act));
+    rw.replaceOp(op, result);
     return success();
   }
 };
