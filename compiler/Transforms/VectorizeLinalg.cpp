@@ -29,8 +29,8 @@ namespace {
 /// Tile sizes (0 = untiled) for register-sized tiles. First the parallel
 /// dims but the innermost (the tile's rows: independent accumulators, each
 /// one unrolled 1-D vector op) are cut to at most `maxRows` rows; then the
-/// remaining dims, outermost first, are cut until the tile has at most
-/// `limit` elements. Sizes are divisors of the dims, so every tile is
+/// reduction dims (and only if that is not enough, the rows), outermost
+/// first, are cut until the tile has at most `limit` elements. Sizes are divisors of the dims, so every tile is
 /// static; a cut reduction dim carries its accumulator from tile to tile.
 /// Returns the tile's element count, or limit + 1 when no tiling fits.
 int64_t chooseTiles(ArrayRef<int64_t> ranges,
@@ -61,11 +61,18 @@ int64_t chooseTiles(ArrayRef<int64_t> ranges,
       p *= s;
     return p;
   };
-  for (size_t i = 0; i + 1 < n && product() > limit; ++i) {
-    int64_t rest = product() / size[i];
-    int64_t d = largestDivisor(ranges[i], std::max<int64_t>(limit / rest, 1));
-    if (d != size[i])
-      tiles[i] = size[i] = d;
+  // Cut the other (reduction) dims first, keeping the rows; rows only when
+  // that is not enough.
+  for (bool cutRows : {false, true}) {
+    for (size_t i = 0; i + 1 < n && product() > limit; ++i) {
+      bool isRow = iterators[i] == utils::IteratorType::parallel;
+      if (isRow != cutRows)
+        continue;
+      int64_t rest = product() / size[i];
+      int64_t d = largestDivisor(ranges[i], std::max<int64_t>(limit / rest, 1));
+      if (d != size[i])
+        tiles[i] = size[i] = d;
+    }
   }
   return product() > limit ? limit + 1 : product();
 }
