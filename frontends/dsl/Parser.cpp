@@ -3,7 +3,7 @@
 // Part of Heed. Grammar (docs/language.md has the full description):
 //
 //   model   := 'model' IDENT ['(' param {',' param} ')'] stmt*
-//   stmt    := 'input' IDENT ':' '[' expr {',' expr} ']'
+//   stmt    := 'input' IDENT ':' ['f32'] '[' expr {',' expr} ']'
 //            | 'layer' IDENT '=' call
 //            | 'output' IDENT ['=' expr]
 //            | 'for' IDENT 'in' 'range' '(' expr ')'
@@ -134,8 +134,17 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
     std::string name;
     SMLoc nameLoc;
     if (!expectIdent(name, nameLoc, "input name") ||
-        !expect(Tok::Colon, "':' and a shape after the input name") ||
-        !expect(Tok::LBracket, "'[' to start the input shape"))
+        !expect(Tok::Colon, "':' and a shape after the input name"))
+      return nullptr;
+    // An optional element type before the shape: `x: f32[B, T]`.
+    if (tok.is(Tok::Ident)) {
+      if (tok.text != "f32")
+        return error(tok.loc(), "input element type '" + tok.text +
+                                    "' is not supported (Heed computes in f32)"),
+               nullptr;
+      consume();
+    }
+    if (!expect(Tok::LBracket, "'[' to start the input shape"))
       return nullptr;
     s->names.push_back(name);
     s->nameLocs.push_back(nameLoc);
