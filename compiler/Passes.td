@@ -38,11 +38,13 @@ def LowerAttentionToLoops : Pass<"attn-lower-attention-to-loops",
                                  "mlir::func::FuncOp"> {
   let summary = "Lower attn.attention to one fused, vectorized loop nest";
   let description = [{
-    For each batch row: the query-only part of the score is computed once,
-    then per memory step the key-dependent part, the normalization and the
-    weighted sum, in registers and row-sized scratch buffers. No
-    `[B, T, ·]` intermediate (repeat, concat, hidden layer) is allocated.
-    The context row accumulates in one `vector` value.
+    For each batch row: the query-only part of the score is computed once;
+    a dense layer over concat(query part, key part) is split by weight
+    columns, its key half projected for all memory steps of the row at once;
+    the rest of the score runs on `[T, ·]` row tensors, then the
+    normalization over the row, and the context accumulates step by step in
+    one `vector` value. No `[B, T, ·]` intermediate (repeat, concat, hidden
+    layer) is allocated.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::bufferization::BufferizationDialect",
@@ -69,9 +71,10 @@ def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg", "mlir::func::FuncOp"> {
 def VectorizeLinalg : Pass<"heed-vectorize-linalg", "mlir::func::FuncOp"> {
   let summary = "Tile static linalg ops to register-sized pieces and vectorize them";
   let description = [{
-    Each linalg op on static tensors whose iteration space exceeds
-    `max-elements` is tiled on its leading parallel dims (by divisors, so
-    every tile is static); then MLIR's `linalg::vectorize` turns it into
+    Each linalg op on static tensors is tiled to at most `max-rows` rows
+    (parallel dims but the innermost: independent accumulators) and
+    `max-elements` elements, cutting reduction dims before rows (by
+    divisors, so every tile is static); then MLIR's `linalg::vectorize` turns it into
     `vector` transfers, arithmetic and reductions held in registers, instead
     of scalar loops that accumulate through memory. Ops that cannot be made
     small enough (huge reductions) stay as loops.

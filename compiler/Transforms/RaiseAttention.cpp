@@ -55,7 +55,7 @@ LogicalResult collectScore(Value energies, int64_t batch, int64_t steps,
     Value v = work.pop_back_val();
     Operation *def = v.getDefiningOp();
     if (auto rep = dyn_cast_or_null<attn::RepeatOp>(def);
-        rep && rep.getAxis() == 1 && rep.getCount() == steps &&
+        rep && rep.getAxis() == 1 && int64_t(rep.getCount()) == steps &&
         shapeOf(rep.getInput()).size() == 2) {
       if (m.query && m.query != rep.getInput())
         return failure(); // two different queries

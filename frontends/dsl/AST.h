@@ -123,7 +123,6 @@ struct Param {
   llvm::SMLoc loc;
   std::unique_ptr<Expr> value;
   double number = 0; // from Sema
-  bool isInt = true;
 };
 
 struct Model {

@@ -24,7 +24,6 @@ struct Symbol {
   enum class Kind { Number, Tensor, Layer, LoopVar };
   Kind kind;
   double number = 0;
-  bool isInt = false;
   Shape shape;
   Layer *layer = nullptr;
 };
@@ -92,10 +91,8 @@ bool Sema::run() {
     if (!v)
       return false;
     p.number = *v;
-    p.isInt = std::floor(*v) == *v;
     Symbol sym{Symbol::Kind::Number};
     sym.number = *v;
-    sym.isInt = std::floor(*v) == *v;
     if (!define(p.name, p.loc, sym))
       return false;
   }

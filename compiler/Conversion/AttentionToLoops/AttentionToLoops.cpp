@@ -36,10 +36,7 @@ namespace {
 /// The largest context row kept in registers as one vector value.
 constexpr int64_t kMaxVectorContext = 512;
 
-arith::FastMathFlagsAttr fast(OpBuilder &b) {
-  return arith::FastMathFlagsAttr::get(b.getContext(),
-                                       arith::FastMathFlags::fast);
-}
+arith::FastMathFlagsAttr fast(OpBuilder &b) { return fastMath(b); }
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);

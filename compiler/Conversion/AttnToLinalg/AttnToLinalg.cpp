@@ -38,10 +38,7 @@ RankedTensorType tensorTypeOf(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
 
-arith::FastMathFlagsAttr fast(OpBuilder &b) {
-  return arith::FastMathFlagsAttr::get(b.getContext(),
-                                       arith::FastMathFlags::fast);
-}
+arith::FastMathFlagsAttr fast(OpBuilder &b) { return heed::fastMath(b); }
 
 Value f32Const(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
@@ -170,6 +167,11 @@ Value softmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
 }
 
 } // namespace
+
+arith::FastMathFlagsAttr heed::fastMath(OpBuilder &b) {
+  return arith::FastMathFlagsAttr::get(b.getContext(),
+                                       arith::FastMathFlags::fast);
+}
 
 Value heed::emitActivationScalar(OpBuilder &b, Location loc,
                                  attn::ActivationKind kind, Value x) {

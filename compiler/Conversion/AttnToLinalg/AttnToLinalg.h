@@ -9,6 +9,7 @@
 
 #include "dialects/attn/IR/AttnOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace heed {
@@ -16,6 +17,10 @@ namespace heed {
 /// Patterns rewriting every `attn` op except `attn.attention` into linalg,
 /// tensor, arith and math ops on static shapes.
 void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+/// The fast-math flags of all Heed arithmetic (reassociation and
+/// contraction let LLVM vectorize reductions and fuse multiply-adds).
+mlir::arith::FastMathFlagsAttr fastMath(mlir::OpBuilder &b);
 
 /// `kind` applied to one f32 scalar or vector value (softmax: identity).
 mlir::Value emitActivationScalar(mlir::OpBuilder &b, mlir::Location loc,
