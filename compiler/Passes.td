@@ -54,6 +54,30 @@ def LowerAttentionToLoops : Pass<"attn-lower-attention-to-loops",
                            "mlir::vector::VectorDialect"];
 }
 
+def ConvertAttnToRuntime : Pass<"convert-attn-to-runtime", "mlir::ModuleOp"> {
+  let summary = "Lower recurrent layers and Conv1D to calls into the runtime's oneDNN kernels";
+  let description = [{
+    `attn.lstm`, `attn.gru` and `attn.conv1d` become calls to
+    `heed_rnn_forward` / `heed_conv1d_forward` (runtime/Kernels.h) on the
+    operands' buffers (`bufferization.to_buffer`), writing into fresh 64-byte
+    aligned buffers wrapped back into tensors. Each op gets a call-site
+    number; the runtime keeps the site's oneDNN primitive and reordered
+    weights in the model's kernel context, read from the external global
+    `@heed_kernel_context`, so they are created once per compiled model.
+    With `onednn-cells`, `attn.lstm_cell`/`attn.gru_cell` also become such
+    calls (a one-step sequence) instead of the generated fused cell.
+  }];
+  let options = [
+    Option<"onednnCells", "onednn-cells", "bool", /*default=*/"false",
+           "run decoder cells as one-step oneDNN RNN primitives">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower attn ops to linalg, tensor, arith and math";
   let description = [{

@@ -155,8 +155,10 @@ Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
 
 llvm::Error Session::lowerToLLVM(mlir::ModuleOp module) {
   // The runtime calls every function through its C interface.
+  // (Kernel declarations keep the plain C ABI of runtime/Kernels.h.)
   for (auto func : module.getOps<mlir::func::FuncOp>())
-    func->setAttr(mlir::LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+    if (!func.isExternal())
+      func->setAttr(mlir::LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                   mlir::UnitAttr::get(context.get()));
   mlir::PassManager pm(context.get());
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
@@ -202,10 +204,13 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   }
   if (auto err = lowerToLLVM(**module))
     return std::move(err);
-  auto jit = JITModel::create(**module, entries);
+  auto entry = std::make_unique<Compiled>();
+  entry->kernels = std::make_unique<rt::KernelContext>();
+  auto symbols = rt::KernelContext::symbols();
+  symbols.emplace_back("heed_kernel_context", entry->kernels->slot());
+  auto jit = JITModel::create(**module, entries, symbols);
   if (!jit)
     return jit.takeError();
-  auto entry = std::make_unique<Compiled>();
   entry->jit = std::move(*jit);
   if (entries.size() > 1) {
     std::vector<BufferArg> args;
@@ -252,5 +257,8 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
     args.push_back({t.data(), t.shape()});
   if (auto err = (*model)->jit->invoke(0, args))
     return std::move(err);
+  std::string kernelError = (*model)->kernels->takeError();
+  if (!kernelError.empty())
+    return fail("while running '" + ast->name + "': " + kernelError);
   return outputs;
 }

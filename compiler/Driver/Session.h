@@ -12,6 +12,7 @@
 #include "compiler/JIT/JITModel.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "frontends/dsl/AST.h"
+#include "runtime/Kernels.h"
 #include "runtime/TensorFile.h"
 #include "runtime/Weights.h"
 
@@ -55,6 +56,8 @@ public:
   struct Compiled {
     std::unique_ptr<JITModel> jit; // entry 0: model, entry 1: prepare
     std::vector<rt::Tensor> prepared;
+    /// oneDNN primitives and reordered weights of the model's kernel calls.
+    std::unique_ptr<rt::KernelContext> kernels;
   };
   /// The compiled model for `dims` (compiling it and preparing its weights
   /// if new).

@@ -34,7 +34,8 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
 }
 
 llvm::Expected<std::unique_ptr<JITModel>>
-JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions) {
+JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
+                 llvm::ArrayRef<std::pair<std::string, void *>> symbols) {
   auto tm = hostMachine();
   if (!tm)
     return tm.takeError();
@@ -50,6 +51,13 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions) {
     return engine.takeError();
   auto model = std::unique_ptr<JITModel>(new JITModel());
   model->engine = std::move(*engine);
+  model->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (auto &[name, address] : symbols)
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+    return map;
+  });
   // Looked up once: a lookup per call costs more than a small model's run.
   for (const std::string &function : functions) {
     auto fn = model->engine->lookupPacked("_mlir_ciface_" + function);

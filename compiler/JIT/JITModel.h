@@ -29,8 +29,11 @@ public:
   /// Lowers nothing: `module` must already be in the LLVM dialect.
   /// `functions` are the entry points (func names) to look up, in the order
   /// `invoke` numbers them; the JIT targets the host CPU.
+  /// `symbols` binds external symbols of the module (runtime kernels and
+  /// their context) to host addresses.
   static llvm::Expected<std::unique_ptr<JITModel>>
-  create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions);
+  create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
+         llvm::ArrayRef<std::pair<std::string, void *>> symbols = {});
 
   /// Calls entry point `index` with its arguments in order (for a model:
   /// inputs, weights, prepared weights, then outputs as out-params).

@@ -40,6 +40,11 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     // Reference lowering: attention becomes whole-tensor attn ops.
     pm.addNestedPass<func::FuncOp>(createDecomposeAttention());
   }
+  // Recurrent layers and Conv1D run in oneDNN: calls into the runtime, whose
+  // primitives and reordered weights are built once per compiled model.
+  ConvertAttnToRuntimeOptions runtime;
+  runtime.onednnCells = options.onednnCells;
+  pm.addPass(createConvertAttnToRuntime(runtime));
   // Everything else in attn maps onto linalg generics on tensors.
   pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg());
   // Weight transposes and slices do not depend on the fused loops' rows:
@@ -67,6 +72,8 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // Decoder loops carry states the cell computes into new buffers.
+  bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   // Results become caller-allocated out-parameters: the runtime owns every
   // output buffer and no ownership crosses the ABI.
@@ -127,8 +134,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<bool> fused{*this, "fused",
                      llvm::cl::desc("fused attention loops (else decomposed)"),
                      llvm::cl::init(true)};
+  Option<bool> onednnCells{*this, "onednn-cells",
+                           llvm::cl::desc("run cells in loops as one-step oneDNN RNNs"),
+                           llvm::cl::init(false)};
   heed::PipelineOptions get() const {
-    return {raise, fused};
+    return {raise, fused, onednnCells};
   }
 };
 } // namespace

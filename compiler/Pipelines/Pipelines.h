@@ -19,6 +19,9 @@ struct PipelineOptions {
   /// Lower attn.attention to the fused loop nest (true) or decompose it
   /// into whole-tensor ops (false).
   bool fusedAttention = true;
+  /// Run recurrent cells inside loops as one-step oneDNN primitives instead
+  /// of the generated fused cell (kept to measure one against the other).
+  bool onednnCells = false;
 };
 
 /// attn (as the frontend emits it) → attn with attention ops raised.

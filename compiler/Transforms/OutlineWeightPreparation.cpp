@@ -50,7 +50,10 @@ void outline(func::FuncOp model) {
     }
   SmallVector<Operation *> prep;
   for (Operation &op : body.without_terminator()) {
-    if (op.getNumResults() == 0 || !isMemoryEffectFree(&op))
+    // Prepared values are tensors; views of buffers (a kernel call's
+    // operands) stay with their call.
+    if (op.getNumResults() == 0 || !isMemoryEffectFree(&op) ||
+        !llvm::all_of(op.getResultTypes(), llvm::IsaPred<RankedTensorType>))
       continue;
     SmallVector<Value> reads = readValues(&op);
     if (!llvm::all_of(reads, [&](Value v) { return inputFree.contains(v); }))

@@ -13,7 +13,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+
 #include "compiler/Transforms/RowOps.h"
+
+#include "mlir/IR/Dominance.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
@@ -143,10 +146,9 @@ FailureOr<Match> matchAttention(attn::ReduceOp reduce) {
 LogicalResult raise(Match &m) {
   // The op replaces the softmax (whose users may precede the reduce), so
   // the values must be available there.
-  if (Operation *def = m.values.getDefiningOp())
-    if (def->getBlock() != m.softmax->getBlock() ||
-        !def->isBeforeInBlock(m.softmax))
-      return success(); // leave this subgraph unfused
+  // (Inside a decoder loop the values usually come from before the loop.)
+  if (!DominanceInfo().properlyDominates(m.values, m.softmax))
+    return success(); // leave this subgraph unfused
   OpBuilder b(m.softmax);
   Location loc = m.softmax.getLoc();
   auto rowType = [](Value v) {

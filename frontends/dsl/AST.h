@@ -46,9 +46,10 @@ enum class Builtin {
   None,
   // Functions over tensors.
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
-  Squeeze,
+  Squeeze, Dropout, Argmax,
   // Layer kinds (used as `layer name = kind(...)`).
-  Dense,
+  Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
+  Embedding,
 };
 
 struct Layer;
@@ -72,6 +73,7 @@ struct Expr {
 
   // Annotations from Sema.
   Shape type;                       // every tensor-valued expression
+  std::vector<Shape> results;       // calls with several results (type = [0])
   Builtin builtin = Builtin::None;  // Call of a built-in function
   Layer *layer = nullptr;           // Call of a layer
   int64_t axis = 0;                 // normalized axis argument
@@ -94,10 +96,25 @@ struct Layer {
   Builtin kind = Builtin::None;
   std::unique_ptr<Expr> decl;       // the `dense(10, activation=tanh)` call
   // From Sema.
-  int64_t units = 0;
+  int64_t units = 0;                 // dense units, RNN hidden size, filters,
+                                     // embedding size
   std::string activation = "none";
   bool useBias = true;
   std::optional<int64_t> inFeatures; // fixed by the first call
+  // Recurrent layers (for bidirectional: of the wrapped layer).
+  Builtin cell = Builtin::None;      // Lstm or Gru
+  int64_t directions = 1;
+  std::string merge = "concat";      // bidirectional: concat or sum
+  bool returnSequences = false;      // Keras defaults
+  bool returnState = false;
+  bool goBackwards = false;
+  // conv1d
+  int64_t kernelSize = 0, stride = 1;
+  std::string padding = "valid";
+  // batch_norm
+  double epsilon = 1e-3;
+  // embedding
+  int64_t vocab = 0;
 };
 
 struct Stmt {
@@ -114,6 +131,7 @@ struct Stmt {
   std::vector<llvm::SMLoc> carryLocs;
   std::vector<std::unique_ptr<Expr>> carryInits;
   std::vector<std::unique_ptr<Stmt>> body;
+  Dim count;                        // For: the trip count (from Sema)
 
   Stmt(Kind kind, llvm::SMLoc loc) : kind(kind), loc(loc) {}
 };

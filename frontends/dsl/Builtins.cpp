@@ -24,19 +24,27 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("mean", Builtin::Mean)
       .Case("max", Builtin::Max)
       .Case("squeeze", Builtin::Squeeze)
+      .Case("dropout", Builtin::Dropout)
+      .Case("argmax", Builtin::Argmax)
       .Default(Builtin::None);
 }
 
 Builtin heed::dsl::lookupLayerKind(llvm::StringRef name) {
   return llvm::StringSwitch<Builtin>(name)
       .Case("dense", Builtin::Dense)
+      .Case("lstm", Builtin::Lstm)
+      .Case("gru", Builtin::Gru)
+      .Case("bidirectional", Builtin::Bidirectional)
+      .Case("lstm_cell", Builtin::LstmCell)
+      .Case("gru_cell", Builtin::GruCell)
+      .Case("conv1d", Builtin::Conv1D)
+      .Case("batch_norm", Builtin::BatchNorm)
+      .Case("embedding", Builtin::Embedding)
       .Default(Builtin::None);
 }
 
 bool heed::dsl::isPlannedBuiltin(llvm::StringRef name) {
   return llvm::StringSwitch<bool>(name)
-      .Cases({"lstm", "gru", "bidirectional", "lstm_cell", "gru_cell"}, true)
-      .Cases({"conv1d", "batch_norm", "dropout", "embedding", "argmax"}, true)
       .Cases({"attention", "multi_head_attention", "positional_encoding", "glu"},
              true)
       .Default(false);

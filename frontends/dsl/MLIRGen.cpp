@@ -12,6 +12,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/ScopedHashTable.h"
@@ -50,8 +52,21 @@ private:
     return RankedTensorType::get(sizes, builder.getF32Type());
   }
 
+  bool genStmts(const std::vector<std::unique_ptr<Stmt>> &stmts,
+                SmallVectorImpl<Value> &results);
+  bool genFor(const Stmt &s);
   Value gen(const Expr &e);
-  Value genCall(const Expr &e);
+  /// Every result of `e` (one, or several for calls returning states).
+  SmallVector<Value> genAll(const Expr &e);
+  SmallVector<Value> genCall(const Expr &e);
+  SmallVector<Value> genLayerCall(const Expr &e, ArrayRef<Value> args);
+  Value genBuiltin(const Expr &e, ArrayRef<Value> args);
+  /// Yield handling inside a loop body: name -> stacked tensor, step index.
+  struct LoopFrame {
+    Value step;
+    llvm::StringMap<Value> stacked;
+  };
+  SmallVector<LoopFrame *> loops;
   Value activate(Location l, Value x, attn::ActivationKind kind) {
     return attn::ActivateOp::create(builder, l, x, kind);
   }
@@ -62,7 +77,7 @@ private:
   const llvm::StringMap<int64_t> &dims;
   llvm::SourceMgr &sm;
   llvm::StringMap<Value> values;
-  llvm::StringMap<std::pair<Value, Value>> layerWeights;
+  llvm::StringMap<SmallVector<Value>> layerWeights;
 };
 
 } // namespace
@@ -112,38 +127,155 @@ OwningOpRef<ModuleOp> Generator::run() {
   for (unsigned i = 0; i < model.inputs.size(); ++i)
     values[model.inputs[i].name] = entry->getArgument(i);
   unsigned arg = model.inputs.size();
-  for (auto &layer : model.layers) {
-    Value w = entry->getArgument(arg++);
-    Value b = layer->useBias ? entry->getArgument(arg++) : Value();
-    layerWeights[layer->name] = {w, b};
+  for (auto &w : weights) {
+    // "layer.param": weights of one layer are consecutive.
+    StringRef layer = StringRef(w.name).rsplit('.').first;
+    layerWeights[layer].push_back(entry->getArgument(arg++));
   }
 
   SmallVector<Value> results;
-  for (auto &stmt : model.stmts) {
+  if (!genStmts(model.stmts, results))
+    return nullptr;
+  func::ReturnOp::create(builder, loc(model.loc), results);
+  if (failed(verify(*module)))
+    return nullptr;
+  return module;
+}
+
+bool Generator::genStmts(const std::vector<std::unique_ptr<Stmt>> &stmts,
+                         SmallVectorImpl<Value> &results) {
+  for (auto &stmt : stmts) {
     switch (stmt->kind) {
     case Stmt::Kind::Assign: {
-      Value v = gen(*stmt->value);
-      if (!v)
-        return nullptr;
-      values[stmt->names[0]] = v;
+      SmallVector<Value> vs = genAll(*stmt->value);
+      if (vs.empty())
+        return false;
+      for (auto [name, v] : llvm::zip(stmt->names, vs))
+        if (name != "_")
+          values[name] = v;
       break;
     }
     case Stmt::Kind::Output: {
       Value v = gen(*stmt->value);
       if (!v)
-        return nullptr;
+        return false;
       values[stmt->names[0]] = v;
       results.push_back(v);
+      break;
+    }
+    case Stmt::Kind::For:
+      if (!genFor(*stmt))
+        return false;
+      break;
+    case Stmt::Kind::Yield: {
+      // stacked[:, step] = value
+      Value v = gen(*stmt->value);
+      if (!v)
+        return false;
+      LoopFrame &frame = *loops.back();
+      Value &dest = frame.stacked[stmt->names[0]];
+      auto type = cast<RankedTensorType>(dest.getType());
+      Location l = loc(stmt->loc);
+      SmallVector<OpFoldResult> offsets(type.getRank(), builder.getIndexAttr(0)),
+          sizes, strides(type.getRank(), builder.getIndexAttr(1));
+      for (int64_t d : type.getShape())
+        sizes.push_back(builder.getIndexAttr(d));
+      int64_t axis = type.getRank() > 1 ? 1 : 0;
+      offsets[axis] = frame.step;
+      sizes[axis] = builder.getIndexAttr(1);
+      dest = tensor::InsertSliceOp::create(builder, l, v, dest, offsets, sizes,
+                                           strides);
       break;
     }
     default:
       break;
     }
   }
-  func::ReturnOp::create(builder, loc(model.loc), results);
-  if (failed(verify(*module)))
-    return nullptr;
-  return module;
+  return true;
+}
+
+/// Collects the names yielded directly in a loop body, in order.
+static void yieldedNames(const std::vector<std::unique_ptr<Stmt>> &body,
+                         std::vector<const Stmt *> &out) {
+  for (auto &s : body)
+    if (s->kind == Stmt::Kind::Yield)
+      out.push_back(s.get());
+}
+
+bool Generator::genFor(const Stmt &s) {
+  // for t in range(N) carry (...) { ... yield y = ... } becomes one scf.for
+  // whose iteration arguments are the carried states and the stacked
+  // outputs ([B, N, ...], one slice written per step).
+  Location l = loc(s.loc);
+  int64_t count = s.count.isKnown() ? s.count.size : dims.lookup(s.count.symbol);
+  if (count <= 0) {
+    emitError(l, "loop count ") << s.count.str() << " is not bound";
+    return false;
+  }
+  SmallVector<Value> inits;
+  for (auto &init : s.carryInits) {
+    Value v = gen(*init);
+    if (!v)
+      return false;
+    inits.push_back(v);
+  }
+  std::vector<const Stmt *> yields;
+  yieldedNames(s.body, yields);
+  for (const Stmt *y : yields) {
+    Shape stacked = y->value->type;
+    stacked.insert(stacked.begin() + std::min<size_t>(1, stacked.size()),
+                   Dim::known(count));
+    RankedTensorType type = tensorType(stacked);
+    inits.push_back(tensor::EmptyOp::create(builder, l, type.getShape(),
+                                            type.getElementType()));
+  }
+  Value lb = arith::ConstantIndexOp::create(builder, l, 0);
+  Value ub = arith::ConstantIndexOp::create(builder, l, count);
+  Value one = arith::ConstantIndexOp::create(builder, l, 1);
+  llvm::StringMap<Value> outer = values;
+  bool ok = true;
+  auto loop = scf::ForOp::create(
+      builder, l, lb, ub, one, inits,
+      [&](OpBuilder &b, Location bl, Value iv, ValueRange args) {
+        OpBuilder::InsertionGuard guard(builder);
+        builder.setInsertionPointToStart(b.getInsertionBlock());
+        for (size_t i = 0; i < s.carryNames.size(); ++i)
+          values[s.carryNames[i]] = args[i];
+        LoopFrame frame{iv, {}};
+        for (size_t i = 0; i < yields.size(); ++i)
+          frame.stacked[yields[i]->names[0]] = args[s.carryNames.size() + i];
+        loops.push_back(&frame);
+        SmallVector<Value> unused;
+        ok = genStmts(s.body, unused);
+        loops.pop_back();
+        SmallVector<Value> next;
+        if (ok) {
+          for (auto &name : s.carryNames)
+            next.push_back(values[name]);
+          for (const Stmt *y : yields)
+            next.push_back(frame.stacked[y->names[0]]);
+        } else {
+          next.assign(args.begin(), args.end());
+        }
+        scf::YieldOp::create(builder, bl, next);
+      });
+  values = std::move(outer);
+  if (!ok)
+    return false;
+  for (size_t i = 0; i < s.carryNames.size(); ++i)
+    values[s.carryNames[i]] = loop.getResult(i);
+  for (size_t i = 0; i < yields.size(); ++i)
+    values[yields[i]->names[0]] = loop.getResult(s.carryNames.size() + i);
+  return true;
+}
+
+SmallVector<Value> Generator::genAll(const Expr &e) {
+  if (e.kind == Expr::Kind::Call)
+    return genCall(e);
+  Value v = gen(e);
+  if (!v)
+    return {};
+  return {v};
 }
 
 Value Generator::gen(const Expr &e) {
@@ -186,8 +318,10 @@ Value Generator::gen(const Expr &e) {
                                           : attn::BinaryKind::div;
     return attn::BinaryOp::create(builder, l, lhs, rhs, kind);
   }
-  case Expr::Kind::Call:
-    return genCall(e);
+  case Expr::Kind::Call: {
+    SmallVector<Value> vs = genCall(e);
+    return vs.empty() ? Value() : vs[0];
+  }
   case Expr::Kind::List:
     break;
   }
@@ -195,7 +329,7 @@ Value Generator::gen(const Expr &e) {
   return nullptr;
 }
 
-Value Generator::genCall(const Expr &e) {
+SmallVector<Value> Generator::genCall(const Expr &e) {
   Location l = loc(e.loc);
   SmallVector<Value> args;
   for (auto &a : e.args) {
@@ -203,15 +337,31 @@ Value Generator::genCall(const Expr &e) {
       continue; // compile-time arguments (counts, axes, permutations)
     Value v = gen(*a);
     if (!v)
-      return nullptr;
+      return {};
     args.push_back(v);
   }
-  if (e.layer) {
-    auto [w, b] = layerWeights[e.layer->name];
-    return attn::DenseOp::create(builder, l, args[0], w, b,
-                                 activationKind(e.layer->activation));
-  }
+  if (e.layer)
+    return genLayerCall(e, args);
+  Value v = genBuiltin(e, args);
+  if (!v)
+    return {};
+  return {v};
+}
+
+Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
+  Location l = loc(e.loc);
   switch (e.builtin) {
+  case Builtin::Dropout:
+    return args[0];
+  case Builtin::Argmax: {
+    Value r = attn::ArgmaxOp::create(builder, l, args[0]);
+    if (e.args[0]->type.size() == 1) { // [C] -> [1], as Sema types it
+      auto type = RankedTensorType::get({1}, builder.getF32Type());
+      r = tensor::ExpandShapeOp::create(builder, l, type, r,
+                                        SmallVector<ReassociationIndices>{});
+    }
+    return r;
+  }
   case Builtin::Tanh:
     return activate(l, args[0], attn::ActivationKind::tanh);
   case Builtin::Sigmoid:
@@ -244,11 +394,113 @@ Value Generator::genCall(const Expr &e) {
   }
 }
 
+SmallVector<Value> Generator::genLayerCall(const Expr &e, ArrayRef<Value> args) {
+  Location l = loc(e.loc);
+  const Layer &layer = *e.layer;
+  SmallVector<Value> &w = layerWeights[layer.name];
+  auto biasOrNull = [&](size_t i) { return i < w.size() ? w[i] : Value(); };
+  switch (layer.kind) {
+  case Builtin::LstmCell: {
+    auto cell = attn::LstmCellOp::create(builder, l, args[0], args[1], args[2],
+                                         w[0], w[1], w[2], w[3]);
+    return {cell.getHNext(), cell.getCNext()};
+  }
+  case Builtin::GruCell:
+    return {attn::GruCellOp::create(builder, l, args[0], args[1], w[0], w[1],
+                                    w[2], w[3])
+                .getResult()};
+  case Builtin::Lstm:
+  case Builtin::Gru:
+  case Builtin::Bidirectional: {
+    bool lstm = layer.cell == Builtin::Lstm;
+    attn::Direction dir =
+        layer.directions == 2
+            ? (layer.merge == "sum" ? attn::Direction::bidirectional_sum
+                                    : attn::Direction::bidirectional_concat)
+            : (layer.goBackwards ? attn::Direction::reverse
+                                 : attn::Direction::forward);
+    // Unidirectional states are [B, H] in the language, [1, B, H] in the op.
+    auto toOpState = [&](Value v) -> Value {
+      if (!v || layer.directions == 2)
+        return v;
+      auto t = cast<RankedTensorType>(v.getType());
+      auto type = RankedTensorType::get({1, t.getDimSize(0), t.getDimSize(1)},
+                                        t.getElementType());
+      return tensor::ExpandShapeOp::create(
+          builder, l, type, v, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    };
+    auto fromOpState = [&](Value v) -> Value {
+      if (layer.directions == 2)
+        return v;
+      return attn::SqueezeOp::create(builder, l, v, 0);
+    };
+    Value h0 = toOpState(args.size() > 1 ? args[1] : Value());
+    Value c0 = toOpState(args.size() > 2 ? args[2] : Value());
+    SmallVector<Value> states;
+    Value seq;
+    auto hidden = builder.getI64IntegerAttr(layer.units);
+    auto dirAttr = attn::DirectionAttr::get(&ctx, dir);
+    if (lstm) {
+      auto op = attn::LstmOp::create(builder, l, args[0], h0, c0, w, hidden,
+                                     dirAttr);
+      seq = op.getOutput();
+      states = {op.getHN(), op.getCN()};
+    } else {
+      auto op = attn::GruOp::create(builder, l, args[0], h0, w, hidden, dirAttr,
+                                    builder.getBoolAttr(true));
+      seq = op.getOutput();
+      states = {op.getHN()};
+    }
+    Value out = seq;
+    if (!layer.returnSequences) {
+      // The last output is the final hidden state (summed over directions
+      // for merge=sum; Sema rejects merge=concat here).
+      Value hN = states[0];
+      out = layer.directions == 2
+                ? Value(attn::ReduceOp::create(builder, l, hN,
+                                               attn::ReduceKind::sum, 0, false))
+                : Value(attn::SqueezeOp::create(builder, l, hN, 0));
+    }
+    SmallVector<Value> results = {out};
+    if (layer.returnState)
+      for (Value st : states)
+        results.push_back(fromOpState(st));
+    return results;
+  }
+  case Builtin::Conv1D: {
+    int64_t t = cast<RankedTensorType>(args[0].getType()).getDimSize(1);
+    int64_t k = layer.kernelSize, st = layer.stride, padL = 0, padR = 0;
+    if (layer.padding == "same") {
+      // TensorFlow's rule: output ceil(T / stride), extra padding on the right.
+      int64_t out = (t + st - 1) / st;
+      int64_t total = std::max<int64_t>((out - 1) * st + k - t, 0);
+      padL = total / 2;
+      padR = total - padL;
+    }
+    return {attn::Conv1DOp::create(builder, l, args[0], w[0], biasOrNull(1),
+                                   st, padL, padR)
+                .getResult()};
+  }
+  case Builtin::BatchNorm:
+    return {attn::BatchNormOp::create(builder, l, args[0], w[0], w[1], w[2],
+                                      w[3],
+                                      builder.getF32FloatAttr(layer.epsilon))
+                .getResult()};
+  case Builtin::Embedding:
+    return {attn::EmbeddingOp::create(builder, l, args[0], w[0]).getResult()};
+  default:
+    return {attn::DenseOp::create(builder, l, args[0], w[0], biasOrNull(1),
+                                  activationKind(layer.activation))
+                .getResult()};
+  }
+}
+
 OwningOpRef<ModuleOp>
 heed::dsl::genModule(MLIRContext &context, const Model &model,
                      const llvm::StringMap<int64_t> &dims,
                      llvm::SourceMgr &sourceMgr) {
   context.loadDialect<attn::AttnDialect, func::FuncDialect,
-                      arith::ArithDialect>();
+                      arith::ArithDialect, scf::SCFDialect,
+                      tensor::TensorDialect>();
   return Generator(context, model, dims, sourceMgr).run();
 }

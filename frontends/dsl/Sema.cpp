@@ -42,6 +42,13 @@ private:
   bool checkStmt(Stmt &s);
   bool checkFor(Stmt &s);
   bool checkLayerDecl(Layer &layer);
+  bool checkRecurrentDecl(Layer &layer, Expr &decl, bool wrapped);
+  bool checkSequenceLayerCall(Expr &e, Layer &layer);
+  bool checkBody(std::vector<std::unique_ptr<Stmt>> &body,
+                 std::vector<std::pair<std::string, Shape>> &yields);
+  std::optional<int64_t> intKwarg(const Expr &call, llvm::StringRef name,
+                                  int64_t defaultValue, size_t position = SIZE_MAX);
+  bool fixInFeatures(Layer &layer, const Expr &arg, int64_t size);
   /// Evaluates a compile-time number (parameters, dims, counts).
   std::optional<double> evalNumber(const Expr &e, bool quiet = false);
   std::optional<int64_t> evalInt(const Expr &e, const Twine &what);
@@ -146,15 +153,24 @@ bool Sema::checkStmt(Stmt &s) {
     return define(s.names[0], s.nameLocs[0], sym);
   }
   case Stmt::Kind::Assign: {
-    if (s.names.size() != 1)
-      return error(s.nameLocs[1], "this expression yields one value, but " +
-                                      Twine(s.names.size()) +
-                                      " names are assigned");
     if (!checkTensor(*s.value))
       return false;
-    Symbol sym{Symbol::Kind::Tensor};
-    sym.shape = s.value->type;
-    return define(s.names[0], s.nameLocs[0], sym);
+    size_t produced = s.value->results.empty() ? 1 : s.value->results.size();
+    if (s.names.size() != produced)
+      return error(s.names.size() > produced ? s.nameLocs[produced]
+                                             : s.nameLocs[0],
+                   "this expression yields " + Twine(produced) + " value" +
+                       (produced == 1 ? "" : "s") + ", but " +
+                       Twine(s.names.size()) + " names are assigned");
+    for (size_t i = 0; i < s.names.size(); ++i) {
+      if (s.names[i] == "_") // discarded, as in the seeds' `s, _, c = ...`
+        continue;
+      Symbol sym{Symbol::Kind::Tensor};
+      sym.shape = produced == 1 ? s.value->type : s.value->results[i];
+      if (!define(s.names[i], s.nameLocs[i], sym))
+        return false;
+    }
+    return true;
   }
   case Stmt::Kind::Output: {
     for (auto &o : model.outputs)
@@ -180,25 +196,250 @@ bool Sema::checkStmt(Stmt &s) {
 }
 
 bool Sema::checkFor(Stmt &s) {
-  auto count = evalNumber(*s.value, /*quiet=*/true);
-  if (!count || std::floor(*count) != *count || *count < 1)
-    return error(s.value->loc, "loop count must be a known positive integer "
-                               "(a number or a model parameter)");
-  // Loops are parsed and checked so the language is complete; compiling them
-  // (scf.for with carried state) belongs to the recurrent-layer work.
-  return error(s.loc, "time loops are not compiled by this version of Heed "
-                      "yet; unroll the loop or wait for recurrent support");
+  // The count: a number, a parameter, or a symbolic dimension of an input
+  // (bound when inputs arrive).
+  const Expr &countExpr = *s.value;
+  if (countExpr.kind == Expr::Kind::Name &&
+      std::find(model.symbols.begin(), model.symbols.end(), countExpr.name) !=
+          model.symbols.end() &&
+      !scope.count(countExpr.name)) {
+    s.count = Dim::named(countExpr.name);
+  } else {
+    auto count = evalNumber(countExpr, /*quiet=*/true);
+    if (!count || std::floor(*count) != *count || *count < 1)
+      return error(countExpr.loc,
+                   "loop count must be a known positive integer (a number, a "
+                   "model parameter or a dimension of an input)");
+    s.count = Dim::known(int64_t(*count));
+  }
+  std::vector<Shape> carried;
+  for (size_t i = 0; i < s.carryNames.size(); ++i) {
+    if (!checkTensor(*s.carryInits[i]))
+      return false;
+    carried.push_back(s.carryInits[i]->type);
+  }
+  llvm::StringMap<Symbol> outer = scope;
+  Symbol loopVar{Symbol::Kind::LoopVar};
+  if (!define(s.names[0], s.nameLocs[0], loopVar))
+    return false;
+  for (size_t i = 0; i < s.carryNames.size(); ++i) {
+    Symbol sym{Symbol::Kind::Tensor};
+    sym.shape = carried[i];
+    if (!define(s.carryNames[i], s.carryLocs[i], sym))
+      return false;
+  }
+  std::vector<std::pair<std::string, Shape>> yields;
+  if (!checkBody(s.body, yields))
+    return false;
+  for (size_t i = 0; i < s.carryNames.size(); ++i) {
+    const Shape &end = scope[s.carryNames[i]].shape;
+    if (end != carried[i])
+      return error(s.carryLocs[i], "state '" + s.carryNames[i] + "' is " +
+                                       shapeStr(carried[i]) +
+                                       " when the loop starts but " +
+                                       shapeStr(end) +
+                                       " at the end of its body; a carried "
+                                       "state must keep its shape");
+  }
+  scope = std::move(outer);
+  for (size_t i = 0; i < s.carryNames.size(); ++i) {
+    Symbol sym{Symbol::Kind::Tensor};
+    sym.shape = carried[i];
+    if (!define(s.carryNames[i], s.carryLocs[i], sym))
+      return false;
+  }
+  // Yielded values are stacked over the steps on axis 1 (after the batch).
+  for (auto &[name, shape] : yields) {
+    Symbol sym{Symbol::Kind::Tensor};
+    sym.shape = shape;
+    sym.shape.insert(sym.shape.begin() + std::min<size_t>(1, shape.size()),
+                     s.count);
+    if (!define(name, s.loc, sym))
+      return false;
+  }
+  return true;
+}
+
+bool Sema::checkBody(std::vector<std::unique_ptr<Stmt>> &body,
+                     std::vector<std::pair<std::string, Shape>> &yields) {
+  for (auto &st : body) {
+    switch (st->kind) {
+    case Stmt::Kind::Yield: {
+      for (auto &y : yields)
+        if (y.first == st->names[0])
+          return error(st->nameLocs[0], "'" + st->names[0] +
+                                            "' is yielded twice in this loop");
+      if (!checkTensor(*st->value))
+        return false;
+      yields.push_back({st->names[0], st->value->type});
+      break;
+    }
+    case Stmt::Kind::Assign:
+    case Stmt::Kind::For:
+      if (!checkStmt(*st))
+        return false;
+      break;
+    default:
+      return error(st->loc, "only assignments, loops and 'yield' may appear "
+                            "in a loop body");
+    }
+  }
+  return true;
+}
+
+std::optional<int64_t> Sema::intKwarg(const Expr &call, llvm::StringRef name,
+                                      int64_t defaultValue, size_t position) {
+  const Expr *e = position < call.args.size() ? call.args[position].get()
+                                              : call.kwarg(name);
+  if (!e)
+    return defaultValue;
+  return evalInt(*e, name);
+}
+
+bool Sema::fixInFeatures(Layer &layer, const Expr &arg, int64_t size) {
+  if (layer.inFeatures && *layer.inFeatures != size)
+    return error(arg.loc, "layer '" + layer.name + "' was first called with " +
+                              Twine(*layer.inFeatures) +
+                              " input features, here with " + Twine(size) +
+                              " (input " + shapeStr(arg.type) +
+                              "); its weights are shared");
+  layer.inFeatures = size;
+  return true;
+}
+
+bool Sema::checkRecurrentDecl(Layer &layer, Expr &decl, bool wrapped) {
+  Builtin kind = lookupLayerKind(decl.name);
+  bool cellOnly = kind == Builtin::LstmCell || kind == Builtin::GruCell;
+  if (!expectArgs(decl, 1, 1,
+                  cellOnly ? std::initializer_list<llvm::StringRef>{"units"}
+                           : std::initializer_list<llvm::StringRef>{
+                                 "units", "return_sequences", "return_state",
+                                 "go_backwards", "reset_after"}))
+    return false;
+  auto units = intKwarg(decl, "units", 0, 0);
+  if (!units)
+    return false;
+  if (*units <= 0)
+    return error(decl.args[0]->loc, "unit count must be positive, got " +
+                                        Twine(*units));
+  layer.units = *units;
+  if (cellOnly)
+    return true;
+  layer.cell = kind;
+  auto seq = intKwarg(decl, "return_sequences", 0);
+  auto state = intKwarg(decl, "return_state", 0);
+  auto back = intKwarg(decl, "go_backwards", 0);
+  auto resetAfter = intKwarg(decl, "reset_after", 1);
+  if (!seq || !state || !back || !resetAfter)
+    return false;
+  if (!*resetAfter)
+    return error(decl.kwarg("reset_after")->loc,
+                 "reset_after=0 GRUs are not supported; PyTorch and TF2 "
+                 "default to reset_after=1");
+  if (kind == Builtin::Lstm && decl.kwarg("reset_after"))
+    return error(decl.kwarg("reset_after")->loc,
+                 "reset_after applies to gru layers only");
+  if (wrapped && *back)
+    return error(decl.kwarg("go_backwards")->loc,
+                 "go_backwards inside bidirectional(...) is not meaningful");
+  layer.returnSequences = *seq;
+  layer.returnState = *state;
+  layer.goBackwards = *back;
+  return true;
 }
 
 bool Sema::checkLayerDecl(Layer &layer) {
   Expr &decl = *layer.decl;
   layer.kind = lookupLayerKind(decl.name);
-  if (layer.kind == Builtin::None) {
+  switch (layer.kind) {
+  case Builtin::None:
     if (isPlannedBuiltin(decl.name))
       return error(decl.loc, "layer kind '" + decl.name +
                                  "' is not implemented by this version of Heed");
     return error(decl.loc, "unknown layer kind '" + decl.name +
-                               "' (known: dense)");
+                               "' (known: dense, lstm, gru, bidirectional, "
+                               "lstm_cell, gru_cell, conv1d, batch_norm, "
+                               "embedding)");
+  case Builtin::Lstm:
+  case Builtin::Gru:
+  case Builtin::LstmCell:
+  case Builtin::GruCell:
+    return checkRecurrentDecl(layer, decl, false);
+  case Builtin::Bidirectional: {
+    // bidirectional(lstm(units, ...), merge=concat)
+    if (!expectArgs(decl, 1, 1, {"merge"}))
+      return false;
+    Expr &inner = *decl.args[0];
+    Builtin innerKind = inner.kind == Expr::Kind::Call
+                            ? lookupLayerKind(inner.name) : Builtin::None;
+    if (innerKind != Builtin::Lstm && innerKind != Builtin::Gru)
+      return error(inner.loc, "bidirectional wraps an lstm(...) or gru(...) "
+                              "layer");
+    if (!checkRecurrentDecl(layer, inner, true))
+      return false;
+    layer.directions = 2;
+    if (const Expr *m = decl.kwarg("merge")) {
+      if (m->kind != Expr::Kind::Name || (m->name != "concat" && m->name != "sum"))
+        return error(m->loc, "merge must be concat or sum");
+      layer.merge = m->name;
+    }
+    return true;
+  }
+  case Builtin::Conv1D: {
+    // conv1d(filters, kernel_size, strides=1, padding=valid, use_bias=1)
+    if (!expectArgs(decl, 2, 2, {"strides", "padding", "use_bias"}))
+      return false;
+    auto filters = intKwarg(decl, "filters", 0, 0);
+    auto kernel = intKwarg(decl, "kernel_size", 0, 1);
+    auto stride = intKwarg(decl, "strides", 1);
+    auto bias = intKwarg(decl, "use_bias", 1);
+    if (!filters || !kernel || !stride || !bias)
+      return false;
+    if (*filters <= 0 || *kernel <= 0 || *stride <= 0)
+      return error(decl.loc, "conv1d filters, kernel_size and strides must be "
+                             "positive");
+    layer.units = *filters;
+    layer.kernelSize = *kernel;
+    layer.stride = *stride;
+    layer.useBias = *bias != 0;
+    if (const Expr *p = decl.kwarg("padding")) {
+      if (p->kind != Expr::Kind::Name || (p->name != "valid" && p->name != "same"))
+        return error(p->loc, "padding must be valid or same");
+      layer.padding = p->name;
+    }
+    return true;
+  }
+  case Builtin::BatchNorm: {
+    // batch_norm(epsilon=1e-3): Keras' default epsilon.
+    if (!expectArgs(decl, 0, 0, {"epsilon"}))
+      return false;
+    if (const Expr *e = decl.kwarg("epsilon")) {
+      auto v = evalNumber(*e);
+      if (!v)
+        return false;
+      if (*v <= 0)
+        return error(e->loc, "epsilon must be positive");
+      layer.epsilon = *v;
+    }
+    return true;
+  }
+  case Builtin::Embedding: {
+    // embedding(vocab, dim)
+    if (!expectArgs(decl, 2, 2, {}))
+      return false;
+    auto vocab = intKwarg(decl, "vocab", 0, 0);
+    auto dim = intKwarg(decl, "dim", 0, 1);
+    if (!vocab || !dim)
+      return false;
+    if (*vocab <= 0 || *dim <= 0)
+      return error(decl.loc, "embedding sizes must be positive");
+    layer.vocab = *vocab;
+    layer.units = *dim;
+    layer.inFeatures = *vocab;
+    return true;
+  }
+  default:
+    break;
   }
   // dense(units, activation=none, use_bias=1)
   if (!expectArgs(decl, 0, 1, {"units", "activation", "use_bias"}))
@@ -397,6 +638,8 @@ bool Sema::checkCall(Expr &e) {
 
 bool Sema::checkLayerCall(Expr &e, Layer &layer) {
   e.layer = &layer;
+  if (layer.kind != Builtin::Dense)
+    return checkSequenceLayerCall(e, layer);
   if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))
     return false;
   const Shape &in = e.args[0]->type;
@@ -415,6 +658,127 @@ bool Sema::checkLayerCall(Expr &e, Layer &layer) {
   e.type = in;
   e.type.back() = Dim::known(layer.units);
   return true;
+}
+
+bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
+  bool cell = layer.kind == Builtin::LstmCell || layer.kind == Builtin::GruCell;
+  bool recurrent = cell || layer.cell != Builtin::None;
+  bool lstm = layer.kind == Builtin::LstmCell || layer.cell == Builtin::Lstm;
+  size_t states = recurrent ? (lstm ? 2 : 1) : 0;
+  size_t minArgs = 1 + (cell ? states : 0);
+  if (!expectArgs(e, minArgs, 1 + states, {}))
+    return false;
+  if (!cell && e.args.size() != 1 && e.args.size() != 1 + states)
+    return error(e.args[1]->loc, "'" + layer.name + "' takes the input and " +
+                                     Twine(states) +
+                                     (lstm ? " initial states (h0, c0)"
+                                           : " initial state (h0)") +
+                                     ", or the input alone");
+  for (auto &a : e.args)
+    if (!checkTensor(*a))
+      return false;
+  Expr &x = *e.args[0];
+  const Shape &in = x.type;
+  auto needKnownLast = [&]() -> bool {
+    if (in.back().isKnown())
+      return true;
+    return error(x.loc, "layer '" + layer.name + "' needs a known feature "
+                        "size, but its input is " + shapeStr(in));
+  };
+  Dim h = Dim::known(layer.units);
+  switch (layer.kind) {
+  case Builtin::LstmCell:
+  case Builtin::GruCell: {
+    if (in.size() != 2 || !needKnownLast())
+      return in.size() == 2 ? false
+                            : error(x.loc, "cell '" + layer.name +
+                                               "' takes one step [B, F], got " +
+                                               shapeStr(in));
+    Shape state = {in[0], h};
+    for (size_t i = 1; i < e.args.size(); ++i)
+      if (e.args[i]->type != state)
+        return error(e.args[i]->loc,
+                     "state of cell '" + layer.name + "' must be " +
+                         shapeStr(state) + " (batch of the input, " +
+                         Twine(layer.units) + " units), got " +
+                         shapeStr(e.args[i]->type));
+    if (!fixInFeatures(layer, x, in.back().size))
+      return false;
+    e.type = state;
+    e.results.assign(states, state);
+    if (states == 1)
+      e.results.clear();
+    return true;
+  }
+  case Builtin::Lstm:
+  case Builtin::Gru:
+  case Builtin::Bidirectional: {
+    if (in.size() != 3)
+      return error(x.loc, "recurrent layer '" + layer.name +
+                              "' takes a sequence [B, T, F], got " +
+                              shapeStr(in));
+    if (!needKnownLast() || !fixInFeatures(layer, x, in.back().size))
+      return false;
+    Shape state = layer.directions == 1 ? Shape{in[0], h}
+                                        : Shape{Dim::known(2), in[0], h};
+    for (size_t i = 1; i < e.args.size(); ++i)
+      if (e.args[i]->type != state)
+        return error(e.args[i]->loc,
+                     "initial state of '" + layer.name + "' must be " +
+                         shapeStr(state) + ", got " + shapeStr(e.args[i]->type));
+    Dim outF = layer.directions == 2 && layer.merge == "concat"
+                   ? Dim::known(2 * layer.units) : h;
+    if (layer.returnSequences)
+      e.type = {in[0], in[1], outF};
+    else if (layer.directions == 2 && layer.merge == "concat")
+      return error(e.loc, "bidirectional(..., merge=concat) without "
+                          "return_sequences=1 is not supported yet; return "
+                          "the sequences or use merge=sum");
+    else
+      e.type = {in[0], outF};
+    if (layer.returnState) {
+      e.results = {e.type};
+      for (size_t i = 0; i < states; ++i)
+        e.results.push_back(state);
+    }
+    return true;
+  }
+  case Builtin::Conv1D: {
+    if (in.size() != 3)
+      return error(x.loc, "conv1d '" + layer.name +
+                              "' takes a sequence [B, T, C], got " +
+                              shapeStr(in));
+    if (!needKnownLast() || !fixInFeatures(layer, x, in.back().size))
+      return false;
+    if (!in[1].isKnown())
+      return error(x.loc, "conv1d '" + layer.name +
+                              "' needs a known sequence length, got " +
+                              shapeStr(in));
+    int64_t t = in[1].size, k = layer.kernelSize, st = layer.stride, out;
+    if (layer.padding == "same") {
+      out = (t + st - 1) / st;
+    } else {
+      if (t < k)
+        return error(x.loc, "conv1d '" + layer.name + "' has a kernel of " +
+                                Twine(k) + " steps but its input only " +
+                                Twine(t));
+      out = (t - k) / st + 1;
+    }
+    e.type = {in[0], Dim::known(out), Dim::known(layer.units)};
+    return true;
+  }
+  case Builtin::BatchNorm:
+    if (!needKnownLast() || !fixInFeatures(layer, x, in.back().size))
+      return false;
+    e.type = in;
+    return true;
+  case Builtin::Embedding:
+    e.type = in;
+    e.type.push_back(Dim::known(layer.units));
+    return true;
+  default:
+    return error(e.loc, "internal: unexpected layer kind");
+  }
 }
 
 bool Sema::axisArg(Expr &call, size_t position, int64_t rank, bool required,
@@ -452,6 +816,26 @@ bool Sema::checkBuiltinCall(Expr &e) {
       return false;
     e.type = e.args[0]->type;
     return true;
+  case Builtin::Dropout:
+    // dropout(x, rate): the identity at inference, as Keras and PyTorch.
+    if (!expectArgs(e, 1, 2, {"rate"}) || !checkTensor(*e.args[0]))
+      return false;
+    e.type = e.args[0]->type;
+    return true;
+  case Builtin::Argmax: {
+    if (!expectArgs(e, 1, 2, {"axis"}) || !checkTensor(*e.args[0]))
+      return false;
+    const Shape &in = e.args[0]->type;
+    if (!axisArg(e, 1, in.size(), false, -1))
+      return false;
+    if (e.axis != int64_t(in.size()) - 1)
+      return error(e.loc, "argmax works over the last axis only");
+    e.type = in;
+    e.type.pop_back();
+    if (e.type.empty())
+      e.type = {Dim::known(1)};
+    return true;
+  }
   case Builtin::Softmax:
     if (!expectArgs(e, 1, 2, {"axis"}) || !checkTensor(*e.args[0]))
       return false;
@@ -579,10 +963,51 @@ bool heed::dsl::checkModel(Model &model, llvm::SourceMgr &sourceMgr) {
 std::vector<WeightSpec> heed::dsl::weightSpecs(const Model &model) {
   std::vector<WeightSpec> specs;
   for (auto &layer : model.layers) {
-    specs.push_back({layer->name + ".weight",
-                     {layer->units, layer->inFeatures.value_or(0)}});
-    if (layer->useBias)
-      specs.push_back({layer->name + ".bias", {layer->units}});
+    const std::string &n = layer->name;
+    int64_t in = layer->inFeatures.value_or(0), u = layer->units;
+    switch (layer->kind) {
+    case Builtin::Lstm:
+    case Builtin::Gru:
+    case Builtin::Bidirectional: {
+      // nn.LSTM / nn.GRU (batch_first): per direction weight_ih_l0 [G*H, I],
+      // weight_hh_l0 [G*H, H], bias_ih_l0, bias_hh_l0; `_reverse` backward.
+      int64_t g = layer->cell == Builtin::Lstm ? 4 : 3;
+      for (int64_t d = 0; d < layer->directions; ++d) {
+        std::string sfx = d ? "_l0_reverse" : "_l0";
+        specs.push_back({n + ".weight_ih" + sfx, {g * u, in}});
+        specs.push_back({n + ".weight_hh" + sfx, {g * u, u}});
+        specs.push_back({n + ".bias_ih" + sfx, {g * u}});
+        specs.push_back({n + ".bias_hh" + sfx, {g * u}});
+      }
+      break;
+    }
+    case Builtin::LstmCell:
+    case Builtin::GruCell: {
+      int64_t g = layer->kind == Builtin::LstmCell ? 4 : 3;
+      specs.push_back({n + ".weight_ih", {g * u, in}});
+      specs.push_back({n + ".weight_hh", {g * u, u}});
+      specs.push_back({n + ".bias_ih", {g * u}});
+      specs.push_back({n + ".bias_hh", {g * u}});
+      break;
+    }
+    case Builtin::Conv1D:
+      specs.push_back({n + ".weight", {u, in, layer->kernelSize}});
+      if (layer->useBias)
+        specs.push_back({n + ".bias", {u}});
+      break;
+    case Builtin::BatchNorm:
+      for (const char *p : {".weight", ".bias", ".running_mean", ".running_var"})
+        specs.push_back({n + p, {in}});
+      break;
+    case Builtin::Embedding:
+      specs.push_back({n + ".weight", {layer->vocab, u}});
+      break;
+    default:
+      specs.push_back({n + ".weight", {u, in}});
+      if (layer->useBias)
+        specs.push_back({n + ".bias", {u}});
+      break;
+    }
   }
   return specs;
 }

@@ -486,6 +486,7 @@ struct ConvertAttnToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     populateAttnToLinalgPatterns(patterns);
+    populateSequenceToLinalgPatterns(patterns);
     ConversionTarget target(getContext());
     target.addIllegalDialect<attn::AttnDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

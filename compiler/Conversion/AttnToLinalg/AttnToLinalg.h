@@ -18,6 +18,10 @@ namespace heed {
 /// tensor, arith and math ops on static shapes.
 void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
+/// Patterns for the generated recurrent cells, batch normalization,
+/// embedding and argmax (SequenceToLinalg.cpp).
+void populateSequenceToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
 /// The fast-math flags of all Heed arithmetic (reassociation and
 /// contraction let LLVM vectorize reductions and fuse multiply-adds).
 mlir::arith::FastMathFlagsAttr fastMath(mlir::OpBuilder &b);

@@ -328,4 +328,6 @@ def Attn_YieldOp : Op<Attn_Dialect, "yield", [
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
+include "dialects/attn/IR/AttnSequenceOps.td"
+
 #endif // HEED_ATTN_OPS

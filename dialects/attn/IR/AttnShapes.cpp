@@ -7,11 +7,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/attn/IR/AttnOps.h"
+#include "dialects/attn/IR/ShapeHelpers.h"
 
 using namespace mlir;
 using namespace heed::attn;
-
-static constexpr int64_t kDyn = ShapedType::kDynamic;
+using namespace heed::attn::detail;
 
 int64_t heed::attn::normalizeAxis(int64_t axis, int64_t rank) {
   if (axis < 0)
@@ -38,49 +38,6 @@ heed::attn::broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs) {
       return failure();
   }
   return out;
-}
-
-/// An inherent attribute of an op being built or parsed: from its
-/// properties once they are set, from the attribute dictionary before.
-template <typename AttrT>
-static AttrT inherent(AttrT fromProperties, DictionaryAttr attrs,
-                      StringRef name) {
-  if (fromProperties)
-    return fromProperties;
-  return attrs ? attrs.getAs<AttrT>(name) : AttrT();
-}
-
-/// The i64 value of an inherent attribute, or failure with a diagnostic.
-static FailureOr<int64_t> intAttr(IntegerAttr fromProperties,
-                                  DictionaryAttr attrs, StringRef name,
-                                  std::optional<Location> loc, StringRef op) {
-  IntegerAttr a = inherent(fromProperties, attrs, name);
-  if (!a)
-    return emitOptionalError(loc, op, " needs the '", name, "' attribute");
-  return a.getInt();
-}
-
-static RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape, Float32Type::get(ctx));
-}
-
-static ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-
-/// Two sizes that must be equal are compatible when either is dynamic.
-static bool compatible(int64_t a, int64_t b) {
-  return a == kDyn || b == kDyn || a == b;
-}
-
-static std::string shapeStr(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      s += ", ";
-    s += shape[i] == kDyn ? "?" : std::to_string(shape[i]);
-  }
-  return s + "]";
 }
 
 LogicalResult DenseOp::inferReturnTypes(

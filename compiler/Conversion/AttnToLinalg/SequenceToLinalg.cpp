@@ -1,0 +1,266 @@
+//===- SequenceToLinalg.cpp - Cells and sequence layers to linalg ---------===//
+//
+// Part of Heed. The generated ("fused") recurrent cells used inside decoder
+// loops, and batch normalization, embedding and argmax.
+//
+// An LSTM cell is one dense layer over concat(x, h) with the two weight
+// matrices side by side ([4H, I + H], the biases summed; both weight-only,
+// so prepared once) followed by one elementwise pass over the gate slices.
+// A GRU cell needs the recurrent product apart (r scales it), so it is two
+// dense layers and one elementwise pass.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type) {
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+}
+
+/// Columns [k*H, (k+1)*H) of a [B, G*H] gate tensor.
+Value gate(OpBuilder &b, Location loc, Value gates, int64_t k, int64_t h) {
+  int64_t batch = typeOf(gates).getDimSize(0);
+  auto type = RankedTensorType::get({batch, h}, b.getF32Type());
+  return tensor::ExtractSliceOp::create(
+      b, loc, type, gates,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(k * h)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(batch), b.getIndexAttr(h)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// An elementwise generic over same-shaped inputs.
+Value pointwise(OpBuilder &b, Location loc, ValueRange inputs,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  RankedTensorType type = typeOf(inputs[0]);
+  SmallVector<AffineMap> maps(inputs.size() + 1,
+                              b.getMultiDimIdentityMap(type.getRank()));
+  SmallVector<utils::IteratorType> iters(type.getRank(),
+                                         utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, type, inputs, emptyLike(b, loc, type), maps, iters,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               linalg::YieldOp::create(nb, nl, body(nb, nl, args.drop_back()));
+             })
+      .getResult(0);
+}
+
+Value sigmoid(OpBuilder &b, Location l, Value x) {
+  return emitActivationScalar(b, l, attn::ActivationKind::sigmoid, x);
+}
+Value tanhOf(OpBuilder &b, Location l, Value x) {
+  return emitActivationScalar(b, l, attn::ActivationKind::tanh, x);
+}
+Value add(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::AddFOp::create(b, l, x, y, fastMath(b));
+}
+Value mul(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::MulFOp::create(b, l, x, y, fastMath(b));
+}
+
+struct LstmCellLowering : OpRewritePattern<attn::LstmCellOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::LstmCellOp op,
+                                PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    int64_t h = typeOf(op.getH()).getDimSize(1);
+    Value xh = attn::ConcatOp::create(rw, loc, ValueRange{op.getInput(), op.getH()}, 1);
+    Value w = attn::ConcatOp::create(
+        rw, loc, ValueRange{op.getWeightIh(), op.getWeightHh()}, 1);
+    Value bias = attn::BinaryOp::create(rw, loc, op.getBiasIh(), op.getBiasHh(),
+                                        attn::BinaryKind::add);
+    Value gates = attn::DenseOp::create(rw, loc, xh, w, bias,
+                                        attn::ActivationKind::none);
+    Value i = gate(rw, loc, gates, 0, h), f = gate(rw, loc, gates, 1, h),
+          g = gate(rw, loc, gates, 2, h), o = gate(rw, loc, gates, 3, h);
+    // c' = σ(f) c + σ(i) tanh(g)
+    Value c = pointwise(rw, loc, ValueRange{i, f, g, op.getC()},
+                        [](OpBuilder &b, Location l, ValueRange a) {
+                          return add(b, l, mul(b, l, sigmoid(b, l, a[1]), a[3]),
+                                     mul(b, l, sigmoid(b, l, a[0]),
+                                         tanhOf(b, l, a[2])));
+                        });
+    // h' = σ(o) tanh(c')
+    Value hNext = pointwise(rw, loc, ValueRange{o, c},
+                            [](OpBuilder &b, Location l, ValueRange a) {
+                              return mul(b, l, sigmoid(b, l, a[0]),
+                                         tanhOf(b, l, a[1]));
+                            });
+    rw.replaceOp(op, {hNext, c});
+    return success();
+  }
+};
+
+struct GruCellLowering : OpRewritePattern<attn::GruCellOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::GruCellOp op,
+                                PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    int64_t h = typeOf(op.getH()).getDimSize(1);
+    Value gi = attn::DenseOp::create(rw, loc, op.getInput(), op.getWeightIh(),
+                                     op.getBiasIh(), attn::ActivationKind::none);
+    Value gh = attn::DenseOp::create(rw, loc, op.getH(), op.getWeightHh(),
+                                     op.getBiasHh(), attn::ActivationKind::none);
+    SmallVector<Value> in;
+    for (Value gates : {gi, gh})
+      for (int64_t k = 0; k < 3; ++k)
+        in.push_back(gate(rw, loc, gates, k, h));
+    in.push_back(op.getH());
+    // r = σ(i_r + h_r), z = σ(i_z + h_z), n = tanh(i_n + r h_n),
+    // h' = (1 - z) n + z h = n + z (h - n)
+    Value next = pointwise(
+        rw, loc, in, [](OpBuilder &b, Location l, ValueRange a) {
+          Value r = sigmoid(b, l, add(b, l, a[0], a[3]));
+          Value z = sigmoid(b, l, add(b, l, a[1], a[4]));
+          Value n = tanhOf(b, l, add(b, l, a[2], mul(b, l, r, a[5])));
+          Value d = arith::SubFOp::create(b, l, a[6], n, fastMath(b));
+          return add(b, l, n, mul(b, l, z, d));
+        });
+    rw.replaceOp(op, next);
+    return success();
+  }
+};
+
+/// The map reading a [C] parameter against an iteration space of `rank`.
+AffineMap lastAxisMap(OpBuilder &b, int64_t rank) {
+  return AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, b.getContext()));
+}
+
+struct BatchNormLowering : OpRewritePattern<attn::BatchNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::BatchNormOp op,
+                                PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    float eps = op.getEpsilon().convertToFloat();
+    // Weight-only (prepared once): scale = γ / sqrt(var + ε),
+    // shift = β - mean · scale.
+    Value scale = pointwise(
+        rw, loc, ValueRange{op.getWeight(), op.getRunningVar()},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value e = arith::ConstantOp::create(b, l, b.getF32FloatAttr(eps));
+          Value s = math::SqrtOp::create(b, l, add(b, l, a[1], e));
+          return arith::DivFOp::create(b, l, a[0], s).getResult();
+        });
+    Value shift = pointwise(
+        rw, loc, ValueRange{op.getBias(), op.getRunningMean(), scale},
+        [](OpBuilder &b, Location l, ValueRange a) {
+          return arith::SubFOp::create(b, l, a[0], mul(b, l, a[1], a[2]))
+              .getResult();
+        });
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank();
+    SmallVector<AffineMap> maps = {rw.getMultiDimIdentityMap(rank),
+                                   lastAxisMap(rw, rank), lastAxisMap(rw, rank),
+                                   rw.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    Value y = linalg::GenericOp::create(
+                  rw, loc, type, ValueRange{op.getInput(), scale, shift},
+                  emptyLike(rw, loc, type), maps, iters,
+                  [](OpBuilder &b, Location l, ValueRange a) {
+                    linalg::YieldOp::create(b, l,
+                                            add(b, l, mul(b, l, a[0], a[1]), a[2]));
+                  })
+                  .getResult(0);
+    rw.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct EmbeddingLowering : OpRewritePattern<attn::EmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::EmbeddingOp op,
+                                PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank();
+    Value table = op.getTable();
+    int64_t vocab = typeOf(table).getDimSize(0);
+    SmallVector<AffineExpr> idExprs;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      idExprs.push_back(getAffineDimExpr(i, rw.getContext()));
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(rank, 0, idExprs, rw.getContext()),
+        rw.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    Value y = linalg::GenericOp::create(
+                  rw, loc, type, ValueRange{op.getIds()}, emptyLike(rw, loc, type),
+                  maps, iters,
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    // Ids outside [0, V) read a zero row.
+                    Value id = arith::FPToSIOp::create(b, l, b.getI64Type(), a[0]);
+                    Value zero = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(0));
+                    Value v = arith::ConstantOp::create(b, l, b.getI64IntegerAttr(vocab));
+                    Value ok = arith::AndIOp::create(
+                        b, l,
+                        arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, id, zero),
+                        arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, id, v));
+                    Value safe = arith::SelectOp::create(b, l, ok, id, zero);
+                    Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), safe);
+                    Value col = linalg::IndexOp::create(b, l, rank - 1);
+                    Value x = tensor::ExtractOp::create(b, l, table, ValueRange{row, col});
+                    Value z = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
+                    linalg::YieldOp::create(b, l,
+                                            arith::SelectOp::create(b, l, ok, x, z).getResult());
+                  })
+                  .getResult(0);
+    rw.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct ArgmaxLowering : OpRewritePattern<attn::ArgmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::ArgmaxOp op,
+                                PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    RankedTensorType inType = typeOf(op.getInput()), outType = op.getType();
+    int64_t rank = inType.getRank();
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      outExprs.push_back(getAffineDimExpr(i, rw.getContext()));
+    AffineMap outMap = AffineMap::get(rank, 0, outExprs, rw.getContext());
+    auto fill = [&](double v) {
+      Value c = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(v));
+      return linalg::FillOp::create(rw, loc, c, emptyLike(rw, loc, outType))
+          .getResult(0);
+    };
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters.back() = utils::IteratorType::reduction;
+    auto generic = linalg::GenericOp::create(
+        rw, loc, TypeRange{outType, outType}, ValueRange{op.getInput()},
+        ValueRange{fill(-INFINITY), fill(0)},
+        ArrayRef<AffineMap>{rw.getMultiDimIdentityMap(rank), outMap, outMap},
+        iters, [&](OpBuilder &b, Location l, ValueRange a) {
+          // Strictly greater: the first maximum wins, as in NumPy/PyTorch.
+          Value index = linalg::IndexOp::create(b, l, rank - 1);
+          Value asInt = arith::IndexCastOp::create(b, l, b.getI64Type(), index);
+          Value asFloat = arith::SIToFPOp::create(b, l, b.getF32Type(), asInt);
+          Value better = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
+                                               a[0], a[1]);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, better, a[0], a[1]),
+                         arith::SelectOp::create(b, l, better, asFloat, a[2])});
+        });
+    rw.replaceOp(op, generic.getResult(1));
+    return success();
+  }
+};
+
+} // namespace
+
+void heed::populateSequenceToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<LstmCellLowering, GruCellLowering, BatchNormLowering,
+               EmbeddingLowering, ArgmaxLowering>(patterns.getContext());
+}

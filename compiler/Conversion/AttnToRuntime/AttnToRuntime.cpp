@@ -1,0 +1,249 @@
+//===- AttnToRuntime.cpp - Recurrent layers and Conv1D as kernel calls ----===//
+//
+// Part of Heed. oneDNN's RNN primitives run a whole LSTM/GRU sequence with
+// its gate matmuls batched over time; Heed calls them (runtime/Kernels.h)
+// instead of generating recurrent loops. The calls work on buffers, so each
+// op reads its operands through `bufferization.to_buffer` and returns
+// `bufferization.to_tensor` of freshly allocated results; one-shot
+// bufferization later sees through both.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/IR/Builders.h"
+
+namespace heed {
+#define GEN_PASS_DEF_CONVERTATTNTORUNTIME
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+constexpr StringLiteral kContextSymbol = "heed_kernel_context";
+constexpr StringLiteral kRnnFunction = "heed_rnn_forward";
+constexpr StringLiteral kConvFunction = "heed_conv1d_forward";
+constexpr unsigned kRnnArgs = 22, kConvArgs = 15;
+
+class KernelCallBuilder {
+public:
+  explicit KernelCallBuilder(ModuleOp module) : module(module) {}
+
+  /// Declares the context global and a kernel function (i64 arguments).
+  void declare(StringRef function, unsigned numArgs) {
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    if (!module.lookupSymbol(kContextSymbol)) {
+      // No initializer: an external symbol the JIT binds to the model's
+      // kernel context.
+      auto type = MemRefType::get({1}, b.getI64Type());
+      memref::GlobalOp::create(b, module.getLoc(), kContextSymbol,
+                               b.getStringAttr("public"), type, Attribute(),
+                               /*constant=*/false, IntegerAttr());
+    }
+    if (!module.lookupSymbol(function)) {
+      SmallVector<Type> args(numArgs, b.getI64Type());
+      auto fn = func::FuncOp::create(b, module.getLoc(), function,
+                                     b.getFunctionType(args, {}));
+      fn.setPrivate();
+    }
+  }
+
+  Value i64(OpBuilder &b, Location loc, int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
+  }
+  Value context(OpBuilder &b, Location loc) {
+    auto type = MemRefType::get({1}, b.getI64Type());
+    Value g = memref::GetGlobalOp::create(b, loc, type, kContextSymbol);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    return memref::LoadOp::create(b, loc, g, ValueRange{zero});
+  }
+  /// The aligned address of a tensor's buffer, as i64 (0 for no value).
+  Value address(OpBuilder &b, Location loc, Value tensor) {
+    if (!tensor)
+      return i64(b, loc, 0);
+    auto type = cast<RankedTensorType>(tensor.getType());
+    auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+    Value buffer = bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
+                                                     /*read_only=*/true);
+    return addressOfBuffer(b, loc, buffer);
+  }
+  Value addressOfBuffer(OpBuilder &b, Location loc, Value buffer) {
+    Value index =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+    return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  }
+  /// A fresh result buffer of `type`.
+  Value allocate(OpBuilder &b, Location loc, Type type) {
+    auto t = cast<RankedTensorType>(type);
+    auto memrefType = MemRefType::get(t.getShape(), t.getElementType());
+    return memref::AllocOp::create(b, loc, memrefType, b.getI64IntegerAttr(64));
+  }
+  Value asTensor(OpBuilder &b, Location loc, Value buffer, Type type) {
+    return bufferization::ToTensorOp::create(b, loc, type, buffer,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+  }
+
+  int64_t nextSite() { return site++; }
+
+private:
+  ModuleOp module;
+  int64_t site = 0;
+};
+
+/// Cell kinds as heed_rnn_forward numbers them (rt::CellKind).
+constexpr int64_t kLstm = 0, kGru = 1, kLinearBeforeResetGru = 2;
+
+/// Emits heed_rnn_forward for a whole-sequence layer; returns the output
+/// sequence, h_n and (LSTM) c_n as tensors.
+SmallVector<Value> emitRnnCall(KernelCallBuilder &k, OpBuilder &b,
+                               Location loc, int64_t cell, int64_t direction,
+                               int64_t hidden, Value x, Value h0, Value c0,
+                               ValueRange weights, ArrayRef<Type> resultTypes) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t n = xType.getDimSize(0), t = xType.getDimSize(1),
+          in = xType.getDimSize(2);
+  SmallVector<Value> args = {k.context(b, loc),     k.i64(b, loc, k.nextSite()),
+                             k.i64(b, loc, cell),   k.i64(b, loc, direction),
+                             k.i64(b, loc, t),      k.i64(b, loc, n),
+                             k.i64(b, loc, in),     k.i64(b, loc, hidden),
+                             k.address(b, loc, x),  k.address(b, loc, h0),
+                             k.address(b, loc, c0)};
+  for (unsigned i = 0; i < 8; ++i)
+    args.push_back(k.address(b, loc, i < weights.size() ? weights[i] : Value()));
+  SmallVector<Value> buffers;
+  for (Type type : resultTypes) {
+    buffers.push_back(k.allocate(b, loc, type));
+    args.push_back(k.addressOfBuffer(b, loc, buffers.back()));
+  }
+  if (resultTypes.size() == 2) // GRU: no cell state
+    args.push_back(k.i64(b, loc, 0));
+  func::CallOp::create(b, loc, kRnnFunction, TypeRange{}, args);
+  SmallVector<Value> results;
+  for (auto [buffer, type] : llvm::zip(buffers, resultTypes))
+    results.push_back(k.asTensor(b, loc, buffer, type));
+  return results;
+}
+
+/// [B, F] -> [1, B, F] (a state) or [B, 1, F] (a one-step sequence).
+Value expandAt(OpBuilder &b, Location loc, Value v, int64_t axis) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape.insert(shape.begin() + axis, 1);
+  auto outType = RankedTensorType::get(shape, type.getElementType());
+  SmallVector<ReassociationIndices> groups =
+      axis == 0 ? SmallVector<ReassociationIndices>{{0, 1}, {2}}
+                : SmallVector<ReassociationIndices>{{0, 1}, {2}};
+  return tensor::ExpandShapeOp::create(b, loc, outType, v, groups);
+}
+Value collapseLeading(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  auto outType = RankedTensorType::get(
+      {type.getDimSize(0) * type.getDimSize(1), type.getDimSize(2)},
+      type.getElementType());
+  return tensor::CollapseShapeOp::create(
+      b, loc, outType, v, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+}
+
+struct ConvertAttnToRuntimePass
+    : heed::impl::ConvertAttnToRuntimeBase<ConvertAttnToRuntimePass> {
+  using ConvertAttnToRuntimeBase::ConvertAttnToRuntimeBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    KernelCallBuilder k(module);
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa<attn::LstmOp, attn::GruOp, attn::Conv1DOp>(op) ||
+          (onednnCells && isa<attn::LstmCellOp, attn::GruCellOp>(op)))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      for (Type t : op->getResultTypes())
+        if (!cast<RankedTensorType>(t).hasStaticShape()) {
+          op->emitError("convert-attn-to-runtime needs static shapes");
+          return signalPassFailure();
+        }
+      OpBuilder b(op);
+      Location loc = op->getLoc();
+      SmallVector<Value> results;
+      if (auto lstm = dyn_cast<attn::LstmOp>(op)) {
+        k.declare(kRnnFunction, kRnnArgs);
+        results = emitRnnCall(k, b, loc, kLstm, int64_t(lstm.getDirection()),
+                              lstm.getHiddenSize(), lstm.getInput(),
+                              lstm.getH0(), lstm.getC0(), lstm.getWeights(),
+                              SmallVector<Type>(op->getResultTypes()));
+      } else if (auto gru = dyn_cast<attn::GruOp>(op)) {
+        k.declare(kRnnFunction, kRnnArgs);
+        results = emitRnnCall(
+            k, b, loc, gru.getLinearBeforeReset() ? kLinearBeforeResetGru : kGru,
+            int64_t(gru.getDirection()), gru.getHiddenSize(), gru.getInput(),
+            gru.getH0(), Value(), gru.getWeights(),
+            SmallVector<Type>(op->getResultTypes()));
+      } else if (auto cell = dyn_cast<attn::LstmCellOp>(op)) {
+        // A one-step sequence: x [B, 1, I], states [1, B, H].
+        k.declare(kRnnFunction, kRnnArgs);
+        auto hType = cast<RankedTensorType>(cell.getH().getType());
+        Type seq = RankedTensorType::get({hType.getDimSize(0), 1, hType.getDimSize(1)},
+                                         hType.getElementType());
+        Type state = RankedTensorType::get({1, hType.getDimSize(0), hType.getDimSize(1)},
+                                           hType.getElementType());
+        auto r = emitRnnCall(
+            k, b, loc, kLstm, 0, hType.getDimSize(1),
+            expandAt(b, loc, cell.getInput(), 1), expandAt(b, loc, cell.getH(), 0),
+            expandAt(b, loc, cell.getC(), 0),
+            ValueRange{cell.getWeightIh(), cell.getWeightHh(), cell.getBiasIh(),
+                       cell.getBiasHh()},
+            {seq, state, state});
+        results = {collapseLeading(b, loc, r[1]), collapseLeading(b, loc, r[2])};
+      } else if (auto cell = dyn_cast<attn::GruCellOp>(op)) {
+        k.declare(kRnnFunction, kRnnArgs);
+        auto hType = cast<RankedTensorType>(cell.getH().getType());
+        Type seq = RankedTensorType::get({hType.getDimSize(0), 1, hType.getDimSize(1)},
+                                         hType.getElementType());
+        Type state = RankedTensorType::get({1, hType.getDimSize(0), hType.getDimSize(1)},
+                                           hType.getElementType());
+        auto r = emitRnnCall(
+            k, b, loc, kLinearBeforeResetGru, 0, hType.getDimSize(1),
+            expandAt(b, loc, cell.getInput(), 1), expandAt(b, loc, cell.getH(), 0),
+            Value(),
+            ValueRange{cell.getWeightIh(), cell.getWeightHh(), cell.getBiasIh(),
+                       cell.getBiasHh()},
+            {seq, state});
+        results = {collapseLeading(b, loc, r[1])};
+      } else if (auto conv = dyn_cast<attn::Conv1DOp>(op)) {
+        k.declare(kConvFunction, kConvArgs);
+        auto xType = cast<RankedTensorType>(conv.getInput().getType());
+        auto wType = cast<RankedTensorType>(conv.getWeight().getType());
+        auto yType = conv.getType();
+        Value y = k.allocate(b, loc, yType);
+        SmallVector<Value> args = {
+            k.context(b, loc),
+            k.i64(b, loc, k.nextSite()),
+            k.i64(b, loc, xType.getDimSize(0)),
+            k.i64(b, loc, xType.getDimSize(1)),
+            k.i64(b, loc, xType.getDimSize(2)),
+            k.i64(b, loc, wType.getDimSize(0)),
+            k.i64(b, loc, wType.getDimSize(2)),
+            k.i64(b, loc, conv.getStride()),
+            k.i64(b, loc, conv.getPadLeft()),
+            k.i64(b, loc, conv.getPadRight()),
+            k.i64(b, loc, yType.getDimSize(1)),
+            k.address(b, loc, conv.getInput()),
+            k.address(b, loc, conv.getWeight()),
+            k.address(b, loc, conv.getBias()),
+            k.addressOfBuffer(b, loc, y)};
+        func::CallOp::create(b, loc, kConvFunction, TypeRange{}, args);
+        results = {k.asTensor(b, loc, y, yType)};
+      }
+      op->replaceAllUsesWith(results);
+      op->erase();
+    }
+  }
+};
+
+} // namespace

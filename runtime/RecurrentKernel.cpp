@@ -1,0 +1,221 @@
+//===- RecurrentKernel.cpp - LSTM/GRU layers on oneDNN --------------------===//
+//
+// Part of Heed. A plan holds the oneDNN RNN primitive for one call site and
+// its weights converted once from PyTorch layout (per direction
+// `[G*H, I]`, `[G*H, H]`, two `[G*H]` biases) to oneDNN's `ldigo`/`ldgo` with
+// oneDNN's gate order, then reordered into the layout the primitive chose
+// (`format_tag::any`: the fast brgemm implementation).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Kernels.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstring>
+#include <unordered_map>
+
+using namespace heed::rt;
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+namespace {
+
+dnnl::engine &cpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+struct RnnShape {
+  int64_t cell, direction, steps, batch, input, hidden;
+  bool hasH0, hasC0;
+  bool operator==(const RnnShape &o) const {
+    return std::memcmp(this, &o, sizeof(*this)) == 0;
+  }
+};
+
+struct RnnPlan : KernelPlan {
+  RnnShape shape;
+  const float *weightSource[8] = {};
+  dnnl::primitive primitive;
+  dnnl::stream stream;
+  // Reused memory objects; data handles are set per call.
+  memory srcLayer, srcIter, srcIterC, dstLayer, dstIter, dstIterC;
+  memory weightsLayer, weightsIter, bias;
+  std::unordered_map<int, memory> args;
+};
+
+int64_t gatesOf(CellKind cell) { return cell == CellKind::LSTM ? 4 : 3; }
+
+/// oneDNN's gate `g` is PyTorch's gate `pytorchGate(g)`. LSTM: both i, f,
+/// g(c~), o. GRU: oneDNN (u, r, o) = PyTorch (z, r, n).
+int64_t pytorchGate(CellKind cell, int64_t g) {
+  if (cell == CellKind::LSTM)
+    return g;
+  return g == 0 ? 1 : g == 1 ? 0 : 2;
+}
+
+std::unique_ptr<RnnPlan> buildPlan(const RnnShape &s, const float *const w[8]) {
+  auto plan = std::make_unique<RnnPlan>();
+  plan->shape = s;
+  std::memcpy(plan->weightSource, w, sizeof(plan->weightSource));
+  auto cell = CellKind(s.cell);
+  auto dir = RnnDirection(s.direction);
+  int64_t d = dir == RnnDirection::BidirectionalConcat ||
+                      dir == RnnDirection::BidirectionalSum
+                  ? 2 : 1;
+  int64_t g = gatesOf(cell), H = s.hidden, I = s.input, N = s.batch,
+          T = s.steps;
+  int64_t biasGates = cell == CellKind::LinearBeforeResetGRU ? 4 : g;
+  int64_t outC = dir == RnnDirection::BidirectionalConcat ? 2 * H : H;
+  dnnl::rnn_direction dnnlDir =
+      dir == RnnDirection::Forward   ? dnnl::rnn_direction::unidirectional_left2right
+      : dir == RnnDirection::Reverse ? dnnl::rnn_direction::unidirectional_right2left
+      : dir == RnnDirection::BidirectionalConcat
+          ? dnnl::rnn_direction::bidirectional_concat
+          : dnnl::rnn_direction::bidirectional_sum;
+
+  memory::desc srcLayerMd({T, N, I}, dt::f32, tag::ntc);
+  memory::desc dstLayerMd({T, N, outC}, dt::f32, tag::ntc);
+  memory::desc stateMd({1, d, N, H}, dt::f32, tag::ldnc);
+  memory::desc srcIterMd = s.hasH0 ? stateMd : memory::desc();
+  memory::desc srcIterCMd = s.hasC0 ? stateMd : memory::desc();
+  memory::desc wLayerAny({1, d, I, g, H}, dt::f32, tag::any);
+  memory::desc wIterAny({1, d, H, g, H}, dt::f32, tag::any);
+  memory::desc biasMd({1, d, biasGates, H}, dt::f32, tag::ldgo);
+  auto &engine = cpuEngine();
+  auto kind = dnnl::prop_kind::forward_inference;
+
+  memory::desc wLayerMd, wIterMd;
+  if (cell == CellKind::LSTM) {
+    dnnl::lstm_forward::desc desc(kind, dnnlDir, srcLayerMd, srcIterMd,
+                                  srcIterCMd, wLayerAny, wIterAny, biasMd,
+                                  dstLayerMd, stateMd, stateMd);
+    dnnl::lstm_forward::primitive_desc pd(desc, engine);
+    plan->primitive = dnnl::lstm_forward(pd);
+    wLayerMd = pd.weights_layer_desc();
+    wIterMd = pd.weights_iter_desc();
+  } else if (cell == CellKind::LinearBeforeResetGRU) {
+    dnnl::lbr_gru_forward::desc desc(kind, dnnlDir, srcLayerMd, srcIterMd,
+                                     wLayerAny, wIterAny, biasMd, dstLayerMd,
+                                     stateMd);
+    dnnl::lbr_gru_forward::primitive_desc pd(desc, engine);
+    plan->primitive = dnnl::lbr_gru_forward(pd);
+    wLayerMd = pd.weights_layer_desc();
+    wIterMd = pd.weights_iter_desc();
+  } else {
+    dnnl::gru_forward::desc desc(kind, dnnlDir, srcLayerMd, srcIterMd,
+                                 wLayerAny, wIterAny, biasMd, dstLayerMd,
+                                 stateMd);
+    dnnl::gru_forward::primitive_desc pd(desc, engine);
+    plan->primitive = dnnl::gru_forward(pd);
+    wLayerMd = pd.weights_layer_desc();
+    wIterMd = pd.weights_iter_desc();
+  }
+
+  // PyTorch layout -> ldigo / ldgo with oneDNN's gate order.
+  std::vector<float> wl(d * I * g * H), wi(d * H * g * H), b(d * biasGates * H);
+  for (int64_t k = 0; k < d; ++k) {
+    const float *wih = w[4 * k], *whh = w[4 * k + 1], *bih = w[4 * k + 2],
+                *bhh = w[4 * k + 3];
+    for (int64_t gate = 0; gate < g; ++gate) {
+      int64_t pg = pytorchGate(cell, gate);
+      for (int64_t o = 0; o < H; ++o) {
+        int64_t row = pg * H + o;
+        for (int64_t i = 0; i < I; ++i)
+          wl[((k * I + i) * g + gate) * H + o] = wih[row * I + i];
+        for (int64_t i = 0; i < H; ++i)
+          wi[((k * H + i) * g + gate) * H + o] = whh[row * H + i];
+        // Linear-before-reset GRUs keep the n gate's two biases apart: the
+        // recurrent one is scaled by r (oneDNN's 4th bias block).
+        bool split = cell == CellKind::LinearBeforeResetGRU && gate == 2;
+        b[(k * biasGates + gate) * H + o] = bih[row] + (split ? 0 : bhh[row]);
+        if (split)
+          b[(k * biasGates + 3) * H + o] = bhh[row];
+      }
+    }
+  }
+  plan->stream = dnnl::stream(engine);
+  memory wlSrc({{1, d, I, g, H}, dt::f32, tag::ldigo}, engine, wl.data());
+  memory wiSrc({{1, d, H, g, H}, dt::f32, tag::ldigo}, engine, wi.data());
+  plan->weightsLayer = memory(wLayerMd, engine);
+  plan->weightsIter = memory(wIterMd, engine);
+  dnnl::reorder(wlSrc, plan->weightsLayer)
+      .execute(plan->stream, wlSrc, plan->weightsLayer);
+  dnnl::reorder(wiSrc, plan->weightsIter)
+      .execute(plan->stream, wiSrc, plan->weightsIter);
+  plan->bias = memory(biasMd, engine);
+  std::memcpy(plan->bias.get_data_handle(), b.data(), b.size() * sizeof(float));
+  plan->stream.wait();
+
+  plan->srcLayer = memory(srcLayerMd, engine, DNNL_MEMORY_NONE);
+  plan->dstLayer = memory(dstLayerMd, engine, DNNL_MEMORY_NONE);
+  plan->dstIter = memory(stateMd, engine, DNNL_MEMORY_NONE);
+  plan->dstIterC = memory(stateMd, engine, DNNL_MEMORY_NONE);
+  if (s.hasH0)
+    plan->srcIter = memory(stateMd, engine, DNNL_MEMORY_NONE);
+  if (s.hasC0)
+    plan->srcIterC = memory(stateMd, engine, DNNL_MEMORY_NONE);
+  plan->args = {{DNNL_ARG_SRC_LAYER, plan->srcLayer},
+                {DNNL_ARG_WEIGHTS_LAYER, plan->weightsLayer},
+                {DNNL_ARG_WEIGHTS_ITER, plan->weightsIter},
+                {DNNL_ARG_BIAS, plan->bias},
+                {DNNL_ARG_DST_LAYER, plan->dstLayer},
+                {DNNL_ARG_DST_ITER, plan->dstIter}};
+  if (s.hasH0)
+    plan->args[DNNL_ARG_SRC_ITER] = plan->srcIter;
+  if (cell == CellKind::LSTM) {
+    plan->args[DNNL_ARG_DST_ITER_C] = plan->dstIterC;
+    if (s.hasC0)
+      plan->args[DNNL_ARG_SRC_ITER_C] = plan->srcIterC;
+  }
+  return plan;
+}
+
+} // namespace
+
+extern "C" void heed_rnn_forward(int64_t context, int64_t site, int64_t cell,
+                                 int64_t direction, int64_t steps,
+                                 int64_t batch, int64_t inputSize,
+                                 int64_t hiddenSize, int64_t x, int64_t h0,
+                                 int64_t c0, int64_t w0, int64_t w1,
+                                 int64_t w2, int64_t w3, int64_t w4,
+                                 int64_t w5, int64_t w6, int64_t w7, int64_t y,
+                                 int64_t hn, int64_t cn) {
+  auto *ctx = reinterpret_cast<KernelContext *>(context);
+  RnnShape shape{cell, direction, steps, batch, inputSize, hiddenSize,
+                 h0 != 0, c0 != 0 && cell == int64_t(CellKind::LSTM)};
+  const float *weights[8];
+  int64_t raw[8] = {w0, w1, w2, w3, w4, w5, w6, w7};
+  for (int i = 0; i < 8; ++i)
+    weights[i] = reinterpret_cast<const float *>(raw[i]);
+  try {
+    auto *plan = static_cast<RnnPlan *>(ctx->plan(site));
+    if (!plan || !(plan->shape == shape) ||
+        std::memcmp(plan->weightSource, weights, sizeof(weights)) != 0) {
+      std::lock_guard<std::mutex> guard(ctx->mutex());
+      ctx->setPlan(site, buildPlan(shape, weights));
+      plan = static_cast<RnnPlan *>(ctx->plan(site));
+    }
+    auto ptr = [](int64_t p) { return reinterpret_cast<void *>(p); };
+    plan->srcLayer.set_data_handle(ptr(x));
+    plan->dstLayer.set_data_handle(ptr(y));
+    plan->dstIter.set_data_handle(ptr(hn));
+    if (shape.hasH0)
+      plan->srcIter.set_data_handle(ptr(h0));
+    if (cell == int64_t(CellKind::LSTM)) {
+      plan->dstIterC.set_data_handle(ptr(cn));
+      if (shape.hasC0)
+        plan->srcIterC.set_data_handle(ptr(c0));
+    }
+    plan->primitive.execute(plan->stream, plan->args);
+    plan->stream.wait();
+  } catch (const dnnl::error &e) {
+    ctx->setError(std::string("oneDNN recurrent layer (site ") +
+                  std::to_string(site) + "): " + e.what());
+  } catch (const std::exception &e) {
+    ctx->setError(std::string("recurrent layer (site ") +
+                  std::to_string(site) + "): " + e.what());
+  }
+}
