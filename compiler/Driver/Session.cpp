@@ -138,7 +138,8 @@ llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   auto module = dsl::genModule(*context, *ast, dims, sourceMgr);
   if (!module)
-    return fail("internal error: generated IR does not verify");
+    return fail("cannot generate IR for '" + ast->name +
+                "' (see the diagnostics above)");
   mlir::PassManager pm(context.get());
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return fail("bad pass-manager options");

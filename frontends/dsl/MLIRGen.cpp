@@ -209,7 +209,10 @@ bool Generator::genFor(const Stmt &s) {
   Location l = loc(s.loc);
   int64_t count = s.count.isKnown() ? s.count.size : dims.lookup(s.count.symbol);
   if (count <= 0) {
-    emitError(l, "loop count ") << s.count.str() << " is not bound";
+    emitError(l, "loop count '") << s.count.str()
+        << "' is a symbolic dimension with no value; bind it (heed does so "
+           "from the inputs; heed compile takes --dim "
+        << s.count.str() << "=N)";
     return false;
   }
   SmallVector<Value> inits;
