@@ -14,6 +14,8 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools", "reference"))
 from attention_step import AttentionStep, TX, N_A, N_S  # noqa: E402
 from dense_attention import DenseAttention, TIME_STEP  # noqa: E402
+from date_translation import DateTranslator, N_S  # noqa: E402
+import dates  # noqa: E402
 
 
 def median_us(fn, seconds=1.0):
@@ -40,6 +42,12 @@ def main(model, batch):
         net = DenseAttention().eval()
         x = torch.rand(batch, TIME_STEP)
         run = lambda: net(x)  # noqa: E731
+    elif model == "date_translation":
+        net = DateTranslator().eval()
+        x = torch.zeros(batch, dates.TX, len(dates.HUMAN_VOCAB))
+        x[:, :, 0] = 1
+        s0 = torch.zeros(batch, N_S)
+        run = lambda: net(x, s0, s0)  # noqa: E731
     else:
         raise SystemExit(f"unknown model {model}")
     with torch.no_grad():

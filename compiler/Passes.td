@@ -64,12 +64,15 @@ def ConvertAttnToRuntime : Pass<"convert-attn-to-runtime", "mlir::ModuleOp"> {
     number; the runtime keeps the site's oneDNN primitive and reordered
     weights in the model's kernel context, read from the external global
     `@heed_kernel_context`, so they are created once per compiled model.
-    With `onednn-cells`, `attn.lstm_cell`/`attn.gru_cell` also become such
-    calls (a one-step sequence) instead of the generated fused cell.
+    `attn.lstm_cell`/`attn.gru_cell` become such calls too (a one-step
+    sequence) with `cells=onednn`, or with `cells=auto` when the batch is
+    larger than 2: measured on the date translator, the generated fused cell
+    is faster at batch 1-2 and oneDNN's from batch 4 on (docs/benchmarks.md).
+    With `cells=fused` they stay for convert-attn-to-linalg.
   }];
   let options = [
-    Option<"onednnCells", "onednn-cells", "bool", /*default=*/"false",
-           "run decoder cells as one-step oneDNN RNN primitives">
+    Option<"cells", "cells", "std::string", /*default=*/"\"auto\"",
+           "decoder cells: fused (generated), onednn or auto (by batch)">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::bufferization::BufferizationDialect",
@@ -122,6 +125,22 @@ def LowerVectorOps : Pass<"heed-lower-vector-ops"> {
     and permuted transfers their 1-D equivalents.
   }];
   let dependentDialects = ["mlir::vector::VectorDialect"];
+}
+
+def HoistVectorTransfers : Pass<"heed-hoist-vector-transfers",
+                                "mlir::func::FuncOp"> {
+  let summary = "Keep loop-carried vector accumulators in registers";
+  let description = [{
+    After bufferization, a tile that accumulates over a reduction loop reads
+    and writes its accumulator through memory on every iteration. This pass
+    folds subviews into the transfers' indices (so equal addresses are
+    recognizable) and hoists each transfer_read/transfer_write pair with
+    loop-invariant indices out of its loop: the accumulator lives in vector
+    registers for the whole reduction.
+  }];
+  let dependentDialects = ["mlir::vector::VectorDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::affine::AffineDialect"];
 }
 
 def OutlineWeightPreparation : Pass<"heed-outline-weight-preparation",

@@ -43,7 +43,7 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   // Recurrent layers and Conv1D run in oneDNN: calls into the runtime, whose
   // primitives and reordered weights are built once per compiled model.
   ConvertAttnToRuntimeOptions runtime;
-  runtime.onednnCells = options.onednnCells;
+  runtime.cells = options.cells;
   pm.addPass(createConvertAttnToRuntime(runtime));
   // Everything else in attn maps onto linalg generics on tensors.
   pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg());
@@ -89,6 +89,8 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   // stack every iteration and overflows it on large batches.)
   // Free every remaining heap temporary.
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Accumulators of tiles that reduce over a loop stay in registers.
+  pm.addNestedPass<func::FuncOp>(createHoistVectorTransfers());
   // Structured ops become scf loops over memrefs.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Hoist loop-invariant loads and address computations.
@@ -134,11 +136,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<bool> fused{*this, "fused",
                      llvm::cl::desc("fused attention loops (else decomposed)"),
                      llvm::cl::init(true)};
-  Option<bool> onednnCells{*this, "onednn-cells",
-                           llvm::cl::desc("run cells in loops as one-step oneDNN RNNs"),
-                           llvm::cl::init(false)};
+  Option<std::string> cells{*this, "cells",
+                            llvm::cl::desc("cells in loops: auto, fused or onednn"),
+                            llvm::cl::init("auto")};
   heed::PipelineOptions get() const {
-    return {raise, fused, onednnCells};
+    return {raise, fused, cells};
   }
 };
 } // namespace

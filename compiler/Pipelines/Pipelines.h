@@ -10,6 +10,8 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <string>
+
 namespace heed {
 
 struct PipelineOptions {
@@ -19,9 +21,9 @@ struct PipelineOptions {
   /// Lower attn.attention to the fused loop nest (true) or decompose it
   /// into whole-tensor ops (false).
   bool fusedAttention = true;
-  /// Run recurrent cells inside loops as one-step oneDNN primitives instead
-  /// of the generated fused cell (kept to measure one against the other).
-  bool onednnCells = false;
+  /// Recurrent cells inside loops: "fused" (generated), "onednn" (one-step
+  /// oneDNN primitives) or "auto" (the faster one for the batch size).
+  std::string cells = "auto";
 };
 
 /// attn (as the frontend emits it) → attn with attention ops raised.

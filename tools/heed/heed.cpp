@@ -52,6 +52,11 @@ static cl::opt<std::string> attentionLowering(
     "attention", cl::desc("lowering of attention ops: fused (default) or "
                           "decomposed"),
     cl::init("fused"), cl::cat(modelCat));
+static cl::opt<std::string> cellLowering(
+    "cell", cl::desc("recurrent cells inside loops: auto (the default: the "
+                     "faster for the batch), fused (generated) or onednn "
+                     "(one-step oneDNN primitives)"),
+    cl::init("auto"), cl::cat(modelCat));
 static cl::opt<bool> noRaise("no-raise",
                              cl::desc("do not raise Keras-style attention "
                                       "subgraphs to attn.attention"),
@@ -105,6 +110,7 @@ PipelineOptions pipelineOptions() {
   PipelineOptions o;
   o.raiseAttention = !noRaise;
   o.fusedAttention = attentionLowering == "fused";
+  o.cells = cellLowering;
   return o;
 }
 
@@ -114,6 +120,10 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
   if (attentionLowering != "fused" && attentionLowering != "decomposed")
     return llvm::createStringError("--attention must be 'fused' or 'decomposed', not '" +
                                    attentionLowering + "'");
+  if (cellLowering != "auto" && cellLowering != "fused" &&
+      cellLowering != "onednn")
+    return llvm::createStringError("--cell must be 'auto', 'fused' or 'onednn', not '" +
+                                   cellLowering + "'");
   auto session = Session::load(modelPath, pipelineOptions());
   if (!session)
     return session.takeError();

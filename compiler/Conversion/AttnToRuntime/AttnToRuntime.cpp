@@ -28,6 +28,8 @@ constexpr StringLiteral kContextSymbol = "heed_kernel_context";
 constexpr StringLiteral kRnnFunction = "heed_rnn_forward";
 constexpr StringLiteral kConvFunction = "heed_conv1d_forward";
 constexpr unsigned kRnnArgs = 22, kConvArgs = 15;
+/// Up to this batch the generated cell beats a one-step oneDNN primitive.
+constexpr int64_t kFusedCellMaxBatch = 2;
 
 class KernelCallBuilder {
 public:
@@ -155,11 +157,22 @@ struct ConvertAttnToRuntimePass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (cells != "auto" && cells != "fused" && cells != "onednn") {
+      module.emitError("cells must be auto, fused or onednn, not '") << cells
+                                                                    << "'";
+      return signalPassFailure();
+    }
+    auto cellOnOnednn = [&](Operation *op) {
+      if (cells != "auto")
+        return cells == "onednn";
+      int64_t batch = cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(0);
+      return batch > kFusedCellMaxBatch;
+    };
     KernelCallBuilder k(module);
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<attn::LstmOp, attn::GruOp, attn::Conv1DOp>(op) ||
-          (onednnCells && isa<attn::LstmCellOp, attn::GruCellOp>(op)))
+          (isa<attn::LstmCellOp, attn::GruCellOp>(op) && cellOnOnednn(op)))
         ops.push_back(op);
     });
     for (Operation *op : ops) {

@@ -102,3 +102,44 @@ func.func @attention_score_shape(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>) 
   } : tensor<4x64xf32>, tensor<4x30xf32>
   return
 }
+
+// -----
+
+func.func @lstm_gate_count(%x: tensor<2x30x37xf32>, %wi: tensor<96x37xf32>,
+                           %wh: tensor<128x32xf32>, %b: tensor<128xf32>) {
+  // expected-error@+2 {{attn.lstm weight_ih must be [128, 37] (4 gates x hidden 32), got [96, 37]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %y, %h, %c = attn.lstm %x weights(%wi, %wh, %b, %b)
+      {direction = #attn<direction forward>, hidden_size = 32 : i64}
+      : (tensor<2x30x37xf32>, tensor<96x37xf32>, tensor<128x32xf32>,
+         tensor<128xf32>, tensor<128xf32>)
+      -> (tensor<2x30x32xf32>, tensor<1x2x32xf32>, tensor<1x2x32xf32>)
+  return
+}
+
+// -----
+
+func.func @bilstm_missing_reverse(%x: tensor<2x30x37xf32>, %wi: tensor<128x37xf32>,
+                                  %wh: tensor<128x32xf32>, %b: tensor<128xf32>) {
+  // expected-error@+2 {{attn.lstm expects 8 weights (weight_ih, weight_hh, bias_ih, bias_hh per direction), got 4}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %y, %h, %c = attn.lstm %x weights(%wi, %wh, %b, %b)
+      {direction = #attn<direction bidirectional_concat>, hidden_size = 32 : i64}
+      : (tensor<2x30x37xf32>, tensor<128x37xf32>, tensor<128x32xf32>,
+         tensor<128xf32>, tensor<128xf32>)
+      -> (tensor<2x30x64xf32>, tensor<2x2x32xf32>, tensor<2x2x32xf32>)
+  return
+}
+
+// -----
+
+func.func @cell_state_shape(%x: tensor<4x8xf32>, %h: tensor<4x16xf32>, %c: tensor<4x8xf32>,
+                            %wi: tensor<64x8xf32>, %wh: tensor<64x16xf32>, %b: tensor<64xf32>) {
+  // expected-error@+2 {{attn.lstm_cell states must have one shape, got [4, 16] and [4, 8]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %h1, %c1 = attn.lstm_cell %x, %h, %c weights(%wi, %wh, %b, %b)
+      : (tensor<4x8xf32>, tensor<4x16xf32>, tensor<4x8xf32>, tensor<64x8xf32>,
+         tensor<64x16xf32>, tensor<64xf32>, tensor<64xf32>)
+      -> (tensor<4x16xf32>, tensor<4x16xf32>)
+  return
+}

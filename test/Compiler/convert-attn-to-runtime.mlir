@@ -1,0 +1,61 @@
+// RUN: heed-opt %s --convert-attn-to-runtime | FileCheck %s
+// RUN: heed-opt %s --convert-attn-to-runtime=cells=onednn | FileCheck %s --check-prefix=ONEDNN
+// RUN: heed-opt %s --convert-attn-to-runtime=cells=fused | FileCheck %s --check-prefix=FUSED
+
+// The context global is external (bound by the JIT to the model's kernel
+// context); the kernel is a plain C function.
+// CHECK: memref.global "public" @heed_kernel_context : memref<1xi64>{{$}}
+// CHECK: func.func private @heed_rnn_forward(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// CHECK-LABEL: func.func @encoder
+// Site 0, LSTM (cell 0), bidirectional_concat (2), T=30, N=2, I=37, H=32.
+// CHECK-DAG: %[[SITE:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[DIR:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[H:.*]] = arith.constant 32 : i64
+// CHECK: %[[Y:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x30x64xf32>
+// CHECK: call @heed_rnn_forward(%{{.*}}, %[[SITE]], %{{.*}}, %[[DIR]], %{{.*}}, %{{.*}}, %{{.*}}, %[[H]],
+// CHECK: %[[T:.*]] = bufferization.to_tensor %[[Y]] restrict writable
+// CHECK: return %[[T]]
+func.func @encoder(%x: tensor<2x30x37xf32>, %wi: tensor<128x37xf32>,
+                   %wh: tensor<128x32xf32>, %b: tensor<128xf32>) -> tensor<2x30x64xf32> {
+  %y, %h, %c = attn.lstm %x weights(%wi, %wh, %b, %b, %wi, %wh, %b, %b)
+      {direction = #attn<direction bidirectional_concat>, hidden_size = 32 : i64}
+      : (tensor<2x30x37xf32>, tensor<128x37xf32>, tensor<128x32xf32>,
+         tensor<128xf32>, tensor<128xf32>, tensor<128x37xf32>,
+         tensor<128x32xf32>, tensor<128xf32>, tensor<128xf32>)
+      -> (tensor<2x30x64xf32>, tensor<2x2x32xf32>, tensor<2x2x32xf32>)
+  return %y : tensor<2x30x64xf32>
+}
+
+// A batch-1 cell stays for the generated (fused) lowering under cells=auto;
+// cells=onednn makes it a one-step sequence call.
+// CHECK-LABEL: func.func @cell_batch1
+// CHECK: attn.lstm_cell
+// ONEDNN-LABEL: func.func @cell_batch1
+// ONEDNN-NOT: attn.lstm_cell
+// ONEDNN: call @heed_rnn_forward
+// FUSED-LABEL: func.func @cell_batch8
+// FUSED: attn.lstm_cell
+func.func @cell_batch1(%x: tensor<1x8xf32>, %h: tensor<1x16xf32>,
+                       %wi: tensor<64x8xf32>, %wh: tensor<64x16xf32>,
+                       %b: tensor<64xf32>) -> tensor<1x16xf32> {
+  %h1, %c1 = attn.lstm_cell %x, %h, %h weights(%wi, %wh, %b, %b)
+      : (tensor<1x8xf32>, tensor<1x16xf32>, tensor<1x16xf32>, tensor<64x8xf32>,
+         tensor<64x16xf32>, tensor<64xf32>, tensor<64xf32>)
+      -> (tensor<1x16xf32>, tensor<1x16xf32>)
+  return %h1 : tensor<1x16xf32>
+}
+
+// Under cells=auto a batch of 8 runs on oneDNN.
+// CHECK-LABEL: func.func @cell_batch8
+// CHECK-NOT: attn.lstm_cell
+// CHECK: call @heed_rnn_forward
+func.func @cell_batch8(%x: tensor<8x8xf32>, %h: tensor<8x16xf32>,
+                       %wi: tensor<64x8xf32>, %wh: tensor<64x16xf32>,
+                       %b: tensor<64xf32>) -> tensor<8x16xf32> {
+  %h1, %c1 = attn.lstm_cell %x, %h, %h weights(%wi, %wh, %b, %b)
+      : (tensor<8x8xf32>, tensor<8x16xf32>, tensor<8x16xf32>, tensor<64x8xf32>,
+         tensor<64x16xf32>, tensor<64xf32>, tensor<64xf32>)
+      -> (tensor<8x16xf32>, tensor<8x16xf32>)
+  return %h1 : tensor<8x16xf32>
+}
