@@ -1,0 +1,136 @@
+//===- TextInterface.cpp - Text in, text out for sequence models ----------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TextInterface.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cctype>
+
+using namespace heed;
+using llvm::Twine;
+
+static llvm::Error fail(const Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Expected<TextInterface> TextInterface::load(const std::string &path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return fail(path + ": cannot read: " + buffer.getError().message());
+  auto json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return fail(path + ": not valid JSON: " + llvm::toString(json.takeError()));
+  TextInterface t;
+  t.path = path;
+  llvm::json::Path::Root root(path);
+  llvm::json::ObjectMapper map(*json, root);
+  int64_t length = 0;
+  if (!map || !map.map("input", t.input) || !map.map("output", t.output) ||
+      !map.map("input_vocabulary", t.inputVocabulary) ||
+      !map.map("output_vocabulary", t.outputVocabulary) ||
+      !map.map("length", length) || !map.mapOptional("pad", t.pad) ||
+      !map.mapOptional("lowercase", t.lowercase) ||
+      !map.mapOptional("drop", t.drop) ||
+      !map.mapOptional("zero_inputs", t.zeroInputs) ||
+      !map.mapOptional("attention", t.attention)) {
+    std::string msg;
+    llvm::raw_string_ostream os(msg);
+    root.printErrorContext(*json, os);
+    return fail(path + ": " + llvm::toString(root.getError()));
+  }
+  t.length = length;
+  if (t.length <= 0 || t.inputVocabulary.empty() || t.outputVocabulary.empty())
+    return fail(path + ": 'length' must be positive and both vocabularies "
+                       "non-empty");
+  if (!t.pad.empty() &&
+      std::find(t.inputVocabulary.begin(), t.inputVocabulary.end(), t.pad) ==
+          t.inputVocabulary.end())
+    return fail(path + ": the pad symbol '" + t.pad +
+                "' is not in the input vocabulary");
+  return t;
+}
+
+llvm::Expected<std::vector<std::string>>
+TextInterface::symbols(const std::string &text) const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (lowercase)
+      c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (drop.find(c) != std::string::npos)
+      continue;
+    std::string sym(1, c);
+    if (std::find(inputVocabulary.begin(), inputVocabulary.end(), sym) ==
+        inputVocabulary.end()) {
+      std::string shown = static_cast<unsigned char>(c) < 0x20 ||
+                                  static_cast<unsigned char>(c) >= 0x7f
+                              ? "byte " + std::to_string(unsigned(
+                                              static_cast<unsigned char>(c)))
+                              : "'" + sym + "'";
+      return fail("text \"" + text + "\": " + shown + " at position " +
+                  Twine(i + 1) + " is not in the input vocabulary of '" +
+                  input + "' (" + path + ")");
+    }
+    out.push_back(sym);
+  }
+  if (int64_t(out.size()) > length)
+    return fail("text \"" + text + "\" has " + Twine(out.size()) +
+                " symbols; the model reads at most " + Twine(length));
+  return out;
+}
+
+llvm::Expected<rt::NamedTensors> TextInterface::encode(
+    const std::vector<std::string> &texts,
+    const std::vector<std::pair<std::string, std::vector<int64_t>>> &rowShapes)
+    const {
+  int64_t n = texts.size(), v = inputVocabulary.size();
+  rt::Tensor x({n, length, v});
+  std::fill(x.data(), x.data() + x.numElements(), 0.0f);
+  auto index = [&](const std::string &sym) {
+    return std::find(inputVocabulary.begin(), inputVocabulary.end(), sym) -
+           inputVocabulary.begin();
+  };
+  for (int64_t r = 0; r < n; ++r) {
+    auto syms = symbols(texts[r]);
+    if (!syms)
+      return syms.takeError();
+    for (int64_t t = 0; t < length; ++t) {
+      if (t >= int64_t(syms->size()) && pad.empty())
+        break;
+      const std::string &sym = t < int64_t(syms->size()) ? (*syms)[t] : pad;
+      x[(r * length + t) * v + index(sym)] = 1.0f;
+    }
+  }
+  rt::NamedTensors out;
+  out.emplace_back(input, std::move(x));
+  for (const std::string &name : zeroInputs) {
+    auto it = std::find_if(rowShapes.begin(), rowShapes.end(),
+                           [&](auto &p) { return p.first == name; });
+    if (it == rowShapes.end())
+      return fail(path + ": zero input '" + name + "' is not an input of the "
+                                                   "model");
+    std::vector<int64_t> shape = {n};
+    shape.insert(shape.end(), it->second.begin(), it->second.end());
+    rt::Tensor z(shape);
+    std::fill(z.data(), z.data() + z.numElements(), 0.0f);
+    out.emplace_back(name, std::move(z));
+  }
+  return out;
+}
+
+std::string TextInterface::decode(const rt::Tensor &p, int64_t row) const {
+  const auto &shape = p.shape();
+  int64_t steps = shape[1], v = shape[2];
+  std::string out;
+  for (int64_t t = 0; t < steps; ++t) {
+    const float *q = p.data() + (row * steps + t) * v;
+    int64_t best = std::max_element(q, q + v) - q;
+    out += best < int64_t(outputVocabulary.size()) ? outputVocabulary[best] : "?";
+  }
+  return out;
+}
