@@ -16,6 +16,8 @@ from attention_step import AttentionStep, TX, N_A, N_S  # noqa: E402
 from dense_attention import DenseAttention, TIME_STEP  # noqa: E402
 from date_translation import DateTranslator, N_S  # noqa: E402
 import dates  # noqa: E402
+from trigger_word import make_model as make_trigger_word, TX as TW_TX, N_FREQ  # noqa: E402
+from lstm_attention import LstmAttention, TIME_STEP as LA_T, DIM as LA_DIM  # noqa: E402
 
 
 def median_us(fn, seconds=1.0):
@@ -48,6 +50,14 @@ def main(model, batch):
         x[:, :, 0] = 1
         s0 = torch.zeros(batch, N_S)
         run = lambda: net(x, s0, s0)  # noqa: E731
+    elif model == "trigger_word":
+        net = make_trigger_word()
+        x = torch.rand(batch, TW_TX, N_FREQ)
+        run = lambda: net(x)  # noqa: E731
+    elif model == "lstm_attention":
+        net = LstmAttention().eval()
+        x = torch.rand(batch, LA_T, LA_DIM)
+        run = lambda: net(x)  # noqa: E731
     else:
         raise SystemExit(f"unknown model {model}")
     with torch.no_grad():

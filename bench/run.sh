@@ -15,7 +15,9 @@ heed_median() { # model batch -> "median_us compile_ms"
 
 echo "| model | batch | Heed median (us) | PyTorch eager median (us) | speed-up | Heed compile (ms) |"
 echo "| --- | --- | --- | --- | --- | --- |"
-for spec in "attention_step 1" "attention_step 100" "dense_attention 1" "dense_attention 1000"; do
+for spec in "date_translation 1" "date_translation 32" "trigger_word 1" \
+            "lstm_attention 1" "attention_step 1" "attention_step 100" \
+            "dense_attention 1" "dense_attention 1000"; do
   set -- $spec
   read -r heed compile < <(heed_median "$1" "$2")
   torch=$(/usr/bin/python3 bench/pytorch_eager.py "$1" "$2")

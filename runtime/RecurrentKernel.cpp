@@ -76,8 +76,11 @@ std::unique_ptr<RnnPlan> buildPlan(const RnnShape &s, const float *const w[8]) {
           ? dnnl::rnn_direction::bidirectional_concat
           : dnnl::rnn_direction::bidirectional_sum;
 
-  memory::desc srcLayerMd({T, N, I}, dt::f32, tag::ntc);
-  memory::desc dstLayerMd({T, N, outC}, dt::f32, tag::ntc);
+  // Batch-first buffers are `ntc`; with one row that is also `tnc`, the
+  // layout oneDNN's kernels read without an internal reorder.
+  tag layerTag = N == 1 ? tag::tnc : tag::ntc;
+  memory::desc srcLayerMd({T, N, I}, dt::f32, layerTag);
+  memory::desc dstLayerMd({T, N, outC}, dt::f32, layerTag);
   memory::desc stateMd({1, d, N, H}, dt::f32, tag::ldnc);
   memory::desc srcIterMd = s.hasH0 ? stateMd : memory::desc();
   memory::desc srcIterCMd = s.hasC0 ? stateMd : memory::desc();

@@ -26,8 +26,9 @@ struct HoistVectorTransfersPass
     // reads and writes of one accumulator have identical operands.
     RewritePatternSet patterns(&getContext());
     memref::populateFoldMemRefAliasOpPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      return signalPassFailure();
+    // Not converging within the driver's iteration limit leaves correct IR
+    // with fewer folds; it is not an error.
+    (void)applyPatternsGreedily(getOperation(), std::move(patterns));
     linalg::hoistRedundantVectorTransfers(getOperation());
   }
 };

@@ -6,11 +6,12 @@ import struct
 import numpy as np
 
 
-def save_safetensors(path, tensors):
+def save_safetensors(path, tensors, dtype="F32"):
     header, offset, blobs = {}, 0, []
+    np_type = {"F32": "<f4", "F16": "<f2"}[dtype]
     for name, array in tensors.items():
-        data = np.ascontiguousarray(array, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape),
+        data = np.ascontiguousarray(array, dtype=np_type).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(array.shape),
                         "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
         blobs.append(data)
