@@ -32,9 +32,14 @@ heed::rt::bindWeights(const std::vector<ExpectedWeight> &expected,
       bound.push_back(std::move(*it->second));
     byName.erase(it);
   }
-  for (auto &[name, t] : byName)
+  for (auto &[name, t] : byName) {
+    // PyTorch's BatchNorm state_dict carries a step counter inference never
+    // reads; accept it so state_dict exports load as they are.
+    if (llvm::StringRef(name).ends_with(".num_batches_tracked"))
+      continue;
     problems.push_back("unexpected " + name + " " + shapeToString(t->shape()) +
                        " (the model has no such weight)");
+  }
   if (problems.empty())
     return bound;
   std::string msg = source + ": " + std::to_string(problems.size()) +

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Driver/Session.h"
+#include "compiler/Driver/KerasWeights.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/MLIRGen.h"
 #include "frontends/dsl/Parser.h"
@@ -52,6 +53,13 @@ std::vector<rt::ExpectedWeight> Session::expectedWeights() const {
 
 llvm::Error Session::setWeights(rt::NamedTensors tensors,
                                 const std::string &source) {
+  // Keras layouts are converted once, here, never per call.
+  if (ast->weightLayout == "keras") {
+    auto converted = convertKerasWeights(*ast, std::move(tensors), source);
+    if (!converted)
+      return converted.takeError();
+    tensors = std::move(*converted);
+  }
   auto bound = rt::bindWeights(expectedWeights(), std::move(tensors), source);
   if (!bound)
     return bound.takeError();

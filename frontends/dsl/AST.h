@@ -146,6 +146,7 @@ struct Param {
 struct Model {
   std::string name;
   llvm::SMLoc loc;
+  std::string weightLayout = "pytorch"; // `weights keras` switches
   std::vector<Param> params;
   std::vector<std::unique_ptr<Layer>> layers;
   std::vector<std::unique_ptr<Stmt>> stmts;

@@ -115,6 +115,17 @@ std::unique_ptr<Model> Parser::parseModel() {
     consume();
   }
   while (!tok.is(Tok::Eof)) {
+    // `weights keras`: the weight file uses Keras names and layouts.
+    if (tok.is(Tok::Ident) && tok.text == "weights" && peekNext().is(Tok::Ident)) {
+      consume();
+      if (tok.text != "keras" && tok.text != "pytorch")
+        return error(tok.loc(), "weight layout must be 'pytorch' or 'keras', "
+                                "not '" + tok.text + "'"),
+               nullptr;
+      model->weightLayout = tok.text;
+      consume();
+      continue;
+    }
     auto stmt = parseStmt(*model, /*inLoop=*/false);
     if (!stmt)
       return nullptr;
