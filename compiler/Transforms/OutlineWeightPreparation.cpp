@@ -50,17 +50,19 @@ void outline(func::FuncOp model) {
     }
   SmallVector<Operation *> prep;
   for (Operation &op : body.without_terminator()) {
-    // Prepared values are tensors; views of buffers (a kernel call's
-    // operands) stay with their call.
-    if (op.getNumResults() == 0 || !isMemoryEffectFree(&op) ||
-        !llvm::all_of(op.getResultTypes(), llvm::IsaPred<RankedTensorType>))
+    if (op.getNumResults() == 0 || !isMemoryEffectFree(&op))
       continue;
     SmallVector<Value> reads = readValues(&op);
     if (!llvm::all_of(reads, [&](Value v) { return inputFree.contains(v); }))
       continue;
     for (Value r : op.getResults())
       inputFree.insert(r);
-    if (llvm::any_of(reads, [&](Value v) { return weightDerived.contains(v); })) {
+    // Prepared values are tensors: a buffer view of a weight (a kernel
+    // call's operand) stays with its call.
+    bool tensorResults =
+        llvm::all_of(op.getResultTypes(), llvm::IsaPred<RankedTensorType>);
+    if (tensorResults &&
+        llvm::any_of(reads, [&](Value v) { return weightDerived.contains(v); })) {
       prep.push_back(&op);
       for (Value r : op.getResults())
         weightDerived.insert(r);

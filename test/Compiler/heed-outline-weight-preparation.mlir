@@ -1,4 +1,4 @@
-// RUN: heed-opt %s --heed-outline-weight-preparation | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-outline-weight-preparation | FileCheck %s
 
 // The weight transpose moves to @model_prepare; the model takes its result
 // as a new argument. Work on the input stays.
@@ -20,4 +20,28 @@ func.func @model(%x: tensor<2x8xf32>, %w: tensor<4x8xf32> {heed.weight})
   %init = linalg.fill ins(%zero : f32) outs(%o : tensor<2x4xf32>) -> tensor<2x4xf32>
   %y = linalg.matmul ins(%x, %wt : tensor<2x8xf32>, tensor<8x4xf32>) outs(%init : tensor<2x4xf32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// Padding a weight into a zero-filled tensor moves whole: the scalar
+// constant of the fill is input-free, so the fill and the insert go along.
+// CHECK-LABEL: func.func @padded_prepare
+// CHECK: linalg.fill
+// CHECK: tensor.insert_slice
+// CHECK: return {{.*}} : tensor<8x16xf32>
+// CHECK-LABEL: func.func @padded
+// CHECK-SAME: %[[PAD:[[:alnum:]_]+]]: tensor<8x16xf32> {bufferization.writable = false, heed.prepared}
+// CHECK-NOT: tensor.insert_slice
+// CHECK: linalg.matmul ins(%{{.*}}, %[[PAD]] :
+func.func @padded(%x: tensor<2x8xf32>, %w: tensor<8x10xf32> {heed.weight})
+    -> tensor<2x16xf32> attributes {heed.outputs = ["y"]} {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x16xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %p = tensor.insert_slice %w into %z[0, 0] [8, 10] [1, 1] : tensor<8x10xf32> into tensor<8x16xf32>
+  %o = tensor.empty() : tensor<2x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%o : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %y = linalg.matmul ins(%x, %p : tensor<2x8xf32>, tensor<8x16xf32>) outs(%init : tensor<2x16xf32>) -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
 }
