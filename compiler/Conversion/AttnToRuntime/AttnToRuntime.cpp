@@ -137,10 +137,19 @@ Value expandAt(OpBuilder &b, Location loc, Value v, int64_t axis) {
   SmallVector<int64_t> shape(type.getShape());
   shape.insert(shape.begin() + axis, 1);
   auto outType = RankedTensorType::get(shape, type.getElementType());
-  SmallVector<ReassociationIndices> groups =
-      axis == 0 ? SmallVector<ReassociationIndices>{{0, 1}, {2}}
-                : SmallVector<ReassociationIndices>{{0, 1}, {2}};
-  return tensor::ExpandShapeOp::create(b, loc, outType, v, groups);
+  // Either way the unit dim joins the group of the dim it sits next to.
+  return tensor::ExpandShapeOp::create(
+      b, loc, outType, v, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+}
+
+/// For a cell state h [B, H]: H, the one-step sequence type [B, 1, H] and
+/// the oneDNN state type [1, B, H].
+std::tuple<int64_t, Type, Type> oneStepTypes(Value h) {
+  auto t = cast<RankedTensorType>(h.getType());
+  int64_t batch = t.getDimSize(0), hidden = t.getDimSize(1);
+  return {hidden,
+          RankedTensorType::get({batch, 1, hidden}, t.getElementType()),
+          RankedTensorType::get({1, batch, hidden}, t.getElementType())};
 }
 Value collapseLeading(OpBuilder &b, Location loc, Value v) {
   auto type = cast<RankedTensorType>(v.getType());
@@ -200,13 +209,9 @@ struct ConvertAttnToRuntimePass
       } else if (auto cell = dyn_cast<attn::LstmCellOp>(op)) {
         // A one-step sequence: x [B, 1, I], states [1, B, H].
         k.declare(kRnnFunction, kRnnArgs);
-        auto hType = cast<RankedTensorType>(cell.getH().getType());
-        Type seq = RankedTensorType::get({hType.getDimSize(0), 1, hType.getDimSize(1)},
-                                         hType.getElementType());
-        Type state = RankedTensorType::get({1, hType.getDimSize(0), hType.getDimSize(1)},
-                                           hType.getElementType());
+        auto [hidden, seq, state] = oneStepTypes(cell.getH());
         auto r = emitRnnCall(
-            k, b, loc, kLstm, 0, hType.getDimSize(1),
+            k, b, loc, kLstm, 0, hidden,
             expandAt(b, loc, cell.getInput(), 1), expandAt(b, loc, cell.getH(), 0),
             expandAt(b, loc, cell.getC(), 0),
             ValueRange{cell.getWeightIh(), cell.getWeightHh(), cell.getBiasIh(),
@@ -215,13 +220,9 @@ struct ConvertAttnToRuntimePass
         results = {collapseLeading(b, loc, r[1]), collapseLeading(b, loc, r[2])};
       } else if (auto cell = dyn_cast<attn::GruCellOp>(op)) {
         k.declare(kRnnFunction, kRnnArgs);
-        auto hType = cast<RankedTensorType>(cell.getH().getType());
-        Type seq = RankedTensorType::get({hType.getDimSize(0), 1, hType.getDimSize(1)},
-                                         hType.getElementType());
-        Type state = RankedTensorType::get({1, hType.getDimSize(0), hType.getDimSize(1)},
-                                           hType.getElementType());
+        auto [hidden, seq, state] = oneStepTypes(cell.getH());
         auto r = emitRnnCall(
-            k, b, loc, kLinearBeforeResetGru, 0, hType.getDimSize(1),
+            k, b, loc, kLinearBeforeResetGru, 0, hidden,
             expandAt(b, loc, cell.getInput(), 1), expandAt(b, loc, cell.getH(), 0),
             Value(),
             ValueRange{cell.getWeightIh(), cell.getWeightHh(), cell.getBiasIh(),
