@@ -333,7 +333,6 @@ Value Generator::gen(const Expr &e) {
 }
 
 SmallVector<Value> Generator::genCall(const Expr &e) {
-  Location l = loc(e.loc);
   SmallVector<Value> args;
   for (auto &a : e.args) {
     if (a->kind == Expr::Kind::List || !a->type.size())
