@@ -8,7 +8,7 @@
 
 #include "runtime/Kernels.h"
 
-#include <oneapi/dnnl/dnnl.hpp>
+#include "runtime/DnnlEngine.h"
 
 #include <cstring>
 #include <unordered_map>
@@ -40,7 +40,7 @@ struct ConvPlan : KernelPlan {
 
 std::unique_ptr<ConvPlan> buildPlan(const ConvShape &s, const float *w,
                                     const float *b) {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::engine &engine = cpuEngine();
   auto plan = std::make_unique<ConvPlan>();
   plan->shape = s;
   plan->weightSource = w;

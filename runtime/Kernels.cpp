@@ -42,10 +42,14 @@ void KernelContext::setError(std::string message) {
   std::lock_guard<std::mutex> guard(lock);
   if (error.empty())
     error = std::move(message);
+  failed.store(true, std::memory_order_release);
 }
 
 std::string KernelContext::takeError() {
+  if (!failed.load(std::memory_order_acquire))
+    return {};
   std::lock_guard<std::mutex> guard(lock);
+  failed.store(false, std::memory_order_relaxed);
   return std::exchange(error, std::string());
 }
 

@@ -16,6 +16,7 @@
 #ifndef HEED_RUNTIME_KERNELS_H
 #define HEED_RUNTIME_KERNELS_H
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,8 @@ private:
   std::mutex lock;
   std::vector<std::unique_ptr<KernelPlan>> plans;
   std::string error;
+  /// Set with `error`; lets takeError skip the lock on every clean run.
+  std::atomic<bool> failed{false};
 };
 
 } // namespace heed::rt

@@ -10,7 +10,7 @@
 
 #include "runtime/Kernels.h"
 
-#include <oneapi/dnnl/dnnl.hpp>
+#include "runtime/DnnlEngine.h"
 
 #include <cstring>
 #include <unordered_map>
@@ -21,11 +21,6 @@ using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
 namespace {
-
-dnnl::engine &cpuEngine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 struct RnnShape {
   int64_t cell, direction, steps, batch, input, hidden;
@@ -45,6 +40,8 @@ struct RnnPlan : KernelPlan {
   memory weightsLayer, weightsIter, bias;
   std::unordered_map<int, memory> args;
 };
+
+template <typename T> struct Type { using type = T; };
 
 int64_t gatesOf(CellKind cell) { return cell == CellKind::LSTM ? 4 : 3; }
 
@@ -90,32 +87,30 @@ std::unique_ptr<RnnPlan> buildPlan(const RnnShape &s, const float *const w[8]) {
   auto &engine = cpuEngine();
   auto kind = dnnl::prop_kind::forward_inference;
 
+  // The primitive, and the weight layouts it chose.
   memory::desc wLayerMd, wIterMd;
-  if (cell == CellKind::LSTM) {
-    dnnl::lstm_forward::desc desc(kind, dnnlDir, srcLayerMd, srcIterMd,
-                                  srcIterCMd, wLayerAny, wIterAny, biasMd,
-                                  dstLayerMd, stateMd, stateMd);
-    dnnl::lstm_forward::primitive_desc pd(desc, engine);
-    plan->primitive = dnnl::lstm_forward(pd);
+  auto create = [&](auto desc, auto tag) {
+    using Primitive = typename decltype(tag)::type;
+    typename Primitive::primitive_desc pd(desc, engine);
+    plan->primitive = Primitive(pd);
     wLayerMd = pd.weights_layer_desc();
     wIterMd = pd.weights_iter_desc();
-  } else if (cell == CellKind::LinearBeforeResetGRU) {
-    dnnl::lbr_gru_forward::desc desc(kind, dnnlDir, srcLayerMd, srcIterMd,
-                                     wLayerAny, wIterAny, biasMd, dstLayerMd,
-                                     stateMd);
-    dnnl::lbr_gru_forward::primitive_desc pd(desc, engine);
-    plan->primitive = dnnl::lbr_gru_forward(pd);
-    wLayerMd = pd.weights_layer_desc();
-    wIterMd = pd.weights_iter_desc();
-  } else {
-    dnnl::gru_forward::desc desc(kind, dnnlDir, srcLayerMd, srcIterMd,
-                                 wLayerAny, wIterAny, biasMd, dstLayerMd,
-                                 stateMd);
-    dnnl::gru_forward::primitive_desc pd(desc, engine);
-    plan->primitive = dnnl::gru_forward(pd);
-    wLayerMd = pd.weights_layer_desc();
-    wIterMd = pd.weights_iter_desc();
-  }
+  };
+  if (cell == CellKind::LSTM)
+    create(dnnl::lstm_forward::desc(kind, dnnlDir, srcLayerMd, srcIterMd,
+                                    srcIterCMd, wLayerAny, wIterAny, biasMd,
+                                    dstLayerMd, stateMd, stateMd),
+           Type<dnnl::lstm_forward>());
+  else if (cell == CellKind::LinearBeforeResetGRU)
+    create(dnnl::lbr_gru_forward::desc(kind, dnnlDir, srcLayerMd, srcIterMd,
+                                       wLayerAny, wIterAny, biasMd, dstLayerMd,
+                                       stateMd),
+           Type<dnnl::lbr_gru_forward>());
+  else
+    create(dnnl::gru_forward::desc(kind, dnnlDir, srcLayerMd, srcIterMd,
+                                   wLayerAny, wIterAny, biasMd, dstLayerMd,
+                                   stateMd),
+           Type<dnnl::gru_forward>());
 
   // PyTorch layout -> ldigo / ldgo with oneDNN's gate order.
   std::vector<float> wl(d * I * g * H), wi(d * H * g * H), b(d * biasGates * H);

@@ -689,11 +689,11 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
   switch (layer.kind) {
   case Builtin::LstmCell:
   case Builtin::GruCell: {
-    if (in.size() != 2 || !needKnownLast())
-      return in.size() == 2 ? false
-                            : error(x.loc, "cell '" + layer.name +
-                                               "' takes one step [B, F], got " +
-                                               shapeStr(in));
+    if (in.size() != 2)
+      return error(x.loc, "cell '" + layer.name +
+                              "' takes one step [B, F], got " + shapeStr(in));
+    if (!needKnownLast())
+      return false;
     Shape state = {in[0], h};
     for (size_t i = 1; i < e.args.size(); ++i)
       if (e.args[i]->type != state)
@@ -705,9 +705,8 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
     if (!fixInFeatures(layer, x, in.back().size))
       return false;
     e.type = state;
-    e.results.assign(states, state);
-    if (states == 1)
-      e.results.clear();
+    if (states > 1) // lstm_cell: h and c
+      e.results.assign(states, state);
     return true;
   }
   case Builtin::Lstm:

@@ -44,9 +44,13 @@ Value f32Const(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
-Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type) {
+} // namespace
+
+Value heed::emptyTensor(OpBuilder &b, Location loc, RankedTensorType type) {
   return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
 }
+
+namespace {
 
 Value filled(OpBuilder &b, Location loc, RankedTensorType type, double v) {
   return linalg::FillOp::create(b, loc, f32Const(b, loc, v),
@@ -79,9 +83,10 @@ AffineMap mapDropping(MLIRContext *ctx, int64_t rank, int64_t drop) {
   return AffineMap::get(rank, 0, exprs, ctx);
 }
 
-/// A broadcasting elementwise generic producing `outType`.
-Value elementwise(OpBuilder &b, Location loc, RankedTensorType outType,
-                  ValueRange inputs, BodyFn body) {
+} // namespace
+
+Value heed::elementwise(OpBuilder &b, Location loc, RankedTensorType outType,
+                        ValueRange inputs, BodyFn body) {
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps;
   for (Value in : inputs)
@@ -97,6 +102,8 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType outType,
              })
       .getResult(0);
 }
+
+namespace {
 
 /// Reduces `axis` of `input` with `combine`, starting from `init`.
 Value reduceAxis(OpBuilder &b, Location loc, Value input, int64_t axis,

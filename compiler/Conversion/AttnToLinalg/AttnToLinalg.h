@@ -18,6 +18,20 @@ namespace heed {
 /// tensor, arith and math ops on static shapes.
 void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
+/// An empty tensor of `type` (a destination for linalg ops).
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type);
+
+/// A `linalg.generic` producing `outType` from `inputs`, NumPy-broadcast
+/// against it (size-1 dims read index 0); `body` maps the input scalars to
+/// the output scalar.
+mlir::Value
+elementwise(mlir::OpBuilder &b, mlir::Location loc,
+            mlir::RankedTensorType outType, mlir::ValueRange inputs,
+            llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                           mlir::ValueRange)>
+                body);
+
 /// Patterns for the generated recurrent cells, batch normalization,
 /// embedding and argmax (SequenceToLinalg.cpp).
 void populateSequenceToLinalgPatterns(mlir::RewritePatternSet &patterns);

@@ -25,10 +25,6 @@ namespace {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type) {
-  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-}
-
 /// Columns [k*H, (k+1)*H) of a [B, G*H] gate tensor.
 Value gate(OpBuilder &b, Location loc, Value gates, int64_t k, int64_t h) {
   int64_t batch = typeOf(gates).getDimSize(0);
@@ -43,17 +39,7 @@ Value gate(OpBuilder &b, Location loc, Value gates, int64_t k, int64_t h) {
 /// An elementwise generic over same-shaped inputs.
 Value pointwise(OpBuilder &b, Location loc, ValueRange inputs,
                 function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-  RankedTensorType type = typeOf(inputs[0]);
-  SmallVector<AffineMap> maps(inputs.size() + 1,
-                              b.getMultiDimIdentityMap(type.getRank()));
-  SmallVector<utils::IteratorType> iters(type.getRank(),
-                                         utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, loc, type, inputs, emptyLike(b, loc, type), maps, iters,
-             [&](OpBuilder &nb, Location nl, ValueRange args) {
-               linalg::YieldOp::create(nb, nl, body(nb, nl, args.drop_back()));
-             })
-      .getResult(0);
+  return elementwise(b, loc, typeOf(inputs[0]), inputs, body);
 }
 
 Value sigmoid(OpBuilder &b, Location l, Value x) {
@@ -132,11 +118,6 @@ struct GruCellLowering : OpRewritePattern<attn::GruCellOp> {
   }
 };
 
-/// The map reading a [C] parameter against an iteration space of `rank`.
-AffineMap lastAxisMap(OpBuilder &b, int64_t rank) {
-  return AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, b.getContext()));
-}
-
 struct BatchNormLowering : OpRewritePattern<attn::BatchNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(attn::BatchNormOp op,
@@ -158,20 +139,12 @@ struct BatchNormLowering : OpRewritePattern<attn::BatchNormOp> {
           return arith::SubFOp::create(b, l, a[0], mul(b, l, a[1], a[2]))
               .getResult();
         });
-    RankedTensorType type = op.getType();
-    int64_t rank = type.getRank();
-    SmallVector<AffineMap> maps = {rw.getMultiDimIdentityMap(rank),
-                                   lastAxisMap(rw, rank), lastAxisMap(rw, rank),
-                                   rw.getMultiDimIdentityMap(rank)};
-    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-    Value y = linalg::GenericOp::create(
-                  rw, loc, type, ValueRange{op.getInput(), scale, shift},
-                  emptyLike(rw, loc, type), maps, iters,
-                  [](OpBuilder &b, Location l, ValueRange a) {
-                    linalg::YieldOp::create(b, l,
-                                            add(b, l, mul(b, l, a[0], a[1]), a[2]));
-                  })
-                  .getResult(0);
+    // [C] parameters broadcast over the leading axes.
+    Value y = elementwise(rw, loc, op.getType(),
+                          ValueRange{op.getInput(), scale, shift},
+                          [](OpBuilder &b, Location l, ValueRange a) {
+                            return add(b, l, mul(b, l, a[0], a[1]), a[2]);
+                          });
     rw.replaceOp(op, y);
     return success();
   }
@@ -194,7 +167,7 @@ struct EmbeddingLowering : OpRewritePattern<attn::EmbeddingOp> {
         rw.getMultiDimIdentityMap(rank)};
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     Value y = linalg::GenericOp::create(
-                  rw, loc, type, ValueRange{op.getIds()}, emptyLike(rw, loc, type),
+                  rw, loc, type, ValueRange{op.getIds()}, emptyTensor(rw, loc, type),
                   maps, iters,
                   [&](OpBuilder &b, Location l, ValueRange a) {
                     // Ids outside [0, V) read a zero row.
@@ -232,7 +205,7 @@ struct ArgmaxLowering : OpRewritePattern<attn::ArgmaxOp> {
     AffineMap outMap = AffineMap::get(rank, 0, outExprs, rw.getContext());
     auto fill = [&](double v) {
       Value c = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(v));
-      return linalg::FillOp::create(rw, loc, c, emptyLike(rw, loc, outType))
+      return linalg::FillOp::create(rw, loc, c, emptyTensor(rw, loc, outType))
           .getResult(0);
     };
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);

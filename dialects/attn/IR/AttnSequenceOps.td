@@ -25,12 +25,6 @@ class Attn_RecurrentOp<string mnemonic, int gates>
   let extraClassDeclaration = [{
     /// Gates per cell: 4 for LSTM (i, f, g, o), 3 for GRU (r, z, n).
     static constexpr int64_t kGates = }] # gates # [{;
-    /// 1, or 2 for the bidirectional directions.
-    int64_t getNumDirections() {
-      return getDirection() == ::heed::attn::Direction::bidirectional_concat ||
-                     getDirection() == ::heed::attn::Direction::bidirectional_sum
-                 ? 2 : 1;
-    }
   }];
 }
 

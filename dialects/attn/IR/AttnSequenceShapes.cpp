@@ -49,10 +49,7 @@ LogicalResult inferRecurrent(MLIRContext *ctx, std::optional<Location> loc,
       if (k == 1)
         want.push_back(h);
       ArrayRef<int64_t> got = shapeOf(weights[dirIndex * 4 + k]);
-      bool ok = got.size() == want.size();
-      for (size_t i = 0; ok && i < got.size(); ++i)
-        ok = compatible(got[i], want[i]);
-      if (!ok)
+      if (!compatibleShapes(got, want))
         return emitOptionalError(loc, name, " ", names[k],
                                  dirIndex ? "_reverse" : "", " must be ",
                                  shapeStr(want), " (", gates, " gates x ",
@@ -64,10 +61,7 @@ LogicalResult inferRecurrent(MLIRContext *ctx, std::optional<Location> loc,
     if (!v)
       continue;
     ArrayRef<int64_t> s = shapeOf(v);
-    bool ok = s.size() == 3;
-    for (size_t i = 0; ok && i < 3; ++i)
-      ok = compatible(s[i], state[i]);
-    if (!ok)
+    if (!compatibleShapes(s, state))
       return emitOptionalError(loc, name, " initial state must be ",
                                shapeStr(state), ", got ", shapeStr(s));
   }
@@ -99,10 +93,7 @@ LogicalResult checkCell(std::optional<Location> loc, StringRef name,
                       {bhh, {gates * h}, "bias_hh"}};
   for (auto &e : expects) {
     ArrayRef<int64_t> got = shapeOf(e.v);
-    bool ok = got.size() == e.shape.size();
-    for (size_t i = 0; ok && i < got.size(); ++i)
-      ok = compatible(got[i], e.shape[i]);
-    if (!ok)
+    if (!compatibleShapes(got, e.shape))
       return emitOptionalError(loc, name, " ", e.what, " must be ",
                                shapeStr(e.shape), " for input ", shapeStr(xs),
                                " and state ", shapeStr(hs), ", got ",
@@ -119,7 +110,7 @@ LogicalResult LstmOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   return inferRecurrent(
-      ctx, loc, "attn.lstm", 4, op.getInput(), {op.getH0(), op.getC0()},
+      ctx, loc, "attn.lstm", LstmOp::kGates, op.getInput(), {op.getH0(), op.getC0()},
       op.getWeights(), inherent(op.getProperties().hidden_size, attrs, "hidden_size"),
       inherent(op.getProperties().direction, attrs, "direction"), 2, results);
 }
@@ -130,7 +121,7 @@ LogicalResult GruOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   return inferRecurrent(
-      ctx, loc, "attn.gru", 3, op.getInput(), {op.getH0()}, op.getWeights(),
+      ctx, loc, "attn.gru", GruOp::kGates, op.getInput(), {op.getH0()}, op.getWeights(),
       inherent(op.getProperties().hidden_size, attrs, "hidden_size"),
       inherent(op.getProperties().direction, attrs, "direction"), 1, results);
 }
@@ -140,7 +131,7 @@ LogicalResult LstmCellOp::inferReturnTypes(
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
-  if (failed(checkCell(loc, "attn.lstm_cell", 4, op.getInput(),
+  if (failed(checkCell(loc, "attn.lstm_cell", LstmOp::kGates, op.getInput(),
                        {op.getH(), op.getC()}, op.getWeightIh(),
                        op.getWeightHh(), op.getBiasIh(), op.getBiasHh())))
     return failure();
@@ -154,7 +145,7 @@ LogicalResult GruCellOp::inferReturnTypes(
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
-  if (failed(checkCell(loc, "attn.gru_cell", 3, op.getInput(), {op.getH()},
+  if (failed(checkCell(loc, "attn.gru_cell", GruOp::kGates, op.getInput(), {op.getH()},
                        op.getWeightIh(), op.getWeightHh(), op.getBiasIh(),
                        op.getBiasHh())))
     return failure();

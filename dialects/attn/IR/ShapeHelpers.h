@@ -54,6 +54,16 @@ inline bool compatible(int64_t a, int64_t b) {
   return a == kDyn || b == kDyn || a == b;
 }
 
+/// Same rank and pairwise compatible sizes.
+inline bool compatibleShapes(ArrayRef<int64_t> got, ArrayRef<int64_t> want) {
+  if (got.size() != want.size())
+    return false;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (!compatible(got[i], want[i]))
+      return false;
+  return true;
+}
+
 inline std::string shapeStr(ArrayRef<int64_t> shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {
