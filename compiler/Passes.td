@@ -31,7 +31,9 @@ def DecomposeAttention : Pass<"attn-decompose-attention", "mlir::func::FuncOp"> 
     lowering and behind `--attention=decomposed`.
   }];
   let dependentDialects = ["heed::attn::AttnDialect",
-                           "mlir::arith::ArithDialect"];
+                           "mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def LowerAttentionToLoops : Pass<"attn-lower-attention-to-loops",

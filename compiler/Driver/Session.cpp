@@ -5,6 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Driver/Session.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include <cmath>
 #include "compiler/Driver/KerasWeights.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/MLIRGen.h"
@@ -240,12 +243,40 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   return result;
 }
 
+llvm::Error Session::checkInputRanges(const rt::NamedTensors &inputs,
+                                      const llvm::StringMap<int64_t> &dims) const {
+  for (const auto &range : ast->inputRanges) {
+    int64_t max = range.max.isKnown() ? range.max.size
+                                      : dims.lookup(range.max.symbol);
+    for (auto &[name, t] : inputs) {
+      if (name != range.input)
+        continue;
+      for (int64_t i = 0; i < t.numElements(); ++i) {
+        float v = t.data()[i];
+        if (v == std::floor(v) && v >= float(range.min) && v <= float(max))
+          continue;
+        return fail("input '" + name + "' " + rt::shapeToString(t.shape()) +
+                    ": element " + std::to_string(i) + " is " +
+                    (v == std::floor(v) && std::fabs(v) < 1e15
+                         ? std::to_string(int64_t(v))
+                         : llvm::formatv("{0}", v).str()) +
+                    ", but the " + range.role +
+                    " must be integers in [" + std::to_string(range.min) +
+                    ", " + std::to_string(max) + "]");
+      }
+    }
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   if (!weightsBound)
     return fail("no weights bound (use --weights FILE)");
   auto dims = bindDims(inputs);
   if (!dims)
     return dims.takeError();
+  if (auto err = checkInputRanges(inputs, *dims))
+    return std::move(err);
   auto model = compiled(*dims);
   if (!model)
     return model.takeError();

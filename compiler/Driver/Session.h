@@ -42,6 +42,10 @@ public:
   /// symbolic dimension; errors name the input, the dim and both sizes.
   llvm::Expected<llvm::StringMap<int64_t>>
   bindDims(const rt::NamedTensors &inputs) const;
+  /// Checks inputs whose values the model constrains (attention lengths,
+  /// token ids): integers within the range Sema recorded.
+  llvm::Error checkInputRanges(const rt::NamedTensors &inputs,
+                               const llvm::StringMap<int64_t> &dims) const;
 
   /// The module specialized for `dims`, lowered to `stage`. Pass-manager
   /// command-line options (--mlir-print-ir-*) apply.

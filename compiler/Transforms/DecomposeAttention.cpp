@@ -1,16 +1,27 @@
 //===- DecomposeAttention.cpp - attn.attention as whole-tensor ops --------===//
 //
-// Part of Heed. The unfused reference lowering of attn.attention:
-//   scores  = score region lifted to [B, T, ·] (query repeated over T)
-//   weights = softmax(scores, axis = 1)        (or σ(e) / Σ σ(e))
-//   context = Σ_t weights[b, t] · values[b, t]
+// Part of Heed. The unfused reference lowering of attn.attention, for a
+// query of rows P = [B] or [B, Tq]:
+//   scores  = score region lifted to [P, T, ·] (query repeated over T, keys
+//             over Tq)
+//   scores  = masks applied (AttentionMasks.h), one linalg.generic
+//   weights = softmax over T                   (or σ(e) / Σ σ(e))
+//   context = Σ_t weights[P, t] · values[b, t]
+// Every intermediate is materialized; this is the reference the fused
+// lowering is tested against.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/Transforms/AttentionMasks.h"
 #include "compiler/Transforms/RowOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
+
+#include <cfloat>
 
 namespace heed {
 #define GEN_PASS_DEF_DECOMPOSEATTENTION
@@ -20,47 +31,111 @@ namespace heed {
 using namespace mlir;
 using namespace heed;
 
+static Value constantRow(OpBuilder &b, Location loc, float v) {
+  auto type = RankedTensorType::get({1}, b.getF32Type());
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
+}
+
+/// Applies the op's masks to energies [B, (Tq,) T] elementwise.
+static Value applyMasks(OpBuilder &b, Location loc, attn::AttentionOp op,
+                        Value energies) {
+  auto type = cast<RankedTensorType>(energies.getType());
+  int64_t rank = type.getRank();
+  auto map = b.getMultiDimIdentityMap(rank);
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, type, ValueRange{energies},
+      ValueRange{tensor::EmptyOp::create(b, loc, type.getShape(),
+                                         type.getElementType())},
+      ArrayRef<AffineMap>{map, map}, iters,
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        Value batch = linalg::IndexOp::create(b, loc, 0);
+        Value query = rank == 3 ? linalg::IndexOp::create(b, loc, 1).getResult()
+                                : Value();
+        Value step = linalg::IndexOp::create(b, loc, rank - 1);
+        Value e = maskEnergy(b, loc, op, args[0], batch, query, step);
+        linalg::YieldOp::create(b, loc, e);
+      });
+  return generic.getResult(0);
+}
+
 static LogicalResult decompose(attn::AttentionOp op) {
-  if (op.getMask())
-    return op.emitError("attn-decompose-attention does not lower masks; use "
-                        "the fused lowering");
   OpBuilder b(op);
   Location loc = op.getLoc();
-  auto keysType = cast<RankedTensorType>(op.getKeys().getType());
+  auto keysType = cast<RankedTensorType>(op.getMemoryKeys().getType());
   int64_t steps = keysType.getDimSize(1);
+  bool sequence = op.hasQuerySequence();
+  int64_t queries = sequence
+      ? cast<RankedTensorType>(op.getQuery().getType()).getDimSize(1) : 0;
+  int64_t stepAxis = sequence ? 2 : 1; // T's axis in [P, T, ·]
+  // Memory tensors [B, T, ·] seen from every query: [B, Tq, T, ·].
+  auto perQuery = [&](Value memory) -> Value {
+    return sequence ? attn::RepeatOp::create(b, loc, memory, 1, queries)
+                          .getResult()
+                    : memory;
+  };
 
   IRMapping map;
   map.map(op.getQueryRow(),
-          attn::RepeatOp::create(b, loc, op.getQuery(), 1, steps).getResult());
-  map.map(op.getKeyRow(), op.getKeys());
+          attn::RepeatOp::create(b, loc, op.getQuery(), stepAxis, steps)
+              .getResult());
+  for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys()))
+    map.map(row, perQuery(keys));
   for (Operation &inner : op.getScore().front().without_terminator()) {
     SmallVector<Value> operands;
     for (Value v : inner.getOperands())
       operands.push_back(map.lookupOrDefault(v));
-    // Constants and captured weights keep their rank; data rows gain [B, T].
-    Operation *lifted = cloneWithRankShift(b, &inner, operands, 2);
+    // Constants and captured weights keep their rank; data rows gain [P, T].
+    Operation *lifted = cloneWithRankShift(b, &inner, operands, stepAxis + 1);
     if (!lifted)
       return inner.emitError("cannot lift this score-region op to [B, T]");
     map.map(inner.getResults(), lifted->getResults());
   }
-  Value energies = map.lookup(op.getScoreValue()); // [B, T, 1]
-  energies = attn::SqueezeOp::create(b, loc, energies, 2);
+  Value energies = map.lookup(op.getScoreValue()); // [P, T, 1]
+  energies = attn::SqueezeOp::create(b, loc, energies, stepAxis + 1);
 
   Value weights;
-  if (op.getNormalization() == attn::Normalization::softmax) {
-    weights = attn::SoftmaxOp::create(b, loc, energies, 1);
+  bool softmax = op.getNormalization() == attn::Normalization::softmax;
+  if (!hasMasks(op)) {
+    if (softmax) {
+      weights = attn::SoftmaxOp::create(b, loc, energies, stepAxis);
+    } else {
+      Value s = attn::ActivateOp::create(b, loc, energies,
+                                         attn::ActivationKind::sigmoid);
+      Value total = attn::ReduceOp::create(b, loc, s, attn::ReduceKind::sum,
+                                           stepAxis, /*keepdim=*/true);
+      weights = attn::BinaryOp::create(b, loc, s, total, attn::BinaryKind::div);
+    }
   } else {
-    Value s = attn::ActivateOp::create(b, loc, energies,
-                                       attn::ActivationKind::sigmoid);
-    Value total = attn::ReduceOp::create(b, loc, s, attn::ReduceKind::sum, 1,
-                                         /*keepdim=*/true);
-    weights = attn::BinaryOp::create(b, loc, s, total, attn::BinaryKind::div);
+    // Masked steps hold -inf. A row masked entirely has max -inf; clamping
+    // the max to -FLT_MAX and the sum to FLT_MIN makes it all zeros.
+    energies = applyMasks(b, loc, op, energies);
+    Value unnorm;
+    if (softmax) {
+      Value max = attn::ReduceOp::create(b, loc, energies, attn::ReduceKind::max,
+                                         stepAxis, /*keepdim=*/true);
+      max = attn::BinaryOp::create(b, loc, max, constantRow(b, loc, -FLT_MAX),
+                                   attn::BinaryKind::max);
+      Value shifted = attn::BinaryOp::create(b, loc, energies, max,
+                                             attn::BinaryKind::sub);
+      unnorm = attn::ActivateOp::create(b, loc, shifted,
+                                        attn::ActivationKind::exp);
+    } else {
+      unnorm = attn::ActivateOp::create(b, loc, energies,
+                                        attn::ActivationKind::sigmoid);
+    }
+    Value total = attn::ReduceOp::create(b, loc, unnorm, attn::ReduceKind::sum,
+                                         stepAxis, /*keepdim=*/true);
+    total = attn::BinaryOp::create(b, loc, total, constantRow(b, loc, FLT_MIN),
+                                   attn::BinaryKind::max);
+    weights = attn::BinaryOp::create(b, loc, unnorm, total,
+                                     attn::BinaryKind::div);
   }
-  Value column = attn::RepeatOp::create(b, loc, weights, 2, 1); // [B, T, 1]
-  Value weighted = attn::BinaryOp::create(b, loc, op.getValues(), column,
-                                          attn::BinaryKind::mul);
+  Value column = attn::RepeatOp::create(b, loc, weights, stepAxis + 1, 1);
+  Value weighted = attn::BinaryOp::create(b, loc, perQuery(op.getValues()),
+                                          column, attn::BinaryKind::mul);
   Value context = attn::ReduceOp::create(b, loc, weighted,
-                                         attn::ReduceKind::sum, 1, false);
+                                         attn::ReduceKind::sum, stepAxis, false);
   op.replaceAllUsesWith(ValueRange{context, weights});
   op.erase();
   return success();

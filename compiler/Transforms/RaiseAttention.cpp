@@ -155,9 +155,9 @@ LogicalResult raise(Match &m) {
     auto t = cast<RankedTensorType>(v.getType());
     return RankedTensorType::get({t.getShape().back()}, t.getElementType());
   };
-  auto attention = attn::AttentionOp::create(b, loc, m.query, m.keys, m.values,
-                                             /*mask=*/Value(),
-                                             attn::Normalization::softmax);
+  auto attention = attn::AttentionOp::create(
+      b, loc, m.query, ValueRange{m.keys}, m.values, /*lengths=*/Value(),
+      /*previous=*/Value());
   Block *body = new Block();
   attention.getScore().push_back(body);
   Value qRow = body->addArgument(rowType(m.query), m.query.getLoc());

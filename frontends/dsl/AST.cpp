@@ -116,6 +116,14 @@ static void printStmt(const Stmt &s, unsigned indent, llvm::raw_ostream &os) {
     printExpr(*s.value, os);
     os << "\n";
     return;
+  case Stmt::Kind::Score:
+    os << "Score " << s.names[0] << "(";
+    for (size_t i = 0; i < s.score->params.size(); ++i)
+      os << (i ? ", " : "") << s.score->params[i];
+    os << ") = ";
+    printExpr(*s.score->body, os);
+    os << "\n";
+    return;
   case Stmt::Kind::For:
     os << "For " << s.names[0] << " in range(";
     printExpr(*s.value, os);

@@ -46,13 +46,14 @@ enum class Builtin {
   None,
   // Functions over tensors.
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
-  Squeeze, Dropout, Argmax,
+  Squeeze, Dropout, Argmax, Dot, Attention,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
   Embedding,
 };
 
 struct Layer;
+struct ScoreDef;
 
 //===----------------------------------------------------------------------===//
 // Expressions
@@ -80,6 +81,19 @@ struct Expr {
   int64_t count = 0;                // repeat count
   bool keepdim = false;             // reductions
   std::vector<int64_t> perm;        // permute
+  /// attention(...): the resolved score (a definition, or null for the
+  /// built-in `dot`/`scaled_dot` named by `scoreName`) and its options.
+  struct AttentionCall {
+    const ScoreDef *score = nullptr;
+    std::string scoreName = "dot";
+    const Expr *query = nullptr, *keys = nullptr, *values = nullptr;
+    std::vector<const Expr *> features;
+    const Expr *lengths = nullptr, *previous = nullptr;
+    std::string normalization = "softmax", constraint = "none";
+    bool causal = false;
+    int64_t window = 0;
+  };
+  std::unique_ptr<AttentionCall> attention;
 
   Expr(Kind kind, llvm::SMLoc loc) : kind(kind), loc(loc) {}
   const Expr *kwarg(llvm::StringRef key) const;
@@ -117,8 +131,19 @@ struct Layer {
   int64_t vocab = 0;
 };
 
+/// `score NAME(q, k, f...) = expr`: a score function of one query row and
+/// one row of each key tensor, used by attention(..., score=NAME).
+struct ScoreDef {
+  std::string name;
+  llvm::SMLoc loc;
+  std::vector<std::string> params;
+  std::vector<llvm::SMLoc> paramLocs;
+  std::unique_ptr<Expr> body;
+  std::vector<Shape> rowShapes; // from Sema: fixed by the first use
+};
+
 struct Stmt {
-  enum class Kind { Input, Layer, Assign, Output, For, Yield };
+  enum class Kind { Input, Layer, Assign, Output, For, Yield, Score };
   Kind kind;
   llvm::SMLoc loc;
   std::vector<std::string> names;   // targets, input/output/layer name
@@ -126,6 +151,7 @@ struct Stmt {
   std::vector<std::unique_ptr<Expr>> shape; // Input: dimension expressions
   std::unique_ptr<Expr> value;      // Assign, Output, Yield; For: the count
   Layer *layer = nullptr;           // Layer
+  ScoreDef *score = nullptr;        // Score
   // For: `for NAME in range(value) carry (names = carryInits) { body }`.
   std::vector<std::string> carryNames;
   std::vector<llvm::SMLoc> carryLocs;
@@ -149,6 +175,7 @@ struct Model {
   std::string weightLayout = "pytorch"; // `weights keras` switches
   std::vector<Param> params;
   std::vector<std::unique_ptr<Layer>> layers;
+  std::vector<std::unique_ptr<ScoreDef>> scores;
   std::vector<std::unique_ptr<Stmt>> stmts;
 
   // From Sema: the model's interface, in declaration order.
@@ -157,6 +184,16 @@ struct Model {
   std::vector<Input> inputs;
   std::vector<Output> outputs;
   std::vector<std::string> symbols; // symbolic dims, in order of appearance
+
+  /// Inputs whose values Sema constrains (lengths, positions, token ids):
+  /// the driver checks them before every run.
+  struct InputRange {
+    std::string input;
+    std::string role;   // "lengths of the memory 'keys'", ...
+    int64_t min = 0;
+    Dim max;            // inclusive upper bound
+  };
+  std::vector<InputRange> inputRanges;
 
   Layer *findLayer(llvm::StringRef name) const;
 };

@@ -26,6 +26,8 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("squeeze", Builtin::Squeeze)
       .Case("dropout", Builtin::Dropout)
       .Case("argmax", Builtin::Argmax)
+      .Case("dot", Builtin::Dot)
+      .Case("attention", Builtin::Attention)
       .Default(Builtin::None);
 }
 
@@ -45,8 +47,7 @@ Builtin heed::dsl::lookupLayerKind(llvm::StringRef name) {
 
 bool heed::dsl::isPlannedBuiltin(llvm::StringRef name) {
   return llvm::StringSwitch<bool>(name)
-      .Cases({"attention", "multi_head_attention", "positional_encoding", "glu"},
-             true)
+      .Cases({"multi_head_attention", "positional_encoding", "glu"}, true)
       .Default(false);
 }
 

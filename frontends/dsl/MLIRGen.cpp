@@ -18,6 +18,8 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/ScopedHashTable.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace heed;
 using namespace heed::dsl;
@@ -61,6 +63,9 @@ private:
   SmallVector<Value> genCall(const Expr &e);
   SmallVector<Value> genLayerCall(const Expr &e, ArrayRef<Value> args);
   Value genBuiltin(const Expr &e, ArrayRef<Value> args);
+  /// attention(...): one attn.attention whose score region is the score
+  /// function generated on the region's row arguments.
+  SmallVector<Value> genAttention(const Expr &e);
   /// Yield handling inside a loop body: name -> stacked tensor, step index.
   struct LoopFrame {
     Value step;
@@ -333,6 +338,8 @@ Value Generator::gen(const Expr &e) {
 }
 
 SmallVector<Value> Generator::genCall(const Expr &e) {
+  if (e.attention)
+    return genAttention(e);
   SmallVector<Value> args;
   for (auto &a : e.args) {
     if (a->kind == Expr::Kind::List || !a->type.size())
@@ -384,6 +391,13 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
                                                          : attn::ReduceKind::max;
     return attn::ReduceOp::create(builder, l, args[0], kind, e.axis, e.keepdim);
   }
+  case Builtin::Dot: {
+    Value product =
+        attn::BinaryOp::create(builder, l, args[0], args[1], attn::BinaryKind::mul);
+    int64_t last = cast<RankedTensorType>(product.getType()).getRank() - 1;
+    return attn::ReduceOp::create(builder, l, product, attn::ReduceKind::sum,
+                                  last, /*keepdim=*/true);
+  }
   case Builtin::Repeat:
     return attn::RepeatOp::create(builder, l, args[0], e.axis, e.count);
   case Builtin::Concat:
@@ -394,6 +408,68 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
     emitError(l, "internal: no lowering for call to ") << e.name;
     return nullptr;
   }
+}
+
+SmallVector<Value> Generator::genAttention(const Expr &e) {
+  const Expr::AttentionCall &call = *e.attention;
+  Location l = loc(e.loc);
+  auto genOpt = [&](const Expr *x) { return x ? gen(*x) : Value(); };
+  Value query = gen(*call.query), memoryValues = gen(*call.values);
+  SmallVector<Value> keys{gen(*call.keys)};
+  for (const Expr *f : call.features)
+    keys.push_back(gen(*f));
+  Value lengths = genOpt(call.lengths), previous = genOpt(call.previous);
+  if (!query || !memoryValues || llvm::is_contained(keys, Value()) ||
+      (call.lengths && !lengths) || (call.previous && !previous))
+    return {};
+  auto normalization = call.normalization == "smoothing"
+                           ? attn::Normalization::smoothing
+                           : attn::Normalization::softmax;
+  auto constraint = attn::symbolizeConstraint(call.constraint)
+                        .value_or(attn::Constraint::none);
+  auto op = attn::AttentionOp::create(builder, l, query, keys, memoryValues,
+                                      lengths,
+                                      previous, normalization, call.causal,
+                                      constraint, call.window);
+  Block *body = new Block();
+  op.getScore().push_back(body);
+  auto rowType = [](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    return RankedTensorType::get({t.getShape().back()}, t.getElementType());
+  };
+  SmallVector<Value> rows{body->addArgument(rowType(query), l)};
+  for (Value k : keys)
+    rows.push_back(body->addArgument(rowType(k), l));
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(body);
+  Value energy;
+  if (!call.score) {
+    // dot: Σ q·k; scaled_dot: Σ q·k / √d_k.
+    Value product = attn::BinaryOp::create(builder, l, rows[0], rows[1],
+                                           attn::BinaryKind::mul);
+    energy = attn::ReduceOp::create(builder, l, product, attn::ReduceKind::sum,
+                                    0, /*keepdim=*/true);
+    if (call.scoreName == "scaled_dot") {
+      int64_t dk = cast<RankedTensorType>(rows[1].getType()).getDimSize(0);
+      auto one = RankedTensorType::get({1}, builder.getF32Type());
+      Value scale = arith::ConstantOp::create(
+          builder, l, DenseElementsAttr::get(one, float(1.0 / std::sqrt(dk))));
+      energy = attn::BinaryOp::create(builder, l, energy, scale,
+                                      attn::BinaryKind::mul);
+    }
+  } else {
+    // The score's parameters name the rows while its body is generated.
+    llvm::StringMap<Value> saved = values;
+    for (auto [name, row] : llvm::zip(call.score->params, rows))
+      values[name] = row;
+    energy = gen(*call.score->body);
+    values = std::move(saved);
+    if (!energy)
+      return {};
+  }
+  attn::YieldOp::create(builder, l, energy);
+  return {op.getContextVector(), op.getWeights()};
 }
 
 SmallVector<Value> Generator::genLayerCall(const Expr &e, ArrayRef<Value> args) {

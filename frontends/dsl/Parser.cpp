@@ -5,6 +5,7 @@
 //   model   := 'model' IDENT ['(' param {',' param} ')'] stmt*
 //   stmt    := 'input' IDENT ':' ['f32'] '[' expr {',' expr} ']'
 //            | 'layer' IDENT '=' call
+//            | 'score' IDENT '(' IDENT {',' IDENT} ')' '=' expr
 //            | 'output' IDENT ['=' expr]
 //            | 'for' IDENT 'in' 'range' '(' expr ')'
 //                  ['carry' '(' IDENT '=' expr {',' IDENT '=' expr} ')']
@@ -74,6 +75,7 @@ private:
   }
 
   std::unique_ptr<Stmt> parseStmt(Model &model, bool inLoop);
+  std::unique_ptr<Stmt> parseScoreDef(Model &model, bool inLoop);
   std::unique_ptr<Expr> parseExpr();
   std::unique_ptr<Expr> parseTerm();
   std::unique_ptr<Expr> parseUnary();
@@ -290,6 +292,9 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
     return s;
   }
   case Tok::Ident: {
+    // `score NAME(params) = expr`; `score` stays usable as a tensor name.
+    if (tok.text == "score" && peekNext().is(Tok::Ident))
+      return parseScoreDef(model, inLoop);
     auto s = std::make_unique<Stmt>(Stmt::Kind::Assign, loc);
     while (true) {
       std::string name;
@@ -312,6 +317,41 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
                          "an assignment)"),
            nullptr;
   }
+}
+
+std::unique_ptr<Stmt> Parser::parseScoreDef(Model &model, bool inLoop) {
+  SMLoc loc = tok.loc();
+  if (inLoop)
+    return error(loc, "score functions are defined at model level"), nullptr;
+  consume(); // 'score'
+  auto s = std::make_unique<Stmt>(Stmt::Kind::Score, loc);
+  auto def = std::make_unique<ScoreDef>();
+  if (!expectIdent(def->name, def->loc, "score function name") ||
+      !expect(Tok::LParen, "'(' and the score's parameters"))
+    return nullptr;
+  while (!tok.is(Tok::RParen)) {
+    std::string param;
+    SMLoc paramLoc;
+    if (!expectIdent(param, paramLoc, "parameter name"))
+      return nullptr;
+    def->params.push_back(param);
+    def->paramLocs.push_back(paramLoc);
+    if (tok.is(Tok::Comma))
+      consume();
+    else if (!tok.is(Tok::RParen))
+      return errorExpected("',' or ')'"), nullptr;
+  }
+  consume();
+  if (!expect(Tok::Equal, "'=' and the score expression"))
+    return nullptr;
+  def->body = parseExpr();
+  if (!def->body)
+    return nullptr;
+  s->names.push_back(def->name);
+  s->nameLocs.push_back(def->loc);
+  s->score = def.get();
+  model.scores.push_back(std::move(def));
+  return s;
 }
 
 std::unique_ptr<Expr> Parser::parseExpr() {

@@ -21,11 +21,12 @@ namespace {
 
 /// What a name stands for.
 struct Symbol {
-  enum class Kind { Number, Tensor, Layer, LoopVar };
+  enum class Kind { Number, Tensor, Layer, LoopVar, Score };
   Kind kind;
   double number = 0;
   Shape shape;
   Layer *layer = nullptr;
+  ScoreDef *score = nullptr;
 };
 
 class Sema {
@@ -57,6 +58,14 @@ private:
   bool checkCall(Expr &e);
   bool checkLayerCall(Expr &e, Layer &layer);
   bool checkBuiltinCall(Expr &e);
+  bool checkAttention(Expr &e);
+  /// Types a score function's body for the given row shapes.
+  bool checkScoreBody(ScoreDef &def, const std::vector<Shape> &rows,
+                      SMLoc useLoc);
+  /// Records that input `arg` (when it is an input) must hold integers in
+  /// [min, max], checked by the driver before each run.
+  void constrainInput(const Expr &arg, const std::string &role, int64_t min,
+                      Dim max);
   bool broadcast(const Shape &l, const Shape &r, Shape &out, SMLoc loc);
   bool axisArg(Expr &call, size_t position, int64_t rank, bool required,
                int64_t defaultAxis, bool forInsert = false);
@@ -77,9 +86,10 @@ bool Sema::define(const std::string &name, SMLoc loc, Symbol sym) {
     Symbol::Kind old = it->second.kind;
     // Tensors may be rebound (`x = tanh(x)`); nothing else may be shadowed.
     if (old != Symbol::Kind::Tensor || sym.kind != Symbol::Kind::Tensor) {
-      const char *what = old == Symbol::Kind::Number  ? "parameter"
-                         : old == Symbol::Kind::Layer ? "layer"
+      const char *what = old == Symbol::Kind::Number    ? "parameter"
+                         : old == Symbol::Kind::Layer   ? "layer"
                          : old == Symbol::Kind::LoopVar ? "loop variable"
+                         : old == Symbol::Kind::Score   ? "score function"
                                                         : "tensor";
       return error(loc, "'" + name + "' is already defined as a " + what);
     }
@@ -186,6 +196,14 @@ bool Sema::checkStmt(Stmt &s) {
       return define(s.names[0], s.nameLocs[0], sym);
     }
     return true;
+  }
+  case Stmt::Kind::Score: {
+    Symbol sym{Symbol::Kind::Score};
+    sym.score = s.score;
+    if (s.score->params.empty())
+      return error(s.score->loc, "score '" + s.score->name +
+                                     "' needs parameters: (query, key, ...)");
+    return define(s.names[0], s.nameLocs[0], sym);
   }
   case Stmt::Kind::For:
     return checkFor(s);
@@ -596,6 +614,9 @@ bool Sema::checkTensor(Expr &e) {
                               "(x)");
     case Symbol::Kind::LoopVar:
       return error(e.loc, "loop variable '" + e.name + "' is not a tensor");
+    case Symbol::Kind::Score:
+      return error(e.loc, "'" + e.name + "' is a score function; use it as "
+                          "attention(query, keys, score=" + e.name + ")");
     }
     return true;
   }
@@ -772,6 +793,8 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
     e.type = in;
     return true;
   case Builtin::Embedding:
+    constrainInput(x, "token ids of embedding '" + layer.name + "'", 0,
+                   Dim::known(layer.vocab - 1));
     e.type = in;
     e.type.push_back(Dim::known(layer.units));
     return true;
@@ -835,6 +858,22 @@ bool Sema::checkBuiltinCall(Expr &e) {
       e.type = {Dim::known(1)};
     return true;
   }
+  case Builtin::Dot: {
+    // dot(a, b): Σ a·b over the last axis, kept with size 1.
+    if (!expectArgs(e, 2, 2, {}) || !checkTensor(*e.args[0]) ||
+        !checkTensor(*e.args[1]))
+      return false;
+    const Shape &l = e.args[0]->type, &r = e.args[1]->type;
+    if (l.back() != r.back())
+      return error(e.loc, "dot needs equal last axes, got " + shapeStr(l) +
+                              " and " + shapeStr(r));
+    if (!broadcast(l, r, e.type, e.loc))
+      return false;
+    e.type.back() = Dim::known(1);
+    return true;
+  }
+  case Builtin::Attention:
+    return checkAttention(e);
   case Builtin::Softmax:
     if (!expectArgs(e, 1, 2, {"axis"}) || !checkTensor(*e.args[0]))
       return false;
@@ -953,6 +992,237 @@ bool Sema::checkBuiltinCall(Expr &e) {
   default:
     return error(e.loc, "'" + e.name + "' cannot be used here");
   }
+}
+
+void Sema::constrainInput(const Expr &arg, const std::string &role,
+                          int64_t min, Dim max) {
+  if (arg.kind != Expr::Kind::Name)
+    return;
+  for (auto &in : model.inputs)
+    if (in.name == arg.name)
+      model.inputRanges.push_back({in.name, role, min, max});
+}
+
+bool Sema::checkScoreBody(ScoreDef &def, const std::vector<Shape> &rows,
+                          SMLoc useLoc) {
+  if (def.params.size() != rows.size())
+    return error(useLoc, "score '" + def.name + "' takes " +
+                             Twine(def.params.size()) +
+                             " parameters (query, key, features...), but "
+                             "this attention gives it " + Twine(rows.size()) +
+                             " rows (query, keys" +
+                             (rows.size() > 2 ? ", features" : "") + ")");
+  if (!def.rowShapes.empty()) {
+    if (def.rowShapes != rows) {
+      std::string was, now;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        was += (i ? ", " : "") + shapeStr(def.rowShapes[i]);
+        now += (i ? ", " : "") + shapeStr(rows[i]);
+      }
+      return error(useLoc, "score '" + def.name + "' was first used with rows " +
+                               was + ", here with " + now +
+                               "; its layers are shared");
+    }
+    return true;
+  }
+  // The body sees parameters, layers and its own arguments only: it is
+  // evaluated per (query, key) pair, not on whole tensors.
+  llvm::StringMap<Symbol> outer = scope;
+  llvm::StringMap<Symbol> inner;
+  for (auto &entry : scope)
+    if (entry.second.kind == Symbol::Kind::Number ||
+        entry.second.kind == Symbol::Kind::Layer)
+      inner[entry.first()] = entry.second;
+  scope = std::move(inner);
+  bool ok = true;
+  for (size_t i = 0; ok && i < rows.size(); ++i) {
+    Symbol sym{Symbol::Kind::Tensor};
+    sym.shape = rows[i];
+    ok = define(def.params[i], def.paramLocs[i], sym);
+  }
+  ok = ok && checkTensor(*def.body);
+  scope = std::move(outer);
+  if (!ok)
+    return false;
+  if (def.body->type != Shape{Dim::known(1)})
+    return error(def.body->loc,
+                 "score '" + def.name + "' must give one number per (query, "
+                 "key) pair, but gives " + shapeStr(def.body->type) +
+                 " for rows " + shapeStr(rows[0]) + " and " +
+                 shapeStr(rows[1]) + " (end it with a one-unit dense layer "
+                 "or dot(...))");
+  def.rowShapes = rows;
+  return true;
+}
+
+bool Sema::checkAttention(Expr &e) {
+  // attention(query, keys, values=keys, score=dot, features=f | [f, ...],
+  //           lengths=, normalization=, causal=, constraint=, window=,
+  //           previous=) -> context, weights
+  if (!expectArgs(e, 2, 3, {"values", "score", "features", "lengths",
+                            "normalization", "causal", "constraint", "window",
+                            "previous"}))
+    return false;
+  auto call = std::make_unique<Expr::AttentionCall>();
+  call->query = e.args[0].get();
+  call->keys = e.args[1].get();
+  call->values = e.args.size() > 2 ? e.args[2].get() : e.kwarg("values");
+  if (!call->values)
+    call->values = call->keys;
+  for (auto &a : e.args)
+    if (!checkTensor(*a))
+      return false;
+  Expr *valuesKw = const_cast<Expr *>(e.kwarg("values"));
+  if (valuesKw && !checkTensor(*valuesKw))
+    return false;
+  const Shape &q = call->query->type, &k = call->keys->type,
+              &v = call->values->type;
+  if (q.size() != 2 && q.size() != 3)
+    return error(call->query->loc, "attention query must be [B, Dq] (one "
+                                   "query per row) or [B, Tq, Dq], got " +
+                                       shapeStr(q));
+  if (k.size() != 3)
+    return error(call->keys->loc,
+                 "attention keys must be [B, T, Dk], got " + shapeStr(k));
+  if (v.size() != 3 || v[0] != k[0] || v[1] != k[1])
+    return error(call->values->loc, "attention values must be [B, T, Dv] "
+                                    "with the keys' B and T " + shapeStr(k) +
+                                        ", got " + shapeStr(v));
+  if (q[0] != k[0])
+    return error(call->query->loc, "attention query " + shapeStr(q) +
+                                       " and keys " + shapeStr(k) +
+                                       " differ in batch");
+  if (!q.back().isKnown() || !k.back().isKnown() || !v.back().isKnown())
+    return error(e.loc, "attention needs known feature sizes, got query " +
+                            shapeStr(q) + ", keys " + shapeStr(k) +
+                            ", values " + shapeStr(v));
+  std::vector<Shape> rows = {{q.back()}, {k.back()}};
+  if (const Expr *f = e.kwarg("features")) {
+    std::vector<const Expr *> items;
+    if (f->kind == Expr::Kind::List)
+      for (auto &item : f->args)
+        items.push_back(item.get());
+    else
+      items.push_back(f);
+    for (const Expr *item : items) {
+      Expr &fe = const_cast<Expr &>(*item);
+      if (!checkTensor(fe))
+        return false;
+      const Shape &fs = fe.type;
+      if (fs.size() != 3 || fs[0] != k[0] || fs[1] != k[1] ||
+          !fs.back().isKnown())
+        return error(fe.loc, "attention features must be [B, T, F] with the "
+                             "keys' B and T " + shapeStr(k) + ", got " +
+                                 shapeStr(fs));
+      call->features.push_back(item);
+      rows.push_back({fs.back()});
+    }
+  }
+  Shape perRow = {k[0]};
+  auto rowTensor = [&](const char *name, const Expr *&slot) -> bool {
+    const Expr *x = e.kwarg(name);
+    if (!x)
+      return true;
+    if (!checkTensor(const_cast<Expr &>(*x)))
+      return false;
+    if (x->type != perRow)
+      return error(x->loc, std::string("attention ") + name + " must be " +
+                               shapeStr(perRow) + " (one per batch row), got " +
+                               shapeStr(x->type));
+    slot = x;
+    return true;
+  };
+  if (!rowTensor("lengths", call->lengths) ||
+      !rowTensor("previous", call->previous))
+    return false;
+  if (call->lengths)
+    constrainInput(*call->lengths,
+                   "lengths of the attention memory" +
+                       (call->keys->kind == Expr::Kind::Name
+                            ? " '" + call->keys->name + "'"
+                            : std::string()),
+                   0, k[1]);
+  // Options given by name: score=NAME, normalization=..., constraint=...
+  auto nameKwarg = [&](const char *key, std::string &slot,
+                       std::initializer_list<llvm::StringRef> allowed) -> bool {
+    const Expr *x = e.kwarg(key);
+    if (!x)
+      return true;
+    if (x->kind != Expr::Kind::Name)
+      return error(x->loc, std::string(key) + " must be a name");
+    if (allowed.size() && !llvm::is_contained(allowed, x->name)) {
+      std::string list;
+      for (auto a : allowed)
+        list += (list.empty() ? "" : ", ") + a.str();
+      return error(x->loc, std::string("unknown ") + key + " '" + x->name +
+                               "' (expected " + list + ")");
+    }
+    slot = x->name;
+    return true;
+  };
+  if (!nameKwarg("normalization", call->normalization, {"softmax", "smoothing"}) ||
+      !nameKwarg("constraint", call->constraint, {"none", "window", "monotonic"}) ||
+      !nameKwarg("score", call->scoreName, {}))
+    return false;
+  if (const Expr *x = e.kwarg("causal")) {
+    auto c = evalInt(*x, "causal (0 or 1)");
+    if (!c)
+      return false;
+    call->causal = *c != 0;
+    if (call->causal && q.size() != 3)
+      return error(x->loc, "a causal mask needs a sequence of queries "
+                           "[B, Tq, Dq], got " + shapeStr(q));
+  }
+  if (call->constraint != "none") {
+    const Expr *w = e.kwarg("window");
+    if (!w)
+      return error(e.loc, "constraint=" + call->constraint +
+                              " needs window=N (attention_win_size)");
+    auto n = evalInt(*w, "window");
+    if (!n)
+      return false;
+    if (*n < 1)
+      return error(w->loc, "window must be at least 1, got " + Twine(*n));
+    if (k[1].isKnown() && *n > k[1].size)
+      return error(w->loc, "window of " + Twine(*n) + " steps is larger than "
+                           "the memory " + shapeStr(k) + " (" + k[1].str() +
+                               " steps)");
+    call->window = *n;
+    if (!call->previous)
+      return error(e.loc, "constraint=" + call->constraint +
+                              " needs previous=P, the argmax of the previous "
+                              "step's weights [B]");
+  } else if (e.kwarg("window") || call->previous) {
+    return error(e.loc, "window= and previous= need constraint=window or "
+                        "constraint=monotonic");
+  }
+  // The score: built-in dot/scaled_dot, or a `score` definition.
+  if (call->scoreName == "dot" || call->scoreName == "scaled_dot") {
+    if (rows.size() != 2)
+      return error(e.loc, "score " + call->scoreName + " takes no features");
+    if (q.back() != k.back())
+      return error(e.loc, "score " + call->scoreName + " needs query and key "
+                          "rows of one size, got " + shapeStr(q) + " and " +
+                              shapeStr(k) + "; write a score with a "
+                              "projection, e.g. dot(q, W(k))");
+  } else {
+    auto it = scope.find(call->scoreName);
+    if (it == scope.end() || it->second.kind != Symbol::Kind::Score)
+      return error(e.kwarg("score")->loc,
+                   "unknown score '" + call->scoreName +
+                       "' (define it with score " + call->scoreName +
+                       "(q, k) = ..., or use dot or scaled_dot)");
+    call->score = it->second.score;
+    if (!checkScoreBody(*it->second.score, rows, e.kwarg("score")->loc))
+      return false;
+  }
+  Shape ctx = q, weights = q;
+  ctx.back() = v.back();
+  weights.back() = k[1];
+  e.type = ctx;
+  e.results = {ctx, weights};
+  e.attention = std::move(call);
+  return true;
 }
 
 bool heed::dsl::checkModel(Model &model, llvm::SourceMgr &sourceMgr) {

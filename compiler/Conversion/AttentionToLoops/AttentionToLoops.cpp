@@ -18,6 +18,7 @@
 
 #include "compiler/Passes.h"
 #include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+#include "compiler/Transforms/AttentionMasks.h"
 #include "compiler/Transforms/RowOps.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -104,7 +105,8 @@ private:
 };
 
 void FusedLowering::classify() {
-  perStep.insert(op.getKeyRow());
+  for (BlockArgument row : op.getKeyRows())
+    perStep.insert(row);
   for (Operation &inner : op.getScore().front().without_terminator()) {
     bool dependsOnKey = llvm::any_of(inner.getOperands(), [&](Value v) {
       return perStep.contains(v);
@@ -176,10 +178,10 @@ void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map) {
     // Key-side projections: W[:, cols] · keys[b, t] for all t in one
     // product per batch row, instead of one small product per step.
     for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
-      if (part != op.getKeyRow())
+      if (!llvm::is_contained(op.getKeyRows(), part))
         continue;
       keyProjections[{dense, unsigned(i)}] = attn::DenseOp::create(
-          b, loc, map.lookup(op.getKeyRow()),
+          b, loc, map.lookup(part),
           splitColumns.lookup({dense, unsigned(i)}),
           Value(), attn::ActivationKind::none);
     }
@@ -244,8 +246,10 @@ LogicalResult FusedLowering::run() {
   auto wType = cast<RankedTensorType>(op.getWeights().getType());
   if (!ctxType.hasStaticShape() || !wType.hasStaticShape())
     return op.emitError("attn-lower-attention-to-loops needs static shapes");
-  int64_t batch = ctxType.getDimSize(0), dv = ctxType.getDimSize(1),
-          steps = wType.getDimSize(1);
+  bool sequence = op.hasQuerySequence();
+  int64_t batch = ctxType.getDimSize(0), dv = ctxType.getShape().back(),
+          steps = wType.getShape().back(),
+          queries = sequence ? ctxType.getDimSize(1) : 1;
   bool softmax = op.getNormalization() == attn::Normalization::softmax;
   classify();
 
@@ -260,143 +264,172 @@ LogicalResult FusedLowering::run() {
   bool vectorContext = dv <= kMaxVectorContext;
   auto vecType = VectorType::get({dv}, f32);
 
+  // Offsets/sizes/strides of one [1, (1,) N] row of a [B, (Tq,) N] result.
+  auto rowSlice = [&](OpBuilder &b, Value bi, Value qi, int64_t n) {
+    SmallVector<OpFoldResult> offsets{bi}, sizes{b.getIndexAttr(1)},
+        strides(sequence ? 3 : 2, b.getIndexAttr(1));
+    if (sequence) {
+      offsets.push_back(qi);
+      sizes.push_back(b.getIndexAttr(1));
+    }
+    offsets.push_back(b.getIndexAttr(0));
+    sizes.push_back(b.getIndexAttr(n));
+    return std::make_tuple(offsets, sizes, strides);
+  };
+
+  // One (batch row, query): energies, normalization, context; returns the
+  // updated (context, weights) results.
+  auto emitQuery = [&](OpBuilder &b, Location loc, Value bi, Value qi,
+                       ValueRange outs) -> SmallVector<Value> {
+    IRMapping map;
+    SmallVector<Value> queryPrefix{bi};
+    if (sequence)
+      queryPrefix.push_back(qi);
+    map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), queryPrefix));
+    // The row's keys, [T, Dk] per key tensor: what the key-dependent score
+    // ops see.
+    for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys())) {
+      int64_t width = cast<RankedTensorType>(keys.getType()).getDimSize(2);
+      auto rowKeysType = RankedTensorType::get({steps, width}, f32);
+      map.map(row, tensor::ExtractSliceOp::create(
+                       b, loc, rowKeysType, keys,
+                       ArrayRef<OpFoldResult>{bi, b.getIndexAttr(0),
+                                              b.getIndexAttr(0)},
+                       ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                              b.getIndexAttr(steps),
+                                              b.getIndexAttr(width)},
+                       ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                              b.getIndexAttr(1),
+                                              b.getIndexAttr(1)}));
+    }
+    emitHoisted(b, map);
+
+    // Pass 1: the energies of every step of the row, as [T, ·] row ops.
+    Value energies = emitStepScores(b, map, steps);
+    if (hasMasks(op)) {
+      // Masked steps get -inf (lengths, causal) or seed 002's finite
+      // padding (constraint): AttentionMasks.h.
+      auto masked = scf::ForOp::create(
+          b, loc, c0, cSteps, c1, ValueRange{energies},
+          [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
+            Value e = tensor::ExtractOp::create(b, loc, it[0], ti);
+            e = maskEnergy(b, loc, op, e, bi, qi, ti);
+            scf::YieldOp::create(
+                b, loc,
+                tensor::InsertOp::create(b, loc, e, it[0], ti).getResult());
+          });
+      energies = masked.getResult(0);
+    }
+    Value maxE = tensor::ExtractOp::create(
+        b, loc,
+        attn::ReduceOp::create(b, loc, energies, attn::ReduceKind::max, 0,
+                               /*keepdim=*/true),
+        ValueRange{c0});
+
+    // Pass 2, on the whole row of energies as row-sized attn ops (so they
+    // vectorize like any other): unnormalized weights and their sum.
+    // Masked steps hold -inf: exp(-inf - m) = σ(-inf) = 0. A fully
+    // masked row has m = -inf; subtracting 0 instead keeps it at zeros.
+    auto one = RankedTensorType::get({1}, f32);
+    auto asTensor = [&](Value scalar) -> Value {
+      return tensor::FromElementsOp::create(b, loc, one, scalar);
+    };
+    Value unnorm;
+    if (softmax) {
+      Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                          maxE, negInf);
+      Value safeMax = arith::SelectOp::create(b, loc, isInf, zero, maxE);
+      Value shifted = attn::BinaryOp::create(b, loc, energies,
+                                             asTensor(safeMax),
+                                             attn::BinaryKind::sub);
+      unnorm = attn::ActivateOp::create(b, loc, shifted,
+                                        attn::ActivationKind::exp);
+    } else {
+      unnorm = attn::ActivateOp::create(b, loc, energies,
+                                        attn::ActivationKind::sigmoid);
+    }
+    Value total = attn::ReduceOp::create(b, loc, unnorm, attn::ReduceKind::sum,
+                                         0, /*keepdim=*/true);
+    Value sum = tensor::ExtractOp::create(b, loc, total, ValueRange{c0});
+    Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, sum,
+                                        zero);
+    Value inv = arith::DivFOp::create(b, loc, cF32(b, loc, 1.0f), sum, fast(b));
+    inv = arith::SelectOp::create(b, loc, empty, zero, inv);
+    Value weightsRow = attn::BinaryOp::create(b, loc, unnorm, asTensor(inv),
+                                              attn::BinaryKind::mul);
+
+    // Pass 3: accumulate the context.
+    Value ctxAcc;
+    if (vectorContext)
+      ctxAcc = arith::ConstantOp::create(b, loc, vecType,
+                                         DenseElementsAttr::get(vecType, 0.0f));
+    else
+      ctxAcc = linalg::FillOp::create(
+                   b, loc, zero,
+                   tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{dv}, f32)
+                       .getResult())
+                   .getResult(0);
+    auto accumulate = scf::ForOp::create(
+        b, loc, c0, cSteps, c1, ValueRange{ctxAcc},
+        [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
+          Value w = tensor::ExtractOp::create(b, loc, weightsRow, ti);
+          Value acc;
+          if (vectorContext) {
+            Value v = vector::TransferReadOp::create(
+                b, loc, vecType, op.getValues(), ValueRange{bi, ti, c0}, zero,
+                ArrayRef<bool>{true});
+            Value wv = vector::BroadcastOp::create(b, loc, vecType, w);
+            acc = vector::FMAOp::create(b, loc, wv, v, it[0]);
+          } else {
+            auto inner = scf::ForOp::create(
+                b, loc, c0, cIndex(b, loc, dv), c1, ValueRange{it[0]},
+                [&](OpBuilder &b, Location loc, Value di, ValueRange a) {
+                  Value v = tensor::ExtractOp::create(b, loc, op.getValues(),
+                                                      ValueRange{bi, ti, di});
+                  Value c = tensor::ExtractOp::create(b, loc, a[0], di);
+                  Value m = arith::MulFOp::create(b, loc, w, v, fast(b));
+                  Value s = arith::AddFOp::create(b, loc, c, m, fast(b));
+                  scf::YieldOp::create(
+                      b, loc,
+                      tensor::InsertOp::create(b, loc, s, a[0], di).getResult());
+                });
+            acc = inner.getResult(0);
+          }
+          scf::YieldOp::create(b, loc, ValueRange{acc});
+        });
+
+    Value ctxRow = accumulate.getResult(0);
+    Value ctxOut;
+    if (vectorContext) {
+      SmallVector<Value> at = queryPrefix;
+      at.push_back(c0);
+      ctxOut = vector::TransferWriteOp::create(b, loc, ctxRow, outs[0], at,
+                                               ArrayRef<bool>{true})
+                   .getResult();
+    } else {
+      auto [offsets, sizes, strides] = rowSlice(b, bi, qi, dv);
+      ctxOut = tensor::InsertSliceOp::create(b, loc, ctxRow, outs[0], offsets,
+                                             sizes, strides);
+    }
+    auto [offsets, sizes, strides] = rowSlice(b, bi, qi, steps);
+    Value wOut = tensor::InsertSliceOp::create(b, loc, weightsRow, outs[1],
+                                               offsets, sizes, strides);
+    return {ctxOut, wOut};
+  };
+
   auto outer = scf::ForOp::create(
       b, loc, c0, cIndex(b, loc, batch), c1, ValueRange{ctxInit, wInit},
       [&](OpBuilder &b, Location loc, Value bi, ValueRange outs) {
-        IRMapping map;
-        map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), bi));
-        // The row's keys, [T, Dk]: what the key-dependent score ops see.
-        auto keysType = cast<RankedTensorType>(op.getKeys().getType());
-        auto rowKeysType = RankedTensorType::get(
-            {steps, keysType.getDimSize(2)}, f32);
-        map.map(op.getKeyRow(),
-                tensor::ExtractSliceOp::create(
-                    b, loc, rowKeysType, op.getKeys(),
-                    ArrayRef<OpFoldResult>{bi, b.getIndexAttr(0),
-                                           b.getIndexAttr(0)},
-                    ArrayRef<OpFoldResult>{b.getIndexAttr(1),
-                                           b.getIndexAttr(steps),
-                                           b.getIndexAttr(keysType.getDimSize(2))},
-                    ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                                           b.getIndexAttr(1)}));
-        emitHoisted(b, map);
-
-        // Pass 1: the energies of every step of the row, as [T, ·] row ops.
-        Value energies = emitStepScores(b, map, steps);
-        if (Value mask = op.getMask()) {
-          // Masked steps get -inf: weight exactly 0 after normalization.
-          auto masked = scf::ForOp::create(
-              b, loc, c0, cSteps, c1, ValueRange{energies},
-              [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
-                Value keep = tensor::ExtractOp::create(b, loc, mask,
-                                                       ValueRange{bi, ti});
-                Value e = tensor::ExtractOp::create(b, loc, it[0], ti);
-                e = arith::SelectOp::create(b, loc, keep, e, negInf);
-                scf::YieldOp::create(
-                    b, loc, tensor::InsertOp::create(b, loc, e, it[0], ti)
-                                .getResult());
-              });
-          energies = masked.getResult(0);
+        if (!sequence) {
+          scf::YieldOp::create(b, loc, emitQuery(b, loc, bi, Value(), outs));
+          return;
         }
-        Value maxE = tensor::ExtractOp::create(
-            b, loc,
-            attn::ReduceOp::create(b, loc, energies, attn::ReduceKind::max, 0,
-                                   /*keepdim=*/true),
-            ValueRange{c0});
-
-        // Pass 2, on the whole row of energies as row-sized attn ops (so they
-        // vectorize like any other): unnormalized weights and their sum.
-        // Masked steps hold -inf: exp(-inf - m) = σ(-inf) = 0. A fully
-        // masked row has m = -inf; subtracting 0 instead keeps it at zeros.
-        auto one = RankedTensorType::get({1}, f32);
-        auto asTensor = [&](Value scalar) -> Value {
-          return tensor::FromElementsOp::create(b, loc, one, scalar);
-        };
-        Value unnorm;
-        if (softmax) {
-          Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                              maxE, negInf);
-          Value safeMax = arith::SelectOp::create(b, loc, isInf, zero, maxE);
-          Value shifted = attn::BinaryOp::create(b, loc, energies,
-                                                 asTensor(safeMax),
-                                                 attn::BinaryKind::sub);
-          unnorm = attn::ActivateOp::create(b, loc, shifted,
-                                            attn::ActivationKind::exp);
-        } else {
-          unnorm = attn::ActivateOp::create(b, loc, energies,
-                                            attn::ActivationKind::sigmoid);
-        }
-        Value total = attn::ReduceOp::create(b, loc, unnorm,
-                                             attn::ReduceKind::sum, 0,
-                                             /*keepdim=*/true);
-        Value sum = tensor::ExtractOp::create(b, loc, total, ValueRange{c0});
-        Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE,
-                                            sum, zero);
-        Value inv = arith::DivFOp::create(b, loc, cF32(b, loc, 1.0f), sum, fast(b));
-        inv = arith::SelectOp::create(b, loc, empty, zero, inv);
-        Value weightsRow = attn::BinaryOp::create(b, loc, unnorm, asTensor(inv),
-                                                  attn::BinaryKind::mul);
-
-        // Pass 3: accumulate the context.
-        Value ctxAcc;
-        if (vectorContext)
-          ctxAcc = arith::ConstantOp::create(b, loc, vecType,
-                                             DenseElementsAttr::get(vecType, 0.0f));
-        else
-          ctxAcc = linalg::FillOp::create(
-                       b, loc, zero,
-                       tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{dv}, f32)
-                           .getResult())
-                       .getResult(0);
-        auto accumulate = scf::ForOp::create(
-            b, loc, c0, cSteps, c1, ValueRange{ctxAcc},
-            [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
-              Value w = tensor::ExtractOp::create(b, loc, weightsRow, ti);
-              Value acc;
-              if (vectorContext) {
-                Value v = vector::TransferReadOp::create(
-                    b, loc, vecType, op.getValues(), ValueRange{bi, ti, c0},
-                    zero, ArrayRef<bool>{true});
-                Value wv = vector::BroadcastOp::create(b, loc, vecType, w);
-                acc = vector::FMAOp::create(b, loc, wv, v, it[0]);
-              } else {
-                auto inner = scf::ForOp::create(
-                    b, loc, c0, cIndex(b, loc, dv), c1, ValueRange{it[0]},
-                    [&](OpBuilder &b, Location loc, Value di, ValueRange a) {
-                      Value v = tensor::ExtractOp::create(b, loc, op.getValues(),
-                                                          ValueRange{bi, ti, di});
-                      Value c = tensor::ExtractOp::create(b, loc, a[0], di);
-                      Value m = arith::MulFOp::create(b, loc, w, v, fast(b));
-                      Value s = arith::AddFOp::create(b, loc, c, m, fast(b));
-                      scf::YieldOp::create(
-                          b, loc, tensor::InsertOp::create(b, loc, s, a[0], di)
-                                      .getResult());
-                    });
-                acc = inner.getResult(0);
-              }
-              scf::YieldOp::create(b, loc, ValueRange{acc});
+        auto perQuery = scf::ForOp::create(
+            b, loc, c0, cIndex(b, loc, queries), c1, outs,
+            [&](OpBuilder &b, Location loc, Value qi, ValueRange outs) {
+              scf::YieldOp::create(b, loc, emitQuery(b, loc, bi, qi, outs));
             });
-
-        Value ctxRow = accumulate.getResult(0);
-        Value ctxOut;
-        if (vectorContext) {
-          ctxOut = vector::TransferWriteOp::create(b, loc, ctxRow, outs[0],
-                                                   ValueRange{bi, c0},
-                                                   ArrayRef<bool>{true})
-                       .getResult();
-        } else {
-          ctxOut = tensor::InsertSliceOp::create(
-              b, loc, ctxRow, outs[0],
-              ArrayRef<OpFoldResult>{bi, b.getIndexAttr(0)},
-              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(dv)},
-              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-        }
-        Value wOut = tensor::InsertSliceOp::create(
-            b, loc, weightsRow, outs[1],
-            ArrayRef<OpFoldResult>{bi, b.getIndexAttr(0)},
-            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(steps)},
-            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-        scf::YieldOp::create(b, loc, ValueRange{ctxOut, wOut});
+        scf::YieldOp::create(b, loc, perQuery.getResults());
       });
   op.replaceAllUsesWith(outer.getResults());
   op.erase();

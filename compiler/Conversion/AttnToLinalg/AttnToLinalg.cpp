@@ -176,8 +176,11 @@ Value softmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
 } // namespace
 
 arith::FastMathFlagsAttr heed::fastMath(OpBuilder &b) {
-  return arith::FastMathFlagsAttr::get(b.getContext(),
-                                       arith::FastMathFlags::fast);
+  // Everything `fast` allows but nnan/ninf: masked attention energies are
+  // -inf on purpose, and exp(-inf) = σ(-inf) = 0 must hold.
+  using F = arith::FastMathFlags;
+  return arith::FastMathFlagsAttr::get(
+      b.getContext(), F::reassoc | F::contract | F::afn | F::arcp | F::nsz);
 }
 
 Value heed::emitActivationScalar(OpBuilder &b, Location loc,

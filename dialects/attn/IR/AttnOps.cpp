@@ -27,20 +27,23 @@ Value AttentionOp::getScoreValue() {
 
 LogicalResult AttentionOp::verifyRegions() {
   Block &body = getScore().front();
-  auto queryType = cast<RankedTensorType>(getQuery().getType());
-  auto keysType = cast<RankedTensorType>(getKeys().getType());
-  if (body.getNumArguments() != 2)
-    return emitOpError("score region takes (query row, key row), got ")
-           << body.getNumArguments() << " arguments";
-  auto rowType = [](RankedTensorType t) {
+  auto rowType = [](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
     return RankedTensorType::get({t.getShape().back()}, t.getElementType());
   };
-  if (body.getArgument(0).getType() != rowType(queryType))
+  if (body.getNumArguments() != 1 + getKeys().size())
+    return emitOpError("score region takes the query row and one row per key "
+                       "tensor (")
+           << 1 + getKeys().size() << " arguments), got "
+           << body.getNumArguments();
+  if (body.getArgument(0).getType() != rowType(getQuery()))
     return emitOpError("score region's query row must be ")
-           << rowType(queryType) << ", got " << body.getArgument(0).getType();
-  if (body.getArgument(1).getType() != rowType(keysType))
-    return emitOpError("score region's key row must be ")
-           << rowType(keysType) << ", got " << body.getArgument(1).getType();
+           << rowType(getQuery()) << ", got " << body.getArgument(0).getType();
+  for (auto [i, keys] : llvm::enumerate(getKeys()))
+    if (body.getArgument(1 + i).getType() != rowType(keys))
+      return emitOpError("score region's row of key tensor #")
+             << i << " must be " << rowType(keys) << ", got "
+             << body.getArgument(1 + i).getType();
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield)
     return emitOpError("score region must end in attn.yield");
@@ -48,5 +51,22 @@ LogicalResult AttentionOp::verifyRegions() {
   if (!scoreType.hasStaticShape() || scoreType.getNumElements() != 1)
     return emitOpError("score region must yield a one-element tensor, got ")
            << scoreType;
+  if (getCausal() && !hasQuerySequence())
+    return emitOpError("a causal mask needs a sequence of queries [B, Tq, Dq]");
+  bool constrained = getConstraint() != Constraint::none;
+  if (constrained != bool(getPrevious()))
+    return emitOpError("a window/monotonic constraint and the previous "
+                       "positions operand go together");
+  if (constrained) {
+    if (getWindow() < 1)
+      return emitOpError("constraint window must be at least 1, got ")
+             << getWindow();
+    int64_t steps = cast<RankedTensorType>(getMemoryKeys().getType())
+                        .getDimSize(1);
+    if (!ShapedType::isDynamic(steps) && getWindow() > steps)
+      return emitOpError("constraint window of ")
+             << getWindow() << " steps is larger than the memory (" << steps
+             << " steps)";
+  }
   return success();
 }

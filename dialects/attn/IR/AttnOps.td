@@ -91,6 +91,17 @@ def Attn_Normalization : I32EnumAttr<"Normalization",
 def Attn_NormalizationAttr : EnumAttr<Attn_Dialect, Attn_Normalization,
                                       "normalization">;
 
+def Attn_Constraint : I32EnumAttr<"Constraint",
+    "synthesis constraint around the previous step's argmax (seed 002)", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"window", 1>,
+      I32EnumAttrCase<"monotonic", 2>
+    ]> {
+  let cppNamespace = "::heed::attn";
+  let genSpecializedAttr = 0;
+}
+def Attn_ConstraintAttr : EnumAttr<Attn_Dialect, Attn_Constraint, "constraint">;
+
 //===----------------------------------------------------------------------===//
 // Base class
 //===----------------------------------------------------------------------===//
@@ -260,18 +271,27 @@ def Attn_SqueezeOp : Attn_Op<"squeeze"> {
 //===----------------------------------------------------------------------===//
 
 def Attn_AttentionOp : Op<Attn_Dialect, "attention", [
-    SingleBlock, RecursiveMemoryEffects,
+    SingleBlock, RecursiveMemoryEffects, AttrSizedOperandSegments,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
-  let summary = "attention of one query per row over a memory of keys/values";
+  let summary = "attention of queries over a memory of keys/values";
   let description = [{
-    For every batch row `b` and memory step `t`, the `score` region computes
-    the energy `e[b, t]` from the query row `query[b]` and the key row
-    `keys[b, t]`; its block arguments are those rows as rank-1 tensors and it
-    yields a one-element tensor. The energies of a row are normalized over `t`
-    (`softmax`: `exp(e) / Σ exp(e)`; `smoothing`: `σ(e) / Σ σ(e)`), masked
-    keys (`mask[b, t] = false`) get weight 0, and a row with no unmasked key
-    gets all-zero weights. The op returns the context `Σ_t w[b, t] values[b, t]`
-    and the weights.
+    For every batch row `b`, query `q` (one per row for a `[B, Dq]` query,
+    `Tq` per row for `[B, Tq, Dq]`) and memory step `t`, the `score` region
+    computes the energy `e[b, (q,) t]` from the query row and the rows
+    `keys_i[b, t]` of every key tensor (`[B, T, ·]`: the memory, and any
+    per-step features such as location features); its block arguments are
+    those rows as rank-1 tensors and it yields a one-element tensor.
+
+    Masks, in the order seed 002's code applies them: with `constraint =
+    window` or `monotonic` (and `previous`, the argmax of the previous
+    step's weights, `[B]`), energies outside the allowed window
+    (`window`: `[p - ⌈w/2⌉, p + ⌊w/2⌋)`; `monotonic`: `[p, p + w)`) become
+    `-2^32 + 1`; with `lengths` (`[B]`), steps `t ≥ lengths[b]` are masked
+    out; with `causal` (a `[B, Tq, Dq]` query), steps `t > q` are. Masked
+    steps get weight 0 and a row with no unmasked step gets all-zero
+    weights. The energies of a row are normalized over `t` (`softmax`:
+    `exp(e) / Σ exp(e)`; `smoothing`: `σ(e) / Σ σ(e)`). The op returns the
+    context `Σ_t w[b, (q,) t] values[b, t]` and the weights.
 
     Any score function is a region: Luong `dot` is one `attn.binary` and a
     reduce, Bahdanau's additive score and seed-style "small network over
@@ -281,6 +301,7 @@ def Attn_AttentionOp : Op<Attn_Dialect, "attention", [
     ```mlir
     %ctx, %w = attn.attention query(%s : tensor<4x64xf32>)
         keys(%a : tensor<4x30x64xf32>) values(%a : tensor<4x30x64xf32>)
+        lengths(%len : tensor<4xf32>)
         score {
     ^bb0(%q: tensor<64xf32>, %k: tensor<64xf32>):
       %c = attn.concat %q, %k {axis = 0 : i64}
@@ -293,26 +314,44 @@ def Attn_AttentionOp : Op<Attn_Dialect, "attention", [
     } : tensor<4x64xf32>, tensor<4x30xf32>
     ```
   }];
-  let arguments = (ins Attn_F32Tensor:$query, Attn_F32Tensor:$keys, Attn_F32Tensor:$values,
-                   Optional<Attn_I1Tensor>:$mask,
+  let arguments = (ins Attn_F32Tensor:$query, Variadic<Attn_F32Tensor>:$keys,
+                   Attn_F32Tensor:$values,
+                   Optional<Attn_F32Tensor>:$lengths,
+                   Optional<Attn_F32Tensor>:$previous,
                    DefaultValuedAttr<Attn_NormalizationAttr,
-                     "::heed::attn::Normalization::softmax">:$normalization);
+                     "::heed::attn::Normalization::softmax">:$normalization,
+                   UnitAttr:$causal,
+                   DefaultValuedAttr<Attn_ConstraintAttr,
+                     "::heed::attn::Constraint::none">:$constraint,
+                   DefaultValuedAttr<I64Attr, "0">:$window);
   let results = (outs Attn_F32Tensor:$context_vector, Attn_F32Tensor:$weights);
   let regions = (region SizedRegion<1>:$score);
   let assemblyFormat = [{
     `query` `(` $query `:` type($query) `)`
     `keys` `(` $keys `:` type($keys) `)`
     `values` `(` $values `:` type($values) `)`
-    (`mask` `(` $mask^ `:` type($mask) `)`)?
+    (`lengths` `(` $lengths^ `:` type($lengths) `)`)?
+    (`previous` `(` $previous^ `:` type($previous) `)`)?
     attr-dict-with-keyword `score` $score `:` type($context_vector) `,` type($weights)
   }];
   let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
-    /// The block arguments of the score region: the query row and key row.
+    /// The block arguments of the score region: the query row, the rows of
+    /// the first key tensor (the memory) and of every key tensor.
     ::mlir::BlockArgument getQueryRow() { return getScore().getArgument(0); }
     ::mlir::BlockArgument getKeyRow() { return getScore().getArgument(1); }
+    ::mlir::Block::BlockArgListType getKeyRows() {
+      return getScore().getArguments().drop_front();
+    }
+    /// The memory tensor of the first key operand.
+    ::mlir::Value getMemoryKeys() { return getKeys().front(); }
     /// The value the score region yields.
     ::mlir::Value getScoreValue();
+    /// True for a [B, Tq, Dq] query (a sequence of queries per row).
+    bool hasQuerySequence() {
+      return ::mlir::cast<::mlir::RankedTensorType>(getQuery().getType())
+                 .getRank() == 3;
+    }
   }];
 }
 

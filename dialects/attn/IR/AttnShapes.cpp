@@ -233,13 +233,15 @@ LogicalResult AttentionOp::inferReturnTypes(
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
-  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKeys()),
+  if (op.getKeys().empty())
+    return emitOptionalError(loc, "attn.attention needs at least one key tensor");
+  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKeys()[0]),
                     v = shapeOf(op.getValues());
-  if (q.size() != 2 || k.size() != 3 || v.size() != 3)
-    return emitOptionalError(loc, "attn.attention takes query [B, Dq], keys "
-                             "[B, T, Dk] and values [B, T, Dv], got ",
-                             shapeStr(q), ", ", shapeStr(k), ", ",
-                             shapeStr(v));
+  if ((q.size() != 2 && q.size() != 3) || k.size() != 3 || v.size() != 3)
+    return emitOptionalError(loc, "attn.attention takes query [B, Dq] or "
+                             "[B, Tq, Dq], keys [B, T, Dk] and values "
+                             "[B, T, Dv], got ", shapeStr(q), ", ",
+                             shapeStr(k), ", ", shapeStr(v));
   if (!compatible(q[0], k[0]) || !compatible(k[0], v[0]))
     return emitOptionalError(loc, "attn.attention batch sizes differ: ",
                              shapeStr(q), ", ", shapeStr(k), ", ",
@@ -247,15 +249,30 @@ LogicalResult AttentionOp::inferReturnTypes(
   if (!compatible(k[1], v[1]))
     return emitOptionalError(loc, "attn.attention keys and values differ in "
                              "length: ", shapeStr(k), " vs ", shapeStr(v));
-  if (op.getMask()) {
-    ArrayRef<int64_t> m = shapeOf(op.getMask());
-    if (m.size() != 2 || !compatible(m[0], k[0]) || !compatible(m[1], k[1]))
-      return emitOptionalError(loc, "attn.attention mask must be [B, T] = ",
-                               shapeStr({k[0], k[1]}), ", got ", shapeStr(m));
+  for (Value extra : op.getKeys().drop_front()) {
+    ArrayRef<int64_t> f = shapeOf(extra);
+    if (f.size() != 3 || !compatible(f[0], k[0]) || !compatible(f[1], k[1]))
+      return emitOptionalError(loc, "attn.attention key tensors must all be "
+                               "[B, T, ·] like ", shapeStr(k), ", got ",
+                               shapeStr(f));
+  }
+  for (Value perRow : {op.getLengths(), op.getPrevious()}) {
+    if (!perRow)
+      continue;
+    ArrayRef<int64_t> l = shapeOf(perRow);
+    if (l.size() != 1 || !compatible(l[0], k[0]))
+      return emitOptionalError(loc, "attn.attention lengths and previous "
+                               "positions must be [B] = [", k[0] == kDyn ? "?"
+                               : std::to_string(k[0]), "], got ", shapeStr(l));
   }
   int64_t batch = q[0] != kDyn ? q[0] : k[0] != kDyn ? k[0] : v[0];
   int64_t steps = k[1] != kDyn ? k[1] : v[1];
-  results.push_back(f32Tensor(ctx, {batch, v[2]}));
-  results.push_back(f32Tensor(ctx, {batch, steps}));
+  if (q.size() == 3) {
+    results.push_back(f32Tensor(ctx, {batch, q[1], v[2]}));
+    results.push_back(f32Tensor(ctx, {batch, q[1], steps}));
+  } else {
+    results.push_back(f32Tensor(ctx, {batch, v[2]}));
+    results.push_back(f32Tensor(ctx, {batch, steps}));
+  }
   return success();
 }

@@ -80,7 +80,7 @@ func.func @attention_batch(%q: tensor<4x64xf32>, %k: tensor<5x30x64xf32>) {
 // -----
 
 func.func @attention_row_type(%q: tensor<4x64xf32>, %k: tensor<4x30x32xf32>) {
-  // expected-error@+1 {{score region's key row must be 'tensor<32xf32>', got 'tensor<64xf32>'}}
+  // expected-error@+1 {{score region's row of key tensor #0 must be 'tensor<32xf32>', got 'tensor<64xf32>'}}
   %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x32xf32>)
       values(%k : tensor<4x30x32xf32>) score {
   ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
@@ -99,6 +99,83 @@ func.func @attention_score_shape(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>) 
       values(%k : tensor<4x30x64xf32>) score {
   ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
     attn.yield %qr : tensor<64xf32>
+  } : tensor<4x64xf32>, tensor<4x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_window_too_large(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>,
+                                      %p: tensor<4xf32>) {
+  // expected-error@+1 {{constraint window of 31 steps is larger than the memory (30 steps)}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x64xf32>)
+      values(%k : tensor<4x30x64xf32>) previous(%p : tensor<4xf32>)
+      attributes {constraint = #attn<constraint window>, window = 31 : i64} score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<4x64xf32>, tensor<4x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_constraint_needs_previous(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>) {
+  // expected-error@+1 {{a window/monotonic constraint and the previous positions operand go together}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x64xf32>)
+      values(%k : tensor<4x30x64xf32>)
+      attributes {constraint = #attn<constraint monotonic>, window = 4 : i64} score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<4x64xf32>, tensor<4x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_causal_one_query(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>) {
+  // expected-error@+1 {{a causal mask needs a sequence of queries [B, Tq, Dq]}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x64xf32>)
+      values(%k : tensor<4x30x64xf32>) attributes {causal} score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<4x64xf32>, tensor<4x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_lengths_shape(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>,
+                                   %len: tensor<4x30xf32>) {
+  // expected-error@+2 {{attn.attention lengths and previous positions must be [B] = [4], got [4, 30]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x64xf32>)
+      values(%k : tensor<4x30x64xf32>) lengths(%len : tensor<4x30xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<4x64xf32>, tensor<4x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_feature_rows(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>,
+                                  %f: tensor<4x30x32xf32>) {
+  // expected-error@+1 {{score region takes the query row and one row per key tensor (3 arguments), got 2}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>)
+      keys(%k, %f : tensor<4x30x64xf32>, tensor<4x30x32xf32>)
+      values(%k : tensor<4x30x64xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
   } : tensor<4x64xf32>, tensor<4x30xf32>
   return
 }

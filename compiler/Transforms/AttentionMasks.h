@@ -1,0 +1,35 @@
+//===- AttentionMasks.h - Masked energies of attn.attention -----*- C++ -*-===//
+//
+// Part of Heed. The one definition of which (batch row, query, step) an
+// attention op masks and with what value, shared by the fused and the
+// decomposed lowerings so that both agree by construction.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_TRANSFORMS_ATTENTIONMASKS_H
+#define HEED_COMPILER_TRANSFORMS_ATTENTIONMASKS_H
+
+#include "dialects/attn/IR/AttnOps.h"
+
+namespace heed {
+
+/// The value seed 002 gives energies outside the synthesis constraint's
+/// window: `-2 ** 32 + 1`, which is -4294967296 in f32 (finite, unlike the
+/// length mask's -inf).
+constexpr float kConstraintPadding = -4294967296.0f;
+
+/// Whether `op` masks anything (lengths, causal, constraint).
+bool hasMasks(attn::AttentionOp op);
+
+/// The energy `energy` (f32) of memory step `step` for batch row `batch` and
+/// query `query` (index values; `query` is null for one-query rows) after
+/// the constraint (finite padding), the length mask and the causal mask
+/// (-inf), in the order seed 002 applies them. Reads `lengths`/`previous`
+/// with tensor.extract.
+mlir::Value maskEnergy(mlir::OpBuilder &b, mlir::Location loc,
+                       attn::AttentionOp op, mlir::Value energy,
+                       mlir::Value batch, mlir::Value query, mlir::Value step);
+
+} // namespace heed
+
+#endif
