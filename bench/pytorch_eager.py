@@ -18,6 +18,7 @@ from date_translation import DateTranslator, N_S  # noqa: E402
 import dates  # noqa: E402
 from trigger_word import make_model as make_trigger_word, TX as TW_TX, N_FREQ  # noqa: E402
 from lstm_attention import LstmAttention, TIME_STEP as LA_T, DIM as LA_DIM  # noqa: E402
+from attention_decoder import AttentionDecoderModel, T as AD_T, F as AD_F  # noqa: E402
 
 
 def median_us(fn, seconds=1.0):
@@ -57,6 +58,10 @@ def main(model, batch):
     elif model == "lstm_attention":
         net = LstmAttention().eval()
         x = torch.rand(batch, LA_T, LA_DIM)
+        run = lambda: net(x)  # noqa: E731
+    elif model == "attention_decoder":
+        net = AttentionDecoderModel().eval()
+        x = torch.randn(batch, AD_T, AD_F)
         run = lambda: net(x)  # noqa: E731
     else:
         raise SystemExit(f"unknown model {model}")

@@ -54,6 +54,23 @@ static void printExpr(const Expr &e, llvm::raw_ostream &os) {
     printExpr(*e.args[1], os);
     os << ")";
     return;
+  case Expr::Kind::Index:
+    printExpr(*e.args[0], os);
+    os << "[";
+    for (size_t i = 1; i < e.args.size(); ++i) {
+      if (i > 1)
+        os << ", ";
+      printExpr(*e.args[i], os);
+    }
+    os << "]";
+    return;
+  case Expr::Kind::Slice:
+    if (e.args[0])
+      printExpr(*e.args[0], os);
+    os << ":";
+    if (e.args[1])
+      printExpr(*e.args[1], os);
+    return;
   case Expr::Kind::List:
     os << "[";
     for (size_t i = 0; i < e.args.size(); ++i) {

@@ -46,7 +46,7 @@ enum class Builtin {
   None,
   // Functions over tensors.
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
-  Squeeze, Dropout, Argmax, Dot, Attention,
+  Squeeze, Dropout, Argmax, Dot, Attention, Zeros,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
   Embedding,
@@ -60,14 +60,17 @@ struct ScoreDef;
 //===----------------------------------------------------------------------===//
 
 struct Expr {
-  enum class Kind { Number, Name, Call, Binary, Neg, List };
+  enum class Kind { Number, Name, Call, Binary, Neg, List, Index, Slice };
   Kind kind;
   llvm::SMLoc loc;
   double number = 0;       // Number
   bool isInt = false;      // Number
   std::string name;        // Name; Call: the callee
   char op = 0;             // Binary: + - * /
-  std::vector<std::unique_ptr<Expr>> args;  // Call args, Binary/Neg/List items
+  // Call args, Binary/Neg/List items; Index: the tensor, then one item per
+  // axis (an integer expression or a Slice); Slice: start, stop (either
+  // may be null: `:`, `a:`, `:b`).
+  std::vector<std::unique_ptr<Expr>> args;
   std::vector<std::string> kwNames;         // Call keyword names ...
   std::vector<llvm::SMLoc> kwLocs;
   std::vector<std::unique_ptr<Expr>> kwArgs; // ... and their values
@@ -81,6 +84,8 @@ struct Expr {
   int64_t count = 0;                // repeat count
   bool keepdim = false;             // reductions
   std::vector<int64_t> perm;        // permute
+  std::vector<int64_t> sliceOffsets, sliceSizes; // Index: per axis
+  std::vector<bool> sliceDrop;      // Index: axis selected by an integer
   /// attention(...): the resolved score (a definition, or null for the
   /// built-in `dot`/`scaled_dot` named by `scoreName`) and its options.
   struct AttentionCall {

@@ -28,6 +28,7 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("argmax", Builtin::Argmax)
       .Case("dot", Builtin::Dot)
       .Case("attention", Builtin::Attention)
+      .Case("zeros", Builtin::Zeros)
       .Default(Builtin::None);
 }
 

@@ -330,7 +330,51 @@ Value Generator::gen(const Expr &e) {
     SmallVector<Value> vs = genCall(e);
     return vs.empty() ? Value() : vs[0];
   }
+  case Expr::Kind::Index: {
+    Value x = gen(*e.args[0]);
+    if (!x)
+      return nullptr;
+    auto type = cast<RankedTensorType>(x.getType());
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<int64_t> resultShape;
+    for (size_t axis = 0; axis < e.sliceOffsets.size(); ++axis) {
+      int64_t size = e.sliceSizes[axis] >= 0 ? e.sliceSizes[axis]
+                                             : type.getDimSize(axis);
+      if (ShapedType::isDynamic(size) ||
+          ShapedType::isDynamic(type.getDimSize(axis))) {
+        emitError(l, "indexing needs static shapes; bind the dimensions");
+        return nullptr;
+      }
+      if (e.sliceOffsets[axis] + size > type.getDimSize(axis)) {
+        emitError(l, "index ") << e.sliceOffsets[axis] << " (size " << size
+                               << ") is outside axis " << axis << " of size "
+                               << type.getDimSize(axis);
+        return nullptr;
+      }
+      offsets.push_back(builder.getIndexAttr(e.sliceOffsets[axis]));
+      sizes.push_back(builder.getIndexAttr(size));
+      strides.push_back(builder.getIndexAttr(1));
+      if (!e.sliceDrop[axis])
+        resultShape.push_back(size);
+    }
+    bool scalar = resultShape.empty();
+    if (scalar)
+      resultShape.push_back(1); // x[i, j] of a matrix: a one-element tensor
+    auto resultType = RankedTensorType::get(resultShape, type.getElementType());
+    if (!scalar)
+      return tensor::ExtractSliceOp::create(builder, l, resultType, x, offsets,
+                                            sizes, strides);
+    auto full = RankedTensorType::get(SmallVector<int64_t>(type.getRank(), 1),
+                                      type.getElementType());
+    Value one = tensor::ExtractSliceOp::create(builder, l, full, x, offsets,
+                                               sizes, strides);
+    SmallVector<ReassociationIndices> groups(1);
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      groups[0].push_back(d);
+    return tensor::CollapseShapeOp::create(builder, l, resultType, one, groups);
+  }
   case Expr::Kind::List:
+  case Expr::Kind::Slice:
     break;
   }
   emitError(l, "internal: unexpected expression");
@@ -390,6 +434,15 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
                             : e.builtin == Builtin::Mean ? attn::ReduceKind::mean
                                                          : attn::ReduceKind::max;
     return attn::ReduceOp::create(builder, l, args[0], kind, e.axis, e.keepdim);
+  }
+  case Builtin::Zeros: {
+    auto type = tensorType(e.type);
+    if (!type.hasStaticShape()) {
+      emitError(l, "zeros(...) needs bound dimensions");
+      return nullptr;
+    }
+    return arith::ConstantOp::create(builder, l,
+                                     DenseElementsAttr::get(type, 0.0f));
   }
   case Builtin::Dot: {
     Value product =

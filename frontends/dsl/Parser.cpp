@@ -15,7 +15,9 @@
 //   expr    := term {('+' | '-') term}
 //   term    := unary {('*' | '/') unary}
 //   unary   := '-' unary | primary
-//   primary := NUMBER | IDENT | call | '(' expr ')' | '[' [expr {',' expr}] ']'
+//   primary := NUMBER | (IDENT | call | '(' expr ')') [index]
+//            | '[' [expr {',' expr}] ']'
+//   index   := '[' item {',' item} ']'     item := expr | [expr] ':' [expr]
 //   call    := IDENT '(' [arg {',' arg}] ')'     arg := [IDENT '='] expr
 //
 //===----------------------------------------------------------------------===//
@@ -80,6 +82,8 @@ private:
   std::unique_ptr<Expr> parseTerm();
   std::unique_ptr<Expr> parseUnary();
   std::unique_ptr<Expr> parsePrimary();
+  /// `base[i, a:b, :]` after a name, call or parenthesized expression.
+  std::unique_ptr<Expr> parseIndex(std::unique_ptr<Expr> base);
   bool parseCallArgs(Expr &call);
 
   llvm::SourceMgr &sm;
@@ -419,14 +423,15 @@ std::unique_ptr<Expr> Parser::parsePrimary() {
       if (!parseCallArgs(*e))
         return nullptr;
     }
-    return e;
+    return tok.is(Tok::LBracket) ? parseIndex(std::move(e)) : std::move(e);
   }
   case Tok::LParen: {
     consume();
     auto inner = parseExpr();
     if (!inner || !expect(Tok::RParen))
       return nullptr;
-    return inner;
+    return tok.is(Tok::LBracket) ? parseIndex(std::move(inner))
+                                 : std::move(inner);
   }
   case Tok::LBracket: {
     auto list = std::make_unique<Expr>(Expr::Kind::List, loc);
@@ -447,6 +452,44 @@ std::unique_ptr<Expr> Parser::parsePrimary() {
   default:
     return errorExpected("an expression"), nullptr;
   }
+}
+
+std::unique_ptr<Expr> Parser::parseIndex(std::unique_ptr<Expr> base) {
+  auto e = std::make_unique<Expr>(Expr::Kind::Index, tok.loc());
+  consume(); // '['
+  e->args.push_back(std::move(base));
+  while (!tok.is(Tok::RBracket)) {
+    SMLoc itemLoc = tok.loc();
+    std::unique_ptr<Expr> start, stop;
+    if (!tok.is(Tok::Colon)) {
+      start = parseExpr();
+      if (!start)
+        return nullptr;
+    }
+    if (tok.is(Tok::Colon)) {
+      consume();
+      auto slice = std::make_unique<Expr>(Expr::Kind::Slice, itemLoc);
+      if (!tok.is(Tok::Comma) && !tok.is(Tok::RBracket)) {
+        stop = parseExpr();
+        if (!stop)
+          return nullptr;
+      }
+      slice->args.push_back(std::move(start));
+      slice->args.push_back(std::move(stop));
+      e->args.push_back(std::move(slice));
+    } else {
+      e->args.push_back(std::move(start));
+    }
+    if (tok.is(Tok::Comma))
+      consume();
+    else if (!tok.is(Tok::RBracket))
+      return errorExpected("',' or ']'"), nullptr;
+  }
+  consume();
+  if (e->args.size() == 1)
+    return error(e->loc, "an index needs at least one item: x[0] or x[:, 0]"),
+           nullptr;
+  return e;
 }
 
 bool Parser::parseCallArgs(Expr &call) {

@@ -59,6 +59,7 @@ private:
   bool checkLayerCall(Expr &e, Layer &layer);
   bool checkBuiltinCall(Expr &e);
   bool checkAttention(Expr &e);
+  bool checkIndex(Expr &e);
   /// Types a score function's body for the given row shapes.
   bool checkScoreBody(ScoreDef &def, const std::vector<Shape> &rows,
                       SMLoc useLoc);
@@ -631,6 +632,10 @@ bool Sema::checkTensor(Expr &e) {
     return broadcast(e.args[0]->type, e.args[1]->type, e.type, e.loc);
   case Expr::Kind::List:
     return error(e.loc, "a list is not a tensor");
+  case Expr::Kind::Slice:
+    return error(e.loc, "a slice a:b is only valid inside x[...]");
+  case Expr::Kind::Index:
+    return checkIndex(e);
   case Expr::Kind::Call:
     return checkCall(e);
   }
@@ -874,6 +879,26 @@ bool Sema::checkBuiltinCall(Expr &e) {
   }
   case Builtin::Attention:
     return checkAttention(e);
+  case Builtin::Zeros: {
+    // zeros(B, 4): sizes are numbers, parameters or symbolic dimensions.
+    if (!expectArgs(e, 1, SIZE_MAX, {}))
+      return false;
+    e.type.clear();
+    for (auto &a : e.args) {
+      if (a->kind == Expr::Kind::Name && !scope.count(a->name) &&
+          llvm::is_contained(model.symbols, a->name)) {
+        e.type.push_back(Dim::named(a->name));
+        continue;
+      }
+      auto n = evalInt(*a, "size");
+      if (!n)
+        return false;
+      if (*n < 1)
+        return error(a->loc, "size must be positive, got " + Twine(*n));
+      e.type.push_back(Dim::known(*n));
+    }
+    return true;
+  }
   case Builtin::Softmax:
     if (!expectArgs(e, 1, 2, {"axis"}) || !checkTensor(*e.args[0]))
       return false;
@@ -1001,6 +1026,84 @@ void Sema::constrainInput(const Expr &arg, const std::string &role,
   for (auto &in : model.inputs)
     if (in.name == arg.name)
       model.inputRanges.push_back({in.name, role, min, max});
+}
+
+bool Sema::checkIndex(Expr &e) {
+  // x[i, a:b, :]: integers select (and drop) an axis, slices keep it;
+  // axes not named keep their full size. Negative numbers count from the
+  // end, as in Python.
+  if (!checkTensor(*e.args[0]))
+    return false;
+  const Shape &in = e.args[0]->type;
+  size_t items = e.args.size() - 1;
+  if (items > in.size())
+    return error(e.loc, "index has " + Twine(items) + " items, but the tensor " +
+                            shapeStr(in) + " has rank " + Twine(in.size()));
+  e.type.clear();
+  for (size_t axis = 0; axis < in.size(); ++axis) {
+    const Expr *item = axis < items ? e.args[axis + 1].get() : nullptr;
+    bool full = !item || (item->kind == Expr::Kind::Slice && !item->args[0] &&
+                          !item->args[1]);
+    if (full) {
+      e.sliceOffsets.push_back(0);
+      e.sliceSizes.push_back(in[axis].isKnown() ? in[axis].size : -1);
+      e.sliceDrop.push_back(false);
+      e.type.push_back(in[axis]);
+      continue;
+    }
+    // A symbolic axis takes non-negative indices and explicit slice
+    // bounds; MLIRGen checks them once the dimension is bound.
+    bool symbolic = !in[axis].isKnown();
+    int64_t n = symbolic ? INT64_MAX : in[axis].size;
+    bool ok = true;
+    auto bound = [&](const Expr *x, int64_t dflt) -> std::optional<int64_t> {
+      if (!x) {
+        if (symbolic && dflt == n) {
+          ok = error(item->loc, "slice of the symbolic axis " + Twine(axis) +
+                                    " of " + shapeStr(in) +
+                                    " needs an explicit end");
+          return std::nullopt;
+        }
+        return dflt;
+      }
+      auto v = evalInt(*x, "index");
+      if (!v)
+        return std::nullopt;
+      if (*v < 0 && symbolic) {
+        ok = error(x->loc, "negative index into the symbolic axis " +
+                               Twine(axis) + " of " + shapeStr(in));
+        return std::nullopt;
+      }
+      return *v < 0 ? *v + n : *v;
+    };
+    if (item->kind == Expr::Kind::Slice) {
+      auto start = bound(item->args[0].get(), 0),
+           stop = bound(item->args[1].get(), n);
+      if (!start || !stop)
+        return false;
+      if (*start < 0 || *stop > n || *start >= *stop)
+        return error(item->loc, "slice " + Twine(*start) + ":" + Twine(*stop) +
+                                    " is empty or outside axis " + Twine(axis) +
+                                    " of " + shapeStr(in));
+      e.sliceOffsets.push_back(*start);
+      e.sliceSizes.push_back(*stop - *start);
+      e.sliceDrop.push_back(false);
+      e.type.push_back(Dim::known(*stop - *start));
+    } else {
+      auto i = bound(item, 0);
+      if (!i)
+        return false;
+      if (*i < 0 || *i >= n)
+        return error(item->loc, "index " + Twine(*i) + " is outside axis " +
+                                    Twine(axis) + " of " + shapeStr(in));
+      e.sliceOffsets.push_back(*i);
+      e.sliceSizes.push_back(1);
+      e.sliceDrop.push_back(true);
+    }
+  }
+  if (e.type.empty())
+    e.type = {Dim::known(1)};
+  return true;
 }
 
 bool Sema::checkScoreBody(ScoreDef &def, const std::vector<Shape> &rows,
