@@ -19,6 +19,7 @@ import dates  # noqa: E402
 from trigger_word import make_model as make_trigger_word, TX as TW_TX, N_FREQ  # noqa: E402
 from lstm_attention import LstmAttention, TIME_STEP as LA_T, DIM as LA_DIM  # noqa: E402
 from attention_decoder import AttentionDecoderModel, T as AD_T, F as AD_F  # noqa: E402
+import tacotron2_attention as tacotron  # noqa: E402
 
 
 def median_us(fn, seconds=1.0):
@@ -63,6 +64,11 @@ def main(model, batch):
         net = AttentionDecoderModel().eval()
         x = torch.randn(batch, AD_T, AD_F)
         run = lambda: net(x)  # noqa: E731
+    elif model == "tacotron2_attention":  # 200 memory steps, 200 queries
+        net = tacotron.LocationSensitiveAttention().eval()
+        memory, lengths, queries = tacotron.make_inputs(batch, 200, 200)
+        run = lambda: tacotron.run(net, memory, lengths.long(), queries,  # noqa: E731
+                                   False, True, None)
     else:
         raise SystemExit(f"unknown model {model}")
     with torch.no_grad():

@@ -20,7 +20,8 @@ echo "| --- | --- | --- | --- | --- | --- |"
 for spec in "date_translation 1" "date_translation 32" "trigger_word 1" \
             "lstm_attention 1" "attention_step 1" "attention_step 100" \
             "dense_attention 1" "dense_attention 1000" \
-            "attention_decoder 1 --dim T=100"; do
+            "attention_decoder 1 --dim T=100" \
+            "tacotron2_attention 1 --dim T=200 --dim S=200"; do
   set -- $spec
   read -r heed compile < <(heed_median "$@")
   torch=$(/usr/bin/python3 bench/pytorch_eager.py "$1" "$2")

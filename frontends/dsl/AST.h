@@ -86,6 +86,7 @@ struct Expr {
   std::vector<int64_t> perm;        // permute
   std::vector<int64_t> sliceOffsets, sliceSizes; // Index: per axis
   std::vector<bool> sliceDrop;      // Index: axis selected by an integer
+  std::vector<std::string> sliceVar; // Index: axis selected by a loop variable
   /// attention(...): the resolved score (a definition, or null for the
   /// built-in `dot`/`scaled_dot` named by `scoreName`) and its options.
   struct AttentionCall {

@@ -70,6 +70,7 @@ private:
   struct LoopFrame {
     Value step;
     llvm::StringMap<Value> stacked;
+    std::string var; // the loop variable's name
   };
   SmallVector<LoopFrame *> loops;
   Value activate(Location l, Value x, attn::ActivationKind kind) {
@@ -249,7 +250,7 @@ bool Generator::genFor(const Stmt &s) {
         builder.setInsertionPointToStart(b.getInsertionBlock());
         for (size_t i = 0; i < s.carryNames.size(); ++i)
           values[s.carryNames[i]] = args[i];
-        LoopFrame frame{iv, {}};
+        LoopFrame frame{iv, {}, s.names[0]};
         for (size_t i = 0; i < yields.size(); ++i)
           frame.stacked[yields[i]->names[0]] = args[s.carryNames.size() + i];
         loops.push_back(&frame);
@@ -352,6 +353,10 @@ Value Generator::gen(const Expr &e) {
         return nullptr;
       }
       offsets.push_back(builder.getIndexAttr(e.sliceOffsets[axis]));
+      if (!e.sliceVar[axis].empty())
+        for (LoopFrame *frame : loops)
+          if (frame->var == e.sliceVar[axis])
+            offsets.back() = frame->step;
       sizes.push_back(builder.getIndexAttr(size));
       strides.push_back(builder.getIndexAttr(1));
       if (!e.sliceDrop[axis])

@@ -239,6 +239,7 @@ bool Sema::checkFor(Stmt &s) {
   }
   llvm::StringMap<Symbol> outer = scope;
   Symbol loopVar{Symbol::Kind::LoopVar};
+  loopVar.shape = {s.count}; // x[:, t] indexes an axis of this size
   if (!define(s.names[0], s.nameLocs[0], loopVar))
     return false;
   for (size_t i = 0; i < s.carryNames.size(); ++i) {
@@ -775,10 +776,17 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
                               shapeStr(in));
     if (!needKnownLast() || !fixInFeatures(layer, x, in.back().size))
       return false;
-    if (!in[1].isKnown())
+    if (!in[1].isKnown()) {
+      // 'same' with stride 1 keeps the length, whatever it is bound to.
+      if (layer.padding == "same" && layer.stride == 1) {
+        e.type = {in[0], in[1], Dim::known(layer.units)};
+        return true;
+      }
       return error(x.loc, "conv1d '" + layer.name +
-                              "' needs a known sequence length, got " +
+                              "' needs a known sequence length (or "
+                              "padding=same with stride 1), got " +
                               shapeStr(in));
+    }
     int64_t t = in[1].size, k = layer.kernelSize, st = layer.stride, out;
     if (layer.padding == "same") {
       out = (t + st - 1) / st;
@@ -1042,6 +1050,25 @@ bool Sema::checkIndex(Expr &e) {
   e.type.clear();
   for (size_t axis = 0; axis < in.size(); ++axis) {
     const Expr *item = axis < items ? e.args[axis + 1].get() : nullptr;
+    e.sliceVar.emplace_back();
+    if (item && item->kind == Expr::Kind::Name) {
+      auto it = scope.find(item->name);
+      if (it != scope.end() && it->second.kind == Symbol::Kind::LoopVar) {
+        // x[:, t]: step t of an axis as long as the loop.
+        if (in[axis] != it->second.shape[0])
+          return error(item->loc, "loop variable '" + item->name +
+                                      "' counts to " +
+                                      it->second.shape[0].str() +
+                                      ", but axis " + Twine(axis) + " of " +
+                                      shapeStr(in) + " has " + in[axis].str() +
+                                      " steps");
+        e.sliceVar.back() = item->name;
+        e.sliceOffsets.push_back(0);
+        e.sliceSizes.push_back(1);
+        e.sliceDrop.push_back(true);
+        continue;
+      }
+    }
     bool full = !item || (item->kind == Expr::Kind::Slice && !item->args[0] &&
                           !item->args[1]);
     if (full) {

@@ -445,9 +445,23 @@ int benchCommand() {
       for (auto &d : decl.shape)
         shape.push_back(d.isKnown() ? d.size : dims->lookup(d.symbol));
       rt::Tensor t(shape);
+      // Inputs the model constrains: full lengths, token ids in range.
+      const dsl::Model::InputRange *range = nullptr;
+      for (auto &r : model.inputRanges)
+        if (r.input == decl.name)
+          range = &r;
+      int64_t hi = !range ? 0
+                   : range->max.isKnown() ? range->max.size
+                                          : dims->lookup(range->max.symbol);
+      bool lengths = range && llvm::StringRef(range->role).starts_with("lengths");
       for (int64_t i = 0; i < t.numElements(); ++i) {
         state = state * 1664525u + 1013904223u;
-        t[i] = float(state >> 8) / float(1 << 24);
+        float u = float(state >> 8) / float(1 << 24);
+        t[i] = !range ? u
+               : lengths ? float(hi)
+                         : float(range->min +
+                                 int64_t(u * float(hi - range->min + 1)) %
+                                     (hi - range->min + 1));
       }
       in.emplace_back(decl.name, std::move(t));
     }
