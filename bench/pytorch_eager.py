@@ -69,6 +69,10 @@ def main(model, batch):
         memory, lengths, queries = tacotron.make_inputs(batch, 200, 200)
         run = lambda: tacotron.run(net, memory, lengths.long(), queries,  # noqa: E731
                                    False, True, None)
+    elif model == "scaled_dot_attention":  # batch = heads, 1024 x 1024 x 64
+        q, k, v = (torch.randn(batch, 1024, 64) for _ in range(3))
+        run = lambda: torch.softmax(  # noqa: E731
+            q @ k.transpose(1, 2) / 8.0, -1) @ v
     else:
         raise SystemExit(f"unknown model {model}")
     with torch.no_grad():

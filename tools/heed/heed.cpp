@@ -146,7 +146,12 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
   auto session = Session::load(modelPath, pipelineOptions());
   if (!session)
     return session.takeError();
-  if (needWeights) {
+  // A model without layers (plain attention) takes no weights file.
+  if (needWeights && weightsPath.empty() &&
+      (*session)->expectedWeights().empty()) {
+    if (auto err = (*session)->setWeights({}, "(no weights)"))
+      return std::move(err);
+  } else if (needWeights) {
     if (weightsPath.empty())
       return llvm::createStringError("--weights FILE is required");
     auto tensors = rt::loadTensorFile(weightsPath);

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/Conversion/AttentionToLoops/TiledDotAttention.h"
 #include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
 #include "compiler/Transforms/AttentionMasks.h"
 #include "compiler/Transforms/RowOps.h"
@@ -442,9 +443,14 @@ struct LowerAttentionToLoopsPass
   void runOnOperation() override {
     SmallVector<attn::AttentionOp> ops;
     getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
-    for (attn::AttentionOp op : ops)
+    for (attn::AttentionOp op : ops) {
+      // Dot-product scores over query sequences: tiles with an online
+      // softmax; everything else: the row-by-row loop nest.
+      if (succeeded(lowerTiledDotAttention(op)))
+        continue;
       if (failed(FusedLowering(op).run()))
         return signalPassFailure();
+    }
   }
 };
 

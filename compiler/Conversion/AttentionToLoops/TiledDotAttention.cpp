@@ -1,0 +1,340 @@
+//===- TiledDotAttention.cpp - Online-softmax tiles for dot scores --------===//
+//
+// Part of Heed. Scaled dot-product attention without a [Tq × T] matrix:
+//
+//   Kᵀ = permute(keys)                            once, [B, D, T]
+//   for b, for a tile of kRows queries i0..i0+kRows:
+//     m = -inf, l = 0, O = 0                      per query row
+//     for a block of kCols keys j0..j0+kCols (causal/lengths: only blocks
+//     that can hold an unmasked key):
+//       S = Q[i0:, :] · Kᵀ[:, j0:] · scale        kRows × kCols/16 vectors
+//       S = masked (lengths, causal) to -inf
+//       m' = max(m, max S); α = exp(m - m'); P = exp(S - m')
+//       l = α l + Σ P;  O = α O + P · V[j0:, :]   (P staged in a small tile)
+//     context[b, i0 + r] = O_r / l_r             (l = 0: a masked row → 0)
+//
+// The register tiles are explicit vector<16xf32> values (zmm registers):
+// the score tile is kRows × kCols/16 accumulators over the D loop; the
+// context tile kRows × Dv/16 accumulators over the key block.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/AttentionToLoops/TiledDotAttention.h"
+#include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+constexpr int64_t kLanes = 16;  // f32 lanes of a zmm register
+constexpr int64_t kRows = 4;    // queries per tile
+constexpr int64_t kCols = 64;   // keys per block
+constexpr int64_t kMaxDv = 128; // context row kept in registers
+
+/// The constant factor of a `Σ q·k [· c | / c]` score region, or nullopt.
+std::optional<float> dotScoreScale(attn::AttentionOp op) {
+  Block &body = op.getScore().front();
+  Value e = op.getScoreValue();
+  float scale = 1.0f;
+  if (auto scaled = e.getDefiningOp<attn::BinaryOp>()) {
+    DenseElementsAttr c;
+    if (!matchPattern(scaled.getRhs(), m_Constant(&c)) || !c.isSplat())
+      return std::nullopt;
+    float v = c.getSplatValue<float>();
+    if (scaled.getKind() == attn::BinaryKind::mul)
+      scale = v;
+    else if (scaled.getKind() == attn::BinaryKind::div && v != 0)
+      scale = 1.0f / v;
+    else
+      return std::nullopt;
+    e = scaled.getLhs();
+  }
+  auto reduce = e.getDefiningOp<attn::ReduceOp>();
+  if (!reduce || reduce.getKind() != attn::ReduceKind::sum)
+    return std::nullopt;
+  auto product = reduce.getInput().getDefiningOp<attn::BinaryOp>();
+  if (!product || product.getKind() != attn::BinaryKind::mul)
+    return std::nullopt;
+  Value q = op.getQueryRow(), k = op.getKeyRow();
+  bool operandsMatch = (product.getLhs() == q && product.getRhs() == k) ||
+                       (product.getLhs() == k && product.getRhs() == q);
+  size_t ops = std::distance(body.begin(), body.end());
+  size_t expected = 3 + (e != op.getScoreValue() ? 1 : 0) +
+                    (e != op.getScoreValue() ? 1 : 0); // constant
+  (void)expected;
+  if (!operandsMatch || ops > 5)
+    return std::nullopt;
+  return scale;
+}
+
+struct TileBuilder {
+  OpBuilder &b;
+  Location loc;
+  VectorType vec;
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f(float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value splat(float v) {
+    return arith::ConstantOp::create(b, loc, vec,
+                                     DenseElementsAttr::get(vec, v));
+  }
+  Value bcast(Value scalar) {
+    return vector::BroadcastOp::create(b, loc, vec, scalar);
+  }
+  Value read(Value tensor, ValueRange at) {
+    return vector::TransferReadOp::create(b, loc, vec, tensor, at, f(0.0f),
+                                          ArrayRef<bool>{true});
+  }
+  Value fma(Value a, Value x, Value acc) {
+    return vector::FMAOp::create(b, loc, a, x, acc);
+  }
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y, fastMath(b)); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y, fastMath(b)); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y, fastMath(b)); }
+  Value max(Value x, Value y) { return arith::MaximumFOp::create(b, loc, x, y); }
+  Value exp(Value x) { return math::ExpOp::create(b, loc, x, fastMath(b)); }
+  Value reduce(vector::CombiningKind kind, Value v) {
+    return vector::ReductionOp::create(b, loc, kind, v);
+  }
+};
+
+} // namespace
+
+LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
+  if (!op.hasQuerySequence() || op.getKeys().size() != 1 ||
+      op.getNormalization() != attn::Normalization::softmax ||
+      op.getConstraint() != attn::Constraint::none ||
+      !op.getWeights().use_empty())
+    return failure();
+  std::optional<float> scale = dotScoreScale(op);
+  if (!scale)
+    return failure();
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto kType = cast<RankedTensorType>(op.getMemoryKeys().getType());
+  auto vType = cast<RankedTensorType>(op.getValues().getType());
+  if (!qType.hasStaticShape() || !kType.hasStaticShape() ||
+      !vType.hasStaticShape())
+    return failure();
+  int64_t batch = qType.getDimSize(0), queries = qType.getDimSize(1),
+          depth = qType.getDimSize(2), steps = kType.getDimSize(1),
+          dv = vType.getDimSize(2);
+  if (queries % kRows || steps % kCols || dv % kLanes || dv > kMaxDv)
+    return failure();
+  const int64_t sVecs = kCols / kLanes, oVecs = dv / kLanes;
+
+  OpBuilder ob(op);
+  Location loc = op.getLoc();
+  Type f32 = ob.getF32Type();
+  TileBuilder h{ob, loc, VectorType::get({kLanes}, f32)};
+  // Kᵀ [B, D, T]: a key block's scores are then contiguous vectors.
+  Value keysT = attn::PermuteOp::create(ob, loc, op.getMemoryKeys(),
+                                        ArrayRef<int64_t>{0, 2, 1});
+  auto ctxType = cast<RankedTensorType>(op.getContextVector().getType());
+  Value ctxInit = tensor::EmptyOp::create(ob, loc, ctxType.getShape(), f32);
+  Value c0 = h.idx(0), c1 = h.idx(1);
+  Value negInf = h.f(-INFINITY), zero = h.f(0.0f);
+  bool causal = op.getCausal();
+  Value lengths = op.getLengths();
+  auto iota = arith::ConstantOp::create(
+      ob, loc, VectorType::get({kLanes}, ob.getI64Type()),
+      DenseElementsAttr::get(VectorType::get({kLanes}, ob.getI64Type()),
+                             ArrayRef<int64_t>(llvm::to_vector(
+                                 llvm::seq<int64_t>(0, kLanes)))));
+
+  auto batchLoop = scf::ForOp::create(
+      ob, loc, c0, h.idx(batch), c1, ValueRange{ctxInit},
+      [&](OpBuilder &bb, Location, Value bi, ValueRange bArgs) {
+        TileBuilder g{bb, loc, h.vec};
+        // The key blocks that can hold an unmasked key: [0, limit).
+        Value keyLimit = g.idx(steps);
+        if (lengths) {
+          Value len = tensor::ExtractOp::create(bb, loc, lengths, ValueRange{bi});
+          Value n = arith::FPToSIOp::create(bb, loc, bb.getI64Type(), len);
+          keyLimit = arith::MinSIOp::create(
+              bb, loc, keyLimit,
+              arith::IndexCastOp::create(bb, loc, bb.getIndexType(), n));
+        }
+        auto queryLoop = scf::ForOp::create(
+            bb, loc, c0, g.idx(queries), g.idx(kRows), bArgs,
+            [&](OpBuilder &qb, Location, Value i0, ValueRange qArgs) {
+              TileBuilder t{qb, loc, h.vec};
+              Value limit = keyLimit;
+              if (causal)
+                limit = arith::MinSIOp::create(
+                    qb, loc, limit, arith::AddIOp::create(qb, loc, i0, t.idx(kRows)));
+              // Round up to whole blocks.
+              Value blocks = arith::CeilDivSIOp::create(qb, loc, limit, t.idx(kCols));
+              Value blockEnd = arith::MulIOp::create(qb, loc, blocks, t.idx(kCols));
+              // Loop state: m (kRows), l (kRows), O (kRows × oVecs).
+              SmallVector<Value> init;
+              for (int64_t r = 0; r < kRows; ++r)
+                init.push_back(negInf);
+              for (int64_t r = 0; r < kRows; ++r)
+                init.push_back(zero);
+              for (int64_t i = 0; i < kRows * oVecs; ++i)
+                init.push_back(t.splat(0.0f));
+              auto keyLoop = scf::ForOp::create(
+                  qb, loc, c0, blockEnd, t.idx(kCols), init,
+                  [&](OpBuilder &kb, Location, Value j0, ValueRange st) {
+                    TileBuilder k{kb, loc, h.vec};
+                    // S = Q · Kᵀ over the depth.
+                    SmallVector<Value> sInit(kRows * sVecs, k.splat(0.0f));
+                    auto depthLoop = scf::ForOp::create(
+                        kb, loc, c0, k.idx(depth), c1, sInit,
+                        [&](OpBuilder &db, Location, Value d, ValueRange acc) {
+                          TileBuilder x{db, loc, h.vec};
+                          SmallVector<Value> kt;
+                          for (int64_t c = 0; c < sVecs; ++c) {
+                            Value col = arith::AddIOp::create(db, loc, j0,
+                                                              x.idx(c * kLanes));
+                            kt.push_back(x.read(keysT, {bi, d, col}));
+                          }
+                          SmallVector<Value> next;
+                          for (int64_t r = 0; r < kRows; ++r) {
+                            Value row = arith::AddIOp::create(db, loc, i0, x.idx(r));
+                            Value q = tensor::ExtractOp::create(
+                                db, loc, op.getQuery(), ValueRange{bi, row, d});
+                            Value qv = x.bcast(q);
+                            for (int64_t c = 0; c < sVecs; ++c)
+                              next.push_back(x.fma(qv, kt[c], acc[r * sVecs + c]));
+                          }
+                          scf::YieldOp::create(db, loc, next);
+                        });
+                    SmallVector<Value> s(depthLoop.getResults());
+                    Value scaleV = k.splat(*scale);
+                    for (Value &v : s)
+                      v = k.mul(v, scaleV);
+                    // Masks: key j masked when j >= length or (causal) j > i.
+                    if (lengths || causal) {
+                      Value j64 = arith::IndexCastOp::create(kb, loc, kb.getI64Type(), j0);
+                      Value lim64 = arith::IndexCastOp::create(kb, loc, kb.getI64Type(),
+                                                               keyLimit);
+                      auto i64Vec = VectorType::get({kLanes}, kb.getI64Type());
+                      Value negInfV = k.splat(-INFINITY);
+                      for (int64_t c = 0; c < sVecs; ++c) {
+                        Value base = arith::AddIOp::create(
+                            kb, loc, j64,
+                            arith::ConstantOp::create(kb, loc,
+                                                      kb.getI64IntegerAttr(c * kLanes)));
+                        Value cols = arith::AddIOp::create(
+                            kb, loc, vector::BroadcastOp::create(kb, loc, i64Vec, base),
+                            iota);
+                        Value past = arith::CmpIOp::create(
+                            kb, loc, arith::CmpIPredicate::sge, cols,
+                            vector::BroadcastOp::create(kb, loc, i64Vec, lim64));
+                        for (int64_t r = 0; r < kRows; ++r) {
+                          Value masked = past;
+                          if (causal) {
+                            Value row = arith::AddIOp::create(
+                                kb, loc,
+                                arith::IndexCastOp::create(kb, loc, kb.getI64Type(), i0),
+                                arith::ConstantOp::create(kb, loc, kb.getI64IntegerAttr(r)));
+                            Value future = arith::CmpIOp::create(
+                                kb, loc, arith::CmpIPredicate::sgt, cols,
+                                vector::BroadcastOp::create(kb, loc, i64Vec, row));
+                            masked = arith::OrIOp::create(kb, loc, masked, future);
+                          }
+                          Value &sv = s[r * sVecs + c];
+                          sv = arith::SelectOp::create(kb, loc, masked, negInfV, sv);
+                        }
+                      }
+                    }
+                    // Online softmax per row; P staged in a [kRows, kCols]
+                    // tile so the context update broadcasts its scalars.
+                    SmallVector<Value> next(st.begin(), st.end());
+                    Value pTile = tensor::EmptyOp::create(
+                        kb, loc, ArrayRef<int64_t>{kRows, kCols}, f32);
+                    SmallVector<Value> alphas;
+                    for (int64_t r = 0; r < kRows; ++r) {
+                      Value rowMax = s[r * sVecs];
+                      for (int64_t c = 1; c < sVecs; ++c)
+                        rowMax = k.max(rowMax, s[r * sVecs + c]);
+                      Value mNew = k.max(st[r], k.reduce(vector::CombiningKind::MAXIMUMF,
+                                                         rowMax));
+                      // A row masked so far has m' = -inf: shift by 0.
+                      Value none = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OEQ,
+                                                         mNew, negInf);
+                      Value shift = arith::SelectOp::create(kb, loc, none, zero, mNew);
+                      Value alpha = k.exp(k.sub(st[r], shift));
+                      Value shiftV = k.bcast(shift);
+                      Value sum;
+                      for (int64_t c = 0; c < sVecs; ++c) {
+                        Value p = k.exp(k.sub(s[r * sVecs + c], shiftV));
+                        sum = sum ? k.add(sum, p) : p;
+                        pTile = vector::TransferWriteOp::create(
+                                    kb, loc, p, pTile,
+                                    ValueRange{k.idx(r), k.idx(c * kLanes)},
+                                    ArrayRef<bool>{true})
+                                    .getResult();
+                      }
+                      next[r] = mNew;
+                      next[kRows + r] = k.add(k.mul(st[kRows + r], alpha),
+                                              k.reduce(vector::CombiningKind::ADD, sum));
+                      alphas.push_back(k.bcast(alpha));
+                    }
+                    // O = α O + P · V[j0:, :]
+                    SmallVector<Value> oInit;
+                    for (int64_t r = 0; r < kRows; ++r)
+                      for (int64_t c = 0; c < oVecs; ++c)
+                        oInit.push_back(k.mul(st[2 * kRows + r * oVecs + c], alphas[r]));
+                    auto valueLoop = scf::ForOp::create(
+                        kb, loc, c0, k.idx(kCols), c1, oInit,
+                        [&](OpBuilder &vb, Location, Value jj, ValueRange acc) {
+                          TileBuilder x{vb, loc, h.vec};
+                          Value j = arith::AddIOp::create(vb, loc, j0, jj);
+                          SmallVector<Value> vrow;
+                          for (int64_t c = 0; c < oVecs; ++c)
+                            vrow.push_back(x.read(op.getValues(), {bi, j, x.idx(c * kLanes)}));
+                          SmallVector<Value> out;
+                          for (int64_t r = 0; r < kRows; ++r) {
+                            Value p = tensor::ExtractOp::create(vb, loc, pTile,
+                                                                ValueRange{x.idx(r), jj});
+                            Value pv = x.bcast(p);
+                            for (int64_t c = 0; c < oVecs; ++c)
+                              out.push_back(x.fma(pv, vrow[c], acc[r * oVecs + c]));
+                          }
+                          scf::YieldOp::create(vb, loc, out);
+                        });
+                    for (int64_t i = 0; i < kRows * oVecs; ++i)
+                      next[2 * kRows + i] = valueLoop.getResult(i);
+                    scf::YieldOp::create(kb, loc, next);
+                  });
+              // context = O / l (0 for a row with no unmasked key).
+              Value ctx = qArgs[0];
+              for (int64_t r = 0; r < kRows; ++r) {
+                Value l = keyLoop.getResult(kRows + r);
+                Value empty = arith::CmpFOp::create(qb, loc, arith::CmpFPredicate::OLE,
+                                                    l, zero);
+                Value inv = arith::DivFOp::create(qb, loc, t.f(1.0f), l, fastMath(qb));
+                inv = t.bcast(arith::SelectOp::create(qb, loc, empty, zero, inv));
+                Value row = arith::AddIOp::create(qb, loc, i0, t.idx(r));
+                for (int64_t c = 0; c < oVecs; ++c) {
+                  Value o = t.mul(keyLoop.getResult(2 * kRows + r * oVecs + c), inv);
+                  ctx = vector::TransferWriteOp::create(
+                            qb, loc, o, ctx, ValueRange{bi, row, t.idx(c * kLanes)},
+                            ArrayRef<bool>{true})
+                            .getResult();
+                }
+              }
+              scf::YieldOp::create(qb, loc, ctx);
+            });
+        scf::YieldOp::create(bb, loc, queryLoop.getResults());
+      });
+  // The weights are unused (a precondition); give them a placeholder.
+  auto wType = cast<RankedTensorType>(op.getWeights().getType());
+  Value weights = tensor::EmptyOp::create(ob, loc, wType.getShape(), f32);
+  op.replaceAllUsesWith(ValueRange{batchLoop.getResult(0), weights});
+  op.erase();
+  return success();
+}

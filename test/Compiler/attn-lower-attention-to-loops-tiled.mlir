@@ -1,0 +1,30 @@
+// RUN: heed-opt %s --attn-lower-attention-to-loops --canonicalize | FileCheck %s
+
+// Scaled dot-product attention over 128 queries and 128 keys: tiles of 4
+// queries x 64 keys with an online softmax; after the lowering no tensor
+// of 128 x 128 elements exists (the unused weights placeholder folds away).
+// CHECK-LABEL: func.func @scaled_dot
+// CHECK-NOT: tensor<2x128x128xf32>
+// CHECK: attn.permute
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} step %c4
+// CHECK: scf.for {{.*}} step %c64
+// CHECK: vector.fma
+// CHECK: math.exp
+// CHECK-NOT: tensor<2x128x128xf32>
+func.func @scaled_dot(%q: tensor<2x128x64xf32>, %k: tensor<2x128x64xf32>,
+                      %v: tensor<2x128x64xf32>) -> tensor<2x128x64xf32> {
+  %c, %w = attn.attention query(%q : tensor<2x128x64xf32>)
+      keys(%k : tensor<2x128x64xf32>) values(%v : tensor<2x128x64xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    %s = arith.constant dense<0.125> : tensor<1xf32>
+    %y = attn.binary %e, %s {kind = #attn<binary mul>}
+        : (tensor<1xf32>, tensor<1xf32>) -> tensor<1xf32>
+    attn.yield %y : tensor<1xf32>
+  } : tensor<2x128x64xf32>, tensor<2x128x128xf32>
+  return %c : tensor<2x128x64xf32>
+}
