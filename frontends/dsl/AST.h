@@ -46,10 +46,10 @@ enum class Builtin {
   None,
   // Functions over tensors.
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
-  Squeeze, Dropout, Argmax, Dot, Attention, Zeros,
+  Squeeze, Dropout, Argmax, Dot, Attention, Zeros, PositionalEncoding,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
-  Embedding,
+  Embedding, MultiHeadAttention, Glu,
 };
 
 struct Layer;
@@ -135,6 +135,9 @@ struct Layer {
   double epsilon = 1e-3;
   // embedding
   int64_t vocab = 0;
+  // multi_head_attention (units = d_model)
+  int64_t heads = 1;
+  bool causal = false;
 };
 
 /// `score NAME(q, k, f...) = expr`: a score function of one query row and

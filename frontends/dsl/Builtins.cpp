@@ -29,6 +29,7 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("dot", Builtin::Dot)
       .Case("attention", Builtin::Attention)
       .Case("zeros", Builtin::Zeros)
+      .Case("positional_encoding", Builtin::PositionalEncoding)
       .Default(Builtin::None);
 }
 
@@ -43,12 +44,14 @@ Builtin heed::dsl::lookupLayerKind(llvm::StringRef name) {
       .Case("conv1d", Builtin::Conv1D)
       .Case("batch_norm", Builtin::BatchNorm)
       .Case("embedding", Builtin::Embedding)
+      .Case("multi_head_attention", Builtin::MultiHeadAttention)
+      .Case("glu", Builtin::Glu)
       .Default(Builtin::None);
 }
 
 bool heed::dsl::isPlannedBuiltin(llvm::StringRef name) {
   return llvm::StringSwitch<bool>(name)
-      .Cases({"multi_head_attention", "positional_encoding", "glu"}, true)
+      .Cases({"transformer", "layer_norm"}, true)
       .Default(false);
 }
 

@@ -66,6 +66,13 @@ private:
   /// attention(...): one attn.attention whose score region is the score
   /// function generated on the region's row arguments.
   SmallVector<Value> genAttention(const Expr &e);
+  /// multi_head_attention: projections, heads folded into the batch, one
+  /// scaled dot-product attention, heads merged, output projection.
+  Value genMultiHead(const Expr &e, ArrayRef<Value> args);
+  /// Fills `op`'s score region with Σ q·k (times `scale` unless 1).
+  void buildDotScore(attn::AttentionOp op, float scale);
+  /// Rows [offset, offset + n) of a weight [N, ...] (or bias [N]).
+  Value weightRows(Location l, Value weight, int64_t offset, int64_t n);
   /// Yield handling inside a loop body: name -> stacked tensor, step index.
   struct LoopFrame {
     Value step;
@@ -440,6 +447,26 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
                                                          : attn::ReduceKind::max;
     return attn::ReduceOp::create(builder, l, args[0], kind, e.axis, e.keepdim);
   }
+  case Builtin::PositionalEncoding: {
+    // x + PE, PE[t, 2i] = sin(t / 10000^(2i/D)), PE[t, 2i+1] = cos(...).
+    auto type = cast<RankedTensorType>(args[0].getType());
+    int64_t steps = type.getDimSize(1), depth = type.getDimSize(2);
+    if (ShapedType::isDynamic(steps)) {
+      emitError(l, "positional_encoding needs a bound sequence length");
+      return nullptr;
+    }
+    std::vector<float> table(steps * depth);
+    for (int64_t t = 0; t < steps; ++t)
+      for (int64_t i = 0; i < depth; i += 2) {
+        double angle = double(t) / std::pow(10000.0, double(i) / double(depth));
+        table[t * depth + i] = float(std::sin(angle));
+        table[t * depth + i + 1] = float(std::cos(angle));
+      }
+    auto tableType = RankedTensorType::get({steps, depth}, builder.getF32Type());
+    Value pe = arith::ConstantOp::create(
+        builder, l, DenseElementsAttr::get(tableType, ArrayRef<float>(table)));
+    return attn::BinaryOp::create(builder, l, args[0], pe, attn::BinaryKind::add);
+  }
   case Builtin::Zeros: {
     auto type = tensorType(e.type);
     if (!type.hasStaticShape()) {
@@ -499,24 +526,16 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
   for (Value k : keys)
     rows.push_back(body->addArgument(rowType(k), l));
 
+  if (!call.score) {
+    // dot: Σ q·k; scaled_dot: Σ q·k / √d_k.
+    int64_t dk = cast<RankedTensorType>(rows[1].getType()).getDimSize(0);
+    buildDotScore(op, call.scoreName == "scaled_dot" ? 1.0 / std::sqrt(dk) : 1.0);
+    return {op.getContextVector(), op.getWeights()};
+  }
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(body);
   Value energy;
-  if (!call.score) {
-    // dot: Σ q·k; scaled_dot: Σ q·k / √d_k.
-    Value product = attn::BinaryOp::create(builder, l, rows[0], rows[1],
-                                           attn::BinaryKind::mul);
-    energy = attn::ReduceOp::create(builder, l, product, attn::ReduceKind::sum,
-                                    0, /*keepdim=*/true);
-    if (call.scoreName == "scaled_dot") {
-      int64_t dk = cast<RankedTensorType>(rows[1].getType()).getDimSize(0);
-      auto one = RankedTensorType::get({1}, builder.getF32Type());
-      Value scale = arith::ConstantOp::create(
-          builder, l, DenseElementsAttr::get(one, float(1.0 / std::sqrt(dk))));
-      energy = attn::BinaryOp::create(builder, l, energy, scale,
-                                      attn::BinaryKind::mul);
-    }
-  } else {
+  {
     // The score's parameters name the rows while its body is generated.
     llvm::StringMap<Value> saved = values;
     for (auto [name, row] : llvm::zip(call.score->params, rows))
@@ -528,6 +547,104 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
   }
   attn::YieldOp::create(builder, l, energy);
   return {op.getContextVector(), op.getWeights()};
+}
+
+void Generator::buildDotScore(attn::AttentionOp op, float scale) {
+  Location l = op.getLoc();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&op.getScore().front());
+  Value product = attn::BinaryOp::create(builder, l, op.getQueryRow(),
+                                         op.getKeyRow(), attn::BinaryKind::mul);
+  Value energy = attn::ReduceOp::create(builder, l, product,
+                                        attn::ReduceKind::sum, 0, true);
+  if (scale != 1.0f) {
+    auto one = RankedTensorType::get({1}, builder.getF32Type());
+    Value c = arith::ConstantOp::create(builder, l,
+                                        DenseElementsAttr::get(one, scale));
+    energy = attn::BinaryOp::create(builder, l, energy, c, attn::BinaryKind::mul);
+  }
+  attn::YieldOp::create(builder, l, energy);
+}
+
+Value Generator::weightRows(Location l, Value weight, int64_t offset, int64_t n) {
+  auto type = cast<RankedTensorType>(weight.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape[0] = n;
+  SmallVector<OpFoldResult> offsets(type.getRank(), builder.getIndexAttr(0)),
+      sizes, strides(type.getRank(), builder.getIndexAttr(1));
+  offsets[0] = builder.getIndexAttr(offset);
+  for (int64_t d : shape)
+    sizes.push_back(builder.getIndexAttr(d));
+  return tensor::ExtractSliceOp::create(
+      builder, l, RankedTensorType::get(shape, type.getElementType()), weight,
+      offsets, sizes, strides);
+}
+
+Value Generator::genMultiHead(const Expr &e, ArrayRef<Value> args) {
+  Location l = loc(e.loc);
+  const Layer &layer = *e.layer;
+  SmallVector<Value> &in = layerWeights[layer.name];               // in_proj
+  SmallVector<Value> &out = layerWeights[layer.name + ".out_proj"]; // out_proj
+  int64_t d = layer.units, heads = layer.heads, dk = d / heads;
+  Value q = args[0], k = args.size() > 1 ? args[1] : args[0],
+        v = args.size() > 2 ? args[2] : k;
+  auto project = [&](Value x, int64_t i) -> Value {
+    return attn::DenseOp::create(builder, l, x, weightRows(l, in[0], i * d, d),
+                                 weightRows(l, in[1], i * d, d),
+                                 attn::ActivationKind::none);
+  };
+  Type f32 = builder.getF32Type();
+  // [B, T, H·dk] -> [B·H, T, dk]
+  auto split = [&](Value x) -> Value {
+    auto t = cast<RankedTensorType>(x.getType());
+    int64_t b = t.getDimSize(0), n = t.getDimSize(1);
+    Value e4 = tensor::ExpandShapeOp::create(
+        builder, l, RankedTensorType::get({b, n, heads, dk}, f32), x,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    Value p = attn::PermuteOp::create(builder, l, e4,
+                                      ArrayRef<int64_t>{0, 2, 1, 3});
+    return tensor::CollapseShapeOp::create(
+        builder, l, RankedTensorType::get({b * heads, n, dk}, f32), p,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+  };
+  auto qType = cast<RankedTensorType>(q.getType());
+  if (!qType.hasStaticShape() ||
+      !cast<RankedTensorType>(k.getType()).hasStaticShape()) {
+    emitError(l, "multi_head_attention needs bound dimensions");
+    return nullptr;
+  }
+  Value lengths;
+  if (const Expr *len = e.kwarg("lengths")) {
+    // [B] -> [B, H] -> [B·H]: every head of a row has the row's length.
+    Value x = gen(*len);
+    if (!x)
+      return nullptr;
+    Value r = attn::RepeatOp::create(builder, l, x, 1, heads);
+    lengths = tensor::CollapseShapeOp::create(
+        builder, l, RankedTensorType::get({qType.getDimSize(0) * heads}, f32), r,
+        SmallVector<ReassociationIndices>{{0, 1}});
+  }
+  auto op = attn::AttentionOp::create(
+      builder, l, split(project(q, 0)), ValueRange{split(project(k, 1))},
+      split(project(v, 2)), lengths, /*previous=*/Value(),
+      attn::Normalization::softmax, layer.causal);
+  Block *body = new Block();
+  op.getScore().push_back(body);
+  auto row = RankedTensorType::get({dk}, f32);
+  body->addArgument(row, l);
+  body->addArgument(row, l);
+  buildDotScore(op, float(1.0 / std::sqrt(double(dk))));
+  // [B·H, Tq, dk] -> [B, Tq, H·dk]
+  int64_t b = qType.getDimSize(0), tq = qType.getDimSize(1);
+  Value e4 = tensor::ExpandShapeOp::create(
+      builder, l, RankedTensorType::get({b, heads, tq, dk}, f32),
+      op.getContextVector(), SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+  Value p = attn::PermuteOp::create(builder, l, e4, ArrayRef<int64_t>{0, 2, 1, 3});
+  Value merged = tensor::CollapseShapeOp::create(
+      builder, l, RankedTensorType::get({b, tq, d}, f32), p,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  return attn::DenseOp::create(builder, l, merged, out[0], out[1],
+                               attn::ActivationKind::none);
 }
 
 SmallVector<Value> Generator::genLayerCall(const Expr &e, ArrayRef<Value> args) {
@@ -624,6 +741,25 @@ SmallVector<Value> Generator::genLayerCall(const Expr &e, ArrayRef<Value> args) 
                 .getResult()};
   case Builtin::Embedding:
     return {attn::EmbeddingOp::create(builder, l, args[0], w[0]).getResult()};
+  case Builtin::MultiHeadAttention: {
+    Value y = genMultiHead(e, args);
+    if (!y)
+      return {};
+    return {y};
+  }
+  case Builtin::Glu: {
+    // proj(x) ⊙ σ(gate(x)) with the first/last `units` rows of one weight.
+    int64_t u = layer.units;
+    Value bias = biasOrNull(1);
+    Value proj = attn::DenseOp::create(
+        builder, l, args[0], weightRows(l, w[0], 0, u),
+        bias ? weightRows(l, bias, 0, u) : Value(), attn::ActivationKind::none);
+    Value gate = attn::DenseOp::create(
+        builder, l, args[0], weightRows(l, w[0], u, u),
+        bias ? weightRows(l, bias, u, u) : Value(), attn::ActivationKind::sigmoid);
+    return {attn::BinaryOp::create(builder, l, proj, gate, attn::BinaryKind::mul)
+                .getResult()};
+  }
   default:
     return {attn::DenseOp::create(builder, l, args[0], w[0], biasOrNull(1),
                                   activationKind(layer.activation))

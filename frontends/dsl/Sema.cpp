@@ -60,6 +60,7 @@ private:
   bool checkBuiltinCall(Expr &e);
   bool checkAttention(Expr &e);
   bool checkIndex(Expr &e);
+  bool checkMultiHeadCall(Expr &e, Layer &layer);
   /// Types a score function's body for the given row shapes.
   bool checkScoreBody(ScoreDef &def, const std::vector<Shape> &rows,
                       SMLoc useLoc);
@@ -379,7 +380,7 @@ bool Sema::checkLayerDecl(Layer &layer) {
     return error(decl.loc, "unknown layer kind '" + decl.name +
                                "' (known: dense, lstm, gru, bidirectional, "
                                "lstm_cell, gru_cell, conv1d, batch_norm, "
-                               "embedding)");
+                               "embedding, multi_head_attention, glu)");
   case Builtin::Lstm:
   case Builtin::Gru:
   case Builtin::LstmCell:
@@ -441,6 +442,43 @@ bool Sema::checkLayerDecl(Layer &layer) {
         return error(e->loc, "epsilon must be positive");
       layer.epsilon = *v;
     }
+    return true;
+  }
+  case Builtin::MultiHeadAttention: {
+    // multi_head_attention(d_model, heads=8, causal=0)
+    if (!expectArgs(decl, 1, 1, {"heads", "causal"}))
+      return false;
+    auto dModel = intKwarg(decl, "d_model", 0, 0);
+    auto heads = intKwarg(decl, "heads", 8);
+    auto causal = intKwarg(decl, "causal", 0);
+    if (!dModel || !heads || !causal)
+      return false;
+    if (*dModel <= 0 || *heads <= 0)
+      return error(decl.loc, "multi_head_attention needs a positive d_model "
+                             "and head count");
+    if (*dModel % *heads)
+      return error(decl.kwarg("heads") ? decl.kwarg("heads")->loc : decl.loc,
+                   Twine(*heads) + " heads do not divide d_model " +
+                       Twine(*dModel) + " (each head gets d_model / heads "
+                       "features)");
+    layer.units = *dModel;
+    layer.heads = *heads;
+    layer.causal = *causal != 0;
+    layer.inFeatures = *dModel;
+    return true;
+  }
+  case Builtin::Glu: {
+    // glu(units, use_bias=1): proj(x) ⊙ σ(gate(x)), one [2·units, in] weight
+    if (!expectArgs(decl, 1, 1, {"use_bias"}))
+      return false;
+    auto units = intKwarg(decl, "units", 0, 0);
+    auto bias = intKwarg(decl, "use_bias", 1);
+    if (!units || !bias)
+      return false;
+    if (*units <= 0)
+      return error(decl.loc, "glu units must be positive");
+    layer.units = *units;
+    layer.useBias = *bias != 0;
     return true;
   }
   case Builtin::Embedding: {
@@ -665,7 +703,9 @@ bool Sema::checkCall(Expr &e) {
 
 bool Sema::checkLayerCall(Expr &e, Layer &layer) {
   e.layer = &layer;
-  if (layer.kind != Builtin::Dense)
+  if (layer.kind == Builtin::MultiHeadAttention)
+    return checkMultiHeadCall(e, layer);
+  if (layer.kind != Builtin::Dense && layer.kind != Builtin::Glu)
     return checkSequenceLayerCall(e, layer);
   if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))
     return false;
@@ -887,6 +927,17 @@ bool Sema::checkBuiltinCall(Expr &e) {
   }
   case Builtin::Attention:
     return checkAttention(e);
+  case Builtin::PositionalEncoding: {
+    // positional_encoding(x): x + the Transformer's sinusoids over [T, D].
+    if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))
+      return false;
+    const Shape &in = e.args[0]->type;
+    if (in.size() != 3 || !in[2].isKnown() || in[2].size % 2)
+      return error(e.args[0]->loc, "positional_encoding takes [B, T, D] with "
+                                   "an even, known D, got " + shapeStr(in));
+    e.type = in;
+    return true;
+  }
   case Builtin::Zeros: {
     // zeros(B, 4): sizes are numbers, parameters or symbolic dimensions.
     if (!expectArgs(e, 1, SIZE_MAX, {}))
@@ -1130,6 +1181,39 @@ bool Sema::checkIndex(Expr &e) {
   }
   if (e.type.empty())
     e.type = {Dim::known(1)};
+  return true;
+}
+
+bool Sema::checkMultiHeadCall(Expr &e, Layer &layer) {
+  // mha(x) (self-attention), mha(q, kv) or mha(q, k, v); lengths= masks
+  // keys past each row's length.
+  if (!expectArgs(e, 1, 3, {"lengths"}))
+    return false;
+  for (auto &a : e.args) {
+    if (!checkTensor(*a))
+      return false;
+    const Shape &s = a->type;
+    if (s.size() != 3 || s[2] != Dim::known(layer.units))
+      return error(a->loc, "multi_head_attention '" + layer.name + "' takes [B, T, " +
+                               Twine(layer.units) + "] (d_model " +
+                               Twine(layer.units) + "), got " + shapeStr(s));
+  }
+  const Shape &q = e.args[0]->type, &k = e.args.size() > 1 ? e.args[1]->type : q;
+  for (size_t i = 1; i < e.args.size(); ++i)
+    if (e.args[i]->type[0] != q[0] || e.args[i]->type[1] != k[1])
+      return error(e.args[i]->loc, "keys and values of '" + layer.name +
+                                       "' must agree in batch and length with " +
+                                       shapeStr(k) + ", got " +
+                                       shapeStr(e.args[i]->type));
+  if (const Expr *len = e.kwarg("lengths")) {
+    if (!checkTensor(const_cast<Expr &>(*len)))
+      return false;
+    if (len->type != Shape{q[0]})
+      return error(len->loc, "lengths must be [" + q[0].str() + "], got " +
+                                 shapeStr(len->type));
+    constrainInput(*len, "lengths of the keys of '" + layer.name + "'", 0, k[1]);
+  }
+  e.type = q;
   return true;
 }
 
@@ -1400,6 +1484,19 @@ std::vector<WeightSpec> heed::dsl::weightSpecs(const Model &model) {
       break;
     case Builtin::Embedding:
       specs.push_back({n + ".weight", {layer->vocab, u}});
+      break;
+    case Builtin::MultiHeadAttention:
+      // nn.MultiheadAttention: q, k, v projections stacked, then out_proj.
+      specs.push_back({n + ".in_proj_weight", {3 * u, u}});
+      specs.push_back({n + ".in_proj_bias", {3 * u}});
+      specs.push_back({n + ".out_proj.weight", {u, u}});
+      specs.push_back({n + ".out_proj.bias", {u}});
+      break;
+    case Builtin::Glu:
+      // Linear(in, 2·units) followed by F.glu: proj rows first, gate rows last.
+      specs.push_back({n + ".weight", {2 * u, in}});
+      if (layer->useBias)
+        specs.push_back({n + ".bias", {2 * u}});
       break;
     default:
       specs.push_back({n + ".weight", {u, in}});
