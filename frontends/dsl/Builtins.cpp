@@ -51,7 +51,7 @@ Builtin heed::dsl::lookupLayerKind(llvm::StringRef name) {
 
 bool heed::dsl::isPlannedBuiltin(llvm::StringRef name) {
   return llvm::StringSwitch<bool>(name)
-      .Cases({"transformer", "layer_norm"}, true)
+      .Case("layer_norm", true)
       .Default(false);
 }
 
