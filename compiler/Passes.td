@@ -22,6 +22,19 @@ def RaiseAttention : Pass<"attn-raise-attention", "mlir::func::FuncOp"> {
   let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
+def HoistKeyProjections : Pass<"attn-hoist-key-projections",
+                                "mlir::func::FuncOp"> {
+  let summary = "Compute the key-only part of score functions on whole key tensors";
+  let description = [{
+    Ops of a score region that read key rows (and weights) only, such as
+    Bahdanau's `U·h_j + b`, become whole-tensor ops on the key tensor
+    before the attention op, whose results join the op's key tensors. In a
+    decoder loop they depend on values from before the loop only, so
+    loop-invariant code motion computes them once per sequence.
+  }];
+  let dependentDialects = ["heed::attn::AttnDialect"];
+}
+
 def DecomposeAttention : Pass<"attn-decompose-attention", "mlir::func::FuncOp"> {
   let summary = "Expand attn.attention into whole-tensor attn ops";
   let description = [{

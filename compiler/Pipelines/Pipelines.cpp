@@ -33,6 +33,9 @@ void heed::buildAttnOptimizationPipeline(OpPassManager &pm,
 void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
                                      const PipelineOptions &options) {
   if (options.fusedAttention) {
+    // Key-only score work (U·h + b) on whole key tensors, so that
+    // loop-invariant code motion takes it out of decoder loops.
+    pm.addNestedPass<func::FuncOp>(createHoistKeyProjections());
     // One loop nest per attention op; must run while attn ops still say
     // which values are query-only (hoistable) and which depend on keys.
     pm.addNestedPass<func::FuncOp>(createLowerAttentionToLoops());

@@ -1,0 +1,108 @@
+//===- HoistKeyProjections.cpp - Key-side score work on whole tensors -----===//
+//
+// Part of Heed. The part of a score function that reads key rows alone
+// (Bahdanau's U·h_j + b, Luong general's W·h_j, Tacotron2's V·h_j) is the
+// same for every query and every decoder step. This pass computes it once
+// on the whole key tensor, before the attention op, and passes the result
+// to the score region as an extra key tensor. In a decoder loop the new
+// whole-tensor op depends only on values from before the loop, so
+// loop-invariant code motion moves it out: once per sequence instead of
+// once per step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Passes.h"
+#include "compiler/Transforms/RowOps.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace heed {
+#define GEN_PASS_DEF_HOISTKEYPROJECTIONS
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+using namespace heed;
+
+/// Lifts the key-only ops of `op`'s score region; returns the new op.
+static attn::AttentionOp hoist(attn::AttentionOp op) {
+  Block &body = op.getScore().front();
+  // Ops computed from key rows and captured values only, with at least
+  // one key row among their (transitive) inputs.
+  llvm::DenseSet<Value> keyOnly(op.getKeyRows().begin(), op.getKeyRows().end());
+  llvm::SetVector<Operation *> liftable;
+  for (Operation &inner : body.without_terminator()) {
+    if (inner.getNumResults() != 1 || !isRowOp(&inner) ||
+        isa<arith::ConstantOp>(inner))
+      continue;
+    bool anyKey = false, allOk = true;
+    for (Value v : inner.getOperands()) {
+      if (keyOnly.contains(v))
+        anyKey = true;
+      else if (v.getParentBlock() == &body)
+        allOk = false; // the query row or a query-dependent value
+      else if (!v.getParentRegion()->isProperAncestor(&op.getScore()) &&
+               v.getParentBlock() != op->getBlock() &&
+               !v.getParentRegion()->isAncestor(op->getParentRegion()))
+        allOk = false;
+    }
+    if (anyKey && allOk) {
+      liftable.insert(&inner);
+      keyOnly.insert(inner.getResult(0));
+    }
+  }
+  // The frontier: lifted values that non-lifted ops (or the yield) read.
+  SmallVector<Value> frontier;
+  for (Operation *inner : liftable) {
+    Value r = inner->getResult(0);
+    if (llvm::any_of(r.getUsers(),
+                     [&](Operation *u) { return !liftable.contains(u); }))
+      frontier.push_back(r);
+  }
+  if (frontier.empty())
+    return op;
+
+  OpBuilder b(op);
+  IRMapping map;
+  for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys()))
+    map.map(row, keys);
+  for (Operation *inner : liftable) {
+    SmallVector<Value> operands;
+    for (Value v : inner->getOperands())
+      operands.push_back(map.lookupOrDefault(v));
+    Operation *whole = cloneWithRankShift(b, inner, operands, 2);
+    if (!whole)
+      return op; // an op on an axis the row form does not have: keep all
+    map.map(inner->getResult(0), whole->getResult(0));
+  }
+  SmallVector<Value> keys(op.getKeys());
+  for (Value v : frontier)
+    keys.push_back(map.lookup(v));
+  auto lifted = attn::AttentionOp::create(
+      b, op.getLoc(), op.getQuery(), keys, op.getValues(), op.getLengths(),
+      op.getPrevious(), op.getNormalization(), op.getCausal(),
+      op.getConstraint(), op.getWindow());
+  lifted.getScore().takeBody(op.getScore());
+  Block &moved = lifted.getScore().front();
+  for (Value v : frontier)
+    v.replaceAllUsesWith(moved.addArgument(v.getType(), v.getLoc()));
+  for (Operation *inner : llvm::reverse(liftable))
+    if (inner->use_empty())
+      inner->erase();
+  op.replaceAllUsesWith(lifted.getResults());
+  op.erase();
+  return lifted;
+}
+
+namespace {
+struct HoistKeyProjectionsPass
+    : heed::impl::HoistKeyProjectionsBase<HoistKeyProjectionsPass> {
+  void runOnOperation() override {
+    SmallVector<attn::AttentionOp> ops;
+    getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
+    for (attn::AttentionOp op : ops)
+      hoist(op);
+  }
+};
+} // namespace

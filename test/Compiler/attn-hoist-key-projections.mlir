@@ -1,0 +1,42 @@
+// RUN: heed-opt %s --split-input-file --attn-hoist-key-projections | FileCheck %s
+
+// Bahdanau's U·h + b reads key rows only: it becomes one dense layer over
+// the whole key tensor, passed to the region as a second key tensor.
+// CHECK-LABEL: func.func @additive
+// CHECK: %[[UH:.*]] = attn.dense %[[H:.*]], %{{.*}}, %{{.*}} : (tensor<2x10x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<2x10x4xf32>
+// CHECK: attn.attention query(%{{.*}}) keys(%[[H]], %[[UH]] : tensor<2x10x8xf32>, tensor<2x10x4xf32>)
+// CHECK: ^bb0(%[[Q:.*]]: tensor<6xf32>, %{{.*}}: tensor<8xf32>, %[[UROW:.*]]: tensor<4xf32>):
+// CHECK: %[[WQ:.*]] = attn.dense %[[Q]]
+// CHECK: attn.binary %[[WQ]], %[[UROW]]
+func.func @additive(%s: tensor<2x6xf32>, %h: tensor<2x10x8xf32>,
+                    %w: tensor<4x6xf32>, %u: tensor<4x8xf32>, %b: tensor<4xf32>,
+                    %v: tensor<1x4xf32>) -> tensor<2x8xf32> {
+  %c, %a = attn.attention query(%s : tensor<2x6xf32>) keys(%h : tensor<2x10x8xf32>)
+      values(%h : tensor<2x10x8xf32>) score {
+  ^bb0(%q: tensor<6xf32>, %k: tensor<8xf32>):
+    %wq = attn.dense %q, %w : (tensor<6xf32>, tensor<4x6xf32>) -> tensor<4xf32>
+    %uk = attn.dense %k, %u, %b : (tensor<8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %sum = attn.binary %wq, %uk {kind = #attn<binary add>} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %t = attn.activate %sum {kind = #attn<activation tanh>} : tensor<4xf32>
+    %e = attn.dense %t, %v : (tensor<4xf32>, tensor<1x4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x8xf32>, tensor<2x10xf32>
+  return %c : tensor<2x8xf32>
+}
+
+// -----
+
+// Nothing reads the key row alone (dense over concat(q, k)): unchanged.
+// CHECK-LABEL: func.func @concat_score
+// CHECK: attn.attention query(%{{.*}}) keys(%{{.*}} : tensor<2x10x8xf32>)
+func.func @concat_score(%s: tensor<2x8xf32>, %h: tensor<2x10x8xf32>,
+                        %w: tensor<1x16xf32>) -> tensor<2x8xf32> {
+  %c, %a = attn.attention query(%s : tensor<2x8xf32>) keys(%h : tensor<2x10x8xf32>)
+      values(%h : tensor<2x10x8xf32>) score {
+  ^bb0(%q: tensor<8xf32>, %k: tensor<8xf32>):
+    %qk = attn.concat %q, %k {axis = 0 : i64} : (tensor<8xf32>, tensor<8xf32>) -> tensor<16xf32>
+    %e = attn.dense %qk, %w : (tensor<16xf32>, tensor<1x16xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x8xf32>, tensor<2x10xf32>
+  return %c : tensor<2x8xf32>
+}
