@@ -68,10 +68,8 @@ std::optional<float> dotScoreScale(attn::AttentionOp op) {
   Value q = op.getQueryRow(), k = op.getKeyRow();
   bool operandsMatch = (product.getLhs() == q && product.getRhs() == k) ||
                        (product.getLhs() == k && product.getRhs() == q);
+  // mul, reduce, [constant, scale,] yield: nothing else may hide in there.
   size_t ops = std::distance(body.begin(), body.end());
-  size_t expected = 3 + (e != op.getScoreValue() ? 1 : 0) +
-                    (e != op.getScoreValue() ? 1 : 0); // constant
-  (void)expected;
   if (!operandsMatch || ops > 5)
     return std::nullopt;
   return scale;
