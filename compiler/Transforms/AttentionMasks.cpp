@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <cfloat>
 #include <cmath>
 
 using namespace mlir;
@@ -71,4 +72,31 @@ Value heed::maskEnergy(OpBuilder &b, Location loc, attn::AttentionOp op,
     energy = arith::SelectOp::create(b, loc, future, negInf, energy);
   }
   return energy;
+}
+
+static Value constantRow(OpBuilder &b, Location loc, float v) {
+  auto type = RankedTensorType::get({1}, b.getF32Type());
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
+}
+
+Value heed::normalizeEnergies(OpBuilder &b, Location loc, Value energies,
+                              int64_t axis, attn::Normalization normalization) {
+  Value unnorm;
+  if (normalization == attn::Normalization::softmax) {
+    Value max = attn::ReduceOp::create(b, loc, energies, attn::ReduceKind::max,
+                                       axis, /*keepdim=*/true);
+    max = attn::BinaryOp::create(b, loc, max, constantRow(b, loc, -FLT_MAX),
+                                 attn::BinaryKind::max);
+    Value shifted = attn::BinaryOp::create(b, loc, energies, max,
+                                           attn::BinaryKind::sub);
+    unnorm = attn::ActivateOp::create(b, loc, shifted, attn::ActivationKind::exp);
+  } else {
+    unnorm = attn::ActivateOp::create(b, loc, energies,
+                                      attn::ActivationKind::sigmoid);
+  }
+  Value total = attn::ReduceOp::create(b, loc, unnorm, attn::ReduceKind::sum,
+                                       axis, /*keepdim=*/true);
+  total = attn::BinaryOp::create(b, loc, total, constantRow(b, loc, FLT_MIN),
+                                 attn::BinaryKind::max);
+  return attn::BinaryOp::create(b, loc, unnorm, total, attn::BinaryKind::div);
 }

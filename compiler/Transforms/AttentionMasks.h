@@ -1,8 +1,8 @@
 //===- AttentionMasks.h - Masked energies of attn.attention -----*- C++ -*-===//
 //
 // Part of Heed. The one definition of which (batch row, query, step) an
-// attention op masks and with what value, shared by the fused and the
-// decomposed lowerings so that both agree by construction.
+// attention op masks and with what value, and of how masked energies are
+// normalized, shared by the fused and the decomposed lowerings.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +29,14 @@ bool hasMasks(attn::AttentionOp op);
 mlir::Value maskEnergy(mlir::OpBuilder &b, mlir::Location loc,
                        attn::AttentionOp op, mlir::Value energy,
                        mlir::Value batch, mlir::Value query, mlir::Value step);
+
+/// Weights from (masked) energies along `axis`: `exp(e - max) / Σ` or
+/// `σ(e) / Σ σ(e)`, as whole-tensor attn ops. Masked steps (-inf) get 0; the
+/// max is clamped to -FLT_MAX and the sum to FLT_MIN, so a row with no
+/// unmasked step gets zeros, not NaN.
+mlir::Value normalizeEnergies(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value energies, int64_t axis,
+                              attn::Normalization normalization);
 
 } // namespace heed
 

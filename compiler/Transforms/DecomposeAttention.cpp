@@ -21,7 +21,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
-#include <cfloat>
 
 namespace heed {
 #define GEN_PASS_DEF_DECOMPOSEATTENTION
@@ -30,11 +29,6 @@ namespace heed {
 
 using namespace mlir;
 using namespace heed;
-
-static Value constantRow(OpBuilder &b, Location loc, float v) {
-  auto type = RankedTensorType::get({1}, b.getF32Type());
-  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
-}
 
 /// Applies the op's masks to energies [B, (Tq,) T] elementwise.
 static Value applyMasks(OpBuilder &b, Location loc, attn::AttentionOp op,
@@ -94,43 +88,16 @@ static LogicalResult decompose(attn::AttentionOp op) {
   Value energies = map.lookup(op.getScoreValue()); // [P, T, 1]
   energies = attn::SqueezeOp::create(b, loc, energies, stepAxis + 1);
 
+  // Unmasked softmax is the plain attn.softmax every Keras model uses;
+  // masks and smoothing go through the shared masked normalization.
   Value weights;
-  bool softmax = op.getNormalization() == attn::Normalization::softmax;
-  if (!hasMasks(op)) {
-    if (softmax) {
-      weights = attn::SoftmaxOp::create(b, loc, energies, stepAxis);
-    } else {
-      Value s = attn::ActivateOp::create(b, loc, energies,
-                                         attn::ActivationKind::sigmoid);
-      Value total = attn::ReduceOp::create(b, loc, s, attn::ReduceKind::sum,
-                                           stepAxis, /*keepdim=*/true);
-      weights = attn::BinaryOp::create(b, loc, s, total, attn::BinaryKind::div);
-    }
-  } else {
-    // Masked steps hold -inf. A row masked entirely has max -inf; clamping
-    // the max to -FLT_MAX and the sum to FLT_MIN makes it all zeros.
+  if (hasMasks(op))
     energies = applyMasks(b, loc, op, energies);
-    Value unnorm;
-    if (softmax) {
-      Value max = attn::ReduceOp::create(b, loc, energies, attn::ReduceKind::max,
-                                         stepAxis, /*keepdim=*/true);
-      max = attn::BinaryOp::create(b, loc, max, constantRow(b, loc, -FLT_MAX),
-                                   attn::BinaryKind::max);
-      Value shifted = attn::BinaryOp::create(b, loc, energies, max,
-                                             attn::BinaryKind::sub);
-      unnorm = attn::ActivateOp::create(b, loc, shifted,
-                                        attn::ActivationKind::exp);
-    } else {
-      unnorm = attn::ActivateOp::create(b, loc, energies,
-                                        attn::ActivationKind::sigmoid);
-    }
-    Value total = attn::ReduceOp::create(b, loc, unnorm, attn::ReduceKind::sum,
-                                         stepAxis, /*keepdim=*/true);
-    total = attn::BinaryOp::create(b, loc, total, constantRow(b, loc, FLT_MIN),
-                                   attn::BinaryKind::max);
-    weights = attn::BinaryOp::create(b, loc, unnorm, total,
-                                     attn::BinaryKind::div);
-  }
+  if (!hasMasks(op) && op.getNormalization() == attn::Normalization::softmax)
+    weights = attn::SoftmaxOp::create(b, loc, energies, stepAxis);
+  else
+    weights = normalizeEnergies(b, loc, energies, stepAxis,
+                                op.getNormalization());
   Value column = attn::RepeatOp::create(b, loc, weights, stepAxis + 1, 1);
   Value weighted = attn::BinaryOp::create(b, loc, perQuery(op.getValues()),
                                           column, attn::BinaryKind::mul);

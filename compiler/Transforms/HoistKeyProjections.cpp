@@ -25,8 +25,8 @@ namespace heed {
 using namespace mlir;
 using namespace heed;
 
-/// Lifts the key-only ops of `op`'s score region; returns the new op.
-static attn::AttentionOp hoist(attn::AttentionOp op) {
+/// Lifts the key-only ops of `op`'s score region (replacing `op`).
+static void hoist(attn::AttentionOp op) {
   Block &body = op.getScore().front();
   // Ops computed from key rows and captured values only, with at least
   // one key row among their (transitive) inputs.
@@ -36,15 +36,13 @@ static attn::AttentionOp hoist(attn::AttentionOp op) {
     if (inner.getNumResults() != 1 || !isRowOp(&inner) ||
         isa<arith::ConstantOp>(inner))
       continue;
+    // Values from outside the region (weights) dominate the op; inside it,
+    // only key-only values may feed a lifted op (not the query row).
     bool anyKey = false, allOk = true;
     for (Value v : inner.getOperands()) {
       if (keyOnly.contains(v))
         anyKey = true;
       else if (v.getParentBlock() == &body)
-        allOk = false; // the query row or a query-dependent value
-      else if (!v.getParentRegion()->isProperAncestor(&op.getScore()) &&
-               v.getParentBlock() != op->getBlock() &&
-               !v.getParentRegion()->isAncestor(op->getParentRegion()))
         allOk = false;
     }
     if (anyKey && allOk) {
@@ -61,7 +59,7 @@ static attn::AttentionOp hoist(attn::AttentionOp op) {
       frontier.push_back(r);
   }
   if (frontier.empty())
-    return op;
+    return;
 
   OpBuilder b(op);
   IRMapping map;
@@ -73,7 +71,7 @@ static attn::AttentionOp hoist(attn::AttentionOp op) {
       operands.push_back(map.lookupOrDefault(v));
     Operation *whole = cloneWithRankShift(b, inner, operands, 2);
     if (!whole)
-      return op; // an op on an axis the row form does not have: keep all
+      return; // an op on an axis the row form does not have: keep all
     map.map(inner->getResult(0), whole->getResult(0));
   }
   SmallVector<Value> keys(op.getKeys());
@@ -92,7 +90,6 @@ static attn::AttentionOp hoist(attn::AttentionOp op) {
       inner->erase();
   op.replaceAllUsesWith(lifted.getResults());
   op.erase();
-  return lifted;
 }
 
 namespace {

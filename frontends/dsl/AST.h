@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace heed::dsl {
@@ -103,6 +104,9 @@ struct Expr {
 
   Expr(Kind kind, llvm::SMLoc loc) : kind(kind), loc(loc) {}
   const Expr *kwarg(llvm::StringRef key) const;
+  Expr *kwarg(llvm::StringRef key) {
+    return const_cast<Expr *>(std::as_const(*this).kwarg(key));
+  }
 };
 
 //===----------------------------------------------------------------------===//

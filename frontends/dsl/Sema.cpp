@@ -1205,8 +1205,8 @@ bool Sema::checkMultiHeadCall(Expr &e, Layer &layer) {
                                        "' must agree in batch and length with " +
                                        shapeStr(k) + ", got " +
                                        shapeStr(e.args[i]->type));
-  if (const Expr *len = e.kwarg("lengths")) {
-    if (!checkTensor(const_cast<Expr &>(*len)))
+  if (Expr *len = e.kwarg("lengths")) {
+    if (!checkTensor(*len))
       return false;
     if (len->type != Shape{q[0]})
       return error(len->loc, "lengths must be [" + q[0].str() + "], got " +
@@ -1286,7 +1286,7 @@ bool Sema::checkAttention(Expr &e) {
   for (auto &a : e.args)
     if (!checkTensor(*a))
       return false;
-  Expr *valuesKw = const_cast<Expr *>(e.kwarg("values"));
+  Expr *valuesKw = e.kwarg("values");
   if (valuesKw && !checkTensor(*valuesKw))
     return false;
   const Shape &q = call->query->type, &k = call->keys->type,
@@ -1311,15 +1311,15 @@ bool Sema::checkAttention(Expr &e) {
                             shapeStr(q) + ", keys " + shapeStr(k) +
                             ", values " + shapeStr(v));
   std::vector<Shape> rows = {{q.back()}, {k.back()}};
-  if (const Expr *f = e.kwarg("features")) {
-    std::vector<const Expr *> items;
+  if (Expr *f = e.kwarg("features")) {
+    std::vector<Expr *> items;
     if (f->kind == Expr::Kind::List)
       for (auto &item : f->args)
         items.push_back(item.get());
     else
       items.push_back(f);
-    for (const Expr *item : items) {
-      Expr &fe = const_cast<Expr &>(*item);
+    for (Expr *item : items) {
+      Expr &fe = *item;
       if (!checkTensor(fe))
         return false;
       const Shape &fs = fe.type;
@@ -1334,10 +1334,10 @@ bool Sema::checkAttention(Expr &e) {
   }
   Shape perRow = {k[0]};
   auto rowTensor = [&](const char *name, const Expr *&slot) -> bool {
-    const Expr *x = e.kwarg(name);
+    Expr *x = e.kwarg(name);
     if (!x)
       return true;
-    if (!checkTensor(const_cast<Expr &>(*x)))
+    if (!checkTensor(*x))
       return false;
     if (x->type != perRow)
       return error(x->loc, std::string("attention ") + name + " must be " +

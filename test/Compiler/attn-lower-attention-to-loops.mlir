@@ -6,13 +6,14 @@
 // CHECK-DAG: %[[WQ:.*]] = tensor.extract_slice %{{.*}}[0, 0] [10, 64] [1, 1] : tensor<10x128xf32> to tensor<10x64xf32>
 // CHECK-DAG: %[[WK:.*]] = tensor.extract_slice %{{.*}}[0, 64] [10, 64] [1, 1] : tensor<10x128xf32> to tensor<10x64xf32>
 // CHECK: scf.for %[[B:[[:alnum:]_]+]] =
-// The row's query and keys.
-// CHECK: %[[QROW:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0] [1, 64] [1, 1] : tensor<2x64xf32> to tensor<64xf32>
+// The row's keys; the key half is projected for all steps of the row at
+// once ([T, 10]), before the row's queries.
 // CHECK: %[[KEYS:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0, 0] [1, 30, 64] [1, 1, 1] : tensor<2x30x64xf32> to tensor<30x64xf32>
-// The query half of the first dense layer is computed once per batch row.
-// CHECK: %[[PARTIAL:.*]] = attn.dense %[[QROW]], %[[WQ]], %{{.*}} : (tensor<64xf32>, tensor<10x64xf32>, tensor<10xf32>) -> tensor<10xf32>
-// The key half is projected for all steps of the row at once ([T, 10]).
 // CHECK: %[[KPROJ:.*]] = attn.dense %[[KEYS]], %[[WK]] : (tensor<30x64xf32>, tensor<10x64xf32>) -> tensor<30x10xf32>
+// The row's query; the query half of the first dense layer is computed once
+// per batch row.
+// CHECK: %[[QROW:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0] [1, 64] [1, 1] : tensor<2x64xf32> to tensor<64xf32>
+// CHECK: %[[PARTIAL:.*]] = attn.dense %[[QROW]], %[[WQ]], %{{.*}} : (tensor<64xf32>, tensor<10x64xf32>, tensor<10xf32>) -> tensor<10xf32>
 // The rest of the score runs on [T, ·] rows, the query part broadcast.
 // CHECK: %[[H:.*]] = attn.binary %[[PARTIAL]], %[[KPROJ]] {kind = #attn<binary add>} : (tensor<10xf32>, tensor<30x10xf32>) -> tensor<30x10xf32>
 // CHECK: attn.activate %[[H]] {kind = #attn<activation tanh>} : tensor<30x10xf32>

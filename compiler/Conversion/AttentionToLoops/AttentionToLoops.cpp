@@ -88,6 +88,9 @@ private:
   /// Clones the hoistable score ops (and the query halves of split dense
   /// layers) at `b`'s insertion point.
   void emitHoisted(OpBuilder &b, IRMapping &map);
+  /// The key halves of split dense layers for a batch row's keys (`map`
+  /// holds the key rows as [T, ·] slices).
+  void emitKeyProjections(OpBuilder &b, IRMapping &map);
   /// Clones the key-dependent score ops for all steps of a batch row at
   /// once (their values gain a leading [T] axis); returns the energies [T].
   Value emitStepScores(OpBuilder &b, IRMapping &map, int64_t steps);
@@ -176,16 +179,24 @@ void FusedLowering::emitHoisted(OpBuilder &b, IRMapping &map) {
                         : term;
     }
     splitPartial[dense] = partial;
-    // Key-side projections: W[:, cols] · keys[b, t] for all t in one
-    // product per batch row, instead of one small product per step.
-    for (auto [i, part] : llvm::enumerate(concat.getInputs())) {
-      if (!llvm::is_contained(op.getKeyRows(), part))
-        continue;
-      keyProjections[{dense, unsigned(i)}] = attn::DenseOp::create(
-          b, loc, map.lookup(part),
-          splitColumns.lookup({dense, unsigned(i)}),
-          Value(), attn::ActivationKind::none);
-    }
+  }
+}
+
+void FusedLowering::emitKeyProjections(OpBuilder &b, IRMapping &map) {
+  // W[:, cols] · keys[b, t] for all t in one product per batch row, instead
+  // of one small product per step (and shared by the row's queries).
+  for (Operation &inner : op.getScore().front().without_terminator()) {
+    auto dense = dyn_cast<attn::DenseOp>(inner);
+    attn::ConcatOp concat =
+        dense ? splittableConcat(dense, perStep) : attn::ConcatOp();
+    if (!concat)
+      continue;
+    for (auto [i, part] : llvm::enumerate(concat.getInputs()))
+      if (llvm::is_contained(op.getKeyRows(), part))
+        keyProjections[{dense, unsigned(i)}] = attn::DenseOp::create(
+            b, dense.getLoc(), map.lookup(part),
+            splitColumns.lookup({dense, unsigned(i)}), Value(),
+            attn::ActivationKind::none);
   }
 }
 
@@ -251,7 +262,6 @@ LogicalResult FusedLowering::run() {
   int64_t batch = ctxType.getDimSize(0), dv = ctxType.getShape().back(),
           steps = wType.getShape().back(),
           queries = sequence ? ctxType.getDimSize(1) : 1;
-  bool softmax = op.getNormalization() == attn::Normalization::softmax;
   classify();
 
   OpBuilder b(op);
@@ -259,7 +269,7 @@ LogicalResult FusedLowering::run() {
   Type f32 = b.getF32Type();
   Value c0 = cIndex(b, loc, 0), c1 = cIndex(b, loc, 1);
   Value cSteps = cIndex(b, loc, steps);
-  Value zero = cF32(b, loc, 0.0f), negInf = cF32(b, loc, -INFINITY);
+  Value zero = cF32(b, loc, 0.0f);
   Value ctxInit = tensor::EmptyOp::create(b, loc, ctxType.getShape(), f32);
   Value wInit = tensor::EmptyOp::create(b, loc, wType.getShape(), f32);
   bool vectorContext = dv <= kMaxVectorContext;
@@ -280,15 +290,10 @@ LogicalResult FusedLowering::run() {
 
   // One (batch row, query): energies, normalization, context; returns the
   // updated (context, weights) results.
-  auto emitQuery = [&](OpBuilder &b, Location loc, Value bi, Value qi,
-                       ValueRange outs) -> SmallVector<Value> {
+  // A batch row's keys, [T, Dk] per key tensor (what the key-dependent
+  // score ops see), and its key projections.
+  auto emitKeys = [&](OpBuilder &b, Location loc, Value bi) {
     IRMapping map;
-    SmallVector<Value> queryPrefix{bi};
-    if (sequence)
-      queryPrefix.push_back(qi);
-    map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), queryPrefix));
-    // The row's keys, [T, Dk] per key tensor: what the key-dependent score
-    // ops see.
     for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys())) {
       int64_t width = cast<RankedTensorType>(keys.getType()).getDimSize(2);
       auto rowKeysType = RankedTensorType::get({steps, width}, f32);
@@ -303,6 +308,18 @@ LogicalResult FusedLowering::run() {
                                               b.getIndexAttr(1),
                                               b.getIndexAttr(1)}));
     }
+    emitKeyProjections(b, map);
+    return map;
+  };
+
+  // One (batch row, query): energies, normalization, context; returns the
+  // updated (context, weights) results.
+  auto emitQuery = [&](OpBuilder &b, Location loc, Value bi, Value qi,
+                       IRMapping map, ValueRange outs) -> SmallVector<Value> {
+    SmallVector<Value> queryPrefix{bi};
+    if (sequence)
+      queryPrefix.push_back(qi);
+    map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), queryPrefix));
     emitHoisted(b, map);
 
     // Pass 1: the energies of every step of the row, as [T, ·] row ops.
@@ -321,43 +338,10 @@ LogicalResult FusedLowering::run() {
           });
       energies = masked.getResult(0);
     }
-    Value maxE = tensor::ExtractOp::create(
-        b, loc,
-        attn::ReduceOp::create(b, loc, energies, attn::ReduceKind::max, 0,
-                               /*keepdim=*/true),
-        ValueRange{c0});
-
-    // Pass 2, on the whole row of energies as row-sized attn ops (so they
-    // vectorize like any other): unnormalized weights and their sum.
-    // Masked steps hold -inf: exp(-inf - m) = σ(-inf) = 0. A fully
-    // masked row has m = -inf; subtracting 0 instead keeps it at zeros.
-    auto one = RankedTensorType::get({1}, f32);
-    auto asTensor = [&](Value scalar) -> Value {
-      return tensor::FromElementsOp::create(b, loc, one, scalar);
-    };
-    Value unnorm;
-    if (softmax) {
-      Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                          maxE, negInf);
-      Value safeMax = arith::SelectOp::create(b, loc, isInf, zero, maxE);
-      Value shifted = attn::BinaryOp::create(b, loc, energies,
-                                             asTensor(safeMax),
-                                             attn::BinaryKind::sub);
-      unnorm = attn::ActivateOp::create(b, loc, shifted,
-                                        attn::ActivationKind::exp);
-    } else {
-      unnorm = attn::ActivateOp::create(b, loc, energies,
-                                        attn::ActivationKind::sigmoid);
-    }
-    Value total = attn::ReduceOp::create(b, loc, unnorm, attn::ReduceKind::sum,
-                                         0, /*keepdim=*/true);
-    Value sum = tensor::ExtractOp::create(b, loc, total, ValueRange{c0});
-    Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, sum,
-                                        zero);
-    Value inv = arith::DivFOp::create(b, loc, cF32(b, loc, 1.0f), sum, fast(b));
-    inv = arith::SelectOp::create(b, loc, empty, zero, inv);
-    Value weightsRow = attn::BinaryOp::create(b, loc, unnorm, asTensor(inv),
-                                              attn::BinaryKind::mul);
+    // Pass 2, on the whole row as row-sized attn ops (so they vectorize
+    // like any other): the normalized weights (AttentionMasks.h).
+    Value weightsRow =
+        normalizeEnergies(b, loc, energies, 0, op.getNormalization());
 
     // Pass 3: accumulate the context.
     Value ctxAcc;
@@ -421,14 +405,17 @@ LogicalResult FusedLowering::run() {
   auto outer = scf::ForOp::create(
       b, loc, c0, cIndex(b, loc, batch), c1, ValueRange{ctxInit, wInit},
       [&](OpBuilder &b, Location loc, Value bi, ValueRange outs) {
+        IRMapping keys = emitKeys(b, loc, bi);
         if (!sequence) {
-          scf::YieldOp::create(b, loc, emitQuery(b, loc, bi, Value(), outs));
+          scf::YieldOp::create(b, loc,
+                               emitQuery(b, loc, bi, Value(), keys, outs));
           return;
         }
         auto perQuery = scf::ForOp::create(
             b, loc, c0, cIndex(b, loc, queries), c1, outs,
             [&](OpBuilder &b, Location loc, Value qi, ValueRange outs) {
-              scf::YieldOp::create(b, loc, emitQuery(b, loc, bi, qi, outs));
+              scf::YieldOp::create(b, loc,
+                                   emitQuery(b, loc, bi, qi, keys, outs));
             });
         scf::YieldOp::create(b, loc, perQuery.getResults());
       });

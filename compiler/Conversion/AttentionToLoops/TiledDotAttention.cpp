@@ -210,9 +210,11 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
                           scf::YieldOp::create(db, loc, next);
                         });
                     SmallVector<Value> s(depthLoop.getResults());
-                    Value scaleV = k.splat(*scale);
-                    for (Value &v : s)
-                      v = k.mul(v, scaleV);
+                    if (*scale != 1.0f) {
+                      Value scaleV = k.splat(*scale);
+                      for (Value &v : s)
+                        v = k.mul(v, scaleV);
+                    }
                     // Masks: key j masked when j >= length or (causal) j > i.
                     if (lengths || causal) {
                       Value j64 = arith::IndexCastOp::create(kb, loc, kb.getI64Type(), j0);
