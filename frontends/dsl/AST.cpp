@@ -24,6 +24,27 @@ const Expr *Expr::kwarg(llvm::StringRef key) const {
   return nullptr;
 }
 
+bool heed::dsl::isComparison(char op) {
+  return op == CmpEq || op == CmpNe || op == CmpLt || op == CmpLe ||
+         op == CmpGt || op == CmpGe;
+}
+
+const char *heed::dsl::opSpelling(char op) {
+  switch (op) {
+  case '+': return "+";
+  case '-': return "-";
+  case '*': return "*";
+  case '/': return "/";
+  case CmpEq: return "==";
+  case CmpNe: return "!=";
+  case CmpLt: return "<";
+  case CmpLe: return "<=";
+  case CmpGt: return ">";
+  case CmpGe: return ">=";
+  }
+  return "?";
+}
+
 Layer *Model::findLayer(llvm::StringRef name) const {
   for (auto &layer : layers)
     if (layer->name == name)
@@ -48,7 +69,7 @@ static void printExpr(const Expr &e, llvm::raw_ostream &os) {
     os << ")";
     return;
   case Expr::Kind::Binary:
-    os << "(" << e.op << " ";
+    os << "(" << opSpelling(e.op) << " ";
     printExpr(*e.args[0], os);
     os << " ";
     printExpr(*e.args[1], os);
@@ -148,6 +169,12 @@ static void printStmt(const Stmt &s, unsigned indent, llvm::raw_ostream &os) {
     for (size_t i = 0; i < s.carryNames.size(); ++i) {
       os << (i ? ", " : " carry ") << s.carryNames[i] << " = ";
       printExpr(*s.carryInits[i], os);
+    }
+    if (s.until) {
+      os << " until ";
+      printExpr(*s.until, os);
+      if (!s.lengthsName.empty())
+        os << " lengths " << s.lengthsName;
     }
     os << "\n";
     for (auto &inner : s.body)

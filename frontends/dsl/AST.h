@@ -47,7 +47,7 @@ enum class Builtin {
   None,
   // Functions over tensors.
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
-  Squeeze, Dropout, Argmax, Dot, Attention, Zeros, PositionalEncoding,
+  Squeeze, Dropout, Argmax, Dot, Attention, Zeros, PositionalEncoding, Where,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
   Embedding, MultiHeadAttention, Glu,
@@ -55,6 +55,14 @@ enum class Builtin {
 
 struct Layer;
 struct ScoreDef;
+
+/// Binary comparison operators (Expr::op); they give 1.0 or 0.0.
+enum ComparisonOp : char {
+  CmpEq = '=', CmpNe = '!', CmpLt = '<', CmpLe = 'l', CmpGt = '>', CmpGe = 'g'
+};
+bool isComparison(char op);
+/// The operator as written: "+", "==", "<=", ...
+const char *opSpelling(char op);
 
 //===----------------------------------------------------------------------===//
 // Expressions
@@ -67,7 +75,7 @@ struct Expr {
   double number = 0;       // Number
   bool isInt = false;      // Number
   std::string name;        // Name; Call: the callee
-  char op = 0;             // Binary: + - * /
+  char op = 0;             // Binary: + - * / or a comparison (below)
   // Call args, Binary/Neg/List items; Index: the tensor, then one item per
   // axis (an integer expression or a Slice); Slice: start, stop (either
   // may be null: `:`, `a:`, `:b`).
@@ -171,6 +179,12 @@ struct Stmt {
   std::vector<std::unique_ptr<Expr>> carryInits;
   std::vector<std::unique_ptr<Stmt>> body;
   Dim count;                        // For: the trip count (from Sema)
+  // For with a stop predicate: `until cond [lengths NAME]`. `cond` is one
+  // flag per batch row, evaluated after each step on the new states; a row
+  // whose flag is set is finished. NAME receives the per-row step counts.
+  std::unique_ptr<Expr> until;
+  std::string lengthsName;
+  llvm::SMLoc lengthsLoc;
 
   Stmt(Kind kind, llvm::SMLoc loc) : kind(kind), loc(loc) {}
 };

@@ -30,6 +30,7 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("attention", Builtin::Attention)
       .Case("zeros", Builtin::Zeros)
       .Case("positional_encoding", Builtin::PositionalEncoding)
+      .Case("where", Builtin::Where)
       .Default(Builtin::None);
 }
 

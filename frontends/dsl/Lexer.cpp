@@ -79,7 +79,27 @@ Token Lexer::next() {
   case '}': return make(Tok::RBrace, start);
   case ',': return make(Tok::Comma, start);
   case ':': return make(Tok::Colon, start);
-  case '=': return make(Tok::Equal, start);
+  case '=':
+    if (cur != end && *cur == '=') {
+      ++cur;
+      return make(Tok::EqEq, start);
+    }
+    return make(Tok::Equal, start);
+  case '!':
+    if (cur != end && *cur == '=') {
+      ++cur;
+      return make(Tok::NotEq, start);
+    }
+    return make(Tok::Error, start);
+  case '<':
+  case '>': {
+    bool orEqual = cur != end && *cur == '=';
+    if (orEqual)
+      ++cur;
+    if (c == '<')
+      return make(orEqual ? Tok::LessEq : Tok::Less, start);
+    return make(orEqual ? Tok::GreaterEq : Tok::Greater, start);
+  }
   case '+': return make(Tok::Plus, start);
   case '*': return make(Tok::Star, start);
   case '/': return make(Tok::Slash, start);
@@ -115,6 +135,12 @@ const char *heed::dsl::tokenName(Tok kind) {
   case Tok::Star: return "'*'";
   case Tok::Slash: return "'/'";
   case Tok::Arrow: return "'->'";
+  case Tok::EqEq: return "'=='";
+  case Tok::NotEq: return "'!='";
+  case Tok::Less: return "'<'";
+  case Tok::LessEq: return "'<='";
+  case Tok::Greater: return "'>'";
+  case Tok::GreaterEq: return "'>='";
   case Tok::KwModel: return "'model'";
   case Tok::KwInput: return "'input'";
   case Tok::KwOutput: return "'output'";

@@ -17,6 +17,8 @@ enum class Tok {
   Eof, Error, Ident, Int, Float,
   LParen, RParen, LBracket, RBracket, LBrace, RBrace,
   Comma, Colon, Equal, Plus, Minus, Star, Slash, Arrow,
+  // Comparisons.
+  EqEq, NotEq, Less, LessEq, Greater, GreaterEq,
   // Keywords.
   KwModel, KwInput, KwOutput, KwLayer, KwFor, KwIn, KwCarry, KwYield,
 };

@@ -78,7 +78,13 @@ private:
     Value step;
     llvm::StringMap<Value> stacked;
     std::string var; // the loop variable's name
+    Value finished;  // loops with `until`: [B], 1 for rows already finished
   };
+  /// `for ... until cond`: the scf.while form of genFor.
+  bool genStoppingLoop(const Stmt &s, int64_t count, ArrayRef<Value> inits,
+                       ArrayRef<const Stmt *> yields);
+  /// `mask` [B] reshaped to [B, 1, ...] of `rank`, to broadcast over rows.
+  Value rowMask(Location l, Value mask, int64_t rank);
   SmallVector<LoopFrame *> loops;
   Value activate(Location l, Value x, attn::ActivationKind kind) {
     return attn::ActivateOp::create(builder, l, x, kind);
@@ -189,6 +195,14 @@ bool Generator::genStmts(const std::vector<std::unique_ptr<Stmt>> &stmts,
       Value &dest = frame.stacked[stmt->names[0]];
       auto type = cast<RankedTensorType>(dest.getType());
       Location l = loc(stmt->loc);
+      if (frame.finished) { // finished rows yield zeros
+        auto scalar = RankedTensorType::get({1}, builder.getF32Type());
+        Value zero = arith::ConstantOp::create(
+            builder, l, DenseElementsAttr::get(scalar, 0.0f));
+        int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+        v = attn::SelectOp::create(builder, l, rowMask(l, frame.finished, rank),
+                                   zero, v);
+      }
       SmallVector<OpFoldResult> offsets(type.getRank(), builder.getIndexAttr(0)),
           sizes, strides(type.getRank(), builder.getIndexAttr(1));
       for (int64_t d : type.getShape())
@@ -242,9 +256,15 @@ bool Generator::genFor(const Stmt &s) {
     stacked.insert(stacked.begin() + std::min<size_t>(1, stacked.size()),
                    Dim::known(count));
     RankedTensorType type = tensorType(stacked);
-    inits.push_back(tensor::EmptyOp::create(builder, l, type.getShape(),
-                                            type.getElementType()));
+    // With `until`, steps a row never reaches stay zero.
+    inits.push_back(s.until ? Value(arith::ConstantOp::create(
+                                  builder, l, DenseElementsAttr::get(type, 0.0f)))
+                            : Value(tensor::EmptyOp::create(
+                                  builder, l, type.getShape(),
+                                  type.getElementType())));
   }
+  if (s.until)
+    return genStoppingLoop(s, count, inits, yields);
   Value lb = arith::ConstantIndexOp::create(builder, l, 0);
   Value ub = arith::ConstantIndexOp::create(builder, l, count);
   Value one = arith::ConstantIndexOp::create(builder, l, 1);
@@ -282,6 +302,133 @@ bool Generator::genFor(const Stmt &s) {
     values[s.carryNames[i]] = loop.getResult(i);
   for (size_t i = 0; i < yields.size(); ++i)
     values[yields[i]->names[0]] = loop.getResult(s.carryNames.size() + i);
+  return true;
+}
+
+Value Generator::rowMask(Location l, Value mask, int64_t rank) {
+  if (rank == 1)
+    return mask;
+  int64_t batch = cast<RankedTensorType>(mask.getType()).getDimSize(0);
+  SmallVector<int64_t> shape(rank, 1);
+  shape[0] = batch;
+  ReassociationIndices all;
+  for (int64_t i = 0; i < rank; ++i)
+    all.push_back(i);
+  return tensor::ExpandShapeOp::create(
+      builder, l, RankedTensorType::get(shape, builder.getF32Type()), mask,
+      SmallVector<ReassociationIndices>{all});
+}
+
+bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
+                                ArrayRef<Value> inits,
+                                ArrayRef<const Stmt *> yields) {
+  // for t in range(N) carry (...) until cond lengths n { ... } becomes one
+  // scf.while. Iteration arguments: the step, the number of rows still
+  // running, `finished` [B] (1 once a row's condition held), the per-row
+  // lengths [B], the carried states and the stacked outputs. The loop runs
+  // while step < N and some row is running. Each step computes every row
+  // (the batch stays whole) and then freezes finished rows: their states
+  // keep their values and their yields are zeros.
+  Location l = loc(s.loc);
+  Type f32 = builder.getF32Type();
+  int64_t batch = cast<RankedTensorType>(inits[0].getType()).getDimSize(0);
+  if (ShapedType::isDynamic(batch)) {
+    emitError(l, "a loop with 'until' needs a bound batch size");
+    return false;
+  }
+  auto rowType = RankedTensorType::get({batch}, f32);
+  auto zerosOf = [&](RankedTensorType type) -> Value {
+    return arith::ConstantOp::create(builder, l,
+                                     DenseElementsAttr::get(type, 0.0f));
+  };
+  SmallVector<Value> loopInits = {
+      arith::ConstantIndexOp::create(builder, l, 0),
+      arith::ConstantOp::create(builder, l, builder.getF32FloatAttr(batch)),
+      zerosOf(rowType), zerosOf(rowType)};
+  loopInits.append(inits.begin(), inits.end()); // states, stacked outputs
+  size_t states = s.carryNames.size();
+  SmallVector<Type> types;
+  for (Value v : loopInits)
+    types.push_back(v.getType());
+  auto loop = scf::WhileOp::create(builder, l, types, loopInits);
+  SmallVector<Location> locs(types.size(), l);
+
+  // Before: continue while step < N and a row is running.
+  Block *before = builder.createBlock(&loop.getBefore(), {}, types, locs);
+  {
+    Value step = before->getArgument(0), running = before->getArgument(1);
+    Value ub = arith::ConstantIndexOp::create(builder, l, count);
+    Value zero = arith::ConstantOp::create(builder, l, builder.getF32FloatAttr(0));
+    Value more = arith::AndIOp::create(
+        builder, l,
+        arith::CmpIOp::create(builder, l, arith::CmpIPredicate::slt, step, ub),
+        arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OGT, running,
+                              zero));
+    scf::ConditionOp::create(builder, l, more, before->getArguments());
+  }
+
+  // After: one step of the body.
+  Block *after = builder.createBlock(&loop.getAfter(), {}, types, locs);
+  llvm::StringMap<Value> outer = values;
+  Value step = after->getArgument(0), finished = after->getArgument(2),
+        lengths = after->getArgument(3);
+  for (size_t i = 0; i < states; ++i)
+    values[s.carryNames[i]] = after->getArgument(4 + i);
+  LoopFrame frame{step, {}, s.names[0], finished};
+  for (size_t i = 0; i < yields.size(); ++i)
+    frame.stacked[yields[i]->names[0]] = after->getArgument(4 + states + i);
+  loops.push_back(&frame);
+  SmallVector<Value> unused;
+  bool ok = genStmts(s.body, unused);
+  loops.pop_back();
+  Value stop = ok ? gen(*s.until) : Value();
+  if (!stop) {
+    values = std::move(outer);
+    builder.setInsertionPointAfter(loop);
+    return false;
+  }
+  Location ul = loc(s.until->loc);
+  if (cast<RankedTensorType>(stop.getType()).getRank() == 2) // [B, 1]
+    stop = tensor::CollapseShapeOp::create(builder, ul, rowType, stop,
+                                           SmallVector<ReassociationIndices>{{0, 1}});
+  Value zeroRow = zerosOf(rowType);
+  auto binary = [&](Value a, Value b, attn::BinaryKind kind) -> Value {
+    return attn::BinaryOp::create(builder, ul, a, b, kind);
+  };
+  Value oneRow = arith::ConstantOp::create(
+      builder, ul, DenseElementsAttr::get(rowType, 1.0f));
+  SmallVector<Value> next(types.size());
+  next[0] = arith::AddIOp::create(builder, ul, step,
+                                  arith::ConstantIndexOp::create(builder, ul, 1));
+  // A row that was running when the step began counts it.
+  next[3] = binary(lengths, binary(oneRow, finished, attn::BinaryKind::sub),
+                   attn::BinaryKind::add);
+  next[2] = binary(finished, binary(stop, zeroRow, attn::BinaryKind::ne),
+                   attn::BinaryKind::max);
+  Value finishedCount = attn::ReduceOp::create(
+      builder, ul, next[2], attn::ReduceKind::sum, 0, /*keepdim=*/true);
+  Value index0 = arith::ConstantIndexOp::create(builder, ul, 0);
+  next[1] = arith::SubFOp::create(
+      builder, ul, arith::ConstantOp::create(builder, ul, builder.getF32FloatAttr(batch)),
+      tensor::ExtractOp::create(builder, ul, finishedCount, ValueRange{index0}));
+  for (size_t i = 0; i < states; ++i) {
+    Value old = after->getArgument(4 + i), now = values[s.carryNames[i]];
+    int64_t rank = cast<RankedTensorType>(now.getType()).getRank();
+    next[4 + i] = attn::SelectOp::create(builder, ul, rowMask(ul, finished, rank),
+                                         old, now);
+  }
+  for (size_t i = 0; i < yields.size(); ++i)
+    next[4 + states + i] = frame.stacked[yields[i]->names[0]];
+  scf::YieldOp::create(builder, l, next);
+
+  builder.setInsertionPointAfter(loop);
+  values = std::move(outer);
+  for (size_t i = 0; i < states; ++i)
+    values[s.carryNames[i]] = loop.getResult(4 + i);
+  for (size_t i = 0; i < yields.size(); ++i)
+    values[yields[i]->names[0]] = loop.getResult(4 + states + i);
+  if (!s.lengthsName.empty())
+    values[s.lengthsName] = loop.getResult(3);
   return true;
 }
 
@@ -328,10 +475,16 @@ Value Generator::gen(const Expr &e) {
     Value lhs = gen(*e.args[0]), rhs = lhs ? gen(*e.args[1]) : Value();
     if (!rhs)
       return nullptr;
-    attn::BinaryKind kind = e.op == '+'   ? attn::BinaryKind::add
-                            : e.op == '-' ? attn::BinaryKind::sub
-                            : e.op == '*' ? attn::BinaryKind::mul
-                                          : attn::BinaryKind::div;
+    attn::BinaryKind kind = e.op == '+'     ? attn::BinaryKind::add
+                            : e.op == '-'   ? attn::BinaryKind::sub
+                            : e.op == '*'   ? attn::BinaryKind::mul
+                            : e.op == '/'   ? attn::BinaryKind::div
+                            : e.op == CmpEq ? attn::BinaryKind::eq
+                            : e.op == CmpNe ? attn::BinaryKind::ne
+                            : e.op == CmpLt ? attn::BinaryKind::lt
+                            : e.op == CmpLe ? attn::BinaryKind::le
+                            : e.op == CmpGt ? attn::BinaryKind::gt
+                                            : attn::BinaryKind::ge;
     return attn::BinaryOp::create(builder, l, lhs, rhs, kind);
   }
   case Expr::Kind::Call: {
@@ -483,6 +636,8 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
     return attn::ReduceOp::create(builder, l, product, attn::ReduceKind::sum,
                                   last, /*keepdim=*/true);
   }
+  case Builtin::Where:
+    return attn::SelectOp::create(builder, l, args[0], args[1], args[2]);
   case Builtin::Repeat:
     return attn::RepeatOp::create(builder, l, args[0], e.axis, e.count);
   case Builtin::Concat:

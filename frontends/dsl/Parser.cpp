@@ -9,10 +9,11 @@
 //            | 'output' IDENT ['=' expr]
 //            | 'for' IDENT 'in' 'range' '(' expr ')'
 //                  ['carry' '(' IDENT '=' expr {',' IDENT '=' expr} ')']
-//                  '{' stmt* '}'
+//                  ['until' expr ['lengths' IDENT]] '{' stmt* '}'
 //            | 'yield' IDENT '=' expr
 //            | IDENT {',' IDENT} '=' expr
-//   expr    := term {('+' | '-') term}
+//   expr    := sum [('==' | '!=' | '<' | '<=' | '>' | '>=') sum]
+//   sum     := term {('+' | '-') term}
 //   term    := unary {('*' | '/') unary}
 //   unary   := '-' unary | primary
 //   primary := NUMBER | (IDENT | call | '(' expr ')') [index]
@@ -79,6 +80,7 @@ private:
   std::unique_ptr<Stmt> parseStmt(Model &model, bool inLoop);
   std::unique_ptr<Stmt> parseScoreDef(Model &model, bool inLoop);
   std::unique_ptr<Expr> parseExpr();
+  std::unique_ptr<Expr> parseSum();
   std::unique_ptr<Expr> parseTerm();
   std::unique_ptr<Expr> parseUnary();
   std::unique_ptr<Expr> parsePrimary();
@@ -282,6 +284,19 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
       }
       consume();
     }
+    // `until` and `lengths` are contextual: still usable as tensor names.
+    if (tok.is(Tok::Ident) && tok.text == "until") {
+      consume();
+      s->until = parseExpr();
+      if (!s->until)
+        return nullptr;
+      if (tok.is(Tok::Ident) && tok.text == "lengths") {
+        consume();
+        if (!expectIdent(s->lengthsName, s->lengthsLoc,
+                         "a name for the per-row lengths"))
+          return nullptr;
+      }
+    }
     if (!expect(Tok::LBrace, "'{' to open the loop body"))
       return nullptr;
     while (!tok.is(Tok::RBrace)) {
@@ -359,6 +374,28 @@ std::unique_ptr<Stmt> Parser::parseScoreDef(Model &model, bool inLoop) {
 }
 
 std::unique_ptr<Expr> Parser::parseExpr() {
+  auto lhs = parseSum();
+  char op = tok.is(Tok::EqEq)        ? CmpEq
+            : tok.is(Tok::NotEq)     ? CmpNe
+            : tok.is(Tok::Less)      ? CmpLt
+            : tok.is(Tok::LessEq)    ? CmpLe
+            : tok.is(Tok::Greater)   ? CmpGt
+            : tok.is(Tok::GreaterEq) ? CmpGe
+                                     : 0;
+  if (!lhs || !op)
+    return lhs;
+  auto cmp = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());
+  cmp->op = op;
+  consume();
+  auto rhs = parseSum();
+  if (!rhs)
+    return nullptr;
+  cmp->args.push_back(std::move(lhs));
+  cmp->args.push_back(std::move(rhs));
+  return cmp;
+}
+
+std::unique_ptr<Expr> Parser::parseSum() {
   auto lhs = parseTerm();
   while (lhs && (tok.is(Tok::Plus) || tok.is(Tok::Minus))) {
     auto bin = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());

@@ -42,6 +42,9 @@ private:
 
   bool checkStmt(Stmt &s);
   bool checkFor(Stmt &s);
+  /// The `until` part of a loop, checked after its body.
+  bool checkStoppingLoop(Stmt &s, const std::vector<Shape> &carried,
+                         const std::vector<std::pair<std::string, Shape>> &yields);
   bool checkLayerDecl(Layer &layer);
   bool checkRecurrentDecl(Layer &layer, Expr &decl, bool wrapped);
   bool checkSequenceLayerCall(Expr &e, Layer &layer);
@@ -252,6 +255,8 @@ bool Sema::checkFor(Stmt &s) {
   std::vector<std::pair<std::string, Shape>> yields;
   if (!checkBody(s.body, yields))
     return false;
+  if (s.until && !checkStoppingLoop(s, carried, yields))
+    return false;
   for (size_t i = 0; i < s.carryNames.size(); ++i) {
     const Shape &end = scope[s.carryNames[i]].shape;
     if (end != carried[i])
@@ -278,6 +283,48 @@ bool Sema::checkFor(Stmt &s) {
     if (!define(name, s.loc, sym))
       return false;
   }
+  if (!s.lengthsName.empty()) {
+    Symbol sym{Symbol::Kind::Tensor};
+    sym.shape = {carried[0][0]};
+    if (!define(s.lengthsName, s.lengthsLoc, sym))
+      return false;
+  }
+  return true;
+}
+
+bool Sema::checkStoppingLoop(
+    Stmt &s, const std::vector<Shape> &carried,
+    const std::vector<std::pair<std::string, Shape>> &yields) {
+  // Finished rows are frozen row by row, so every state, every yielded
+  // value and the condition share the batch as their first axis.
+  if (carried.empty())
+    return error(s.until->loc, "a loop with 'until' needs carried states: "
+                               "the condition is evaluated on them after "
+                               "each step");
+  Dim batch = carried[0].empty() ? Dim::known(1) : carried[0][0];
+  for (size_t i = 0; i < carried.size(); ++i)
+    if (carried[i].empty() || carried[i][0] != batch)
+      return error(s.carryLocs[i],
+                   "state '" + s.carryNames[i] + "' is " +
+                       shapeStr(carried[i]) + ", but in a loop with 'until' "
+                       "every state has the batch first ([" + batch.str() +
+                       ", ...], as '" + s.carryNames[0] + "'), so that "
+                       "finished rows can be frozen");
+  for (auto &[name, shape] : yields)
+    if (shape.empty() || shape[0] != batch)
+      return error(s.until->loc, "'" + name + "' is yielded as " +
+                                     shapeStr(shape) + ", but a loop with "
+                                     "'until' yields [" + batch.str() +
+                                     ", ...] per step (zeros for finished rows)");
+  if (!checkTensor(*s.until))
+    return false;
+  const Shape &cond = s.until->type;
+  bool perRow = (cond.size() == 1 || (cond.size() == 2 && cond[1] == Dim::known(1))) &&
+                cond[0] == batch;
+  if (!perRow)
+    return error(s.until->loc, "the condition after 'until' must give one flag "
+                               "per batch row, [" + batch.str() + "] or [" +
+                               batch.str() + ", 1], got " + shapeStr(cond));
   return true;
 }
 
@@ -588,6 +635,12 @@ std::optional<double> Sema::evalNumber(const Expr &e, bool quiet) {
     case '+': return *l + *r;
     case '-': return *l - *r;
     case '*': return *l * *r;
+    case CmpEq: return double(*l == *r);
+    case CmpNe: return double(*l != *r);
+    case CmpLt: return double(*l < *r);
+    case CmpLe: return double(*l <= *r);
+    case CmpGt: return double(*l > *r);
+    case CmpGe: return double(*l >= *r);
     default:
       if (*r == 0)
         return fail(e.loc, "division by zero");
@@ -927,6 +980,17 @@ bool Sema::checkBuiltinCall(Expr &e) {
   }
   case Builtin::Attention:
     return checkAttention(e);
+  case Builtin::Where: {
+    // where(cond, a, b): a where cond != 0, else b; all three broadcast.
+    if (!expectArgs(e, 3, 3, {}))
+      return false;
+    for (auto &a : e.args)
+      if (!checkTensor(*a))
+        return false;
+    Shape values;
+    return broadcast(e.args[1]->type, e.args[2]->type, values, e.loc) &&
+           broadcast(e.args[0]->type, values, e.type, e.loc);
+  }
   case Builtin::PositionalEncoding: {
     // positional_encoding(x): x + the Transformer's sinusoids over [T, D].
     if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))

@@ -57,6 +57,32 @@ func.func @broadcast_mul(%a: tensor<2x30x1xf32>, %v: tensor<2x30x64xf32>) -> ten
 
 // -----
 
+// Comparisons give 1.0 or 0.0.
+// CHECK-LABEL: func @compare_eq
+func.func @compare_eq(%ids: tensor<4xf32>, %end: tensor<1xf32>) -> tensor<4xf32> {
+  // CHECK: linalg.generic
+  // CHECK: ^bb0(%[[ID:.*]]: f32, %[[END:.*]]: f32, %{{.*}}: f32):
+  // CHECK: %[[HOLDS:.*]] = arith.cmpf oeq, %[[ID]], %[[END]]
+  // CHECK: arith.select %[[HOLDS]], %{{.*}}, %{{.*}} : f32
+  %e = attn.binary %ids, %end {kind = #attn<binary eq>} : (tensor<4xf32>, tensor<1xf32>) -> tensor<4xf32>
+  return %e : tensor<4xf32>
+}
+
+// -----
+
+// A [4, 1] row mask broadcast over [4, 128] rows: a where the mask is set.
+// CHECK-LABEL: func @select_rows
+func.func @select_rows(%done: tensor<4x1xf32>, %old: tensor<4x128xf32>, %new: tensor<4x128xf32>) -> tensor<4x128xf32> {
+  // CHECK: linalg.generic {indexing_maps = [#[[MASK:.*]], #[[ID:.*]], #[[ID]], #[[ID]]]
+  // CHECK: ^bb0(%[[M:.*]]: f32, %[[OLD:.*]]: f32, %[[NEW:.*]]: f32, %{{.*}}: f32):
+  // CHECK: %[[SET:.*]] = arith.cmpf une, %[[M]], %{{.*}} : f32
+  // CHECK: arith.select %[[SET]], %[[OLD]], %[[NEW]] : f32
+  %h = attn.select %done, %old, %new : (tensor<4x1xf32>, tensor<4x128xf32>, tensor<4x128xf32>) -> tensor<4x128xf32>
+  return %h : tensor<4x128xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func @concat_permute_squeeze
 func.func @concat_permute_squeeze(%a: tensor<2x3x1xf32>, %b: tensor<2x3x1xf32>) -> tensor<2x3xf32> {
   // CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0] [2, 3, 1]

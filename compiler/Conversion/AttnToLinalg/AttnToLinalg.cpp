@@ -352,8 +352,41 @@ struct BinaryLowering : OpRewritePattern<attn::BinaryOp> {
                                      return arith::DivFOp::create(b, l, a[0], a[1], fast(b));
                                    case attn::BinaryKind::max:
                                      return maxf(b, l, a[0], a[1]);
+                                   default:
+                                     return compare(b, l, kind, a[0], a[1]);
                                    }
-                                   return a[0];
+                                 }));
+    return success();
+  }
+
+  /// 1.0 where the comparison holds, else 0.0 (ordered: NaN compares false
+  /// except for `ne`).
+  static Value compare(OpBuilder &b, Location l, attn::BinaryKind kind,
+                       Value x, Value y) {
+    using P = arith::CmpFPredicate;
+    P p = kind == attn::BinaryKind::eq   ? P::OEQ
+          : kind == attn::BinaryKind::ne ? P::UNE
+          : kind == attn::BinaryKind::lt ? P::OLT
+          : kind == attn::BinaryKind::le ? P::OLE
+          : kind == attn::BinaryKind::gt ? P::OGT
+                                         : P::OGE;
+    Value holds = arith::CmpFOp::create(b, l, p, x, y);
+    return arith::SelectOp::create(b, l, holds, f32Const(b, l, 1.0),
+                                   f32Const(b, l, 0.0));
+  }
+};
+
+struct SelectLowering : OpRewritePattern<attn::SelectOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::SelectOp op,
+                                PatternRewriter &rw) const override {
+    rw.replaceOp(op, elementwise(rw, op.getLoc(), op.getType(),
+                                 ValueRange{op.getCond(), op.getA(), op.getB()},
+                                 [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                   Value set = arith::CmpFOp::create(
+                                       b, l, arith::CmpFPredicate::UNE, a[0],
+                                       f32Const(b, l, 0.0));
+                                   return arith::SelectOp::create(b, l, set, a[1], a[2]);
                                  }));
     return success();
   }
@@ -509,7 +542,7 @@ struct ConvertAttnToLinalgPass
 } // namespace
 
 void heed::populateAttnToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<DenseLowering, ActivateLowering, BinaryLowering,
+  patterns.add<DenseLowering, ActivateLowering, BinaryLowering, SelectLowering,
                SoftmaxLowering, RepeatLowering, ConcatLowering, PermuteLowering,
                ReduceLowering, SqueezeLowering>(patterns.getContext());
 }

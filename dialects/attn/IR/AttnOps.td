@@ -63,7 +63,13 @@ def Attn_BinaryKind : I32EnumAttr<"BinaryKind", "elementwise binary operator", [
       I32EnumAttrCase<"sub", 1>,
       I32EnumAttrCase<"mul", 2>,
       I32EnumAttrCase<"div", 3>,
-      I32EnumAttrCase<"max", 4>
+      I32EnumAttrCase<"max", 4>,
+      I32EnumAttrCase<"eq", 5>,
+      I32EnumAttrCase<"ne", 6>,
+      I32EnumAttrCase<"lt", 7>,
+      I32EnumAttrCase<"le", 8>,
+      I32EnumAttrCase<"gt", 9>,
+      I32EnumAttrCase<"ge", 10>
     ]> {
   let cppNamespace = "::heed::attn";
   let genSpecializedAttr = 0;
@@ -163,6 +169,8 @@ def Attn_BinaryOp : Attn_Op<"binary"> {
   let description = [{
     Applies `kind` elementwise with NumPy broadcasting: shapes are aligned on
     their last axes and a dimension of size 1 stretches to the other size.
+    The comparisons (`eq`, `ne`, `lt`, `le`, `gt`, `ge`) give 1.0 where they
+    hold and 0.0 elsewhere.
 
     ```mlir
     %p = attn.binary %a, %w {kind = #attn<binary mul>}
@@ -173,6 +181,25 @@ def Attn_BinaryOp : Attn_Op<"binary"> {
   let results = (outs Attn_F32Tensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Attn_SelectOp : Attn_Op<"select"> {
+  let summary = "broadcasting elementwise choice: a where cond != 0, else b";
+  let description = [{
+    Picks `a` where `cond` is nonzero and `b` elsewhere; the three shapes
+    broadcast as in `attn.binary`. The DSL's `where(cond, a, b)`; decoding
+    loops that stop use it to freeze finished rows.
+
+    ```mlir
+    %h = attn.select %done, %old, %new
+        : (tensor<4x1xf32>, tensor<4x128xf32>, tensor<4x128xf32>) -> tensor<4x128xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$cond, Attn_F32Tensor:$a, Attn_F32Tensor:$b);
+  let results = (outs Attn_F32Tensor:$result);
+  let assemblyFormat = [{
+    $cond `,` $a `,` $b attr-dict `:` functional-type(operands, results)
   }];
 }
 

@@ -87,6 +87,23 @@ LogicalResult BinaryOp::inferReturnTypes(
   return success();
 }
 
+LogicalResult SelectOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &results) {
+  auto values = broadcastShapes(shapeOf(operands[1]), shapeOf(operands[2]));
+  FailureOr<SmallVector<int64_t>> out = failure();
+  if (succeeded(values))
+    out = broadcastShapes(shapeOf(operands[0]), *values);
+  if (failed(out))
+    return emitOptionalError(loc, "attn.select cannot broadcast ",
+                             shapeStr(shapeOf(operands[0])), ", ",
+                             shapeStr(shapeOf(operands[1])), " and ",
+                             shapeStr(shapeOf(operands[2])));
+  results.push_back(f32Tensor(ctx, *out));
+  return success();
+}
+
 LogicalResult SoftmaxOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,

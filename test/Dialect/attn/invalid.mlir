@@ -9,6 +9,16 @@ func.func @dense_wrong_in(%x: tensor<4x100xf32>, %w: tensor<10x128xf32>) {
 
 // -----
 
+func.func @bad_select(%c: tensor<3xf32>, %a: tensor<4x5xf32>, %b: tensor<4x5xf32>) {
+  // expected-error@+2 {{attn.select cannot broadcast [3], [4, 5] and [4, 5]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %m = attn.select %c, %a, %b
+      : (tensor<3xf32>, tensor<4x5xf32>, tensor<4x5xf32>) -> tensor<4x5xf32>
+  return
+}
+
+// -----
+
 func.func @dense_wrong_result(%x: tensor<4x128xf32>, %w: tensor<10x128xf32>) {
   // expected-error@+2 {{inferred type(s) 'tensor<4x10xf32>' are incompatible with return type(s) of operation 'tensor<4x11xf32>'}}
   // expected-error@+1 {{failed to infer returned types}}

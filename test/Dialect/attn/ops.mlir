@@ -28,6 +28,12 @@ func.func @shapes(%s: tensor<4x64xf32>, %a: tensor<4x30x64xf32>) -> tensor<4x64x
   // CHECK: attn.binary %{{.*}}, %{{.*}} {kind = #attn<binary mul>}
   %m = attn.binary %a, %r {kind = #attn<binary mul>}
       : (tensor<4x30x64xf32>, tensor<4x30x64xf32>) -> tensor<4x30x64xf32>
+  // CHECK: attn.binary %{{.*}}, %{{.*}} {kind = #attn<binary ge>}
+  %g = attn.binary %a, %r {kind = #attn<binary ge>}
+      : (tensor<4x30x64xf32>, tensor<4x30x64xf32>) -> tensor<4x30x64xf32>
+  // CHECK: attn.select %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4x30x64xf32>, tensor<4x30x64xf32>, tensor<4x30x64xf32>) -> tensor<4x30x64xf32>
+  %w = attn.select %g, %a, %m
+      : (tensor<4x30x64xf32>, tensor<4x30x64xf32>, tensor<4x30x64xf32>) -> tensor<4x30x64xf32>
   // CHECK: attn.reduce %{{.*}} {axis = 1 : i64, keepdim = true, kind = #attn<reduce sum>}
   %k = attn.reduce %m {axis = 1 : i64, kind = #attn<reduce sum>, keepdim = true}
       : (tensor<4x30x64xf32>) -> tensor<4x1x64xf32>
