@@ -20,6 +20,7 @@ from trigger_word import make_model as make_trigger_word, TX as TW_TX, N_FREQ  #
 from lstm_attention import LstmAttention, TIME_STEP as LA_T, DIM as LA_DIM  # noqa: E402
 from attention_decoder import AttentionDecoderModel, T as AD_T, F as AD_F  # noqa: E402
 import tacotron2_attention as tacotron  # noqa: E402
+import nmt  # noqa: E402
 
 
 def median_us(fn, seconds=1.0):
@@ -69,6 +70,12 @@ def main(model, batch):
         memory, lengths, queries = tacotron.make_inputs(batch, 200, 200)
         run = lambda: tacotron.run(net, memory, lengths.long(), queries,  # noqa: E731
                                    False, True, None)
+    elif model == "nmt":  # the seed's sizes, greedy decoding of 20 steps
+        if batch != 1:
+            raise SystemExit("nmt: the seed's translate() decodes one sentence")
+        net = nmt.make_model(nmt.SEED)
+        source = nmt.seed_size_source(net)
+        run = lambda: net.translate(source)  # noqa: E731
     elif model == "scaled_dot_attention":  # batch = heads, 1024 x 1024 x 64
         q, k, v = (torch.randn(batch, 1024, 64) for _ in range(3))
         run = lambda: torch.softmax(  # noqa: E731

@@ -29,7 +29,8 @@ static llvm::Error fail(const Twine &msg) {
 }
 
 llvm::Expected<std::unique_ptr<Session>>
-Session::load(const std::string &path, PipelineOptions options) {
+Session::load(const std::string &path, PipelineOptions options,
+              const llvm::StringMap<double> &params) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return fail(path + ": cannot read model file: " +
@@ -38,7 +39,23 @@ Session::load(const std::string &path, PipelineOptions options) {
   session->options = options;
   session->sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   session->ast = dsl::parseModel(session->sourceMgr);
-  if (!session->ast || !dsl::checkModel(*session->ast, session->sourceMgr))
+  if (!session->ast)
+    return fail(path + ": the model has errors (see above)");
+  for (auto &param : params) {
+    const auto &declared = session->ast->params;
+    if (llvm::none_of(declared, [&](const dsl::Param &p) {
+          return p.name == param.getKey();
+        })) {
+      std::string names;
+      for (const dsl::Param &p : declared)
+        names += (names.empty() ? "" : ", ") + p.name;
+      return fail("--param " + param.getKey() + ": model '" +
+                  session->ast->name + "' has no parameter '" +
+                  param.getKey() + "' (" +
+                  (names.empty() ? "it has none" : "it has " + names) + ")");
+    }
+  }
+  if (!dsl::checkModel(*session->ast, session->sourceMgr, params))
     return fail(path + ": the model has errors (see above)");
   mlir::DialectRegistry registry;
   registerHeedDialects(registry);

@@ -31,8 +31,10 @@ enum class Stage { Attn, Linalg, LLVMDialect };
 class Session {
 public:
   /// Parses and checks `path`; diagnostics are printed to stderr.
+  /// `params` replace the defaults of the model's header parameters.
   static llvm::Expected<std::unique_ptr<Session>>
-  load(const std::string &path, PipelineOptions options);
+  load(const std::string &path, PipelineOptions options,
+       const llvm::StringMap<double> &params = {});
 
   const dsl::Model &model() const { return *ast; }
   std::vector<rt::ExpectedWeight> expectedWeights() const;

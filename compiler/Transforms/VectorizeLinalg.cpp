@@ -30,9 +30,11 @@ namespace {
 /// dims but the innermost (the tile's rows: independent accumulators, each
 /// one unrolled 1-D vector op) are cut to at most `maxRows` rows; then the
 /// reduction dims (and only if that is not enough, the rows), outermost
-/// first, are cut until the tile has at most `limit` elements. Sizes are divisors of the dims, so every tile is
-/// static; a cut reduction dim carries its accumulator from tile to tile.
-/// Returns the tile's element count, or limit + 1 when no tiling fits.
+/// first, are cut until the tile has at most `limit` elements; last, a long
+/// innermost dim (a matrix-vector product's 3072 outputs) is cut, to whole
+/// 16-lane vectors where it can be. Sizes are divisors of the dims, so every
+/// tile is static; a cut reduction dim carries its accumulator from tile to
+/// tile. Returns the tile's element count, or limit + 1 when no tiling fits.
 int64_t chooseTiles(ArrayRef<int64_t> ranges,
                     ArrayRef<utils::IteratorType> iterators, int64_t limit,
                     int64_t maxRows, SmallVectorImpl<int64_t> &tiles) {
@@ -73,6 +75,18 @@ int64_t chooseTiles(ArrayRef<int64_t> ranges,
       if (d != size[i])
         tiles[i] = size[i] = d;
     }
+  }
+  if (n && product() > limit) {
+    int64_t rest = product() / size[n - 1];
+    int64_t atMost = std::max<int64_t>(limit / rest, 1);
+    int64_t d = largestDivisor(ranges[n - 1], atMost);
+    for (int64_t lanes = atMost / 16 * 16; lanes >= 16; lanes -= 16)
+      if (ranges[n - 1] % lanes == 0) {
+        d = lanes;
+        break;
+      }
+    if (d != size[n - 1])
+      tiles[n - 1] = size[n - 1] = d;
   }
   return product() > limit ? limit + 1 : product();
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/dsl/Sema.h"
+#include "frontends/dsl/IdRanges.h"
 #include "frontends/dsl/Builtins.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -31,7 +32,8 @@ struct Symbol {
 
 class Sema {
 public:
-  Sema(Model &model, llvm::SourceMgr &sm) : model(model), sm(sm) {}
+  Sema(Model &model, llvm::SourceMgr &sm, const llvm::StringMap<double> &params)
+      : model(model), sm(sm), overrides(params) {}
   bool run();
 
 private:
@@ -80,6 +82,7 @@ private:
 
   Model &model;
   llvm::SourceMgr &sm;
+  const llvm::StringMap<double> &overrides;
   llvm::StringMap<Symbol> scope;
 };
 
@@ -109,7 +112,9 @@ bool Sema::define(const std::string &name, SMLoc loc, Symbol sym) {
 
 bool Sema::run() {
   for (Param &p : model.params) {
-    auto v = evalNumber(*p.value);
+    auto given = overrides.find(p.name);
+    auto v = given != overrides.end() ? std::optional<double>(given->second)
+                                      : evalNumber(*p.value);
     if (!v)
       return false;
     p.number = *v;
@@ -1503,8 +1508,10 @@ bool Sema::checkAttention(Expr &e) {
   return true;
 }
 
-bool heed::dsl::checkModel(Model &model, llvm::SourceMgr &sourceMgr) {
-  return Sema(model, sourceMgr).run();
+bool heed::dsl::checkModel(Model &model, llvm::SourceMgr &sourceMgr,
+                           const llvm::StringMap<double> &params) {
+  return Sema(model, sourceMgr, params).run() &&
+         checkIdRanges(model, sourceMgr);
 }
 
 std::vector<WeightSpec> heed::dsl::weightSpecs(const Model &model) {

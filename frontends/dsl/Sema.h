@@ -11,6 +11,7 @@
 
 #include "frontends/dsl/AST.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/SourceMgr.h"
 
 namespace heed::dsl {
@@ -22,8 +23,10 @@ struct WeightSpec {
 };
 
 /// Checks and annotates `model`; returns false after reporting the first
-/// error.
-bool checkModel(Model &model, llvm::SourceMgr &sourceMgr);
+/// error. `params` replace the defaults of header parameters of the same
+/// name (`heed --param NAME=VALUE`).
+bool checkModel(Model &model, llvm::SourceMgr &sourceMgr,
+                const llvm::StringMap<double> &params = {});
 
 /// The weights of a checked model, in declaration order.
 std::vector<WeightSpec> weightSpecs(const Model &model);

@@ -6,8 +6,8 @@ func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<16x10xf32>, %b: tensor
   // accumulator, the weight read transposed ([in, out]), and the
   // contraction iterates (row, in, out) so `in` is reduced outside the
   // output features.
-  // CHECK: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<16x10xf32>) outs(%{{.*}} : tensor<10x16xf32>) permutation = [1, 0]
-  // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<16xf32>)
+  // CHECK-DAG: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<16x10xf32>) outs(%{{.*}} : tensor<10x16xf32>) permutation = [1, 0]
+  // CHECK-DAG: %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<16xf32>)
   // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]{{.*}} ins(%{{.*}}, %[[WT]] : tensor<8x10xf32>, tensor<10x16xf32>) outs(%[[INIT]] : tensor<8x16xf32>)
   // CHECK: arith.mulf {{.*}} fastmath<reassoc,nsz,arcp,contract,afn>
   // softmax over the last axis: max, exp(x - max), sum, divide.
@@ -53,6 +53,20 @@ func.func @broadcast_mul(%a: tensor<2x30x1xf32>, %v: tensor<2x30x64xf32>) -> ten
   // CHECK: linalg.generic {indexing_maps = [#[[BCAST:.*]], #[[ID:.*]], #[[ID]]]
   %m = attn.binary %a, %v {kind = #attn<binary mul>} : (tensor<2x30x1xf32>, tensor<2x30x64xf32>) -> tensor<2x30x64xf32>
   return %m : tensor<2x30x64xf32>
+}
+
+// -----
+
+// A dense layer over zeros (a GRU cell run from a zero state) is its bias:
+// no product and no transposed weight.
+// CHECK-LABEL: func @dense_of_zeros
+// CHECK-NOT: linalg.transpose
+// CHECK-NOT: "reduction"
+// CHECK: return
+func.func @dense_of_zeros(%w: tensor<48x32xf32>, %b: tensor<48xf32>) -> tensor<2x48xf32> {
+  %zero = arith.constant dense<0.0> : tensor<2x32xf32>
+  %d = attn.dense %zero, %w, %b : (tensor<2x32xf32>, tensor<48x32xf32>, tensor<48xf32>) -> tensor<2x48xf32>
+  return %d : tensor<2x48xf32>
 }
 
 // -----

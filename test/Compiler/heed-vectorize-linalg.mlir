@@ -21,10 +21,13 @@ func.func @elementwise(%x: tensor<1000x10xf32>) -> tensor<1000x10xf32> {
   return %r : tensor<1000x10xf32>
 }
 
-// A reduction too long for registers stays a loop nest.
+// A reduction too long for registers is cut into whole-vector tiles whose
+// loop carries the accumulator.
 // CHECK-LABEL: func @long_reduction
-// CHECK: linalg.generic
-// CHECK-NOT: vector.transfer_read
+// CHECK: scf.for %{{.*}} = %c0 to %c4096 step %c256 iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK: vector.transfer_read {{.*}} : tensor<256xf32>, vector<256xf32>
+// CHECK: vector.multi_reduction <add>, %{{.*}}, %{{.*}} [0] : vector<256xf32> to f32
+// CHECK-NOT: linalg.generic
 func.func @long_reduction(%x: tensor<4096xf32>, %init: tensor<f32>) -> tensor<f32> {
   %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>],
                        iterator_types = ["reduction"]}
@@ -34,4 +37,26 @@ func.func @long_reduction(%x: tensor<4096xf32>, %init: tensor<f32>) -> tensor<f3
     linalg.yield %s : f32
   } -> tensor<f32>
   return %r : tensor<f32>
+}
+
+// A matrix-vector product with 1008 outputs (1000 padded to whole vectors):
+// the outputs are cut into tiles of whole 16-lane vectors (144 = 9 x 16,
+// the largest that divides 1008 within 256 elements), not 252.
+// Weight rows are read in order: the input loop is outside the tile loop.
+// CHECK-LABEL: func @matvec_outputs
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c512 step %c1
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c1008 step %c144
+// CHECK: vector.transfer_read {{.*}} : tensor<1x144xf32>, vector<1x1x144xf32>
+func.func @matvec_outputs(%x: tensor<1x512xf32>, %w: tensor<512x1008xf32>, %init: tensor<1x1008xf32>) -> tensor<1x1008xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>,
+                                        affine_map<(d0, d1, d2) -> (d1, d2)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d2)>],
+                       iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<1x512xf32>, tensor<512x1008xf32>) outs(%init : tensor<1x1008xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1008xf32>
+  return %r : tensor<1x1008xf32>
 }

@@ -47,6 +47,10 @@ static cl::OptionCategory benchCat("Bench options");
 
 static cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL.heed"),
                                       cl::cat(modelCat));
+static cl::list<std::string>
+    paramBindings("param", cl::desc("set a parameter of the model's header: "
+                                    "NAME=VALUE (e.g. UNITS=1024)"),
+                  cl::value_desc("NAME=VALUE"), cl::cat(modelCat));
 static cl::opt<std::string> weightsPath(
     "weights", cl::desc("weights (.safetensors, .npz or .npy), PyTorch "
                         "state_dict names"),
@@ -143,7 +147,16 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       cellLowering != "onednn")
     return llvm::createStringError("--cell must be 'auto', 'fused' or 'onednn', not '" +
                                    cellLowering + "'");
-  auto session = Session::load(modelPath, pipelineOptions());
+  llvm::StringMap<double> params;
+  for (const std::string &spec : paramBindings) {
+    auto [name, value] = llvm::StringRef(spec).split('=');
+    double v;
+    if (name.empty() || value.trim().getAsDouble(v))
+      return llvm::createStringError("--param " + spec +
+                                     ": expected NAME=VALUE with a number");
+    params[name] = v;
+  }
+  auto session = Session::load(modelPath, pipelineOptions(), params);
   if (!session)
     return session.takeError();
   // A model without layers (plain attention) takes no weights file.

@@ -106,6 +106,18 @@ def make_model(config, seed=2004):
     return model
 
 
+def seed_size_source(model):
+    """A [1, tx] sentence that the seed-size model decodes for max_len steps
+    without <end> (bench/run.sh, bench/pytorch_eager.py)."""
+    gen = torch.Generator().manual_seed(1004)
+    with torch.no_grad():
+        while True:
+            source = torch.randint(3, SEED["vocab_in"], (1, SEED["tx"]),
+                                   generator=gen)
+            if len(model.translate(source)[0]) == SEED["max_len"]:
+                return source
+
+
 def main(args):
     seed_size = args and args[0] == "--seed-size"
     config = SEED if seed_size else SMALL
@@ -116,6 +128,10 @@ def main(args):
     save_safetensors(os.path.join(out_dir, "weights.safetensors"),
                      state_dict_numpy(model))
     if seed_size:
+        # One sentence whose translation runs all max_len steps, so that
+        # Heed and PyTorch time the same amount of decoding.
+        source = seed_size_source(model)
+        np.save(os.path.join(out_dir, "source.npy"), source.float().numpy())
         return
     # Source sentences whose translations end at different steps, one of
     # them never: the test then covers early stops, frozen rows and the

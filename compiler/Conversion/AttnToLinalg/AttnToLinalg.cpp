@@ -222,6 +222,18 @@ Value activation(OpBuilder &b, Location loc, Value x, attn::ActivationKind kind)
                      });
 }
 
+/// `v` without the padded tail of its last axis, as `type`.
+Value unpadded(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
+  if (tensorTypeOf(v) == type)
+    return v;
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
+      strides(rank, b.getIndexAttr(1));
+  for (int64_t d : type.getShape())
+    sizes.push_back(b.getIndexAttr(d));
+  return tensor::ExtractSliceOp::create(b, loc, type, v, offsets, sizes, strides);
+}
+
 struct DenseLowering : OpRewritePattern<attn::DenseOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(attn::DenseOp op,
@@ -260,15 +272,7 @@ struct DenseLowering : OpRewritePattern<attn::DenseOp> {
                                            filled(rw, loc, type, 0.0), offsets,
                                            sizes, strides);
     };
-    Value weight = op.getWeight();
-    if (axpy) {
-      auto wtType = RankedTensorType::get({ins, outs}, wType.getElementType());
-      weight = linalg::TransposeOp::create(rw, loc, weight,
-                                           emptyTensor(rw, loc, wtType),
-                                           ArrayRef<int64_t>{1, 0})
-                   .getResult()[0];
-      weight = padTo(weight, {ins, padded});
-    }
+    attn::ActivationKind act = op.getActivation();
     SmallVector<int64_t> accShape(outType.getShape());
     accShape.back() = padded;
     auto accType = RankedTensorType::get(accShape, outType.getElementType());
@@ -278,6 +282,21 @@ struct DenseLowering : OpRewritePattern<attn::DenseOp> {
                          [](OpBuilder &, Location, ValueRange a) { return a[0]; });
     else
       init = filled(rw, loc, accType, 0.0);
+    // Over zeros (a GRU run from a zero state every step, as seed 004's
+    // decoder), the layer is its bias: no product, no weight read.
+    if (matchPattern(op.getInput(), m_AnyZeroFloat())) {
+      rw.replaceOp(op, activation(rw, loc, unpadded(rw, loc, init, outType), act));
+      return success();
+    }
+    Value weight = op.getWeight();
+    if (axpy) {
+      auto wtType = RankedTensorType::get({ins, outs}, wType.getElementType());
+      weight = linalg::TransposeOp::create(rw, loc, weight,
+                                           emptyTensor(rw, loc, wtType),
+                                           ArrayRef<int64_t>{1, 0})
+                   .getResult()[0];
+      weight = padTo(weight, {ins, padded});
+    }
     int64_t kDim = axpy ? rank - 1 : rank, nDim = axpy ? rank : rank - 1;
     SmallVector<AffineExpr> inExprs, outExprs;
     for (int64_t i = 0; i < rank - 1; ++i)
@@ -303,19 +322,9 @@ struct DenseLowering : OpRewritePattern<attn::DenseOp> {
               linalg::YieldOp::create(b, l, addf(b, l, a[2], m));
             })
             .getResult(0);
-    auto unpad = [&](Value v) -> Value {
-      if (padded == outs)
-        return v;
-      SmallVector<OpFoldResult> offsets(rank, rw.getIndexAttr(0)), sizes,
-          strides(rank, rw.getIndexAttr(1));
-      for (int64_t d : outType.getShape())
-        sizes.push_back(rw.getIndexAttr(d));
-      return tensor::ExtractSliceOp::create(rw, loc, outType, v, offsets, sizes,
-                                            strides);
-    };
+    auto unpad = [&](Value v) { return unpadded(rw, loc, v, outType); };
     // Activations run on whole vectors before slicing, except softmax,
     // whose sum must not see the padding.
-    attn::ActivationKind act = op.getActivation();
     Value result = act == attn::ActivationKind::softmax
                        ? activation(rw, loc, unpad(acc), act)
                        : unpad(activation(rw, loc, acc, act));
