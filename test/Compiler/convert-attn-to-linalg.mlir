@@ -118,3 +118,20 @@ func.func @dynamic(%x: tensor<?x10xf32>) -> tensor<?x10xf32> {
   %y = attn.activate %x {kind = #attn<activation tanh>} : tensor<?x10xf32>
   return %y : tensor<?x10xf32>
 }
+
+// -----
+
+// A Conv1D with few input channels: zero padding, the windows unfolded by a
+// tensor.generate (a gather, kept apart from the product), then one dense
+// product over K·C with the weight permuted to [O, K, C].
+// CHECK-LABEL: func @conv_unfolded
+// CHECK: %[[PAD:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 15, 0] [1, 200, 1] [1, 1, 1] : tensor<1x200x1xf32> into tensor<1x230x1xf32>
+// CHECK: %[[COLS:.*]] = tensor.generate
+// CHECK: tensor.extract %[[PAD]]
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0], [1], [2, 3]] : tensor<1x200x31x1xf32> into tensor<1x200x31xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel"]{{.*}} ins(%[[FLAT]], %{{.*}} : tensor<1x200x31xf32>, tensor<31x32xf32>)
+func.func @conv_unfolded(%x: tensor<1x200x1xf32>, %w: tensor<32x1x31xf32>, %b: tensor<32xf32>) -> tensor<1x200x32xf32> {
+  %y = attn.conv1d %x, %w, %b {stride = 1 : i64, pad_left = 15 : i64, pad_right = 15 : i64}
+      : (tensor<1x200x1xf32>, tensor<32x1x31xf32>, tensor<32xf32>) -> tensor<1x200x32xf32>
+  return %y : tensor<1x200x32xf32>
+}

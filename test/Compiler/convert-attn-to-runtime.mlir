@@ -59,3 +59,25 @@ func.func @cell_batch8(%x: tensor<8x8xf32>, %h: tensor<8x16xf32>,
       -> (tensor<8x16xf32>, tensor<8x16xf32>)
   return %h1 : tensor<8x16xf32>
 }
+
+// A Conv1D over one input channel (Tacotron2's location convolution) stays
+// for the generated lowering; many channels go to oneDNN.
+// CHECK-LABEL: func.func @conv_one_channel
+// CHECK: attn.conv1d
+// CHECK-NOT: call @heed_conv1d_forward
+func.func @conv_one_channel(%x: tensor<1x200x1xf32>, %w: tensor<32x1x31xf32>,
+                            %b: tensor<32xf32>) -> tensor<1x200x32xf32> {
+  %y = attn.conv1d %x, %w, %b {stride = 1 : i64, pad_left = 15 : i64, pad_right = 15 : i64}
+      : (tensor<1x200x1xf32>, tensor<32x1x31xf32>, tensor<32xf32>) -> tensor<1x200x32xf32>
+  return %y : tensor<1x200x32xf32>
+}
+
+// CHECK-LABEL: func.func @conv_many_channels
+// CHECK-NOT: attn.conv1d
+// CHECK: call @heed_conv1d_forward
+func.func @conv_many_channels(%x: tensor<1x100x101xf32>, %w: tensor<196x101x15xf32>,
+                              %b: tensor<196xf32>) -> tensor<1x22x196xf32> {
+  %y = attn.conv1d %x, %w, %b {stride = 4 : i64, pad_left = 0 : i64, pad_right = 0 : i64}
+      : (tensor<1x100x101xf32>, tensor<196x101x15xf32>, tensor<196xf32>) -> tensor<1x22x196xf32>
+  return %y : tensor<1x22x196xf32>
+}

@@ -3,7 +3,8 @@
 test/Integration/sequence-layers.test: embedding, conv1d with `same`
 padding and stride, a GRU from a given initial state returning its state,
 a bidirectional LSTM with merge=sum, a go_backwards LSTM returning its last
-output, a per-step dense layer and argmax. Seeded random weights.
+output, a per-step dense layer and argmax, and a strided conv1d over three
+channels (Heed's generated convolution). Seeded random weights.
 
     /usr/bin/python3 tools/reference/sequence_layers.py test/Integration/Inputs/sequence_layers
 
@@ -30,6 +31,7 @@ class SequenceLayers(nn.Module):
         self.bi = nn.LSTM(8, 4, batch_first=True, bidirectional=True)
         self.back = nn.LSTM(4, 4, batch_first=True)
         self.head = nn.Linear(8, 3)
+        self.narrow_conv = nn.Conv1d(3, 4, 5, stride=2)       # few input channels
 
     def forward(self, ids, h0, x):
         e = self.emb(ids.long())
@@ -42,7 +44,10 @@ class SequenceLayers(nn.Module):
         s = s2[..., :4] + s2[..., 4:]                     # merge=sum
         _, (hb, _) = self.back(s.flip(1))                 # go_backwards
         best = self.head(y).argmax(-1).float()
-        return s, hb[0], h[0], best
+        # 'same', stride 2, kernel 5 on 12 steps: 6 outputs, padding 1 + 2.
+        narrow = self.narrow_conv(nn.functional.pad(x[..., :3].transpose(1, 2),
+                                               (1, 2))).transpose(1, 2)
+        return s, hb[0], h[0], best, narrow
 
 
 def main(out_dir):
@@ -52,14 +57,15 @@ def main(out_dir):
     h0 = torch.randn(B, 8)
     x = torch.randn(B, T, F)
     with torch.no_grad():
-        seq, last, state, best = model(ids, h0, x)
+        seq, last, state, best, narrow = model(ids, h0, x)
     os.makedirs(out_dir, exist_ok=True)
     save_safetensors(os.path.join(out_dir, "weights.safetensors"),
                      state_dict_numpy(model))
     np.savez(os.path.join(out_dir, "inputs.npz"), ids=ids.numpy(),
              h0=h0.numpy(), x=x.numpy())
     np.savez(os.path.join(out_dir, "golden.npz"), seq=seq.numpy(),
-             last=last.numpy(), state=state.numpy(), best=best.numpy())
+             last=last.numpy(), state=state.numpy(), best=best.numpy(),
+             narrow=narrow.numpy())
 
 
 if __name__ == "__main__":

@@ -231,9 +231,75 @@ struct ArgmaxLowering : OpRewritePattern<attn::ArgmaxOp> {
   }
 };
 
+/// A Conv1D that convert-attn-to-runtime left here (few input channels) as
+/// a dense layer over unfolded windows: cols[b, t, k, c] = x[b, t·s + k, c]
+/// (zero padded), then `[B, T', K·C] × [K·C, O]` with the weight permuted
+/// to `[O, K, C]` (weight-only, so prepared once).
+struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::Conv1DOp op,
+                                PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    RankedTensorType xType = typeOf(op.getInput()), wType = typeOf(op.getWeight());
+    int64_t batch = xType.getDimSize(0), steps = xType.getDimSize(1),
+            channels = xType.getDimSize(2), outs = wType.getDimSize(0),
+            kernel = wType.getDimSize(2), outSteps = op.getType().getDimSize(1);
+    int64_t left = op.getPadLeft(), right = op.getPadRight();
+    Type f32 = rw.getF32Type();
+    Value x = op.getInput();
+    if (left || right) {
+      auto paddedType =
+          RankedTensorType::get({batch, steps + left + right, channels}, f32);
+      Value zeros = linalg::FillOp::create(
+                        rw, loc,
+                        ValueRange{arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0))},
+                        ValueRange{emptyTensor(rw, loc, paddedType)})
+                        .getResult(0);
+      x = tensor::InsertSliceOp::create(
+          rw, loc, x, zeros,
+          ArrayRef<OpFoldResult>{rw.getIndexAttr(0), rw.getIndexAttr(left),
+                                 rw.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{rw.getIndexAttr(batch), rw.getIndexAttr(steps),
+                                 rw.getIndexAttr(channels)},
+          ArrayRef<OpFoldResult>{rw.getIndexAttr(1), rw.getIndexAttr(1),
+                                 rw.getIndexAttr(1)});
+    }
+    auto colsType =
+        RankedTensorType::get({batch, outSteps, kernel, channels}, f32);
+    // A gather, kept out of linalg: elementwise fusion would pull its window
+    // map (t·s + k) into the dense product, which then cannot be vectorized.
+    int64_t stride = op.getStride();
+    Value cols = tensor::GenerateOp::create(
+        rw, loc, colsType, ValueRange{},
+        [&](OpBuilder &nb, Location l, ValueRange idx) {
+          Value step = arith::AddIOp::create(
+              nb, l,
+              arith::MulIOp::create(nb, l, idx[1],
+                                    arith::ConstantIndexOp::create(nb, l, stride)),
+              idx[2]);
+          Value v = tensor::ExtractOp::create(nb, l, x,
+                                              ValueRange{idx[0], step, idx[3]});
+          tensor::YieldOp::create(nb, l, v);
+        });
+    cols = tensor::CollapseShapeOp::create(
+        rw, loc, RankedTensorType::get({batch, outSteps, kernel * channels}, f32),
+        cols, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    Value weight = attn::PermuteOp::create(rw, loc, op.getWeight(),
+                                           ArrayRef<int64_t>{0, 2, 1});
+    weight = tensor::CollapseShapeOp::create(
+        rw, loc, RankedTensorType::get({outs, kernel * channels}, f32), weight,
+        SmallVector<ReassociationIndices>{{0}, {1, 2}});
+    rw.replaceOp(op, attn::DenseOp::create(rw, loc, cols, weight, op.getBias(),
+                                           attn::ActivationKind::none));
+    return success();
+  }
+};
+
 } // namespace
 
 void heed::populateSequenceToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<LstmCellLowering, GruCellLowering, BatchNormLowering,
-               EmbeddingLowering, ArgmaxLowering>(patterns.getContext());
+               EmbeddingLowering, ArgmaxLowering, Conv1DLowering>(
+      patterns.getContext());
 }
