@@ -35,6 +35,23 @@ def HoistKeyProjections : Pass<"attn-hoist-key-projections",
   let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
+def FoldDenseIntoConv1D : Pass<"attn-fold-dense-into-conv1d",
+                                "mlir::func::FuncOp"> {
+  let summary = "Compose a dense layer over a Conv1D into one Conv1D";
+  let description = [{
+    `attn.dense(attn.conv1d(x, F, b_F), U, b_U)`, the convolution used only
+    there, becomes `attn.conv1d(x, G, U b_F + b_U)` with
+    `G[o, i, k] = Σ_c U[o, c] F[c, i, k]` built from weight-only attn ops
+    (prepared once), when that is no more work per output step
+    (`I·K·O ≤ I·K·C + C·O`). Tacotron2's location layer over its location
+    convolution (1 channel, 31 taps, 32 filters, 128 units) becomes one
+    31-tap convolution with 128 filters. Runs after
+    attn-hoist-key-projections has lifted the location layer out of the
+    score region.
+  }];
+  let dependentDialects = ["heed::attn::AttnDialect"];
+}
+
 def DecomposeAttention : Pass<"attn-decompose-attention", "mlir::func::FuncOp"> {
   let summary = "Expand attn.attention into whole-tensor attn ops";
   let description = [{

@@ -43,6 +43,9 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     // Reference lowering: attention becomes whole-tensor attn ops.
     pm.addNestedPass<func::FuncOp>(createDecomposeAttention());
   }
+  // A dense layer over a convolution (Tacotron2's location layer, now
+  // outside the score region) is one convolution with composed weights.
+  pm.addNestedPass<func::FuncOp>(createFoldDenseIntoConv1D());
   // Recurrent layers and Conv1D run in oneDNN: calls into the runtime, whose
   // primitives and reordered weights are built once per compiled model.
   ConvertAttnToRuntimeOptions runtime;

@@ -7,7 +7,8 @@
 // to the score region as an extra key tensor. In a decoder loop the new
 // whole-tensor op depends only on values from before the loop, so
 // loop-invariant code motion moves it out: once per sequence instead of
-// once per step.
+// once per step. Feature tensors that only lifted work read are dropped
+// from the op.
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,7 +75,20 @@ static void hoist(attn::AttentionOp op) {
       return; // an op on an axis the row form does not have: keep all
     map.map(inner->getResult(0), whole->getResult(0));
   }
-  SmallVector<Value> keys(op.getKeys());
+  // Feature tensors whose rows only lifted ops read leave the op (the
+  // memory, key 0, stays: it defines the steps), so that their producers
+  // (Tacotron2's location convolution) have the lifted op as only user.
+  SmallVector<Value> keys;
+  SmallVector<unsigned> droppedRows;
+  for (auto [i, row, key] : llvm::enumerate(op.getKeyRows(), op.getKeys())) {
+    bool read = llvm::any_of(row.getUsers(), [&](Operation *u) {
+      return !liftable.contains(u);
+    });
+    if (i == 0 || read)
+      keys.push_back(key);
+    else
+      droppedRows.push_back(cast<BlockArgument>(row).getArgNumber());
+  }
   for (Value v : frontier)
     keys.push_back(map.lookup(v));
   auto lifted = attn::AttentionOp::create(
@@ -88,6 +102,8 @@ static void hoist(attn::AttentionOp op) {
   for (Operation *inner : llvm::reverse(liftable))
     if (inner->use_empty())
       inner->erase();
+  for (unsigned arg : llvm::reverse(droppedRows))
+    moved.eraseArgument(arg);
   op.replaceAllUsesWith(lifted.getResults());
   op.erase();
 }

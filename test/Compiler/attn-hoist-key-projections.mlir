@@ -40,3 +40,27 @@ func.func @concat_score(%s: tensor<2x8xf32>, %h: tensor<2x10x8xf32>,
   } : tensor<2x8xf32>, tensor<2x10xf32>
   return %c : tensor<2x8xf32>
 }
+
+// -----
+
+// Location features read only through the location layer: the layer is
+// lifted and the raw features leave the op (the memory stays).
+// CHECK-LABEL: func.func @location_features
+// CHECK: %[[UF:.*]] = attn.dense %[[F:.*]], %{{.*}}, %{{.*}} : (tensor<2x10x3xf32>, tensor<4x3xf32>, tensor<4xf32>) -> tensor<2x10x4xf32>
+// CHECK: attn.attention query(%{{.*}}) keys(%[[H:.*]], %[[UF]] : tensor<2x10x4xf32>, tensor<2x10x4xf32>)
+// CHECK: ^bb0(%{{.*}}: tensor<4xf32>, %{{.*}}: tensor<4xf32>, %{{.*}}: tensor<4xf32>):
+func.func @location_features(%s: tensor<2x4xf32>, %h: tensor<2x10x4xf32>,
+                             %f: tensor<2x10x3xf32>, %u: tensor<4x3xf32>,
+                             %b: tensor<4xf32>, %v: tensor<1x4xf32>) -> tensor<2x4xf32> {
+  %c, %a = attn.attention query(%s : tensor<2x4xf32>) keys(%h, %f : tensor<2x10x4xf32>, tensor<2x10x3xf32>)
+      values(%h : tensor<2x10x4xf32>) score {
+  ^bb0(%q: tensor<4xf32>, %k: tensor<4xf32>, %fr: tensor<3xf32>):
+    %uf = attn.dense %fr, %u, %b : (tensor<3xf32>, tensor<4x3xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %qk = attn.binary %q, %k {kind = #attn<binary add>} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %sum = attn.binary %qk, %uf {kind = #attn<binary add>} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %t = attn.activate %sum {kind = #attn<activation tanh>} : tensor<4xf32>
+    %e = attn.dense %t, %v : (tensor<4xf32>, tensor<1x4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x4xf32>, tensor<2x10xf32>
+  return %c : tensor<2x4xf32>
+}
