@@ -50,13 +50,14 @@ Value heed::emptyTensor(OpBuilder &b, Location loc, RankedTensorType type) {
   return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
 }
 
-namespace {
-
-Value filled(OpBuilder &b, Location loc, RankedTensorType type, double v) {
+Value heed::filled(OpBuilder &b, Location loc, RankedTensorType type,
+                   double v) {
   return linalg::FillOp::create(b, loc, f32Const(b, loc, v),
                                 emptyTensor(b, loc, type))
       .getResult(0);
 }
+
+namespace {
 
 /// The indexing map reading `operand` (NumPy-broadcast against an iteration
 /// space of `rank` dims aligned on the right): size-1 dims read index 0.

@@ -22,6 +22,10 @@ void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns);
 mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::RankedTensorType type);
 
+/// A tensor of `type` filled with `v` (linalg.fill).
+mlir::Value filled(mlir::OpBuilder &b, mlir::Location loc,
+                   mlir::RankedTensorType type, double v);
+
 /// A `linalg.generic` producing `outType` from `inputs`, NumPy-broadcast
 /// against it (size-1 dims read index 0); `body` maps the input scalars to
 /// the output scalar.

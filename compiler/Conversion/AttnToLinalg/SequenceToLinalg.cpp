@@ -240,7 +240,6 @@ struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
   LogicalResult matchAndRewrite(attn::Conv1DOp op,
                                 PatternRewriter &rw) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rw.getContext();
     RankedTensorType xType = typeOf(op.getInput()), wType = typeOf(op.getWeight());
     int64_t batch = xType.getDimSize(0), steps = xType.getDimSize(1),
             channels = xType.getDimSize(2), outs = wType.getDimSize(0),
@@ -251,13 +250,8 @@ struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
     if (left || right) {
       auto paddedType =
           RankedTensorType::get({batch, steps + left + right, channels}, f32);
-      Value zeros = linalg::FillOp::create(
-                        rw, loc,
-                        ValueRange{arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0))},
-                        ValueRange{emptyTensor(rw, loc, paddedType)})
-                        .getResult(0);
       x = tensor::InsertSliceOp::create(
-          rw, loc, x, zeros,
+          rw, loc, x, filled(rw, loc, paddedType, 0.0),
           ArrayRef<OpFoldResult>{rw.getIndexAttr(0), rw.getIndexAttr(left),
                                  rw.getIndexAttr(0)},
           ArrayRef<OpFoldResult>{rw.getIndexAttr(batch), rw.getIndexAttr(steps),
