@@ -341,12 +341,14 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
     return arith::ConstantOp::create(builder, l,
                                      DenseElementsAttr::get(type, 0.0f));
   };
+  // Positions of the iteration arguments.
+  enum : unsigned { kStep, kRunning, kFinished, kLengths, kFirstState };
   SmallVector<Value> loopInits = {
       arith::ConstantIndexOp::create(builder, l, 0),
       arith::ConstantOp::create(builder, l, builder.getF32FloatAttr(batch)),
       zerosOf(rowType), zerosOf(rowType)};
   loopInits.append(inits.begin(), inits.end()); // states, stacked outputs
-  size_t states = s.carryNames.size();
+  size_t states = s.carryNames.size(), firstYield = kFirstState + states;
   SmallVector<Type> types;
   for (Value v : loopInits)
     types.push_back(v.getType());
@@ -356,7 +358,8 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   // Before: continue while step < N and a row is running.
   Block *before = builder.createBlock(&loop.getBefore(), {}, types, locs);
   {
-    Value step = before->getArgument(0), running = before->getArgument(1);
+    Value step = before->getArgument(kStep),
+          running = before->getArgument(kRunning);
     Value ub = arith::ConstantIndexOp::create(builder, l, count);
     Value zero = arith::ConstantOp::create(builder, l, builder.getF32FloatAttr(0));
     Value more = arith::AndIOp::create(
@@ -370,13 +373,14 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   // After: one step of the body.
   Block *after = builder.createBlock(&loop.getAfter(), {}, types, locs);
   llvm::StringMap<Value> outer = values;
-  Value step = after->getArgument(0), finished = after->getArgument(2),
-        lengths = after->getArgument(3);
+  Value step = after->getArgument(kStep),
+        finished = after->getArgument(kFinished),
+        lengths = after->getArgument(kLengths);
   for (size_t i = 0; i < states; ++i)
-    values[s.carryNames[i]] = after->getArgument(4 + i);
+    values[s.carryNames[i]] = after->getArgument(kFirstState + i);
   LoopFrame frame{step, {}, s.names[0], finished};
   for (size_t i = 0; i < yields.size(); ++i)
-    frame.stacked[yields[i]->names[0]] = after->getArgument(4 + states + i);
+    frame.stacked[yields[i]->names[0]] = after->getArgument(firstYield + i);
   loops.push_back(&frame);
   SmallVector<Value> unused;
   bool ok = genStmts(s.body, unused);
@@ -398,37 +402,37 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   Value oneRow = arith::ConstantOp::create(
       builder, ul, DenseElementsAttr::get(rowType, 1.0f));
   SmallVector<Value> next(types.size());
-  next[0] = arith::AddIOp::create(builder, ul, step,
-                                  arith::ConstantIndexOp::create(builder, ul, 1));
+  next[kStep] = arith::AddIOp::create(
+      builder, ul, step, arith::ConstantIndexOp::create(builder, ul, 1));
   // A row that was running when the step began counts it.
-  next[3] = binary(lengths, binary(oneRow, finished, attn::BinaryKind::sub),
-                   attn::BinaryKind::add);
-  next[2] = binary(finished, binary(stop, zeroRow, attn::BinaryKind::ne),
-                   attn::BinaryKind::max);
+  next[kLengths] = binary(lengths, binary(oneRow, finished, attn::BinaryKind::sub),
+                          attn::BinaryKind::add);
+  next[kFinished] = binary(finished, binary(stop, zeroRow, attn::BinaryKind::ne),
+                           attn::BinaryKind::max);
   Value finishedCount = attn::ReduceOp::create(
-      builder, ul, next[2], attn::ReduceKind::sum, 0, /*keepdim=*/true);
+      builder, ul, next[kFinished], attn::ReduceKind::sum, 0, /*keepdim=*/true);
   Value index0 = arith::ConstantIndexOp::create(builder, ul, 0);
-  next[1] = arith::SubFOp::create(
+  next[kRunning] = arith::SubFOp::create(
       builder, ul, arith::ConstantOp::create(builder, ul, builder.getF32FloatAttr(batch)),
       tensor::ExtractOp::create(builder, ul, finishedCount, ValueRange{index0}));
   for (size_t i = 0; i < states; ++i) {
-    Value old = after->getArgument(4 + i), now = values[s.carryNames[i]];
+    Value old = after->getArgument(kFirstState + i), now = values[s.carryNames[i]];
     int64_t rank = cast<RankedTensorType>(now.getType()).getRank();
-    next[4 + i] = attn::SelectOp::create(builder, ul, rowMask(ul, finished, rank),
+    next[kFirstState + i] = attn::SelectOp::create(builder, ul, rowMask(ul, finished, rank),
                                          old, now);
   }
   for (size_t i = 0; i < yields.size(); ++i)
-    next[4 + states + i] = frame.stacked[yields[i]->names[0]];
+    next[firstYield + i] = frame.stacked[yields[i]->names[0]];
   scf::YieldOp::create(builder, l, next);
 
   builder.setInsertionPointAfter(loop);
   values = std::move(outer);
   for (size_t i = 0; i < states; ++i)
-    values[s.carryNames[i]] = loop.getResult(4 + i);
+    values[s.carryNames[i]] = loop.getResult(kFirstState + i);
   for (size_t i = 0; i < yields.size(); ++i)
-    values[yields[i]->names[0]] = loop.getResult(4 + states + i);
+    values[yields[i]->names[0]] = loop.getResult(firstYield + i);
   if (!s.lengthsName.empty())
-    values[s.lengthsName] = loop.getResult(3);
+    values[s.lengthsName] = loop.getResult(kLengths);
   return true;
 }
 
