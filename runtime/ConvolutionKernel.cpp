@@ -33,9 +33,9 @@ struct ConvPlan : KernelPlan {
   ConvShape shape;
   const float *weightSource = nullptr, *biasSource = nullptr;
   dnnl::primitive primitive;
-  dnnl::stream stream;
-  memory src, dst, weights, bias;
-  std::unordered_map<int, memory> args;
+  memory::desc srcMd, dstMd, scratchpadMd;
+  // Prepared once, read by every call.
+  memory weights, bias;
 };
 
 std::unique_ptr<ConvPlan> buildPlan(const ConvShape &s, const float *w,
@@ -53,53 +53,64 @@ std::unique_ptr<ConvPlan> buildPlan(const ConvShape &s, const float *w,
   dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
       srcMd, wAny, biasMd, dstMd, {s.stride}, {s.padLeft}, {s.padRight});
-  dnnl::convolution_forward::primitive_desc pd(desc, engine);
+  dnnl::convolution_forward::primitive_desc pd(desc, kernelAttributes(),
+                                               engine);
   plan->primitive = dnnl::convolution_forward(pd);
-  plan->stream = dnnl::stream(engine);
+  plan->scratchpadMd = pd.scratchpad_desc();
+  dnnl::stream stream(engine);
   memory wSrc({{s.filters, s.channels, s.kernel}, dt::f32, tag::oiw}, engine,
               const_cast<float *>(w));
   plan->weights = memory(pd.weights_desc(), engine);
-  dnnl::reorder(wSrc, plan->weights).execute(plan->stream, wSrc, plan->weights);
-  plan->stream.wait();
-  plan->src = memory(srcMd, engine, DNNL_MEMORY_NONE);
-  plan->dst = memory(dstMd, engine, DNNL_MEMORY_NONE);
-  plan->args = {{DNNL_ARG_SRC, plan->src},
-                {DNNL_ARG_WEIGHTS, plan->weights},
-                {DNNL_ARG_DST, plan->dst}};
+  dnnl::reorder(wSrc, plan->weights).execute(stream, wSrc, plan->weights);
+  stream.wait();
+  plan->srcMd = srcMd;
+  plan->dstMd = dstMd;
   if (s.hasBias) {
     plan->bias = memory(biasMd, engine);
     std::memcpy(plan->bias.get_data_handle(), b, s.filters * sizeof(float));
-    plan->args[DNNL_ARG_BIAS] = plan->bias;
   }
   return plan;
 }
 
 } // namespace
 
-extern "C" void heed_conv1d_forward(int64_t context, int64_t site,
-                                    int64_t batch, int64_t steps,
-                                    int64_t channels, int64_t filters,
-                                    int64_t kernel, int64_t stride,
-                                    int64_t padLeft, int64_t padRight,
-                                    int64_t outSteps, int64_t x,
-                                    int64_t weight, int64_t bias, int64_t y) {
+extern "C" void _mlir_ciface_heed_conv1d_forward(
+    int64_t context, int64_t site, int64_t batch, int64_t steps,
+    int64_t channels, int64_t filters, int64_t kernel, int64_t stride,
+    int64_t padLeft, int64_t padRight, int64_t outSteps, KernelBuffer *x,
+    KernelBuffer *weight, KernelBuffer *bias, KernelBuffer *y) {
   auto *ctx = reinterpret_cast<KernelContext *>(context);
+  bool hasBias = bias->numElements(1) != 0;
   ConvShape shape{batch,  steps,   channels, filters,  kernel,
-                  stride, padLeft, padRight, outSteps, bias != 0};
-  auto *w = reinterpret_cast<const float *>(weight);
-  auto *b = reinterpret_cast<const float *>(bias);
+                  stride, padLeft, padRight, outSteps, hasBias};
+  const float *w = weight->data(), *b = hasBias ? bias->data() : nullptr;
+  auto sized = [](const KernelBuffer *buffer, int64_t d0, int64_t d1,
+                  int64_t d2) {
+    return buffer->size(0) == d0 && buffer->size(1) == d1 &&
+           buffer->size(2) == d2 && buffer->isDense(3);
+  };
+  if (!sized(x, batch, steps, channels) || !sized(y, batch, outSteps, filters) ||
+      !sized(weight, filters, channels, kernel) ||
+      (hasBias && bias->size(0) != filters)) {
+    ctx->setError("convolution (site " + std::to_string(site) +
+                  "): the compiled code passed buffers of the wrong shape");
+    return;
+  }
   try {
-    auto *plan = static_cast<ConvPlan *>(ctx->plan(site));
+    auto plan = std::static_pointer_cast<const ConvPlan>(ctx->plan(site));
     if (!plan || !(plan->shape == shape) || plan->weightSource != w ||
         plan->biasSource != b) {
-      std::lock_guard<std::mutex> guard(ctx->mutex());
-      ctx->setPlan(site, buildPlan(shape, w, b));
-      plan = static_cast<ConvPlan *>(ctx->plan(site));
+      plan = buildPlan(shape, w, b);
+      ctx->setPlan(site, plan);
     }
-    plan->src.set_data_handle(reinterpret_cast<void *>(x));
-    plan->dst.set_data_handle(reinterpret_cast<void *>(y));
-    plan->primitive.execute(plan->stream, plan->args);
-    plan->stream.wait();
+    auto &engine = cpuEngine();
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, memory(plan->srcMd, engine, x->data())},
+        {DNNL_ARG_WEIGHTS, plan->weights},
+        {DNNL_ARG_DST, memory(plan->dstMd, engine, y->data())}};
+    if (hasBias)
+      args[DNNL_ARG_BIAS] = plan->bias;
+    executeOnThisThread(plan->primitive, plan->scratchpadMd, args);
   } catch (const std::exception &e) {
     ctx->setError(std::string("oneDNN convolution (site ") +
                   std::to_string(site) + "): " + e.what());

@@ -28,11 +28,14 @@ static void keepLargeAllocations() {
 KernelContext::KernelContext() : self(this) { keepLargeAllocations(); }
 KernelContext::~KernelContext() = default;
 
-KernelPlan *KernelContext::plan(int64_t site) {
-  return site >= 0 && size_t(site) < plans.size() ? plans[site].get() : nullptr;
+std::shared_ptr<const KernelPlan> KernelContext::plan(int64_t site) {
+  std::lock_guard<std::mutex> guard(lock);
+  return site >= 0 && size_t(site) < plans.size() ? plans[site] : nullptr;
 }
 
-void KernelContext::setPlan(int64_t site, std::unique_ptr<KernelPlan> plan) {
+void KernelContext::setPlan(int64_t site,
+                            std::shared_ptr<const KernelPlan> plan) {
+  std::lock_guard<std::mutex> guard(lock);
   if (size_t(site) >= plans.size())
     plans.resize(site + 1);
   plans[site] = std::move(plan);
@@ -54,7 +57,25 @@ std::string KernelContext::takeError() {
 }
 
 std::vector<std::pair<std::string, void *>> KernelContext::symbols() {
-  return {{"heed_rnn_forward", reinterpret_cast<void *>(&heed_rnn_forward)},
-          {"heed_conv1d_forward",
-           reinterpret_cast<void *>(&heed_conv1d_forward)}};
+  return {{"_mlir_ciface_heed_rnn_forward",
+           reinterpret_cast<void *>(&_mlir_ciface_heed_rnn_forward)},
+          {"_mlir_ciface_heed_conv1d_forward",
+           reinterpret_cast<void *>(&_mlir_ciface_heed_conv1d_forward)}};
+}
+
+int64_t KernelBuffer::numElements(int rank) const {
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i)
+    n *= sizesAndStrides[i];
+  return n;
+}
+
+bool KernelBuffer::isDense(int rank) const {
+  int64_t expected = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    if (sizesAndStrides[i] != 1 && sizesAndStrides[rank + i] != expected)
+      return false;
+    expected *= sizesAndStrides[i];
+  }
+  return true;
 }

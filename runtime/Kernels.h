@@ -6,7 +6,10 @@
 // weights reordered into the primitive's preferred layout), built on the
 // site's first call and reused by every later call; a plan is rebuilt only
 // if its weights move. Plans live in the model's KernelContext, so two
-// compiled models never share one.
+// compiled models never share one. A plan is never written after it is
+// built: every call makes its own oneDNN memory objects and runs on its
+// thread's stream with its thread's scratchpad, so one compiled model runs
+// from many threads at once.
 //
 // The C entry points take plain pointers and sizes (the compiled code passes
 // the aligned pointers of dense row-major buffers). No MLIR here.
@@ -50,10 +53,10 @@ public:
   /// `heed_kernel_context`, a one-element i64 buffer).
   void *slot() { return &self; }
 
-  /// The plan of call site `site`, or null.
-  KernelPlan *plan(int64_t site);
-  void setPlan(int64_t site, std::unique_ptr<KernelPlan> plan);
-  std::mutex &mutex() { return lock; }
+  /// The plan of call site `site`, or null. Plans are immutable once set,
+  /// and a caller holds the one it got even if another thread replaces it.
+  std::shared_ptr<const KernelPlan> plan(int64_t site);
+  void setPlan(int64_t site, std::shared_ptr<const KernelPlan> plan);
 
   /// A kernel cannot throw through compiled code: it records its failure
   /// here and the caller of the model reports it after the call.
@@ -67,34 +70,54 @@ public:
 private:
   KernelContext *self;
   std::mutex lock;
-  std::vector<std::unique_ptr<KernelPlan>> plans;
+  std::vector<std::shared_ptr<const KernelPlan>> plans;
   std::string error;
   /// Set with `error`; lets takeError skip the lock on every clean run.
   std::atomic<bool> failed{false};
 };
 
+/// A buffer as compiled code passes it to a kernel: the head of MLIR's
+/// ranked memref descriptor (`allocated, aligned, offset, sizes[rank],
+/// strides[rank]`), whose layout does not depend on the rank.
+struct KernelBuffer {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizesAndStrides[1]; // really [2 * rank]
+
+  float *data() const { return aligned + offset; }
+  int64_t size(int axis) const { return sizesAndStrides[axis]; }
+  /// The element count of a buffer of `rank` (0: the kernel got none).
+  int64_t numElements(int rank) const;
+  /// Whether a buffer of `rank` is dense and row-major.
+  bool isDense(int rank) const;
+};
+
 } // namespace heed::rt
 
 extern "C" {
+using heed::rt::KernelBuffer;
 /// Runs a whole-sequence recurrent layer. x: [N, T, I]; h0, c0: [D, N, H] or
-/// null (zeros); weights: per direction weight_ih, weight_hh, bias_ih,
-/// bias_hh in PyTorch layout and gate order (8 slots, unused ones null);
-/// y: [N, T, H or 2H]; hn, cn: [D, N, H] (cn only for LSTM).
-void heed_rnn_forward(int64_t context, int64_t site, int64_t cell,
-                      int64_t direction, int64_t steps, int64_t batch,
-                      int64_t inputSize, int64_t hiddenSize, int64_t x,
-                      int64_t h0, int64_t c0, int64_t w0, int64_t w1,
-                      int64_t w2, int64_t w3, int64_t w4, int64_t w5,
-                      int64_t w6, int64_t w7, int64_t y, int64_t hn,
-                      int64_t cn);
+/// empty (zeros); weights: per direction weight_ih, weight_hh, bias_ih,
+/// bias_hh in PyTorch layout and gate order (8 slots, unused ones empty);
+/// y: [N, T, H or 2H]; hn, cn: [D, N, H] (cn only for LSTM, else empty).
+/// Compiled code calls it through MLIR's C interface (buffers as memref
+/// descriptors, see convert-attn-to-runtime).
+void _mlir_ciface_heed_rnn_forward(
+    int64_t context, int64_t site, int64_t cell, int64_t direction,
+    int64_t steps, int64_t batch, int64_t inputSize, int64_t hiddenSize,
+    KernelBuffer *x, KernelBuffer *h0, KernelBuffer *c0, KernelBuffer *w0,
+    KernelBuffer *w1, KernelBuffer *w2, KernelBuffer *w3, KernelBuffer *w4,
+    KernelBuffer *w5, KernelBuffer *w6, KernelBuffer *w7, KernelBuffer *y,
+    KernelBuffer *hn, KernelBuffer *cn);
 
 /// Runs a 1-D convolution. x: [N, T, C] (channels last); weight: [O, C, K]
-/// (PyTorch Conv1d); bias: [O] or null; y: [N, T', O].
-void heed_conv1d_forward(int64_t context, int64_t site, int64_t batch,
-                         int64_t steps, int64_t channels, int64_t filters,
-                         int64_t kernel, int64_t stride, int64_t padLeft,
-                         int64_t padRight, int64_t outSteps, int64_t x,
-                         int64_t weight, int64_t bias, int64_t y);
+/// (PyTorch Conv1d); bias: [O] or empty; y: [N, T', O].
+void _mlir_ciface_heed_conv1d_forward(
+    int64_t context, int64_t site, int64_t batch, int64_t steps,
+    int64_t channels, int64_t filters, int64_t kernel, int64_t stride,
+    int64_t padLeft, int64_t padRight, int64_t outSteps, KernelBuffer *x,
+    KernelBuffer *weight, KernelBuffer *bias, KernelBuffer *y);
 }
 
 #endif // HEED_RUNTIME_KERNELS_H

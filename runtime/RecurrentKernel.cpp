@@ -34,11 +34,9 @@ struct RnnPlan : KernelPlan {
   RnnShape shape;
   const float *weightSource[8] = {};
   dnnl::primitive primitive;
-  dnnl::stream stream;
-  // Reused memory objects; data handles are set per call.
-  memory srcLayer, srcIter, srcIterC, dstLayer, dstIter, dstIterC;
+  memory::desc srcLayerMd, dstLayerMd, stateMd, scratchpadMd;
+  // Prepared once, read by every call.
   memory weightsLayer, weightsIter, bias;
-  std::unordered_map<int, memory> args;
 };
 
 template <typename T> struct Type { using type = T; };
@@ -91,10 +89,11 @@ std::unique_ptr<RnnPlan> buildPlan(const RnnShape &s, const float *const w[8]) {
   memory::desc wLayerMd, wIterMd;
   auto create = [&](auto desc, auto tag) {
     using Primitive = typename decltype(tag)::type;
-    typename Primitive::primitive_desc pd(desc, engine);
+    typename Primitive::primitive_desc pd(desc, kernelAttributes(), engine);
     plan->primitive = Primitive(pd);
     wLayerMd = pd.weights_layer_desc();
     wIterMd = pd.weights_iter_desc();
+    plan->scratchpadMd = pd.scratchpad_desc();
   };
   if (cell == CellKind::LSTM)
     create(dnnl::lstm_forward::desc(kind, dnnlDir, srcLayerMd, srcIterMd,
@@ -134,81 +133,91 @@ std::unique_ptr<RnnPlan> buildPlan(const RnnShape &s, const float *const w[8]) {
       }
     }
   }
-  plan->stream = dnnl::stream(engine);
+  dnnl::stream stream(engine);
   memory wlSrc({{1, d, I, g, H}, dt::f32, tag::ldigo}, engine, wl.data());
   memory wiSrc({{1, d, H, g, H}, dt::f32, tag::ldigo}, engine, wi.data());
   plan->weightsLayer = memory(wLayerMd, engine);
   plan->weightsIter = memory(wIterMd, engine);
   dnnl::reorder(wlSrc, plan->weightsLayer)
-      .execute(plan->stream, wlSrc, plan->weightsLayer);
+      .execute(stream, wlSrc, plan->weightsLayer);
   dnnl::reorder(wiSrc, plan->weightsIter)
-      .execute(plan->stream, wiSrc, plan->weightsIter);
+      .execute(stream, wiSrc, plan->weightsIter);
   plan->bias = memory(biasMd, engine);
   std::memcpy(plan->bias.get_data_handle(), b.data(), b.size() * sizeof(float));
-  plan->stream.wait();
-
-  plan->srcLayer = memory(srcLayerMd, engine, DNNL_MEMORY_NONE);
-  plan->dstLayer = memory(dstLayerMd, engine, DNNL_MEMORY_NONE);
-  plan->dstIter = memory(stateMd, engine, DNNL_MEMORY_NONE);
-  plan->dstIterC = memory(stateMd, engine, DNNL_MEMORY_NONE);
-  if (s.hasH0)
-    plan->srcIter = memory(stateMd, engine, DNNL_MEMORY_NONE);
-  if (s.hasC0)
-    plan->srcIterC = memory(stateMd, engine, DNNL_MEMORY_NONE);
-  plan->args = {{DNNL_ARG_SRC_LAYER, plan->srcLayer},
-                {DNNL_ARG_WEIGHTS_LAYER, plan->weightsLayer},
-                {DNNL_ARG_WEIGHTS_ITER, plan->weightsIter},
-                {DNNL_ARG_BIAS, plan->bias},
-                {DNNL_ARG_DST_LAYER, plan->dstLayer},
-                {DNNL_ARG_DST_ITER, plan->dstIter}};
-  if (s.hasH0)
-    plan->args[DNNL_ARG_SRC_ITER] = plan->srcIter;
-  if (cell == CellKind::LSTM) {
-    plan->args[DNNL_ARG_DST_ITER_C] = plan->dstIterC;
-    if (s.hasC0)
-      plan->args[DNNL_ARG_SRC_ITER_C] = plan->srcIterC;
-  }
+  stream.wait();
+  plan->srcLayerMd = srcLayerMd;
+  plan->dstLayerMd = dstLayerMd;
+  plan->stateMd = stateMd;
   return plan;
+}
+
+/// Whether `buffer` holds exactly `shape` (dense, row-major).
+bool holds(const KernelBuffer *buffer, std::initializer_list<int64_t> shape) {
+  int rank = int(shape.size()), axis = 0;
+  for (int64_t size : shape)
+    if (buffer->size(axis++) != size)
+      return false;
+  return buffer->isDense(rank);
 }
 
 } // namespace
 
-extern "C" void heed_rnn_forward(int64_t context, int64_t site, int64_t cell,
-                                 int64_t direction, int64_t steps,
-                                 int64_t batch, int64_t inputSize,
-                                 int64_t hiddenSize, int64_t x, int64_t h0,
-                                 int64_t c0, int64_t w0, int64_t w1,
-                                 int64_t w2, int64_t w3, int64_t w4,
-                                 int64_t w5, int64_t w6, int64_t w7, int64_t y,
-                                 int64_t hn, int64_t cn) {
+extern "C" void _mlir_ciface_heed_rnn_forward(
+    int64_t context, int64_t site, int64_t cell, int64_t direction,
+    int64_t steps, int64_t batch, int64_t inputSize, int64_t hiddenSize,
+    KernelBuffer *x, KernelBuffer *h0, KernelBuffer *c0, KernelBuffer *w0,
+    KernelBuffer *w1, KernelBuffer *w2, KernelBuffer *w3, KernelBuffer *w4,
+    KernelBuffer *w5, KernelBuffer *w6, KernelBuffer *w7, KernelBuffer *y,
+    KernelBuffer *hn, KernelBuffer *cn) {
   auto *ctx = reinterpret_cast<KernelContext *>(context);
+  bool lstm = cell == int64_t(CellKind::LSTM);
   RnnShape shape{cell, direction, steps, batch, inputSize, hiddenSize,
-                 h0 != 0, c0 != 0 && cell == int64_t(CellKind::LSTM)};
+                 h0->numElements(3) != 0, lstm && c0->numElements(3) != 0};
   const float *weights[8];
-  int64_t raw[8] = {w0, w1, w2, w3, w4, w5, w6, w7};
+  KernelBuffer *raw[8] = {w0, w1, w2, w3, w4, w5, w6, w7};
   for (int i = 0; i < 8; ++i)
-    weights[i] = reinterpret_cast<const float *>(raw[i]);
+    weights[i] = raw[i]->numElements(i % 4 < 2 ? 2 : 1) ? raw[i]->data()
+                                                          : nullptr;
+  int64_t directions =
+      direction >= int64_t(RnnDirection::BidirectionalConcat) ? 2 : 1;
+  int64_t outC =
+      direction == int64_t(RnnDirection::BidirectionalConcat) ? 2 * hiddenSize
+                                                              : hiddenSize;
+  // The compiled code and this kernel must agree on every buffer; a
+  // mismatch is a compiler bug, reported instead of reading out of bounds.
+  if (!holds(x, {batch, steps, inputSize}) || !holds(y, {batch, steps, outC}) ||
+      !holds(hn, {directions, batch, hiddenSize}) ||
+      (shape.hasH0 && !holds(h0, {directions, batch, hiddenSize})) ||
+      (shape.hasC0 && !holds(c0, {directions, batch, hiddenSize})) ||
+      (lstm && !holds(cn, {directions, batch, hiddenSize}))) {
+    ctx->setError("recurrent layer (site " + std::to_string(site) +
+                  "): the compiled code passed buffers of the wrong shape");
+    return;
+  }
   try {
-    auto *plan = static_cast<RnnPlan *>(ctx->plan(site));
+    auto plan = std::static_pointer_cast<const RnnPlan>(ctx->plan(site));
     if (!plan || !(plan->shape == shape) ||
         std::memcmp(plan->weightSource, weights, sizeof(weights)) != 0) {
-      std::lock_guard<std::mutex> guard(ctx->mutex());
-      ctx->setPlan(site, buildPlan(shape, weights));
-      plan = static_cast<RnnPlan *>(ctx->plan(site));
+      plan = buildPlan(shape, weights);
+      ctx->setPlan(site, plan);
     }
-    auto ptr = [](int64_t p) { return reinterpret_cast<void *>(p); };
-    plan->srcLayer.set_data_handle(ptr(x));
-    plan->dstLayer.set_data_handle(ptr(y));
-    plan->dstIter.set_data_handle(ptr(hn));
+    // This call's own memory objects over the caller's buffers.
+    auto &engine = cpuEngine();
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC_LAYER, memory(plan->srcLayerMd, engine, x->data())},
+        {DNNL_ARG_WEIGHTS_LAYER, plan->weightsLayer},
+        {DNNL_ARG_WEIGHTS_ITER, plan->weightsIter},
+        {DNNL_ARG_BIAS, plan->bias},
+        {DNNL_ARG_DST_LAYER, memory(plan->dstLayerMd, engine, y->data())},
+        {DNNL_ARG_DST_ITER, memory(plan->stateMd, engine, hn->data())}};
     if (shape.hasH0)
-      plan->srcIter.set_data_handle(ptr(h0));
-    if (cell == int64_t(CellKind::LSTM)) {
-      plan->dstIterC.set_data_handle(ptr(cn));
+      args[DNNL_ARG_SRC_ITER] = memory(plan->stateMd, engine, h0->data());
+    if (lstm) {
+      args[DNNL_ARG_DST_ITER_C] = memory(plan->stateMd, engine, cn->data());
       if (shape.hasC0)
-        plan->srcIterC.set_data_handle(ptr(c0));
+        args[DNNL_ARG_SRC_ITER_C] = memory(plan->stateMd, engine, c0->data());
     }
-    plan->primitive.execute(plan->stream, plan->args);
-    plan->stream.wait();
+    executeOnThisThread(plan->primitive, plan->scratchpadMd, args);
   } catch (const dnnl::error &e) {
     ctx->setError(std::string("oneDNN recurrent layer (site ") +
                   std::to_string(site) + "): " + e.what());

@@ -40,7 +40,11 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
   if (!tm)
     return tm.takeError();
   mlir::ExecutionEngineOptions options;
-  options.transformer = mlir::makeOptimizingTransformer(3, 0, tm->get());
+  // `options.transformer` is a function_ref: the function it refers to must
+  // live until `create` has returned.
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      mlir::makeOptimizingTransformer(3, 0, tm->get());
+  options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   // memref.copy of strided views lowers to a call to MLIR's memrefCopy.
   static const std::string runnerUtils = MLIR_C_RUNNER_UTILS;

@@ -3,17 +3,25 @@
 // RUN: heed-opt %s --convert-attn-to-runtime=cells=fused | FileCheck %s --check-prefix=FUSED
 
 // The context global is external (bound by the JIT to the model's kernel
-// context); the kernel is a plain C function.
-// CHECK: memref.global "public" @heed_kernel_context : memref<1xi64>{{$}}
-// CHECK: func.func private @heed_rnn_forward(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// context). The kernel takes its buffers as memrefs through the C interface,
+// never as bare addresses, so later passes see what the call reads and
+// writes (reads of a one-step cell's results were once hoisted above it).
+// CHECK-DAG: memref.global "public" @heed_kernel_context : memref<1xi64>{{$}}
+// CHECK-DAG: memref.global "private" constant @heed_absent_3d : memref<0x0x0xf32> = dense<>
+// CHECK-DAG: func.func private @heed_rnn_forward(i64, i64, i64, i64, i64, i64, i64, i64, memref<?x?x?xf32>, memref<?x?x?xf32>, memref<?x?x?xf32>, memref<?x?xf32>, memref<?x?xf32>, memref<?xf32>, memref<?xf32>, memref<?x?xf32>, memref<?x?xf32>, memref<?xf32>, memref<?xf32>, memref<?x?x?xf32>, memref<?x?x?xf32>, memref<?x?x?xf32>) attributes {llvm.emit_c_interface}
 
 // CHECK-LABEL: func.func @encoder
 // Site 0, LSTM (cell 0), bidirectional_concat (2), T=30, N=2, I=37, H=32.
 // CHECK-DAG: %[[SITE:.*]] = arith.constant 0 : i64
 // CHECK-DAG: %[[DIR:.*]] = arith.constant 2 : i64
 // CHECK-DAG: %[[H:.*]] = arith.constant 32 : i64
+// CHECK: %[[X:.*]] = bufferization.to_buffer %arg0 read_only
+// CHECK: %[[XD:.*]] = memref.cast %[[X]] : memref<2x30x37xf32> to memref<?x?x?xf32>
+// No initial states: empty buffers.
+// CHECK: %[[NONE:.*]] = memref.get_global @heed_absent_3d
 // CHECK: %[[Y:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x30x64xf32>
-// CHECK: call @heed_rnn_forward(%{{.*}}, %[[SITE]], %{{.*}}, %[[DIR]], %{{.*}}, %{{.*}}, %{{.*}}, %[[H]],
+// CHECK: %[[YD:.*]] = memref.cast %[[Y]] : memref<2x30x64xf32> to memref<?x?x?xf32>
+// CHECK: call @heed_rnn_forward(%{{.*}}, %[[SITE]], %{{.*}}, %[[DIR]], %{{.*}}, %{{.*}}, %{{.*}}, %[[H]], %[[XD]], %{{[^,]*}}, %{{[^,]*}}, {{.*}}, %[[YD]], %{{[^,]*}}, %{{[^,]*}})
 // CHECK: %[[T:.*]] = bufferization.to_tensor %[[Y]] restrict writable
 // CHECK: return %[[T]]
 func.func @encoder(%x: tensor<2x30x37xf32>, %wi: tensor<128x37xf32>,

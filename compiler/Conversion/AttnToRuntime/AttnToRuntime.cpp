@@ -5,13 +5,16 @@
 // instead of generating recurrent loops. The calls work on buffers, so each
 // op reads its operands through `bufferization.to_buffer` and returns
 // `bufferization.to_tensor` of freshly allocated results; one-shot
-// bufferization later sees through both.
+// bufferization later sees through both. Buffers are passed as memrefs
+// (C-interface descriptors), never as bare addresses, so that later passes
+// know what the call reads and writes.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 
 namespace heed {
@@ -27,7 +30,6 @@ namespace {
 constexpr StringLiteral kContextSymbol = "heed_kernel_context";
 constexpr StringLiteral kRnnFunction = "heed_rnn_forward";
 constexpr StringLiteral kConvFunction = "heed_conv1d_forward";
-constexpr unsigned kRnnArgs = 22, kConvArgs = 15;
 /// Up to this batch the generated cell beats a one-step oneDNN primitive.
 constexpr int64_t kFusedCellMaxBatch = 2;
 /// oneDNN's direct convolution vectorizes over input channels; with this
@@ -35,12 +37,25 @@ constexpr int64_t kFusedCellMaxBatch = 2;
 /// one) the generated unfold-and-dense form is faster (docs/benchmarks.md).
 constexpr int64_t kGeneratedConvMaxChannels = 4;
 
+/// The ranks of the buffers a kernel takes, in order, after its leading i64
+/// scalars (runtime/Kernels.h).
+constexpr unsigned kRnnScalars = 8, kConvScalars = 11;
+constexpr int64_t kRnnBufferRanks[] = {3, 3, 3, 2, 2, 1, 1, 2, 2, 1, 1, 3, 3, 3};
+constexpr int64_t kConvBufferRanks[] = {3, 3, 1, 3};
+
 class KernelCallBuilder {
 public:
   explicit KernelCallBuilder(ModuleOp module) : module(module) {}
 
-  /// Declares the context global and a kernel function (i64 arguments).
-  void declare(StringRef function, unsigned numArgs) {
+  /// Declares the context global and a kernel function: `numScalars` i64
+  /// arguments, then one dynamically shaped f32 memref per entry of
+  /// `bufferRanks`. Buffers cross as memref descriptors (the C interface),
+  /// so every pass sees that the call reads and writes them: an address
+  /// smuggled through an i64 is invisible to alias analysis, and the
+  /// vector-transfer hoisting once moved reads of a kernel's results above
+  /// the call.
+  void declare(StringRef function, unsigned numScalars,
+               ArrayRef<int64_t> bufferRanks) {
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
     if (!module.lookupSymbol(kContextSymbol)) {
       // No initializer: an external symbol the JIT binds to the model's
@@ -51,10 +66,14 @@ public:
                                /*constant=*/false, IntegerAttr());
     }
     if (!module.lookupSymbol(function)) {
-      SmallVector<Type> args(numArgs, b.getI64Type());
+      SmallVector<Type> args(numScalars, b.getI64Type());
+      for (int64_t rank : bufferRanks)
+        args.push_back(dynamicType(b, rank));
       auto fn = func::FuncOp::create(b, module.getLoc(), function,
                                      b.getFunctionType(args, {}));
       fn.setPrivate();
+      fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                  b.getUnitAttr());
     }
   }
 
@@ -67,20 +86,22 @@ public:
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     return memref::LoadOp::create(b, loc, g, ValueRange{zero});
   }
-  /// The aligned address of a tensor's buffer, as i64 (0 for no value).
-  Value address(OpBuilder &b, Location loc, Value tensor) {
+  /// A tensor's contents as a dense buffer of rank `rank` for a kernel to
+  /// read; an empty buffer (no elements) when there is no tensor.
+  Value input(OpBuilder &b, Location loc, Value tensor, int64_t rank) {
     if (!tensor)
-      return i64(b, loc, 0);
+      return absent(b, loc, rank);
     auto type = cast<RankedTensorType>(tensor.getType());
     auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
     Value buffer = bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
                                                      /*read_only=*/true);
-    return addressOfBuffer(b, loc, buffer);
+    return erase(b, loc, buffer);
   }
-  Value addressOfBuffer(OpBuilder &b, Location loc, Value buffer) {
-    Value index =
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-    return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  /// The buffer cast to the kernels' dynamically shaped argument type.
+  Value erase(OpBuilder &b, Location loc, Value buffer) {
+    auto type = cast<MemRefType>(buffer.getType());
+    return memref::CastOp::create(b, loc, dynamicType(b, type.getRank()),
+                                  buffer);
   }
   /// A fresh result buffer of `type`.
   Value allocate(OpBuilder &b, Location loc, Type type) {
@@ -97,6 +118,26 @@ public:
   int64_t nextSite() { return site++; }
 
 private:
+  static MemRefType dynamicType(OpBuilder &b, int64_t rank) {
+    return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
+                           b.getF32Type());
+  }
+  /// An empty constant buffer of `rank` (a module global).
+  Value absent(OpBuilder &b, Location loc, int64_t rank) {
+    std::string name = "heed_absent_" + std::to_string(rank) + "d";
+    auto type = MemRefType::get(SmallVector<int64_t>(rank, 0), b.getF32Type());
+    if (!module.lookupSymbol(name)) {
+      OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+      auto tensorType = RankedTensorType::get(type.getShape(), b.getF32Type());
+      memref::GlobalOp::create(top, loc, name, top.getStringAttr("private"),
+                               type, DenseElementsAttr::get(tensorType,
+                                                            ArrayRef<float>{}),
+                               /*constant=*/true, IntegerAttr());
+    }
+    Value empty = memref::GetGlobalOp::create(b, loc, type, name);
+    return erase(b, loc, empty);
+  }
+
   ModuleOp module;
   int64_t site = 0;
 };
@@ -117,17 +158,18 @@ SmallVector<Value> emitRnnCall(KernelCallBuilder &k, OpBuilder &b,
                              k.i64(b, loc, cell),   k.i64(b, loc, direction),
                              k.i64(b, loc, t),      k.i64(b, loc, n),
                              k.i64(b, loc, in),     k.i64(b, loc, hidden),
-                             k.address(b, loc, x),  k.address(b, loc, h0),
-                             k.address(b, loc, c0)};
+                             k.input(b, loc, x, 3), k.input(b, loc, h0, 3),
+                             k.input(b, loc, c0, 3)};
   for (unsigned i = 0; i < 8; ++i)
-    args.push_back(k.address(b, loc, i < weights.size() ? weights[i] : Value()));
+    args.push_back(k.input(b, loc, i < weights.size() ? weights[i] : Value(),
+                           kRnnBufferRanks[3 + i]));
   SmallVector<Value> buffers;
   for (Type type : resultTypes) {
     buffers.push_back(k.allocate(b, loc, type));
-    args.push_back(k.addressOfBuffer(b, loc, buffers.back()));
+    args.push_back(k.erase(b, loc, buffers.back()));
   }
   if (resultTypes.size() == 2) // GRU: no cell state
-    args.push_back(k.i64(b, loc, 0));
+    args.push_back(k.input(b, loc, Value(), 3));
   func::CallOp::create(b, loc, kRnnFunction, TypeRange{}, args);
   SmallVector<Value> results;
   for (auto [buffer, type] : llvm::zip(buffers, resultTypes))
@@ -202,13 +244,13 @@ struct ConvertAttnToRuntimePass
       Location loc = op->getLoc();
       SmallVector<Value> results;
       if (auto lstm = dyn_cast<attn::LstmOp>(op)) {
-        k.declare(kRnnFunction, kRnnArgs);
+        k.declare(kRnnFunction, kRnnScalars, kRnnBufferRanks);
         results = emitRnnCall(k, b, loc, kLstm, int64_t(lstm.getDirection()),
                               lstm.getHiddenSize(), lstm.getInput(),
                               lstm.getH0(), lstm.getC0(), lstm.getWeights(),
                               SmallVector<Type>(op->getResultTypes()));
       } else if (auto gru = dyn_cast<attn::GruOp>(op)) {
-        k.declare(kRnnFunction, kRnnArgs);
+        k.declare(kRnnFunction, kRnnScalars, kRnnBufferRanks);
         results = emitRnnCall(
             k, b, loc, gru.getLinearBeforeReset() ? kLinearBeforeResetGru : kGru,
             int64_t(gru.getDirection()), gru.getHiddenSize(), gru.getInput(),
@@ -216,7 +258,7 @@ struct ConvertAttnToRuntimePass
             SmallVector<Type>(op->getResultTypes()));
       } else if (auto cell = dyn_cast<attn::LstmCellOp>(op)) {
         // A one-step sequence: x [B, 1, I], states [1, B, H].
-        k.declare(kRnnFunction, kRnnArgs);
+        k.declare(kRnnFunction, kRnnScalars, kRnnBufferRanks);
         auto [hidden, seq, state] = oneStepTypes(cell.getH());
         auto r = emitRnnCall(
             k, b, loc, kLstm, 0, hidden,
@@ -227,7 +269,7 @@ struct ConvertAttnToRuntimePass
             {seq, state, state});
         results = {collapseLeading(b, loc, r[1]), collapseLeading(b, loc, r[2])};
       } else if (auto cell = dyn_cast<attn::GruCellOp>(op)) {
-        k.declare(kRnnFunction, kRnnArgs);
+        k.declare(kRnnFunction, kRnnScalars, kRnnBufferRanks);
         auto [hidden, seq, state] = oneStepTypes(cell.getH());
         auto r = emitRnnCall(
             k, b, loc, kLinearBeforeResetGru, 0, hidden,
@@ -238,7 +280,7 @@ struct ConvertAttnToRuntimePass
             {seq, state});
         results = {collapseLeading(b, loc, r[1])};
       } else if (auto conv = dyn_cast<attn::Conv1DOp>(op)) {
-        k.declare(kConvFunction, kConvArgs);
+        k.declare(kConvFunction, kConvScalars, kConvBufferRanks);
         auto xType = cast<RankedTensorType>(conv.getInput().getType());
         auto wType = cast<RankedTensorType>(conv.getWeight().getType());
         auto yType = conv.getType();
@@ -255,10 +297,10 @@ struct ConvertAttnToRuntimePass
             k.i64(b, loc, conv.getPadLeft()),
             k.i64(b, loc, conv.getPadRight()),
             k.i64(b, loc, yType.getDimSize(1)),
-            k.address(b, loc, conv.getInput()),
-            k.address(b, loc, conv.getWeight()),
-            k.address(b, loc, conv.getBias()),
-            k.addressOfBuffer(b, loc, y)};
+            k.input(b, loc, conv.getInput(), 3),
+            k.input(b, loc, conv.getWeight(), 3),
+            k.input(b, loc, conv.getBias(), 1),
+            k.erase(b, loc, y)};
         func::CallOp::create(b, loc, kConvFunction, TypeRange{}, args);
         results = {k.asTensor(b, loc, y, yType)};
       }
