@@ -41,19 +41,16 @@ void KernelContext::setPlan(int64_t site,
   plans[site] = std::move(plan);
 }
 
+/// The first failure of a kernel in the model call running on this thread.
+static thread_local std::string threadKernelError;
+
 void KernelContext::setError(std::string message) {
-  std::lock_guard<std::mutex> guard(lock);
-  if (error.empty())
-    error = std::move(message);
-  failed.store(true, std::memory_order_release);
+  if (threadKernelError.empty())
+    threadKernelError = std::move(message);
 }
 
 std::string KernelContext::takeError() {
-  if (!failed.load(std::memory_order_acquire))
-    return {};
-  std::lock_guard<std::mutex> guard(lock);
-  failed.store(false, std::memory_order_relaxed);
-  return std::exchange(error, std::string());
+  return std::exchange(threadKernelError, std::string());
 }
 
 std::vector<std::pair<std::string, void *>> KernelContext::symbols() {

@@ -19,7 +19,6 @@
 #ifndef HEED_RUNTIME_KERNELS_H
 #define HEED_RUNTIME_KERNELS_H
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -59,9 +58,11 @@ public:
   void setPlan(int64_t site, std::shared_ptr<const KernelPlan> plan);
 
   /// A kernel cannot throw through compiled code: it records its failure
-  /// here and the caller of the model reports it after the call.
+  /// and the caller of the model reports it after the call. Failures are
+  /// kept per thread (compiled code runs its kernels on the calling thread),
+  /// so concurrent runs of one model never see each other's.
   void setError(std::string message);
-  /// Takes the recorded failure, if any (empty when none).
+  /// Takes the calling thread's recorded failure, if any (empty when none).
   std::string takeError();
 
   /// The symbols compiled code may call, by name.
@@ -71,9 +72,6 @@ private:
   KernelContext *self;
   std::mutex lock;
   std::vector<std::shared_ptr<const KernelPlan>> plans;
-  std::string error;
-  /// Set with `error`; lets takeError skip the lock on every clean run.
-  std::atomic<bool> failed{false};
 };
 
 /// A buffer as compiled code passes it to a kernel: the head of MLIR's

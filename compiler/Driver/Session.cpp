@@ -35,6 +35,10 @@ Session::load(const std::string &path, PipelineOptions options,
   if (!buffer)
     return fail(path + ": cannot read model file: " +
                 buffer.getError().message());
+  // The pass managers apply MLIR's --mlir-print-ir-* family where a tool
+  // parsed them; registering them (idempotent) lets a program that never
+  // did use a Session too.
+  mlir::registerPassManagerCLOptions();
   auto session = std::unique_ptr<Session>(new Session());
   session->options = options;
   session->sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
@@ -83,6 +87,7 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
   auto bound = rt::bindWeights(expectedWeights(), std::move(tensors), source);
   if (!bound)
     return bound.takeError();
+  std::lock_guard<std::mutex> guard(cacheLock);
   weights = std::move(*bound);
   weightsBound = true;
   cache.clear(); // prepared weights derive from the old ones
@@ -212,6 +217,7 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   std::string key;
   for (auto &sym : ast->symbols)
     key += sym + "=" + std::to_string(dims.lookup(sym)) + ";";
+  std::lock_guard<std::mutex> guard(cacheLock);
   auto it = cache.find(key);
   if (it != cache.end())
     return it->second.get();

@@ -22,6 +22,7 @@
 #include "llvm/Support/SourceMgr.h"
 
 #include <map>
+#include <mutex>
 
 namespace heed {
 
@@ -55,7 +56,9 @@ public:
   buildModule(const llvm::StringMap<int64_t> &dims, Stage stage);
 
   /// Compiles for the inputs' shapes (cached) and runs; outputs in
-  /// declaration order.
+  /// declaration order. Safe to call from several threads at once (the
+  /// first run for a set of shapes compiles while the others wait); not
+  /// while another thread calls setWeights.
   llvm::Expected<rt::NamedTensors> run(const rt::NamedTensors &inputs);
 
   /// A model compiled for one set of dims, with its prepared weights.
@@ -85,6 +88,10 @@ private:
   /// Lowers a module from `Stage::Linalg` to the LLVM dialect.
   llvm::Error lowerToLLVM(mlir::ModuleOp module);
 
+  /// Guards `cache` and `compileSeconds`; held while compiling, so
+  /// concurrent first runs compile once. Entries are never removed while
+  /// runs may use them (only setWeights clears the cache).
+  std::mutex cacheLock;
   std::map<std::string, std::unique_ptr<Compiled>> cache;
   double compileSeconds = 0;
 };
