@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Npy.h"
+#include "runtime/Limits.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -14,6 +15,7 @@
 
 #include <cstring>
 
+using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 
@@ -105,7 +107,7 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
   } else {
     return fail(what, "unsupported .npy version " + llvm::Twine(major));
   }
-  if (headerStart + headerLen > bytes.size())
+  if (headerLen > bytes.size() - headerStart)
     return fail(what, "truncated header: it claims " + llvm::Twine(headerLen) +
                           " bytes at byte offset " + llvm::Twine(headerStart) +
                           ", the file has " + llvm::Twine(bytes.size()));
@@ -143,11 +145,11 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
     shape.push_back(d);
     dims = rest;
   }
+  if (auto err = limits::checkTensorSize(shape, elemSize, what))
+    return std::move(err);
   int64_t count = checkedNumElements(shape);
-  if (count < 0)
-    return fail(what, "shape " + *shapeText + " is too large");
   size_t dataStart = headerStart + headerLen;
-  size_t need = size_t(count) * elemSize;
+  size_t need = size_t(count) * elemSize; // cannot wrap: within the limits
   if (bytes.size() - dataStart < need)
     return fail(what, "truncated data: shape " + shapeToString(shape) +
                           " needs " + llvm::Twine(need) + " bytes at byte "

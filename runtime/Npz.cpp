@@ -8,11 +8,13 @@
 
 #include "runtime/Npz.h"
 #include "runtime/Npy.h"
+#include "runtime/Limits.h"
 
 #include "llvm/Support/raw_ostream.h"
 
 #include <zlib.h>
 
+using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 using llvm::Twine;
@@ -20,6 +22,13 @@ using llvm::Twine;
 static llvm::Error fail(const std::string &path, const Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  path + ": " + msg);
+}
+
+/// Whether `length` bytes from `offset` lie inside a file of `size` bytes
+/// (without computing offset + length, which may wrap: every offset and
+/// length in a zip comes from the file).
+static bool within(uint64_t offset, uint64_t length, uint64_t size) {
+  return offset <= size && length <= size - offset;
 }
 
 static uint64_t le(StringRef b, size_t at, int n) {
@@ -69,21 +78,27 @@ llvm::Expected<NamedTensors> heed::rt::parseNpz(StringRef bytes,
     if (eocd < 20 || le(bytes, eocd - 20, 4) != 0x07064b50)
       return fail(path, "zip64 archive without a zip64 locator");
     uint64_t z64 = le(bytes, eocd - 20 + 8, 8);
-    if (z64 + 56 > bytes.size() || le(bytes, z64, 4) != 0x06064b50)
+    if (!within(z64, 56, bytes.size()) || le(bytes, z64, 4) != 0x06064b50)
       return fail(path, "bad zip64 end-of-central-directory at byte offset " +
                             Twine(z64));
     entries = le(bytes, z64 + 32, 8);
     cdSize = le(bytes, z64 + 40, 8);
     cdOffset = le(bytes, z64 + 48, 8);
   }
-  if (cdOffset + cdSize > bytes.size())
+  if (!within(cdOffset, cdSize, bytes.size()))
     return fail(path, "central directory at byte offset " + Twine(cdOffset) +
                           " runs past the end of the file");
+  // Each entry takes at least 46 bytes of the directory.
+  if (entries > cdSize / 46 || entries > limits::kMaxArchiveMembers)
+    return fail(path, "the archive claims " + Twine(entries) + " members, more "
+                          "than its central directory (" + Twine(cdSize) +
+                          " bytes) or the limit of " +
+                          Twine(limits::kMaxArchiveMembers) + " allow");
 
   NamedTensors result;
   size_t at = cdOffset;
   for (uint64_t e = 0; e < entries; ++e) {
-    if (at + 46 > bytes.size() || le(bytes, at, 4) != 0x02014b50)
+    if (!within(at, 46, bytes.size()) || le(bytes, at, 4) != 0x02014b50)
       return fail(path, "bad central-directory entry at byte offset " + Twine(at));
     unsigned method = le(bytes, at + 10, 2);
     uint32_t crc = le(bytes, at + 16, 4);
@@ -91,7 +106,7 @@ llvm::Expected<NamedTensors> heed::rt::parseNpz(StringRef bytes,
     size_t nameLen = le(bytes, at + 28, 2), extraLen = le(bytes, at + 30, 2),
            commentLen = le(bytes, at + 32, 2);
     uint64_t local = le(bytes, at + 42, 4);
-    if (at + 46 + nameLen + extraLen + commentLen > bytes.size())
+    if (!within(at + 46, nameLen + extraLen + commentLen, bytes.size()))
       return fail(path, "central-directory entry at byte offset " + Twine(at) +
                             " runs past the end of the file");
     std::string name = bytes.substr(at + 46, nameLen).str();
@@ -112,11 +127,11 @@ llvm::Expected<NamedTensors> heed::rt::parseNpz(StringRef bytes,
     at += 46 + nameLen + extraLen + commentLen;
 
     std::string what = path + ": tensor '" + name + "'";
-    if (local + 30 > bytes.size() || le(bytes, local, 4) != 0x04034b50)
+    if (!within(local, 30, bytes.size()) || le(bytes, local, 4) != 0x04034b50)
       return fail(what, "bad local header at byte offset " + Twine(local));
     uint64_t dataStart = local + 30 + le(bytes, local + 26, 2) +
                          le(bytes, local + 28, 2);
-    if (dataStart + csize > bytes.size())
+    if (!within(dataStart, csize, bytes.size()))
       return fail(what, "data at byte offset " + Twine(dataStart) + " (" +
                             Twine(csize) + " bytes) runs past the end of the "
                             "file (" + Twine(bytes.size()) + " bytes)");
@@ -126,6 +141,14 @@ llvm::Expected<NamedTensors> heed::rt::parseNpz(StringRef bytes,
     if (method == 0) {
       member = raw;
     } else if (method == 8) {
+      // Deflate expands at most 1032:1; the claimed size is allocated
+      // before inflating, so it must be plausible and within the limits.
+      if (usize / 1032 > csize || usize > limits::memoryLimit())
+        return fail(what, "the directory claims " + Twine(usize) +
+                              " bytes inflated from " + Twine(csize) +
+                              " (at byte offset " + Twine(dataStart) +
+                              "): not possible for deflate, or above the "
+                              "memory limit");
       auto out = inflateRaw(raw, usize, what);
       if (!out)
         return out.takeError();

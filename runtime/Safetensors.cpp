@@ -7,13 +7,16 @@
 
 #include "runtime/Safetensors.h"
 #include "runtime/Npy.h"
+#include "runtime/Limits.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <set>
 #include <cstring>
 
+using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 using llvm::Twine;
@@ -21,6 +24,62 @@ using llvm::Twine;
 static llvm::Error fail(const std::string &what, const Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  what + ": " + msg);
+}
+
+/// The offset in `json` where nesting first exceeds the limit, if it does.
+static std::optional<size_t> nestingTooDeep(StringRef json) {
+  unsigned depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (inString) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > heed::limits::kMaxNesting)
+        return i;
+    } else if ((c == ']' || c == '}') && depth) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+/// A key that appears twice at the top level of the header object (a JSON
+/// parser keeps one of them silently), if any. Runs after nestingTooDeep.
+static std::optional<std::string> duplicateKey(StringRef json) {
+  std::set<std::string> seen;
+  unsigned depth = 0;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (c == '"') {
+      std::string key;
+      size_t j = i + 1;
+      for (; j < json.size() && json[j] != '"'; ++j) {
+        if (json[j] == '\\' && j + 1 < json.size())
+          key += json[j++];
+        key += json[j];
+      }
+      // A key is a string at depth 1 followed by ':'.
+      size_t k = j + 1;
+      while (k < json.size() && (json[k] == ' ' || json[k] == '\n' ||
+                                 json[k] == '\t' || json[k] == '\r'))
+        ++k;
+      if (depth == 1 && k < json.size() && json[k] == ':' &&
+          !seen.insert(key).second)
+        return key;
+      i = j;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ']' || c == '}') && depth) {
+      --depth;
+    }
+  }
+  return std::nullopt;
 }
 
 llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
@@ -33,7 +92,20 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
   if (headerLen > bytes.size() - 8)
     return fail(path, "header length " + Twine(headerLen) + " at byte offset 0 "
                       "exceeds the file size (" + Twine(bytes.size()) + " bytes)");
-  auto json = llvm::json::parse(bytes.substr(8, headerLen));
+  if (headerLen > limits::kMaxSafetensorsHeaderBytes)
+    return fail(path, "header length " + Twine(headerLen) + " at byte offset 0 "
+                      "is above the limit of " +
+                      Twine(limits::kMaxSafetensorsHeaderBytes) + " bytes");
+  StringRef headerText = bytes.substr(8, headerLen);
+  // llvm::json parses by recursion; a header nested deeper than any real
+  // one would overflow the stack.
+  if (auto at = nestingTooDeep(headerText))
+    return fail(path, "header nests arrays/objects deeper than " +
+                          Twine(heed::limits::kMaxNesting) + " levels (at byte offset " +
+                          Twine(8 + *at) + ")");
+  if (auto duplicate = duplicateKey(headerText))
+    return fail(path, "header names tensor '" + *duplicate + "' twice");
+  auto json = llvm::json::parse(headerText);
   if (!json)
     return fail(path, "header is not valid JSON: " +
                           llvm::toString(json.takeError()));
@@ -68,6 +140,8 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
             [](const Entry &a, const Entry &b) { return a.begin < b.begin; });
 
   NamedTensors result;
+  uint64_t previousEnd = 0;
+  std::string previousName;
   for (const Entry &e : entries) {
     std::string what = path + ": tensor '" + e.name + "'";
     std::optional<StringRef> dtype = e.info->getString("dtype");
@@ -90,10 +164,18 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
         return fail(what, "malformed shape");
       shape.push_back(*n);
     }
+    if (auto err = limits::checkTensorSize(shape, elemSize, what))
+      return std::move(err);
     std::optional<int64_t> end = (*offsets)[1].getAsInteger();
     int64_t count = checkedNumElements(shape);
-    if (!end || *end < int64_t(e.begin) || count < 0)
-      return fail(what, "malformed data_offsets or shape");
+    if (!end || *end < int64_t(e.begin))
+      return fail(what, "malformed data_offsets");
+    if (e.begin < previousEnd)
+      return fail(what, "data_offsets [" + Twine(e.begin) + ", " + Twine(*end) +
+                            ") overlap those of tensor '" + previousName +
+                            "', which end at " + Twine(previousEnd));
+    previousEnd = uint64_t(*end);
+    previousName = e.name;
     uint64_t size = uint64_t(*end) - e.begin;
     if (uint64_t(*end) > dataSize)
       return fail(what, "data_offsets [" + Twine(e.begin) + ", " + Twine(*end) +

@@ -251,3 +251,89 @@ TEST(Safetensors, RejectsLyingHeaders) {
   err = errorOf(parseSafetensors(huge, "w.safetensors"));
   EXPECT_NE(err.find("exceeds the file size"), std::string::npos) << err;
 }
+
+// Found by fuzzing and review (issue 10): sizes and offsets that wrap, and
+// headers that would exhaust the stack or memory.
+TEST(Npy, RejectsShapesWhoseByteCountWraps) {
+  // 2^62 elements of 4 bytes: the byte count wraps to 0 in 64 bits.
+  std::string bytes = numpyHeader("<f4", "(2147483648, 2147483648)");
+  std::string err = errorOf(parseNpy(bytes + std::string(64, '\0'), "w.npy"));
+  EXPECT_NE(err.find("w.npy: shape [2147483648, 2147483648] is too large"),
+            std::string::npos) << err;
+  // A dimension of 0 with a huge other one: no data, but no sane shape.
+  err = errorOf(parseNpy(numpyHeader("<f4", "(0, 99999999999999999)"), "z.npy"));
+  EXPECT_NE(err.find("z.npy: shape [0, 99999999999999999]: dimension 1 is above the limit"),
+            std::string::npos) << err;
+}
+
+TEST(Safetensors, RejectsWrappingOverlappingAndDuplicatedTensors) {
+  auto file = [](const std::string &header, size_t dataBytes) {
+    std::string bytes;
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i)
+      bytes += char((n >> (8 * i)) & 0xff);
+    return bytes + header + std::string(dataBytes, '\0');
+  };
+  std::string err = errorOf(parseSafetensors(
+      file(R"({"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,0]}})", 64),
+      "w.safetensors"));
+  EXPECT_NE(err.find("tensor 'w': shape [2147483648, 2147483648] is too large"),
+            std::string::npos) << err;
+  err = errorOf(parseSafetensors(
+      file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+           R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16),
+      "o.safetensors"));
+  EXPECT_NE(err.find("tensor 'b': data_offsets [8, 16) overlap those of tensor 'a'"),
+            std::string::npos) << err;
+  err = errorOf(parseSafetensors(
+      file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+           R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
+      "d.safetensors"));
+  EXPECT_NE(err.find("header names tensor 'a' twice"), std::string::npos) << err;
+  // A key repeated inside a tensor's entry is not a duplicated tensor.
+  auto fine = parseSafetensors(
+      file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+           R"("__metadata__":{"a":"x"}})", 4),
+      "m.safetensors");
+  EXPECT_TRUE(bool(fine)) << llvm::toString(fine.takeError());
+  std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  err = errorOf(parseSafetensors(file(deep, 0), "n.safetensors"));
+  EXPECT_NE(err.find("header nests arrays/objects deeper than 200 levels"),
+            std::string::npos) << err;
+}
+
+TEST(Npz, RejectsOffsetsThatWrapAndImplausibleSizes) {
+  std::string zip = deflatedNpz(encodeNpy(iota({4, 8})), "x.npy");
+  auto le = [](std::string &s, size_t at, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i)
+      s[at + i] = char((v >> (8 * i)) & 0xff);
+  };
+  size_t eocd = zip.size() - 22, cd = zip.size() - 22 - (46 + 5);
+  // A local-header offset near 2^32 and an inflated size of 4 GiB.
+  std::string badLocal = zip;
+  le(badLocal, cd + 42, 0xfffffff0u, 4);
+  EXPECT_NE(errorOf(parseNpz(badLocal, "l.npz")).find("bad local header"),
+            std::string::npos);
+  std::string bomb = zip;
+  le(bomb, cd + 24, 0xfffffff0u, 4);
+  std::string err = errorOf(parseNpz(bomb, "b.npz"));
+  EXPECT_NE(err.find("not possible for deflate"), std::string::npos) << err;
+  // zip64: a locator pointing at 2^64 - 8 (z64 + 56 wraps).
+  std::string z64 = zip.substr(0, eocd);
+  std::string locator;
+  for (uint64_t v : {uint64_t(0x07064b50), uint64_t(0)})
+    for (int i = 0; i < 4; ++i)
+      locator += char((v >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    locator += char(0xff - (i == 0 ? 7 : 0));
+  locator += std::string("\x01\x00\x00\x00", 4);
+  std::string tail = zip.substr(eocd);
+  le(tail, 16, 0xffffffffu, 4); // cdOffset: look for zip64
+  err = errorOf(parseNpz(z64 + locator + tail, "z.npz"));
+  EXPECT_NE(err.find("bad zip64 end-of-central-directory"), std::string::npos) << err;
+  // A directory claiming more entries than it can hold.
+  std::string many = zip;
+  le(many, eocd + 10, 0xfff0, 2);
+  err = errorOf(parseNpz(many, "m.npz"));
+  EXPECT_NE(err.find("claims 65520 members"), std::string::npos) << err;
+}

@@ -1,0 +1,72 @@
+//===- Limits.cpp - What Heed accepts, in one table -----------------------===//
+//
+// Part of Heed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Limits.h"
+#include "runtime/Tensor.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <atomic>
+#include <cstdlib>
+
+using namespace heed;
+
+namespace {
+constexpr uint64_t kDefaultMemoryLimit = uint64_t(16) << 30;
+
+uint64_t limitFromEnvironment() {
+  const char *env = std::getenv("HEED_MAX_MEMORY");
+  if (!env)
+    return kDefaultMemoryLimit;
+  llvm::StringRef text(env);
+  uint64_t scale = 1;
+  if (text.consume_back("K") || text.consume_back("k"))
+    scale = uint64_t(1) << 10;
+  else if (text.consume_back("M") || text.consume_back("m"))
+    scale = uint64_t(1) << 20;
+  else if (text.consume_back("G") || text.consume_back("g"))
+    scale = uint64_t(1) << 30;
+  uint64_t value;
+  if (text.getAsInteger(10, value) || value == 0 || value > UINT64_MAX / scale)
+    return kDefaultMemoryLimit;
+  return value * scale;
+}
+
+std::atomic<uint64_t> &limit() {
+  static std::atomic<uint64_t> value{limitFromEnvironment()};
+  return value;
+}
+} // namespace
+
+uint64_t limits::memoryLimit() { return limit().load(); }
+void limits::setMemoryLimit(uint64_t bytes) { limit().store(bytes); }
+
+llvm::Error limits::checkTensorSize(const std::vector<int64_t> &shape,
+                                    uint64_t bytesPerElement,
+                                    const std::string &what) {
+  auto fail = [&](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   what + ": " + msg);
+  };
+  if (shape.size() > kMaxRank)
+    return fail("rank " + llvm::Twine(shape.size()) + " is above the limit of " +
+                llvm::Twine(kMaxRank));
+  for (size_t axis = 0; axis < shape.size(); ++axis)
+    if (shape[axis] > kMaxDimension)
+      return fail("shape " + rt::shapeToString(shape) + ": dimension " +
+                  llvm::Twine(axis) + " is above the limit of " +
+                  llvm::Twine(kMaxDimension));
+  int64_t count = rt::checkedNumElements(shape);
+  if (count < 0 || count > kMaxTensorElements)
+    return fail("shape " + rt::shapeToString(shape) + " is too large (the limit "
+                "is " + llvm::Twine(kMaxTensorElements) + " elements)");
+  uint64_t bytes = uint64_t(count) * bytesPerElement;
+  if (bytes > memoryLimit())
+    return fail("shape " + rt::shapeToString(shape) + " needs " +
+                llvm::Twine(bytes) + " bytes, above the memory limit of " +
+                llvm::Twine(memoryLimit()) + " bytes (HEED_MAX_MEMORY)");
+  return llvm::Error::success();
+}
