@@ -13,6 +13,7 @@
 #include "frontends/dsl/MLIRGen.h"
 #include "frontends/dsl/Parser.h"
 #include "frontends/dsl/Sema.h"
+#include "runtime/Limits.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -39,6 +40,10 @@ Session::load(const std::string &path, PipelineOptions options,
   // parsed them; registering them (idempotent) lets a program that never
   // did use a Session too.
   mlir::registerPassManagerCLOptions();
+  if ((*buffer)->getBufferSize() > limits::kMaxModelFileBytes)
+    return fail(path + ": the model file has " +
+                Twine((*buffer)->getBufferSize()) + " bytes, above the limit "
+                "of " + Twine(limits::kMaxModelFileBytes));
   auto session = std::unique_ptr<Session>(new Session());
   session->options = options;
   session->sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
@@ -144,6 +149,13 @@ Session::bindDims(const rt::NamedTensors &inputs) const {
       if (shape[i] <= 0) {
         problems.push_back("input '" + in.name + "': dimension " + d.symbol +
                            " must be positive, got " + std::to_string(shape[i]));
+        continue;
+      }
+      if (shape[i] > limits::kMaxDimension) {
+        problems.push_back("input '" + in.name + "': dimension " + d.symbol +
+                           " is " + std::to_string(shape[i]) +
+                           ", above the limit of " +
+                           std::to_string(limits::kMaxDimension));
         continue;
       }
       auto it = dims.find(d.symbol);

@@ -6,6 +6,8 @@
 
 #include "frontends/dsl/AST.h"
 
+#include <cmath>
+
 #include "llvm/Support/Format.h"
 
 using namespace heed::dsl;
@@ -55,7 +57,7 @@ Layer *Model::findLayer(llvm::StringRef name) const {
 static void printExpr(const Expr &e, llvm::raw_ostream &os) {
   switch (e.kind) {
   case Expr::Kind::Number:
-    if (e.isInt)
+    if (e.isInt && std::fabs(e.number) < 9e18) // in int64: cast defined
       os << static_cast<int64_t>(e.number);
     else
       os << llvm::format("%g", e.number);

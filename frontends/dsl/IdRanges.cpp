@@ -10,6 +10,8 @@
 
 #include "frontends/dsl/IdRanges.h"
 
+#include <cstdio>
+
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
@@ -33,7 +35,15 @@ struct Range {
 using MaybeRange = std::optional<Range>;
 using Env = llvm::StringMap<MaybeRange>;
 
-std::string num(double v) { return std::to_string(int64_t(v)); }
+std::string num(double v) {
+  // Bounds come from the model (parameters, vocabulary sizes); an integer
+  // cast of one beyond int64 would be undefined.
+  if (std::fabs(v) < 9e18)
+    return std::to_string(int64_t(v));
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", v);
+  return text;
+}
 
 MaybeRange unite(const MaybeRange &a, const MaybeRange &b) {
   if (!a || !b)

@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/dsl/Parser.h"
+#include "runtime/Limits.h"
 #include "frontends/dsl/Lexer.h"
 
 #include "llvm/ADT/Twine.h"
@@ -88,10 +89,27 @@ private:
   std::unique_ptr<Expr> parseIndex(std::unique_ptr<Expr> base);
   bool parseCallArgs(Expr &call);
 
+  /// Recursive descent recurses once per nesting level (parentheses,
+  /// calls, brackets, unary minus, loops) and every later stage walks the
+  /// tree recursively, so nesting is limited. Operators chained at one
+  /// level (`a + b + ...`) build a tree as deep as the chain and count too.
+  bool enter(SMLoc loc, unsigned levels = 1) {
+    depth += levels;
+    if (depth <= heed::limits::kMaxNesting)
+      return true;
+    return error(loc, "the model nests deeper than " +
+                          llvm::Twine(heed::limits::kMaxNesting) +
+                          " levels here (parentheses, calls, brackets, unary "
+                          "minus, loops, and each operator of a chain such as "
+                          "a + b + c count); split it into named steps");
+  }
+  void leave(unsigned levels = 1) { depth -= levels; }
+
   llvm::SourceMgr &sm;
   Lexer lexer;
   Token tok;
   bool failed = false;
+  unsigned depth = 0;
 };
 
 } // namespace
@@ -299,14 +317,17 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
     }
     if (!expect(Tok::LBrace, "'{' to open the loop body"))
       return nullptr;
+    if (!enter(loc))
+      return leave(), nullptr;
     while (!tok.is(Tok::RBrace)) {
       if (tok.is(Tok::Eof))
-        return error(loc, "loop body is not closed with '}'"), nullptr;
+        return leave(), error(loc, "loop body is not closed with '}'"), nullptr;
       auto inner = parseStmt(model, /*inLoop=*/true);
       if (!inner)
-        return nullptr;
+        return leave(), nullptr;
       s->body.push_back(std::move(inner));
     }
+    leave();
     consume();
     return s;
   }
@@ -397,47 +418,65 @@ std::unique_ptr<Expr> Parser::parseExpr() {
 
 std::unique_ptr<Expr> Parser::parseSum() {
   auto lhs = parseTerm();
+  unsigned chained = 0;
   while (lhs && (tok.is(Tok::Plus) || tok.is(Tok::Minus))) {
+    if (!enter(tok.loc()))
+      return leave(chained + 1), nullptr;
+    ++chained;
     auto bin = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());
     bin->op = tok.text[0];
     consume();
     auto rhs = parseTerm();
     if (!rhs)
-      return nullptr;
+      return leave(chained), nullptr;
     bin->args.push_back(std::move(lhs));
     bin->args.push_back(std::move(rhs));
     lhs = std::move(bin);
   }
+  leave(chained);
   return lhs;
 }
 
 std::unique_ptr<Expr> Parser::parseTerm() {
   auto lhs = parseUnary();
+  unsigned chained = 0;
   while (lhs && (tok.is(Tok::Star) || tok.is(Tok::Slash))) {
+    if (!enter(tok.loc()))
+      return leave(chained + 1), nullptr;
+    ++chained;
     auto bin = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());
     bin->op = tok.text[0];
     consume();
     auto rhs = parseUnary();
     if (!rhs)
-      return nullptr;
+      return leave(chained), nullptr;
     bin->args.push_back(std::move(lhs));
     bin->args.push_back(std::move(rhs));
     lhs = std::move(bin);
   }
+  leave(chained);
   return lhs;
 }
 
 std::unique_ptr<Expr> Parser::parseUnary() {
+  // Every nesting construct (parentheses, calls, brackets, minus) passes
+  // through here.
+  if (!enter(tok.loc()))
+    return leave(), nullptr;
+  std::unique_ptr<Expr> result;
   if (tok.is(Tok::Minus)) {
     auto neg = std::make_unique<Expr>(Expr::Kind::Neg, tok.loc());
     consume();
     auto operand = parseUnary();
-    if (!operand)
-      return nullptr;
-    neg->args.push_back(std::move(operand));
-    return neg;
+    if (operand) {
+      neg->args.push_back(std::move(operand));
+      result = std::move(neg);
+    }
+  } else {
+    result = parsePrimary();
   }
-  return parsePrimary();
+  leave();
+  return result;
 }
 
 std::unique_ptr<Expr> Parser::parsePrimary() {

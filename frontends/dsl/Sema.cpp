@@ -6,13 +6,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/dsl/Sema.h"
+#include "runtime/Limits.h"
 #include "frontends/dsl/IdRanges.h"
 #include "frontends/dsl/Builtins.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace heed::dsl;
 using llvm::SMLoc;
@@ -41,6 +44,11 @@ private:
     sm.PrintMessage(loc, llvm::SourceMgr::DK_Error, msg);
     return false;
   }
+  /// A note after an error (returns false, as the error did).
+  bool note(SMLoc loc, const Twine &msg) {
+    sm.PrintMessage(loc, llvm::SourceMgr::DK_Note, msg);
+    return false;
+  }
 
   bool checkStmt(Stmt &s);
   bool checkFor(Stmt &s);
@@ -60,6 +68,7 @@ private:
   std::optional<int64_t> evalInt(const Expr &e, const Twine &what);
   /// Types a tensor-valued expression into `e.type`.
   bool checkTensor(Expr &e);
+  bool checkTensorKind(Expr &e);
   bool checkCall(Expr &e);
   bool checkLayerCall(Expr &e, Layer &layer);
   bool checkBuiltinCall(Expr &e);
@@ -141,6 +150,15 @@ bool Sema::run() {
 bool Sema::checkStmt(Stmt &s) {
   switch (s.kind) {
   case Stmt::Kind::Input: {
+    for (auto &in : model.inputs)
+      if (in.name == s.names[0]) {
+        error(s.nameLocs[0], "input '" + s.names[0] + "' is declared twice");
+        return note(in.loc, "first declared here");
+      }
+    if (scope.count(s.names[0]))
+      return error(s.nameLocs[0], "input '" + s.names[0] +
+                                      "' is declared after '" + s.names[0] +
+                                      "' was already defined");
     Shape shape;
     for (auto &d : s.shape) {
       // A bare name that is not a parameter introduces a symbolic dimension.
@@ -223,6 +241,13 @@ bool Sema::checkStmt(Stmt &s) {
   return true;
 }
 
+/// A number as Python prints it (`1e+11`, `0.5`).
+static std::string formatNumber(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", v);
+  return text;
+}
+
 bool Sema::checkFor(Stmt &s) {
   // The count: a number, a parameter, or a symbolic dimension of an input
   // (bound when inputs arrive).
@@ -238,6 +263,10 @@ bool Sema::checkFor(Stmt &s) {
       return error(countExpr.loc,
                    "loop count must be a known positive integer (a number, a "
                    "model parameter or a dimension of an input)");
+    if (*count > double(heed::limits::kMaxDimension))
+      return error(countExpr.loc, "loop count " + formatNumber(*count) +
+                                      " is too large (the limit is " +
+                                      Twine(heed::limits::kMaxDimension) + ")");
     s.count = Dim::known(int64_t(*count));
   }
   std::vector<Shape> carried;
@@ -661,8 +690,13 @@ std::optional<int64_t> Sema::evalInt(const Expr &e, const Twine &what) {
   auto v = evalNumber(e);
   if (!v)
     return std::nullopt;
-  if (std::floor(*v) != *v || std::fabs(*v) > 1e15) {
+  if (std::floor(*v) != *v) {
     error(e.loc, what + " must be an integer");
+    return std::nullopt;
+  }
+  if (std::fabs(*v) > double(heed::limits::kMaxDimension)) {
+    error(e.loc, what + " is too large: " + formatNumber(*v) +
+                     " (the limit is " + Twine(heed::limits::kMaxDimension) + ")");
     return std::nullopt;
   }
   return static_cast<int64_t>(*v);
@@ -687,6 +721,30 @@ bool Sema::broadcast(const Shape &l, const Shape &r, Shape &out, SMLoc loc) {
 }
 
 bool Sema::checkTensor(Expr &e) {
+  if (!checkTensorKind(e))
+    return false;
+  // Sizes known at compile time are checked here, with the expression's
+  // location; symbolic ones when inputs bind them.
+  int64_t known = 1;
+  for (const Dim &d : e.type) {
+    if (!d.isKnown())
+      continue;
+    if (d.size > heed::limits::kMaxDimension ||
+        (d.size && known > heed::limits::kMaxTensorElements / d.size))
+      return error(e.loc, "this tensor of shape " + shapeStr(e.type) +
+                              " is too large (the limits are " +
+                              Twine(heed::limits::kMaxDimension) + " per axis and " +
+                              Twine(heed::limits::kMaxTensorElements) +
+                              " elements)");
+    known *= d.size;
+  }
+  if (e.type.size() > heed::limits::kMaxRank)
+    return error(e.loc, "this tensor has rank " + Twine(e.type.size()) +
+                            ", above the limit of " + Twine(heed::limits::kMaxRank));
+  return true;
+}
+
+bool Sema::checkTensorKind(Expr &e) {
   switch (e.kind) {
   case Expr::Kind::Number:
     // A scalar in tensor arithmetic broadcasts like a one-element tensor.
