@@ -155,7 +155,9 @@ bool Sema::checkStmt(Stmt &s) {
         error(s.nameLocs[0], "input '" + s.names[0] + "' is declared twice");
         return note(in.loc, "first declared here");
       }
-    if (scope.count(s.names[0]))
+    auto earlier = scope.find(s.names[0]);
+    if (earlier != scope.end() &&
+        earlier->second.kind == Symbol::Kind::Tensor)
       return error(s.nameLocs[0], "input '" + s.names[0] +
                                       "' is declared after '" + s.names[0] +
                                       "' was already defined");

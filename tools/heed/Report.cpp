@@ -34,15 +34,29 @@ void heed::printTensorSummary(llvm::raw_ostream &os, const std::string &name,
   os << "\n";
 }
 
-void heed::printComparison(llvm::raw_ostream &os, const std::string &name,
-                           const rt::Tensor &got, const rt::Tensor &expected) {
+int64_t heed::printComparison(llvm::raw_ostream &os, const std::string &name,
+                              const rt::Tensor &got, const rt::Tensor &expected,
+                              double atol, double rtol) {
   int64_t n = got.numElements();
   int64_t cols = got.shape().empty() ? 1 : got.shape().back();
   int64_t rows = cols ? n / cols : 0;
   os << "\n" << name << ": prediction vs true value\n";
-  double maxDiff = 0;
-  for (int64_t i = 0; i < n; ++i)
-    maxDiff = std::max(maxDiff, double(std::fabs(got[i] - expected[i])));
+  double maxDiff = 0, mae = 0;
+  int64_t outside = 0, first = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    double g = got[i], e = expected[i];
+    // NaN matches only NaN, an infinity only the same infinity.
+    bool close = (std::isnan(g) && std::isnan(e)) || g == e ||
+                 std::fabs(g - e) <= atol + rtol * std::fabs(e);
+    if (!close && first < 0)
+      first = i;
+    outside += !close;
+    double diff = std::isnan(g) != std::isnan(e) ? INFINITY
+                  : std::isnan(g) || g == e      ? 0.0
+                                                 : std::fabs(g - e);
+    maxDiff = std::max(maxDiff, diff);
+    mae += diff;
+  }
   for (int64_t r = 0; r < std::min<int64_t>(rows, 10); ++r) {
     os << "  ";
     for (int64_t c = 0; c < std::min<int64_t>(cols, 4); ++c)
@@ -52,11 +66,15 @@ void heed::printComparison(llvm::raw_ostream &os, const std::string &name,
   }
   if (rows > 10)
     os << "  ... (" << rows << " rows)\n";
-  double mae = 0;
-  for (int64_t i = 0; i < n; ++i)
-    mae += std::fabs(got[i] - expected[i]);
-  os << "  mean |error| " << llvm::format("%.4f", n ? mae / n : 0.0)
-     << ", max |error| " << llvm::format("%.4f", maxDiff) << "\n";
+  os << "  mean |error| " << llvm::format("%.4g", n ? mae / n : 0.0)
+     << ", max |error| " << llvm::format("%.4g", maxDiff) << "\n";
+  if (outside)
+    os << "  " << outside << " of " << n << " elements differ by more than "
+       << llvm::format("%g", atol) << " + " << llvm::format("%g", rtol)
+       << " * |expected| (first: element " << first << ", "
+       << llvm::format("%g", got[first]) << " vs "
+       << llvm::format("%g", expected[first]) << ")\n";
+  return outside;
 }
 
 void heed::printMeanBars(llvm::raw_ostream &os, const std::string &name,

@@ -17,9 +17,12 @@ namespace heed {
 /// "name [2, 30]: 0.1 0.2 ... (min, max, mean)".
 void printTensorSummary(llvm::raw_ostream &os, const std::string &name,
                         const rt::Tensor &t);
-/// The first rows of `got` next to `expected`, and the max abs difference.
-void printComparison(llvm::raw_ostream &os, const std::string &name,
-                     const rt::Tensor &got, const rt::Tensor &expected);
+/// The first rows of `got` next to `expected` and the errors; returns how
+/// many elements are outside |got - expected| <= atol + rtol * |expected|
+/// (NaN matches only NaN), after saying so.
+int64_t printComparison(llvm::raw_ostream &os, const std::string &name,
+                        const rt::Tensor &got, const rt::Tensor &expected,
+                        double atol, double rtol);
 /// Mean over every axis but the last, one labelled bar per last-axis index.
 void printMeanBars(llvm::raw_ostream &os, const std::string &name,
                    const rt::Tensor &t);

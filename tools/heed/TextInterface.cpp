@@ -47,6 +47,16 @@ llvm::Expected<TextInterface> TextInterface::load(const std::string &path) {
   if (t.length <= 0 || t.inputVocabulary.empty() || t.outputVocabulary.empty())
     return fail(path + ": 'length' must be positive and both vocabularies "
                        "non-empty");
+  // A symbol listed twice would make encoding and decoding disagree.
+  for (auto *vocabulary : {&t.inputVocabulary, &t.outputVocabulary})
+    for (size_t i = 0; i < vocabulary->size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if ((*vocabulary)[i] == (*vocabulary)[j])
+          return fail(path + ": symbol '" + (*vocabulary)[i] + "' appears "
+                      "twice in " +
+                      (vocabulary == &t.inputVocabulary ? "input_vocabulary"
+                                                        : "output_vocabulary") +
+                      " (at " + Twine(j) + " and " + Twine(i) + ")");
   if (!t.pad.empty() &&
       std::find(t.inputVocabulary.begin(), t.inputVocabulary.end(), t.pad) ==
           t.inputVocabulary.end())
@@ -78,6 +88,9 @@ TextInterface::symbols(const std::string &text) const {
     }
     out.push_back(sym);
   }
+  if (out.empty())
+    return fail("text \"" + text + "\" has no symbols to translate" +
+                (text.empty() ? "" : " (every character is dropped)"));
   if (int64_t(out.size()) > length)
     return fail("text \"" + text + "\" has " + Twine(out.size()) +
                 " symbols; the model reads at most " + Twine(length));

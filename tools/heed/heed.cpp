@@ -76,8 +76,16 @@ static cl::opt<std::string> outputPath(
     "output", cl::desc("write every output to this .npz/.safetensors file"),
     cl::value_desc("FILE"), cl::cat(runCat));
 static cl::list<std::string> expects(
-    "expect", cl::desc("print OUTPUT next to the reference values in FILE"),
+    "expect", cl::desc("compare OUTPUT with the reference values in FILE; "
+                       "exits with 1 if an element is outside the tolerance "
+                       "(--expect-atol, --expect-rtol)"),
     cl::value_desc("OUTPUT=FILE.npy"), cl::cat(runCat));
+static cl::opt<double> expectAtol(
+    "expect-atol", cl::desc("--expect: absolute tolerance (default 1e-4)"),
+    cl::init(1e-4), cl::cat(runCat));
+static cl::opt<double> expectRtol(
+    "expect-rtol", cl::desc("--expect: relative tolerance (default 1e-4)"),
+    cl::init(1e-4), cl::cat(runCat));
 static cl::list<std::string> bars(
     "bars", cl::desc("print the mean of OUTPUT over all but its last axis as "
                      "a bar chart"),
@@ -324,6 +332,10 @@ int runCommand() {
       return failWith("--text/--text-file replace --input; give one or the other");
     return runTextCommand(**session);
   }
+  llvm::StringRef outExt = llvm::sys::path::extension(outputPath);
+  if (!outputPath.empty() && outExt != ".npz" && outExt != ".safetensors")
+    return failWith("--output " + outputPath + ": the file name must end in "
+                    ".npz or .safetensors (the two formats --output writes)");
   auto in = loadInputs();
   if (!in)
     return failWith(in.takeError());
@@ -335,6 +347,7 @@ int runCommand() {
                << " ms\n";
   for (auto &[name, t] : *outputs)
     printTensorSummary(llvm::outs(), name, t);
+  int64_t mismatches = 0;
   for (const std::string &spec : expects) {
     auto [name, file] = llvm::StringRef(spec).split('=');
     const rt::Tensor *got = nullptr;
@@ -346,10 +359,16 @@ int runCommand() {
     auto ref = rt::loadTensorFile(file.str());
     if (!ref)
       return failWith(ref.takeError());
-    if (ref->size() != 1 || ref->front().second.numElements() != got->numElements())
-      return failWith(file + ": reference must be one tensor with " +
-                      llvm::Twine(got->numElements()) + " elements");
-    printComparison(llvm::outs(), name.str(), *got, ref->front().second);
+    if (ref->size() != 1 || ref->front().second.shape() != got->shape())
+      return failWith(file + ": the reference must be one tensor of shape " +
+                      rt::shapeToString(got->shape()) + " (output '" + name +
+                      "')" +
+                      (ref->size() == 1
+                           ? ", not " +
+                                 rt::shapeToString(ref->front().second.shape())
+                           : ""));
+    mismatches += printComparison(llvm::outs(), name.str(), *got,
+                                  ref->front().second, expectAtol, expectRtol);
   }
   for (const std::string &name : bars) {
     const rt::Tensor *got = nullptr;
@@ -368,6 +387,9 @@ int runCommand() {
       return failWith(std::move(err));
     llvm::outs() << "wrote " << outputPath << "\n";
   }
+  if (mismatches)
+    return failWith("--expect: " + llvm::Twine(mismatches) +
+                    " elements outside the tolerance (see above)");
   return 0;
 }
 
