@@ -12,8 +12,10 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # Recurrent layers (oneDNN 2.x, v2 API) and formatting.
   libdnnl-dev libfmt-dev
-  # Build and test tools.
+  # Build and test tools; clang and its runtimes for the sanitizer and
+  # libFuzzer builds CI runs (.ci/sanitizers).
   cmake ninja-build g++ ccache libgtest-dev zlib1g-dev python3
+  clang-22 libclang-rt-22-dev
   # Reference implementations and benchmarks (never a runtime dependency).
   python3-torch python3-numpy libopenblas0-pthread
 )

@@ -9,6 +9,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <algorithm>
 #include <cctype>
 
 using namespace heed;
@@ -22,7 +23,22 @@ llvm::Expected<TextInterface> TextInterface::load(const std::string &path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return fail(path + ": cannot read: " + buffer.getError().message());
-  auto json = llvm::json::parse((*buffer)->getBuffer());
+  return parse((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<TextInterface> TextInterface::parse(llvm::StringRef text,
+                                                   const std::string &path) {
+  // llvm::json parses by recursion; a spec is a flat object of lists.
+  unsigned depth = 0, deepest = 0;
+  for (char c : text) {
+    depth += c == '[' || c == '{';
+    depth -= (c == ']' || c == '}') && depth;
+    deepest = std::max(deepest, depth);
+  }
+  if (deepest > 16)
+    return fail(path + ": nests lists/objects " + Twine(deepest) +
+                " deep; a text spec is one object of flat lists");
+  auto json = llvm::json::parse(text);
   if (!json)
     return fail(path + ": not valid JSON: " + llvm::toString(json.takeError()));
   TextInterface t;

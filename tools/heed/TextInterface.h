@@ -31,6 +31,9 @@ struct TextInterface {
   std::vector<std::string> zeroInputs;
 
   static llvm::Expected<TextInterface> load(const std::string &path);
+  /// The spec in `text` (read from `path`, which errors name).
+  static llvm::Expected<TextInterface> parse(llvm::StringRef text,
+                                             const std::string &path);
 
   /// The symbols of `text` after lowercasing and dropping, or an error
   /// naming the first character outside the vocabulary.

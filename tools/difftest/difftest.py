@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""Differential test: every example and test model under every lowering
+choice that applies, at batch sizes other than its golden's, against the
+PyTorch golden.
+
+The inputs for batch b repeat the golden's rows cyclically (row i is golden
+row i mod B0); rows of these models are independent, so output row i must
+equal golden row i mod B0 under every choice. Choices: --attention fused and
+decomposed, raised or --no-raise, and for models with recurrent cells in
+loops --cell fused, onednn and auto. A failure prints the command that
+reproduces it.
+
+    /usr/bin/python3 tools/difftest/difftest.py BUILD [--quick] [--only NAME]
+
+--quick runs batch sizes 1, 3, 5 and 33 only. Independent of Heed's
+internals: it drives the `heed` CLI and reads the goldens of
+tools/reference/*.py."""
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EX = os.path.join(ROOT, "examples")
+TI = os.path.join(ROOT, "test", "Integration", "Inputs")
+
+# name: (model, weights or None, {input: file} or an inputs .npz, golden)
+MODELS = {
+    "attention_step": ("attention_step/model.heed", "attention_step/weights.safetensors",
+                       ["a", "s_prev"], "attention_step/golden.npz"),
+    "dense_attention": ("dense_attention/model.heed", "dense_attention/weights.safetensors",
+                        ["x"], "dense_attention/golden.npz"),
+    "lstm_attention": ("lstm_attention/model.heed", "lstm_attention/weights.safetensors",
+                       ["x"], "lstm_attention/golden.npz"),
+    "attention_scores": ("attention_scores/model.heed", "attention_scores/weights.safetensors",
+                         ["s", "h", "lengths"], "attention_scores/golden.npz"),
+    "attention_decoder": ("attention_decoder/model.heed", "attention_decoder/weights.safetensors",
+                          ["x"], "attention_decoder/golden.npz"),
+    "date_translation": ("date_translation/model.heed", "date_translation/weights.safetensors",
+                         ["X", "s0", "c0"], "date_translation/golden.npz"),
+    "trigger_word": ("trigger_word/model.heed", "trigger_word/weights.safetensors",
+                     {"X": "x"}, "trigger_word/golden.npz"),
+    "mha_encoder": ("mha_encoder/model.heed", "mha_encoder/weights.safetensors",
+                    ["x", "lengths"], "mha_encoder/golden.npz"),
+    "nmt": ("nmt/model.heed", "nmt/weights.safetensors", ["source"], "nmt/golden.npz"),
+    "scaled_dot_attention": ("scaled_dot_attention/model.heed", None,
+                             ["q", "k", "v"], "scaled_dot_attention/golden.npz"),
+    "scaled_dot_causal": ("scaled_dot_attention/causal.heed", None,
+                          ["q", "k", "v", "lengths"], "scaled_dot_attention/golden_causal.npz"),
+    "sequence_layers": (os.path.join(TI, "sequence_layers/model.heed"),
+                        os.path.join(TI, "sequence_layers/weights.safetensors"),
+                        os.path.join(TI, "sequence_layers/inputs.npz"),
+                        os.path.join(TI, "sequence_layers/golden.npz")),
+    "frozen_cells": (os.path.join(TI, "frozen_cells/model.heed"),
+                     os.path.join(TI, "frozen_cells/weights.safetensors"),
+                     os.path.join(TI, "frozen_cells/inputs.npz"),
+                     os.path.join(TI, "frozen_cells/golden.npz")),
+}
+for variant in ["model", "plain", "smoothing", "window", "monotonic"]:
+    MODELS["tacotron2_" + variant] = (
+        "tacotron2_attention/%s.heed" % variant, "tacotron2_attention/weights.safetensors",
+        ["memory", "queries", "lengths"], "tacotron2_attention/golden_%s.npz" % variant)
+
+BATCHES = [1, 2, 3, 4, 5, 7, 16, 33]
+QUICK = [1, 3, 5, 33]
+
+
+def path(p):
+    return p if p is None or os.path.isabs(p) else os.path.join(EX, p)
+
+
+def load_inputs(spec):
+    if isinstance(spec, str):
+        z = np.load(path(spec))
+        return {k: z[k] for k in z.files}
+    names = spec.items() if isinstance(spec, dict) else [(n, n) for n in spec]
+    return {n: np.load(os.path.join(os.path.dirname(path(MODEL_FILE[0])), f + ".npy"))
+            for n, f in names}
+
+
+def choices(model_text):
+    cells = ["fused", "onednn", "auto"] if ("lstm_cell" in model_text or
+                                           "gru_cell" in model_text) else ["auto"]
+    return list(itertools.product(["fused", "decomposed"], [False, True], cells))
+
+
+def run_one(heed, name, model, weights, inputs, golden, batch, choice, tmp, atol, rtol):
+    attention, no_raise, cell = choice
+    tag = "%s-b%d-%s-%s-%s" % (name, batch, attention, "noraise" if no_raise else "raise", cell)
+    rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
+    in_file = os.path.join(tmp, tag + ".in.npz")
+    out_file = os.path.join(tmp, tag + ".out.npz")
+    np.savez(in_file, **rows)
+    cmd = [heed, "run", path(model), "--input", in_file, "--output", out_file,
+           "--attention=" + attention, "--cell=" + cell]
+    if weights:
+        cmd += ["--weights", path(weights)]
+    if no_raise:
+        cmd.append("--no-raise")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return tag, "heed failed (exit %d): %s\n  %s" % (
+            proc.returncode, proc.stderr.strip()[-600:], " ".join(cmd))
+    out = np.load(out_file)
+    problems = []
+    for key in golden.files:
+        want = np.take(golden[key], np.arange(batch) % golden[key].shape[0], axis=0)
+        got = out[key]
+        if got.shape != want.shape:
+            problems.append("%s: shape %s, expected %s" % (key, got.shape, want.shape))
+            continue
+        bad = ~np.isclose(got, want, atol=atol, rtol=rtol, equal_nan=True)
+        if bad.any():
+            i = np.argwhere(bad)[0]
+            problems.append("%s: %d of %d elements differ (first at %s: %g vs %g)" % (
+                key, bad.sum(), bad.size, tuple(i), got[tuple(i)], want[tuple(i)]))
+    os.remove(in_file)
+    os.remove(out_file)
+    if problems:
+        return tag, "; ".join(problems) + "\n  " + " ".join(cmd)
+    return tag, None
+
+
+def main():
+    global MODEL_FILE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--atol", type=float, default=1e-4)
+    ap.add_argument("--rtol", type=float, default=1e-4)
+    args = ap.parse_args()
+    heed = os.path.join(os.path.abspath(args.build), "bin", "heed")
+    env_threads = {"OMP_NUM_THREADS": "1"}
+    os.environ.update(env_threads)
+    batches = QUICK if args.quick else BATCHES
+    jobs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (model, weights, spec, golden) in MODELS.items():
+            if args.only and args.only != name:
+                continue
+            MODEL_FILE = (model,)
+            inputs = load_inputs(spec)
+            gold = np.load(path(golden))
+            text = open(path(model)).read()
+            for batch in batches:
+                for choice in choices(text):
+                    jobs.append((heed, name, model, weights, inputs, gold, batch,
+                                 choice, tmp, args.atol, args.rtol))
+        failures = 0
+        with ThreadPoolExecutor(args.jobs) as pool:
+            for tag, problem in pool.map(lambda j: run_one(*j), jobs):
+                if problem:
+                    failures += 1
+                    print("FAIL %s: %s" % (tag, problem), flush=True)
+    print("difftest: %d passed, %d failed" % (len(jobs) - failures, failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
