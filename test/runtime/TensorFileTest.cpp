@@ -63,6 +63,15 @@ std::string numpyHeader(const std::string &descr, const std::string &shape) {
   return out + dict;
 }
 
+/// A safetensors file: `header` and `dataBytes` zero bytes of data.
+std::string file(const std::string &header, size_t dataBytes) {
+  std::string bytes;
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i)
+    bytes += char((n >> (8 * i)) & 0xff);
+  return bytes + header + std::string(dataBytes, '\0');
+}
+
 } // namespace
 
 TEST(Npy, RoundTrip) {
@@ -224,13 +233,6 @@ TEST(Safetensors, RoundTripAndHalfTypes) {
 }
 
 TEST(Safetensors, RejectsLyingHeaders) {
-  auto file = [](const std::string &header, size_t dataBytes) {
-    std::string bytes;
-    uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i)
-      bytes += char((n >> (8 * i)) & 0xff);
-    return bytes + header + std::string(dataBytes, '\0');
-  };
   std::string err = errorOf(parseSafetensors(
       file(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}})", 16),
       "w.safetensors"));
@@ -267,13 +269,6 @@ TEST(Npy, RejectsShapesWhoseByteCountWraps) {
 }
 
 TEST(Safetensors, RejectsWrappingOverlappingAndDuplicatedTensors) {
-  auto file = [](const std::string &header, size_t dataBytes) {
-    std::string bytes;
-    uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i)
-      bytes += char((n >> (8 * i)) & 0xff);
-    return bytes + header + std::string(dataBytes, '\0');
-  };
   std::string err = errorOf(parseSafetensors(
       file(R"({"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,0]}})", 64),
       "w.safetensors"));
