@@ -84,14 +84,9 @@ extern "C" void _mlir_ciface_heed_conv1d_forward(
   ConvShape shape{batch,  steps,   channels, filters,  kernel,
                   stride, padLeft, padRight, outSteps, hasBias};
   const float *w = weight->data(), *b = hasBias ? bias->data() : nullptr;
-  auto sized = [](const KernelBuffer *buffer, int64_t d0, int64_t d1,
-                  int64_t d2) {
-    return buffer->size(0) == d0 && buffer->size(1) == d1 &&
-           buffer->size(2) == d2 && buffer->isDense(3);
-  };
-  if (!sized(x, batch, steps, channels) || !sized(y, batch, outSteps, filters) ||
-      !sized(weight, filters, channels, kernel) ||
-      (hasBias && bias->size(0) != filters)) {
+  if (!x->holds({batch, steps, channels}) || !y->holds({batch, outSteps, filters}) ||
+      !weight->holds({filters, channels, kernel}) ||
+      (hasBias && !bias->holds({filters}))) {
     ctx->setError("convolution (site " + std::to_string(site) +
                   "): the compiled code passed buffers of the wrong shape");
     return;

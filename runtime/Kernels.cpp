@@ -76,3 +76,11 @@ bool KernelBuffer::isDense(int rank) const {
   }
   return true;
 }
+
+bool KernelBuffer::holds(std::initializer_list<int64_t> shape) const {
+  int axis = 0;
+  for (int64_t size : shape)
+    if (sizesAndStrides[axis++] != size)
+      return false;
+  return isDense(int(shape.size()));
+}

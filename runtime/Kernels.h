@@ -20,6 +20,7 @@
 #define HEED_RUNTIME_KERNELS_H
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -89,6 +90,9 @@ struct KernelBuffer {
   int64_t numElements(int rank) const;
   /// Whether a buffer of `rank` is dense and row-major.
   bool isDense(int rank) const;
+  /// Whether the buffer is exactly `shape`, dense and row-major (kernels
+  /// check what compiled code passed against the sizes they were given).
+  bool holds(std::initializer_list<int64_t> shape) const;
 };
 
 } // namespace heed::rt

@@ -70,3 +70,26 @@ llvm::Error limits::checkTensorSize(const std::vector<int64_t> &shape,
                 llvm::Twine(memoryLimit()) + " bytes (HEED_MAX_MEMORY)");
   return llvm::Error::success();
 }
+
+std::optional<size_t> limits::jsonNestingBeyond(llvm::StringRef text,
+                                                unsigned limit) {
+  unsigned depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (inString) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit)
+        return i;
+    } else if ((c == ']' || c == '}') && depth) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}

@@ -11,9 +11,11 @@
 #ifndef HEED_RUNTIME_LIMITS_H
 #define HEED_RUNTIME_LIMITS_H
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,13 @@ void setMemoryLimit(uint64_t bytes);
 /// `what` names the tensor ("x.npy: tensor 'a'").
 llvm::Error checkTensorSize(const std::vector<int64_t> &shape,
                             uint64_t bytesPerElement, const std::string &what);
+
+/// The byte offset in JSON `text` where arrays/objects first nest deeper
+/// than `limit` (strings skipped), if they do: llvm::json parses by
+/// recursion, so text nested deeper than any real file would overflow the
+/// stack.
+std::optional<size_t> jsonNestingBeyond(llvm::StringRef text,
+                                        unsigned limit = kMaxNesting);
 
 } // namespace heed::limits
 

@@ -151,15 +151,6 @@ std::unique_ptr<RnnPlan> buildPlan(const RnnShape &s, const float *const w[8]) {
   return plan;
 }
 
-/// Whether `buffer` holds exactly `shape` (dense, row-major).
-bool holds(const KernelBuffer *buffer, std::initializer_list<int64_t> shape) {
-  int rank = int(shape.size()), axis = 0;
-  for (int64_t size : shape)
-    if (buffer->size(axis++) != size)
-      return false;
-  return buffer->isDense(rank);
-}
-
 } // namespace
 
 extern "C" void _mlir_ciface_heed_rnn_forward(
@@ -185,11 +176,11 @@ extern "C" void _mlir_ciface_heed_rnn_forward(
                                                               : hiddenSize;
   // The compiled code and this kernel must agree on every buffer; a
   // mismatch is a compiler bug, reported instead of reading out of bounds.
-  if (!holds(x, {batch, steps, inputSize}) || !holds(y, {batch, steps, outC}) ||
-      !holds(hn, {directions, batch, hiddenSize}) ||
-      (shape.hasH0 && !holds(h0, {directions, batch, hiddenSize})) ||
-      (shape.hasC0 && !holds(c0, {directions, batch, hiddenSize})) ||
-      (lstm && !holds(cn, {directions, batch, hiddenSize}))) {
+  if (!x->holds({batch, steps, inputSize}) || !y->holds({batch, steps, outC}) ||
+      !hn->holds({directions, batch, hiddenSize}) ||
+      (shape.hasH0 && !h0->holds({directions, batch, hiddenSize})) ||
+      (shape.hasC0 && !c0->holds({directions, batch, hiddenSize})) ||
+      (lstm && !cn->holds({directions, batch, hiddenSize}))) {
     ctx->setError("recurrent layer (site " + std::to_string(site) +
                   "): the compiled code passed buffers of the wrong shape");
     return;

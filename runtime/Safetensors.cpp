@@ -26,31 +26,8 @@ static llvm::Error fail(const std::string &what, const Twine &msg) {
                                  what + ": " + msg);
 }
 
-/// The offset in `json` where nesting first exceeds the limit, if it does.
-static std::optional<size_t> nestingTooDeep(StringRef json) {
-  unsigned depth = 0;
-  bool inString = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    char c = json[i];
-    if (inString) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > heed::limits::kMaxNesting)
-        return i;
-    } else if ((c == ']' || c == '}') && depth) {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
 /// A key that appears twice at the top level of the header object (a JSON
-/// parser keeps one of them silently), if any. Runs after nestingTooDeep.
+/// parser keeps one of them silently), if any. Runs after the nesting check.
 static std::optional<std::string> duplicateKey(StringRef json) {
   std::set<std::string> seen;
   unsigned depth = 0;
@@ -99,7 +76,7 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
   StringRef headerText = bytes.substr(8, headerLen);
   // llvm::json parses by recursion; a header nested deeper than any real
   // one would overflow the stack.
-  if (auto at = nestingTooDeep(headerText))
+  if (auto at = limits::jsonNestingBeyond(headerText))
     return fail(path, "header nests arrays/objects deeper than " +
                           Twine(heed::limits::kMaxNesting) + " levels (at byte offset " +
                           Twine(8 + *at) + ")");

@@ -72,6 +72,12 @@ std::string file(const std::string &header, size_t dataBytes) {
   return bytes + header + std::string(dataBytes, '\0');
 }
 
+/// The error parsing a safetensors file of `header` and `dataBytes` bytes.
+std::string safetensorsError(const std::string &header, size_t dataBytes,
+                             const std::string &name = "w.safetensors") {
+  return errorOf(parseSafetensors(file(header, dataBytes), name));
+}
+
 } // namespace
 
 TEST(Npy, RoundTrip) {
@@ -233,21 +239,18 @@ TEST(Safetensors, RoundTripAndHalfTypes) {
 }
 
 TEST(Safetensors, RejectsLyingHeaders) {
-  std::string err = errorOf(parseSafetensors(
-      file(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}})", 16),
-      "w.safetensors"));
+  std::string err = safetensorsError(
+      R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}})", 16, "w.safetensors");
   EXPECT_NE(err.find("w.safetensors: tensor 'w': data_offsets [0, 24) run past the data section"),
             std::string::npos) << err;
-  err = errorOf(parseSafetensors(
-      file(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}})", 24),
-      "w.safetensors"));
+  err = safetensorsError(
+      R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}})", 24, "w.safetensors");
   EXPECT_NE(err.find("shape [2, 3] of F32 needs 24 bytes, data_offsets give 20"),
             std::string::npos) << err;
-  err = errorOf(parseSafetensors(
-      file(R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8),
-      "w.safetensors"));
+  err = safetensorsError(
+      R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8, "w.safetensors");
   EXPECT_NE(err.find("dtype I64 is not supported"), std::string::npos) << err;
-  err = errorOf(parseSafetensors(file("{not json", 0), "w.safetensors"));
+  err = safetensorsError("{not json", 0);
   EXPECT_NE(err.find("header is not valid JSON"), std::string::npos) << err;
   std::string huge = std::string("\xff\xff\xff\x00\x00\x00\x00\x00", 8) + "{}";
   err = errorOf(parseSafetensors(huge, "w.safetensors"));
@@ -269,21 +272,18 @@ TEST(Npy, RejectsShapesWhoseByteCountWraps) {
 }
 
 TEST(Safetensors, RejectsWrappingOverlappingAndDuplicatedTensors) {
-  std::string err = errorOf(parseSafetensors(
-      file(R"({"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,0]}})", 64),
-      "w.safetensors"));
+  std::string err = safetensorsError(
+      R"({"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,0]}})", 64, "w.safetensors");
   EXPECT_NE(err.find("tensor 'w': shape [2147483648, 2147483648] is too large"),
             std::string::npos) << err;
-  err = errorOf(parseSafetensors(
-      file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
-           R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16),
-      "o.safetensors"));
+  err = safetensorsError(
+      R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+           R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16, "o.safetensors");
   EXPECT_NE(err.find("tensor 'b': data_offsets [8, 16) overlap those of tensor 'a'"),
             std::string::npos) << err;
-  err = errorOf(parseSafetensors(
-      file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-           R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
-      "d.safetensors"));
+  err = safetensorsError(
+      R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+           R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8, "d.safetensors");
   EXPECT_NE(err.find("header names tensor 'a' twice"), std::string::npos) << err;
   // A key repeated inside a tensor's entry is not a duplicated tensor.
   auto fine = parseSafetensors(
@@ -292,7 +292,7 @@ TEST(Safetensors, RejectsWrappingOverlappingAndDuplicatedTensors) {
       "m.safetensors");
   EXPECT_TRUE(bool(fine)) << llvm::toString(fine.takeError());
   std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
-  err = errorOf(parseSafetensors(file(deep, 0), "n.safetensors"));
+  err = safetensorsError(deep, 0, "n.safetensors");
   EXPECT_NE(err.find("header nests arrays/objects deeper than 200 levels"),
             std::string::npos) << err;
 }

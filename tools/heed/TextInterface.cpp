@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "TextInterface.h"
+#include "runtime/Limits.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -28,16 +29,11 @@ llvm::Expected<TextInterface> TextInterface::load(const std::string &path) {
 
 llvm::Expected<TextInterface> TextInterface::parse(llvm::StringRef text,
                                                    const std::string &path) {
-  // llvm::json parses by recursion; a spec is a flat object of lists.
-  unsigned depth = 0, deepest = 0;
-  for (char c : text) {
-    depth += c == '[' || c == '{';
-    depth -= (c == ']' || c == '}') && depth;
-    deepest = std::max(deepest, depth);
-  }
-  if (deepest > 16)
-    return fail(path + ": nests lists/objects " + Twine(deepest) +
-                " deep; a text spec is one object of flat lists");
+  // A spec is one object of flat lists.
+  if (auto at = limits::jsonNestingBeyond(text, 16))
+    return fail(path + ": nests lists/objects more than 16 deep (at byte "
+                "offset " + Twine(*at) + "); a text spec is one object of "
+                "flat lists");
   auto json = llvm::json::parse(text);
   if (!json)
     return fail(path + ": not valid JSON: " + llvm::toString(json.takeError()));
