@@ -98,14 +98,20 @@ extern "C" void _mlir_ciface_heed_conv1d_forward(
       plan = buildPlan(shape, w, b);
       ctx->setPlan(site, plan);
     }
-    auto &engine = cpuEngine();
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, memory(plan->srcMd, engine, x->data())},
-        {DNNL_ARG_WEIGHTS, plan->weights},
-        {DNNL_ARG_DST, memory(plan->dstMd, engine, y->data())}};
-    if (hasBias)
-      args[DNNL_ARG_BIAS] = plan->bias;
-    executeOnThisThread(plan->primitive, plan->scratchpadMd, args);
+    bool fresh;
+    ThreadExecution &run = threadExecution(plan->id, fresh);
+    if (fresh) {
+      auto &engine = cpuEngine();
+      run.args = {{DNNL_ARG_SRC, memory(plan->srcMd, engine, DNNL_MEMORY_NONE)},
+                  {DNNL_ARG_WEIGHTS, plan->weights},
+                  {DNNL_ARG_DST, memory(plan->dstMd, engine, DNNL_MEMORY_NONE)}};
+      if (hasBias)
+        run.args[DNNL_ARG_BIAS] = plan->bias;
+      attachScratchpad(run, plan->scratchpadMd);
+    }
+    run.args[DNNL_ARG_SRC].set_data_handle(x->data());
+    run.args[DNNL_ARG_DST].set_data_handle(y->data());
+    executeOnThisThread(plan->primitive, run);
   } catch (const std::exception &e) {
     ctx->setError(std::string("oneDNN convolution (site ") +
                   std::to_string(site) + "): " + e.what());

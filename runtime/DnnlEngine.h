@@ -30,30 +30,50 @@ inline dnnl::primitive_attr kernelAttributes() {
   return attr;
 }
 
-/// Runs `primitive` on the calling thread's stream with a scratchpad of the
-/// calling thread (`args` are this call's own memory objects), and waits.
-inline void executeOnThisThread(const dnnl::primitive &primitive,
-                                const dnnl::memory::desc &scratchpad,
-                                std::unordered_map<int, dnnl::memory> &args) {
-  struct Scratch {
-    dnnl::stream stream{cpuEngine()};
-    std::unique_ptr<char, decltype(&std::free)> bytes{nullptr, &std::free};
-    size_t capacity = 0;
-  };
-  thread_local Scratch scratch;
+/// One plan's execution state on one thread: the argument map, whose
+/// per-call memory objects only get their data handles set by each call
+/// (creating them costs about 2 us per recurrent call), and the plan's
+/// scratchpad for this thread. Never shared between threads.
+struct ThreadExecution {
+  std::unordered_map<int, dnnl::memory> args;
+  std::unique_ptr<char, decltype(&std::free)> scratch{nullptr, &std::free};
+};
+
+/// The calling thread's execution state of plan `planId`; `fresh` is set
+/// when it is new (empty), and the caller fills in the arguments and calls
+/// attachScratchpad.
+inline ThreadExecution &threadExecution(uint64_t planId, bool &fresh) {
+  thread_local std::unordered_map<uint64_t, ThreadExecution> executions;
+  // Plans of models that are gone leave entries behind; a thread that has
+  // seen many plans starts over (entries are rebuilt on demand).
+  if (executions.size() > 256 && !executions.count(planId))
+    executions.clear();
+  auto [it, inserted] = executions.try_emplace(planId);
+  fresh = inserted;
+  return it->second;
+}
+
+/// Gives `execution` a scratchpad of its own for `scratchpad`.
+inline void attachScratchpad(ThreadExecution &execution,
+                             const dnnl::memory::desc &scratchpad) {
   size_t need = scratchpad.get_size();
-  if (need > scratch.capacity) {
-    size_t rounded = (need + 63) / 64 * 64;
-    scratch.bytes.reset(static_cast<char *>(std::aligned_alloc(64, rounded)));
-    if (!scratch.bytes)
-      throw std::bad_alloc();
-    scratch.capacity = rounded;
-  }
-  if (need)
-    args[DNNL_ARG_SCRATCHPAD] =
-        dnnl::memory(scratchpad, cpuEngine(), scratch.bytes.get());
-  primitive.execute(scratch.stream, args);
-  scratch.stream.wait();
+  if (!need)
+    return;
+  execution.scratch.reset(
+      static_cast<char *>(std::aligned_alloc(64, (need + 63) / 64 * 64)));
+  if (!execution.scratch)
+    throw std::bad_alloc();
+  execution.args[DNNL_ARG_SCRATCHPAD] =
+      dnnl::memory(scratchpad, cpuEngine(), execution.scratch.get());
+}
+
+/// Runs `primitive` with `execution`'s arguments on the calling thread's
+/// stream, and waits.
+inline void executeOnThisThread(const dnnl::primitive &primitive,
+                                ThreadExecution &execution) {
+  thread_local dnnl::stream stream(cpuEngine());
+  primitive.execute(stream, execution.args);
+  stream.wait();
 }
 
 } // namespace heed::rt

@@ -9,6 +9,8 @@
 
 #include <malloc.h>
 
+#include <atomic>
+
 using namespace heed::rt;
 
 /// Compiled models allocate their intermediates (megabytes for long
@@ -24,6 +26,11 @@ static void keepLargeAllocations() {
   }();
   (void)done;
 }
+
+KernelPlan::KernelPlan() : id([] {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}()) {}
 
 KernelContext::KernelContext() : self(this) { keepLargeAllocations(); }
 KernelContext::~KernelContext() = default;

@@ -38,7 +38,11 @@ enum class RnnDirection : int64_t {
 
 class KernelPlan {
 public:
+  KernelPlan();
   virtual ~KernelPlan() = default;
+  /// Unique over the process's lifetime (per-thread state is keyed by it;
+  /// an address could be reused by a later plan).
+  const uint64_t id;
 };
 
 /// The library state of one compiled model.

@@ -192,23 +192,40 @@ extern "C" void _mlir_ciface_heed_rnn_forward(
       plan = buildPlan(shape, weights);
       ctx->setPlan(site, plan);
     }
-    // This call's own memory objects over the caller's buffers.
-    auto &engine = cpuEngine();
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC_LAYER, memory(plan->srcLayerMd, engine, x->data())},
-        {DNNL_ARG_WEIGHTS_LAYER, plan->weightsLayer},
-        {DNNL_ARG_WEIGHTS_ITER, plan->weightsIter},
-        {DNNL_ARG_BIAS, plan->bias},
-        {DNNL_ARG_DST_LAYER, memory(plan->dstLayerMd, engine, y->data())},
-        {DNNL_ARG_DST_ITER, memory(plan->stateMd, engine, hn->data())}};
-    if (shape.hasH0)
-      args[DNNL_ARG_SRC_ITER] = memory(plan->stateMd, engine, h0->data());
-    if (lstm) {
-      args[DNNL_ARG_DST_ITER_C] = memory(plan->stateMd, engine, cn->data());
-      if (shape.hasC0)
-        args[DNNL_ARG_SRC_ITER_C] = memory(plan->stateMd, engine, c0->data());
+    // This thread's memory objects of the plan, over the caller's buffers.
+    bool fresh;
+    ThreadExecution &run = threadExecution(plan->id, fresh);
+    if (fresh) {
+      auto &engine = cpuEngine();
+      auto perCall = [&](const memory::desc &md) {
+        return memory(md, engine, DNNL_MEMORY_NONE);
+      };
+      run.args = {{DNNL_ARG_SRC_LAYER, perCall(plan->srcLayerMd)},
+                  {DNNL_ARG_WEIGHTS_LAYER, plan->weightsLayer},
+                  {DNNL_ARG_WEIGHTS_ITER, plan->weightsIter},
+                  {DNNL_ARG_BIAS, plan->bias},
+                  {DNNL_ARG_DST_LAYER, perCall(plan->dstLayerMd)},
+                  {DNNL_ARG_DST_ITER, perCall(plan->stateMd)}};
+      if (shape.hasH0)
+        run.args[DNNL_ARG_SRC_ITER] = perCall(plan->stateMd);
+      if (lstm) {
+        run.args[DNNL_ARG_DST_ITER_C] = perCall(plan->stateMd);
+        if (shape.hasC0)
+          run.args[DNNL_ARG_SRC_ITER_C] = perCall(plan->stateMd);
+      }
+      attachScratchpad(run, plan->scratchpadMd);
     }
-    executeOnThisThread(plan->primitive, plan->scratchpadMd, args);
+    run.args[DNNL_ARG_SRC_LAYER].set_data_handle(x->data());
+    run.args[DNNL_ARG_DST_LAYER].set_data_handle(y->data());
+    run.args[DNNL_ARG_DST_ITER].set_data_handle(hn->data());
+    if (shape.hasH0)
+      run.args[DNNL_ARG_SRC_ITER].set_data_handle(h0->data());
+    if (lstm) {
+      run.args[DNNL_ARG_DST_ITER_C].set_data_handle(cn->data());
+      if (shape.hasC0)
+        run.args[DNNL_ARG_SRC_ITER_C].set_data_handle(c0->data());
+    }
+    executeOnThisThread(plan->primitive, run);
   } catch (const dnnl::error &e) {
     ctx->setError(std::string("oneDNN recurrent layer (site ") +
                   std::to_string(site) + "): " + e.what());
