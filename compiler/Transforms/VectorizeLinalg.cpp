@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/Transforms/FastMath.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -195,9 +196,9 @@ struct LowerVectorOpsPass
       return signalPassFailure();
     // The lowerings above create plain adds and reductions from ops that
     // were fast-math; give them back the same flags so LLVM may fuse
-    // multiply-adds and reassociate horizontal reductions.
-    auto fast = arith::FastMathFlagsAttr::get(&getContext(),
-                                              arith::FastMathFlags::fast);
+    // multiply-adds and reassociate horizontal reductions (never nnan/ninf:
+    // those let a NaN input become a finite output).
+    auto fast = heed::fastMath(&getContext());
     getOperation()->walk([&](arith::ArithFastMathInterface op) {
       if (op.getFastMathFlagsAttr() &&
           op.getFastMathFlagsAttr().getValue() == arith::FastMathFlags::none)

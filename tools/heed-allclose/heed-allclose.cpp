@@ -2,7 +2,8 @@
 //
 // Part of Heed. `heed-allclose ACTUAL EXPECTED [--atol A] [--rtol R]`
 // checks that every tensor of EXPECTED is in ACTUAL with the same shape and
-// |a - e| <= atol + rtol * |e| elementwise (NumPy's allclose). Exits 1 and
+// |a - e| <= atol + rtol * |e| elementwise (NumPy's allclose; --equal-nan
+// lets NaN match NaN). Exits 1 and
 // names the first mismatching tensor, index and values otherwise.
 //
 //===----------------------------------------------------------------------===//
@@ -23,6 +24,8 @@ static cl::opt<std::string> expectedPath(cl::Positional, cl::Required,
                                          cl::desc("EXPECTED"));
 static cl::opt<double> absTol("atol", cl::init(1e-5), cl::desc("absolute tolerance"));
 static cl::opt<double> relTol("rtol", cl::init(1e-4), cl::desc("relative tolerance"));
+static cl::opt<bool> equalNan("equal-nan",
+                              cl::desc("NaN matches NaN (NumPy's equal_nan)"));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -53,7 +56,11 @@ int main(int argc, char **argv) {
     }
     double worst = 0;
     for (int64_t i = 0; i < want.numElements(); ++i) {
-      double a = (*got)[i], e = want[i], diff = std::fabs(a - e);
+      double a = (*got)[i], e = want[i];
+      // Equal values match, the same infinity included (as in NumPy).
+      if (a == e || (equalNan && std::isnan(a) && std::isnan(e)))
+        continue;
+      double diff = std::fabs(a - e);
       worst = std::max(worst, diff);
       if (!(diff <= absTol + relTol * std::fabs(e))) {
         llvm::errs() << "heed-allclose: '" << name << "' differs at flat index "

@@ -177,11 +177,7 @@ Value softmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
 } // namespace
 
 arith::FastMathFlagsAttr heed::fastMath(OpBuilder &b) {
-  // Everything `fast` allows but nnan/ninf: masked attention energies are
-  // -inf on purpose, and exp(-inf) = σ(-inf) = 0 must hold.
-  using F = arith::FastMathFlags;
-  return arith::FastMathFlagsAttr::get(
-      b.getContext(), F::reassoc | F::contract | F::afn | F::arcp | F::nsz);
+  return fastMath(b.getContext());
 }
 
 Value heed::emitActivationScalar(OpBuilder &b, Location loc,

@@ -7,6 +7,7 @@
 #ifndef HEED_COMPILER_CONVERSION_ATTNTOLINALG_ATTNTOLINALG_H
 #define HEED_COMPILER_CONVERSION_ATTNTOLINALG_ATTNTOLINALG_H
 
+#include "compiler/Transforms/FastMath.h"
 #include "dialects/attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -40,8 +41,7 @@ elementwise(mlir::OpBuilder &b, mlir::Location loc,
 /// embedding and argmax (SequenceToLinalg.cpp).
 void populateSequenceToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
-/// The fast-math flags of all Heed arithmetic (reassociation and
-/// contraction let LLVM vectorize reductions and fuse multiply-adds).
+/// The fast-math flags of all Heed arithmetic (compiler/Transforms/FastMath.h).
 mlir::arith::FastMathFlagsAttr fastMath(mlir::OpBuilder &b);
 
 /// `kind` applied to one f32 scalar or vector value (softmax: identity).
