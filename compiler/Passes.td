@@ -159,6 +159,28 @@ def LowerVectorOps : Pass<"heed-lower-vector-ops"> {
   let dependentDialects = ["mlir::vector::VectorDialect"];
 }
 
+def DistinctResults : Pass<"heed-distinct-results", "mlir::func::FuncOp"> {
+  let summary = "Give every result of a function its own tensor";
+  let description = [{
+    Every output of a model becomes its own caller-allocated out-parameter
+    (buffer-results-to-out-params). A function that returns one value twice
+    — two outputs of the same expression, or equal expressions merged by
+    CSE — crashes that pass in MLIR 22. This pass returns a copy
+    (`linalg.copy` into a fresh tensor) for every repeated result, so each
+    out-parameter is written once.
+
+    ```mlir
+    return %a, %a : tensor<2x4xf32>, tensor<2x4xf32>
+    // becomes
+    %e = tensor.empty() : tensor<2x4xf32>
+    %c = linalg.copy ins(%a : tensor<2x4xf32>) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+    return %a, %c : tensor<2x4xf32>, tensor<2x4xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def HoistVectorTransfers : Pass<"heed-hoist-vector-transfers",
                                 "mlir::func::FuncOp"> {
   let summary = "Keep loop-carried vector accumulators in registers";

@@ -72,6 +72,9 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   // accumulate through memory.
   pm.addNestedPass<func::FuncOp>(createVectorizeLinalg());
   pm.addPass(createCanonicalizerPass());
+  // A value returned twice (two outputs of one expression, or equal ones
+  // merged by CSE) would crash buffer-results-to-out-params: copy repeats.
+  pm.addNestedPass<func::FuncOp>(createDistinctResults());
   // Tensors to buffers across the whole module, function signatures included
   // and with plain (identity) layouts so the runtime passes dense arrays.
   bufferization::OneShotBufferizePassOptions bufferize;
