@@ -325,6 +325,21 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   for (auto &p : (*model)->prepared)
     args.push_back({p.data(), p.shape()});
   rt::NamedTensors outputs;
+  uint64_t outputBytes = 0;
+  for (auto &out : ast->outputs) {
+    std::vector<int64_t> shape = concreteShape(out.value->type, *dims);
+    // Checked before anything is allocated: each output, then all of them
+    // together, against the limits and the memory cap.
+    if (auto err = limits::checkTensorSize(shape, sizeof(float),
+                                           "output '" + out.name + "'"))
+      return std::move(err);
+    outputBytes += uint64_t(rt::checkedNumElements(shape)) * sizeof(float);
+    if (outputBytes > limits::memoryLimit())
+      return fail("the outputs of '" + ast->name + "' need " +
+                  Twine(outputBytes) + " bytes or more, above the memory "
+                  "limit of " + Twine(limits::memoryLimit()) +
+                  " bytes (HEED_MAX_MEMORY)");
+  }
   for (auto &out : ast->outputs)
     outputs.emplace_back(out.name,
                          rt::Tensor(concreteShape(out.value->type, *dims)));
