@@ -15,6 +15,7 @@
 #include "AttentionMap.h"
 #include "Report.h"
 #include "TextInterface.h"
+#include "runtime/Limits.h"
 
 #include "compiler/Driver/Session.h"
 #include "compiler/Pipelines/Registration.h"
@@ -602,5 +603,13 @@ int main(int argc, char **argv) {
     return failWith("--emit and -o belong to 'heed compile'");
   if (command != "bench" && (batch.getNumOccurrences() || iterations.getNumOccurrences()))
     return failWith("--batch and --iterations belong to 'heed bench'");
-  return handler();
+  try {
+    return handler();
+  } catch (const std::bad_alloc &) {
+    // Sizes are checked against the limits (runtime/Limits.h) before they
+    // are allocated; the machine can still have less memory than the cap.
+    return failWith("out of memory (HEED_MAX_MEMORY sets the cap on what Heed "
+                    "allocates; it is " +
+                    llvm::Twine(heed::limits::memoryLimit()) + " bytes)");
+  }
 }
