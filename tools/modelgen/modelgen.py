@@ -67,8 +67,8 @@ class Program:
         return name
 
     def pick(self, kind=None, d=None):
-        options = [v for v in self.values
-                   if (kind is None or v.kind == kind) and (d is None or v.d == d)]
+        options = [v for v in self.values if v.kind != "ids" and
+                   (kind is None or v.kind == kind) and (d is None or v.d == d)]
         return self.rng.choice(options) if options else None
 
     def emit(self, line, step, value=None):
@@ -313,6 +313,51 @@ class Program:
         return last
 
 
+def stopping_loop(p):
+    """Greedy decoding: a GRU cell over x_t and the fed-back token's
+    embedding-free one-hot, argmax over V classes, stop once a row emits
+    END. Finished rows keep their state and yield zeros; n counts each
+    row's steps, the one that emitted END included."""
+    xs = p.pick("seq")
+    H, V = p.rng.randint(2, 6), p.rng.randint(2, 5)
+    end = p.rng.randrange(V)
+    cellL = p.layer("gru_cell(%d)" % H, nn.GRUCell(xs.d + 1, H), "cell")
+    outL = p.layer("dense(%d)" % V, nn.Linear(H, V))
+    toks, hs, n, last = p.fresh("toks"), p.fresh("hs"), p.fresh("n"), p.fresh()
+    lines = ["for t in range(T) carry (h = zeros(B, %d), tok = zeros(B)) "
+             "until tok == %d lengths %s {" % (H, end, n),
+             "  h = %s(concat(%s[:, t], repeat(tok, 1, axis=1), axis=-1), h)"
+             % (cellL, xs.name),
+             "  tok = argmax(%s(h))" % outL,
+             "  yield %s = tok" % toks, "  yield %s = h" % hs, "}",
+             "%s = h" % last]
+
+    def step(env):
+        x = env[xs.name]
+        b = x.shape[0]
+        h, tok = torch.zeros(b, H), torch.zeros(b)
+        finished = torch.zeros(b, dtype=torch.bool)
+        lengths = torch.full((b,), float(p.T))
+        out_t, out_h = torch.zeros(b, p.T), torch.zeros(b, p.T, H)
+        for t in range(p.T):
+            h_new = p.modules[cellL](torch.cat([x[:, t], tok.unsqueeze(1)], -1), h)
+            tok_new = p.modules[outL](h_new).argmax(-1).float()
+            live = ~finished
+            h = torch.where(live.unsqueeze(1), h_new, h)
+            tok = torch.where(live, tok_new, tok)
+            out_t[live, t] = tok_new[live]
+            out_h[live, t] = h_new[live]
+            stop = live & (tok_new == end)
+            lengths[stop] = t + 1
+            finished |= stop
+            if finished.all():
+                break
+        env[toks], env[hs], env[n], env[last] = out_t, out_h, lengths, h
+    p.emit("\n".join(lines), step)
+    p.values += [Value(hs, "seq", H), Value(last, "vec", H),
+                 Value(toks, "ids", p.T), Value(n, "ids", 1)]
+
+
 def generate(seed):
     rng = random.Random(seed)
     T, F, Q = rng.randint(2, 7), rng.randint(2, 6), rng.randint(2, 6)
@@ -320,7 +365,7 @@ def generate(seed):
     p.values = [Value("x", "seq", F), Value("q", "vec", Q)]
     ops = [(p.dense, 4), (p.unary, 2), (p.binary, 3), (p.softmax, 1), (p.reduce, 2),
            (p.concat, 2), (p.attention, 3), (p.keras_attention, 2), (p.recurrent, 2),
-           (p.loop, 2)]
+           (p.loop, 2), (lambda: stopping_loop(p), 1)]
     for _ in range(rng.randint(3, 9)):
         op = rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
         op()
