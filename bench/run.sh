@@ -12,7 +12,7 @@ heed_median() { # model batch [heed options] -> "median_us compile_ms"
   shift 2
   "$build/bin/heed" bench "examples/$model/model.heed" \
     $(test -f "$weights" && echo --weights "$weights") \
-    --batch "$batch" "$@" |
+    --batch "$batch" --threads 1 "$@" |
     awk '/compile:/ {c=$2} /median/ {for (i=1;i<=NF;i++) if ($i=="median") m=$(i+1)} END {print m, c}'
 }
 

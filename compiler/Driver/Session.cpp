@@ -10,10 +10,12 @@
 #include <cmath>
 #include "compiler/Driver/KerasWeights.h"
 #include "compiler/Pipelines/Registration.h"
+#include "frontends/dsl/BatchRows.h"
 #include "frontends/dsl/MLIRGen.h"
 #include "frontends/dsl/Parser.h"
 #include "frontends/dsl/Sema.h"
 #include "runtime/Limits.h"
+#include "runtime/ThreadPool.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -66,12 +68,21 @@ Session::load(const std::string &path, PipelineOptions options,
   }
   if (!dsl::checkModel(*session->ast, session->sourceMgr, params))
     return fail(path + ": the model has errors (see above)");
+  session->batchSymbol =
+      dsl::independentBatchRows(*session->ast, &session->batchWhy);
+  session->setThreads(0);
   mlir::DialectRegistry registry;
   registerHeedDialects(registry);
   session->context = std::make_unique<mlir::MLIRContext>(registry);
   session->context->loadAllAvailableDialects();
   return session;
 }
+
+void Session::setThreads(unsigned count) {
+  threadCount = count ? count : rt::availableCores();
+}
+
+void Session::setRowsPerBlock(int64_t rows) { rowBlock = rows; }
 
 std::vector<rt::ExpectedWeight> Session::expectedWeights() const {
   std::vector<rt::ExpectedWeight> out;
@@ -304,6 +315,39 @@ llvm::Error Session::checkInputRanges(const rt::NamedTensors &inputs,
   return llvm::Error::success();
 }
 
+llvm::Error Session::runRows(Compiled &model, const rt::NamedTensors &inputs,
+                             rt::NamedTensors &outputs, int64_t row,
+                             int64_t rows, int64_t batchSize) {
+  // A block of rows of a row-major [B, ...] tensor is one contiguous range.
+  auto block = [&](const rt::Tensor &t) -> BufferArg {
+    std::vector<int64_t> shape = t.shape();
+    float *data = const_cast<float *>(t.data());
+    if (rows == batchSize)
+      return {data, shape};
+    int64_t perRow = t.numElements() / batchSize;
+    shape[0] = rows;
+    return {data + row * perRow, shape};
+  };
+  std::vector<BufferArg> args;
+  for (auto &in : ast->inputs)
+    for (auto &[name, t] : inputs)
+      if (name == in.name)
+        args.push_back(block(t));
+  for (auto &w : weights)
+    args.push_back({w.data(), w.shape()});
+  for (auto &p : model.prepared)
+    args.push_back({p.data(), p.shape()});
+  for (auto &[name, t] : outputs)
+    args.push_back(block(t));
+  if (auto err = model.jit->invoke(0, args))
+    return err;
+  // Kernel errors are kept per thread: taken on the thread that ran.
+  std::string kernelError = model.kernels->takeError();
+  if (!kernelError.empty())
+    return fail("while running '" + ast->name + "': " + kernelError);
+  return llvm::Error::success();
+}
+
 llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   if (!weightsBound)
     return fail("no weights bound (use --weights FILE)");
@@ -312,18 +356,34 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
     return dims.takeError();
   if (auto err = checkInputRanges(inputs, *dims))
     return std::move(err);
-  auto model = compiled(*dims);
-  if (!model)
-    return model.takeError();
-  std::vector<BufferArg> args;
-  for (auto &in : ast->inputs)
-    for (auto &[name, t] : inputs)
-      if (name == in.name)
-        args.push_back({const_cast<float *>(t.data()), t.shape()});
-  for (auto &w : weights)
-    args.push_back({w.data(), w.shape()});
-  for (auto &p : (*model)->prepared)
-    args.push_back({p.data(), p.shape()});
+  // Blocks of at most rowsPerBlock rows, sizes differing by at most one.
+  // They depend on the batch size only, never on the thread count: one
+  // thread runs the same blocks as several, so every thread count gives
+  // bit-identical results (code compiled for 7 rows may round differently
+  // from code compiled for 4).
+  int64_t batchSize = batchSymbol ? dims->lookup(*batchSymbol) : 1;
+  int64_t blocks =
+      rowBlock ? (batchSize + rowBlock - 1) / rowBlock : int64_t(1);
+  std::vector<int64_t> blockStart = {0};
+  std::vector<Compiled *> blockModel;
+  if (blocks <= 1) {
+    auto model = compiled(*dims);
+    if (!model)
+      return model.takeError();
+    blockModel.push_back(*model);
+    blockStart.push_back(batchSize);
+  } else {
+    for (int64_t b = 0; b < blocks; ++b) {
+      int64_t rows = batchSize / blocks + (b < batchSize % blocks ? 1 : 0);
+      llvm::StringMap<int64_t> blockDims = *dims;
+      blockDims[*batchSymbol] = rows;
+      auto model = compiled(blockDims); // cached: at most two sizes
+      if (!model)
+        return model.takeError();
+      blockModel.push_back(*model);
+      blockStart.push_back(blockStart.back() + rows);
+    }
+  }
   rt::NamedTensors outputs;
   uint64_t outputBytes = 0;
   for (auto &out : ast->outputs) {
@@ -343,12 +403,15 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   for (auto &out : ast->outputs)
     outputs.emplace_back(out.name,
                          rt::Tensor(concreteShape(out.value->type, *dims)));
-  for (auto &[name, t] : outputs)
-    args.push_back({t.data(), t.shape()});
-  if (auto err = (*model)->jit->invoke(0, args))
-    return std::move(err);
-  std::string kernelError = (*model)->kernels->takeError();
-  if (!kernelError.empty())
-    return fail("while running '" + ast->name + "': " + kernelError);
+  std::vector<std::string> errors(blockModel.size());
+  rt::ThreadPool::shared().parallelFor(
+      unsigned(blockModel.size()), threadCount, [&](unsigned b) {
+        if (auto err = runRows(*blockModel[b], inputs, outputs, blockStart[b],
+                               blockStart[b + 1] - blockStart[b], batchSize))
+          errors[b] = llvm::toString(std::move(err));
+      });
+  for (auto &e : errors)
+    if (!e.empty())
+      return fail(e);
   return outputs;
 }

@@ -23,6 +23,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 
 namespace heed {
 
@@ -59,7 +60,26 @@ public:
   /// declaration order. Safe to call from several threads at once (the
   /// first run for a set of shapes compiles while the others wait); not
   /// while another thread calls setWeights.
+  ///
+  /// With independent batch rows (frontends/dsl/BatchRows.h) a batch of
+  /// more than rowsPerBlock() rows runs as blocks of rows, each compiled
+  /// for its own size, in parallel on up to threads() threads. The blocks
+  /// depend on the batch size alone, so results are bit-identical for
+  /// every thread count.
   llvm::Expected<rt::NamedTensors> run(const rt::NamedTensors &inputs);
+
+  /// Threads a run may use (0: every core the process may use, the
+  /// default). oneDNN always runs on one OpenMP thread per Heed thread.
+  void setThreads(unsigned count);
+  unsigned threads() const { return threadCount; }
+  /// Rows per block (default kDefaultRowsPerBlock; 0: the whole batch as
+  /// one block, which no thread count can split).
+  void setRowsPerBlock(int64_t rows);
+  int64_t rowsPerBlock() const { return rowBlock; }
+  static constexpr int64_t kDefaultRowsPerBlock = 16;
+  /// The batch dimension when runs can split their rows, else why not.
+  const std::optional<std::string> &batchDim() const { return batchSymbol; }
+  const std::string &whyNoRowBlocks() const { return batchWhy; }
 
   /// A model compiled for one set of dims, with its prepared weights.
   struct Compiled {
@@ -78,6 +98,11 @@ private:
   Session() = default;
   std::vector<int64_t> concreteShape(const dsl::Shape &shape,
                                      const llvm::StringMap<int64_t> &dims) const;
+  /// Runs rows [row, row + rows) of a batch of `batchSize` through
+  /// `model`; the buffers are the whole batch's.
+  llvm::Error runRows(Compiled &model, const rt::NamedTensors &inputs,
+                      rt::NamedTensors &outputs, int64_t row, int64_t rows,
+                      int64_t batchSize);
 
   PipelineOptions options;
   llvm::SourceMgr sourceMgr;
@@ -85,6 +110,10 @@ private:
   std::unique_ptr<dsl::Model> ast;
   std::vector<rt::Tensor> weights;
   bool weightsBound = false;
+  unsigned threadCount = 1;
+  int64_t rowBlock = kDefaultRowsPerBlock;
+  std::optional<std::string> batchSymbol;
+  std::string batchWhy;
   /// Lowers a module from `Stage::Linalg` to the LLVM dialect.
   llvm::Error lowerToLLVM(mlir::ModuleOp module);
 

@@ -7,19 +7,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Driver/Session.h"
-#include "runtime/TensorFile.h"
-
-#include "llvm/Support/FileSystem.h"
-
-#include <gtest/gtest.h>
+#include "ExampleLoader.h"
 
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 #include <thread>
 
 using namespace heed;
+using namespace heed::test;
 
 namespace {
 
@@ -28,64 +23,6 @@ constexpr int kThreads = 8;
 int runsPerThread() {
   const char *env = std::getenv("HEED_STRESS_RUNS");
   return env ? std::atoi(env) : 200;
-}
-
-std::string examplePath(const std::string &name, const std::string &file) {
-  return std::string(HEED_SOURCE_DIR) + "/examples/" + name + "/" + file;
-}
-
-/// The example's model with its weights, and its inputs (NAME.npy, or in
-/// lower case, next to the model for every declared input).
-struct LoadedExample {
-  std::unique_ptr<Session> session;
-  rt::NamedTensors inputs;
-};
-
-LoadedExample load(const std::string &name, PipelineOptions options) {
-  LoadedExample e;
-  auto session = Session::load(examplePath(name, "model.heed"), options);
-  if (!session) {
-    ADD_FAILURE() << llvm::toString(session.takeError());
-    return e;
-  }
-  e.session = std::move(*session);
-  std::string weights = examplePath(name, "weights.safetensors");
-  rt::NamedTensors tensors;
-  if (llvm::sys::fs::exists(weights)) {
-    auto loaded = rt::loadTensorFile(weights);
-    if (!loaded) {
-      ADD_FAILURE() << llvm::toString(loaded.takeError());
-      return e;
-    }
-    tensors = std::move(*loaded);
-  }
-  if (auto err = e.session->setWeights(std::move(tensors), weights)) {
-    ADD_FAILURE() << llvm::toString(std::move(err));
-    return e;
-  }
-  for (auto &in : e.session->model().inputs) {
-    std::string file = examplePath(name, in.name + ".npy");
-    if (!llvm::sys::fs::exists(file))
-      file = examplePath(name, llvm::StringRef(in.name).lower() + ".npy");
-    auto t = rt::loadTensorFile(file);
-    if (!t) {
-      ADD_FAILURE() << llvm::toString(t.takeError());
-      return e;
-    }
-    e.inputs.emplace_back(in.name, std::move((*t)[0].second));
-  }
-  return e;
-}
-
-bool identical(const rt::NamedTensors &a, const rt::NamedTensors &b) {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i].second.shape() != b[i].second.shape() ||
-        std::memcmp(a[i].second.data(), b[i].second.data(),
-                    a[i].second.numElements() * sizeof(float)) != 0)
-      return false;
-  return true;
 }
 
 struct Case {
@@ -101,6 +38,7 @@ TEST_P(Concurrency, ResultsMatchOneThread) {
   // The reference: a session of its own, one thread.
   LoadedExample reference = load(GetParam().example, options);
   ASSERT_TRUE(reference.session);
+  reference.session->setThreads(1);
   auto expected = reference.session->run(reference.inputs);
   ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
 

@@ -7,8 +7,10 @@ The inputs for batch b repeat the golden's rows cyclically (row i is golden
 row i mod B0); rows of these models are independent, so output row i must
 equal golden row i mod B0 under every choice. Choices: --attention fused and
 decomposed, raised or --no-raise, and for models with recurrent cells in
-loops --cell fused, onednn and auto. A failure prints the command that
-reproduces it.
+loops --cell fused, onednn and auto; --threads 1, 2 and 3 rotate over the
+batch sizes, so that each choice runs at every thread count (a run on
+several threads splits the batch into blocks of rows). A failure prints
+the command that reproduces it.
 
     /usr/bin/python3 tools/difftest/difftest.py BUILD [--quick] [--only NAME]
 
@@ -93,15 +95,20 @@ def choices(model_text):
     return list(itertools.product(["fused", "decomposed"], [False, True], cells))
 
 
-def run_one(heed, name, model, weights, inputs, golden, batch, choice, tmp, atol, rtol):
+THREADS = [1, 2, 3]
+
+
+def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, tmp,
+            atol, rtol):
     attention, no_raise, cell = choice
-    tag = "%s-b%d-%s-%s-%s" % (name, batch, attention, "noraise" if no_raise else "raise", cell)
+    tag = "%s-b%d-%s-%s-%s-t%d" % (name, batch, attention,
+                                   "noraise" if no_raise else "raise", cell, threads)
     rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
     in_file = os.path.join(tmp, tag + ".in.npz")
     out_file = os.path.join(tmp, tag + ".out.npz")
     np.savez(in_file, **rows)
     cmd = [heed, "run", path(model), "--input", in_file, "--output", out_file,
-           "--attention=" + attention, "--cell=" + cell]
+           "--attention=" + attention, "--cell=" + cell, "--threads=%d" % threads]
     if weights:
         cmd += ["--weights", path(weights)]
     if no_raise:
@@ -153,10 +160,11 @@ def main():
             inputs = load_inputs(spec)
             gold = np.load(path(golden))
             text = open(path(model)).read()
-            for batch in batches:
-                for choice in choices(text):
+            for b, batch in enumerate(batches):
+                for c, choice in enumerate(choices(text)):
+                    threads = THREADS[(b + c) % len(THREADS)]
                     jobs.append((heed, name, model, weights, inputs, gold, batch,
-                                 choice, tmp, args.atol, args.rtol))
+                                 choice, threads, tmp, args.atol, args.rtol))
         failures = 0
         with ThreadPoolExecutor(args.jobs) as pool:
             for tag, problem in pool.map(lambda j: run_one(*j), jobs):

@@ -69,6 +69,17 @@ static cl::opt<bool> noRaise("no-raise",
                              cl::desc("do not raise Keras-style attention "
                                       "subgraphs to attn.attention"),
                              cl::cat(modelCat));
+// Registered as heed-threads and renamed to --threads in main(): libLLVM
+// already registers an option named "threads".
+static cl::opt<unsigned> threadOption(
+    "heed-threads", cl::desc("threads a run may use (default: the cores the "
+                        "process may use); batch rows run in parallel"),
+    cl::value_desc("N"), cl::init(0), cl::cat(modelCat));
+static cl::opt<int64_t> rowsPerBlock(
+    "rows-per-block",
+    cl::desc("batch rows per block (blocks run in parallel; 0: the whole "
+             "batch as one block)"),
+    cl::init(Session::kDefaultRowsPerBlock), cl::Hidden, cl::cat(modelCat));
 static cl::list<std::string>
     inputs("input", cl::desc("bind a model input: NAME=FILE.npy, or FILE.npz "
                              "with one member per input"),
@@ -168,6 +179,10 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
   auto session = Session::load(modelPath, pipelineOptions(), params);
   if (!session)
     return session.takeError();
+  (*session)->setThreads(threadOption);
+  if (rowsPerBlock < 0)
+    return llvm::createStringError("--rows-per-block must be 0 or more");
+  (*session)->setRowsPerBlock(rowsPerBlock);
   // A model without layers (plain attention) takes no weights file.
   if (needWeights && weightsPath.empty() &&
       (*session)->expectedWeights().empty()) {
@@ -532,10 +547,16 @@ int benchCommand() {
   auto us = [](double s) { return llvm::format("%.2f", s * 1e6); };
   llvm::outs() << "model " << model.name << ", batch "
                << (model.symbols.empty() ? 1 : in.front().second.shape().front())
+               << ", " << (*session)->threads() << " thread"
+               << ((*session)->threads() == 1 ? "" : "s")
+               << ((*session)->threads() > 1 && !(*session)->batchDim()
+                       ? " (rows not split: " + (*session)->whyNoRowBlocks() + ")"
+                       : std::string())
                << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms\n"
                << "  latency over " << n << " runs: min " << us(times.front())
-               << " us, median " << us(times[times.size() / 2]) << " us, max "
-               << us(times.back()) << " us\n";
+               << " us, median " << us(times[times.size() / 2]) << " us, p99 "
+               << us(times[std::min(times.size() - 1, times.size() * 99 / 100)])
+               << " us, max " << us(times.back()) << " us\n";
   return 0;
 }
 
@@ -584,6 +605,12 @@ int main(int argc, char **argv) {
                  << "' (expected run, compile or bench)\n";
     return 1;
   }
+  // --threads is Heed's; the library option of that name moves aside.
+  if (cl::Option *llvmThreads = cl::getRegisteredOptions().lookup("threads")) {
+    llvmThreads->setArgStr("llvm-threads");
+    llvmThreads->setHiddenFlag(cl::ReallyHidden);
+  }
+  threadOption.setArgStr("threads");
   cl::HideUnrelatedOptions(shown);
   // Parse everything after the command; the command is argv[0] for help.
   std::string title = ("heed " + command).str();

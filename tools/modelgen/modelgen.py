@@ -2,12 +2,16 @@
 """Random model generator for differential testing (NNSmith/Csmith style).
 
 Each seed gives one random, valid Heed model — dense layers, activations,
-elementwise chains, reductions, softmax, concatenation, attention (dot,
-scaled dot and additive scores, with and without lengths; Keras-style
-subgraphs that Heed raises), recurrent layers (LSTM/GRU, bidirectional)
-and time loops carrying LSTM/GRU cell states frozen with where() and
-attending inside the loop — together with the same computation written in
-PyTorch, the oracle. The model runs through `heed run` under every
+elementwise chains, reductions, softmax, concatenation, Conv1D (valid and
+'same' padding, strides: sequences of other lengths), batch norm,
+embeddings of id inputs, attention (dot, scaled dot and additive scores;
+a query row or a query sequence; lengths, causal masks, smoothing
+normalization, window/monotonic constraints; Keras-style subgraphs that
+Heed raises), multi-head attention (self, causal, cross), recurrent layers
+(LSTM/GRU, bidirectional), time loops carrying LSTM/GRU cell states frozen
+with where() and attending inside the loop (with a constraint around the
+carried previous argmax), and greedy decoding loops that stop per row —
+together with the same computation written in PyTorch, the oracle. The model runs through `heed run` under every
 lowering choice that applies (fused/decomposed attention, raised or not,
 each cell kind) at a batch size drawn from 1, 2, 3, 4, 5, 7, 16, 33; each
 output must match PyTorch.
@@ -19,6 +23,7 @@ output must match PyTorch.
 A failing seed is written to KEEP/seed-N/ (model.heed, weights, inputs,
 golden, and the heed command that fails); --seeds N reproduces it."""
 import argparse
+import itertools
 import os
 import random
 import subprocess
@@ -39,10 +44,12 @@ ACTS = {"none": lambda v: v, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
 
 
 class Value:
-    """A tensor of the program: [B, T, d] ('seq') or [B, d] ('vec')."""
+    """A tensor of the program: [B, t, d] ('seq', t steps: the model's T
+    unless a conv1d changed it) or [B, d] ('vec')."""
 
-    def __init__(self, name, kind, d):
+    def __init__(self, name, kind, d, t=None):
         self.name, self.kind, self.d = name, kind, d
+        self.t = t
 
 
 class Program:
@@ -53,7 +60,7 @@ class Program:
         self.steps = []            # torch: functions env -> None, in order
         self.values = []           # usable values outside loops
         self.count = 0
-        self.inputs = {}           # name -> shape after the batch
+        self.inputs = {}           # extra inputs: name -> (shape text, make(batch, g))
         self.uses_lengths = self.uses_mask = False
 
     def fresh(self, prefix="v"):
@@ -66,10 +73,27 @@ class Program:
         self.modules[name] = module
         return name
 
-    def pick(self, kind=None, d=None):
+    def pick(self, kind=None, d=None, t=None, where=None):
         options = [v for v in self.values if v.kind != "ids" and
-                   (kind is None or v.kind == kind) and (d is None or v.d == d)]
+                   (kind is None or v.kind == kind) and (d is None or v.d == d) and
+                   (t is None or v.t == t) and (where is None or where(v))]
         return self.rng.choice(options) if options else None
+
+    def like(self, v, name, d=None, kind=None):
+        """A new value of v's kind and length."""
+        kind = kind or v.kind
+        return Value(name, kind, v.d if d is None else d, v.t if kind == "seq" else None)
+
+    def ids_input(self, V, shape):
+        """An input of integer ids in [0, V) ([B] or [B, T])."""
+        name = self.fresh("ids")
+        if shape == "seq":
+            self.inputs[name] = ("[B, T]", lambda b, g: torch.randint(
+                0, V, (b, self.T), generator=g).float())
+        else:
+            self.inputs[name] = ("[B]", lambda b, g: torch.randint(
+                0, V, (b,), generator=g).float())
+        return name
 
     def emit(self, line, step, value=None):
         self.body.append(line)
@@ -85,7 +109,7 @@ class Program:
         act = act or self.rng.choice(list(ACTS))
         L = self.layer("dense(%d, activation=%s)" % (units, act),
                        nn.Linear(v.d, units))
-        out = Value(self.fresh(), v.kind, units)
+        out = self.like(v, self.fresh(), units)
         m = self.modules[L]
         return self.emit("%s = %s(%s)" % (out.name, L, v.name),
                          lambda env, o=out.name, i=v.name: env.__setitem__(
@@ -94,7 +118,7 @@ class Program:
     def unary(self):
         v = self.pick()
         fn = self.rng.choice(["tanh", "sigmoid", "relu"])
-        out = Value(self.fresh(), v.kind, v.d)
+        out = self.like(v, self.fresh())
         f = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[fn]
         return self.emit("%s = %s(%s)" % (out.name, fn, v.name),
                          lambda env, o=out.name, i=v.name: env.__setitem__(o, f(env[i])),
@@ -102,9 +126,9 @@ class Program:
 
     def binary(self):
         a = self.pick()
-        b = self.pick(a.kind, a.d)
+        b = self.pick(a.kind, a.d, a.t)
         op = self.rng.choice("+-*")
-        out = Value(self.fresh(), a.kind, a.d)
+        out = self.like(a, self.fresh())
         if self.rng.random() < 0.3:  # with a number
             c = self.rng.choice([0.5, 2.0, -1.5])
             return self.emit("%s = %s %s %g" % (out.name, a.name, op, c),
@@ -119,7 +143,7 @@ class Program:
     def softmax(self):
         v = self.pick()
         axis = -1 if v.kind == "vec" or self.rng.random() < 0.5 else 1
-        out = Value(self.fresh(), v.kind, v.d)
+        out = self.like(v, self.fresh())
         return self.emit("%s = softmax(%s, axis=%d)" % (out.name, v.name, axis),
                          lambda env, o=out.name, i=v.name: env.__setitem__(
                              o, torch.softmax(env[i], axis)), out)
@@ -138,8 +162,8 @@ class Program:
 
     def concat(self):
         a = self.pick()
-        b = self.pick(a.kind)
-        out = Value(self.fresh(), a.kind, a.d + b.d)
+        b = self.pick(a.kind, t=a.t)
+        out = self.like(a, self.fresh(), a.d + b.d)
         return self.emit("%s = concat(%s, %s, axis=-1)" % (out.name, a.name, b.name),
                          lambda env, o=out.name, i=a.name, j=b.name: env.__setitem__(
                              o, torch.cat([env[i], env[j]], -1)), out)
@@ -152,10 +176,17 @@ class Program:
         name = self.fresh("score")
         self.layers.append("score %s(qq, kk) = %s(tanh(%s(kk) + %s(qq)))" % (name, V, W, U))
         mW, mU, mV = self.modules[W], self.modules[U], self.modules[V]
-        return name, lambda q, k: mV(torch.tanh(mW(k) + mU(q).unsqueeze(1))).squeeze(-1)
 
-    def attention_call(self, q, k, v, lengths, score=None):
-        """(heed expression text, torch function env -> (context, weights))."""
+        def energies(q, k):   # q [B, Dq] -> [B, T]; q [B, Tq, Dq] -> [B, Tq, T]
+            if q.dim() == 2:
+                return mV(torch.tanh(mW(k) + mU(q).unsqueeze(1))).squeeze(-1)
+            return mV(torch.tanh(mW(k).unsqueeze(1) + mU(q).unsqueeze(2))).squeeze(-1)
+        return name, energies
+
+    def attention_call(self, q, k, v, lengths, score=None, causal=False,
+                       smoothing=False, constraint=None):
+        """(heed expression text, torch function env -> (context, weights)).
+        constraint: (window|monotonic, w, name of the [B] previous argmax)."""
         kind = score or self.rng.choice(["dot", "scaled_dot", "additive"])
         if kind != "additive" and q.d != k.d:
             kind = "additive"
@@ -164,29 +195,73 @@ class Program:
         else:
             name = kind
             scale = 1 / np.sqrt(k.d) if kind == "scaled_dot" else 1.0
-            f = lambda qq, kk: torch.einsum("bd,btd->bt", qq, kk) * scale  # noqa: E731
+            f = lambda qq, kk: torch.einsum(  # noqa: E731
+                "bd,btd->bt" if qq.dim() == 2 else "bqd,btd->bqt", qq, kk) * scale
         args = "%s, %s, %s, score=%s" % (q.name, k.name, v.name, name)
         if lengths:
             args += ", lengths=lengths"
             self.uses_lengths = True
+        if causal:
+            args += ", causal=1"
+        if smoothing:
+            args += ", normalization=smoothing"
+        if constraint:
+            args += ", constraint=%s, window=%d, previous=%s" % constraint
+        T = k.t
 
         def run(env, qn=q.name, kn=k.name, vn=v.name):
             e = f(env[qn], env[kn])
+            t = torch.arange(T)
+            if constraint:       # as seed 002: disallowed energies -2^32 + 1
+                how, w, prev = constraint
+                p = env[prev].long().unsqueeze(1)
+                if how == "window":
+                    allowed = (t >= p - (w + 1) // 2) & (t < p + w // 2)
+                else:
+                    allowed = (t >= p) & (t < p + w)
+                e = torch.where(allowed, e, torch.full_like(e, -2.0 ** 32 + 1))
+            valid = torch.ones(e.shape, dtype=torch.bool)
             if lengths:
-                t = torch.arange(self.T).unsqueeze(0)
-                e = e.masked_fill(t >= env["lengths"].unsqueeze(1), float("-inf"))
-            w = torch.softmax(e, -1)
-            return torch.einsum("bt,btd->bd", w, env[vn]), w
+                keys = t.unsqueeze(0) < env["lengths"].unsqueeze(1)
+                valid &= keys if e.dim() == 2 else keys.unsqueeze(1)
+            if causal:
+                valid &= t.unsqueeze(0) <= torch.arange(e.shape[1]).unsqueeze(1)
+            e = e.masked_fill(~valid, float("-inf"))
+            if smoothing:    # a row whose sigmoids are all 0 gets zeros (docs/language.md)
+                s = torch.sigmoid(e)
+                total = s.sum(-1, keepdim=True)
+                w = torch.where(total > 0, s / total, torch.zeros_like(s))
+            else:
+                w = torch.softmax(e, -1)
+            w = torch.where(valid.any(-1, keepdim=True), w, torch.zeros_like(w))
+            if w.dim() == 2:
+                return torch.einsum("bt,btd->bd", w, env[vn]), w
+            return torch.einsum("bqt,btd->bqd", w, env[vn]), w
         return "attention(%s)" % args, run
 
     def attention(self):
+        """One attention op: a query row or a query sequence (causal or
+        not), any score, lengths, smoothing, a window/monotonic constraint."""
         k = self.pick("seq")
-        q = self.pick("vec")
+        sequence = self.rng.random() < 0.3
+        q = self.pick("seq" if sequence else "vec")
         if not k or not q:
             return None
-        v = self.pick("seq")
-        text, run = self.attention_call(q, k, v, self.rng.random() < 0.5)
-        ctx, w = Value(self.fresh(), "vec", v.d), Value(self.fresh(), "vec", self.T)
+        v = self.pick("seq", t=k.t)
+        lengths = k.t == self.T and self.rng.random() < 0.5
+        causal = sequence and self.rng.random() < 0.5
+        smoothing = self.rng.random() < 0.25
+        constraint = None
+        if not sequence and self.rng.random() < 0.25:
+            constraint = (self.rng.choice(["window", "monotonic"]),
+                          self.rng.randint(1, min(4, k.t)), self.ids_input(k.t, "vec"))
+        text, run = self.attention_call(q, k, v, lengths, causal=causal,
+                                        smoothing=smoothing, constraint=constraint)
+        if sequence:
+            ctx = Value(self.fresh(), "seq", v.d, q.t)
+            w = Value(self.fresh(), "seq", k.t, q.t)
+        else:
+            ctx, w = Value(self.fresh(), "vec", v.d), Value(self.fresh(), "vec", k.t)
 
         def step(env):
             env[ctx.name], env[w.name] = run(env)
@@ -194,13 +269,97 @@ class Program:
         self.values.append(w)
         return ctx
 
+    def multi_head(self):
+        """multi_head_attention: self (optionally causal), (q, kv) or
+        (q, k, v), keys masked by lengths; nn.MultiheadAttention is the oracle."""
+        q = self.pick("seq")
+        d = q.d
+        heads = self.rng.choice([h for h in range(1, d + 1) if d % h == 0])
+        mode = self.rng.choice(["self", "self", "kv", "kvv"])
+        k = q if mode == "self" else self.pick("seq", d=d)
+        v = k if mode != "kvv" else self.pick("seq", d=d, t=k.t)
+        causal = mode == "self" and self.rng.random() < 0.5
+        lengths = k.t == self.T and self.rng.random() < 0.5
+        L = self.layer("multi_head_attention(%d, heads=%d, causal=%d)" % (d, heads, causal),
+                       nn.MultiheadAttention(d, heads, batch_first=True), "mha")
+        args = {"self": q.name, "kv": "%s, %s" % (q.name, k.name),
+                "kvv": "%s, %s, %s" % (q.name, k.name, v.name)}[mode]
+        if lengths:
+            args += ", lengths=lengths"
+            self.uses_lengths = True
+        out = self.like(q, self.fresh())
+        m = self.modules[L]
+
+        def step(env):
+            kw = {"need_weights": False}
+            if lengths:
+                kw["key_padding_mask"] = (torch.arange(k.t).unsqueeze(0) >=
+                                          env["lengths"].unsqueeze(1))
+            if causal:
+                kw["attn_mask"] = torch.ones(q.t, k.t, dtype=torch.bool).triu(1)
+            env[out.name] = m(env[q.name], env[k.name], env[v.name], **kw)[0]
+        return self.emit("%s = %s(%s)" % (out.name, L, args), step, out)
+
+    def conv1d(self):
+        """Keras Conv1D over [B, t, C]: valid or TensorFlow 'same' padding,
+        strides; it changes the sequence length."""
+        v = self.pick("seq")
+        filters, k = self.rng.randint(2, 6), self.rng.randint(1, 4)
+        stride = self.rng.choice([1, 1, 2])
+        same = self.rng.random() < 0.5
+        k = k if same else min(k, v.t)
+        bias = self.rng.random() < 0.8
+        L = self.layer("conv1d(%d, %d, strides=%d, padding=%s, use_bias=%d)" % (
+            filters, k, stride, "same" if same else "valid", bias),
+            nn.Conv1d(v.d, filters, k, stride=stride, bias=bias), "conv")
+        if same:
+            t = -(-v.t // stride)
+            total = max((t - 1) * stride + k - v.t, 0)
+            pad = (total // 2, total - total // 2)
+        else:
+            t, pad = (v.t - k) // stride + 1, (0, 0)
+        out = Value(self.fresh(), "seq", filters, t)
+        m = self.modules[L]
+        return self.emit("%s = %s(%s)" % (out.name, L, v.name),
+                         lambda env, i=v.name: env.__setitem__(out.name, m(
+                             nn.functional.pad(env[i].transpose(1, 2), pad)).transpose(1, 2)),
+                         out)
+
+    def batch_norm(self):
+        v = self.pick()
+        eps = self.rng.choice([None, 1e-5])
+        m = nn.BatchNorm1d(v.d, eps=eps or 1e-3)
+        with torch.no_grad():
+            m.running_mean.normal_()
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.normal_()
+            m.bias.normal_()
+        m.eval()
+        L = self.layer("batch_norm(%s)" % ("" if eps is None else "epsilon=%g" % eps), m, "bn")
+        out = self.like(v, self.fresh())
+
+        def step(env, i=v.name):
+            x = env[i]
+            env[out.name] = m(x) if x.dim() == 2 else m(x.transpose(1, 2)).transpose(1, 2)
+        return self.emit("%s = %s(%s)" % (out.name, L, v.name), step, out)
+
+    def embedding(self):
+        V, E = self.rng.randint(2, 9), self.rng.randint(2, 6)
+        kind = self.rng.choice(["seq", "vec"])
+        ids = self.ids_input(V, kind)
+        L = self.layer("embedding(%d, %d)" % (V, E), nn.Embedding(V, E), "emb")
+        out = Value(self.fresh(), kind, E, self.T if kind == "seq" else None)
+        m = self.modules[L]
+        return self.emit("%s = %s(%s)" % (out.name, L, ids),
+                         lambda env: env.__setitem__(out.name, m(env[ids].long())), out)
+
     def keras_attention(self):
         """softmax(dense(tanh(dense(concat(repeat(q, T), k)))), axis=1)
         weighting values: Heed raises it to one attention op."""
-        k, q = self.pick("seq"), self.pick("vec")
+        k, q = self.pick("seq", t=self.T), self.pick("vec")
         if not k or not q:
             return None
-        v = self.pick("seq")
+        v = self.pick("seq", t=self.T)
         units = self.rng.randint(2, 6)
         H = self.layer("dense(%d, activation=tanh)" % units, nn.Linear(q.d + k.d, units))
         E = self.layer("dense(1)", nn.Linear(units, 1))
@@ -231,7 +390,7 @@ class Program:
             m = Module(v.d, H, batch_first=True)
         L = self.layer(decl, m)
         kind = "vec" if mode == "last" else "seq"
-        out = Value(self.fresh(), kind, 2 * H if mode == "concat" else H)
+        out = self.like(v, self.fresh(), 2 * H if mode == "concat" else H, kind)
 
         def step(env, i=v.name):
             y = self.modules[L](env[i])[0]
@@ -244,28 +403,40 @@ class Program:
 
     def loop(self):
         """A decoder-style loop: per step a cell over x_t (and an attention
-        context with the state as query), rows frozen where the mask is 0."""
-        xs = self.pick("seq")
+        context with the state as query, optionally under a window or
+        monotonic constraint around the previous step's argmax, carried),
+        rows frozen where the mask is 0."""
+        xs = self.pick("seq", t=self.T)
         H = self.rng.randint(2, 6)
         lstm = self.rng.random() < 0.5
         freeze = self.rng.random() < 0.7
         attend = self.rng.random() < 0.5
         keys = self.pick("seq") if attend else None
+        constrain = attend and self.rng.random() < 0.4
         state = Value("h", "vec", H)
         ctx_text, ctx_run, in_d = None, None, xs.d
         if attend:
-            ctx_text, ctx_run = self.attention_call(state, keys, keys,
-                                                    self.rng.random() < 0.5,
-                                                    score="additive")
+            constraint = None
+            if constrain:
+                constraint = (self.rng.choice(["window", "monotonic"]),
+                              self.rng.randint(1, min(4, keys.t)), "prev")
+            ctx_text, ctx_run = self.attention_call(
+                state, keys, keys, keys.t == self.T and self.rng.random() < 0.5,
+                score="additive", smoothing=self.rng.random() < 0.25,
+                constraint=constraint)
             in_d += keys.d
         L = self.layer("%s_cell(%d)" % ("lstm" if lstm else "gru", H),
                        (nn.LSTMCell if lstm else nn.GRUCell)(in_d, H), "cell")
         ys = self.fresh("ys")
         carry = "h = zeros(B, %d)" % H + (", c = zeros(B, %d)" % H if lstm else "")
+        if constrain:
+            carry += ", prev = zeros(B)"
         lines = ["for t in range(T) carry (%s) {" % carry]
         inp = "%s[:, t]" % xs.name
         if attend:
-            lines.append("  ctx, _ = %s" % ctx_text)
+            lines.append("  ctx, w = %s" % ctx_text)
+            if constrain:
+                lines.append("  prev = argmax(w)")
             inp = "concat(%s, ctx, axis=-1)" % inp
         lines.append("  h2, c2 = %s(%s, h, c)" % (L, inp) if lstm else
                      "  h2 = %s(%s, h)" % (L, inp))
@@ -287,13 +458,16 @@ class Program:
             b = env[xs.name].shape[0]
             h = torch.zeros(b, H)
             c = torch.zeros(b, H)
+            prev = torch.zeros(b)
             out = []
             for t in range(self.T):
                 x = env[xs.name][:, t]
                 if attend:
                     local = dict(env)
-                    local["h"] = h
-                    x = torch.cat([x, ctx_run(local)[0]], -1)
+                    local["h"], local["prev"] = h, prev
+                    ctx, w = ctx_run(local)
+                    prev = w.argmax(-1).float()
+                    x = torch.cat([x, ctx], -1)
                 if lstm:
                     h2, c2 = self.modules[L](x, (h, c))
                 else:
@@ -309,25 +483,29 @@ class Program:
             env[ys] = torch.stack(out, 1)
             env[last.name] = h
         self.emit("\n".join(lines), step)
-        self.values += [Value(ys, "seq", H), last]
+        self.values += [Value(ys, "seq", H, self.T), last]
         return last
 
 
 def stopping_loop(p):
-    """Greedy decoding: a GRU cell over x_t and the fed-back token's
-    embedding-free one-hot, argmax over V classes, stop once a row emits
-    END. Finished rows keep their state and yield zeros; n counts each
-    row's steps, the one that emitted END included."""
-    xs = p.pick("seq")
+    """Greedy decoding: a GRU cell over x_t and the fed-back token (its
+    embedding, or the id as one number), argmax over V classes, stop once a
+    row emits END. Finished rows keep their state and yield zeros; n counts
+    each row's steps, the one that emitted END included."""
+    xs = p.pick("seq", t=p.T)
     H, V = p.rng.randint(2, 6), p.rng.randint(2, 5)
     end = p.rng.randrange(V)
-    cellL = p.layer("gru_cell(%d)" % H, nn.GRUCell(xs.d + 1, H), "cell")
+    embed = p.rng.random() < 0.5
+    E = p.rng.randint(2, 4) if embed else 1
+    if embed:
+        embL = p.layer("embedding(%d, %d)" % (V, E), nn.Embedding(V, E), "emb")
+    cellL = p.layer("gru_cell(%d)" % H, nn.GRUCell(xs.d + E, H), "cell")
     outL = p.layer("dense(%d)" % V, nn.Linear(H, V))
     toks, hs, n, last = p.fresh("toks"), p.fresh("hs"), p.fresh("n"), p.fresh()
+    fed = "%s(tok)" % embL if embed else "repeat(tok, 1, axis=1)"
     lines = ["for t in range(T) carry (h = zeros(B, %d), tok = zeros(B)) "
              "until tok == %d lengths %s {" % (H, end, n),
-             "  h = %s(concat(%s[:, t], repeat(tok, 1, axis=1), axis=-1), h)"
-             % (cellL, xs.name),
+             "  h = %s(concat(%s[:, t], %s, axis=-1), h)" % (cellL, xs.name, fed),
              "  tok = argmax(%s(h))" % outL,
              "  yield %s = tok" % toks, "  yield %s = h" % hs, "}",
              "%s = h" % last]
@@ -340,7 +518,8 @@ def stopping_loop(p):
         lengths = torch.full((b,), float(p.T))
         out_t, out_h = torch.zeros(b, p.T), torch.zeros(b, p.T, H)
         for t in range(p.T):
-            h_new = p.modules[cellL](torch.cat([x[:, t], tok.unsqueeze(1)], -1), h)
+            f = p.modules[embL](tok.long()) if embed else tok.unsqueeze(1)
+            h_new = p.modules[cellL](torch.cat([x[:, t], f], -1), h)
             tok_new = p.modules[outL](h_new).argmax(-1).float()
             live = ~finished
             h = torch.where(live.unsqueeze(1), h_new, h)
@@ -354,7 +533,7 @@ def stopping_loop(p):
                 break
         env[toks], env[hs], env[n], env[last] = out_t, out_h, lengths, h
     p.emit("\n".join(lines), step)
-    p.values += [Value(hs, "seq", H), Value(last, "vec", H),
+    p.values += [Value(hs, "seq", H, p.T), Value(last, "vec", H),
                  Value(toks, "ids", p.T), Value(n, "ids", 1)]
 
 
@@ -362,10 +541,11 @@ def generate(seed):
     rng = random.Random(seed)
     T, F, Q = rng.randint(2, 7), rng.randint(2, 6), rng.randint(2, 6)
     p = Program(rng, T)
-    p.values = [Value("x", "seq", F), Value("q", "vec", Q)]
+    p.values = [Value("x", "seq", F, T), Value("q", "vec", Q)]
     ops = [(p.dense, 4), (p.unary, 2), (p.binary, 3), (p.softmax, 1), (p.reduce, 2),
-           (p.concat, 2), (p.attention, 3), (p.keras_attention, 2), (p.recurrent, 2),
-           (p.loop, 2), (lambda: stopping_loop(p), 1)]
+           (p.concat, 2), (p.attention, 4), (p.keras_attention, 2), (p.recurrent, 2),
+           (p.loop, 2), (lambda: stopping_loop(p), 1), (p.multi_head, 2),
+           (p.conv1d, 2), (p.batch_norm, 1), (p.embedding, 1)]
     for _ in range(rng.randint(3, 9)):
         op = rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
         op()
@@ -379,6 +559,7 @@ def generate(seed):
         text.append("input mask: [B, T]")
     if p.uses_lengths:
         text.append("input lengths: [B]")
+    text += ["input %s: %s" % (name, shape) for name, (shape, _) in p.inputs.items()]
     text += p.layers + p.body + ["output out_%s = %s" % (v.name, v.name) for v in outputs]
     return p, "\n".join(text) + "\n", outputs
 
@@ -391,6 +572,8 @@ def make_inputs(p, batch, seed):
         env["mask"] = (torch.rand(batch, p.T, generator=g) > 0.3).float()
     if p.uses_lengths:
         env["lengths"] = torch.randint(1, p.T + 1, (batch,), generator=g).float()
+    for name, (_, make) in p.inputs.items():
+        env[name] = make(batch, g)
     return env
 
 
@@ -416,30 +599,32 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
         save_safetensors(files["weights"], state_dict_numpy(p.modules))
         np.savez(files["inputs"], **inputs)
         np.savez(files["golden"], **golden)
-        for attention in ["fused", "decomposed"]:
-            for raise_ in [True, False]:
-                for cell in cells:
-                    out = os.path.join(tmp, "out.npz")
-                    cmd = [heed, "run", files["model"], "--weights", files["weights"],
-                           "--input", files["inputs"], "--output", out,
-                           "--attention=" + attention, "--cell=" + cell]
-                    if not raise_:
-                        cmd.append("--no-raise")
-                    proc = subprocess.run(cmd, capture_output=True, text=True)
-                    if proc.returncode != 0:
-                        failures.append((cmd, "exit %d: %s" % (proc.returncode,
-                                                               proc.stderr.strip()[-800:])))
-                        continue
-                    got = np.load(out)
-                    for key, want in golden.items():
-                        if got[key].shape != want.shape:
-                            failures.append((cmd, "%s: shape %s, PyTorch %s" % (
-                                key, got[key].shape, want.shape)))
-                        elif not np.allclose(got[key], want, atol=atol, rtol=rtol,
-                                             equal_nan=True):
-                            diff = np.abs(got[key] - want).max()
-                            failures.append((cmd, "%s differs from PyTorch (max |diff| %g)"
-                                             % (key, diff)))
+        runs = itertools.product(["fused", "decomposed"], [True, False], cells)
+        for index, (attention, raise_, cell) in enumerate(runs):
+            # Thread counts rotate over the runs (and the seeds).
+            threads = 1 + (index + seed) % 3
+            out = os.path.join(tmp, "out.npz")
+            cmd = [heed, "run", files["model"], "--weights", files["weights"],
+                   "--input", files["inputs"], "--output", out,
+                   "--attention=" + attention, "--cell=" + cell,
+                   "--threads=%d" % threads]
+            if not raise_:
+                cmd.append("--no-raise")
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                failures.append((cmd, "exit %d: %s" % (proc.returncode,
+                                                       proc.stderr.strip()[-800:])))
+                continue
+            got = np.load(out)
+            for key, want in golden.items():
+                if got[key].shape != want.shape:
+                    failures.append((cmd, "%s: shape %s, PyTorch %s" % (
+                        key, got[key].shape, want.shape)))
+                elif not np.allclose(got[key], want, atol=atol, rtol=rtol,
+                                     equal_nan=True):
+                    diff = np.abs(got[key] - want).max()
+                    failures.append((cmd, "%s differs from PyTorch (max |diff| %g)"
+                                     % (key, diff)))
         if failures and keep:
             where = os.path.join(keep, "seed-%d" % seed)
             os.makedirs(where, exist_ok=True)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Thread scaling: each model at batch 1 and 32 on 1 and 2 threads, on an
+# idle machine and beside one other busy process (a spinning Python loop),
+# median and p99 latency of `heed bench`.
+#   bash bench/threads.sh [BUILD_DIR]
+# Prints a Markdown table; docs/benchmarks.md keeps the latest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+
+bench() { # model batch threads [options] -> "median p99"
+  local model=$1 batch=$2 threads=$3 weights=examples/$1/weights.safetensors
+  shift 3
+  "$build/bin/heed" bench "examples/$model/model.heed" \
+    $(test -f "$weights" && echo --weights "$weights") \
+    --batch "$batch" --threads "$threads" "$@" |
+    awk '/median/ {for (i=1;i<=NF;i++) {if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1)}}
+         END {print m, p}'
+}
+
+busy_pid=
+start_busy() { /usr/bin/python3 -c 'while True: pass' & busy_pid=$!; sleep 0.5; }
+stop_busy() { kill "$busy_pid" 2>/dev/null || true; wait "$busy_pid" 2>/dev/null || true; }
+trap stop_busy EXIT
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+
+echo "| model | batch | idle 1t median / p99 (us) | idle 2t | 2t speed-up | busy 1t | busy 2t | 2t speed-up |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for spec in "date_translation" "nmt" "attention_scores" "lstm_attention" \
+            "mha_encoder --dim T=16" "tacotron2_attention --dim T=200 --dim S=10" \
+            "trigger_word --dim Tx=1000 --iterations 20"; do
+  set -- $spec
+  model=$1
+  shift
+  for batch in 1 32; do
+    read -r i1 i1p < <(bench "$model" "$batch" 1 "$@")
+    read -r i2 i2p < <(bench "$model" "$batch" 2 "$@")
+    start_busy
+    read -r b1 b1p < <(bench "$model" "$batch" 1 "$@")
+    read -r b2 b2p < <(bench "$model" "$batch" 2 "$@")
+    stop_busy
+    echo "| $model | $batch | $i1 / $i1p | $i2 / $i2p | $(ratio "$i1" "$i2") |" \
+         "$b1 / $b1p | $b2 / $b2p | $(ratio "$b1" "$b2") |"
+  done
+done

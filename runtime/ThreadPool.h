@@ -1,0 +1,65 @@
+//===- ThreadPool.h - Heed's own worker threads -----------------*- C++ -*-===//
+//
+// Part of Heed. Compiled models run their batch rows in parallel on these
+// workers (the driver splits a batch into one block of rows per thread).
+// Heed owns its threads instead of leaving them to OpenMP: idle workers
+// block on a condition variable and never spin, so a busy machine costs a
+// parallel run no more than the work it displaces; and every thread that
+// runs a model holds oneDNN to one OpenMP thread (libgomp's spin-waiting
+// teams are what made models 100-800x slower beside other busy processes,
+// and its wait policy can only be set before the library loads).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_RUNTIME_THREADPOOL_H
+#define HEED_RUNTIME_THREADPOOL_H
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace heed::rt {
+
+/// The cores this process may run on (its CPU affinity mask), at least 1.
+unsigned availableCores();
+
+/// Holds oneDNN (OpenMP) to one thread on the calling thread. Called by
+/// every thread before it runs a model; cheap.
+void useOneOpenMPThread();
+
+class ThreadPool {
+public:
+  /// The process-wide pool; workers start on first use, as many as the
+  /// largest parallelFor asked for, and live until exit.
+  static ThreadPool &shared();
+
+  /// Runs body(0) ... body(n - 1) on up to `threads` threads, the calling
+  /// thread included, and returns when all have finished. Safe to call
+  /// from several threads at once: a caller whose helpers are busy runs
+  /// the remaining items itself, so a call never waits for another's work.
+  /// `body` must not throw.
+  void parallelFor(unsigned n, unsigned threads,
+                   const std::function<void(unsigned)> &body);
+
+  ~ThreadPool();
+
+private:
+  struct Job;
+  void ensureWorkers(unsigned count);
+  void workerLoop();
+  static void runItems(Job &job);
+
+  std::mutex lock;
+  std::condition_variable wake;
+  std::deque<std::shared_ptr<Job>> queue;
+  std::vector<std::thread> workers;
+  bool stopping = false;
+};
+
+} // namespace heed::rt
+
+#endif // HEED_RUNTIME_THREADPOOL_H
