@@ -29,7 +29,7 @@ echo "| model | batch | idle 1t median / p99 (us) | idle 2t | 2t speed-up | busy
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for spec in "date_translation" "nmt" "attention_scores" "lstm_attention" \
             "mha_encoder --dim T=16" "tacotron2_attention --dim T=200 --dim S=10" \
-            "trigger_word --dim Tx=1000 --iterations 20"; do
+            "trigger_word --param Tx=1000 --iterations 20"; do
   set -- $spec
   model=$1
   shift

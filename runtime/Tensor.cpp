@@ -12,7 +12,18 @@
 
 using namespace heed::rt;
 
-void AlignedFree::operator()(float *p) const { std::free(p); }
+void AlignedFree::operator()(float *p) const {
+  if (owned)
+    std::free(p);
+}
+
+Tensor Tensor::borrow(float *data, std::vector<int64_t> shape) {
+  Tensor t;
+  t.dims = std::move(shape);
+  t.count = checkedNumElements(t.dims);
+  t.storage = std::unique_ptr<float, AlignedFree>(data, AlignedFree{false});
+  return t;
+}
 
 static float *allocate(int64_t count) {
   size_t bytes = (size_t(count) * sizeof(float) + 63) / 64 * 64;

@@ -16,6 +16,7 @@
 namespace heed::rt {
 
 struct AlignedFree {
+  bool owned = true; // false: borrowed memory, never freed here
   void operator()(float *p) const;
 };
 
@@ -27,6 +28,9 @@ public:
   Tensor &operator=(const Tensor &other);
   Tensor(Tensor &&) = default;
   Tensor &operator=(Tensor &&) = default;
+  /// A tensor over memory the caller owns and keeps alive (and does not
+  /// write while Heed reads it): no copy. Copying it makes an owned copy.
+  static Tensor borrow(float *data, std::vector<int64_t> shape);
 
   const std::vector<int64_t> &shape() const { return dims; }
   int64_t numElements() const { return count; }

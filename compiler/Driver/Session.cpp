@@ -20,6 +20,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <chrono>
@@ -33,22 +34,51 @@ static llvm::Error fail(const Twine &msg) {
 
 llvm::Expected<std::unique_ptr<Session>>
 Session::load(const std::string &path, PipelineOptions options,
-              const llvm::StringMap<double> &params) {
+              const llvm::StringMap<double> &params, std::string *diagnostics) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return fail(path + ": cannot read model file: " +
                 buffer.getError().message());
+  return fromBuffer(std::move(*buffer), path, options, params, diagnostics);
+}
+
+llvm::Expected<std::unique_ptr<Session>>
+Session::loadSource(llvm::StringRef source, const std::string &name,
+                    PipelineOptions options,
+                    const llvm::StringMap<double> &params,
+                    std::string *diagnostics) {
+  return fromBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), name,
+                    options, params, diagnostics);
+}
+
+llvm::Expected<std::unique_ptr<Session>>
+Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                    const std::string &path, PipelineOptions options,
+                    const llvm::StringMap<double> &params,
+                    std::string *diagnostics) {
   // The pass managers apply MLIR's --mlir-print-ir-* family where a tool
   // parsed them; registering them (idempotent) lets a program that never
   // did use a Session too.
   mlir::registerPassManagerCLOptions();
-  if ((*buffer)->getBufferSize() > limits::kMaxModelFileBytes)
+  if (buffer->getBufferSize() > limits::kMaxModelFileBytes)
     return fail(path + ": the model file has " +
-                Twine((*buffer)->getBufferSize()) + " bytes, above the limit "
+                Twine(buffer->getBufferSize()) + " bytes, above the limit "
                 "of " + Twine(limits::kMaxModelFileBytes));
   auto session = std::unique_ptr<Session>(new Session());
   session->options = options;
-  session->sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  session->sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  // Diagnostics go to the caller's string (the C API) or to stderr.
+  struct Capture {
+    static void handle(const llvm::SMDiagnostic &d, void *out) {
+      llvm::raw_string_ostream os(*static_cast<std::string *>(out));
+      d.print(nullptr, os, /*ShowColors=*/false);
+    }
+  };
+  if (diagnostics)
+    session->sourceMgr.setDiagHandler(Capture::handle, diagnostics);
+  Session *raw = session.get(); // still alive when this runs
+  llvm::scope_exit stopCapture(
+      [raw] { raw->sourceMgr.setDiagHandler(nullptr, nullptr); });
   session->ast = dsl::parseModel(session->sourceMgr);
   if (!session->ast)
     return fail(path + ": the model has errors (see above)");
@@ -348,14 +378,64 @@ llvm::Error Session::runRows(Compiled &model, const rt::NamedTensors &inputs,
   return llvm::Error::success();
 }
 
+llvm::Expected<std::vector<std::vector<int64_t>>>
+Session::outputShapes(const rt::NamedTensors &inputs) const {
+  auto dims = bindDims(inputs);
+  if (!dims)
+    return dims.takeError();
+  std::vector<std::vector<int64_t>> shapes;
+  uint64_t outputBytes = 0;
+  for (auto &out : ast->outputs) {
+    std::vector<int64_t> shape = concreteShape(out.value->type, *dims);
+    // Checked before anything is allocated: each output, then all of them
+    // together, against the limits and the memory cap.
+    if (auto err = limits::checkTensorSize(shape, sizeof(float),
+                                           "output '" + out.name + "'"))
+      return std::move(err);
+    outputBytes += uint64_t(rt::checkedNumElements(shape)) * sizeof(float);
+    if (outputBytes > limits::memoryLimit())
+      return fail("the outputs of '" + ast->name + "' need " +
+                  Twine(outputBytes) + " bytes or more, above the memory "
+                  "limit of " + Twine(limits::memoryLimit()) +
+                  " bytes (HEED_MAX_MEMORY)");
+    shapes.push_back(std::move(shape));
+  }
+  return shapes;
+}
+
 llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
+  auto shapes = outputShapes(inputs);
+  if (!shapes)
+    return shapes.takeError();
+  rt::NamedTensors outputs;
+  for (size_t i = 0; i < shapes->size(); ++i)
+    outputs.emplace_back(ast->outputs[i].name, rt::Tensor((*shapes)[i]));
+  if (auto err = runInto(inputs, outputs))
+    return std::move(err);
+  return outputs;
+}
+
+llvm::Error Session::runInto(const rt::NamedTensors &inputs,
+                             rt::NamedTensors &outputs) {
   if (!weightsBound)
     return fail("no weights bound (use --weights FILE)");
   auto dims = bindDims(inputs);
   if (!dims)
     return dims.takeError();
   if (auto err = checkInputRanges(inputs, *dims))
-    return std::move(err);
+    return err;
+  if (outputs.size() != ast->outputs.size())
+    return fail("'" + ast->name + "' has " + Twine(ast->outputs.size()) +
+                " outputs; " + Twine(outputs.size()) + " buffers were given");
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::vector<int64_t> want = concreteShape(ast->outputs[i].value->type, *dims);
+    if (outputs[i].second.shape() != want)
+      return fail("output '" + ast->outputs[i].name + "': the buffer is " +
+                  rt::shapeToString(outputs[i].second.shape()) +
+                  ", but these inputs give " + rt::shapeToString(want));
+    if (!outputs[i].second.data() && outputs[i].second.numElements())
+      return fail("output '" + ast->outputs[i].name + "': no buffer given");
+  }
   // Blocks of at most rowsPerBlock rows, sizes differing by at most one.
   // They depend on the batch size only, never on the thread count: one
   // thread runs the same blocks as several, so every thread count gives
@@ -384,25 +464,6 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
       blockStart.push_back(blockStart.back() + rows);
     }
   }
-  rt::NamedTensors outputs;
-  uint64_t outputBytes = 0;
-  for (auto &out : ast->outputs) {
-    std::vector<int64_t> shape = concreteShape(out.value->type, *dims);
-    // Checked before anything is allocated: each output, then all of them
-    // together, against the limits and the memory cap.
-    if (auto err = limits::checkTensorSize(shape, sizeof(float),
-                                           "output '" + out.name + "'"))
-      return std::move(err);
-    outputBytes += uint64_t(rt::checkedNumElements(shape)) * sizeof(float);
-    if (outputBytes > limits::memoryLimit())
-      return fail("the outputs of '" + ast->name + "' need " +
-                  Twine(outputBytes) + " bytes or more, above the memory "
-                  "limit of " + Twine(limits::memoryLimit()) +
-                  " bytes (HEED_MAX_MEMORY)");
-  }
-  for (auto &out : ast->outputs)
-    outputs.emplace_back(out.name,
-                         rt::Tensor(concreteShape(out.value->type, *dims)));
   std::vector<std::string> errors(blockModel.size());
   rt::ThreadPool::shared().parallelFor(
       unsigned(blockModel.size()), threadCount, [&](unsigned b) {
@@ -413,5 +474,5 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   for (auto &e : errors)
     if (!e.empty())
       return fail(e);
-  return outputs;
+  return llvm::Error::success();
 }

@@ -19,6 +19,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <map>
@@ -34,9 +35,18 @@ class Session {
 public:
   /// Parses and checks `path`; diagnostics are printed to stderr.
   /// `params` replace the defaults of the model's header parameters.
+  /// With `diagnostics`, they are appended there instead.
   static llvm::Expected<std::unique_ptr<Session>>
   load(const std::string &path, PipelineOptions options,
-       const llvm::StringMap<double> &params = {});
+       const llvm::StringMap<double> &params = {},
+       std::string *diagnostics = nullptr);
+  /// The same for model source text; `name` labels its diagnostics
+  /// (name:line:col).
+  static llvm::Expected<std::unique_ptr<Session>>
+  loadSource(llvm::StringRef source, const std::string &name,
+             PipelineOptions options,
+             const llvm::StringMap<double> &params = {},
+             std::string *diagnostics = nullptr);
 
   const dsl::Model &model() const { return *ast; }
   std::vector<rt::ExpectedWeight> expectedWeights() const;
@@ -67,6 +77,13 @@ public:
   /// depend on the batch size alone, so results are bit-identical for
   /// every thread count.
   llvm::Expected<rt::NamedTensors> run(const rt::NamedTensors &inputs);
+  /// As run, into caller-given outputs (declaration order, the shapes
+  /// outputShapes gives; rt::Tensor::borrow wraps caller memory).
+  llvm::Error runInto(const rt::NamedTensors &inputs,
+                      rt::NamedTensors &outputs);
+  /// The outputs' shapes for these inputs, checked against the limits.
+  llvm::Expected<std::vector<std::vector<int64_t>>>
+  outputShapes(const rt::NamedTensors &inputs) const;
 
   /// Threads a run may use (0: every core the process may use, the
   /// default). oneDNN always runs on one OpenMP thread per Heed thread.
@@ -96,6 +113,10 @@ public:
 
 private:
   Session() = default;
+  static llvm::Expected<std::unique_ptr<Session>>
+  fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
+             const std::string &path, PipelineOptions options,
+             const llvm::StringMap<double> &params, std::string *diagnostics);
   std::vector<int64_t> concreteShape(const dsl::Shape &shape,
                                      const llvm::StringMap<int64_t> &dims) const;
   /// Runs rows [row, row + rows) of a batch of `batchSize` through

@@ -1,0 +1,318 @@
+//===- CAPI.cpp - The C API of Heed (heed.h) ------------------------------===//
+//
+// Part of Heed. Each entry point checks its arguments, calls the Session,
+// and turns every error (and every exception) into HEED_ERROR with the
+// message kept per thread for heed_last_error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/CAPI/heed.h"
+
+#include "compiler/Driver/Session.h"
+#include "runtime/Limits.h"
+#include "runtime/TensorFile.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string>
+
+using namespace heed;
+
+struct heed_model {
+  std::unique_ptr<Session> session;
+};
+
+namespace {
+
+thread_local std::string lastError;
+
+int failWith(std::string message) {
+  lastError = std::move(message);
+  return HEED_ERROR;
+}
+
+/// Runs `body`, turning exceptions into errors.
+template <typename F> int guarded(F body) {
+  try {
+    lastError.clear();
+    return body();
+  } catch (const std::bad_alloc &) {
+    return failWith("out of memory");
+  } catch (...) {
+    return failWith("internal error (an exception inside Heed)");
+  }
+}
+
+llvm::StringMap<double> paramMap(size_t n, const char *const *names,
+                                 const double *values, std::string &error) {
+  llvm::StringMap<double> params;
+  if (n && (!names || !values)) {
+    error = "num_params is " + std::to_string(n) + " but the names or values are NULL";
+    return params;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!names[i]) {
+      error = "parameter name " + std::to_string(i) + " is NULL";
+      return params;
+    }
+    params[names[i]] = values[i];
+  }
+  return params;
+}
+
+heed_model *loadWith(llvm::function_ref<llvm::Expected<std::unique_ptr<Session>>(
+                         const llvm::StringMap<double> &, std::string *)>
+                         load,
+                     size_t n, const char *const *names, const double *values) {
+  heed_model *result = nullptr;
+  guarded([&] {
+    std::string error;
+    auto params = paramMap(n, names, values, error);
+    if (!error.empty())
+      return failWith(error);
+    std::string diagnostics;
+    auto session = load(params, &diagnostics);
+    if (!session)
+      return failWith(diagnostics + llvm::toString(session.takeError()));
+    auto model = std::make_unique<heed_model>();
+    model->session = std::move(*session);
+    // A model without layers takes no weights.
+    if (model->session->expectedWeights().empty())
+      if (auto err = model->session->setWeights({}, "(no weights)"))
+        return failWith(llvm::toString(std::move(err)));
+    result = model.release();
+    return HEED_OK;
+  });
+  return result;
+}
+
+const dsl::Shape *inputShape(const heed_model *m, size_t i) {
+  if (!m || i >= m->session->model().inputs.size())
+    return nullptr;
+  return &m->session->model().inputs[i].shape;
+}
+
+const dsl::Shape *outputShape(const heed_model *m, size_t i) {
+  if (!m || i >= m->session->model().outputs.size())
+    return nullptr;
+  return &m->session->model().outputs[i].value->type;
+}
+
+/// The inputs as tensors over the caller's memory (no copies), checked
+/// against the declared ranks.
+/// `inputs` NULL: shapes only (heed_compile), over no data.
+int borrowInputs(heed_model *m, const float *const *inputs,
+                 const int64_t *const *shapes, rt::NamedTensors &out) {
+  const auto &decls = m->session->model().inputs;
+  if (!decls.empty() && !shapes)
+    return failWith("input_shapes is NULL");
+  for (size_t i = 0; i < decls.size(); ++i) {
+    if (!shapes[i])
+      return failWith("input '" + decls[i].name + "': its shape is NULL");
+    std::vector<int64_t> shape(shapes[i], shapes[i] + decls[i].shape.size());
+    for (int64_t d : shape)
+      if (d < 0 || d > limits::kMaxDimension)
+        return failWith("input '" + decls[i].name + "': shape " +
+                        rt::shapeToString(shape) + " has a bad dimension");
+    if (auto err = limits::checkTensorSize(shape, sizeof(float),
+                                           "input '" + decls[i].name + "'"))
+      return failWith(llvm::toString(std::move(err)));
+    float *data = inputs ? const_cast<float *>(inputs[i]) : nullptr;
+    if (inputs && !data && rt::checkedNumElements(shape) > 0)
+      return failWith("input '" + decls[i].name + "': its buffer is NULL");
+    out.emplace_back(decls[i].name, rt::Tensor::borrow(data, shape));
+  }
+  return HEED_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+const char *heed_last_error(void) { return lastError.c_str(); }
+
+heed_model *heed_load(const char *path, size_t num_params,
+                      const char *const *param_names,
+                      const double *param_values) {
+  if (!path) {
+    failWith("path is NULL");
+    return nullptr;
+  }
+  return loadWith(
+      [&](const llvm::StringMap<double> &params, std::string *diagnostics) {
+        return Session::load(path, PipelineOptions(), params, diagnostics);
+      },
+      num_params, param_names, param_values);
+}
+
+heed_model *heed_load_source(const char *source, const char *name,
+                             size_t num_params, const char *const *param_names,
+                             const double *param_values) {
+  if (!source) {
+    failWith("source is NULL");
+    return nullptr;
+  }
+  return loadWith(
+      [&](const llvm::StringMap<double> &params, std::string *diagnostics) {
+        return Session::loadSource(source, name ? name : "<source>",
+                                   PipelineOptions(), params, diagnostics);
+      },
+      num_params, param_names, param_values);
+}
+
+void heed_free(heed_model *model) { delete model; }
+
+int heed_bind_weights_file(heed_model *model, const char *path) {
+  return guarded([&] {
+    if (!model || !path)
+      return failWith("the model or the path is NULL");
+    auto tensors = rt::loadTensorFile(path);
+    if (!tensors)
+      return failWith(llvm::toString(tensors.takeError()));
+    if (auto err = model->session->setWeights(std::move(*tensors), path))
+      return failWith(llvm::toString(std::move(err)));
+    return HEED_OK;
+  });
+}
+
+int heed_bind_weights(heed_model *model, size_t count, const char *const *names,
+                      const float *const *data, const size_t *ranks,
+                      const int64_t *const *shapes) {
+  return guarded([&] {
+    if (!model)
+      return failWith("the model is NULL");
+    if (count && (!names || !data || !ranks || !shapes))
+      return failWith("count is " + std::to_string(count) +
+                      " but names, data, ranks or shapes is NULL");
+    rt::NamedTensors tensors;
+    for (size_t i = 0; i < count; ++i) {
+      if (!names[i] || (!shapes[i] && ranks[i]))
+        return failWith("weight " + std::to_string(i) + ": NULL name or shape");
+      if (ranks[i] > limits::kMaxRank)
+        return failWith(std::string("weight '") + names[i] + "': rank " +
+                        std::to_string(ranks[i]) + " is above the limit");
+      std::vector<int64_t> shape(shapes[i], shapes[i] + ranks[i]);
+      if (auto err = limits::checkTensorSize(shape, sizeof(float),
+                                             std::string("weight '") + names[i] + "'"))
+        return failWith(llvm::toString(std::move(err)));
+      rt::Tensor t(shape);
+      if (t.numElements() && !data[i])
+        return failWith(std::string("weight '") + names[i] + "': data is NULL");
+      if (t.numElements())
+        std::memcpy(t.data(), data[i], t.numElements() * sizeof(float));
+      tensors.emplace_back(names[i], std::move(t));
+    }
+    if (auto err = model->session->setWeights(std::move(tensors), "(caller memory)"))
+      return failWith(llvm::toString(std::move(err)));
+    return HEED_OK;
+  });
+}
+
+int heed_set_threads(heed_model *model, unsigned threads) {
+  if (!model)
+    return failWith("the model is NULL");
+  model->session->setThreads(threads);
+  return HEED_OK;
+}
+
+size_t heed_num_inputs(const heed_model *m) {
+  return m ? m->session->model().inputs.size() : 0;
+}
+size_t heed_num_outputs(const heed_model *m) {
+  return m ? m->session->model().outputs.size() : 0;
+}
+const char *heed_input_name(const heed_model *m, size_t i) {
+  return inputShape(m, i) ? m->session->model().inputs[i].name.c_str() : nullptr;
+}
+const char *heed_output_name(const heed_model *m, size_t i) {
+  return outputShape(m, i) ? m->session->model().outputs[i].name.c_str() : nullptr;
+}
+heed_dtype heed_input_dtype(const heed_model *, size_t) { return HEED_FLOAT32; }
+heed_dtype heed_output_dtype(const heed_model *, size_t) { return HEED_FLOAT32; }
+size_t heed_input_rank(const heed_model *m, size_t i) {
+  auto *s = inputShape(m, i);
+  return s ? s->size() : 0;
+}
+size_t heed_output_rank(const heed_model *m, size_t i) {
+  auto *s = outputShape(m, i);
+  return s ? s->size() : 0;
+}
+static int64_t dimOf(const dsl::Shape *s, size_t axis) {
+  if (!s || axis >= s->size())
+    return -1;
+  return (*s)[axis].isKnown() ? (*s)[axis].size : -1;
+}
+static const char *dimName(const dsl::Shape *s, size_t axis) {
+  if (!s || axis >= s->size() || (*s)[axis].isKnown())
+    return nullptr;
+  return (*s)[axis].symbol.c_str();
+}
+int64_t heed_input_dim(const heed_model *m, size_t i, size_t axis) {
+  return dimOf(inputShape(m, i), axis);
+}
+int64_t heed_output_dim(const heed_model *m, size_t i, size_t axis) {
+  return dimOf(outputShape(m, i), axis);
+}
+const char *heed_input_dim_name(const heed_model *m, size_t i, size_t axis) {
+  return dimName(inputShape(m, i), axis);
+}
+const char *heed_output_dim_name(const heed_model *m, size_t i, size_t axis) {
+  return dimName(outputShape(m, i), axis);
+}
+
+int heed_compile(heed_model *model, const int64_t *const *input_shapes,
+                 int64_t *const *output_shapes) {
+  return guarded([&] {
+    if (!model)
+      return failWith("the model is NULL");
+    rt::NamedTensors inputs;
+    if (int rc = borrowInputs(model, nullptr, input_shapes, inputs))
+      return rc;
+    auto shapes = model->session->outputShapes(inputs);
+    if (!shapes)
+      return failWith(llvm::toString(shapes.takeError()));
+    auto dims = model->session->bindDims(inputs);
+    if (!dims)
+      return failWith(llvm::toString(dims.takeError()));
+    if (auto compiled = model->session->compiled(*dims); !compiled)
+      return failWith(llvm::toString(compiled.takeError()));
+    if (output_shapes)
+      for (size_t i = 0; i < shapes->size(); ++i) {
+        if (!output_shapes[i])
+          return failWith("output_shapes[" + std::to_string(i) + "] is NULL");
+        std::copy((*shapes)[i].begin(), (*shapes)[i].end(), output_shapes[i]);
+      }
+    return HEED_OK;
+  });
+}
+
+int heed_run(heed_model *model, const float *const *inputs,
+             const int64_t *const *input_shapes, float *const *outputs) {
+  return guarded([&] {
+    if (!model)
+      return failWith("the model is NULL");
+    if (!inputs && heed_num_inputs(model))
+      return failWith("inputs is NULL");
+    rt::NamedTensors in;
+    if (int rc = borrowInputs(model, inputs, input_shapes, in))
+      return rc;
+    auto shapes = model->session->outputShapes(in);
+    if (!shapes)
+      return failWith(llvm::toString(shapes.takeError()));
+    if (!outputs && !shapes->empty())
+      return failWith("outputs is NULL");
+    rt::NamedTensors out;
+    for (size_t i = 0; i < shapes->size(); ++i) {
+      const std::string &name = model->session->model().outputs[i].name;
+      if (!outputs[i] && rt::checkedNumElements((*shapes)[i]) > 0)
+        return failWith("output '" + name + "': its buffer is NULL");
+      out.emplace_back(name, rt::Tensor::borrow(outputs[i], (*shapes)[i]));
+    }
+    if (auto err = model->session->runInto(in, out))
+      return failWith(llvm::toString(std::move(err)));
+    return HEED_OK;
+  });
+}
+
+} // extern "C"

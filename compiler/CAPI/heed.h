@@ -1,0 +1,101 @@
+/*===- heed.h - The C API of Heed (libheed) ------------------------*- C -*-===*\
+|*                                                                            *|
+|* Part of Heed. Load a model (a file or source text), bind its weights,     *|
+|* compile it for given input shapes (cached) and run it on caller buffers.  *|
+|* Plain C: opaque handles, no C++ types, no exceptions cross this header.   *|
+|* See docs/embedding.md for a complete example.                             *|
+|*                                                                            *|
+|* Errors: a function that can fail returns HEED_OK (0) or HEED_ERROR, or   *|
+|* NULL for a handle; heed_last_error() then gives the message (for a model *|
+|* with errors: every diagnostic, as name:line:col: error: ...).            *|
+|*                                                                            *|
+|* Threads: heed_run and the query functions may be called on one model from *|
+|* several threads at once; heed_bind_* and heed_set_threads may not run     *|
+|* while another thread uses the model. Each call of heed_run uses up to    *|
+|* heed_set_threads threads for the blocks of a batch (docs/embedding.md).  *|
+|* Tensors are row-major float32; shapes are int64_t arrays whose length is *|
+|* the rank that heed_input_rank / heed_output_rank give.                   *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef HEED_H
+#define HEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HEED_OK 0
+#define HEED_ERROR 1
+
+typedef enum heed_dtype { HEED_FLOAT32 = 0 } heed_dtype;
+
+/** A loaded model: its source, weights and compiled code (per shapes). */
+typedef struct heed_model heed_model;
+
+/** The message of this thread's last failed call ("" if none). Valid until
+ *  the thread's next call into Heed. */
+const char *heed_last_error(void);
+
+/** Loads and checks a model file. `params` replace the defaults of the
+ *  model's header parameters: `num_params` names and values (may be 0 and
+ *  NULL). Returns NULL on error. */
+heed_model *heed_load(const char *path, size_t num_params,
+                      const char *const *param_names,
+                      const double *param_values);
+/** The same for source text; `name` labels its diagnostics. */
+heed_model *heed_load_source(const char *source, const char *name,
+                             size_t num_params, const char *const *param_names,
+                             const double *param_values);
+void heed_free(heed_model *model);
+
+/** Binds every weight from a .safetensors, .npz or .npy file (PyTorch
+ *  state_dict names, docs/weights.md). A model without weights needs none. */
+int heed_bind_weights_file(heed_model *model, const char *path);
+/** Binds every weight from caller memory (copied): `count` tensors, each
+ *  with its name, float32 data, rank and shape. */
+int heed_bind_weights(heed_model *model, size_t count,
+                      const char *const *names, const float *const *data,
+                      const size_t *ranks, const int64_t *const *shapes);
+
+/** Threads a run may use; 0: the cores the process may use (the default). */
+int heed_set_threads(heed_model *model, unsigned threads);
+
+/** Inputs and outputs in declaration order. A dimension is its size, or -1
+ *  for a symbolic one (bound by the inputs), whose name heed_*_dim_name
+ *  gives (NULL for a fixed size). Names are valid while the model is. */
+size_t heed_num_inputs(const heed_model *model);
+size_t heed_num_outputs(const heed_model *model);
+const char *heed_input_name(const heed_model *model, size_t index);
+const char *heed_output_name(const heed_model *model, size_t index);
+heed_dtype heed_input_dtype(const heed_model *model, size_t index);
+heed_dtype heed_output_dtype(const heed_model *model, size_t index);
+size_t heed_input_rank(const heed_model *model, size_t index);
+size_t heed_output_rank(const heed_model *model, size_t index);
+int64_t heed_input_dim(const heed_model *model, size_t index, size_t axis);
+int64_t heed_output_dim(const heed_model *model, size_t index, size_t axis);
+const char *heed_input_dim_name(const heed_model *model, size_t index,
+                                size_t axis);
+const char *heed_output_dim_name(const heed_model *model, size_t index,
+                                 size_t axis);
+
+/** Compiles for these input shapes (one per input, in declaration order)
+ *  unless already compiled, and writes each output's shape into
+ *  output_shapes[i] (heed_output_rank(i) values each). */
+int heed_compile(heed_model *model, const int64_t *const *input_shapes,
+                 int64_t *const *output_shapes);
+
+/** Runs on caller buffers, with no copies: inputs[i] holds input i (shape
+ *  input_shapes[i]); outputs[i] receives output i and must hold as many
+ *  floats as heed_compile's shape says. */
+int heed_run(heed_model *model, const float *const *inputs,
+             const int64_t *const *input_shapes, float *const *outputs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HEED_H */

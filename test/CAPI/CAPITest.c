@@ -1,0 +1,182 @@
+/*===- CAPITest.c - The C API, from C ------------------------------------===*\
+|*                                                                            *|
+|* Part of Heed. A model from source text, weights from memory, inputs and   *|
+|* outputs in caller buffers; checked against the same dense + tanh + sum    *|
+|* computed here in double precision (an independent implementation), at    *|
+|* batch 5 and at batch 33 on 2 threads (three blocks of rows); then every   *|
+|* kind of bad input, each of which must fail with a clear message.          *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "compiler/CAPI/heed.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fprintf(stderr, " (heed: %s)\n", heed_last_error());                     \
+      ++failures;                                                              \
+    }                                                                          \
+  } while (0)
+
+static const char *kModel =
+    "model tiny(UNITS = 2)\n"
+    "input x: [B, 3]\n"
+    "layer d = dense(UNITS, activation=tanh)\n"
+    "h = d(x)\n"
+    "output y = h\n"
+    "output total = sum(h, axis=1)\n";
+
+static float weight[2 * 3] = {0.5f, -1.0f, 0.25f, 2.0f, 0.1f, -0.3f};
+static float bias[2] = {0.1f, -0.2f};
+
+static void reference(const float *x, int64_t batch, double *y, double *total) {
+  for (int64_t b = 0; b < batch; ++b) {
+    total[b] = 0;
+    for (int u = 0; u < 2; ++u) {
+      double acc = bias[u];
+      for (int k = 0; k < 3; ++k)
+        acc += (double)weight[u * 3 + k] * x[b * 3 + k];
+      y[b * 2 + u] = tanh(acc);
+      total[b] += y[b * 2 + u];
+    }
+  }
+}
+
+static heed_model *loadTiny(void) {
+  heed_model *m = heed_load_source(kModel, "tiny.heed", 0, NULL, NULL);
+  CHECK(m != NULL, "load");
+  if (!m)
+    return NULL;
+  const char *names[] = {"d.weight", "d.bias"};
+  const float *data[] = {weight, bias};
+  size_t ranks[] = {2, 1};
+  int64_t wshape[] = {2, 3}, bshape[] = {2};
+  const int64_t *shapes[] = {wshape, bshape};
+  CHECK(heed_bind_weights(m, 2, names, data, ranks, shapes) == HEED_OK, "bind");
+  return m;
+}
+
+static void runAndCheck(heed_model *m, int64_t batch, unsigned threads) {
+  float *x = malloc(sizeof(float) * batch * 3);
+  float *y = malloc(sizeof(float) * batch * 2);
+  float *total = malloc(sizeof(float) * batch);
+  double *ry = malloc(sizeof(double) * batch * 2);
+  double *rtotal = malloc(sizeof(double) * batch);
+  for (int64_t i = 0; i < batch * 3; ++i)
+    x[i] = (float)sin(0.7 * (double)i) * 2.0f;
+  int64_t xshape[] = {batch, 3};
+  const int64_t *inShapes[] = {xshape};
+  int64_t yshape[2] = {0, 0}, tshape[1] = {0};
+  int64_t *outShapes[] = {yshape, tshape};
+  CHECK(heed_set_threads(m, threads) == HEED_OK, "threads");
+  CHECK(heed_compile(m, inShapes, outShapes) == HEED_OK, "compile");
+  CHECK(yshape[0] == batch && yshape[1] == 2 && tshape[0] == batch,
+        "output shapes [%lld, %lld] [%lld]", (long long)yshape[0],
+        (long long)yshape[1], (long long)tshape[0]);
+  const float *inputs[] = {x};
+  float *outputs[] = {y, total};
+  CHECK(heed_run(m, inputs, inShapes, outputs) == HEED_OK, "run");
+  reference(x, batch, ry, rtotal);
+  for (int64_t i = 0; i < batch * 2; ++i)
+    CHECK(fabs(y[i] - ry[i]) <= 1e-5 + 1e-5 * fabs(ry[i]),
+          "batch %lld, y[%lld] = %g, expected %g", (long long)batch,
+          (long long)i, y[i], ry[i]);
+  for (int64_t b = 0; b < batch; ++b)
+    CHECK(fabs(total[b] - rtotal[b]) <= 1e-5 + 1e-5 * fabs(rtotal[b]),
+          "batch %lld, total[%lld] = %g, expected %g", (long long)batch,
+          (long long)b, total[b], rtotal[b]);
+  free(x), free(y), free(total), free(ry), free(rtotal);
+}
+
+static void checkInterface(heed_model *m) {
+  CHECK(heed_num_inputs(m) == 1 && heed_num_outputs(m) == 2, "counts");
+  CHECK(strcmp(heed_input_name(m, 0), "x") == 0, "input name");
+  CHECK(strcmp(heed_output_name(m, 1), "total") == 0, "output name");
+  CHECK(heed_input_rank(m, 0) == 2 && heed_output_rank(m, 1) == 1, "ranks");
+  CHECK(heed_input_dim(m, 0, 0) == -1 &&
+            strcmp(heed_input_dim_name(m, 0, 0), "B") == 0,
+        "symbolic batch");
+  CHECK(heed_input_dim(m, 0, 1) == 3 && heed_input_dim_name(m, 0, 1) == NULL,
+        "fixed dim");
+  CHECK(heed_input_dtype(m, 0) == HEED_FLOAT32, "dtype");
+  CHECK(heed_input_name(m, 5) == NULL, "out of range index");
+}
+
+static void expectError(int rc, const char *needle, const char *what) {
+  CHECK(rc == HEED_ERROR, "%s: expected an error", what);
+  CHECK(strstr(heed_last_error(), needle) != NULL, "%s: message lacks '%s'",
+        what, needle);
+}
+
+static void checkBadInput(heed_model *m) {
+  float x[6] = {0}, y[4], total[2];
+  int64_t xshape[] = {2, 3}, wrong[] = {2, 4};
+  const int64_t *shapes[] = {xshape}, *wrongShapes[] = {wrong};
+  const float *inputs[] = {x}, *nullInputs[] = {NULL};
+  float *outputs[] = {y, total}, *nullOutputs[] = {y, NULL};
+  expectError(heed_run(m, nullInputs, shapes, outputs), "buffer is NULL",
+              "null input buffer");
+  expectError(heed_run(m, inputs, shapes, nullOutputs), "buffer is NULL",
+              "null output buffer");
+  expectError(heed_run(m, inputs, wrongShapes, outputs), "x",
+              "wrong input shape");
+  expectError(heed_run(m, inputs, NULL, outputs), "NULL", "null shapes");
+  expectError(heed_run(NULL, inputs, shapes, outputs), "NULL", "null model");
+
+  heed_model *bad = heed_load_source("model m()\ninput x: [B, 3]\noutput y = nope(x)\n",
+                                     "bad.heed", 0, NULL, NULL);
+  CHECK(bad == NULL, "a model with errors loads");
+  CHECK(strstr(heed_last_error(), "bad.heed:3:") != NULL,
+        "no file:line:col in the diagnostic");
+  CHECK(heed_load("/nonexistent/model.heed", 0, NULL, NULL) == NULL &&
+            strstr(heed_last_error(), "cannot read") != NULL,
+        "missing file");
+
+  heed_model *w = heed_load_source(kModel, "tiny.heed", 0, NULL, NULL);
+  const char *names[] = {"d.weight", "d.bias"};
+  float wrongWeight[8] = {0};
+  const float *data[] = {wrongWeight, bias};
+  size_t ranks[] = {2, 1};
+  int64_t wshape[] = {2, 4}, bshape[] = {2};
+  const int64_t *wshapes[] = {wshape, bshape};
+  expectError(heed_bind_weights(w, 2, names, data, ranks, wshapes), "d.weight",
+              "weights of the wrong shape");
+  expectError(heed_run(w, inputs, shapes, outputs), "no weights",
+              "run without weights");
+  heed_free(w);
+
+  const char *pnames[] = {"UNITS"};
+  double pvalues[] = {4};
+  heed_model *p = heed_load_source(kModel, "tiny.heed", 1, pnames, pvalues);
+  CHECK(p != NULL, "parameters");
+  heed_free(p);
+  const char *unknown[] = {"NOPE"};
+  CHECK(heed_load_source(kModel, "tiny.heed", 1, unknown, pvalues) == NULL &&
+            strstr(heed_last_error(), "NOPE") != NULL,
+        "unknown parameter");
+}
+
+int main(void) {
+  heed_model *m = loadTiny();
+  if (!m)
+    return 1;
+  checkInterface(m);
+  runAndCheck(m, 5, 1);
+  runAndCheck(m, 33, 2);
+  checkBadInput(m);
+  heed_free(m);
+  if (failures)
+    fprintf(stderr, "%d checks failed\n", failures);
+  else
+    printf("heed C API: all checks passed\n");
+  return failures ? 1 : 0;
+}
