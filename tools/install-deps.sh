@@ -14,7 +14,7 @@ packages=(
   libdnnl-dev libfmt-dev
   # Build and test tools; clang and its runtimes for the sanitizer and
   # libFuzzer builds CI runs (.ci/sanitizers).
-  cmake ninja-build g++ ccache libgtest-dev zlib1g-dev python3
+  cmake ninja-build g++ ccache libgtest-dev zlib1g-dev python3 pkg-config
   clang-22 libclang-rt-22-dev
   # Reference implementations and benchmarks (never a runtime dependency).
   python3-torch python3-numpy libopenblas0-pthread

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The installed package as a user gets it: `cmake --install` into a fresh
+# prefix, then examples/embed built with find_package(Heed) (CMake) and with
+# pkg-config, each translating three dates (the expected dates are the
+# inputs' own meaning, not Heed's output).
+#   bash test/CAPI/installed-package.sh BUILD_DIR
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "$1" && pwd)
+prefix=$build/test-install
+rm -rf "$prefix" "$build/embed-cmake" "$build/embed-pkgconfig"
+cmake --install "$build" --prefix "$prefix" > /dev/null
+test -x "$prefix/bin/heed" && test -f "$prefix/include/heed.h"
+expected='3 May 1979 -> 1979-05-03
+Tuesday, 21 November 2026 -> 2026-11-21
+12.06.85 -> 1985-06-12'
+dates=("3 May 1979" "Tuesday, 21 November 2026" "12.06.85")
+
+cmake -G Ninja -S "$root/examples/embed" -B "$build/embed-cmake" \
+  -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
+cmake --build "$build/embed-cmake" > /dev/null
+got=$("$build/embed-cmake/translate_date" "$root/examples/date_translation" "${dates[@]}")
+[ "$got" = "$expected" ] || { echo "find_package(Heed) build printed:"; echo "$got"; exit 1; }
+
+mkdir -p "$build/embed-pkgconfig"
+pc=$(find "$prefix" -name heed.pc)
+# shellcheck disable=SC2046
+cc "$root/examples/embed/translate_date.c" -o "$build/embed-pkgconfig/translate_date" \
+  $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs heed)
+got=$("$build/embed-pkgconfig/translate_date" "$root/examples/date_translation" "${dates[@]}")
+[ "$got" = "$expected" ] || { echo "pkg-config build printed:"; echo "$got"; exit 1; }
+"$prefix/bin/heed" run "$root/examples/date_translation/model.heed" \
+  --weights "$root/examples/date_translation/weights.safetensors" --text "3 May 1979" |
+  grep -q "1979-05-03"
+echo "installed package: find_package(Heed), pkg-config and the installed heed work"
