@@ -3,14 +3,16 @@
 |* Part of Heed. A model from source text, weights from memory, inputs and   *|
 |* outputs in caller buffers; checked against the same dense + tanh + sum    *|
 |* computed here in double precision (an independent implementation), at    *|
-|* batch 5 and at batch 33 on 2 threads (three blocks of rows); then every   *|
-|* kind of bad input, each of which must fail with a clear message.          *|
+|* batch 5 and at batch 33 on 2 threads (three blocks of rows), then from 4  *|
+|* threads at once on one model; then every kind of bad input, each of      *|
+|* which must fail with a clear message.                                     *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #include "compiler/CAPI/heed.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,19 +67,61 @@ static heed_model *loadTiny(void) {
   return m;
 }
 
+static int runAndCheckOnce(heed_model *m, int64_t batch, int seed);
+
 static void runAndCheck(heed_model *m, int64_t batch, unsigned threads) {
+  CHECK(heed_set_threads(m, threads) == HEED_OK, "threads");
+  failures += runAndCheckOnce(m, batch, 0);
+}
+
+/* heed_run from several threads at once on one model (heed.h says it is
+ * safe): each thread has its own inputs and checks its own outputs. */
+typedef struct {
+  heed_model *model;
+  int64_t batch;
+  int seed;
+  int failures;
+} Worker;
+
+static void *work(void *arg) {
+  Worker *w = arg;
+  for (int r = 0; r < 20; ++r)
+    w->failures += runAndCheckOnce(w->model, w->batch, w->seed + r);
+  return NULL;
+}
+
+static void runFromThreads(heed_model *m) {
+  enum { kThreads = 4 };
+  pthread_t threads[kThreads];
+  Worker workers[kThreads];
+  CHECK(heed_set_threads(m, 2) == HEED_OK, "threads");
+  for (int t = 0; t < kThreads; ++t) {
+    Worker w = {m, t % 2 ? 33 : 3, 100 * t, 0};
+    workers[t] = w;
+    pthread_create(&threads[t], NULL, work, &workers[t]);
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    pthread_join(threads[t], NULL);
+    CHECK(workers[t].failures == 0, "thread %d: %d wrong runs", t,
+          workers[t].failures);
+  }
+}
+
+/* One compile + run at `batch` on inputs made from `seed`; returns the
+ * number of failed checks (callable from any thread). */
+static int runAndCheckOnce(heed_model *m, int64_t batch, int seed) {
+  int failures = 0;
   float *x = malloc(sizeof(float) * batch * 3);
   float *y = malloc(sizeof(float) * batch * 2);
   float *total = malloc(sizeof(float) * batch);
   double *ry = malloc(sizeof(double) * batch * 2);
   double *rtotal = malloc(sizeof(double) * batch);
   for (int64_t i = 0; i < batch * 3; ++i)
-    x[i] = (float)sin(0.7 * (double)i) * 2.0f;
+    x[i] = (float)sin(0.7 * (double)(i + seed)) * 2.0f;
   int64_t xshape[] = {batch, 3};
   const int64_t *inShapes[] = {xshape};
   int64_t yshape[2] = {0, 0}, tshape[1] = {0};
   int64_t *outShapes[] = {yshape, tshape};
-  CHECK(heed_set_threads(m, threads) == HEED_OK, "threads");
   CHECK(heed_compile(m, inShapes, outShapes) == HEED_OK, "compile");
   CHECK(yshape[0] == batch && yshape[1] == 2 && tshape[0] == batch,
         "output shapes [%lld, %lld] [%lld]", (long long)yshape[0],
@@ -95,6 +139,7 @@ static void runAndCheck(heed_model *m, int64_t batch, unsigned threads) {
           "batch %lld, total[%lld] = %g, expected %g", (long long)batch,
           (long long)b, total[b], rtotal[b]);
   free(x), free(y), free(total), free(ry), free(rtotal);
+  return failures;
 }
 
 static void checkInterface(heed_model *m) {
@@ -172,6 +217,7 @@ int main(void) {
   checkInterface(m);
   runAndCheck(m, 5, 1);
   runAndCheck(m, 33, 2);
+  runFromThreads(m);
   checkBadInput(m);
   heed_free(m);
   if (failures)
