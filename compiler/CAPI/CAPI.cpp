@@ -272,11 +272,8 @@ int heed_compile(heed_model *model, const int64_t *const *input_shapes,
     auto shapes = model->session->outputShapes(inputs);
     if (!shapes)
       return failWith(llvm::toString(shapes.takeError()));
-    auto dims = model->session->bindDims(inputs);
-    if (!dims)
-      return failWith(llvm::toString(dims.takeError()));
-    if (auto compiled = model->session->compiled(*dims); !compiled)
-      return failWith(llvm::toString(compiled.takeError()));
+    if (auto err = model->session->compileFor(inputs))
+      return failWith(llvm::toString(std::move(err)));
     if (output_shapes)
       for (size_t i = 0; i < shapes->size(); ++i) {
         if (!output_shapes[i])

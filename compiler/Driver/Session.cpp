@@ -24,6 +24,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <chrono>
+#include <new>
 
 using namespace heed;
 using llvm::Twine;
@@ -415,6 +416,49 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   return outputs;
 }
 
+llvm::Error Session::planBlocks(const llvm::StringMap<int64_t> &dims,
+                                std::vector<int64_t> &blockStart,
+                                std::vector<Compiled *> &blockModel) {
+  // Blocks of at most rowsPerBlock rows, sizes differing by at most one.
+  // They depend on the batch size only, never on the thread count: one
+  // thread runs the same blocks as several, so every thread count gives
+  // bit-identical results (code compiled for 7 rows may round differently
+  // from code compiled for 4).
+  int64_t batchSize = batchSymbol ? dims.lookup(*batchSymbol) : 1;
+  int64_t blocks =
+      rowBlock ? (batchSize + rowBlock - 1) / rowBlock : int64_t(1);
+  blockStart = {0};
+  blockModel.clear();
+  if (blocks <= 1) {
+    auto model = compiled(dims);
+    if (!model)
+      return model.takeError();
+    blockModel.push_back(*model);
+    blockStart.push_back(batchSize);
+  } else {
+    for (int64_t b = 0; b < blocks; ++b) {
+      int64_t rows = batchSize / blocks + (b < batchSize % blocks ? 1 : 0);
+      llvm::StringMap<int64_t> blockDims = dims;
+      blockDims[*batchSymbol] = rows;
+      auto model = compiled(blockDims); // cached: at most two sizes
+      if (!model)
+        return model.takeError();
+      blockModel.push_back(*model);
+      blockStart.push_back(blockStart.back() + rows);
+    }
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error Session::compileFor(const rt::NamedTensors &inputs) {
+  auto dims = bindDims(inputs);
+  if (!dims)
+    return dims.takeError();
+  std::vector<int64_t> blockStart;
+  std::vector<Compiled *> blockModel;
+  return planBlocks(*dims, blockStart, blockModel);
+}
+
 llvm::Error Session::runInto(const rt::NamedTensors &inputs,
                              rt::NamedTensors &outputs) {
   if (!weightsBound)
@@ -436,40 +480,22 @@ llvm::Error Session::runInto(const rt::NamedTensors &inputs,
     if (!outputs[i].second.data() && outputs[i].second.numElements())
       return fail("output '" + ast->outputs[i].name + "': no buffer given");
   }
-  // Blocks of at most rowsPerBlock rows, sizes differing by at most one.
-  // They depend on the batch size only, never on the thread count: one
-  // thread runs the same blocks as several, so every thread count gives
-  // bit-identical results (code compiled for 7 rows may round differently
-  // from code compiled for 4).
-  int64_t batchSize = batchSymbol ? dims->lookup(*batchSymbol) : 1;
-  int64_t blocks =
-      rowBlock ? (batchSize + rowBlock - 1) / rowBlock : int64_t(1);
-  std::vector<int64_t> blockStart = {0};
+  std::vector<int64_t> blockStart;
   std::vector<Compiled *> blockModel;
-  if (blocks <= 1) {
-    auto model = compiled(*dims);
-    if (!model)
-      return model.takeError();
-    blockModel.push_back(*model);
-    blockStart.push_back(batchSize);
-  } else {
-    for (int64_t b = 0; b < blocks; ++b) {
-      int64_t rows = batchSize / blocks + (b < batchSize % blocks ? 1 : 0);
-      llvm::StringMap<int64_t> blockDims = *dims;
-      blockDims[*batchSymbol] = rows;
-      auto model = compiled(blockDims); // cached: at most two sizes
-      if (!model)
-        return model.takeError();
-      blockModel.push_back(*model);
-      blockStart.push_back(blockStart.back() + rows);
-    }
-  }
+  if (auto err = planBlocks(*dims, blockStart, blockModel))
+    return err;
+  int64_t batchSize = blockStart.back();
   std::vector<std::string> errors(blockModel.size());
   rt::ThreadPool::shared().parallelFor(
       unsigned(blockModel.size()), threadCount, [&](unsigned b) {
-        if (auto err = runRows(*blockModel[b], inputs, outputs, blockStart[b],
-                               blockStart[b + 1] - blockStart[b], batchSize))
-          errors[b] = llvm::toString(std::move(err));
+        // Nothing may throw out of the pool (ThreadPool.h).
+        try {
+          if (auto err = runRows(*blockModel[b], inputs, outputs, blockStart[b],
+                                 blockStart[b + 1] - blockStart[b], batchSize))
+            errors[b] = llvm::toString(std::move(err));
+        } catch (const std::bad_alloc &) {
+          errors[b] = "out of memory while running '" + ast->name + "'";
+        }
       });
   for (auto &e : errors)
     if (!e.empty())

@@ -81,6 +81,8 @@ public:
   /// outputShapes gives; rt::Tensor::borrow wraps caller memory).
   llvm::Error runInto(const rt::NamedTensors &inputs,
                       rt::NamedTensors &outputs);
+  /// Compiles what a run on inputs of these shapes uses (its blocks).
+  llvm::Error compileFor(const rt::NamedTensors &inputs);
   /// The outputs' shapes for these inputs, checked against the limits.
   llvm::Expected<std::vector<std::vector<int64_t>>>
   outputShapes(const rt::NamedTensors &inputs) const;
@@ -119,6 +121,11 @@ private:
              const llvm::StringMap<double> &params, std::string *diagnostics);
   std::vector<int64_t> concreteShape(const dsl::Shape &shape,
                                      const llvm::StringMap<int64_t> &dims) const;
+  /// The blocks of a batch with these dims: blockStart[b] is block b's
+  /// first row (one more entry: the batch size), each with its model.
+  llvm::Error planBlocks(const llvm::StringMap<int64_t> &dims,
+                         std::vector<int64_t> &blockStart,
+                         std::vector<Compiled *> &blockModel);
   /// Runs rows [row, row + rows) of a batch of `batchSize` through
   /// `model`; the buffers are the whole batch's.
   llvm::Error runRows(Compiled &model, const rt::NamedTensors &inputs,
