@@ -91,11 +91,14 @@ public:
   /// default). oneDNN always runs on one OpenMP thread per Heed thread.
   void setThreads(unsigned count);
   unsigned threads() const { return threadCount; }
-  /// Rows per block (default kDefaultRowsPerBlock; 0: the whole batch as
-  /// one block, which no thread count can split).
+  /// Rows per block: kAutoRowsPerBlock (the default) picks at least 16
+  /// rows and enough rows that a block's work (rows x weights, a proxy)
+  /// outweighs the ~5 us a block costs, at most 8 blocks; a number fixes
+  /// the rows exactly; 0 runs the whole batch as one block. Either way the
+  /// blocks depend on the model and the batch size, not the threads.
   void setRowsPerBlock(int64_t rows);
   int64_t rowsPerBlock() const { return rowBlock; }
-  static constexpr int64_t kDefaultRowsPerBlock = 16;
+  static constexpr int64_t kAutoRowsPerBlock = -1;
   /// The batch dimension when runs can split their rows, else why not.
   const std::optional<std::string> &batchDim() const { return batchSymbol; }
   const std::string &whyNoRowBlocks() const { return batchWhy; }
@@ -139,7 +142,8 @@ private:
   std::vector<rt::Tensor> weights;
   bool weightsBound = false;
   unsigned threadCount = 1;
-  int64_t rowBlock = kDefaultRowsPerBlock;
+  int64_t rowBlock = kAutoRowsPerBlock;
+  int64_t weightElements = 0;
   std::optional<std::string> batchSymbol;
   std::string batchWhy;
   /// Lowers a module from `Stage::Linalg` to the LLVM dialect.

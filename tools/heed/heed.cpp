@@ -77,9 +77,9 @@ static cl::opt<unsigned> threadOption(
     cl::value_desc("N"), cl::init(0), cl::cat(modelCat));
 static cl::opt<int64_t> rowsPerBlock(
     "rows-per-block",
-    cl::desc("batch rows per block (blocks run in parallel; 0: the whole "
-             "batch as one block)"),
-    cl::init(Session::kDefaultRowsPerBlock), cl::Hidden, cl::cat(modelCat));
+    cl::desc("batch rows per block (blocks run in parallel; default -1: "
+             "automatic; 0: the whole batch as one block)"),
+    cl::init(Session::kAutoRowsPerBlock), cl::Hidden, cl::cat(modelCat));
 static cl::list<std::string>
     inputs("input", cl::desc("bind a model input: NAME=FILE.npy, or FILE.npz "
                              "with one member per input"),
@@ -180,8 +180,9 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
   if (!session)
     return session.takeError();
   (*session)->setThreads(threadOption);
-  if (rowsPerBlock < 0)
-    return llvm::createStringError("--rows-per-block must be 0 or more");
+  if (rowsPerBlock < Session::kAutoRowsPerBlock)
+    return llvm::createStringError("--rows-per-block must be -1 (automatic), 0 "
+                                   "or a number of rows");
   (*session)->setRowsPerBlock(rowsPerBlock);
   // A model without layers (plain attention) takes no weights file.
   if (needWeights && weightsPath.empty() &&
