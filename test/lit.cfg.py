@@ -8,7 +8,7 @@ import lit.formats
 config.name = "Heed"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".heed", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "runtime", "Driver", "Fuzz"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "runtime", "Driver", "Fuzz", "Python"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.heed_obj_root, "test")
 

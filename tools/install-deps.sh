@@ -18,6 +18,8 @@ packages=(
   clang-22 libclang-rt-22-dev
   # Reference implementations and benchmarks (never a runtime dependency).
   python3-torch python3-numpy libopenblas0-pthread
+  # The Python package (compiler/Bindings/Python) and its tests.
+  pybind11-dev python3-dev python3-pytest
 )
 
 missing=()

@@ -260,6 +260,24 @@ llvm::Error Session::lowerToLLVM(mlir::ModuleOp module) {
   return llvm::Error::success();
 }
 
+Session::EntryPoints Session::entryPoints(mlir::ModuleOp module) const {
+  EntryPoints result;
+  result.model = ast->name;
+  auto model = module.lookupSymbol<mlir::func::FuncOp>(ast->name);
+  auto prepare = model->getAttrOfType<mlir::FlatSymbolRefAttr>("heed.prepare");
+  if (!prepare)
+    return result;
+  result.prepare = prepare.getValue().str();
+  for (unsigned i = 0; i < model.getNumArguments(); ++i)
+    if (model.getArgAttr(i, "heed.prepared")) {
+      auto type =
+          mlir::cast<mlir::RankedTensorType>(model.getArgument(i).getType());
+      result.preparedShapes.emplace_back(type.getShape().begin(),
+                                         type.getShape().end());
+    }
+  return result;
+}
+
 std::vector<int64_t>
 Session::concreteShape(const dsl::Shape &shape,
                        const llvm::StringMap<int64_t> &dims) const {
@@ -275,6 +293,11 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   for (auto &sym : ast->symbols)
     key += sym + "=" + std::to_string(dims.lookup(sym)) + ";";
   std::lock_guard<std::mutex> guard(cacheLock);
+  // Compiling prepares the weights (the model's _prepare function reads
+  // every one of them), so there must be some.
+  if (!weightsBound)
+    return fail("no weights bound (bind them before compiling or running '" +
+                ast->name + "')");
   auto it = cache.find(key);
   if (it != cache.end())
     return it->second.get();
@@ -283,17 +306,11 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   if (!module)
     return module.takeError();
   // What the model needs prepared from its weights, read before lowering.
-  std::vector<std::string> entries = {ast->name};
-  std::vector<std::vector<int64_t>> preparedShapes;
-  auto model = (*module)->lookupSymbol<mlir::func::FuncOp>(ast->name);
-  if (auto prepare = model->getAttrOfType<mlir::FlatSymbolRefAttr>("heed.prepare")) {
-    entries.push_back(prepare.getValue().str());
-    for (unsigned i = 0; i < model.getNumArguments(); ++i)
-      if (model.getArgAttr(i, "heed.prepared")) {
-        auto type = mlir::cast<mlir::RankedTensorType>(model.getArgument(i).getType());
-        preparedShapes.emplace_back(type.getShape().begin(), type.getShape().end());
-      }
-  }
+  EntryPoints points = entryPoints(**module);
+  std::vector<std::string> entries = {points.model};
+  if (!points.prepare.empty())
+    entries.push_back(points.prepare);
+  const auto &preparedShapes = points.preparedShapes;
   if (auto err = lowerToLLVM(**module))
     return std::move(err);
   auto entry = std::make_unique<Compiled>();

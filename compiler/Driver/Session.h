@@ -65,6 +65,22 @@ public:
   /// command-line options (--mlir-print-ir-*) apply.
   llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
   buildModule(const llvm::StringMap<int64_t> &dims, Stage stage);
+  /// Lowers a module from `Stage::Linalg` to the LLVM dialect, every
+  /// function with its C interface (`_mlir_ciface_NAME`).
+  llvm::Error lowerToLLVM(mlir::ModuleOp module);
+
+  /// The entry points of a module at `Stage::Linalg`: the model function
+  /// takes inputs, weights, prepared weights and then its outputs as
+  /// out-parameters; `prepare` (empty when the model prepares nothing)
+  /// takes the weights and writes the prepared weights.
+  struct EntryPoints {
+    std::string model, prepare;
+    std::vector<std::vector<int64_t>> preparedShapes;
+  };
+  EntryPoints entryPoints(mlir::ModuleOp module) const;
+  /// `shape` with every symbolic dimension replaced by its size in `dims`.
+  std::vector<int64_t> concreteShape(const dsl::Shape &shape,
+                                     const llvm::StringMap<int64_t> &dims) const;
 
   /// Compiles for the inputs' shapes (cached) and runs; outputs in
   /// declaration order. Safe to call from several threads at once (the
@@ -122,8 +138,6 @@ private:
   fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
              const std::string &path, PipelineOptions options,
              const llvm::StringMap<double> &params, std::string *diagnostics);
-  std::vector<int64_t> concreteShape(const dsl::Shape &shape,
-                                     const llvm::StringMap<int64_t> &dims) const;
   /// The blocks of a batch with these dims: blockStart[b] is block b's
   /// first row (one more entry: the batch size), each with its model.
   llvm::Error planBlocks(const llvm::StringMap<int64_t> &dims,
@@ -146,8 +160,6 @@ private:
   int64_t weightElements = 0;
   std::optional<std::string> batchSymbol;
   std::string batchWhy;
-  /// Lowers a module from `Stage::Linalg` to the LLVM dialect.
-  llvm::Error lowerToLLVM(mlir::ModuleOp module);
 
   /// Guards `cache` and `compileSeconds`; held while compiling, so
   /// concurrent first runs compile once. Entries are never removed while

@@ -19,7 +19,8 @@
 
 using namespace heed;
 
-static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+hostMachine(bool positionIndependent = false) {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -30,6 +31,8 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
   if (!builder)
     return builder.takeError();
   builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  if (positionIndependent)
+    builder->setRelocationModel(llvm::Reloc::PIC_);
   return builder->createTargetMachine();
 }
 
@@ -130,21 +133,38 @@ llvm::Error heed::emitHostLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os) {
   return llvm::Error::success();
 }
 
-llvm::Error heed::emitHostAssembly(mlir::ModuleOp module, llvm::raw_ostream &os) {
-  auto tm = hostMachine();
+/// Optimizes `module` for the host and writes it as `type` (assembly text
+/// or an object file), after `adjust` has edited the LLVM module.
+static llvm::Error emitHostFile(mlir::ModuleOp module, llvm::raw_ostream &os,
+                                llvm::CodeGenFileType type,
+                                bool positionIndependent,
+                                llvm::function_ref<void(llvm::Module &)> adjust) {
+  auto tm = hostMachine(positionIndependent);
   if (!tm)
     return tm.takeError();
   llvm::LLVMContext ctx;
   auto llvmModule = optimizedHostModule(module, ctx, **tm);
   if (!llvmModule)
     return llvmModule.takeError();
+  if (adjust)
+    adjust(**llvmModule);
   llvm::SmallString<0> buffer;
   llvm::raw_svector_ostream bufferStream(buffer);
   llvm::legacy::PassManager pm;
-  if ((*tm)->addPassesToEmitFile(pm, bufferStream, nullptr,
-                                 llvm::CodeGenFileType::AssemblyFile))
-    return llvm::createStringError("the host target cannot emit assembly");
+  if ((*tm)->addPassesToEmitFile(pm, bufferStream, nullptr, type))
+    return llvm::createStringError("the host target cannot emit this file type");
   pm.run(**llvmModule);
   os << buffer;
   return llvm::Error::success();
+}
+
+llvm::Error heed::emitHostAssembly(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  return emitHostFile(module, os, llvm::CodeGenFileType::AssemblyFile,
+                      /*positionIndependent=*/false, {});
+}
+
+llvm::Error heed::emitHostObject(mlir::ModuleOp module, llvm::raw_ostream &os,
+                                 llvm::function_ref<void(llvm::Module &)> adjust) {
+  return emitHostFile(module, os, llvm::CodeGenFileType::ObjectFile,
+                      /*positionIndependent=*/true, adjust);
 }

@@ -11,10 +11,15 @@
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
 #include <vector>
+
+namespace llvm {
+class Module;
+} // namespace llvm
 
 namespace heed {
 
@@ -48,6 +53,11 @@ private:
 /// (O3), and prints it as IR text or as host assembly.
 llvm::Error emitHostLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os);
 llvm::Error emitHostAssembly(mlir::ModuleOp module, llvm::raw_ostream &os);
+/// The same as a position-independent object file (ahead-of-time model
+/// libraries); `adjust` may edit the optimized LLVM module before codegen.
+llvm::Error
+emitHostObject(mlir::ModuleOp module, llvm::raw_ostream &os,
+               llvm::function_ref<void(llvm::Module &)> adjust = {});
 
 } // namespace heed
 

@@ -11,81 +11,20 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "date_text.h"
+
 #include <heed.h>
-
-#include <ctype.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-enum { MAX_SYMBOLS = 64, MAX_SYMBOL = 16 };
-
-typedef struct {
-  char symbols[MAX_SYMBOLS][MAX_SYMBOL];
-  int count;
-} Vocabulary;
-
-/* The strings of the JSON array after "key": in `json` (the vocabularies
- * of text.json hold plain strings without escapes). */
-static int readVocabulary(const char *json, const char *key, Vocabulary *v) {
-  char quoted[64];
-  snprintf(quoted, sizeof quoted, "\"%s\"", key);
-  const char *p = strstr(json, quoted);
-  if (!p || !(p = strchr(p, '[')))
-    return 0;
-  v->count = 0;
-  for (++p; *p && *p != ']'; ++p) {
-    if (*p != '"')
-      continue;
-    const char *end = strchr(p + 1, '"');
-    if (!end || end - p - 1 >= MAX_SYMBOL || v->count == MAX_SYMBOLS)
-      return 0;
-    memcpy(v->symbols[v->count], p + 1, (size_t)(end - p - 1));
-    v->symbols[v->count++][end - p - 1] = 0;
-    p = end;
-  }
-  return v->count > 0;
-}
-
-static int indexOf(const Vocabulary *v, const char *symbol) {
-  for (int i = 0; i < v->count; ++i)
-    if (strcmp(v->symbols[i], symbol) == 0)
-      return i;
-  return -1;
-}
-
-static char *readFile(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *text = malloc((size_t)size + 1);
-  if (text && fread(text, 1, (size_t)size, f) != (size_t)size) {
-    free(text);
-    text = NULL;
-  }
-  if (text)
-    text[size] = 0;
-  fclose(f);
-  return text;
-}
 
 #define FAIL(...) (fprintf(stderr, __VA_ARGS__), fputc('\n', stderr), exit(1))
 
 int main(int argc, char **argv) {
   if (argc < 3)
     FAIL("usage: %s MODEL_DIR DATE...", argv[0]);
-  char path[4096];
-  snprintf(path, sizeof path, "%s/text.json", argv[1]);
-  char *json = readFile(path);
   Vocabulary in, out;
-  if (!json || !readVocabulary(json, "input_vocabulary", &in) ||
-      !readVocabulary(json, "output_vocabulary", &out))
-    FAIL("%s: cannot read the vocabularies", path);
-  free(json);
+  if (!readVocabularies(argv[1], &in, &out))
+    FAIL("%s/text.json: cannot read the vocabularies", argv[1]);
 
+  char path[4096];
   snprintf(path, sizeof path, "%s/model.heed", argv[1]);
   heed_model *model = heed_load(path, 0, NULL, NULL);
   if (!model)
@@ -104,20 +43,8 @@ int main(int argc, char **argv) {
   float *x = calloc((size_t)(batch * tx * vocab), sizeof(float));
   float *s0 = calloc((size_t)(batch * ns), sizeof(float));
   float *c0 = calloc((size_t)(batch * ns), sizeof(float));
-  int unk = indexOf(&in, "<unk>"), pad = indexOf(&in, "<pad>");
-  for (int64_t b = 0; b < batch; ++b) {
-    const char *text = argv[2 + b];
-    int64_t t = 0;
-    for (const char *c = text; *c && t < tx; ++c) {
-      if (*c == ',')
-        continue; /* text.json: "drop": "," */
-      char symbol[2] = {(char)tolower((unsigned char)*c), 0};
-      int i = indexOf(&in, symbol);
-      x[(b * tx + t++) * vocab + (i < 0 ? unk : i)] = 1;
-    }
-    for (; t < tx; ++t)
-      x[(b * tx + t) * vocab + pad] = 1;
-  }
+  for (int64_t b = 0; b < batch; ++b)
+    encodeDate(&in, argv[2 + b], x, b, tx);
   int64_t xShape[] = {batch, tx, vocab}, sShape[] = {batch, ns};
   const int64_t *inShapes[] = {xShape, sShape, sShape};
   const float *inputs[] = {x, s0, c0};
@@ -151,14 +78,7 @@ int main(int argc, char **argv) {
   int64_t ty = shapes[yIndex][1];
   for (int64_t b = 0; b < batch; ++b) {
     printf("%s -> ", argv[2 + b]);
-    for (int64_t t = 0; t < ty; ++t) {
-      const float *p = outputs[yIndex] + (b * ty + t) * out.count;
-      int best = 0;
-      for (int k = 1; k < out.count; ++k)
-        if (p[k] > p[best])
-          best = k;
-      fputs(out.symbols[best], stdout);
-    }
+    printDate(&out, outputs[yIndex], b, ty);
     putchar('\n');
   }
   for (size_t i = 0; i < numOutputs; ++i)

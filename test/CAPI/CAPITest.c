@@ -197,6 +197,10 @@ static void checkBadInput(heed_model *m) {
               "weights of the wrong shape");
   expectError(heed_run(w, inputs, shapes, outputs), "no weights",
               "run without weights");
+  /* Compiling prepares the weights: without any it is an error (it used
+     to call the preparation on no buffers and crash). */
+  expectError(heed_compile(w, shapes, NULL), "no weights",
+              "compile without weights");
   heed_free(w);
 
   const char *pnames[] = {"UNITS"};

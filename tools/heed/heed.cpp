@@ -4,6 +4,7 @@
 //
 //   heed run MODEL.heed --weights W --input NAME=FILE ... [--output OUT.npz]
 //   heed compile MODEL.heed --emit=ast|attn|linalg|llvm-dialect|llvm|asm
+//   heed compile MODEL.heed --emit=obj|shared --dim B=4 -o libmodel.so
 //   heed bench MODEL.heed --weights W --batch N
 //
 // One set of llvm::cl options; each command shows only its own in --help.
@@ -17,6 +18,7 @@
 #include "TextInterface.h"
 #include "runtime/Limits.h"
 
+#include "compiler/AOT/ModelLibrary.h"
 #include "compiler/Driver/Session.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/AST.h"
@@ -120,11 +122,16 @@ static cl::opt<std::string> attentionMapPath(
     cl::value_desc("FILE.svg"), cl::cat(runCat));
 static cl::opt<std::string> emit(
     "emit", cl::desc("what to print: ast, attn, linalg, llvm-dialect, llvm "
-                     "(LLVM IR) or asm (host assembly)"),
+                     "(LLVM IR) or asm (host assembly); or a model library "
+                     "with its C header: obj (object file) or shared"),
     cl::init("attn"), cl::cat(compileCat));
 static cl::opt<std::string> outFile("o", cl::desc("output file (default: stdout)"),
                                     cl::value_desc("FILE"), cl::init("-"),
                                     cl::cat(compileCat));
+static cl::opt<std::string> headerFile(
+    "header", cl::desc("with --emit=obj|shared: where the C header goes "
+                       "(default: MODEL.h beside -o)"),
+    cl::value_desc("FILE.h"), cl::cat(compileCat));
 static cl::list<std::string>
     dimBindings("dim", cl::desc("bind a symbolic dimension: NAME=SIZE "
                                 "(compile: unbound dims stay dynamic in ast/attn "
@@ -430,10 +437,40 @@ llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
   return dims;
 }
 
+/// heed compile --emit=obj|shared: a model library and its C header.
+int compileLibrary(Session &session) {
+  const dsl::Model &model = session.model();
+  auto dims = parseDims(model, /*defaultToOne=*/false);
+  if (!dims)
+    return failWith(dims.takeError());
+  std::string unbound;
+  for (auto &sym : model.symbols)
+    if (!dims->count(sym))
+      unbound += (unbound.empty() ? "" : ", ") + sym;
+  if (!unbound.empty())
+    return failWith("--emit=" + emit + ": a model library is compiled for fixed "
+                    "shapes; bind every symbolic dimension with --dim (unbound: " +
+                    unbound + ")");
+  aot::LibraryOptions options;
+  options.kind = emit == "obj" ? aot::LibraryKind::Object : aot::LibraryKind::Shared;
+  options.outputPath = outFile;
+  options.headerPath = headerFile;
+  options.origin = modelPath;
+  auto header = aot::emitModelLibrary(session, *dims, options);
+  if (!header)
+    return failWith(header.takeError());
+  llvm::outs() << "wrote " << outFile << " and " << *header << "\n";
+  return 0;
+}
+
 int compileCommand() {
   auto session = openSession(/*needWeights=*/false);
   if (!session)
     return failWith(session.takeError());
+  if (emit == "obj" || emit == "shared")
+    return compileLibrary(**session);
+  if (headerFile.getNumOccurrences())
+    return failWith("--header belongs to --emit=obj|shared");
   std::string error;
   auto output = mlir::openOutputFile(outFile, &error);
   if (!output)
@@ -453,8 +490,8 @@ int compileCommand() {
   else if (emit == "llvm-dialect" || emit == "llvm" || emit == "asm")
     stage = Stage::LLVMDialect;
   else
-    return failWith("--emit must be ast, attn, linalg, llvm-dialect, llvm or asm, not '" +
-                    emit + "'");
+    return failWith("--emit must be ast, attn, linalg, llvm-dialect, llvm, asm, obj "
+                    "or shared, not '" + emit + "'");
   auto dims = parseDims(model, /*defaultToOne=*/stage != Stage::Attn);
   if (!dims)
     return failWith(dims.takeError());
@@ -567,7 +604,8 @@ USAGE: heed <command> MODEL.heed [options]
 
 COMMANDS:
   run       JIT-compile MODEL for its inputs' shapes and run it
-  compile   print the model at one stage (--emit=ast|attn|linalg|llvm-dialect|llvm|asm)
+  compile   print the model at one stage (--emit=ast|attn|linalg|llvm-dialect|llvm|asm),
+            or make a model library and its C header (--emit=obj|shared -o FILE)
   bench     compile time and run latency (min/median/max)
 
 'heed <command> --help' lists the command's options.

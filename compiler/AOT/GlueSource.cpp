@@ -1,0 +1,364 @@
+//===- GlueSource.cpp - C source of a model library's entry points --------===//
+//
+// Part of Heed. Every shape is fixed when a library is made, so the glue
+// spells each memref descriptor out as a constant initializer: no shape
+// arithmetic happens at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/AOT/GlueSource.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <set>
+
+using namespace heed;
+using namespace heed::aot;
+
+namespace {
+
+/// `s` as a C string literal.
+std::string quoted(const std::string &s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\', out += char(c);
+    else if (c >= 0x20 && c < 0x7f)
+      out += char(c);
+    else
+      out += "\\" + llvm::utostr((c >> 6) & 7) + llvm::utostr((c >> 3) & 7) +
+             llvm::utostr(c & 7);
+  }
+  return out + "\"";
+}
+
+/// A model name used as a C identifier (names are [A-Za-z_][A-Za-z0-9_]*
+/// in the language; a C keyword gets a trailing underscore).
+std::string identifier(const std::string &name) {
+  static const std::set<std::string> keywords = {
+      "auto",     "break",    "case",     "char",   "const",   "continue",
+      "default",  "do",       "double",   "else",   "enum",    "extern",
+      "float",    "for",      "goto",     "if",     "inline",  "int",
+      "long",     "register", "restrict", "return", "short",   "signed",
+      "sizeof",   "static",   "struct",   "switch", "typedef", "union",
+      "unsigned", "void",     "volatile", "while",  "bool",    "true",
+      "false"};
+  return keywords.count(name) ? name + "_" : name;
+}
+
+int64_t elements(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string list(const std::vector<int64_t> &values) {
+  std::string out;
+  for (int64_t v : values)
+    out += (out.empty() ? "" : ", ") + std::to_string(v) + "LL";
+  return out;
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string out;
+  for (int64_t v : shape)
+    out += (out.empty() ? "" : ", ") + std::to_string(v);
+  return "[" + out + "]";
+}
+
+/// A descriptor of the memref type for `shape` over `pointer`.
+std::string descriptor(const std::string &var, const std::string &pointer,
+                       const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int i = int(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  std::string out = "struct heed_memref_" + std::to_string(shape.size()) + " " +
+                    var + " = {(float *)" + pointer + ", (float *)" + pointer +
+                    ", 0";
+  if (!shape.empty())
+    out += ", {" + list(shape) + "}, {" + list(strides) + "}";
+  return out + "};\n";
+}
+
+std::string infoArray(const std::string &name, const std::string &shapePrefix,
+                      const std::vector<LibraryTensor> &tensors,
+                      bool isStatic) {
+  std::string out;
+  for (size_t i = 0; i < tensors.size(); ++i)
+    out += "static const int64_t " + shapePrefix + std::to_string(i) + "[" +
+           std::to_string(std::max<size_t>(1, tensors[i].shape.size())) +
+           "] = {" + (tensors[i].shape.empty() ? "0" : list(tensors[i].shape)) +
+           "};\n";
+  out += std::string(isStatic ? "static " : "") + "const heed_rt_tensor_info " +
+         name + "[" + std::to_string(std::max<size_t>(1, tensors.size())) +
+         "] = {";
+  if (tensors.empty())
+    out += "{0, 0, 0}";
+  for (size_t i = 0; i < tensors.size(); ++i)
+    out += std::string(i ? ",\n    " : "\n    ") + "{" +
+           quoted(tensors[i].name) + ", " +
+           std::to_string(tensors[i].shape.size()) + ", " + shapePrefix +
+           std::to_string(i) + "}";
+  return out + "};\n";
+}
+
+} // namespace
+
+std::string aot::generateHeader(const LibraryInterface &lib) {
+  const std::string &m = lib.model;
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "/* " << m << ".h: the C interface of model '" << m << "', compiled\n"
+     << " * ahead of time by `heed compile` from " << lib.origin << ".\n"
+     << " * Generated; do not edit. Link the library with libheed_runtime.\n"
+     << " *\n"
+     << " * Tensors are dense row-major float32 with the shapes below.\n"
+     << " *   " << m
+     << "_prepare(\"weights.safetensors\");  once: binds and "
+        "prepares the weights\n"
+     << " *   " << m
+     << "_run(inputs..., outputs...);      then any number "
+        "of times, from\n"
+     << " *                                    several threads at once\n"
+     << " *   " << m << "_release();\n"
+     << " * prepare, prepare_from and release must not run while a run does.\n"
+     << " * Each function but release returns 0, or 1 with " << m
+     << "_last_error()\n * saying why (per thread). */\n"
+     << "#ifndef HEED_MODEL_" << m << "_H\n#define HEED_MODEL_" << m
+     << "_H\n\n#include \"heed_runtime.h\"\n\n"
+     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  auto shapes = [&](const char *kind, const std::vector<LibraryTensor> &ts) {
+    for (auto &t : ts) {
+      os << "/* " << kind << " '" << t.name << "': " << t.declared << " = "
+         << shapeText(t.shape) << ", " << elements(t.shape) << " floats. */\n";
+      os << "static const int64_t " << m << "_" << t.name << "_shape["
+         << std::max<size_t>(1, t.shape.size()) << "] = {"
+         << (t.shape.empty() ? "0" : list(t.shape)) << "};\n";
+      os << "#define " << m << "_" << t.name << "_elements ((int64_t)"
+         << elements(t.shape) << ")\n";
+    }
+  };
+  shapes("Input", lib.inputs);
+  shapes("Output", lib.outputs);
+  os << "\n/* The weights, with their PyTorch state_dict names, in the order "
+     << m << "_prepare_from\n * takes them. */\n"
+     << "#define " << m << "_num_weights " << lib.weights.size() << "\n"
+     << "extern const heed_rt_tensor_info " << m << "_weights[];\n\n"
+     << "/* Reads the weights from a .safetensors, .npz or .npy file. */\n"
+     << "int " << m << "_prepare(const char *weights_path);\n"
+     << "/* Copies the weights from caller memory, one buffer per weight. */\n"
+     << "int " << m << "_prepare_from(const float *const *weights);\n"
+     << "/* Reads each input in place and writes each output in place. */\n"
+     << "int " << m << "_run(";
+  bool first = true;
+  for (auto &t : lib.inputs)
+    os << (first ? "" : ", ") << "const float *" << identifier(t.name),
+        first = false;
+  for (auto &t : lib.outputs)
+    os << (first ? "" : ", ") << "float *" << identifier(t.name), first = false;
+  if (first)
+    os << "void";
+  os << ");\n"
+     << "void " << m << "_release(void);\n"
+     << "const char *" << m << "_last_error(void);\n"
+     << "/* Names, shapes and entry points taking arrays, for generic "
+        "callers. */\n"
+     << "const heed_rt_model_info *" << m << "_info(void);\n\n"
+     << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
+  return s;
+}
+
+std::string aot::generateGlue(const LibraryInterface &lib,
+                              const std::string &headerName) {
+  const std::string &m = lib.model;
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "/* The C glue of model '" << m << "' (" << lib.origin
+     << "). Generated by heed compile. */\n"
+     << "#include <stdint.h>\n#include <string.h>\n\n#include \"" << headerName
+     << "\"\n\n";
+  // One descriptor type per rank in use.
+  std::set<size_t> ranks;
+  for (auto *group : {&lib.inputs, &lib.weights, &lib.prepared, &lib.outputs})
+    for (auto &t : *group)
+      ranks.insert(t.shape.size());
+  for (size_t r : ranks) {
+    os << "struct heed_memref_" << r << " { float *allocated, *aligned; "
+       << "int64_t offset;";
+    if (r)
+      os << " int64_t sizes[" << r << "], strides[" << r << "];";
+    os << " };\n";
+  }
+  auto parameters =
+      [&](std::initializer_list<const std::vector<LibraryTensor> *> groups) {
+        std::string out;
+        for (auto *g : groups)
+          for (auto &t : *g)
+            out += (out.empty() ? "" : ", ") +
+                   std::string("struct heed_memref_") +
+                   std::to_string(t.shape.size()) + " *";
+        return out.empty() ? std::string("void") : out;
+      };
+  os << "\nextern void " << lib.runEntry << "("
+     << parameters({&lib.inputs, &lib.weights, &lib.prepared, &lib.outputs})
+     << ");\n";
+  if (!lib.prepareEntry.empty())
+    os << "extern void " << lib.prepareEntry << "("
+       << parameters({&lib.weights, &lib.prepared}) << ");\n";
+  os << "extern int64_t " << lib.contextSymbol << "[1];\n\n"
+     << infoArray("inputs_info", "input_shape_", lib.inputs, true)
+     << infoArray("outputs_info", "output_shape_", lib.outputs, true)
+     << infoArray(m + "_weights", "weight_shape_", lib.weights, false)
+     << "\nstatic float *heed_weights["
+     << std::max<size_t>(1, lib.weights.size()) << "], *heed_prepared["
+     << std::max<size_t>(1, lib.prepared.size()) << "];\n"
+     << "static int heed_ready;\n\n";
+
+  os << "const char *" << m
+     << "_last_error(void) { return heed_rt_last_error(); }\n\n"
+     << "void " << m << "_release(void) {\n  size_t i;\n  if ("
+     << lib.contextSymbol << "[0])\n    heed_rt_context_free((void *)(intptr_t)"
+     << lib.contextSymbol << "[0]);\n  " << lib.contextSymbol << "[0] = 0;\n"
+     << "  for (i = 0; i < " << lib.weights.size()
+     << "; ++i) {\n    heed_rt_free(heed_weights[i]);\n    heed_weights[i] = "
+        "NULL;\n  }\n"
+     << "  for (i = 0; i < " << lib.prepared.size()
+     << "; ++i) {\n    heed_rt_free(heed_prepared[i]);\n    heed_prepared[i] = "
+        "NULL;\n  }\n"
+     << "  heed_ready = 0;\n}\n\n";
+
+  // The weight preparation, once per bound weights.
+  os << "static int finish_prepare(void) {\n  void *context;\n";
+  for (size_t i = 0; i < lib.prepared.size(); ++i)
+    os << "  if (!(heed_prepared[" << i << "] = heed_rt_alloc("
+       << elements(lib.prepared[i].shape) << "LL))) {\n    " << m
+       << "_release();\n    return 1;\n  }\n";
+  os << "  if (!(context = heed_rt_context_new())) {\n    " << m
+     << "_release();\n    return 1;\n  }\n  " << lib.contextSymbol
+     << "[0] = (int64_t)(intptr_t)context;\n";
+  if (!lib.prepareEntry.empty()) {
+    os << "  {\n    unsigned heed_saved;\n";
+    std::string args;
+    for (size_t i = 0; i < lib.weights.size(); ++i) {
+      os << "    "
+         << descriptor("heed_w" + std::to_string(i),
+                       "heed_weights[" + std::to_string(i) + "]",
+                       lib.weights[i].shape);
+      args += (args.empty() ? "&heed_w" : ", &heed_w") + std::to_string(i);
+    }
+    for (size_t i = 0; i < lib.prepared.size(); ++i) {
+      os << "    "
+         << descriptor("heed_p" + std::to_string(i),
+                       "heed_prepared[" + std::to_string(i) + "]",
+                       lib.prepared[i].shape);
+      args += (args.empty() ? "&heed_p" : ", &heed_p") + std::to_string(i);
+    }
+    os << "    heed_saved = heed_rt_enter();\n    " << lib.prepareEntry << "("
+       << args << ");\n    heed_rt_leave(heed_saved);\n  }\n"
+       << "  if (heed_rt_context_check(context, " << quoted(m) << ")) {\n    "
+       << m << "_release();\n    return 1;\n  }\n";
+  }
+  os << "  heed_ready = 1;\n  return heed_rt_ok();\n}\n\n";
+
+  os << "int " << m << "_prepare(const char *weights_path) {\n  " << m
+     << "_release();\n  if (!weights_path)\n    return heed_rt_fail("
+     << quoted(m + "_prepare: weights_path is NULL") << ");\n"
+     << "  if (heed_rt_load_weights(weights_path, " << lib.weights.size()
+     << ", " << m
+     << "_weights, heed_weights))\n    return 1;\n  return "
+        "finish_prepare();\n}\n\n";
+
+  os << "int " << m << "_prepare_from(const float *const *w) {\n  " << m
+     << "_release();\n";
+  if (!lib.weights.empty()) {
+    os << "  if (!w)\n    return heed_rt_fail("
+       << quoted(m + "_prepare_from: weights is NULL") << ");\n";
+    for (size_t i = 0; i < lib.weights.size(); ++i)
+      os << "  if (!w[" << i << "]) {\n    " << m
+         << "_release();\n    return heed_rt_fail("
+         << quoted(m + "_prepare_from: weight '" + lib.weights[i].name +
+                   "' is NULL")
+         << ");\n  }\n  if (!(heed_weights[" << i << "] = heed_rt_alloc("
+         << elements(lib.weights[i].shape) << "LL))) {\n    " << m
+         << "_release();\n    return 1;\n  }\n  memcpy(heed_weights[" << i
+         << "], w[" << i << "], " << elements(lib.weights[i].shape)
+         << "ULL * sizeof(float));\n";
+  }
+  os << "  return finish_prepare();\n}\n\n";
+
+  // The typed run.
+  os << "int " << m << "_run(";
+  bool first = true;
+  for (auto &t : lib.inputs)
+    os << (first ? "" : ", ") << "const float *" << identifier(t.name),
+        first = false;
+  for (auto &t : lib.outputs)
+    os << (first ? "" : ", ") << "float *" << identifier(t.name), first = false;
+  if (first)
+    os << "void";
+  os << ") {\n  unsigned heed_saved;\n  if (!heed_ready)\n    return "
+        "heed_rt_fail("
+     << quoted(m + "_run: no weights bound (call " + m + "_prepare first)")
+     << ");\n";
+  for (auto *group : {&lib.inputs, &lib.outputs})
+    for (auto &t : *group)
+      os << "  if (!" << identifier(t.name) << ")\n    return heed_rt_fail("
+         << quoted(m +
+                   "_run: " + (group == &lib.inputs ? "input '" : "output '") +
+                   t.name + "' is NULL")
+         << ");\n";
+  for (auto &r : lib.ranges)
+    os << "  if (heed_rt_check_range(" << identifier(lib.inputs[r.input].name)
+       << ", &inputs_info[" << r.input << "], " << quoted(r.role) << ", "
+       << r.min << "LL, " << r.max << "LL))\n    return 1;\n";
+  os << "  {\n";
+  std::string args;
+  auto describe = [&](const std::string &var, const std::string &ptr,
+                      const std::vector<int64_t> &shape) {
+    os << "    " << descriptor(var, ptr, shape);
+    args += (args.empty() ? "&" : ", &") + var;
+  };
+  for (size_t i = 0; i < lib.inputs.size(); ++i)
+    describe("heed_i" + std::to_string(i), identifier(lib.inputs[i].name),
+             lib.inputs[i].shape);
+  for (size_t i = 0; i < lib.weights.size(); ++i)
+    describe("heed_w" + std::to_string(i),
+             "heed_weights[" + std::to_string(i) + "]", lib.weights[i].shape);
+  for (size_t i = 0; i < lib.prepared.size(); ++i)
+    describe("heed_p" + std::to_string(i),
+             "heed_prepared[" + std::to_string(i) + "]", lib.prepared[i].shape);
+  for (size_t i = 0; i < lib.outputs.size(); ++i)
+    describe("heed_o" + std::to_string(i), identifier(lib.outputs[i].name),
+             lib.outputs[i].shape);
+  os << "    heed_saved = heed_rt_enter();\n    " << lib.runEntry << "(" << args
+     << ");\n    heed_rt_leave(heed_saved);\n  }\n"
+     << "  if (heed_rt_context_check((void *)(intptr_t)" << lib.contextSymbol
+     << "[0], " << quoted(m)
+     << "))\n    return 1;\n  return heed_rt_ok();\n}\n\n";
+
+  // The same over arrays, and the description of the library.
+  os << "static int run_arrays(const float *const *in, float *const *out) {\n";
+  if (!lib.inputs.empty())
+    os << "  if (!in)\n    return heed_rt_fail("
+       << quoted(m + ": inputs is NULL") << ");\n";
+  if (!lib.outputs.empty())
+    os << "  if (!out)\n    return heed_rt_fail("
+       << quoted(m + ": outputs is NULL") << ");\n";
+  os << "  return " << m << "_run(";
+  first = true;
+  for (size_t i = 0; i < lib.inputs.size(); ++i)
+    os << (first ? "" : ", ") << "in[" << i << "]", first = false;
+  for (size_t i = 0; i < lib.outputs.size(); ++i)
+    os << (first ? "" : ", ") << "out[" << i << "]", first = false;
+  os << ");\n}\n\n"
+     << "const heed_rt_model_info *" << m << "_info(void) {\n"
+     << "  static const heed_rt_model_info info = {" << quoted(m) << ", "
+     << lib.inputs.size() << ", " << lib.outputs.size() << ", "
+     << lib.weights.size() << ", inputs_info, outputs_info, " << m
+     << "_weights, " << m << "_prepare, " << m << "_prepare_from, run_arrays, "
+     << m << "_release};\n  return &info;\n}\n";
+  return s;
+}

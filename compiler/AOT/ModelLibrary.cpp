@@ -1,0 +1,249 @@
+//===- ModelLibrary.cpp - Ahead-of-time model libraries -------------------===//
+//
+// Part of Heed. The model goes through the same pipeline as for the JIT, is
+// compiled for the host CPU into a position-independent object, and is
+// joined with its generated C glue by the system C compiler:
+//
+//   Session::buildModule(dims, Linalg) ─ entry points, prepared shapes
+//   Session::lowerToLLVM               ─ LLVM dialect, C interfaces
+//   emitHostObject                     ─ model.o; every symbol internal but
+//                                        the two entry points and the
+//                                        kernel-context slot (renamed per
+//                                        model, defined here)
+//   generateGlue / generateHeader      ─ glue.c, MODEL.h
+//   cc                                 ─ MODEL.o (ld -r) or libMODEL.so
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/AOT/ModelLibrary.h"
+
+#include "compiler/AOT/GlueSource.h"
+#include "compiler/JIT/JITModel.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+
+using namespace heed;
+using namespace heed::aot;
+using llvm::Twine;
+
+namespace {
+
+llvm::Error fail(const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+llvm::Error writeFile(const std::string &path, llvm::StringRef text) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail(path + ": cannot write: " + ec.message());
+  os << text;
+  return llvm::Error::success();
+}
+
+/// Where heed_runtime.h and libheed_runtime.so are: beside an installed
+/// heed (PREFIX/bin/heed), else in the build and source trees it was built in.
+struct RuntimeLocation {
+  std::string includeDir, libraryDir;
+};
+
+RuntimeLocation runtimeLocation() {
+  static int anchor;
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
+  llvm::SmallString<256> prefix(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::SmallString<256> include(prefix), lib(prefix);
+  llvm::sys::path::append(include, HEED_INSTALL_INCLUDEDIR);
+  llvm::sys::path::append(lib, HEED_INSTALL_LIBDIR);
+  llvm::SmallString<256> header(include);
+  llvm::sys::path::append(header, "heed_runtime.h");
+  if (llvm::sys::fs::exists(header))
+    return {include.str().str(), lib.str().str()};
+  llvm::SmallString<256> buildLib(prefix);
+  llvm::sys::path::append(buildLib, "lib");
+  return {HEED_RUNTIME_SOURCE_DIR, buildLib.str().str()};
+}
+
+/// Runs the C compiler with `args`; its messages go into the error.
+llvm::Error runCompiler(const std::vector<std::string> &args,
+                        const std::string &scratch) {
+  const char *fromEnv = std::getenv("HEED_CC");
+  std::string name = fromEnv && *fromEnv ? fromEnv : "cc";
+  auto program = llvm::sys::findProgramByName(name);
+  if (!program)
+    return fail("no C compiler '" + name +
+                "' on PATH (set HEED_CC): --emit=obj "
+                "and --emit=shared compile the model's C glue with it");
+  std::vector<llvm::StringRef> argv = {*program};
+  for (auto &a : args)
+    argv.push_back(a);
+  std::string log = scratch + "/cc.log";
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(log), llvm::StringRef(log)};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*program, argv, std::nullopt, redirects, 0,
+                                     0, &message);
+  if (rc == 0)
+    return llvm::Error::success();
+  std::string command;
+  for (auto a : argv)
+    command += (command.empty() ? "" : " ") + a.str();
+  auto output = llvm::MemoryBuffer::getFile(log);
+  return fail("the C compiler failed (" + Twine(rc) + ")" +
+              (message.empty() ? "" : ": " + message) + "\n  " + command +
+              "\n" + (output ? (*output)->getBuffer() : ""));
+}
+
+} // namespace
+
+llvm::Expected<std::string>
+aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
+                      const LibraryOptions &options) {
+  const dsl::Model &model = session.model();
+  if (model.weightLayout != "pytorch")
+    return fail("--emit=obj|shared: model '" + model.name + "' reads '" +
+                model.weightLayout +
+                "' weights; model libraries bind PyTorch "
+                "names and layouts only (docs/weights.md)");
+  if (options.outputPath.empty() || options.outputPath == "-")
+    return fail("--emit=obj|shared needs an output file (-o)");
+
+  // What the library's glue needs to know, in the model function's
+  // argument order: inputs, weights, prepared weights, outputs.
+  LibraryInterface lib;
+  lib.model = model.name;
+  lib.origin = options.origin;
+  std::string dimsText;
+  for (auto &sym : model.symbols)
+    dimsText += (dimsText.empty() ? "" : ", ") + sym + "=" +
+                std::to_string(dims.lookup(sym));
+  if (!dimsText.empty())
+    lib.origin += " with " + dimsText;
+  for (auto &in : model.inputs)
+    lib.inputs.push_back({in.name, session.concreteShape(in.shape, dims),
+                          dsl::shapeStr(in.shape)});
+  for (auto &out : model.outputs)
+    lib.outputs.push_back({out.name,
+                           session.concreteShape(out.value->type, dims),
+                           dsl::shapeStr(out.value->type)});
+  for (auto &w : session.expectedWeights())
+    lib.weights.push_back({w.name, w.shape, ""});
+  for (auto &range : model.inputRanges) {
+    size_t index = 0;
+    while (model.inputs[index].name != range.input)
+      ++index;
+    int64_t max =
+        range.max.isKnown() ? range.max.size : dims.lookup(range.max.symbol);
+    lib.ranges.push_back({index, range.role, range.min, max});
+  }
+
+  auto module = session.buildModule(dims, Stage::Linalg);
+  if (!module)
+    return module.takeError();
+  Session::EntryPoints points = session.entryPoints(**module);
+  for (size_t i = 0; i < points.preparedShapes.size(); ++i)
+    lib.prepared.push_back(
+        {"prepared" + std::to_string(i), points.preparedShapes[i], ""});
+  if (auto err = session.lowerToLLVM(**module))
+    return std::move(err);
+  lib.runEntry = model.name + "__heed_model";
+  lib.prepareEntry =
+      points.prepare.empty() ? "" : model.name + "__heed_prepare";
+  lib.contextSymbol = model.name + "__heed_kernel_context";
+
+  llvm::SmallString<128> scratch;
+  if (auto ec = llvm::sys::fs::createUniqueDirectory("heed-aot", scratch))
+    return fail("cannot make a temporary directory: " + ec.message());
+  std::string dir = scratch.str().str();
+  llvm::scope_exit cleanup([&] { llvm::sys::fs::remove_directories(dir); });
+
+  // The compiled model: only the entry points and the context slot stay
+  // visible to the glue, under per-model names.
+  std::string objectText;
+  llvm::raw_string_ostream objectStream(objectText);
+  auto adjust = [&](llvm::Module &m) {
+    std::string runCiface = "_mlir_ciface_" + points.model;
+    std::string prepareCiface = "_mlir_ciface_" + points.prepare;
+    for (llvm::Function &f : m) {
+      if (f.isDeclaration())
+        continue;
+      if (f.getName() == runCiface ||
+          (!points.prepare.empty() && f.getName() == prepareCiface)) {
+        f.setName(f.getName() == runCiface ? lib.runEntry : lib.prepareEntry);
+        f.setVisibility(llvm::GlobalValue::HiddenVisibility);
+      } else {
+        f.setLinkage(llvm::GlobalValue::InternalLinkage);
+      }
+    }
+    for (llvm::GlobalVariable &g : m.globals())
+      if (!g.isDeclaration())
+        g.setLinkage(llvm::GlobalValue::InternalLinkage);
+    // The slot exists only where the model calls kernels; the glue sets it
+    // either way.
+    llvm::GlobalVariable *slot = m.getGlobalVariable("heed_kernel_context");
+    if (!slot)
+      slot = new llvm::GlobalVariable(
+          m, llvm::ArrayType::get(llvm::Type::getInt64Ty(m.getContext()), 1),
+          /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage, nullptr,
+          "heed_kernel_context");
+    slot->setName(lib.contextSymbol);
+    slot->setInitializer(llvm::Constant::getNullValue(slot->getValueType()));
+    slot->setLinkage(llvm::GlobalValue::ExternalLinkage);
+    slot->setVisibility(llvm::GlobalValue::HiddenVisibility);
+  };
+  if (auto err = emitHostObject(**module, objectStream, adjust))
+    return std::move(err);
+  if (auto err = writeFile(dir + "/model.o", objectText))
+    return std::move(err);
+
+  std::string headerPath = options.headerPath;
+  if (headerPath.empty()) {
+    llvm::SmallString<256> p(llvm::sys::path::parent_path(options.outputPath));
+    llvm::sys::path::append(p, model.name + ".h");
+    headerPath = p.str().str();
+  }
+  std::string headerName = llvm::sys::path::filename(headerPath).str();
+  std::string headerDir = llvm::sys::path::parent_path(headerPath).str();
+  if (headerDir.empty())
+    headerDir = ".";
+  if (auto err = writeFile(headerPath, generateHeader(lib)))
+    return std::move(err);
+  if (auto err = writeFile(dir + "/glue.c", generateGlue(lib, headerName)))
+    return std::move(err);
+
+  RuntimeLocation runtime = runtimeLocation();
+  std::vector<std::string> compile = {
+      "-std=c99",       "-O2",
+      "-fPIC",          "-Wall",
+      "-I" + headerDir, "-I" + runtime.includeDir};
+  if (options.kind == LibraryKind::Shared) {
+    std::vector<std::string> args = compile;
+    args.insert(args.end(),
+                {"-shared", "-o", options.outputPath, dir + "/glue.c",
+                 dir + "/model.o", "-L" + runtime.libraryDir,
+                 "-Wl,-rpath," + runtime.libraryDir, "-lheed_runtime", "-lm"});
+    if (auto err = runCompiler(args, dir))
+      return std::move(err);
+  } else {
+    std::vector<std::string> args = compile;
+    args.insert(args.end(), {"-c", "-o", dir + "/glue.o", dir + "/glue.c"});
+    if (auto err = runCompiler(args, dir))
+      return std::move(err);
+    if (auto err = runCompiler({"-r", "-nostdlib", "-o", options.outputPath,
+                                dir + "/glue.o", dir + "/model.o"},
+                               dir))
+      return std::move(err);
+  }
+  return headerPath;
+}

@@ -1,0 +1,244 @@
+"""Heed from Python: load a model, bind its weights, run it on NumPy arrays.
+
+    import heed
+    m = heed.load("examples/dense_attention/model.heed",
+                  weights="examples/dense_attention/weights.safetensors")
+    outs = m(x=np.random.rand(4, 10).astype(np.float32))
+    outs["y"]                       # a float32 ndarray [4, 1]
+
+A thin layer over Heed's C API (libheed, compiler/CAPI/heed.h); see
+docs/embedding.md. Every failure raises `heed.Error` carrying Heed's own
+message (for a model with errors: name:line:col: error: ...).
+
+Arrays: inputs that are C-contiguous float32 are read in place; any other
+layout (a slice, a transpose, Fortran order) is copied into a contiguous
+float32 array first. float16 is widened; integer and bool arrays (token
+ids, lengths, masks) are converted to float32, which Heed computes in, and
+rejected when a value does not fit exactly (|v| > 2**24). float64 is
+rejected: Heed computes in float32, convert with `.astype(np.float32)`.
+Outputs are new float32 arrays that Heed writes in place. PyTorch tensors
+are accepted wherever arrays are (through `.detach().cpu().numpy()`).
+"""
+
+import os
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ._heed import Error, Model as _Model
+
+__all__ = ["Error", "Model", "TensorSpec", "load", "load_source"]
+
+TensorSpec = namedtuple("TensorSpec", ["name", "dtype", "shape"])
+TensorSpec.__doc__ = """An input or output: its name, dtype ("float32") and
+shape, a tuple of sizes (int) and symbolic dimensions (str, e.g. "B")."""
+
+# Integers that float32 holds exactly.
+_EXACT_INT = 2 ** 24
+
+
+def _to_numpy(value, what):
+    """`value` as an ndarray; PyTorch tensors go through NumPy."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # torch.Tensor
+        value = value.detach()
+        if str(getattr(value, "dtype", "")) == "torch.bfloat16":
+            value = value.float()
+        value = value.cpu().numpy()
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, (list, tuple, int, float)):
+            value = np.asarray(value)
+        else:
+            raise Error("%s: expected a NumPy array or a PyTorch tensor, got %s"
+                        % (what, type(value).__name__))
+    return value
+
+
+def _input_array(value, what):
+    """A C-contiguous float32 array for an input; the same object when it
+    already is one (no copy)."""
+    a = _to_numpy(value, what)
+    if a.dtype == np.float32:
+        return np.ascontiguousarray(a)
+    if a.dtype == np.float16:
+        return np.ascontiguousarray(a, dtype=np.float32)
+    if a.dtype == np.bool_:
+        return np.ascontiguousarray(a, dtype=np.float32)
+    if np.issubdtype(a.dtype, np.integer):
+        if a.size:
+            lo, hi = int(a.min()), int(a.max())
+            if lo < -_EXACT_INT or hi > _EXACT_INT:
+                bad = lo if lo < -_EXACT_INT else hi
+                index = int(np.flatnonzero(a.reshape(-1) == bad)[0])
+                raise Error("%s: element %d is %d, which float32 (what Heed "
+                            "computes in) cannot hold exactly; integer inputs "
+                            "must lie in [-2**24, 2**24]" % (what, index, bad))
+        return np.ascontiguousarray(a, dtype=np.float32)
+    raise Error("%s is %s; Heed computes in float32: pass float32, or integer "
+                "or bool ids and masks (convert with .astype(np.float32))"
+                % (what, a.dtype))
+
+
+def _weight_array(value, name):
+    a = _to_numpy(value, "weight '%s'" % name)
+    if not np.issubdtype(a.dtype, np.floating):
+        raise Error("weight '%s' is %s; weights must be floating point "
+                    "(float32, float16 or float64, converted to float32)"
+                    % (name, a.dtype))
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _split_params(params):
+    names, values = [], []
+    for name, value in (params or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Error("parameter '%s': expected a number, got %r" % (name, value))
+        names.append(str(name))
+        values.append(float(value))
+    return names, values
+
+
+class Model:
+    """A loaded model: its source, its weights and its compiled code (one
+    compilation per set of input shapes, cached). Calls may come from
+    several threads at once (the GIL is released while a model runs);
+    `bind_weights` and `threads` must not change while another thread runs
+    the model."""
+
+    def __init__(self, handle):
+        self._m = handle
+        self._inputs = [TensorSpec(n, d, tuple(s)) for n, d, s in handle.inputs()]
+        self._outputs = [TensorSpec(n, d, tuple(s)) for n, d, s in handle.outputs()]
+        self._threads = 0
+
+    @property
+    def inputs(self):
+        """The inputs, in declaration order, as TensorSpecs."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        """The outputs, in declaration order, as TensorSpecs."""
+        return list(self._outputs)
+
+    @property
+    def threads(self):
+        """Threads a run may use; 0 (the default): the cores the process may use."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, count):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise Error("threads: expected a count >= 0, got %r" % (count,))
+        self._m.set_threads(count)
+        self._threads = count
+
+    def bind_weights(self, weights):
+        """Binds every weight: a .safetensors/.npz/.npy path, or a mapping
+        from PyTorch state_dict names to arrays or tensors (copied), such as
+        `module.state_dict()` itself."""
+        if isinstance(weights, (str, os.PathLike)):
+            self._m.bind_weights_file(os.fspath(weights))
+            return
+        if not hasattr(weights, "items"):
+            raise Error("weights: expected a path or a mapping of names to "
+                        "arrays, got %s" % type(weights).__name__)
+        self._m.bind_weights([(str(k), _weight_array(v, k))
+                              for k, v in weights.items()])
+
+    def _input_shapes(self, dims):
+        shapes = []
+        for spec in self._inputs:
+            shape = []
+            for d in spec.shape:
+                if isinstance(d, str):
+                    if d not in dims:
+                        raise Error("compile: dimension %s of input '%s' %s is "
+                                    "not given" % (d, spec.name, _shape_str(spec.shape)))
+                    shape.append(int(dims[d]))
+                else:
+                    shape.append(d)
+            shapes.append(shape)
+        return shapes
+
+    def compile(self, dims=None, **kw):
+        """Compiles for the symbolic dimensions in `dims` (a mapping, or
+        keywords: `m.compile(B=4, T=30)`), unless already compiled; returns
+        each output's shape by name."""
+        dims = dict(dims or {}, **kw)
+        symbols = {d for s in self._inputs for d in s.shape if isinstance(d, str)}
+        unknown = sorted(set(dims) - symbols)
+        if unknown:
+            raise Error("compile: the inputs have no dimension %s (they have: %s)"
+                        % (", ".join(unknown), ", ".join(sorted(symbols)) or "none"))
+        shapes = self._m.compile(self._input_shapes(dims))
+        return OrderedDict((o.name, tuple(s)) for o, s in zip(self._outputs, shapes))
+
+    def __call__(self, *args, **kwargs):
+        """Runs the model. Inputs by position (declaration order) or by
+        name; returns an OrderedDict of the outputs by name."""
+        if len(args) > len(self._inputs):
+            raise Error("%d inputs given, the model takes %d (%s)"
+                        % (len(args), len(self._inputs), self._input_names()))
+        given = dict(zip((s.name for s in self._inputs), args))
+        for name, value in kwargs.items():
+            if name in given:
+                raise Error("input '%s' given twice" % name)
+            given[name] = value
+        names = {s.name for s in self._inputs}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise Error("unknown input '%s' (the model takes: %s)"
+                        % (unknown[0], self._input_names()))
+        missing = [s for s in self._inputs if s.name not in given]
+        if missing:
+            raise Error("missing input '%s' %s" % (missing[0].name,
+                                                   _shape_str(missing[0].shape)))
+        arrays = [_input_array(given[s.name], "input '%s'" % s.name)
+                  for s in self._inputs]
+        for spec, a in zip(self._inputs, arrays):
+            if a.ndim != len(spec.shape):
+                raise Error("input '%s' has shape %s, the model declares %s (rank %d)"
+                            % (spec.name, _shape_str(a.shape), _shape_str(spec.shape),
+                               len(spec.shape)))
+        outs = self._m.run(arrays)
+        return OrderedDict((o.name, a) for o, a in zip(self._outputs, outs))
+
+    def run(self, *args, **kwargs):
+        """The same as calling the model."""
+        return self(*args, **kwargs)
+
+    def _input_names(self):
+        return ", ".join(s.name for s in self._inputs) or "no inputs"
+
+    def __repr__(self):
+        return "heed.Model(inputs=%s, outputs=%s)" % (
+            ", ".join(s.name + _shape_str(s.shape) for s in self._inputs),
+            ", ".join(s.name + _shape_str(s.shape) for s in self._outputs))
+
+
+def _shape_str(shape):
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _finish(handle, weights, threads):
+    model = Model(handle)
+    if weights is not None:
+        model.bind_weights(weights)
+    if threads is not None:
+        model.threads = threads
+    return model
+
+
+def load(path, weights=None, params=None, threads=None):
+    """Loads and checks a model file. `weights`: a file path or a mapping of
+    names to arrays (see Model.bind_weights); `params`: numbers replacing
+    the defaults of the model's header parameters; `threads`: see
+    Model.threads."""
+    names, values = _split_params(params)
+    return _finish(_Model.load(os.fspath(path), names, values), weights, threads)
+
+
+def load_source(source, name="<source>", weights=None, params=None, threads=None):
+    """As `load`, for model source text; `name` labels its diagnostics."""
+    names, values = _split_params(params)
+    return _finish(_Model.load_source(source, name, names, values), weights, threads)

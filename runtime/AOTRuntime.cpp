@@ -1,0 +1,243 @@
+//===- AOTRuntime.cpp - The runtime of ahead-of-time model libraries ------===//
+//
+// Part of Heed. The C functions of heed_runtime.h, over the runtime's own
+// tensor files, weight binding and kernels; and `memrefCopy`, which
+// compiled code calls for strided copies (the JIT takes it from MLIR's
+// runner utilities, a model library from here). Built only into
+// libheed_runtime.so, never into the static runtime the compiler links.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/heed_runtime.h"
+
+#include "runtime/Kernels.h"
+#include "runtime/Limits.h"
+#include "runtime/Npz.h"
+#include "runtime/ThreadPool.h"
+#include "runtime/Weights.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <xmmintrin.h>
+
+using namespace heed;
+
+namespace {
+thread_local std::string lastError;
+
+std::vector<int64_t> shapeOf(const heed_rt_tensor_info &info) {
+  return std::vector<int64_t>(info.shape, info.shape + info.rank);
+}
+} // namespace
+
+extern "C" {
+
+const char *heed_rt_last_error(void) { return lastError.c_str(); }
+
+int heed_rt_fail(const char *message) {
+  lastError = message ? message : "unknown error";
+  return 1;
+}
+
+int heed_rt_ok(void) {
+  lastError.clear();
+  return 0;
+}
+
+float *heed_rt_alloc(int64_t count) {
+  if (count < 0 || uint64_t(count) * sizeof(float) > limits::memoryLimit()) {
+    heed_rt_fail(("cannot allocate " + std::to_string(count) +
+                  " floats: above the memory limit (HEED_MAX_MEMORY)")
+                     .c_str());
+    return nullptr;
+  }
+  size_t bytes = (size_t(count) * sizeof(float) + 63) / 64 * 64;
+  void *p = std::aligned_alloc(64, bytes ? bytes : 64);
+  if (!p)
+    heed_rt_fail("out of memory");
+  return static_cast<float *>(p);
+}
+
+void heed_rt_free(float *buffer) { std::free(buffer); }
+
+int heed_rt_load_weights(const char *path, size_t count,
+                         const heed_rt_tensor_info *expected, float **out) {
+  try {
+    if (!path || (count && (!expected || !out)))
+      return heed_rt_fail("heed_rt_load_weights: a NULL argument");
+    auto tensors = rt::loadTensorFile(path);
+    if (!tensors)
+      return heed_rt_fail(llvm::toString(tensors.takeError()).c_str());
+    std::vector<rt::ExpectedWeight> want;
+    for (size_t i = 0; i < count; ++i)
+      want.push_back({expected[i].name, shapeOf(expected[i])});
+    auto bound = rt::bindWeights(want, std::move(*tensors), path);
+    if (!bound)
+      return heed_rt_fail(llvm::toString(bound.takeError()).c_str());
+    for (size_t i = 0; i < count; ++i) {
+      const rt::Tensor &t = (*bound)[i];
+      out[i] = heed_rt_alloc(t.numElements());
+      if (!out[i]) {
+        for (size_t j = 0; j < i; ++j)
+          heed_rt_free(out[j]);
+        return 1;
+      }
+      std::memcpy(out[i], t.data(), size_t(t.numElements()) * sizeof(float));
+    }
+    return heed_rt_ok();
+  } catch (const std::bad_alloc &) {
+    return heed_rt_fail("out of memory while reading the weights");
+  }
+}
+
+int heed_rt_read_tensor(const char *path, const heed_rt_tensor_info *info,
+                        float **out) {
+  try {
+    if (!path || !info || !out)
+      return heed_rt_fail("heed_rt_read_tensor: a NULL argument");
+    auto tensors = rt::loadTensorFile(path);
+    if (!tensors)
+      return heed_rt_fail(llvm::toString(tensors.takeError()).c_str());
+    bool npy = llvm::StringRef(path).ends_with(".npy");
+    for (auto &[name, t] : *tensors) {
+      if (!npy && name != info->name)
+        continue;
+      if (t.shape() != shapeOf(*info))
+        return heed_rt_fail((std::string(path) + ": tensor '" + name + "' is " +
+                             rt::shapeToString(t.shape()) + ", expected " +
+                             rt::shapeToString(shapeOf(*info)))
+                                .c_str());
+      if (!(*out = heed_rt_alloc(t.numElements())))
+        return 1;
+      std::memcpy(*out, t.data(), size_t(t.numElements()) * sizeof(float));
+      return heed_rt_ok();
+    }
+    return heed_rt_fail(
+        (std::string(path) + ": no tensor '" + info->name + "'").c_str());
+  } catch (const std::bad_alloc &) {
+    return heed_rt_fail("out of memory while reading a tensor");
+  }
+}
+
+int heed_rt_write_npz(const char *path, size_t count,
+                      const heed_rt_tensor_info *infos,
+                      const float *const *data) {
+  try {
+    if (!path || (count && (!infos || !data)))
+      return heed_rt_fail("heed_rt_write_npz: a NULL argument");
+    rt::NamedTensors tensors;
+    for (size_t i = 0; i < count; ++i) {
+      rt::Tensor t(shapeOf(infos[i]));
+      std::memcpy(t.data(), data[i], size_t(t.numElements()) * sizeof(float));
+      tensors.emplace_back(infos[i].name, std::move(t));
+    }
+    if (auto err = rt::writeNpz(path, tensors))
+      return heed_rt_fail(llvm::toString(std::move(err)).c_str());
+    return heed_rt_ok();
+  } catch (const std::bad_alloc &) {
+    return heed_rt_fail("out of memory while writing tensors");
+  }
+}
+
+void *heed_rt_context_new(void) {
+  try {
+    return new rt::KernelContext();
+  } catch (const std::bad_alloc &) {
+    heed_rt_fail("out of memory");
+    return nullptr;
+  }
+}
+
+void heed_rt_context_free(void *context) {
+  delete static_cast<rt::KernelContext *>(context);
+}
+
+int heed_rt_context_check(void *context, const char *model) {
+  std::string error = static_cast<rt::KernelContext *>(context)->takeError();
+  if (error.empty())
+    return 0;
+  return heed_rt_fail(
+      ("while running '" + std::string(model) + "': " + error).c_str());
+}
+
+unsigned heed_rt_enter(void) {
+  rt::useOneOpenMPThread();
+  // FTZ and DAZ, as the JIT's runs (compiler/JIT/JITModel.cpp says why).
+  unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040);
+  return saved;
+}
+
+void heed_rt_leave(unsigned saved) { _mm_setcsr(saved); }
+
+int heed_rt_check_range(const float *data, const heed_rt_tensor_info *info,
+                        const char *role, int64_t min, int64_t max) {
+  int64_t count = rt::checkedNumElements(shapeOf(*info));
+  for (int64_t i = 0; i < count; ++i) {
+    float v = data[i];
+    if (v == std::floor(v) && v >= float(min) && v <= float(max))
+      continue;
+    char value[64];
+    std::snprintf(value, sizeof value, "%.9g", double(v));
+    return heed_rt_fail(("input '" + std::string(info->name) + "' " +
+                         rt::shapeToString(shapeOf(*info)) + ": element " +
+                         std::to_string(i) + " is " + value + ", but the " +
+                         role + " must be integers in [" + std::to_string(min) +
+                         ", " + std::to_string(max) + "]")
+                            .c_str());
+  }
+  return 0;
+}
+
+/// MLIR's ranked memref descriptor behind an unranked one, as compiled code
+/// passes it to memrefCopy.
+struct UnrankedMemRef {
+  int64_t rank;
+  void *descriptor;
+};
+
+/// Copies a strided memref of `elementSize`-byte elements into another of
+/// the same shape (MLIR's CRunnerUtils contract).
+void memrefCopy(int64_t elementSize, UnrankedMemRef *source,
+                UnrankedMemRef *target) {
+  struct Head {
+    char *allocated, *aligned;
+    int64_t offset;
+    int64_t sizesAndStrides[1];
+  };
+  auto *src = static_cast<Head *>(source->descriptor);
+  auto *dst = static_cast<Head *>(target->descriptor);
+  int64_t rank = source->rank;
+  const int64_t *sizes = src->sizesAndStrides;
+  const int64_t *srcStrides = src->sizesAndStrides + rank;
+  const int64_t *dstStrides = dst->sizesAndStrides + rank;
+  for (int64_t d = 0; d < rank; ++d)
+    if (sizes[d] == 0)
+      return;
+  char *from = src->aligned + src->offset * elementSize;
+  char *to = dst->aligned + dst->offset * elementSize;
+  if (rank == 0) {
+    std::memcpy(to, from, size_t(elementSize));
+    return;
+  }
+  std::vector<int64_t> index(size_t(rank), 0);
+  for (;;) {
+    int64_t s = 0, t = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      s += index[d] * srcStrides[d];
+      t += index[d] * dstStrides[d];
+    }
+    std::memcpy(to + t * elementSize, from + s * elementSize,
+                size_t(elementSize));
+    int64_t d = rank - 1;
+    while (d >= 0 && ++index[d] == sizes[d])
+      index[d--] = 0;
+    if (d < 0)
+      return;
+  }
+}
+
+} // extern "C"

@@ -1,0 +1,97 @@
+/*===- heed_runtime.h - The runtime of ahead-of-time model libraries -*- C -*-===*\
+|*                                                                            *|
+|* Part of Heed. `heed compile --emit=obj|shared` makes a model library: the  *|
+|* model's compiled code, generated C glue and a generated header with one   *|
+|* typed entry point per step (MODEL_prepare, MODEL_run, ...). The library   *|
+|* needs only libheed_runtime (tensor files, the oneDNN kernels, threads):   *|
+|* no LLVM, no MLIR, no JIT, no model source.                                *|
+|*                                                                            *|
+|* Applications call the generated functions; the glue calls these. The     *|
+|* one thing an application may want from here is heed_rt_model_info, which *|
+|* every library also describes itself with (MODEL_info()), for programs    *|
+|* that load model libraries they were not compiled against.               *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef HEED_RUNTIME_H
+#define HEED_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A tensor a model takes, gives or binds: dense row-major float32. */
+typedef struct heed_rt_tensor_info {
+  const char *name;
+  size_t rank;
+  const int64_t *shape;
+} heed_rt_tensor_info;
+
+/** What a model library holds, and its entry points taking arrays. */
+typedef struct heed_rt_model_info {
+  const char *name;
+  size_t num_inputs, num_outputs, num_weights;
+  const heed_rt_tensor_info *inputs, *outputs, *weights;
+  /** MODEL_prepare, MODEL_prepare_from, MODEL_release, and MODEL_run with
+   *  inputs and outputs as arrays in declaration order. */
+  int (*prepare)(const char *weights_path);
+  int (*prepare_from)(const float *const *weights);
+  int (*run)(const float *const *inputs, float *const *outputs);
+  void (*release)(void);
+} heed_rt_model_info;
+
+/** The calling thread's last error ("" if none). */
+const char *heed_rt_last_error(void);
+/** Sets the calling thread's error; returns 1 (a failed call's status). */
+int heed_rt_fail(const char *message);
+/** Clears the calling thread's error; returns 0. */
+int heed_rt_ok(void);
+
+/** A 64-byte aligned buffer of `count` floats (NULL and an error if it
+ *  cannot be had), and its release. */
+float *heed_rt_alloc(int64_t count);
+void heed_rt_free(float *buffer);
+
+/** Reads a .safetensors, .npz or .npy file and binds its tensors to the
+ *  `count` weights `expected` names (PyTorch state_dict names): missing,
+ *  unexpected and mis-shaped tensors are reported together. On success
+ *  out[i] is a new buffer (heed_rt_free) holding weight i. */
+int heed_rt_load_weights(const char *path, size_t count,
+                         const heed_rt_tensor_info *expected, float **out);
+
+/** Reads tensor `name` (for a .npy: any name) of a .npy, .npz or
+ *  .safetensors file, which must have `info`'s shape, into a new buffer
+ *  (heed_rt_free). For programs that feed a model library from files. */
+int heed_rt_read_tensor(const char *path, const heed_rt_tensor_info *info,
+                        float **out);
+/** Writes `count` tensors into an .npz file. */
+int heed_rt_write_npz(const char *path, size_t count,
+                      const heed_rt_tensor_info *infos,
+                      const float *const *data);
+
+/** The library state of one model's oneDNN calls (a KernelContext). */
+void *heed_rt_context_new(void);
+void heed_rt_context_free(void *context);
+/** After a run: 1 and the error set if a kernel failed on this thread. */
+int heed_rt_context_check(void *context, const char *model);
+
+/** Around a run on the calling thread: flush and read denormals as zero,
+ *  and hold oneDNN to one OpenMP thread. heed_rt_enter returns what
+ *  heed_rt_leave restores. */
+unsigned heed_rt_enter(void);
+void heed_rt_leave(unsigned saved);
+
+/** Checks that each of the `count` values of input `input` (shape `info`)
+ *  is an integer in [min, max], the range the model declares for its
+ *  `role` (e.g. "token ids of embedding 'emb'"). */
+int heed_rt_check_range(const float *data, const heed_rt_tensor_info *info,
+                        const char *role, int64_t min, int64_t max);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HEED_RUNTIME_H */

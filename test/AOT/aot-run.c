@@ -1,0 +1,82 @@
+/*===- aot-run.c - Run any model library on tensor files -----------*- C -*-===*\
+|*                                                                            *|
+|* Part of Heed. A plain C program that loads a model library made by        *|
+|* `heed compile --emit=shared` with dlopen, finds MODEL_info(), binds the   *|
+|* weights, reads each input from a file, runs once and writes the outputs  *|
+|* as an .npz for heed-allclose. It links only libheed_runtime (for tensor  *|
+|* files): no LLVM, no MLIR.                                                 *|
+|*                                                                            *|
+|*   heed-aot-run LIB.so MODEL WEIGHTS|- OUT.npz NAME=FILE ...               *|
+|*                                                                            *|
+|* FILE is a .npy, or an .npz or .safetensors holding NAME.                  *|
+\*===----------------------------------------------------------------------===*/
+
+#include "heed_runtime.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int die(const char *what, const char *why) {
+  fprintf(stderr, "heed-aot-run: %s: %s\n", what, why);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 5)
+    return die("usage", "heed-aot-run LIB.so MODEL WEIGHTS|- OUT.npz NAME=FILE ...");
+  void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return die(argv[1], dlerror());
+  char symbol[256];
+  snprintf(symbol, sizeof symbol, "%s_info", argv[2]);
+  const heed_rt_model_info *(*info_of)(void) =
+      (const heed_rt_model_info *(*)(void))dlsym(lib, symbol);
+  if (!info_of)
+    return die(symbol, dlerror());
+  const heed_rt_model_info *info = info_of();
+
+  int status = strcmp(argv[3], "-") ? info->prepare(argv[3])
+                                    : info->prepare_from(NULL);
+  if (status)
+    return die("prepare", heed_rt_last_error());
+
+  const float **inputs = calloc(info->num_inputs + 1, sizeof *inputs);
+  float **outputs = calloc(info->num_outputs + 1, sizeof *outputs);
+  for (size_t i = 0; i < info->num_inputs; ++i) {
+    const char *file = NULL;
+    size_t len = strlen(info->inputs[i].name);
+    for (int a = 5; a < argc; ++a)
+      if (!strncmp(argv[a], info->inputs[i].name, len) && argv[a][len] == '=')
+        file = argv[a] + len + 1;
+    if (!file)
+      return die(info->inputs[i].name, "no NAME=FILE for this input");
+    float *data;
+    if (heed_rt_read_tensor(file, &info->inputs[i], &data))
+      return die(file, heed_rt_last_error());
+    inputs[i] = data;
+  }
+  for (size_t i = 0; i < info->num_outputs; ++i) {
+    int64_t n = 1;
+    for (size_t d = 0; d < info->outputs[i].rank; ++d)
+      n *= info->outputs[i].shape[d];
+    if (!(outputs[i] = heed_rt_alloc(n)))
+      return die("outputs", heed_rt_last_error());
+  }
+  if (info->run(inputs, outputs))
+    return die("run", heed_rt_last_error());
+  if (heed_rt_write_npz(argv[4], info->num_outputs, info->outputs,
+                        (const float *const *)outputs))
+    return die(argv[4], heed_rt_last_error());
+  printf("ran %s: %zu inputs, %zu outputs -> %s\n", info->name,
+         info->num_inputs, info->num_outputs, argv[4]);
+  for (size_t i = 0; i < info->num_inputs; ++i)
+    heed_rt_free((float *)inputs[i]);
+  for (size_t i = 0; i < info->num_outputs; ++i)
+    heed_rt_free(outputs[i]);
+  free(inputs);
+  free(outputs);
+  info->release();
+  return 0;
+}

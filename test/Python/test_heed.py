@@ -1,0 +1,265 @@
+"""The `heed` Python package (compiler/Bindings/Python) against the PyTorch
+goldens of tools/reference/ and against PyTorch itself, in one process.
+
+Run by `ninja -C build check-heed` as
+    PYTHONPATH=build/python /usr/bin/python3 -m pytest test/Python
+"""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import heed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EX = os.path.join(ROOT, "examples")
+BATCHES = [1, 2, 3, 4, 5, 7, 16, 33]
+
+
+def example(name):
+    return os.path.join(EX, name, "model.heed"), os.path.join(EX, name, "weights.safetensors")
+
+
+def cyclic(a, batch):
+    """Rows 0..batch-1 of `a` repeated cyclically (the difftest's scheme)."""
+    return np.ascontiguousarray(a[np.arange(batch) % a.shape[0]])
+
+
+def close(got, want, atol=1e-5, rtol=1e-4):
+    np.testing.assert_allclose(got, want, atol=atol, rtol=rtol)
+
+
+# --- Running against the goldens -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dense_attention():
+    model, weights = example("dense_attention")
+    return heed.load(model, weights=weights)
+
+
+def test_specs(dense_attention):
+    m = dense_attention
+    assert m.inputs == [heed.TensorSpec("x", "float32", ("B", 10))]
+    assert [o.name for o in m.outputs] == ["y", "attention"]
+    assert m.outputs[0].shape == ("B", 1)
+    assert m.compile(B=7) == {"y": (7, 1), "attention": (7, 10)}
+    assert m.compile({"B": 2})["attention"] == (2, 10)
+
+
+@pytest.mark.parametrize("batch", BATCHES)
+def test_dense_attention_batches(dense_attention, batch):
+    x = np.load(os.path.join(EX, "dense_attention", "x.npy"))
+    golden = np.load(os.path.join(EX, "dense_attention", "golden.npz"))
+    outs = dense_attention(x=x[:batch])
+    assert list(outs) == ["y", "attention"]
+    assert outs["y"].dtype == np.float32 and outs["y"].shape == (batch, 1)
+    close(outs["y"], golden["y"][:batch])
+    close(outs["attention"], golden["attention"][:batch])
+
+
+@pytest.mark.parametrize("batch,threads", [(1, 1), (5, 2), (33, 2), (16, 1)])
+def test_date_translation(batch, threads):
+    model, weights = example("date_translation")
+    m = heed.load(model, weights=weights, threads=threads)
+    d = os.path.join(EX, "date_translation")
+    golden = np.load(os.path.join(d, "golden.npz"))
+    ins = {n: cyclic(np.load(os.path.join(d, n + ".npy")), batch) for n in ["X", "s0", "c0"]}
+    outs = m(**ins)
+    close(outs["y"], cyclic(golden["y"], batch))
+    close(outs["attention"], cyclic(golden["attention"], batch))
+
+
+def test_integer_ids():
+    """Token ids as int64 (what numpy and PyTorch write) run like floats."""
+    model, weights = example("nmt")
+    m = heed.load(model, weights=weights)
+    source = np.load(os.path.join(EX, "nmt", "source.npy"))
+    golden = np.load(os.path.join(EX, "nmt", "golden.npz"))
+    outs = m(source=source.astype(np.int64))
+    np.testing.assert_array_equal(outs["tokens"], golden["tokens"])
+    np.testing.assert_array_equal(outs["lengths"], golden["lengths"])
+    close(outs["hidden"], golden["hidden"])
+    with pytest.raises(heed.Error, match=r"input 'source'.*element 3 is 99"):
+        bad = source.astype(np.int64)
+        bad.reshape(-1)[3] = 99
+        m(source=bad)
+
+
+def test_positional_and_params():
+    m = heed.load_source(
+        "model scale(K = 2)\ninput a: [B, 3]\ninput b: [B, 3]\noutput y = a * K + b\n",
+        params={"K": 3})
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(m(a, b)["y"], a * 3 + b)
+    np.testing.assert_array_equal(m(a, b=b)["y"], m.run(b=b, a=a)["y"])
+
+
+def test_noncontiguous_and_float16_inputs(dense_attention):
+    x = np.load(os.path.join(EX, "dense_attention", "x.npy"))[:8]
+    want = dense_attention(x=x)["y"]
+    strided = np.asfortranarray(x)
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(dense_attention(x=strided)["y"], want)
+    every_other = np.repeat(x, 2, axis=0)[::2]
+    np.testing.assert_array_equal(dense_attention(x=every_other)["y"], want)
+    half = x.astype(np.float16)
+    close(dense_attention(x=half)["y"], dense_attention(x=half.astype(np.float32))["y"], atol=0)
+
+
+def test_threads_at_once(dense_attention):
+    """Several Python threads run one model at once (the GIL is released)."""
+    x = np.load(os.path.join(EX, "dense_attention", "x.npy"))[:40]
+    want = dense_attention(x=x)["attention"]
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(50):
+                np.testing.assert_array_equal(dense_attention(x=x)["attention"], want)
+        except Exception as e:  # reported on the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+# --- A PyTorch model, state_dict to Heed with no files in between ----------
+
+TAGGER = """\
+model tagger(H = 16, C = 5)
+input x: [B, T, 8]
+input h0: [B, H]
+input c0: [B, H]
+layer enc = lstm(H, return_sequences=1)
+layer score = dense(1)
+layer head = dense(C)
+layer step = gru_cell(H)
+h = enc(x, h0, c0)                      # [B, T, H]
+a = softmax(score(tanh(h)), axis=1)     # [B, T, 1]
+context = sum(a * h, axis=1)            # [B, H]
+g = step(context, h0)
+output y = head(g)
+output weights = squeeze(a, -1)
+"""
+
+
+def test_pytorch_state_dict():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.LSTM(8, 16, batch_first=True)
+            self.score = nn.Linear(16, 1)
+            self.head = nn.Linear(16, 5)
+            self.step = nn.GRUCell(16, 16)
+
+        def forward(self, x, h0, c0):
+            h, _ = self.enc(x, (h0[None], c0[None]))
+            a = torch.softmax(self.score(torch.tanh(h)), dim=1)
+            context = (a * h).sum(1)
+            return self.head(self.step(context, h0)), a.squeeze(-1)
+
+    torch.manual_seed(0)
+    net = Tagger().eval()
+    m = heed.load_source(TAGGER, name="tagger.heed", weights=net.state_dict())
+    for batch in [1, 3, 33]:
+        x = torch.randn(batch, 11, 8)
+        h0, c0 = torch.randn(batch, 16), torch.randn(batch, 16)
+        with torch.no_grad():
+            y, w = net(x, h0, c0)
+        outs = m(x=x, h0=h0, c0=c0)  # tensors in, arrays out
+        close(outs["y"], y.numpy())
+        close(outs["weights"], w.numpy())
+
+
+# --- Bad input: a heed.Error with Heed's message, never a crash ------------
+
+
+def test_model_with_errors():
+    with pytest.raises(heed.Error, match=r"bad\.heed:3:1: error: expected ',' or '\]'"):
+        heed.load_source("model bad\ninput x: [B, nope_dim\n", name="bad.heed")
+    with pytest.raises(heed.Error, match=r"bad\.heed:3:12: error: unknown function or layer 'nope'"):
+        heed.load_source("model bad\ninput x: [B, 3]\noutput y = nope(x)\n", name="bad.heed")
+    with pytest.raises(heed.Error, match="cannot read model file"):
+        heed.load("/nonexistent/model.heed")
+    with pytest.raises(heed.Error, match="has no parameter 'NOPE'"):
+        heed.load(example("dense_attention")[0], params={"NOPE": 1})
+    with pytest.raises(heed.Error, match="expected a number"):
+        heed.load(example("dense_attention")[0], params={"TIME_STEP": "ten"})
+
+
+def test_bad_weights():
+    model, weights = example("dense_attention")
+    with pytest.raises(heed.Error, match="no weights bound"):
+        heed.load(model)(x=np.zeros((1, 10), np.float32))
+    good = {"attention_vec.weight": np.eye(10, dtype=np.float32),
+            "attention_vec.bias": np.zeros(10, np.float32),
+            "hidden.weight": np.eye(10, dtype=np.float32),
+            "hidden.bias": np.zeros(10, np.float32),
+            "head.weight": np.ones((1, 10), np.float32),
+            "head.bias": np.zeros(1, np.float32)}
+    m = heed.load(model, weights=good)
+    x = np.linspace(-1, 1, 20, dtype=np.float32).reshape(2, 10)
+    before = m(x=x)["y"]
+    assert before.shape == (2, 1)
+    wrong = dict(good, **{"head.weight": np.ones((2, 10), np.float32)})
+    with pytest.raises(heed.Error, match=r"head\.weight.*\[2, 10\].*\[1, 10\]"):
+        m.bind_weights(wrong)
+    missing = {k: v for k, v in good.items() if k != "hidden.bias"}
+    with pytest.raises(heed.Error, match=r"missing.*hidden\.bias"):
+        m.bind_weights(missing)
+    with pytest.raises(heed.Error, match=r"unexpected.*optimizer\.step"):
+        m.bind_weights(dict(good, **{"optimizer.step": np.zeros(1, np.float32)}))
+    with pytest.raises(heed.Error, match=r"weight 'head\.bias' is int64"):
+        m.bind_weights(dict(good, **{"head.bias": np.zeros(1, np.int64)}))
+    with pytest.raises(heed.Error, match="expected a path or a mapping"):
+        m.bind_weights(42)
+    with pytest.raises(heed.Error, match="/nonexistent/w.safetensors"):
+        m.bind_weights("/nonexistent/w.safetensors")
+    # A failed bind keeps the weights bound before it.
+    np.testing.assert_array_equal(m(x=x)["y"], before)
+    m.bind_weights(weights)
+    assert not np.array_equal(m(x=x)["y"], before)
+
+
+def test_bad_inputs(dense_attention):
+    m = dense_attention
+    x = np.zeros((4, 10), np.float32)
+    with pytest.raises(heed.Error, match=r"input 'x' has shape \[4, 9\].*\[B, 10\]"):
+        m(x=np.zeros((4, 9), np.float32))
+    with pytest.raises(heed.Error, match=r"input 'x' has shape \[4\]"):
+        m(x=np.zeros(4, np.float32))
+    with pytest.raises(heed.Error, match=r"input 'x' is float64.*astype"):
+        m(x=x.astype(np.float64))
+    with pytest.raises(heed.Error, match=r"missing input 'x' \[B, 10\]"):
+        m()
+    with pytest.raises(heed.Error, match=r"unknown input 'z' \(the model takes: x\)"):
+        m(x=x, z=x)
+    with pytest.raises(heed.Error, match="given twice"):
+        m(x, x=x)
+    with pytest.raises(heed.Error, match="2 inputs given, the model takes 1"):
+        m(x, x)
+    with pytest.raises(heed.Error, match="expected a NumPy array or a PyTorch tensor"):
+        m(x=None)
+    with pytest.raises(heed.Error, match=r"element 5 is 16777217"):
+        ids = np.zeros((4, 10), np.int64)
+        ids.reshape(-1)[5] = 2 ** 24 + 1
+        m(x=ids)
+    with pytest.raises(heed.Error, match="dimension B must be positive"):
+        m(x=np.zeros((0, 10), np.float32))
+    with pytest.raises(heed.Error, match="the inputs have no dimension T"):
+        m.compile(B=2, T=3)
+    with pytest.raises(heed.Error, match="dimension B of input 'x'"):
+        m.compile()
+    with pytest.raises(heed.Error, match="threads: expected a count"):
+        m.threads = -1
+    assert isinstance(heed.Error("x"), RuntimeError)
