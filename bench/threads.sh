@@ -27,7 +27,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 
 echo "| model | batch | idle 1t median / p99 (us) | idle 2t | 2t speed-up | busy 1t | busy 2t | 2t speed-up |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-for spec in "date_translation" "nmt" "attention_scores" "lstm_attention" \
+for spec in "date_translation" "nmt --dim TX=12" "attention_scores --dim T=30" "lstm_attention" \
             "mha_encoder --dim T=16" "tacotron2_attention --dim T=200 --dim S=10" \
             "trigger_word --param Tx=1000 --iterations 20"; do
   set -- $spec

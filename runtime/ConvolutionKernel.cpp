@@ -11,6 +11,7 @@
 #include "runtime/DnnlEngine.h"
 
 #include <cstring>
+#include <tuple>
 #include <unordered_map>
 
 using namespace heed::rt;
@@ -24,9 +25,11 @@ struct ConvShape {
   int64_t batch, steps, channels, filters, kernel, stride, padLeft, padRight,
       outSteps;
   bool hasBias;
-  bool operator==(const ConvShape &o) const {
-    return std::memcmp(this, &o, sizeof(*this)) == 0;
-  }
+  // Field by field: a memcmp would also compare the padding after the
+  // bools, which a stack-built shape leaves uninitialized (plans were
+  // rebuilt on every call from a thread whose stack held other bytes).
+  auto fields() const { return std::tie(batch, steps, channels, filters, kernel, stride, padLeft, padRight, outSteps, hasBias); }
+  bool operator==(const ConvShape &o) const { return fields() == o.fields(); }
 };
 
 struct ConvPlan : KernelPlan {

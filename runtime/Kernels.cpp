@@ -27,10 +27,11 @@ static void keepLargeAllocations() {
   (void)done;
 }
 
-KernelPlan::KernelPlan() : id([] {
-  static std::atomic<uint64_t> next{1};
-  return next.fetch_add(1);
-}()) {}
+KernelPlan::KernelPlan()
+    : id([] {
+        static std::atomic<uint64_t> next{1};
+        return next.fetch_add(1);
+      }()) {}
 
 KernelContext::KernelContext() : self(this) { keepLargeAllocations(); }
 KernelContext::~KernelContext() = default;
@@ -46,6 +47,7 @@ void KernelContext::setPlan(int64_t site,
   if (size_t(site) >= plans.size())
     plans.resize(site + 1);
   plans[site] = std::move(plan);
+  builds.fetch_add(1);
 }
 
 /// The first failure of a kernel in the model call running on this thread.

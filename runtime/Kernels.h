@@ -19,6 +19,7 @@
 #ifndef HEED_RUNTIME_KERNELS_H
 #define HEED_RUNTIME_KERNELS_H
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -33,7 +34,10 @@ namespace heed::rt {
 enum class CellKind : int64_t { LSTM = 0, GRU = 1, LinearBeforeResetGRU = 2 };
 /// Directions, numbered like attn::Direction.
 enum class RnnDirection : int64_t {
-  Forward = 0, Reverse = 1, BidirectionalConcat = 2, BidirectionalSum = 3
+  Forward = 0,
+  Reverse = 1,
+  BidirectionalConcat = 2,
+  BidirectionalSum = 3
 };
 
 class KernelPlan {
@@ -61,6 +65,10 @@ public:
   /// and a caller holds the one it got even if another thread replaces it.
   std::shared_ptr<const KernelPlan> plan(int64_t site);
   void setPlan(int64_t site, std::shared_ptr<const KernelPlan> plan);
+  /// Plans set so far: one per call site (a few more when first runs race),
+  /// then none while the weights stay put. The tests check that runs do
+  /// not rebuild plans.
+  uint64_t planBuilds() const { return builds.load(); }
 
   /// A kernel cannot throw through compiled code: it records its failure
   /// and the caller of the model reports it after the call. Failures are
@@ -77,6 +85,7 @@ private:
   KernelContext *self;
   std::mutex lock;
   std::vector<std::shared_ptr<const KernelPlan>> plans;
+  std::atomic<uint64_t> builds{0};
 };
 
 /// A buffer as compiled code passes it to a kernel: the head of MLIR's

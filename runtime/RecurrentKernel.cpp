@@ -13,6 +13,7 @@
 #include "runtime/DnnlEngine.h"
 
 #include <cstring>
+#include <tuple>
 #include <unordered_map>
 
 using namespace heed::rt;
@@ -25,9 +26,11 @@ namespace {
 struct RnnShape {
   int64_t cell, direction, steps, batch, input, hidden;
   bool hasH0, hasC0;
-  bool operator==(const RnnShape &o) const {
-    return std::memcmp(this, &o, sizeof(*this)) == 0;
-  }
+  // Field by field: a memcmp would also compare the padding after the
+  // bools, which a stack-built shape leaves uninitialized (plans were
+  // rebuilt on every call from a thread whose stack held other bytes).
+  auto fields() const { return std::tie(cell, direction, steps, batch, input, hidden, hasH0, hasC0); }
+  bool operator==(const RnnShape &o) const { return fields() == o.fields(); }
 };
 
 struct RnnPlan : KernelPlan {

@@ -8,8 +8,16 @@
 
 #include <dlfcn.h>
 #include <sched.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 using namespace heed::rt;
 
@@ -31,10 +39,59 @@ void heed::rt::useOneOpenMPThread() {
   // another compiler does not pull in a second OpenMP runtime. The setting
   // is per thread (the nthreads-var of the calling thread's task).
   using SetThreads = void (*)(int);
-  static SetThreads setThreads = reinterpret_cast<SetThreads>(
-      dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  static SetThreads setThreads =
+      reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
   if (setThreads)
     setThreads(1);
+}
+
+unsigned heed::rt::threadsToUse(unsigned requested, unsigned cpus,
+                                unsigned runnable) {
+  unsigned others = runnable > 0 ? runnable - 1 : 0;
+  unsigned free = cpus > others ? cpus - others : 1;
+  return std::max(1u, std::min(requested, free));
+}
+
+namespace {
+/// The machine's runnable threads (the 4th field of /proc/loadavg,
+/// "running/total"), or 0 if unknown.
+unsigned readRunnableThreads() {
+  FILE *f = std::fopen("/proc/loadavg", "r");
+  if (!f)
+    return 0;
+  double a, b, c;
+  unsigned running = 0, total = 0;
+  if (std::fscanf(f, "%lf %lf %lf %u/%u", &a, &b, &c, &running, &total) != 5)
+    running = 0;
+  std::fclose(f);
+  return running;
+}
+} // namespace
+
+unsigned heed::rt::threadsFreeNow(unsigned requested) {
+  static const bool enabled = [] {
+    const char *e = std::getenv("HEED_LOAD_AWARE");
+    return !(e && std::string(e) == "0");
+  }();
+  static const unsigned cpus = [] {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? unsigned(n) : 1u;
+  }();
+  if (!enabled || requested <= 1)
+    return requested;
+  // Read at most every 2 ms: runs that split into blocks take longer
+  // than that read (~5 us), and a busy neighbour stays busy for longer.
+  static std::atomic<int64_t> lastRead{INT64_MIN / 2};
+  static std::atomic<unsigned> lastRunnable{0};
+  int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  if (now - lastRead.load(std::memory_order_relaxed) > 2000) {
+    lastRunnable.store(readRunnableThreads(), std::memory_order_relaxed);
+    lastRead.store(now, std::memory_order_relaxed);
+  }
+  unsigned runnable = lastRunnable.load(std::memory_order_relaxed);
+  return runnable ? threadsToUse(requested, cpus, runnable) : requested;
 }
 
 /// One parallelFor call: items are claimed by counter, by the caller and by
@@ -90,6 +147,8 @@ void ThreadPool::workerLoop() {
 void ThreadPool::parallelFor(unsigned n, unsigned threads,
                              const std::function<void(unsigned)> &body) {
   useOneOpenMPThread();
+  if (n > 1 && threads > 1)
+    threads = threadsFreeNow(threads);
   if (n <= 1 || threads <= 1) {
     for (unsigned i = 0; i < n; ++i)
       body(i);

@@ -31,6 +31,18 @@ unsigned availableCores();
 /// every thread before it runs a model; cheap.
 void useOneOpenMPThread();
 
+/// How many of `requested` threads a run should use, when `runnable`
+/// threads are runnable on a machine of `cpus` CPUs (the caller among
+/// them): no more than the CPUs the other runnable threads leave free, and
+/// at least the caller. A helper on a CPU that a busy process holds only
+/// shares it: its block of rows finishes last, and the run is slower than
+/// on the caller alone.
+unsigned threadsToUse(unsigned requested, unsigned cpus, unsigned runnable);
+/// threadsToUse for the machine now: the runnable threads from
+/// /proc/loadavg (read at most every 2 ms), the online CPUs. HEED_LOAD_AWARE=0
+/// in the environment turns this off (every requested thread is used).
+unsigned threadsFreeNow(unsigned requested);
+
 class ThreadPool {
 public:
   /// The process-wide pool; workers start on first use, as many as the
@@ -38,7 +50,8 @@ public:
   static ThreadPool &shared();
 
   /// Runs body(0) ... body(n - 1) on up to `threads` threads, the calling
-  /// thread included, and returns when all have finished. Safe to call
+  /// thread included (fewer while other processes keep the CPUs busy:
+  /// threadsFreeNow), and returns when all have finished. Safe to call
   /// from several threads at once: a caller whose helpers are busy runs
   /// the remaining items itself, so a call never waits for another's work.
   /// `body` must not throw.

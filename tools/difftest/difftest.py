@@ -9,8 +9,10 @@ equal golden row i mod B0 under every choice. Choices: --attention fused and
 decomposed, raised or --no-raise, and for models with recurrent cells in
 loops --cell fused, onednn and auto; --threads 1, 2 and 3 rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
-several threads splits the batch into blocks of rows). A failure prints
-the command that reproduces it.
+several threads splits the batch into blocks of rows). Each model is also
+made into an ahead-of-time model library (heed compile --emit=shared) at
+two of the batch sizes, rotating over the models, and run by heed-aot-run.
+A failure prints the commands that reproduce it.
 
     /usr/bin/python3 tools/difftest/difftest.py BUILD [--quick] [--only NAME]
 
@@ -20,6 +22,7 @@ tools/reference/*.py."""
 import argparse
 import itertools
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -117,7 +120,60 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
     if proc.returncode != 0:
         return tag, "heed failed (exit %d): %s\n  %s" % (
             proc.returncode, proc.stderr.strip()[-600:], " ".join(cmd))
-    out = np.load(out_file)
+    problems = compare(np.load(out_file), golden, batch, atol, rtol)
+    os.remove(in_file)
+    os.remove(out_file)
+    if problems:
+        return tag, "; ".join(problems) + "\n  " + " ".join(cmd)
+    return tag, None
+
+
+def symbolic_dims(model_text, inputs):
+    """Each symbolic dimension of the model's inputs, bound from the arrays:
+    a dim that is a bare name and not a header parameter."""
+    header = re.search(r"^model\s+\w+\s*\((.*?)\)", model_text, re.M | re.S)
+    params = set(re.findall(r"(\w+)\s*=", header.group(1))) if header else set()
+    dims = {}
+    for name, shape in re.findall(r"^input\s+(\w+)\s*:\s*(?:\w+)?\[([^\]]*)\]",
+                                  model_text, re.M):
+        for axis, d in enumerate(x.strip() for x in shape.split(",")):
+            if re.fullmatch(r"[A-Za-z_]\w*", d) and d not in params:
+                dims[d] = inputs[name].shape[axis]
+    return dims
+
+
+def run_aot(heed, name, model, weights, inputs, golden, batch, tmp, atol, rtol):
+    """The model as a library compiled for this batch, run by heed-aot-run."""
+    tag = "%s-b%d-aot" % (name, batch)
+    rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
+    in_file = os.path.join(tmp, tag + ".in.npz")
+    out_file = os.path.join(tmp, tag + ".out.npz")
+    lib = os.path.join(tmp, "lib" + tag + ".so")
+    np.savez(in_file, **rows)
+    text = open(path(model)).read()
+    compile_cmd = [heed, "compile", path(model), "--emit=shared", "-o", lib,
+                   "--header", os.path.join(tmp, tag + ".h")]
+    for d, size in symbolic_dims(text, rows).items():
+        compile_cmd += ["--dim", "%s=%d" % (d, size)]
+    model_name = re.search(r"^model\s+(\w+)", text, re.M).group(1)
+    run_cmd = [os.path.join(os.path.dirname(heed), "heed-aot-run"), lib, model_name,
+               path(weights) if weights else "-", out_file]
+    run_cmd += ["%s=%s" % (k, in_file) for k in rows]
+    for cmd in [compile_cmd, run_cmd]:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return tag, "exit %d: %s\n  %s" % (proc.returncode, proc.stderr.strip()[-600:],
+                                                 " ".join(cmd))
+    problems = compare(np.load(out_file), golden, batch, atol, rtol)
+    for f in [in_file, out_file, lib]:
+        os.remove(f)
+    if problems:
+        return tag, "; ".join(problems) + "\n  " + " ".join(compile_cmd) + \
+            "\n  " + " ".join(run_cmd)
+    return tag, None
+
+
+def compare(out, golden, batch, atol, rtol):
     problems = []
     for key in golden.files:
         want = np.take(golden[key], np.arange(batch) % golden[key].shape[0], axis=0)
@@ -130,11 +186,7 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
             i = np.argwhere(bad)[0]
             problems.append("%s: %d of %d elements differ (first at %s: %g vs %g)" % (
                 key, bad.sum(), bad.size, tuple(i), got[tuple(i)], want[tuple(i)]))
-    os.remove(in_file)
-    os.remove(out_file)
-    if problems:
-        return tag, "; ".join(problems) + "\n  " + " ".join(cmd)
-    return tag, None
+    return problems
 
 
 def main():
@@ -153,7 +205,7 @@ def main():
     batches = QUICK if args.quick else BATCHES
     jobs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (model, weights, spec, golden) in MODELS.items():
+        for index, (name, (model, weights, spec, golden)) in enumerate(MODELS.items()):
             if args.only and args.only != name:
                 continue
             MODEL_FILE = (model,)
@@ -163,11 +215,16 @@ def main():
             for b, batch in enumerate(batches):
                 for c, choice in enumerate(choices(text)):
                     threads = THREADS[(b + c) % len(THREADS)]
-                    jobs.append((heed, name, model, weights, inputs, gold, batch,
+                    jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
                                  choice, threads, tmp, args.atol, args.rtol))
+            # Libraries at two batch sizes per model, rotating over the models.
+            n = len(batches)
+            for batch in sorted({batches[index % n], batches[(index + n // 2) % n]}):
+                jobs.append((run_aot, heed, name, model, weights, inputs, gold, batch,
+                             tmp, args.atol, args.rtol))
         failures = 0
         with ThreadPoolExecutor(args.jobs) as pool:
-            for tag, problem in pool.map(lambda j: run_one(*j), jobs):
+            for tag, problem in pool.map(lambda j: j[0](*j[1:]), jobs):
                 if problem:
                     failures += 1
                     print("FAIL %s: %s" % (tag, problem), flush=True)

@@ -135,9 +135,11 @@ static cl::opt<std::string> headerFile(
 static cl::list<std::string>
     dimBindings("dim", cl::desc("bind a symbolic dimension: NAME=SIZE "
                                 "(compile: unbound dims stay dynamic in ast/attn "
-                                "and default to 1 below that)"),
-                cl::value_desc("NAME=SIZE"), cl::cat(compileCat));
-static cl::opt<int64_t> batch("batch", cl::desc("batch size (the first symbolic dim)"),
+                                "and default to 1 below that; bench: every one "
+                                "but the batch must be bound)"),
+                cl::value_desc("NAME=SIZE"), cl::cat(compileCat),
+                cl::cat(benchCat));
+static cl::opt<int64_t> batch("batch", cl::desc("size of the batch dimension (the one whose rows are independent, else the first symbolic dim)"),
                               cl::init(1), cl::cat(benchCat));
 static cl::opt<unsigned> iterations("iterations",
                                     cl::desc("timed runs (default: enough for "
@@ -525,14 +527,32 @@ int benchCommand() {
   if (!given)
     return failWith(given.takeError());
   rt::NamedTensors in = std::move(*given);
+  // Every symbolic dimension is bound from --input files, --dim or (the
+  // batch) --batch, and said how; none is guessed.
+  std::vector<std::pair<std::string, std::string>> boundHow;
   if (in.empty()) {
     auto dims = parseDims(model, /*defaultToOne=*/false);
     if (!dims)
       return failWith(dims.takeError());
-    if (!model.symbols.empty())
-      dims->try_emplace(model.symbols.front(), batch);
-    for (auto &sym : model.symbols)
-      dims->try_emplace(sym, 1);
+    const std::optional<std::string> &rows = (*session)->batchDim();
+    std::string batchSymbol =
+        rows ? *rows : model.symbols.empty() ? "" : model.symbols.front();
+    std::string unbound;
+    for (auto &sym : model.symbols) {
+      if (dims->count(sym)) {
+        boundHow.emplace_back(sym, "--dim");
+      } else if (sym == batchSymbol) {
+        (*dims)[sym] = batch;
+        boundHow.emplace_back(sym, "--batch");
+      } else {
+        unbound += (unbound.empty() ? "" : ", ") + sym;
+      }
+    }
+    if (!unbound.empty())
+      return failWith("heed bench: bind every symbolic dimension of '" +
+                      model.name + "' other than the batch (" + batchSymbol +
+                      ", from --batch) with --dim NAME=SIZE or give --input "
+                      "files; unbound: " + unbound);
     uint32_t state = 12345;
     for (auto &decl : model.inputs) {
       std::vector<int64_t> shape;
@@ -563,6 +583,12 @@ int benchCommand() {
   auto first = (*session)->run(in); // compiles
   if (!first)
     return failWith(first.takeError());
+  auto boundDims = (*session)->bindDims(in);
+  if (!boundDims)
+    return failWith(boundDims.takeError());
+  if (boundHow.empty())
+    for (auto &sym : model.symbols)
+      boundHow.emplace_back(sym, "the inputs");
   double compileMs = (*session)->lastCompileSeconds() * 1e3;
   using clock = std::chrono::steady_clock;
   unsigned n = iterations;
@@ -583,18 +609,40 @@ int benchCommand() {
   }
   std::sort(times.begin(), times.end());
   auto us = [](double s) { return llvm::format("%.2f", s * 1e6); };
-  llvm::outs() << "model " << model.name << ", batch "
-               << (model.symbols.empty() ? 1 : in.front().second.shape().front())
-               << ", " << (*session)->threads() << " thread"
+  double median = times[times.size() / 2];
+  int64_t rows = 1;
+  if (auto b = (*session)->batchDim())
+    rows = boundDims->lookup(*b);
+  std::string dimsText;
+  for (auto &[sym, how] : boundHow)
+    dimsText += (dimsText.empty() ? "" : ", ") + sym + "=" +
+                std::to_string(boundDims->lookup(sym)) + " (" + how + ")";
+  // A decoder's tokens: rows x the trip count of its (first) time loop.
+  std::string tokens;
+  for (auto &stmt : model.stmts)
+    if (stmt->kind == dsl::Stmt::Kind::For && tokens.empty()) {
+      int64_t steps = stmt->count.isKnown() ? stmt->count.size
+                                            : boundDims->lookup(stmt->count.symbol);
+      tokens = llvm::formatv(", {0}{1:F0} tokens/s ({2} loop steps per row{3})",
+                             stmt->until ? "at most " : "",
+                             double(rows * steps) / median, steps,
+                             stmt->until ? ", fewer where rows stop early" : "")
+                   .str();
+    }
+  llvm::outs() << "model " << model.name << ", batch " << rows << ", "
+               << (*session)->threads() << " thread"
                << ((*session)->threads() == 1 ? "" : "s")
                << ((*session)->threads() > 1 && !(*session)->batchDim()
                        ? " (rows not split: " + (*session)->whyNoRowBlocks() + ")"
                        : std::string())
+               << "\n  dims: " << (dimsText.empty() ? "none" : dimsText)
                << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms\n"
                << "  latency over " << n << " runs: min " << us(times.front())
-               << " us, median " << us(times[times.size() / 2]) << " us, p99 "
+               << " us, median " << us(median) << " us, p99 "
                << us(times[std::min(times.size() - 1, times.size() * 99 / 100)])
-               << " us, max " << us(times.back()) << " us\n";
+               << " us, max " << us(times.back()) << " us\n"
+               << "  throughput: " << llvm::formatv("{0:F0}", double(rows) / median)
+               << " rows/s" << tokens << "\n";
   return 0;
 }
 
@@ -665,8 +713,9 @@ int main(int argc, char **argv) {
       (!inputs.empty() || !outputPath.empty() || !expects.empty() || !bars.empty() ||
        !texts.empty() || !textFile.empty() || !attentionMapPath.empty()))
     return failWith("--input/--output/--expect/--bars belong to 'heed run'");
-  if (command != "compile" && (emit.getNumOccurrences() || outFile.getNumOccurrences()))
-    return failWith("--emit and -o belong to 'heed compile'");
+  if (command != "compile" && (emit.getNumOccurrences() || outFile.getNumOccurrences() ||
+                                headerFile.getNumOccurrences()))
+    return failWith("--emit, -o and --header belong to 'heed compile'");
   if (command != "bench" && (batch.getNumOccurrences() || iterations.getNumOccurrences()))
     return failWith("--batch and --iterations belong to 'heed bench'");
   try {
