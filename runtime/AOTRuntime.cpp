@@ -10,6 +10,7 @@
 
 #include "runtime/heed_runtime.h"
 
+#include "runtime/ElementType.h"
 #include "runtime/Kernels.h"
 #include "runtime/Limits.h"
 #include "runtime/Npz.h"
@@ -93,8 +94,55 @@ int heed_rt_load_weights(const char *path, size_t count,
   }
 }
 
+size_t heed_rt_dtype_size(heed_rt_dtype dtype) {
+  return dtype == HEED_RT_INT64 ? 8 : dtype == HEED_RT_BOOL ? 1 : 4;
+}
+
+static rt::ElementType elementTypeOf(heed_rt_dtype dtype) {
+  return dtype == HEED_RT_INT64   ? rt::ElementType::I64
+         : dtype == HEED_RT_INT32 ? rt::ElementType::I32
+         : dtype == HEED_RT_BOOL  ? rt::ElementType::Bool
+                                  : rt::ElementType::F32;
+}
+
+int heed_rt_to_float(const void *data, const heed_rt_tensor_info *info,
+                     float **out) {
+  try {
+    int64_t count = rt::checkedNumElements(shapeOf(*info));
+    if (!(*out = heed_rt_alloc(count)))
+      return 1;
+    std::string what = "input '" + std::string(info->name) + "'";
+    if (auto err = rt::decodeElements(elementTypeOf(info->dtype),
+                                      static_cast<const char *>(data), count,
+                                      *out, what, 0)) {
+      heed_rt_free(*out);
+      *out = nullptr;
+      return heed_rt_fail(llvm::toString(std::move(err)).c_str());
+    }
+    if (info->dtype == HEED_RT_BOOL)
+      for (int64_t i = 0; i < count; ++i)
+        if (static_cast<const unsigned char *>(data)[i] > 1) {
+          heed_rt_free(*out);
+          *out = nullptr;
+          return heed_rt_fail(
+              (what + " is bool, but element " + std::to_string(i) + " is " +
+               std::to_string(static_cast<const unsigned char *>(data)[i]) +
+               " (booleans are 0 or 1)")
+                  .c_str());
+        }
+    return 0;
+  } catch (const std::bad_alloc &) {
+    return heed_rt_fail("out of memory");
+  }
+}
+
+void heed_rt_to_int64(const float *data, int64_t count, int64_t *out) {
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = rt::floatToInt64(data[i]);
+}
+
 int heed_rt_read_tensor(const char *path, const heed_rt_tensor_info *info,
-                        float **out) {
+                        void **out) {
   try {
     if (!path || !info || !out)
       return heed_rt_fail("heed_rt_read_tensor: a NULL argument");
@@ -110,9 +158,26 @@ int heed_rt_read_tensor(const char *path, const heed_rt_tensor_info *info,
                              rt::shapeToString(t.shape()) + ", expected " +
                              rt::shapeToString(shapeOf(*info)))
                                 .c_str());
-      if (!(*out = heed_rt_alloc(t.numElements())))
+      size_t size = heed_rt_dtype_size(info->dtype);
+      // Buffers are floats; an int64 needs two per element.
+      void *buffer = heed_rt_alloc((t.numElements() * int64_t(size) + 3) / 4);
+      if (!buffer)
         return 1;
-      std::memcpy(*out, t.data(), size_t(t.numElements()) * sizeof(float));
+      for (int64_t i = 0; i < t.numElements(); ++i) {
+        char *dst = static_cast<char *>(buffer) + i * int64_t(size);
+        if (info->dtype == HEED_RT_FLOAT32) {
+          std::memcpy(dst, &t.data()[i], 4);
+        } else if (info->dtype == HEED_RT_INT64) {
+          int64_t v = rt::floatToInt64(t[i]);
+          std::memcpy(dst, &v, 8);
+        } else if (info->dtype == HEED_RT_INT32) {
+          int32_t v = int32_t(rt::floatToInt64(t[i]));
+          std::memcpy(dst, &v, 4);
+        } else {
+          *dst = t[i] != 0.0f;
+        }
+      }
+      *out = buffer;
       return heed_rt_ok();
     }
     return heed_rt_fail(
@@ -124,14 +189,24 @@ int heed_rt_read_tensor(const char *path, const heed_rt_tensor_info *info,
 
 int heed_rt_write_npz(const char *path, size_t count,
                       const heed_rt_tensor_info *infos,
-                      const float *const *data) {
+                      const void *const *data) {
   try {
     if (!path || (count && (!infos || !data)))
       return heed_rt_fail("heed_rt_write_npz: a NULL argument");
     rt::NamedTensors tensors;
     for (size_t i = 0; i < count; ++i) {
       rt::Tensor t(shapeOf(infos[i]));
-      std::memcpy(t.data(), data[i], size_t(t.numElements()) * sizeof(float));
+      if (infos[i].dtype == HEED_RT_FLOAT32) {
+        std::memcpy(t.data(), data[i], size_t(t.numElements()) * sizeof(float));
+      } else {
+        // Written back in the file as int64 (rt::ElementType): exact.
+        if (auto err =
+                rt::decodeElements(elementTypeOf(infos[i].dtype),
+                                   static_cast<const char *>(data[i]),
+                                   t.numElements(), t.data(), infos[i].name, 0))
+          return heed_rt_fail(llvm::toString(std::move(err)).c_str());
+        t.setElementType(rt::ElementType::I64);
+      }
       tensors.emplace_back(infos[i].name, std::move(t));
     }
     if (auto err = rt::writeNpz(path, tensors))

@@ -120,14 +120,12 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
     return fail(what, "malformed header (needs 'descr', 'fortran_order' and "
                       "'shape'): " + header.trim());
   StringRef dtype = descr->trim("'\"");
-  size_t elemSize;
-  if (dtype == "<f4" || dtype == "|f4" || dtype == "=f4")
-    elemSize = 4;
-  else if (dtype == "<f2" || dtype == "|f2" || dtype == "=f2")
-    elemSize = 2;
-  else
-    return fail(what, "dtype '" + dtype + "' is not supported: Heed computes "
-                      "in float32 (save with x.astype(np.float32))");
+  std::optional<ElementType> type = elementTypeFromNpy(dtype);
+  if (!type)
+    return fail(what, "dtype '" + dtype + "' is not supported (" +
+                          supportedNpyTypes() + " are; save with "
+                          "x.astype(np.float32))");
+  size_t elemSize = elementSize(*type);
   if (*order != "False")
     return fail(what, "Fortran-ordered arrays are not supported (save with "
                       "np.ascontiguousarray(x))");
@@ -161,16 +159,10 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
                           shapeToString(shape) + " (at byte offset " +
                           llvm::Twine(dataStart + need) + ")");
   Tensor t(shape);
-  const char *src = bytes.data() + dataStart;
-  if (elemSize == 4) {
-    std::memcpy(t.data(), src, need);
-  } else {
-    for (int64_t i = 0; i < count; ++i) {
-      uint16_t h;
-      std::memcpy(&h, src + 2 * i, 2);
-      t[i] = halfToFloat(h);
-    }
-  }
+  if (auto err = decodeElements(*type, bytes.data() + dataStart, count,
+                                t.data(), what, dataStart))
+    return std::move(err);
+  t.setElementType(*type);
   return t;
 }
 
@@ -182,7 +174,10 @@ llvm::Expected<Tensor> heed::rt::readNpy(const std::string &path) {
 }
 
 std::string heed::rt::encodeNpy(const Tensor &t) {
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  // Integer tensors (integer outputs) as int64, everything else float32.
+  bool asInt64 = isInteger(t.elementType());
+  std::string dict = std::string("{'descr': '") + (asInt64 ? "<i8" : "<f4") +
+                     "', 'fortran_order': False, 'shape': (";
   for (size_t i = 0; i < t.shape().size(); ++i)
     dict += std::to_string(t.shape()[i]) + (t.shape().size() == 1 ? "," : "") +
             (i + 1 < t.shape().size() ? ", " : "");
@@ -197,8 +192,15 @@ std::string heed::rt::encodeNpy(const Tensor &t) {
   out += char(dict.size() & 0xff);
   out += char(dict.size() >> 8);
   out += dict;
-  out.append(reinterpret_cast<const char *>(t.data()),
-             t.numElements() * sizeof(float));
+  if (asInt64) {
+    for (int64_t i = 0; i < t.numElements(); ++i) {
+      int64_t v = floatToInt64(t[i]);
+      out.append(reinterpret_cast<const char *>(&v), sizeof v);
+    }
+  } else {
+    out.append(reinterpret_cast<const char *>(t.data()),
+               t.numElements() * sizeof(float));
+  }
   return out;
 }
 

@@ -126,14 +126,11 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
     const llvm::json::Array *offsets = e.info->getArray("data_offsets");
     if (!dtype || !shapeArr)
       return fail(what, "missing dtype or shape");
-    size_t elemSize;
-    if (*dtype == "F32")
-      elemSize = 4;
-    else if (*dtype == "F16" || *dtype == "BF16")
-      elemSize = 2;
-    else
-      return fail(what, "dtype " + *dtype + " is not supported (F32, F16 and "
-                        "BF16 are)");
+    std::optional<ElementType> type = elementTypeFromSafetensors(*dtype);
+    if (!type)
+      return fail(what, "dtype " + *dtype + " is not supported (" +
+                            supportedSafetensorsTypes() + " are)");
+    size_t elemSize = elementSize(*type);
     std::vector<int64_t> shape;
     for (const llvm::json::Value &d : *shapeArr) {
       std::optional<int64_t> n = d.getAsInteger();
@@ -163,17 +160,10 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
                             " needs " + Twine(uint64_t(count) * elemSize) +
                             " bytes, data_offsets give " + Twine(size));
     Tensor t(shape);
-    const char *src = bytes.data() + dataStart + e.begin;
-    if (elemSize == 4) {
-      std::memcpy(t.data(), src, size);
-    } else {
-      bool bf16 = *dtype == "BF16";
-      for (int64_t i = 0; i < count; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        t[i] = bf16 ? bfloat16ToFloat(h) : halfToFloat(h);
-      }
-    }
+    if (auto err = decodeElements(*type, bytes.data() + dataStart + e.begin,
+                                  count, t.data(), what, dataStart + e.begin))
+      return std::move(err);
+    t.setElementType(*type);
     result.emplace_back(e.name, std::move(t));
   }
   return result;
@@ -187,9 +177,11 @@ llvm::Error heed::rt::writeSafetensors(const std::string &path,
     llvm::json::Array shape;
     for (int64_t d : t.shape())
       shape.push_back(d);
-    uint64_t size = t.numElements() * sizeof(float);
+    // Integer tensors (integer outputs) as I64, everything else F32.
+    bool asInt64 = isInteger(t.elementType());
+    uint64_t size = t.numElements() * (asInt64 ? 8 : sizeof(float));
     header[name] = llvm::json::Object{
-        {"dtype", "F32"},
+        {"dtype", asInt64 ? "I64" : "F32"},
         {"shape", std::move(shape)},
         {"data_offsets", llvm::json::Array{offset, offset + size}}};
     offset += size;
@@ -205,8 +197,16 @@ llvm::Error heed::rt::writeSafetensors(const std::string &path,
   for (int i = 0; i < 8; ++i)
     os << char((len >> (8 * i)) & 0xff);
   os << text;
-  for (auto &[name, t] : tensors)
-    os.write(reinterpret_cast<const char *>(t.data()),
-             t.numElements() * sizeof(float));
+  for (auto &[name, t] : tensors) {
+    if (isInteger(t.elementType())) {
+      for (int64_t i = 0; i < t.numElements(); ++i) {
+        int64_t v = floatToInt64(t[i]);
+        os.write(reinterpret_cast<const char *>(&v), sizeof v);
+      }
+    } else {
+      os.write(reinterpret_cast<const char *>(t.data()),
+               t.numElements() * sizeof(float));
+    }
+  }
   return llvm::Error::success();
 }

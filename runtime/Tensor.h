@@ -1,12 +1,15 @@
 //===- Tensor.h - Dense f32 tensors -----------------------------*- C++ -*-===//
 //
 // Part of Heed. The runtime's only tensor type: row-major f32 data in a
-// 64-byte aligned buffer (what AVX-512 loads want) and a shape.
+// 64-byte aligned buffer (what AVX-512 loads want), a shape, and the element
+// type of the file it came from or goes to (ElementType.h).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef HEED_RUNTIME_TENSOR_H
 #define HEED_RUNTIME_TENSOR_H
+
+#include "runtime/ElementType.h"
 
 #include <cstdint>
 #include <memory>
@@ -39,7 +42,14 @@ public:
   float &operator[](int64_t i) { return storage.get()[i]; }
   float operator[](int64_t i) const { return storage.get()[i]; }
 
+  /// The element type the tensor was read as (a file's int64 token ids),
+  /// or is to be written as (an integer output: int64). The data is
+  /// float32 either way; integers are exact.
+  ElementType elementType() const { return element; }
+  void setElementType(ElementType type) { element = type; }
+
 private:
+  ElementType element = ElementType::F32;
   std::vector<int64_t> dims;
   int64_t count = 0;
   std::unique_ptr<float, AlignedFree> storage;

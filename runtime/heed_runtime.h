@@ -23,11 +23,23 @@
 extern "C" {
 #endif
 
-/** A tensor a model takes, gives or binds: dense row-major float32. */
+/** Element types of a library's inputs and outputs: float32, or inputs
+ *  declared i64/i32/bool and integer outputs (argmax, token ids, lengths).
+ *  Heed computes in float32; the glue converts integer buffers. */
+typedef enum heed_rt_dtype {
+  HEED_RT_FLOAT32 = 0,
+  HEED_RT_INT64 = 1,
+  HEED_RT_INT32 = 2,
+  HEED_RT_BOOL = 3 /* one byte, 0 or 1 */
+} heed_rt_dtype;
+
+/** A tensor a model takes, gives or binds: dense row-major, of `dtype`
+ *  (weights are always float32). */
 typedef struct heed_rt_tensor_info {
   const char *name;
   size_t rank;
   const int64_t *shape;
+  heed_rt_dtype dtype;
 } heed_rt_tensor_info;
 
 /** What a model library holds, and its entry points taking arrays. */
@@ -39,7 +51,7 @@ typedef struct heed_rt_model_info {
    *  inputs and outputs as arrays in declaration order. */
   int (*prepare)(const char *weights_path);
   int (*prepare_from)(const float *const *weights);
-  int (*run)(const float *const *inputs, float *const *outputs);
+  int (*run)(const void *const *inputs, void *const *outputs);
   void (*release)(void);
 } heed_rt_model_info;
 
@@ -63,14 +75,25 @@ int heed_rt_load_weights(const char *path, size_t count,
                          const heed_rt_tensor_info *expected, float **out);
 
 /** Reads tensor `name` (for a .npy: any name) of a .npy, .npz or
- *  .safetensors file, which must have `info`'s shape, into a new buffer
- *  (heed_rt_free). For programs that feed a model library from files. */
+ *  .safetensors file, which must have `info`'s shape, into a new buffer of
+ *  `info`'s dtype (heed_rt_free). For programs that feed a model library
+ *  from files. */
 int heed_rt_read_tensor(const char *path, const heed_rt_tensor_info *info,
-                        float **out);
-/** Writes `count` tensors into an .npz file. */
+                        void **out);
+/** Writes `count` tensors, each in its info's dtype, into an .npz file. */
 int heed_rt_write_npz(const char *path, size_t count,
                       const heed_rt_tensor_info *infos,
-                      const float *const *data);
+                      const void *const *data);
+
+/** Bytes per element of `dtype`. */
+size_t heed_rt_dtype_size(heed_rt_dtype dtype);
+/** `info`'s elements at `data` (of its dtype) as a new float32 buffer
+ *  (heed_rt_free); an integer float32 cannot hold exactly (|v| > 2^24), or
+ *  a bool that is not 0 or 1, is an error naming the input and element. */
+int heed_rt_to_float(const void *data, const heed_rt_tensor_info *info,
+                     float **out);
+/** Integer values computed in float32 as int64. */
+void heed_rt_to_int64(const float *data, int64_t count, int64_t *out);
 
 /** The library state of one model's oneDNN calls (a KernelContext). */
 void *heed_rt_context_new(void);

@@ -83,6 +83,32 @@ std::string descriptor(const std::string &var, const std::string &pointer,
   return out + "};\n";
 }
 
+/// The C element type of a tensor's buffers.
+std::string cType(const LibraryTensor &t) {
+  return t.dtype == "int64"   ? "int64_t"
+         : t.dtype == "int32" ? "int32_t"
+         : t.dtype == "bool"  ? "uint8_t"
+                              : "float";
+}
+
+std::string dtypeConstant(const LibraryTensor &t) {
+  return t.dtype == "int64"   ? "HEED_RT_INT64"
+         : t.dtype == "int32" ? "HEED_RT_INT32"
+         : t.dtype == "bool"  ? "HEED_RT_BOOL"
+                              : "HEED_RT_FLOAT32";
+}
+
+/// The parameters of MODEL_run: a typed pointer per input and output.
+std::string runParameters(const LibraryInterface &lib) {
+  std::string out;
+  for (auto &t : lib.inputs)
+    out += (out.empty() ? "" : ", ") + std::string("const ") + cType(t) + " *" +
+           identifier(t.name);
+  for (auto &t : lib.outputs)
+    out += (out.empty() ? "" : ", ") + cType(t) + " *" + identifier(t.name);
+  return out.empty() ? "void" : out;
+}
+
 std::string infoArray(const std::string &name, const std::string &shapePrefix,
                       const std::vector<LibraryTensor> &tensors,
                       bool isStatic) {
@@ -96,12 +122,12 @@ std::string infoArray(const std::string &name, const std::string &shapePrefix,
          name + "[" + std::to_string(std::max<size_t>(1, tensors.size())) +
          "] = {";
   if (tensors.empty())
-    out += "{0, 0, 0}";
+    out += "{0, 0, 0, HEED_RT_FLOAT32}";
   for (size_t i = 0; i < tensors.size(); ++i)
     out += std::string(i ? ",\n    " : "\n    ") + "{" +
            quoted(tensors[i].name) + ", " +
            std::to_string(tensors[i].shape.size()) + ", " + shapePrefix +
-           std::to_string(i) + "}";
+           std::to_string(i) + ", " + dtypeConstant(tensors[i]) + "}";
   return out + "};\n";
 }
 
@@ -132,8 +158,9 @@ std::string aot::generateHeader(const LibraryInterface &lib) {
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   auto shapes = [&](const char *kind, const std::vector<LibraryTensor> &ts) {
     for (auto &t : ts) {
-      os << "/* " << kind << " '" << t.name << "': " << t.declared << " = "
-         << shapeText(t.shape) << ", " << elements(t.shape) << " floats. */\n";
+      os << "/* " << kind << " '" << t.name << "': " << t.dtype << " "
+         << t.declared << " = " << shapeText(t.shape) << ", "
+         << elements(t.shape) << " elements. */\n";
       os << "static const int64_t " << m << "_" << t.name << "_shape["
          << std::max<size_t>(1, t.shape.size()) << "] = {"
          << (t.shape.empty() ? "0" : list(t.shape)) << "};\n";
@@ -151,17 +178,10 @@ std::string aot::generateHeader(const LibraryInterface &lib) {
      << "int " << m << "_prepare(const char *weights_path);\n"
      << "/* Copies the weights from caller memory, one buffer per weight. */\n"
      << "int " << m << "_prepare_from(const float *const *weights);\n"
-     << "/* Reads each input in place and writes each output in place. */\n"
-     << "int " << m << "_run(";
-  bool first = true;
-  for (auto &t : lib.inputs)
-    os << (first ? "" : ", ") << "const float *" << identifier(t.name),
-        first = false;
-  for (auto &t : lib.outputs)
-    os << (first ? "" : ", ") << "float *" << identifier(t.name), first = false;
-  if (first)
-    os << "void";
-  os << ");\n"
+     << "/* Reads each float32 input in place and writes each float32 output\n"
+     << " * in place; integer inputs and outputs go through float32 copies. "
+        "*/\n"
+     << "int " << m << "_run(" << runParameters(lib) << ");\n"
      << "void " << m << "_release(void);\n"
      << "const char *" << m << "_last_error(void);\n"
      << "/* Names, shapes and entry points taking arrays, for generic "
@@ -289,18 +309,23 @@ std::string aot::generateGlue(const LibraryInterface &lib,
   }
   os << "  return finish_prepare();\n}\n\n";
 
-  // The typed run.
-  os << "int " << m << "_run(";
-  bool first = true;
-  for (auto &t : lib.inputs)
-    os << (first ? "" : ", ") << "const float *" << identifier(t.name),
-        first = false;
-  for (auto &t : lib.outputs)
-    os << (first ? "" : ", ") << "float *" << identifier(t.name), first = false;
-  if (first)
-    os << "void";
-  os << ") {\n  unsigned heed_saved;\n  if (!heed_ready)\n    return "
-        "heed_rt_fail("
+  // The typed run: integer inputs converted into float32 copies (checked),
+  // integer outputs computed into float32 copies and converted back.
+  os << "int " << m << "_run(" << runParameters(lib) << ") {\n"
+     << "  unsigned heed_saved;\n  int heed_status = 1;\n";
+  auto floatOf = [&](size_t i, bool input) {
+    const LibraryTensor &t = input ? lib.inputs[i] : lib.outputs[i];
+    if (t.dtype == "float32")
+      return identifier(t.name);
+    return std::string(input ? "heed_f" : "heed_g") + std::to_string(i);
+  };
+  for (size_t i = 0; i < lib.inputs.size(); ++i)
+    if (lib.inputs[i].dtype != "float32")
+      os << "  float *heed_f" << i << " = NULL;\n";
+  for (size_t i = 0; i < lib.outputs.size(); ++i)
+    if (lib.outputs[i].dtype != "float32")
+      os << "  float *heed_g" << i << " = NULL;\n";
+  os << "  if (!heed_ready)\n    return heed_rt_fail("
      << quoted(m + "_run: no weights bound (call " + m + "_prepare first)")
      << ");\n";
   for (auto *group : {&lib.inputs, &lib.outputs})
@@ -310,10 +335,19 @@ std::string aot::generateGlue(const LibraryInterface &lib,
                    "_run: " + (group == &lib.inputs ? "input '" : "output '") +
                    t.name + "' is NULL")
          << ");\n";
+  for (size_t i = 0; i < lib.inputs.size(); ++i)
+    if (lib.inputs[i].dtype != "float32")
+      os << "  if (heed_rt_to_float(" << identifier(lib.inputs[i].name)
+         << ", &inputs_info[" << i << "], &heed_f" << i
+         << "))\n    goto heed_done;\n";
+  for (size_t i = 0; i < lib.outputs.size(); ++i)
+    if (lib.outputs[i].dtype != "float32")
+      os << "  if (!(heed_g" << i << " = heed_rt_alloc("
+         << elements(lib.outputs[i].shape) << "LL)))\n    goto heed_done;\n";
   for (auto &r : lib.ranges)
-    os << "  if (heed_rt_check_range(" << identifier(lib.inputs[r.input].name)
+    os << "  if (heed_rt_check_range(" << floatOf(r.input, true)
        << ", &inputs_info[" << r.input << "], " << quoted(r.role) << ", "
-       << r.min << "LL, " << r.max << "LL))\n    return 1;\n";
+       << r.min << "LL, " << r.max << "LL))\n    goto heed_done;\n";
   os << "  {\n";
   std::string args;
   auto describe = [&](const std::string &var, const std::string &ptr,
@@ -322,7 +356,7 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     args += (args.empty() ? "&" : ", &") + var;
   };
   for (size_t i = 0; i < lib.inputs.size(); ++i)
-    describe("heed_i" + std::to_string(i), identifier(lib.inputs[i].name),
+    describe("heed_i" + std::to_string(i), floatOf(i, true),
              lib.inputs[i].shape);
   for (size_t i = 0; i < lib.weights.size(); ++i)
     describe("heed_w" + std::to_string(i),
@@ -331,16 +365,28 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     describe("heed_p" + std::to_string(i),
              "heed_prepared[" + std::to_string(i) + "]", lib.prepared[i].shape);
   for (size_t i = 0; i < lib.outputs.size(); ++i)
-    describe("heed_o" + std::to_string(i), identifier(lib.outputs[i].name),
+    describe("heed_o" + std::to_string(i), floatOf(i, false),
              lib.outputs[i].shape);
   os << "    heed_saved = heed_rt_enter();\n    " << lib.runEntry << "(" << args
      << ");\n    heed_rt_leave(heed_saved);\n  }\n"
      << "  if (heed_rt_context_check((void *)(intptr_t)" << lib.contextSymbol
-     << "[0], " << quoted(m)
-     << "))\n    return 1;\n  return heed_rt_ok();\n}\n\n";
+     << "[0], " << quoted(m) << "))\n    goto heed_done;\n";
+  for (size_t i = 0; i < lib.outputs.size(); ++i)
+    if (lib.outputs[i].dtype != "float32")
+      os << "  heed_rt_to_int64(heed_g" << i << ", "
+         << elements(lib.outputs[i].shape) << "LL, "
+         << identifier(lib.outputs[i].name) << ");\n";
+  os << "  heed_status = heed_rt_ok();\nheed_done:\n";
+  for (size_t i = 0; i < lib.inputs.size(); ++i)
+    if (lib.inputs[i].dtype != "float32")
+      os << "  heed_rt_free(heed_f" << i << ");\n";
+  for (size_t i = 0; i < lib.outputs.size(); ++i)
+    if (lib.outputs[i].dtype != "float32")
+      os << "  heed_rt_free(heed_g" << i << ");\n";
+  os << "  return heed_status;\n}\n\n";
 
   // The same over arrays, and the description of the library.
-  os << "static int run_arrays(const float *const *in, float *const *out) {\n";
+  os << "static int run_arrays(const void *const *in, void *const *out) {\n";
   if (!lib.inputs.empty())
     os << "  if (!in)\n    return heed_rt_fail("
        << quoted(m + ": inputs is NULL") << ");\n";
@@ -348,11 +394,15 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     os << "  if (!out)\n    return heed_rt_fail("
        << quoted(m + ": outputs is NULL") << ");\n";
   os << "  return " << m << "_run(";
-  first = true;
+  bool first = true;
   for (size_t i = 0; i < lib.inputs.size(); ++i)
-    os << (first ? "" : ", ") << "in[" << i << "]", first = false;
+    os << (first ? "" : ", ") << "(const " << cType(lib.inputs[i]) << " *)in["
+       << i << "]",
+        first = false;
   for (size_t i = 0; i < lib.outputs.size(); ++i)
-    os << (first ? "" : ", ") << "out[" << i << "]", first = false;
+    os << (first ? "" : ", ") << "(" << cType(lib.outputs[i]) << " *)out[" << i
+       << "]",
+        first = false;
   os << ");\n}\n\n"
      << "const heed_rt_model_info *" << m << "_info(void) {\n"
      << "  static const heed_rt_model_info info = {" << quoted(m) << ", "

@@ -23,6 +23,9 @@ struct LibraryTensor {
   std::string name;
   std::vector<int64_t> shape;
   std::string declared; // the shape as the model declares it: "[B, 30]"
+  /// float32, or int64/int32/bool for declared integer inputs and integer
+  /// outputs (int64), which the glue converts to and from float32.
+  std::string dtype = "float32";
 };
 
 /// An input whose values the model constrains (token ids, lengths).

@@ -132,11 +132,15 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     lib.origin += " with " + dimsText;
   for (auto &in : model.inputs)
     lib.inputs.push_back({in.name, session.concreteShape(in.shape, dims),
-                          dsl::shapeStr(in.shape)});
+                          dsl::shapeStr(in.shape),
+                          in.elementType == "i64"    ? "int64"
+                          : in.elementType == "i32"  ? "int32"
+                          : in.elementType == "bool" ? "bool"
+                                                     : "float32"});
   for (auto &out : model.outputs)
-    lib.outputs.push_back({out.name,
-                           session.concreteShape(out.value->type, dims),
-                           dsl::shapeStr(out.value->type)});
+    lib.outputs.push_back(
+        {out.name, session.concreteShape(out.value->type, dims),
+         dsl::shapeStr(out.value->type), out.integer ? "int64" : "float32"});
   for (auto &w : session.expectedWeights())
     lib.weights.push_back({w.name, w.shape, ""});
   for (auto &range : model.inputRanges) {

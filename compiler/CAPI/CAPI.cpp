@@ -13,6 +13,7 @@
 #include "runtime/TensorFile.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <new>
 #include <string>
@@ -48,7 +49,8 @@ llvm::StringMap<double> paramMap(size_t n, const char *const *names,
                                  const double *values, std::string &error) {
   llvm::StringMap<double> params;
   if (n && (!names || !values)) {
-    error = "num_params is " + std::to_string(n) + " but the names or values are NULL";
+    error = "num_params is " + std::to_string(n) +
+            " but the names or values are NULL";
     return params;
   }
   for (size_t i = 0; i < n; ++i) {
@@ -61,10 +63,11 @@ llvm::StringMap<double> paramMap(size_t n, const char *const *names,
   return params;
 }
 
-heed_model *loadWith(llvm::function_ref<llvm::Expected<std::unique_ptr<Session>>(
-                         const llvm::StringMap<double> &, std::string *)>
-                         load,
-                     size_t n, const char *const *names, const double *values) {
+heed_model *
+loadWith(llvm::function_ref<llvm::Expected<std::unique_ptr<Session>>(
+             const llvm::StringMap<double> &, std::string *)>
+             load,
+         size_t n, const char *const *names, const double *values) {
   heed_model *result = nullptr;
   guarded([&] {
     std::string error;
@@ -125,6 +128,12 @@ int borrowInputs(heed_model *m, const float *const *inputs,
   }
   return HEED_OK;
 }
+
+/// Runs `model` on checked inputs into the caller's outputs (`output(i)`:
+/// float32, or int64 for an integer output when `typed`).
+int runOn(heed_model *model, rt::NamedTensors &in,
+          llvm::function_ref<void *(size_t)> output, bool haveOutputs,
+          bool typed);
 
 } // namespace
 
@@ -193,8 +202,8 @@ int heed_bind_weights(heed_model *model, size_t count, const char *const *names,
         return failWith(std::string("weight '") + names[i] + "': rank " +
                         std::to_string(ranks[i]) + " is above the limit");
       std::vector<int64_t> shape(shapes[i], shapes[i] + ranks[i]);
-      if (auto err = limits::checkTensorSize(shape, sizeof(float),
-                                             std::string("weight '") + names[i] + "'"))
+      if (auto err = limits::checkTensorSize(
+              shape, sizeof(float), std::string("weight '") + names[i] + "'"))
         return failWith(llvm::toString(std::move(err)));
       rt::Tensor t(shape);
       if (t.numElements() && !data[i])
@@ -203,7 +212,8 @@ int heed_bind_weights(heed_model *model, size_t count, const char *const *names,
         std::memcpy(t.data(), data[i], t.numElements() * sizeof(float));
       tensors.emplace_back(names[i], std::move(t));
     }
-    if (auto err = model->session->setWeights(std::move(tensors), "(caller memory)"))
+    if (auto err =
+            model->session->setWeights(std::move(tensors), "(caller memory)"))
       return failWith(llvm::toString(std::move(err)));
     return HEED_OK;
   });
@@ -223,13 +233,27 @@ size_t heed_num_outputs(const heed_model *m) {
   return m ? m->session->model().outputs.size() : 0;
 }
 const char *heed_input_name(const heed_model *m, size_t i) {
-  return inputShape(m, i) ? m->session->model().inputs[i].name.c_str() : nullptr;
+  return inputShape(m, i) ? m->session->model().inputs[i].name.c_str()
+                          : nullptr;
 }
 const char *heed_output_name(const heed_model *m, size_t i) {
-  return outputShape(m, i) ? m->session->model().outputs[i].name.c_str() : nullptr;
+  return outputShape(m, i) ? m->session->model().outputs[i].name.c_str()
+                           : nullptr;
 }
-heed_dtype heed_input_dtype(const heed_model *, size_t) { return HEED_FLOAT32; }
-heed_dtype heed_output_dtype(const heed_model *, size_t) { return HEED_FLOAT32; }
+heed_dtype heed_input_dtype(const heed_model *m, size_t i) {
+  if (!inputShape(m, i))
+    return HEED_FLOAT32;
+  const std::string &type = m->session->model().inputs[i].elementType;
+  return type == "i64"    ? HEED_INT64
+         : type == "i32"  ? HEED_INT32
+         : type == "bool" ? HEED_BOOL
+                          : HEED_FLOAT32;
+}
+heed_dtype heed_output_dtype(const heed_model *m, size_t i) {
+  return outputShape(m, i) && m->session->model().outputs[i].integer
+             ? HEED_INT64
+             : HEED_FLOAT32;
+}
 size_t heed_input_rank(const heed_model *m, size_t i) {
   auto *s = inputShape(m, i);
   return s ? s->size() : 0;
@@ -294,22 +318,91 @@ int heed_run(heed_model *model, const float *const *inputs,
     rt::NamedTensors in;
     if (int rc = borrowInputs(model, inputs, input_shapes, in))
       return rc;
-    auto shapes = model->session->outputShapes(in);
-    if (!shapes)
-      return failWith(llvm::toString(shapes.takeError()));
-    if (!outputs && !shapes->empty())
-      return failWith("outputs is NULL");
-    rt::NamedTensors out;
-    for (size_t i = 0; i < shapes->size(); ++i) {
-      const std::string &name = model->session->model().outputs[i].name;
-      if (!outputs[i] && rt::checkedNumElements((*shapes)[i]) > 0)
-        return failWith("output '" + name + "': its buffer is NULL");
-      out.emplace_back(name, rt::Tensor::borrow(outputs[i], (*shapes)[i]));
+    // Float buffers for inputs declared i64/i32/bool: integers, exactly.
+    const auto &decls = model->session->model().inputs;
+    for (size_t i = 0; i < decls.size(); ++i) {
+      if (!decls[i].isInteger())
+        continue;
+      const rt::Tensor &t = in[i].second;
+      for (int64_t e = 0; e < t.numElements(); ++e)
+        if (t[e] != std::floor(t[e]) || std::fabs(t[e]) > rt::kMaxExactInteger)
+          return failWith("input '" + decls[i].name + "' is declared " +
+                          decls[i].elementType + ", but element " +
+                          std::to_string(e) + " is " + std::to_string(t[e]) +
+                          ", not an integer float32 holds exactly");
+      in[i].second.setElementType(rt::ElementType::I64);
     }
-    if (auto err = model->session->runInto(in, out))
-      return failWith(llvm::toString(std::move(err)));
-    return HEED_OK;
+    return runOn(
+        model, in, [&](size_t i) -> void * { return outputs[i]; },
+        outputs != nullptr, /*typed=*/false);
+  });
+}
+
+int heed_run_typed(heed_model *model, const void *const *inputs,
+                   const int64_t *const *input_shapes, void *const *outputs) {
+  return guarded([&] {
+    if (!model)
+      return failWith("the model is NULL");
+    if (!inputs && heed_num_inputs(model))
+      return failWith("inputs is NULL");
+    rt::NamedTensors in;
+    if (int rc =
+            borrowInputs(model, reinterpret_cast<const float *const *>(inputs),
+                         input_shapes, in))
+      return rc;
+    // Integer inputs: converted into float32 copies, checked on the way.
+    for (size_t i = 0; i < in.size(); ++i) {
+      heed_dtype type = heed_input_dtype(model, i);
+      if (type == HEED_FLOAT32)
+        continue;
+      rt::ElementType element = type == HEED_INT64   ? rt::ElementType::I64
+                                : type == HEED_INT32 ? rt::ElementType::I32
+                                                     : rt::ElementType::Bool;
+      rt::Tensor t(in[i].second.shape());
+      const char *src = reinterpret_cast<const char *>(inputs[i]);
+      if (auto err = rt::decodeElements(element, src, t.numElements(), t.data(),
+                                        "input '" + in[i].first + "'", 0))
+        return failWith(llvm::toString(std::move(err)));
+      t.setElementType(element);
+      in[i].second = std::move(t);
+    }
+    return runOn(
+        model, in, [&](size_t i) -> void * { return outputs[i]; },
+        outputs != nullptr, /*typed=*/true);
   });
 }
 
 } // extern "C"
+
+namespace {
+int runOn(heed_model *model, rt::NamedTensors &in,
+          llvm::function_ref<void *(size_t)> output, bool haveOutputs,
+          bool typed) {
+  auto shapes = model->session->outputShapes(in);
+  if (!shapes)
+    return failWith(llvm::toString(shapes.takeError()));
+  if (!haveOutputs && !shapes->empty())
+    return failWith("outputs is NULL");
+  rt::NamedTensors out;
+  for (size_t i = 0; i < shapes->size(); ++i) {
+    const std::string &name = model->session->model().outputs[i].name;
+    if (!output(i) && rt::checkedNumElements((*shapes)[i]) > 0)
+      return failWith("output '" + name + "': its buffer is NULL");
+    // Integer outputs of a typed run go through a float32 copy.
+    if (typed && heed_output_dtype(model, i) == HEED_INT64)
+      out.emplace_back(name, rt::Tensor((*shapes)[i]));
+    else
+      out.emplace_back(name, rt::Tensor::borrow(static_cast<float *>(output(i)),
+                                                (*shapes)[i]));
+  }
+  if (auto err = model->session->runInto(in, out))
+    return failWith(llvm::toString(std::move(err)));
+  for (size_t i = 0; i < out.size(); ++i)
+    if (typed && heed_output_dtype(model, i) == HEED_INT64) {
+      auto *dst = static_cast<int64_t *>(output(i));
+      for (int64_t e = 0; e < out[i].second.numElements(); ++e)
+        dst[e] = rt::floatToInt64(out[i].second[e]);
+    }
+  return HEED_OK;
+}
+} // namespace

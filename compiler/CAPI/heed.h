@@ -13,8 +13,8 @@
 |* several threads at once; heed_bind_* and heed_set_threads may not run     *|
 |* while another thread uses the model. Each call of heed_run uses up to    *|
 |* heed_set_threads threads for the blocks of a batch (docs/embedding.md).  *|
-|* Tensors are row-major float32; shapes are int64_t arrays whose length is *|
-|* the rank that heed_input_rank / heed_output_rank give.                   *|
+|* Tensors are row-major, float32 unless heed_*_dtype says otherwise;       *|
+|* shapes are int64_t arrays of the rank heed_input_rank/_output_rank give. *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -31,7 +31,16 @@ extern "C" {
 #define HEED_OK 0
 #define HEED_ERROR 1
 
-typedef enum heed_dtype { HEED_FLOAT32 = 0 } heed_dtype;
+/** Element types. Heed computes in float32; inputs declared i64, i32 or
+ *  bool (token ids, lengths, masks) and integer outputs (argmax, token
+ *  ids, lengths) have their own types, which heed_run_typed takes and
+ *  gives; heed_run passes every tensor as float32. */
+typedef enum heed_dtype {
+  HEED_FLOAT32 = 0,
+  HEED_INT64 = 1,
+  HEED_INT32 = 2,
+  HEED_BOOL = 3 /* one byte, 0 or 1 */
+} heed_dtype;
 
 /** A loaded model: its source, weights and compiled code (per shapes). */
 typedef struct heed_model heed_model;
@@ -90,9 +99,18 @@ int heed_compile(heed_model *model, const int64_t *const *input_shapes,
 
 /** Runs on caller buffers, with no copies: inputs[i] holds input i (shape
  *  input_shapes[i]); outputs[i] receives output i and must hold as many
- *  floats as heed_compile's shape says. */
+ *  floats as heed_compile's shape says. Every buffer is float32, whatever
+ *  the dtypes: an input declared i64/i32/bool must hold integers (0 or 1
+ *  for bool), exact in float32 (|v| <= 2^24). */
 int heed_run(heed_model *model, const float *const *inputs,
              const int64_t *const *input_shapes, float *const *outputs);
+/** As heed_run, with each buffer in its input's or output's dtype
+ *  (heed_input_dtype, heed_output_dtype): float32, int64_t, int32_t or
+ *  bool as one byte. Integer buffers are converted to and from float32 (a
+ *  copy each way; an integer float32 cannot hold exactly is an error
+ *  naming the input and the element); float32 buffers are not copied. */
+int heed_run_typed(heed_model *model, const void *const *inputs,
+                   const int64_t *const *input_shapes, void *const *outputs);
 
 #ifdef __cplusplus
 }

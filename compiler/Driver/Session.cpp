@@ -6,6 +6,7 @@
 
 #include "compiler/Driver/Session.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include <cmath>
 #include "compiler/Driver/KerasWeights.h"
@@ -340,6 +341,44 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   return result;
 }
 
+llvm::Error Session::checkInputTypes(const rt::NamedTensors &inputs) const {
+  std::vector<std::string> problems;
+  for (auto &in : ast->inputs) {
+    const rt::Tensor *t = nullptr;
+    for (auto &[name, tensor] : inputs)
+      if (name == in.name)
+        t = &tensor;
+    if (!t)
+      continue;
+    // Declared ids, lengths and masks come as integers (or booleans);
+    // their values are exact in float32 (the readers check).
+    if (in.isInteger() && !rt::isInteger(t->elementType())) {
+      problems.push_back("input '" + in.name + "' is declared " +
+                         in.elementType + ", but the tensor given holds " +
+                         rt::elementTypeName(t->elementType()) +
+                         " values (save ids, lengths and masks as integers: "
+                         "x.astype(np.int64))");
+      continue;
+    }
+    if (in.elementType == "bool")
+      for (int64_t i = 0; i < t->numElements(); ++i)
+        if ((*t)[i] != 0.0f && (*t)[i] != 1.0f) {
+          problems.push_back("input '" + in.name + "' is declared bool, but "
+                             "element " + std::to_string(i) + " is " +
+                             llvm::formatv("{0}", llvm::format("%g", double((*t)[i])))
+                                 .str() +
+                             " (booleans are 0 or 1)");
+          break;
+        }
+  }
+  if (problems.empty())
+    return llvm::Error::success();
+  std::string msg = problems[0];
+  for (size_t i = 1; i < problems.size(); ++i)
+    msg += "\n" + problems[i];
+  return fail(msg);
+}
+
 llvm::Error Session::checkInputRanges(const rt::NamedTensors &inputs,
                                       const llvm::StringMap<int64_t> &dims) const {
   for (const auto &range : ast->inputRanges) {
@@ -429,8 +468,12 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   if (!shapes)
     return shapes.takeError();
   rt::NamedTensors outputs;
-  for (size_t i = 0; i < shapes->size(); ++i)
-    outputs.emplace_back(ast->outputs[i].name, rt::Tensor((*shapes)[i]));
+  for (size_t i = 0; i < shapes->size(); ++i) {
+    rt::Tensor t((*shapes)[i]);
+    if (ast->outputs[i].integer) // written as int64
+      t.setElementType(rt::ElementType::I64);
+    outputs.emplace_back(ast->outputs[i].name, std::move(t));
+  }
   if (auto err = runInto(inputs, outputs))
     return std::move(err);
   return outputs;
@@ -496,6 +539,8 @@ llvm::Error Session::runInto(const rt::NamedTensors &inputs,
   auto dims = bindDims(inputs);
   if (!dims)
     return dims.takeError();
+  if (auto err = checkInputTypes(inputs))
+    return err;
   if (auto err = checkInputRanges(inputs, *dims))
     return err;
   if (outputs.size() != ast->outputs.size())

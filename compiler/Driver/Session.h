@@ -56,6 +56,9 @@ public:
   /// symbolic dimension; errors name the input, the dim and both sizes.
   llvm::Expected<llvm::StringMap<int64_t>>
   bindDims(const rt::NamedTensors &inputs) const;
+  /// Checks that inputs declared i64, i32 or bool hold integers (booleans:
+  /// 0 or 1), from their element types; errors name the input.
+  llvm::Error checkInputTypes(const rt::NamedTensors &inputs) const;
   /// Checks inputs whose values the model constrains (attention lengths,
   /// token ids): integers within the range Sema recorded.
   llvm::Error checkInputRanges(const rt::NamedTensors &inputs,

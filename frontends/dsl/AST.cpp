@@ -126,7 +126,8 @@ static void printStmt(const Stmt &s, unsigned indent, llvm::raw_ostream &os) {
   };
   switch (s.kind) {
   case Stmt::Kind::Input:
-    os << "Input " << s.names[0] << " [";
+    os << "Input " << s.names[0] << " "
+       << (s.elementType == "f32" ? "" : s.elementType) << "[";
     for (size_t i = 0; i < s.shape.size(); ++i) {
       if (i)
         os << ", ";

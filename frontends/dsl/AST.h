@@ -170,6 +170,7 @@ struct Stmt {
   std::vector<std::string> names;   // targets, input/output/layer name
   std::vector<llvm::SMLoc> nameLocs;
   std::vector<std::unique_ptr<Expr>> shape; // Input: dimension expressions
+  std::string elementType = "f32";  // Input: f32, i64, i32 or bool
   std::unique_ptr<Expr> value;      // Assign, Output, Yield; For: the count
   Layer *layer = nullptr;           // Layer
   ScoreDef *score = nullptr;        // Score
@@ -206,8 +207,24 @@ struct Model {
   std::vector<std::unique_ptr<Stmt>> stmts;
 
   // From Sema: the model's interface, in declaration order.
-  struct Input { std::string name; Shape shape; llvm::SMLoc loc; };
-  struct Output { std::string name; const Expr *value; llvm::SMLoc loc; };
+  /// An input and its declared element type: "f32" (the default), or
+  /// "i64", "i32", "bool" for token ids, lengths and masks, which must come
+  /// as integers (or booleans) and are computed with in float32, exactly.
+  struct Input {
+    std::string name;
+    Shape shape;
+    llvm::SMLoc loc;
+    std::string elementType = "f32";
+    bool isInteger() const { return elementType != "f32"; }
+  };
+  /// An output; `integer` (from IntegerValues.h) when every value is an
+  /// integer (argmax, token ids, per-row lengths): written as int64.
+  struct Output {
+    std::string name;
+    const Expr *value;
+    llvm::SMLoc loc;
+    bool integer = false;
+  };
   std::vector<Input> inputs;
   std::vector<Output> outputs;
   std::vector<std::string> symbols; // symbolic dims, in order of appearance

@@ -3,7 +3,7 @@
 // Part of Heed. Grammar (docs/language.md has the full description):
 //
 //   model   := 'model' IDENT ['(' param {',' param} ')'] stmt*
-//   stmt    := 'input' IDENT ':' ['f32'] '[' expr {',' expr} ']'
+//   stmt    := 'input' IDENT ':' ['f32'|'i64'|'i32'|'bool'] '[' expr {',' expr} ']'
 //            | 'layer' IDENT '=' call
 //            | 'score' IDENT '(' IDENT {',' IDENT} ')' '=' expr
 //            | 'output' IDENT ['=' expr]
@@ -173,12 +173,17 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
     if (!expectIdent(name, nameLoc, "input name") ||
         !expect(Tok::Colon, "':' and a shape after the input name"))
       return nullptr;
-    // An optional element type before the shape: `x: f32[B, T]`.
+    // An optional element type before the shape: `x: f32[B, T]`,
+    // `ids: i64[B, T]`.
     if (tok.is(Tok::Ident)) {
-      if (tok.text != "f32")
+      if (tok.text != "f32" && tok.text != "i64" && tok.text != "i32" &&
+          tok.text != "bool")
         return error(tok.loc(), "input element type '" + tok.text +
-                                    "' is not supported (Heed computes in f32)"),
+                                    "' is not supported (f32, the default; "
+                                    "i64, i32 or bool for ids, lengths and "
+                                    "masks)"),
                nullptr;
+      s->elementType = tok.text;
       consume();
     }
     if (!expect(Tok::LBracket, "'[' to start the input shape"))

@@ -8,6 +8,7 @@
 #include "frontends/dsl/Sema.h"
 #include "runtime/Limits.h"
 #include "frontends/dsl/IdRanges.h"
+#include "frontends/dsl/IntegerValues.h"
 #include "frontends/dsl/Builtins.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -182,7 +183,7 @@ bool Sema::checkStmt(Stmt &s) {
     sym.shape = shape;
     if (!define(s.names[0], s.nameLocs[0], sym))
       return false;
-    model.inputs.push_back({s.names[0], shape, s.nameLocs[0]});
+    model.inputs.push_back({s.names[0], shape, s.nameLocs[0], s.elementType});
     return true;
   }
   case Stmt::Kind::Layer: {
@@ -1570,8 +1571,10 @@ bool Sema::checkAttention(Expr &e) {
 
 bool heed::dsl::checkModel(Model &model, llvm::SourceMgr &sourceMgr,
                            const llvm::StringMap<double> &params) {
-  return Sema(model, sourceMgr, params).run() &&
-         checkIdRanges(model, sourceMgr);
+  if (!Sema(model, sourceMgr, params).run() || !checkIdRanges(model, sourceMgr))
+    return false;
+  markIntegerOutputs(model);
+  return true;
 }
 
 std::vector<WeightSpec> heed::dsl::weightSpecs(const Model &model) {

@@ -42,8 +42,8 @@ int main(int argc, char **argv) {
   if (status)
     return die("prepare", heed_rt_last_error());
 
-  const float **inputs = calloc(info->num_inputs + 1, sizeof *inputs);
-  float **outputs = calloc(info->num_outputs + 1, sizeof *outputs);
+  const void **inputs = calloc(info->num_inputs + 1, sizeof *inputs);
+  void **outputs = calloc(info->num_outputs + 1, sizeof *outputs);
   for (size_t i = 0; i < info->num_inputs; ++i) {
     const char *file = NULL;
     size_t len = strlen(info->inputs[i].name);
@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
         file = argv[a] + len + 1;
     if (!file)
       return die(info->inputs[i].name, "no NAME=FILE for this input");
-    float *data;
+    void *data; /* in the input's dtype */
     if (heed_rt_read_tensor(file, &info->inputs[i], &data))
       return die(file, heed_rt_last_error());
     inputs[i] = data;
@@ -61,13 +61,15 @@ int main(int argc, char **argv) {
     int64_t n = 1;
     for (size_t d = 0; d < info->outputs[i].rank; ++d)
       n *= info->outputs[i].shape[d];
+    /* heed_rt_alloc counts floats; an int64 output needs two each. */
+    n = (n * (int64_t)heed_rt_dtype_size(info->outputs[i].dtype) + 3) / 4;
     if (!(outputs[i] = heed_rt_alloc(n)))
       return die("outputs", heed_rt_last_error());
   }
   if (info->run(inputs, outputs))
     return die("run", heed_rt_last_error());
   if (heed_rt_write_npz(argv[4], info->num_outputs, info->outputs,
-                        (const float *const *)outputs))
+                        (const void *const *)outputs))
     return die(argv[4], heed_rt_last_error());
   printf("ran %s: %zu inputs, %zu outputs -> %s\n", info->name,
          info->num_inputs, info->num_outputs, argv[4]);

@@ -214,7 +214,62 @@ static void checkBadInput(heed_model *m) {
         "unknown parameter");
 }
 
+/* Integer and boolean inputs, integer outputs: dtypes, heed_run_typed in
+ * int64/bool and back, heed_run with float buffers, and bad integers. */
+static void checkIntegerTensors(void) {
+  heed_model *m = heed_load_source("model ints\n"
+                                   "input ids: i64[B, 3]\n"
+                                   "input flags: bool[B, 3]\n"
+                                   "output total = sum(ids, axis=1)\n"
+                                   "output best = argmax(ids * flags)\n"
+                                   "output half = ids * 0.5\n",
+                                   "ints.heed", 0, NULL, NULL);
+  CHECK(m != NULL, "load ints");
+  if (!m)
+    return;
+  CHECK(heed_input_dtype(m, 0) == HEED_INT64 && heed_input_dtype(m, 1) == HEED_BOOL,
+        "input dtypes");
+  CHECK(heed_output_dtype(m, 0) == HEED_INT64 && heed_output_dtype(m, 1) == HEED_INT64 &&
+            heed_output_dtype(m, 2) == HEED_FLOAT32,
+        "output dtypes");
+  int64_t ids[6] = {1, 2, 3, 4, 5, 6};
+  unsigned char flags[6] = {1, 0, 1, 0, 1, 1};
+  int64_t shape[2] = {2, 3};
+  const int64_t *shapes[] = {shape, shape};
+  int64_t total[2] = {0}, best[2] = {0};
+  float half[6] = {0};
+  const void *inputs[] = {ids, flags};
+  void *outputs[] = {total, best, half};
+  CHECK(heed_run_typed(m, inputs, shapes, outputs) == HEED_OK, "typed run");
+  CHECK(total[0] == 6 && total[1] == 15, "total %lld %lld", (long long)total[0],
+        (long long)total[1]);
+  CHECK(best[0] == 2 && best[1] == 2, "best %lld %lld", (long long)best[0],
+        (long long)best[1]);
+  CHECK(half[0] == 0.5f && half[5] == 3.0f, "half");
+
+  /* heed_run: the same in float32 buffers. */
+  float fids[6] = {1, 2, 3, 4, 5, 6}, fflags[6] = {1, 0, 1, 0, 1, 1};
+  float ftotal[2], fbest[2], fhalf[6];
+  const float *finputs[] = {fids, fflags};
+  float *foutputs[] = {ftotal, fbest, fhalf};
+  CHECK(heed_run(m, finputs, shapes, foutputs) == HEED_OK, "float run");
+  CHECK(ftotal[1] == 15.0f && fbest[0] == 2.0f, "float results");
+
+  ids[4] = (int64_t)1 << 40;
+  expectError(heed_run_typed(m, inputs, shapes, outputs), "input 'ids': element 4",
+              "an int64 float32 cannot hold");
+  fids[2] = 2.5f;
+  expectError(heed_run(m, finputs, shapes, foutputs), "input 'ids' is declared i64",
+              "a fraction where i64 is declared");
+  fids[2] = 3;
+  fflags[1] = 2;
+  expectError(heed_run(m, finputs, shapes, foutputs), "input 'flags' is declared bool",
+              "a bool input holding 2");
+  heed_free(m);
+}
+
 int main(void) {
+  checkIntegerTensors();
   heed_model *m = loadTiny();
   if (!m)
     return 1;

@@ -78,6 +78,7 @@ def test_integer_ids():
     source = np.load(os.path.join(EX, "nmt", "source.npy"))
     golden = np.load(os.path.join(EX, "nmt", "golden.npz"))
     outs = m(source=source.astype(np.int64))
+    assert outs["tokens"].dtype == np.int64 and outs["lengths"].dtype == np.int64
     np.testing.assert_array_equal(outs["tokens"], golden["tokens"])
     np.testing.assert_array_equal(outs["lengths"], golden["lengths"])
     close(outs["hidden"], golden["hidden"])
@@ -85,6 +86,28 @@ def test_integer_ids():
         bad = source.astype(np.int64)
         bad.reshape(-1)[3] = 99
         m(source=bad)
+
+
+def test_integer_tensors():
+    """Inputs declared i64/i32/bool and integer outputs (int64), against
+    tools/reference/integer_inputs.py."""
+    d = os.path.join(ROOT, "test", "Integration", "Inputs", "integer_inputs")
+    m = heed.load(os.path.join(d, "model.heed"),
+                  weights=os.path.join(d, "weights.safetensors"))
+    assert [s.dtype for s in m.inputs] == ["int64", "int32", "bool"]
+    assert [o.dtype for o in m.outputs] == ["float32", "int64", "int64", "int64"]
+    golden = np.load(os.path.join(d, "golden.npz"))
+    ins = {n: np.load(os.path.join(d, n + ".npy")) for n in ["ids", "lengths", "mask"]}
+    for batch in [1, 3, 7]:
+        outs = m(**{k: cyclic(v, batch) for k, v in ins.items()})
+        for k in ["best", "total", "n"]:
+            assert outs[k].dtype == np.int64
+            np.testing.assert_array_equal(outs[k], cyclic(golden[k], batch))
+        close(outs["masked"], cyclic(golden["masked"], batch))
+    with pytest.raises(heed.Error, match=r"input 'ids' is declared int64, but the array given is float32"):
+        m(ids=ins["ids"].astype(np.float32), lengths=ins["lengths"], mask=ins["mask"])
+    with pytest.raises(heed.Error, match=r"input 'mask' is declared bool, but element 0 is 2"):
+        m(ids=ins["ids"], lengths=ins["lengths"], mask=ins["mask"].astype(np.int64) * 2)
 
 
 def test_positional_and_params():

@@ -109,6 +109,69 @@ TEST(Npy, ConvertsFloat16) {
   EXPECT_EQ((*t)[1], -2.0f);
 }
 
+// Token ids, lengths and masks as NumPy and PyTorch write them: read
+// exactly, written back as int64; integers float32 cannot hold are errors
+// naming the element and its byte offset.
+TEST(Npy, ReadsIntegersAndBoolsExactly) {
+  int64_t ids[3] = {0, 16777216, -5};
+  std::string bytes = numpyHeader("<i8", "(3,)");
+  size_t dataStart = bytes.size();
+  bytes.append(reinterpret_cast<char *>(ids), sizeof(ids));
+  auto t = parseNpy(bytes, "ids.npy");
+  ASSERT_TRUE(bool(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ((*t)[1], 16777216.0f);
+  EXPECT_EQ((*t)[2], -5.0f);
+  EXPECT_EQ(t->elementType(), ElementType::I64);
+  EXPECT_EQ(parseNpy(encodeNpy(*t), "again.npy")->elementType(), ElementType::I64);
+  EXPECT_EQ(encodeNpy(*t).substr(dataStart), bytes.substr(dataStart));
+
+  ids[1] = 16777217;
+  bytes = numpyHeader("<i8", "(3,)");
+  bytes.append(reinterpret_cast<char *>(ids), sizeof(ids));
+  std::string err = errorOf(parseNpy(bytes, "ids.npy"));
+  EXPECT_NE(err.find("ids.npy: element 1 (byte offset " +
+                     std::to_string(dataStart + 8) + ") is 16777217, outside "
+                     "the integers Heed computes with exactly"),
+            std::string::npos)
+      << err;
+
+  int32_t lengths[2] = {30, 7};
+  bytes = numpyHeader("<i4", "(2,)");
+  bytes.append(reinterpret_cast<char *>(lengths), sizeof(lengths));
+  EXPECT_EQ((*parseNpy(bytes, "l.npy"))[1], 7.0f);
+  bytes = numpyHeader("|b1", "(3,)") + std::string("\x01\x00\x01", 3);
+  auto mask = parseNpy(bytes, "m.npy");
+  ASSERT_TRUE(bool(mask));
+  EXPECT_EQ((*mask)[0], 1.0f);
+  EXPECT_EQ((*mask)[1], 0.0f);
+  EXPECT_EQ(mask->elementType(), ElementType::Bool);
+  bytes = numpyHeader(">i8", "(1,)") + std::string(8, '\0');
+  EXPECT_NE(errorOf(parseNpy(bytes, "be.npy")).find("dtype '>i8' is not supported"),
+            std::string::npos);
+}
+
+TEST(Safetensors, ReadsAndWritesInt64) {
+  int64_t ids[2] = {3, -16777216};
+  std::string header = R"({"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}})";
+  std::string bytes = file(header, 0);
+  bytes.append(reinterpret_cast<char *>(ids), sizeof(ids));
+  auto tensors = parseSafetensors(bytes, "t.safetensors");
+  ASSERT_TRUE(bool(tensors)) << llvm::toString(tensors.takeError());
+  EXPECT_EQ((*tensors)[0].second[1], -16777216.0f);
+  EXPECT_EQ((*tensors)[0].second.elementType(), ElementType::I64);
+  std::string path = tempPath("ids.safetensors");
+  ASSERT_FALSE(bool(writeSafetensors(path, *tensors)));
+  std::string written = readBytes(path);
+  EXPECT_NE(written.find(R"("dtype":"I64")"), std::string::npos);
+  EXPECT_EQ(written.substr(written.size() - 16), bytes.substr(bytes.size() - 16));
+  ids[0] = int64_t(1) << 40;
+  bytes = file(header, 0);
+  bytes.append(reinterpret_cast<char *>(ids), sizeof(ids));
+  std::string err = errorOf(parseSafetensors(bytes, "t.safetensors"));
+  EXPECT_NE(err.find("t.safetensors: tensor 'ids': element 0"), std::string::npos) << err;
+  EXPECT_NE(err.find("is 1099511627776, outside the integers"), std::string::npos) << err;
+}
+
 TEST(Npy, RejectsWrongDtype) {
   std::string bytes = numpyHeader("<f8", "(2,)") + std::string(16, '\0');
   EXPECT_NE(errorOf(parseNpy(bytes, "d.npy")).find("d.npy: dtype '<f8' is not supported"),
@@ -248,8 +311,8 @@ TEST(Safetensors, RejectsLyingHeaders) {
   EXPECT_NE(err.find("shape [2, 3] of F32 needs 24 bytes, data_offsets give 20"),
             std::string::npos) << err;
   err = safetensorsError(
-      R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8, "w.safetensors");
-  EXPECT_NE(err.find("dtype I64 is not supported"), std::string::npos) << err;
+      R"({"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", 8, "w.safetensors");
+  EXPECT_NE(err.find("dtype F64 is not supported"), std::string::npos) << err;
   err = safetensorsError("{not json", 0);
   EXPECT_NE(err.find("header is not valid JSON"), std::string::npos) << err;
   std::string huge = std::string("\xff\xff\xff\x00\x00\x00\x00\x00", 8) + "{}";

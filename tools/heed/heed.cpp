@@ -571,12 +571,17 @@ int benchCommand() {
       for (int64_t i = 0; i < t.numElements(); ++i) {
         state = state * 1664525u + 1013904223u;
         float u = float(state >> 8) / float(1 << 24);
-        t[i] = !range ? u
-               : lengths ? float(hi)
-                         : float(range->min +
-                                 int64_t(u * float(hi - range->min + 1)) %
-                                     (hi - range->min + 1));
+        t[i] = range ? (lengths ? float(hi)
+                                : float(range->min +
+                                        int64_t(u * float(hi - range->min + 1)) %
+                                            (hi - range->min + 1)))
+               : decl.elementType == "bool" ? float(state >> 31)
+               : decl.isInteger()           ? float((state >> 8) % 10)
+                                            : u;
       }
+      if (decl.isInteger())
+        t.setElementType(decl.elementType == "bool" ? rt::ElementType::Bool
+                                                    : rt::ElementType::I64);
       in.emplace_back(decl.name, std::move(t));
     }
   }

@@ -50,7 +50,12 @@ py::tuple spec(const heed_model *m, size_t i, bool input) {
                                 : heed_output_dim_name(m, i, axis)));
   }
   const char *name = input ? heed_input_name(m, i) : heed_output_name(m, i);
-  return py::make_tuple(py::str(name), py::str("float32"), py::tuple(dims));
+  heed_dtype type = input ? heed_input_dtype(m, i) : heed_output_dtype(m, i);
+  const char *dtype = type == HEED_INT64   ? "int64"
+                      : type == HEED_INT32 ? "int32"
+                      : type == HEED_BOOL  ? "bool"
+                                           : "float32";
+  return py::make_tuple(py::str(name), py::str(dtype), py::tuple(dims));
 }
 
 class Model {

@@ -16,8 +16,10 @@ float32 array first. float16 is widened; integer and bool arrays (token
 ids, lengths, masks) are converted to float32, which Heed computes in, and
 rejected when a value does not fit exactly (|v| > 2**24). float64 is
 rejected: Heed computes in float32, convert with `.astype(np.float32)`.
-Outputs are new float32 arrays that Heed writes in place. PyTorch tensors
-are accepted wherever arrays are (through `.detach().cpu().numpy()`).
+Inputs the model declares i64, i32 or bool take integer or bool arrays only.
+Outputs are new float32 arrays that Heed writes in place; integer outputs
+(argmax, token ids, lengths) come back as int64. PyTorch tensors are
+accepted wherever arrays are (through `.detach().cpu().numpy()`).
 """
 
 import os
@@ -30,7 +32,8 @@ from ._heed import Error, Model as _Model
 __all__ = ["Error", "Model", "TensorSpec", "load", "load_source"]
 
 TensorSpec = namedtuple("TensorSpec", ["name", "dtype", "shape"])
-TensorSpec.__doc__ = """An input or output: its name, dtype ("float32") and
+TensorSpec.__doc__ = """An input or output: its name, dtype ("float32", or
+"int64", "int32", "bool" for declared integer inputs and integer outputs) and
 shape, a tuple of sizes (int) and symbolic dimensions (str, e.g. "B")."""
 
 # Integers that float32 holds exactly.
@@ -53,10 +56,16 @@ def _to_numpy(value, what):
     return value
 
 
-def _input_array(value, what):
+def _input_array(value, what, declared="float32"):
     """A C-contiguous float32 array for an input; the same object when it
-    already is one (no copy)."""
+    already is one (no copy). Inputs declared int64, int32 or bool take
+    integer or bool arrays only."""
     a = _to_numpy(value, what)
+    if declared != "float32" and not (a.dtype == np.bool_ or
+                                      np.issubdtype(a.dtype, np.integer)):
+        raise Error("%s is declared %s, but the array given is %s (ids, lengths "
+                    "and masks come as integers: .astype(np.int64))"
+                    % (what, declared, a.dtype))
     if a.dtype == np.float32:
         return np.ascontiguousarray(a)
     if a.dtype == np.float16:
@@ -193,7 +202,7 @@ class Model:
         if missing:
             raise Error("missing input '%s' %s" % (missing[0].name,
                                                    _shape_str(missing[0].shape)))
-        arrays = [_input_array(given[s.name], "input '%s'" % s.name)
+        arrays = [_input_array(given[s.name], "input '%s'" % s.name, s.dtype)
                   for s in self._inputs]
         for spec, a in zip(self._inputs, arrays):
             if a.ndim != len(spec.shape):
@@ -201,7 +210,9 @@ class Model:
                             % (spec.name, _shape_str(a.shape), _shape_str(spec.shape),
                                len(spec.shape)))
         outs = self._m.run(arrays)
-        return OrderedDict((o.name, a) for o, a in zip(self._outputs, outs))
+        # Integer outputs (argmax, token ids, lengths) as int64, exactly.
+        return OrderedDict((o.name, np.rint(a).astype(np.int64) if o.dtype == "int64" else a)
+                           for o, a in zip(self._outputs, outs))
 
     def run(self, *args, **kwargs):
         """The same as calling the model."""
