@@ -10,9 +10,21 @@
 
 using namespace heed::rt;
 
+void heed::rt::stripNamePrefix(NamedTensors &tensors,
+                               const std::string &prefix) {
+  if (prefix.empty())
+    return;
+  for (auto &[name, t] : tensors)
+    if (llvm::StringRef(name).starts_with(prefix))
+      name = name.substr(prefix.size());
+}
+
 llvm::Expected<std::vector<Tensor>>
 heed::rt::bindWeights(const std::vector<ExpectedWeight> &expected,
-                      NamedTensors tensors, const std::string &source) {
+                      NamedTensors tensors, const std::string &source,
+                      const WeightOptions &options,
+                      std::vector<std::string> *ignored) {
+  stripNamePrefix(tensors, options.stripPrefix);
   std::map<std::string, Tensor *> byName;
   for (auto &[name, t] : tensors)
     byName[name] = &t;
@@ -37,8 +49,14 @@ heed::rt::bindWeights(const std::vector<ExpectedWeight> &expected,
     // reads; accept it so state_dict exports load as they are.
     if (llvm::StringRef(name).ends_with(".num_batches_tracked"))
       continue;
+    if (options.ignoreExtra) {
+      if (ignored)
+        ignored->push_back(name + " " + shapeToString(t->shape()));
+      continue;
+    }
     problems.push_back("unexpected " + name + " " + shapeToString(t->shape()) +
-                       " (the model has no such weight)");
+                       " (the model has no such weight; --ignore-extra-weights "
+                       "ignores such tensors)");
   }
   if (problems.empty())
     return bound;

@@ -18,10 +18,25 @@ struct ExpectedWeight {
   std::vector<int64_t> shape;
 };
 
-/// The tensors for `expected`, in its order.
+/// How a checkpoint's names meet the model's.
+struct WeightOptions {
+  /// Stripped from every tensor name that starts with it: checkpoints
+  /// saved from a wrapper (`module.` from DataParallel, `model.`).
+  std::string stripPrefix;
+  /// Tensors the model has no weight for (optimizer state, unused heads)
+  /// are listed in `ignored` instead of being an error.
+  bool ignoreExtra = false;
+};
+
+/// `prefix` stripped from the names that start with it.
+void stripNamePrefix(NamedTensors &tensors, const std::string &prefix);
+
+/// The tensors for `expected`, in its order. With options.ignoreExtra,
+/// the names (and shapes) of tensors it did not bind go into `ignored`.
 llvm::Expected<std::vector<Tensor>>
 bindWeights(const std::vector<ExpectedWeight> &expected, NamedTensors tensors,
-            const std::string &source);
+            const std::string &source, const WeightOptions &options = {},
+            std::vector<std::string> *ignored = nullptr);
 
 } // namespace heed::rt
 

@@ -22,6 +22,7 @@ using namespace heed;
 
 struct heed_model {
   std::unique_ptr<Session> session;
+  rt::WeightOptions weightOptions;
 };
 
 namespace {
@@ -179,7 +180,8 @@ int heed_bind_weights_file(heed_model *model, const char *path) {
     auto tensors = rt::loadTensorFile(path);
     if (!tensors)
       return failWith(llvm::toString(tensors.takeError()));
-    if (auto err = model->session->setWeights(std::move(*tensors), path))
+    if (auto err = model->session->setWeights(std::move(*tensors), path,
+                                              model->weightOptions))
       return failWith(llvm::toString(std::move(err)));
     return HEED_OK;
   });
@@ -212,9 +214,20 @@ int heed_bind_weights(heed_model *model, size_t count, const char *const *names,
         std::memcpy(t.data(), data[i], t.numElements() * sizeof(float));
       tensors.emplace_back(names[i], std::move(t));
     }
-    if (auto err =
-            model->session->setWeights(std::move(tensors), "(caller memory)"))
+    if (auto err = model->session->setWeights(
+            std::move(tensors), "(caller memory)", model->weightOptions))
       return failWith(llvm::toString(std::move(err)));
+    return HEED_OK;
+  });
+}
+
+int heed_set_weight_options(heed_model *model, const char *strip_prefix,
+                            int ignore_extra) {
+  return guarded([&] {
+    if (!model)
+      return failWith("the model is NULL");
+    model->weightOptions.stripPrefix = strip_prefix ? strip_prefix : "";
+    model->weightOptions.ignoreExtra = ignore_extra != 0;
     return HEED_OK;
   });
 }

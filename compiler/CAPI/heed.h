@@ -70,6 +70,13 @@ int heed_bind_weights(heed_model *model, size_t count,
                       const char *const *names, const float *const *data,
                       const size_t *ranks, const int64_t *const *shapes);
 
+/** How later heed_bind_* calls match names: strip `strip_prefix` (NULL or
+ *  "": none) from names that start with it (checkpoints saved from a
+ *  wrapper: "module."), and with `ignore_extra` non-zero ignore tensors the
+ *  model has no weight for instead of failing. */
+int heed_set_weight_options(heed_model *model, const char *strip_prefix,
+                            int ignore_extra);
+
 /** Threads a run may use; 0: the cores the process may use (the default). */
 int heed_set_threads(heed_model *model, unsigned threads);
 

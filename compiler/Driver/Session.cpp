@@ -124,7 +124,10 @@ std::vector<rt::ExpectedWeight> Session::expectedWeights() const {
 }
 
 llvm::Error Session::setWeights(rt::NamedTensors tensors,
-                                const std::string &source) {
+                                const std::string &source,
+                                const rt::WeightOptions &options,
+                                std::vector<std::string> *ignored) {
+  rt::stripNamePrefix(tensors, options.stripPrefix);
   // Keras layouts are converted once, here, never per call.
   if (ast->weightLayout == "keras") {
     auto converted = convertKerasWeights(*ast, std::move(tensors), source);
@@ -132,7 +135,8 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
       return converted.takeError();
     tensors = std::move(*converted);
   }
-  auto bound = rt::bindWeights(expectedWeights(), std::move(tensors), source);
+  auto bound = rt::bindWeights(expectedWeights(), std::move(tensors), source,
+                               options, ignored);
   if (!bound)
     return bound.takeError();
   std::lock_guard<std::mutex> guard(cacheLock);

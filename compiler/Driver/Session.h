@@ -50,7 +50,11 @@ public:
 
   const dsl::Model &model() const { return *ast; }
   std::vector<rt::ExpectedWeight> expectedWeights() const;
-  llvm::Error setWeights(rt::NamedTensors tensors, const std::string &source);
+  /// Binds every weight (names as `options` say); tensors ignored under
+  /// options.ignoreExtra are listed in `ignored`.
+  llvm::Error setWeights(rt::NamedTensors tensors, const std::string &source,
+                         const rt::WeightOptions &options = {},
+                         std::vector<std::string> *ignored = nullptr);
 
   /// Checks inputs against the model's declarations and binds every
   /// symbolic dimension; errors name the input, the dim and both sizes.

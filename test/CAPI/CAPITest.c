@@ -203,6 +203,26 @@ static void checkBadInput(heed_model *m) {
               "compile without weights");
   heed_free(w);
 
+  /* A wrapper's prefix stripped, extra tensors ignored on request. */
+  heed_model *wrapped = heed_load_source(kModel, "tiny.heed", 0, NULL, NULL);
+  const char *wrappedNames[] = {"module.d.weight", "module.d.bias", "optimizer.step"};
+  const float *wrappedData[] = {weight, bias, bias};
+  size_t wrappedRanks[] = {2, 1, 1};
+  int64_t goodShape[] = {2, 3}, stepShape[] = {1};
+  const int64_t *wrappedShapes[] = {goodShape, bshape, stepShape};
+  expectError(heed_bind_weights(wrapped, 3, wrappedNames, wrappedData, wrappedRanks,
+                                wrappedShapes),
+              "missing d.weight", "a wrapper's prefix");
+  CHECK(heed_set_weight_options(wrapped, "module.", 0) == HEED_OK, "options");
+  expectError(heed_bind_weights(wrapped, 3, wrappedNames, wrappedData, wrappedRanks,
+                                wrappedShapes),
+              "unexpected optimizer.step", "an extra tensor");
+  CHECK(heed_set_weight_options(wrapped, "module.", 1) == HEED_OK, "options");
+  CHECK(heed_bind_weights(wrapped, 3, wrappedNames, wrappedData, wrappedRanks,
+                          wrappedShapes) == HEED_OK,
+        "prefix stripped, extra ignored");
+  heed_free(wrapped);
+
   const char *pnames[] = {"UNITS"};
   double pvalues[] = {4};
   heed_model *p = heed_load_source(kModel, "tiny.heed", 1, pnames, pvalues);

@@ -194,6 +194,16 @@ def test_pytorch_state_dict():
     torch.manual_seed(0)
     net = Tagger().eval()
     m = heed.load_source(TAGGER, name="tagger.heed", weights=net.state_dict())
+    # The same saved from a wrapper with optimizer state beside it.
+    wrapped = {"module." + k: v for k, v in net.state_dict().items()}
+    wrapped["optimizer.step"] = torch.zeros(1)
+    with pytest.raises(heed.Error, match=r"missing enc\.weight_ih_l0"):
+        heed.load_source(TAGGER, name="tagger.heed", weights=wrapped)
+    with pytest.raises(heed.Error, match=r"unexpected optimizer\.step"):
+        heed.load_source(TAGGER, name="tagger.heed", weights=wrapped,
+                         weights_prefix="module.")
+    m2 = heed.load_source(TAGGER, name="tagger.heed", weights=wrapped,
+                          weights_prefix="module.", ignore_extra_weights=True)
     for batch in [1, 3, 33]:
         x = torch.randn(batch, 11, 8)
         h0, c0 = torch.randn(batch, 16), torch.randn(batch, 16)
@@ -202,6 +212,7 @@ def test_pytorch_state_dict():
         outs = m(x=x, h0=h0, c0=c0)  # tensors in, arrays out
         close(outs["y"], y.numpy())
         close(outs["weights"], w.numpy())
+        np.testing.assert_array_equal(m2(x=x, h0=h0, c0=c0)["y"], outs["y"])
 
 
 # --- Bad input: a heed.Error with Heed's message, never a crash ------------

@@ -58,6 +58,16 @@ static cl::opt<std::string> weightsPath(
     "weights", cl::desc("weights (.safetensors, .npz or .npy), PyTorch "
                         "state_dict names"),
     cl::value_desc("FILE"), cl::cat(modelCat));
+static cl::opt<std::string> weightsPrefix(
+    "weights-prefix", cl::desc("strip PREFIX from the names of the weights "
+                               "that start with it (checkpoints saved from a "
+                               "wrapper: module., model.)"),
+    cl::value_desc("PREFIX"), cl::cat(modelCat));
+static cl::opt<bool> ignoreExtraWeights(
+    "ignore-extra-weights",
+    cl::desc("ignore (and list) tensors of the weights file the model has no "
+             "weight for (optimizer state, unused heads) instead of failing"),
+    cl::cat(modelCat));
 static cl::opt<std::string> attentionLowering(
     "attention", cl::desc("lowering of attention ops: fused (default) or "
                           "decomposed"),
@@ -204,8 +214,21 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
     auto tensors = rt::loadTensorFile(weightsPath);
     if (!tensors)
       return tensors.takeError();
-    if (auto err = (*session)->setWeights(std::move(*tensors), weightsPath))
+    rt::WeightOptions options;
+    options.stripPrefix = weightsPrefix;
+    options.ignoreExtra = ignoreExtraWeights;
+    std::vector<std::string> ignored;
+    if (auto err = (*session)->setWeights(std::move(*tensors), weightsPath,
+                                          options, &ignored))
       return std::move(err);
+    if (!ignored.empty()) {
+      llvm::errs() << "heed: note: ignored " << ignored.size() << " tensor"
+                   << (ignored.size() == 1 ? "" : "s") << " of " << weightsPath
+                   << " that the model has no weight for:";
+      for (auto &name : ignored)
+        llvm::errs() << "\n  " << name;
+      llvm::errs() << "\n";
+    }
   }
   return session;
 }

@@ -115,6 +115,9 @@ public:
   void setThreads(unsigned threads) {
     check(heed_set_threads(handle, threads));
   }
+  void setWeightOptions(const std::string &prefix, bool ignoreExtra) {
+    check(heed_set_weight_options(handle, prefix.c_str(), ignoreExtra));
+  }
 
   py::list inputs() const {
     py::list out;
@@ -217,6 +220,8 @@ PYBIND11_MODULE(_heed, m) {
       .def("bind_weights_file", &Model::bindWeightsFile, py::arg("path"))
       .def("bind_weights", &Model::bindWeights, py::arg("tensors"))
       .def("set_threads", &Model::setThreads, py::arg("threads"))
+      .def("set_weight_options", &Model::setWeightOptions, py::arg("prefix"),
+           py::arg("ignore_extra"))
       .def("inputs", &Model::inputs)
       .def("outputs", &Model::outputs)
       .def("compile", &Model::compile, py::arg("input_shapes"))

@@ -231,8 +231,10 @@ def _shape_str(shape):
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-def _finish(handle, weights, threads):
+def _finish(handle, weights, threads, weights_prefix, ignore_extra_weights):
     model = Model(handle)
+    if weights_prefix or ignore_extra_weights:
+        handle.set_weight_options(weights_prefix or "", bool(ignore_extra_weights))
     if weights is not None:
         model.bind_weights(weights)
     if threads is not None:
@@ -240,16 +242,22 @@ def _finish(handle, weights, threads):
     return model
 
 
-def load(path, weights=None, params=None, threads=None):
+def load(path, weights=None, params=None, threads=None, weights_prefix=None,
+         ignore_extra_weights=False):
     """Loads and checks a model file. `weights`: a file path or a mapping of
     names to arrays (see Model.bind_weights); `params`: numbers replacing
     the defaults of the model's header parameters; `threads`: see
-    Model.threads."""
+    Model.threads; `weights_prefix`: stripped from weight names that start
+    with it (a wrapper's "module."); `ignore_extra_weights`: ignore tensors
+    the model has no weight for (optimizer state) instead of failing."""
     names, values = _split_params(params)
-    return _finish(_Model.load(os.fspath(path), names, values), weights, threads)
+    return _finish(_Model.load(os.fspath(path), names, values), weights, threads,
+                   weights_prefix, ignore_extra_weights)
 
 
-def load_source(source, name="<source>", weights=None, params=None, threads=None):
+def load_source(source, name="<source>", weights=None, params=None, threads=None,
+                weights_prefix=None, ignore_extra_weights=False):
     """As `load`, for model source text; `name` labels its diagnostics."""
     names, values = _split_params(params)
-    return _finish(_Model.load_source(source, name, names, values), weights, threads)
+    return _finish(_Model.load_source(source, name, names, values), weights, threads,
+                   weights_prefix, ignore_extra_weights)
