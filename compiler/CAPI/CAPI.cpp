@@ -130,6 +130,18 @@ int borrowInputs(heed_model *m, const float *const *inputs,
   return HEED_OK;
 }
 
+/// The arguments of a run checked and its inputs borrowed (as float32;
+/// heed_run_typed replaces the integer ones).
+int runInputs(heed_model *model, const void *const *inputs,
+              const int64_t *const *shapes, rt::NamedTensors &in) {
+  if (!model)
+    return failWith("the model is NULL");
+  if (!inputs && heed_num_inputs(model))
+    return failWith("inputs is NULL");
+  return borrowInputs(model, reinterpret_cast<const float *const *>(inputs),
+                      shapes, in);
+}
+
 /// Runs `model` on checked inputs into the caller's outputs (`output(i)`:
 /// float32, or int64 for an integer output when `typed`).
 int runOn(heed_model *model, rt::NamedTensors &in,
@@ -324,12 +336,9 @@ int heed_compile(heed_model *model, const int64_t *const *input_shapes,
 int heed_run(heed_model *model, const float *const *inputs,
              const int64_t *const *input_shapes, float *const *outputs) {
   return guarded([&] {
-    if (!model)
-      return failWith("the model is NULL");
-    if (!inputs && heed_num_inputs(model))
-      return failWith("inputs is NULL");
     rt::NamedTensors in;
-    if (int rc = borrowInputs(model, inputs, input_shapes, in))
+    if (int rc = runInputs(model, reinterpret_cast<const void *const *>(inputs),
+                           input_shapes, in))
       return rc;
     // Float buffers for inputs declared i64/i32/bool: integers, exactly.
     const auto &decls = model->session->model().inputs;
@@ -354,14 +363,8 @@ int heed_run(heed_model *model, const float *const *inputs,
 int heed_run_typed(heed_model *model, const void *const *inputs,
                    const int64_t *const *input_shapes, void *const *outputs) {
   return guarded([&] {
-    if (!model)
-      return failWith("the model is NULL");
-    if (!inputs && heed_num_inputs(model))
-      return failWith("inputs is NULL");
     rt::NamedTensors in;
-    if (int rc =
-            borrowInputs(model, reinterpret_cast<const float *const *>(inputs),
-                         input_shapes, in))
+    if (int rc = runInputs(model, inputs, input_shapes, in))
       return rc;
     // Integer inputs: converted into float32 copies, checked on the way.
     for (size_t i = 0; i < in.size(); ++i) {
