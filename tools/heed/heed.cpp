@@ -9,16 +9,17 @@
 //
 // One set of llvm::cl options; each command shows only its own in --help.
 // MLIR's pass-manager options (--mlir-print-ir-after-all, ...) work with
-// every command.
+// every command. This file: the options, the shared helpers, `run` and
+// main; `compile` is Compile.cpp, `bench` Bench.cpp (Commands.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "AttentionMap.h"
+#include "Commands.h"
 #include "Report.h"
 #include "TextInterface.h"
 #include "runtime/Limits.h"
 
-#include "compiler/AOT/ModelLibrary.h"
 #include "compiler/Driver/Session.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/AST.h"
@@ -48,7 +49,7 @@ static cl::OptionCategory runCat("Run options");
 static cl::OptionCategory compileCat("Compile options");
 static cl::OptionCategory benchCat("Bench options");
 
-static cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL.heed"),
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL.heed"),
                                       cl::cat(modelCat));
 static cl::list<std::string>
     paramBindings("param", cl::desc("set a parameter of the model's header: "
@@ -130,33 +131,33 @@ static cl::opt<std::string> attentionMapPath(
     "attention-map", cl::desc("with --text: write the first text's attention "
                               "alignment as an SVG image"),
     cl::value_desc("FILE.svg"), cl::cat(runCat));
-static cl::opt<std::string> emit(
+cl::opt<std::string> emit(
     "emit", cl::desc("what to print: ast, attn, linalg, llvm-dialect, llvm "
                      "(LLVM IR) or asm (host assembly); or a model library "
                      "with its C header: obj (object file) or shared"),
     cl::init("attn"), cl::cat(compileCat));
-static cl::opt<std::string> outFile("o", cl::desc("output file (default: stdout)"),
+cl::opt<std::string> outFile("o", cl::desc("output file (default: stdout)"),
                                     cl::value_desc("FILE"), cl::init("-"),
                                     cl::cat(compileCat));
-static cl::opt<std::string> headerFile(
+cl::opt<std::string> headerFile(
     "header", cl::desc("with --emit=obj|shared: where the C header goes "
                        "(default: MODEL.h beside -o)"),
     cl::value_desc("FILE.h"), cl::cat(compileCat));
-static cl::list<std::string>
+cl::list<std::string>
     dimBindings("dim", cl::desc("bind a symbolic dimension: NAME=SIZE "
                                 "(compile: unbound dims stay dynamic in ast/attn "
                                 "and default to 1 below that; bench: every one "
                                 "but the batch must be bound)"),
                 cl::value_desc("NAME=SIZE"), cl::cat(compileCat),
                 cl::cat(benchCat));
-static cl::opt<int64_t> batch("batch", cl::desc("size of the batch dimension (the one whose rows are independent, else the first symbolic dim)"),
+cl::opt<int64_t> batch("batch", cl::desc("size of the batch dimension (the one whose rows are independent, else the first symbolic dim)"),
                               cl::init(1), cl::cat(benchCat));
-static cl::opt<unsigned> iterations("iterations",
+cl::opt<unsigned> iterations("iterations",
                                     cl::desc("timed runs (default: enough for "
                                              "about one second)"),
                                     cl::init(0), cl::cat(benchCat));
 
-namespace {
+namespace heed::cli {
 
 int failWith(llvm::Error err) {
   llvm::WithColor::error(llvm::errs(), "heed") << llvm::toString(std::move(err))
@@ -263,6 +264,12 @@ llvm::Expected<rt::NamedTensors> loadInputs() {
 }
 
 /// heed run --text / --text-file: text in, text out, through text.json.
+} // namespace heed::cli
+
+using namespace heed::cli;
+
+namespace {
+
 int runTextCommand(Session &session) {
   std::string specPath = textSpec;
   if (specPath.empty()) {
@@ -439,238 +446,6 @@ int runCommand() {
   if (mismatches)
     return failWith("--expect: " + llvm::Twine(mismatches) +
                     " elements outside the tolerance (see above)");
-  return 0;
-}
-
-llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
-                                                   bool defaultToOne) {
-  llvm::StringMap<int64_t> dims;
-  for (const std::string &spec : dimBindings) {
-    auto [name, value] = llvm::StringRef(spec).split('=');
-    int64_t v;
-    if (value.getAsInteger(10, v) || v <= 0)
-      return llvm::createStringError("--dim " + spec + ": expected NAME=SIZE with SIZE > 0");
-    if (std::find(model.symbols.begin(), model.symbols.end(), name.str()) ==
-        model.symbols.end())
-      return llvm::createStringError("--dim " + spec + ": model '" + model.name +
-                                     "' has no symbolic dimension '" + name.str() + "'");
-    dims[name] = v;
-  }
-  if (defaultToOne)
-    for (auto &sym : model.symbols)
-      dims.try_emplace(sym, 1);
-  return dims;
-}
-
-/// heed compile --emit=obj|shared: a model library and its C header.
-int compileLibrary(Session &session) {
-  const dsl::Model &model = session.model();
-  auto dims = parseDims(model, /*defaultToOne=*/false);
-  if (!dims)
-    return failWith(dims.takeError());
-  std::string unbound;
-  for (auto &sym : model.symbols)
-    if (!dims->count(sym))
-      unbound += (unbound.empty() ? "" : ", ") + sym;
-  if (!unbound.empty())
-    return failWith("--emit=" + emit + ": a model library is compiled for fixed "
-                    "shapes; bind every symbolic dimension with --dim (unbound: " +
-                    unbound + ")");
-  aot::LibraryOptions options;
-  options.kind = emit == "obj" ? aot::LibraryKind::Object : aot::LibraryKind::Shared;
-  options.outputPath = outFile;
-  options.headerPath = headerFile;
-  options.origin = modelPath;
-  auto header = aot::emitModelLibrary(session, *dims, options);
-  if (!header)
-    return failWith(header.takeError());
-  llvm::outs() << "wrote " << outFile << " and " << *header << "\n";
-  return 0;
-}
-
-int compileCommand() {
-  auto session = openSession(/*needWeights=*/false);
-  if (!session)
-    return failWith(session.takeError());
-  if (emit == "obj" || emit == "shared")
-    return compileLibrary(**session);
-  if (headerFile.getNumOccurrences())
-    return failWith("--header belongs to --emit=obj|shared");
-  std::string error;
-  auto output = mlir::openOutputFile(outFile, &error);
-  if (!output)
-    return failWith(error);
-  llvm::raw_ostream &os = output->os();
-  const dsl::Model &model = (*session)->model();
-  if (emit == "ast") {
-    dsl::printAST(model, os);
-    output->keep();
-    return 0;
-  }
-  Stage stage;
-  if (emit == "attn")
-    stage = Stage::Attn;
-  else if (emit == "linalg")
-    stage = Stage::Linalg;
-  else if (emit == "llvm-dialect" || emit == "llvm" || emit == "asm")
-    stage = Stage::LLVMDialect;
-  else
-    return failWith("--emit must be ast, attn, linalg, llvm-dialect, llvm, asm, obj "
-                    "or shared, not '" + emit + "'");
-  auto dims = parseDims(model, /*defaultToOne=*/stage != Stage::Attn);
-  if (!dims)
-    return failWith(dims.takeError());
-  auto module = (*session)->buildModule(*dims, stage);
-  if (!module)
-    return failWith(module.takeError());
-  if (emit == "llvm") {
-    if (auto err = emitHostLLVMIR(**module, os))
-      return failWith(std::move(err));
-  } else if (emit == "asm") {
-    if (auto err = emitHostAssembly(**module, os))
-      return failWith(std::move(err));
-  } else {
-    (*module)->print(os);
-    os << "\n";
-  }
-  output->keep();
-  return 0;
-}
-
-int benchCommand() {
-  auto session = openSession(/*needWeights=*/true);
-  if (!session)
-    return failWith(session.takeError());
-  const dsl::Model &model = (*session)->model();
-  if (batch <= 0)
-    return failWith("--batch must be positive");
-  // Inputs: given files, or deterministic pseudo-random data of the
-  // declared shapes with the first symbolic dim set to --batch.
-  auto given = loadInputs();
-  if (!given)
-    return failWith(given.takeError());
-  rt::NamedTensors in = std::move(*given);
-  // Every symbolic dimension is bound from --input files, --dim or (the
-  // batch) --batch, and said how; none is guessed.
-  std::vector<std::pair<std::string, std::string>> boundHow;
-  if (in.empty()) {
-    auto dims = parseDims(model, /*defaultToOne=*/false);
-    if (!dims)
-      return failWith(dims.takeError());
-    const std::optional<std::string> &rows = (*session)->batchDim();
-    std::string batchSymbol =
-        rows ? *rows : model.symbols.empty() ? "" : model.symbols.front();
-    std::string unbound;
-    for (auto &sym : model.symbols) {
-      if (dims->count(sym)) {
-        boundHow.emplace_back(sym, "--dim");
-      } else if (sym == batchSymbol) {
-        (*dims)[sym] = batch;
-        boundHow.emplace_back(sym, "--batch");
-      } else {
-        unbound += (unbound.empty() ? "" : ", ") + sym;
-      }
-    }
-    if (!unbound.empty())
-      return failWith("heed bench: bind every symbolic dimension of '" +
-                      model.name + "' other than the batch (" + batchSymbol +
-                      ", from --batch) with --dim NAME=SIZE or give --input "
-                      "files; unbound: " + unbound);
-    uint32_t state = 12345;
-    for (auto &decl : model.inputs) {
-      std::vector<int64_t> shape;
-      for (auto &d : decl.shape)
-        shape.push_back(d.isKnown() ? d.size : dims->lookup(d.symbol));
-      rt::Tensor t(shape);
-      // Inputs the model constrains: full lengths, token ids in range.
-      const dsl::Model::InputRange *range = nullptr;
-      for (auto &r : model.inputRanges)
-        if (r.input == decl.name)
-          range = &r;
-      int64_t hi = !range ? 0
-                   : range->max.isKnown() ? range->max.size
-                                          : dims->lookup(range->max.symbol);
-      bool lengths = range && llvm::StringRef(range->role).starts_with("lengths");
-      for (int64_t i = 0; i < t.numElements(); ++i) {
-        state = state * 1664525u + 1013904223u;
-        float u = float(state >> 8) / float(1 << 24);
-        t[i] = range ? (lengths ? float(hi)
-                                : float(range->min +
-                                        int64_t(u * float(hi - range->min + 1)) %
-                                            (hi - range->min + 1)))
-               : decl.elementType == "bool" ? float(state >> 31)
-               : decl.isInteger()           ? float((state >> 8) % 10)
-                                            : u;
-      }
-      if (decl.isInteger())
-        t.setElementType(decl.elementType == "bool" ? rt::ElementType::Bool
-                                                    : rt::ElementType::I64);
-      in.emplace_back(decl.name, std::move(t));
-    }
-  }
-  auto first = (*session)->run(in); // compiles
-  if (!first)
-    return failWith(first.takeError());
-  auto boundDims = (*session)->bindDims(in);
-  if (!boundDims)
-    return failWith(boundDims.takeError());
-  if (boundHow.empty())
-    for (auto &sym : model.symbols)
-      boundHow.emplace_back(sym, "the inputs");
-  double compileMs = (*session)->lastCompileSeconds() * 1e3;
-  using clock = std::chrono::steady_clock;
-  unsigned n = iterations;
-  if (n == 0) {
-    auto t0 = clock::now();
-    if (auto r = (*session)->run(in); !r)
-      return failWith(r.takeError());
-    double one = std::chrono::duration<double>(clock::now() - t0).count();
-    n = unsigned(std::clamp(1.0 / std::max(one, 1e-7), 10.0, 100000.0));
-  }
-  std::vector<double> times;
-  for (unsigned i = 0; i < n; ++i) {
-    auto t0 = clock::now();
-    auto r = (*session)->run(in);
-    times.push_back(std::chrono::duration<double>(clock::now() - t0).count());
-    if (!r)
-      return failWith(r.takeError());
-  }
-  std::sort(times.begin(), times.end());
-  auto us = [](double s) { return llvm::format("%.2f", s * 1e6); };
-  double median = times[times.size() / 2];
-  int64_t rows = 1;
-  if (auto b = (*session)->batchDim())
-    rows = boundDims->lookup(*b);
-  std::string dimsText;
-  for (auto &[sym, how] : boundHow)
-    dimsText += (dimsText.empty() ? "" : ", ") + sym + "=" +
-                std::to_string(boundDims->lookup(sym)) + " (" + how + ")";
-  // A decoder's tokens: rows x the trip count of its (first) time loop.
-  std::string tokens;
-  for (auto &stmt : model.stmts)
-    if (stmt->kind == dsl::Stmt::Kind::For && tokens.empty()) {
-      int64_t steps = stmt->count.isKnown() ? stmt->count.size
-                                            : boundDims->lookup(stmt->count.symbol);
-      tokens = llvm::formatv(", {0}{1:F0} tokens/s ({2} loop steps per row{3})",
-                             stmt->until ? "at most " : "",
-                             double(rows * steps) / median, steps,
-                             stmt->until ? ", fewer where rows stop early" : "")
-                   .str();
-    }
-  llvm::outs() << "model " << model.name << ", batch " << rows << ", "
-               << (*session)->threads() << " thread"
-               << ((*session)->threads() == 1 ? "" : "s")
-               << ((*session)->threads() > 1 && !(*session)->batchDim()
-                       ? " (rows not split: " + (*session)->whyNoRowBlocks() + ")"
-                       : std::string())
-               << "\n  dims: " << (dimsText.empty() ? "none" : dimsText)
-               << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms\n"
-               << "  latency over " << n << " runs: min " << us(times.front())
-               << " us, median " << us(median) << " us, p99 "
-               << us(times[std::min(times.size() - 1, times.size() * 99 / 100)])
-               << " us, max " << us(times.back()) << " us\n"
-               << "  throughput: " << llvm::formatv("{0:F0}", double(rows) / median)
-               << " rows/s" << tokens << "\n";
   return 0;
 }
 
