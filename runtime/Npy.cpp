@@ -118,12 +118,14 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
   auto shapeText = dictValue(header, "shape");
   if (!descr || !order || !shapeText)
     return fail(what, "malformed header (needs 'descr', 'fortran_order' and "
-                      "'shape'): " + header.trim());
+                      "'shape'): " +
+                          header.trim());
   StringRef dtype = descr->trim("'\"");
   std::optional<ElementType> type = elementTypeFromNpy(dtype);
   if (!type)
     return fail(what, "dtype '" + dtype + "' is not supported (" +
-                          supportedNpyTypes() + " are; save with "
+                          supportedNpyTypes() +
+                          " are; save with "
                           "x.astype(np.float32))");
   size_t elemSize = elementSize(*type);
   if (*order != "False")
@@ -150,8 +152,10 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
   size_t need = size_t(count) * elemSize; // cannot wrap: within the limits
   if (bytes.size() - dataStart < need)
     return fail(what, "truncated data: shape " + shapeToString(shape) +
-                          " needs " + llvm::Twine(need) + " bytes at byte "
-                          "offset " + llvm::Twine(dataStart) + ", only " +
+                          " needs " + llvm::Twine(need) +
+                          " bytes at byte "
+                          "offset " +
+                          llvm::Twine(dataStart) + ", only " +
                           llvm::Twine(bytes.size() - dataStart) + " present");
   if (bytes.size() - dataStart > need)
     return fail(what, "has " + llvm::Twine(bytes.size() - dataStart - need) +
@@ -192,16 +196,7 @@ std::string heed::rt::encodeNpy(const Tensor &t) {
   out += char(dict.size() & 0xff);
   out += char(dict.size() >> 8);
   out += dict;
-  if (asInt64) {
-    for (int64_t i = 0; i < t.numElements(); ++i) {
-      int64_t v = floatToInt64(t[i]);
-      out.append(reinterpret_cast<const char *>(&v), sizeof v);
-    }
-  } else {
-    out.append(reinterpret_cast<const char *>(t.data()),
-               t.numElements() * sizeof(float));
-  }
-  return out;
+  return out + fileBytes(t);
 }
 
 llvm::Error heed::rt::writeNpy(const std::string &path, const Tensor &t) {

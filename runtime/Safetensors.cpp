@@ -6,15 +6,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Safetensors.h"
-#include "runtime/Npy.h"
 #include "runtime/Limits.h"
+#include "runtime/Npy.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <set>
 #include <cstring>
+#include <set>
 
 using namespace heed;
 using namespace heed::rt;
@@ -59,27 +59,30 @@ static std::optional<std::string> duplicateKey(StringRef json) {
   return std::nullopt;
 }
 
-llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
-                                                        const std::string &path) {
+llvm::Expected<NamedTensors>
+heed::rt::parseSafetensors(StringRef bytes, const std::string &path) {
   if (bytes.size() < 8)
     return fail(path, "truncated: no 8-byte header length");
   uint64_t headerLen = 0;
   for (int i = 0; i < 8; ++i)
     headerLen |= uint64_t(uint8_t(bytes[i])) << (8 * i);
   if (headerLen > bytes.size() - 8)
-    return fail(path, "header length " + Twine(headerLen) + " at byte offset 0 "
-                      "exceeds the file size (" + Twine(bytes.size()) + " bytes)");
+    return fail(path, "header length " + Twine(headerLen) +
+                          " at byte offset 0 "
+                          "exceeds the file size (" +
+                          Twine(bytes.size()) + " bytes)");
   if (headerLen > limits::kMaxSafetensorsHeaderBytes)
-    return fail(path, "header length " + Twine(headerLen) + " at byte offset 0 "
-                      "is above the limit of " +
-                      Twine(limits::kMaxSafetensorsHeaderBytes) + " bytes");
+    return fail(path, "header length " + Twine(headerLen) +
+                          " at byte offset 0 "
+                          "is above the limit of " +
+                          Twine(limits::kMaxSafetensorsHeaderBytes) + " bytes");
   StringRef headerText = bytes.substr(8, headerLen);
   // llvm::json parses by recursion; a header nested deeper than any real
   // one would overflow the stack.
   if (auto at = limits::jsonNestingBeyond(headerText))
     return fail(path, "header nests arrays/objects deeper than " +
-                          Twine(heed::limits::kMaxNesting) + " levels (at byte offset " +
-                          Twine(8 + *at) + ")");
+                          Twine(heed::limits::kMaxNesting) +
+                          " levels (at byte offset " + Twine(8 + *at) + ")");
   if (auto duplicate = duplicateKey(headerText))
     return fail(path, "header names tensor '" + *duplicate + "' twice");
   auto json = llvm::json::parse(headerText);
@@ -105,9 +108,9 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
     if (!info)
       return fail(path, "tensor '" + name + "': header entry is not an object");
     const llvm::json::Array *offsets = info->getArray("data_offsets");
-    std::optional<int64_t> begin =
-        offsets && offsets->size() == 2 ? (*offsets)[0].getAsInteger()
-                                        : std::nullopt;
+    std::optional<int64_t> begin = offsets && offsets->size() == 2
+                                       ? (*offsets)[0].getAsInteger()
+                                       : std::nullopt;
     if (!begin || *begin < 0)
       return fail(path, "tensor '" + name + "': missing or bad data_offsets");
     entries.push_back({name, uint64_t(*begin), info});
@@ -154,7 +157,8 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
     if (uint64_t(*end) > dataSize)
       return fail(what, "data_offsets [" + Twine(e.begin) + ", " + Twine(*end) +
                             ") run past the data section (" + Twine(dataSize) +
-                            " bytes from byte offset " + Twine(dataStart) + ")");
+                            " bytes from byte offset " + Twine(dataStart) +
+                            ")");
     if (size != uint64_t(count) * elemSize)
       return fail(what, "shape " + shapeToString(shape) + " of " + *dtype +
                             " needs " + Twine(uint64_t(count) * elemSize) +
@@ -197,16 +201,7 @@ llvm::Error heed::rt::writeSafetensors(const std::string &path,
   for (int i = 0; i < 8; ++i)
     os << char((len >> (8 * i)) & 0xff);
   os << text;
-  for (auto &[name, t] : tensors) {
-    if (isInteger(t.elementType())) {
-      for (int64_t i = 0; i < t.numElements(); ++i) {
-        int64_t v = floatToInt64(t[i]);
-        os.write(reinterpret_cast<const char *>(&v), sizeof v);
-      }
-    } else {
-      os.write(reinterpret_cast<const char *>(t.data()),
-               t.numElements() * sizeof(float));
-    }
-  }
+  for (auto &[name, t] : tensors)
+    os << fileBytes(t);
   return llvm::Error::success();
 }

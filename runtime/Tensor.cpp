@@ -50,6 +50,18 @@ Tensor &Tensor::operator=(const Tensor &other) {
   return *this;
 }
 
+std::string heed::rt::fileBytes(const Tensor &t) {
+  if (!isInteger(t.elementType()))
+    return std::string(reinterpret_cast<const char *>(t.data()),
+                       size_t(t.numElements()) * sizeof(float));
+  std::string out(size_t(t.numElements()) * sizeof(int64_t), '\0');
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    int64_t v = floatToInt64(t[i]);
+    std::memcpy(&out[size_t(i) * sizeof v], &v, sizeof v);
+  }
+  return out;
+}
+
 std::string heed::rt::shapeToString(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)

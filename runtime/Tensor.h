@@ -55,6 +55,11 @@ private:
   std::unique_ptr<float, AlignedFree> storage;
 };
 
+/// The tensor's data as a file stores it, little-endian: int64 for an
+/// integer tensor (an integer output), float32 otherwise. The .npy, .npz
+/// and .safetensors writers all write this.
+std::string fileBytes(const Tensor &t);
+
 /// "[2, 30, 64]".
 std::string shapeToString(const std::vector<int64_t> &shape);
 
