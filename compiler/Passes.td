@@ -87,7 +87,7 @@ def LowerAttentionToLoops : Pass<"attn-lower-attention-to-loops",
 }
 
 def ConvertAttnToRuntime : Pass<"convert-attn-to-runtime", "mlir::ModuleOp"> {
-  let summary = "Lower recurrent layers and Conv1D to calls into the runtime's oneDNN kernels";
+  let summary = "Lower recurrent, Conv1D and dense layers to calls into the runtime's oneDNN kernels";
   let description = [{
     `attn.lstm`, `attn.gru` and `attn.conv1d` become calls to
     `heed_rnn_forward` / `heed_conv1d_forward` (runtime/Kernels.h) on the
@@ -101,10 +101,20 @@ def ConvertAttnToRuntime : Pass<"convert-attn-to-runtime", "mlir::ModuleOp"> {
     larger than 2: measured on the date translator, the generated fused cell
     is faster at batch 1-2 and oneDNN's from batch 4 on (docs/benchmarks.md).
     With `cells=fused` they stay for convert-attn-to-linalg.
+    `attn.dense` becomes `heed_dense_forward` (oneDNN's inner product over
+    the flattened leading dims, bias and activation applied as outputs are
+    written; softmax after the call) with `dense=onednn`, or with
+    `dense=auto` where oneDNN measured faster (from 4 rows of a 128×128
+    layer, 2 rows of 256×256, one row above 512×512); only when its
+    weight and bias are function arguments or contiguous slices of them
+    (their buffers keep their addresses, so the reordered weights are made
+    once) and its input is not a constant zero.
   }];
   let options = [
     Option<"cells", "cells", "std::string", /*default=*/"\"auto\"",
-           "decoder cells: fused (generated), onednn or auto (by batch)">
+           "decoder cells: fused (generated), onednn or auto (by batch)">,
+    Option<"dense", "dense", "std::string", /*default=*/"\"auto\"",
+           "dense layers: generated, onednn or auto (by rows and size)">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::bufferization::BufferizationDialect",

@@ -1,7 +1,7 @@
 //===- Kernels.cpp - Library kernels called by compiled models ------------===//
 //
 // Part of Heed. The per-model context and the symbol table; the kernels are
-// in RecurrentKernel.cpp and ConvolutionKernel.cpp.
+// in RecurrentKernel.cpp, ConvolutionKernel.cpp and DenseKernel.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,7 +66,9 @@ std::vector<std::pair<std::string, void *>> KernelContext::symbols() {
   return {{"_mlir_ciface_heed_rnn_forward",
            reinterpret_cast<void *>(&_mlir_ciface_heed_rnn_forward)},
           {"_mlir_ciface_heed_conv1d_forward",
-           reinterpret_cast<void *>(&_mlir_ciface_heed_conv1d_forward)}};
+           reinterpret_cast<void *>(&_mlir_ciface_heed_conv1d_forward)},
+          {"_mlir_ciface_heed_dense_forward",
+           reinterpret_cast<void *>(&_mlir_ciface_heed_dense_forward)}};
 }
 
 int64_t KernelBuffer::numElements(int rank) const {

@@ -33,6 +33,15 @@ namespace heed::rt {
 /// Kinds of recurrent cells, as the compiled code passes them.
 enum class CellKind : int64_t { LSTM = 0, GRU = 1, LinearBeforeResetGRU = 2 };
 /// Directions, numbered like attn::Direction.
+/// Activations a dense kernel applies as it writes its outputs, as the
+/// compiled code passes them (softmax is not one: it needs whole rows).
+enum class DenseActivation : int64_t {
+  None = 0,
+  Tanh = 1,
+  Sigmoid = 2,
+  Relu = 3,
+  Exp = 4
+};
 enum class RnnDirection : int64_t {
   Forward = 0,
   Reverse = 1,
@@ -128,6 +137,14 @@ void _mlir_ciface_heed_rnn_forward(
 
 /// Runs a 1-D convolution. x: [N, T, C] (channels last); weight: [O, C, K]
 /// (PyTorch Conv1d); bias: [O] or empty; y: [N, T', O].
+/// y[rows, outs] = activation(x[rows, ins] · weightᵀ + bias), weight
+/// [outs, ins]; bias may be empty.
+void _mlir_ciface_heed_dense_forward(int64_t context, int64_t site,
+                                     int64_t rows, int64_t ins, int64_t outs,
+                                     int64_t activation, KernelBuffer *x,
+                                     KernelBuffer *weight, KernelBuffer *bias,
+                                     KernelBuffer *y);
+
 void _mlir_ciface_heed_conv1d_forward(
     int64_t context, int64_t site, int64_t batch, int64_t steps,
     int64_t channels, int64_t filters, int64_t kernel, int64_t stride,

@@ -46,10 +46,12 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   // A dense layer over a convolution (Tacotron2's location layer, now
   // outside the score region) is one convolution with composed weights.
   pm.addNestedPass<func::FuncOp>(createFoldDenseIntoConv1D());
-  // Recurrent layers and Conv1D run in oneDNN: calls into the runtime, whose
-  // primitives and reordered weights are built once per compiled model.
+  // Recurrent layers, Conv1D and dense layers over many rows run in oneDNN:
+  // calls into the runtime, whose primitives and reordered weights are built
+  // once per compiled model.
   ConvertAttnToRuntimeOptions runtime;
   runtime.cells = options.cells;
+  runtime.dense = options.dense;
   pm.addPass(createConvertAttnToRuntime(runtime));
   // Everything else in attn maps onto linalg generics on tensors.
   pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg());
@@ -148,8 +150,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> cells{*this, "cells",
                             llvm::cl::desc("cells in loops: auto, fused or onednn"),
                             llvm::cl::init("auto")};
+  Option<std::string> dense{*this, "dense",
+                            llvm::cl::desc("dense layers: auto, generated or onednn"),
+                            llvm::cl::init("auto")};
   heed::PipelineOptions get() const {
-    return {raise, fused, cells};
+    return {raise, fused, cells, dense};
   }
 };
 } // namespace

@@ -24,6 +24,9 @@ struct PipelineOptions {
   /// Recurrent cells inside loops: "fused" (generated), "onednn" (one-step
   /// oneDNN primitives) or "auto" (the faster one for the batch size).
   std::string cells = "auto";
+  /// Dense layers: "generated", "onednn" (oneDNN's inner product, where the
+  /// weights allow) or "auto" (oneDNN for many rows of large enough layers).
+  std::string dense = "auto";
 };
 
 /// attn (as the frontend emits it) → attn with attention ops raised.

@@ -1,6 +1,8 @@
 // RUN: heed-opt %s --convert-attn-to-runtime | FileCheck %s
 // RUN: heed-opt %s --convert-attn-to-runtime=cells=onednn | FileCheck %s --check-prefix=ONEDNN
 // RUN: heed-opt %s --convert-attn-to-runtime=cells=fused | FileCheck %s --check-prefix=FUSED
+// RUN: heed-opt %s --convert-attn-to-runtime=dense=generated | FileCheck %s --check-prefix=GENERATED
+// RUN: heed-opt %s --convert-attn-to-runtime=dense=onednn | FileCheck %s --check-prefix=DENSE-ONEDNN
 
 // The context global is external (bound by the JIT to the model's kernel
 // context). The kernel takes its buffers as memrefs through the C interface,
@@ -88,4 +90,82 @@ func.func @conv_many_channels(%x: tensor<1x100x101xf32>, %w: tensor<196x101x15xf
   %y = attn.conv1d %x, %w, %b {stride = 4 : i64, pad_left = 0 : i64, pad_right = 0 : i64}
       : (tensor<1x100x101xf32>, tensor<196x101x15xf32>, tensor<196xf32>) -> tensor<1x22x196xf32>
   return %y : tensor<1x22x196xf32>
+}
+
+// A dense layer over many rows: the leading dims flattened to rows, the
+// bias and the activation (tanh = 1) applied by the kernel.
+// CHECK-LABEL: func.func @dense_rows
+// CHECK: %[[X:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<4x8x128xf32> into tensor<32x128xf32>
+// CHECK: %[[Y:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x128xf32>
+// CHECK-DAG: %[[ROWS:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[TANH:.*]] = arith.constant 1 : i64
+// CHECK: call @heed_dense_forward(%{{[^,]*}}, %{{[^,]*}}, %[[ROWS]], %{{[^,]*}}, %{{[^,]*}}, %[[TANH]],
+// CHECK: %[[T:.*]] = bufferization.to_tensor %[[Y]]
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[T]] {{\[\[}}0, 1], [2]] output_shape [4, 8, 128]
+// CHECK: return %[[R]]
+// GENERATED-LABEL: func.func @dense_rows
+// GENERATED: attn.dense
+// GENERATED-NOT: call @heed_dense_forward
+func.func @dense_rows(%x: tensor<4x8x128xf32>, %w: tensor<128x128xf32>,
+                      %b: tensor<128xf32>) -> tensor<4x8x128xf32> {
+  %y = attn.dense %x, %w, %b {activation = #attn<activation tanh>}
+      : (tensor<4x8x128xf32>, tensor<128x128xf32>, tensor<128xf32>) -> tensor<4x8x128xf32>
+  return %y : tensor<4x8x128xf32>
+}
+
+// One row of a small layer stays generated unless oneDNN is asked for.
+// CHECK-LABEL: func.func @dense_one_row
+// CHECK: attn.dense
+// CHECK-NOT: call @heed_dense_forward
+// DENSE-ONEDNN-LABEL: func.func @dense_one_row
+// DENSE-ONEDNN-NOT: attn.dense
+// DENSE-ONEDNN: call @heed_dense_forward
+func.func @dense_one_row(%x: tensor<1x64xf32>, %w: tensor<64x64xf32>) -> tensor<1x64xf32> {
+  %y = attn.dense %x, %w : (tensor<1x64xf32>, tensor<64x64xf32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// Rows of a packed weight (in_proj_weight's query block) keep their
+// address: a kernel may reorder them once. A softmax runs after the call.
+// CHECK-LABEL: func.func @dense_weight_rows_softmax
+// CHECK: %[[W:.*]] = tensor.extract_slice %arg1[256, 0] [256, 256] [1, 1]
+// CHECK-DAG: %[[NONE:.*]] = arith.constant 0 : i64
+// The rows are passed as the view they are (no copy).
+// CHECK: bufferization.to_buffer %[[W]] read_only : tensor<256x256xf32> to memref<256x256xf32, strided<[?, ?], offset: ?>>
+// CHECK: call @heed_dense_forward(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[NONE]],
+// CHECK: %[[T:.*]] = bufferization.to_tensor
+// CHECK: attn.activate %[[T]] {kind = #attn<activation softmax>}
+func.func @dense_weight_rows_softmax(%x: tensor<16x256xf32>, %w: tensor<768x256xf32>)
+    -> tensor<16x256xf32> {
+  %q = tensor.extract_slice %w[256, 0] [256, 256] [1, 1]
+      : tensor<768x256xf32> to tensor<256x256xf32>
+  %y = attn.dense %x, %q {activation = #attn<activation softmax>}
+      : (tensor<16x256xf32>, tensor<256x256xf32>) -> tensor<16x256xf32>
+  return %y : tensor<16x256xf32>
+}
+
+// Weights that are not whole buffers of the function's arguments stay
+// generated even with dense=onednn: a column block (not contiguous) and a
+// weight computed in the function (its buffer may move between calls). So
+// does a layer over zeros, which is its bias.
+// DENSE-ONEDNN-LABEL: func.func @dense_unstable_weights
+// DENSE-ONEDNN-NOT: call @heed_dense_forward
+// DENSE-ONEDNN: attn.dense
+// DENSE-ONEDNN: attn.dense
+// DENSE-ONEDNN: attn.dense
+// DENSE-ONEDNN-NOT: call @heed_dense_forward
+// DENSE-ONEDNN: return
+func.func @dense_unstable_weights(%x: tensor<64x128xf32>, %w: tensor<256x256xf32>)
+    -> (tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>) {
+  %cols = tensor.extract_slice %w[0, 128] [256, 128] [1, 1]
+      : tensor<256x256xf32> to tensor<256x128xf32>
+  %a = attn.dense %x, %cols : (tensor<64x128xf32>, tensor<256x128xf32>) -> tensor<64x256xf32>
+  %twice = attn.binary %w, %w {kind = #attn<binary add>}
+      : (tensor<256x256xf32>, tensor<256x256xf32>) -> tensor<256x256xf32>
+  %half = tensor.extract_slice %twice[0, 0] [256, 128] [1, 1]
+      : tensor<256x256xf32> to tensor<256x128xf32>
+  %b = attn.dense %x, %half : (tensor<64x128xf32>, tensor<256x128xf32>) -> tensor<64x256xf32>
+  %zero = arith.constant dense<0.0> : tensor<64x128xf32>
+  %c = attn.dense %zero, %cols : (tensor<64x128xf32>, tensor<256x128xf32>) -> tensor<64x256xf32>
+  return %a, %b, %c : tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>
 }

@@ -99,19 +99,23 @@ def choices(model_text):
 
 
 THREADS = [1, 2, 3]
+# Dense-layer lowerings, rotated over batch sizes like the thread counts.
+DENSE = ["auto", "generated", "onednn"]
 
 
-def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, tmp,
-            atol, rtol):
+def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, dense,
+            tmp, atol, rtol):
     attention, no_raise, cell = choice
-    tag = "%s-b%d-%s-%s-%s-t%d" % (name, batch, attention,
-                                   "noraise" if no_raise else "raise", cell, threads)
+    tag = "%s-b%d-%s-%s-%s-%s-t%d" % (name, batch, attention,
+                                      "noraise" if no_raise else "raise", cell,
+                                      "dense_" + dense, threads)
     rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
     in_file = os.path.join(tmp, tag + ".in.npz")
     out_file = os.path.join(tmp, tag + ".out.npz")
     np.savez(in_file, **rows)
     cmd = [heed, "run", path(model), "--input", in_file, "--output", out_file,
-           "--attention=" + attention, "--cell=" + cell, "--threads=%d" % threads]
+           "--attention=" + attention, "--cell=" + cell, "--dense=" + dense,
+           "--threads=%d" % threads]
     if weights:
         cmd += ["--weights", path(weights)]
     if no_raise:
@@ -215,8 +219,9 @@ def main():
             for b, batch in enumerate(batches):
                 for c, choice in enumerate(choices(text)):
                     threads = THREADS[(b + c) % len(THREADS)]
+                    dense = DENSE[(2 * b + c) % len(DENSE)]
                     jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
-                                 choice, threads, tmp, args.atol, args.rtol))
+                                 choice, threads, dense, tmp, args.atol, args.rtol))
             # Libraries at two batch sizes per model, rotating over the models.
             n = len(batches)
             for batch in sorted({batches[index % n], batches[(index + n // 2) % n]}):

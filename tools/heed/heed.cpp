@@ -78,6 +78,11 @@ static cl::opt<std::string> cellLowering(
                      "faster for the batch), fused (generated) or onednn "
                      "(one-step oneDNN primitives)"),
     cl::init("auto"), cl::cat(modelCat));
+static cl::opt<std::string> denseLowering(
+    "dense", cl::desc("dense layers: auto (the default: oneDNN's inner "
+                      "product from 16 rows of 64x64 or larger layers), "
+                      "generated, or onednn (wherever the weights allow)"),
+    cl::init("auto"), cl::cat(modelCat));
 static cl::opt<bool> noRaise("no-raise",
                              cl::desc("do not raise Keras-style attention "
                                       "subgraphs to attn.attention"),
@@ -174,6 +179,7 @@ PipelineOptions pipelineOptions() {
   o.raiseAttention = !noRaise;
   o.fusedAttention = attentionLowering == "fused";
   o.cells = cellLowering;
+  o.dense = denseLowering;
   return o;
 }
 
@@ -187,6 +193,10 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       cellLowering != "onednn")
     return llvm::createStringError("--cell must be 'auto', 'fused' or 'onednn', not '" +
                                    cellLowering + "'");
+  if (denseLowering != "auto" && denseLowering != "generated" &&
+      denseLowering != "onednn")
+    return llvm::createStringError("--dense must be 'auto', 'generated' or 'onednn', not '" +
+                                   denseLowering + "'");
   llvm::StringMap<double> params;
   for (const std::string &spec : paramBindings) {
     auto [name, value] = llvm::StringRef(spec).split('=');

@@ -1,8 +1,9 @@
-//===- AttnToRuntime.cpp - Recurrent layers and Conv1D as kernel calls ----===//
+//===- AttnToRuntime.cpp - Recurrent, Conv1D and dense layers as calls ----===//
 //
 // Part of Heed. oneDNN's RNN primitives run a whole LSTM/GRU sequence with
 // its gate matmuls batched over time; Heed calls them (runtime/Kernels.h)
-// instead of generating recurrent loops. The calls work on buffers, so each
+// instead of generating recurrent loops. Dense layers over many rows are
+// matrix products, which oneDNN's inner product runs near the FMA peak. The calls work on buffers, so each
 // op reads its operands through `bufferization.to_buffer` and returns
 // `bufferization.to_tensor` of freshly allocated results; one-shot
 // bufferization later sees through both. Buffers are passed as memrefs
@@ -30,6 +31,7 @@ namespace {
 constexpr StringLiteral kContextSymbol = "heed_kernel_context";
 constexpr StringLiteral kRnnFunction = "heed_rnn_forward";
 constexpr StringLiteral kConvFunction = "heed_conv1d_forward";
+constexpr StringLiteral kDenseFunction = "heed_dense_forward";
 /// Up to this batch the generated cell beats a one-step oneDNN primitive.
 constexpr int64_t kFusedCellMaxBatch = 2;
 /// oneDNN's direct convolution vectorizes over input channels; with this
@@ -42,6 +44,23 @@ constexpr int64_t kGeneratedConvMaxChannels = 4;
 constexpr unsigned kRnnScalars = 8, kConvScalars = 11;
 constexpr int64_t kRnnBufferRanks[] = {3, 3, 3, 2, 2, 1, 1, 2, 2, 1, 1, 3, 3, 3};
 constexpr int64_t kConvBufferRanks[] = {3, 3, 1, 3};
+constexpr unsigned kDenseScalars = 6;
+constexpr int64_t kDenseBufferRanks[] = {2, 2, 1, 2};
+/// The weight and bias come as views (rows of a packed weight).
+constexpr bool kDenseBufferViews[] = {false, true, true, false};
+/// With `dense=auto`, whether oneDNN's inner product beats the generated
+/// product for `rows` (the leading dims, flattened) of an `ins` → `outs`
+/// layer. Measured one layer at a time (docs/benchmarks.md, "Dense
+/// layers"): from 4 rows on for 128×128 weights and up, from 2 rows for
+/// 256×256, and for a single row above 512×512 (a 512×512 one ties).
+bool onednnDenseIsFaster(int64_t rows, int64_t ins, int64_t outs) {
+  int64_t perRow = ins * outs;
+  if (rows >= 4)
+    return perRow >= 128 * 128;
+  if (rows >= 2)
+    return perRow >= 256 * 256;
+  return perRow > 512 * 512;
+}
 
 class KernelCallBuilder {
 public:
@@ -55,7 +74,8 @@ public:
   /// vector-transfer hoisting once moved reads of a kernel's results above
   /// the call.
   void declare(StringRef function, unsigned numScalars,
-               ArrayRef<int64_t> bufferRanks) {
+               ArrayRef<int64_t> bufferRanks,
+               ArrayRef<bool> anyLayout = {}) {
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
     if (!module.lookupSymbol(kContextSymbol)) {
       // No initializer: an external symbol the JIT binds to the model's
@@ -67,8 +87,9 @@ public:
     }
     if (!module.lookupSymbol(function)) {
       SmallVector<Type> args(numScalars, b.getI64Type());
-      for (int64_t rank : bufferRanks)
-        args.push_back(dynamicType(b, rank));
+      for (auto [i, rank] : llvm::enumerate(bufferRanks))
+        args.push_back(dynamicType(b, rank,
+                                   i < anyLayout.size() && anyLayout[i]));
       auto fn = func::FuncOp::create(b, module.getLoc(), function,
                                      b.getFunctionType(args, {}));
       fn.setPrivate();
@@ -97,11 +118,25 @@ public:
                                                      /*read_only=*/true);
     return erase(b, loc, buffer);
   }
+  /// A tensor's contents as a buffer of any strides and offset: a slice of
+  /// a function argument (rows of a packed weight) is passed as the view it
+  /// is, never copied into a fresh buffer per call (the kernel checks that
+  /// the view is dense).
+  Value view(OpBuilder &b, Location loc, Value tensor, int64_t rank) {
+    if (!tensor)
+      return absent(b, loc, rank, /*anyLayout=*/true);
+    auto type = cast<RankedTensorType>(tensor.getType());
+    auto memrefType = MemRefType::get(type.getShape(), type.getElementType(),
+                                      anyStrides(b, rank));
+    Value buffer = bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
+                                                     /*read_only=*/true);
+    return erase(b, loc, buffer, /*anyLayout=*/true);
+  }
   /// The buffer cast to the kernels' dynamically shaped argument type.
-  Value erase(OpBuilder &b, Location loc, Value buffer) {
+  Value erase(OpBuilder &b, Location loc, Value buffer, bool anyLayout = false) {
     auto type = cast<MemRefType>(buffer.getType());
-    return memref::CastOp::create(b, loc, dynamicType(b, type.getRank()),
-                                  buffer);
+    return memref::CastOp::create(
+        b, loc, dynamicType(b, type.getRank(), anyLayout), buffer);
   }
   /// A fresh result buffer of `type`.
   Value allocate(OpBuilder &b, Location loc, Type type) {
@@ -118,12 +153,21 @@ public:
   int64_t nextSite() { return site++; }
 
 private:
-  static MemRefType dynamicType(OpBuilder &b, int64_t rank) {
+  static MemRefLayoutAttrInterface anyStrides(OpBuilder &b, int64_t rank) {
+    return StridedLayoutAttr::get(
+        b.getContext(), ShapedType::kDynamic,
+        SmallVector<int64_t>(rank, ShapedType::kDynamic));
+  }
+  static MemRefType dynamicType(OpBuilder &b, int64_t rank,
+                                bool anyLayout = false) {
     return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
-                           b.getF32Type());
+                           b.getF32Type(),
+                           anyLayout ? anyStrides(b, rank)
+                                     : MemRefLayoutAttrInterface());
   }
   /// An empty constant buffer of `rank` (a module global).
-  Value absent(OpBuilder &b, Location loc, int64_t rank) {
+  Value absent(OpBuilder &b, Location loc, int64_t rank,
+               bool anyLayout = false) {
     std::string name = "heed_absent_" + std::to_string(rank) + "d";
     auto type = MemRefType::get(SmallVector<int64_t>(rank, 0), b.getF32Type());
     if (!module.lookupSymbol(name)) {
@@ -135,7 +179,7 @@ private:
                                /*constant=*/true, IntegerAttr());
     }
     Value empty = memref::GetGlobalOp::create(b, loc, type, name);
-    return erase(b, loc, empty);
+    return erase(b, loc, empty, anyLayout);
   }
 
   ModuleOp module;
@@ -206,6 +250,94 @@ Value collapseLeading(OpBuilder &b, Location loc, Value v) {
       b, loc, outType, v, SmallVector<ReassociationIndices>{{0, 1}, {2}});
 }
 
+/// Whether `v` is a function argument (a weight) or a contiguous slice of
+/// one (leading-axis ranges: rows of a weight matrix, a range of a bias).
+/// Such a buffer keeps its address from call to call, so a kernel plan may
+/// keep the weights it reordered from it.
+bool isStableWeight(Value v) {
+  while (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>()) {
+    auto from = slice.getSourceType();
+    if (!slice.hasUnitStride() || !from.hasStaticShape())
+      return false;
+    for (int64_t d = 1; d < from.getRank(); ++d)
+      if (slice.getStaticOffsets()[d] != 0 ||
+          slice.getStaticSizes()[d] != from.getDimSize(d))
+        return false;
+    v = slice.getSource();
+  }
+  auto arg = dyn_cast<BlockArgument>(v);
+  return arg && arg.getOwner()->isEntryBlock() &&
+         isa<func::FuncOp>(arg.getOwner()->getParentOp());
+}
+
+/// The kernel's activation code (rt::DenseActivation) for `kind`; softmax
+/// runs after the call.
+int64_t denseActivationCode(attn::ActivationKind kind) {
+  switch (kind) {
+  case attn::ActivationKind::tanh:
+    return 1;
+  case attn::ActivationKind::sigmoid:
+    return 2;
+  case attn::ActivationKind::relu:
+    return 3;
+  case attn::ActivationKind::exp:
+    return 4;
+  case attn::ActivationKind::none:
+  case attn::ActivationKind::softmax:
+    return 0;
+  }
+  return 0;
+}
+
+/// Whether a dense layer can run on oneDNN: static shapes, an input that is
+/// not a constant zero (then the layer is its bias), weights that stay put.
+bool denseFitsKernel(attn::DenseOp op) {
+  auto in = cast<RankedTensorType>(op.getInput().getType());
+  if (!in.hasStaticShape() || in.getRank() < 2 ||
+      matchPattern(op.getInput(), m_AnyZeroFloat()))
+    return false;
+  return isStableWeight(op.getWeight()) &&
+         (!op.getBias() || isStableWeight(op.getBias()));
+}
+
+/// Emits heed_dense_forward for `op` over its rows; returns the result.
+Value emitDenseCall(KernelCallBuilder &k, OpBuilder &b, attn::DenseOp op) {
+  Location loc = op.getLoc();
+  auto inType = cast<RankedTensorType>(op.getInput().getType());
+  RankedTensorType outType = op.getType();
+  int64_t rank = inType.getRank(), ins = inType.getDimSize(rank - 1),
+          outs = outType.getDimSize(rank - 1);
+  int64_t rows = inType.getNumElements() / ins;
+  SmallVector<ReassociationIndices> groups(2);
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    groups[0].push_back(d);
+  groups[1].push_back(rank - 1);
+  Value x = op.getInput();
+  if (rank > 2)
+    x = tensor::CollapseShapeOp::create(b, loc, x, groups);
+  auto flatOut = RankedTensorType::get({rows, outs}, outType.getElementType());
+  Value y = k.allocate(b, loc, flatOut);
+  SmallVector<Value> args = {
+      k.context(b, loc),
+      k.i64(b, loc, k.nextSite()),
+      k.i64(b, loc, rows),
+      k.i64(b, loc, ins),
+      k.i64(b, loc, outs),
+      k.i64(b, loc, denseActivationCode(op.getActivation())),
+      k.input(b, loc, x, 2),
+      k.view(b, loc, op.getWeight(), 2),
+      k.view(b, loc, op.getBias(), 1),
+      k.erase(b, loc, y)};
+  func::CallOp::create(b, loc, kDenseFunction, TypeRange{}, args);
+  Value result = k.asTensor(b, loc, y, flatOut);
+  if (rank > 2)
+    result = tensor::ExpandShapeOp::create(b, loc, outType, result, groups);
+  if (op.getActivation() == attn::ActivationKind::softmax)
+    result = attn::ActivateOp::create(b, loc, result,
+                                      attn::ActivationKind::softmax);
+  return result;
+}
+
 struct ConvertAttnToRuntimePass
     : heed::impl::ConvertAttnToRuntimeBase<ConvertAttnToRuntimePass> {
   using ConvertAttnToRuntimeBase::ConvertAttnToRuntimeBase;
@@ -223,6 +355,21 @@ struct ConvertAttnToRuntimePass
       int64_t batch = cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(0);
       return batch > kFusedCellMaxBatch;
     };
+    if (dense != "auto" && dense != "generated" && dense != "onednn") {
+      module.emitError("dense must be auto, generated or onednn, not '")
+          << dense << "'";
+      return signalPassFailure();
+    }
+    auto denseOnOnednn = [&](attn::DenseOp op) {
+      if (dense == "generated" || !denseFitsKernel(op))
+        return false;
+      if (dense == "onednn")
+        return true;
+      auto in = cast<RankedTensorType>(op.getInput().getType());
+      int64_t ins = in.getShape().back();
+      return onednnDenseIsFaster(in.getNumElements() / ins, ins,
+                                 op.getType().getShape().back());
+    };
     KernelCallBuilder k(module);
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
@@ -232,6 +379,8 @@ struct ConvertAttnToRuntimePass
         return; // generated by convert-attn-to-linalg
       if (isa<attn::LstmOp, attn::GruOp, attn::Conv1DOp>(op) ||
           (isa<attn::LstmCellOp, attn::GruCellOp>(op) && cellOnOnednn(op)))
+        ops.push_back(op);
+      if (auto d = dyn_cast<attn::DenseOp>(op); d && denseOnOnednn(d))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -279,6 +428,10 @@ struct ConvertAttnToRuntimePass
                        cell.getBiasHh()},
             {seq, state});
         results = {collapseLeading(b, loc, r[1])};
+      } else if (auto denseOp = dyn_cast<attn::DenseOp>(op)) {
+        k.declare(kDenseFunction, kDenseScalars, kDenseBufferRanks,
+                  kDenseBufferViews);
+        results = {emitDenseCall(k, b, denseOp)};
       } else if (auto conv = dyn_cast<attn::Conv1DOp>(op)) {
         k.declare(kConvFunction, kConvScalars, kConvBufferRanks);
         auto xType = cast<RankedTensorType>(conv.getInput().getType());
