@@ -28,3 +28,30 @@ func.func @scaled_dot(%q: tensor<2x128x64xf32>, %k: tensor<2x128x64xf32>,
   } : tensor<2x128x64xf32>, tensor<2x128x128xf32>
   return %c : tensor<2x128x64xf32>
 }
+
+// 3 queries over 70 keys: one-row tiles and blocks of 64 keys; the second
+// block runs past the keys: it reads zeros there (not in bounds), masks
+// those scores to -inf, and its value loop stops at the last key.
+// CHECK-LABEL: func.func @partial_tiles
+// CHECK-NOT: tensor<2x3x70xf32>
+// CHECK: scf.for {{.*}} step %c1
+// CHECK: scf.for %[[J0:.*]] = %c0 to %{{.*}} step %c64
+// CHECK: vector.transfer_read {{.*}} : tensor<2x64x70xf32>, vector<16xf32>{{$}}
+// CHECK: arith.cmpi sge
+// CHECK: arith.select
+// CHECK: %[[REST:.*]] = arith.subi %c70, %[[J0]]
+// CHECK: %[[END:.*]] = arith.minsi %[[REST]], %c64
+// CHECK: scf.for %{{.*}} = %c0 to %[[END]] step %c1
+func.func @partial_tiles(%q: tensor<2x3x64xf32>, %k: tensor<2x70x64xf32>,
+                         %v: tensor<2x70x64xf32>) -> tensor<2x3x64xf32> {
+  %c, %w = attn.attention query(%q : tensor<2x3x64xf32>)
+      keys(%k : tensor<2x70x64xf32>) values(%v : tensor<2x70x64xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x3x64xf32>, tensor<2x3x70xf32>
+  return %c : tensor<2x3x64xf32>
+}

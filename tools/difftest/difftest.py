@@ -69,6 +69,10 @@ MODELS = {
                      os.path.join(TI, "frozen_cells/weights.safetensors"),
                      os.path.join(TI, "frozen_cells/inputs.npz"),
                      os.path.join(TI, "frozen_cells/golden.npz")),
+    # Partial tiles of the tiled dot-product lowering: 7 queries, 70 keys.
+    "dot_attention_tails": (os.path.join(TI, "dot_attention_tails/model.heed"), None,
+                            os.path.join(TI, "dot_attention_tails/inputs_q7_t70.npz"),
+                            os.path.join(TI, "dot_attention_tails/golden_q7_t70.npz")),
 }
 for variant in ["model", "plain", "smoothing", "window", "monotonic"]:
     MODELS["tacotron2_" + variant] = (

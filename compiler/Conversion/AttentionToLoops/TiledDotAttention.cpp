@@ -36,10 +36,9 @@ using namespace heed;
 
 namespace {
 
-constexpr int64_t kLanes = 16;  // f32 lanes of a zmm register
-constexpr int64_t kRows = 4;    // queries per tile
-constexpr int64_t kCols = 64;   // keys per block
-constexpr int64_t kMaxDv = 128; // context row kept in registers
+constexpr int64_t kLanes = 16;   // f32 lanes of a zmm register
+constexpr int64_t kMaxCols = 64; // keys per block
+constexpr int64_t kMaxDv = 128;  // context row kept in registers
 
 /// The constant factor of a `Σ q·k [· c | / c]` score region, or nullopt.
 std::optional<float> dotScoreScale(attn::AttentionOp op) {
@@ -90,9 +89,10 @@ struct TileBuilder {
   Value bcast(Value scalar) {
     return vector::BroadcastOp::create(b, loc, vec, scalar);
   }
-  Value read(Value tensor, ValueRange at) {
+  /// A vector from `at`; past the end (`inBounds` false) reads zeros.
+  Value read(Value tensor, ValueRange at, bool inBounds = true) {
     return vector::TransferReadOp::create(b, loc, vec, tensor, at, f(0.0f),
-                                          ArrayRef<bool>{true});
+                                          ArrayRef<bool>{inBounds});
   }
   Value fma(Value a, Value x, Value acc) {
     return vector::FMAOp::create(b, loc, a, x, acc);
@@ -127,8 +127,16 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
   int64_t batch = qType.getDimSize(0), queries = qType.getDimSize(1),
           depth = qType.getDimSize(2), steps = kType.getDimSize(1),
           dv = vType.getDimSize(2);
-  if (queries % kRows || steps % kCols || dv % kLanes || dv > kMaxDv)
+  if (dv % kLanes || dv > kMaxDv)
     return failure();
+  // Tiles fit the sizes: as many query rows as divide the queries (4, 2 or
+  // 1: a decoder's single query), key blocks of up to 64 keys in whole
+  // vectors. A last key block that runs past the keys (T = 8…128 need not
+  // be a multiple of 16 or 64) reads zeros there, masks those scores to
+  // -inf, and stops its value loop at the last key.
+  const int64_t kRows = queries % 4 == 0 ? 4 : queries % 2 == 0 ? 2 : 1;
+  const int64_t kCols = std::min<int64_t>(kMaxCols, llvm::alignTo(steps, kLanes));
+  const bool tail = steps % kCols != 0;
   const int64_t sVecs = kCols / kLanes, oVecs = dv / kLanes;
 
   OpBuilder ob(op);
@@ -196,7 +204,7 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
                           for (int64_t c = 0; c < sVecs; ++c) {
                             Value col = arith::AddIOp::create(db, loc, j0,
                                                               x.idx(c * kLanes));
-                            kt.push_back(x.read(keysT, {bi, d, col}));
+                            kt.push_back(x.read(keysT, {bi, d, col}, !tail));
                           }
                           SmallVector<Value> next;
                           for (int64_t r = 0; r < kRows; ++r) {
@@ -215,8 +223,9 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
                       for (Value &v : s)
                         v = k.mul(v, scaleV);
                     }
-                    // Masks: key j masked when j >= length or (causal) j > i.
-                    if (lengths || causal) {
+                    // Masks: key j masked when j >= length (or past the
+                    // keys, in a tail block) or (causal) j > i.
+                    if (lengths || causal || tail) {
                       Value j64 = arith::IndexCastOp::create(kb, loc, kb.getI64Type(), j0);
                       Value lim64 = arith::IndexCastOp::create(kb, loc, kb.getI64Type(),
                                                                keyLimit);
@@ -288,8 +297,13 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
                     for (int64_t r = 0; r < kRows; ++r)
                       for (int64_t c = 0; c < oVecs; ++c)
                         oInit.push_back(k.mul(st[2 * kRows + r * oVecs + c], alphas[r]));
+                    Value valueEnd = k.idx(kCols);
+                    if (tail)
+                      valueEnd = arith::MinSIOp::create(
+                          kb, loc, valueEnd,
+                          arith::SubIOp::create(kb, loc, k.idx(steps), j0));
                     auto valueLoop = scf::ForOp::create(
-                        kb, loc, c0, k.idx(kCols), c1, oInit,
+                        kb, loc, c0, valueEnd, c1, oInit,
                         [&](OpBuilder &vb, Location, Value jj, ValueRange acc) {
                           TileBuilder x{vb, loc, h.vec};
                           Value j = arith::AddIOp::create(vb, loc, j0, jj);

@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""Scaled dot-product attention at sizes the tiled lowering cuts into
+partial tiles: query counts that 4 does not divide, key counts that are not
+multiples of 16 or 64 (T = 8…130), plain, with per-row lengths (one row of
+length 0) and causal self-attention. PyTorch matmul/softmax/matmul; writes
+one inputs_<case>.npz and golden_<case>.npz per case:
+
+    /usr/bin/python3 tools/reference/dot_attention_tails.py test/Integration/Inputs/dot_attention_tails
+
+Independent of Heed."""
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+B, D = 2, 64
+# (queries, keys)
+CASES = [(1, 13), (3, 8), (5, 24), (6, 100), (16, 16), (7, 70)]
+
+
+def attention(q, k, v, valid=None):
+    s = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
+    if valid is None:
+        return torch.softmax(s, -1) @ v
+    s = s.masked_fill(~valid, float("-inf"))
+    w = torch.softmax(s, -1)
+    w = torch.where(valid.any(-1, keepdim=True), w, torch.zeros_like(w))
+    return w @ v
+
+
+def main(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(816)
+    for tq, t in CASES:
+        q = torch.randn(B, tq, D, generator=g)
+        k, v, x = (torch.randn(B, t, D, generator=g) for _ in range(3))
+        lengths = torch.tensor([t - t // 3, 0], dtype=torch.float32)
+        valid = torch.arange(t)[None, None, :] < lengths[:, None, None]
+        steps = torch.arange(t)
+        causal = (steps[None, :] <= steps[:, None])[None]
+        name = "q%d_t%d" % (tq, t)
+        np.savez(os.path.join(out_dir, "inputs_%s.npz" % name), q=q.numpy(), k=k.numpy(),
+                 v=v.numpy(), x=x.numpy(), lengths=lengths.numpy())
+        np.savez(os.path.join(out_dir, "golden_%s.npz" % name),
+                 plain=attention(q, k, v).numpy(),
+                 masked=attention(q, k, v, valid.expand(B, tq, t)).numpy(),
+                 causal=attention(x, x, x, causal.expand(B, t, t)).numpy())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else
+         "test/Integration/Inputs/dot_attention_tails")
