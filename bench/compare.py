@@ -88,8 +88,8 @@ class Tacotron(nn.Module):
 
 class NmtGreedy(nn.Module):
     """The reference's decoder step, decoding every step (no early stop:
-    the bench's sentences never emit <end>), as tensors so tracing keeps the
-    argmax feeding the next step."""
+    the bench's sentences never emit <end>), as tensors so that tracing
+    keeps the argmax feeding the next step."""
     def __init__(self, net):
         super().__init__()
         self.net = net
@@ -141,18 +141,28 @@ def sdpa_row(batch):  # batch × 8 heads as the batch axis, 16 × 16 × 64
                 options=["--dim", "T=16"], check={"context": 0})
 
 
+def full_length_sources(net, config, batch):
+    """`batch` random sentences that the model decodes for all max_len steps
+    without <end>, so every row does the same work in Heed (which stops a
+    row at <end>) and in the traced graph (which cannot)."""
+    g = torch.Generator().manual_seed(7)
+    rows = []
+    with torch.no_grad():
+        while len(rows) < batch:
+            source = torch.randint(3, config["vocab_in"], (1, config["tx"]), generator=g)
+            if len(net.translate(source)[0]) == config["max_len"]:
+                rows.append(source)
+    return torch.cat(rows)
+
+
 def nmt_row(config, params):
     def make(batch):
         net = nmt.make_model(config)
-        if config is nmt.SEED:  # a sentence decoded for all 20 steps, batch times
+        if config is nmt.SEED:  # the reference's sentence, batch times
             source = nmt.seed_size_source(net).repeat(batch, 1)
         else:
-            g = torch.Generator().manual_seed(7)
-            source = torch.randint(3, config["vocab_in"], (batch, config["tx"]),
-                                   generator=g)
-        # END outside the vocabulary: every row decodes every step, as the
-        # traced graph does.
-        options = ["--param", "END=100000"]
+            source = full_length_sources(net, config, batch)
+        options = []
         for k, v in params.items():
             options += ["--param", "%s=%d" % (k, config[v])]
         return dict(module=NmtGreedy(net), args=(source,), inputs=["source"],
@@ -237,8 +247,10 @@ def run_row(build, ort_modules, title, make, batch, tmp, atol, rtol):
     common = [os.path.join(ROOT, row["model"]), "--weights", weights, "--input", heed_in,
               "--threads", "1"] + row["options"]
     out_file = os.path.join(tmp, "heed_out.npz")
-    subprocess.run([heed, "run"] + common + ["--output", out_file], check=True,
-                   capture_output=True, text=True)
+    proc = subprocess.run([heed, "run"] + common + ["--output", out_file],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit("%s B=%d: heed run: %s" % (title, batch, proc.stderr.strip()))
     got = np.load(out_file)
     for name, index in row["check"].items():
         want = outs[index].numpy().astype(np.float32)

@@ -35,6 +35,25 @@ def HoistKeyProjections : Pass<"attn-hoist-key-projections",
   let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
+def HoistQueryProjections : Pass<"attn-hoist-query-projections",
+                                  "mlir::func::FuncOp"> {
+  let summary = "Compute the query-only part of score functions on the whole query tensor";
+  let description = [{
+    When the ops of a score region that read the query row (and weights)
+    alone, such as Bahdanau's `W·s`, end in one value and nothing else in
+    the region reads the query row, they become whole-tensor ops on the
+    query before the attention op, and their result becomes its query: one
+    product over all batch rows (a matrix product, for oneDNN) instead of
+    one small product per row inside the fused loop nest.
+
+    ```mlir
+    // score(q, k) = V(tanh(W1(k) + W2(q)))  becomes  query(W2(%s)),
+    // score(q', k) = V(tanh(W1(k) + q'))
+    ```
+  }];
+  let dependentDialects = ["heed::attn::AttnDialect"];
+}
+
 def FoldDenseIntoConv1D : Pass<"attn-fold-dense-into-conv1d",
                                 "mlir::func::FuncOp"> {
   let summary = "Compose a dense layer over a Conv1D into one Conv1D";

@@ -36,6 +36,9 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     // Key-only score work (U·h + b) on whole key tensors, so that
     // loop-invariant code motion takes it out of decoder loops.
     pm.addNestedPass<func::FuncOp>(createHoistKeyProjections());
+    // Query-only score work (W·s) over all batch rows at once: one matrix
+    // product per decoder step instead of one product per row.
+    pm.addNestedPass<func::FuncOp>(createHoistQueryProjections());
     // One loop nest per attention op; must run while attn ops still say
     // which values are query-only (hoistable) and which depend on keys.
     pm.addNestedPass<func::FuncOp>(createLowerAttentionToLoops());
@@ -46,6 +49,10 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   // A dense layer over a convolution (Tacotron2's location layer, now
   // outside the score region) is one convolution with composed weights.
   pm.addNestedPass<func::FuncOp>(createFoldDenseIntoConv1D());
+  // Whole-tensor work that does not depend on a decoder loop's step (the
+  // hoisted key projections) leaves the loop while it is still pure attn
+  // ops: once it is a kernel call, nothing may move it.
+  pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());
   // Recurrent layers, Conv1D and dense layers over many rows run in oneDNN:
   // calls into the runtime, whose primitives and reordered weights are built
   // once per compiled model.
