@@ -54,6 +54,28 @@ def HoistQueryProjections : Pass<"attn-hoist-query-projections",
   let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
+def SimplifyZeroStateCells : Pass<"attn-simplify-zero-state-cells",
+                                   "mlir::func::FuncOp"> {
+  let summary = "Cells stepped from a constant zero state become a dense layer and gates";
+  let description = [{
+    `attn.gru_cell %x, %zeros` needs no product with its state: the
+    state's term is its bias `bₕₕ`. It becomes `attn.dense` over `%x` (on
+    oneDNN when large enough) and the gate arithmetic as elementwise attn
+    ops; `attn.lstm_cell` with a zero `h` likewise (`c` kept unless it is
+    zero too). Seed 004's decoder GRU runs this way every step.
+
+    ```mlir
+    %h1 = attn.gru_cell %x, %zero weights(%wi, %wh, %bi, %bh) : ...
+    // becomes
+    %i = attn.dense %x, %wi, %bi : ...
+    // r = σ(i_r + bh_r), z = σ(i_z + bh_z), n = tanh(i_n + r ⊙ bh_n),
+    // h1 = n - z ⊙ n
+    ```
+  }];
+  let dependentDialects = ["heed::attn::AttnDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def FoldDenseIntoConv1D : Pass<"attn-fold-dense-into-conv1d",
                                 "mlir::func::FuncOp"> {
   let summary = "Compose a dense layer over a Conv1D into one Conv1D";

@@ -46,6 +46,9 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     // Reference lowering: attention becomes whole-tensor attn ops.
     pm.addNestedPass<func::FuncOp>(createDecomposeAttention());
   }
+  // A cell stepped from zeros is a dense layer over its input and its gates
+  // (no product with the state).
+  pm.addNestedPass<func::FuncOp>(createSimplifyZeroStateCells());
   // A dense layer over a convolution (Tacotron2's location layer, now
   // outside the score region) is one convolution with composed weights.
   pm.addNestedPass<func::FuncOp>(createFoldDenseIntoConv1D());

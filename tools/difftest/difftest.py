@@ -69,6 +69,10 @@ MODELS = {
                      os.path.join(TI, "frozen_cells/weights.safetensors"),
                      os.path.join(TI, "frozen_cells/inputs.npz"),
                      os.path.join(TI, "frozen_cells/golden.npz")),
+    "zero_state_cells": (os.path.join(TI, "zero_state_cells/model.heed"),
+                         os.path.join(TI, "zero_state_cells/weights.safetensors"),
+                         os.path.join(TI, "zero_state_cells/inputs.npz"),
+                         os.path.join(TI, "zero_state_cells/golden.npz")),
     # Partial tiles of the tiled dot-product lowering: 7 queries, 70 keys.
     "dot_attention_tails": (os.path.join(TI, "dot_attention_tails/model.heed"), None,
                             os.path.join(TI, "dot_attention_tails/inputs_q7_t70.npz"),
