@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+# The compile column measures compilations, not the on-disk cache.
+export HEED_CACHE=0
 
 heed_median() { # model batch [heed options] -> "median_us compile_ms"
   local model=$1 batch=$2 weights=${HEED_WEIGHTS:-examples/$1/weights.safetensors}

@@ -15,6 +15,9 @@ config.test_exec_root = os.path.join(config.heed_obj_root, "test")
 bin_dir = os.path.join(config.heed_obj_root, "bin")
 config.environment["PATH"] = os.pathsep.join(
     [bin_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
+# The on-disk compile cache of the tests lives in the build tree.
+config.environment["HEED_CACHE_DIR"] = os.path.join(config.heed_obj_root, "test",
+                                                    "compile-cache")
 config.substitutions.append(("%heed-opt", os.path.join(bin_dir, "heed-opt")))
 config.substitutions.append(("%heed-allclose", os.path.join(bin_dir, "heed-allclose")))
 config.substitutions.append(("%heed", os.path.join(bin_dir, "heed")))

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Driver/Session.h"
+#include "compiler/JIT/CompileCache.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -100,6 +101,13 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
   }
   if (!dsl::checkModel(*session->ast, session->sourceMgr, params))
     return fail(path + ": the model has errors (see above)");
+  std::vector<std::string> given;
+  for (auto &param : params)
+    given.push_back(param.getKey().str() + "=" +
+                    llvm::formatv("{0}", llvm::format("%.17g", param.getValue()))
+                        .str());
+  llvm::sort(given);
+  session->paramText = llvm::join(given, ";");
   session->batchSymbol =
       dsl::independentBatchRows(*session->ast, &session->batchWhy);
   session->setThreads(0);
@@ -115,6 +123,11 @@ void Session::setThreads(unsigned count) {
 }
 
 void Session::setRowsPerBlock(int64_t rows) { rowBlock = rows; }
+
+std::string Session::takeCacheWarnings() {
+  std::lock_guard<std::mutex> guard(cacheLock);
+  return std::exchange(cacheWarnings, std::string());
+}
 
 std::vector<rt::ExpectedWeight> Session::expectedWeights() const {
   std::vector<rt::ExpectedWeight> out;
@@ -307,25 +320,72 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   if (it != cache.end())
     return it->second.get();
   auto start = std::chrono::steady_clock::now();
-  auto module = buildModule(dims, Stage::Linalg);
-  if (!module)
-    return module.takeError();
-  // What the model needs prepared from its weights, read before lowering.
-  EntryPoints points = entryPoints(**module);
-  std::vector<std::string> entries = {points.model};
-  if (!points.prepare.empty())
-    entries.push_back(points.prepare);
-  const auto &preparedShapes = points.preparedShapes;
-  if (auto err = lowerToLLVM(**module))
-    return std::move(err);
   auto entry = std::make_unique<Compiled>();
   entry->kernels = std::make_unique<rt::KernelContext>();
   auto symbols = rt::KernelContext::symbols();
   symbols.emplace_back("heed_kernel_context", entry->kernels->slot());
-  auto jit = JITModel::create(**module, entries, symbols);
-  if (!jit)
-    return jit.takeError();
-  entry->jit = std::move(*jit);
+  // The on-disk cache: the same model text, parameters, dims and lowering
+  // options on this CPU with this build of Heed give the same code.
+  std::optional<CompileCache> disk =
+      diskCacheOn ? CompileCache::open() : std::nullopt;
+  std::string diskKey;
+  CacheEntry code;
+  compileCached = false;
+  if (disk) {
+    llvm::StringRef text =
+        sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
+    diskKey = CompileCache::key(
+        {text.str(), paramText, key,
+         llvm::formatv("raise={0};fused={1};cells={2};dense={3}",
+                       options.raiseAttention, options.fusedAttention,
+                       options.cells, options.dense)
+             .str()});
+    auto hit = disk->load(diskKey);
+    if (!hit)
+      cacheWarnings += llvm::toString(hit.takeError()) + "; rebuilt\n";
+    else if (*hit)
+      code = std::move(**hit);
+  }
+  std::vector<std::string> entries;
+  if (!code.object.empty()) {
+    entries = {code.model};
+    if (!code.prepare.empty())
+      entries.push_back(code.prepare);
+    auto jit = JITModel::createFromObject(code.object, entries, symbols);
+    if (jit) {
+      entry->jit = std::move(*jit);
+      compileCached = true;
+    } else {
+      cacheWarnings += "compile cache entry " + disk->path(diskKey) +
+                       " cannot be linked (" + llvm::toString(jit.takeError()) +
+                       "); rebuilt\n";
+    }
+  }
+  if (!compileCached) {
+    auto module = buildModule(dims, Stage::Linalg);
+    if (!module)
+      return module.takeError();
+    // What the model needs prepared from its weights, read before lowering.
+    EntryPoints points = entryPoints(**module);
+    code.model = points.model;
+    code.prepare = points.prepare;
+    code.preparedShapes = points.preparedShapes;
+    entries = {points.model};
+    if (!points.prepare.empty())
+      entries.push_back(points.prepare);
+    if (auto err = lowerToLLVM(**module))
+      return std::move(err);
+    code.object.clear();
+    auto jit = JITModel::create(**module, entries, symbols,
+                                disk ? &code.object : nullptr);
+    if (!jit)
+      return jit.takeError();
+    entry->jit = std::move(*jit);
+    if (disk)
+      if (auto err = disk->store(diskKey, code))
+        cacheWarnings += llvm::toString(std::move(err)) + "\n";
+  }
+  const auto &preparedShapes = code.preparedShapes;
   if (entries.size() > 1) {
     std::vector<BufferArg> args;
     for (auto &w : weights)

@@ -136,8 +136,18 @@ public:
   /// The compiled model for `dims` (compiling it and preparing its weights
   /// if new).
   llvm::Expected<Compiled *> compiled(const llvm::StringMap<int64_t> &dims);
-  /// Seconds the last cache miss spent in the pipeline and the JIT.
+  /// Seconds the last cache miss spent in the pipeline and the JIT (or
+  /// linking the code from the on-disk compile cache).
   double lastCompileSeconds() const { return compileSeconds; }
+  /// Whether the last cache miss linked code from the on-disk compile cache
+  /// (compiler/JIT/CompileCache.h) instead of compiling.
+  bool lastCompileWasCached() const { return compileCached; }
+  /// Whether compiled code is looked up in and stored to the on-disk
+  /// compile cache (on by default; HEED_CACHE=0 turns it off everywhere).
+  void setDiskCache(bool on) { diskCacheOn = on; }
+  /// Warnings of the on-disk compile cache since the last call (a damaged
+  /// entry rebuilt, a directory that cannot be written); empty when none.
+  std::string takeCacheWarnings();
 
 private:
   Session() = default;
@@ -174,6 +184,11 @@ private:
   std::mutex cacheLock;
   std::map<std::string, std::unique_ptr<Compiled>> cache;
   double compileSeconds = 0;
+  bool compileCached = false;
+  bool diskCacheOn = true;
+  std::string cacheWarnings;
+  /// The parameters as given (name=value;...), part of the disk cache key.
+  std::string paramText;
 };
 
 } // namespace heed

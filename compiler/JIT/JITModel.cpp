@@ -8,7 +8,12 @@
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -36,9 +41,22 @@ hostMachine(bool positionIndependent = false) {
   return builder->createTargetMachine();
 }
 
+JITModel::JITModel() = default;
+JITModel::~JITModel() = default;
+
+/// memref.copy of strided views lowers to a call to MLIR's memrefCopy.
+static const char *runnerUtilsLibrary() { return MLIR_C_RUNNER_UTILS; }
+
+/// The packed (`void(void **)`) wrapper of entry point `function`, as
+/// mlir::ExecutionEngine names it.
+static std::string packedName(const std::string &function) {
+  return "_mlir__mlir_ciface_" + function;
+}
+
 llvm::Expected<std::unique_ptr<JITModel>>
 JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
-                 llvm::ArrayRef<std::pair<std::string, void *>> symbols) {
+                 llvm::ArrayRef<std::pair<std::string, void *>> symbols,
+                 std::string *object) {
   auto tm = hostMachine();
   if (!tm)
     return tm.takeError();
@@ -49,10 +67,9 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
       mlir::makeOptimizingTransformer(3, 0, tm->get());
   options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  // memref.copy of strided views lowers to a call to MLIR's memrefCopy.
-  static const std::string runnerUtils = MLIR_C_RUNNER_UTILS;
-  llvm::StringRef libs[] = {runnerUtils};
+  llvm::StringRef libs[] = {runnerUtilsLibrary()};
   options.sharedLibPaths = libs;
+  options.enableObjectDump = object != nullptr;
   auto engine = mlir::ExecutionEngine::create(module, options, std::move(*tm));
   if (!engine)
     return engine.takeError();
@@ -72,6 +89,69 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
       return fn.takeError();
     model->entries.push_back(*fn);
   }
+  if (object) {
+    // The engine keeps the object it compiled at the first lookup (above)
+    // and writes it only to a file.
+    llvm::SmallString<128> path;
+    if (auto ec = llvm::sys::fs::createTemporaryFile("heed-jit", "o", path))
+      return llvm::errorCodeToError(ec);
+    model->engine->dumpToObjectFile(path);
+    auto bytes = llvm::MemoryBuffer::getFile(path);
+    llvm::sys::fs::remove(path);
+    if (!bytes)
+      return llvm::errorCodeToError(bytes.getError());
+    *object = (*bytes)->getBuffer().str();
+  }
+  return model;
+}
+
+llvm::Expected<std::unique_ptr<JITModel>>
+JITModel::createFromObject(llvm::StringRef object,
+                           llvm::ArrayRef<std::string> functions,
+                           llvm::ArrayRef<std::pair<std::string, void *>> symbols) {
+  auto tm = hostMachine(); // initializes the native target
+  if (!tm)
+    return tm.takeError();
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(std::move(*builder))
+                 .create();
+  if (!jit)
+    return jit.takeError();
+  llvm::orc::JITDylib &dylib = (*jit)->getMainJITDylib();
+  char prefix = (*jit)->getDataLayout().getGlobalPrefix();
+  // libc and libm from the process, memrefCopy from MLIR's runner utilities,
+  // the kernels and their context from the caller.
+  auto process =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+  if (!process)
+    return process.takeError();
+  dylib.addGenerator(std::move(*process));
+  auto utils = llvm::orc::DynamicLibrarySearchGenerator::Load(
+      runnerUtilsLibrary(), prefix);
+  if (!utils)
+    return utils.takeError();
+  dylib.addGenerator(std::move(*utils));
+  llvm::orc::SymbolMap map;
+  for (auto &[name, address] : symbols)
+    map[(*jit)->mangleAndIntern(name)] = {
+        llvm::orc::ExecutorAddr::fromPtr(address), llvm::JITSymbolFlags::Exported};
+  if (auto err = dylib.define(llvm::orc::absoluteSymbols(std::move(map))))
+    return std::move(err);
+  if (auto err = (*jit)->addObjectFile(
+          llvm::MemoryBuffer::getMemBufferCopy(object, "heed-cached-model")))
+    return std::move(err);
+  auto model = std::unique_ptr<JITModel>(new JITModel());
+  for (const std::string &function : functions) {
+    auto address = (*jit)->lookup(packedName(function));
+    if (!address)
+      return address.takeError();
+    model->entries.push_back(address->toPtr<void (*)(void **)>());
+  }
+  // Static initializers: the models have none (no global constructors).
+  model->linker = std::move(*jit);
   return model;
 }
 

@@ -19,6 +19,9 @@
 
 namespace llvm {
 class Module;
+namespace orc {
+class LLJIT;
+} // namespace orc
 } // namespace llvm
 
 namespace heed {
@@ -36,16 +39,30 @@ public:
   /// `invoke` numbers them; the JIT targets the host CPU.
   /// `symbols` binds external symbols of the module (runtime kernels and
   /// their context) to host addresses.
+  /// With `object`, the machine code is also kept there as an object file
+  /// (what createFromObject loads: the on-disk compile cache).
   static llvm::Expected<std::unique_ptr<JITModel>>
   create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
-         llvm::ArrayRef<std::pair<std::string, void *>> symbols = {});
+         llvm::ArrayRef<std::pair<std::string, void *>> symbols = {},
+         std::string *object = nullptr);
+
+  /// The same model from an object file `create` kept, linked by ORC's
+  /// LLJIT without MLIR or LLVM code generation.
+  static llvm::Expected<std::unique_ptr<JITModel>>
+  createFromObject(llvm::StringRef object,
+                   llvm::ArrayRef<std::string> functions,
+                   llvm::ArrayRef<std::pair<std::string, void *>> symbols = {});
 
   /// Calls entry point `index` with its arguments in order (for a model:
   /// inputs, weights, prepared weights, then outputs as out-params).
   llvm::Error invoke(unsigned index, llvm::ArrayRef<BufferArg> args);
 
+  ~JITModel();
+
 private:
+  JITModel();
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::unique_ptr<llvm::orc::LLJIT> linker; // a model loaded from an object
   std::vector<void (*)(void **)> entries;
 };
 

@@ -107,6 +107,7 @@ int benchCommand() {
   if (boundHow.empty())
     for (auto &sym : model.symbols)
       boundHow.emplace_back(sym, "the inputs");
+  printCacheWarnings(**session);
   double compileMs = (*session)->lastCompileSeconds() * 1e3;
   using clock = std::chrono::steady_clock;
   unsigned n = iterations;
@@ -156,7 +157,12 @@ int benchCommand() {
                              ")"
                        : std::string())
                << "\n  dims: " << (dimsText.empty() ? "none" : dimsText)
-               << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms\n"
+               << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms"
+               << ((*session)->lastCompileWasCached()
+                       ? " (linked from the on-disk compile cache; "
+                         "--no-compile-cache measures a compilation)"
+                       : "")
+               << "\n"
                << "  latency over " << n << " runs: min " << us(times.front())
                << " us, median " << us(median) << " us, p99 "
                << us(times[std::min(times.size() - 1, times.size() * 99 / 100)])

@@ -32,6 +32,8 @@ int failWith(const llvm::Twine &msg);
 /// The model file with the command line's parameters, threads and (when
 /// needed) weights bound.
 llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights);
+/// Prints the on-disk compile cache's warnings (a damaged entry rebuilt).
+void printCacheWarnings(Session &session);
 /// The --input files.
 llvm::Expected<rt::NamedTensors> loadInputs();
 /// --dim NAME=SIZE bindings, checked against the model; with

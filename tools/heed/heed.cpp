@@ -83,6 +83,12 @@ static cl::opt<std::string> denseLowering(
                       "product from 16 rows of 64x64 or larger layers), "
                       "generated, or onednn (wherever the weights allow)"),
     cl::init("auto"), cl::cat(modelCat));
+static cl::opt<bool> noCompileCache(
+    "no-compile-cache",
+    cl::desc("neither read nor write the on-disk compile cache "
+             "($HEED_CACHE_DIR, else ~/.cache/heed; HEED_CACHE=0 turns it "
+             "off too); --mlir-print-ir-* flags imply it"),
+    cl::cat(modelCat));
 static cl::opt<bool> noRaise("no-raise",
                              cl::desc("do not raise Keras-style attention "
                                       "subgraphs to attn.attention"),
@@ -174,6 +180,17 @@ int failWith(const llvm::Twine &msg) {
   return failWith(llvm::createStringError(llvm::inconvertibleErrorCode(), msg));
 }
 
+void printCacheWarnings(Session &session) {
+  std::string warnings = session.takeCacheWarnings();
+  llvm::StringRef rest = warnings;
+  while (!rest.empty()) {
+    auto [line, tail] = rest.split('\n');
+    if (!line.empty())
+      llvm::WithColor::warning(llvm::errs(), "heed") << line << "\n";
+    rest = tail;
+  }
+}
+
 PipelineOptions pipelineOptions() {
   PipelineOptions o;
   o.raiseAttention = !noRaise;
@@ -207,6 +224,14 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
     params[name] = v;
   }
   auto session = Session::load(modelPath, pipelineOptions(), params);
+  if (session) {
+    // Code from the cache skips the pipeline, whose IR the user asked for.
+    bool printsIR = false;
+    for (auto &[name, option] : cl::getRegisteredOptions())
+      if (name.starts_with("mlir-print-ir") && option->getNumOccurrences())
+        printsIR = true;
+    (*session)->setDiskCache(!noCompileCache && !printsIR);
+  }
   if (!session)
     return session.takeError();
   (*session)->setThreads(threadOption);
@@ -408,7 +433,11 @@ int runCommand() {
   auto outputs = (*session)->run(*in);
   if (!outputs)
     return failWith(outputs.takeError());
-  llvm::outs() << "model " << (*session)->model().name << ": compiled in "
+  printCacheWarnings(**session);
+  llvm::outs() << "model " << (*session)->model().name
+               << ((*session)->lastCompileWasCached()
+                       ? ": loaded from the compile cache in "
+                       : ": compiled in ")
                << llvm::format("%.0f", (*session)->lastCompileSeconds() * 1e3)
                << " ms\n";
   for (auto &[name, t] : *outputs)
