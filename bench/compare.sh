@@ -16,6 +16,7 @@ if [ ! -d "$ort/node_modules/onnxruntime-node" ]; then
   mkdir -p "$ort"
   (cd "$ort" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node >/dev/null)
 fi
+mkdir -p "$build/bench"
 c++ -O2 -march=native bench/peaks.cpp -o "$build/bench/peaks"
 "$build/bench/peaks"
 /usr/bin/python3 bench/compare.py "$build" "$ort/node_modules" "$@"
