@@ -30,13 +30,8 @@ struct DenseShape {
   bool operator==(const DenseShape &o) const { return fields() == o.fields(); }
 };
 
-struct DensePlan : KernelPlan {
+struct DensePlan : WeightedPlan {
   DenseShape shape;
-  const float *weightSource = nullptr, *biasSource = nullptr;
-  dnnl::primitive primitive;
-  memory::desc srcMd, dstMd, scratchpadMd;
-  // Prepared once, read by every call.
-  memory weights, bias;
 };
 
 /// The post-op of an activation (DenseActivation), or false for none.
@@ -121,20 +116,7 @@ extern "C" void _mlir_ciface_heed_dense_forward(
       plan = buildPlan(shape, w, b);
       ctx->setPlan(site, plan);
     }
-    bool fresh;
-    ThreadExecution &run = threadExecution(plan->id, fresh);
-    if (fresh) {
-      auto &engine = cpuEngine();
-      run.args = {{DNNL_ARG_SRC, memory(plan->srcMd, engine, DNNL_MEMORY_NONE)},
-                  {DNNL_ARG_WEIGHTS, plan->weights},
-                  {DNNL_ARG_DST, memory(plan->dstMd, engine, DNNL_MEMORY_NONE)}};
-      if (hasBias)
-        run.args[DNNL_ARG_BIAS] = plan->bias;
-      attachScratchpad(run, plan->scratchpadMd);
-    }
-    run.args[DNNL_ARG_SRC].set_data_handle(x->data());
-    run.args[DNNL_ARG_DST].set_data_handle(y->data());
-    executeOnThisThread(plan->primitive, run);
+    executeWeighted(*plan, x->data(), y->data());
   } catch (const std::exception &e) {
     ctx->setError(std::string("oneDNN dense layer (site ") +
                   std::to_string(site) + "): " + e.what());

@@ -7,6 +7,8 @@
 #ifndef HEED_RUNTIME_DNNLENGINE_H
 #define HEED_RUNTIME_DNNLENGINE_H
 
+#include "runtime/Kernels.h"
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdlib>
@@ -74,6 +76,35 @@ inline void executeOnThisThread(const dnnl::primitive &primitive,
   thread_local dnnl::stream stream(cpuEngine());
   primitive.execute(stream, execution.args);
   stream.wait();
+}
+
+/// A plan of a primitive with one source, one destination and weights (and
+/// maybe a bias) prepared once: the convolution and dense kernels.
+struct WeightedPlan : KernelPlan {
+  const float *weightSource = nullptr, *biasSource = nullptr;
+  dnnl::primitive primitive;
+  dnnl::memory::desc srcMd, dstMd, scratchpadMd;
+  // Prepared once, read by every call.
+  dnnl::memory weights, bias;
+};
+
+/// Runs `plan` from `x` into `y` on the calling thread, with the thread's
+/// own memory objects and scratchpad.
+inline void executeWeighted(const WeightedPlan &plan, float *x, float *y) {
+  bool fresh;
+  ThreadExecution &run = threadExecution(plan.id, fresh);
+  if (fresh) {
+    auto &engine = cpuEngine();
+    run.args = {{DNNL_ARG_SRC, dnnl::memory(plan.srcMd, engine, DNNL_MEMORY_NONE)},
+                {DNNL_ARG_WEIGHTS, plan.weights},
+                {DNNL_ARG_DST, dnnl::memory(plan.dstMd, engine, DNNL_MEMORY_NONE)}};
+    if (plan.biasSource)
+      run.args[DNNL_ARG_BIAS] = plan.bias;
+    attachScratchpad(run, plan.scratchpadMd);
+  }
+  run.args[DNNL_ARG_SRC].set_data_handle(x);
+  run.args[DNNL_ARG_DST].set_data_handle(y);
+  executeOnThisThread(plan.primitive, run);
 }
 
 } // namespace heed::rt

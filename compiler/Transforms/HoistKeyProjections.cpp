@@ -29,28 +29,9 @@ using namespace heed;
 /// Lifts the key-only ops of `op`'s score region (replacing `op`).
 static void hoist(attn::AttentionOp op) {
   Block &body = op.getScore().front();
-  // Ops computed from key rows and captured values only, with at least
-  // one key row among their (transitive) inputs.
-  llvm::DenseSet<Value> keyOnly(op.getKeyRows().begin(), op.getKeyRows().end());
-  llvm::SetVector<Operation *> liftable;
-  for (Operation &inner : body.without_terminator()) {
-    if (inner.getNumResults() != 1 || !isRowOp(&inner) ||
-        isa<arith::ConstantOp>(inner))
-      continue;
-    // Values from outside the region (weights) dominate the op; inside it,
-    // only key-only values may feed a lifted op (not the query row).
-    bool anyKey = false, allOk = true;
-    for (Value v : inner.getOperands()) {
-      if (keyOnly.contains(v))
-        anyKey = true;
-      else if (v.getParentBlock() == &body)
-        allOk = false;
-    }
-    if (anyKey && allOk) {
-      liftable.insert(&inner);
-      keyOnly.insert(inner.getResult(0));
-    }
-  }
+  // Ops computed from key rows and captured values only.
+  llvm::SetVector<Operation *> liftable =
+      opsComputedFrom(body, op.getKeyRows());
   // The frontier: lifted values that non-lifted ops (or the yield) read.
   SmallVector<Value> frontier;
   for (Operation *inner : liftable) {

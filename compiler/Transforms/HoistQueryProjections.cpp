@@ -30,24 +30,7 @@ static void hoist(attn::AttentionOp op) {
   Block &body = op.getScore().front();
   BlockArgument queryRow = op.getQueryRow();
   // Ops computed from the query row and captured values (weights) only.
-  llvm::DenseSet<Value> queryOnly{queryRow};
-  llvm::SetVector<Operation *> liftable;
-  for (Operation &inner : body.without_terminator()) {
-    if (inner.getNumResults() != 1 || !isRowOp(&inner) ||
-        isa<arith::ConstantOp>(inner))
-      continue;
-    bool anyQuery = false, allOk = true;
-    for (Value v : inner.getOperands()) {
-      if (queryOnly.contains(v))
-        anyQuery = true;
-      else if (v.getParentBlock() == &body)
-        allOk = false;
-    }
-    if (anyQuery && allOk) {
-      liftable.insert(&inner);
-      queryOnly.insert(inner.getResult(0));
-    }
-  }
+  llvm::SetVector<Operation *> liftable = opsComputedFrom(body, queryRow);
   auto readOutside = [&](Value v) {
     return llvm::any_of(v.getUsers(),
                         [&](Operation *u) { return !liftable.contains(u); });

@@ -7,6 +7,7 @@
 #include "compiler/Transforms/RowOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -16,6 +17,31 @@ bool heed::isRowOp(Operation *op) {
   return isa<attn::DenseOp, attn::ActivateOp, attn::BinaryOp, attn::SoftmaxOp,
              attn::ConcatOp, attn::ReduceOp, attn::SqueezeOp, attn::RepeatOp,
              attn::PermuteOp, arith::ConstantOp>(op);
+}
+
+llvm::SetVector<Operation *> heed::opsComputedFrom(Block &body,
+                                                    ValueRange seeds) {
+  llvm::DenseSet<Value> derived(seeds.begin(), seeds.end());
+  llvm::SetVector<Operation *> ops;
+  for (Operation &inner : body.without_terminator()) {
+    if (inner.getNumResults() != 1 || !isRowOp(&inner) ||
+        isa<arith::ConstantOp>(inner))
+      continue;
+    // Values from outside the region (weights) dominate the op; inside it,
+    // only derived values may feed it.
+    bool anySeed = false, allOk = true;
+    for (Value v : inner.getOperands()) {
+      if (derived.contains(v))
+        anySeed = true;
+      else if (v.getParentBlock() == &body)
+        allOk = false;
+    }
+    if (anySeed && allOk) {
+      ops.insert(&inner);
+      derived.insert(inner.getResult(0));
+    }
+  }
+  return ops;
 }
 
 /// `axis` of a tensor of rank `rank`, moved by `shift`; -1 if it vanishes.

@@ -11,11 +11,20 @@
 
 #include "dialects/attn/IR/AttnOps.h"
 
+#include "llvm/ADT/SetVector.h"
+
 namespace heed {
 
 /// Whether `op` can appear in a score region (attn compute ops and
 /// constants).
 bool isRowOp(mlir::Operation *op);
+
+/// The ops of a score region computed from `seeds` (some of its block
+/// arguments) and values from outside the region (weights) only, with at
+/// least one seed among their transitive inputs, in block order: the work
+/// that can move out of the region onto whole tensors.
+llvm::SetVector<mlir::Operation *> opsComputedFrom(mlir::Block &body,
+                                                   mlir::ValueRange seeds);
 
 /// Rebuilds `op` on `operands`, whose tensors have `shift` more (or fewer,
 /// when negative) leading dims than the original's data operands; axis
