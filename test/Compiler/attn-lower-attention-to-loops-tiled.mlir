@@ -1,13 +1,13 @@
 // RUN: heed-opt %s --attn-lower-attention-to-loops --canonicalize | FileCheck %s
 
-// Scaled dot-product attention over 128 queries and 128 keys: tiles of 4
+// Scaled dot-product attention over 128 queries and 128 keys: tiles of 8
 // queries x 64 keys with an online softmax; after the lowering no tensor
 // of 128 x 128 elements exists (the unused weights placeholder folds away).
 // CHECK-LABEL: func.func @scaled_dot
 // CHECK-NOT: tensor<2x128x128xf32>
 // CHECK: attn.permute
 // CHECK: scf.for
-// CHECK: scf.for {{.*}} step %c4
+// CHECK: scf.for {{.*}} step %c8
 // CHECK: scf.for {{.*}} step %c64
 // CHECK: vector.fma
 // CHECK: math.exp
