@@ -10,7 +10,6 @@
 
 #include "runtime/DnnlEngine.h"
 
-#include <cstring>
 #include <tuple>
 #include <unordered_map>
 
@@ -54,19 +53,9 @@ std::unique_ptr<ConvPlan> buildPlan(const ConvShape &s, const float *w,
   dnnl::convolution_forward::primitive_desc pd(desc, kernelAttributes(),
                                                engine);
   plan->primitive = dnnl::convolution_forward(pd);
-  plan->scratchpadMd = pd.scratchpad_desc();
-  dnnl::stream stream(engine);
-  memory wSrc({{s.filters, s.channels, s.kernel}, dt::f32, tag::oiw}, engine,
-              const_cast<float *>(w));
-  plan->weights = memory(pd.weights_desc(), engine);
-  dnnl::reorder(wSrc, plan->weights).execute(stream, wSrc, plan->weights);
-  stream.wait();
-  plan->srcMd = srcMd;
-  plan->dstMd = dstMd;
-  if (s.hasBias) {
-    plan->bias = memory(biasMd, engine);
-    std::memcpy(plan->bias.get_data_handle(), b, s.filters * sizeof(float));
-  }
+  prepareWeighted(*plan, pd,
+                  {{s.filters, s.channels, s.kernel}, dt::f32, tag::oiw},
+                  srcMd, dstMd, biasMd);
   return plan;
 }
 

@@ -13,7 +13,6 @@
 
 #include "runtime/DnnlEngine.h"
 
-#include <cstring>
 #include <tuple>
 
 using namespace heed::rt;
@@ -77,19 +76,8 @@ std::unique_ptr<DensePlan> buildPlan(const DenseShape &s, const float *w,
     attr.set_post_ops(ops);
   dnnl::inner_product_forward::primitive_desc pd(desc, attr, engine);
   plan->primitive = dnnl::inner_product_forward(pd);
-  plan->scratchpadMd = pd.scratchpad_desc();
-  dnnl::stream stream(engine);
-  memory wSrc({{s.outs, s.ins}, dt::f32, tag::oi}, engine,
-              const_cast<float *>(w));
-  plan->weights = memory(pd.weights_desc(), engine);
-  dnnl::reorder(wSrc, plan->weights).execute(stream, wSrc, plan->weights);
-  stream.wait();
-  plan->srcMd = srcMd;
-  plan->dstMd = dstMd;
-  if (s.hasBias) {
-    plan->bias = memory(biasMd, engine);
-    std::memcpy(plan->bias.get_data_handle(), b, s.outs * sizeof(float));
-  }
+  prepareWeighted(*plan, pd, {{s.outs, s.ins}, dt::f32, tag::oi}, srcMd, dstMd,
+                  biasMd);
   return plan;
 }
 

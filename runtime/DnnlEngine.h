@@ -12,6 +12,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 
@@ -87,6 +88,33 @@ struct WeightedPlan : KernelPlan {
   // Prepared once, read by every call.
   dnnl::memory weights, bias;
 };
+
+/// Prepares what `plan` keeps for every call, once: the weights reordered
+/// from plan.weightSource (laid out as `sourceWeights`) into the layout the
+/// primitive `pd` chose, the bias copied from plan.biasSource (`biasMd`,
+/// when there is one), the scratchpad size and the per-call descriptors.
+inline void prepareWeighted(WeightedPlan &plan,
+                            const dnnl::primitive_desc_base &pd,
+                            const dnnl::memory::desc &sourceWeights,
+                            const dnnl::memory::desc &srcMd,
+                            const dnnl::memory::desc &dstMd,
+                            const dnnl::memory::desc &biasMd) {
+  dnnl::engine &engine = cpuEngine();
+  plan.scratchpadMd = pd.scratchpad_desc();
+  plan.srcMd = srcMd;
+  plan.dstMd = dstMd;
+  dnnl::stream stream(engine);
+  dnnl::memory source(sourceWeights, engine,
+                      const_cast<float *>(plan.weightSource));
+  plan.weights = dnnl::memory(pd.weights_desc(), engine);
+  dnnl::reorder(source, plan.weights).execute(stream, source, plan.weights);
+  stream.wait();
+  if (plan.biasSource) {
+    plan.bias = dnnl::memory(biasMd, engine);
+    std::memcpy(plan.bias.get_data_handle(), plan.biasSource,
+                biasMd.get_size());
+  }
+}
 
 /// Runs `plan` from `x` into `y` on the calling thread, with the thread's
 /// own memory objects and scratchpad.
