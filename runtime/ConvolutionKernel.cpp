@@ -27,7 +27,10 @@ struct ConvShape {
   // Field by field: a memcmp would also compare the padding after the
   // bools, which a stack-built shape leaves uninitialized (plans were
   // rebuilt on every call from a thread whose stack held other bytes).
-  auto fields() const { return std::tie(batch, steps, channels, filters, kernel, stride, padLeft, padRight, outSteps, hasBias); }
+  auto fields() const {
+    return std::tie(batch, steps, channels, filters, kernel, stride, padLeft,
+                    padRight, outSteps, hasBias);
+  }
   bool operator==(const ConvShape &o) const { return fields() == o.fields(); }
 };
 
@@ -45,8 +48,8 @@ std::unique_ptr<ConvPlan> buildPlan(const ConvShape &s, const float *w,
   memory::desc srcMd({s.batch, s.channels, s.steps}, dt::f32, tag::nwc);
   memory::desc dstMd({s.batch, s.filters, s.outSteps}, dt::f32, tag::nwc);
   memory::desc wAny({s.filters, s.channels, s.kernel}, dt::f32, tag::any);
-  memory::desc biasMd = s.hasBias ? memory::desc({s.filters}, dt::f32, tag::x)
-                                  : memory::desc();
+  memory::desc biasMd =
+      s.hasBias ? memory::desc({s.filters}, dt::f32, tag::x) : memory::desc();
   dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
       srcMd, wAny, biasMd, dstMd, {s.stride}, {s.padLeft}, {s.padRight});
@@ -54,8 +57,8 @@ std::unique_ptr<ConvPlan> buildPlan(const ConvShape &s, const float *w,
                                                engine);
   plan->primitive = dnnl::convolution_forward(pd);
   prepareWeighted(*plan, pd,
-                  {{s.filters, s.channels, s.kernel}, dt::f32, tag::oiw},
-                  srcMd, dstMd, biasMd);
+                  {{s.filters, s.channels, s.kernel}, dt::f32, tag::oiw}, srcMd,
+                  dstMd, biasMd);
   return plan;
 }
 
@@ -71,23 +74,14 @@ extern "C" void _mlir_ciface_heed_conv1d_forward(
   ConvShape shape{batch,  steps,   channels, filters,  kernel,
                   stride, padLeft, padRight, outSteps, hasBias};
   const float *w = weight->data(), *b = hasBias ? bias->data() : nullptr;
-  if (!x->holds({batch, steps, channels}) || !y->holds({batch, outSteps, filters}) ||
+  if (!x->holds({batch, steps, channels}) ||
+      !y->holds({batch, outSteps, filters}) ||
       !weight->holds({filters, channels, kernel}) ||
       (hasBias && !bias->holds({filters}))) {
     ctx->setError("convolution (site " + std::to_string(site) +
                   "): the compiled code passed buffers of the wrong shape");
     return;
   }
-  try {
-    auto plan = std::static_pointer_cast<const ConvPlan>(ctx->plan(site));
-    if (!plan || !(plan->shape == shape) || plan->weightSource != w ||
-        plan->biasSource != b) {
-      plan = buildPlan(shape, w, b);
-      ctx->setPlan(site, plan);
-    }
-    executeWeighted(*plan, x->data(), y->data());
-  } catch (const std::exception &e) {
-    ctx->setError(std::string("oneDNN convolution (site ") +
-                  std::to_string(site) + "): " + e.what());
-  }
+  runWeightedKernel<ConvPlan>(*ctx, site, "convolution", shape, w, b, x->data(),
+                              y->data(), buildPlan);
 }

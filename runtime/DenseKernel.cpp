@@ -83,10 +83,11 @@ std::unique_ptr<DensePlan> buildPlan(const DenseShape &s, const float *w,
 
 } // namespace
 
-extern "C" void _mlir_ciface_heed_dense_forward(
-    int64_t context, int64_t site, int64_t rows, int64_t ins, int64_t outs,
-    int64_t activation, KernelBuffer *x, KernelBuffer *weight,
-    KernelBuffer *bias, KernelBuffer *y) {
+extern "C" void
+_mlir_ciface_heed_dense_forward(int64_t context, int64_t site, int64_t rows,
+                                int64_t ins, int64_t outs, int64_t activation,
+                                KernelBuffer *x, KernelBuffer *weight,
+                                KernelBuffer *bias, KernelBuffer *y) {
   auto *ctx = reinterpret_cast<KernelContext *>(context);
   bool hasBias = bias->numElements(1) != 0;
   DenseShape shape{rows, ins, outs, activation, hasBias};
@@ -97,16 +98,6 @@ extern "C" void _mlir_ciface_heed_dense_forward(
                   "): the compiled code passed buffers of the wrong shape");
     return;
   }
-  try {
-    auto plan = std::static_pointer_cast<const DensePlan>(ctx->plan(site));
-    if (!plan || !(plan->shape == shape) || plan->weightSource != w ||
-        plan->biasSource != b) {
-      plan = buildPlan(shape, w, b);
-      ctx->setPlan(site, plan);
-    }
-    executeWeighted(*plan, x->data(), y->data());
-  } catch (const std::exception &e) {
-    ctx->setError(std::string("oneDNN dense layer (site ") +
-                  std::to_string(site) + "): " + e.what());
-  }
+  runWeightedKernel<DensePlan>(*ctx, site, "dense layer", shape, w, b,
+                               x->data(), y->data(), buildPlan);
 }

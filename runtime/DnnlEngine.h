@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 namespace heed::rt {
@@ -123,9 +124,10 @@ inline void executeWeighted(const WeightedPlan &plan, float *x, float *y) {
   ThreadExecution &run = threadExecution(plan.id, fresh);
   if (fresh) {
     auto &engine = cpuEngine();
-    run.args = {{DNNL_ARG_SRC, dnnl::memory(plan.srcMd, engine, DNNL_MEMORY_NONE)},
-                {DNNL_ARG_WEIGHTS, plan.weights},
-                {DNNL_ARG_DST, dnnl::memory(plan.dstMd, engine, DNNL_MEMORY_NONE)}};
+    run.args = {
+        {DNNL_ARG_SRC, dnnl::memory(plan.srcMd, engine, DNNL_MEMORY_NONE)},
+        {DNNL_ARG_WEIGHTS, plan.weights},
+        {DNNL_ARG_DST, dnnl::memory(plan.dstMd, engine, DNNL_MEMORY_NONE)}};
     if (plan.biasSource)
       run.args[DNNL_ARG_BIAS] = plan.bias;
     attachScratchpad(run, plan.scratchpadMd);
@@ -133,6 +135,28 @@ inline void executeWeighted(const WeightedPlan &plan, float *x, float *y) {
   run.args[DNNL_ARG_SRC].set_data_handle(x);
   run.args[DNNL_ARG_DST].set_data_handle(y);
   executeOnThisThread(plan.primitive, run);
+}
+
+/// The body of a weighted kernel: call site `site`'s plan, rebuilt by
+/// `build(shape, w, b)` when the shape or the weights' addresses changed,
+/// run from `x` into `y`; a failure is recorded for the caller of the model
+/// as "oneDNN <what> (site N): ...".
+template <typename Plan, typename Shape, typename Build>
+void runWeightedKernel(KernelContext &ctx, int64_t site, const char *what,
+                       const Shape &shape, const float *w, const float *b,
+                       float *x, float *y, Build build) {
+  try {
+    auto plan = std::static_pointer_cast<const Plan>(ctx.plan(site));
+    if (!plan || !(plan->shape == shape) || plan->weightSource != w ||
+        plan->biasSource != b) {
+      plan = build(shape, w, b);
+      ctx.setPlan(site, plan);
+    }
+    executeWeighted(*plan, x, y);
+  } catch (const std::exception &e) {
+    ctx.setError(std::string("oneDNN ") + what + " (site " +
+                 std::to_string(site) + "): " + e.what());
+  }
 }
 
 } // namespace heed::rt

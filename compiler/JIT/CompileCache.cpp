@@ -29,10 +29,12 @@ static constexpr llvm::StringLiteral kMagic = "HEEDJIT2";
 std::optional<CompileCache> CompileCache::open() {
   if (auto off = llvm::sys::Process::GetEnv("HEED_CACHE"); off && *off == "0")
     return std::nullopt;
-  if (auto dir = llvm::sys::Process::GetEnv("HEED_CACHE_DIR"); dir && !dir->empty())
+  if (auto dir = llvm::sys::Process::GetEnv("HEED_CACHE_DIR");
+      dir && !dir->empty())
     return CompileCache(*dir);
   llvm::SmallString<128> dir;
-  if (auto xdg = llvm::sys::Process::GetEnv("XDG_CACHE_HOME"); xdg && !xdg->empty())
+  if (auto xdg = llvm::sys::Process::GetEnv("XDG_CACHE_HOME");
+      xdg && !xdg->empty())
     dir = *xdg;
   else if (!llvm::sys::path::home_directory(dir))
     return std::nullopt;
@@ -54,9 +56,8 @@ static std::string buildIdentity() {
       if (!llvm::sys::fs::status(info.dli_fname, status))
         id += std::string(";") + info.dli_fname + ";" +
               std::to_string(status.getSize()) + ";" +
-              std::to_string(status.getLastModificationTime()
-                                 .time_since_epoch()
-                                 .count());
+              std::to_string(
+                  status.getLastModificationTime().time_since_epoch().count());
     }
     return id;
   }();
@@ -92,8 +93,8 @@ std::string CompileCache::path(llvm::StringRef key) const {
 }
 
 static llvm::Error damaged(const std::string &path, const llvm::Twine &why) {
-  return llvm::createStringError("compile cache entry " + path + " is damaged (" +
-                                 why + ")");
+  return llvm::createStringError("compile cache entry " + path +
+                                 " is damaged (" + why + ")");
 }
 
 llvm::Expected<std::optional<CacheEntry>>
@@ -141,7 +142,8 @@ CompileCache::load(llvm::StringRef key) const {
 llvm::Error CompileCache::store(llvm::StringRef key,
                                 const CacheEntry &entry) const {
   if (auto ec = llvm::sys::fs::create_directories(dir))
-    return llvm::createStringError(ec, "cannot create the compile cache " + dir);
+    return llvm::createStringError(ec,
+                                   "cannot create the compile cache " + dir);
   llvm::json::Object meta{{"model", entry.model},
                           {"prepare", entry.prepare},
                           {"prepared_shapes", entry.preparedShapes}};
@@ -161,16 +163,18 @@ llvm::Error CompileCache::store(llvm::StringRef key,
   // A temporary file in the same directory, renamed over the entry.
   llvm::SmallString<256> temp;
   int fd;
-  if (auto ec = llvm::sys::fs::createUniqueFile(path(key) + ".%%%%%%.tmp", fd,
-                                                temp))
-    return llvm::createStringError(ec, "cannot write to the compile cache " + dir);
+  if (auto ec =
+          llvm::sys::fs::createUniqueFile(path(key) + ".%%%%%%.tmp", fd, temp))
+    return llvm::createStringError(ec,
+                                   "cannot write to the compile cache " + dir);
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os << bytes;
     os.close();
     if (os.has_error()) {
       llvm::sys::fs::remove(temp);
-      return llvm::createStringError(os.error(), "cannot write " + std::string(temp));
+      return llvm::createStringError(os.error(),
+                                     "cannot write " + std::string(temp));
     }
   }
   if (auto ec = llvm::sys::fs::rename(temp, path(key))) {

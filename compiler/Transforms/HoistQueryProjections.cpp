@@ -45,8 +45,7 @@ static void hoist(attn::AttentionOp op) {
   OpBuilder b(op);
   IRMapping map;
   map.map(queryRow, op.getQuery());
-  int64_t shift =
-      cast<RankedTensorType>(op.getQuery().getType()).getRank() - 1;
+  int64_t shift = cast<RankedTensorType>(op.getQuery().getType()).getRank() - 1;
   for (Operation *inner : liftable) {
     SmallVector<Value> operands;
     for (Value v : inner->getOperands())
@@ -58,8 +57,8 @@ static void hoist(attn::AttentionOp op) {
   }
   auto lifted = attn::AttentionOp::create(
       b, op.getLoc(), map.lookup(frontier[0]), op.getKeys(), op.getValues(),
-      op.getLengths(), op.getPrevious(), op.getNormalization(),
-      op.getCausal(), op.getConstraint(), op.getWindow());
+      op.getLengths(), op.getPrevious(), op.getNormalization(), op.getCausal(),
+      op.getConstraint(), op.getWindow());
   lifted.getScore().takeBody(op.getScore());
   Block &moved = lifted.getScore().front();
   // The projected row becomes the region's query row.

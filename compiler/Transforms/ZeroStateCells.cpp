@@ -79,8 +79,8 @@ struct ZeroStateGru : OpRewritePattern<attn::GruCellOp> {
     Value bh = op.getBiasHh();
     Value r = m.sigmoid(m.add(gate(rw, loc, i, 0, h), gate(rw, loc, bh, 0, h)));
     Value z = m.sigmoid(m.add(gate(rw, loc, i, 1, h), gate(rw, loc, bh, 1, h)));
-    Value n = m.tanh(m.add(gate(rw, loc, i, 2, h),
-                           m.mul(r, gate(rw, loc, bh, 2, h))));
+    Value n = m.tanh(
+        m.add(gate(rw, loc, i, 2, h), m.mul(r, gate(rw, loc, bh, 2, h))));
     rw.replaceOp(op, m.sub(n, m.mul(z, n)));
     return success();
   }
@@ -100,16 +100,17 @@ struct ZeroStateLstm : OpRewritePattern<attn::LstmCellOp> {
     GateMath m{rw, loc};
     // The second bias is added after the product, so that the dense layer's
     // operands stay the weights as bound.
-    Value gates = m.add(attn::DenseOp::create(rw, loc, op.getInput(),
-                                              op.getWeightIh(), op.getBiasIh(),
-                                              attn::ActivationKind::none),
-                        op.getBiasHh());
+    Value gates =
+        m.add(attn::DenseOp::create(rw, loc, op.getInput(), op.getWeightIh(),
+                                    op.getBiasIh(), attn::ActivationKind::none),
+              op.getBiasHh());
     Value in = m.mul(m.sigmoid(gate(rw, loc, gates, 0, h)),
                      m.tanh(gate(rw, loc, gates, 2, h)));
-    Value c = isZero(op.getC())
-                  ? in
-                  : m.add(m.mul(m.sigmoid(gate(rw, loc, gates, 1, h)), op.getC()),
-                          in);
+    Value c =
+        isZero(op.getC())
+            ? in
+            : m.add(m.mul(m.sigmoid(gate(rw, loc, gates, 1, h)), op.getC()),
+                    in);
     Value hNext = m.mul(m.sigmoid(gate(rw, loc, gates, 3, h)), m.tanh(c));
     rw.replaceOp(op, {hNext, c});
     return success();
