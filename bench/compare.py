@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
@@ -33,19 +32,8 @@ import dates  # noqa: E402
 import nmt  # noqa: E402
 import tacotron2_attention as tacotron  # noqa: E402
 import trigger_word  # noqa: E402
-
-
-def median_us(fn, seconds=1.0):
-    for _ in range(5):
-        fn()
-    times = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(times) < 10:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2] * 1e6
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_eager import median_us  # noqa: E402
 
 
 # --- the bare layers of the table -----------------------------------
