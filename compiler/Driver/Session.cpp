@@ -346,12 +346,15 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     else if (*hit)
       code = std::move(**hit);
   }
-  std::vector<std::string> entries;
-  if (!code.object.empty()) {
-    entries = {code.model};
+  // Entry 0 runs the model, entry 1 (if any) prepares its weights.
+  auto entryNames = [&] {
+    std::vector<std::string> names = {code.model};
     if (!code.prepare.empty())
-      entries.push_back(code.prepare);
-    auto jit = JITModel::createFromObject(code.object, entries, symbols);
+      names.push_back(code.prepare);
+    return names;
+  };
+  if (!code.object.empty()) {
+    auto jit = JITModel::createFromObject(code.object, entryNames(), symbols);
     if (jit) {
       entry->jit = std::move(*jit);
       compileCached = true;
@@ -370,13 +373,10 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     code.model = points.model;
     code.prepare = points.prepare;
     code.preparedShapes = points.preparedShapes;
-    entries = {points.model};
-    if (!points.prepare.empty())
-      entries.push_back(points.prepare);
     if (auto err = lowerToLLVM(**module))
       return std::move(err);
     code.object.clear();
-    auto jit = JITModel::create(**module, entries, symbols,
+    auto jit = JITModel::create(**module, entryNames(), symbols,
                                 disk ? &code.object : nullptr);
     if (!jit)
       return jit.takeError();
@@ -386,7 +386,7 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
         cacheWarnings += llvm::toString(std::move(err)) + "\n";
   }
   const auto &preparedShapes = code.preparedShapes;
-  if (entries.size() > 1) {
+  if (!code.prepare.empty()) {
     std::vector<BufferArg> args;
     for (auto &w : weights)
       args.push_back({w.data(), w.shape()});

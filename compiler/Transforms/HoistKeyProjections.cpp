@@ -33,13 +33,7 @@ static void hoist(attn::AttentionOp op) {
   llvm::SetVector<Operation *> liftable =
       opsComputedFrom(body, op.getKeyRows());
   // The frontier: lifted values that non-lifted ops (or the yield) read.
-  SmallVector<Value> frontier;
-  for (Operation *inner : liftable) {
-    Value r = inner->getResult(0);
-    if (llvm::any_of(r.getUsers(),
-                     [&](Operation *u) { return !liftable.contains(u); }))
-      frontier.push_back(r);
-  }
+  SmallVector<Value> frontier = frontierOf(liftable);
   if (frontier.empty())
     return;
 
@@ -47,24 +41,16 @@ static void hoist(attn::AttentionOp op) {
   IRMapping map;
   for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys()))
     map.map(row, keys);
-  for (Operation *inner : liftable) {
-    SmallVector<Value> operands;
-    for (Value v : inner->getOperands())
-      operands.push_back(map.lookupOrDefault(v));
-    Operation *whole = cloneWithRankShift(b, inner, operands, 2);
-    if (!whole)
-      return; // an op on an axis the row form does not have: keep all
-    map.map(inner->getResult(0), whole->getResult(0));
-  }
+  if (!cloneOntoWholeTensors(b, liftable, map, 2))
+    return; // an op on an axis the row form does not have: keep all
   // Feature tensors whose rows only lifted ops read leave the op (the
   // memory, key 0, stays: it defines the steps), so that their producers
   // (Tacotron2's location convolution) have the lifted op as only user.
   SmallVector<Value> keys;
   SmallVector<unsigned> droppedRows;
   for (auto [i, row, key] : llvm::enumerate(op.getKeyRows(), op.getKeys())) {
-    bool read = llvm::any_of(row.getUsers(), [&](Operation *u) {
-      return !liftable.contains(u);
-    });
+    bool read = llvm::any_of(
+        row.getUsers(), [&](Operation *u) { return !liftable.contains(u); });
     if (i == 0 || read)
       keys.push_back(key);
     else

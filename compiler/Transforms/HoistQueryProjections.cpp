@@ -31,30 +31,18 @@ static void hoist(attn::AttentionOp op) {
   BlockArgument queryRow = op.getQueryRow();
   // Ops computed from the query row and captured values (weights) only.
   llvm::SetVector<Operation *> liftable = opsComputedFrom(body, queryRow);
-  auto readOutside = [&](Value v) {
-    return llvm::any_of(v.getUsers(),
-                        [&](Operation *u) { return !liftable.contains(u); });
-  };
-  SmallVector<Value> frontier;
-  for (Operation *inner : liftable)
-    if (readOutside(inner->getResult(0)))
-      frontier.push_back(inner->getResult(0));
-  if (frontier.size() != 1 || readOutside(queryRow))
+  SmallVector<Value> frontier = frontierOf(liftable);
+  bool rowReadElsewhere = llvm::any_of(
+      queryRow.getUsers(), [&](Operation *u) { return !liftable.contains(u); });
+  if (frontier.size() != 1 || rowReadElsewhere)
     return;
 
   OpBuilder b(op);
   IRMapping map;
   map.map(queryRow, op.getQuery());
   int64_t shift = cast<RankedTensorType>(op.getQuery().getType()).getRank() - 1;
-  for (Operation *inner : liftable) {
-    SmallVector<Value> operands;
-    for (Value v : inner->getOperands())
-      operands.push_back(map.lookupOrDefault(v));
-    Operation *whole = cloneWithRankShift(b, inner, operands, shift);
-    if (!whole)
-      return; // an op on an axis the row form does not have: keep all
-    map.map(inner->getResult(0), whole->getResult(0));
-  }
+  if (!cloneOntoWholeTensors(b, liftable, map, shift))
+    return; // an op on an axis the row form does not have: keep all
   auto lifted = attn::AttentionOp::create(
       b, op.getLoc(), map.lookup(frontier[0]), op.getKeys(), op.getValues(),
       op.getLengths(), op.getPrevious(), op.getNormalization(), op.getCausal(),

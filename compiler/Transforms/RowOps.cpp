@@ -20,7 +20,7 @@ bool heed::isRowOp(Operation *op) {
 }
 
 llvm::SetVector<Operation *> heed::opsComputedFrom(Block &body,
-                                                    ValueRange seeds) {
+                                                   ValueRange seeds) {
   llvm::DenseSet<Value> derived(seeds.begin(), seeds.end());
   llvm::SetVector<Operation *> ops;
   for (Operation &inner : body.without_terminator()) {
@@ -42,6 +42,38 @@ llvm::SetVector<Operation *> heed::opsComputedFrom(Block &body,
     }
   }
   return ops;
+}
+
+SmallVector<Value>
+heed::frontierOf(const llvm::SetVector<Operation *> &lifted) {
+  SmallVector<Value> frontier;
+  for (Operation *inner : lifted) {
+    Value r = inner->getResult(0);
+    if (llvm::any_of(r.getUsers(),
+                     [&](Operation *u) { return !lifted.contains(u); }))
+      frontier.push_back(r);
+  }
+  return frontier;
+}
+
+bool heed::cloneOntoWholeTensors(OpBuilder &b,
+                                 const llvm::SetVector<Operation *> &lifted,
+                                 IRMapping &map, int64_t shift) {
+  SmallVector<Operation *> built;
+  for (Operation *inner : lifted) {
+    SmallVector<Value> operands;
+    for (Value v : inner->getOperands())
+      operands.push_back(map.lookupOrDefault(v));
+    Operation *whole = cloneWithRankShift(b, inner, operands, shift);
+    if (!whole) {
+      for (Operation *op : llvm::reverse(built))
+        op->erase();
+      return false;
+    }
+    built.push_back(whole);
+    map.map(inner->getResult(0), whole->getResult(0));
+  }
+  return true;
 }
 
 /// `axis` of a tensor of rank `rank`, moved by `shift`; -1 if it vanishes.

@@ -11,7 +11,9 @@
 
 #include "dialects/attn/IR/AttnOps.h"
 
+#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallVector.h"
 
 namespace heed {
 
@@ -25,6 +27,19 @@ bool isRowOp(mlir::Operation *op);
 /// that can move out of the region onto whole tensors.
 llvm::SetVector<mlir::Operation *> opsComputedFrom(mlir::Block &body,
                                                    mlir::ValueRange seeds);
+
+/// The results of `lifted` (single-result ops) that ops outside it read:
+/// what the region still needs once `lifted` moves out.
+llvm::SmallVector<mlir::Value>
+frontierOf(const llvm::SetVector<mlir::Operation *> &lifted);
+
+/// Rebuilds every op of `lifted` at `b` on whole tensors (`shift` more
+/// leading dims), its operands looked up in `map` (which the block
+/// arguments they read must already map), recording each result there.
+/// When one op cannot be rebuilt, erases what it built and returns false.
+bool cloneOntoWholeTensors(mlir::OpBuilder &b,
+                           const llvm::SetVector<mlir::Operation *> &lifted,
+                           mlir::IRMapping &map, int64_t shift);
 
 /// Rebuilds `op` on `operands`, whose tensors have `shift` more (or fewer,
 /// when negative) leading dims than the original's data operands; axis
