@@ -6,6 +6,8 @@
 
 #include "runtime/Weights.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <map>
 
 using namespace heed::rt;
@@ -17,6 +19,32 @@ void heed::rt::stripNamePrefix(NamedTensors &tensors,
   for (auto &[name, t] : tensors)
     if (llvm::StringRef(name).starts_with(prefix))
       name = name.substr(prefix.size());
+}
+
+/// The prefix P such that the file holds P + name for every expected weight
+/// (none of which matched as it is), or "" when there is none.
+static std::string
+wrapperPrefix(const std::vector<ExpectedWeight> &expected,
+              const std::map<std::string, Tensor *> &unmatched) {
+  std::string prefix;
+  for (const ExpectedWeight &w : expected) {
+    bool found = false;
+    for (auto &entry : unmatched) {
+      llvm::StringRef n(entry.first);
+      if (n.size() <= w.name.size() + 1 || !n.ends_with(w.name) ||
+          n[n.size() - w.name.size() - 1] != '.')
+        continue;
+      llvm::StringRef p = n.drop_back(w.name.size());
+      if (!prefix.empty() && p != prefix)
+        continue;
+      prefix = p.str();
+      found = true;
+      break;
+    }
+    if (!found)
+      return "";
+  }
+  return prefix;
 }
 
 llvm::Expected<std::vector<Tensor>>
@@ -64,5 +92,11 @@ heed::rt::bindWeights(const std::vector<ExpectedWeight> &expected,
                     " weight problem" + (problems.size() == 1 ? "" : "s") + ":";
   for (auto &p : problems)
     msg += "\n  " + p;
+  // A checkpoint saved from a wrapper (`model.`, `module.`): every missing
+  // weight is in the file under one prefix.
+  std::string prefix = bound.empty() ? wrapperPrefix(expected, byName) : "";
+  if (!prefix.empty())
+    msg += "\n  (the file names these weights with the prefix '" + prefix +
+           "'; --weights-prefix " + prefix + " strips it)";
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }

@@ -159,6 +159,12 @@ heed::convertKerasWeights(const dsl::Model &model, rt::NamedTensors keras,
           c.out.emplace_back(n + pair[1], rt::Tensor(*t));
       break;
     }
+    case Builtin::LayerNorm: // keras.layers.LayerNormalization
+      if (layer->useBias)
+        for (auto &pair : {std::pair{"gamma", "weight"}, {"beta", "bias"}})
+          if (const rt::Tensor *t = c.take(n + pair.first, {in}))
+            c.out.emplace_back(n + pair.second, rt::Tensor(*t));
+      break;
     case Builtin::Embedding:
       if (const rt::Tensor *t = c.take(n + "embeddings", {layer->vocab, u}))
         c.out.emplace_back(n + "weight", rt::Tensor(*t));

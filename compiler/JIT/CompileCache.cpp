@@ -49,16 +49,22 @@ std::optional<CompileCache> CompileCache::open() {
 static std::string buildIdentity() {
   static const std::string identity = [] {
     Dl_info info;
-    std::string id = "heed";
+    std::string path;
     if (dladdr(reinterpret_cast<void *>(&buildIdentity), &info) &&
-        info.dli_fname) {
-      llvm::sys::fs::file_status status;
-      if (!llvm::sys::fs::status(info.dli_fname, status))
-        id += std::string(";") + info.dli_fname + ";" +
-              std::to_string(status.getSize()) + ";" +
-              std::to_string(
-                  status.getLastModificationTime().time_since_epoch().count());
-    }
+        info.dli_fname)
+      path = info.dli_fname;
+    llvm::sys::fs::file_status status;
+    // For code linked into the executable, dladdr names it as it was
+    // invoked (`heed`, found on PATH), which need not resolve from here:
+    // then the executable's own path (/proc/self/exe).
+    if (path.empty() || llvm::sys::fs::status(path, status))
+      path = llvm::sys::fs::getMainExecutable(
+          nullptr, reinterpret_cast<void *>(&buildIdentity));
+    std::string id = "heed";
+    if (!path.empty() && !llvm::sys::fs::status(path, status))
+      id += ";" + path + ";" + std::to_string(status.getSize()) + ";" +
+            std::to_string(
+                status.getLastModificationTime().time_since_epoch().count());
     return id;
   }();
   return identity;

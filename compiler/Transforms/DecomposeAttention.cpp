@@ -75,7 +75,18 @@ static LogicalResult decompose(attn::AttentionOp op) {
               .getResult());
   for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys()))
     map.map(row, perQuery(keys));
+  // Values computed from the rows; the rest (work on captured weights, such
+  // as the transpose of `q @ W`) is the same for every row and is cloned
+  // unchanged.
+  llvm::DenseSet<Value> perRow(op.getScore().args_begin(),
+                               op.getScore().args_end());
   for (Operation &inner : op.getScore().front().without_terminator()) {
+    if (llvm::none_of(inner.getOperands(),
+                      [&](Value v) { return perRow.contains(v); })) {
+      b.clone(inner, map);
+      continue;
+    }
+    perRow.insert(inner.result_begin(), inner.result_end());
     SmallVector<Value> operands;
     for (Value v : inner.getOperands())
       operands.push_back(map.lookupOrDefault(v));

@@ -137,6 +137,10 @@ Operation *heed::cloneWithRankShift(OpBuilder &b, Operation *op,
       })
       .Case([&](attn::PermuteOp p) -> Operation * {
         ArrayRef<int64_t> perm = p.getPerm();
+        // Only a tensor that gained (or lost) the shifted axes can be
+        // permuted by the shifted permutation.
+        if (rankOf(operands[0]) != int64_t(perm.size()) + shift)
+          return nullptr;
         SmallVector<int64_t> out;
         if (shift >= 0) {
           for (int64_t i = 0; i < shift; ++i)

@@ -37,6 +37,7 @@ const char *heed::dsl::opSpelling(char op) {
   case '-': return "-";
   case '*': return "*";
   case '/': return "/";
+  case '@': return "@";
   case CmpEq: return "==";
   case CmpNe: return "!=";
   case CmpLt: return "<";
@@ -128,6 +129,15 @@ static void printStmt(const Stmt &s, unsigned indent, llvm::raw_ostream &os) {
   case Stmt::Kind::Input:
     os << "Input " << s.names[0] << " "
        << (s.elementType == "f32" ? "" : s.elementType) << "[";
+    for (size_t i = 0; i < s.shape.size(); ++i) {
+      if (i)
+        os << ", ";
+      printExpr(*s.shape[i], os);
+    }
+    os << "]\n";
+    return;
+  case Stmt::Kind::Weight:
+    os << "Parameter " << s.names[0] << " [";
     for (size_t i = 0; i < s.shape.size(); ++i) {
       if (i)
         os << ", ";

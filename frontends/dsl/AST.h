@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace heed::dsl {
@@ -48,9 +49,10 @@ enum class Builtin {
   // Functions over tensors.
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
   Squeeze, Dropout, Argmax, Dot, Attention, Zeros, PositionalEncoding, Where,
+  Sqrt, Rsqrt, Log, Abs, Pow, Minimum, Maximum, Clip,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
-  Embedding, MultiHeadAttention, Glu,
+  Embedding, MultiHeadAttention, Glu, LayerNorm,
 };
 
 struct Layer;
@@ -93,6 +95,7 @@ struct Expr {
   int64_t count = 0;                // repeat count
   bool keepdim = false;             // reductions
   std::vector<int64_t> perm;        // permute
+  std::optional<double> exponent;   // pow with a compile-time exponent
   std::vector<int64_t> sliceOffsets, sliceSizes; // Index: per axis
   std::vector<bool> sliceDrop;      // Index: axis selected by an integer
   std::vector<std::string> sliceVar; // Index: axis selected by a loop variable
@@ -143,7 +146,7 @@ struct Layer {
   // conv1d
   int64_t kernelSize = 0, stride = 1;
   std::string padding = "valid";
-  // batch_norm
+  // batch_norm (Keras' default), layer_norm (`eps`, PyTorch's 1e-5)
   double epsilon = 1e-3;
   // embedding
   int64_t vocab = 0;
@@ -164,12 +167,12 @@ struct ScoreDef {
 };
 
 struct Stmt {
-  enum class Kind { Input, Layer, Assign, Output, For, Yield, Score };
+  enum class Kind { Input, Layer, Assign, Output, For, Yield, Score, Weight };
   Kind kind;
   llvm::SMLoc loc;
   std::vector<std::string> names;   // targets, input/output/layer name
   std::vector<llvm::SMLoc> nameLocs;
-  std::vector<std::unique_ptr<Expr>> shape; // Input: dimension expressions
+  std::vector<std::unique_ptr<Expr>> shape; // Input, Weight: dimensions
   std::string elementType = "f32";  // Input: f32, i64, i32 or bool
   std::unique_ptr<Expr> value;      // Assign, Output, Yield; For: the count
   Layer *layer = nullptr;           // Layer
@@ -228,6 +231,16 @@ struct Model {
   std::vector<Input> inputs;
   std::vector<Output> outputs;
   std::vector<std::string> symbols; // symbolic dims, in order of appearance
+
+  /// A bare parameter (`parameter v_a: [128]`, PyTorch's `nn.Parameter`,
+  /// Keras' `add_weight`): a weight tensor bound by its own name.
+  struct WeightTensor {
+    std::string name;
+    std::vector<int64_t> shape;
+    llvm::SMLoc loc;
+  };
+  /// Layers and weight tensors in declaration order: what binds first.
+  std::vector<std::variant<const Layer *, WeightTensor>> weightOwners;
 
   /// Inputs whose values Sema constrains (lengths, positions, token ids):
   /// the driver checks them before every run.

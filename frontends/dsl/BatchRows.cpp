@@ -44,6 +44,7 @@ private:
     case Stmt::Kind::Input:
     case Stmt::Kind::Layer:
     case Stmt::Kind::Score: // score bodies see single rows
+    case Stmt::Kind::Weight:
       return true;
     case Stmt::Kind::Assign:
     case Stmt::Kind::Output:
@@ -90,6 +91,13 @@ private:
       if (e.kind == Expr::Kind::Name &&
           llvm::any_of(model.params,
                        [&](const Param &p) { return p.name == e.name; }))
+        return true;
+      // Weight tensors (`parameter v_a: [128]`) are shared by every row.
+      if (e.kind == Expr::Kind::Name &&
+          llvm::any_of(model.weightOwners, [&](const auto &owner) {
+            auto *w = std::get_if<Model::WeightTensor>(&owner);
+            return w && w->name == e.name;
+          }))
         return true;
       return reject("a value of shape " + shapeStr(e.type) +
                     " does not have the batch " + batch + " as its first axis");

@@ -31,6 +31,14 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("zeros", Builtin::Zeros)
       .Case("positional_encoding", Builtin::PositionalEncoding)
       .Case("where", Builtin::Where)
+      .Case("sqrt", Builtin::Sqrt)
+      .Case("rsqrt", Builtin::Rsqrt)
+      .Case("log", Builtin::Log)
+      .Case("abs", Builtin::Abs)
+      .Case("pow", Builtin::Pow)
+      .Case("minimum", Builtin::Minimum)
+      .Case("maximum", Builtin::Maximum)
+      .Case("clip", Builtin::Clip)
       .Default(Builtin::None);
 }
 
@@ -47,12 +55,12 @@ Builtin heed::dsl::lookupLayerKind(llvm::StringRef name) {
       .Case("embedding", Builtin::Embedding)
       .Case("multi_head_attention", Builtin::MultiHeadAttention)
       .Case("glu", Builtin::Glu)
+      .Case("layer_norm", Builtin::LayerNorm)
       .Default(Builtin::None);
 }
 
 bool heed::dsl::isPlannedBuiltin(llvm::StringRef name) {
   return llvm::StringSwitch<bool>(name)
-      .Case("layer_norm", true)
       .Default(false);
 }
 

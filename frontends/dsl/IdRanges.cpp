@@ -110,7 +110,7 @@ MaybeRange Checker::rangeOf(const Expr &e, const Env &env) const {
     if (isComparison(e.op))
       return Range{0, 1, ""};
     MaybeRange l = rangeOf(*e.args[0], env), r = rangeOf(*e.args[1], env);
-    if (!l || !r || e.op == '/')
+    if (!l || !r || e.op == '/' || e.op == '@')
       return std::nullopt;
     // zeros(B) + START keeps the constant's name.
     auto isZero = [](const Range &x) { return x.lo == 0 && x.hi == 0; };

@@ -44,7 +44,7 @@ public:
     case Expr::Kind::Neg:
       return expr(*e.args[0]);
     case Expr::Kind::Binary:
-      return !isComparison(e.op) && e.op != '/' && expr(*e.args[0]) &&
+      return !isComparison(e.op) && e.op != '/' && e.op != '@' && expr(*e.args[0]) &&
              expr(*e.args[1]);
     case Expr::Kind::Index:
       return expr(*e.args[0]);
@@ -77,7 +77,11 @@ private:
     case Builtin::Squeeze:
     case Builtin::Permute:
     case Builtin::Dropout:
+    case Builtin::Abs:
       return !e.args.empty() && expr(*e.args[0]);
+    case Builtin::Minimum:
+    case Builtin::Maximum:
+    case Builtin::Clip:
     case Builtin::Concat:
       for (const auto &a : e.args)
         if (!expr(*a))

@@ -1,6 +1,7 @@
 //===- Lexer.cpp - Tokens of the Heed model language ----------------------===//
 //
 // Part of Heed. Newlines are whitespace; `#` starts a comment to end of line.
+// Identifiers may be dotted module paths (`decoder.attention.W1`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,9 +30,18 @@ Token Lexer::next() {
 
   char c = *cur++;
   if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-    while (cur != end &&
-           (std::isalnum(static_cast<unsigned char>(*cur)) || *cur == '_'))
+    auto isWordChar = [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+    };
+    while (cur != end && isWordChar(*cur))
       ++cur;
+    // A dotted module path (`decoder.attention.W1`, `layers.0.self_attn`)
+    // is one identifier: PyTorch names weights by the module tree.
+    while (cur != end && *cur == '.' && cur + 1 != end && isWordChar(cur[1])) {
+      cur += 2;
+      while (cur != end && isWordChar(*cur))
+        ++cur;
+    }
     llvm::StringRef word(start, cur - start);
     Tok kind = llvm::StringSwitch<Tok>(word)
                    .Case("model", Tok::KwModel)
@@ -103,6 +113,7 @@ Token Lexer::next() {
   case '+': return make(Tok::Plus, start);
   case '*': return make(Tok::Star, start);
   case '/': return make(Tok::Slash, start);
+  case '@': return make(Tok::At, start);
   case '-':
     if (cur != end && *cur == '>') {
       ++cur;
@@ -134,6 +145,7 @@ const char *heed::dsl::tokenName(Tok kind) {
   case Tok::Minus: return "'-'";
   case Tok::Star: return "'*'";
   case Tok::Slash: return "'/'";
+  case Tok::At: return "'@'";
   case Tok::Arrow: return "'->'";
   case Tok::EqEq: return "'=='";
   case Tok::NotEq: return "'!='";

@@ -16,7 +16,7 @@ namespace heed::dsl {
 enum class Tok {
   Eof, Error, Ident, Int, Float,
   LParen, RParen, LBracket, RBracket, LBrace, RBrace,
-  Comma, Colon, Equal, Plus, Minus, Star, Slash, Arrow,
+  Comma, Colon, Equal, Plus, Minus, Star, Slash, At, Arrow,
   // Comparisons.
   EqEq, NotEq, Less, LessEq, Greater, GreaterEq,
   // Keywords.
@@ -43,6 +43,9 @@ private:
 };
 
 const char *tokenName(Tok kind);
+/// True for the reserved words (`model`, `input`, `output`, `layer`, `for`,
+/// `in`, `carry`, `yield`), which never name anything.
+inline bool isKeyword(Tok kind) { return kind >= Tok::KwModel; }
 
 } // namespace heed::dsl
 

@@ -4,6 +4,7 @@
 //
 //   model   := 'model' IDENT ['(' param {',' param} ')'] stmt*
 //   stmt    := 'input' IDENT ':' ['f32'|'i64'|'i32'|'bool'] '[' expr {',' expr} ']'
+//            | 'parameter' IDENT ':' '[' expr {',' expr} ']'
 //            | 'layer' IDENT '=' call
 //            | 'score' IDENT '(' IDENT {',' IDENT} ')' '=' expr
 //            | 'output' IDENT ['=' expr]
@@ -12,9 +13,8 @@
 //                  ['until' expr ['lengths' IDENT]] '{' stmt* '}'
 //            | 'yield' IDENT '=' expr
 //            | IDENT {',' IDENT} '=' expr
-//   expr    := sum [('==' | '!=' | '<' | '<=' | '>' | '>=') sum]
-//   sum     := term {('+' | '-') term}
-//   term    := unary {('*' | '/') unary}
+//   expr    := unary {binop unary}       precedence from kBinaryOperators:
+//              ('==' '!=' '<' '<=' '>' '>=') < ('+' '-') < ('*' '/' '@')
 //   unary   := '-' unary | primary
 //   primary := NUMBER | (IDENT | call | '(' expr ')') [index]
 //            | '[' [expr {',' expr}] ']'
@@ -70,6 +70,10 @@ private:
     return true;
   }
   bool expectIdent(std::string &name, SMLoc &loc, const char *what) {
+    if (isKeyword(tok.kind))
+      return error(tok.loc(), "'" + tok.text + "' is a reserved word and "
+                              "cannot be used as a " + what +
+                              " (docs/language.md lists the reserved words)");
     if (!tok.is(Tok::Ident))
       return errorExpected(what);
     name = tok.text.str();
@@ -80,9 +84,13 @@ private:
 
   std::unique_ptr<Stmt> parseStmt(Model &model, bool inLoop);
   std::unique_ptr<Stmt> parseScoreDef(Model &model, bool inLoop);
+  /// `parameter NAME: [d, ...]`: a bare weight tensor (nn.Parameter).
+  std::unique_ptr<Stmt> parseWeightTensor(bool inLoop);
   std::unique_ptr<Expr> parseExpr();
-  std::unique_ptr<Expr> parseSum();
-  std::unique_ptr<Expr> parseTerm();
+  /// Precedence climbing over kBinaryOperators: folds `op rhs` pairs onto
+  /// `lhs` while the operator binds at least as tightly as `minPrecedence`.
+  std::unique_ptr<Expr> parseBinaryRHS(int minPrecedence,
+                                       std::unique_ptr<Expr> lhs);
   std::unique_ptr<Expr> parseUnary();
   std::unique_ptr<Expr> parsePrimary();
   /// `base[i, a:b, :]` after a name, call or parenthesized expression.
@@ -340,6 +348,9 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
     // `score NAME(params) = expr`; `score` stays usable as a tensor name.
     if (tok.text == "score" && peekNext().is(Tok::Ident))
       return parseScoreDef(model, inLoop);
+    // `parameter NAME: [dims]`; contextual too.
+    if (tok.text == "parameter" && peekNext().is(Tok::Ident))
+      return parseWeightTensor(inLoop);
     auto s = std::make_unique<Stmt>(Stmt::Kind::Assign, loc);
     while (true) {
       std::string name;
@@ -362,6 +373,38 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
                          "an assignment)"),
            nullptr;
   }
+}
+
+std::unique_ptr<Stmt> Parser::parseWeightTensor(bool inLoop) {
+  SMLoc loc = tok.loc();
+  if (inLoop)
+    return error(loc, "weight tensors are declared at model level"), nullptr;
+  consume(); // 'parameter'
+  auto s = std::make_unique<Stmt>(Stmt::Kind::Weight, loc);
+  std::string name;
+  SMLoc nameLoc;
+  if (!expectIdent(name, nameLoc, "weight tensor name") ||
+      !expect(Tok::Colon, "':' and a shape after the weight tensor's name") ||
+      !expect(Tok::LBracket, "'[' to start the weight tensor's shape"))
+    return nullptr;
+  s->names.push_back(name);
+  s->nameLocs.push_back(nameLoc);
+  while (!tok.is(Tok::RBracket)) {
+    auto dim = parseExpr();
+    if (!dim)
+      return nullptr;
+    s->shape.push_back(std::move(dim));
+    if (tok.is(Tok::Comma))
+      consume();
+    else if (!tok.is(Tok::RBracket))
+      return errorExpected("',' or ']'"), nullptr;
+  }
+  consume();
+  if (s->shape.empty())
+    return error(loc, "weight tensor '" + name +
+                          "' needs at least one dimension"),
+           nullptr;
+  return s;
 }
 
 std::unique_ptr<Stmt> Parser::parseScoreDef(Model &model, bool inLoop) {
@@ -399,62 +442,67 @@ std::unique_ptr<Stmt> Parser::parseScoreDef(Model &model, bool inLoop) {
   return s;
 }
 
+/// The binary operators, loosest first; one row per operator, read by
+/// parseBinaryRHS (precedence climbing, as LLVM's Kaleidoscope parses
+/// BinOpRHS). `op` is the Expr::op code. Comparisons do not chain: Python's
+/// `a < b < c` means `a < b and b < c`, which no operator here computes.
+namespace {
+struct BinaryOperator {
+  Tok token;
+  char op;
+  int precedence;
+  bool chains;
+};
+} // namespace
+static constexpr BinaryOperator kBinaryOperators[] = {
+    {Tok::EqEq, CmpEq, 10, false},     {Tok::NotEq, CmpNe, 10, false},
+    {Tok::Less, CmpLt, 10, false},     {Tok::LessEq, CmpLe, 10, false},
+    {Tok::Greater, CmpGt, 10, false},  {Tok::GreaterEq, CmpGe, 10, false},
+    {Tok::Plus, '+', 20, true},        {Tok::Minus, '-', 20, true},
+    {Tok::Star, '*', 30, true},        {Tok::Slash, '/', 30, true},
+    {Tok::At, '@', 30, true},
+};
+
+static const BinaryOperator *binaryOperator(const Token &tok) {
+  for (const BinaryOperator &op : kBinaryOperators)
+    if (tok.is(op.token))
+      return &op;
+  return nullptr;
+}
+
 std::unique_ptr<Expr> Parser::parseExpr() {
-  auto lhs = parseSum();
-  char op = tok.is(Tok::EqEq)        ? CmpEq
-            : tok.is(Tok::NotEq)     ? CmpNe
-            : tok.is(Tok::Less)      ? CmpLt
-            : tok.is(Tok::LessEq)    ? CmpLe
-            : tok.is(Tok::Greater)   ? CmpGt
-            : tok.is(Tok::GreaterEq) ? CmpGe
-                                     : 0;
-  if (!lhs || !op)
-    return lhs;
-  auto cmp = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());
-  cmp->op = op;
-  consume();
-  auto rhs = parseSum();
-  if (!rhs)
-    return nullptr;
-  cmp->args.push_back(std::move(lhs));
-  cmp->args.push_back(std::move(rhs));
-  return cmp;
-}
-
-std::unique_ptr<Expr> Parser::parseSum() {
-  auto lhs = parseTerm();
-  unsigned chained = 0;
-  while (lhs && (tok.is(Tok::Plus) || tok.is(Tok::Minus))) {
-    if (!enter(tok.loc()))
-      return leave(chained + 1), nullptr;
-    ++chained;
-    auto bin = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());
-    bin->op = tok.text[0];
-    consume();
-    auto rhs = parseTerm();
-    if (!rhs)
-      return leave(chained), nullptr;
-    bin->args.push_back(std::move(lhs));
-    bin->args.push_back(std::move(rhs));
-    lhs = std::move(bin);
-  }
-  leave(chained);
-  return lhs;
-}
-
-std::unique_ptr<Expr> Parser::parseTerm() {
   auto lhs = parseUnary();
+  return lhs ? parseBinaryRHS(0, std::move(lhs)) : nullptr;
+}
+
+std::unique_ptr<Expr> Parser::parseBinaryRHS(int minPrecedence,
+                                             std::unique_ptr<Expr> lhs) {
   unsigned chained = 0;
-  while (lhs && (tok.is(Tok::Star) || tok.is(Tok::Slash))) {
+  int lastNonChaining = -1;
+  while (const BinaryOperator *op = binaryOperator(tok)) {
+    if (op->precedence < minPrecedence)
+      break;
+    if (!op->chains && lastNonChaining == op->precedence)
+      return leave(chained),
+             error(tok.loc(), "comparisons do not chain; compare once and "
+                              "combine the results with '*' (and)"),
+             nullptr;
+    // Each operator of a chain deepens the tree by one level.
     if (!enter(tok.loc()))
       return leave(chained + 1), nullptr;
     ++chained;
     auto bin = std::make_unique<Expr>(Expr::Kind::Binary, tok.loc());
-    bin->op = tok.text[0];
+    bin->op = op->op;
     consume();
     auto rhs = parseUnary();
+    // Operators that bind tighter than `op` take the right operand first.
+    const BinaryOperator *next = binaryOperator(tok);
+    if (rhs && next && next->precedence > op->precedence)
+      rhs = parseBinaryRHS(op->precedence + 1, std::move(rhs));
     if (!rhs)
       return leave(chained), nullptr;
+    if (!op->chains)
+      lastNonChaining = op->precedence;
     bin->args.push_back(std::move(lhs));
     bin->args.push_back(std::move(rhs));
     lhs = std::move(bin);

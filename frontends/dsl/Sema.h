@@ -20,6 +20,8 @@ namespace heed::dsl {
 struct WeightSpec {
   std::string name;            // e.g. "densor1.weight"
   std::vector<int64_t> shape;  // e.g. [10, 128]
+  std::string layer;           // the layer it belongs to; empty for a weight
+                               // tensor (`parameter v_a: [128]`)
 };
 
 /// Checks and annotates `model`; returns false after reporting the first
@@ -28,7 +30,8 @@ struct WeightSpec {
 bool checkModel(Model &model, llvm::SourceMgr &sourceMgr,
                 const llvm::StringMap<double> &params = {});
 
-/// The weights of a checked model, in declaration order.
+/// The weights of a checked model, in declaration order (a layer's weights
+/// are consecutive).
 std::vector<WeightSpec> weightSpecs(const Model &model);
 
 } // namespace heed::dsl

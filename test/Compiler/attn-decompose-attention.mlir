@@ -9,3 +9,11 @@
 // CHECK: %[[CTX:.*]] = attn.reduce %{{.*}} {axis = 1 : i64, kind = #attn<reduce sum>}
 // CHECK: return %[[CTX]], %[[W]]
 // CHECK-NOT: attn.attention
+
+// Work on captured weights alone (the transpose of `q @ W_q`) is the same
+// for every row: cloned unchanged, not lifted to [B, T].
+// RUN: heed-opt %S/Inputs/weight_work_in_score.mlir --attn-decompose-attention | FileCheck %s --check-prefix=WEIGHT
+// WEIGHT-LABEL: func @weight_work
+// WEIGHT: %[[T:.*]] = attn.permute %{{.*}} {perm = array<i64: 1, 0>} : (tensor<32x10xf32>) -> tensor<10x32xf32>
+// WEIGHT: attn.dense %{{.*}}, %[[T]] : (tensor<2x30x32xf32>, tensor<10x32xf32>) -> tensor<2x30x10xf32>
+// WEIGHT-NOT: attn.attention

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Random model generator for differential testing (NNSmith/Csmith style).
 
-Each seed gives one random, valid Heed model — dense layers, activations,
-elementwise chains, reductions, softmax, concatenation, Conv1D (valid and
+Each seed gives one random, valid Heed model — dense layers (some under a
+submodule path), activations, elementwise chains, math functions (sqrt,
+rsqrt, log, abs, pow, minimum, maximum, clip), layer norm, matrix products
+(with a bare parameter, or batched), reductions, softmax, concatenation, Conv1D (valid and
 'same' padding, strides: sequences of other lengths), batch norm,
 embeddings of id inputs, attention (dot, scaled dot and additive scores;
 a query row or a query sequence; lengths, causal masks, smoothing
@@ -41,6 +43,26 @@ from tensorio import save_safetensors, state_dict_numpy  # noqa: E402
 BATCHES = [1, 2, 3, 4, 5, 7, 16, 33]
 ACTS = {"none": lambda v: v, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
         "relu": torch.relu}
+
+
+class Scope(nn.Module):
+    """A module under a submodule path (`L3.inner.weight`): Heed binds it as
+    the dotted layer `L3.inner`."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, *args):
+        return self.inner(*args)
+
+
+class Weight(nn.Module):
+    """A bare nn.Parameter at `P3.p`: Heed's `parameter P3.p: [...]`."""
+
+    def __init__(self, *shape):
+        super().__init__()
+        self.p = nn.Parameter(torch.randn(*shape) * 0.5)
 
 
 class Value:
@@ -107,10 +129,16 @@ class Program:
         v = v or self.pick()
         units = units or self.rng.randint(2, 7)
         act = act or self.rng.choice(list(ACTS))
-        L = self.layer("dense(%d, activation=%s)" % (units, act),
-                       nn.Linear(v.d, units))
+        decl = "dense(%d, activation=%s)" % (units, act)
+        if self.rng.random() < 0.3:   # a submodule: the dotted layer L.inner
+            key = self.layer(decl, Scope(nn.Linear(v.d, units)))
+            self.layers[-1] = "layer %s.inner = %s" % (key, decl)
+            L = key + ".inner"
+            m = self.modules[key]
+        else:
+            L = self.layer(decl, nn.Linear(v.d, units))
+            m = self.modules[L]
         out = self.like(v, self.fresh(), units)
-        m = self.modules[L]
         return self.emit("%s = %s(%s)" % (out.name, L, v.name),
                          lambda env, o=out.name, i=v.name: env.__setitem__(
                              o, ACTS[act](m(env[i]))), out)
@@ -139,6 +167,67 @@ class Program:
                          lambda env, o=out.name, i=a.name, j=b.name: env.__setitem__(
                              o, {"+": env[i] + env[j], "-": env[i] - env[j],
                                  "*": env[i] * env[j]}[op]), out)
+
+    def math_fn(self):
+        """sqrt, rsqrt, log, abs, pow, minimum, maximum, clip, on values in
+        their domain (PyTorch's NaN cases are in tensor-ops.test)."""
+        a = self.pick()
+        b = self.pick(a.kind, a.d, a.t)
+        out = self.like(a, self.fresh())
+        forms = {
+            "sqrt(abs(%(a)s))": lambda x, y: torch.sqrt(x.abs()),
+            "rsqrt(abs(%(a)s) + 0.5)": lambda x, y: torch.rsqrt(x.abs() + 0.5),
+            "log(abs(%(a)s) + 1)": lambda x, y: torch.log(x.abs() + 1),
+            "abs(%(a)s)": lambda x, y: x.abs(),
+            "pow(abs(%(a)s), 1.5)": lambda x, y: torch.pow(x.abs(), 1.5),
+            "pow(%(a)s, 2)": lambda x, y: torch.pow(x, 2),
+            "pow(%(a)s, 3)": lambda x, y: torch.pow(x, 3),
+            "minimum(%(a)s, %(b)s)": lambda x, y: torch.minimum(x, y),
+            "maximum(%(a)s, %(b)s)": lambda x, y: torch.maximum(x, y),
+            "clip(%(a)s, -0.5, 0.5)": lambda x, y: torch.clamp(x, -0.5, 0.5),
+        }
+        text, f = self.rng.choice(sorted(forms.items()))
+        return self.emit("%s = %s" % (out.name, text % {"a": a.name, "b": b.name}),
+                         lambda env, o=out.name, i=a.name, j=b.name: env.__setitem__(
+                             o, f(env[i], env[j])), out)
+
+    def layer_norm(self):
+        v = self.pick()
+        eps = self.rng.choice([None, 1e-3])
+        affine = self.rng.random() < 0.7
+        m = nn.LayerNorm(v.d, eps=eps or 1e-5, elementwise_affine=affine)
+        if affine:
+            with torch.no_grad():
+                m.weight.normal_()
+                m.bias.normal_()
+        args = [] if eps is None else ["eps=%g" % eps]
+        if not affine:
+            args.append("elementwise_affine=0")
+        L = self.layer("layer_norm(%s)" % ", ".join(args), m, "ln")
+        out = self.like(v, self.fresh())
+        return self.emit("%s = %s(%s)" % (out.name, L, v.name),
+                         lambda env, o=out.name, i=v.name: env.__setitem__(o, m(env[i])),
+                         out)
+
+    def matmul(self):
+        """v @ P with a bare parameter P [d, u] (Keras layout), or a batched
+        product of two sequences: a [B, T, d] @ b^T [B, d, T]."""
+        a = self.pick()
+        out_name = self.fresh()
+        if a.kind == "seq" and self.rng.random() < 0.3:
+            b = self.pick("seq", a.d, a.t)
+            out = Value(out_name, "seq", a.t, a.t)
+            return self.emit("%s = %s @ permute(%s, [0, 2, 1])" % (out_name, a.name, b.name),
+                             lambda env, i=a.name, j=b.name: env.__setitem__(
+                                 out_name, env[i] @ env[j].transpose(1, 2)), out)
+        units = self.rng.randint(2, 7)
+        key = self.fresh("P")
+        self.layers.append("parameter %s.p: [%d, %d]" % (key, a.d, units))
+        self.modules[key] = Weight(a.d, units)
+        w = self.modules[key].p
+        out = self.like(a, out_name, units)
+        return self.emit("%s = %s @ %s.p" % (out_name, a.name, key),
+                         lambda env, i=a.name: env.__setitem__(out_name, env[i] @ w), out)
 
     def softmax(self):
         v = self.pick()
@@ -545,7 +634,8 @@ def generate(seed):
     ops = [(p.dense, 4), (p.unary, 2), (p.binary, 3), (p.softmax, 1), (p.reduce, 2),
            (p.concat, 2), (p.attention, 4), (p.keras_attention, 2), (p.recurrent, 2),
            (p.loop, 2), (lambda: stopping_loop(p), 1), (p.multi_head, 2),
-           (p.conv1d, 2), (p.batch_norm, 1), (p.embedding, 1)]
+           (p.conv1d, 2), (p.batch_norm, 1), (p.embedding, 1), (p.math_fn, 2),
+           (p.layer_norm, 1), (p.matmul, 2)]
     for _ in range(rng.randint(3, 9)):
         op = rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
         op()

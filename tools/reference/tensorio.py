@@ -27,3 +27,19 @@ def save_safetensors(path, tensors, dtype="F32"):
 def state_dict_numpy(module):
     return {k: v.detach().cpu().numpy().astype(np.float32)
             for k, v in module.state_dict().items()}
+
+
+def load_safetensors(path):
+    """The F32 tensors of a .safetensors file, by name."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    base, out = 8 + length, {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", name
+        begin, end = info["data_offsets"]
+        out[name] = np.frombuffer(data[base + begin:base + end], "<f4").reshape(info["shape"])
+    return out

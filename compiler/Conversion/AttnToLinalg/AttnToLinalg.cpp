@@ -194,6 +194,23 @@ Value heed::emitActivationScalar(OpBuilder &b, Location loc,
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x.getType()));
     return arith::MaximumFOp::create(b, loc, x, zero, fast(b));
   }
+  case attn::ActivationKind::sqrt:
+    return math::SqrtOp::create(b, loc, x, fast(b));
+  case attn::ActivationKind::rsqrt: {
+    // 1 / sqrt(x) in two correctly rounded steps, with `contract` only:
+    // with `afn`/`arcp` LLVM may use the reciprocal-root estimate, whose
+    // Newton step turns rsqrt(inf) = 0 into NaN. (Flags that are not
+    // `none` survive heed-vectorize-linalg's fast-math pass.)
+    auto exact = arith::FastMathFlagsAttr::get(b.getContext(),
+                                               arith::FastMathFlags::contract);
+    Value one = arith::ConstantOp::create(b, loc, b.getOneAttr(x.getType()));
+    Value root = math::SqrtOp::create(b, loc, x, exact);
+    return arith::DivFOp::create(b, loc, one, root, exact);
+  }
+  case attn::ActivationKind::log:
+    return math::LogOp::create(b, loc, x, fast(b));
+  case attn::ActivationKind::abs:
+    return math::AbsFOp::create(b, loc, x, fast(b));
   case attn::ActivationKind::sigmoid: {
     // 1 / (1 + exp(-x)): the logistic function.
     Value one = arith::ConstantOp::create(b, loc, b.getOneAttr(x.getType()));
@@ -358,6 +375,16 @@ struct BinaryLowering : OpRewritePattern<attn::BinaryOp> {
                                      return arith::DivFOp::create(b, l, a[0], a[1], fast(b));
                                    case attn::BinaryKind::max:
                                      return maxf(b, l, a[0], a[1]);
+                                   case attn::BinaryKind::min:
+                                     return arith::MinimumFOp::create(b, l, a[0], a[1], fast(b));
+                                   case attn::BinaryKind::pow:
+                                     // `contract` only: with `afn` LLVM rewrites
+                                     // pow(x, 1.5) as x·sqrt(x), NaN at -inf.
+                                     return math::PowFOp::create(
+                                         b, l, a[0], a[1],
+                                         arith::FastMathFlagsAttr::get(
+                                             b.getContext(),
+                                             arith::FastMathFlags::contract));
                                    default:
                                      return compare(b, l, kind, a[0], a[1]);
                                    }

@@ -285,6 +285,11 @@ int64_t denseActivationCode(attn::ActivationKind kind) {
   case attn::ActivationKind::none:
   case attn::ActivationKind::softmax:
     return 0;
+  case attn::ActivationKind::sqrt:
+  case attn::ActivationKind::rsqrt:
+  case attn::ActivationKind::log:
+  case attn::ActivationKind::abs:
+    return -1; // no kernel code: the layer stays generated
   }
   return 0;
 }
@@ -294,7 +299,8 @@ int64_t denseActivationCode(attn::ActivationKind kind) {
 bool denseFitsKernel(attn::DenseOp op) {
   auto in = cast<RankedTensorType>(op.getInput().getType());
   if (!in.hasStaticShape() || in.getRank() < 2 ||
-      matchPattern(op.getInput(), m_AnyZeroFloat()))
+      matchPattern(op.getInput(), m_AnyZeroFloat()) ||
+      denseActivationCode(op.getActivation()) < 0)
     return false;
   return isStableWeight(op.getWeight()) &&
          (!op.getBias() || isStableWeight(op.getBias()));

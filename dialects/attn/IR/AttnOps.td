@@ -50,7 +50,11 @@ def Attn_ActivationKind : I32EnumAttr<"ActivationKind",
       I32EnumAttrCase<"sigmoid", 2>,
       I32EnumAttrCase<"relu", 3>,
       I32EnumAttrCase<"exp", 4>,
-      I32EnumAttrCase<"softmax", 5>
+      I32EnumAttrCase<"softmax", 5>,
+      I32EnumAttrCase<"sqrt", 6>,
+      I32EnumAttrCase<"rsqrt", 7>,
+      I32EnumAttrCase<"log", 8>,
+      I32EnumAttrCase<"abs", 9>
     ]> {
   let cppNamespace = "::heed::attn";
   let genSpecializedAttr = 0;
@@ -69,7 +73,9 @@ def Attn_BinaryKind : I32EnumAttr<"BinaryKind", "elementwise binary operator", [
       I32EnumAttrCase<"lt", 7>,
       I32EnumAttrCase<"le", 8>,
       I32EnumAttrCase<"gt", 9>,
-      I32EnumAttrCase<"ge", 10>
+      I32EnumAttrCase<"ge", 10>,
+      I32EnumAttrCase<"min", 11>,
+      I32EnumAttrCase<"pow", 12>
     ]> {
   let cppNamespace = "::heed::attn";
   let genSpecializedAttr = 0;

@@ -1,0 +1,114 @@
+//===- MLIRGenImpl.h - The IR generator's class -----------------*- C++ -*-===//
+//
+// Part of Heed. The Generator shared by the files that build one concern
+// each: MLIRGen.cpp (the function, statements, expressions, built-ins),
+// MLIRGenLoops.cpp (`for` loops, loops that stop), MLIRGenLayers.cpp (layer
+// calls) and MLIRGenAttention.cpp (attention, multi-head attention).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_FRONTENDS_DSL_MLIRGENIMPL_H
+#define HEED_FRONTENDS_DSL_MLIRGENIMPL_H
+
+#include "frontends/dsl/MLIRGen.h"
+#include "frontends/dsl/Sema.h"
+
+#include "dialects/attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+namespace heed::dsl::gen {
+
+using namespace mlir;
+
+class Generator {
+public:
+  Generator(MLIRContext &ctx, const Model &model,
+            const llvm::StringMap<int64_t> &dims, llvm::SourceMgr &sm)
+      : ctx(ctx), builder(&ctx), model(model), dims(dims), sm(sm) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  Location loc(llvm::SMLoc at) {
+    auto [line, col] = sm.getLineAndColumn(at);
+    StringRef file = sm.getMemoryBuffer(sm.FindBufferContainingLoc(at))
+                         ->getBufferIdentifier();
+    return FileLineColLoc::get(&ctx, file, line, col);
+  }
+  RankedTensorType tensorType(const Shape &shape) {
+    SmallVector<int64_t> sizes;
+    for (const Dim &d : shape) {
+      if (d.isKnown()) {
+        sizes.push_back(d.size);
+      } else {
+        auto it = dims.find(d.symbol);
+        sizes.push_back(it == dims.end() ? ShapedType::kDynamic : it->second);
+      }
+    }
+    return RankedTensorType::get(sizes, builder.getF32Type());
+  }
+
+  bool genStmts(const std::vector<std::unique_ptr<Stmt>> &stmts,
+                SmallVectorImpl<Value> &results);
+  bool genFor(const Stmt &s);
+  Value gen(const Expr &e);
+  /// Every result of `e` (one, or several for calls returning states).
+  SmallVector<Value> genAll(const Expr &e);
+  SmallVector<Value> genCall(const Expr &e);
+  SmallVector<Value> genLayerCall(const Expr &e, ArrayRef<Value> args);
+  Value genBuiltin(const Expr &e, ArrayRef<Value> args);
+  /// `a @ b` with NumPy's matmul semantics (see Sema::checkMatmul).
+  Value genMatmul(Location l, Value a, Value b);
+  /// pow(x, y), with PyTorch's special cases for constant exponents.
+  Value genPow(Location l, Value x, Value y, std::optional<double> exponent);
+  /// attention(...): one attn.attention whose score region is the score
+  /// function generated on the region's row arguments.
+  SmallVector<Value> genAttention(const Expr &e);
+  /// multi_head_attention: projections, heads folded into the batch, one
+  /// scaled dot-product attention, heads merged, output projection.
+  Value genMultiHead(const Expr &e, ArrayRef<Value> args);
+  /// Fills `op`'s score region with Σ q·k (times `scale` unless 1).
+  void buildDotScore(attn::AttentionOp op, float scale);
+  /// Rows [offset, offset + n) of a weight [N, ...] (or bias [N]).
+  Value weightRows(Location l, Value weight, int64_t offset, int64_t n);
+  /// layer_norm: nn.LayerNorm over the last axis, from reductions and
+  /// elementwise ops (fused by linalg into two passes over each row).
+  Value genLayerNorm(Location l, Value x, const Layer &layer,
+                     ArrayRef<Value> weights);
+  /// Yield handling inside a loop body: name -> stacked tensor, step index.
+  struct LoopFrame {
+    Value step;
+    llvm::StringMap<Value> stacked;
+    std::string var; // the loop variable's name
+    Value finished;  // loops with `until`: [B], 1 for rows already finished
+  };
+  /// `for ... until cond`: the scf.while form of genFor.
+  bool genStoppingLoop(const Stmt &s, int64_t count, ArrayRef<Value> inits,
+                       ArrayRef<const Stmt *> yields);
+  /// `mask` [B] reshaped to [B, 1, ...] of `rank`, to broadcast over rows.
+  Value rowMask(Location l, Value mask, int64_t rank);
+  SmallVector<LoopFrame *> loops;
+  Value activate(Location l, Value x, attn::ActivationKind kind) {
+    return attn::ActivateOp::create(builder, l, x, kind);
+  }
+
+  MLIRContext &ctx;
+  OpBuilder builder;
+  const Model &model;
+  const llvm::StringMap<int64_t> &dims;
+  llvm::SourceMgr &sm;
+  llvm::StringMap<Value> values;
+  llvm::StringMap<SmallVector<Value>> layerWeights;
+};
+
+/// The dialect's activation for a layer's `activation=` name.
+attn::ActivationKind activationKind(StringRef name);
+
+} // namespace heed::dsl::gen
+
+#endif // HEED_FRONTENDS_DSL_MLIRGENIMPL_H

@@ -1,0 +1,506 @@
+//===- SemaLayers.cpp - Layer declarations, layer calls, weights ----------===//
+//
+// Part of Heed. Checks `layer NAME = KIND(...)`, fixes every layer's weight
+// shapes (the input size comes from the first call) and types layer calls.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/dsl/Builtins.h"
+#include "frontends/dsl/IdRanges.h"
+#include "frontends/dsl/SemaImpl.h"
+
+#include <cmath>
+
+using namespace heed::dsl;
+using namespace heed::dsl::sema;
+
+std::optional<int64_t> Sema::intKwarg(const Expr &call, llvm::StringRef name,
+                                      int64_t defaultValue, size_t position) {
+  const Expr *e = position < call.args.size() ? call.args[position].get()
+                                              : call.kwarg(name);
+  if (!e)
+    return defaultValue;
+  return evalInt(*e, name);
+}
+
+bool Sema::fixInFeatures(Layer &layer, const Expr &arg, int64_t size) {
+  if (layer.inFeatures && *layer.inFeatures != size)
+    return error(arg.loc, "layer '" + layer.name + "' was first called with " +
+                              Twine(*layer.inFeatures) +
+                              " input features, here with " + Twine(size) +
+                              " (input " + shapeStr(arg.type) +
+                              "); its weights are shared");
+  layer.inFeatures = size;
+  return true;
+}
+
+bool Sema::checkRecurrentDecl(Layer &layer, Expr &decl, bool wrapped) {
+  Builtin kind = lookupLayerKind(decl.name);
+  bool cellOnly = kind == Builtin::LstmCell || kind == Builtin::GruCell;
+  if (!expectArgs(decl, 1, 1,
+                  cellOnly ? std::initializer_list<llvm::StringRef>{"units"}
+                           : std::initializer_list<llvm::StringRef>{
+                                 "units", "return_sequences", "return_state",
+                                 "go_backwards", "reset_after"}))
+    return false;
+  auto units = intKwarg(decl, "units", 0, 0);
+  if (!units)
+    return false;
+  if (*units <= 0)
+    return error(decl.args[0]->loc,
+                 "unit count must be positive, got " + Twine(*units));
+  layer.units = *units;
+  if (cellOnly)
+    return true;
+  layer.cell = kind;
+  auto seq = intKwarg(decl, "return_sequences", 0);
+  auto state = intKwarg(decl, "return_state", 0);
+  auto back = intKwarg(decl, "go_backwards", 0);
+  auto resetAfter = intKwarg(decl, "reset_after", 1);
+  if (!seq || !state || !back || !resetAfter)
+    return false;
+  if (!*resetAfter)
+    return error(decl.kwarg("reset_after")->loc,
+                 "reset_after=0 GRUs are not supported; PyTorch and TF2 "
+                 "default to reset_after=1");
+  if (kind == Builtin::Lstm && decl.kwarg("reset_after"))
+    return error(decl.kwarg("reset_after")->loc,
+                 "reset_after applies to gru layers only");
+  if (wrapped && *back)
+    return error(decl.kwarg("go_backwards")->loc,
+                 "go_backwards inside bidirectional(...) is not meaningful");
+  layer.returnSequences = *seq;
+  layer.returnState = *state;
+  layer.goBackwards = *back;
+  return true;
+}
+
+bool Sema::checkLayerDecl(Layer &layer) {
+  Expr &decl = *layer.decl;
+  layer.kind = lookupLayerKind(decl.name);
+  switch (layer.kind) {
+  case Builtin::None:
+    if (isPlannedBuiltin(decl.name))
+      return error(decl.loc,
+                   "layer kind '" + decl.name +
+                       "' is not implemented by this version of Heed");
+    return error(decl.loc, "unknown layer kind '" + decl.name +
+                               "' (known: dense, lstm, gru, bidirectional, "
+                               "lstm_cell, gru_cell, conv1d, batch_norm, "
+                               "embedding, multi_head_attention, glu)");
+  case Builtin::Lstm:
+  case Builtin::Gru:
+  case Builtin::LstmCell:
+  case Builtin::GruCell:
+    return checkRecurrentDecl(layer, decl, false);
+  case Builtin::Bidirectional: {
+    // bidirectional(lstm(units, ...), merge=concat)
+    if (!expectArgs(decl, 1, 1, {"merge"}))
+      return false;
+    Expr &inner = *decl.args[0];
+    Builtin innerKind = inner.kind == Expr::Kind::Call
+                            ? lookupLayerKind(inner.name)
+                            : Builtin::None;
+    if (innerKind != Builtin::Lstm && innerKind != Builtin::Gru)
+      return error(inner.loc, "bidirectional wraps an lstm(...) or gru(...) "
+                              "layer");
+    if (!checkRecurrentDecl(layer, inner, true))
+      return false;
+    layer.directions = 2;
+    if (const Expr *m = decl.kwarg("merge")) {
+      if (m->kind != Expr::Kind::Name ||
+          (m->name != "concat" && m->name != "sum"))
+        return error(m->loc, "merge must be concat or sum");
+      layer.merge = m->name;
+    }
+    return true;
+  }
+  case Builtin::Conv1D: {
+    // conv1d(filters, kernel_size, strides=1, padding=valid, use_bias=1)
+    if (!expectArgs(decl, 2, 2, {"strides", "padding", "use_bias"}))
+      return false;
+    auto filters = intKwarg(decl, "filters", 0, 0);
+    auto kernel = intKwarg(decl, "kernel_size", 0, 1);
+    auto stride = intKwarg(decl, "strides", 1);
+    auto bias = intKwarg(decl, "use_bias", 1);
+    if (!filters || !kernel || !stride || !bias)
+      return false;
+    if (*filters <= 0 || *kernel <= 0 || *stride <= 0)
+      return error(decl.loc, "conv1d filters, kernel_size and strides must be "
+                             "positive");
+    layer.units = *filters;
+    layer.kernelSize = *kernel;
+    layer.stride = *stride;
+    layer.useBias = *bias != 0;
+    if (const Expr *p = decl.kwarg("padding")) {
+      if (p->kind != Expr::Kind::Name ||
+          (p->name != "valid" && p->name != "same"))
+        return error(p->loc, "padding must be valid or same");
+      layer.padding = p->name;
+    }
+    return true;
+  }
+  case Builtin::BatchNorm: {
+    // batch_norm(epsilon=1e-3): Keras' default epsilon.
+    if (!expectArgs(decl, 0, 0, {"epsilon"}))
+      return false;
+    if (const Expr *e = decl.kwarg("epsilon")) {
+      auto v = evalNumber(*e);
+      if (!v)
+        return false;
+      if (*v <= 0)
+        return error(e->loc, "epsilon must be positive");
+      layer.epsilon = *v;
+    }
+    return true;
+  }
+  case Builtin::LayerNorm: {
+    // layer_norm(eps=1e-5, elementwise_affine=1): nn.LayerNorm over the
+    // last axis.
+    if (!expectArgs(decl, 0, 0, {"eps", "elementwise_affine"}))
+      return false;
+    layer.epsilon = 1e-5;
+    if (const Expr *e = decl.kwarg("eps")) {
+      auto v = evalNumber(*e);
+      if (!v)
+        return false;
+      if (*v <= 0)
+        return error(e->loc, "eps must be positive");
+      layer.epsilon = *v;
+    }
+    auto affine = intKwarg(decl, "elementwise_affine", 1);
+    if (!affine)
+      return false;
+    layer.useBias = *affine != 0;
+    return true;
+  }
+  case Builtin::MultiHeadAttention: {
+    // multi_head_attention(d_model, heads=8, causal=0)
+    if (!expectArgs(decl, 1, 1, {"heads", "causal"}))
+      return false;
+    auto dModel = intKwarg(decl, "d_model", 0, 0);
+    auto heads = intKwarg(decl, "heads", 8);
+    auto causal = intKwarg(decl, "causal", 0);
+    if (!dModel || !heads || !causal)
+      return false;
+    if (*dModel <= 0 || *heads <= 0)
+      return error(decl.loc, "multi_head_attention needs a positive d_model "
+                             "and head count");
+    if (*dModel % *heads)
+      return error(decl.kwarg("heads") ? decl.kwarg("heads")->loc : decl.loc,
+                   Twine(*heads) + " heads do not divide d_model " +
+                       Twine(*dModel) +
+                       " (each head gets d_model / heads "
+                       "features)");
+    layer.units = *dModel;
+    layer.heads = *heads;
+    layer.causal = *causal != 0;
+    layer.inFeatures = *dModel;
+    return true;
+  }
+  case Builtin::Glu: {
+    // glu(units, use_bias=1): proj(x) ⊙ σ(gate(x)), one [2·units, in] weight
+    if (!expectArgs(decl, 1, 1, {"use_bias"}))
+      return false;
+    auto units = intKwarg(decl, "units", 0, 0);
+    auto bias = intKwarg(decl, "use_bias", 1);
+    if (!units || !bias)
+      return false;
+    if (*units <= 0)
+      return error(decl.loc, "glu units must be positive");
+    layer.units = *units;
+    layer.useBias = *bias != 0;
+    return true;
+  }
+  case Builtin::Embedding: {
+    // embedding(vocab, dim)
+    if (!expectArgs(decl, 2, 2, {}))
+      return false;
+    auto vocab = intKwarg(decl, "vocab", 0, 0);
+    auto dim = intKwarg(decl, "dim", 0, 1);
+    if (!vocab || !dim)
+      return false;
+    if (*vocab <= 0 || *dim <= 0)
+      return error(decl.loc, "embedding sizes must be positive");
+    layer.vocab = *vocab;
+    layer.units = *dim;
+    layer.inFeatures = *vocab;
+    return true;
+  }
+  default:
+    break;
+  }
+  // dense(units, activation=none, use_bias=1)
+  if (!expectArgs(decl, 0, 1, {"units", "activation", "use_bias"}))
+    return false;
+  const Expr *units =
+      decl.args.empty() ? decl.kwarg("units") : decl.args[0].get();
+  if (!units)
+    return error(decl.loc, "dense layer needs a unit count: dense(units, ...)");
+  auto n = evalInt(*units, "unit count");
+  if (!n)
+    return false;
+  if (*n <= 0)
+    return error(units->loc, "unit count must be positive, got " + Twine(*n));
+  layer.units = *n;
+  if (const Expr *act = decl.kwarg("activation")) {
+    if (act->kind != Expr::Kind::Name || !isActivationName(act->name))
+      return error(act->loc, "unknown activation; expected one of none, "
+                             "linear, tanh, sigmoid, relu, exp, softmax");
+    layer.activation = act->name == "linear" ? "none" : act->name;
+  }
+  if (const Expr *bias = decl.kwarg("use_bias")) {
+    auto b = evalInt(*bias, "use_bias (0 or 1)");
+    if (!b)
+      return false;
+    layer.useBias = *b != 0;
+  }
+  return true;
+}
+
+bool Sema::checkLayerCall(Expr &e, Layer &layer) {
+  e.layer = &layer;
+  if (layer.kind == Builtin::MultiHeadAttention)
+    return checkMultiHeadCall(e, layer);
+  if (layer.kind != Builtin::Dense && layer.kind != Builtin::Glu)
+    return checkSequenceLayerCall(e, layer);
+  if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))
+    return false;
+  const Shape &in = e.args[0]->type;
+  const Dim &last = in.back();
+  if (!last.isKnown())
+    return error(e.args[0]->loc, "layer '" + layer.name +
+                                     "' needs a known feature size, but its "
+                                     "input is " +
+                                     shapeStr(in));
+  if (layer.inFeatures && *layer.inFeatures != last.size)
+    return error(e.args[0]->loc,
+                 "layer '" + layer.name + "' was first called with " +
+                     Twine(*layer.inFeatures) + " input features, here with " +
+                     Twine(last.size) + " (input " + shapeStr(in) +
+                     "); its weights are shared");
+  layer.inFeatures = last.size;
+  e.type = in;
+  e.type.back() = Dim::known(layer.units);
+  return true;
+}
+
+bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
+  bool cell = layer.kind == Builtin::LstmCell || layer.kind == Builtin::GruCell;
+  bool recurrent = cell || layer.cell != Builtin::None;
+  bool lstm = layer.kind == Builtin::LstmCell || layer.cell == Builtin::Lstm;
+  size_t states = recurrent ? (lstm ? 2 : 1) : 0;
+  size_t minArgs = 1 + (cell ? states : 0);
+  if (!expectArgs(e, minArgs, 1 + states, {}))
+    return false;
+  if (!cell && e.args.size() != 1 && e.args.size() != 1 + states)
+    return error(
+        e.args[1]->loc,
+        "'" + layer.name + "' takes the input and " + Twine(states) +
+            (lstm ? " initial states (h0, c0)" : " initial state (h0)") +
+            ", or the input alone");
+  for (auto &a : e.args)
+    if (!checkTensor(*a))
+      return false;
+  Expr &x = *e.args[0];
+  const Shape &in = x.type;
+  auto needKnownLast = [&]() -> bool {
+    if (in.back().isKnown())
+      return true;
+    return error(x.loc, "layer '" + layer.name +
+                            "' needs a known feature "
+                            "size, but its input is " +
+                            shapeStr(in));
+  };
+  Dim h = Dim::known(layer.units);
+  switch (layer.kind) {
+  case Builtin::LstmCell:
+  case Builtin::GruCell: {
+    if (in.size() != 2)
+      return error(x.loc, "cell '" + layer.name +
+                              "' takes one step [B, F], got " + shapeStr(in));
+    if (!needKnownLast())
+      return false;
+    Shape state = {in[0], h};
+    for (size_t i = 1; i < e.args.size(); ++i)
+      if (e.args[i]->type != state)
+        return error(e.args[i]->loc, "state of cell '" + layer.name +
+                                         "' must be " + shapeStr(state) +
+                                         " (batch of the input, " +
+                                         Twine(layer.units) + " units), got " +
+                                         shapeStr(e.args[i]->type));
+    if (!fixInFeatures(layer, x, in.back().size))
+      return false;
+    e.type = state;
+    if (states > 1) // lstm_cell: h and c
+      e.results.assign(states, state);
+    return true;
+  }
+  case Builtin::Lstm:
+  case Builtin::Gru:
+  case Builtin::Bidirectional: {
+    if (in.size() != 3)
+      return error(x.loc, "recurrent layer '" + layer.name +
+                              "' takes a sequence [B, T, F], got " +
+                              shapeStr(in));
+    if (!needKnownLast() || !fixInFeatures(layer, x, in.back().size))
+      return false;
+    Shape state = layer.directions == 1 ? Shape{in[0], h}
+                                        : Shape{Dim::known(2), in[0], h};
+    for (size_t i = 1; i < e.args.size(); ++i)
+      if (e.args[i]->type != state)
+        return error(e.args[i]->loc, "initial state of '" + layer.name +
+                                         "' must be " + shapeStr(state) +
+                                         ", got " + shapeStr(e.args[i]->type));
+    Dim outF = layer.directions == 2 && layer.merge == "concat"
+                   ? Dim::known(2 * layer.units)
+                   : h;
+    if (layer.returnSequences)
+      e.type = {in[0], in[1], outF};
+    else if (layer.directions == 2 && layer.merge == "concat")
+      return error(e.loc, "bidirectional(..., merge=concat) without "
+                          "return_sequences=1 is not supported yet; return "
+                          "the sequences or use merge=sum");
+    else
+      e.type = {in[0], outF};
+    if (layer.returnState) {
+      e.results = {e.type};
+      for (size_t i = 0; i < states; ++i)
+        e.results.push_back(state);
+    }
+    return true;
+  }
+  case Builtin::Conv1D: {
+    if (in.size() != 3)
+      return error(x.loc, "conv1d '" + layer.name +
+                              "' takes a sequence [B, T, C], got " +
+                              shapeStr(in));
+    if (!needKnownLast() || !fixInFeatures(layer, x, in.back().size))
+      return false;
+    if (!in[1].isKnown()) {
+      // 'same' with stride 1 keeps the length, whatever it is bound to.
+      if (layer.padding == "same" && layer.stride == 1) {
+        e.type = {in[0], in[1], Dim::known(layer.units)};
+        return true;
+      }
+      return error(x.loc, "conv1d '" + layer.name +
+                              "' needs a known sequence length (or "
+                              "padding=same with stride 1), got " +
+                              shapeStr(in));
+    }
+    int64_t t = in[1].size, k = layer.kernelSize, st = layer.stride, out;
+    if (layer.padding == "same") {
+      out = (t + st - 1) / st;
+    } else {
+      if (t < k)
+        return error(x.loc, "conv1d '" + layer.name + "' has a kernel of " +
+                                Twine(k) + " steps but its input only " +
+                                Twine(t));
+      out = (t - k) / st + 1;
+    }
+    e.type = {in[0], Dim::known(out), Dim::known(layer.units)};
+    return true;
+  }
+  case Builtin::BatchNorm:
+  case Builtin::LayerNorm:
+    if (!needKnownLast() || !fixInFeatures(layer, x, in.back().size))
+      return false;
+    e.type = in;
+    return true;
+  case Builtin::Embedding:
+    constrainInput(x, "token ids of embedding '" + layer.name + "'", 0,
+                   Dim::known(layer.vocab - 1));
+    e.type = in;
+    e.type.push_back(Dim::known(layer.units));
+    return true;
+  default:
+    return error(e.loc, "internal: unexpected layer kind");
+  }
+}
+
+/// Appends the weights of one layer, as its PyTorch module names them.
+static void appendLayerWeights(const Layer *layer,
+                               std::vector<WeightSpec> &specs) {
+  {
+    const std::string &n = layer->name;
+    int64_t in = layer->inFeatures.value_or(0), u = layer->units;
+    switch (layer->kind) {
+    case Builtin::Lstm:
+    case Builtin::Gru:
+    case Builtin::Bidirectional: {
+      // nn.LSTM / nn.GRU (batch_first): per direction weight_ih_l0 [G*H, I],
+      // weight_hh_l0 [G*H, H], bias_ih_l0, bias_hh_l0; `_reverse` backward.
+      int64_t g = layer->cell == Builtin::Lstm ? 4 : 3;
+      for (int64_t d = 0; d < layer->directions; ++d) {
+        std::string sfx = d ? "_l0_reverse" : "_l0";
+        specs.push_back({n + ".weight_ih" + sfx, {g * u, in}});
+        specs.push_back({n + ".weight_hh" + sfx, {g * u, u}});
+        specs.push_back({n + ".bias_ih" + sfx, {g * u}});
+        specs.push_back({n + ".bias_hh" + sfx, {g * u}});
+      }
+      break;
+    }
+    case Builtin::LstmCell:
+    case Builtin::GruCell: {
+      int64_t g = layer->kind == Builtin::LstmCell ? 4 : 3;
+      specs.push_back({n + ".weight_ih", {g * u, in}});
+      specs.push_back({n + ".weight_hh", {g * u, u}});
+      specs.push_back({n + ".bias_ih", {g * u}});
+      specs.push_back({n + ".bias_hh", {g * u}});
+      break;
+    }
+    case Builtin::Conv1D:
+      specs.push_back({n + ".weight", {u, in, layer->kernelSize}});
+      if (layer->useBias)
+        specs.push_back({n + ".bias", {u}});
+      break;
+    case Builtin::BatchNorm:
+      for (const char *p :
+           {".weight", ".bias", ".running_mean", ".running_var"})
+        specs.push_back({n + p, {in}});
+      break;
+    case Builtin::Embedding:
+      specs.push_back({n + ".weight", {layer->vocab, u}});
+      break;
+    case Builtin::LayerNorm:
+      if (layer->useBias) // elementwise_affine
+        for (const char *p : {".weight", ".bias"})
+          specs.push_back({n + p, {in}});
+      break;
+    case Builtin::MultiHeadAttention:
+      // nn.MultiheadAttention: q, k, v projections stacked, then out_proj.
+      specs.push_back({n + ".in_proj_weight", {3 * u, u}});
+      specs.push_back({n + ".in_proj_bias", {3 * u}});
+      specs.push_back({n + ".out_proj.weight", {u, u}});
+      specs.push_back({n + ".out_proj.bias", {u}});
+      break;
+    case Builtin::Glu:
+      // Linear(in, 2·units) followed by F.glu: proj rows first, gate rows last.
+      specs.push_back({n + ".weight", {2 * u, in}});
+      if (layer->useBias)
+        specs.push_back({n + ".bias", {2 * u}});
+      break;
+    default:
+      specs.push_back({n + ".weight", {u, in}});
+      if (layer->useBias)
+        specs.push_back({n + ".bias", {u}});
+      break;
+    }
+  }
+}
+
+std::vector<WeightSpec> heed::dsl::weightSpecs(const Model &model) {
+  std::vector<WeightSpec> specs;
+  for (auto &owner : model.weightOwners) {
+    if (auto *layer = std::get_if<const Layer *>(&owner)) {
+      size_t first = specs.size();
+      appendLayerWeights(*layer, specs);
+      for (size_t i = first; i < specs.size(); ++i)
+        specs[i].layer = (*layer)->name;
+    } else {
+      auto &w = std::get<Model::WeightTensor>(owner);
+      specs.push_back({w.name, w.shape, ""});
+    }
+  }
+  return specs;
+}
