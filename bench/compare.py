@@ -47,6 +47,18 @@ class Glu(nn.Module):
         return F.glu(self.feed_forward(x), dim=-1)
 
 
+class EncoderBlock(nn.Module):
+    """nn.TransformerEncoderLayer (post-norm, ReLU) under the attribute
+    `encoder`, as bench/models/transformer.heed binds it."""
+    def __init__(self, d=256, heads=4, ff=1024):
+        super().__init__()
+        self.encoder = nn.TransformerEncoderLayer(d, heads, ff, dropout=0.0,
+                                                  batch_first=True)
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
 class SelfAttention(nn.Module):
     def __init__(self, d=512, heads=8):
         super().__init__()
@@ -117,6 +129,14 @@ def mha_row(batch):
     return dict(module=SelfAttention(), args=(torch.randn(batch, 16, 512),),
                 inputs=["x"], outputs=["y"], model="bench/models/mha.heed",
                 heed_inputs=lambda a: {"x": a[0]}, options=["--dim", "T=16"],
+                check={"y": 0})
+
+
+def transformer_row(batch):
+    torch.manual_seed(0)
+    return dict(module=EncoderBlock(), args=(torch.randn(batch, 128, 256),),
+                inputs=["x"], outputs=["y"], model="bench/models/transformer.heed",
+                heed_inputs=lambda a: {"x": a[0]}, options=["--dim", "T=128"],
                 check={"y": 0})
 
 
@@ -204,6 +224,7 @@ ROWS = [
     ("Tacotron2 attention, 10 queries over 200", tacotron_row, [32, 1]),
     ("trigger word", trigger_row, [1, 32]),
     ("date translator", date_row, [1, 32]),
+    ("transformer encoder layer d256 h4 ff1024, [B, 128, 256]", transformer_row, [1, 32]),
 ]
 
 

@@ -49,10 +49,11 @@ enum class Builtin {
   // Functions over tensors.
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
   Squeeze, Dropout, Argmax, Dot, Attention, Zeros, PositionalEncoding, Where,
-  Sqrt, Rsqrt, Log, Abs, Pow, Minimum, Maximum, Clip,
+  Sqrt, Rsqrt, Log, Abs, Pow, Minimum, Maximum, Clip, Gelu, Reshape, Stack,
+  Arange, SequenceMask,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
-  Embedding, MultiHeadAttention, Glu, LayerNorm,
+  Embedding, MultiHeadAttention, Glu, LayerNorm, TransformerEncoderLayer,
 };
 
 struct Layer;
@@ -143,6 +144,11 @@ struct Layer {
   bool returnSequences = false;      // Keras defaults
   bool returnState = false;
   bool goBackwards = false;
+  int64_t numLayers = 1;             // nn.LSTM(num_layers=...): stacked layers
+  /// The feature size one recurrent layer gives the next.
+  int64_t sequenceFeatures() const {
+    return directions == 2 && merge == "concat" ? 2 * units : units;
+  }
   // conv1d
   int64_t kernelSize = 0, stride = 1;
   std::string padding = "valid";
@@ -150,9 +156,19 @@ struct Layer {
   double epsilon = 1e-3;
   // embedding
   int64_t vocab = 0;
-  // multi_head_attention (units = d_model)
+  // multi_head_attention (units = d_model; useBias: `bias=`), also the
+  // self-attention of transformer_encoder_layer
   int64_t heads = 1;
   bool causal = false;
+  int64_t kdim = 0, vdim = 0;        // key/value sizes (0: d_model)
+  /// Separate q/k/v projection weights (kdim or vdim ≠ d_model), as
+  /// nn.MultiheadAttention saves them; otherwise one in_proj_weight.
+  bool separateProjections() const {
+    return (kdim && kdim != units) || (vdim && vdim != units);
+  }
+  // transformer_encoder_layer
+  int64_t feedforward = 2048;
+  bool normFirst = false;
 };
 
 /// `score NAME(q, k, f...) = expr`: a score function of one query row and

@@ -86,7 +86,8 @@ private:
       return true;
     if (!leadsWithBatch(e.type)) {
       // Constants without rows: zeros(4), the model's parameters.
-      if (e.kind == Expr::Kind::Call && e.builtin == Builtin::Zeros)
+      if (e.kind == Expr::Kind::Call &&
+          (e.builtin == Builtin::Zeros || e.builtin == Builtin::Arange))
         return true;
       if (e.kind == Expr::Kind::Name &&
           llvm::any_of(model.params,
@@ -137,6 +138,15 @@ private:
     case Builtin::Permute:
       if (!e.perm.empty() && e.perm[0] != 0)
         return reject("'permute' moves the batch axis");
+      return true;
+    case Builtin::Stack:
+      if (e.axis == 0)
+        return reject("'stack' on the batch axis");
+      return true;
+    case Builtin::Reshape:
+      // Rows stay rows when the batch axis leads both shapes.
+      if (e.args.empty() || !leadsWithBatch(e.args[0]->type))
+        return reject("'reshape' of a value without the batch axis first");
       return true;
     default:
       return true;

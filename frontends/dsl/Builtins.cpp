@@ -16,6 +16,7 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("tanh", Builtin::Tanh)
       .Case("sigmoid", Builtin::Sigmoid)
       .Case("relu", Builtin::Relu)
+      .Case("gelu", Builtin::Gelu)
       .Case("exp", Builtin::Exp)
       .Case("repeat", Builtin::Repeat)
       .Case("concat", Builtin::Concat)
@@ -39,6 +40,10 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("minimum", Builtin::Minimum)
       .Case("maximum", Builtin::Maximum)
       .Case("clip", Builtin::Clip)
+      .Case("reshape", Builtin::Reshape)
+      .Case("stack", Builtin::Stack)
+      .Case("arange", Builtin::Arange)
+      .Case("sequence_mask", Builtin::SequenceMask)
       .Default(Builtin::None);
 }
 
@@ -56,6 +61,7 @@ Builtin heed::dsl::lookupLayerKind(llvm::StringRef name) {
       .Case("multi_head_attention", Builtin::MultiHeadAttention)
       .Case("glu", Builtin::Glu)
       .Case("layer_norm", Builtin::LayerNorm)
+      .Case("transformer_encoder_layer", Builtin::TransformerEncoderLayer)
       .Default(Builtin::None);
 }
 
@@ -66,6 +72,8 @@ bool heed::dsl::isPlannedBuiltin(llvm::StringRef name) {
 
 bool heed::dsl::isActivationName(llvm::StringRef name) {
   return llvm::StringSwitch<bool>(name)
-      .Cases({"none", "linear", "tanh", "sigmoid", "relu", "exp", "softmax"}, true)
+      .Cases({"none", "linear", "tanh", "sigmoid", "relu", "exp", "softmax",
+              "gelu"},
+             true)
       .Default(false);
 }

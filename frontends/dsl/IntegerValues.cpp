@@ -70,7 +70,10 @@ private:
     switch (e.builtin) {
     case Builtin::Argmax:
     case Builtin::Zeros:
+    case Builtin::Arange:
       return true;
+    case Builtin::Reshape:
+      return !e.args.empty() && expr(*e.args[0]);
     case Builtin::Max:
     case Builtin::Sum:
     case Builtin::Repeat:
@@ -82,6 +85,7 @@ private:
     case Builtin::Minimum:
     case Builtin::Maximum:
     case Builtin::Clip:
+    case Builtin::Stack:
     case Builtin::Concat:
       for (const auto &a : e.args)
         if (!expr(*a))

@@ -359,6 +359,8 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
     return activate(l, args[0], attn::ActivationKind::log);
   case Builtin::Abs:
     return activate(l, args[0], attn::ActivationKind::abs);
+  case Builtin::Gelu:
+    return activate(l, args[0], attn::ActivationKind::gelu);
   case Builtin::Pow:
     return genPow(l, args[0], args[1], e.exponent);
   case Builtin::Minimum:
@@ -373,6 +375,11 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
     return attn::BinaryOp::create(builder, l, lower, args[2],
                                   attn::BinaryKind::min);
   }
+  case Builtin::Reshape:
+  case Builtin::Stack:
+  case Builtin::Arange:
+  case Builtin::SequenceMask:
+    return genShapeBuiltin(e, args);
   case Builtin::Where:
     return attn::SelectOp::create(builder, l, args[0], args[1], args[2]);
   case Builtin::Repeat:
@@ -394,25 +401,6 @@ OwningOpRef<ModuleOp> heed::dsl::genModule(MLIRContext &context,
   context.loadDialect<attn::AttnDialect, func::FuncDialect, arith::ArithDialect,
                       scf::SCFDialect, tensor::TensorDialect>();
   return Generator(context, model, dims, sourceMgr).run();
-}
-
-/// `t` with a size-1 axis inserted before `axis` (0 ≤ axis ≤ rank).
-static Value insertUnitAxis(OpBuilder &b, Location l, Value t, int64_t axis) {
-  auto type = cast<RankedTensorType>(t.getType());
-  SmallVector<int64_t> shape(type.getShape());
-  shape.insert(shape.begin() + axis, 1);
-  SmallVector<ReassociationIndices> groups;
-  for (int64_t i = 0, rank = type.getRank(); i < rank; ++i)
-    groups.push_back({i + (i >= axis ? 1 : 0)});
-  if (groups.empty())
-    groups.push_back({});
-  // The new axis joins its neighbour's group.
-  if (axis < type.getRank())
-    groups[axis].insert(groups[axis].begin(), axis);
-  else
-    groups.back().push_back(axis);
-  return tensor::ExpandShapeOp::create(
-      b, l, RankedTensorType::get(shape, type.getElementType()), t, groups);
 }
 
 Value Generator::genMatmul(Location l, Value a, Value b) {

@@ -86,18 +86,52 @@ void Generator::buildDotScore(attn::AttentionOp op, float scale) {
   attn::YieldOp::create(builder, l, energy);
 }
 
+Generator::MultiHeadWeights Generator::multiHeadWeights(const Layer &layer,
+                                                        ArrayRef<Value> w) {
+  // The order of appendMultiHeadWeights (SemaLayers.cpp).
+  MultiHeadWeights mw;
+  size_t i = 0;
+  int64_t d = layer.units;
+  Location l = builder.getUnknownLoc();
+  if (layer.separateProjections()) {
+    for (int p = 0; p < 3; ++p)
+      mw.projection[p] = w[i++];
+  } else {
+    Value stacked = w[i++];
+    for (int p = 0; p < 3; ++p)
+      mw.projection[p] = weightRows(l, stacked, p * d, d);
+  }
+  if (layer.useBias) {
+    Value stacked = w[i++];
+    for (int p = 0; p < 3; ++p)
+      mw.bias[p] = weightRows(l, stacked, p * d, d);
+  }
+  mw.outWeight = w[i++];
+  if (layer.useBias)
+    mw.outBias = w[i++];
+  mw.used = i;
+  return mw;
+}
+
 Value Generator::genMultiHead(const Expr &e, ArrayRef<Value> args) {
-  Location l = loc(e.loc);
   const Layer &layer = *e.layer;
-  // in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias.
-  ArrayRef<Value> in = ArrayRef(layerWeights[layer.name]).take_front(2);
-  ArrayRef<Value> out = ArrayRef(layerWeights[layer.name]).drop_front(2);
-  int64_t d = layer.units, heads = layer.heads, dk = d / heads;
   Value q = args[0], k = args.size() > 1 ? args[1] : args[0],
         v = args.size() > 2 ? args[2] : k;
-  auto project = [&](Value x, int64_t i) -> Value {
-    return attn::DenseOp::create(builder, l, x, weightRows(l, in[0], i * d, d),
-                                 weightRows(l, in[1], i * d, d),
+  Value lengths;
+  if (const Expr *len = e.kwarg("lengths"))
+    if (!(lengths = gen(*len)))
+      return nullptr;
+  return genMultiHeadAttention(
+      loc(e.loc), layer, q, k, v, lengths,
+      multiHeadWeights(layer, layerWeights[layer.name]));
+}
+
+Value Generator::genMultiHeadAttention(Location l, const Layer &layer, Value q,
+                                       Value k, Value v, Value lengthsIn,
+                                       const MultiHeadWeights &w) {
+  int64_t d = layer.units, heads = layer.heads, dk = d / heads;
+  auto project = [&](Value x, int p) -> Value {
+    return attn::DenseOp::create(builder, l, x, w.projection[p], w.bias[p],
                                  attn::ActivationKind::none);
   };
   Type f32 = builder.getF32Type();
@@ -117,16 +151,13 @@ Value Generator::genMultiHead(const Expr &e, ArrayRef<Value> args) {
   auto qType = cast<RankedTensorType>(q.getType());
   if (!qType.hasStaticShape() ||
       !cast<RankedTensorType>(k.getType()).hasStaticShape()) {
-    emitError(l, "multi_head_attention needs bound dimensions");
+    emitError(l, "multi-head attention needs bound dimensions");
     return nullptr;
   }
   Value lengths;
-  if (const Expr *len = e.kwarg("lengths")) {
+  if (lengthsIn) {
     // [B] -> [B, H] -> [B·H]: every head of a row has the row's length.
-    Value x = gen(*len);
-    if (!x)
-      return nullptr;
-    Value r = attn::RepeatOp::create(builder, l, x, 1, heads);
+    Value r = attn::RepeatOp::create(builder, l, lengthsIn, 1, heads);
     lengths = tensor::CollapseShapeOp::create(
         builder, l, RankedTensorType::get({qType.getDimSize(0) * heads}, f32),
         r, SmallVector<ReassociationIndices>{{0, 1}});
@@ -152,6 +183,61 @@ Value Generator::genMultiHead(const Expr &e, ArrayRef<Value> args) {
   Value merged = tensor::CollapseShapeOp::create(
       builder, l, RankedTensorType::get({b, tq, d}, f32), p,
       SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-  return attn::DenseOp::create(builder, l, merged, out[0], out[1],
+  return attn::DenseOp::create(builder, l, merged, w.outWeight, w.outBias,
                                attn::ActivationKind::none);
+}
+
+Value Generator::genTransformerEncoderLayer(const Expr &e, Value x) {
+  // nn.TransformerEncoderLayer (batch_first, inference: dropout is the
+  // identity). Post-norm: x = norm1(x + sa(x)); x = norm2(x + ff(x)).
+  // norm_first: x = x + sa(norm1(x)); x = x + ff(norm2(x)).
+  // ff(x) = linear2(activation(linear1(x))).
+  Location l = loc(e.loc);
+  const Layer &layer = *e.layer;
+  ArrayRef<Value> w = layerWeights[layer.name];
+  MultiHeadWeights attention = multiHeadWeights(layer, w);
+  w = w.drop_front(attention.used);
+  bool bias = layer.useBias;
+  size_t perLinear = bias ? 2 : 1;
+  ArrayRef<Value> linear1 = w.take_front(perLinear),
+                  linear2 = w.drop_front(perLinear).take_front(perLinear),
+                  norms = w.drop_front(2 * perLinear);
+  ArrayRef<Value> norm1 = norms.take_front(perLinear),
+                  norm2 = norms.drop_front(perLinear);
+  Value lengths;
+  if (const Expr *len = e.kwarg("lengths"))
+    if (!(lengths = gen(*len)))
+      return nullptr;
+  auto add = [&](Value a, Value b) -> Value {
+    return attn::BinaryOp::create(builder, l, a, b, attn::BinaryKind::add);
+  };
+  auto selfAttention = [&](Value h) {
+    return genMultiHeadAttention(l, layer, h, h, h, lengths, attention);
+  };
+  auto feedForward = [&](Value h) -> Value {
+    attn::ActivationKind act = layer.activation == "gelu"
+                                   ? attn::ActivationKind::gelu
+                                   : attn::ActivationKind::relu;
+    Value hidden = attn::DenseOp::create(builder, l, h, linear1[0],
+                                         bias ? linear1[1] : Value(), act);
+    return attn::DenseOp::create(builder, l, hidden, linear2[0],
+                                 bias ? linear2[1] : Value(),
+                                 attn::ActivationKind::none);
+  };
+  auto norm = [&](Value h, ArrayRef<Value> weights) {
+    return genLayerNorm(l, h, layer.epsilon, weights[0],
+                        bias ? weights[1] : Value());
+  };
+  if (layer.normFirst) {
+    Value sa = selfAttention(norm(x, norm1));
+    if (!sa)
+      return nullptr;
+    x = add(x, sa);
+    return add(x, feedForward(norm(x, norm2)));
+  }
+  Value sa = selfAttention(x);
+  if (!sa)
+    return nullptr;
+  x = norm(add(x, sa), norm1);
+  return norm(add(x, feedForward(x)), norm2);
 }

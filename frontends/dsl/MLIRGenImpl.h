@@ -3,7 +3,8 @@
 // Part of Heed. The Generator shared by the files that build one concern
 // each: MLIRGen.cpp (the function, statements, expressions, built-ins),
 // MLIRGenLoops.cpp (`for` loops, loops that stop), MLIRGenLayers.cpp (layer
-// calls) and MLIRGenAttention.cpp (attention, multi-head attention).
+// calls), MLIRGenAttention.cpp (attention, multi-head attention) and
+// MLIRGenShapes.cpp (reshape, stack, arange, sequence_mask).
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,22 +65,39 @@ private:
   Value genBuiltin(const Expr &e, ArrayRef<Value> args);
   /// `a @ b` with NumPy's matmul semantics (see Sema::checkMatmul).
   Value genMatmul(Location l, Value a, Value b);
+  /// reshape, stack, arange, sequence_mask (MLIRGenShapes.cpp).
+  Value genShapeBuiltin(const Expr &e, ArrayRef<Value> args);
   /// pow(x, y), with PyTorch's special cases for constant exponents.
   Value genPow(Location l, Value x, Value y, std::optional<double> exponent);
   /// attention(...): one attn.attention whose score region is the score
   /// function generated on the region's row arguments.
   SmallVector<Value> genAttention(const Expr &e);
-  /// multi_head_attention: projections, heads folded into the batch, one
-  /// scaled dot-product attention, heads merged, output projection.
+  /// multi_head_attention(q[, k[, v]], lengths=...).
   Value genMultiHead(const Expr &e, ArrayRef<Value> args);
   /// Fills `op`'s score region with Σ q·k (times `scale` unless 1).
   void buildDotScore(attn::AttentionOp op, float scale);
   /// Rows [offset, offset + n) of a weight [N, ...] (or bias [N]).
   Value weightRows(Location l, Value weight, int64_t offset, int64_t n);
   /// layer_norm: nn.LayerNorm over the last axis, from reductions and
-  /// elementwise ops (fused by linalg into two passes over each row).
-  Value genLayerNorm(Location l, Value x, const Layer &layer,
-                     ArrayRef<Value> weights);
+  /// elementwise ops (fused by linalg into two passes over each row);
+  /// `weight` and `bias` may be null.
+  Value genLayerNorm(Location l, Value x, double epsilon, Value weight,
+                     Value bias);
+  /// The projections of a multi-head attention, read from its weights in
+  /// appendMultiHeadWeights' order; `used` counts the weights read.
+  struct MultiHeadWeights {
+    Value projection[3], bias[3], outWeight, outBias;
+    size_t used = 0;
+  };
+  MultiHeadWeights multiHeadWeights(const Layer &layer, ArrayRef<Value> w);
+  /// Projections, heads folded into the batch, one scaled dot-product
+  /// attention (lengths: [B] or null), heads merged, output projection.
+  Value genMultiHeadAttention(Location l, const Layer &layer, Value q, Value k,
+                              Value v, Value lengths,
+                              const MultiHeadWeights &w);
+  /// transformer_encoder_layer: self-attention and feed-forward blocks with
+  /// residuals and layer norms (post-norm or norm_first).
+  Value genTransformerEncoderLayer(const Expr &e, Value x);
   /// Yield handling inside a loop body: name -> stacked tensor, step index.
   struct LoopFrame {
     Value step;
@@ -105,6 +123,9 @@ private:
   llvm::StringMap<Value> values;
   llvm::StringMap<SmallVector<Value>> layerWeights;
 };
+
+/// `t` with a size-1 axis inserted before `axis` (0 ≤ axis ≤ rank).
+Value insertUnitAxis(OpBuilder &b, Location l, Value t, int64_t axis);
 
 /// The dialect's activation for a layer's `activation=` name.
 attn::ActivationKind activationKind(StringRef name);

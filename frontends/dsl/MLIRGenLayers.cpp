@@ -55,9 +55,11 @@ SmallVector<Value> Generator::genLayerCall(const Expr &e,
                                     : attn::Direction::bidirectional_concat)
             : (layer.goBackwards ? attn::Direction::reverse
                                  : attn::Direction::forward);
-    // Unidirectional states are [B, H] in the language, [1, B, H] in the op.
+    // One unidirectional layer's states are [B, H] in the language,
+    // [1, B, H] in the op; stacked layers' are [layers · directions, B, H].
+    bool stacked = layer.numLayers > 1;
     auto toOpState = [&](Value v) -> Value {
-      if (!v || layer.directions == 2)
+      if (!v || layer.directions == 2 || stacked)
         return v;
       auto t = cast<RankedTensorType>(v.getType());
       auto type = RankedTensorType::get({1, t.getDimSize(0), t.getDimSize(1)},
@@ -66,32 +68,52 @@ SmallVector<Value> Generator::genLayerCall(const Expr &e,
           builder, l, type, v, SmallVector<ReassociationIndices>{{0, 1}, {2}});
     };
     auto fromOpState = [&](Value v) -> Value {
-      if (layer.directions == 2)
+      if (layer.directions == 2 || stacked)
         return v;
       return attn::SqueezeOp::create(builder, l, v, 0);
     };
     Value h0 = toOpState(args.size() > 1 ? args[1] : Value());
     Value c0 = toOpState(args.size() > 2 ? args[2] : Value());
-    SmallVector<Value> states;
-    Value seq;
     auto hidden = builder.getI64IntegerAttr(layer.units);
     auto dirAttr = attn::DirectionAttr::get(&ctx, dir);
-    if (lstm) {
-      auto op =
-          attn::LstmOp::create(builder, l, args[0], h0, c0, w, hidden, dirAttr);
-      seq = op.getOutput();
-      states = {op.getHN(), op.getCN()};
-    } else {
-      auto op = attn::GruOp::create(builder, l, args[0], h0, w, hidden, dirAttr,
-                                    builder.getBoolAttr(true));
-      seq = op.getOutput();
-      states = {op.getHN()};
+    // Layer k reads layer k − 1's sequence, with its own 4 weights per
+    // direction and rows [k·D, (k+1)·D) of the stacked initial states.
+    int64_t perLayer = 4 * layer.directions;
+    SmallVector<Value> hs, cs;
+    Value seq = args[0];
+    for (int64_t k = 0; k < layer.numLayers; ++k) {
+      ValueRange wk = ValueRange(w).slice(k * perLayer, perLayer);
+      auto rows = [&](Value v) {
+        return stacked && v
+                   ? weightRows(l, v, k * layer.directions, layer.directions)
+                   : v;
+      };
+      if (lstm) {
+        auto op = attn::LstmOp::create(builder, l, seq, rows(h0), rows(c0), wk,
+                                       hidden, dirAttr);
+        seq = op.getOutput();
+        hs.push_back(op.getHN());
+        cs.push_back(op.getCN());
+      } else {
+        auto op = attn::GruOp::create(builder, l, seq, rows(h0), wk, hidden,
+                                      dirAttr, builder.getBoolAttr(true));
+        seq = op.getOutput();
+        hs.push_back(op.getHN());
+      }
     }
+    auto allLayers = [&](ArrayRef<Value> perLayerStates) -> Value {
+      if (perLayerStates.size() == 1)
+        return perLayerStates[0];
+      return attn::ConcatOp::create(builder, l, perLayerStates, 0);
+    };
+    SmallVector<Value> states = {allLayers(hs)};
+    if (lstm)
+      states.push_back(allLayers(cs));
     Value out = seq;
     if (!layer.returnSequences) {
       // The last output is the final hidden state (summed over directions
       // for merge=sum; Sema rejects merge=concat here).
-      Value hN = states[0];
+      Value hN = hs.back();
       out = layer.directions == 2
                 ? Value(attn::ReduceOp::create(builder, l, hN,
                                                attn::ReduceKind::sum, 0, false))
@@ -125,7 +147,14 @@ SmallVector<Value> Generator::genLayerCall(const Expr &e,
   case Builtin::Embedding:
     return {attn::EmbeddingOp::create(builder, l, args[0], w[0]).getResult()};
   case Builtin::LayerNorm:
-    return {genLayerNorm(l, args[0], layer, w)};
+    return {genLayerNorm(l, args[0], layer.epsilon, w.empty() ? Value() : w[0],
+                         w.empty() ? Value() : w[1])};
+  case Builtin::TransformerEncoderLayer: {
+    Value y = genTransformerEncoderLayer(e, args[0]);
+    if (!y)
+      return {};
+    return {y};
+  }
   case Builtin::MultiHeadAttention: {
     Value y = genMultiHead(e, args);
     if (!y)
@@ -154,8 +183,8 @@ SmallVector<Value> Generator::genLayerCall(const Expr &e,
   }
 }
 
-Value Generator::genLayerNorm(Location l, Value x, const Layer &layer,
-                              ArrayRef<Value> weights) {
+Value Generator::genLayerNorm(Location l, Value x, double epsilon, Value weight,
+                              Value bias) {
   // nn.LayerNorm over the last axis: (x − mean) / √(var + eps) · γ + β, with
   // the biased variance, as PyTorch computes it.
   int64_t last = cast<RankedTensorType>(x.getType()).getRank() - 1;
@@ -171,12 +200,13 @@ Value Generator::genLayerNorm(Location l, Value x, const Layer &layer,
   Value eps = arith::ConstantOp::create(
       builder, l,
       DenseElementsAttr::get(RankedTensorType::get({1}, builder.getF32Type()),
-                             float(layer.epsilon)));
+                             float(epsilon)));
   Value scale = activate(l, binary(variance, eps, attn::BinaryKind::add),
                          attn::ActivationKind::rsqrt);
   Value y = binary(centered, scale, attn::BinaryKind::mul);
-  if (weights.empty())
-    return y;
-  return binary(binary(y, weights[0], attn::BinaryKind::mul), weights[1],
-                attn::BinaryKind::add);
+  if (weight)
+    y = binary(y, weight, attn::BinaryKind::mul);
+  if (bias)
+    y = binary(y, bias, attn::BinaryKind::add);
+  return y;
 }

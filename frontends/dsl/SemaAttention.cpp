@@ -18,17 +18,38 @@ using namespace heed::dsl::sema;
 bool Sema::checkMultiHeadCall(Expr &e, Layer &layer) {
   // mha(x) (self-attention), mha(q, kv) or mha(q, k, v); lengths= masks
   // keys past each row's length.
-  if (!expectArgs(e, 1, 3, {"lengths"}))
+  // A transformer_encoder_layer attends over its own input.
+  bool encoder = layer.kind == Builtin::TransformerEncoderLayer;
+  if (!expectArgs(e, 1, encoder ? 1 : 3, {"lengths"}))
     return false;
-  for (auto &a : e.args) {
-    if (!checkTensor(*a))
+  // The sizes of q, k and v (k and v of a self-attention are q).
+  int64_t kdim = layer.kdim ? layer.kdim : layer.units,
+          vdim = layer.vdim ? layer.vdim : layer.units;
+  int64_t sizes[3] = {layer.units, e.args.size() > 1 ? kdim : layer.units,
+                      e.args.size() == 3   ? vdim
+                      : e.args.size() == 2 ? kdim
+                                           : layer.units};
+  if (e.args.size() == 1 && layer.separateProjections())
+    return error(e.loc, "'" + layer.name + "' has kdim " + Twine(kdim) +
+                            " and vdim " + Twine(vdim) + " besides d_model " +
+                            Twine(layer.units) + ": pass keys and values, " +
+                            layer.name + "(q, k, v)");
+  if (e.args.size() == 2 && kdim != vdim)
+    return error(e.loc, "'" + layer.name + "' has kdim " + Twine(kdim) +
+                            " and vdim " + Twine(vdim) +
+                            ": pass keys and values apart, " + layer.name +
+                            "(q, k, v)");
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    Expr &a = *e.args[i];
+    if (!checkTensor(a))
       return false;
-    const Shape &s = a->type;
-    if (s.size() != 3 || s[2] != Dim::known(layer.units))
-      return error(a->loc, "multi_head_attention '" + layer.name +
-                               "' takes [B, T, " + Twine(layer.units) +
-                               "] (d_model " + Twine(layer.units) + "), got " +
-                               shapeStr(s));
+    const Shape &s = a.type;
+    const char *role = i == 0 ? "queries" : i == 1 ? "keys" : "values";
+    if (s.size() != 3 || s[2] != Dim::known(sizes[i]))
+      return error(a.loc, Twine(encoder ? "transformer_encoder_layer '"
+                                        : "multi_head_attention '") +
+                              layer.name + "' takes " + role + " [B, T, " +
+                              Twine(sizes[i]) + "], got " + shapeStr(s));
   }
   const Shape &q = e.args[0]->type,
               &k = e.args.size() > 1 ? e.args[1]->type : q;

@@ -25,6 +25,7 @@ bool Sema::checkBuiltinCall(Expr &e) {
   case Builtin::Rsqrt:
   case Builtin::Log:
   case Builtin::Abs:
+  case Builtin::Gelu:
     if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))
       return false;
     e.type = e.args[0]->type;
@@ -65,6 +66,11 @@ bool Sema::checkBuiltinCall(Expr &e) {
   }
   case Builtin::Attention:
     return checkAttention(e);
+  case Builtin::Reshape:
+  case Builtin::Stack:
+  case Builtin::Arange:
+  case Builtin::SequenceMask:
+    return checkShapeBuiltin(e);
   case Builtin::Pow:
   case Builtin::Minimum:
   case Builtin::Maximum:

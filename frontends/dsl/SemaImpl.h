@@ -4,7 +4,8 @@
 // each: Sema.cpp (names, numbers, shapes, expressions), SemaStatements.cpp
 // (statements and loops), SemaLayers.cpp (layer declarations, layer calls
 // and weights), SemaBuiltins.cpp (built-in functions, indexing) and
-// SemaAttention.cpp (attention, score functions, multi-head attention).
+// SemaAttention.cpp (attention, score functions, multi-head attention) and
+// SemaShapes.cpp (reshape, stack, arange, sequence_mask).
 //
 //===----------------------------------------------------------------------===//
 
@@ -81,6 +82,12 @@ private:
   bool checkIndex(Expr &e);
   /// `a @ b`: NumPy's matmul (1-D operands, broadcast batch axes).
   bool checkMatmul(Expr &e);
+  /// reshape, stack, arange, sequence_mask (SemaShapes.cpp).
+  bool checkShapeBuiltin(Expr &e);
+  bool checkReshape(Expr &e);
+  /// A size argument: a number, a parameter or a symbolic dimension (and
+  /// -1, returned as known(-1), where `allowInfer`).
+  std::optional<Dim> sizeArg(const Expr &a, bool allowInfer);
   bool checkMultiHeadCall(Expr &e, Layer &layer);
   /// Types a score function's body for the given row shapes.
   bool checkScoreBody(ScoreDef &def, const std::vector<Shape> &rows,

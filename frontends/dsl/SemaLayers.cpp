@@ -41,7 +41,7 @@ bool Sema::checkRecurrentDecl(Layer &layer, Expr &decl, bool wrapped) {
                   cellOnly ? std::initializer_list<llvm::StringRef>{"units"}
                            : std::initializer_list<llvm::StringRef>{
                                  "units", "return_sequences", "return_state",
-                                 "go_backwards", "reset_after"}))
+                                 "go_backwards", "reset_after", "num_layers"}))
     return false;
   auto units = intKwarg(decl, "units", 0, 0);
   if (!units)
@@ -69,9 +69,20 @@ bool Sema::checkRecurrentDecl(Layer &layer, Expr &decl, bool wrapped) {
   if (wrapped && *back)
     return error(decl.kwarg("go_backwards")->loc,
                  "go_backwards inside bidirectional(...) is not meaningful");
+  auto layers = intKwarg(decl, "num_layers", 1);
+  if (!layers)
+    return false;
+  if (*layers < 1)
+    return error(decl.kwarg("num_layers")->loc,
+                 "num_layers must be at least 1, got " + Twine(*layers));
+  if (*layers > 1 && *back)
+    return error(decl.kwarg("go_backwards")->loc,
+                 "go_backwards with num_layers > 1 is not supported; PyTorch "
+                 "has no such layer");
   layer.returnSequences = *seq;
   layer.returnState = *state;
   layer.goBackwards = *back;
+  layer.numLayers = *layers;
   return true;
 }
 
@@ -175,14 +186,25 @@ bool Sema::checkLayerDecl(Layer &layer) {
     return true;
   }
   case Builtin::MultiHeadAttention: {
-    // multi_head_attention(d_model, heads=8, causal=0)
-    if (!expectArgs(decl, 1, 1, {"heads", "causal"}))
+    // multi_head_attention(d_model, heads=8, causal=0, bias=1, kdim=d_model,
+    // vdim=d_model), nn.MultiheadAttention's options
+    if (!expectArgs(decl, 1, 1, {"heads", "causal", "bias", "kdim", "vdim"}))
       return false;
     auto dModel = intKwarg(decl, "d_model", 0, 0);
     auto heads = intKwarg(decl, "heads", 8);
     auto causal = intKwarg(decl, "causal", 0);
-    if (!dModel || !heads || !causal)
+    auto bias = intKwarg(decl, "bias", 1);
+    if (!dModel || !heads || !causal || !bias)
       return false;
+    auto kdim = intKwarg(decl, "kdim", *dModel);
+    auto vdim = intKwarg(decl, "vdim", *dModel);
+    if (!kdim || !vdim)
+      return false;
+    if (*kdim <= 0 || *vdim <= 0)
+      return error(decl.loc, "kdim and vdim must be positive");
+    layer.kdim = *kdim;
+    layer.vdim = *vdim;
+    layer.useBias = *bias != 0;
     if (*dModel <= 0 || *heads <= 0)
       return error(decl.loc, "multi_head_attention needs a positive d_model "
                              "and head count");
@@ -194,6 +216,55 @@ bool Sema::checkLayerDecl(Layer &layer) {
                        "features)");
     layer.units = *dModel;
     layer.heads = *heads;
+    layer.causal = *causal != 0;
+    layer.inFeatures = *dModel;
+    return true;
+  }
+  case Builtin::TransformerEncoderLayer: {
+    // transformer_encoder_layer(d_model, heads=8, dim_feedforward=2048,
+    // activation=relu, norm_first=0, layer_norm_eps=1e-5, bias=1, causal=0):
+    // nn.TransformerEncoderLayer(batch_first=True) in inference.
+    if (!expectArgs(decl, 1, 1,
+                    {"heads", "dim_feedforward", "activation", "norm_first",
+                     "layer_norm_eps", "bias", "causal"}))
+      return false;
+    auto dModel = intKwarg(decl, "d_model", 0, 0);
+    auto heads = intKwarg(decl, "heads", 8);
+    auto ff = intKwarg(decl, "dim_feedforward", 2048);
+    auto normFirst = intKwarg(decl, "norm_first", 0);
+    auto bias = intKwarg(decl, "bias", 1);
+    auto causal = intKwarg(decl, "causal", 0);
+    if (!dModel || !heads || !ff || !normFirst || !bias || !causal)
+      return false;
+    if (*dModel <= 0 || *heads <= 0 || *ff <= 0)
+      return error(decl.loc, "transformer_encoder_layer needs a positive "
+                             "d_model, head count and dim_feedforward");
+    if (*dModel % *heads)
+      return error(decl.kwarg("heads") ? decl.kwarg("heads")->loc : decl.loc,
+                   Twine(*heads) + " heads do not divide d_model " +
+                       Twine(*dModel));
+    layer.activation = "relu";
+    if (const Expr *act = decl.kwarg("activation")) {
+      if (act->kind != Expr::Kind::Name ||
+          (act->name != "relu" && act->name != "gelu"))
+        return error(act->loc, "activation must be relu or gelu, as "
+                               "nn.TransformerEncoderLayer's");
+      layer.activation = act->name;
+    }
+    layer.epsilon = 1e-5;
+    if (const Expr *eps = decl.kwarg("layer_norm_eps")) {
+      auto v = evalNumber(*eps);
+      if (!v)
+        return false;
+      if (*v <= 0)
+        return error(eps->loc, "layer_norm_eps must be positive");
+      layer.epsilon = *v;
+    }
+    layer.units = *dModel;
+    layer.heads = *heads;
+    layer.feedforward = *ff;
+    layer.normFirst = *normFirst != 0;
+    layer.useBias = *bias != 0;
     layer.causal = *causal != 0;
     layer.inFeatures = *dModel;
     return true;
@@ -260,7 +331,8 @@ bool Sema::checkLayerDecl(Layer &layer) {
 
 bool Sema::checkLayerCall(Expr &e, Layer &layer) {
   e.layer = &layer;
-  if (layer.kind == Builtin::MultiHeadAttention)
+  if (layer.kind == Builtin::MultiHeadAttention ||
+      layer.kind == Builtin::TransformerEncoderLayer)
     return checkMultiHeadCall(e, layer);
   if (layer.kind != Builtin::Dense && layer.kind != Builtin::Glu)
     return checkSequenceLayerCall(e, layer);
@@ -345,8 +417,11 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
                               shapeStr(in));
     if (!needKnownLast() || !fixInFeatures(layer, x, in.back().size))
       return false;
-    Shape state = layer.directions == 1 ? Shape{in[0], h}
-                                        : Shape{Dim::known(2), in[0], h};
+    // States: [B, H] for one unidirectional layer, else nn.LSTM's h_n
+    // layout [num_layers · directions, B, H] (layer-major).
+    int64_t stacked = layer.numLayers * layer.directions;
+    Shape state =
+        stacked == 1 ? Shape{in[0], h} : Shape{Dim::known(stacked), in[0], h};
     for (size_t i = 1; i < e.args.size(); ++i)
       if (e.args[i]->type != state)
         return error(e.args[i]->loc, "initial state of '" + layer.name +
@@ -418,6 +493,27 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
   }
 }
 
+/// nn.MultiheadAttention's weights under `prefix`: one in_proj_weight, or
+/// q/k/v_proj_weight when the key or value size differs from d_model; the
+/// biases unless `bias=0`; out_proj. The order is fixed (MLIRGen reads it).
+static void appendMultiHeadWeights(const Layer &layer,
+                                   const std::string &prefix,
+                                   std::vector<WeightSpec> &specs) {
+  int64_t d = layer.units;
+  if (layer.separateProjections()) {
+    specs.push_back({prefix + ".q_proj_weight", {d, d}});
+    specs.push_back({prefix + ".k_proj_weight", {d, layer.kdim}});
+    specs.push_back({prefix + ".v_proj_weight", {d, layer.vdim}});
+  } else {
+    specs.push_back({prefix + ".in_proj_weight", {3 * d, d}});
+  }
+  if (layer.useBias)
+    specs.push_back({prefix + ".in_proj_bias", {3 * d}});
+  specs.push_back({prefix + ".out_proj.weight", {d, d}});
+  if (layer.useBias)
+    specs.push_back({prefix + ".out_proj.bias", {d}});
+}
+
 /// Appends the weights of one layer, as its PyTorch module names them.
 static void appendLayerWeights(const Layer *layer,
                                std::vector<WeightSpec> &specs) {
@@ -430,13 +526,18 @@ static void appendLayerWeights(const Layer *layer,
     case Builtin::Bidirectional: {
       // nn.LSTM / nn.GRU (batch_first): per direction weight_ih_l0 [G*H, I],
       // weight_hh_l0 [G*H, H], bias_ih_l0, bias_hh_l0; `_reverse` backward.
+      // Layer k > 0 reads layer k − 1's sequence (2H for a concatenated
+      // bidirectional one): weight_ih_lk is [G*H, that size].
       int64_t g = layer->cell == Builtin::Lstm ? 4 : 3;
-      for (int64_t d = 0; d < layer->directions; ++d) {
-        std::string sfx = d ? "_l0_reverse" : "_l0";
-        specs.push_back({n + ".weight_ih" + sfx, {g * u, in}});
-        specs.push_back({n + ".weight_hh" + sfx, {g * u, u}});
-        specs.push_back({n + ".bias_ih" + sfx, {g * u}});
-        specs.push_back({n + ".bias_hh" + sfx, {g * u}});
+      for (int64_t k = 0; k < layer->numLayers; ++k) {
+        int64_t inK = k == 0 ? in : layer->sequenceFeatures();
+        for (int64_t d = 0; d < layer->directions; ++d) {
+          std::string sfx = "_l" + std::to_string(k) + (d ? "_reverse" : "");
+          specs.push_back({n + ".weight_ih" + sfx, {g * u, inK}});
+          specs.push_back({n + ".weight_hh" + sfx, {g * u, u}});
+          specs.push_back({n + ".bias_ih" + sfx, {g * u}});
+          specs.push_back({n + ".bias_hh" + sfx, {g * u}});
+        }
       }
       break;
     }
@@ -468,12 +569,26 @@ static void appendLayerWeights(const Layer *layer,
           specs.push_back({n + p, {in}});
       break;
     case Builtin::MultiHeadAttention:
-      // nn.MultiheadAttention: q, k, v projections stacked, then out_proj.
-      specs.push_back({n + ".in_proj_weight", {3 * u, u}});
-      specs.push_back({n + ".in_proj_bias", {3 * u}});
-      specs.push_back({n + ".out_proj.weight", {u, u}});
-      specs.push_back({n + ".out_proj.bias", {u}});
+      appendMultiHeadWeights(*layer, n, specs);
       break;
+    case Builtin::TransformerEncoderLayer: {
+      // nn.TransformerEncoderLayer: self_attn, linear1, linear2, norm1, norm2.
+      int64_t f = layer->feedforward;
+      appendMultiHeadWeights(*layer, n + ".self_attn", specs);
+      auto linear = [&](const std::string &name, int64_t out, int64_t in) {
+        specs.push_back({n + name + ".weight", {out, in}});
+        if (layer->useBias)
+          specs.push_back({n + name + ".bias", {out}});
+      };
+      linear(".linear1", f, u);
+      linear(".linear2", u, f);
+      for (const char *norm : {".norm1", ".norm2"}) {
+        specs.push_back({n + norm + ".weight", {u}});
+        if (layer->useBias)
+          specs.push_back({n + norm + ".bias", {u}});
+      }
+      break;
+    }
     case Builtin::Glu:
       // Linear(in, 2·units) followed by F.glu: proj rows first, gate rows last.
       specs.push_back({n + ".weight", {2 * u, in}});

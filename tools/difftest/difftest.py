@@ -73,6 +73,16 @@ MODELS = {
                          os.path.join(TI, "zero_state_cells/weights.safetensors"),
                          os.path.join(TI, "zero_state_cells/inputs.npz"),
                          os.path.join(TI, "zero_state_cells/golden.npz")),
+    # Elementwise functions (special values included), @, layer_norm.
+    "tensor_ops": (os.path.join(TI, "tensor_ops/model.heed"),
+                   os.path.join(TI, "tensor_ops/weights.safetensors"),
+                   os.path.join(TI, "tensor_ops/inputs_b5.npz"),
+                   os.path.join(TI, "tensor_ops/golden_b5.npz")),
+    # reshape, rank-4 permute, batched @ over heads, stack, sequence_mask.
+    "shape_ops": (os.path.join(TI, "shape_ops/model.heed"),
+                  os.path.join(TI, "shape_ops/weights.safetensors"),
+                  os.path.join(TI, "shape_ops/inputs_b5.npz"),
+                  os.path.join(TI, "shape_ops/golden_b5.npz")),
     # Partial tiles of the tiled dot-product lowering: 7 queries, 70 keys.
     "dot_attention_tails": (os.path.join(TI, "dot_attention_tails/model.heed"), None,
                             os.path.join(TI, "dot_attention_tails/inputs_q7_t70.npz"),

@@ -4,7 +4,8 @@
 Each seed gives one random, valid Heed model — dense layers (some under a
 submodule path), activations, elementwise chains, math functions (sqrt,
 rsqrt, log, abs, pow, minimum, maximum, clip), layer norm, matrix products
-(with a bare parameter, or batched), reductions, softmax, concatenation, Conv1D (valid and
+(with a bare parameter, or batched), reshapes and rank-4 permutes, stack,
+sequence_mask, reductions, softmax, concatenation, Conv1D (valid and
 'same' padding, strides: sequences of other lengths), batch norm,
 embeddings of id inputs, attention (dot, scaled dot and additive scores;
 a query row or a query sequence; lengths, causal masks, smoothing
@@ -228,6 +229,46 @@ class Program:
         out = self.like(a, out_name, units)
         return self.emit("%s = %s @ %s.p" % (out_name, a.name, key),
                          lambda env, i=a.name: env.__setitem__(out_name, env[i] @ w), out)
+
+    def stack(self):
+        """stack(a, b, axis=1) of two [B, d] values: a sequence of 2 steps."""
+        a = self.pick("vec")
+        b = a and self.pick("vec", a.d)
+        if not a:
+            return None
+        out = Value(self.fresh(), "seq", a.d, 2)
+        return self.emit("%s = stack(%s, %s, axis=1)" % (out.name, a.name, b.name),
+                         lambda env, i=a.name, j=b.name: env.__setitem__(
+                             out.name, torch.stack([env[i], env[j]], 1)), out)
+
+    def shuffle(self):
+        """reshape and a rank-4 permute: features [g, d/g] read as [d/g, g]."""
+        v = self.pick("seq", where=lambda v: v.d % 2 == 0)
+        if not v:
+            return None
+        g = 2
+        out = self.like(v, self.fresh())
+        text = "%s = reshape(permute(reshape(%s, [B, %d, %d, %d]), [0, 1, 3, 2]), [B, %d, %d])" % (
+            out.name, v.name, v.t, g, v.d // g, v.t, v.d)
+
+        def step(env, i=v.name):
+            x = env[i]
+            b = x.shape[0]
+            env[out.name] = x.reshape(b, v.t, g, v.d // g).permute(0, 1, 3, 2).reshape(b, v.t, v.d)
+        return self.emit(text, step, out)
+
+    def length_mask(self):
+        """A sequence zeroed past each row's length: sequence_mask."""
+        v = self.pick("seq", t=self.T)
+        if not v:
+            return None
+        self.uses_lengths = True
+        out = self.like(v, self.fresh())
+        return self.emit("%s = %s * reshape(sequence_mask(lengths, T), [B, T, 1])" % (
+            out.name, v.name),
+            lambda env, i=v.name: env.__setitem__(out.name, env[i] * (
+                torch.arange(self.T)[None, :] < env["lengths"][:, None]).float()[..., None]),
+            out)
 
     def softmax(self):
         v = self.pick()
@@ -635,7 +676,8 @@ def generate(seed):
            (p.concat, 2), (p.attention, 4), (p.keras_attention, 2), (p.recurrent, 2),
            (p.loop, 2), (lambda: stopping_loop(p), 1), (p.multi_head, 2),
            (p.conv1d, 2), (p.batch_norm, 1), (p.embedding, 1), (p.math_fn, 2),
-           (p.layer_norm, 1), (p.matmul, 2)]
+           (p.layer_norm, 1), (p.matmul, 2), (p.stack, 1), (p.shuffle, 1),
+           (p.length_mask, 1)]
     for _ in range(rng.randint(3, 9)):
         op = rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
         op()

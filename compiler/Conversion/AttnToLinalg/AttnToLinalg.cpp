@@ -211,6 +211,17 @@ Value heed::emitActivationScalar(OpBuilder &b, Location loc,
     return math::LogOp::create(b, loc, x, fast(b));
   case attn::ActivationKind::abs:
     return math::AbsFOp::create(b, loc, x, fast(b));
+  case attn::ActivationKind::gelu: {
+    // x · Φ(x) = x/2 · (1 + erf(x/√2)): PyTorch's exact GELU.
+    auto c = [&](double v) {
+      return arith::ConstantOp::create(b, loc, b.getFloatAttr(x.getType(), v));
+    };
+    Value scaled = arith::MulFOp::create(b, loc, x, c(M_SQRT1_2), fast(b));
+    Value erf = math::ErfOp::create(b, loc, scaled, fast(b));
+    Value onePlus = arith::AddFOp::create(b, loc, c(1.0), erf, fast(b));
+    Value half = arith::MulFOp::create(b, loc, x, c(0.5), fast(b));
+    return arith::MulFOp::create(b, loc, half, onePlus, fast(b));
+  }
   case attn::ActivationKind::sigmoid: {
     // 1 / (1 + exp(-x)): the logistic function.
     Value one = arith::ConstantOp::create(b, loc, b.getOneAttr(x.getType()));

@@ -53,10 +53,15 @@ constexpr bool kDenseBufferViews[] = {false, true, true, false};
 /// layer. Measured one layer at a time (docs/benchmarks.md, "Dense
 /// layers"): from 4 rows on for 128×128 weights and up, from 2 rows for
 /// 256×256, and for a single row above 512×512 (a 512×512 one ties).
+/// From 4 rows on, weights of 64×128 and up go to oneDNN too: the generated
+/// product is at most about 0.5 µs faster there (a 64×64 layer over 32
+/// rows: 3.6 against 4.1 µs), but its unrolled tiles cost seconds of LLVM
+/// time per layer (a 64-wide transformer block's feed-forward and 48/40 →
+/// 256 key/value projections took 4 s of a 5 s first compile).
 bool onednnDenseIsFaster(int64_t rows, int64_t ins, int64_t outs) {
   int64_t perRow = ins * outs;
   if (rows >= 4)
-    return perRow >= 128 * 128;
+    return perRow >= 64 * 128;
   if (rows >= 2)
     return perRow >= 256 * 256;
   return perRow > 512 * 512;
@@ -270,8 +275,9 @@ bool isStableWeight(Value v) {
          isa<func::FuncOp>(arg.getOwner()->getParentOp());
 }
 
-/// The kernel's activation code (rt::DenseActivation) for `kind`; softmax
-/// runs after the call.
+/// The kernel's activation code (rt::DenseActivation) for `kind`; 0 for
+/// softmax and the activations the kernel lacks (`kernelApplies` false),
+/// which run after the call.
 int64_t denseActivationCode(attn::ActivationKind kind) {
   switch (kind) {
   case attn::ActivationKind::tanh:
@@ -289,9 +295,16 @@ int64_t denseActivationCode(attn::ActivationKind kind) {
   case attn::ActivationKind::rsqrt:
   case attn::ActivationKind::log:
   case attn::ActivationKind::abs:
-    return -1; // no kernel code: the layer stays generated
+  case attn::ActivationKind::gelu:
+    return 0;
   }
   return 0;
+}
+
+/// Whether the kernel applies `kind` itself (else an attn.activate follows).
+bool kernelApplies(attn::ActivationKind kind) {
+  return kind == attn::ActivationKind::none ||
+         denseActivationCode(kind) != 0;
 }
 
 /// Whether a dense layer can run on oneDNN: static shapes, an input that is
@@ -299,8 +312,7 @@ int64_t denseActivationCode(attn::ActivationKind kind) {
 bool denseFitsKernel(attn::DenseOp op) {
   auto in = cast<RankedTensorType>(op.getInput().getType());
   if (!in.hasStaticShape() || in.getRank() < 2 ||
-      matchPattern(op.getInput(), m_AnyZeroFloat()) ||
-      denseActivationCode(op.getActivation()) < 0)
+      matchPattern(op.getInput(), m_AnyZeroFloat()))
     return false;
   return isStableWeight(op.getWeight()) &&
          (!op.getBias() || isStableWeight(op.getBias()));
@@ -338,9 +350,8 @@ Value emitDenseCall(KernelCallBuilder &k, OpBuilder &b, attn::DenseOp op) {
   Value result = k.asTensor(b, loc, y, flatOut);
   if (rank > 2)
     result = tensor::ExpandShapeOp::create(b, loc, outType, result, groups);
-  if (op.getActivation() == attn::ActivationKind::softmax)
-    result = attn::ActivateOp::create(b, loc, result,
-                                      attn::ActivationKind::softmax);
+  if (!kernelApplies(op.getActivation()))
+    result = attn::ActivateOp::create(b, loc, result, op.getActivation());
   return result;
 }
 

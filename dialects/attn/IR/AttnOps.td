@@ -54,7 +54,8 @@ def Attn_ActivationKind : I32EnumAttr<"ActivationKind",
       I32EnumAttrCase<"sqrt", 6>,
       I32EnumAttrCase<"rsqrt", 7>,
       I32EnumAttrCase<"log", 8>,
-      I32EnumAttrCase<"abs", 9>
+      I32EnumAttrCase<"abs", 9>,
+      I32EnumAttrCase<"gelu", 10>
     ]> {
   let cppNamespace = "::heed::attn";
   let genSpecializedAttr = 0;

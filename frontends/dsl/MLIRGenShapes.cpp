@@ -1,0 +1,92 @@
+//===- MLIRGenShapes.cpp - Built-ins that build or reshape tensors --------===//
+//
+// Part of Heed. reshape (a collapse to one axis and an expansion: both are
+// views after bufferization), stack (unit axes and one concatenation),
+// arange (a constant) and sequence_mask (a comparison with one).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/dsl/MLIRGenImpl.h"
+
+using namespace mlir;
+using namespace heed;
+using namespace heed::dsl;
+using namespace heed::dsl::gen;
+
+/// `t` with a size-1 axis inserted before `axis` (0 ≤ axis ≤ rank).
+Value heed::dsl::gen::insertUnitAxis(OpBuilder &b, Location l, Value t,
+                                     int64_t axis) {
+  auto type = cast<RankedTensorType>(t.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape.insert(shape.begin() + axis, 1);
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0, rank = type.getRank(); i < rank; ++i)
+    groups.push_back({i + (i >= axis ? 1 : 0)});
+  // The new axis joins its neighbour's group.
+  if (axis < type.getRank())
+    groups[axis].insert(groups[axis].begin(), axis);
+  else
+    groups.back().push_back(axis);
+  return tensor::ExpandShapeOp::create(
+      b, l, RankedTensorType::get(shape, type.getElementType()), t, groups);
+}
+
+/// The constant 0, 1, ..., n − 1 as f32 [n].
+static Value arangeConstant(OpBuilder &b, Location l, int64_t n) {
+  SmallVector<float> values(n);
+  for (int64_t i = 0; i < n; ++i)
+    values[i] = float(i);
+  auto type = RankedTensorType::get({n}, b.getF32Type());
+  return arith::ConstantOp::create(
+      b, l, DenseElementsAttr::get(type, ArrayRef<float>(values)));
+}
+
+Value Generator::genShapeBuiltin(const Expr &e, ArrayRef<Value> args) {
+  Location l = loc(e.loc);
+  RankedTensorType type = tensorType(e.type);
+  if (!type.hasStaticShape()) {
+    emitError(l, "'" + e.name + "' needs bound dimensions");
+    return nullptr;
+  }
+  switch (e.builtin) {
+  case Builtin::Reshape: {
+    Value x = args[0];
+    auto in = cast<RankedTensorType>(x.getType());
+    if (in.getShape() == type.getShape())
+      return x;
+    auto all = [](int64_t rank) {
+      ReassociationIndices group;
+      for (int64_t i = 0; i < rank; ++i)
+        group.push_back(i);
+      return SmallVector<ReassociationIndices>{group};
+    };
+    if (in.getRank() > 1)
+      x = tensor::CollapseShapeOp::create(builder, l, x, all(in.getRank()));
+    if (type.getRank() > 1)
+      x = tensor::ExpandShapeOp::create(builder, l, type, x,
+                                        all(type.getRank()));
+    return x;
+  }
+  case Builtin::Stack: {
+    SmallVector<Value> parts;
+    for (Value v : args)
+      parts.push_back(insertUnitAxis(builder, l, v, e.axis));
+    if (parts.size() == 1)
+      return parts[0];
+    return attn::ConcatOp::create(builder, l, parts, e.axis);
+  }
+  case Builtin::Arange:
+    return arangeConstant(builder, l, type.getDimSize(0));
+  case Builtin::SequenceMask: {
+    // steps [1, T] < lengths [B, 1]: 1.0 or 0.0.
+    Value steps = insertUnitAxis(
+        builder, l, arangeConstant(builder, l, type.getDimSize(1)), 0);
+    Value lengths = insertUnitAxis(builder, l, args[0], 1);
+    return attn::BinaryOp::create(builder, l, steps, lengths,
+                                  attn::BinaryKind::lt);
+  }
+  default:
+    emitError(l, "internal: not a shape built-in");
+    return nullptr;
+  }
+}
