@@ -111,6 +111,8 @@ struct Expr {
     std::string normalization = "softmax", constraint = "none";
     bool causal = false;
     int64_t window = 0;
+    /// [B, H, T, D] operands: heads as a second batch axis.
+    bool heads = false;
   };
   std::unique_ptr<AttentionCall> attention;
 

@@ -26,6 +26,36 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
   if (!query || !memoryValues || llvm::is_contained(keys, Value()) ||
       (call.lengths && !lengths) || (call.previous && !previous))
     return {};
+  // [B, H, T, D] operands: heads folded into the batch, [B·H, T, D], and
+  // unfolded from the results; every head of a row has the row's length.
+  int64_t batch = 0, heads = 0;
+  if (call.heads) {
+    auto qType = cast<RankedTensorType>(query.getType());
+    batch = qType.getDimSize(0);
+    heads = qType.getDimSize(1);
+    auto fold = [&](Value v) -> Value {
+      return tensor::CollapseShapeOp::create(
+          builder, l, v, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+    };
+    query = fold(query);
+    memoryValues = fold(memoryValues);
+    keys[0] = fold(keys[0]);
+    if (lengths) {
+      Value perHead = attn::RepeatOp::create(builder, l, lengths, 1, heads);
+      lengths = tensor::CollapseShapeOp::create(
+          builder, l, perHead, SmallVector<ReassociationIndices>{{0, 1}});
+    }
+  }
+  auto unfold = [&](Value v) -> Value {
+    if (!call.heads)
+      return v;
+    auto t = cast<RankedTensorType>(v.getType());
+    auto type = RankedTensorType::get(
+        {batch, heads, t.getDimSize(1), t.getDimSize(2)}, t.getElementType());
+    return tensor::ExpandShapeOp::create(
+        builder, l, type, v,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+  };
   auto normalization = call.normalization == "smoothing"
                            ? attn::Normalization::smoothing
                            : attn::Normalization::softmax;
@@ -49,7 +79,7 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
     int64_t dk = cast<RankedTensorType>(rows[1].getType()).getDimSize(0);
     buildDotScore(op,
                   call.scoreName == "scaled_dot" ? 1.0 / std::sqrt(dk) : 1.0);
-    return {op.getContextVector(), op.getWeights()};
+    return {unfold(op.getContextVector()), unfold(op.getWeights())};
   }
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(body);
@@ -65,7 +95,8 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
       return {};
   }
   attn::YieldOp::create(builder, l, energy);
-  return {op.getContextVector(), op.getWeights()};
+  builder.setInsertionPointAfter(op);
+  return {unfold(op.getContextVector()), unfold(op.getWeights())};
 }
 
 void Generator::buildDotScore(attn::AttentionOp op, float scale) {

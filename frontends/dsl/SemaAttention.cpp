@@ -148,11 +148,32 @@ bool Sema::checkAttention(Expr &e) {
   Expr *valuesKw = e.kwarg("values");
   if (valuesKw && !checkTensor(*valuesKw))
     return false;
-  const Shape &q = call->query->type, &k = call->keys->type,
-              &v = call->values->type;
+  Shape q = call->query->type, k = call->keys->type, v = call->values->type;
+  // [B, H, Tq, D] queries over [B, H, T, D] keys and values: the heads are
+  // a second batch axis (checked here, then folded into B as 3-D operands).
+  const Shape queryShape = q;
+  if (q.size() == 4) {
+    if (k.size() != 4 || v.size() != 4 || k[0] != q[0] || v[0] != q[0] ||
+        k[1] != q[1] || v[1] != q[1] || v[2] != k[2])
+      return error(e.loc, "attention with heads needs query [B, H, Tq, Dq], "
+                          "keys [B, H, T, Dk] and values [B, H, T, Dv] of "
+                          "one B, H and T, got " +
+                              shapeStr(q) + ", " + shapeStr(k) + " and " +
+                              shapeStr(v));
+    for (const char *option : {"features", "constraint", "previous"})
+      if (e.kwarg(option))
+        return error(e.kwarg(option)->loc,
+                     std::string(option) +
+                         "= is not supported with [B, H, T, D] operands");
+    call->heads = true;
+    q = {q[0], q[2], q[3]};
+    k = {k[0], k[2], k[3]};
+    v = {v[0], v[2], v[3]};
+  }
   if (q.size() != 2 && q.size() != 3)
     return error(call->query->loc, "attention query must be [B, Dq] (one "
-                                   "query per row) or [B, Tq, Dq], got " +
+                                   "query per row), [B, Tq, Dq] or [B, H, "
+                                   "Tq, Dq], got " +
                                        shapeStr(q));
   if (k.size() != 3)
     return error(call->keys->loc,
@@ -295,7 +316,7 @@ bool Sema::checkAttention(Expr &e) {
     if (!checkScoreBody(*it->second.score, rows, e.kwarg("score")->loc))
       return false;
   }
-  Shape ctx = q, weights = q;
+  Shape ctx = queryShape, weights = queryShape;
   ctx.back() = v.back();
   weights.back() = k[1];
   e.type = ctx;

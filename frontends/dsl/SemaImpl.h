@@ -5,7 +5,8 @@
 // (statements and loops), SemaLayers.cpp (layer declarations, layer calls
 // and weights), SemaBuiltins.cpp (built-in functions, indexing) and
 // SemaAttention.cpp (attention, score functions, multi-head attention) and
-// SemaShapes.cpp (reshape, stack, arange, sequence_mask).
+// SemaShapes.cpp (reshape, stack, arange, sequence_mask); SemaWeights.cpp
+// lists the weights of a checked model.
 //
 //===----------------------------------------------------------------------===//
 

@@ -2,7 +2,8 @@
 """PyTorch reference for test/Integration/shape-ops.test: reshape (heads
 split and merged by hand, -1 inferred), permute of rank 4, batched `@` over
 [B, H, T, d] (attention written out as a transformer block computes it),
-stack, arange and sequence_mask.
+stack, arange and sequence_mask; the same attention as one fused
+attention(...) over [B, H, T, d] with lengths.
 
     /usr/bin/python3 tools/reference/shape_ops.py test/Integration/Inputs/shape_ops
 
@@ -34,7 +35,8 @@ class ShapeOps(nn.Module):
         mask = torch.arange(T)[None, :] < lengths[:, None]          # [B, T]
         scores = q @ k.transpose(-1, -2) / (D // HEADS) ** 0.5       # [B, H, T, T]
         scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
-        context = torch.softmax(scores, -1) @ v                       # [B, H, T, d]
+        weights = torch.softmax(scores, -1)
+        context = weights @ v                                         # [B, H, T, d]
         merged = context.permute(0, 2, 1, 3).reshape(b, T, D)
         return {
             "merged": merged,
@@ -42,6 +44,7 @@ class ShapeOps(nn.Module):
             "stacked": torch.stack([x, -x, 2 * x], 1),
             "steps": torch.arange(T).float() * x[:, :, 0],
             "mask": mask.float(),
+            "context4": context, "weights4": weights,
         }
 
 
