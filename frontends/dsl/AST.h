@@ -99,6 +99,9 @@ struct Expr {
   std::optional<double> exponent;   // pow with a compile-time exponent
   std::vector<int64_t> sliceOffsets, sliceSizes; // Index: per axis
   std::vector<bool> sliceDrop;      // Index: axis selected by an integer
+  /// Index: the offset counts back from the end of a symbolic axis
+  /// (`x[:, -1]`, `enc[:, S-1:S]`): the start is (the bound size − offset).
+  std::vector<bool> sliceFromEnd;
   std::vector<std::string> sliceVar; // Index: axis selected by a loop variable
   /// attention(...): the resolved score (a definition, or null for the
   /// built-in `dot`/`scaled_dot` named by `scoreName`) and its options.

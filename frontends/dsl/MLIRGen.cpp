@@ -218,13 +218,22 @@ Value Generator::gen(const Expr &e) {
         emitError(l, "indexing needs static shapes; bind the dimensions");
         return nullptr;
       }
-      if (e.sliceOffsets[axis] + size > type.getDimSize(axis)) {
-        emitError(l, "index ")
-            << e.sliceOffsets[axis] << " (size " << size << ") is outside axis "
-            << axis << " of size " << type.getDimSize(axis);
+      int64_t offset = e.sliceFromEnd[axis]
+                           ? type.getDimSize(axis) - e.sliceOffsets[axis]
+                           : e.sliceOffsets[axis];
+      if (offset < 0 || offset + size > type.getDimSize(axis)) {
+        if (e.sliceFromEnd[axis])
+          emitError(l, "index ")
+              << -e.sliceOffsets[axis] << " from the end (size " << size
+              << ") is outside axis " << axis << " of size "
+              << type.getDimSize(axis);
+        else
+          emitError(l, "index ")
+              << offset << " (size " << size << ") is outside axis " << axis
+              << " of size " << type.getDimSize(axis);
         return nullptr;
       }
-      offsets.push_back(builder.getIndexAttr(e.sliceOffsets[axis]));
+      offsets.push_back(builder.getIndexAttr(offset));
       if (!e.sliceVar[axis].empty())
         for (LoopFrame *frame : loops)
           if (frame->var == e.sliceVar[axis])

@@ -291,6 +291,7 @@ bool Sema::checkIndex(Expr &e) {
                            Twine(axis) + " of " + shapeStr(in) + " has " +
                            in[axis].str() + " steps");
         e.sliceVar.back() = item->name;
+        e.sliceFromEnd.push_back(false);
         e.sliceOffsets.push_back(0);
         e.sliceSizes.push_back(1);
         e.sliceDrop.push_back(true);
@@ -300,58 +301,81 @@ bool Sema::checkIndex(Expr &e) {
     bool full = !item || (item->kind == Expr::Kind::Slice && !item->args[0] &&
                           !item->args[1]);
     if (full) {
+      e.sliceFromEnd.push_back(false);
       e.sliceOffsets.push_back(0);
       e.sliceSizes.push_back(in[axis].isKnown() ? in[axis].size : -1);
       e.sliceDrop.push_back(false);
       e.type.push_back(in[axis]);
       continue;
     }
-    // A symbolic axis takes non-negative indices and explicit slice
-    // bounds; MLIRGen checks them once the dimension is bound.
+    // A symbolic axis takes indices from its start (checked by MLIRGen
+    // once the dimension is bound) or from its end: negative numbers and
+    // bounds written with the dimension itself (`S - 1`, `S`).
     bool symbolic = !in[axis].isKnown();
     int64_t n = symbolic ? INT64_MAX : in[axis].size;
-    bool ok = true;
-    auto bound = [&](const Expr *x, int64_t dflt) -> std::optional<int64_t> {
-      if (!x) {
-        if (symbolic && dflt == n) {
-          ok = error(item->loc, "slice of the symbolic axis " + Twine(axis) +
-                                    " of " + shapeStr(in) +
-                                    " needs an explicit end");
-          return std::nullopt;
-        }
+    // A bound: {counted from the end, value}; from the end, value is how
+    // far back (0 is the end itself).
+    using Bound = std::pair<bool, int64_t>;
+    auto bound = [&](const Expr *x, Bound dflt) -> std::optional<Bound> {
+      if (!x)
         return dflt;
+      if (symbolic) {
+        if (auto back = stepsBeforeEnd(*x, in[axis].symbol))
+          return Bound{true, *back};
       }
       auto v = evalInt(*x, "index");
       if (!v)
         return std::nullopt;
-      if (*v < 0 && symbolic) {
-        ok = error(x->loc, "negative index into the symbolic axis " +
-                               Twine(axis) + " of " + shapeStr(in));
-        return std::nullopt;
-      }
-      return *v < 0 ? *v + n : *v;
+      if (*v < 0)
+        return symbolic ? Bound{true, -*v} : Bound{false, *v + n};
+      return Bound{false, *v};
     };
     if (item->kind == Expr::Kind::Slice) {
-      auto start = bound(item->args[0].get(), 0),
-           stop = bound(item->args[1].get(), n);
+      auto start = bound(item->args[0].get(), {false, 0}),
+           stop = bound(item->args[1].get(), {symbolic, symbolic ? 0 : n});
       if (!start || !stop)
         return false;
-      if (*start < 0 || *stop > n || *start >= *stop)
-        return error(item->loc, "slice " + Twine(*start) + ":" + Twine(*stop) +
-                                    " is empty or outside axis " + Twine(axis) +
-                                    " of " + shapeStr(in));
-      e.sliceOffsets.push_back(*start);
-      e.sliceSizes.push_back(*stop - *start);
+      if (!start->first && start->second == 0 && stop->first &&
+          stop->second == 0) { // 0:S, the whole axis
+        e.sliceFromEnd.push_back(false);
+        e.sliceOffsets.push_back(0);
+        e.sliceSizes.push_back(-1);
+        e.sliceDrop.push_back(false);
+        e.type.push_back(in[axis]);
+        continue;
+      }
+      int64_t size;
+      if (start->first == stop->first) {
+        size = start->first ? start->second - stop->second
+                            : stop->second - start->second;
+      } else {
+        return error(item->loc,
+                     "slice of the symbolic axis " + Twine(axis) + " of " +
+                         shapeStr(in) + " has a size that depends on " +
+                         in[axis].symbol +
+                         "; write both bounds from its start or both from "
+                         "its end (" +
+                         in[axis].symbol + "-3:" + in[axis].symbol + ")");
+      }
+      int64_t first = start->first ? 0 : start->second;
+      if (size <= 0 || first < 0 || (!symbolic && start->second + size > n) ||
+          (start->first && stop->second < 0))
+        return error(item->loc, "slice is empty or outside axis " +
+                                    Twine(axis) + " of " + shapeStr(in));
+      e.sliceFromEnd.push_back(start->first);
+      e.sliceOffsets.push_back(start->second);
+      e.sliceSizes.push_back(size);
       e.sliceDrop.push_back(false);
-      e.type.push_back(Dim::known(*stop - *start));
+      e.type.push_back(Dim::known(size));
     } else {
-      auto i = bound(item, 0);
+      auto i = bound(item, {false, 0});
       if (!i)
         return false;
-      if (*i < 0 || *i >= n)
-        return error(item->loc, "index " + Twine(*i) + " is outside axis " +
-                                    Twine(axis) + " of " + shapeStr(in));
-      e.sliceOffsets.push_back(*i);
+      if (i->first ? i->second < 1 : (i->second < 0 || i->second >= n))
+        return error(item->loc, "index is outside axis " + Twine(axis) +
+                                    " of " + shapeStr(in));
+      e.sliceFromEnd.push_back(i->first);
+      e.sliceOffsets.push_back(i->second);
       e.sliceSizes.push_back(1);
       e.sliceDrop.push_back(true);
     }
@@ -391,4 +415,20 @@ bool Sema::checkMatmul(Expr &e) {
     batch.push_back(Dim::known(1)); // vector · vector: one number
   e.type = std::move(batch);
   return true;
+}
+
+std::optional<int64_t> Sema::stepsBeforeEnd(const Expr &x,
+                                            llvm::StringRef symbol) {
+  // `S` is the end; `S - c` is c steps before it; `S + c` with c ≤ 0 too.
+  if (x.kind == Expr::Kind::Name && x.name == symbol && !scope.count(x.name))
+    return 0;
+  if (x.kind != Expr::Kind::Binary || (x.op != '-' && x.op != '+'))
+    return std::nullopt;
+  auto back = stepsBeforeEnd(*x.args[0], symbol);
+  if (!back)
+    return std::nullopt;
+  auto c = evalNumber(*x.args[1], /*quiet=*/true);
+  if (!c || std::floor(*c) != *c)
+    return std::nullopt;
+  return *back + int64_t(x.op == '-' ? *c : -*c);
 }

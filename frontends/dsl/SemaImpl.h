@@ -81,6 +81,9 @@ private:
   bool checkBuiltinCall(Expr &e);
   bool checkAttention(Expr &e);
   bool checkIndex(Expr &e);
+  /// For an index bound written with the symbolic dimension `symbol`
+  /// (`S`, `S - 1`): how many steps before the end it is.
+  std::optional<int64_t> stepsBeforeEnd(const Expr &x, llvm::StringRef symbol);
   /// `a @ b`: NumPy's matmul (1-D operands, broadcast batch axes).
   bool checkMatmul(Expr &e);
   /// reshape, stack, arange, sequence_mask (SemaShapes.cpp).
