@@ -50,7 +50,7 @@ enum class Builtin {
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
   Squeeze, Dropout, Argmax, Dot, Attention, Zeros, PositionalEncoding, Where,
   Sqrt, Rsqrt, Log, Abs, Pow, Minimum, Maximum, Clip, Gelu, Reshape, Stack,
-  Arange, SequenceMask,
+  Arange, SequenceMask, Take,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
   Embedding, MultiHeadAttention, Glu, LayerNorm, TransformerEncoderLayer,

@@ -44,6 +44,7 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("stack", Builtin::Stack)
       .Case("arange", Builtin::Arange)
       .Case("sequence_mask", Builtin::SequenceMask)
+      .Case("take", Builtin::Take)
       .Default(Builtin::None);
 }
 

@@ -73,6 +73,7 @@ private:
     case Builtin::Arange:
       return true;
     case Builtin::Reshape:
+    case Builtin::Take:
       return !e.args.empty() && expr(*e.args[0]);
     case Builtin::Max:
     case Builtin::Sum:

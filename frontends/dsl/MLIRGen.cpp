@@ -388,6 +388,7 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
   case Builtin::Stack:
   case Builtin::Arange:
   case Builtin::SequenceMask:
+  case Builtin::Take:
     return genShapeBuiltin(e, args);
   case Builtin::Where:
     return attn::SelectOp::create(builder, l, args[0], args[1], args[2]);

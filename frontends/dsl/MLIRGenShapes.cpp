@@ -85,6 +85,31 @@ Value Generator::genShapeBuiltin(const Expr &e, ArrayRef<Value> args) {
     return attn::BinaryOp::create(builder, l, steps, lengths,
                                   attn::BinaryKind::lt);
   }
+  case Builtin::Take: {
+    // One-hot over the steps, a select (not a product: a NaN or inf at a
+    // step not taken stays out) and a sum over the steps.
+    Value x = args[0], idx = args[1];
+    auto xType = cast<RankedTensorType>(x.getType());
+    int64_t steps = xType.getDimSize(1), rank = xType.getRank();
+    int64_t idxRank = cast<RankedTensorType>(idx.getType()).getRank();
+    Value stepIds = arangeConstant(builder, l, steps); // [T]
+    // [B] -> [B, 1], [B, K] -> [B, K, 1]; compared with [T]: [B, (K,) T].
+    Value hot = attn::BinaryOp::create(builder, l,
+                                       insertUnitAxis(builder, l, idx, idxRank),
+                                       stepIds, attn::BinaryKind::eq);
+    // Trailing unit axes for x's feature axes; x gains the K axis.
+    for (int64_t i = 2; i < rank; ++i)
+      hot = insertUnitAxis(builder, l, hot, idxRank + i - 1);
+    if (idxRank == 2)
+      x = insertUnitAxis(builder, l, x, 1);
+    Value zero = arith::ConstantOp::create(
+        builder, l,
+        DenseElementsAttr::get(RankedTensorType::get({1}, builder.getF32Type()),
+                               0.0f));
+    Value picked = attn::SelectOp::create(builder, l, hot, x, zero);
+    return attn::ReduceOp::create(builder, l, picked, attn::ReduceKind::sum,
+                                  idxRank, /*keepdim=*/false);
+  }
   default:
     emitError(l, "internal: not a shape built-in");
     return nullptr;

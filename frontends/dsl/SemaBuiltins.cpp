@@ -70,6 +70,7 @@ bool Sema::checkBuiltinCall(Expr &e) {
   case Builtin::Stack:
   case Builtin::Arange:
   case Builtin::SequenceMask:
+  case Builtin::Take:
     return checkShapeBuiltin(e);
   case Builtin::Pow:
   case Builtin::Minimum:

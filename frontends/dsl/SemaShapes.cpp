@@ -1,6 +1,6 @@
 //===- SemaShapes.cpp - Built-ins that build or reshape tensors -----------===//
 //
-// Part of Heed. reshape, stack, arange and sequence_mask: their sizes are
+// Part of Heed. reshape, stack, arange, sequence_mask and take: sizes are
 // numbers, parameters or symbolic dimensions, checked so that a reshape's
 // sizes multiply out whatever the symbolic dimensions are bound to.
 //
@@ -161,6 +161,29 @@ bool Sema::checkShapeBuiltin(Expr &e) {
     if (!t)
       return false;
     e.type = {len[0], *t};
+    return true;
+  }
+  case Builtin::Take: {
+    // take(x, idx): x[b, idx[b]] for idx [B], x[b, idx[b, k]] for [B, K]
+    // (torch.gather along axis 1).
+    if (!expectArgs(e, 2, 2, {}) || !checkTensor(*e.args[0]) ||
+        !checkTensor(*e.args[1]))
+      return false;
+    const Shape &x = e.args[0]->type, &idx = e.args[1]->type;
+    if (x.size() < 2)
+      return error(e.args[0]->loc,
+                   "take needs [B, T, ...] to pick steps from, got " +
+                       shapeStr(x));
+    if ((idx.size() != 1 && idx.size() != 2) || idx[0] != x[0])
+      return error(e.args[1]->loc, "take's indices must be [" + x[0].str() +
+                                       "] or [" + x[0].str() +
+                                       ", K] (the batch of " + shapeStr(x) +
+                                       "), got " + shapeStr(idx));
+    if (x[1].isKnown())
+      constrainInput(*e.args[1], "indices of take", 0,
+                     Dim::known(x[1].size - 1));
+    e.type = idx;
+    e.type.insert(e.type.end(), x.begin() + 2, x.end());
     return true;
   }
   default:

@@ -2,7 +2,8 @@
 """PyTorch reference for test/Integration/shape-ops.test: reshape (heads
 split and merged by hand, -1 inferred), permute of rank 4, batched `@` over
 [B, H, T, d] (attention written out as a transformer block computes it),
-stack, arange and sequence_mask; the same attention as one fused
+stack, arange, sequence_mask and take (torch.gather along the steps);
+the same attention as one fused
 attention(...) over [B, H, T, d] with lengths.
 
     /usr/bin/python3 tools/reference/shape_ops.py test/Integration/Inputs/shape_ops
@@ -27,7 +28,7 @@ class ShapeOps(nn.Module):
         super().__init__()
         self.qkv = nn.Linear(D, 3 * D)
 
-    def forward(self, x, lengths):
+    def forward(self, x, lengths, picks):
         b = x.shape[0]
         q, k, v = self.qkv(x).chunk(3, -1)
         heads = lambda t: t.reshape(b, T, HEADS, D // HEADS).permute(0, 2, 1, 3)  # noqa: E731
@@ -45,6 +46,8 @@ class ShapeOps(nn.Module):
             "steps": torch.arange(T).float() * x[:, :, 0],
             "mask": mask.float(),
             "context4": context, "weights4": weights,
+            "last_valid": x[torch.arange(b), lengths - 1],
+            "picked": torch.gather(x, 1, picks[..., None].expand(-1, -1, D)),
         }
 
 
@@ -56,9 +59,11 @@ def main(out_dir):
     for b in BATCHES:
         x = torch.randn(b, T, D)
         lengths = torch.randint(1, T + 1, (b,))
+        picks = torch.randint(0, T, (b, 2))
         with torch.no_grad():
-            golden = model(x, lengths)
-        np.savez(os.path.join(out_dir, f"inputs_b{b}.npz"), x=x.numpy(), lengths=lengths.numpy())
+            golden = model(x, lengths, picks)
+        np.savez(os.path.join(out_dir, f"inputs_b{b}.npz"), x=x.numpy(), lengths=lengths.numpy(),
+                 picks=picks.numpy())
         np.savez(os.path.join(out_dir, f"golden_b{b}.npz"),
                  **{k: v.numpy() for k, v in golden.items()})
 
