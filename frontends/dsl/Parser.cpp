@@ -3,7 +3,8 @@
 // Part of Heed. Grammar (docs/language.md has the full description):
 //
 //   model   := 'model' IDENT ['(' param {',' param} ')'] stmt*
-//   stmt    := 'input' IDENT ':' ['f32'|'i64'|'i32'|'bool'] '[' expr {',' expr} ']'
+//   stmt    := 'input' IDENT ':' ['f32'|'i64'|'i32'|'bool'] '[' expr {',' expr}
+//   ']'
 //            | 'parameter' IDENT ':' '[' expr {',' expr} ']'
 //            | 'layer' IDENT '=' call
 //            | 'score' IDENT '(' IDENT {',' IDENT} ')' '=' expr
@@ -55,11 +56,13 @@ std::unique_ptr<Model> Parser::parseModel() {
   }
   while (!tok.is(Tok::Eof)) {
     // `weights keras`: the weight file uses Keras names and layouts.
-    if (tok.is(Tok::Ident) && tok.text == "weights" && peekNext().is(Tok::Ident)) {
+    if (tok.is(Tok::Ident) && tok.text == "weights" &&
+        peekNext().is(Tok::Ident)) {
       consume();
       if (tok.text != "keras" && tok.text != "pytorch")
         return error(tok.loc(), "weight layout must be 'pytorch' or 'keras', "
-                                "not '" + tok.text + "'"),
+                                "not '" +
+                                    tok.text + "'"),
                nullptr;
       model->weightLayout = tok.text;
       consume();
@@ -99,24 +102,10 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
       s->elementType = tok.text;
       consume();
     }
-    if (!expect(Tok::LBracket, "'[' to start the input shape"))
-      return nullptr;
     s->names.push_back(name);
     s->nameLocs.push_back(nameLoc);
-    while (!tok.is(Tok::RBracket)) {
-      auto dim = parseExpr();
-      if (!dim)
-        return nullptr;
-      s->shape.push_back(std::move(dim));
-      if (tok.is(Tok::Comma))
-        consume();
-      else if (!tok.is(Tok::RBracket))
-        return errorExpected("',' or ']'"), nullptr;
-    }
-    consume();
-    if (s->shape.empty())
-      return error(loc, "input '" + name + "' needs at least one dimension"),
-             nullptr;
+    if (!parseShape(*s, loc, "input"))
+      return nullptr;
     return s;
   }
   case Tok::KwLayer: {
@@ -289,27 +278,34 @@ std::unique_ptr<Stmt> Parser::parseWeightTensor(bool inLoop) {
   std::string name;
   SMLoc nameLoc;
   if (!expectIdent(name, nameLoc, "weight tensor name") ||
-      !expect(Tok::Colon, "':' and a shape after the weight tensor's name") ||
-      !expect(Tok::LBracket, "'[' to start the weight tensor's shape"))
+      !expect(Tok::Colon, "':' and a shape after the weight tensor's name"))
     return nullptr;
   s->names.push_back(name);
   s->nameLocs.push_back(nameLoc);
+  if (!parseShape(*s, loc, "weight tensor"))
+    return nullptr;
+  return s;
+}
+
+bool Parser::parseShape(Stmt &s, SMLoc loc, const char *what) {
+  std::string expected = std::string("'[' to start the ") + what + " shape";
+  if (!expect(Tok::LBracket, expected.c_str()))
+    return false;
   while (!tok.is(Tok::RBracket)) {
     auto dim = parseExpr();
     if (!dim)
-      return nullptr;
-    s->shape.push_back(std::move(dim));
+      return false;
+    s.shape.push_back(std::move(dim));
     if (tok.is(Tok::Comma))
       consume();
     else if (!tok.is(Tok::RBracket))
-      return errorExpected("',' or ']'"), nullptr;
+      return errorExpected("',' or ']'");
   }
   consume();
-  if (s->shape.empty())
-    return error(loc, "weight tensor '" + name +
-                          "' needs at least one dimension"),
-           nullptr;
-  return s;
+  if (s.shape.empty())
+    return error(loc, llvm::Twine(what) + " '" + s.names[0] +
+                          "' needs at least one dimension");
+  return true;
 }
 
 std::unique_ptr<Stmt> Parser::parseScoreDef(Model &model, bool inLoop) {

@@ -73,6 +73,8 @@ private:
 
   std::unique_ptr<Stmt> parseStmt(Model &model, bool inLoop);
   std::unique_ptr<Stmt> parseScoreDef(Model &model, bool inLoop);
+  /// `[d, ...]` after an input's or weight tensor's name, into s.shape.
+  bool parseShape(Stmt &s, SMLoc loc, const char *what);
   /// `parameter NAME: [d, ...]`: a bare weight tensor (nn.Parameter).
   std::unique_ptr<Stmt> parseWeightTensor(bool inLoop);
   std::unique_ptr<Expr> parseExpr();

@@ -130,17 +130,10 @@ bool Sema::checkBuiltinCall(Expr &e) {
       return false;
     e.type.clear();
     for (auto &a : e.args) {
-      if (a->kind == Expr::Kind::Name && !scope.count(a->name) &&
-          llvm::is_contained(model.symbols, a->name)) {
-        e.type.push_back(Dim::named(a->name));
-        continue;
-      }
-      auto n = evalInt(*a, "size");
-      if (!n)
+      auto d = sizeArg(*a, /*allowInfer=*/false);
+      if (!d)
         return false;
-      if (*n < 1)
-        return error(a->loc, "size must be positive, got " + Twine(*n));
-      e.type.push_back(Dim::known(*n));
+      e.type.push_back(*d);
     }
     return true;
   }
