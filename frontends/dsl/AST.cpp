@@ -119,6 +119,17 @@ static void printExpr(const Expr &e, llvm::raw_ostream &os) {
   }
 }
 
+/// An input's or weight tensor's `[d, ...]` and the end of its line.
+static void printShape(const Stmt &s, llvm::raw_ostream &os) {
+  os << "[";
+  for (size_t i = 0; i < s.shape.size(); ++i) {
+    if (i)
+      os << ", ";
+    printExpr(*s.shape[i], os);
+  }
+  os << "]\n";
+}
+
 static void printStmt(const Stmt &s, unsigned indent, llvm::raw_ostream &os) {
   os.indent(indent);
   auto names = [&] {
@@ -128,22 +139,12 @@ static void printStmt(const Stmt &s, unsigned indent, llvm::raw_ostream &os) {
   switch (s.kind) {
   case Stmt::Kind::Input:
     os << "Input " << s.names[0] << " "
-       << (s.elementType == "f32" ? "" : s.elementType) << "[";
-    for (size_t i = 0; i < s.shape.size(); ++i) {
-      if (i)
-        os << ", ";
-      printExpr(*s.shape[i], os);
-    }
-    os << "]\n";
+       << (s.elementType == "f32" ? "" : s.elementType);
+    printShape(s, os);
     return;
   case Stmt::Kind::Weight:
-    os << "Parameter " << s.names[0] << " [";
-    for (size_t i = 0; i < s.shape.size(); ++i) {
-      if (i)
-        os << ", ";
-      printExpr(*s.shape[i], os);
-    }
-    os << "]\n";
+    os << "Parameter " << s.names[0] << " ";
+    printShape(s, os);
     return;
   case Stmt::Kind::Layer:
     os << "Layer " << s.names[0] << " = ";

@@ -66,11 +66,6 @@ Builtin heed::dsl::lookupLayerKind(llvm::StringRef name) {
       .Default(Builtin::None);
 }
 
-bool heed::dsl::isPlannedBuiltin(llvm::StringRef name) {
-  return llvm::StringSwitch<bool>(name)
-      .Default(false);
-}
-
 bool heed::dsl::isActivationName(llvm::StringRef name) {
   return llvm::StringSwitch<bool>(name)
       .Cases({"none", "linear", "tanh", "sigmoid", "relu", "exp", "softmax",

@@ -17,9 +17,6 @@ namespace heed::dsl {
 Builtin lookupFunction(llvm::StringRef name);
 /// A layer kind usable in `layer NAME = KIND(...)`.
 Builtin lookupLayerKind(llvm::StringRef name);
-/// Names the language reserves for layers and functions that a later
-/// version of this compiler implements (recurrent layers, convolutions...).
-bool isPlannedBuiltin(llvm::StringRef name);
 /// Activation names accepted by `activation=` and as functions.
 bool isActivationName(llvm::StringRef name);
 

@@ -335,9 +335,6 @@ bool Sema::checkCall(Expr &e) {
                             "' is a layer kind; declare it first: "
                             "layer my_" +
                             e.name + " = " + e.name + "(...)");
-  if (isPlannedBuiltin(e.name))
-    return error(e.loc,
-                 "'" + e.name + "' is not implemented by this version of Heed");
   if (llvm::StringRef(e.name).contains('.'))
     return unknownModulePath(e.loc, e.name, /*layer=*/true);
   return error(e.loc, "unknown function or layer '" + e.name + "'");

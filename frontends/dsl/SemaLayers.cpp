@@ -91,10 +91,6 @@ bool Sema::checkLayerDecl(Layer &layer) {
   layer.kind = lookupLayerKind(decl.name);
   switch (layer.kind) {
   case Builtin::None:
-    if (isPlannedBuiltin(decl.name))
-      return error(decl.loc,
-                   "layer kind '" + decl.name +
-                       "' is not implemented by this version of Heed");
     return error(decl.loc, "unknown layer kind '" + decl.name +
                                "' (known: dense, lstm, gru, bidirectional, "
                                "lstm_cell, gru_cell, conv1d, batch_norm, "
