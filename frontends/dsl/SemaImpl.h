@@ -69,6 +69,9 @@ private:
   std::optional<int64_t> intKwarg(const Expr &call, llvm::StringRef name,
                                   int64_t defaultValue,
                                   size_t position = SIZE_MAX);
+  /// A positive number given by keyword (`eps=1e-5`), else `defaultValue`.
+  bool positiveKwarg(const Expr &call, llvm::StringRef name,
+                     double defaultValue, double &slot);
   bool fixInFeatures(Layer &layer, const Expr &arg, int64_t size);
   /// Evaluates a compile-time number (parameters, dims, counts).
   std::optional<double> evalNumber(const Expr &e, bool quiet = false);

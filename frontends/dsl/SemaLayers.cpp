@@ -23,6 +23,21 @@ std::optional<int64_t> Sema::intKwarg(const Expr &call, llvm::StringRef name,
   return evalInt(*e, name);
 }
 
+bool Sema::positiveKwarg(const Expr &call, llvm::StringRef name,
+                         double defaultValue, double &slot) {
+  slot = defaultValue;
+  const Expr *e = call.kwarg(name);
+  if (!e)
+    return true;
+  auto v = evalNumber(*e);
+  if (!v)
+    return false;
+  if (*v <= 0)
+    return error(e->loc, name + " must be positive");
+  slot = *v;
+  return true;
+}
+
 bool Sema::fixInFeatures(Layer &layer, const Expr &arg, int64_t size) {
   if (layer.inFeatures && *layer.inFeatures != size)
     return error(arg.loc, "layer '" + layer.name + "' was first called with " +
@@ -151,30 +166,15 @@ bool Sema::checkLayerDecl(Layer &layer) {
     // batch_norm(epsilon=1e-3): Keras' default epsilon.
     if (!expectArgs(decl, 0, 0, {"epsilon"}))
       return false;
-    if (const Expr *e = decl.kwarg("epsilon")) {
-      auto v = evalNumber(*e);
-      if (!v)
-        return false;
-      if (*v <= 0)
-        return error(e->loc, "epsilon must be positive");
-      layer.epsilon = *v;
-    }
-    return true;
+    return positiveKwarg(decl, "epsilon", 1e-3, layer.epsilon);
   }
   case Builtin::LayerNorm: {
     // layer_norm(eps=1e-5, elementwise_affine=1): nn.LayerNorm over the
     // last axis.
     if (!expectArgs(decl, 0, 0, {"eps", "elementwise_affine"}))
       return false;
-    layer.epsilon = 1e-5;
-    if (const Expr *e = decl.kwarg("eps")) {
-      auto v = evalNumber(*e);
-      if (!v)
-        return false;
-      if (*v <= 0)
-        return error(e->loc, "eps must be positive");
-      layer.epsilon = *v;
-    }
+    if (!positiveKwarg(decl, "eps", 1e-5, layer.epsilon))
+      return false;
     auto affine = intKwarg(decl, "elementwise_affine", 1);
     if (!affine)
       return false;
@@ -247,15 +247,8 @@ bool Sema::checkLayerDecl(Layer &layer) {
                                "nn.TransformerEncoderLayer's");
       layer.activation = act->name;
     }
-    layer.epsilon = 1e-5;
-    if (const Expr *eps = decl.kwarg("layer_norm_eps")) {
-      auto v = evalNumber(*eps);
-      if (!v)
-        return false;
-      if (*v <= 0)
-        return error(eps->loc, "layer_norm_eps must be positive");
-      layer.epsilon = *v;
-    }
+    if (!positiveKwarg(decl, "layer_norm_eps", 1e-5, layer.epsilon))
+      return false;
     layer.units = *dModel;
     layer.heads = *heads;
     layer.feedforward = *ff;
