@@ -54,6 +54,36 @@ def HoistQueryProjections : Pass<"attn-hoist-query-projections",
   let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
+def ExpandPackedRecurrence : Pass<"attn-expand-packed-recurrence",
+                                   "mlir::func::FuncOp"> {
+  let summary = "Recurrent layers with per-row lengths become loops of masked cells";
+  let description = [{
+    `attn.lstm`/`attn.gru` with `lengths` (PyTorch's packed sequences) have
+    no oneDNN primitive: each direction becomes an `scf.for` over the steps
+    (backward: from the last step down) of `attn.lstm_cell`/`attn.gru_cell`
+    whose new state is kept only where `t < lengths[b]`. A backward row thus
+    stays at its initial state until its last valid step, outputs past a
+    row's length are zero, and the final states are those at the length.
+    The cells are then lowered like a decoder's (generated or oneDNN, by
+    `cells=`); layers without lengths are left to the whole-sequence
+    primitive.
+
+    ```mlir
+    %y, %h = attn.gru %x lengths(%len) weights(%wi, %wh, %bi, %bh) {...}
+    // becomes, with %m = (arange(T) < %len) as [B, T]:
+    // scf.for %t ... iter_args(%h = 0, %y = 0) {
+    //   %h1 = attn.gru_cell %x[:, t], %h weights(...)
+    //   %h' = attn.select %m[:, t], %h1, %h
+    //   %y' = insert (attn.select %m[:, t], %h1, 0) at %y[:, t]
+    // }
+    ```
+  }];
+  let dependentDialects = ["heed::attn::AttnDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def SimplifyZeroStateCells : Pass<"attn-simplify-zero-state-cells",
                                    "mlir::func::FuncOp"> {
   let summary = "Cells stepped from a constant zero state become a dense layer and gates";

@@ -46,6 +46,9 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     // Reference lowering: attention becomes whole-tensor attn ops.
     pm.addNestedPass<func::FuncOp>(createDecomposeAttention());
   }
+  // Recurrent layers with per-row lengths (packed sequences) have no oneDNN
+  // primitive: a loop of cells that keep a row's state past its length.
+  pm.addNestedPass<func::FuncOp>(createExpandPackedRecurrence());
   // A cell stepped from zeros is a dense layer over its input and its gates
   // (no product with the state).
   pm.addNestedPass<func::FuncOp>(createSimplifyZeroStateCells());

@@ -72,6 +72,11 @@ SmallVector<Value> Generator::genLayerCall(const Expr &e,
         return v;
       return attn::SqueezeOp::create(builder, l, v, 0);
     };
+    // Per-row lengths (packed sequences) go to every stacked layer.
+    Value lengths;
+    if (const Expr *len = e.kwarg("lengths"))
+      if (!(lengths = gen(*len)))
+        return {};
     Value h0 = toOpState(args.size() > 1 ? args[1] : Value());
     Value c0 = toOpState(args.size() > 2 ? args[2] : Value());
     auto hidden = builder.getI64IntegerAttr(layer.units);
@@ -89,14 +94,15 @@ SmallVector<Value> Generator::genLayerCall(const Expr &e,
                    : v;
       };
       if (lstm) {
-        auto op = attn::LstmOp::create(builder, l, seq, rows(h0), rows(c0), wk,
-                                       hidden, dirAttr);
+        auto op = attn::LstmOp::create(builder, l, seq, lengths, rows(h0),
+                                       rows(c0), wk, hidden, dirAttr);
         seq = op.getOutput();
         hs.push_back(op.getHN());
         cs.push_back(op.getCN());
       } else {
-        auto op = attn::GruOp::create(builder, l, seq, rows(h0), wk, hidden,
-                                      dirAttr, builder.getBoolAttr(true));
+        auto op =
+            attn::GruOp::create(builder, l, seq, lengths, rows(h0), wk, hidden,
+                                dirAttr, builder.getBoolAttr(true));
         seq = op.getOutput();
         hs.push_back(op.getHN());
       }

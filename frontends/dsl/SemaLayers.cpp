@@ -352,7 +352,10 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
   bool lstm = layer.kind == Builtin::LstmCell || layer.cell == Builtin::Lstm;
   size_t states = recurrent ? (lstm ? 2 : 1) : 0;
   size_t minArgs = 1 + (cell ? states : 0);
-  if (!expectArgs(e, minArgs, 1 + states, {}))
+  // Whole-sequence recurrent layers take per-row lengths (packed sequences).
+  bool takesLengths = recurrent && !cell;
+  if (!(takesLengths ? expectArgs(e, minArgs, 1 + states, {"lengths"})
+                     : expectArgs(e, minArgs, 1 + states, {})))
     return false;
   if (!cell && e.args.size() != 1 && e.args.size() != 1 + states)
     return error(
@@ -416,6 +419,17 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
         return error(e.args[i]->loc, "initial state of '" + layer.name +
                                          "' must be " + shapeStr(state) +
                                          ", got " + shapeStr(e.args[i]->type));
+    if (Expr *len = e.kwarg("lengths")) {
+      if (!checkTensor(*len))
+        return false;
+      if (len->type != Shape{in[0]})
+        return error(len->loc, "lengths of '" + layer.name + "' must be [" +
+                                   in[0].str() + "] (one per row of " +
+                                   shapeStr(in) + "), got " +
+                                   shapeStr(len->type));
+      constrainInput(*len, "lengths of recurrent layer '" + layer.name + "'", 0,
+                     in[1]);
+    }
     Dim outF = layer.directions == 2 && layer.merge == "concat"
                    ? Dim::known(2 * layer.units)
                    : h;

@@ -83,6 +83,14 @@ MODELS = {
                   os.path.join(TI, "shape_ops/weights.safetensors"),
                   os.path.join(TI, "shape_ops/inputs_b5.npz"),
                   os.path.join(TI, "shape_ops/golden_b5.npz")),
+    # Recurrent layers with per-row lengths (packed sequences).
+    "bigru_classifier": ("bigru_classifier/model.heed", "bigru_classifier/weights.safetensors",
+                         os.path.join(TI, "packed_recurrent/classifier_inputs_b5.npz"),
+                         os.path.join(TI, "packed_recurrent/classifier_golden_b5.npz")),
+    "packed_layers": (os.path.join(TI, "packed_recurrent/layers.heed"),
+                      os.path.join(TI, "packed_recurrent/layers.safetensors"),
+                      os.path.join(TI, "packed_recurrent/layers_inputs_b5.npz"),
+                      os.path.join(TI, "packed_recurrent/layers_golden_b5.npz")),
     # Partial tiles of the tiled dot-product lowering: 7 queries, 70 keys.
     "dot_attention_tails": (os.path.join(TI, "dot_attention_tails/model.heed"), None,
                             os.path.join(TI, "dot_attention_tails/inputs_q7_t70.npz"),
@@ -92,6 +100,11 @@ for variant in ["model", "plain", "smoothing", "window", "monotonic"]:
     MODELS["tacotron2_" + variant] = (
         "tacotron2_attention/%s.heed" % variant, "tacotron2_attention/weights.safetensors",
         ["memory", "queries", "lengths"], "tacotron2_attention/golden_%s.npz" % variant)
+
+# Outputs whose batch axis is not the first: stacked final states
+# [layers · directions, B, H].
+BATCH_AXIS = {("bigru_classifier", "h"): 1, ("packed_layers", "h2"): 1,
+              ("packed_layers", "c2"): 1, ("packed_layers", "h5"): 1}
 
 BATCHES = [1, 2, 3, 4, 5, 7, 16, 33]
 QUICK = [1, 3, 5, 33]
@@ -111,8 +124,13 @@ def load_inputs(spec):
 
 
 def choices(model_text):
+    # Cells in loops, and recurrent layers with per-row lengths (run as
+    # loops of cells).
     cells = ["fused", "onednn", "auto"] if ("lstm_cell" in model_text or
-                                           "gru_cell" in model_text) else ["auto"]
+                                           "gru_cell" in model_text or
+                                           re.search(r"\blengths=", model_text) and
+                                           re.search(r"\b(lstm|gru)\(", model_text)
+                                           ) else ["auto"]
     return list(itertools.product(["fused", "decomposed"], [False, True], cells))
 
 
@@ -142,7 +160,7 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
     if proc.returncode != 0:
         return tag, "heed failed (exit %d): %s\n  %s" % (
             proc.returncode, proc.stderr.strip()[-600:], " ".join(cmd))
-    problems = compare(np.load(out_file), golden, batch, atol, rtol)
+    problems = compare(np.load(out_file), golden, batch, atol, rtol, name)
     os.remove(in_file)
     os.remove(out_file)
     if problems:
@@ -186,7 +204,7 @@ def run_aot(heed, name, model, weights, inputs, golden, batch, tmp, atol, rtol):
         if proc.returncode != 0:
             return tag, "exit %d: %s\n  %s" % (proc.returncode, proc.stderr.strip()[-600:],
                                                  " ".join(cmd))
-    problems = compare(np.load(out_file), golden, batch, atol, rtol)
+    problems = compare(np.load(out_file), golden, batch, atol, rtol, name)
     for f in [in_file, out_file, lib]:
         os.remove(f)
     if problems:
@@ -195,10 +213,11 @@ def run_aot(heed, name, model, weights, inputs, golden, batch, tmp, atol, rtol):
     return tag, None
 
 
-def compare(out, golden, batch, atol, rtol):
+def compare(out, golden, batch, atol, rtol, name):
     problems = []
     for key in golden.files:
-        want = np.take(golden[key], np.arange(batch) % golden[key].shape[0], axis=0)
+        axis = BATCH_AXIS.get((name, key), 0)
+        want = np.take(golden[key], np.arange(batch) % golden[key].shape[axis], axis=axis)
         got = out[key]
         if got.shape != want.shape:
             problems.append("%s: shape %s, expected %s" % (key, got.shape, want.shape))

@@ -40,6 +40,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 from tensorio import save_safetensors, state_dict_numpy  # noqa: E402
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
 BATCHES = [1, 2, 3, 4, 5, 7, 16, 33]
 ACTS = {"none": lambda v: v, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
@@ -521,15 +522,27 @@ class Program:
         L = self.layer(decl, m)
         kind = "vec" if mode == "last" else "seq"
         out = self.like(v, self.fresh(), 2 * H if mode == "concat" else H, kind)
+        # Per-row lengths: PyTorch's packed sequences.
+        packed = v.t == self.T and self.rng.random() < 0.4
+        self.uses_lengths |= packed
 
         def step(env, i=v.name):
-            y = self.modules[L](env[i])[0]
+            if packed:
+                x = pack_padded_sequence(env[i], env["lengths"].long(), batch_first=True,
+                                         enforce_sorted=False)
+                y, h = self.modules[L](x)
+                y = pad_packed_sequence(y, batch_first=True, total_length=self.T)[0]
+                h = h[0] if cell == "lstm" else h
+            else:
+                y, h = self.modules[L](env[i])
+                h = h[0] if cell == "lstm" else h
             if mode == "sum":
                 y = y[..., :H] + y[..., H:]
             elif mode == "last":
-                y = y[:, -1]
+                y = h[0]  # the final state: the output at each row's length
             env[out.name] = y
-        return self.emit("%s = %s(%s)" % (out.name, L, v.name), step, out)
+        call = "%s(%s, lengths=lengths)" if packed else "%s(%s)"
+        return self.emit("%s = %s" % (out.name, call % (L, v.name)), step, out)
 
     def loop(self):
         """A decoder-style loop: per step a cell over x_t (and an attention
@@ -720,7 +733,9 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
             step(env)
     golden = {"out_" + v.name: env[v.name].numpy() for v in outputs}
     heed = os.path.join(build, "bin", "heed")
-    cells = ["fused", "onednn", "auto"] if "_cell(" in text else ["auto"]
+    # Cells in loops, and recurrent layers with lengths (loops of cells).
+    cells = (["fused", "onednn", "auto"] if "_cell(" in text or "lengths=lengths)" in text
+             else ["auto"])
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         files = {"model": os.path.join(tmp, "model.heed"),

@@ -401,6 +401,13 @@ struct ConvertAttnToRuntimePass
         ops.push_back(op);
     });
     for (Operation *op : ops) {
+      auto lstm = dyn_cast<attn::LstmOp>(op);
+      auto gru = dyn_cast<attn::GruOp>(op);
+      if ((lstm && lstm.getLengths()) || (gru && gru.getLengths())) {
+        op->emitError("a recurrent layer with lengths has no oneDNN "
+                      "primitive; run attn-expand-packed-recurrence first");
+        return signalPassFailure();
+      }
       for (Type t : op->getResultTypes())
         if (!cast<RankedTensorType>(t).hasStaticShape()) {
           op->emitError("convert-attn-to-runtime needs static shapes");

@@ -41,6 +41,12 @@ def Attn_LstmOp : Attn_RecurrentOp<"lstm", 4> {
     with gates ordered i, f, g, o. Initial states `h0`/`c0` are `[D, B, H]`;
     absent means zeros.
 
+    With `lengths` (`[B]`, whole numbers as f32) the layer runs as PyTorch
+    runs a packed sequence: row `b` reads steps `0 .. lengths[b] − 1` only,
+    the backward direction starts at its last valid step, outputs past the
+    length are zero and the final states are those at the length.
+    `attn-expand-packed-recurrence` lowers such a layer to a loop of cells.
+
     ```mlir
     %y, %h, %c = attn.lstm %x weights(%wi, %wh, %bi, %bh, %wir, %whr, %bir, %bhr)
         {direction = #attn<direction bidirectional_concat>, hidden_size = 32 : i64}
@@ -50,14 +56,17 @@ def Attn_LstmOp : Attn_RecurrentOp<"lstm", 4> {
         -> (tensor<1x30x64xf32>, tensor<2x1x32xf32>, tensor<2x1x32xf32>)
     ```
   }];
-  let arguments = (ins Attn_F32Tensor:$input, Optional<Attn_F32Tensor>:$h0,
+  let arguments = (ins Attn_F32Tensor:$input,
+                   Optional<Attn_F32Tensor>:$lengths,
+                   Optional<Attn_F32Tensor>:$h0,
                    Optional<Attn_F32Tensor>:$c0,
                    Variadic<Attn_F32Tensor>:$weights,
                    I64Attr:$hidden_size, Attn_DirectionAttr:$direction);
   let results = (outs Attn_F32Tensor:$output, Attn_F32Tensor:$h_n,
                  Attn_F32Tensor:$c_n);
   let assemblyFormat = [{
-    $input (`init` `(` $h0^ `,` $c0 `)`)? `weights` `(` $weights `)` attr-dict
+    $input (`lengths` `(` $lengths^ `)`)? (`init` `(` $h0^ `,` $c0 `)`)?
+    `weights` `(` $weights `)` attr-dict
     `:` functional-type(operands, results)
   }];
 }
@@ -70,7 +79,8 @@ def Attn_GruOp : Attn_RecurrentOp<"gru", 3> {
     `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`. Results and operands are
     those of `attn.lstm` without the cell state, with 3 gates ordered r, z, n
     (PyTorch) in `weight_ih [3H, I]`, `weight_hh [3H, H]`, `bias_ih [3H]`,
-    `bias_hh [3H]`.
+    `bias_hh [3H]`. `lengths` is that of `attn.lstm` (linear-before-reset
+    GRUs only).
 
     ```mlir
     %y, %h = attn.gru %x weights(%wi, %wh, %bi, %bh)
@@ -80,13 +90,16 @@ def Attn_GruOp : Attn_RecurrentOp<"gru", 3> {
         -> (tensor<1x1375x128xf32>, tensor<1x1x128xf32>)
     ```
   }];
-  let arguments = (ins Attn_F32Tensor:$input, Optional<Attn_F32Tensor>:$h0,
+  let arguments = (ins Attn_F32Tensor:$input,
+                   Optional<Attn_F32Tensor>:$lengths,
+                   Optional<Attn_F32Tensor>:$h0,
                    Variadic<Attn_F32Tensor>:$weights,
                    I64Attr:$hidden_size, Attn_DirectionAttr:$direction,
                    DefaultValuedAttr<BoolAttr, "true">:$linear_before_reset);
   let results = (outs Attn_F32Tensor:$output, Attn_F32Tensor:$h_n);
   let assemblyFormat = [{
-    $input (`init` `(` $h0^ `)`)? `weights` `(` $weights `)` attr-dict
+    $input (`lengths` `(` $lengths^ `)`)? (`init` `(` $h0^ `)`)?
+    `weights` `(` $weights `)` attr-dict
     `:` functional-type(operands, results)
   }];
 }

@@ -19,9 +19,10 @@ namespace {
 /// result types: the sequence, then `states` final states `[D, B, H]`.
 LogicalResult inferRecurrent(MLIRContext *ctx, std::optional<Location> loc,
                              StringRef name, int64_t gates, Value input,
-                             ArrayRef<Value> initial, ValueRange weights,
-                             IntegerAttr hiddenAttr, DirectionAttr dirAttr,
-                             unsigned states, SmallVectorImpl<Type> &results) {
+                             Value lengths, ArrayRef<Value> initial,
+                             ValueRange weights, IntegerAttr hiddenAttr,
+                             DirectionAttr dirAttr, unsigned states,
+                             SmallVectorImpl<Type> &results) {
   if (!hiddenAttr || !dirAttr)
     return emitOptionalError(loc, name, " needs 'hidden_size' and 'direction'");
   int64_t h = hiddenAttr.getInt();
@@ -55,6 +56,12 @@ LogicalResult inferRecurrent(MLIRContext *ctx, std::optional<Location> loc,
                                  shapeStr(want), " (", gates, " gates x ",
                                  "hidden ", h, "), got ", shapeStr(got));
     }
+  }
+  if (lengths) {
+    ArrayRef<int64_t> l = shapeOf(lengths);
+    if (l.size() != 1 || !compatible(l[0], x[0]))
+      return emitOptionalError(loc, name, " lengths must be [", x[0],
+                               "] (one per batch row), got ", shapeStr(l));
   }
   SmallVector<int64_t> state = {d, x[0], h};
   for (Value v : initial) {
@@ -110,8 +117,9 @@ LogicalResult LstmOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   return inferRecurrent(
-      ctx, loc, "attn.lstm", LstmOp::kGates, op.getInput(), {op.getH0(), op.getC0()},
-      op.getWeights(), inherent(op.getProperties().hidden_size, attrs, "hidden_size"),
+      ctx, loc, "attn.lstm", LstmOp::kGates, op.getInput(), op.getLengths(),
+      {op.getH0(), op.getC0()}, op.getWeights(),
+      inherent(op.getProperties().hidden_size, attrs, "hidden_size"),
       inherent(op.getProperties().direction, attrs, "direction"), 2, results);
 }
 
@@ -121,7 +129,8 @@ LogicalResult GruOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   Adaptor op(operands, attrs, props, regions);
   return inferRecurrent(
-      ctx, loc, "attn.gru", GruOp::kGates, op.getInput(), {op.getH0()}, op.getWeights(),
+      ctx, loc, "attn.gru", GruOp::kGates, op.getInput(), op.getLengths(),
+      {op.getH0()}, op.getWeights(),
       inherent(op.getProperties().hidden_size, attrs, "hidden_size"),
       inherent(op.getProperties().direction, attrs, "direction"), 1, results);
 }

@@ -206,6 +206,21 @@ func.func @lstm_gate_count(%x: tensor<2x30x37xf32>, %wi: tensor<96x37xf32>,
 
 // -----
 
+func.func @lstm_lengths_shape(%x: tensor<2x30x37xf32>, %len: tensor<2x30xf32>,
+                              %wi: tensor<128x37xf32>, %wh: tensor<128x32xf32>,
+                              %b: tensor<128xf32>) {
+  // expected-error@+2 {{attn.lstm lengths must be [2] (one per batch row), got [2, 30]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %y, %h, %c = attn.lstm %x lengths(%len) weights(%wi, %wh, %b, %b)
+      {direction = #attn<direction forward>, hidden_size = 32 : i64}
+      : (tensor<2x30x37xf32>, tensor<2x30xf32>, tensor<128x37xf32>,
+         tensor<128x32xf32>, tensor<128xf32>, tensor<128xf32>)
+      -> (tensor<2x30x32xf32>, tensor<1x2x32xf32>, tensor<1x2x32xf32>)
+  return
+}
+
+// -----
+
 func.func @bilstm_missing_reverse(%x: tensor<2x30x37xf32>, %wi: tensor<128x37xf32>,
                                   %wh: tensor<128x32xf32>, %b: tensor<128xf32>) {
   // expected-error@+2 {{attn.lstm expects 8 weights (weight_ih, weight_hh, bias_ih, bias_hh per direction), got 4}}

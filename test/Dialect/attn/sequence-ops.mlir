@@ -30,6 +30,20 @@ func.func @gru_with_state(%x: tensor<1x50x8xf32>, %h0: tensor<1x1x16xf32>,
   return %h : tensor<1x1x16xf32>
 }
 
+// CHECK-LABEL: func @gru_with_lengths
+func.func @gru_with_lengths(%x: tensor<2x50x8xf32>, %len: tensor<2xf32>,
+                            %h0: tensor<1x2x16xf32>, %wi: tensor<48x8xf32>,
+                            %wh: tensor<48x16xf32>, %b: tensor<48xf32>)
+    -> tensor<1x2x16xf32> {
+  // CHECK: attn.gru %{{.*}} lengths(%{{.*}}) init(%{{.*}}) weights(
+  %y, %h = attn.gru %x lengths(%len) init(%h0) weights(%wi, %wh, %b, %b)
+      {direction = #attn<direction forward>, hidden_size = 16 : i64}
+      : (tensor<2x50x8xf32>, tensor<2xf32>, tensor<1x2x16xf32>,
+         tensor<48x8xf32>, tensor<48x16xf32>, tensor<48xf32>, tensor<48xf32>)
+      -> (tensor<2x50x16xf32>, tensor<1x2x16xf32>)
+  return %h : tensor<1x2x16xf32>
+}
+
 // CHECK-LABEL: func @cells
 func.func @cells(%x: tensor<4x8xf32>, %h: tensor<4x16xf32>,
                  %wi: tensor<64x8xf32>, %wh: tensor<64x16xf32>, %b: tensor<64xf32>,
