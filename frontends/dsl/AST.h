@@ -50,7 +50,7 @@ enum class Builtin {
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
   Squeeze, Dropout, Argmax, Dot, Attention, Zeros, PositionalEncoding, Where,
   Sqrt, Rsqrt, Log, Abs, Pow, Minimum, Maximum, Clip, Gelu, Reshape, Stack,
-  Arange, SequenceMask, Take,
+  Arange, SequenceMask, Take, TopK, Cumsum, MaxPool1D, AvgPool1D,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
   Embedding, MultiHeadAttention, Glu, LayerNorm, TransformerEncoderLayer,
@@ -93,7 +93,10 @@ struct Expr {
   Builtin builtin = Builtin::None;  // Call of a built-in function
   Layer *layer = nullptr;           // Call of a layer
   int64_t axis = 0;                 // normalized axis argument
-  int64_t count = 0;                // repeat count
+  int64_t count = 0;                // repeat count, topk's k, pool window
+  int64_t stride = 0;               // pooling
+  bool samePadding = false;         // pooling: padding=same
+  bool largest = true;              // topk
   bool keepdim = false;             // reductions
   std::vector<int64_t> perm;        // permute
   std::optional<double> exponent;   // pow with a compile-time exponent

@@ -126,6 +126,7 @@ private:
     case Builtin::Concat:
     case Builtin::Squeeze:
     case Builtin::Repeat:
+    case Builtin::Cumsum:
       if (e.axis == 0)
         return reject("'" + e.name + "' over the batch axis");
       return true;

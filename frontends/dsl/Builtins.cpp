@@ -45,6 +45,10 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("arange", Builtin::Arange)
       .Case("sequence_mask", Builtin::SequenceMask)
       .Case("take", Builtin::Take)
+      .Case("topk", Builtin::TopK)
+      .Case("cumsum", Builtin::Cumsum)
+      .Case("max_pool1d", Builtin::MaxPool1D)
+      .Case("avg_pool1d", Builtin::AvgPool1D)
       .Default(Builtin::None);
 }
 

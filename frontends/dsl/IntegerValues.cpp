@@ -74,6 +74,8 @@ private:
       return true;
     case Builtin::Reshape:
     case Builtin::Take:
+    case Builtin::Cumsum:
+    case Builtin::MaxPool1D:
       return !e.args.empty() && expr(*e.args[0]);
     case Builtin::Max:
     case Builtin::Sum:
@@ -102,7 +104,14 @@ private:
   void statement(const Stmt &s, llvm::StringMap<bool> *yields) {
     switch (s.kind) {
     case Stmt::Kind::Assign: {
-      // Several results come from layers and cells: floats.
+      // Several results come from layers and cells (floats), or from
+      // topk: its values are what it picks from, its indices integers.
+      if (s.value->kind == Expr::Kind::Call && !s.value->layer &&
+          s.value->builtin == Builtin::TopK && s.names.size() == 2) {
+        env[s.names[0]] = expr(*s.value->args[0]);
+        env[s.names[1]] = true;
+        return;
+      }
       bool integer = s.names.size() == 1 && expr(*s.value);
       for (const std::string &name : s.names)
         if (name != "_")

@@ -281,6 +281,15 @@ SmallVector<Value> Generator::genCall(const Expr &e) {
   }
   if (e.layer)
     return genLayerCall(e, args);
+  switch (e.builtin) {
+  case Builtin::TopK:
+  case Builtin::Cumsum:
+  case Builtin::MaxPool1D:
+  case Builtin::AvgPool1D:
+    return genScanBuiltin(e, args);
+  default:
+    break;
+  }
   Value v = genBuiltin(e, args);
   if (!v)
     return {};

@@ -67,6 +67,9 @@ private:
   Value genMatmul(Location l, Value a, Value b);
   /// reshape, stack, arange, sequence_mask (MLIRGenShapes.cpp).
   Value genShapeBuiltin(const Expr &e, ArrayRef<Value> args);
+  /// topk (values and indices), cumsum, max_pool1d, avg_pool1d
+  /// (MLIRGenScans.cpp).
+  SmallVector<Value> genScanBuiltin(const Expr &e, ArrayRef<Value> args);
   /// pow(x, y), with PyTorch's special cases for constant exponents.
   Value genPow(Location l, Value x, Value y, std::optional<double> exponent);
   /// attention(...): one attn.attention whose score region is the score

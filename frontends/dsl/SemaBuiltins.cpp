@@ -72,6 +72,11 @@ bool Sema::checkBuiltinCall(Expr &e) {
   case Builtin::SequenceMask:
   case Builtin::Take:
     return checkShapeBuiltin(e);
+  case Builtin::TopK:
+  case Builtin::Cumsum:
+  case Builtin::MaxPool1D:
+  case Builtin::AvgPool1D:
+    return checkScanBuiltin(e);
   case Builtin::Pow:
   case Builtin::Minimum:
   case Builtin::Maximum:

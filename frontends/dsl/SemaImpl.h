@@ -92,6 +92,8 @@ private:
   /// reshape, stack, arange, sequence_mask (SemaShapes.cpp).
   bool checkShapeBuiltin(Expr &e);
   bool checkReshape(Expr &e);
+  /// topk, cumsum, max_pool1d, avg_pool1d (SemaScans.cpp).
+  bool checkScanBuiltin(Expr &e);
   /// A size argument: a number, a parameter or a symbolic dimension (and
   /// -1, returned as known(-1), where `allowInfer`).
   std::optional<Dim> sizeArg(const Expr &a, bool allowInfer);

@@ -83,6 +83,10 @@ MODELS = {
                   os.path.join(TI, "shape_ops/weights.safetensors"),
                   os.path.join(TI, "shape_ops/inputs_b5.npz"),
                   os.path.join(TI, "shape_ops/golden_b5.npz")),
+    # topk (NaN and infinities included), cumsum, 1-D pooling.
+    "scan_ops": (os.path.join(TI, "scan_ops/model.heed"), None,
+                 os.path.join(TI, "scan_ops/inputs_b5.npz"),
+                 os.path.join(TI, "scan_ops/golden_b5.npz")),
     # Recurrent layers with per-row lengths (packed sequences).
     "bigru_classifier": ("bigru_classifier/model.heed", "bigru_classifier/weights.safetensors",
                          os.path.join(TI, "packed_recurrent/classifier_inputs_b5.npz"),

@@ -258,6 +258,64 @@ class Program:
             env[out.name] = x.reshape(b, v.t, g, v.d // g).permute(0, 1, 3, 2).reshape(b, v.t, v.d)
         return self.emit(text, step, out)
 
+    def cumsum(self):
+        """cumsum along the steps or the features."""
+        v = self.pick()
+        axis = 1 if v.kind == "seq" and self.rng.random() < 0.5 else -1
+        out = self.like(v, self.fresh())
+        return self.emit("%s = cumsum(%s, %d)" % (out.name, v.name, axis),
+                         lambda env, i=v.name: env.__setitem__(
+                             out.name, torch.cumsum(env[i], axis)), out)
+
+    def pool(self):
+        """max_pool1d / avg_pool1d over the steps (valid or same padding)."""
+        v = self.pick("seq")
+        if not v:
+            return None
+        k = self.rng.randint(1, min(3, v.t))
+        stride = self.rng.randint(1, k)
+        same = self.rng.random() < 0.5
+        is_max = self.rng.random() < 0.5
+        t = -(-v.t // stride) if same else (v.t - k) // stride + 1
+        out = Value(self.fresh(), "seq", v.d, t)
+        text = "%s = %s(%s, %d, stride=%d, padding=%s)" % (
+            out.name, "max_pool1d" if is_max else "avg_pool1d", v.name, k, stride,
+            "same" if same else "valid")
+
+        def step(env, i=v.name):
+            x = env[i].transpose(1, 2)
+            ones = torch.ones_like(x[:, :1])
+            if same:
+                total = max((t - 1) * stride + k - v.t, 0)
+                pad = (total // 2, total - total // 2)
+                x = torch.nn.functional.pad(x, pad, value=float("-inf") if is_max else 0.0)
+                ones = torch.nn.functional.pad(ones, pad)
+            if is_max:
+                y = torch.nn.functional.max_pool1d(x, k, stride)
+            else:
+                y = (torch.nn.functional.avg_pool1d(x, k, stride) /
+                     torch.nn.functional.avg_pool1d(ones, k, stride))
+            env[out.name] = y.transpose(1, 2)
+        return self.emit(text, step, out)
+
+    def topk(self):
+        """values, indices = topk(v, k) of a [B, d] value."""
+        v = self.pick("vec", where=lambda v: v.d >= 2)
+        if not v:
+            return None
+        k = self.rng.randint(1, v.d)
+        largest = self.rng.random() < 0.7
+        vals, idx = Value(self.fresh(), "vec", k), Value(self.fresh(), "vec", k)
+        text = "%s, %s = topk(%s, %d%s)" % (vals.name, idx.name, v.name, k,
+                                          "" if largest else ", largest=0")
+
+        def step(env, i=v.name):
+            a, b = torch.topk(env[i], k, largest=largest)
+            env[vals.name], env[idx.name] = a, b.float()
+        self.emit(text, step, vals)
+        self.values.append(idx)
+        return vals
+
     def length_mask(self):
         """A sequence zeroed past each row's length: sequence_mask."""
         v = self.pick("seq", t=self.T)
@@ -690,7 +748,7 @@ def generate(seed):
            (p.loop, 2), (lambda: stopping_loop(p), 1), (p.multi_head, 2),
            (p.conv1d, 2), (p.batch_norm, 1), (p.embedding, 1), (p.math_fn, 2),
            (p.layer_norm, 1), (p.matmul, 2), (p.stack, 1), (p.shuffle, 1),
-           (p.length_mask, 1)]
+           (p.length_mask, 1), (p.cumsum, 1), (p.pool, 1), (p.topk, 1)]
     for _ in range(rng.randint(3, 9)):
         op = rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
         op()
