@@ -21,12 +21,12 @@ using namespace mlir;
 
 void heed::buildAttnOptimizationPipeline(OpPassManager &pm,
                                          const PipelineOptions &options) {
-  if (!options.raiseAttention)
-    return;
   // Turn the Keras formulation of attention into one attn.attention so the
   // fused lowering can avoid materializing its [B, T, ·] intermediates.
-  pm.addNestedPass<func::FuncOp>(createRaiseAttention());
-  // Raising leaves the repeat/concat producers dead.
+  if (options.raiseAttention)
+    pm.addNestedPass<func::FuncOp>(createRaiseAttention());
+  // Canonical forms (a weighted sum as a dense layer), and the repeat/concat
+  // producers that raising leaves dead.
   pm.addPass(createCanonicalizerPass());
 }
 

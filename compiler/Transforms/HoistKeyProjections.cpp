@@ -81,8 +81,12 @@ struct HoistKeyProjectionsPass
   void runOnOperation() override {
     SmallVector<attn::AttentionOp> ops;
     getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
-    for (attn::AttentionOp op : ops)
+    for (attn::AttentionOp op : ops) {
+      // Weight-only work (`q @ W`'s transpose) must not keep the ops that
+      // read it inside the region.
+      hoistWeightOnlyScoreOps(op);
       hoist(op);
+    }
   }
 };
 } // namespace

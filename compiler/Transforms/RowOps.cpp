@@ -7,6 +7,7 @@
 #include "compiler/Transforms/RowOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -162,4 +163,23 @@ Operation *heed::cloneWithRankShift(OpBuilder &b, Operation *op,
       })
       .Case([&](arith::ConstantOp c) -> Operation * { return b.clone(*c); })
       .Default([](Operation *) -> Operation * { return nullptr; });
+}
+
+bool heed::hoistWeightOnlyScoreOps(attn::AttentionOp op) {
+  Region &score = op.getScore();
+  bool moved = false;
+  for (Operation &inner :
+       llvm::make_early_inc_range(score.front().without_terminator())) {
+    if (inner.getNumRegions() || !isMemoryEffectFree(&inner))
+      continue;
+    // In block order, so an op reading only ops already moved moves too.
+    bool readsRow = llvm::any_of(inner.getOperands(), [&](Value v) {
+      return score.isAncestor(v.getParentRegion());
+    });
+    if (readsRow)
+      continue;
+    inner.moveBefore(op);
+    moved = true;
+  }
+  return moved;
 }

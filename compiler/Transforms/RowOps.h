@@ -21,6 +21,12 @@ namespace heed {
 /// constants).
 bool isRowOp(mlir::Operation *op);
 
+/// Moves the ops of `op`'s score region that read no block argument (work
+/// on weights alone, such as the transpose of `q @ W`, and constants) in
+/// front of `op`, so that the ops reading them count as computed from rows
+/// and weights. Returns whether any moved.
+bool hoistWeightOnlyScoreOps(attn::AttentionOp op);
+
 /// The ops of a score region computed from `seeds` (some of its block
 /// arguments) and values from outside the region (weights) only, with at
 /// least one seed among their transitive inputs, in block order: the work

@@ -64,3 +64,33 @@ func.func @location_features(%s: tensor<2x4xf32>, %h: tensor<2x10x4xf32>,
   } : tensor<2x4xf32>, tensor<2x10xf32>
   return %c : tensor<2x4xf32>
 }
+
+// -----
+
+// Keras-layout weights used as `k @ U_a + b_a`: the transpose reads the
+// weight alone, so it moves in front of the op, and the key work it feeds
+// is lifted as with a dense layer.
+// CHECK-LABEL: func.func @keras_layout_weight
+// CHECK: %[[UT:.*]] = attn.permute %arg4 {perm = array<i64: 1, 0>} : (tensor<8x4xf32>) -> tensor<4x8xf32>
+// CHECK: %[[UH:.*]] = attn.dense %arg1, %[[UT]] : (tensor<2x10x8xf32>, tensor<4x8xf32>) -> tensor<2x10x4xf32>
+// CHECK: %[[UHB:.*]] = attn.binary %[[UH]], %arg5
+// CHECK: attn.attention query(%{{.*}}) keys(%arg1, %[[UHB]] : tensor<2x10x8xf32>, tensor<2x10x4xf32>)
+// CHECK-NOT: attn.permute %arg4
+// CHECK: attn.yield
+func.func @keras_layout_weight(%s: tensor<2x4xf32>, %h: tensor<2x10x8xf32>,
+                               %v: tensor<4xf32>, %w: tensor<4x4xf32>,
+                               %u: tensor<8x4xf32>, %b: tensor<4xf32>) -> tensor<2x8xf32> {
+  %c, %a = attn.attention query(%s : tensor<2x4xf32>) keys(%h : tensor<2x10x8xf32>)
+      values(%h : tensor<2x10x8xf32>) score {
+  ^bb0(%q: tensor<4xf32>, %k: tensor<8xf32>):
+    %ut = attn.permute %u {perm = array<i64: 1, 0>} : (tensor<8x4xf32>) -> tensor<4x8xf32>
+    %uk = attn.dense %k, %ut : (tensor<8xf32>, tensor<4x8xf32>) -> tensor<4xf32>
+    %ukb = attn.binary %uk, %b {kind = #attn<binary add>} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %sum = attn.binary %q, %ukb {kind = #attn<binary add>} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %t = attn.activate %sum {kind = #attn<activation tanh>} : tensor<4xf32>
+    %vt = attn.binary %v, %t {kind = #attn<binary mul>} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %e = attn.reduce %vt {axis = 0 : i64, keepdim = true, kind = #attn<reduce sum>} : (tensor<4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x8xf32>, tensor<2x10xf32>
+  return %c : tensor<2x8xf32>
+}

@@ -12,8 +12,11 @@ variant:
 
     /usr/bin/python3 tools/reference/tacotron2_attention.py examples/tacotron2_attention
 
-The seed's b_a is stored as location_layer.bias (the location layer has no
-bias of its own, and W f + b_a is the same sum). Independent of Heed."""
+The weights are named as the seed creates them: memory_layer, query_layer,
+location_convolution and location_layer (no bias) are layers; v_a
+(`attention_variable_projection`) and b_a (`attention_bias`) are bare
+variables of [units], kept as nn.Parameters `v_a` and `b_a`. Independent of
+Heed."""
 import os
 import sys
 
@@ -41,8 +44,11 @@ class LocationSensitiveAttention(nn.Module):
         self.query_layer = nn.Linear(QUERY, UNITS, bias=False)
         self.location_convolution = nn.Conv1d(1, FILTERS, KERNEL,
                                               padding=(KERNEL - 1) // 2)
-        self.location_layer = nn.Linear(FILTERS, UNITS)   # bias = b_a
-        self.v_a = nn.Linear(UNITS, 1, bias=False)
+        self.location_layer = nn.Linear(FILTERS, UNITS, bias=False)
+        # The seed's bare variables: xavier-initialized v_a, b_a (zeros at
+        # the seed's init; random here, as after training).
+        self.v_a = nn.Parameter(nn.init.xavier_uniform_(torch.empty(1, UNITS))[0])
+        self.b_a = nn.Parameter(torch.empty(UNITS).uniform_(-0.1, 0.1))
 
 
 def sequence_mask(lengths, maxlen):
@@ -60,7 +66,7 @@ def run(m, memory, lengths, queries, smoothing, cumulate, constraint):
     for i in range(queries.shape[1]):
         pq = m.query_layer(queries[:, i])[:, None, :]
         f = m.location_convolution(state[:, None, :]).transpose(1, 2)
-        energy = m.v_a(torch.tanh(keys + pq + m.location_layer(f)))[:, :, 0]
+        energy = (m.v_a * torch.tanh(keys + pq + m.location_layer(f) + m.b_a)).sum(-1)
         if constraint == "monotonic":
             key_masks = sequence_mask(prev_max, T)
             reverse_masks = sequence_mask(T - WINDOW - prev_max, T).flip(-1)
@@ -98,7 +104,7 @@ def main(out_dir):
     torch.manual_seed(2002)
     m = LocationSensitiveAttention()
     with torch.no_grad():
-        m.v_a.weight.mul_(4.0)       # sharper alignments than at random init
+        m.v_a.mul_(4.0)              # sharper alignments than at random init
     memory, lengths, queries = make_inputs(2, 200, 40)
     os.makedirs(out_dir, exist_ok=True)
     save_safetensors(os.path.join(out_dir, "weights.safetensors"),

@@ -7,6 +7,7 @@
 #include "dialects/attn/IR/AttnDialect.h"
 #include "dialects/attn/IR/AttnOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 

@@ -37,6 +37,8 @@ def Attn_Dialect : Dialect {
     `[out, in]` and its bias `[out]`.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // Canonicalization reshapes weights with tensor ops.
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
 //===----------------------------------------------------------------------===//
@@ -275,7 +277,10 @@ def Attn_PermuteOp : Attn_Op<"permute"> {
 def Attn_ReduceOp : Attn_Op<"reduce"> {
   let summary = "sum, mean or max over one axis";
   let description = [{
-    Reduces `axis`; with `keepdim` the axis stays with size 1.
+    Reduces `axis`; with `keepdim` the axis stays with size 1. A sum over
+    the last axis of `x ⊙ v`, with `v` a vector from outside any score
+    region (`sum(v_a * tanh(...), -1)`, a bare parameter), canonicalizes to
+    `attn.dense` with `v` as a `[1, N]` weight.
 
     ```mlir
     %c = attn.reduce %p {axis = 1 : i64, kind = #attn<reduce sum>}
@@ -286,6 +291,10 @@ def Attn_ReduceOp : Attn_Op<"reduce"> {
                    I64Attr:$axis, DefaultValuedAttr<BoolAttr, "false">:$keepdim);
   let results = (outs Attn_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  // Σ over the last axis of x ⊙ v, v a vector from outside any score
+  // region (a weight): attn.dense(x, v as [1, N]), which both attention
+  // lowerings run as one dot product per row.
+  let hasCanonicalizer = 1;
 }
 
 def Attn_SqueezeOp : Attn_Op<"squeeze"> {
