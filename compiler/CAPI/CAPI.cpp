@@ -12,6 +12,9 @@
 #include "runtime/Limits.h"
 #include "runtime/TensorFile.h"
 
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -46,9 +49,9 @@ template <typename F> int guarded(F body) {
   }
 }
 
-llvm::StringMap<double> paramMap(size_t n, const char *const *names,
-                                 const double *values, std::string &error) {
-  llvm::StringMap<double> params;
+dsl::ParamOverrides paramMap(size_t n, const char *const *names,
+                             const double *values, std::string &error) {
+  dsl::ParamOverrides params;
   if (n && (!names || !values)) {
     error = "num_params is " + std::to_string(n) +
             " but the names or values are NULL";
@@ -59,14 +62,15 @@ llvm::StringMap<double> paramMap(size_t n, const char *const *names,
       error = "parameter name " + std::to_string(i) + " is NULL";
       return params;
     }
-    params[names[i]] = values[i];
+    params[names[i]] =
+        llvm::formatv("{0}", llvm::format("%.17g", values[i])).str();
   }
   return params;
 }
 
 heed_model *
 loadWith(llvm::function_ref<llvm::Expected<std::unique_ptr<Session>>(
-             const llvm::StringMap<double> &, std::string *)>
+             const dsl::ParamOverrides &, std::string *)>
              load,
          size_t n, const char *const *names, const double *values) {
   heed_model *result = nullptr;
@@ -162,7 +166,7 @@ heed_model *heed_load(const char *path, size_t num_params,
     return nullptr;
   }
   return loadWith(
-      [&](const llvm::StringMap<double> &params, std::string *diagnostics) {
+      [&](const dsl::ParamOverrides &params, std::string *diagnostics) {
         return Session::load(path, PipelineOptions(), params, diagnostics);
       },
       num_params, param_names, param_values);
@@ -176,7 +180,7 @@ heed_model *heed_load_source(const char *source, const char *name,
     return nullptr;
   }
   return loadWith(
-      [&](const llvm::StringMap<double> &params, std::string *diagnostics) {
+      [&](const dsl::ParamOverrides &params, std::string *diagnostics) {
         return Session::loadSource(source, name ? name : "<source>",
                                    PipelineOptions(), params, diagnostics);
       },

@@ -37,7 +37,7 @@ static llvm::Error fail(const Twine &msg) {
 
 llvm::Expected<std::unique_ptr<Session>>
 Session::load(const std::string &path, PipelineOptions options,
-              const llvm::StringMap<double> &params, std::string *diagnostics) {
+              const dsl::ParamOverrides &params, std::string *diagnostics) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return fail(path + ": cannot read model file: " +
@@ -47,8 +47,7 @@ Session::load(const std::string &path, PipelineOptions options,
 
 llvm::Expected<std::unique_ptr<Session>>
 Session::loadSource(llvm::StringRef source, const std::string &name,
-                    PipelineOptions options,
-                    const llvm::StringMap<double> &params,
+                    PipelineOptions options, const dsl::ParamOverrides &params,
                     std::string *diagnostics) {
   return fromBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), name,
                     options, params, diagnostics);
@@ -57,7 +56,7 @@ Session::loadSource(llvm::StringRef source, const std::string &name,
 llvm::Expected<std::unique_ptr<Session>>
 Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
                     const std::string &path, PipelineOptions options,
-                    const llvm::StringMap<double> &params,
+                    const dsl::ParamOverrides &params,
                     std::string *diagnostics) {
   // The pass managers apply MLIR's --mlir-print-ir-* family where a tool
   // parsed them; registering them (idempotent) lets a program that never
@@ -102,10 +101,16 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
   if (!dsl::checkModel(*session->ast, session->sourceMgr, params))
     return fail(path + ": the model has errors (see above)");
   std::vector<std::string> given;
-  for (auto &param : params)
-    given.push_back(param.getKey().str() + "=" +
-                    llvm::formatv("{0}", llvm::format("%.17g", param.getValue()))
-                        .str());
+  // Numbers in one spelling (3 and 3.0 are one model), words as given.
+  for (auto &param : params) {
+    double number;
+    llvm::StringRef text = llvm::StringRef(param.getValue()).trim();
+    std::string value =
+        text.getAsDouble(number)
+            ? text.str()
+            : llvm::formatv("{0}", llvm::format("%.17g", number)).str();
+    given.push_back(param.getKey().str() + "=" + value);
+  }
   llvm::sort(given);
   session->paramText = llvm::join(given, ";");
   session->batchSymbol =

@@ -12,6 +12,7 @@
 #include "compiler/JIT/JITModel.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "frontends/dsl/AST.h"
+#include "frontends/dsl/Sema.h"
 #include "runtime/Kernels.h"
 #include "runtime/TensorFile.h"
 #include "runtime/Weights.h"
@@ -38,14 +39,13 @@ public:
   /// With `diagnostics`, they are appended there instead.
   static llvm::Expected<std::unique_ptr<Session>>
   load(const std::string &path, PipelineOptions options,
-       const llvm::StringMap<double> &params = {},
+       const dsl::ParamOverrides &params = {},
        std::string *diagnostics = nullptr);
   /// The same for model source text; `name` labels its diagnostics
   /// (name:line:col).
   static llvm::Expected<std::unique_ptr<Session>>
   loadSource(llvm::StringRef source, const std::string &name,
-             PipelineOptions options,
-             const llvm::StringMap<double> &params = {},
+             PipelineOptions options, const dsl::ParamOverrides &params = {},
              std::string *diagnostics = nullptr);
 
   const dsl::Model &model() const { return *ast; }
@@ -154,7 +154,7 @@ private:
   static llvm::Expected<std::unique_ptr<Session>>
   fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
              const std::string &path, PipelineOptions options,
-             const llvm::StringMap<double> &params, std::string *diagnostics);
+             const dsl::ParamOverrides &params, std::string *diagnostics);
   /// The blocks of a batch with these dims: blockStart[b] is block b's
   /// first row (one more entry: the batch size), each with its model.
   llvm::Error planBlocks(const llvm::StringMap<int64_t> &dims,

@@ -222,6 +222,9 @@ struct Param {
   llvm::SMLoc loc;
   std::unique_ptr<Expr> value;
   double number = 0; // from Sema
+  /// From Sema: the value of a word parameter (`NORM = softmax`), whose
+  /// uses are option values (`normalization=NORM`); empty for numbers.
+  std::string word;
 };
 
 struct Model {

@@ -77,19 +77,68 @@ bool Sema::unknownModulePath(SMLoc loc, llvm::StringRef path, bool layer) {
                         (layer ? "layer" : "weight tensor") + hint);
 }
 
-bool Sema::run() {
-  for (Param &p : model.params) {
-    auto given = overrides.find(p.name);
-    auto v = given != overrides.end() ? std::optional<double>(given->second)
-                                      : evalNumber(*p.value);
-    if (!v)
-      return false;
-    p.number = *v;
-    Symbol sym{Symbol::Kind::Number};
-    sym.number = *v;
-    if (!define(p.name, p.loc, sym))
-      return false;
+/// An identifier, as the lexer reads one (no dotted paths).
+static bool isWord(llvm::StringRef s) {
+  return !s.empty() && (std::isalpha(uint8_t(s[0])) || s[0] == '_') &&
+         llvm::all_of(
+             s, [](char c) { return std::isalnum(uint8_t(c)) || c == '_'; });
+}
+
+bool Sema::defineParam(Param &p) {
+  auto given = overrides.find(p.name);
+  std::optional<std::string> text;
+  if (given != overrides.end())
+    text = llvm::StringRef(given->second).trim().str();
+  // A default that names nothing defined is a word (`NORM = softmax`).
+  bool word = p.value->kind == Expr::Kind::Name && !scope.count(p.value->name);
+  if (word) {
+    if (text && !isWord(*text))
+      return error(p.loc, "--param " + p.name + "=" + *text + ": '" + p.name +
+                              "' takes a word (its default is " +
+                              p.value->name + "), not '" + *text + "'");
+    Symbol sym{Symbol::Kind::Word};
+    sym.word = p.word = text ? *text : p.value->name;
+    return define(p.name, p.loc, sym);
   }
+  std::optional<double> v;
+  if (text) {
+    double parsed;
+    if (llvm::StringRef(*text).getAsDouble(parsed))
+      return error(p.loc, "--param " + p.name + "=" + *text + ": '" + p.name +
+                              "' takes a number, not '" + *text + "'");
+    v = parsed;
+  } else {
+    v = evalNumber(*p.value);
+  }
+  if (!v)
+    return false;
+  p.number = *v;
+  Symbol sym{Symbol::Kind::Number};
+  sym.number = *v;
+  return define(p.name, p.loc, sym);
+}
+
+std::optional<std::string> Sema::wordOf(const Expr &x) {
+  if (x.kind != Expr::Kind::Name)
+    return std::nullopt;
+  auto it = scope.find(x.name);
+  if (it != scope.end() && it->second.kind == Symbol::Kind::Word)
+    return it->second.word;
+  return x.name;
+}
+
+bool Sema::badWord(const Expr &x, const Twine &expected) {
+  auto word = wordOf(x);
+  if (!word)
+    return error(x.loc, expected);
+  std::string from = *word != x.name ? " (" + x.name + "'s value)" : "";
+  return error(x.loc, expected + ", got '" + *word + "'" + from);
+}
+
+bool Sema::run() {
+  for (Param &p : model.params)
+    if (!defineParam(p))
+      return false;
   for (auto &s : model.stmts)
     if (!checkStmt(*s))
       return false;
@@ -154,6 +203,9 @@ std::optional<double> Sema::evalNumber(const Expr &e, bool quiet) {
     auto it = scope.find(e.name);
     if (it == scope.end())
       return fail(e.loc, "unknown name '" + e.name + "'");
+    if (it->second.kind == Symbol::Kind::Word)
+      return fail(e.loc, "'" + e.name + "' is a word parameter (" +
+                             it->second.word + "), not a number");
     if (it->second.kind != Symbol::Kind::Number)
       return fail(e.loc, "'" + e.name + "' is not a compile-time number");
     return it->second.number;
@@ -288,6 +340,10 @@ bool Sema::checkTensorKind(Expr &e) {
                    "layer '" + e.name + "' must be called: " + e.name + "(x)");
     case Symbol::Kind::LoopVar:
       return error(e.loc, "loop variable '" + e.name + "' is not a tensor");
+    case Symbol::Kind::Word:
+      return error(e.loc, "'" + e.name + "' is a word parameter (" +
+                              it->second.word +
+                              "); it can only be an option's value");
     case Symbol::Kind::Score:
       return error(e.loc, "'" + e.name +
                               "' is a score function; use it as "
@@ -377,7 +433,7 @@ void Sema::constrainInput(const Expr &arg, const std::string &role, int64_t min,
 }
 
 bool heed::dsl::checkModel(Model &model, llvm::SourceMgr &sourceMgr,
-                           const llvm::StringMap<double> &params) {
+                           const ParamOverrides &params) {
   if (!Sema(model, sourceMgr, params).run() || !checkIdRanges(model, sourceMgr))
     return false;
   markIntegerOutputs(model);

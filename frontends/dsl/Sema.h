@@ -24,11 +24,16 @@ struct WeightSpec {
                                // tensor (`parameter v_a: [128]`)
 };
 
+/// Values given for header parameters (`heed --param NAME=VALUE`), as
+/// written: a number, or a word for a parameter whose default is a word
+/// (`normalization=NORM` with `model m(NORM = softmax)`).
+using ParamOverrides = llvm::StringMap<std::string>;
+
 /// Checks and annotates `model`; returns false after reporting the first
 /// error. `params` replace the defaults of header parameters of the same
-/// name (`heed --param NAME=VALUE`).
+/// name.
 bool checkModel(Model &model, llvm::SourceMgr &sourceMgr,
-                const llvm::StringMap<double> &params = {});
+                const ParamOverrides &params = {});
 
 /// The weights of a checked model, in declaration order (a layer's weights
 /// are consecutive).

@@ -242,16 +242,18 @@ bool Sema::checkAttention(Expr &e) {
     const Expr *x = e.kwarg(key);
     if (!x)
       return true;
-    if (x->kind != Expr::Kind::Name)
+    auto name = wordOf(*x);
+    if (!name)
       return error(x->loc, std::string(key) + " must be a name");
-    if (allowed.size() && !llvm::is_contained(allowed, x->name)) {
+    if (allowed.size() && !llvm::is_contained(allowed, *name)) {
       std::string list;
       for (auto a : allowed)
         list += (list.empty() ? "" : ", ") + a.str();
-      return error(x->loc, std::string("unknown ") + key + " '" + x->name +
-                               "' (expected " + list + ")");
+      std::string from = *name != x->name ? x->name + "'s value; " : "";
+      return error(x->loc, std::string("unknown ") + key + " '" + *name +
+                               "' (" + from + "expected " + list + ")");
     }
-    slot = x->name;
+    slot = *name;
     return true;
   };
   if (!nameKwarg("normalization", call->normalization,

@@ -30,9 +30,11 @@ using llvm::Twine;
 struct Symbol {
   /// Weight: a bare parameter (`parameter v_a: [128]`), a tensor bound from
   /// the checkpoint that cannot be rebound.
-  enum class Kind { Number, Tensor, Layer, LoopVar, Score, Weight };
+  /// Word: a header parameter whose value is a word (`NORM = softmax`).
+  enum class Kind { Number, Tensor, Layer, LoopVar, Score, Weight, Word };
   Kind kind;
   double number = 0;
+  std::string word;
   Shape shape;
   Layer *layer = nullptr;
   ScoreDef *score = nullptr;
@@ -40,7 +42,7 @@ struct Symbol {
 
 class Sema {
 public:
-  Sema(Model &model, llvm::SourceMgr &sm, const llvm::StringMap<double> &params)
+  Sema(Model &model, llvm::SourceMgr &sm, const ParamOverrides &params)
       : model(model), sm(sm), overrides(params) {}
   bool run();
 
@@ -92,6 +94,15 @@ private:
   /// reshape, stack, arange, sequence_mask (SemaShapes.cpp).
   bool checkShapeBuiltin(Expr &e);
   bool checkReshape(Expr &e);
+  /// An option value written as a name (`padding=same`, `merge=MERGE`):
+  /// the name, or the value of the word parameter it names; nullopt (and no
+  /// error) for anything else.
+  std::optional<std::string> wordOf(const Expr &x);
+  /// Reports an option value `x` that is not one of those `expected`
+  /// describes, saying what it was (and which parameter gave it).
+  bool badWord(const Expr &x, const Twine &expected);
+  /// Defines header parameter `p` from its default or its override.
+  bool defineParam(Param &p);
   /// topk, cumsum, max_pool1d, avg_pool1d (SemaScans.cpp).
   bool checkScanBuiltin(Expr &e);
   /// A size argument: a number, a parameter or a symbolic dimension (and
@@ -117,7 +128,7 @@ private:
 
   Model &model;
   llvm::SourceMgr &sm;
-  const llvm::StringMap<double> &overrides;
+  const ParamOverrides &overrides;
   llvm::StringMap<Symbol> scope;
 };
 

@@ -130,10 +130,10 @@ bool Sema::checkLayerDecl(Layer &layer) {
       return false;
     layer.directions = 2;
     if (const Expr *m = decl.kwarg("merge")) {
-      if (m->kind != Expr::Kind::Name ||
-          (m->name != "concat" && m->name != "sum"))
-        return error(m->loc, "merge must be concat or sum");
-      layer.merge = m->name;
+      auto merge = wordOf(*m);
+      if (!merge || (*merge != "concat" && *merge != "sum"))
+        return badWord(*m, "merge must be concat or sum");
+      layer.merge = *merge;
     }
     return true;
   }
@@ -155,10 +155,10 @@ bool Sema::checkLayerDecl(Layer &layer) {
     layer.stride = *stride;
     layer.useBias = *bias != 0;
     if (const Expr *p = decl.kwarg("padding")) {
-      if (p->kind != Expr::Kind::Name ||
-          (p->name != "valid" && p->name != "same"))
-        return error(p->loc, "padding must be valid or same");
-      layer.padding = p->name;
+      auto padding = wordOf(*p);
+      if (!padding || (*padding != "valid" && *padding != "same"))
+        return badWord(*p, "padding must be valid or same");
+      layer.padding = *padding;
     }
     return true;
   }
@@ -241,11 +241,11 @@ bool Sema::checkLayerDecl(Layer &layer) {
                        Twine(*dModel));
     layer.activation = "relu";
     if (const Expr *act = decl.kwarg("activation")) {
-      if (act->kind != Expr::Kind::Name ||
-          (act->name != "relu" && act->name != "gelu"))
-        return error(act->loc, "activation must be relu or gelu, as "
-                               "nn.TransformerEncoderLayer's");
-      layer.activation = act->name;
+      auto name = wordOf(*act);
+      if (!name || (*name != "relu" && *name != "gelu"))
+        return badWord(*act, "activation must be relu or gelu, as "
+                             "nn.TransformerEncoderLayer's");
+      layer.activation = *name;
     }
     if (!positiveKwarg(decl, "layer_norm_eps", 1e-5, layer.epsilon))
       return false;
@@ -304,10 +304,11 @@ bool Sema::checkLayerDecl(Layer &layer) {
     return error(units->loc, "unit count must be positive, got " + Twine(*n));
   layer.units = *n;
   if (const Expr *act = decl.kwarg("activation")) {
-    if (act->kind != Expr::Kind::Name || !isActivationName(act->name))
-      return error(act->loc, "unknown activation; expected one of none, "
-                             "linear, tanh, sigmoid, relu, exp, softmax");
-    layer.activation = act->name == "linear" ? "none" : act->name;
+    auto name = wordOf(*act);
+    if (!name || !isActivationName(*name))
+      return badWord(*act, "activation must be one of none, linear, tanh, "
+                           "sigmoid, relu, gelu, exp, softmax");
+    layer.activation = *name == "linear" ? "none" : *name;
   }
   if (const Expr *bias = decl.kwarg("use_bias")) {
     auto b = evalInt(*bias, "use_bias (0 or 1)");

@@ -89,10 +89,10 @@ bool Sema::checkScanBuiltin(Expr &e) {
                    "stride must be positive, got " + Twine(*stride));
     e.samePadding = false;
     if (const Expr *p = e.kwarg("padding")) {
-      if (p->kind != Expr::Kind::Name ||
-          (p->name != "valid" && p->name != "same"))
-        return error(p->loc, "padding must be valid or same");
-      e.samePadding = p->name == "same";
+      auto padding = wordOf(*p);
+      if (!padding || (*padding != "valid" && *padding != "same"))
+        return badWord(*p, "padding must be valid or same");
+      e.samePadding = *padding == "same";
     }
     e.count = *k;
     e.stride = *stride;

@@ -128,7 +128,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"date_translation", "model.heed", "fused", true},
         Case{"trigger_word", "model.heed", "auto", true},
         Case{"tacotron2_attention", "model.heed", "auto", true},
-        Case{"tacotron2_attention", "window.heed", "auto", true},
+        Case{"tacotron2_attention", "constrained.heed", "auto", true},
         Case{"mha_encoder", "model.heed", "auto", true, true},
         Case{"nmt", "model.heed", "auto", true},
         Case{"nmt", "model.heed", "onednn", true},

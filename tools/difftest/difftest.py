@@ -100,10 +100,17 @@ MODELS = {
                             os.path.join(TI, "dot_attention_tails/inputs_q7_t70.npz"),
                             os.path.join(TI, "dot_attention_tails/golden_q7_t70.npz")),
 }
-for variant in ["model", "plain", "smoothing", "window", "monotonic"]:
+# Variants: a model file and the word parameters (--param) that select it.
+TACOTRON2 = {"model": ("model", []), "plain": ("plain", []),
+             "smoothing": ("model", ["NORMALIZATION=smoothing"]),
+             "window": ("constrained", []),
+             "monotonic": ("constrained", ["CONSTRAINT=monotonic"])}
+PARAMS = {}
+for variant, (model_file, params) in TACOTRON2.items():
     MODELS["tacotron2_" + variant] = (
-        "tacotron2_attention/%s.heed" % variant, "tacotron2_attention/weights.safetensors",
+        "tacotron2_attention/%s.heed" % model_file, "tacotron2_attention/weights.safetensors",
         ["memory", "queries", "lengths"], "tacotron2_attention/golden_%s.npz" % variant)
+    PARAMS["tacotron2_" + variant] = params
 
 # Outputs whose batch axis is not the first: stacked final states
 # [layers · directions, B, H].
@@ -158,6 +165,8 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
            "--threads=%d" % threads]
     if weights:
         cmd += ["--weights", path(weights)]
+    for param in PARAMS.get(name, []):
+        cmd += ["--param", param]
     if no_raise:
         cmd.append("--no-raise")
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -199,6 +208,8 @@ def run_aot(heed, name, model, weights, inputs, golden, batch, tmp, atol, rtol):
                    "--header", os.path.join(tmp, tag + ".h")]
     for d, size in symbolic_dims(text, rows).items():
         compile_cmd += ["--dim", "%s=%d" % (d, size)]
+    for param in PARAMS.get(name, []):
+        compile_cmd += ["--param", param]
     model_name = re.search(r"^model\s+(\w+)", text, re.M).group(1)
     run_cmd = [os.path.join(os.path.dirname(heed), "heed-aot-run"), lib, model_name,
                path(weights) if weights else "-", out_file]

@@ -214,14 +214,16 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       denseLowering != "onednn")
     return llvm::createStringError("--dense must be 'auto', 'generated' or 'onednn', not '" +
                                    denseLowering + "'");
-  llvm::StringMap<double> params;
+  // Values as written: the model's header says whether a parameter takes a
+  // number or a word.
+  dsl::ParamOverrides params;
   for (const std::string &spec : paramBindings) {
     auto [name, value] = llvm::StringRef(spec).split('=');
-    double v;
-    if (name.empty() || value.trim().getAsDouble(v))
+    if (name.empty() || value.trim().empty())
       return llvm::createStringError("--param " + spec +
-                                     ": expected NAME=VALUE with a number");
-    params[name] = v;
+                                     ": expected NAME=VALUE (a number, or a "
+                                     "word such as smoothing)");
+    params[name] = value.trim().str();
   }
   auto session = Session::load(modelPath, pipelineOptions(), params);
   if (session) {
