@@ -7,13 +7,16 @@
 //   energy = where(allowed, energy, -2**32 + 1)
 //
 // then TensorFlow's memory_sequence_length mask (-inf past the length), then
-// (self-attention) the causal mask.
+// (self-attention) the causal mask. Luong's local attention (local_m,
+// local_p) masks steps farther than D from its position p with -inf: the
+// normalization sees the window only.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Transforms/AttentionMasks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <cfloat>
@@ -43,7 +46,18 @@ Value heed::maskEnergy(OpBuilder &b, Location loc, attn::AttentionOp op,
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   };
   Value t = arith::IndexCastOp::create(b, loc, i64, step);
-  if (op.getConstraint() != attn::Constraint::none) {
+  Value negInf = cf(-INFINITY);
+  if (isLocal(op)) {
+    // |t − p| > D, p real (local_p's predicted position).
+    Value p =
+        tensor::ExtractOp::create(b, loc, op.getPrevious(), ValueRange{batch});
+    Value tf = arith::SIToFPOp::create(b, loc, b.getF32Type(), t);
+    Value distance =
+        math::AbsFOp::create(b, loc, arith::SubFOp::create(b, loc, tf, p));
+    Value outside = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT,
+                                          distance, cf(float(op.getWindow())));
+    energy = arith::SelectOp::create(b, loc, outside, negInf, energy);
+  } else if (op.getConstraint() != attn::Constraint::none) {
     Value p = rowInteger(b, loc, op.getPrevious(), batch);
     int64_t w = op.getWindow();
     Value lo, hi;
@@ -60,7 +74,6 @@ Value heed::maskEnergy(OpBuilder &b, Location loc, attn::AttentionOp op,
     energy = arith::SelectOp::create(b, loc, outside, cf(kConstraintPadding),
                                      energy);
   }
-  Value negInf = cf(-INFINITY);
   if (op.getLengths()) {
     Value len = rowInteger(b, loc, op.getLengths(), batch);
     Value past = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, t, len);
@@ -77,6 +90,39 @@ Value heed::maskEnergy(OpBuilder &b, Location loc, attn::AttentionOp op,
 static Value constantRow(OpBuilder &b, Location loc, float v) {
   auto type = RankedTensorType::get({1}, b.getF32Type());
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
+}
+
+bool heed::isLocal(attn::AttentionOp op) {
+  return op.getConstraint() == attn::Constraint::local_m ||
+         op.getConstraint() == attn::Constraint::local_p;
+}
+
+Value heed::weightAroundPosition(OpBuilder &b, Location loc,
+                                 attn::AttentionOp op, Value weights,
+                                 Value position) {
+  if (op.getConstraint() != attn::Constraint::local_p)
+    return weights;
+  auto type = cast<RankedTensorType>(weights.getType());
+  int64_t steps = type.getShape().back();
+  SmallVector<float> ids(steps);
+  for (int64_t i = 0; i < steps; ++i)
+    ids[i] = float(i);
+  auto stepsType = RankedTensorType::get({steps}, b.getF32Type());
+  Value stepIds = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(stepsType, ArrayRef<float>(ids)));
+  // exp(−(t − p)² / (2σ²)) with σ = D / 2: exp((t − p)² · (−2 / D²)).
+  double d = double(op.getWindow());
+  Value offset =
+      attn::BinaryOp::create(b, loc, stepIds, position, attn::BinaryKind::sub);
+  Value square =
+      attn::BinaryOp::create(b, loc, offset, offset, attn::BinaryKind::mul);
+  Value scaled = attn::BinaryOp::create(
+      b, loc, square, constantRow(b, loc, float(-2.0 / (d * d))),
+      attn::BinaryKind::mul);
+  Value gaussian =
+      attn::ActivateOp::create(b, loc, scaled, attn::ActivationKind::exp);
+  return attn::BinaryOp::create(b, loc, weights, gaussian,
+                                attn::BinaryKind::mul);
 }
 
 Value heed::normalizeEnergies(OpBuilder &b, Location loc, Value energies,

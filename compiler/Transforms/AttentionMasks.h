@@ -30,6 +30,16 @@ mlir::Value maskEnergy(mlir::OpBuilder &b, mlir::Location loc,
                        attn::AttentionOp op, mlir::Value energy,
                        mlir::Value batch, mlir::Value query, mlir::Value step);
 
+/// Whether `op` is Luong's local attention (local_m or local_p).
+bool isLocal(attn::AttentionOp op);
+
+/// local_p: `weights` [..., T] times the Gaussian exp(−(t − p)² / (2σ²)),
+/// σ = D / 2, `position` (p) broadcasting against `weights` ([..., 1]);
+/// other ops: `weights` unchanged.
+mlir::Value weightAroundPosition(mlir::OpBuilder &b, mlir::Location loc,
+                                 attn::AttentionOp op, mlir::Value weights,
+                                 mlir::Value position);
+
 /// Weights from (masked) energies along `axis`: `exp(e - max) / Σ` or
 /// `σ(e) / Σ σ(e)`, as whole-tensor attn ops. Masked steps (-inf) get 0; the
 /// max is clamped to -FLT_MAX and the sum to FLT_MIN, so a row with no

@@ -109,7 +109,49 @@ static LogicalResult decompose(attn::AttentionOp op) {
   else
     weights = normalizeEnergies(b, loc, energies, stepAxis,
                                 op.getNormalization());
+  if (isLocal(op)) {
+    // local_p's Gaussian around each row's position: [B] as [B, (1,) 1].
+    Value position = op.getPrevious();
+    for (int64_t i = 1; i <= stepAxis; ++i)
+      position = attn::RepeatOp::create(b, loc, position, i, 1);
+    weights = weightAroundPosition(b, loc, op, weights, position);
+  }
   Value column = attn::RepeatOp::create(b, loc, weights, stepAxis + 1, 1);
+  if (op.getHard()) {
+    // The first maximum of each row (when it attends anywhere) as a one-hot
+    // column: the context is that step's value.
+    SmallVector<float> ids(steps);
+    for (int64_t i = 0; i < steps; ++i)
+      ids[i] = float(i);
+    Value stepIds = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get({steps}, b.getF32Type()),
+                               ArrayRef<float>(ids)));
+    auto scalar = [&](float v) -> Value {
+      return arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(RankedTensorType::get({1}, b.getF32Type()),
+                                 v));
+    };
+    Value first = attn::RepeatOp::create(
+        b, loc, attn::ArgmaxOp::create(b, loc, weights), stepAxis, 1);
+    Value best = attn::ReduceOp::create(b, loc, weights, attn::ReduceKind::max,
+                                        stepAxis, /*keepdim=*/true);
+    Value hot = attn::BinaryOp::create(
+        b, loc,
+        attn::BinaryOp::create(b, loc, first, stepIds, attn::BinaryKind::eq),
+        attn::BinaryOp::create(b, loc, best, scalar(0.0f),
+                               attn::BinaryKind::gt),
+        attn::BinaryKind::mul);
+    column = attn::RepeatOp::create(b, loc, hot, stepAxis + 1, 1);
+    Value picked = attn::SelectOp::create(
+        b, loc, column, perQuery(op.getValues()), scalar(0.0f));
+    Value context = attn::ReduceOp::create(
+        b, loc, picked, attn::ReduceKind::sum, stepAxis, false);
+    op.replaceAllUsesWith(ValueRange{context, weights});
+    op.erase();
+    return success();
+  }
   Value weighted = attn::BinaryOp::create(b, loc, perQuery(op.getValues()),
                                           column, attn::BinaryKind::mul);
   Value context = attn::ReduceOp::create(b, loc, weighted,

@@ -61,7 +61,7 @@ static void hoist(attn::AttentionOp op) {
   auto lifted = attn::AttentionOp::create(
       b, op.getLoc(), op.getQuery(), keys, op.getValues(), op.getLengths(),
       op.getPrevious(), op.getNormalization(), op.getCausal(),
-      op.getConstraint(), op.getWindow());
+      op.getConstraint(), op.getWindow(), op.getHard());
   lifted.getScore().takeBody(op.getScore());
   Block &moved = lifted.getScore().front();
   for (Value v : frontier)

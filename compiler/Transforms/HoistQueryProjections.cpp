@@ -46,7 +46,7 @@ static void hoist(attn::AttentionOp op) {
   auto lifted = attn::AttentionOp::create(
       b, op.getLoc(), map.lookup(frontier[0]), op.getKeys(), op.getValues(),
       op.getLengths(), op.getPrevious(), op.getNormalization(), op.getCausal(),
-      op.getConstraint(), op.getWindow());
+      op.getConstraint(), op.getWindow(), op.getHard());
   lifted.getScore().takeBody(op.getScore());
   Block &moved = lifted.getScore().front();
   // The projected row becomes the region's query row.

@@ -106,6 +106,9 @@ struct Expr {
   /// (`x[:, -1]`, `enc[:, S-1:S]`): the start is (the bound size − offset).
   std::vector<bool> sliceFromEnd;
   std::vector<std::string> sliceVar; // Index: axis selected by a loop variable
+  /// Index: with sliceVar, the step's coefficient: the slice starts at
+  /// scale · t + offset (`x[:, t*K:(t+1)*K]`: scale K, offset 0, size K).
+  std::vector<int64_t> sliceScale;
   /// attention(...): the resolved score (a definition, or null for the
   /// built-in `dot`/`scaled_dot` named by `scoreName`) and its options.
   struct AttentionCall {
@@ -117,6 +120,10 @@ struct Expr {
     std::string normalization = "softmax", constraint = "none";
     bool causal = false;
     int64_t window = 0;
+    /// Local attention's position= (a [B] tensor in `position`, or the
+    /// loop variable: `positionIsStep`); hard attention.
+    const Expr *position = nullptr, *positionExpr = nullptr;
+    bool positionIsStep = false, hard = false;
     /// [B, H, T, D] operands: heads as a second batch axis.
     bool heads = false;
   };

@@ -221,7 +221,26 @@ Value Generator::gen(const Expr &e) {
       int64_t offset = e.sliceFromEnd[axis]
                            ? type.getDimSize(axis) - e.sliceOffsets[axis]
                            : e.sliceOffsets[axis];
-      if (offset < 0 || offset + size > type.getDimSize(axis)) {
+      // A slice moving with a loop variable reaches its farthest at the
+      // last step.
+      const LoopFrame *moving = nullptr;
+      if (!e.sliceVar[axis].empty())
+        for (LoopFrame *frame : loops)
+          if (frame->var == e.sliceVar[axis])
+            moving = frame;
+      int64_t scale = e.sliceScale.empty() ? 1 : e.sliceScale[axis];
+      if (moving && (scale != 1 || offset != 0)) {
+        // The start at the first and at the last step bound every other.
+        int64_t last = scale * (moving->count - 1) + offset;
+        if (std::min(offset, last) < 0 ||
+            std::max(offset, last) + size > type.getDimSize(axis)) {
+          emitError(l, "the slice ")
+              << scale << "·" << e.sliceVar[axis] << " + " << offset
+              << " (size " << size << ") leaves axis " << axis << " of size "
+              << type.getDimSize(axis) << " at step " << moving->count - 1;
+          return nullptr;
+        }
+      } else if (offset < 0 || offset + size > type.getDimSize(axis)) {
         if (e.sliceFromEnd[axis])
           emitError(l, "index ")
               << -e.sliceOffsets[axis] << " from the end (size " << size
@@ -234,10 +253,18 @@ Value Generator::gen(const Expr &e) {
         return nullptr;
       }
       offsets.push_back(builder.getIndexAttr(offset));
-      if (!e.sliceVar[axis].empty())
-        for (LoopFrame *frame : loops)
-          if (frame->var == e.sliceVar[axis])
-            offsets.back() = frame->step;
+      if (moving) {
+        Value start = moving->step;
+        if (scale != 1)
+          start = arith::MulIOp::create(
+              builder, l, start,
+              arith::ConstantIndexOp::create(builder, l, scale));
+        if (offset != 0)
+          start = arith::AddIOp::create(
+              builder, l, start,
+              arith::ConstantIndexOp::create(builder, l, offset));
+        offsets.back() = start;
+      }
       sizes.push_back(builder.getIndexAttr(size));
       strides.push_back(builder.getIndexAttr(1));
       if (!e.sliceDrop[axis])

@@ -26,6 +26,25 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
   if (!query || !memoryValues || llvm::is_contained(keys, Value()) ||
       (call.lengths && !lengths) || (call.previous && !previous))
     return {};
+  // Local attention's position goes where the op reads positions.
+  if (call.position && !(previous = gen(*call.position)))
+    return {};
+  if (call.positionIsStep) {
+    // The loop variable as a [B] tensor: p_t = t for every row.
+    Value step = loopStep(call.positionExpr->name);
+    if (!step) {
+      emitError(l, "internal: position= names no enclosing loop variable");
+      return {};
+    }
+    int64_t rows = cast<RankedTensorType>(query.getType()).getDimSize(0);
+    Value asInt =
+        arith::IndexCastOp::create(builder, l, builder.getI64Type(), step);
+    Value asFloat =
+        arith::SIToFPOp::create(builder, l, builder.getF32Type(), asInt);
+    previous = tensor::FromElementsOp::create(
+        builder, l, RankedTensorType::get({rows}, builder.getF32Type()),
+        SmallVector<Value>(rows, asFloat));
+  }
   // [B, H, T, D] operands: heads folded into the batch, [B·H, T, D], and
   // unfolded from the results; every head of a row has the row's length.
   int64_t batch = 0, heads = 0;
@@ -61,9 +80,9 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
                            : attn::Normalization::softmax;
   auto constraint = attn::symbolizeConstraint(call.constraint)
                         .value_or(attn::Constraint::none);
-  auto op = attn::AttentionOp::create(builder, l, query, keys, memoryValues,
-                                      lengths, previous, normalization,
-                                      call.causal, constraint, call.window);
+  auto op = attn::AttentionOp::create(
+      builder, l, query, keys, memoryValues, lengths, previous, normalization,
+      call.causal, constraint, call.window, call.hard);
   Block *body = new Block();
   op.getScore().push_back(body);
   auto rowType = [](Value v) {

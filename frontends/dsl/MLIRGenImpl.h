@@ -107,6 +107,7 @@ private:
     llvm::StringMap<Value> stacked;
     std::string var; // the loop variable's name
     Value finished;  // loops with `until`: [B], 1 for rows already finished
+    int64_t count = 0; // the trip count (the most steps of a loop that stops)
   };
   /// `for ... until cond`: the scf.while form of genFor.
   bool genStoppingLoop(const Stmt &s, int64_t count, ArrayRef<Value> inits,
@@ -114,6 +115,13 @@ private:
   /// `mask` [B] reshaped to [B, 1, ...] of `rank`, to broadcast over rows.
   Value rowMask(Location l, Value mask, int64_t rank);
   SmallVector<LoopFrame *> loops;
+  /// The step index of the enclosing loop whose variable is `var`, or null.
+  Value loopStep(StringRef var) {
+    for (LoopFrame *frame : llvm::reverse(loops))
+      if (frame->var == var)
+        return frame->step;
+    return nullptr;
+  }
   Value activate(Location l, Value x, attn::ActivationKind kind) {
     return attn::ActivateOp::create(builder, l, x, kind);
   }

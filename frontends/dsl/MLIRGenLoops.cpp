@@ -72,7 +72,7 @@ bool Generator::genFor(const Stmt &s) {
         builder.setInsertionPointToStart(b.getInsertionBlock());
         for (size_t i = 0; i < s.carryNames.size(); ++i)
           values[s.carryNames[i]] = args[i];
-        LoopFrame frame{iv, {}, s.names[0]};
+        LoopFrame frame{iv, {}, s.names[0], Value(), count};
         for (size_t i = 0; i < yields.size(); ++i)
           frame.stacked[yields[i]->names[0]] = args[s.carryNames.size() + i];
         loops.push_back(&frame);
@@ -174,7 +174,7 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
         lengths = after->getArgument(kLengths);
   for (size_t i = 0; i < states; ++i)
     values[s.carryNames[i]] = after->getArgument(kFirstState + i);
-  LoopFrame frame{step, {}, s.names[0], finished};
+  LoopFrame frame{step, {}, s.names[0], finished, count};
   for (size_t i = 0; i < yields.size(); ++i)
     frame.stacked[yields[i]->names[0]] = after->getArgument(firstYield + i);
   loops.push_back(&frame);

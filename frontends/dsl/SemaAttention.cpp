@@ -131,10 +131,11 @@ bool Sema::checkScoreBody(ScoreDef &def, const std::vector<Shape> &rows,
 bool Sema::checkAttention(Expr &e) {
   // attention(query, keys, values=keys, score=dot, features=f | [f, ...],
   //           lengths=, normalization=, causal=, constraint=, window=,
-  //           previous=) -> context, weights
+  //           previous=, position=, hard=) -> context, weights
   if (!expectArgs(e, 2, 3,
                   {"values", "score", "features", "lengths", "normalization",
-                   "causal", "constraint", "window", "previous"}))
+                   "causal", "constraint", "window", "previous", "position",
+                   "hard"}))
     return false;
   auto call = std::make_unique<Expr::AttentionCall>();
   call->query = e.args[0].get();
@@ -160,7 +161,8 @@ bool Sema::checkAttention(Expr &e) {
                           "one B, H and T, got " +
                               shapeStr(q) + ", " + shapeStr(k) + " and " +
                               shapeStr(v));
-    for (const char *option : {"features", "constraint", "previous"})
+    for (const char *option :
+         {"features", "constraint", "previous", "position", "hard"})
       if (e.kwarg(option))
         return error(e.kwarg(option)->loc,
                      std::string(option) +
@@ -229,6 +231,16 @@ bool Sema::checkAttention(Expr &e) {
   if (!rowTensor("lengths", call->lengths) ||
       !rowTensor("previous", call->previous))
     return false;
+  // position= (local attention's p_t): a [B] tensor, or the loop variable
+  // (local-m's p_t = t).
+  if (Expr *x = e.kwarg("position")) {
+    auto it = x->kind == Expr::Kind::Name ? scope.find(x->name) : scope.end();
+    if (it != scope.end() && it->second.kind == Symbol::Kind::LoopVar)
+      call->positionIsStep = true;
+    else if (!rowTensor("position", call->position))
+      return false;
+    call->positionExpr = x;
+  }
   if (call->lengths)
     constrainInput(*call->lengths,
                    "lengths of the attention memory" +
@@ -259,7 +271,7 @@ bool Sema::checkAttention(Expr &e) {
   if (!nameKwarg("normalization", call->normalization,
                  {"softmax", "smoothing"}) ||
       !nameKwarg("constraint", call->constraint,
-                 {"none", "window", "monotonic"}) ||
+                 {"none", "window", "monotonic", "local_m", "local_p"}) ||
       !nameKwarg("score", call->scoreName, {}))
     return false;
   if (const Expr *x = e.kwarg("causal")) {
@@ -272,7 +284,43 @@ bool Sema::checkAttention(Expr &e) {
                            "[B, Tq, Dq], got " +
                                shapeStr(q));
   }
-  if (call->constraint != "none") {
+  if (const Expr *x = e.kwarg("hard")) {
+    auto h = evalInt(*x, "hard (0 or 1)");
+    if (!h)
+      return false;
+    call->hard = *h != 0;
+  }
+  bool local = call->constraint == "local_m" || call->constraint == "local_p";
+  if (local) {
+    // Luong's local attention: a window of half-width D around position=.
+    const Expr *w = e.kwarg("window");
+    if (!w)
+      return error(e.loc, "constraint=" + call->constraint +
+                              " needs window=D, the half-width of the window");
+    auto d = evalInt(*w, "window");
+    if (!d)
+      return false;
+    int64_t least = call->constraint == "local_p" ? 1 : 0;
+    if (*d < least)
+      return error(w->loc, "window (the half-width D) must be at least " +
+                               Twine(least) + " for " + call->constraint +
+                               ", got " + Twine(*d));
+    call->window = *d;
+    if (!call->positionExpr)
+      return error(e.loc, "constraint=" + call->constraint +
+                              " needs position=P, the aligned source "
+                              "position [B] (or the loop variable)");
+    if (call->previous)
+      return error(call->previous->loc,
+                   "local attention takes position=, not previous=");
+    if (q.size() != 2)
+      return error(e.loc, "local attention takes one query per row [B, Dq] "
+                          "(a decoder step), got " +
+                              shapeStr(q));
+  } else if (call->positionExpr) {
+    return error(call->positionExpr->loc,
+                 "position= needs constraint=local_m or constraint=local_p");
+  } else if (call->constraint != "none") {
     const Expr *w = e.kwarg("window");
     if (!w)
       return error(e.loc, "constraint=" + call->constraint +

@@ -290,10 +290,41 @@ bool Sema::checkIndex(Expr &e) {
                            Twine(axis) + " of " + shapeStr(in) + " has " +
                            in[axis].str() + " steps");
         e.sliceVar.back() = item->name;
+        e.sliceScale.push_back(1);
         e.sliceFromEnd.push_back(false);
         e.sliceOffsets.push_back(0);
         e.sliceSizes.push_back(1);
         e.sliceDrop.push_back(true);
+        continue;
+      }
+    }
+    e.sliceScale.push_back(1);
+    // x[:, t*K:(t+1)*K]: bounds that move with a loop variable, a fixed
+    // size apart.
+    if (item && item->kind == Expr::Kind::Slice && item->args[0] &&
+        item->args[1] &&
+        (mentionsLoopVar(*item->args[0]) || mentionsLoopVar(*item->args[1]))) {
+      auto start = loopAffine(*item->args[0]),
+           stop = loopAffine(*item->args[1]);
+      if (!start || !stop)
+        return false;
+      if (!start->var.empty() || !stop->var.empty()) {
+        if (start->var != stop->var || start->scale != stop->scale)
+          return error(item->loc,
+                       "a slice that moves with a loop variable needs both "
+                       "bounds as the same multiple of it (t*K:(t+1)*K), so "
+                       "its size stays fixed");
+        int64_t size = stop->offset - start->offset;
+        if (size <= 0)
+          return error(item->loc, "slice is empty along axis " + Twine(axis) +
+                                      " of " + shapeStr(in));
+        e.sliceVar.back() = start->var;
+        e.sliceScale.back() = start->scale;
+        e.sliceFromEnd.push_back(false);
+        e.sliceOffsets.push_back(start->offset);
+        e.sliceSizes.push_back(size);
+        e.sliceDrop.push_back(false);
+        e.type.push_back(Dim::known(size));
         continue;
       }
     }
@@ -382,6 +413,64 @@ bool Sema::checkIndex(Expr &e) {
   if (e.type.empty())
     e.type = {Dim::known(1)};
   return true;
+}
+
+bool Sema::mentionsLoopVar(const Expr &x) {
+  if (x.kind == Expr::Kind::Name) {
+    auto it = scope.find(x.name);
+    return it != scope.end() && it->second.kind == Symbol::Kind::LoopVar;
+  }
+  return llvm::any_of(x.args, [&](const std::unique_ptr<Expr> &a) {
+    return a && mentionsLoopVar(*a);
+  });
+}
+
+std::optional<Sema::LoopAffine> Sema::loopAffine(const Expr &x) {
+  switch (x.kind) {
+  case Expr::Kind::Name: {
+    auto it = scope.find(x.name);
+    if (it != scope.end() && it->second.kind == Symbol::Kind::LoopVar)
+      return LoopAffine{x.name, 1, 0};
+    break;
+  }
+  case Expr::Kind::Neg: {
+    auto a = loopAffine(*x.args[0]);
+    if (!a)
+      return std::nullopt;
+    return LoopAffine{a->var, -a->scale, -a->offset};
+  }
+  case Expr::Kind::Binary: {
+    if (x.op != '+' && x.op != '-' && x.op != '*')
+      break;
+    auto l = loopAffine(*x.args[0]), r = loopAffine(*x.args[1]);
+    if (!l || !r)
+      return std::nullopt;
+    if (!l->var.empty() && !r->var.empty() && l->var != r->var) {
+      error(x.loc, "index uses two loop variables, '" + l->var + "' and '" +
+                       r->var + "'");
+      return std::nullopt;
+    }
+    std::string var = l->var.empty() ? r->var : l->var;
+    if (x.op == '*') {
+      if (!l->var.empty() && !r->var.empty()) {
+        error(x.loc, "index multiplies a loop variable by itself");
+        return std::nullopt;
+      }
+      const LoopAffine &v = l->var.empty() ? *r : *l,
+                       &c = l->var.empty() ? *l : *r;
+      return LoopAffine{var, v.scale * c.offset, v.offset * c.offset};
+    }
+    int64_t sign = x.op == '+' ? 1 : -1;
+    return LoopAffine{var, l->scale + sign * r->scale,
+                      l->offset + sign * r->offset};
+  }
+  default:
+    break;
+  }
+  auto v = evalInt(x, "index");
+  if (!v)
+    return std::nullopt;
+  return LoopAffine{"", 0, *v};
 }
 
 bool Sema::checkMatmul(Expr &e) {

@@ -86,6 +86,14 @@ private:
   bool checkBuiltinCall(Expr &e);
   bool checkAttention(Expr &e);
   bool checkIndex(Expr &e);
+  /// An index bound as scale · (loop variable) + offset; `var` is empty for
+  /// a compile-time number. Errors are reported.
+  struct LoopAffine {
+    std::string var;
+    int64_t scale = 0, offset = 0;
+  };
+  std::optional<LoopAffine> loopAffine(const Expr &x);
+  bool mentionsLoopVar(const Expr &x);
   /// For an index bound written with the symbolic dimension `symbol`
   /// (`S`, `S - 1`): how many steps before the end it is.
   std::optional<int64_t> stepsBeforeEnd(const Expr &x, llvm::StringRef symbol);

@@ -34,3 +34,16 @@
 // BUF-NOT: memref<2x30x10xf32>
 // BUF-NOT: memref<2x30x1xf32>
 // BUF: return
+
+// Local-p with hard selection in the row loop nest: the window mask per
+// step, the Gaussian on the row's weights around the row's position, then
+// a search for the first maximum whose value row is the context.
+// RUN: heed-opt %S/Inputs/local_hard_attention.mlir --attn-lower-attention-to-loops | FileCheck %s --check-prefix=LOCAL
+// LOCAL-LABEL: func.func @local_hard
+// LOCAL: math.absf
+// LOCAL: %[[P:.*]] = tensor.extract %arg2[%{{.*}}] : tensor<3xf32>
+// LOCAL: %[[POS:.*]] = tensor.from_elements %[[P]] : tensor<1xf32>
+// LOCAL: attn.binary %{{.*}}, %[[POS]] {kind = #attn<binary sub>}
+// LOCAL: %[[BEST:.*]]:2 = scf.for {{.*}} -> (f32, index)
+// LOCAL: arith.cmpf ogt
+// LOCAL: vector.transfer_read %arg1[%{{.*}}, %[[BEST]]#1, %{{.*}}]

@@ -83,6 +83,11 @@ MODELS = {
                   os.path.join(TI, "shape_ops/weights.safetensors"),
                   os.path.join(TI, "shape_ops/inputs_b5.npz"),
                   os.path.join(TI, "shape_ops/golden_b5.npz")),
+    # Luong's local-m, local-p and hard attention in a decoder loop.
+    "local_attention": (os.path.join(TI, "local_attention/model.heed"),
+                        os.path.join(TI, "local_attention/weights.safetensors"),
+                        os.path.join(TI, "local_attention/inputs_b5.npz"),
+                        os.path.join(TI, "local_attention/golden_b5.npz")),
     # topk (NaN and infinities included), cumsum, 1-D pooling.
     "scan_ops": (os.path.join(TI, "scan_ops/model.heed"), None,
                  os.path.join(TI, "scan_ops/inputs_b5.npz"),

@@ -312,38 +312,10 @@ LogicalResult FusedLowering::run() {
     return map;
   };
 
-  // One (batch row, query): energies, normalization, context; returns the
-  // updated (context, weights) results.
-  auto emitQuery = [&](OpBuilder &b, Location loc, Value bi, Value qi,
-                       IRMapping map, ValueRange outs) -> SmallVector<Value> {
-    SmallVector<Value> queryPrefix{bi};
-    if (sequence)
-      queryPrefix.push_back(qi);
-    map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), queryPrefix));
-    emitHoisted(b, map);
-
-    // Pass 1: the energies of every step of the row, as [T, ·] row ops.
-    Value energies = emitStepScores(b, map, steps);
-    if (hasMasks(op)) {
-      // Masked steps get -inf (lengths, causal) or seed 002's finite
-      // padding (constraint): AttentionMasks.h.
-      auto masked = scf::ForOp::create(
-          b, loc, c0, cSteps, c1, ValueRange{energies},
-          [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
-            Value e = tensor::ExtractOp::create(b, loc, it[0], ti);
-            e = maskEnergy(b, loc, op, e, bi, qi, ti);
-            scf::YieldOp::create(
-                b, loc,
-                tensor::InsertOp::create(b, loc, e, it[0], ti).getResult());
-          });
-      energies = masked.getResult(0);
-    }
-    // Pass 2, on the whole row as row-sized attn ops (so they vectorize
-    // like any other): the normalized weights (AttentionMasks.h).
-    Value weightsRow =
-        normalizeEnergies(b, loc, energies, 0, op.getNormalization());
-
-    // Pass 3: accumulate the context.
+  // Pass 3: the context Σ_t w[t] values[b, t] (a vector value when it fits
+  // in registers).
+  auto emitSoftContext = [&](OpBuilder &b, Location loc, Value bi,
+                             Value weightsRow) -> Value {
     Value ctxAcc;
     if (vectorContext)
       ctxAcc = arith::ConstantOp::create(b, loc, vecType,
@@ -383,7 +355,93 @@ LogicalResult FusedLowering::run() {
           scf::YieldOp::create(b, loc, ValueRange{acc});
         });
 
-    Value ctxRow = accumulate.getResult(0);
+    return accumulate.getResult(0);
+  };
+
+  // Hard attention: the value row at the first maximum of the weights (zero
+  // when every step is masked).
+  auto emitHardContext = [&](OpBuilder &b, Location loc, Value bi,
+                             Value weightsRow) -> Value {
+    Value lowest = cF32(b, loc, -INFINITY);
+    auto search = scf::ForOp::create(
+        b, loc, c0, cSteps, c1, ValueRange{lowest, c0},
+        [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
+          Value w = tensor::ExtractOp::create(b, loc, weightsRow, ti);
+          Value better = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OGT, w, it[0]);
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{arith::SelectOp::create(b, loc, better, w, it[0]),
+                         arith::SelectOp::create(b, loc, better, ti, it[1])});
+        });
+    Value best = search.getResult(0), at = search.getResult(1);
+    Value attended =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, best, zero);
+    if (vectorContext) {
+      Value v = vector::TransferReadOp::create(b, loc, vecType, op.getValues(),
+                                               ValueRange{bi, at, c0}, zero,
+                                               ArrayRef<bool>{true});
+      Value none = arith::ConstantOp::create(
+          b, loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+      return arith::SelectOp::create(b, loc, attended, v, none);
+    }
+    auto rowType = RankedTensorType::get({dv}, f32);
+    Value row = tensor::ExtractSliceOp::create(
+        b, loc, rowType, op.getValues(),
+        ArrayRef<OpFoldResult>{bi, at, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(dv)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+    Value none = linalg::FillOp::create(
+                     b, loc, zero,
+                     tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{dv}, f32)
+                         .getResult())
+                     .getResult(0);
+    return arith::SelectOp::create(b, loc, attended, row, none);
+  };
+
+  // One (batch row, query): energies, normalization, context; returns the
+  // updated (context, weights) results.
+  auto emitQuery = [&](OpBuilder &b, Location loc, Value bi, Value qi,
+                       IRMapping map, ValueRange outs) -> SmallVector<Value> {
+    SmallVector<Value> queryPrefix{bi};
+    if (sequence)
+      queryPrefix.push_back(qi);
+    map.map(op.getQueryRow(), extractRow(b, loc, op.getQuery(), queryPrefix));
+    emitHoisted(b, map);
+
+    // Pass 1: the energies of every step of the row, as [T, ·] row ops.
+    Value energies = emitStepScores(b, map, steps);
+    if (hasMasks(op)) {
+      // Masked steps get -inf (lengths, causal) or seed 002's finite
+      // padding (constraint): AttentionMasks.h.
+      auto masked = scf::ForOp::create(
+          b, loc, c0, cSteps, c1, ValueRange{energies},
+          [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
+            Value e = tensor::ExtractOp::create(b, loc, it[0], ti);
+            e = maskEnergy(b, loc, op, e, bi, qi, ti);
+            scf::YieldOp::create(
+                b, loc,
+                tensor::InsertOp::create(b, loc, e, it[0], ti).getResult());
+          });
+      energies = masked.getResult(0);
+    }
+    // Pass 2, on the whole row as row-sized attn ops (so they vectorize
+    // like any other): the normalized weights (AttentionMasks.h).
+    Value weightsRow =
+        normalizeEnergies(b, loc, energies, 0, op.getNormalization());
+    if (isLocal(op)) {
+      // local_p's Gaussian around the row's position.
+      Value p =
+          tensor::ExtractOp::create(b, loc, op.getPrevious(), ValueRange{bi});
+      Value position = tensor::FromElementsOp::create(
+          b, loc, RankedTensorType::get({1}, f32), ValueRange{p});
+      weightsRow = weightAroundPosition(b, loc, op, weightsRow, position);
+    }
+
+    Value ctxRow = op.getHard() ? emitHardContext(b, loc, bi, weightsRow)
+                                : emitSoftContext(b, loc, bi, weightsRow);
     Value ctxOut;
     if (vectorContext) {
       SmallVector<Value> at = queryPrefix;

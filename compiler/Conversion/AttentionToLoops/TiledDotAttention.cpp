@@ -112,7 +112,7 @@ struct TileBuilder {
 LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
   if (!op.hasQuerySequence() || op.getKeys().size() != 1 ||
       op.getNormalization() != attn::Normalization::softmax ||
-      op.getConstraint() != attn::Constraint::none ||
+      op.getConstraint() != attn::Constraint::none || op.getHard() ||
       !op.getWeights().use_empty())
     return failure();
   std::optional<float> scale = dotScoreScale(op);

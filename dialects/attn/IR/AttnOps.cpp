@@ -54,10 +54,18 @@ LogicalResult AttentionOp::verifyRegions() {
   if (getCausal() && !hasQuerySequence())
     return emitOpError("a causal mask needs a sequence of queries [B, Tq, Dq]");
   bool constrained = getConstraint() != Constraint::none;
+  bool local = getConstraint() == Constraint::local_m ||
+               getConstraint() == Constraint::local_p;
   if (constrained != bool(getPrevious()))
-    return emitOpError("a window/monotonic constraint and the previous "
+    return emitOpError("a window/monotonic/local constraint and the "
                        "positions operand go together");
-  if (constrained) {
+  if (local) {
+    // Half-width D; the Gaussian of local_p has σ = D / 2.
+    int64_t least = getConstraint() == Constraint::local_p ? 1 : 0;
+    if (getWindow() < least)
+      return emitOpError("local attention's half-width must be at least ")
+             << least << ", got " << getWindow();
+  } else if (constrained) {
     if (getWindow() < 1)
       return emitOpError("constraint window must be at least 1, got ")
              << getWindow();

@@ -107,10 +107,13 @@ def Attn_NormalizationAttr : EnumAttr<Attn_Dialect, Attn_Normalization,
                                       "normalization">;
 
 def Attn_Constraint : I32EnumAttr<"Constraint",
-    "synthesis constraint around the previous step's argmax (seed 002)", [
+    "steps allowed around a position: seed 002's synthesis constraints "
+    "around the previous step's argmax, Luong's local attention", [
       I32EnumAttrCase<"none", 0>,
       I32EnumAttrCase<"window", 1>,
-      I32EnumAttrCase<"monotonic", 2>
+      I32EnumAttrCase<"monotonic", 2>,
+      I32EnumAttrCase<"local_m", 3>,
+      I32EnumAttrCase<"local_p", 4>
     ]> {
   let cppNamespace = "::heed::attn";
   let genSpecializedAttr = 0;
@@ -336,6 +339,14 @@ def Attn_AttentionOp : Op<Attn_Dialect, "attention", [
     `exp(e) / Σ exp(e)`; `smoothing`: `σ(e) / Σ σ(e)`). The op returns the
     context `Σ_t w[b, (q,) t] values[b, t]` and the weights.
 
+    Luong et al. 2015's local attention centres on the position `p[b]` in
+    `previous` (real-valued) with half-width `D = window`: with `local_m` or
+    `local_p` steps with `|t − p| > D` are masked out (-inf) before the
+    normalization; `local_p` then multiplies the weights by the Gaussian
+    `exp(−(t − p)² / (2σ²))`, `σ = D / 2`. With `hard`, the context is the
+    value at the first maximum of the weights (hard attention) instead of
+    their weighted sum; the weights are returned as they are.
+
     Any score function is a region: Luong `dot` is one `attn.binary` and a
     reduce, Bahdanau's additive score and seed-style "small network over
     concat(query, key)" are dense layers over the rows. Layer weights used in
@@ -366,7 +377,8 @@ def Attn_AttentionOp : Op<Attn_Dialect, "attention", [
                    UnitAttr:$causal,
                    DefaultValuedAttr<Attn_ConstraintAttr,
                      "::heed::attn::Constraint::none">:$constraint,
-                   DefaultValuedAttr<I64Attr, "0">:$window);
+                   DefaultValuedAttr<I64Attr, "0">:$window,
+                   UnitAttr:$hard);
   let results = (outs Attn_F32Tensor:$context_vector, Attn_F32Tensor:$weights);
   let regions = (region SizedRegion<1>:$score);
   let assemblyFormat = [{

@@ -132,10 +132,26 @@ func.func @attention_window_too_large(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf
 // -----
 
 func.func @attention_constraint_needs_previous(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>) {
-  // expected-error@+1 {{a window/monotonic constraint and the previous positions operand go together}}
+  // expected-error@+1 {{a window/monotonic/local constraint and the positions operand go together}}
   %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x64xf32>)
       values(%k : tensor<4x30x64xf32>)
       attributes {constraint = #attn<constraint monotonic>, window = 4 : i64} score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<4x64xf32>, tensor<4x30xf32>
+  return
+}
+
+// -----
+
+func.func @attention_local_p_half_width(%q: tensor<4x64xf32>, %k: tensor<4x30x64xf32>,
+                                        %p: tensor<4xf32>) {
+  // expected-error@+1 {{local attention's half-width must be at least 1, got 0}}
+  %c, %w = attn.attention query(%q : tensor<4x64xf32>) keys(%k : tensor<4x30x64xf32>)
+      values(%k : tensor<4x30x64xf32>) previous(%p : tensor<4xf32>)
+      attributes {constraint = #attn<constraint local_p>, window = 0 : i64} score {
   ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
     %e = attn.reduce %qr {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
         : (tensor<64xf32>) -> tensor<1xf32>
