@@ -34,6 +34,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EX = os.path.join(ROOT, "examples")
 TI = os.path.join(ROOT, "test", "Integration", "Inputs")
 
+def test_inputs(folder, inputs="inputs_b5.npz", golden="golden_b5.npz",
+                model="model.heed", weights="weights.safetensors"):
+    """A test model under test/Integration/Inputs/FOLDER, its MODELS entry."""
+    at = lambda f: f and os.path.join(TI, folder, f)  # noqa: E731
+    return (at(model), at(weights), at(inputs), at(golden))
+
+
 # name: (model, weights or None, {input: file} or an inputs .npz, golden)
 MODELS = {
     "attention_step": ("attention_step/model.heed", "attention_step/weights.safetensors",
@@ -57,53 +64,28 @@ MODELS = {
                              ["q", "k", "v"], "scaled_dot_attention/golden.npz"),
     "scaled_dot_causal": ("scaled_dot_attention/causal.heed", None,
                           ["q", "k", "v", "lengths"], "scaled_dot_attention/golden_causal.npz"),
-    "sequence_layers": (os.path.join(TI, "sequence_layers/model.heed"),
-                        os.path.join(TI, "sequence_layers/weights.safetensors"),
-                        os.path.join(TI, "sequence_layers/inputs.npz"),
-                        os.path.join(TI, "sequence_layers/golden.npz")),
-    "nonfinite": (os.path.join(TI, "nonfinite/model.heed"),
-                  os.path.join(TI, "nonfinite/weights.safetensors"),
-                  os.path.join(TI, "nonfinite/inputs.npz"),
-                  os.path.join(TI, "nonfinite/golden.npz")),
-    "frozen_cells": (os.path.join(TI, "frozen_cells/model.heed"),
-                     os.path.join(TI, "frozen_cells/weights.safetensors"),
-                     os.path.join(TI, "frozen_cells/inputs.npz"),
-                     os.path.join(TI, "frozen_cells/golden.npz")),
-    "zero_state_cells": (os.path.join(TI, "zero_state_cells/model.heed"),
-                         os.path.join(TI, "zero_state_cells/weights.safetensors"),
-                         os.path.join(TI, "zero_state_cells/inputs.npz"),
-                         os.path.join(TI, "zero_state_cells/golden.npz")),
+    "sequence_layers": test_inputs("sequence_layers", "inputs.npz", "golden.npz"),
+    "nonfinite": test_inputs("nonfinite", "inputs.npz", "golden.npz"),
+    "frozen_cells": test_inputs("frozen_cells", "inputs.npz", "golden.npz"),
+    "zero_state_cells": test_inputs("zero_state_cells", "inputs.npz", "golden.npz"),
     # Elementwise functions (special values included), @, layer_norm.
-    "tensor_ops": (os.path.join(TI, "tensor_ops/model.heed"),
-                   os.path.join(TI, "tensor_ops/weights.safetensors"),
-                   os.path.join(TI, "tensor_ops/inputs_b5.npz"),
-                   os.path.join(TI, "tensor_ops/golden_b5.npz")),
+    "tensor_ops": test_inputs("tensor_ops"),
     # reshape, rank-4 permute, batched @ over heads, stack, sequence_mask.
-    "shape_ops": (os.path.join(TI, "shape_ops/model.heed"),
-                  os.path.join(TI, "shape_ops/weights.safetensors"),
-                  os.path.join(TI, "shape_ops/inputs_b5.npz"),
-                  os.path.join(TI, "shape_ops/golden_b5.npz")),
+    "shape_ops": test_inputs("shape_ops"),
     # Luong's local-m, local-p and hard attention in a decoder loop.
-    "local_attention": (os.path.join(TI, "local_attention/model.heed"),
-                        os.path.join(TI, "local_attention/weights.safetensors"),
-                        os.path.join(TI, "local_attention/inputs_b5.npz"),
-                        os.path.join(TI, "local_attention/golden_b5.npz")),
+    "local_attention": test_inputs("local_attention"),
     # topk (NaN and infinities included), cumsum, 1-D pooling.
-    "scan_ops": (os.path.join(TI, "scan_ops/model.heed"), None,
-                 os.path.join(TI, "scan_ops/inputs_b5.npz"),
-                 os.path.join(TI, "scan_ops/golden_b5.npz")),
+    "scan_ops": test_inputs("scan_ops", weights=None),
     # Recurrent layers with per-row lengths (packed sequences).
     "bigru_classifier": ("bigru_classifier/model.heed", "bigru_classifier/weights.safetensors",
                          os.path.join(TI, "packed_recurrent/classifier_inputs_b5.npz"),
                          os.path.join(TI, "packed_recurrent/classifier_golden_b5.npz")),
-    "packed_layers": (os.path.join(TI, "packed_recurrent/layers.heed"),
-                      os.path.join(TI, "packed_recurrent/layers.safetensors"),
-                      os.path.join(TI, "packed_recurrent/layers_inputs_b5.npz"),
-                      os.path.join(TI, "packed_recurrent/layers_golden_b5.npz")),
+    "packed_layers": test_inputs("packed_recurrent", "layers_inputs_b5.npz",
+                                 "layers_golden_b5.npz", model="layers.heed",
+                                 weights="layers.safetensors"),
     # Partial tiles of the tiled dot-product lowering: 7 queries, 70 keys.
-    "dot_attention_tails": (os.path.join(TI, "dot_attention_tails/model.heed"), None,
-                            os.path.join(TI, "dot_attention_tails/inputs_q7_t70.npz"),
-                            os.path.join(TI, "dot_attention_tails/golden_q7_t70.npz")),
+    "dot_attention_tails": test_inputs("dot_attention_tails", "inputs_q7_t70.npz",
+                                       "golden_q7_t70.npz", weights=None),
 }
 # Variants: a model file and the word parameters (--param) that select it.
 TACOTRON2 = {"model": ("model", []), "plain": ("plain", []),

@@ -373,9 +373,10 @@ class Program:
         return name, energies
 
     def attention_call(self, q, k, v, lengths, score=None, causal=False,
-                       smoothing=False, constraint=None):
+                       smoothing=False, constraint=None, hard=False):
         """(heed expression text, torch function env -> (context, weights)).
-        constraint: (window|monotonic, w, name of the [B] previous argmax)."""
+        constraint: (window|monotonic, w, name of the [B] previous argmax) or
+        (local_m|local_p, half-width D, name of the [B] position)."""
         kind = score or self.rng.choice(["dot", "scaled_dot", "additive"])
         if kind != "additive" and q.d != k.d:
             kind = "additive"
@@ -394,14 +395,18 @@ class Program:
             args += ", causal=1"
         if smoothing:
             args += ", normalization=smoothing"
+        local = constraint and constraint[0].startswith("local")
         if constraint:
-            args += ", constraint=%s, window=%d, previous=%s" % constraint
+            args += (", constraint=%s, window=%d, position=%s" if local else
+                     ", constraint=%s, window=%d, previous=%s") % constraint
+        if hard:
+            args += ", hard=1"
         T = k.t
 
         def run(env, qn=q.name, kn=k.name, vn=v.name):
             e = f(env[qn], env[kn])
             t = torch.arange(T)
-            if constraint:       # as seed 002: disallowed energies -2^32 + 1
+            if constraint and not local:  # seed 002: disallowed energies -2^32 + 1
                 how, w, prev = constraint
                 p = env[prev].long().unsqueeze(1)
                 if how == "window":
@@ -415,6 +420,8 @@ class Program:
                 valid &= keys if e.dim() == 2 else keys.unsqueeze(1)
             if causal:
                 valid &= t.unsqueeze(0) <= torch.arange(e.shape[1]).unsqueeze(1)
+            if local:   # Luong: only |t - p| <= D takes part
+                valid &= (t.unsqueeze(0) - env[constraint[2]].unsqueeze(1)).abs() <= constraint[1]
             e = e.masked_fill(~valid, float("-inf"))
             if smoothing:    # a row whose sigmoids are all 0 gets zeros (docs/language.md)
                 s = torch.sigmoid(e)
@@ -423,9 +430,19 @@ class Program:
             else:
                 w = torch.softmax(e, -1)
             w = torch.where(valid.any(-1, keepdim=True), w, torch.zeros_like(w))
+            if local and constraint[0] == "local_p":
+                sigma = constraint[1] / 2
+                w = w * torch.exp(-(t.unsqueeze(0) - env[constraint[2]].unsqueeze(1)) ** 2
+                                  / (2 * sigma ** 2))
+            if hard:    # the value at the first maximum (zero if none)
+                first = nn.functional.one_hot(w.argmax(-1), T).float()
+                first = first * (w.max(-1, keepdim=True).values > 0)
+                w_ctx = first
+            else:
+                w_ctx = w
             if w.dim() == 2:
-                return torch.einsum("bt,btd->bd", w, env[vn]), w
-            return torch.einsum("bqt,btd->bqd", w, env[vn]), w
+                return torch.einsum("bt,btd->bd", w_ctx, env[vn]), w
+            return torch.einsum("bqt,btd->bqd", w_ctx, env[vn]), w
         return "attention(%s)" % args, run
 
     def attention(self):
@@ -444,8 +461,19 @@ class Program:
         if not sequence and self.rng.random() < 0.25:
             constraint = (self.rng.choice(["window", "monotonic"]),
                           self.rng.randint(1, min(4, k.t)), self.ids_input(k.t, "vec"))
+        elif not sequence and self.rng.random() < 0.25:
+            how = self.rng.choice(["local_m", "local_p"])
+            if how == "local_m":
+                position = self.ids_input(k.t, "vec")
+            else:  # a real-valued predicted position in [0, T)
+                position = self.fresh("pos")
+                self.inputs[position] = ("[B]", lambda b, g, t=k.t: torch.rand(
+                    b, generator=g) * t)
+            constraint = (how, self.rng.randint(1, 3), position)
+        hard = self.rng.random() < 0.15
         text, run = self.attention_call(q, k, v, lengths, causal=causal,
-                                        smoothing=smoothing, constraint=constraint)
+                                        smoothing=smoothing, constraint=constraint,
+                                        hard=hard)
         if sequence:
             ctx = Value(self.fresh(), "seq", v.d, q.t)
             w = Value(self.fresh(), "seq", k.t, q.t)
