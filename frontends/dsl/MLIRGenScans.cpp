@@ -194,8 +194,13 @@ SmallVector<Value> Generator::genScanBuiltin(const Expr &e,
   }
   Ops o{builder, l};
   switch (e.builtin) {
-  case Builtin::TopK:
-    return topk(o, args[0], e.count, e.largest);
+  case Builtin::TopK: {
+    // Along the last axis; another axis moves there and back.
+    int64_t last = cast<RankedTensorType>(args[0].getType()).getRank() - 1;
+    SmallVector<Value> r =
+        topk(o, o.moveAxis(args[0], e.axis, last), e.count, e.largest);
+    return {o.moveAxis(r[0], last, e.axis), o.moveAxis(r[1], last, e.axis)};
+  }
   case Builtin::Cumsum:
     return {cumsum(o, args[0], e.axis)};
   case Builtin::MaxPool1D:

@@ -15,9 +15,9 @@ using namespace heed::dsl::sema;
 bool Sema::checkScanBuiltin(Expr &e) {
   switch (e.builtin) {
   case Builtin::TopK: {
-    // values, indices = topk(x, k, largest=1): the k largest along the last
-    // axis, in descending order (ascending for largest=0), and where they
-    // are (the first of equal values first).
+    // values, indices = topk(x, k, axis=-1, largest=1): the k largest along
+    // an axis (not the batch's), in descending order (ascending for
+    // largest=0), and where they are (the first of equal values first).
     if (!expectArgs(e, 2, 2, {"axis", "largest"}) || !checkTensor(*e.args[0]))
       return false;
     const Shape &in = e.args[0]->type;
@@ -27,10 +27,10 @@ bool Sema::checkScanBuiltin(Expr &e) {
                        shapeStr(in));
     if (!axisArg(e, SIZE_MAX, in.size(), false, -1))
       return false;
-    if (e.axis != int64_t(in.size()) - 1)
+    if (e.axis == 0)
       return error(e.kwarg("axis")->loc,
-                   "topk works over the last axis only; permute the axis "
-                   "to the end first");
+                   "topk picks along an axis of each row, not the batch "
+                   "axis 0");
     auto k = evalInt(*e.args[1], "topk's k");
     auto largest = intKwarg(e, "largest", 1);
     if (!k || !largest)
@@ -38,10 +38,10 @@ bool Sema::checkScanBuiltin(Expr &e) {
     if (*k < 1)
       return error(e.args[1]->loc,
                    "topk's k must be positive, got " + Twine(*k));
-    const Dim &n = in.back();
+    const Dim &n = in[e.axis];
     if (!n.isKnown())
-      return error(e.args[0]->loc, "topk needs a known size of its last "
-                                   "axis, got " +
+      return error(e.args[0]->loc, "topk needs a known size of the axis it "
+                                   "picks from, got " +
                                        shapeStr(in));
     if (*k > n.size)
       return error(e.args[1]->loc, "topk's k is " + Twine(*k) +
@@ -51,7 +51,7 @@ bool Sema::checkScanBuiltin(Expr &e) {
     e.count = *k;
     e.largest = *largest != 0;
     e.type = in;
-    e.type.back() = Dim::known(*k);
+    e.type[e.axis] = Dim::known(*k);
     e.results = {e.type, e.type};
     return true;
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch reference for test/Integration/scan-ops.test: topk (largest and
-smallest, NaN and infinities among the values), cumsum along the steps and
+smallest, NaN and infinities among the values, along the steps too), cumsum along the steps and
 the features, and 1-D max/average pooling over the steps of channels-last
 [B, T, C] tensors (torch's pools on the transposed tensor; padding=same as
 TensorFlow pads: the extra step on the right, padding left out of the
@@ -48,8 +48,9 @@ def model(x, s, special):
     vals, idx = torch.topk(s, K)
     small, where = torch.topk(s, 2, largest=False)
     order, places = torch.topk(special, special.shape[-1])
+    steps, at = torch.topk(x, 2, dim=1)                     # along the steps
     return {"vals": vals, "idx": idx, "small": small, "where": where,
-            "order": order, "places": places,
+            "order": order, "places": places, "steps": steps, "at": at,
             "run": torch.cumsum(x, 1), "run_features": torch.cumsum(x, -1),
             "mp": max_pool(x, 2, 2), "mp3": max_pool(x, 3, 2),
             "mps": max_pool(x, 3, 2, same=True), "ap": avg_pool(x, 2, 2),
