@@ -290,22 +290,35 @@ bool Sema::checkAttention(Expr &e) {
       return false;
     call->hard = *h != 0;
   }
-  bool local = call->constraint == "local_m" || call->constraint == "local_p";
-  if (local) {
-    // Luong's local attention: a window of half-width D around position=.
+  // window=: what it means for the constraint, and its least value.
+  auto windowKwarg = [&](llvm::StringRef meaning, int64_t least,
+                         const Twine &name) -> bool {
     const Expr *w = e.kwarg("window");
     if (!w)
       return error(e.loc, "constraint=" + call->constraint +
-                              " needs window=D, the half-width of the window");
-    auto d = evalInt(*w, "window");
-    if (!d)
+                              " needs window=" + meaning);
+    auto n = evalInt(*w, "window");
+    if (!n)
       return false;
+    if (*n < least)
+      return error(w->loc, name + " must be at least " + Twine(least) +
+                               ", got " + Twine(*n));
+    if (call->constraint == "window" || call->constraint == "monotonic")
+      if (k[1].isKnown() && *n > k[1].size)
+        return error(w->loc, "window of " + Twine(*n) +
+                                 " steps is larger than "
+                                 "the memory " +
+                                 shapeStr(k) + " (" + k[1].str() + " steps)");
+    call->window = *n;
+    return true;
+  };
+  bool local = call->constraint == "local_m" || call->constraint == "local_p";
+  if (local) {
+    // Luong's local attention: a window of half-width D around position=.
     int64_t least = call->constraint == "local_p" ? 1 : 0;
-    if (*d < least)
-      return error(w->loc, "window (the half-width D) must be at least " +
-                               Twine(least) + " for " + call->constraint +
-                               ", got " + Twine(*d));
-    call->window = *d;
+    if (!windowKwarg("D, the half-width of the window", least,
+                     "window (the half-width D) for " + call->constraint))
+      return false;
     if (!call->positionExpr)
       return error(e.loc, "constraint=" + call->constraint +
                               " needs position=P, the aligned source "
@@ -321,21 +334,8 @@ bool Sema::checkAttention(Expr &e) {
     return error(call->positionExpr->loc,
                  "position= needs constraint=local_m or constraint=local_p");
   } else if (call->constraint != "none") {
-    const Expr *w = e.kwarg("window");
-    if (!w)
-      return error(e.loc, "constraint=" + call->constraint +
-                              " needs window=N (attention_win_size)");
-    auto n = evalInt(*w, "window");
-    if (!n)
+    if (!windowKwarg("N (attention_win_size)", 1, "window"))
       return false;
-    if (*n < 1)
-      return error(w->loc, "window must be at least 1, got " + Twine(*n));
-    if (k[1].isKnown() && *n > k[1].size)
-      return error(w->loc, "window of " + Twine(*n) +
-                               " steps is larger than "
-                               "the memory " +
-                               shapeStr(k) + " (" + k[1].str() + " steps)");
-    call->window = *n;
     if (!call->previous)
       return error(e.loc, "constraint=" + call->constraint +
                               " needs previous=P, the argmax of the previous "
