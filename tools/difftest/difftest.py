@@ -6,7 +6,8 @@ PyTorch golden.
 The inputs for batch b repeat the golden's rows cyclically (row i is golden
 row i mod B0); rows of these models are independent, so output row i must
 equal golden row i mod B0 under every choice. Choices: --attention fused and
-decomposed, raised or --no-raise, and for models with recurrent cells in
+decomposed, raised or --no-raise (for models with attention or a softmax
+to raise), and for models with recurrent cells in
 loops --cell fused, onednn and auto; --threads 1, 2 and 3 rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
 several threads splits the batch into blocks of rows). Each model is also
@@ -129,7 +130,13 @@ def choices(model_text):
                                            re.search(r"\blengths=", model_text) and
                                            re.search(r"\b(lstm|gru)\(", model_text)
                                            ) else ["auto"]
-    return list(itertools.product(["fused", "decomposed"], [False, True], cells))
+    # The attention lowering and raising matter only where there is
+    # attention to lower or a softmax subgraph to raise.
+    attends = re.search(r"\b(attention|multi_head_attention|transformer_encoder_layer|"
+                        r"softmax)\b", model_text)
+    lowerings = ["fused", "decomposed"] if attends else ["fused"]
+    raising = [False, True] if attends else [False]
+    return list(itertools.product(lowerings, raising, cells))
 
 
 THREADS = [1, 2, 3]
