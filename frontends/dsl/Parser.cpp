@@ -291,17 +291,14 @@ bool Parser::parseShape(Stmt &s, SMLoc loc, const char *what) {
   std::string expected = std::string("'[' to start the ") + what + " shape";
   if (!expect(Tok::LBracket, expected.c_str()))
     return false;
-  while (!tok.is(Tok::RBracket)) {
-    auto dim = parseExpr();
-    if (!dim)
-      return false;
-    s.shape.push_back(std::move(dim));
-    if (tok.is(Tok::Comma))
-      consume();
-    else if (!tok.is(Tok::RBracket))
-      return errorExpected("',' or ']'");
-  }
-  consume();
+  if (!parseSeparated(Tok::RBracket, "',' or ']'", [&] {
+        auto dim = parseExpr();
+        if (!dim)
+          return false;
+        s.shape.push_back(std::move(dim));
+        return true;
+      }))
+    return false;
   if (s.shape.empty())
     return error(loc, llvm::Twine(what) + " '" + s.names[0] +
                           "' needs at least one dimension");

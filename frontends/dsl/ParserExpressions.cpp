@@ -134,17 +134,14 @@ std::unique_ptr<Expr> Parser::parsePrimary() {
   case Tok::LBracket: {
     auto list = std::make_unique<Expr>(Expr::Kind::List, loc);
     consume();
-    while (!tok.is(Tok::RBracket)) {
-      auto item = parseExpr();
-      if (!item)
-        return nullptr;
-      list->args.push_back(std::move(item));
-      if (tok.is(Tok::Comma))
-        consume();
-      else if (!tok.is(Tok::RBracket))
-        return errorExpected("',' or ']'"), nullptr;
-    }
-    consume();
+    if (!parseSeparated(Tok::RBracket, "',' or ']'", [&] {
+          auto item = parseExpr();
+          if (!item)
+            return false;
+          list->args.push_back(std::move(item));
+          return true;
+        }))
+      return nullptr;
     return list;
   }
   default:
@@ -156,34 +153,26 @@ std::unique_ptr<Expr> Parser::parseIndex(std::unique_ptr<Expr> base) {
   auto e = std::make_unique<Expr>(Expr::Kind::Index, tok.loc());
   consume(); // '['
   e->args.push_back(std::move(base));
-  while (!tok.is(Tok::RBracket)) {
+  bool parsed = parseSeparated(Tok::RBracket, "',' or ']'", [&] {
     SMLoc itemLoc = tok.loc();
     std::unique_ptr<Expr> start, stop;
+    if (!tok.is(Tok::Colon) && !(start = parseExpr()))
+      return false;
     if (!tok.is(Tok::Colon)) {
-      start = parseExpr();
-      if (!start)
-        return nullptr;
-    }
-    if (tok.is(Tok::Colon)) {
-      consume();
-      auto slice = std::make_unique<Expr>(Expr::Kind::Slice, itemLoc);
-      if (!tok.is(Tok::Comma) && !tok.is(Tok::RBracket)) {
-        stop = parseExpr();
-        if (!stop)
-          return nullptr;
-      }
-      slice->args.push_back(std::move(start));
-      slice->args.push_back(std::move(stop));
-      e->args.push_back(std::move(slice));
-    } else {
       e->args.push_back(std::move(start));
+      return true;
     }
-    if (tok.is(Tok::Comma))
-      consume();
-    else if (!tok.is(Tok::RBracket))
-      return errorExpected("',' or ']'"), nullptr;
-  }
-  consume();
+    consume();
+    auto slice = std::make_unique<Expr>(Expr::Kind::Slice, itemLoc);
+    if (!tok.is(Tok::Comma) && !tok.is(Tok::RBracket) && !(stop = parseExpr()))
+      return false;
+    slice->args.push_back(std::move(start));
+    slice->args.push_back(std::move(stop));
+    e->args.push_back(std::move(slice));
+    return true;
+  });
+  if (!parsed)
+    return nullptr;
   if (e->args.size() == 1)
     return error(e->loc, "an index needs at least one item: x[0] or x[:, 0]"),
            nullptr;
@@ -192,29 +181,20 @@ std::unique_ptr<Expr> Parser::parseIndex(std::unique_ptr<Expr> base) {
 
 bool Parser::parseCallArgs(Expr &call) {
   consume(); // '('
-  while (!tok.is(Tok::RParen)) {
-    if (tok.is(Tok::Ident) && peekNext().is(Tok::Equal)) {
+  return parseSeparated(Tok::RParen, "',' or ')' in the argument list", [&] {
+    bool keyword = tok.is(Tok::Ident) && peekNext().is(Tok::Equal);
+    if (keyword) {
       call.kwNames.push_back(tok.text.str());
       call.kwLocs.push_back(tok.loc());
       consume();
       consume();
-      auto value = parseExpr();
-      if (!value)
-        return false;
-      call.kwArgs.push_back(std::move(value));
-    } else {
-      if (!call.kwArgs.empty())
-        return error(tok.loc(), "positional argument after keyword argument");
-      auto value = parseExpr();
-      if (!value)
-        return false;
-      call.args.push_back(std::move(value));
+    } else if (!call.kwArgs.empty()) {
+      return error(tok.loc(), "positional argument after keyword argument");
     }
-    if (tok.is(Tok::Comma))
-      consume();
-    else if (!tok.is(Tok::RParen))
-      return errorExpected("',' or ')' in the argument list");
-  }
-  consume();
-  return true;
+    auto value = parseExpr();
+    if (!value)
+      return false;
+    (keyword ? call.kwArgs : call.args).push_back(std::move(value));
+    return true;
+  });
 }

@@ -50,6 +50,22 @@ private:
         "expected " + what + ", found " +
             (tok.is(Tok::Eof) ? llvm::StringRef("end of file") : tok.text));
   }
+  /// Items separated by commas up to `close` (a trailing comma allowed),
+  /// the opening token already consumed; consumes `close`. `item` parses
+  /// one item and returns false after reporting an error.
+  bool parseSeparated(Tok close, const char *expected,
+                      llvm::function_ref<bool()> item) {
+    while (!tok.is(close)) {
+      if (!item())
+        return false;
+      if (tok.is(Tok::Comma))
+        consume();
+      else if (!tok.is(close))
+        return errorExpected(expected);
+    }
+    consume();
+    return true;
+  }
   bool expect(Tok kind, const char *what = nullptr) {
     if (!tok.is(kind))
       return errorExpected(what ? what : tokenName(kind));
