@@ -310,8 +310,10 @@ class Program:
                                           "" if largest else ", largest=0")
 
         def step(env, i=v.name):
-            a, b = torch.topk(env[i], k, largest=largest)
-            env[vals.name], env[idx.name] = a, b.float()
+            # Heed takes the first of equal values first; torch.topk leaves
+            # the order of ties open, a stable sort does not.
+            a, b = torch.sort(env[i], descending=largest, stable=True)
+            env[vals.name], env[idx.name] = a[:, :k], b[:, :k].float()
         self.emit(text, step, vals)
         self.values.append(idx)
         return vals
