@@ -32,6 +32,9 @@ constexpr size_t kMaxRank = 16;
 /// of arrays and objects in a safetensors JSON header (all parsed by
 /// recursive descent).
 constexpr unsigned kMaxNesting = 200;
+/// Width of a beam search: each step picks the width best of width × V
+/// candidates in `width` rounds over them.
+constexpr int64_t kMaxBeamWidth = 256;
 /// Size of a model file.
 constexpr uint64_t kMaxModelFileBytes = uint64_t(16) << 20;
 /// Size of a safetensors JSON header (the format's own limit is 100 MB).

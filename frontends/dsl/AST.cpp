@@ -184,11 +184,21 @@ static void printStmt(const Stmt &s, unsigned indent, llvm::raw_ostream &os) {
       os << (i ? ", " : " carry ") << s.carryNames[i] << " = ";
       printExpr(*s.carryInits[i], os);
     }
+    if (s.beamWidth) {
+      os << " beam ";
+      printExpr(*s.beamWidth, os);
+      if (s.lengthPenalty) {
+        os << " length_penalty ";
+        printExpr(*s.lengthPenalty, os);
+      }
+    }
     if (s.until) {
       os << " until ";
       printExpr(*s.until, os);
       if (!s.lengthsName.empty())
         os << " lengths " << s.lengthsName;
+      if (!s.scoresName.empty())
+        os << " scores " << s.scoresName;
     }
     os << "\n";
     for (auto &inner : s.body)

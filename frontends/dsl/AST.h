@@ -50,7 +50,8 @@ enum class Builtin {
   Softmax, Tanh, Sigmoid, Relu, Exp, Repeat, Concat, Permute, Sum, Mean, Max,
   Squeeze, Dropout, Argmax, Dot, Attention, Zeros, PositionalEncoding, Where,
   Sqrt, Rsqrt, Log, Abs, Pow, Minimum, Maximum, Clip, Gelu, Reshape, Stack,
-  Arange, SequenceMask, Take, TopK, Cumsum, MaxPool1D, AvgPool1D,
+  Arange, SequenceMask, Take, TopK, Cumsum, MaxPool1D, AvgPool1D, LogSoftmax,
+  Choose,
   // Layer kinds (used as `layer name = kind(...)`).
   Dense, Lstm, Gru, Bidirectional, LstmCell, GruCell, Conv1D, BatchNorm,
   Embedding, MultiHeadAttention, Glu, LayerNorm, TransformerEncoderLayer,
@@ -220,6 +221,15 @@ struct Stmt {
   std::unique_ptr<Expr> until;
   std::string lengthsName;
   llvm::SMLoc lengthsLoc;
+  // For with a beam: `beam (width[, length_penalty=alpha])` before `until`,
+  // and `scores NAME` after it. The body picks the next tokens with
+  // `token = choose(logprobs)`; see docs/language.md, "Beam search".
+  std::unique_ptr<Expr> beamWidth, lengthPenalty;
+  llvm::SMLoc beamLoc;
+  std::string scoresName;
+  llvm::SMLoc scoresLoc;
+  int64_t beam = 0;       // from Sema: the width (0: no beam)
+  double beamPenalty = 0; // from Sema: the length penalty's exponent
 
   Stmt(Kind kind, llvm::SMLoc loc) : kind(kind), loc(loc) {}
 };

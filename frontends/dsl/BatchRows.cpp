@@ -120,6 +120,7 @@ private:
     };
     switch (e.builtin) {
     case Builtin::Softmax:
+    case Builtin::LogSoftmax:
     case Builtin::Sum:
     case Builtin::Mean:
     case Builtin::Max:

@@ -49,6 +49,8 @@ Builtin heed::dsl::lookupFunction(llvm::StringRef name) {
       .Case("cumsum", Builtin::Cumsum)
       .Case("max_pool1d", Builtin::MaxPool1D)
       .Case("avg_pool1d", Builtin::AvgPool1D)
+      .Case("log_softmax", Builtin::LogSoftmax)
+      .Case("choose", Builtin::Choose)
       .Default(Builtin::None);
 }
 

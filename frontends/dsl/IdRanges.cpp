@@ -124,12 +124,15 @@ MaybeRange Checker::rangeOf(const Expr &e, const Env &env) const {
   }
   case Expr::Kind::Call:
     switch (e.builtin) {
-    case Builtin::Argmax: {
+    case Builtin::Argmax:
+    case Builtin::Choose: {
       const Dim &classes = e.args[0]->type.back();
       if (!classes.isKnown())
         return std::nullopt;
-      return Range{0, double(classes.size - 1),
-                   "an argmax over " + num(classes.size) + " classes"};
+      return Range{
+          0, double(classes.size - 1),
+          std::string(e.builtin == Builtin::Argmax ? "an argmax" : "a choose") +
+              " over " + num(classes.size) + " classes"};
     }
     case Builtin::Zeros:
       return Range{0, 0, "zeros"};

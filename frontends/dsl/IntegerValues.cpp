@@ -69,6 +69,7 @@ private:
       return false; // layers compute in floats
     switch (e.builtin) {
     case Builtin::Argmax:
+    case Builtin::Choose:
     case Builtin::Zeros:
     case Builtin::Arange:
       return true;

@@ -161,7 +161,7 @@ Value Generator::gen(const Expr &e) {
   case Expr::Kind::Name: {
     auto it = values.find(e.name);
     if (it != values.end())
-      return it->second;
+      return beamValue(e, it->second);
     for (auto &p : model.params)
       if (p.name == e.name) {
         auto type = RankedTensorType::get({1}, builder.getF32Type());
@@ -347,6 +347,22 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
     return activate(l, args[0], attn::ActivationKind::exp);
   case Builtin::Softmax:
     return attn::SoftmaxOp::create(builder, l, args[0], e.axis);
+  case Builtin::LogSoftmax: {
+    // (x - max) - log Σ exp(x - max), as torch.log_softmax.
+    Value shifted = attn::BinaryOp::create(
+        builder, l, args[0],
+        attn::ReduceOp::create(builder, l, args[0], attn::ReduceKind::max,
+                               e.axis, /*keepdim=*/true),
+        attn::BinaryKind::sub);
+    Value total = attn::ReduceOp::create(
+        builder, l, activate(l, shifted, attn::ActivationKind::exp),
+        attn::ReduceKind::sum, e.axis, /*keepdim=*/true);
+    return attn::BinaryOp::create(builder, l, shifted,
+                                  activate(l, total, attn::ActivationKind::log),
+                                  attn::BinaryKind::sub);
+  }
+  case Builtin::Choose:
+    return genChoose(e, args[0]);
   case Builtin::Squeeze:
     return attn::SqueezeOp::create(builder, l, args[0], e.axis);
   case Builtin::Sum:

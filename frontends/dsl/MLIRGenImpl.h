@@ -22,6 +22,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
+#include "llvm/ADT/DenseSet.h"
+
 namespace heed::dsl::gen {
 
 using namespace mlir;
@@ -31,6 +33,8 @@ public:
   Generator(MLIRContext &ctx, const Model &model,
             const llvm::StringMap<int64_t> &dims, llvm::SourceMgr &sm)
       : ctx(ctx), builder(&ctx), model(model), dims(dims), sm(sm) {}
+  // `dims` is a copy: the body of a beam search binds the batch symbol to
+  // batch × width.
 
   OwningOpRef<ModuleOp> run();
 
@@ -101,6 +105,26 @@ private:
   /// transformer_encoder_layer: self-attention and feed-forward blocks with
   /// residuals and layer norms (post-norm or norm_first).
   Value genTransformerEncoderLayer(const Expr &e, Value x);
+  /// A beam search's state while its body is generated (MLIRGenBeam.cpp).
+  /// Inside the body the batch is batch × width hypotheses, hypothesis k of
+  /// row b at row b·width + k.
+  struct BeamFrame {
+    int64_t width = 1, rows = 0; // rows: the batch; hypotheses: rows·width
+    double penalty = 0;          // the length penalty's exponent
+    Dim batch;                   // the batch's symbolic dimension
+    /// Values bound before the loop, and those repeated for the hypotheses.
+    llvm::StringMap<Value> outer;
+    llvm::DenseSet<Value> repeated;
+    /// Per hypothesis: the running score, the step count and whether it
+    /// finished, as the step began.
+    Value scores, lengths, finished;
+    /// Set by choose(): each new hypothesis' source row, score, and its
+    /// source's length and finished flag; `pending` holds the values
+    /// computed for the old hypotheses, gathered when used after choose.
+    bool chosen = false;
+    Value source, newScores, sourceLengths, sourceFinished;
+    llvm::DenseSet<Value> pending;
+  };
   /// Yield handling inside a loop body: name -> stacked tensor, step index.
   struct LoopFrame {
     Value step;
@@ -108,10 +132,33 @@ private:
     std::string var; // the loop variable's name
     Value finished;  // loops with `until`: [B], 1 for rows already finished
     int64_t count = 0; // the trip count (the most steps of a loop that stops)
+    BeamFrame *beam = nullptr;
   };
   /// `for ... until cond`: the scf.while form of genFor.
   bool genStoppingLoop(const Stmt &s, int64_t count, ArrayRef<Value> inits,
                        ArrayRef<const Stmt *> yields);
+  /// The innermost beam search whose body is being generated, or null.
+  BeamFrame *currentBeam() {
+    for (LoopFrame *frame : llvm::reverse(loops))
+      if (frame->beam)
+        return frame->beam;
+    return nullptr;
+  }
+  /// A name's value inside a beam search's body: a batch-first value from
+  /// before the loop repeated for the hypotheses, a value computed before
+  /// choose() gathered into the new hypotheses' order (both cached in
+  /// `values`).
+  Value beamValue(const Expr &name, Value v);
+  /// token = choose(logprobs): one step of the beam search.
+  Value genChoose(const Expr &e, Value logprobs);
+  /// x [N, ...] with its rows picked by `rows` [N] (f32 row numbers).
+  Value gatherRows(Location l, Value x, Value rows);
+  /// x [B, ...] with each row repeated `k` times: [B·k, ...].
+  Value repeatRows(Location l, Value x, int64_t k);
+  /// Rows 0, k, 2k, ... of x [B·k, ...]: each batch row's best hypothesis.
+  Value firstHypotheses(Location l, Value x, int64_t k);
+  /// x / lengths^penalty (x unchanged when the penalty is 0).
+  Value lengthNormalized(Location l, Value x, Value lengths, double penalty);
   /// `mask` [B] reshaped to [B, 1, ...] of `rank`, to broadcast over rows.
   Value rowMask(Location l, Value mask, int64_t rank);
   SmallVector<LoopFrame *> loops;
@@ -129,7 +176,7 @@ private:
   MLIRContext &ctx;
   OpBuilder builder;
   const Model &model;
-  const llvm::StringMap<int64_t> &dims;
+  llvm::StringMap<int64_t> dims;
   llvm::SourceMgr &sm;
   llvm::StringMap<Value> values;
   llvm::StringMap<SmallVector<Value>> layerWeights;
@@ -137,6 +184,11 @@ private:
 
 /// `t` with a size-1 axis inserted before `axis` (0 ≤ axis ≤ rank).
 Value insertUnitAxis(OpBuilder &b, Location l, Value t, int64_t axis);
+
+/// values, indices = topk(x, k) along x's last axis (indices as f32
+/// integers; the first of equal values first; MLIRGenScans.cpp).
+SmallVector<Value> topkLastAxis(OpBuilder &b, Location l, Value x, int64_t k,
+                                bool largest);
 
 /// The dialect's activation for a layer's `activation=` name.
 attn::ActivationKind activationKind(StringRef name);

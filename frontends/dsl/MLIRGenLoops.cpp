@@ -1,11 +1,14 @@
 //===- MLIRGenLoops.cpp - Time loops and loops that stop ------------------===//
 //
 // Part of Heed. `for` loops become one scf.for with carried states and stacked
-// yields; loops with `until` become one scf.while that freezes finished rows.
+// yields; loops with `until` become one scf.while that freezes finished rows
+// (and, with `beam`, reorders its hypotheses: MLIRGenBeam.cpp).
 //
 //===----------------------------------------------------------------------===//
 
 #include "frontends/dsl/MLIRGenImpl.h"
+
+#include "llvm/ADT/ScopeExit.h"
 
 #include <cmath>
 
@@ -44,6 +47,20 @@ bool Generator::genFor(const Stmt &s) {
       return false;
     inits.push_back(v);
   }
+  // A beam search runs on batch × width hypotheses: the states start
+  // repeated, and inside the loop the batch symbol means the hypotheses.
+  std::optional<int64_t> beamBatch;
+  if (s.beam) {
+    const std::string &batch = s.carryInits[0]->type[0].symbol;
+    beamBatch = dims.lookup(batch);
+    for (Value &v : inits)
+      v = repeatRows(l, v, s.beam);
+    dims[batch] = *beamBatch * s.beam;
+  }
+  auto restoreBatch = llvm::make_scope_exit([&] {
+    if (beamBatch)
+      dims[s.carryInits[0]->type[0].symbol] = *beamBatch;
+  });
   std::vector<const Stmt *> yields;
   yieldedNames(s.body, yields);
   for (const Stmt *y : yields) {
@@ -124,6 +141,8 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   // while step < N and some row is running. Each step computes every row
   // (the batch stays whole) and then freezes finished rows: their states
   // keep their values and their yields are zeros.
+  // A beam search (s.beam > 1 or not) also carries each hypothesis' score;
+  // its rows are the hypotheses, and choose() reorders them each step.
   Location l = loc(s.loc);
   Type f32 = builder.getF32Type();
   int64_t batch = cast<RankedTensorType>(inits[0].getType()).getDimSize(0);
@@ -137,11 +156,21 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
                                      DenseElementsAttr::get(type, 0.0f));
   };
   // Positions of the iteration arguments.
-  enum : unsigned { kStep, kRunning, kFinished, kLengths, kFirstState };
+  enum : unsigned { kStep, kRunning, kFinished, kLengths, kScores };
+  const unsigned kFirstState = s.beam ? kScores + 1 : kScores;
   SmallVector<Value> loopInits = {
       arith::ConstantIndexOp::create(builder, l, 0),
       arith::ConstantOp::create(builder, l, builder.getF32FloatAttr(batch)),
       zerosOf(rowType), zerosOf(rowType)};
+  if (s.beam) {
+    // Hypothesis 0 of each row starts at score 0; the others at -inf, so
+    // that the first step picks K continuations of one hypothesis.
+    SmallVector<float> start(batch, -INFINITY);
+    for (int64_t r = 0; r < batch; r += s.beam)
+      start[r] = 0;
+    loopInits.push_back(arith::ConstantOp::create(
+        builder, l, DenseElementsAttr::get(rowType, ArrayRef<float>(start))));
+  }
   loopInits.append(inits.begin(), inits.end()); // states, stacked outputs
   size_t states = s.carryNames.size(), firstYield = kFirstState + states;
   SmallVector<Type> types;
@@ -177,11 +206,40 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   LoopFrame frame{step, {}, s.names[0], finished, count};
   for (size_t i = 0; i < yields.size(); ++i)
     frame.stacked[yields[i]->names[0]] = after->getArgument(firstYield + i);
+  BeamFrame beam;
+  if (s.beam) {
+    beam.width = s.beam;
+    beam.rows = batch / s.beam;
+    beam.penalty = s.beamPenalty;
+    beam.batch = s.carryInits[0]->type[0];
+    beam.outer = outer;
+    beam.scores = after->getArgument(kScores);
+    beam.lengths = lengths;
+    beam.finished = finished;
+    frame.beam = &beam;
+  }
   loops.push_back(&frame);
   SmallVector<Value> unused;
   bool ok = genStmts(s.body, unused);
-  loops.pop_back();
+  SmallVector<Value> oldStates;
+  for (size_t i = 0; i < states; ++i)
+    oldStates.push_back(after->getArgument(kFirstState + i));
+  if (ok && s.beam) {
+    // The new hypotheses continue from their sources: their states before
+    // this step, their lengths and finished flags; the condition sees the
+    // states in the new order.
+    Location bl = loc(s.beamLoc);
+    for (size_t i = 0; i < states; ++i) {
+      Value &now = values[s.carryNames[i]];
+      if (beam.pending.contains(now))
+        now = gatherRows(bl, now, beam.source);
+      oldStates[i] = gatherRows(bl, oldStates[i], beam.source);
+    }
+    finished = beam.sourceFinished;
+    lengths = beam.sourceLengths;
+  }
   Value stop = ok ? gen(*s.until) : Value();
+  loops.pop_back();
   if (!stop) {
     values = std::move(outer);
     builder.setInsertionPointAfter(loop);
@@ -216,23 +274,33 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
       tensor::ExtractOp::create(builder, ul, finishedCount,
                                 ValueRange{index0}));
   for (size_t i = 0; i < states; ++i) {
-    Value old = after->getArgument(kFirstState + i),
-          now = values[s.carryNames[i]];
+    Value old = oldStates[i], now = values[s.carryNames[i]];
     int64_t rank = cast<RankedTensorType>(now.getType()).getRank();
     next[kFirstState + i] = attn::SelectOp::create(
         builder, ul, rowMask(ul, finished, rank), old, now);
   }
   for (size_t i = 0; i < yields.size(); ++i)
     next[firstYield + i] = frame.stacked[yields[i]->names[0]];
+  if (s.beam)
+    next[kScores] = beam.newScores;
   scf::YieldOp::create(builder, l, next);
 
   builder.setInsertionPointAfter(loop);
   values = std::move(outer);
+  // A beam search's results are each row's first hypothesis, the best:
+  // choose() keeps the hypotheses sorted by their ranking key.
+  auto result = [&](unsigned i) -> Value {
+    Value v = loop.getResult(i);
+    return s.beam ? firstHypotheses(l, v, s.beam) : v;
+  };
   for (size_t i = 0; i < states; ++i)
-    values[s.carryNames[i]] = loop.getResult(kFirstState + i);
+    values[s.carryNames[i]] = result(kFirstState + i);
   for (size_t i = 0; i < yields.size(); ++i)
-    values[yields[i]->names[0]] = loop.getResult(firstYield + i);
+    values[yields[i]->names[0]] = result(firstYield + i);
   if (!s.lengthsName.empty())
-    values[s.lengthsName] = loop.getResult(kLengths);
+    values[s.lengthsName] = result(kLengths);
+  if (!s.scoresName.empty())
+    values[s.scoresName] =
+        lengthNormalized(l, result(kScores), result(kLengths), s.beamPenalty);
   return true;
 }

@@ -183,6 +183,13 @@ Value pool1d(Ops &o, Value x, int64_t window, int64_t stride, bool same,
 
 } // namespace
 
+SmallVector<Value> heed::dsl::gen::topkLastAxis(OpBuilder &b, Location l,
+                                                Value x, int64_t k,
+                                                bool largest) {
+  Ops o{b, l};
+  return topk(o, x, k, largest);
+}
+
 SmallVector<Value> Generator::genScanBuiltin(const Expr &e,
                                              ArrayRef<Value> args) {
   Location l = loc(e.loc);

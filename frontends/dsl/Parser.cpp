@@ -11,7 +11,9 @@
 //            | 'output' IDENT ['=' expr]
 //            | 'for' IDENT 'in' 'range' '(' expr ')'
 //                  ['carry' '(' IDENT '=' expr {',' IDENT '=' expr} ')']
-//                  ['until' expr ['lengths' IDENT]] '{' stmt* '}'
+//                  ['beam' '(' expr [',' 'length_penalty' '=' expr] ')']
+//                  ['until' expr ['lengths' IDENT] ['scores' IDENT]]
+//                  '{' stmt* '}'
 //            | 'yield' IDENT '=' expr
 //            | IDENT {',' IDENT} '=' expr
 //   expr    := unary {binop unary}       precedence from kBinaryOperators:
@@ -209,7 +211,34 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
       }
       consume();
     }
-    // `until` and `lengths` are contextual: still usable as tensor names.
+    // `beam`, `until`, `lengths` and `scores` are contextual: still usable
+    // as tensor names.
+    if (tok.is(Tok::Ident) && tok.text == "beam") {
+      s->beamLoc = tok.loc();
+      consume();
+      if (!expect(Tok::LParen, "'(' and the beam width after 'beam'"))
+        return nullptr;
+      s->beamWidth = parseExpr();
+      if (!s->beamWidth)
+        return nullptr;
+      if (tok.is(Tok::Comma)) {
+        consume();
+        if (!tok.is(Tok::Ident) || tok.text != "length_penalty")
+          return errorExpected("'length_penalty=' or ')'"), nullptr;
+        consume();
+        if (!expect(Tok::Equal, "'=' after 'length_penalty'"))
+          return nullptr;
+        s->lengthPenalty = parseExpr();
+        if (!s->lengthPenalty)
+          return nullptr;
+      }
+      if (!expect(Tok::RParen, "')' to close 'beam ('"))
+        return nullptr;
+      if (!tok.is(Tok::Ident) || tok.text != "until")
+        return errorExpected("'until' after 'beam (...)': a beam search "
+                             "stops its hypotheses with a condition"),
+               nullptr;
+    }
     if (tok.is(Tok::Ident) && tok.text == "until") {
       consume();
       s->until = parseExpr();
@@ -219,6 +248,12 @@ std::unique_ptr<Stmt> Parser::parseStmt(Model &model, bool inLoop) {
         consume();
         if (!expectIdent(s->lengthsName, s->lengthsLoc,
                          "a name for the per-row lengths"))
+          return nullptr;
+      }
+      if (tok.is(Tok::Ident) && tok.text == "scores") {
+        consume();
+        if (!expectIdent(s->scoresName, s->scoresLoc,
+                         "a name for the best hypotheses' scores"))
           return nullptr;
       }
     }

@@ -142,7 +142,10 @@ bool Sema::checkBuiltinCall(Expr &e) {
     }
     return true;
   }
+  case Builtin::Choose:
+    return checkChoose(e);
   case Builtin::Softmax:
+  case Builtin::LogSoftmax:
     if (!expectArgs(e, 1, 2, {"axis"}) || !checkTensor(*e.args[0]))
       return false;
     e.type = e.args[0]->type;

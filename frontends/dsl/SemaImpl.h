@@ -68,6 +68,16 @@ private:
   bool checkSequenceLayerCall(Expr &e, Layer &layer);
   bool checkBody(std::vector<std::unique_ptr<Stmt>> &body,
                  std::vector<std::pair<std::string, Shape>> &yields);
+  /// A loop's `beam (width, length_penalty=...)`, before its body.
+  bool checkBeamHeader(Stmt &s, const std::vector<Shape> &carried);
+  /// `choose(logprobs)`, allowed only as `token = choose(...)` in the body
+  /// of the innermost loop with a beam.
+  bool checkChoose(Expr &e);
+  /// The innermost loop being checked, when it has a beam; the call that
+  /// checkBody found as `NAME = choose(...)` in its body, and how many.
+  Stmt *beamLoop = nullptr;
+  const Expr *chooseSite = nullptr;
+  int chooseCount = 0;
   std::optional<int64_t> intKwarg(const Expr &call, llvm::StringRef name,
                                   int64_t defaultValue,
                                   size_t position = SIZE_MAX);

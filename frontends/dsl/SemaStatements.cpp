@@ -1,7 +1,8 @@
 //===- SemaStatements.cpp - Statements and loops --------------------------===//
 //
 // Part of Heed. Inputs, layers, assignments, outputs, `for` loops with carried
-// states and yields, and loops that stop (`until ... lengths ...`).
+// states and yields, loops that stop (`until ... lengths ...`) and beam
+// searches (`beam (...)`, `choose`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +10,8 @@
 #include "frontends/dsl/IntegerValues.h"
 #include "frontends/dsl/SemaImpl.h"
 #include "runtime/Limits.h"
+
+#include "llvm/ADT/ScopeExit.h"
 
 #include <cmath>
 
@@ -157,6 +160,21 @@ bool Sema::checkFor(Stmt &s) {
       return false;
     carried.push_back(s.carryInits[i]->type);
   }
+  if (s.beamWidth && !checkBeamHeader(s, carried))
+    return false;
+  if (!s.scoresName.empty() && !s.beam)
+    return error(s.scoresLoc, "'scores " + s.scoresName +
+                                  "' names a beam search's scores, but this "
+                                  "loop has no 'beam (...)'");
+  // The beam applies to this loop's body, not to loops nested in it.
+  Stmt *outerBeam = beamLoop;
+  int outerChooseCount = chooseCount;
+  beamLoop = s.beam ? &s : nullptr;
+  chooseCount = 0;
+  auto restoreBeam = llvm::make_scope_exit([&] {
+    beamLoop = outerBeam;
+    chooseCount = outerChooseCount;
+  });
   llvm::StringMap<Symbol> outer = scope;
   Symbol loopVar{Symbol::Kind::LoopVar};
   loopVar.shape = {s.count}; // x[:, t] indexes an axis of this size
@@ -173,6 +191,10 @@ bool Sema::checkFor(Stmt &s) {
     return false;
   if (s.until && !checkStoppingLoop(s, carried, yields))
     return false;
+  if (s.beam && chooseCount == 0)
+    return error(s.beamLoc, "a loop with 'beam' picks each step's tokens "
+                            "with `NAME = choose(logprobs)` in its body, "
+                            "NAME a carried state");
   for (size_t i = 0; i < s.carryNames.size(); ++i) {
     const Shape &end = scope[s.carryNames[i]].shape;
     if (end != carried[i])
@@ -205,6 +227,62 @@ bool Sema::checkFor(Stmt &s) {
     if (!define(s.lengthsName, s.lengthsLoc, sym))
       return false;
   }
+  if (!s.scoresName.empty()) {
+    Symbol sym{Symbol::Kind::Tensor};
+    sym.shape = {carried[0][0]};
+    if (!define(s.scoresName, s.scoresLoc, sym))
+      return false;
+  }
+  return true;
+}
+
+bool Sema::checkBeamHeader(Stmt &s, const std::vector<Shape> &carried) {
+  auto width = evalInt(*s.beamWidth, "beam width");
+  if (!width)
+    return false;
+  if (*width < 1 || *width > heed::limits::kMaxBeamWidth)
+    return error(s.beamWidth->loc, "beam width must be between 1 and " +
+                                       Twine(heed::limits::kMaxBeamWidth) +
+                                       ", got " + Twine(*width));
+  s.beam = *width;
+  if (s.lengthPenalty) {
+    auto alpha = evalNumber(*s.lengthPenalty);
+    if (!alpha)
+      return false;
+    if (!std::isfinite(*alpha) || *alpha < 0)
+      return error(s.lengthPenalty->loc,
+                   "length_penalty must be a finite number >= 0, got " +
+                       formatNumber(*alpha));
+    s.beamPenalty = *alpha;
+  }
+  // Each batch row becomes `width` hypotheses: the body runs on
+  // [B * width, ...], which needs the batch to be a symbolic dimension.
+  if (carried.empty() || carried[0].empty() || carried[0][0].isKnown())
+    return error(s.beamLoc,
+                 "a loop with 'beam' needs carried states whose first axis "
+                 "is the batch, a symbolic dimension (such as B)");
+  return true;
+}
+
+bool Sema::checkChoose(Expr &e) {
+  if (!beamLoop || chooseSite != &e)
+    return error(e.loc, "choose(logprobs) picks a beam's next tokens: write "
+                        "`token = choose(logprobs)` directly in the body of "
+                        "a loop with 'beam (...)', token a carried state");
+  if (++chooseCount > 1)
+    return error(e.loc, "choose(...) appears more than once in this loop's "
+                        "body; a beam picks its tokens once per step");
+  if (!expectArgs(e, 1, 1, {}) || !checkTensor(*e.args[0]))
+    return false;
+  const Shape &in = e.args[0]->type;
+  const Dim &batch = beamLoop->carryInits[0]->type[0];
+  if (in.size() != 2 || in[0] != batch || !in[1].isKnown())
+    return error(e.args[0]->loc,
+                 "choose takes log-probabilities [" + batch.str() +
+                     ", V] (one row per hypothesis, V classes known when the "
+                     "model compiles), got " +
+                     shapeStr(in));
+  e.type = {batch};
   return true;
 }
 
@@ -264,7 +342,27 @@ bool Sema::checkBody(std::vector<std::unique_ptr<Stmt>> &body,
       yields.push_back({st->names[0], st->value->type});
       break;
     }
-    case Stmt::Kind::Assign:
+    case Stmt::Kind::Assign: {
+      // `token = choose(logprobs)`: the one place choose may appear.
+      Expr &value = *st->value;
+      bool isChoose = value.kind == Expr::Kind::Call &&
+                      value.name == "choose" && !scope.count("choose");
+      if (isChoose && beamLoop) {
+        bool carried = st->names.size() == 1 &&
+                       llvm::is_contained(beamLoop->carryNames, st->names[0]);
+        if (!carried)
+          return error(st->nameLocs[0],
+                       "choose(...) gives the beam's next tokens; assign them "
+                       "to one carried state of the loop (`token = "
+                       "choose(logprobs)`)");
+        chooseSite = &value;
+      }
+      bool ok = checkStmt(*st);
+      chooseSite = nullptr;
+      if (!ok)
+        return false;
+      break;
+    }
     case Stmt::Kind::For:
       if (!checkStmt(*st))
         return false;

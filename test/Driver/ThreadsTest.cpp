@@ -132,6 +132,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"mha_encoder", "model.heed", "auto", true, true},
         Case{"nmt", "model.heed", "auto", true},
         Case{"nmt", "model.heed", "onednn", true},
+        Case{"nmt", "beam.heed", "auto", true},
         Case{"scaled_dot_attention", "causal.heed", "auto", true}),
     [](const ::testing::TestParamInfo<Case> &info) {
       std::string file = info.param.file;

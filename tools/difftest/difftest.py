@@ -61,6 +61,12 @@ MODELS = {
     "mha_encoder": ("mha_encoder/model.heed", "mha_encoder/weights.safetensors",
                     ["x", "lengths"], "mha_encoder/golden.npz"),
     "nmt": ("nmt/model.heed", "nmt/weights.safetensors", ["source"], "nmt/golden.npz"),
+    # The same model decoded by beam search (width 4, length penalty 0.6).
+    "nmt_beam": ("nmt/beam.heed", "nmt/weights.safetensors", ["source"],
+                 "nmt/golden_beam.npz"),
+    # A seq2seq model of nested modules, packed encoder, beam search.
+    "seq2seq": ("seq2seq/model.heed", "seq2seq/weights.safetensors",
+                "seq2seq/inputs_b4.npz", "seq2seq/golden_beam4_b4.npz"),
     "scaled_dot_attention": ("scaled_dot_attention/model.heed", None,
                              ["q", "k", "v"], "scaled_dot_attention/golden.npz"),
     "scaled_dot_causal": ("scaled_dot_attention/causal.heed", None,

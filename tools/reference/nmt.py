@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
+from beam_search import beam_search  # noqa: E402
 from tensorio import save_safetensors, state_dict_numpy  # noqa: E402
 
 # Test size (the issue's "units 128"); the benchmark uses the seed's sizes.
@@ -80,6 +81,38 @@ class Nmt(nn.Module):
                 break
             token = torch.tensor([predicted])
         return ids, torch.stack(alignments), hidden[0], min(margins)
+
+    def beam(self, source, width, alpha):
+        """Beam search for one sentence [1, Tx] (beam_search.py): the best
+        hypothesis and the smallest gap between ranked keys."""
+        enc_output, enc_hidden = self.encoder(self.enc_embedding(source))
+
+        def step(token, hidden):
+            logits, hidden, weights = self.decoder(torch.tensor([token]),
+                                                   hidden, enc_output)
+            return torch.log_softmax(logits[0], -1), hidden, weights[0]
+        return beam_search(step, enc_hidden[0], START, END, width, alpha,
+                           self.max_len)
+
+    def beam_batch(self, source, width, alpha):
+        """Every row searched on its own; outputs as examples/nmt/beam.heed
+        writes them, and the smallest key gap of any row."""
+        b, tx = source.shape
+        out = dict(tokens=torch.zeros(b, self.max_len), lengths=torch.zeros(b),
+                   scores=torch.zeros(b),
+                   attention=torch.zeros(b, self.max_len, tx),
+                   hidden=torch.zeros(b, self.units))
+        margin = float("inf")
+        for r in range(b):
+            best, m = self.beam(source[r:r + 1], width, alpha)
+            n = len(best.tokens)
+            out["tokens"][r, :n] = torch.tensor(best.tokens, dtype=torch.float32)
+            out["lengths"][r] = n
+            out["scores"][r] = best.key
+            out["attention"][r, :n] = torch.stack(best.extras)
+            out["hidden"][r] = best.state[0]
+            margin = min(margin, m)
+        return out, margin
 
     def forward(self, source):
         """Every row translated on its own; padded [B, max_len] outputs and each

@@ -53,6 +53,10 @@ class TensorOps(nn.Module):
             "s_minimum": torch.minimum(s, torch.tensor(1.0)),
             "s_maximum": torch.maximum(s, torch.tensor(1.0)),
             "s_clip": torch.clamp(s, -1.0, 1.0),
+            # Rows spread so widely that log(softmax) would underflow to -inf.
+            "log_softmax": torch.log_softmax(y * 40, -1),
+            "log_softmax_steps": torch.log_softmax(x, 1),
+            "s_log_softmax": torch.log_softmax(s, -1),
         }
 
 
