@@ -48,6 +48,31 @@ std::string identifier(const std::string &name) {
   return keywords.count(name) ? name + "_" : name;
 }
 
+/// The C parameter name of input or output `t` of MODEL_run: its
+/// identifier, with `_out` appended to an output that shares an input's
+/// name (`lengths` in, `lengths` out).
+std::string parameterName(const LibraryInterface &lib, const LibraryTensor &t) {
+  std::string id = identifier(t.name);
+  bool isInput =
+      &t >= lib.inputs.data() && &t < lib.inputs.data() + lib.inputs.size();
+  auto used = [&](const std::string &name, bool outputsToo) {
+    for (auto &in : lib.inputs)
+      if (identifier(in.name) == name)
+        return true;
+    if (outputsToo)
+      for (auto &out : lib.outputs)
+        if (&out != &t && identifier(out.name) == name)
+          return true;
+    return false;
+  };
+  if (isInput || !used(id, /*outputsToo=*/false))
+    return id;
+  do
+    id += "_out";
+  while (used(id, /*outputsToo=*/true));
+  return id;
+}
+
 int64_t elements(const std::vector<int64_t> &shape) {
   int64_t n = 1;
   for (int64_t d : shape)
@@ -103,9 +128,9 @@ std::string runParameters(const LibraryInterface &lib) {
   std::string out;
   for (auto &t : lib.inputs)
     out += (out.empty() ? "" : ", ") + std::string("const ") + cType(t) + " *" +
-           identifier(t.name);
+           parameterName(lib, t);
   for (auto &t : lib.outputs)
-    out += (out.empty() ? "" : ", ") + cType(t) + " *" + identifier(t.name);
+    out += (out.empty() ? "" : ", ") + cType(t) + " *" + parameterName(lib, t);
   return out.empty() ? "void" : out;
 }
 
@@ -182,10 +207,11 @@ std::string aot::generateHeader(const LibraryInterface &lib) {
       os << "/* " << kind << " '" << t.name << "': " << t.dtype << " "
          << t.declared << " = " << shapeText(t.shape) << ", "
          << elements(t.shape) << " elements. */\n";
-      os << "static const int64_t " << m << "_" << t.name << "_shape["
+      std::string name = m + "_" + parameterName(lib, t);
+      os << "static const int64_t " << name << "_shape["
          << std::max<size_t>(1, t.shape.size()) << "] = {"
          << (t.shape.empty() ? "0" : list(t.shape)) << "};\n";
-      os << "#define " << m << "_" << t.name << "_elements ((int64_t)"
+      os << "#define " << name << "_elements ((int64_t)"
          << elements(t.shape) << ")\n";
     }
   };
@@ -331,7 +357,7 @@ std::string aot::generateGlue(const LibraryInterface &lib,
   auto floatOf = [&](size_t i, bool input) {
     const LibraryTensor &t = input ? lib.inputs[i] : lib.outputs[i];
     if (t.dtype == "float32")
-      return identifier(t.name);
+      return parameterName(lib, t);
     return std::string(input ? "heed_f" : "heed_g") + std::to_string(i);
   };
   for (size_t i = 0; i < lib.inputs.size(); ++i)
@@ -345,14 +371,14 @@ std::string aot::generateGlue(const LibraryInterface &lib,
      << ");\n";
   for (auto *group : {&lib.inputs, &lib.outputs})
     for (auto &t : *group)
-      os << "  if (!" << identifier(t.name) << ")\n    return heed_rt_fail("
+      os << "  if (!" << parameterName(lib, t) << ")\n    return heed_rt_fail("
          << quoted(m +
                    "_run: " + (group == &lib.inputs ? "input '" : "output '") +
                    t.name + "' is NULL")
          << ");\n";
   for (size_t i = 0; i < lib.inputs.size(); ++i)
     if (lib.inputs[i].dtype != "float32")
-      os << "  if (heed_rt_to_float(" << identifier(lib.inputs[i].name)
+      os << "  if (heed_rt_to_float(" << parameterName(lib, lib.inputs[i])
          << ", &inputs_info[" << i << "], &heed_f" << i
          << "))\n    goto heed_done;\n";
   for (size_t i = 0; i < lib.outputs.size(); ++i)
@@ -377,7 +403,7 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     if (lib.outputs[i].dtype != "float32")
       os << "  heed_rt_to_int64(heed_g" << i << ", "
          << elements(lib.outputs[i].shape) << "LL, "
-         << identifier(lib.outputs[i].name) << ");\n";
+         << parameterName(lib, lib.outputs[i]) << ");\n";
   os << "  heed_status = heed_rt_ok();\nheed_done:\n";
   for (size_t i = 0; i < lib.inputs.size(); ++i)
     if (lib.inputs[i].dtype != "float32")
