@@ -211,8 +211,8 @@ std::string aot::generateHeader(const LibraryInterface &lib) {
       os << "static const int64_t " << name << "_shape["
          << std::max<size_t>(1, t.shape.size()) << "] = {"
          << (t.shape.empty() ? "0" : list(t.shape)) << "};\n";
-      os << "#define " << name << "_elements ((int64_t)"
-         << elements(t.shape) << ")\n";
+      os << "#define " << name << "_elements ((int64_t)" << elements(t.shape)
+         << ")\n";
     }
   };
   shapes("Input", lib.inputs);
