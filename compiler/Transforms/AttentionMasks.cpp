@@ -127,6 +127,8 @@ Value heed::weightAroundPosition(OpBuilder &b, Location loc,
 
 Value heed::normalizeEnergies(OpBuilder &b, Location loc, Value energies,
                               int64_t axis, attn::Normalization normalization) {
+  if (normalization == attn::Normalization::none)
+    return energies;
   Value unnorm;
   if (normalization == attn::Normalization::softmax) {
     Value max = attn::ReduceOp::create(b, loc, energies, attn::ReduceKind::max,

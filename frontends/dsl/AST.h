@@ -127,6 +127,9 @@ struct Expr {
     bool positionIsStep = false, hard = false;
     /// [B, H, T, D] operands: heads as a second batch axis.
     bool heads = false;
+    /// `context, weights, energies = attention(...)`: the score function's
+    /// values as well, before masks and normalization.
+    bool energies = false;
   };
   std::unique_ptr<AttentionCall> attention;
 

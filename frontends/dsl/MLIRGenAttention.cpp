@@ -7,6 +7,8 @@
 
 #include "frontends/dsl/MLIRGenImpl.h"
 
+#include "mlir/IR/IRMapping.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -98,7 +100,11 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
     int64_t dk = cast<RankedTensorType>(rows[1].getType()).getDimSize(0);
     buildDotScore(op,
                   call.scoreName == "scaled_dot" ? 1.0 / std::sqrt(dk) : 1.0);
-    return {unfold(op.getContextVector()), unfold(op.getWeights())};
+    SmallVector<Value> results = {unfold(op.getContextVector()),
+                                  unfold(op.getWeights())};
+    if (call.energies)
+      results.push_back(unfold(energiesOf(op)));
+    return results;
   }
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(body);
@@ -115,7 +121,23 @@ SmallVector<Value> Generator::genAttention(const Expr &e) {
   }
   attn::YieldOp::create(builder, l, energy);
   builder.setInsertionPointAfter(op);
-  return {unfold(op.getContextVector()), unfold(op.getWeights())};
+  SmallVector<Value> results = {unfold(op.getContextVector()),
+                                unfold(op.getWeights())};
+  if (call.energies)
+    results.push_back(unfold(energiesOf(op)));
+  return results;
+}
+
+Value Generator::energiesOf(attn::AttentionOp op) {
+  // The same score over the same rows, with no masks and no normalization:
+  // its weights are the energies. Its context is unused and erased.
+  Location l = op.getLoc();
+  auto raw = attn::AttentionOp::create(
+      builder, l, op.getQuery(), op.getKeys(), op.getValues(),
+      /*lengths=*/Value(), /*previous=*/Value(), attn::Normalization::none);
+  IRMapping map;
+  op.getScore().cloneInto(&raw.getScore(), map);
+  return raw.getWeights();
 }
 
 void Generator::buildDotScore(attn::AttentionOp op, float scale) {

@@ -79,6 +79,9 @@ private:
   /// attention(...): one attn.attention whose score region is the score
   /// function generated on the region's row arguments.
   SmallVector<Value> genAttention(const Expr &e);
+  /// The energies of `op`'s score over its rows, before masks and
+  /// normalization: a second attn.attention with normalization `none`.
+  Value energiesOf(attn::AttentionOp op);
   /// multi_head_attention(q[, k[, v]], lengths=...).
   Value genMultiHead(const Expr &e, ArrayRef<Value> args);
   /// Fills `op`'s score region with Σ q·k (times `scale` unless 1).

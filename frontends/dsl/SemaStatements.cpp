@@ -85,6 +85,11 @@ bool Sema::checkStmt(Stmt &s) {
   case Stmt::Kind::Assign: {
     if (!checkTensor(*s.value))
       return false;
+    // attention(...) gives the energies too when a third name asks.
+    if (s.value->attention && s.names.size() == 3) {
+      s.value->attention->energies = true;
+      s.value->results.push_back(s.value->results[1]);
+    }
     size_t produced = s.value->results.empty() ? 1 : s.value->results.size();
     if (s.names.size() != produced)
       return error(s.names.size() > produced ? s.nameLocs[produced]

@@ -8,7 +8,7 @@ module (`model.` prefix), binds to model.heed with no renaming.
   Keras-layout matrix `decoder.attention.W_q` [H, U] used as `q @ W_q`.
 - Attribute names that are Heed built-ins: `embedding`, `gru`, `dense`.
 - int64 token ids and int32 lengths; the attention masks steps past each
-  row's length.
+  row's length; its energies (before the mask) are an output too.
 
 Inputs and goldens for batch sizes 1, 3, 7 and 33.
 
@@ -39,9 +39,9 @@ class BahdanauAttention(nn.Module):
     def forward(self, query, keys, lengths):
         energy = (self.v * torch.tanh(self.W1(keys) + (query @ self.W_q)[:, None])).sum(-1)
         steps = torch.arange(keys.shape[1])[None, :]
-        energy = energy.masked_fill(steps >= lengths[:, None].long(), float("-inf"))
-        weights = torch.softmax(energy, -1)
-        return (weights[..., None] * keys).sum(1), weights
+        masked = energy.masked_fill(steps >= lengths[:, None].long(), float("-inf"))
+        weights = torch.softmax(masked, -1)
+        return (weights[..., None] * keys).sum(1), weights, energy
 
 
 class Decoder(nn.Module):
@@ -51,8 +51,8 @@ class Decoder(nn.Module):
         self.proj = nn.Linear(2 * H, H)
 
     def forward(self, h, enc, lengths):
-        context, weights = self.attention(h, enc, lengths)
-        return torch.tanh(self.proj(torch.cat([context, h], -1))), weights
+        context, weights, energies = self.attention(h, enc, lengths)
+        return torch.tanh(self.proj(torch.cat([context, h], -1))), weights, energies
 
 
 class NestedModules(nn.Module):
@@ -65,8 +65,8 @@ class NestedModules(nn.Module):
 
     def forward(self, src, lengths):
         enc, h = self.gru(self.embedding(src))
-        state, weights = self.decoder(h[0], enc, lengths)
-        return self.dense(state), weights
+        state, weights, energies = self.decoder(h[0], enc, lengths)
+        return self.dense(state), weights, energies
 
 
 class Wrapper(nn.Module):  # a training wrapper: its state_dict says `model.`
@@ -86,11 +86,11 @@ def main(out_dir):
         lengths = torch.randint(1, S + 1, (b,), generator=gen, dtype=torch.int32)
         lengths[0] = S
         with torch.no_grad():
-            logits, weights = wrapper.model(src, lengths)
+            logits, weights, energies = wrapper.model(src, lengths)
         np.savez(os.path.join(out_dir, f"inputs_b{b}.npz"), src=src.numpy(),
                  lengths=lengths.numpy())
         np.savez(os.path.join(out_dir, f"golden_b{b}.npz"), logits=logits.numpy(),
-                 weights=weights.numpy())
+                 weights=weights.numpy(), energies=energies.numpy())
 
 
 if __name__ == "__main__":

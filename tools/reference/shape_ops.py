@@ -35,6 +35,7 @@ class ShapeOps(nn.Module):
         q, k, v = heads(q), heads(k), heads(v)
         mask = torch.arange(T)[None, :] < lengths[:, None]          # [B, T]
         scores = q @ k.transpose(-1, -2) / (D // HEADS) ** 0.5       # [B, H, T, T]
+        energies = scores                        # before the mask (energies4)
         scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
         weights = torch.softmax(scores, -1)
         context = weights @ v                                         # [B, H, T, d]
@@ -45,7 +46,7 @@ class ShapeOps(nn.Module):
             "stacked": torch.stack([x, -x, 2 * x], 1),
             "steps": torch.arange(T).float() * x[:, :, 0],
             "mask": mask.float(),
-            "context4": context, "weights4": weights,
+            "context4": context, "weights4": weights, "energies4": energies,
             "last_valid": x[torch.arange(b), lengths - 1],
             "picked": torch.gather(x, 1, picks[..., None].expand(-1, -1, D)),
         }

@@ -98,7 +98,8 @@ def Attn_ReduceKindAttr : EnumAttr<Attn_Dialect, Attn_ReduceKind, "reduce">;
 def Attn_Normalization : I32EnumAttr<"Normalization",
     "how attention scores become weights", [
       I32EnumAttrCase<"softmax", 0>,
-      I32EnumAttrCase<"smoothing", 1>
+      I32EnumAttrCase<"smoothing", 1>,
+      I32EnumAttrCase<"none", 2>
     ]> {
   let cppNamespace = "::heed::attn";
   let genSpecializedAttr = 0;
@@ -336,7 +337,9 @@ def Attn_AttentionOp : Op<Attn_Dialect, "attention", [
     out; with `causal` (a `[B, Tq, Dq]` query), steps `t > q` are. Masked
     steps get weight 0 and a row with no unmasked step gets all-zero
     weights. The energies of a row are normalized over `t` (`softmax`:
-    `exp(e) / Σ exp(e)`; `smoothing`: `σ(e) / Σ σ(e)`). The op returns the
+    `exp(e) / Σ exp(e)`; `smoothing`: `σ(e) / Σ σ(e)`; `none`: the weights
+    are the energies themselves, masked ones included, for a model that
+    returns its attention's energies). The op returns the
     context `Σ_t w[b, (q,) t] values[b, t]` and the weights.
 
     Luong et al. 2015's local attention centres on the position `p[b]` in
