@@ -88,7 +88,20 @@ Value Generator::genShapeBuiltin(const Expr &e, ArrayRef<Value> args) {
   case Builtin::Take: {
     // One-hot over the steps, a select (not a product: a NaN or inf at a
     // step not taken stays out) and a sum over the steps.
+    // Along another axis than 1, that axis moves to 1 and back.
     Value x = args[0], idx = args[1];
+    int64_t axis = e.axis;
+    auto moveAxis = [&](Value v, int64_t from, int64_t to) -> Value {
+      int64_t n = cast<RankedTensorType>(v.getType()).getRank();
+      SmallVector<int64_t> perm;
+      for (int64_t i = 0; i < n; ++i)
+        if (i != from)
+          perm.push_back(i);
+      perm.insert(perm.begin() + to, from);
+      return attn::PermuteOp::create(builder, l, v, perm);
+    };
+    if (axis != 1)
+      x = moveAxis(x, axis, 1);
     auto xType = cast<RankedTensorType>(x.getType());
     int64_t steps = xType.getDimSize(1), rank = xType.getRank();
     int64_t idxRank = cast<RankedTensorType>(idx.getType()).getRank();
@@ -107,8 +120,11 @@ Value Generator::genShapeBuiltin(const Expr &e, ArrayRef<Value> args) {
         DenseElementsAttr::get(RankedTensorType::get({1}, builder.getF32Type()),
                                0.0f));
     Value picked = attn::SelectOp::create(builder, l, hot, x, zero);
-    return attn::ReduceOp::create(builder, l, picked, attn::ReduceKind::sum,
-                                  idxRank, /*keepdim=*/false);
+    Value taken = attn::ReduceOp::create(builder, l, picked,
+                                         attn::ReduceKind::sum, idxRank,
+                                         /*keepdim=*/false);
+    // [B, K, ...]: the K axis goes where the axis was.
+    return idxRank == 2 && axis != 1 ? moveAxis(taken, 1, axis) : taken;
   }
   default:
     emitError(l, "internal: not a shape built-in");

@@ -164,9 +164,9 @@ bool Sema::checkShapeBuiltin(Expr &e) {
     return true;
   }
   case Builtin::Take: {
-    // take(x, idx): x[b, idx[b]] for idx [B], x[b, idx[b, k]] for [B, K]
-    // (torch.gather along axis 1).
-    if (!expectArgs(e, 2, 2, {}) || !checkTensor(*e.args[0]) ||
+    // take(x, idx, axis=1): x[b, idx[b]] for idx [B], x[b, idx[b, k]] for
+    // [B, K] (torch.gather along axis 1), along any axis but the batch's.
+    if (!expectArgs(e, 2, 3, {"axis"}) || !checkTensor(*e.args[0]) ||
         !checkTensor(*e.args[1]))
       return false;
     const Shape &x = e.args[0]->type, &idx = e.args[1]->type;
@@ -174,16 +174,27 @@ bool Sema::checkShapeBuiltin(Expr &e) {
       return error(e.args[0]->loc,
                    "take needs [B, T, ...] to pick steps from, got " +
                        shapeStr(x));
+    if (!axisArg(e, 2, x.size(), false, 1))
+      return false;
+    if (e.axis == 0)
+      return error(e.kwarg("axis") ? e.kwarg("axis")->loc : e.loc,
+                   "take picks along an axis other than the batch's; for "
+                   "rows, index the batch outside the model");
     if ((idx.size() != 1 && idx.size() != 2) || idx[0] != x[0])
       return error(e.args[1]->loc, "take's indices must be [" + x[0].str() +
                                        "] or [" + x[0].str() +
                                        ", K] (the batch of " + shapeStr(x) +
                                        "), got " + shapeStr(idx));
-    if (x[1].isKnown())
+    const Dim &along = x[e.axis];
+    if (along.isKnown())
       constrainInput(*e.args[1], "indices of take", 0,
-                     Dim::known(x[1].size - 1));
-    e.type = idx;
-    e.type.insert(e.type.end(), x.begin() + 2, x.end());
+                     Dim::known(along.size - 1));
+    // [B] indices drop the axis; [B, K] ones replace it with K.
+    e.type = x;
+    if (idx.size() == 1)
+      e.type.erase(e.type.begin() + e.axis);
+    else
+      e.type[e.axis] = idx[1];
     return true;
   }
   default:

@@ -49,6 +49,8 @@ class ShapeOps(nn.Module):
             "context4": context, "weights4": weights, "energies4": energies,
             "last_valid": x[torch.arange(b), lengths - 1],
             "picked": torch.gather(x, 1, picks[..., None].expand(-1, -1, D)),
+            "features": torch.gather(x, 2, picks[:, None, :].expand(-1, T, -1)),
+            "feature": x[torch.arange(b), :, lengths - 1],
         }
 
 
