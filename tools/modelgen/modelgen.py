@@ -332,12 +332,15 @@ class Program:
             out)
 
     def softmax(self):
+        """softmax or log_softmax over the last axis or the steps."""
         v = self.pick()
         axis = -1 if v.kind == "vec" or self.rng.random() < 0.5 else 1
         out = self.like(v, self.fresh())
-        return self.emit("%s = softmax(%s, axis=%d)" % (out.name, v.name, axis),
+        name, fn = (("log_softmax", torch.log_softmax) if self.rng.random() < 0.3
+                    else ("softmax", torch.softmax))
+        return self.emit("%s = %s(%s, axis=%d)" % (out.name, name, v.name, axis),
                          lambda env, o=out.name, i=v.name: env.__setitem__(
-                             o, torch.softmax(env[i], axis)), out)
+                             o, fn(env[i], axis)), out)
 
     def reduce(self):
         v = self.pick("seq")
