@@ -33,7 +33,8 @@ namespace {
 /// reduction dims (and only if that is not enough, the rows), outermost
 /// first, are cut until the tile has at most `limit` elements; last, a long
 /// innermost dim (a matrix-vector product's 3072 outputs) is cut, to whole
-/// 16-lane vectors where it can be. Sizes are divisors of the dims, so every
+/// 16-lane vectors where it can be, and a power-of-two number of them.
+/// Sizes are divisors of the dims, so every
 /// tile is static; a cut reduction dim carries its accumulator from tile to
 /// tile. Returns the tile's element count, or limit + 1 when no tiling fits.
 int64_t chooseTiles(ArrayRef<int64_t> ranges,
@@ -81,13 +82,30 @@ int64_t chooseTiles(ArrayRef<int64_t> ranges,
     int64_t rest = product() / size[n - 1];
     int64_t atMost = std::max<int64_t>(limit / rest, 1);
     int64_t d = largestDivisor(ranges[n - 1], atMost);
-    for (int64_t lanes = atMost / 16 * 16; lanes >= 16; lanes -= 16)
+    // A power-of-two number of 16-lane vectors (see below).
+    int64_t lanes = 16;
+    while (lanes * 2 <= atMost)
+      lanes *= 2;
+    for (; lanes >= 16; lanes /= 2)
       if (ranges[n - 1] % lanes == 0) {
         d = lanes;
         break;
       }
     if (d != size[n - 1])
       tiles[n - 1] = size[n - 1] = d;
+  }
+  // LLVM legalizes a vector of 12 or 20 registers (a GRU's 3·128 gates)
+  // through shuffles of widened vectors, 5-8x slower than the same work
+  // as whole powers of two: an innermost tile of 16-lane vectors is cut to
+  // its largest power-of-two part (384 -> 128, 192 -> 64).
+  if (n) {
+    int64_t inner = size[n - 1], part = 16;
+    if (inner % 16 == 0) {
+      while (inner % (part * 2) == 0)
+        part *= 2;
+      if (part != inner)
+        tiles[n - 1] = size[n - 1] = part;
+    }
   }
   return product() > limit ? limit + 1 : product();
 }
