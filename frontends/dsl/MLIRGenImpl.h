@@ -187,6 +187,9 @@ private:
 
 /// `t` with a size-1 axis inserted before `axis` (0 ≤ axis ≤ rank).
 Value insertUnitAxis(OpBuilder &b, Location l, Value t, int64_t axis);
+/// `x` with axis `from` moved to `to`, the others in their order (`x`
+/// itself when they are equal).
+Value moveAxis(OpBuilder &b, Location l, Value x, int64_t from, int64_t to);
 
 /// values, indices = topk(x, k) along x's last axis (indices as f32
 /// integers; the first of equal values first; MLIRGenScans.cpp).

@@ -45,17 +45,8 @@ struct Ops {
     return arith::ConstantOp::create(b, l,
                                      DenseElementsAttr::get(type, values));
   }
-  /// Moves axis `from` to `to` (the others keep their order).
   Value moveAxis(Value x, int64_t from, int64_t to) {
-    int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-    if (from == to)
-      return x;
-    SmallVector<int64_t> perm;
-    for (int64_t i = 0; i < rank; ++i)
-      if (i != from)
-        perm.push_back(i);
-    perm.insert(perm.begin() + to, from);
-    return attn::PermuteOp::create(b, l, x, perm);
+    return gen::moveAxis(b, l, x, from, to);
   }
 };
 

@@ -31,6 +31,19 @@ Value heed::dsl::gen::insertUnitAxis(OpBuilder &b, Location l, Value t,
       b, l, RankedTensorType::get(shape, type.getElementType()), t, groups);
 }
 
+Value heed::dsl::gen::moveAxis(OpBuilder &b, Location l, Value x,
+                               int64_t from, int64_t to) {
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  if (from == to)
+    return x;
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != from)
+      perm.push_back(i);
+  perm.insert(perm.begin() + to, from);
+  return attn::PermuteOp::create(b, l, x, perm);
+}
+
 /// The constant 0, 1, ..., n − 1 as f32 [n].
 static Value arangeConstant(OpBuilder &b, Location l, int64_t n) {
   SmallVector<float> values(n);
@@ -91,17 +104,7 @@ Value Generator::genShapeBuiltin(const Expr &e, ArrayRef<Value> args) {
     // Along another axis than 1, that axis moves to 1 and back.
     Value x = args[0], idx = args[1];
     int64_t axis = e.axis;
-    auto moveAxis = [&](Value v, int64_t from, int64_t to) -> Value {
-      int64_t n = cast<RankedTensorType>(v.getType()).getRank();
-      SmallVector<int64_t> perm;
-      for (int64_t i = 0; i < n; ++i)
-        if (i != from)
-          perm.push_back(i);
-      perm.insert(perm.begin() + to, from);
-      return attn::PermuteOp::create(builder, l, v, perm);
-    };
-    if (axis != 1)
-      x = moveAxis(x, axis, 1);
+    x = moveAxis(builder, l, x, axis, 1);
     auto xType = cast<RankedTensorType>(x.getType());
     int64_t steps = xType.getDimSize(1), rank = xType.getRank();
     int64_t idxRank = cast<RankedTensorType>(idx.getType()).getRank();
@@ -124,7 +127,7 @@ Value Generator::genShapeBuiltin(const Expr &e, ArrayRef<Value> args) {
                                          attn::ReduceKind::sum, idxRank,
                                          /*keepdim=*/false);
     // [B, K, ...]: the K axis goes where the axis was.
-    return idxRank == 2 && axis != 1 ? moveAxis(taken, 1, axis) : taken;
+    return idxRank == 2 ? moveAxis(builder, l, taken, 1, axis) : taken;
   }
   default:
     emitError(l, "internal: not a shape built-in");
