@@ -31,8 +31,8 @@ Value heed::dsl::gen::insertUnitAxis(OpBuilder &b, Location l, Value t,
       b, l, RankedTensorType::get(shape, type.getElementType()), t, groups);
 }
 
-Value heed::dsl::gen::moveAxis(OpBuilder &b, Location l, Value x,
-                               int64_t from, int64_t to) {
+Value heed::dsl::gen::moveAxis(OpBuilder &b, Location l, Value x, int64_t from,
+                               int64_t to) {
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   if (from == to)
     return x;
