@@ -147,8 +147,7 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     size_t index = 0;
     while (model.inputs[index].name != range.input)
       ++index;
-    int64_t max =
-        range.max.isKnown() ? range.max.size : dims.lookup(range.max.symbol);
+    int64_t max = range.upper(dims);
     lib.ranges.push_back({index, range.role, range.min, max});
   }
 

@@ -451,8 +451,7 @@ llvm::Error Session::checkInputTypes(const rt::NamedTensors &inputs) const {
 llvm::Error Session::checkInputRanges(const rt::NamedTensors &inputs,
                                       const llvm::StringMap<int64_t> &dims) const {
   for (const auto &range : ast->inputRanges) {
-    int64_t max = range.max.isKnown() ? range.max.size
-                                      : dims.lookup(range.max.symbol);
+    int64_t max = range.upper(dims);
     for (auto &[name, t] : inputs) {
       if (name != range.input)
         continue;

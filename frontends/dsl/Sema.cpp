@@ -424,12 +424,12 @@ bool Sema::axisArg(Expr &call, size_t position, int64_t rank, bool required,
 }
 
 void Sema::constrainInput(const Expr &arg, const std::string &role, int64_t min,
-                          Dim max) {
+                          Dim max, int64_t maxOffset) {
   if (arg.kind != Expr::Kind::Name)
     return;
   for (auto &in : model.inputs)
     if (in.name == arg.name)
-      model.inputRanges.push_back({in.name, role, min, max});
+      model.inputRanges.push_back({in.name, role, min, max, maxOffset});
 }
 
 bool heed::dsl::checkModel(Model &model, llvm::SourceMgr &sourceMgr,

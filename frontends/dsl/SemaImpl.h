@@ -131,9 +131,9 @@ private:
   bool checkScoreBody(ScoreDef &def, const std::vector<Shape> &rows,
                       SMLoc useLoc);
   /// Records that input `arg` (when it is an input) must hold integers in
-  /// [min, max], checked by the driver before each run.
+  /// [min, max + maxOffset], checked by the driver before each run.
   void constrainInput(const Expr &arg, const std::string &role, int64_t min,
-                      Dim max);
+                      Dim max, int64_t maxOffset = 0);
   bool broadcast(const Shape &l, const Shape &r, Shape &out, SMLoc loc);
   bool axisArg(Expr &call, size_t position, int64_t rank, bool required,
                int64_t defaultAxis, bool forInsert = false);

@@ -185,10 +185,8 @@ bool Sema::checkShapeBuiltin(Expr &e) {
                                        "] or [" + x[0].str() +
                                        ", K] (the batch of " + shapeStr(x) +
                                        "), got " + shapeStr(idx));
-    const Dim &along = x[e.axis];
-    if (along.isKnown())
-      constrainInput(*e.args[1], "indices of take", 0,
-                     Dim::known(along.size - 1));
+    // Indices in [0, size of the axis - 1], checked before each run.
+    constrainInput(*e.args[1], "indices of take", 0, x[e.axis], -1);
     // [B] indices drop the axis; [B, K] ones replace it with K.
     e.type = x;
     if (idx.size() == 1)

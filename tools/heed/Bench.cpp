@@ -75,9 +75,7 @@ int benchCommand() {
       for (auto &r : model.inputRanges)
         if (r.input == decl.name)
           range = &r;
-      int64_t hi = !range                 ? 0
-                   : range->max.isKnown() ? range->max.size
-                                          : dims->lookup(range->max.symbol);
+      int64_t hi = range ? range->upper(*dims) : 0;
       bool lengths =
           range && llvm::StringRef(range->role).starts_with("lengths");
       for (int64_t i = 0; i < t.numElements(); ++i) {
