@@ -295,7 +295,7 @@ struct Model {
     std::string input;
     std::string role;   // "lengths of the memory 'keys'", ...
     int64_t min = 0;
-    Dim max;            // inclusive upper bound: max + maxOffset
+    Dim max;               // inclusive upper bound: max + maxOffset
     int64_t maxOffset = 0; // -1 for indices into an axis of size max
     /// The upper bound once the symbolic dimensions have sizes.
     template <typename Dims> int64_t upper(const Dims &dims) const {
