@@ -52,7 +52,16 @@ bool Generator::genFor(const Stmt &s) {
   std::optional<int64_t> beamBatch;
   if (s.beam) {
     const std::string &batch = s.carryInits[0]->type[0].symbol;
-    beamBatch = dims.lookup(batch);
+    auto bound = dims.find(batch);
+    if (bound == dims.end()) {
+      emitError(loc(s.beamLoc), "a loop with 'beam' needs a bound batch "
+                                "size; bind ")
+          << batch
+          << " (heed does so from the inputs; heed compile takes --dim "
+          << batch << "=N)";
+      return false;
+    }
+    beamBatch = bound->second;
     for (Value &v : inits)
       v = repeatRows(l, v, s.beam);
     dims[batch] = *beamBatch * s.beam;
