@@ -50,8 +50,10 @@ bool Generator::genFor(const Stmt &s) {
   // A beam search runs on batch × width hypotheses: the states start
   // repeated, and inside the loop the batch symbol means the hypotheses.
   std::optional<int64_t> beamBatch;
+  std::string batch = s.carryInits.empty() || s.carryInits[0]->type.empty()
+                                 ? std::string()
+                                 : s.carryInits[0]->type[0].symbol;
   if (s.beam) {
-    const std::string &batch = s.carryInits[0]->type[0].symbol;
     auto bound = dims.find(batch);
     if (bound == dims.end()) {
       emitError(loc(s.beamLoc), "a loop with 'beam' needs a bound batch "
@@ -66,9 +68,9 @@ bool Generator::genFor(const Stmt &s) {
       v = repeatRows(l, v, s.beam);
     dims[batch] = *beamBatch * s.beam;
   }
-  auto restoreBatch = llvm::make_scope_exit([&] {
+  llvm::scope_exit restoreBatch([&] {
     if (beamBatch)
-      dims[s.carryInits[0]->type[0].symbol] = *beamBatch;
+      dims[batch] = *beamBatch;
   });
   std::vector<const Stmt *> yields;
   yieldedNames(s.body, yields);
@@ -150,8 +152,8 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   // while step < N and some row is running. Each step computes every row
   // (the batch stays whole) and then freezes finished rows: their states
   // keep their values and their yields are zeros.
-  // A beam search (s.beam > 1 or not) also carries each hypothesis' score;
-  // its rows are the hypotheses, and choose() reorders them each step.
+  // A beam search (of any width, 1 included) also carries each hypothesis'
+  // score; its rows are the hypotheses, and choose() reorders them.
   Location l = loc(s.loc);
   Type f32 = builder.getF32Type();
   int64_t batch = cast<RankedTensorType>(inits[0].getType()).getDimSize(0);

@@ -176,7 +176,7 @@ bool Sema::checkFor(Stmt &s) {
   int outerChooseCount = chooseCount;
   beamLoop = s.beam ? &s : nullptr;
   chooseCount = 0;
-  auto restoreBeam = llvm::make_scope_exit([&] {
+  llvm::scope_exit restoreBeam([&] {
     beamLoop = outerBeam;
     chooseCount = outerChooseCount;
   });
