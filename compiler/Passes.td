@@ -217,7 +217,9 @@ def VectorizeLinalg : Pass<"heed-vectorize-linalg", "mlir::func::FuncOp"> {
     divisors, so every tile is static); then MLIR's `linalg::vectorize` turns it into
     `vector` transfers, arithmetic and reductions held in registers, instead
     of scalar loops that accumulate through memory. Ops that cannot be made
-    small enough (huge reductions) stay as loops.
+    small enough (huge reductions) stay as loops, and so does a weight
+    preparation function (`heed.weight_preparation`, run once per
+    compilation: its copies are not worth their compile time).
   }];
   let options = [
     Option<"maxElements", "max-elements", "int64_t", /*default=*/"256",

@@ -248,6 +248,14 @@ unsigned heed_rt_enter(void) {
 
 void heed_rt_leave(unsigned saved) { _mm_setcsr(saved); }
 
+void heed_rt_parallel_for(unsigned n, unsigned threads,
+                          void (*fn)(void *context, unsigned index),
+                          void *context) {
+  rt::ThreadPool::shared().parallelFor(
+      n, threads ? threads : rt::availableCores(),
+      [&](unsigned index) { fn(context, index); });
+}
+
 int heed_rt_check_range(const float *data, const heed_rt_tensor_info *info,
                         const char *role, int64_t min, int64_t max) {
   int64_t count = rt::checkedNumElements(shapeOf(*info));

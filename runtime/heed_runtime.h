@@ -53,6 +53,8 @@ typedef struct heed_rt_model_info {
   int (*prepare_from)(const float *const *weights);
   int (*run)(const void *const *inputs, void *const *outputs);
   void (*release)(void);
+  /** MODEL_set_threads. */
+  int (*set_threads)(int threads);
 } heed_rt_model_info;
 
 /** The calling thread's last error ("" if none). */
@@ -106,6 +108,14 @@ int heed_rt_context_check(void *context, const char *model);
  *  heed_rt_leave restores. */
 unsigned heed_rt_enter(void);
 void heed_rt_leave(unsigned saved);
+
+/** Runs fn(context, 0) ... fn(context, n - 1) on up to `threads` threads
+ *  of Heed's pool, the calling thread included (0: the cores the process
+ *  may use; fewer while other processes keep the CPUs busy), and returns
+ *  when all have run. Safe from several threads at once. */
+void heed_rt_parallel_for(unsigned n, unsigned threads,
+                          void (*fn)(void *context, unsigned index),
+                          void *context);
 
 /** Checks that each of the `count` values of input `input` (shape `info`)
  *  is an integer in [min, max], the range the model declares for its

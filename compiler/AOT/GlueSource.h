@@ -35,16 +35,28 @@ struct LibraryRange {
   int64_t min, max;
 };
 
-/// Everything the glue and the header need to know about one model
-/// compiled for fixed dims.
-struct LibraryInterface {
-  std::string model;        // the model's name: the prefix of every symbol
+/// The model compiled for one block size: a batch runs as blocks of rows
+/// (Session::blockRows), each through the variant compiled for its size.
+struct LibraryVariant {
+  int64_t rows = 0;         // the batch rows of one block
   std::string runEntry;     // symbol of the model's C interface
   std::string prepareEntry; // symbol of the preparation's; empty: none
   std::string contextSymbol;
+  std::vector<LibraryTensor> prepared;
+};
+
+/// Everything the glue and the header need to know about one model
+/// compiled for fixed dims.
+struct LibraryInterface {
+  std::string model;  // the model's name: the prefix of every symbol
   std::string origin; // "examples/x/model.heed (B=4)", for comments
-  std::vector<LibraryTensor> inputs, weights, prepared, outputs;
+  std::vector<LibraryTensor> inputs, weights, outputs;
   std::vector<LibraryRange> ranges;
+  /// One or two block sizes, and the variant of each block in batch order;
+  /// with more than one block every input and output has the batch rows
+  /// as its first axis.
+  std::vector<LibraryVariant> variants;
+  std::vector<size_t> blocks;
 };
 
 /// The header applications include (MODEL.h).

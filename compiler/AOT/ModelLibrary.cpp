@@ -4,12 +4,15 @@
 // compiled for the host CPU into a position-independent object, and is
 // joined with its generated C glue by the system C compiler:
 //
-//   Session::buildModule(dims, Linalg) ─ entry points, prepared shapes
+//   Session::blockRows                 ─ the blocks of a batch: one or two
+//                                        block sizes, a variant each
+//   Session::buildModule(dims, Linalg) ─ per variant: entry points,
+//                                        prepared shapes
 //   Session::lowerToLLVM               ─ LLVM dialect, C interfaces
-//   emitHostObject                     ─ model.o; every symbol internal but
-//                                        the two entry points and the
+//   emitHostObject                     ─ model_N.o; every symbol internal
+//                                        but the two entry points and the
 //                                        kernel-context slot (renamed per
-//                                        model, defined here)
+//                                        model and variant, defined here)
 //   generateGlue / generateHeader      ─ glue.c, MODEL.h
 //   cc                                 ─ MODEL.o (ld -r) or libMODEL.so
 //
@@ -151,64 +154,87 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     lib.ranges.push_back({index, range.role, range.min, max});
   }
 
-  auto module = session.buildModule(dims, Stage::Linalg);
-  if (!module)
-    return module.takeError();
-  Session::EntryPoints points = session.entryPoints(**module);
-  for (size_t i = 0; i < points.preparedShapes.size(); ++i)
-    lib.prepared.push_back(
-        {"prepared" + std::to_string(i), points.preparedShapes[i], ""});
-  if (auto err = session.lowerToLLVM(**module))
-    return std::move(err);
-  lib.runEntry = model.name + "__heed_model";
-  lib.prepareEntry =
-      points.prepare.empty() ? "" : model.name + "__heed_prepare";
-  lib.contextSymbol = model.name + "__heed_kernel_context";
-
   llvm::SmallString<128> scratch;
   if (auto ec = llvm::sys::fs::createUniqueDirectory("heed-aot", scratch))
     return fail("cannot make a temporary directory: " + ec.message());
   std::string dir = scratch.str().str();
   llvm::scope_exit cleanup([&] { llvm::sys::fs::remove_directories(dir); });
 
-  // The compiled model: only the entry points and the context slot stay
-  // visible to the glue, under per-model names.
-  std::string objectText;
-  llvm::raw_string_ostream objectStream(objectText);
-  auto adjust = [&](llvm::Module &m) {
-    std::string runCiface = "_mlir_ciface_" + points.model;
-    std::string prepareCiface = "_mlir_ciface_" + points.prepare;
-    for (llvm::Function &f : m) {
-      if (f.isDeclaration())
-        continue;
-      if (f.getName() == runCiface ||
-          (!points.prepare.empty() && f.getName() == prepareCiface)) {
-        f.setName(f.getName() == runCiface ? lib.runEntry : lib.prepareEntry);
-        f.setVisibility(llvm::GlobalValue::HiddenVisibility);
-      } else {
-        f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  // The blocks a run splits its batch into, as the JIT's runs do
+  // (Session::blockRows): one variant compiled per block size.
+  const std::optional<std::string> &batch = session.batchDim();
+  std::vector<int64_t> blockRows =
+      session.blockRows(batch ? dims.lookup(*batch) : 1);
+  std::vector<std::string> objects;
+  for (int64_t rows : blockRows) {
+    size_t index = 0;
+    while (index < lib.variants.size() && lib.variants[index].rows != rows)
+      ++index;
+    lib.blocks.push_back(index);
+    if (index < lib.variants.size())
+      continue;
+    llvm::StringMap<int64_t> variantDims = dims;
+    if (batch)
+      variantDims[*batch] = rows;
+    auto module = session.buildModule(variantDims, Stage::Linalg);
+    if (!module)
+      return module.takeError();
+    Session::EntryPoints points = session.entryPoints(**module);
+    LibraryVariant variant;
+    variant.rows = rows;
+    for (size_t i = 0; i < points.preparedShapes.size(); ++i)
+      variant.prepared.push_back(
+          {"prepared" + std::to_string(i), points.preparedShapes[i], ""});
+    if (auto err = session.lowerToLLVM(**module))
+      return std::move(err);
+    std::string suffix = "_" + std::to_string(index);
+    variant.runEntry = model.name + "__heed_model" + suffix;
+    variant.prepareEntry =
+        points.prepare.empty() ? "" : model.name + "__heed_prepare" + suffix;
+    variant.contextSymbol = model.name + "__heed_kernel_context" + suffix;
+
+    // The compiled model: only the entry points and the context slot stay
+    // visible to the glue, under per-model, per-variant names.
+    std::string objectText;
+    llvm::raw_string_ostream objectStream(objectText);
+    auto adjust = [&](llvm::Module &m) {
+      std::string runCiface = "_mlir_ciface_" + points.model;
+      std::string prepareCiface = "_mlir_ciface_" + points.prepare;
+      for (llvm::Function &f : m) {
+        if (f.isDeclaration())
+          continue;
+        if (f.getName() == runCiface ||
+            (!points.prepare.empty() && f.getName() == prepareCiface)) {
+          f.setName(f.getName() == runCiface ? variant.runEntry
+                                             : variant.prepareEntry);
+          f.setVisibility(llvm::GlobalValue::HiddenVisibility);
+        } else {
+          f.setLinkage(llvm::GlobalValue::InternalLinkage);
+        }
       }
-    }
-    for (llvm::GlobalVariable &g : m.globals())
-      if (!g.isDeclaration())
-        g.setLinkage(llvm::GlobalValue::InternalLinkage);
-    // The slot exists only where the model calls kernels; the glue sets it
-    // either way.
-    llvm::GlobalVariable *slot = m.getGlobalVariable("heed_kernel_context");
-    if (!slot)
-      slot = new llvm::GlobalVariable(
-          m, llvm::ArrayType::get(llvm::Type::getInt64Ty(m.getContext()), 1),
-          /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage, nullptr,
-          "heed_kernel_context");
-    slot->setName(lib.contextSymbol);
-    slot->setInitializer(llvm::Constant::getNullValue(slot->getValueType()));
-    slot->setLinkage(llvm::GlobalValue::ExternalLinkage);
-    slot->setVisibility(llvm::GlobalValue::HiddenVisibility);
-  };
-  if (auto err = emitHostObject(**module, objectStream, adjust))
-    return std::move(err);
-  if (auto err = writeFile(dir + "/model.o", objectText))
-    return std::move(err);
+      for (llvm::GlobalVariable &g : m.globals())
+        if (!g.isDeclaration())
+          g.setLinkage(llvm::GlobalValue::InternalLinkage);
+      // The slot exists only where the model calls kernels; the glue sets
+      // it either way.
+      llvm::GlobalVariable *slot = m.getGlobalVariable("heed_kernel_context");
+      if (!slot)
+        slot = new llvm::GlobalVariable(
+            m, llvm::ArrayType::get(llvm::Type::getInt64Ty(m.getContext()), 1),
+            /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage, nullptr,
+            "heed_kernel_context");
+      slot->setName(variant.contextSymbol);
+      slot->setInitializer(llvm::Constant::getNullValue(slot->getValueType()));
+      slot->setLinkage(llvm::GlobalValue::ExternalLinkage);
+      slot->setVisibility(llvm::GlobalValue::HiddenVisibility);
+    };
+    if (auto err = emitHostObject(**module, objectStream, adjust))
+      return std::move(err);
+    objects.push_back(dir + "/model" + suffix + ".o");
+    if (auto err = writeFile(objects.back(), objectText))
+      return std::move(err);
+    lib.variants.push_back(std::move(variant));
+  }
 
   std::string headerPath = options.headerPath;
   if (headerPath.empty()) {
@@ -233,9 +259,11 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
   if (options.kind == LibraryKind::Shared) {
     std::vector<std::string> args = compile;
     args.insert(args.end(),
-                {"-shared", "-o", options.outputPath, dir + "/glue.c",
-                 dir + "/model.o", "-L" + runtime.libraryDir,
-                 "-Wl,-rpath," + runtime.libraryDir, "-lheed_runtime", "-lm"});
+                {"-shared", "-o", options.outputPath, dir + "/glue.c"});
+    args.insert(args.end(), objects.begin(), objects.end());
+    args.insert(args.end(), {"-L" + runtime.libraryDir,
+                             "-Wl,-rpath," + runtime.libraryDir,
+                             "-lheed_runtime", "-lm"});
     if (auto err = runCompiler(args, dir))
       return std::move(err);
   } else {
@@ -243,9 +271,10 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     args.insert(args.end(), {"-c", "-o", dir + "/glue.o", dir + "/glue.c"});
     if (auto err = runCompiler(args, dir))
       return std::move(err);
-    if (auto err = runCompiler({"-r", "-nostdlib", "-o", options.outputPath,
-                                dir + "/glue.o", dir + "/model.o"},
-                               dir))
+    std::vector<std::string> link = {"-r", "-nostdlib", "-o",
+                                     options.outputPath, dir + "/glue.o"};
+    link.insert(link.end(), objects.begin(), objects.end());
+    if (auto err = runCompiler(link, dir))
       return std::move(err);
   }
   return headerPath;

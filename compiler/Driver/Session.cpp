@@ -22,6 +22,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -62,6 +63,7 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
   // parsed them; registering them (idempotent) lets a program that never
   // did use a Session too.
   mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
   if (buffer->getBufferSize() > limits::kMaxModelFileBytes)
     return fail(path + ": the model file has " +
                 Twine(buffer->getBufferSize()) + " bytes, above the limit "
@@ -115,6 +117,11 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
   session->paramText = llvm::join(given, ";");
   session->batchSymbol =
       dsl::independentBatchRows(*session->ast, &session->batchWhy);
+  // The blocks' size depends on the weights' size, which the model fixes:
+  // model libraries (compiled without weights) split as the JIT does.
+  for (auto &w : session->expectedWeights())
+    session->weightElements +=
+        std::max<int64_t>(0, rt::checkedNumElements(w.shape));
   session->setThreads(0);
   mlir::DialectRegistry registry;
   registerHeedDialects(registry);
@@ -159,9 +166,6 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
     return bound.takeError();
   std::lock_guard<std::mutex> guard(cacheLock);
   weights = std::move(*bound);
-  weightElements = 0;
-  for (auto &w : weights)
-    weightElements += w.numElements();
   weightsBound = true;
   cache.clear(); // prepared weights derive from the old ones
 
@@ -256,6 +260,11 @@ Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   mlir::PassManager pm(context.get());
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return fail("bad pass-manager options");
+  // --mlir-timing: a report per pass manager when `pm` goes.
+  auto timing = std::make_unique<mlir::DefaultTimingManager>();
+  mlir::applyDefaultTimingManagerCLOptions(*timing);
+  if (timing->isEnabled())
+    pm.enableTiming(std::move(timing));
   buildAttnOptimizationPipeline(pm, options);
   if (stage != Stage::Attn)
     buildAttnToLinalgPipeline(pm, options);
@@ -277,6 +286,11 @@ llvm::Error Session::lowerToLLVM(mlir::ModuleOp module) {
   mlir::PassManager pm(context.get());
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return fail("bad pass-manager options");
+  // --mlir-timing: a report per pass manager when `pm` goes.
+  auto timing = std::make_unique<mlir::DefaultTimingManager>();
+  mlir::applyDefaultTimingManagerCLOptions(*timing);
+  if (timing->isEnabled())
+    pm.enableTiming(std::move(timing));
   buildLinalgToLLVMPipeline(pm, options);
   if (mlir::failed(pm.run(module)))
     return fail("compilation failed (see the diagnostics above)");
@@ -324,7 +338,12 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   auto it = cache.find(key);
   if (it != cache.end())
     return it->second.get();
-  auto start = std::chrono::steady_clock::now();
+  using clock = std::chrono::steady_clock;
+  auto start = clock::now();
+  auto secondsSince = [](clock::time_point from) {
+    return std::chrono::duration<double>(clock::now() - from).count();
+  };
+  phases = {};
   auto entry = std::make_unique<Compiled>();
   entry->kernels = std::make_unique<rt::KernelContext>();
   auto symbols = rt::KernelContext::symbols();
@@ -380,17 +399,22 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     code.preparedShapes = points.preparedShapes;
     if (auto err = lowerToLLVM(**module))
       return std::move(err);
+    phases.mlir = secondsSince(start);
     code.object.clear();
+    auto jitStart = clock::now();
     auto jit = JITModel::create(**module, entryNames(), symbols,
-                                disk ? &code.object : nullptr);
+                                disk ? &code.object : nullptr,
+                                &phases.optimize);
     if (!jit)
       return jit.takeError();
+    phases.codegen = secondsSince(jitStart) - phases.optimize;
     entry->jit = std::move(*jit);
     if (disk)
       if (auto err = disk->store(diskKey, code))
         cacheWarnings += llvm::toString(std::move(err)) + "\n";
   }
   const auto &preparedShapes = code.preparedShapes;
+  auto prepareStart = clock::now();
   if (!code.prepare.empty()) {
     std::vector<BufferArg> args;
     for (auto &w : weights)
@@ -402,9 +426,8 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     if (auto err = entry->jit->invoke(1, args))
       return std::move(err);
   }
-  compileSeconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  phases.prepare = secondsSince(prepareStart);
+  compileSeconds = secondsSince(start);
   Compiled *result = entry.get();
   cache[key] = std::move(entry);
   return result;
@@ -547,15 +570,14 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   return outputs;
 }
 
-llvm::Error Session::planBlocks(const llvm::StringMap<int64_t> &dims,
-                                std::vector<int64_t> &blockStart,
-                                std::vector<Compiled *> &blockModel) {
+std::vector<int64_t> Session::blockRows(int64_t batchSize) const {
   // Blocks of at most rowsPerBlock rows, sizes differing by at most one.
   // They depend on the batch size only, never on the thread count: one
   // thread runs the same blocks as several, so every thread count gives
   // bit-identical results (code compiled for 7 rows may round differently
   // from code compiled for 4).
-  int64_t batchSize = batchSymbol ? dims.lookup(*batchSymbol) : 1;
+  if (!batchSymbol)
+    return {batchSize};
   int64_t rows = rowBlock, maxBlocks = batchSize;
   if (rowBlock == kAutoRowsPerBlock) {
     // Measured: a block costs about 5 us (dense_attention, 231 weights,
@@ -568,25 +590,30 @@ llvm::Error Session::planBlocks(const llvm::StringMap<int64_t> &dims,
   }
   int64_t blocks =
       rows ? std::min((batchSize + rows - 1) / rows, maxBlocks) : int64_t(1);
+  if (blocks <= 1)
+    return {batchSize};
+  std::vector<int64_t> sizes;
+  for (int64_t b = 0; b < blocks; ++b)
+    sizes.push_back(batchSize / blocks + (b < batchSize % blocks ? 1 : 0));
+  return sizes;
+}
+
+llvm::Error Session::planBlocks(const llvm::StringMap<int64_t> &dims,
+                                std::vector<int64_t> &blockStart,
+                                std::vector<Compiled *> &blockModel) {
+  int64_t batchSize = batchSymbol ? dims.lookup(*batchSymbol) : 1;
+  std::vector<int64_t> sizes = blockRows(batchSize);
   blockStart = {0};
   blockModel.clear();
-  if (blocks <= 1) {
-    auto model = compiled(dims);
+  for (int64_t size : sizes) {
+    llvm::StringMap<int64_t> blockDims = dims;
+    if (batchSymbol)
+      blockDims[*batchSymbol] = size;
+    auto model = compiled(blockDims); // cached: at most two sizes
     if (!model)
       return model.takeError();
     blockModel.push_back(*model);
-    blockStart.push_back(batchSize);
-  } else {
-    for (int64_t b = 0; b < blocks; ++b) {
-      int64_t size = batchSize / blocks + (b < batchSize % blocks ? 1 : 0);
-      llvm::StringMap<int64_t> blockDims = dims;
-      blockDims[*batchSymbol] = size;
-      auto model = compiled(blockDims); // cached: at most two sizes
-      if (!model)
-        return model.takeError();
-      blockModel.push_back(*model);
-      blockStart.push_back(blockStart.back() + size);
-    }
+    blockStart.push_back(blockStart.back() + size);
   }
   return llvm::Error::success();
 }

@@ -122,6 +122,10 @@ public:
   void setRowsPerBlock(int64_t rows);
   int64_t rowsPerBlock() const { return rowBlock; }
   static constexpr int64_t kAutoRowsPerBlock = -1;
+  /// The rows of each block a batch of `batchSize` runs as (one entry: the
+  /// batch is not split); see setRowsPerBlock. Model libraries compile the
+  /// same blocks.
+  std::vector<int64_t> blockRows(int64_t batchSize) const;
   /// The batch dimension when runs can split their rows, else why not.
   const std::optional<std::string> &batchDim() const { return batchSymbol; }
   const std::string &whyNoRowBlocks() const { return batchWhy; }
@@ -139,6 +143,15 @@ public:
   /// Seconds the last cache miss spent in the pipeline and the JIT (or
   /// linking the code from the on-disk compile cache).
   double lastCompileSeconds() const { return compileSeconds; }
+  /// Where the last cache miss's compile time went, in seconds; the stages
+  /// a compilation linked from the on-disk cache skips stay 0.
+  struct CompilePhases {
+    double mlir = 0;     // parse, attn → linalg → LLVM dialect
+    double optimize = 0; // LLVM's -O3 pipeline
+    double codegen = 0;  // translation to LLVM IR, machine code, linking
+    double prepare = 0;  // the model's weight preparation function
+  };
+  const CompilePhases &lastCompilePhases() const { return phases; }
   /// Whether the last cache miss linked code from the on-disk compile cache
   /// (compiler/JIT/CompileCache.h) instead of compiling.
   bool lastCompileWasCached() const { return compileCached; }
@@ -184,6 +197,7 @@ private:
   std::mutex cacheLock;
   std::map<std::string, std::unique_ptr<Compiled>> cache;
   double compileSeconds = 0;
+  CompilePhases phases;
   bool compileCached = false;
   bool diskCacheOn = true;
   std::string cacheWarnings;

@@ -11,6 +11,7 @@
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -20,15 +21,41 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <chrono>
 #include <xmmintrin.h>
 
 using namespace heed;
+
+/// Code generation options that bound compile time without slowing the
+/// code (measured in docs/benchmarks.md, "Compile time"): fully unrolled
+/// copies (a head split at T = 16 is one block of 512 vector loads and
+/// stores) made the machine scheduler's memory dependencies quadratic
+/// (0.6 s of a 1.9 s compilation), so its dependency maps are reduced from
+/// 200 pending memory operations on; the post-RA list scheduler, whose
+/// reordering out-of-order x86 cores redo themselves, cost another 0.6 s.
+/// LLVM keeps these as process-wide command-line options; one the user
+/// set (`heed ... --post-RA-scheduler=true`) is left alone.
+static void boundCodeGenerationTime() {
+  auto &options =
+      llvm::cl::getRegisteredOptions();
+  // A position above 0 marks an option as given: the post-RA scheduler
+  // obeys its option only then.
+  auto setDefault = [&](llvm::StringRef name, llvm::StringRef value) {
+    auto it = options.find(name);
+    if (it != options.end() && it->second->getNumOccurrences() == 0)
+      (void)it->second->addOccurrence(/*pos=*/1, name, value);
+  };
+  setDefault("post-RA-scheduler", "false");
+  setDefault("dag-maps-huge-region", "200");
+  setDefault("dag-maps-reduction-size", "100");
+}
 
 static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 hostMachine(bool positionIndependent = false) {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
+    boundCodeGenerationTime();
     return true;
   }();
   (void)initialized;
@@ -56,15 +83,25 @@ static std::string packedName(const std::string &function) {
 llvm::Expected<std::unique_ptr<JITModel>>
 JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
                  llvm::ArrayRef<std::pair<std::string, void *>> symbols,
-                 std::string *object) {
+                 std::string *object, double *optimizeSeconds) {
   auto tm = hostMachine();
   if (!tm)
     return tm.takeError();
   mlir::ExecutionEngineOptions options;
   // `options.transformer` is a function_ref: the function it refers to must
   // live until `create` has returned.
-  std::function<llvm::Error(llvm::Module *)> optimize =
+  std::function<llvm::Error(llvm::Module *)> optimizeO3 =
       mlir::makeOptimizingTransformer(3, 0, tm->get());
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      [&](llvm::Module *m) {
+        auto start = std::chrono::steady_clock::now();
+        llvm::Error err = optimizeO3(m);
+        if (optimizeSeconds)
+          *optimizeSeconds = std::chrono::duration<double>(
+                                 std::chrono::steady_clock::now() - start)
+                                 .count();
+        return err;
+      };
   options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   llvm::StringRef libs[] = {runnerUtilsLibrary()};

@@ -41,10 +41,12 @@ public:
   /// their context) to host addresses.
   /// With `object`, the machine code is also kept there as an object file
   /// (what createFromObject loads: the on-disk compile cache).
+  /// With `optimizeSeconds`, the time LLVM's optimization pipeline took is
+  /// stored there (the rest of `create` is translation and code generation).
   static llvm::Expected<std::unique_ptr<JITModel>>
   create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
          llvm::ArrayRef<std::pair<std::string, void *>> symbols = {},
-         std::string *object = nullptr);
+         std::string *object = nullptr, double *optimizeSeconds = nullptr);
 
   /// The same model from an object file `create` kept, linked by ORC's
   /// LLJIT without MLIR or LLVM code generation.

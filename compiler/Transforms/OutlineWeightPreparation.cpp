@@ -95,6 +95,8 @@ void outline(func::FuncOp model) {
   std::string name = (model.getName() + "_prepare").str();
   auto prepare = func::FuncOp::create(b, model.getLoc(), name,
                                       b.getFunctionType(argTypes, resultTypes));
+  // Runs once per compilation: later passes may favour compile time.
+  prepare->setAttr("heed.weight_preparation", b.getUnitAttr());
   Block *entry = prepare.addEntryBlock();
   IRMapping map;
   for (auto [i, w] : llvm::enumerate(weights)) {

@@ -6,9 +6,10 @@
 |* as an .npz for heed-allclose. It links only libheed_runtime (for tensor  *|
 |* files): no LLVM, no MLIR.                                                 *|
 |*                                                                            *|
-|*   heed-aot-run LIB.so MODEL WEIGHTS|- OUT.npz NAME=FILE ...               *|
+|*   heed-aot-run LIB.so MODEL WEIGHTS|- OUT.npz NAME=FILE ... [--threads=N] *|
 |*                                                                            *|
-|* FILE is a .npy, or an .npz or .safetensors holding NAME.                  *|
+|* FILE is a .npy, or an .npz or .safetensors holding NAME; --threads sets   *|
+|* MODEL_set_threads (default: the library's, the cores it may use).         *|
 \*===----------------------------------------------------------------------===*/
 
 #include "heed_runtime.h"
@@ -41,6 +42,10 @@ int main(int argc, char **argv) {
                                     : info->prepare_from(NULL);
   if (status)
     return die("prepare", heed_rt_last_error());
+  for (int a = 5; a < argc; ++a)
+    if (!strncmp(argv[a], "--threads=", 10) &&
+        info->set_threads(atoi(argv[a] + 10)))
+      return die("set_threads", heed_rt_last_error());
 
   const void **inputs = calloc(info->num_inputs + 1, sizeof *inputs);
   void **outputs = calloc(info->num_outputs + 1, sizeof *outputs);

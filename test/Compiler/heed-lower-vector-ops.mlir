@@ -18,3 +18,21 @@ func.func @axpy(%v: vector<3x16xf32>, %acc: vector<16xf32>) -> vector<16xf32> {
   %r = vector.multi_reduction <add>, %v, %acc [0] : vector<3x16xf32> to vector<16xf32>
   return %r : vector<16xf32>
 }
+
+// A read broadcast along the innermost dim (x[k] of a matrix-vector
+// product's tile): the narrow vector is read once and each element is
+// splatted to a row, not transposed element by element.
+// CHECK-LABEL: func @innermost_broadcast_read
+// CHECK: %[[X:.*]] = vector.transfer_read {{.*}} : memref<4x128xf32>, vector<1x8xf32>
+// CHECK-COUNT-8: vector.broadcast {{.*}} : f32 to vector<32xf32>
+// CHECK-NOT: vector.transpose
+// CHECK-NOT: f32 into vector<1x8x32xf32>
+func.func @innermost_broadcast_read(%m: memref<4x128xf32>, %k: index) -> vector<1x8x32xf32> {
+  %c0 = arith.constant 0 : index
+  %pad = arith.constant 0.0 : f32
+  %v = vector.transfer_read %m[%c0, %k], %pad
+         {in_bounds = [true, true, true],
+          permutation_map = affine_map<(d0, d1) -> (d0, d1, 0)>}
+         : memref<4x128xf32>, vector<1x8x32xf32>
+  return %v : vector<1x8x32xf32>
+}

@@ -80,3 +80,15 @@ func.func @matvec_gates(%x: tensor<1x160xf32>, %w: tensor<160x384xf32>, %init: t
   } -> tensor<1x384xf32>
   return %r : tensor<1x384xf32>
 }
+
+// Weight preparation runs once per compilation: its copies stay loops.
+// CHECK-LABEL: func @prepare
+// CHECK-NOT: vector.
+// CHECK: linalg.transpose
+func.func @prepare(%w: tensor<16x16xf32>) -> tensor<16x16xf32>
+    attributes {heed.weight_preparation} {
+  %e = tensor.empty() : tensor<16x16xf32>
+  %t = linalg.transpose ins(%w : tensor<16x16xf32>) outs(%e : tensor<16x16xf32>)
+         permutation = [1, 0]
+  return %t : tensor<16x16xf32>
+}

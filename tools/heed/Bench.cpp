@@ -107,6 +107,7 @@ int benchCommand() {
       boundHow.emplace_back(sym, "the inputs");
   printCacheWarnings(**session);
   double compileMs = (*session)->lastCompileSeconds() * 1e3;
+  const Session::CompilePhases &phases = (*session)->lastCompilePhases();
   using clock = std::chrono::steady_clock;
   unsigned n = iterations;
   if (n == 0) {
@@ -159,7 +160,13 @@ int benchCommand() {
                << ((*session)->lastCompileWasCached()
                        ? " (linked from the on-disk compile cache; "
                          "--no-compile-cache measures a compilation)"
-                       : "")
+                       : llvm::formatv(" (MLIR pipeline {0:F1}, LLVM -O3 "
+                                       "{1:F1}, code generation {2:F1}, "
+                                       "weight preparation {3:F1})",
+                                       phases.mlir * 1e3, phases.optimize * 1e3,
+                                       phases.codegen * 1e3,
+                                       phases.prepare * 1e3)
+                             .str())
                << "\n"
                << "  latency over " << n << " runs: min " << us(times.front())
                << " us, median " << us(median) << " us, p99 "
