@@ -184,8 +184,8 @@ std::string blocksText(const LibraryInterface &lib) {
   std::string sizes;
   int64_t rows = 0;
   for (size_t b : lib.blocks) {
-    sizes += (sizes.empty() ? "" : " + ") +
-             std::to_string(lib.variants[b].rows);
+    sizes +=
+        (sizes.empty() ? "" : " + ") + std::to_string(lib.variants[b].rows);
     rows += lib.variants[b].rows;
   }
   return "A batch of " + std::to_string(rows) + " rows runs as " +
@@ -243,8 +243,8 @@ std::string aot::generateHeader(const LibraryInterface &lib) {
      << "/* Copies the weights from caller memory, one buffer per weight. */\n"
      << "int " << m << "_prepare_from(const float *const *weights);\n"
      << "/* Threads a run may use: 0 (the default) is the cores the process "
-        "may use.\n * " << blocksText(lib)
-     << "\n * Must not run while a run does. */\n"
+        "may use.\n * "
+     << blocksText(lib) << "\n * Must not run while a run does. */\n"
      << "int " << m << "_set_threads(int threads);\n"
      << "/* Reads each float32 input in place and writes each float32 output\n"
      << " * in place; integer inputs and outputs go through float32 copies. "
@@ -397,14 +397,16 @@ std::string aot::generateGlue(const LibraryInterface &lib,
      << "  if (threads < 0)\n    return heed_rt_fail("
      << quoted(m + "_set_threads: threads must be 0 (the cores the process "
                    "may use) or more")
-     << ");\n  heed_threads = (unsigned)threads;\n  return heed_rt_ok();\n}\n\n";
+     << ");\n  heed_threads = (unsigned)threads;\n  return "
+        "heed_rt_ok();\n}\n\n";
 
   // One block: rows [row, row + rows) of every input and output, through
   // the variant compiled for its size; a kernel failure is kept for the
   // caller's thread.
-  os << "struct heed_job {\n  float *in[" << std::max<size_t>(1, lib.inputs.size())
-     << "], *out[" << std::max<size_t>(1, lib.outputs.size())
-     << "];\n  char error[" << lib.blocks.size() << "][512];\n};\n\n";
+  os << "struct heed_job {\n  float *in["
+     << std::max<size_t>(1, lib.inputs.size()) << "], *out["
+     << std::max<size_t>(1, lib.outputs.size()) << "];\n  char error["
+     << lib.blocks.size() << "][512];\n};\n\n";
   auto blockShape = [&](const LibraryTensor &t, int64_t rows) {
     std::vector<int64_t> shape = t.shape;
     if (split)
@@ -417,7 +419,8 @@ std::string aot::generateGlue(const LibraryInterface &lib,
   for (size_t v = 0; v < lib.variants.size(); ++v) {
     const LibraryVariant &variant = lib.variants[v];
     os << "static void heed_run_" << v
-       << "(struct heed_job *job, int64_t row) {\n  unsigned heed_saved;\n  {\n";
+       << "(struct heed_job *job, int64_t row) {\n  unsigned heed_saved;\n  "
+          "{\n";
     auto blockTensors = [&](const std::vector<LibraryTensor> &group) {
       std::vector<LibraryTensor> out = group;
       for (auto &t : out)
@@ -449,8 +452,8 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     row += lib.variants[lib.blocks[b]].rows;
   }
   os << "static void heed_block(void *context, unsigned b) {\n"
-     << "  static const unsigned char variant[" << lib.blocks.size()
-     << "] = {" << variantOf << "};\n"
+     << "  static const unsigned char variant[" << lib.blocks.size() << "] = {"
+     << variantOf << "};\n"
      << "  static const int64_t row[" << lib.blocks.size() << "] = {" << rowOf
      << "};\n"
      << "  struct heed_job *job = (struct heed_job *)context;\n"

@@ -261,9 +261,9 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     args.insert(args.end(),
                 {"-shared", "-o", options.outputPath, dir + "/glue.c"});
     args.insert(args.end(), objects.begin(), objects.end());
-    args.insert(args.end(), {"-L" + runtime.libraryDir,
-                             "-Wl,-rpath," + runtime.libraryDir,
-                             "-lheed_runtime", "-lm"});
+    args.insert(args.end(),
+                {"-L" + runtime.libraryDir, "-Wl,-rpath," + runtime.libraryDir,
+                 "-lheed_runtime", "-lm"});
     if (auto err = runCompiler(args, dir))
       return std::move(err);
   } else {

@@ -19,8 +19,8 @@
 #include "runtime/Limits.h"
 #include "runtime/ThreadPool.h"
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -402,9 +402,9 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     phases.mlir = secondsSince(start);
     code.object.clear();
     auto jitStart = clock::now();
-    auto jit = JITModel::create(**module, entryNames(), symbols,
-                                disk ? &code.object : nullptr,
-                                &phases.optimize);
+    auto jit =
+        JITModel::create(**module, entryNames(), symbols,
+                         disk ? &code.object : nullptr, &phases.optimize);
     if (!jit)
       return jit.takeError();
     phases.codegen = secondsSince(jitStart) - phases.optimize;

@@ -11,13 +11,13 @@
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/IR/LegacyPassManager.h"
-#include "llvm/IR/Module.h"
-#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 
@@ -36,8 +36,7 @@ using namespace heed;
 /// LLVM keeps these as process-wide command-line options; one the user
 /// set (`heed ... --post-RA-scheduler=true`) is left alone.
 static void boundCodeGenerationTime() {
-  auto &options =
-      llvm::cl::getRegisteredOptions();
+  auto &options = llvm::cl::getRegisteredOptions();
   // A position above 0 marks an option as given: the post-RA scheduler
   // obeys its option only then.
   auto setDefault = [&](llvm::StringRef name, llvm::StringRef value) {
@@ -92,16 +91,15 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
   // live until `create` has returned.
   std::function<llvm::Error(llvm::Module *)> optimizeO3 =
       mlir::makeOptimizingTransformer(3, 0, tm->get());
-  std::function<llvm::Error(llvm::Module *)> optimize =
-      [&](llvm::Module *m) {
-        auto start = std::chrono::steady_clock::now();
-        llvm::Error err = optimizeO3(m);
-        if (optimizeSeconds)
-          *optimizeSeconds = std::chrono::duration<double>(
-                                 std::chrono::steady_clock::now() - start)
-                                 .count();
-        return err;
-      };
+  std::function<llvm::Error(llvm::Module *)> optimize = [&](llvm::Module *m) {
+    auto start = std::chrono::steady_clock::now();
+    llvm::Error err = optimizeO3(m);
+    if (optimizeSeconds)
+      *optimizeSeconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    return err;
+  };
   options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   llvm::StringRef libs[] = {runnerUtilsLibrary()};

@@ -148,33 +148,31 @@ int benchCommand() {
                              stmt->until ? ", fewer where rows stop early" : "")
                    .str();
     }
-  llvm::outs() << "model " << model.name << ", batch " << rows << ", "
-               << (*session)->threads() << " thread"
-               << ((*session)->threads() == 1 ? "" : "s")
-               << ((*session)->threads() > 1 && !(*session)->batchDim()
-                       ? " (rows not split: " + (*session)->whyNoRowBlocks() +
-                             ")"
-                       : std::string())
-               << "\n  dims: " << (dimsText.empty() ? "none" : dimsText)
-               << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms"
-               << ((*session)->lastCompileWasCached()
-                       ? " (linked from the on-disk compile cache; "
-                         "--no-compile-cache measures a compilation)"
-                       : llvm::formatv(" (MLIR pipeline {0:F1}, LLVM -O3 "
-                                       "{1:F1}, code generation {2:F1}, "
-                                       "weight preparation {3:F1})",
-                                       phases.mlir * 1e3, phases.optimize * 1e3,
-                                       phases.codegen * 1e3,
-                                       phases.prepare * 1e3)
-                             .str())
-               << "\n"
-               << "  latency over " << n << " runs: min " << us(times.front())
-               << " us, median " << us(median) << " us, p99 "
-               << us(times[std::min(times.size() - 1, times.size() * 99 / 100)])
-               << " us, max " << us(times.back()) << " us\n"
-               << "  throughput: "
-               << llvm::formatv("{0:F0}", double(rows) / median) << " rows/s"
-               << tokens << "\n";
+  llvm::outs()
+      << "model " << model.name << ", batch " << rows << ", "
+      << (*session)->threads() << " thread"
+      << ((*session)->threads() == 1 ? "" : "s")
+      << ((*session)->threads() > 1 && !(*session)->batchDim()
+              ? " (rows not split: " + (*session)->whyNoRowBlocks() + ")"
+              : std::string())
+      << "\n  dims: " << (dimsText.empty() ? "none" : dimsText)
+      << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms"
+      << ((*session)->lastCompileWasCached()
+              ? " (linked from the on-disk compile cache; "
+                "--no-compile-cache measures a compilation)"
+              : llvm::formatv(" (MLIR pipeline {0:F1}, LLVM -O3 "
+                              "{1:F1}, code generation {2:F1}, "
+                              "weight preparation {3:F1})",
+                              phases.mlir * 1e3, phases.optimize * 1e3,
+                              phases.codegen * 1e3, phases.prepare * 1e3)
+                    .str())
+      << "\n"
+      << "  latency over " << n << " runs: min " << us(times.front())
+      << " us, median " << us(median) << " us, p99 "
+      << us(times[std::min(times.size() - 1, times.size() * 99 / 100)])
+      << " us, max " << us(times.back()) << " us\n"
+      << "  throughput: " << llvm::formatv("{0:F0}", double(rows) / median)
+      << " rows/s" << tokens << "\n";
   return 0;
 }
 
