@@ -92,3 +92,25 @@ func.func @prepare(%w: tensor<16x16xf32>) -> tensor<16x16xf32>
          permutation = [1, 0]
   return %t : tensor<16x16xf32>
 }
+
+// A head split keeps the innermost dim: rows are copied by the scalar
+// loops LLVM vectorizes, not by unrolled vector tiles.
+// CHECK-LABEL: func @head_split
+// CHECK-NOT: vector.
+// CHECK: linalg.transpose
+func.func @head_split(%x: tensor<1x16x8x64xf32>) -> tensor<1x8x16x64xf32> {
+  %e = tensor.empty() : tensor<1x8x16x64xf32>
+  %t = linalg.transpose ins(%x : tensor<1x16x8x64xf32>) outs(%e : tensor<1x8x16x64xf32>)
+         permutation = [0, 2, 1, 3]
+  return %t : tensor<1x8x16x64xf32>
+}
+
+// A transpose that moves the innermost dim is still vectorized.
+// CHECK-LABEL: func @key_transpose
+// CHECK: vector.transfer_read
+func.func @key_transpose(%x: tensor<16x64xf32>) -> tensor<64x16xf32> {
+  %e = tensor.empty() : tensor<64x16xf32>
+  %t = linalg.transpose ins(%x : tensor<16x64xf32>) outs(%e : tensor<64x16xf32>)
+         permutation = [1, 0]
+  return %t : tensor<64x16xf32>
+}
