@@ -217,9 +217,11 @@ def VectorizeLinalg : Pass<"heed-vectorize-linalg", "mlir::func::FuncOp"> {
     divisors, so every tile is static); then MLIR's `linalg::vectorize` turns it into
     `vector` transfers, arithmetic and reductions held in registers, instead
     of scalar loops that accumulate through memory. Ops that cannot be made
-    small enough (huge reductions) stay as loops, and so does a weight
-    preparation function (`heed.weight_preparation`, run once per
-    compilation: its copies are not worth their compile time).
+    small enough (huge reductions) stay as loops, and so do transposes
+    that keep the innermost dim (head split and merge: LLVM vectorizes
+    their row copies) and a weight preparation function
+    (`heed.weight_preparation`, run once per compilation: its copies are
+    not worth their compile time).
   }];
   let options = [
     Option<"maxElements", "max-elements", "int64_t", /*default=*/"256",
