@@ -1,13 +1,14 @@
 // RUN: heed-opt %s --attn-lower-attention-to-loops --canonicalize | FileCheck %s
 
-// Scaled dot-product attention over 128 queries and 128 keys: tiles of 8
-// queries x 64 keys with an online softmax; after the lowering no tensor
-// of 128 x 128 elements exists (the unused weights placeholder folds away).
+// Scaled dot-product attention over 128 queries and 128 keys: tiles of 4
+// queries x 64 keys with an online softmax (4 score vectors per row: 8
+// rows would not fit the registers); after the lowering no tensor of
+// 128 x 128 elements exists (the unused weights placeholder folds away).
 // CHECK-LABEL: func.func @scaled_dot
 // CHECK-NOT: tensor<2x128x128xf32>
 // CHECK: attn.permute
 // CHECK: scf.for
-// CHECK: scf.for {{.*}} step %c8
+// CHECK: scf.for {{.*}} step %c4
 // CHECK: scf.for {{.*}} step %c64
 // CHECK: vector.fma
 // CHECK: math.exp
@@ -54,4 +55,24 @@ func.func @partial_tiles(%q: tensor<2x3x64xf32>, %k: tensor<2x70x64xf32>,
     attn.yield %e : tensor<1xf32>
   } : tensor<2x3x64xf32>, tensor<2x3x70xf32>
   return %c : tensor<2x3x64xf32>
+}
+
+// 16 queries over 16 keys (one block): one score vector per row, so 8
+// query rows share each loaded key and value vector: 8 score accumulators
+// over the depth loop.
+// CHECK-LABEL: func.func @short_keys
+// CHECK: scf.for {{.*}} step %c8
+// CHECK: %{{.*}}:8 = scf.for {{.*}} to %c64 step %c1
+func.func @short_keys(%q: tensor<2x16x64xf32>, %k: tensor<2x16x64xf32>,
+                      %v: tensor<2x16x64xf32>) -> tensor<2x16x64xf32> {
+  %c, %w = attn.attention query(%q : tensor<2x16x64xf32>)
+      keys(%k : tensor<2x16x64xf32>) values(%v : tensor<2x16x64xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x16x64xf32>, tensor<2x16x16xf32>
+  return %c : tensor<2x16x64xf32>
 }

@@ -129,16 +129,24 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
           dv = vType.getDimSize(2);
   if (dv % kLanes || dv > kMaxDv)
     return failure();
-  // Tiles fit the sizes: as many query rows as divide the queries (8, 4, 2
-  // or 1: a decoder's single query; 8 rows measured 6% faster than 4 on
-  // 8 × 1024² × 64 and 15% on 256 × 16² × 64: each loaded key and value
-  // vector serves twice the rows, though 8 × 4 score accumulators no
-  // longer all fit the 32 zmm registers), key blocks of up to 64 keys in whole
-  // vectors. A last key block that runs past the keys (T = 8…128 need not
-  // be a multiple of 16 or 64) reads zeros there, masks those scores to
-  // -inf, and stops its value loop at the last key.
-  const int64_t kRows = queries % 8 == 0 ? 8 : queries % 4 == 0 ? 4 : queries % 2 == 0 ? 2 : 1;
+  // Tiles fit the sizes: key blocks of up to 64 keys in whole vectors, and
+  // as many query rows as divide the queries (8, 4, 2 or 1: a decoder's
+  // single query), at most 8 while a row's scores are at most 2 vectors
+  // (32 keys) and at most 4 beyond: 8 × 4 score accumulators do not fit the
+  // 32 zmm registers beside the key vectors, and their spills in the
+  // depth loop made 8 rows 12% slower than 4 on 32 × 128² × 64 (heads of a
+  // transformer layer; 8 × 1024² × 64 ran the same with either), while at
+  // 16 keys 8 rows ran 10% faster than 4 on 256 × 16² × 64 (each loaded
+  // key and value vector serves twice the rows). A last key block that
+  // runs past the keys (T = 8…128 need not be a multiple of 16 or 64) reads
+  // zeros there, masks those scores to -inf, and stops its value loop at
+  // the last key.
   const int64_t kCols = std::min<int64_t>(kMaxCols, llvm::alignTo(steps, kLanes));
+  const int64_t maxRows = kCols <= 2 * kLanes ? 8 : 4;
+  const int64_t kRows = queries % 8 == 0 && maxRows == 8 ? 8
+                        : queries % 4 == 0                ? 4
+                        : queries % 2 == 0                ? 2
+                                                          : 1;
   const bool tail = steps % kCols != 0;
   const int64_t sVecs = kCols / kLanes, oVecs = dv / kLanes;
 
