@@ -144,9 +144,9 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
   const int64_t kCols = std::min<int64_t>(kMaxCols, llvm::alignTo(steps, kLanes));
   const int64_t maxRows = kCols <= 2 * kLanes ? 8 : 4;
   const int64_t kRows = queries % 8 == 0 && maxRows == 8 ? 8
-                        : queries % 4 == 0                ? 4
-                        : queries % 2 == 0                ? 2
-                                                          : 1;
+                        : queries % 4 == 0               ? 4
+                        : queries % 2 == 0               ? 2
+                                                         : 1;
   const bool tail = steps % kCols != 0;
   const int64_t sVecs = kCols / kLanes, oVecs = dv / kLanes;
 
