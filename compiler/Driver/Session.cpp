@@ -251,6 +251,18 @@ Session::bindDims(const rt::NamedTensors &inputs) const {
   return fail(msg);
 }
 
+/// MLIR's pass-manager options where a tool parsed them
+/// (--mlir-print-ir-*, ...) and --mlir-timing (a report when `pm` goes).
+static llvm::Error applyCommandLineOptions(mlir::PassManager &pm) {
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return fail("bad pass-manager options");
+  auto timing = std::make_unique<mlir::DefaultTimingManager>();
+  mlir::applyDefaultTimingManagerCLOptions(*timing);
+  if (timing->isEnabled())
+    pm.enableTiming(std::move(timing));
+  return llvm::Error::success();
+}
+
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   auto module = dsl::genModule(*context, *ast, dims, sourceMgr);
@@ -258,13 +270,8 @@ Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
     return fail("cannot generate IR for '" + ast->name +
                 "' (see the diagnostics above)");
   mlir::PassManager pm(context.get());
-  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
-    return fail("bad pass-manager options");
-  // --mlir-timing: a report per pass manager when `pm` goes.
-  auto timing = std::make_unique<mlir::DefaultTimingManager>();
-  mlir::applyDefaultTimingManagerCLOptions(*timing);
-  if (timing->isEnabled())
-    pm.enableTiming(std::move(timing));
+  if (auto err = applyCommandLineOptions(pm))
+    return err;
   buildAttnOptimizationPipeline(pm, options);
   if (stage != Stage::Attn)
     buildAttnToLinalgPipeline(pm, options);
@@ -284,13 +291,8 @@ llvm::Error Session::lowerToLLVM(mlir::ModuleOp module) {
       func->setAttr(mlir::LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                   mlir::UnitAttr::get(context.get()));
   mlir::PassManager pm(context.get());
-  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
-    return fail("bad pass-manager options");
-  // --mlir-timing: a report per pass manager when `pm` goes.
-  auto timing = std::make_unique<mlir::DefaultTimingManager>();
-  mlir::applyDefaultTimingManagerCLOptions(*timing);
-  if (timing->isEnabled())
-    pm.enableTiming(std::move(timing));
+  if (auto err = applyCommandLineOptions(pm))
+    return err;
   buildLinalgToLLVMPipeline(pm, options);
   if (mlir::failed(pm.run(module)))
     return fail("compilation failed (see the diagnostics above)");
