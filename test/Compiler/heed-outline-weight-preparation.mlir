@@ -4,7 +4,7 @@
 // as a new argument. Work on the input stays.
 // CHECK-LABEL: func.func @model_prepare
 // CHECK-SAME: (%[[W:.*]]: tensor<4x8xf32> {bufferization.writable = false}) -> tensor<8x4xf32>
-// CHECK-SAME: attributes {heed.weight_preparation}
+// CHECK-SAME: attributes {heed.weight_preparation, passthrough = ["minsize", "optsize"]}
 // CHECK: %[[T:.*]] = linalg.transpose ins(%[[W]] : tensor<4x8xf32>)
 // CHECK: return %[[T]]
 // CHECK-LABEL: func.func @model
