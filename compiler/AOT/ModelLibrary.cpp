@@ -108,6 +108,79 @@ llvm::Error runCompiler(const std::vector<std::string> &args,
               "\n" + (output ? (*output)->getBuffer() : ""));
 }
 
+/// Keeps the two entry points of a variant's code and its kernel-context
+/// slot visible to the glue, under per-model, per-variant names; every
+/// other symbol becomes internal, so several libraries live in one program.
+void internalize(llvm::Module &m, const Session::EntryPoints &points,
+                 const LibraryVariant &variant) {
+  std::string runCiface = "_mlir_ciface_" + points.model;
+  std::string prepareCiface = "_mlir_ciface_" + points.prepare;
+  for (llvm::Function &f : m) {
+    if (f.isDeclaration())
+      continue;
+    if (f.getName() == runCiface ||
+        (!points.prepare.empty() && f.getName() == prepareCiface)) {
+      f.setName(f.getName() == runCiface ? variant.runEntry
+                                         : variant.prepareEntry);
+      f.setVisibility(llvm::GlobalValue::HiddenVisibility);
+    } else {
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+    }
+  }
+  for (llvm::GlobalVariable &g : m.globals())
+    if (!g.isDeclaration())
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+  // The slot exists only where the model calls kernels; the glue sets it
+  // either way.
+  llvm::GlobalVariable *slot = m.getGlobalVariable("heed_kernel_context");
+  if (!slot)
+    slot = new llvm::GlobalVariable(
+        m, llvm::ArrayType::get(llvm::Type::getInt64Ty(m.getContext()), 1),
+        /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage, nullptr,
+        "heed_kernel_context");
+  slot->setName(variant.contextSymbol);
+  slot->setInitializer(llvm::Constant::getNullValue(slot->getValueType()));
+  slot->setLinkage(llvm::GlobalValue::ExternalLinkage);
+  slot->setVisibility(llvm::GlobalValue::HiddenVisibility);
+}
+
+/// The model compiled for blocks of `rows` batch rows as variant `index`:
+/// its interface and the object file written into `dir`.
+llvm::Expected<std::pair<LibraryVariant, std::string>>
+compileVariant(Session &session, const llvm::StringMap<int64_t> &dims,
+               int64_t rows, size_t index, const std::string &dir) {
+  const std::string &name = session.model().name;
+  llvm::StringMap<int64_t> variantDims = dims;
+  if (const std::optional<std::string> &batch = session.batchDim())
+    variantDims[*batch] = rows;
+  auto module = session.buildModule(variantDims, Stage::Linalg);
+  if (!module)
+    return module.takeError();
+  Session::EntryPoints points = session.entryPoints(**module);
+  LibraryVariant variant;
+  variant.rows = rows;
+  for (size_t i = 0; i < points.preparedShapes.size(); ++i)
+    variant.prepared.push_back(
+        {"prepared" + std::to_string(i), points.preparedShapes[i], ""});
+  if (auto err = session.lowerToLLVM(**module))
+    return std::move(err);
+  std::string suffix = "_" + std::to_string(index);
+  variant.runEntry = name + "__heed_model" + suffix;
+  variant.prepareEntry =
+      points.prepare.empty() ? "" : name + "__heed_prepare" + suffix;
+  variant.contextSymbol = name + "__heed_kernel_context" + suffix;
+  std::string objectText;
+  llvm::raw_string_ostream objectStream(objectText);
+  if (auto err = emitHostObject(**module, objectStream, [&](llvm::Module &m) {
+        internalize(m, points, variant);
+      }))
+    return std::move(err);
+  std::string path = dir + "/model" + suffix + ".o";
+  if (auto err = writeFile(path, objectText))
+    return std::move(err);
+  return std::make_pair(std::move(variant), path);
+}
+
 } // namespace
 
 llvm::Expected<std::string>
@@ -173,67 +246,11 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     lib.blocks.push_back(index);
     if (index < lib.variants.size())
       continue;
-    llvm::StringMap<int64_t> variantDims = dims;
-    if (batch)
-      variantDims[*batch] = rows;
-    auto module = session.buildModule(variantDims, Stage::Linalg);
-    if (!module)
-      return module.takeError();
-    Session::EntryPoints points = session.entryPoints(**module);
-    LibraryVariant variant;
-    variant.rows = rows;
-    for (size_t i = 0; i < points.preparedShapes.size(); ++i)
-      variant.prepared.push_back(
-          {"prepared" + std::to_string(i), points.preparedShapes[i], ""});
-    if (auto err = session.lowerToLLVM(**module))
-      return std::move(err);
-    std::string suffix = "_" + std::to_string(index);
-    variant.runEntry = model.name + "__heed_model" + suffix;
-    variant.prepareEntry =
-        points.prepare.empty() ? "" : model.name + "__heed_prepare" + suffix;
-    variant.contextSymbol = model.name + "__heed_kernel_context" + suffix;
-
-    // The compiled model: only the entry points and the context slot stay
-    // visible to the glue, under per-model, per-variant names.
-    std::string objectText;
-    llvm::raw_string_ostream objectStream(objectText);
-    auto adjust = [&](llvm::Module &m) {
-      std::string runCiface = "_mlir_ciface_" + points.model;
-      std::string prepareCiface = "_mlir_ciface_" + points.prepare;
-      for (llvm::Function &f : m) {
-        if (f.isDeclaration())
-          continue;
-        if (f.getName() == runCiface ||
-            (!points.prepare.empty() && f.getName() == prepareCiface)) {
-          f.setName(f.getName() == runCiface ? variant.runEntry
-                                             : variant.prepareEntry);
-          f.setVisibility(llvm::GlobalValue::HiddenVisibility);
-        } else {
-          f.setLinkage(llvm::GlobalValue::InternalLinkage);
-        }
-      }
-      for (llvm::GlobalVariable &g : m.globals())
-        if (!g.isDeclaration())
-          g.setLinkage(llvm::GlobalValue::InternalLinkage);
-      // The slot exists only where the model calls kernels; the glue sets
-      // it either way.
-      llvm::GlobalVariable *slot = m.getGlobalVariable("heed_kernel_context");
-      if (!slot)
-        slot = new llvm::GlobalVariable(
-            m, llvm::ArrayType::get(llvm::Type::getInt64Ty(m.getContext()), 1),
-            /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage, nullptr,
-            "heed_kernel_context");
-      slot->setName(variant.contextSymbol);
-      slot->setInitializer(llvm::Constant::getNullValue(slot->getValueType()));
-      slot->setLinkage(llvm::GlobalValue::ExternalLinkage);
-      slot->setVisibility(llvm::GlobalValue::HiddenVisibility);
-    };
-    if (auto err = emitHostObject(**module, objectStream, adjust))
-      return std::move(err);
-    objects.push_back(dir + "/model" + suffix + ".o");
-    if (auto err = writeFile(objects.back(), objectText))
-      return std::move(err);
-    lib.variants.push_back(std::move(variant));
+    auto variant = compileVariant(session, dims, rows, index, dir);
+    if (!variant)
+      return variant.takeError();
+    objects.push_back(variant->second);
+    lib.variants.push_back(std::move(variant->first));
   }
 
   std::string headerPath = options.headerPath;

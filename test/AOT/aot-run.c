@@ -1,5 +1,4 @@
-/*===- aot-run.c - Run any model library on tensor files -----------*- C
--*-===*\
+/*===- aot-run.c - Run any model library on tensor files ----------*- C -*-===*\
 |*                                                                            *|
 |* Part of Heed. A plain C program that loads a model library made by        *|
 |* `heed compile --emit=shared` with dlopen, finds MODEL_info(), binds the   *|
