@@ -66,7 +66,8 @@ def ExpandPackedRecurrence : Pass<"attn-expand-packed-recurrence",
     row's length are zero, and the final states are those at the length.
     The cells are then lowered like a decoder's (generated or oneDNN, by
     `cells=`); layers without lengths are left to the whole-sequence
-    primitive.
+    primitive, unless `all-layers` is set (the GPU target, which has no
+    oneDNN): those become the same loop without the masks.
 
     ```mlir
     %y, %h = attn.gru %x lengths(%len) weights(%wi, %wh, %bi, %bh) {...}
@@ -78,6 +79,10 @@ def ExpandPackedRecurrence : Pass<"attn-expand-packed-recurrence",
     // }
     ```
   }];
+  let options = [
+    Option<"allLayers", "all-layers", "bool", /*default=*/"false",
+           "expand recurrent layers without lengths too">
+  ];
   let dependentDialects = ["heed::attn::AttnDialect",
                            "mlir::arith::ArithDialect",
                            "mlir::scf::SCFDialect",
@@ -310,6 +315,92 @@ def ApproximateMath : Pass<"heed-approximate-math"> {
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::math::MathDialect",
                            "mlir::vector::VectorDialect"];
+}
+
+def LinalgReductionsInnermost : Pass<"heed-linalg-reductions-innermost",
+                                     "mlir::func::FuncOp"> {
+  let summary = "Permute linalg.generic iterators: parallel dims first";
+  let description = [{
+    Interchanges every `linalg.generic` so that its parallel dims come
+    first and its reduction dims last, each group in its original order.
+    `convert-linalg-to-parallel-loops` then makes one `scf.parallel` over
+    all parallel dims with the reductions as `scf.for` loops inside it,
+    which `heed-map-parallel-loops-to-gpu` maps as a whole. (The dense
+    layers' axpy form, `[B, K] x [K, N]` iterated as (b, k, n), would give
+    a parallel loop, a sequential one, and a parallel one inside.)
+
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "reduction", "parallel"]}
+    // becomes
+    linalg.generic {iterator_types = ["parallel", "parallel", "reduction"]}
+    ```
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def MapParallelLoopsToGPU : Pass<"heed-map-parallel-loops-to-gpu",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Map each outermost parallel loop nest onto GPU blocks and threads";
+  let description = [{
+    Every `memref.copy` becomes a parallel loop nest of loads and stores.
+    Every outermost `scf.parallel` (one per linalg op after
+    `convert-linalg-to-parallel-loops`) with constant bounds becomes a
+    two-dimensional `scf.parallel` over (block, thread), mapped to
+    `block_x` and `thread_x`: the body recovers the original induction
+    variables from `block * threads + thread` (innermost dimension fastest,
+    so neighbouring threads touch neighbouring elements) and skips indices
+    past the trip count. Loops of fewer than `threads-per-block` iterations
+    get one block of as many warps as they need. Reduction dimensions stay
+    `scf.for` loops inside a thread; nested parallel loops are marked
+    sequential. The result is ordinary IR the CPU pipeline can run (which
+    is how the schedule's arithmetic is tested without a GPU) and that
+    `convert-parallel-loops-to-gpu` turns into `gpu.launch`.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c3, %c100) step (%c1, %c1) {...}
+    // becomes
+    scf.parallel (%b, %t) = (%c0, %c0) to (%c2, %c256) step (%c1, %c1) {
+      %id = %b * 256 + %t
+      scf.if %id < 300 {
+        %i = %id / 100
+        %j = %id % 100
+        ...
+      }
+    } {mapping = [#gpu.loop_dim_map<processor = block_x, ...>,
+                  #gpu.loop_dim_map<processor = thread_x, ...>]}
+    ```
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t",
+           /*default=*/"256", "threads per block (a multiple of 32, at most 1024)">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def MergeGPUModules : Pass<"heed-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` puts each kernel in a `gpu.module` of its own.
+    This pass moves all of them into one module (`module-name`) and points
+    every `gpu.launch_func` at it, so that a model compiles to one PTX
+    module the runtime loads once.
+
+    ```mlir
+    gpu.module @f_kernel { gpu.func @f_kernel(...) kernel {...} }
+    gpu.module @f_kernel_0 { gpu.func @f_kernel(...) kernel {...} }
+    gpu.launch_func @f_kernel_0::@f_kernel ...
+    // becomes
+    gpu.module @heed_kernels { gpu.func @f_kernel ... gpu.func @f_kernel_0 ... }
+    gpu.launch_func @heed_kernels::@f_kernel_0 ...
+    ```
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string",
+           /*default=*/"\"heed_kernels\"", "name of the merged gpu.module">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
 #endif // HEED_COMPILER_PASSES

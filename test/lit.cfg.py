@@ -35,3 +35,22 @@ except OSError:
 
 # Debian's interpreter, which has NumPy; only used to make malformed files.
 config.substitutions.append(("%python", "/usr/bin/python3"))
+
+# The GPU target. REQUIRES: ptxas (the CUDA toolkit's assembler checks the
+# PTX heed emits), cuda-stub (the toolkit's stub libcuda.so, a driver that
+# loads but has no device), cuda (a real driver and device).
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+ptxas = os.path.join(cuda_home, "bin", "ptxas")
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+cuda_stub = os.path.join(cuda_home, "lib64", "stubs", "libcuda.so")
+if os.path.exists(cuda_stub):
+    config.available_features.add("cuda-stub")
+    config.substitutions.append(("%cuda-stub", cuda_stub))
+try:
+    import ctypes
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda")
+except OSError:
+    pass

@@ -7,9 +7,6 @@
 #include "compiler/Driver/Session.h"
 #include "compiler/JIT/CompileCache.h"
 
-#include "llvm/Support/Format.h"
-#include "llvm/Support/FormatVariadic.h"
-#include <cmath>
 #include "compiler/Driver/KerasWeights.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/BatchRows.h"
@@ -18,6 +15,10 @@
 #include "frontends/dsl/Sema.h"
 #include "runtime/Limits.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/cuda/CudaDriver.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include <cmath>
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -277,6 +278,16 @@ Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
     buildAttnToLinalgPipeline(pm, options);
   if (mlir::failed(pm.run(*module)))
     return fail("compilation failed (see the diagnostics above)");
+  if (stage == Stage::GPU) {
+    if (options.target != "cuda")
+      return fail("the gpu stage belongs to --target=cuda");
+    mlir::PassManager gpu(context.get());
+    if (auto err = applyCommandLineOptions(gpu))
+      return std::move(err);
+    buildLinalgToGPUPipeline(gpu, options);
+    if (mlir::failed(gpu.run(*module)))
+      return fail("compilation failed (see the diagnostics above)");
+  }
   if (stage == Stage::LLVMDialect)
     if (auto err = lowerToLLVM(*module))
       return std::move(err);
@@ -293,7 +304,16 @@ llvm::Error Session::lowerToLLVM(mlir::ModuleOp module) {
   mlir::PassManager pm(context.get());
   if (auto err = applyCommandLineOptions(pm))
     return err;
-  buildLinalgToLLVMPipeline(pm, options);
+  if (options.target == "cuda") {
+    if (gpuLibdevicePath().empty())
+      return fail("the cuda target needs libdevice (nvvm/libdevice/"
+                  "libdevice.10.bc) under $CUDA_HOME or /usr/local/cuda");
+    buildLinalgToNVVMPipeline(pm, options);
+  } else if (options.target == "gpu-schedule-on-cpu") {
+    buildGPUScheduleOnCPUPipeline(pm, options);
+  } else {
+    buildLinalgToLLVMPipeline(pm, options);
+  }
   if (mlir::failed(pm.run(module)))
     return fail("compilation failed (see the diagnostics above)");
   return llvm::Error::success();
@@ -331,6 +351,14 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   std::string key;
   for (auto &sym : ast->symbols)
     key += sym + "=" + std::to_string(dims.lookup(sym)) + ";";
+  if (options.target == "cuda") {
+    // Checked first: without a driver nothing else can be said.
+    if (std::string why = rt::cuda::driverStatus(); !why.empty())
+      return fail(why);
+    return fail("running a model with --target=cuda is not implemented yet "
+                "(heed compile --target=cuda --emit=ptx makes its kernels; "
+                "--target=gpu-schedule-on-cpu runs their schedule here)");
+  }
   std::lock_guard<std::mutex> guard(cacheLock);
   // Compiling prepares the weights (the model's _prepare function reads
   // every one of them), so there must be some.
@@ -362,9 +390,9 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
         sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
     diskKey = CompileCache::key(
         {text.str(), paramText, key,
-         llvm::formatv("raise={0};fused={1};cells={2};dense={3}",
+         llvm::formatv("raise={0};fused={1};cells={2};dense={3};target={4}",
                        options.raiseAttention, options.fusedAttention,
-                       options.cells, options.dense)
+                       options.cells, options.dense, options.target)
              .str()});
     auto hit = disk->load(diskKey);
     if (!hit)

@@ -29,8 +29,9 @@
 
 namespace heed {
 
-/// How far `buildModule` lowers.
-enum class Stage { Attn, Linalg, LLVMDialect };
+/// How far `buildModule` lowers. GPU (--target=cuda only): host functions
+/// launching outlined kernels, before NVVM.
+enum class Stage { Attn, Linalg, GPU, LLVMDialect };
 
 class Session {
 public:
@@ -75,6 +76,8 @@ public:
   /// Lowers a module from `Stage::Linalg` to the LLVM dialect, every
   /// function with its C interface (`_mlir_ciface_NAME`).
   llvm::Error lowerToLLVM(mlir::ModuleOp module);
+
+  const PipelineOptions &pipelineOptions() const { return options; }
 
   /// The entry points of a module at `Stage::Linalg`: the model function
   /// takes inputs, weights, prepared weights and then its outputs as

@@ -32,7 +32,7 @@ void heed::buildAttnOptimizationPipeline(OpPassManager &pm,
 
 void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
                                      const PipelineOptions &options) {
-  if (options.fusedAttention) {
+  if (options.fusedAttention && !options.targetsGPU()) {
     // Key-only score work (U·h + b) on whole key tensors, so that
     // loop-invariant code motion takes it out of decoder loops.
     pm.addNestedPass<func::FuncOp>(createHoistKeyProjections());
@@ -43,12 +43,16 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     // which values are query-only (hoistable) and which depend on keys.
     pm.addNestedPass<func::FuncOp>(createLowerAttentionToLoops());
   } else {
-    // Reference lowering: attention becomes whole-tensor attn ops.
+    // Reference lowering: attention becomes whole-tensor attn ops (also the
+    // GPU target's, until it has a fused attention kernel).
     pm.addNestedPass<func::FuncOp>(createDecomposeAttention());
   }
   // Recurrent layers with per-row lengths (packed sequences) have no oneDNN
-  // primitive: a loop of cells that keep a row's state past its length.
-  pm.addNestedPass<func::FuncOp>(createExpandPackedRecurrence());
+  // primitive: a loop of cells that keep a row's state past its length. The
+  // GPU target has no oneDNN at all: every recurrent layer becomes one.
+  ExpandPackedRecurrenceOptions expand;
+  expand.allLayers = options.targetsGPU();
+  pm.addNestedPass<func::FuncOp>(createExpandPackedRecurrence(expand));
   // A cell stepped from zeros is a dense layer over its input and its gates
   // (no product with the state).
   pm.addNestedPass<func::FuncOp>(createSimplifyZeroStateCells());
@@ -61,11 +65,13 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());
   // Recurrent layers, Conv1D and dense layers over many rows run in oneDNN:
   // calls into the runtime, whose primitives and reordered weights are built
-  // once per compiled model.
-  ConvertAttnToRuntimeOptions runtime;
-  runtime.cells = options.cells;
-  runtime.dense = options.dense;
-  pm.addPass(createConvertAttnToRuntime(runtime));
+  // once per compiled model. (Not on the GPU: everything is generated.)
+  if (!options.targetsGPU()) {
+    ConvertAttnToRuntimeOptions runtime;
+    runtime.cells = options.cells;
+    runtime.dense = options.dense;
+    pm.addPass(createConvertAttnToRuntime(runtime));
+  }
   // Everything else in attn maps onto linalg generics on tensors.
   pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg());
   // Weight transposes and slices do not depend on the fused loops' rows:
@@ -87,6 +93,14 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   // accumulate through memory.
   pm.addNestedPass<func::FuncOp>(createVectorizeLinalg());
   pm.addPass(createCanonicalizerPass());
+  buildBufferizationPipeline(pm);
+  // Accumulators of tiles that reduce over a loop stay in registers.
+  pm.addNestedPass<func::FuncOp>(createHoistVectorTransfers());
+  buildLoopsToLLVMPipeline(pm);
+  (void)options;
+}
+
+void heed::buildBufferizationPipeline(OpPassManager &pm) {
   // A value returned twice (two outputs of one expression, or equal ones
   // merged by CSE) would crash buffer-results-to-out-params: copy repeats.
   pm.addNestedPass<func::FuncOp>(createDistinctResults());
@@ -113,8 +127,9 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   // stack every iteration and overflows it on large batches.)
   // Free every remaining heap temporary.
   bufferization::buildBufferDeallocationPipeline(pm);
-  // Accumulators of tiles that reduce over a loop stay in registers.
-  pm.addNestedPass<func::FuncOp>(createHoistVectorTransfers());
+}
+
+void heed::buildLoopsToLLVMPipeline(OpPassManager &pm) {
   // Structured ops become scf loops over memrefs.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Hoist loop-invariant loads and address computations.
@@ -144,13 +159,17 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   // Vectorization pads transfers with ub.poison.
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  (void)options;
 }
 
 void heed::buildHeedPipeline(OpPassManager &pm, const PipelineOptions &options) {
   buildAttnOptimizationPipeline(pm, options);
   buildAttnToLinalgPipeline(pm, options);
-  buildLinalgToLLVMPipeline(pm, options);
+  if (options.target == "cuda")
+    buildLinalgToNVVMPipeline(pm, options);
+  else if (options.target == "gpu-schedule-on-cpu")
+    buildGPUScheduleOnCPUPipeline(pm, options);
+  else
+    buildLinalgToLLVMPipeline(pm, options);
 }
 
 namespace {
@@ -166,8 +185,21 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> dense{*this, "dense",
                             llvm::cl::desc("dense layers: auto, generated or onednn"),
                             llvm::cl::init("auto")};
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("cpu, cuda or gpu-schedule-on-cpu"),
+                             llvm::cl::init("cpu")};
+  Option<std::string> gpuChip{*this, "gpu-chip",
+                              llvm::cl::desc("NVIDIA architecture (sm_90)"),
+                              llvm::cl::init("sm_90")};
   heed::PipelineOptions get() const {
-    return {raise, fused, cells, dense};
+    heed::PipelineOptions o;
+    o.raiseAttention = raise;
+    o.fusedAttention = fused;
+    o.cells = cells;
+    o.dense = dense;
+    o.target = target;
+    o.gpuChip = gpuChip;
+    return o;
   }
 };
 } // namespace
@@ -187,6 +219,19 @@ void heed::registerHeedPipelines() {
       "heed-linalg-to-llvm", "Bufferize and lower linalg to the LLVM dialect",
       [](OpPassManager &pm, const PipelineCLOptions &o) {
         buildLinalgToLLVMPipeline(pm, o.get());
+      });
+  PassPipelineRegistration<PipelineCLOptions>(
+      "heed-linalg-to-gpu",
+      "Bufferize linalg, map its loop nests onto blocks and threads, outline "
+      "GPU kernels",
+      [](OpPassManager &pm, const PipelineCLOptions &o) {
+        buildLinalgToGPUPipeline(pm, o.get());
+      });
+  PassPipelineRegistration<PipelineCLOptions>(
+      "heed-gpu-to-nvvm",
+      "Outlined GPU kernels to PTX (gpu.binary), host code to the LLVM dialect",
+      [](OpPassManager &pm, const PipelineCLOptions &o) {
+        buildGPUToNVVMPipeline(pm, o.get());
       });
   PassPipelineRegistration<PipelineCLOptions>(
       "heed-pipeline", "The whole Heed pipeline: attn to the LLVM dialect",

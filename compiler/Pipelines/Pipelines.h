@@ -27,6 +27,16 @@ struct PipelineOptions {
   /// Dense layers: "generated", "onednn" (oneDNN's inner product, where the
   /// weights allow) or "auto" (oneDNN for many rows of large enough layers).
   std::string dense = "auto";
+  /// Where the code runs: "cpu" (host code and oneDNN kernels), "cuda"
+  /// (NVIDIA GPU kernels as PTX, host code that launches them) or
+  /// "gpu-schedule-on-cpu" (the cuda target's lowering, its loop nests mapped
+  /// to blocks and threads, run on the CPU: checks the GPU schedule's
+  /// arithmetic without a GPU).
+  std::string target = "cpu";
+  /// The NVIDIA architecture the cuda target compiles for.
+  std::string gpuChip = "sm_90";
+
+  bool targetsGPU() const { return target != "cpu"; }
 };
 
 /// attn (as the frontend emits it) → attn with attention ops raised.
@@ -38,11 +48,39 @@ void buildAttnToLinalgPipeline(mlir::OpPassManager &pm,
 /// linalg on tensors → LLVM dialect, ready for translation and the JIT.
 void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm,
                                const PipelineOptions &options);
+/// Shared by the CPU and GPU targets: tensors to buffers (results become
+/// out-parameters), temporaries hoisted out of loops and freed.
+void buildBufferizationPipeline(mlir::OpPassManager &pm);
+/// Loops and vector ops on memrefs → LLVM dialect (the CPU target's tail).
+void buildLoopsToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// GPU target (GPUPipelines.cpp). linalg on tensors → buffers and parallel
+/// loop nests mapped onto blocks and threads (still runnable on the CPU).
+void buildLinalgToMappedLoopsPipeline(mlir::OpPassManager &pm,
+                                      const PipelineOptions &options);
+/// linalg on tensors → host functions launching outlined kernels (gpu
+/// dialect), all kernels in one gpu.module.
+void buildLinalgToGPUPipeline(mlir::OpPassManager &pm,
+                              const PipelineOptions &options);
+/// Outlined kernels → NVVM → PTX in a gpu.binary; host code → LLVM dialect.
+void buildGPUToNVVMPipeline(mlir::OpPassManager &pm,
+                            const PipelineOptions &options);
+/// libdevice.10.bc under $CUDA_HOME or /usr/local/cuda; empty if absent.
+std::string gpuLibdevicePath();
+/// linalg on tensors → LLVM dialect with GPU kernels as PTX.
+void buildLinalgToNVVMPipeline(mlir::OpPassManager &pm,
+                               const PipelineOptions &options);
+/// linalg on tensors → the GPU schedule's loop nests → LLVM dialect for the
+/// CPU's JIT.
+void buildGPUScheduleOnCPUPipeline(mlir::OpPassManager &pm,
+                                   const PipelineOptions &options);
+
 /// The whole way from frontend attn IR to the LLVM dialect.
 void buildHeedPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 
-/// Registers heed-attn-opt, heed-attn-to-linalg, heed-linalg-to-llvm and
-/// heed-pipeline with the global pass-pipeline registry.
+/// Registers heed-attn-opt, heed-attn-to-linalg, heed-linalg-to-llvm,
+/// heed-linalg-to-gpu, heed-gpu-to-nvvm and heed-pipeline with the global
+/// pass-pipeline registry.
 void registerHeedPipelines();
 
 } // namespace heed

@@ -88,7 +88,7 @@ struct DirectionResult {
 };
 
 /// The masked loop of cells for one direction. `mask` is [B, T], 1.0 at a
-/// row's valid steps.
+/// row's valid steps, or null when every step of every row is valid.
 DirectionResult expandDirection(OpBuilder &b, Location loc, bool lstm, Value x,
                                 Value mask, const Direction &d) {
   auto xType = cast<RankedTensorType>(x.getType());
@@ -110,11 +110,15 @@ DirectionResult expandDirection(OpBuilder &b, Location loc, bool lstm, Value x,
             d.backward ? Value(arith::SubIOp::create(nb, l, last, iv)) : iv;
         Value xt = sliceAt(nb, l, x, 1, t);
         // [B, 1]: broadcasts over the hidden units.
-        Value valid = tensor::ExpandShapeOp::create(
-            nb, l, f32Type({batch, 1}, nb), sliceAt(nb, l, mask, 1, t),
-            SmallVector<ReassociationIndices>{{0, 1}});
+        Value valid = mask ? Value(tensor::ExpandShapeOp::create(
+                                 nb, l, f32Type({batch, 1}, nb),
+                                 sliceAt(nb, l, mask, 1, t),
+                                 SmallVector<ReassociationIndices>{{0, 1}}))
+                           : Value();
         auto keep = [&](Value next, Value previous) -> Value {
-          return attn::SelectOp::create(nb, l, valid, next, previous);
+          return valid ? Value(attn::SelectOp::create(nb, l, valid, next,
+                                                      previous))
+                       : next;
         };
         SmallVector<Value> next;
         Value hNext;
@@ -155,19 +159,22 @@ LogicalResult expand(Operation *op, Value x, Value lengths, Value h0, Value c0,
   bool bidirectional = dir == attn::Direction::bidirectional_concat ||
                        dir == attn::Direction::bidirectional_sum;
 
-  // mask [B, T] = arange(T) [1, T] < lengths [B, 1].
-  SmallVector<float> stepValues(steps);
-  for (int64_t i = 0; i < steps; ++i)
-    stepValues[i] = float(i);
-  Value stepIds = arith::ConstantOp::create(
-      b, loc,
-      DenseElementsAttr::get(f32Type({1, steps}, b),
-                             ArrayRef<float>(stepValues)));
-  Value lengthColumn =
-      tensor::ExpandShapeOp::create(b, loc, f32Type({batch, 1}, b), lengths,
-                                    SmallVector<ReassociationIndices>{{0, 1}});
-  Value mask = attn::BinaryOp::create(b, loc, stepIds, lengthColumn,
-                                      attn::BinaryKind::lt);
+  // mask [B, T] = arange(T) [1, T] < lengths [B, 1]; none without lengths.
+  Value mask;
+  if (lengths) {
+    SmallVector<float> stepValues(steps);
+    for (int64_t i = 0; i < steps; ++i)
+      stepValues[i] = float(i);
+    Value stepIds = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(f32Type({1, steps}, b),
+                               ArrayRef<float>(stepValues)));
+    Value lengthColumn = tensor::ExpandShapeOp::create(
+        b, loc, f32Type({batch, 1}, b), lengths,
+        SmallVector<ReassociationIndices>{{0, 1}});
+    mask = attn::BinaryOp::create(b, loc, stepIds, lengthColumn,
+                                  attn::BinaryKind::lt);
+  }
 
   SmallVector<DirectionResult> results;
   for (int64_t k = 0, n = bidirectional ? 2 : 1; k < n; ++k) {
@@ -206,12 +213,15 @@ LogicalResult expand(Operation *op, Value x, Value lengths, Value h0, Value c0,
 
 struct ExpandPackedRecurrencePass
     : heed::impl::ExpandPackedRecurrenceBase<ExpandPackedRecurrencePass> {
+  using ExpandPackedRecurrenceBase::ExpandPackedRecurrenceBase;
   void runOnOperation() override {
     SmallVector<Operation *> layers;
     getOperation().walk([&](Operation *op) {
-      if (auto lstm = dyn_cast<attn::LstmOp>(op); lstm && lstm.getLengths())
+      if (auto lstm = dyn_cast<attn::LstmOp>(op);
+          lstm && (allLayers || lstm.getLengths()))
         layers.push_back(op);
-      if (auto gru = dyn_cast<attn::GruOp>(op); gru && gru.getLengths())
+      if (auto gru = dyn_cast<attn::GruOp>(op);
+          gru && (allLayers || gru.getLengths()))
         layers.push_back(op);
     });
     for (Operation *op : layers) {
@@ -224,7 +234,8 @@ struct ExpandPackedRecurrencePass
         auto gru = cast<attn::GruOp>(op);
         if (!gru.getLinearBeforeReset())
           done = op->emitError(
-              "attn.gru with lengths needs linear_before_reset (the cell "
+              "a GRU run as a loop of cells (lengths, or the GPU target) "
+              "needs linear_before_reset (the cell "
               "of attn.gru_cell)");
         else
           done = expand(op, gru.getInput(), gru.getLengths(), gru.getH0(),

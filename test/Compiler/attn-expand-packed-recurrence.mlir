@@ -1,4 +1,5 @@
 // RUN: heed-opt %s --split-input-file --verify-diagnostics --attn-expand-packed-recurrence | FileCheck %s
+// RUN: heed-opt %s --split-input-file --verify-diagnostics --attn-expand-packed-recurrence=all-layers=1 | FileCheck %s --check-prefix=ALL
 
 // A backward GRU with lengths: one loop from the last step down; a row keeps
 // its state (the initial zeros) until its last valid step and writes zeros
@@ -82,6 +83,17 @@ func.func @lstm_bidirectional(%x: tensor<2x3x5xf32>, %len: tensor<2xf32>,
 // CHECK: %[[B:.*]]:2 = scf.for
 // CHECK: attn.binary %[[F]]#1, %[[B]]#1 {kind = #attn<binary add>}
 // CHECK: attn.gru %arg0 weights
+// With all-layers (the GPU target), the layer without lengths becomes a
+// loop of cells too, with no masks.
+// ALL-LABEL: func.func @gru_sum_and_unmasked
+// ALL: attn.binary %{{.*}}#1, %{{.*}}#1 {kind = #attn<binary add>}
+// ALL: scf.for
+// ALL-NOT: attn.select
+// ALL: attn.gru_cell
+// ALL-NOT: attn.select
+// ALL: scf.yield
+// ALL-NOT: attn.gru %
+// ALL: return
 func.func @gru_sum_and_unmasked(%x: tensor<2x3x5xf32>, %len: tensor<2xf32>,
     %wi: tensor<12x5xf32>, %wh: tensor<12x4xf32>, %bi: tensor<12xf32>, %bh: tensor<12xf32>)
     -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
@@ -103,7 +115,7 @@ func.func @gru_sum_and_unmasked(%x: tensor<2x3x5xf32>, %len: tensor<2xf32>,
 func.func @gru_reset_before(%x: tensor<2x3x5xf32>, %len: tensor<2xf32>,
     %wi: tensor<12x5xf32>, %wh: tensor<12x4xf32>, %bi: tensor<12xf32>, %bh: tensor<12xf32>)
     -> tensor<2x3x4xf32> {
-  // expected-error @+1 {{attn.gru with lengths needs linear_before_reset}}
+  // expected-error @+1 {{a GRU run as a loop of cells (lengths, or the GPU target) needs linear_before_reset}}
   %y, %h = attn.gru %x lengths(%len) weights(%wi, %wh, %bi, %bh)
       {direction = #attn<direction forward>, hidden_size = 4 : i64, linear_before_reset = false}
       : (tensor<2x3x5xf32>, tensor<2xf32>, tensor<12x5xf32>, tensor<12x4xf32>,

@@ -8,7 +8,9 @@ row i mod B0); rows of these models are independent, so output row i must
 equal golden row i mod B0 under every choice. Choices: --attention fused and
 decomposed, raised or --no-raise (for models with attention or a softmax
 to raise), and for models with recurrent cells in
-loops --cell fused, onednn and auto; --threads 1, 2 and 3 rotate over the
+loops --cell fused, onednn and auto; the GPU target's schedule run on the
+CPU (--target=gpu-schedule-on-cpu, raised or not); --threads 1, 2 and 3
+rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
 several threads splits the batch into blocks of rows). Each model is also
 made into an ahead-of-time model library (heed compile --emit=shared) at
@@ -142,7 +144,12 @@ def choices(model_text):
                         r"softmax)\b", model_text)
     lowerings = ["fused", "decomposed"] if attends else ["fused"]
     raising = [False, True] if attends else [False]
-    return list(itertools.product(lowerings, raising, cells))
+    cpu = [c + ("cpu",) for c in itertools.product(lowerings, raising, cells)]
+    # The GPU target's lowering (no oneDNN, recurrent layers as loops of
+    # cells, decomposed attention) with its loop nests mapped to blocks and
+    # threads, run on the CPU: raised or not.
+    gpu = [("decomposed", r, "fused", "gpu-schedule-on-cpu") for r in raising]
+    return cpu + gpu
 
 
 THREADS = [1, 2, 3]
@@ -152,17 +159,17 @@ DENSE = ["auto", "generated", "onednn"]
 
 def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, dense,
             tmp, atol, rtol):
-    attention, no_raise, cell = choice
-    tag = "%s-b%d-%s-%s-%s-%s-t%d" % (name, batch, attention,
-                                      "noraise" if no_raise else "raise", cell,
-                                      "dense_" + dense, threads)
+    attention, no_raise, cell, target = choice
+    tag = "%s-b%d-%s-%s-%s-%s-t%d-%s" % (name, batch, attention,
+                                         "noraise" if no_raise else "raise", cell,
+                                         "dense_" + dense, threads, target)
     rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
     in_file = os.path.join(tmp, tag + ".in.npz")
     out_file = os.path.join(tmp, tag + ".out.npz")
     np.savez(in_file, **rows)
     cmd = [heed, "run", path(model), "--input", in_file, "--output", out_file,
            "--attention=" + attention, "--cell=" + cell, "--dense=" + dense,
-           "--threads=%d" % threads]
+           "--threads=%d" % threads, "--target=" + target]
     if weights:
         cmd += ["--weights", path(weights)]
     for param in PARAMS.get(name, []):

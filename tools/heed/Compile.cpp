@@ -12,6 +12,7 @@
 #include "compiler/JIT/JITModel.h"
 #include "frontends/dsl/AST.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -46,6 +47,9 @@ llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
 
 /// heed compile --emit=obj|shared: a model library and its C header.
 int compileLibrary(Session &session) {
+  if (session.pipelineOptions().target != "cpu")
+    return failWith("model libraries are CPU code: --emit=" + emit +
+                    " needs --target=cpu");
   const dsl::Model &model = session.model();
   auto dims = parseDims(model, /*defaultToOne=*/false);
   if (!dims)
@@ -73,6 +77,23 @@ int compileLibrary(Session &session) {
   return 0;
 }
 
+/// The PTX of every gpu.binary in `module` (one per model: the kernels are
+/// merged into one gpu.module).
+static llvm::Error emitKernelAssembly(mlir::ModuleOp module,
+                                      llvm::raw_ostream &os) {
+  unsigned objects = 0;
+  module.walk([&](mlir::gpu::BinaryOp binary) {
+    for (mlir::Attribute a : binary.getObjects()) {
+      auto object = mlir::cast<mlir::gpu::ObjectAttr>(a);
+      os << object.getObject().getValue();
+      ++objects;
+    }
+  });
+  if (!objects)
+    return llvm::createStringError("the model compiled to no GPU kernels");
+  return llvm::Error::success();
+}
+
 int compileCommand() {
   auto session = openSession(/*needWeights=*/false);
   if (!session)
@@ -97,20 +118,33 @@ int compileCommand() {
     stage = Stage::Attn;
   else if (emit == "linalg")
     stage = Stage::Linalg;
-  else if (emit == "llvm-dialect" || emit == "llvm" || emit == "asm")
+  else if (emit == "llvm-dialect" || emit == "llvm" || emit == "asm" ||
+           emit == "ptx")
     stage = Stage::LLVMDialect;
+  else if (emit == "gpu")
+    stage = Stage::GPU;
   else
     return failWith(
-        "--emit must be ast, attn, linalg, llvm-dialect, llvm, asm, obj "
-        "or shared, not '" +
+        "--emit must be ast, attn, linalg, gpu, llvm-dialect, llvm, asm, "
+        "ptx, obj or shared, not '" +
         emit + "'");
+  bool cuda = (*session)->pipelineOptions().target == "cuda";
+  if ((emit == "gpu" || emit == "ptx") && !cuda)
+    return failWith("--emit=" + emit + " needs --target=cuda");
+  if (cuda && (emit == "llvm" || emit == "asm"))
+    return failWith("--emit=" + emit +
+                    " is the CPU target's; with --target=cuda use "
+                    "--emit=gpu, ptx or llvm-dialect");
   auto dims = parseDims(model, /*defaultToOne=*/stage != Stage::Attn);
   if (!dims)
     return failWith(dims.takeError());
   auto module = (*session)->buildModule(*dims, stage);
   if (!module)
     return failWith(module.takeError());
-  if (emit == "llvm") {
+  if (emit == "ptx") {
+    if (auto err = emitKernelAssembly(**module, os))
+      return failWith(std::move(err));
+  } else if (emit == "llvm") {
     if (auto err = emitHostLLVMIR(**module, os))
       return failWith(std::move(err));
   } else if (emit == "asm") {

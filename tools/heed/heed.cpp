@@ -84,6 +84,17 @@ static cl::opt<std::string> denseLowering(
                       "product from 16 rows of 64x64 or larger layers), "
                       "generated, or onednn (wherever the weights allow)"),
     cl::init("auto"), cl::cat(modelCat));
+static cl::opt<std::string> targetOption(
+    "target",
+    cl::desc("where the code runs: cpu (the default), cuda (NVIDIA GPU "
+             "kernels: heed compile --emit=gpu|ptx; running needs a CUDA "
+             "driver) or gpu-schedule-on-cpu (the cuda target's lowering, "
+             "its loop nests mapped to blocks and threads, run on the CPU: "
+             "checks the GPU schedule without a GPU)"),
+    cl::init("cpu"), cl::cat(modelCat));
+static cl::opt<std::string>
+    gpuChip("gpu-chip", cl::desc("with --target=cuda: the NVIDIA architecture"),
+            cl::value_desc("sm_NN"), cl::init("sm_90"), cl::cat(modelCat));
 static cl::opt<bool> noCompileCache(
     "no-compile-cache",
     cl::desc("neither read nor write the on-disk compile cache "
@@ -143,11 +154,13 @@ static cl::opt<std::string> attentionMapPath(
     "attention-map", cl::desc("with --text: write the first text's attention "
                               "alignment as an SVG image"),
     cl::value_desc("FILE.svg"), cl::cat(runCat));
-cl::opt<std::string> emit(
-    "emit", cl::desc("what to print: ast, attn, linalg, llvm-dialect, llvm "
-                     "(LLVM IR) or asm (host assembly); or a model library "
-                     "with its C header: obj (object file) or shared"),
-    cl::init("attn"), cl::cat(compileCat));
+cl::opt<std::string>
+    emit("emit",
+         cl::desc("what to print: ast, attn, linalg, llvm-dialect, llvm "
+                  "(LLVM IR) or asm (host assembly); with --target=cuda "
+                  "gpu (outlined kernels) or ptx; or a model library "
+                  "with its C header: obj (object file) or shared"),
+         cl::init("attn"), cl::cat(compileCat));
 cl::opt<std::string> outFile("o", cl::desc("output file (default: stdout)"),
                                     cl::value_desc("FILE"), cl::init("-"),
                                     cl::cat(compileCat));
@@ -198,6 +211,8 @@ PipelineOptions pipelineOptions() {
   o.fusedAttention = attentionLowering == "fused";
   o.cells = cellLowering;
   o.dense = denseLowering;
+  o.target = targetOption;
+  o.gpuChip = gpuChip;
   return o;
 }
 
@@ -215,6 +230,16 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       denseLowering != "onednn")
     return llvm::createStringError("--dense must be 'auto', 'generated' or 'onednn', not '" +
                                    denseLowering + "'");
+  if (targetOption != "cpu" && targetOption != "cuda" &&
+      targetOption != "gpu-schedule-on-cpu")
+    return llvm::createStringError(
+        "--target must be 'cpu', 'cuda' or 'gpu-schedule-on-cpu', not '" +
+        targetOption + "'");
+  if (!llvm::StringRef(gpuChip).starts_with("sm_") ||
+      !llvm::all_of(llvm::StringRef(gpuChip).drop_front(3), llvm::isDigit) ||
+      gpuChip.size() < 5)
+    return llvm::createStringError("--gpu-chip must look like sm_90, not '" +
+                                   gpuChip + "'");
   // Values as written: the model's header says whether a parameter takes a
   // number or a word.
   dsl::ParamOverrides params;

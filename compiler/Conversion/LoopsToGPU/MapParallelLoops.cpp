@@ -1,0 +1,205 @@
+//===- MapParallelLoops.cpp - Parallel loop nests onto blocks and threads -===//
+//
+// Part of Heed. See Passes.td (heed-map-parallel-loops-to-gpu).
+//
+// Every outermost scf.parallel (one per linalg op after
+// convert-linalg-to-parallel-loops, or a memref.copy rewritten here) becomes
+// a two-dimensional scf.parallel over (block, thread) whose body computes
+// the linear index `block * threads + thread`, skips indices past the trip
+// count, and recovers the original induction variables with the innermost
+// one fastest, so neighbouring threads touch neighbouring elements. The
+// mapping attributes say block_x and thread_x; convert-parallel-loops-to-gpu
+// turns the loop into a gpu.launch. Before that the loop is ordinary IR: the
+// CPU pipeline can run it (heed --target=gpu-schedule-on-cpu), which checks
+// this arithmetic without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace heed {
+#define GEN_PASS_DEF_MAPPARALLELLOOPSTOGPU
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+
+namespace {
+
+/// memref.copy as a parallel loop nest of loads and stores, so that it is
+/// mapped like any other element-wise work.
+void copyAsParallelLoop(memref::CopyOp copy) {
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  auto type = cast<MemRefType>(copy.getTarget().getType());
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  if (type.getRank() == 0) {
+    Value v = memref::LoadOp::create(b, loc, copy.getSource());
+    memref::StoreOp::create(b, loc, v, copy.getTarget());
+    copy.erase();
+    return;
+  }
+  SmallVector<Value> lbs(type.getRank(), zero), steps(type.getRank(), one), ubs;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    ubs.push_back(
+        type.isDynamicDim(d)
+            ? Value(memref::DimOp::create(b, loc, copy.getTarget(), d))
+            : Value(
+                  arith::ConstantIndexOp::create(b, loc, type.getDimSize(d))));
+  scf::ParallelOp::create(
+      b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location l, ValueRange ivs) {
+        Value v = memref::LoadOp::create(nb, l, copy.getSource(), ivs);
+        memref::StoreOp::create(nb, l, v, copy.getTarget(), ivs);
+      });
+  copy.erase();
+}
+
+/// The trip count of dimension `d` of `loop` when its bounds are constants.
+std::optional<int64_t> tripCount(scf::ParallelOp loop, unsigned d) {
+  auto lb = getConstantIntValue(loop.getLowerBound()[d]);
+  auto ub = getConstantIntValue(loop.getUpperBound()[d]);
+  auto step = getConstantIntValue(loop.getStep()[d]);
+  if (!lb || !ub || !step || *step <= 0)
+    return std::nullopt;
+  return *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
+}
+
+struct MapParallelLoopsToGPUPass
+    : heed::impl::MapParallelLoopsToGPUBase<MapParallelLoopsToGPUPass> {
+  using MapParallelLoopsToGPUBase::MapParallelLoopsToGPUBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (threadsPerBlock < 32 || threadsPerBlock > 1024 ||
+        threadsPerBlock % 32) {
+      func.emitError("threads-per-block must be a multiple of 32 from 32 to "
+                     "1024, not ")
+          << static_cast<int64_t>(threadsPerBlock);
+      return signalPassFailure();
+    }
+    SmallVector<memref::CopyOp> copies;
+    func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
+    for (memref::CopyOp copy : copies)
+      copyAsParallelLoop(copy);
+
+    SmallVector<scf::ParallelOp> loops;
+    func.walk([&](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>() &&
+          loop.getNumResults() == 0)
+        loops.push_back(loop);
+    });
+    for (scf::ParallelOp loop : loops)
+      if (failed(map(loop)))
+        return signalPassFailure();
+  }
+
+  LogicalResult map(scf::ParallelOp loop) {
+    unsigned rank = loop.getNumLoops();
+    SmallVector<int64_t> trips;
+    int64_t total = 1;
+    for (unsigned d = 0; d < rank; ++d) {
+      std::optional<int64_t> n = tripCount(loop, d);
+      if (!n)
+        return loop.emitError("the GPU target needs parallel loops with "
+                              "constant bounds");
+      trips.push_back(*n);
+      total *= *n;
+    }
+    if (total == 0) {
+      loop.erase();
+      return success();
+    }
+    // Small loops get one block of as many warps as they need.
+    int64_t threads =
+        std::min<int64_t>(threadsPerBlock, (total + 31) / 32 * 32);
+    int64_t blocks = (total + threads - 1) / threads;
+
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value zero = index(0), one = index(1), threadCount = index(threads),
+          totalCount = index(total);
+    SmallVector<Value> tripCounts, strides;
+    int64_t stride = 1;
+    for (int d = int(rank) - 1; d >= 0; --d) {
+      tripCounts.insert(tripCounts.begin(), index(trips[d]));
+      strides.insert(strides.begin(), index(stride));
+      stride *= trips[d];
+    }
+    auto mapped = scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero}, ValueRange{index(blocks), threadCount},
+        ValueRange{one, one}, [&](OpBuilder &nb, Location l, ValueRange ids) {
+          Value linear = arith::AddIOp::create(
+              nb, l, arith::MulIOp::create(nb, l, ids[0], threadCount), ids[1]);
+          Value inRange = arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::ult, linear, totalCount);
+          auto guard = scf::IfOp::create(nb, l, inRange, /*else=*/false);
+          OpBuilder ib = guard.getThenBodyBuilder();
+          // Innermost dimension fastest: i_d = (linear / stride_d) % trip_d.
+          IRMapping ivs;
+          for (int d = int(rank) - 1; d >= 0; --d) {
+            Value i = linear;
+            if (d != int(rank) - 1)
+              i = arith::DivUIOp::create(ib, l, i, strides[d]);
+            if (d != 0)
+              i = arith::RemUIOp::create(ib, l, i, tripCounts[d]);
+            if (!isConstantIntValue(loop.getStep()[d], 1))
+              i = arith::MulIOp::create(ib, l, i, loop.getStep()[d]);
+            if (!isConstantIntValue(loop.getLowerBound()[d], 0))
+              i = arith::AddIOp::create(ib, l, loop.getLowerBound()[d], i);
+            ivs.map(loop.getInductionVars()[d], i);
+          }
+          for (Operation &op : loop.getBody()->without_terminator())
+            ib.clone(op, ivs);
+        });
+    MLIRContext *ctx = loop.getContext();
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
+    auto dim = [&](gpu::Processor processor) {
+      return gpu::ParallelLoopDimMappingAttr::get(ctx, processor, identity,
+                                                  identity);
+    };
+    if (failed(gpu::setMappingAttr(mapped, {dim(gpu::Processor::BlockX),
+                                            dim(gpu::Processor::ThreadX)})))
+      return loop.emitError("cannot map this loop to blocks and threads");
+    // Nested parallel loops of the body run in sequence in their thread.
+    SmallVector<scf::ParallelOp> nested;
+    mapped.getBody()->walk([&](scf::ParallelOp inner) {
+      if (inner != mapped)
+        nested.push_back(inner);
+    });
+    for (scf::ParallelOp inner : llvm::reverse(nested))
+      if (failed(sequential(inner)))
+        return failure();
+    loop.erase();
+    return success();
+  }
+
+  /// `loop` (no reductions) as nested scf.for loops.
+  static LogicalResult sequential(scf::ParallelOp loop) {
+    if (loop.getNumResults())
+      return loop.emitError("the GPU target cannot map a parallel loop with "
+                            "reductions");
+    OpBuilder b(loop);
+    IRMapping ivs;
+    for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
+      auto inner =
+          scf::ForOp::create(b, loop.getLoc(), loop.getLowerBound()[d],
+                             loop.getUpperBound()[d], loop.getStep()[d]);
+      ivs.map(loop.getInductionVars()[d], inner.getInductionVar());
+      b.setInsertionPoint(inner.getBody()->getTerminator());
+    }
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, ivs);
+    loop.erase();
+    return success();
+  }
+};
+
+} // namespace

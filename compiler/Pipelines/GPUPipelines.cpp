@@ -1,0 +1,131 @@
+//===- GPUPipelines.cpp - The NVIDIA GPU target's pipelines ---------------===//
+//
+// Part of Heed. linalg on tensors (attn-to-linalg with the GPU options: no
+// oneDNN calls, recurrent layers as loops of cells, decomposed attention)
+// → buffers → parallel loop nests mapped onto blocks and threads → gpu
+// dialect (outlined kernels, one gpu.module) → NVVM → PTX inside a
+// gpu.binary, with the host code in the LLVM dialect. Each addPass says why
+// it is there.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Passes.h"
+#include "compiler/Pipelines/Pipelines.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+
+using namespace mlir;
+
+namespace {
+/// libdevice (CUDA's math library as LLVM bitcode): $CUDA_HOME, else
+/// /usr/local/cuda. Empty when neither has it.
+std::string libdevicePath() {
+  SmallVector<std::string, 2> roots;
+  if (auto home = llvm::sys::Process::GetEnv("CUDA_HOME"))
+    roots.push_back(*home);
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots) {
+    SmallString<128> path(root);
+    llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return "";
+}
+} // namespace
+
+std::string heed::gpuLibdevicePath() { return libdevicePath(); }
+
+void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
+                                            const PipelineOptions &options) {
+  buildBufferizationPipeline(pm);
+  // Reduction dims innermost, so that every op's parallel dims form one
+  // loop nest to map.
+  pm.addNestedPass<func::FuncOp>(createLinalgReductionsInnermost());
+  // One scf.parallel per linalg op: its parallel dims become the loop's,
+  // reduction dims scf.for loops inside it (one thread reduces).
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  // Each loop nest onto (block, thread) with the innermost dim fastest, so
+  // neighbouring threads touch neighbouring elements; copies too.
+  pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
+  (void)options;
+}
+
+void heed::buildLinalgToGPUPipeline(OpPassManager &pm,
+                                    const PipelineOptions &options) {
+  buildLinalgToMappedLoopsPipeline(pm, options);
+  // Mapped loops become gpu.launch regions...
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  // ...index arithmetic of their bounds back to arith...
+  pm.addPass(createLowerAffinePass());
+  // ...and kernels of their own (constants and index math sunk into them).
+  pm.addPass(createGpuKernelOutliningPass());
+  // One PTX module per model: loaded once by the runtime.
+  pm.addPass(createMergeGPUModules());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void heed::buildGPUToNVVMPipeline(OpPassManager &pm,
+                                  const PipelineOptions &options) {
+  // Host code: structured control flow and strided memrefs lowered before
+  // the gpu-to-llvm conversion (which also converts memrefs).
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // The NVPTX target for the kernel module: the chip, PTX 8.0 (sm_90 needs
+  // it; the default 6.0 aborts), and libdevice for math functions
+  // (__nv_expf, __nv_tanhf): without it the PTX has undefined calls.
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.gpuChip;
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  if (std::string libdevice = libdevicePath(); !libdevice.empty())
+    target.linkLibs.push_back(libdevice);
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  // Kernels: gpu/arith/math/memref to NVVM and the LLVM dialect, 64-bit
+  // indices (the host's), then cleanup.
+  pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  // Host: arith and functions to LLVM, launches to the mgpu* runtime calls.
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  // The kernel module to PTX text (format isa: assembled by the driver's
+  // JIT or by ptxas), kept in a gpu.binary.
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void heed::buildLinalgToNVVMPipeline(OpPassManager &pm,
+                                     const PipelineOptions &options) {
+  buildLinalgToGPUPipeline(pm, options);
+  buildGPUToNVVMPipeline(pm, options);
+}
+
+void heed::buildGPUScheduleOnCPUPipeline(OpPassManager &pm,
+                                         const PipelineOptions &options) {
+  buildLinalgToMappedLoopsPipeline(pm, options);
+  // The mapped loops run as nested loops on the host (scf-to-cf lowers
+  // scf.parallel sequentially): the same index arithmetic a GPU runs.
+  buildLoopsToLLVMPipeline(pm);
+}

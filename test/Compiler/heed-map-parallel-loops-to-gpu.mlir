@@ -1,0 +1,107 @@
+// RUN: heed-opt %s --pass-pipeline="builtin.module(func.func(heed-map-parallel-loops-to-gpu),cse)" --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: not heed-opt %s --heed-map-parallel-loops-to-gpu=threads-per-block=100 2>&1 | FileCheck %s --check-prefix=THREADS
+
+// A 3 x 100 nest: 300 iterations as 2 blocks of 256 threads; the innermost
+// index is the linear index modulo 100 (neighbouring threads, neighbouring
+// elements), the outer one the linear index divided by 100.
+// CHECK-LABEL: func.func @two_dims
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[C300:.*]] = arith.constant 300 : index
+// CHECK-DAG: %[[C100:.*]] = arith.constant 100 : index
+// CHECK: scf.parallel (%[[B:.*]], %[[T:.*]]) = (%{{.*}}, %{{.*}}) to (%[[C2]], %[[C256]])
+// CHECK: %[[SCALED:.*]] = arith.muli %[[B]], %[[C256]]
+// CHECK: %[[ID:.*]] = arith.addi %[[SCALED]], %[[T]]
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[ID]], %[[C300]]
+// CHECK: scf.if %[[IN]]
+// CHECK: %[[J:.*]] = arith.remui %[[ID]], %[[C100]]
+// CHECK: %[[I:.*]] = arith.divui %[[ID]], %[[C100]]
+// CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}]
+// CHECK: mapping = [#gpu.loop_dim_map<processor = block_x
+// CHECK-SAME: #gpu.loop_dim_map<processor = thread_x
+func.func @two_dims(%out: memref<3x100xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c100 = arith.constant 100 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c3, %c100) step (%c1, %c1) {
+    memref.store %one, %out[%i, %j] : memref<3x100xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Fewer iterations than a block: one block of as many warps as they need.
+// CHECK-LABEL: func.func @small
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%[[C1]], %[[C64]])
+func.func @small(%out: memref<40xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c40 = arith.constant 40 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%c40) step (%c1) {
+    memref.store %one, %out[%i] : memref<40xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A copy is a mapped loop of loads and stores.
+// CHECK-LABEL: func.func @copy
+// CHECK-NOT: memref.copy
+// CHECK: scf.parallel
+// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}] : memref<4x8xf32>
+// CHECK: memref.store
+// CHECK: thread_x
+func.func @copy(%a: memref<4x8xf32>, %b: memref<4x8xf32>) {
+  memref.copy %a, %b : memref<4x8xf32> to memref<4x8xf32>
+  return
+}
+
+// -----
+
+// A parallel loop nested in a mapped one runs in sequence in its thread.
+// CHECK-LABEL: func.func @nested
+// CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @nested(%out: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+      memref.store %one, %out[%i, %j] : memref<4x8xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+func.func @dynamic(%out: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %one = arith.constant 1.0 : f32
+  // expected-error @+1 {{the GPU target needs parallel loops with constant bounds}}
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %one, %out[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// THREADS: threads-per-block must be a multiple of 32 from 32 to 1024, not 100
