@@ -93,6 +93,11 @@ static cl::opt<std::string> targetOption(
              "checks the GPU schedule without a GPU)"),
     cl::init("cpu"), cl::cat(modelCat));
 static cl::opt<std::string>
+    deviceOption("device",
+                 cl::desc("where run and bench execute: cpu (the default) or "
+                          "cuda (the same as --target=cuda)"),
+                 cl::init("cpu"), cl::cat(modelCat));
+static cl::opt<std::string>
     gpuChip("gpu-chip", cl::desc("with --target=cuda: the NVIDIA architecture"),
             cl::value_desc("sm_NN"), cl::init("sm_90"), cl::cat(modelCat));
 static cl::opt<bool> noCompileCache(
@@ -211,7 +216,8 @@ PipelineOptions pipelineOptions() {
   o.fusedAttention = attentionLowering == "fused";
   o.cells = cellLowering;
   o.dense = denseLowering;
-  o.target = targetOption;
+  o.target =
+      deviceOption == "cuda" ? std::string("cuda") : std::string(targetOption);
   o.gpuChip = gpuChip;
   return o;
 }
@@ -235,6 +241,13 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
     return llvm::createStringError(
         "--target must be 'cpu', 'cuda' or 'gpu-schedule-on-cpu', not '" +
         targetOption + "'");
+  if (deviceOption != "cpu" && deviceOption != "cuda")
+    return llvm::createStringError("--device must be 'cpu' or 'cuda', not '" +
+                                   deviceOption + "'");
+  if (deviceOption == "cuda" && targetOption.getNumOccurrences() &&
+      targetOption != "cuda")
+    return llvm::createStringError(
+        "--device=cuda and --target=" + targetOption + " disagree");
   if (!llvm::StringRef(gpuChip).starts_with("sm_") ||
       !llvm::all_of(llvm::StringRef(gpuChip).drop_front(3), llvm::isDigit) ||
       gpuChip.size() < 5)
