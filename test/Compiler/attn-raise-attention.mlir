@@ -41,3 +41,24 @@ func.func @not_over_time(%a: tensor<2x30x64xf32>, %s: tensor<2x64xf32>,
   %ctx = attn.reduce %m {axis = 1 : i64, kind = #attn<reduce sum>} : (tensor<2x30x64xf32>) -> tensor<2x64xf32>
   return %ctx : tensor<2x64xf32>
 }
+
+// Keys that are themselves a softmax over time (modelgen seed 702): the
+// matcher takes the softmax into the score chain, which has no row form.
+// The subgraph stays as it is; before, the pass failed with no message.
+// CHECK-LABEL: func @keys_from_softmax_over_time
+// CHECK-NOT: attn.attention
+// CHECK: attn.softmax %{{.*}} {axis = 1 : i64} : tensor<3x2x5xf32>
+// CHECK: attn.reduce
+func.func @keys_from_softmax_over_time(%h: tensor<3x2x5xf32>, %q: tensor<3x5xf32>,
+    %v: tensor<3x2x4xf32>, %w1: tensor<5x10xf32>, %b1: tensor<5xf32>,
+    %w2: tensor<1x5xf32>, %b2: tensor<1xf32>) -> tensor<3x4xf32> {
+  %k = attn.softmax %h {axis = 1 : i64} : tensor<3x2x5xf32>
+  %r = attn.repeat %q {axis = 1 : i64, count = 2 : i64} : (tensor<3x5xf32>) -> tensor<3x2x5xf32>
+  %c = attn.concat %r, %k {axis = 2 : i64} : (tensor<3x2x5xf32>, tensor<3x2x5xf32>) -> tensor<3x2x10xf32>
+  %e = attn.dense %c, %w1, %b1 {activation = #attn<activation tanh>} : (tensor<3x2x10xf32>, tensor<5x10xf32>, tensor<5xf32>) -> tensor<3x2x5xf32>
+  %en = attn.dense %e, %w2, %b2 : (tensor<3x2x5xf32>, tensor<1x5xf32>, tensor<1xf32>) -> tensor<3x2x1xf32>
+  %al = attn.softmax %en {axis = 1 : i64} : tensor<3x2x1xf32>
+  %m = attn.binary %al, %v {kind = #attn<binary mul>} : (tensor<3x2x1xf32>, tensor<3x2x4xf32>) -> tensor<3x2x4xf32>
+  %ctx = attn.reduce %m {axis = 1 : i64, kind = #attn<reduce sum>} : (tensor<3x2x4xf32>) -> tensor<3x4xf32>
+  return %ctx : tensor<3x4xf32>
+}

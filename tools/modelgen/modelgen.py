@@ -16,8 +16,8 @@ with where() and attending inside the loop (with a constraint around the
 carried previous argmax), and greedy decoding loops that stop per row —
 together with the same computation written in PyTorch, the oracle. The model runs through `heed run` under every
 lowering choice that applies (fused/decomposed attention, raised or not,
-each cell kind) at a batch size drawn from 1, 2, 3, 4, 5, 7, 16, 33; each
-output must match PyTorch.
+each cell kind, and the GPU target's schedule run on the CPU) at a batch
+size drawn from 1, 2, 3, 4, 5, 7, 16, 33; each output must match PyTorch.
 
     /usr/bin/python3 tools/modelgen/modelgen.py BUILD --seeds 0:200
     /usr/bin/python3 tools/modelgen/modelgen.py BUILD --time 120      # CI
@@ -837,8 +837,13 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
         save_safetensors(files["weights"], state_dict_numpy(p.modules))
         np.savez(files["inputs"], **inputs)
         np.savez(files["golden"], **golden)
-        runs = itertools.product(["fused", "decomposed"], [True, False], cells)
-        for index, (attention, raise_, cell) in enumerate(runs):
+        runs = [c + ("cpu",) for c in itertools.product(
+            ["fused", "decomposed"], [True, False], cells)]
+        # The GPU target's lowering, its loop nests mapped onto blocks and
+        # threads, run on the CPU (raised or not).
+        runs += [("decomposed", r, "fused", "gpu-schedule-on-cpu")
+                 for r in (True, False)]
+        for index, (attention, raise_, cell, target) in enumerate(runs):
             # Thread counts rotate over the runs (and the seeds).
             threads = 1 + (index + seed) % 3
             # So do the dense-layer lowerings, on another period.
@@ -847,7 +852,8 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
             cmd = [heed, "run", files["model"], "--weights", files["weights"],
                    "--input", files["inputs"], "--output", out,
                    "--attention=" + attention, "--cell=" + cell,
-                   "--dense=" + dense, "--threads=%d" % threads]
+                   "--dense=" + dense, "--threads=%d" % threads,
+                   "--target=" + target]
             if not raise_:
                 cmd.append("--no-raise")
             proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -873,7 +879,7 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
             with open(os.path.join(where, "failures.txt"), "w") as f:
                 for cmd, why in failures:
                     f.write(" ".join(cmd).replace(tmp, where) + "\n  " + why + "\n")
-    return batch, len(cells) * 4, failures, text
+    return batch, len(runs), failures, text
 
 
 def main():
