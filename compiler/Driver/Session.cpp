@@ -22,11 +22,13 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <atomic>
 #include <chrono>
 #include <new>
 
@@ -264,6 +266,26 @@ static llvm::Error applyCommandLineOptions(mlir::PassManager &pm) {
   return llvm::Error::success();
 }
 
+/// Runs `pm` on `module`. A pass that fails without an error diagnostic is
+/// a bug in Heed; the message says so instead of pointing at diagnostics
+/// that do not exist.
+static llvm::Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module) {
+  std::atomic<unsigned> errors{0};
+  mlir::ScopedDiagnosticHandler count(
+      pm.getContext(), [&](mlir::Diagnostic &d) {
+        if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
+          ++errors;
+        return mlir::failure(); // still reported by the handler below
+      });
+  if (mlir::succeeded(pm.run(module)))
+    return llvm::Error::success();
+  if (!errors)
+    return fail("internal compiler error: a pass failed without saying why "
+                "(--mlir-print-ir-after-failure shows which); please report "
+                "it with the model");
+  return fail("compilation failed (see the diagnostics above)");
+}
+
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   auto module = dsl::genModule(*context, *ast, dims, sourceMgr);
@@ -276,8 +298,8 @@ Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   buildAttnOptimizationPipeline(pm, options);
   if (stage != Stage::Attn)
     buildAttnToLinalgPipeline(pm, options);
-  if (mlir::failed(pm.run(*module)))
-    return fail("compilation failed (see the diagnostics above)");
+  if (auto err = runPipeline(pm, *module))
+    return std::move(err);
   if (stage == Stage::GPU) {
     if (options.target != "cuda")
       return fail("the gpu stage belongs to --target=cuda");
@@ -285,8 +307,8 @@ Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
     if (auto err = applyCommandLineOptions(gpu))
       return std::move(err);
     buildLinalgToGPUPipeline(gpu, options);
-    if (mlir::failed(gpu.run(*module)))
-      return fail("compilation failed (see the diagnostics above)");
+    if (auto err = runPipeline(gpu, *module))
+      return std::move(err);
   }
   if (stage == Stage::LLVMDialect)
     if (auto err = lowerToLLVM(*module))
@@ -314,8 +336,8 @@ llvm::Error Session::lowerToLLVM(mlir::ModuleOp module) {
   } else {
     buildLinalgToLLVMPipeline(pm, options);
   }
-  if (mlir::failed(pm.run(module)))
-    return fail("compilation failed (see the diagnostics above)");
+  if (auto err = runPipeline(pm, module))
+    return err;
   return llvm::Error::success();
 }
 
