@@ -76,3 +76,46 @@ func.func @short_keys(%q: tensor<2x16x64xf32>, %k: tensor<2x16x64xf32>,
   } : tensor<2x16x64xf32>, tensor<2x16x16xf32>
   return %c : tensor<2x16x64xf32>
 }
+
+// Heads split from [B, T, H·D] projections (a multi-head layer): the loops
+// read the queries and values in place (row b·H + h at [b, t, h·D + d]),
+// the keys are transposed from the unsplit tensor in one copy, and the
+// context rows are written straight into the merged [B, T, H·Dv] tensor
+// that the heads' merge made; the split and merge copies are dead.
+// CHECK-LABEL: func.func @heads_in_place
+// CHECK-SAME: (%[[X:.*]]: tensor<2x16x128xf32>
+// CHECK: %[[K4:.*]] = tensor.expand_shape %[[X]] {{.*}} into tensor<2x16x2x64xf32>
+// CHECK: %[[KT:.*]] = attn.permute %[[K4]] {perm = array<i64: 0, 2, 3, 1>}
+// CHECK: tensor.collapse_shape %[[KT]] {{.*}} into tensor<4x64x16xf32>
+// CHECK-NOT: perm = array<i64: 0, 2, 1, 3>
+// CHECK: scf.for %[[BI:.*]] = %c0 to %c4
+// CHECK: arith.divui %[[BI]], %c2
+// CHECK: tensor.extract %[[X]][
+// CHECK: vector.transfer_read %[[X]][
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<2x16x128xf32>
+// CHECK-NOT: attn.permute
+// CHECK: return %{{.*}} : tensor<2x16x128xf32>
+func.func @heads_in_place(%x: tensor<2x16x128xf32>) -> tensor<2x16x128xf32> {
+  %e = tensor.expand_shape %x [[0], [1], [2, 3]] output_shape [2, 16, 2, 64]
+      : tensor<2x16x128xf32> into tensor<2x16x2x64xf32>
+  %p = attn.permute %e {perm = array<i64: 0, 2, 1, 3>}
+      : (tensor<2x16x2x64xf32>) -> tensor<2x2x16x64xf32>
+  %h = tensor.collapse_shape %p [[0, 1], [2], [3]]
+      : tensor<2x2x16x64xf32> into tensor<4x16x64xf32>
+  %c, %w = attn.attention query(%h : tensor<4x16x64xf32>)
+      keys(%h : tensor<4x16x64xf32>) values(%h : tensor<4x16x64xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %m = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    %s = attn.reduce %m {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %s : tensor<1xf32>
+  } : tensor<4x16x64xf32>, tensor<4x16x16xf32>
+  %ce = tensor.expand_shape %c [[0, 1], [2], [3]] output_shape [2, 2, 16, 64]
+      : tensor<4x16x64xf32> into tensor<2x2x16x64xf32>
+  %cp = attn.permute %ce {perm = array<i64: 0, 2, 1, 3>}
+      : (tensor<2x2x16x64xf32>) -> tensor<2x16x2x64xf32>
+  %y = tensor.collapse_shape %cp [[0], [1], [2, 3]]
+      : tensor<2x16x2x64xf32> into tensor<2x16x128xf32>
+  return %y : tensor<2x16x128xf32>
+}

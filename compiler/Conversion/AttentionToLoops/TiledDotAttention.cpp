@@ -3,6 +3,7 @@
 // Part of Heed. Scaled dot-product attention without a [Tq × T] matrix:
 //
 //   Kᵀ = permute(keys)                            once, [B, D, T]
+//   (heads split from a [B, T, H·D] projection are read from it in place)
 //   for b, for a tile of kRows queries i0..i0+kRows:
 //     m = -inf, l = 0, O = 0                      per query row
 //     for a block of kCols keys j0..j0+kCols (causal/lengths: only blocks
@@ -72,6 +73,77 @@ std::optional<float> dotScoreScale(attn::AttentionOp op) {
   if (!operandsMatch || ops > 5)
     return std::nullopt;
   return scale;
+}
+
+/// A [B·H, T, D] operand that is the heads of a [B, T, H·D] tensor:
+/// collapse<[[0, 1], [2], [3]]>(permute<0, 2, 1, 3>(expand<[[0], [1],
+/// [2, 3]]>(source))), as a multi-head layer splits its projections. The
+/// loops then read `source` in place (row b·H + h is source[b, :, h·D:])
+/// and the split, a copy of the whole tensor, is left dead.
+struct HeadView {
+  Value source; // [B, T, H·D]; null when the operand is not such a view
+  int64_t heads = 1, depth = 0;
+};
+
+HeadView headsOf(Value v) {
+  auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse || collapse.getReassociationIndices() !=
+                       SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
+    return {};
+  auto permute = collapse.getSrc().getDefiningOp<attn::PermuteOp>();
+  if (!permute || permute.getPerm() != ArrayRef<int64_t>{0, 2, 1, 3})
+    return {};
+  auto expand = permute.getInput().getDefiningOp<tensor::ExpandShapeOp>();
+  if (!expand || expand.getReassociationIndices() !=
+                     SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}})
+    return {};
+  auto split = cast<RankedTensorType>(expand.getType());
+  if (!split.hasStaticShape() ||
+      !cast<RankedTensorType>(expand.getSrc().getType()).hasStaticShape())
+    return {};
+  return {expand.getSrc(), split.getDimSize(2), split.getDimSize(3)};
+}
+
+/// The [B, T, H·Dv] tensor that the context [B·H, T, Dv] becomes when its
+/// one use merges the heads back (expand, permute<0, 2, 1, 3>, collapse:
+/// the inverse of headsOf): the loops then write each row there directly.
+tensor::CollapseShapeOp headsMergedFrom(Value context) {
+  if (!context.hasOneUse())
+    return {};
+  auto expand = dyn_cast<tensor::ExpandShapeOp>(*context.user_begin());
+  if (!expand || !expand.getResult().hasOneUse() ||
+      expand.getReassociationIndices() !=
+          SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
+    return {};
+  auto permute = dyn_cast<attn::PermuteOp>(*expand.getResult().user_begin());
+  if (!permute || !permute.getResult().hasOneUse() ||
+      permute.getPerm() != ArrayRef<int64_t>{0, 2, 1, 3})
+    return {};
+  auto collapse =
+      dyn_cast<tensor::CollapseShapeOp>(*permute.getResult().user_begin());
+  if (!collapse ||
+      collapse.getReassociationIndices() !=
+          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}} ||
+      !cast<RankedTensorType>(expand.getType()).hasStaticShape())
+    return {};
+  return collapse;
+}
+
+/// Where row `bi` of a [B·H, T, D] operand starts: the tensor to read, its
+/// first index, and the offset along the last axis.
+struct RowBase {
+  Value tensor, first, offset;
+};
+
+RowBase rowBase(OpBuilder &b, Location loc, Value operand, const HeadView &v,
+                Value bi) {
+  if (!v.source)
+    return {operand, bi, arith::ConstantIndexOp::create(b, loc, 0)};
+  Value heads = arith::ConstantIndexOp::create(b, loc, v.heads);
+  Value head = arith::RemUIOp::create(b, loc, bi, heads);
+  return {v.source, arith::DivUIOp::create(b, loc, bi, heads),
+          arith::MulIOp::create(
+              b, loc, head, arith::ConstantIndexOp::create(b, loc, v.depth))};
 }
 
 struct TileBuilder {
@@ -154,11 +226,43 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
   Location loc = op.getLoc();
   Type f32 = ob.getF32Type();
   TileBuilder h{ob, loc, VectorType::get({kLanes}, f32)};
-  // Kᵀ [B, D, T]: a key block's scores are then contiguous vectors.
-  Value keysT = attn::PermuteOp::create(ob, loc, op.getMemoryKeys(),
-                                        ArrayRef<int64_t>{0, 2, 1});
+  // Kᵀ [B, D, T]: a key block's scores are then contiguous vectors. Keys
+  // split into heads are transposed from the unsplit tensor in one copy.
+  Value keysT;
+  if (HeadView kv = headsOf(op.getMemoryKeys()); kv.source) {
+    // [B, T, H·D] → [B, T, H, D] → [B, H, D, T] → [B·H, D, T].
+    auto source = cast<RankedTensorType>(kv.source.getType());
+    Value split = tensor::ExpandShapeOp::create(
+        ob, loc,
+        RankedTensorType::get(
+            {source.getDimSize(0), source.getDimSize(1), kv.heads, kv.depth},
+            f32),
+        kv.source, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    Value transposed =
+        attn::PermuteOp::create(ob, loc, split, ArrayRef<int64_t>{0, 2, 3, 1});
+    keysT = tensor::CollapseShapeOp::create(
+        ob, loc, transposed,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+  } else {
+    keysT = attn::PermuteOp::create(ob, loc, op.getMemoryKeys(),
+                                    ArrayRef<int64_t>{0, 2, 1});
+  }
+  HeadView queryHeads = headsOf(op.getQuery()),
+           valueHeads = headsOf(op.getValues());
   auto ctxType = cast<RankedTensorType>(op.getContextVector().getType());
-  Value ctxInit = tensor::EmptyOp::create(ob, loc, ctxType.getShape(), f32);
+  // Rows written straight into the merged [B, T, H·Dv] tensor when that is
+  // all the context is used for.
+  tensor::CollapseShapeOp merged = headsMergedFrom(op.getContextVector());
+  HeadView contextHeads;
+  if (merged) {
+    auto split = cast<RankedTensorType>(
+        merged.getSrc().getDefiningOp<attn::PermuteOp>().getInput().getType());
+    contextHeads = {merged.getResult(), split.getDimSize(1),
+                    split.getDimSize(3)};
+  }
+  Value ctxInit = tensor::EmptyOp::create(
+      ob, loc, merged ? merged.getResultType().getShape() : ctxType.getShape(),
+      f32);
   Value c0 = h.idx(0), c1 = h.idx(1);
   Value negInf = h.f(-INFINITY), zero = h.f(0.0f);
   bool causal = op.getCausal();
@@ -173,6 +277,9 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
       ob, loc, c0, h.idx(batch), c1, ValueRange{ctxInit},
       [&](OpBuilder &bb, Location, Value bi, ValueRange bArgs) {
         TileBuilder g{bb, loc, h.vec};
+        RowBase qBase = rowBase(bb, loc, op.getQuery(), queryHeads, bi);
+        RowBase vBase = rowBase(bb, loc, op.getValues(), valueHeads, bi);
+        RowBase cBase = rowBase(bb, loc, Value(), contextHeads, bi);
         // The key blocks that can hold an unmasked key: [0, limit).
         Value keyLimit = g.idx(steps);
         if (lengths) {
@@ -221,7 +328,10 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
                           for (int64_t r = 0; r < kRows; ++r) {
                             Value row = arith::AddIOp::create(db, loc, i0, x.idx(r));
                             Value q = tensor::ExtractOp::create(
-                                db, loc, op.getQuery(), ValueRange{bi, row, d});
+                                db, loc, qBase.tensor,
+                                ValueRange{qBase.first, row,
+                                           arith::AddIOp::create(
+                                               db, loc, qBase.offset, d)});
                             Value qv = x.bcast(q);
                             for (int64_t c = 0; c < sVecs; ++c)
                               next.push_back(x.fma(qv, kt[c], acc[r * sVecs + c]));
@@ -320,7 +430,11 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
                           Value j = arith::AddIOp::create(vb, loc, j0, jj);
                           SmallVector<Value> vrow;
                           for (int64_t c = 0; c < oVecs; ++c)
-                            vrow.push_back(x.read(op.getValues(), {bi, j, x.idx(c * kLanes)}));
+                            vrow.push_back(x.read(
+                                vBase.tensor,
+                                {vBase.first, j,
+                                 arith::AddIOp::create(vb, loc, vBase.offset,
+                                                       x.idx(c * kLanes))}));
                           SmallVector<Value> out;
                           for (int64_t r = 0; r < kRows; ++r) {
                             Value p = tensor::ExtractOp::create(vb, loc, pTile,
@@ -347,7 +461,11 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
                 for (int64_t c = 0; c < oVecs; ++c) {
                   Value o = t.mul(keyLoop.getResult(2 * kRows + r * oVecs + c), inv);
                   ctx = vector::TransferWriteOp::create(
-                            qb, loc, o, ctx, ValueRange{bi, row, t.idx(c * kLanes)},
+                            qb, loc, o, ctx,
+                            ValueRange{
+                                cBase.first, row,
+                                arith::AddIOp::create(qb, loc, cBase.offset,
+                                                      t.idx(c * kLanes))},
                             ArrayRef<bool>{true})
                             .getResult();
                 }
@@ -359,7 +477,13 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
   // The weights are unused (a precondition); give them a placeholder.
   auto wType = cast<RankedTensorType>(op.getWeights().getType());
   Value weights = tensor::EmptyOp::create(ob, loc, wType.getShape(), f32);
-  op.replaceAllUsesWith(ValueRange{batchLoop.getResult(0), weights});
+  Value context = batchLoop.getResult(0);
+  if (merged) {
+    // The merge chain is left dead on a placeholder.
+    merged.getResult().replaceAllUsesWith(context);
+    context = tensor::EmptyOp::create(ob, loc, ctxType.getShape(), f32);
+  }
+  op.replaceAllUsesWith(ValueRange{context, weights});
   op.erase();
   return success();
 }
