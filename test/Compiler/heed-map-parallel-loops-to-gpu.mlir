@@ -105,3 +105,22 @@ func.func @dynamic(%out: memref<?xf32>, %n: index) {
 }
 
 // THREADS: threads-per-block must be a multiple of 32 from 32 to 1024, not 100
+
+// -----
+
+func.func @reduction(%in: memref<8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  // expected-error @+1 {{the GPU target cannot map a parallel loop with reductions}}
+  %sum = scf.parallel (%i) = (%c0) to (%c8) step (%c1) init (%zero) -> f32 {
+    %x = memref.load %in[%i] : memref<8xf32>
+    scf.reduce(%x : f32) {
+    ^bb0(%a: f32, %b: f32):
+      %s = arith.addf %a, %b : f32
+      scf.reduce.return %s : f32
+    }
+  }
+  return %sum : f32
+}

@@ -21,6 +21,8 @@
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <limits>
+
 namespace heed {
 #define GEN_PASS_DEF_MAPPARALLELLOOPSTOGPU
 #include "compiler/Passes.h.inc"
@@ -89,13 +91,19 @@ struct MapParallelLoopsToGPUPass
 
     SmallVector<scf::ParallelOp> loops;
     func.walk([&](scf::ParallelOp loop) {
-      if (!loop->getParentOfType<scf::ParallelOp>() &&
-          loop.getNumResults() == 0)
+      if (!loop->getParentOfType<scf::ParallelOp>())
         loops.push_back(loop);
     });
-    for (scf::ParallelOp loop : loops)
+    for (scf::ParallelOp loop : loops) {
+      // (linalg's parallel loops reduce in scf.for loops inside them.)
+      if (loop.getNumResults()) {
+        loop.emitError("the GPU target cannot map a parallel loop with "
+                       "reductions");
+        return signalPassFailure();
+      }
       if (failed(map(loop)))
         return signalPassFailure();
+    }
   }
 
   LogicalResult map(scf::ParallelOp loop) {
@@ -118,6 +126,10 @@ struct MapParallelLoopsToGPUPass
     int64_t threads =
         std::min<int64_t>(threadsPerBlock, (total + 31) / 32 * 32);
     int64_t blocks = (total + threads - 1) / threads;
+    if (blocks > std::numeric_limits<int32_t>::max())
+      return loop.emitError("this loop nest needs ")
+             << blocks << " blocks of " << threads
+             << " threads, more than a grid holds";
 
     OpBuilder b(loop);
     Location loc = loop.getLoc();
