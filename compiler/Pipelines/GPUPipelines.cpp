@@ -68,7 +68,11 @@ void heed::buildLinalgToGPUPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   // ...index arithmetic of their bounds back to arith...
   pm.addPass(createLowerAffinePass());
-  // ...and kernels of their own (constants and index math sunk into them).
+  // Constants and index math used inside a launch are cloned into it, so
+  // the kernels see trip counts and strides as immediates (not parameters
+  // divided at run time)...
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+  // ...and each launch becomes a kernel of its own.
   pm.addPass(createGpuKernelOutliningPass());
   // One PTX module per model: loaded once by the runtime.
   pm.addPass(createMergeGPUModules());
