@@ -255,6 +255,8 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
   tensor::CollapseShapeOp merged = headsMergedFrom(op.getContextVector());
   HeadView contextHeads;
   if (merged) {
+    // Only the layout matters here (rowBase's first index and offset): the
+    // rows go to the loop's own tensor, which replaces `merged` at the end.
     auto split = cast<RankedTensorType>(
         merged.getSrc().getDefiningOp<attn::PermuteOp>().getInput().getType());
     contextHeads = {merged.getResult(), split.getDimSize(1),
