@@ -301,7 +301,7 @@ Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   if (auto err = runPipeline(pm, *module))
     return std::move(err);
   if (stage == Stage::GPU) {
-    if (options.target != "cuda")
+    if (options.target != Target::CUDA)
       return fail("the gpu stage belongs to --target=cuda");
     mlir::PassManager gpu(context.get());
     if (auto err = applyCommandLineOptions(gpu))
@@ -326,16 +326,10 @@ llvm::Error Session::lowerToLLVM(mlir::ModuleOp module) {
   mlir::PassManager pm(context.get());
   if (auto err = applyCommandLineOptions(pm))
     return err;
-  if (options.target == "cuda") {
-    if (gpuLibdevicePath().empty())
-      return fail("the cuda target needs libdevice (nvvm/libdevice/"
-                  "libdevice.10.bc) under $CUDA_HOME or /usr/local/cuda");
-    buildLinalgToNVVMPipeline(pm, options);
-  } else if (options.target == "gpu-schedule-on-cpu") {
-    buildGPUScheduleOnCPUPipeline(pm, options);
-  } else {
-    buildLinalgToLLVMPipeline(pm, options);
-  }
+  if (options.target == Target::CUDA && gpuLibdevicePath().empty())
+    return fail("the cuda target needs libdevice (nvvm/libdevice/"
+                "libdevice.10.bc) under $CUDA_HOME or /usr/local/cuda");
+  buildLinalgToTargetPipeline(pm, options);
   if (auto err = runPipeline(pm, module))
     return err;
   return llvm::Error::success();
@@ -373,7 +367,7 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   std::string key;
   for (auto &sym : ast->symbols)
     key += sym + "=" + std::to_string(dims.lookup(sym)) + ";";
-  if (options.target == "cuda") {
+  if (options.target == Target::CUDA) {
     // Checked first: without a driver nothing else can be said.
     if (std::string why = rt::cuda::driverStatus(); !why.empty())
       return fail(why);
@@ -414,7 +408,7 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
         {text.str(), paramText, key,
          llvm::formatv("raise={0};fused={1};cells={2};dense={3};target={4}",
                        options.raiseAttention, options.fusedAttention,
-                       options.cells, options.dense, options.target)
+                       options.cells, options.dense, targetName(options.target))
              .str()});
     auto hit = disk->load(diskKey);
     if (!hit)

@@ -161,15 +161,54 @@ void heed::buildLoopsToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+namespace {
+constexpr std::pair<heed::Target, llvm::StringLiteral> kTargetNames[] = {
+    {heed::Target::CPU, "cpu"},
+    {heed::Target::CUDA, "cuda"},
+    {heed::Target::GPUScheduleOnCPU, "gpu-schedule-on-cpu"},
+};
+} // namespace
+
+llvm::StringRef heed::targetName(Target target) {
+  for (auto &[t, name] : kTargetNames)
+    if (t == target)
+      return name;
+  llvm_unreachable("a target without a name");
+}
+
+std::optional<heed::Target> heed::parseTarget(llvm::StringRef name) {
+  for (auto &[t, n] : kTargetNames)
+    if (n == name)
+      return t;
+  return std::nullopt;
+}
+
+std::string heed::targetNames() {
+  std::string out;
+  for (size_t i = 0; i < std::size(kTargetNames); ++i)
+    out += (i == 0                             ? "'"
+            : i + 1 == std::size(kTargetNames) ? " or '"
+                                               : ", '") +
+           kTargetNames[i].second.str() + "'";
+  return out;
+}
+
+void heed::buildLinalgToTargetPipeline(OpPassManager &pm,
+                                       const PipelineOptions &options) {
+  switch (options.target) {
+  case Target::CPU:
+    return buildLinalgToLLVMPipeline(pm, options);
+  case Target::CUDA:
+    return buildLinalgToNVVMPipeline(pm, options);
+  case Target::GPUScheduleOnCPU:
+    return buildGPUScheduleOnCPUPipeline(pm, options);
+  }
+}
+
 void heed::buildHeedPipeline(OpPassManager &pm, const PipelineOptions &options) {
   buildAttnOptimizationPipeline(pm, options);
   buildAttnToLinalgPipeline(pm, options);
-  if (options.target == "cuda")
-    buildLinalgToNVVMPipeline(pm, options);
-  else if (options.target == "gpu-schedule-on-cpu")
-    buildGPUScheduleOnCPUPipeline(pm, options);
-  else
-    buildLinalgToLLVMPipeline(pm, options);
+  buildLinalgToTargetPipeline(pm, options);
 }
 
 namespace {
@@ -185,9 +224,14 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> dense{*this, "dense",
                             llvm::cl::desc("dense layers: auto, generated or onednn"),
                             llvm::cl::init("auto")};
-  Option<std::string> target{*this, "target",
-                             llvm::cl::desc("cpu, cuda or gpu-schedule-on-cpu"),
-                             llvm::cl::init("cpu")};
+  Option<heed::Target> target{
+      *this, "target", llvm::cl::desc("where the code runs"),
+      llvm::cl::init(heed::Target::CPU),
+      llvm::cl::values(
+          clEnumValN(heed::Target::CPU, "cpu", "host code, oneDNN kernels"),
+          clEnumValN(heed::Target::CUDA, "cuda", "NVIDIA GPU kernels (PTX)"),
+          clEnumValN(heed::Target::GPUScheduleOnCPU, "gpu-schedule-on-cpu",
+                     "the GPU lowering's loop nests run on the CPU"))};
   Option<std::string> gpuChip{*this, "gpu-chip",
                               llvm::cl::desc("NVIDIA architecture (sm_90)"),
                               llvm::cl::init("sm_90")};

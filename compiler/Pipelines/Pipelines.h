@@ -10,9 +10,28 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <optional>
 #include <string>
 
 namespace heed {
+
+/// Where compiled code runs.
+enum class Target {
+  /// Host code and oneDNN kernels.
+  CPU,
+  /// NVIDIA GPU kernels as PTX, host code that launches them.
+  CUDA,
+  /// The CUDA target's lowering, its loop nests mapped to blocks and
+  /// threads, run on the CPU: checks the GPU schedule's arithmetic without
+  /// a GPU.
+  GPUScheduleOnCPU,
+};
+/// The one table of target names: "cpu", "cuda", "gpu-schedule-on-cpu".
+llvm::StringRef targetName(Target target);
+/// The target called `name`, if there is one.
+std::optional<Target> parseTarget(llvm::StringRef name);
+/// Every name, for messages: 'cpu', 'cuda' or 'gpu-schedule-on-cpu'.
+std::string targetNames();
 
 struct PipelineOptions {
   /// Recognize Keras-style attention subgraphs and raise them to
@@ -27,16 +46,13 @@ struct PipelineOptions {
   /// Dense layers: "generated", "onednn" (oneDNN's inner product, where the
   /// weights allow) or "auto" (oneDNN for many rows of large enough layers).
   std::string dense = "auto";
-  /// Where the code runs: "cpu" (host code and oneDNN kernels), "cuda"
-  /// (NVIDIA GPU kernels as PTX, host code that launches them) or
-  /// "gpu-schedule-on-cpu" (the cuda target's lowering, its loop nests mapped
-  /// to blocks and threads, run on the CPU: checks the GPU schedule's
-  /// arithmetic without a GPU).
-  std::string target = "cpu";
+  /// Where the code runs.
+  Target target = Target::CPU;
   /// The NVIDIA architecture the cuda target compiles for.
   std::string gpuChip = "sm_90";
 
-  bool targetsGPU() const { return target != "cpu"; }
+  /// The GPU target's lowering (on a GPU or its schedule on the CPU).
+  bool targetsGPU() const { return target != Target::CPU; }
 };
 
 /// attn (as the frontend emits it) → attn with attention ops raised.
@@ -48,6 +64,11 @@ void buildAttnToLinalgPipeline(mlir::OpPassManager &pm,
 /// linalg on tensors → LLVM dialect, ready for translation and the JIT.
 void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm,
                                const PipelineOptions &options);
+/// linalg on tensors → LLVM dialect for `options.target`: one of
+/// buildLinalgToLLVMPipeline, buildLinalgToNVVMPipeline and
+/// buildGPUScheduleOnCPUPipeline.
+void buildLinalgToTargetPipeline(mlir::OpPassManager &pm,
+                                 const PipelineOptions &options);
 /// Shared by the CPU and GPU targets: tensors to buffers (results become
 /// out-parameters), temporaries hoisted out of loops and freed.
 void buildBufferizationPipeline(mlir::OpPassManager &pm);

@@ -47,7 +47,7 @@ llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
 
 /// heed compile --emit=obj|shared: a model library and its C header.
 int compileLibrary(Session &session) {
-  if (session.pipelineOptions().target != "cpu")
+  if (session.pipelineOptions().target != Target::CPU)
     return failWith("model libraries are CPU code: --emit=" + emit +
                     " needs --target=cpu");
   const dsl::Model &model = session.model();
@@ -128,7 +128,7 @@ int compileCommand() {
         "--emit must be ast, attn, linalg, gpu, llvm-dialect, llvm, asm, "
         "ptx, obj or shared, not '" +
         emit + "'");
-  bool cuda = (*session)->pipelineOptions().target == "cuda";
+  bool cuda = (*session)->pipelineOptions().target == Target::CUDA;
   if ((emit == "gpu" || emit == "ptx") && !cuda)
     return failWith("--emit=" + emit + " needs --target=cuda");
   if (cuda && (emit == "llvm" || emit == "asm"))

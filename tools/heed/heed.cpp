@@ -216,8 +216,8 @@ PipelineOptions pipelineOptions() {
   o.fusedAttention = attentionLowering == "fused";
   o.cells = cellLowering;
   o.dense = denseLowering;
-  o.target =
-      deviceOption == "cuda" ? std::string("cuda") : std::string(targetOption);
+  // Checked in openSession: a known name, and --device agrees with it.
+  o.target = deviceOption == "cuda" ? Target::CUDA : *parseTarget(targetOption);
   o.gpuChip = gpuChip;
   return o;
 }
@@ -236,11 +236,9 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       denseLowering != "onednn")
     return llvm::createStringError("--dense must be 'auto', 'generated' or 'onednn', not '" +
                                    denseLowering + "'");
-  if (targetOption != "cpu" && targetOption != "cuda" &&
-      targetOption != "gpu-schedule-on-cpu")
-    return llvm::createStringError(
-        "--target must be 'cpu', 'cuda' or 'gpu-schedule-on-cpu', not '" +
-        targetOption + "'");
+  if (!parseTarget(targetOption))
+    return llvm::createStringError("--target must be " + targetNames() +
+                                   ", not '" + targetOption + "'");
   if (deviceOption != "cpu" && deviceOption != "cuda")
     return llvm::createStringError("--device must be 'cpu' or 'cuda', not '" +
                                    deviceOption + "'");
