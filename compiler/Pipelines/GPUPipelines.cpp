@@ -25,10 +25,7 @@
 
 using namespace mlir;
 
-namespace {
-/// libdevice (CUDA's math library as LLVM bitcode): $CUDA_HOME, else
-/// /usr/local/cuda. Empty when neither has it.
-std::string libdevicePath() {
+std::string heed::gpuLibdevicePath() {
   SmallVector<std::string, 2> roots;
   if (auto home = llvm::sys::Process::GetEnv("CUDA_HOME"))
     roots.push_back(*home);
@@ -41,9 +38,6 @@ std::string libdevicePath() {
   }
   return "";
 }
-} // namespace
-
-std::string heed::gpuLibdevicePath() { return libdevicePath(); }
 
 void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
                                             const PipelineOptions &options) {
@@ -93,7 +87,7 @@ void heed::buildGPUToNVVMPipeline(OpPassManager &pm,
   target.chip = options.gpuChip;
   target.features = "+ptx80";
   target.optLevel = 3;
-  if (std::string libdevice = libdevicePath(); !libdevice.empty())
+  if (std::string libdevice = gpuLibdevicePath(); !libdevice.empty())
     target.linkLibs.push_back(libdevice);
   pm.addPass(createGpuNVVMAttachTarget(target));
   // Kernels: gpu/arith/math/memref to NVVM and the LLVM dialect, 64-bit
