@@ -130,6 +130,14 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
   registerHeedDialects(registry);
   session->context = std::make_unique<mlir::MLIRContext>(registry);
   session->context->loadAllAvailableDialects();
+  // Counts error diagnostics for runPipeline; failure() passes each on to
+  // the default printer. Registered once here, never per compile: MLIR's
+  // handler list is locked inside libMLIR, which TSan does not see.
+  session->context->getDiagEngine().registerHandler([raw](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
+      ++raw->errorDiagnostics;
+    return mlir::failure();
+  });
   return session;
 }
 
@@ -268,18 +276,13 @@ static llvm::Error applyCommandLineOptions(mlir::PassManager &pm) {
 
 /// Runs `pm` on `module`. A pass that fails without an error diagnostic is
 /// a bug in Heed; the message says so instead of pointing at diagnostics
-/// that do not exist.
-static llvm::Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module) {
-  std::atomic<unsigned> errors{0};
-  mlir::ScopedDiagnosticHandler count(
-      pm.getContext(), [&](mlir::Diagnostic &d) {
-        if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
-          ++errors;
-        return mlir::failure(); // still reported by the handler below
-      });
+/// that do not exist. (Compiles are serialized by cacheLock, so the errors
+/// counted while `pm` runs are its own.)
+llvm::Error Session::runPipeline(mlir::PassManager &pm, mlir::ModuleOp module) {
+  unsigned errorsBefore = errorDiagnostics;
   if (mlir::succeeded(pm.run(module)))
     return llvm::Error::success();
-  if (!errors)
+  if (errorDiagnostics == errorsBefore)
     return fail("internal compiler error: a pass failed without saying why "
                 "(--mlir-print-ir-after-failure shows which); please report "
                 "it with the model");

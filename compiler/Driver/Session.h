@@ -23,6 +23,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -171,6 +172,9 @@ private:
   fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
              const std::string &path, PipelineOptions options,
              const dsl::ParamOverrides &params, std::string *diagnostics);
+  /// Runs `pm` on `module`; a failure's message says whether any pass
+  /// reported an error.
+  llvm::Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module);
   /// The blocks of a batch with these dims: blockStart[b] is block b's
   /// first row (one more entry: the batch size), each with its model.
   llvm::Error planBlocks(const llvm::StringMap<int64_t> &dims,
@@ -185,6 +189,8 @@ private:
   PipelineOptions options;
   llvm::SourceMgr sourceMgr;
   std::unique_ptr<mlir::MLIRContext> context;
+  /// Error diagnostics the context has reported (see runPipeline).
+  std::atomic<unsigned> errorDiagnostics{0};
   std::unique_ptr<dsl::Model> ast;
   std::vector<rt::Tensor> weights;
   bool weightsBound = false;
