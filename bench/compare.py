@@ -140,6 +140,18 @@ def transformer_row(batch):
                 check={"y": 0})
 
 
+def transformer_attention_row(batch):
+    """The attention path of bench/models/transformer.heed's block alone:
+    nn.MultiheadAttention(256, 4) (in-projection, 4-D scaled dot-product
+    attention over [B, 4, 128, 64], out-projection)."""
+    torch.manual_seed(0)
+    return dict(module=SelfAttention(256, 4), args=(torch.randn(batch, 128, 256),),
+                inputs=["x"], outputs=["y"], model="bench/models/mha.heed",
+                heed_inputs=lambda a: {"x": a[0]},
+                options=["--dim", "T=128", "--param", "D=256", "--param", "HEADS=4"],
+                check={"y": 0})
+
+
 def sdpa_row(batch):  # batch × 8 heads as the batch axis, 16 × 16 × 64
     torch.manual_seed(0)
     q, k, v = (torch.randn(batch * 8, 16, 64) for _ in range(3))
@@ -225,6 +237,8 @@ ROWS = [
     ("trigger word", trigger_row, [1, 32]),
     ("date translator", date_row, [1, 32]),
     ("transformer encoder layer d256 h4 ff1024, [B, 128, 256]", transformer_row, [1, 32]),
+    ("its attention path: multi-head self-attention d256 h4, [B, 128, 256]",
+     transformer_attention_row, [1, 32]),
 ]
 
 

@@ -89,6 +89,9 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
 
 void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
                                      const PipelineOptions &options) {
+  // Row statistics and what reads them (layer norms) a few rows at a time,
+  // their temporaries in L1, instead of one pass over the tensor per op.
+  pm.addNestedPass<func::FuncOp>(createFuseRowReductions());
   // Register-sized tiles in vector ops instead of scalar loops that
   // accumulate through memory.
   pm.addNestedPass<func::FuncOp>(createVectorizeLinalg());
