@@ -28,7 +28,7 @@ class NonFinite(nn.Module):
         self.score_hidden = nn.Linear(2 * D, 5)
         self.score_out = nn.Linear(5, 1)
 
-    def forward(self, x, h, q):
+    def forward(self, x, h, q, qs, kv):
         out = {"e": torch.exp(x), "t": torch.tanh(x), "s": torch.sigmoid(x),
                "r": torch.relu(x), "sm": torch.softmax(x, -1),
                "mx": x.max(-1).values, "total": x.sum(-1),
@@ -40,6 +40,9 @@ class NonFinite(nn.Module):
         w = torch.softmax(torch.einsum("bd,btd->bt", q, h), -1)
         out["dot_context"] = torch.einsum("bt,btd->bd", w, h)
         out["dot_weights"] = w
+        # Query sequences over 16 features: Heed's tiled online softmax.
+        ws = torch.softmax(qs @ kv.transpose(1, 2) / 4.0, -1)
+        out["seq_context"] = ws @ kv
         return out
 
 
@@ -64,13 +67,21 @@ def main(out_dir):
     q[3, 0] = -inf
     q[5, 2] = 1e30
     q[6, 1] = nan
+    qs = torch.randn(b, 3, 16)
+    kv = torch.randn(b, T, 16)
+    qs[0, 1, 2] = nan
+    qs[3, 2, 0] = inf
+    qs[5, 0, 1] = -1e30
+    kv[1, 2, 1] = nan
+    kv[2, 4, 0] = inf
+    kv[4, 1, 3] = 1e30
     with torch.no_grad():
-        out = model(x, h, q)
+        out = model(x, h, q, qs, kv)
     os.makedirs(out_dir, exist_ok=True)
     save_safetensors(os.path.join(out_dir, "weights.safetensors"),
                      state_dict_numpy(model))
     np.savez(os.path.join(out_dir, "inputs.npz"), x=x.numpy(), h=h.numpy(),
-             q=q.numpy())
+             q=q.numpy(), qs=qs.numpy(), kv=kv.numpy())
     np.savez(os.path.join(out_dir, "golden.npz"),
              **{k: v.numpy() for k, v in out.items()})
 

@@ -172,7 +172,18 @@ struct TileBuilder {
   Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y, fastMath(b)); }
   Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y, fastMath(b)); }
   Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y, fastMath(b)); }
-  Value max(Value x, Value y) { return arith::MaximumFOp::create(b, loc, x, y); }
+  /// x > y ? x : y, one `vmaxps`. A NaN score need not survive the row
+  /// maximum: exp(NaN - m) makes the row's sum, and so its context, NaN.
+  Value max(Value x, Value y) {
+    Value greater =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, y);
+    return arith::SelectOp::create(b, loc, greater, x, y);
+  }
+  /// The largest lane (see max; `nnan` lets LLVM use plain `vmaxps`).
+  Value reduceMax(Value v) {
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
+                                       v, arith::FastMathFlags::nnan);
+  }
   Value exp(Value x) { return math::ExpOp::create(b, loc, x, fastMath(b)); }
   Value reduce(vector::CombiningKind kind, Value v) {
     return vector::ReductionOp::create(b, loc, kind, v);
@@ -392,8 +403,7 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
                       Value rowMax = s[r * sVecs];
                       for (int64_t c = 1; c < sVecs; ++c)
                         rowMax = k.max(rowMax, s[r * sVecs + c]);
-                      Value mNew = k.max(st[r], k.reduce(vector::CombiningKind::MAXIMUMF,
-                                                         rowMax));
+                      Value mNew = k.max(k.reduceMax(rowMax), st[r]);
                       // A row masked so far has m' = -inf: shift by 0.
                       Value none = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OEQ,
                                                          mNew, negInf);
