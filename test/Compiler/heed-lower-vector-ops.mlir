@@ -36,3 +36,23 @@ func.func @innermost_broadcast_read(%m: memref<4x128xf32>, %k: index) -> vector<
          : memref<4x128xf32>, vector<1x8x32xf32>
   return %v : vector<1x8x32xf32>
 }
+
+// A 16 x 16 f32 block transpose (heed-vectorize-linalg's key transposes)
+// becomes AVX-512-sized shuffles, not 256 element moves.
+// CHECK-LABEL: func @block_transpose
+// CHECK-NOT: vector.transpose
+// CHECK: vector.shuffle {{.*}} : vector<16xf32>, vector<16xf32>
+// CHECK-NOT: vector.extract {{.*}} : f32 from
+func.func @block_transpose(%v: vector<16x16xf32>) -> vector<16x16xf32> {
+  %t = vector.transpose %v, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+  return %t : vector<16x16xf32>
+}
+
+// Other transposes keep the element-wise lowering.
+// CHECK-LABEL: func @small_transpose
+// CHECK-NOT: vector.shuffle
+// CHECK: vector.extract {{.*}} : f32 from vector<4x12xf32>
+func.func @small_transpose(%v: vector<4x12xf32>) -> vector<12x4xf32> {
+  %t = vector.transpose %v, [1, 0] : vector<4x12xf32> to vector<12x4xf32>
+  return %t : vector<12x4xf32>
+}

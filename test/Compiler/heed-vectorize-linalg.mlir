@@ -105,12 +105,34 @@ func.func @head_split(%x: tensor<1x16x8x64xf32>) -> tensor<1x8x16x64xf32> {
   return %t : tensor<1x8x16x64xf32>
 }
 
-// A transpose that moves the innermost dim is still vectorized.
+// A transpose that moves the innermost dim goes by 16 x 16 blocks: 16
+// rows read along the input's innermost dim, one vector.transpose, 16 rows
+// written along the output's (keys of 4 heads transposed to [B, H, D, T]).
 // CHECK-LABEL: func @key_transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<2x32x4x64xf32>)
+// CHECK: scf.for %[[B:.*]] = %{{.*}} to %c2 step %c1
+// CHECK: scf.for %[[H:.*]] = %{{.*}} to %c4 step %c1
+// CHECK: scf.for %[[D:.*]] = %{{.*}} to %c64 step %c16
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %c32 step %c16
+// CHECK: %[[IN:.*]] = tensor.extract_slice %[[X]][%[[B]], %[[T]], %[[H]], %[[D]]] [1, 16, 1, 16]
+// CHECK: %[[SQUARE:.*]] = tensor.extract_slice %[[IN]][0, 0, 0, 0] [1, 16, 1, 16] [1, 1, 1, 1] : tensor<1x16x1x16xf32> to tensor<16x16xf32>
+// CHECK: %[[ROWS:.*]] = vector.transfer_read %[[SQUARE]]{{.*}} : tensor<16x16xf32>, vector<16x16xf32>
+// CHECK: vector.transpose %[[ROWS]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK-NOT: linalg.transpose
+func.func @key_transpose(%x: tensor<2x32x4x64xf32>) -> tensor<2x4x64x32xf32> {
+  %e = tensor.empty() : tensor<2x4x64x32xf32>
+  %t = linalg.transpose ins(%x : tensor<2x32x4x64xf32>) outs(%e : tensor<2x4x64x32xf32>)
+         permutation = [0, 2, 3, 1]
+  return %t : tensor<2x4x64x32xf32>
+}
+
+// Sizes that are not multiples of 16 are vectorized as any other op.
+// CHECK-LABEL: func @small_transpose
 // CHECK: vector.transfer_read
-func.func @key_transpose(%x: tensor<16x64xf32>) -> tensor<64x16xf32> {
-  %e = tensor.empty() : tensor<64x16xf32>
-  %t = linalg.transpose ins(%x : tensor<16x64xf32>) outs(%e : tensor<64x16xf32>)
+// CHECK-NOT: vector.transpose
+func.func @small_transpose(%x: tensor<12x64xf32>) -> tensor<64x12xf32> {
+  %e = tensor.empty() : tensor<64x12xf32>
+  %t = linalg.transpose ins(%x : tensor<12x64xf32>) outs(%e : tensor<64x12xf32>)
          permutation = [1, 0]
-  return %t : tensor<64x16xf32>
+  return %t : tensor<64x12xf32>
 }
