@@ -179,10 +179,18 @@ struct TileBuilder {
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, y);
     return arith::SelectOp::create(b, loc, greater, x, y);
   }
-  /// The largest lane (see max; `nnan` lets LLVM use plain `vmaxps`).
+  /// The largest lane, by `max` over halves rotated onto each other (a
+  /// NaN lane need not survive, as for `max`; no `nnan` flag, whose
+  /// poison would let LLVM assume there is no NaN at all).
   Value reduceMax(Value v) {
-    return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
-                                       v, arith::FastMathFlags::nnan);
+    int64_t lanes = cast<VectorType>(v.getType()).getNumElements();
+    for (int64_t half = lanes / 2; half >= 1; half /= 2) {
+      SmallVector<int64_t> rotate;
+      for (int64_t i = 0; i < lanes; ++i)
+        rotate.push_back((i + half) % lanes);
+      v = max(v, vector::ShuffleOp::create(b, loc, v, v, rotate));
+    }
+    return vector::ExtractOp::create(b, loc, v, 0);
   }
   Value exp(Value x) { return math::ExpOp::create(b, loc, x, fastMath(b)); }
   Value reduce(vector::CombiningKind kind, Value v) {
