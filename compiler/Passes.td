@@ -249,6 +249,33 @@ def LowerVectorOps : Pass<"heed-lower-vector-ops"> {
   let dependentDialects = ["mlir::vector::VectorDialect"];
 }
 
+def ReadBuffersAtCalls : Pass<"heed-read-buffers-at-calls",
+                              "mlir::func::FuncOp"> {
+  let summary = "Take each kernel call's input buffers right before the call";
+  let description = [{
+    A runtime kernel call reads a tensor through `bufferization.to_buffer`
+    (and a `memref.cast`), created just before the call. One-shot
+    bufferization sees a read of the tensor where the `to_buffer` is, not
+    where the call reads the buffer; when CSE merged two such reads (two
+    dense layers over one tensor), the second call read the buffer after
+    other ops had reused it in place (a decomposed attention's keys
+    overwritten by a multi-head layer's context: wrong attention weights).
+    This pass gives every call operand its own `to_buffer` (and cast)
+    immediately before the call.
+
+    ```mlir
+    %b = bufferization.to_buffer %t read_only : tensor<6x3xf32> to memref<6x3xf32>
+    %c = memref.cast %b : memref<6x3xf32> to memref<?x?xf32>
+    call @k(%c) ...
+    linalg.generic ... outs(%same_buffer_in_place)
+    call @k(%c) ...
+    // becomes a to_buffer and a cast before each call
+    ```
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def DistinctResults : Pass<"heed-distinct-results", "mlir::func::FuncOp"> {
   let summary = "Give every result of a function its own tensor";
   let description = [{

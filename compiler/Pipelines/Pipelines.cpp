@@ -104,6 +104,10 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
 }
 
 void heed::buildBufferizationPipeline(OpPassManager &pm) {
+  // Each kernel call reads its inputs where it runs (CSE may have merged
+  // the to_buffer of two calls, and bufferization reuses buffers in place
+  // by the position of that read).
+  pm.addNestedPass<func::FuncOp>(createReadBuffersAtCalls());
   // A value returned twice (two outputs of one expression, or equal ones
   // merged by CSE) would crash buffer-results-to-out-params: copy repeats.
   pm.addNestedPass<func::FuncOp>(createDistinctResults());
