@@ -136,21 +136,27 @@ struct FuseRowReductionsPass
     llvm::SetVector<Operation *> sinks;
     llvm::DenseSet<Operation *> fusable;
     for (linalg::GenericOp g : rowOps) {
-      bool leaves = llvm::any_of(g->getUsers(), [&](Operation *user) {
-        return !inChainOf(g, user);
-      });
-      (leaves ? static_cast<void>(sinks.insert(g))
-              : static_cast<void>(fusable.insert(g)));
+      if (llvm::any_of(g->getUsers(),
+                       [&](Operation *user) { return !inChainOf(g, user); }))
+        sinks.insert(g);
+      else
+        fusable.insert(g);
     }
     IRRewriter rw(&getContext());
+    SmallVector<Operation *> loops;
     for (Operation *sink : sinks)
-      tileSink(rw, cast<linalg::GenericOp>(sink), fusable);
+      if (Operation *loop =
+              tileSink(rw, cast<linalg::GenericOp>(sink), fusable))
+        loops.push_back(loop);
+    if (loops.empty())
+      return;
     // The fused producers' originals (and the slices that fused them) are
     // dead now; each tile loop computed a producer once per reader, and CSE
-    // keeps one.
+    // inside the loops keeps one.
     (void)runRegionDCE(rw, func->getRegions());
     DominanceInfo dominance(func);
-    eliminateCommonSubExpressions(rw, dominance, func);
+    for (Operation *loop : loops)
+      eliminateCommonSubExpressions(rw, dominance, loop);
   }
 
   /// Drops the unit dims of the generics around row reductions, and folds
@@ -177,9 +183,10 @@ struct FuseRowReductionsPass
   }
 
   /// Tiles `sink` by rows and fuses its producers in the chain (and the
-  /// fills that initialize their reductions) into the tile loops.
-  void tileSink(IRRewriter &rw, linalg::GenericOp sink,
-                const llvm::DenseSet<Operation *> &fusable) {
+  /// fills that initialize their reductions) into the tile loops; returns
+  /// the outermost loop, or null when `sink` is left as it was.
+  Operation *tileSink(IRRewriter &rw, linalg::GenericOp sink,
+                      const llvm::DenseSet<Operation *> &fusable) {
     // Only worth it when a reduction is fused: elementwise fusion already
     // made the rest one loop.
     bool fusesReduction = false;
@@ -196,7 +203,7 @@ struct FuseRowReductionsPass
       }
     }
     if (!fusesReduction)
-      return;
+      return nullptr;
     SmallVector<int64_t> ranges = sink.getStaticLoopRanges();
     size_t n = ranges.size();
     int64_t rowsPerTile = std::max<int64_t>(1, tileBytes / 4 / ranges[n - 1]);
@@ -211,7 +218,7 @@ struct FuseRowReductionsPass
     for (size_t i = 0; i + 1 < n; ++i)
       tileCount *= ranges[i] / tiles[i];
     if (tileCount == 1)
-      return; // the whole tensor is one tile already
+      return nullptr; // the whole tensor is one tile already
 
     scf::SCFTileAndFuseOptions options;
     scf::SCFTilingOptions tiling;
@@ -229,13 +236,14 @@ struct FuseRowReductionsPass
     FailureOr<scf::SCFTileAndFuseResult> fused =
         scf::tileConsumerAndFuseProducersUsingSCF(
             rw, cast<TilingInterface>(sink.getOperation()), options);
-    if (failed(fused))
-      return; // left as it was: correct, just not fused
+    if (failed(fused) || fused->loops.empty())
+      return nullptr; // left as it was: correct, just not fused
     for (OpResult result : sink->getResults())
       if (Value replacement = fused->replacements.lookup(result))
         rw.replaceAllUsesWith(result, replacement);
     if (sink->use_empty())
       rw.eraseOp(sink);
+    return fused->loops.front().getOperation();
   }
 };
 
