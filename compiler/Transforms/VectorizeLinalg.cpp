@@ -150,14 +150,16 @@ LogicalResult vectorizeBlockTranspose(IRRewriter &rw,
   // block [toInner, innermost], its transpose.
   auto square = RankedTensorType::get({kBlock, kBlock}, rw.getF32Type());
   auto vecType = VectorType::get({kBlock, kBlock}, rw.getF32Type());
+  // The whole tile, rank-reduced to 2-D (extract) or expanded back (insert).
+  SmallVector<OpFoldResult> zeros(rank, rw.getIndexAttr(0)),
+      ones(rank, rw.getIndexAttr(1));
+  auto sizesOf = [&](Value tile) {
+    return getAsIndexOpFoldResult(
+        rw.getContext(), cast<RankedTensorType>(tile.getType()).getShape());
+  };
   auto squareOf = [&](Value tile) -> Value {
-    auto type = cast<RankedTensorType>(tile.getType());
-    SmallVector<OpFoldResult> zeros(rank, rw.getIndexAttr(0)),
-        ones(rank, rw.getIndexAttr(1)), sizes;
-    for (int64_t d : type.getShape())
-      sizes.push_back(rw.getIndexAttr(d));
-    return tensor::ExtractSliceOp::create(rw, loc, square, tile, zeros, sizes,
-                                          ones);
+    return tensor::ExtractSliceOp::create(rw, loc, square, tile, zeros,
+                                          sizesOf(tile), ones);
   };
   Value c0 = arith::ConstantIndexOp::create(rw, loc, 0);
   Value pad = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0.0f));
@@ -171,13 +173,8 @@ LogicalResult vectorizeBlockTranspose(IRRewriter &rw,
                       rw, loc, columns, squareOf(init), ValueRange{c0, c0},
                       ArrayRef<bool>{true, true})
                       .getResult();
-  auto initType = cast<RankedTensorType>(init.getType());
-  SmallVector<OpFoldResult> zeros(rank, rw.getIndexAttr(0)),
-      ones(rank, rw.getIndexAttr(1)), sizes;
-  for (int64_t d : initType.getShape())
-    sizes.push_back(rw.getIndexAttr(d));
   rw.replaceOp(block, tensor::InsertSliceOp::create(rw, loc, written, init,
-                                                    zeros, sizes, ones)
+                                                    zeros, sizesOf(init), ones)
                           .getResult());
   return success();
 }
