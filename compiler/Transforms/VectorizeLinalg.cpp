@@ -96,9 +96,13 @@ int64_t chooseTiles(ArrayRef<int64_t> ranges,
   }
   // LLVM legalizes a vector of 12 or 20 registers (a GRU's 3·128 gates)
   // through shuffles of widened vectors, 5-8x slower than the same work
-  // as whole powers of two: an innermost tile of 16-lane vectors is cut to
-  // its largest power-of-two part (384 -> 128, 192 -> 64).
-  if (n) {
+  // as whole powers of two: an innermost parallel tile of 16-lane vectors
+  // is cut to its largest power-of-two part (384 -> 128, 192 -> 64). An
+  // innermost reduction stays whole: LowerVectorOps adds its 16-lane parts
+  // before one horizontal reduction per row, where cut tiles would carry a
+  // scalar accumulator and reduce every part horizontally (a dot score over
+  // 48 features: three reductions per key instead of one).
+  if (n && iterators[n - 1] == utils::IteratorType::parallel) {
     int64_t inner = size[n - 1], part = 16;
     if (inner % 16 == 0) {
       while (inner % (part * 2) == 0)
@@ -249,7 +253,9 @@ struct VectorizeLinalgPass
 
 /// A multi-reduction over the innermost dim only becomes one horizontal
 /// `vector.reduction` per row (the generic inner-parallel lowering would
-/// transpose it into scalar work).
+/// transpose it into scalar work). A row of several 16-lane vectors is
+/// first added part by part (elementwise), so each row costs one 16-lane
+/// horizontal reduction whatever its length.
 struct InnermostReductionToRows : OpRewritePattern<vector::MultiDimReductionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(vector::MultiDimReductionOp op,
@@ -271,8 +277,23 @@ struct InnermostReductionToRows : OpRewritePattern<vector::MultiDimReductionOp> 
     auto accType = VectorType::get({rows}, type.getElementType());
     Value acc = vector::ShapeCastOp::create(rw, loc, accType, op.getAcc());
     Value result = acc;
+    constexpr int64_t lanes = 16;
+    bool addParts = inner > lanes && inner % lanes == 0 &&
+                    isa<FloatType>(type.getElementType()) &&
+                    op.getKind() == vector::CombiningKind::ADD;
     for (int64_t r = 0; r < rows; ++r) {
       Value row = vector::ExtractOp::create(rw, loc, flat, r);
+      if (addParts) {
+        Value sum;
+        for (int64_t part = 0; part < inner; part += lanes) {
+          Value piece = vector::ExtractStridedSliceOp::create(
+              rw, loc, row, ArrayRef<int64_t>{part}, ArrayRef<int64_t>{lanes},
+              ArrayRef<int64_t>{1});
+          sum = sum ? arith::AddFOp::create(rw, loc, sum, piece).getResult()
+                    : piece;
+        }
+        row = sum;
+      }
       Value init = vector::ExtractOp::create(rw, loc, acc, r);
       Value red = vector::ReductionOp::create(rw, loc, op.getKind(), row, init);
       result = vector::InsertOp::create(rw, loc, red, result, r);

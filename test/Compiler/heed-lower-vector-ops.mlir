@@ -9,6 +9,22 @@ func.func @rows(%v: vector<2x16xf32>, %acc: vector<2xf32>) -> vector<2xf32> {
   return %r : vector<2xf32>
 }
 
+// A row of several 16-lane vectors (a dot score over 48 features): its
+// parts are added elementwise first, one horizontal reduction per row.
+// CHECK-LABEL: func @long_rows
+// CHECK: %[[A:.*]] = vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [16], strides = [1]} : vector<48xf32> to vector<16xf32>
+// CHECK: %[[B:.*]] = vector.extract_strided_slice %{{.*}} {offsets = [16], sizes = [16], strides = [1]}
+// CHECK: %[[AB:.*]] = arith.addf %[[A]], %[[B]] {{.*}} : vector<16xf32>
+// CHECK: %[[C:.*]] = vector.extract_strided_slice %{{.*}} {offsets = [32], sizes = [16], strides = [1]}
+// CHECK: %[[SUM:.*]] = arith.addf %[[AB]], %[[C]] {{.*}} : vector<16xf32>
+// CHECK: vector.reduction <add>, %[[SUM]], %{{.*}} : vector<16xf32> into f32
+// CHECK: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xf32> into f32
+// CHECK-NOT: vector.reduction
+func.func @long_rows(%v: vector<2x48xf32>, %acc: vector<2xf32>) -> vector<2xf32> {
+  %r = vector.multi_reduction <add>, %v, %acc [1] : vector<2x48xf32> to vector<2xf32>
+  return %r : vector<2xf32>
+}
+
 // Reducing an outer dim (the axpy form of a dense layer): rows are added
 // elementwise, no horizontal reduction.
 // CHECK-LABEL: func @axpy
