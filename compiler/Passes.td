@@ -276,6 +276,47 @@ def ReadBuffersAtCalls : Pass<"heed-read-buffers-at-calls",
                            "mlir::memref::MemRefDialect"];
 }
 
+def OutlineLoopNests : Pass<"heed-outline-loop-nests", "mlir::ModuleOp"> {
+  let summary = "Move each sizeable loop nest into a function of its own";
+  let description = [{
+    LLVM optimizes and compiles one function on one thread, and a model is
+    one function. This pass moves every loop nest (`scf.for`, `scf.while`,
+    `scf.if`, `scf.parallel`) that weighs between `min-weight` and
+    `max-weight` (ops, an n-D vector op counting one per 1-D row and a
+    math function 16) into a new public,
+    never-inlined function `<parent>__loops<N>`, called where the nest was;
+    inside a heavier nest (a decoder loop) its own nests are outlined. The
+    values the nest uses from above become arguments (constants are cloned
+    in), its results the function's results. The JIT then optimizes and
+    compiles the functions in parallel (compiler/JIT/JITModel.cpp); the code
+    of each nest is what it was, called once per execution of the nest.
+
+    ```mlir
+    func.func @m(%x: memref<4x16xf32>) {
+      scf.for %i = %c0 to %c4 step %c1 { ... %x ... }
+    }
+    // becomes
+    func.func @m(%x: memref<4x16xf32>) {
+      call @m__loops0(%x) : (memref<4x16xf32>) -> ()
+    }
+    func.func @m__loops0(%x: memref<4x16xf32>)
+        attributes {no_inline, passthrough = ["noinline"]} {
+      %c0 = arith.constant 0 : index ...
+      scf.for %i = %c0 to %c4 step %c1 { ... %x ... }
+      return
+    }
+    ```
+  }];
+  let options = [
+    Option<"minWeight", "min-weight", "int64_t", /*default=*/"12",
+           "lightest nest outlined (a call costs more than a smaller one "
+           "saves)">,
+    Option<"maxWeight", "max-weight", "int64_t", /*default=*/"600",
+           "heaviest nest outlined whole; inside a heavier one, its nests">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def DistinctResults : Pass<"heed-distinct-results", "mlir::func::FuncOp"> {
   let summary = "Give every result of a function its own tensor";
   let description = [{

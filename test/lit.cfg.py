@@ -25,6 +25,11 @@ config.substitutions.append(("%examples", os.path.join(config.heed_src_root, "ex
 config.substitutions.append(("%src", config.heed_src_root))
 config.substitutions.append(("%build", config.heed_obj_root))
 
+# REQUIRES: multicore for tests of what the JIT does with more than one
+# core (loop nests outlined and compiled in parallel).
+if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) > 1:
+    config.available_features.add("multicore")
+
 # REQUIRES: avx512 for tests whose numbers or code depend on AVX-512.
 try:
     with open("/proc/cpuinfo") as f:

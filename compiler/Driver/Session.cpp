@@ -73,6 +73,11 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
                 "of " + Twine(limits::kMaxModelFileBytes));
   auto session = std::unique_ptr<Session>(new Session());
   session->options = options;
+  // With more than one core, LLVM compiles the model's loop nests in
+  // parallel (whatever --threads says: it governs runs; the pool gives a
+  // compilation only the cores other processes leave free).
+  session->options.outlineLoopNests =
+      options.target == Target::CPU && rt::availableCores() > 1;
   session->sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   // Diagnostics go to the caller's string (the C API) or to stderr.
   struct Capture {
@@ -409,9 +414,11 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
         sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
     diskKey = CompileCache::key(
         {text.str(), paramText, key,
-         llvm::formatv("raise={0};fused={1};cells={2};dense={3};target={4}",
-                       options.raiseAttention, options.fusedAttention,
-                       options.cells, options.dense, targetName(options.target))
+         llvm::formatv(
+             "raise={0};fused={1};cells={2};dense={3};target={4};outline={5}",
+             options.raiseAttention, options.fusedAttention, options.cells,
+             options.dense, targetName(options.target),
+             options.outlineLoopNests)
              .str()});
     auto hit = disk->load(diskKey);
     if (!hit)
@@ -426,8 +433,8 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
       names.push_back(code.prepare);
     return names;
   };
-  if (!code.object.empty()) {
-    auto jit = JITModel::createFromObject(code.object, entryNames(), symbols);
+  if (!code.objects.empty()) {
+    auto jit = JITModel::createFromObjects(code.objects, entryNames(), symbols);
     if (jit) {
       entry->jit = std::move(*jit);
       compileCached = true;
@@ -449,11 +456,11 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     if (auto err = lowerToLLVM(**module))
       return std::move(err);
     phases.mlir = secondsSince(start);
-    code.object.clear();
+    code.objects.clear();
     auto jitStart = clock::now();
-    auto jit =
-        JITModel::create(**module, entryNames(), symbols,
-                         disk ? &code.object : nullptr, &phases.optimize);
+    auto jit = JITModel::create(**module, entryNames(), symbols,
+                                disk ? &code.objects : nullptr,
+                                &phases.optimize, rt::availableCores());
     if (!jit)
       return jit.takeError();
     phases.codegen = secondsSince(jitStart) - phases.optimize;

@@ -24,7 +24,7 @@
 
 using namespace heed;
 
-static constexpr llvm::StringLiteral kMagic = "HEEDJIT2";
+static constexpr llvm::StringLiteral kMagic = "HEEDJIT3";
 
 std::optional<CompileCache> CompileCache::open() {
   if (auto off = llvm::sys::Process::GetEnv("HEED_CACHE"); off && *off == "0")
@@ -128,20 +128,29 @@ CompileCache::load(llvm::StringRef key) const {
     at += n;
     return true;
   };
-  llvm::StringRef json, object;
-  if (!field(json) || !field(object) || at != bytes.size() - 8)
+  llvm::StringRef json;
+  if (!field(json))
     return damaged(file, "truncated fields");
   auto parsed = llvm::json::parse(json);
   if (!parsed)
     return damaged(file, llvm::toString(parsed.takeError()));
   CacheEntry entry;
+  int64_t objects = 0;
   llvm::json::Path::Root root;
   llvm::json::ObjectMapper mapper(*parsed, root);
   if (!mapper || !mapper.map("model", entry.model) ||
       !mapper.map("prepare", entry.prepare) ||
-      !mapper.map("prepared_shapes", entry.preparedShapes))
+      !mapper.map("prepared_shapes", entry.preparedShapes) ||
+      !mapper.map("objects", objects) || objects < 1 || objects > 4096)
     return damaged(file, "bad metadata");
-  entry.object = object.str();
+  for (int64_t i = 0; i < objects; ++i) {
+    llvm::StringRef object;
+    if (!field(object))
+      return damaged(file, "truncated fields");
+    entry.objects.push_back(object.str());
+  }
+  if (at != bytes.size() - 8)
+    return damaged(file, "trailing bytes");
   return entry;
 }
 
@@ -152,7 +161,8 @@ llvm::Error CompileCache::store(llvm::StringRef key,
                                    "cannot create the compile cache " + dir);
   llvm::json::Object meta{{"model", entry.model},
                           {"prepare", entry.prepare},
-                          {"prepared_shapes", entry.preparedShapes}};
+                          {"prepared_shapes", entry.preparedShapes},
+                          {"objects", int64_t(entry.objects.size())}};
   std::string json = llvm::formatv("{0}", llvm::json::Value(std::move(meta)));
   std::string bytes = kMagic.str();
   auto put = [&](llvm::StringRef s) {
@@ -162,7 +172,8 @@ llvm::Error CompileCache::store(llvm::StringRef key,
     bytes.append(s.data(), s.size());
   };
   put(json);
-  put(entry.object);
+  for (const std::string &object : entry.objects)
+    put(object);
   char sum[8];
   llvm::support::endian::write64le(sum, llvm::xxh3_64bits(bytes));
   bytes.append(sum, 8);

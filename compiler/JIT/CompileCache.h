@@ -9,8 +9,9 @@
 // The directory is $HEED_CACHE_DIR, else $XDG_CACHE_HOME/heed, else
 // ~/.cache/heed; HEED_CACHE=0 turns the cache off. An entry is one file:
 //
-//   "HEEDJIT2" | u64 n | n bytes of JSON (entry points, prepared shapes) |
-//   u64 m | m bytes of object file | u64 xxh3 of everything before it
+//   "HEEDJIT3" | u64 n | n bytes of JSON (entry points, prepared shapes,
+//   the number of objects k) | k times: u64 m | m bytes of object file |
+//   u64 xxh3 of everything before it
 //
 // written to a temporary file and renamed into place, so readers never see
 // half an entry. An entry that is short, has another magic, a wrong
@@ -34,7 +35,9 @@ namespace heed {
 struct CacheEntry {
   std::string model, prepare; // entry points ("" when nothing is prepared)
   std::vector<std::vector<int64_t>> preparedShapes;
-  std::string object; // the machine code, an object file
+  // The machine code: object files (one per partition a parallel
+  // compilation made, ParallelCodegen.h), linked together.
+  std::vector<std::string> objects;
 };
 
 class CompileCache {

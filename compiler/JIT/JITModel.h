@@ -39,21 +39,25 @@ public:
   /// `invoke` numbers them; the JIT targets the host CPU.
   /// `symbols` binds external symbols of the module (runtime kernels and
   /// their context) to host addresses.
-  /// With `object`, the machine code is also kept there as an object file
-  /// (what createFromObject loads: the on-disk compile cache).
+  /// With `objects`, the machine code is also kept there as object files
+  /// (what createFromObjects loads: the on-disk compile cache).
   /// With `optimizeSeconds`, the time LLVM's optimization pipeline took is
   /// stored there (the rest of `create` is translation and code generation).
+  /// With `threads` > 1, a module whose functions split into partitions of
+  /// similar weight is optimized and compiled on that many threads
+  /// (ParallelCodegen.h); the code is the same.
   static llvm::Expected<std::unique_ptr<JITModel>>
   create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
          llvm::ArrayRef<std::pair<std::string, void *>> symbols = {},
-         std::string *object = nullptr, double *optimizeSeconds = nullptr);
+         std::vector<std::string> *objects = nullptr,
+         double *optimizeSeconds = nullptr, unsigned threads = 1);
 
-  /// The same model from an object file `create` kept, linked by ORC's
+  /// The same model from the object files `create` kept, linked by ORC's
   /// LLJIT without MLIR or LLVM code generation.
-  static llvm::Expected<std::unique_ptr<JITModel>>
-  createFromObject(llvm::StringRef object,
-                   llvm::ArrayRef<std::string> functions,
-                   llvm::ArrayRef<std::pair<std::string, void *>> symbols = {});
+  static llvm::Expected<std::unique_ptr<JITModel>> createFromObjects(
+      llvm::ArrayRef<std::string> objects,
+      llvm::ArrayRef<std::string> functions,
+      llvm::ArrayRef<std::pair<std::string, void *>> symbols = {});
 
   /// Calls entry point `index` with its arguments in order (for a model:
   /// inputs, weights, prepared weights, then outputs as out-params).

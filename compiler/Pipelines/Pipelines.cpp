@@ -99,8 +99,7 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   buildBufferizationPipeline(pm);
   // Accumulators of tiles that reduce over a loop stay in registers.
   pm.addNestedPass<func::FuncOp>(createHoistVectorTransfers());
-  buildLoopsToLLVMPipeline(pm);
-  (void)options;
+  buildLoopsToLLVMPipeline(pm, options.outlineLoopNests);
 }
 
 void heed::buildBufferizationPipeline(OpPassManager &pm) {
@@ -136,35 +135,44 @@ void heed::buildBufferizationPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
 }
 
-void heed::buildLoopsToLLVMPipeline(OpPassManager &pm) {
+void heed::buildLoopsToLLVMPipeline(OpPassManager &pm, bool outlineLoopNests) {
   // Structured ops become scf loops over memrefs.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Hoist loop-invariant loads and address computations.
   pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());
+  // Loop nests as functions of their own, so that LLVM can optimize and
+  // compile them on several threads (JITModel).
+  if (outlineLoopNests)
+    pm.addPass(createOutlineLoopNests());
   // tanh/exp as polynomials: arithmetic the vectorizers can widen, instead
   // of one libm call per element.
   pm.addPass(createApproximateMath());
   // n-D reductions, contractions, transposes to 1-D vector ops.
   pm.addPass(createLowerVectorOps());
+  // The passes nested on functions below run on several threads when the
+  // loop nests are functions of their own (MLIR's pass manager).
+  OpPassManager &functions = pm.nest<func::FuncOp>();
   // Multi-dimensional vector transfers into 1-D ones LLVM can lower, fully
   // unrolled: the default loops go through a stack temporary per loop
   // iteration, which overflows the stack on long loops.
-  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
+  functions.addPass(createConvertVectorToSCFPass(
       VectorTransferToSCFOptions().enableFullUnroll()));
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
+  functions.addPass(createLowerAffinePass());
+  functions.addPass(createSCFToControlFlowPass());
   // Standard dialect-to-LLVM conversions; strided metadata first so memref
-  // subviews lower to plain pointer arithmetic.
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertVectorToLLVMPass());
-  pm.addPass(createConvertMathToLLVMPass());
+  // subviews lower to plain pointer arithmetic. Inside functions: vector,
+  // math, arith and ub.poison (vectorization pads transfers with it).
+  functions.addPass(memref::createExpandStridedMetadataPass());
+  functions.addPass(createLowerAffinePass());
+  functions.addPass(createConvertVectorToLLVMPass());
+  functions.addPass(createConvertMathToLLVMPass());
+  functions.addPass(createArithToLLVMConversionPass());
+  functions.addPass(createUBToLLVMConversionPass());
+  // Module-wide: memrefs (malloc and free declarations), function
+  // signatures, then the control flow in the converted functions.
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
-  // Vectorization pads transfers with ub.poison.
-  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
@@ -242,6 +250,10 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> gpuChip{*this, "gpu-chip",
                               llvm::cl::desc("NVIDIA architecture (sm_90)"),
                               llvm::cl::init("sm_90")};
+  Option<bool> outline{*this, "outline-loop-nests",
+                       llvm::cl::desc("loop nests as functions of their own "
+                                      "(for parallel code generation)"),
+                       llvm::cl::init(false)};
   heed::PipelineOptions get() const {
     heed::PipelineOptions o;
     o.raiseAttention = raise;
@@ -250,6 +262,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
     o.dense = dense;
     o.target = target;
     o.gpuChip = gpuChip;
+    o.outlineLoopNests = outline;
     return o;
   }
 };

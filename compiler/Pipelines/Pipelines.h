@@ -50,6 +50,11 @@ struct PipelineOptions {
   Target target = Target::CPU;
   /// The NVIDIA architecture the cuda target compiles for.
   std::string gpuChip = "sm_90";
+  /// Loop nests as functions of their own (heed-outline-loop-nests), so
+  /// that the JIT compiles them on several cores. The same on every thread
+  /// count of one machine: the driver sets it when the process may use
+  /// more than one core.
+  bool outlineLoopNests = false;
 
   /// The GPU target's lowering (on a GPU or its schedule on the CPU).
   bool targetsGPU() const { return target != Target::CPU; }
@@ -72,8 +77,10 @@ void buildLinalgToTargetPipeline(mlir::OpPassManager &pm,
 /// Shared by the CPU and GPU targets: tensors to buffers (results become
 /// out-parameters), temporaries hoisted out of loops and freed.
 void buildBufferizationPipeline(mlir::OpPassManager &pm);
-/// Loops and vector ops on memrefs → LLVM dialect (the CPU target's tail).
-void buildLoopsToLLVMPipeline(mlir::OpPassManager &pm);
+/// Loops and vector ops on memrefs → LLVM dialect (the CPU target's tail),
+/// with sizeable loop nests outlined into functions if `outlineLoopNests`.
+void buildLoopsToLLVMPipeline(mlir::OpPassManager &pm,
+                              bool outlineLoopNests = false);
 
 /// GPU target (GPUPipelines.cpp). linalg on tensors → buffers and parallel
 /// loop nests mapped onto blocks and threads (still runnable on the CPU).
