@@ -308,7 +308,7 @@ def OutlineLoopNests : Pass<"heed-outline-loop-nests", "mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"minWeight", "min-weight", "int64_t", /*default=*/"12",
+    Option<"minWeight", "min-weight", "int64_t", /*default=*/"32",
            "lightest nest outlined (a call costs more than a smaller one "
            "saves)">,
     Option<"maxWeight", "max-weight", "int64_t", /*default=*/"600",
