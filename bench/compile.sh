@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# JIT compile time of every example, one thread, on-disk cache off.
+# JIT compile time of every example, on-disk cache off; runs on one thread
+# (--threads 1), compilation on the cores the process may use (taskset -c 0
+# bash bench/compile.sh: one core).
 #   bash bench/compile.sh [BUILD_DIR] [RUNS]
 # Prints a Markdown table: the median of RUNS (default 3) compilations and
 # where that run's time went (heed bench's phases: the MLIR pipeline,
