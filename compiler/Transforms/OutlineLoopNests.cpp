@@ -47,8 +47,11 @@ struct OutlineLoopNestsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> functions;
+    // The model's functions; not private helpers (bufferization's
+    // dealloc_helper, run at every deallocation) or the weight preparation.
     for (auto func : module.getOps<func::FuncOp>())
-      if (!func.isExternal() && !func->hasAttr("heed.weight_preparation"))
+      if (!func.isExternal() && !func.isPrivate() &&
+          !func->hasAttr("heed.weight_preparation"))
         functions.push_back(func);
     for (func::FuncOp func : functions) {
       unsigned count = 0;

@@ -67,7 +67,8 @@ func.func @heavy(%x: memref<64xf32>, %out: memref<8xf32>) {
   return
 }
 
-// Small nests and functions that prepare weights stay as they are.
+// Small nests, private helpers and functions that prepare weights stay as
+// they are.
 // CHECK-LABEL: func.func @small(
 // CHECK: scf.for
 // CHECK-NOT: call
@@ -86,6 +87,24 @@ func.func @small(%x: memref<4xf32>) {
 // CHECK: scf.for
 // CHECK-NOT: call
 func.func @prepare(%x: memref<4x16xf32>) attributes {heed.weight_preparation} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    scf.for %j = %c0 to %c16 step %c1 {
+      %v = memref.load %x[%i, %j] : memref<4x16xf32>
+      %t = math.tanh %v : f32
+      memref.store %t, %x[%i, %j] : memref<4x16xf32>
+    }
+  }
+  return
+}
+
+// CHECK-LABEL: func.func private @helper(
+// CHECK: scf.for
+// CHECK-NOT: call
+func.func private @helper(%x: memref<4x16xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
