@@ -5,68 +5,22 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/JIT/JITModel.h"
+#include "compiler/JIT/HostCodegen.h"
 #include "compiler/JIT/ParallelCodegen.h"
 
-#include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 
-#include <chrono>
 #include <xmmintrin.h>
 
 using namespace heed;
-
-/// Code generation options that bound compile time without slowing the
-/// code (measured in docs/benchmarks.md, "Compile time"): fully unrolled
-/// copies (a head split at T = 16 is one block of 512 vector loads and
-/// stores) made the machine scheduler's memory dependencies quadratic
-/// (0.6 s of a 1.9 s compilation), so its dependency maps are reduced from
-/// 200 pending memory operations on; the post-RA list scheduler, whose
-/// reordering out-of-order x86 cores redo themselves, cost another 0.6 s.
-/// LLVM keeps these as process-wide command-line options; one the user
-/// set (`heed ... --post-RA-scheduler=true`) is left alone.
-static void boundCodeGenerationTime() {
-  auto &options = llvm::cl::getRegisteredOptions();
-  // A position above 0 marks an option as given: the post-RA scheduler
-  // obeys its option only then.
-  auto setDefault = [&](llvm::StringRef name, llvm::StringRef value) {
-    auto it = options.find(name);
-    if (it != options.end() && it->second->getNumOccurrences() == 0)
-      (void)it->second->addOccurrence(/*pos=*/1, name, value);
-  };
-  setDefault("post-RA-scheduler", "false");
-  setDefault("dag-maps-huge-region", "200");
-  setDefault("dag-maps-reduction-size", "100");
-}
-
-static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-hostMachine(bool positionIndependent = false) {
-  static bool initialized = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    boundCodeGenerationTime();
-    return true;
-  }();
-  (void)initialized;
-  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!builder)
-    return builder.takeError();
-  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-  if (positionIndependent)
-    builder->setRelocationModel(llvm::Reloc::PIC_);
-  return builder->createTargetMachine();
-}
 
 JITModel::JITModel() = default;
 JITModel::~JITModel() = default;
@@ -87,12 +41,8 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
                  unsigned threads) {
   auto partitions = partitionFunctions(module, threads);
   if (partitions.size() >= 2) {
-    // Static code, as the engine makes it: position-independent code (data
-    // through the GOT) ran attention_scores 25% slower.
-    auto compiled = compilePartitions(
-        module, partitions, functions, threads,
-        [] { return hostMachine(/*positionIndependent=*/false); },
-        optimizeSeconds);
+    auto compiled = compilePartitions(module, partitions, functions, threads,
+                                      optimizeSeconds);
     if (!compiled)
       return compiled.takeError();
     auto model = createFromObjects(*compiled, functions, symbols);
@@ -106,16 +56,9 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
   mlir::ExecutionEngineOptions options;
   // `options.transformer` is a function_ref: the function it refers to must
   // live until `create` has returned.
-  std::function<llvm::Error(llvm::Module *)> optimizeO3 =
-      mlir::makeOptimizingTransformer(3, 0, tm->get());
+  llvm::TargetMachine *machine = tm->get();
   std::function<llvm::Error(llvm::Module *)> optimize = [&](llvm::Module *m) {
-    auto start = std::chrono::steady_clock::now();
-    llvm::Error err = optimizeO3(m);
-    if (optimizeSeconds)
-      *optimizeSeconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-    return err;
+    return optimizeO3(*m, *machine, optimizeSeconds);
   };
   options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
@@ -243,12 +186,10 @@ llvm::Error JITModel::invoke(unsigned index, llvm::ArrayRef<BufferArg> args) {
 static llvm::Expected<std::unique_ptr<llvm::Module>>
 optimizedHostModule(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                     llvm::TargetMachine &tm) {
-  auto llvmModule = mlir::translateModuleToLLVMIR(module, ctx);
+  auto llvmModule = translateForHost(module, ctx, tm);
   if (!llvmModule)
-    return llvm::createStringError("cannot translate the module to LLVM IR");
-  llvmModule->setDataLayout(tm.createDataLayout());
-  llvmModule->setTargetTriple(tm.getTargetTriple());
-  if (auto err = mlir::makeOptimizingTransformer(3, 0, &tm)(llvmModule.get()))
+    return llvmModule.takeError();
+  if (auto err = optimizeO3(**llvmModule, tm))
     return std::move(err);
   return llvmModule;
 }
@@ -280,13 +221,10 @@ static llvm::Error emitHostFile(mlir::ModuleOp module, llvm::raw_ostream &os,
     return llvmModule.takeError();
   if (adjust)
     adjust(**llvmModule);
-  llvm::SmallString<0> buffer;
-  llvm::raw_svector_ostream bufferStream(buffer);
-  llvm::legacy::PassManager pm;
-  if ((*tm)->addPassesToEmitFile(pm, bufferStream, nullptr, type))
-    return llvm::createStringError("the host target cannot emit this file type");
-  pm.run(**llvmModule);
-  os << buffer;
+  auto code = emitMachineCode(**llvmModule, **tm, type);
+  if (!code)
+    return code.takeError();
+  os << *code;
   return llvm::Error::success();
 }
 

@@ -5,22 +5,17 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/JIT/ParallelCodegen.h"
+#include "compiler/JIT/HostCodegen.h"
 #include "runtime/ThreadPool.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <algorithm>
-#include <chrono>
 #include <new>
 
 using namespace heed;
@@ -101,42 +96,31 @@ static void addPackedWrapper(llvm::Module &module, llvm::Function &fn) {
 /// Translation, O3 and code generation of one partition's module.
 static llvm::Expected<std::string>
 compileOne(mlir::ModuleOp part, llvm::ArrayRef<std::string> entries,
-           MachineFactory machine, double &optimizeSeconds) {
-  auto tm = machine();
+           double &optimizeSeconds) {
+  // Static code, as the serial JIT makes it: position-independent code
+  // (data through the GOT) ran attention_scores 25% slower.
+  auto tm = hostMachine(/*positionIndependent=*/false);
   if (!tm)
     return tm.takeError();
   llvm::LLVMContext ctx;
-  auto llvmModule = mlir::translateModuleToLLVMIR(part, ctx);
+  auto llvmModule = translateForHost(part, ctx, **tm);
   if (!llvmModule)
-    return llvm::createStringError("cannot translate the module to LLVM IR");
-  mlir::ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(),
-                                                        tm->get());
+    return llvmModule.takeError();
   for (const std::string &entry : entries)
-    if (llvm::Function *fn = llvmModule->getFunction("_mlir_ciface_" + entry))
+    if (llvm::Function *fn =
+            (*llvmModule)->getFunction("_mlir_ciface_" + entry))
       if (!fn->isDeclaration())
-        addPackedWrapper(*llvmModule, *fn);
-  auto start = std::chrono::steady_clock::now();
-  if (auto err =
-          mlir::makeOptimizingTransformer(3, 0, tm->get())(llvmModule.get()))
+        addPackedWrapper(**llvmModule, *fn);
+  if (auto err = optimizeO3(**llvmModule, **tm, &optimizeSeconds))
     return std::move(err);
-  optimizeSeconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  llvm::SmallString<0> buffer;
-  llvm::raw_svector_ostream stream(buffer);
-  llvm::legacy::PassManager pm;
-  if ((*tm)->addPassesToEmitFile(pm, stream, nullptr,
-                                 llvm::CodeGenFileType::ObjectFile))
-    return llvm::createStringError("the host target cannot emit objects");
-  pm.run(*llvmModule);
-  return std::string(buffer.str());
+  return emitMachineCode(**llvmModule, **tm, llvm::CodeGenFileType::ObjectFile);
 }
 
 llvm::Expected<std::vector<std::string>>
 heed::compilePartitions(mlir::ModuleOp module,
                         const std::vector<std::vector<std::string>> &partitions,
                         llvm::ArrayRef<std::string> entries, unsigned threads,
-                        MachineFactory machine, double *optimizeSeconds) {
+                        double *optimizeSeconds) {
   // One module per partition, made here (the threads below only read
   // them): another partition's functions become declarations.
   std::vector<mlir::OwningOpRef<mlir::ModuleOp>> parts;
@@ -159,7 +143,7 @@ heed::compilePartitions(mlir::ModuleOp module,
       unsigned(parts.size()), threads, [&](unsigned p) {
         // Nothing may throw out of the pool (ThreadPool.h).
         try {
-          auto object = compileOne(*parts[p], entries, machine, optimize[p]);
+          auto object = compileOne(*parts[p], entries, optimize[p]);
           if (object)
             objects[p] = std::move(*object);
           else

@@ -15,21 +15,13 @@
 #define HEED_COMPILER_JIT_PARALLELCODEGEN_H
 
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
 #include <string>
 #include <vector>
 
-namespace llvm {
-class TargetMachine;
-} // namespace llvm
-
 namespace heed {
-
-using MachineFactory =
-    llvm::function_ref<llvm::Expected<std::unique_ptr<llvm::TargetMachine>>()>;
 
 /// How an LLVM-dialect module splits: the partition of each function with
 /// a body that is not internal (internal functions and globals are copied
@@ -48,7 +40,7 @@ llvm::Expected<std::vector<std::string>>
 compilePartitions(mlir::ModuleOp module,
                   const std::vector<std::vector<std::string>> &partitions,
                   llvm::ArrayRef<std::string> entries, unsigned threads,
-                  MachineFactory machine, double *optimizeSeconds);
+                  double *optimizeSeconds);
 
 } // namespace heed
 
