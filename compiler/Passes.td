@@ -317,6 +317,77 @@ def OutlineLoopNests : Pass<"heed-outline-loop-nests", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
+def PrivatizeParallelScratch
+    : Pass<"heed-privatize-parallel-scratch", "mlir::func::FuncOp"> {
+  let summary = "Give each parallel loop its own empty tensors";
+  let description = [{
+    Loop-invariant code motion hoists the `tensor.empty` a loop body uses
+    as scratch out of its loops, and CSE then merges equal ones: two
+    attention loop nests end up writing one buffer. That is right while
+    the loops run in order, but a loop marked parallel
+    (compiler/Transforms/ParallelLoops.h) runs its iterations at once. On
+    tensors, before bufferization, this pass gives each marked loop a clone
+    of every empty tensor it uses from above (an empty tensor's contents
+    are undefined, so a clone means the same), at the start of its body:
+    bufferization then allocates it once per iteration.
+
+    ```mlir
+    %e = tensor.empty() : tensor<4x64xf32>
+    scf.for %i ... {  // marked
+      ... %e ...
+    // becomes
+    scf.for %i ... {
+      %e2 = tensor.empty() : tensor<4x64xf32>
+      ... %e2 ...
+    ```
+  }];
+}
+
+def OutlineParallelLoops : Pass<"heed-outline-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Run the iterations of marked loops on the runtime's threads";
+  let description = [{
+    Lowerings mark the loops whose iterations are independent (the batch
+    rows, heads and query tiles of a fused attention:
+    compiler/Transforms/ParallelLoops.h). On buffers, right after
+    bufferization, this pass moves the body of each marked `scf.for` with
+    at least two iterations into a public, never-inlined function
+    `<parent>__parallel<N>(index, values from above...)` and replaces the
+    loop by a call of `<parent>__parallel<N>__dispatch(count, lower bound,
+    step, values...)`, a declaration that heed-lower-parallel-dispatch
+    defines once the code is in the LLVM dialect. Scratch buffers allocated
+    above the loop and used only inside it become each iteration's own (a
+    view of one keeps the loop sequential). Inner marked loops are
+    outlined first; at run time a parallel loop inside another runs on its
+    thread alone.
+
+    ```mlir
+    scf.for %i = %c0 to %c8 step %c1 { ... %x[%i] ... }   // marked
+    // becomes
+    call @m__parallel0__dispatch(%c8, %c0, %c1, %x)
+    func.func @m__parallel0(%i: index, %x: memref<8x64xf32>)
+        attributes {no_inline, passthrough = ["noinline"]} { ... }
+    func.func private @m__parallel0__dispatch(index, index, index,
+        memref<8x64xf32>) attributes {heed.parallel_body = @m__parallel0}
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect"];
+}
+
+def LowerParallelDispatch : Pass<"heed-lower-parallel-dispatch", "mlir::ModuleOp"> {
+  let summary = "Define the dispatch functions of parallel loops";
+  let description = [{
+    In the LLVM dialect, defines each dispatch declaration that
+    heed-outline-parallel-loops left (`heed.parallel_body`): it stores its
+    lower bound, step and arguments in a context on its stack and calls the
+    runtime's `heed_parallel_for(count, entry, context)`
+    (runtime/ThreadPool.h), which runs `entry(context, begin, end)` over
+    ranges of the iterations on the run's threads; `entry` loads the context
+    and calls the body for `lower + k * step`, k in [begin, end). Both new
+    functions are internal.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 def DistinctResults : Pass<"heed-distinct-results", "mlir::func::FuncOp"> {
   let summary = "Give every result of a function its own tensor";
   let description = [{

@@ -17,6 +17,7 @@
 #include "runtime/ThreadPool.h"
 #include "runtime/Weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -251,9 +252,13 @@ void heed_rt_leave(unsigned saved) { _mm_setcsr(saved); }
 void heed_rt_parallel_for(unsigned n, unsigned threads,
                           void (*fn)(void *context, unsigned index),
                           void *context) {
-  rt::ThreadPool::shared().parallelFor(
-      n, threads ? threads : rt::availableCores(),
-      [&](unsigned index) { fn(context, index); });
+  threads = threads ? threads : rt::availableCores();
+  // Each block's parallel loops get its share of the threads.
+  unsigned share = std::max(1u, threads / std::max(1u, n));
+  rt::ThreadPool::shared().parallelFor(n, threads, [&](unsigned index) {
+    rt::ScopedLoopThreads loops(share);
+    fn(context, index);
+  });
 }
 
 int heed_rt_check_range(const float *data, const heed_rt_tensor_info *info,

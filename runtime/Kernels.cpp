@@ -7,6 +7,8 @@
 
 #include "runtime/Kernels.h"
 
+#include "runtime/ThreadPool.h"
+
 #include <malloc.h>
 
 #include <atomic>
@@ -68,7 +70,8 @@ std::vector<std::pair<std::string, void *>> KernelContext::symbols() {
           {"_mlir_ciface_heed_conv1d_forward",
            reinterpret_cast<void *>(&_mlir_ciface_heed_conv1d_forward)},
           {"_mlir_ciface_heed_dense_forward",
-           reinterpret_cast<void *>(&_mlir_ciface_heed_dense_forward)}};
+           reinterpret_cast<void *>(&_mlir_ciface_heed_dense_forward)},
+          {"heed_parallel_for", reinterpret_cast<void *>(&heed_parallel_for)}};
 }
 
 int64_t KernelBuffer::numElements(int rank) const {

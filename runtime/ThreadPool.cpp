@@ -17,9 +17,44 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 using namespace heed::rt;
+
+namespace {
+thread_local unsigned threadLoopThreads = 1;
+
+/// The floating-point control word (FTZ/DAZ: the runs of compiled code set
+/// them), carried from a parallel loop's caller to its helpers.
+unsigned readControlWord() {
+#if defined(__x86_64__)
+  return _mm_getcsr();
+#else
+  return 0;
+#endif
+}
+void writeControlWord(unsigned word) {
+#if defined(__x86_64__)
+  _mm_setcsr(word);
+#else
+  (void)word;
+#endif
+}
+} // namespace
+
+unsigned heed::rt::loopThreads() { return threadLoopThreads; }
+
+ScopedLoopThreads::ScopedLoopThreads(unsigned threads)
+    : saved(threadLoopThreads) {
+  threadLoopThreads = std::max(1u, threads);
+}
+
+ScopedLoopThreads::~ScopedLoopThreads() { threadLoopThreads = saved; }
 
 unsigned heed::rt::availableCores() {
   cpu_set_t set;
@@ -180,4 +215,103 @@ ThreadPool::~ThreadPool() {
   wake.notify_all();
   for (auto &w : workers)
     w.join();
+}
+
+namespace {
+/// What one iteration of a parallel loop takes, by the loop's entry
+/// function: the first iteration of its first run, timed on the caller,
+/// then every run's (half the last estimate, half the new time). A slot
+/// holds the entry's hash in its high half and the seconds (a float) in
+/// its low half; a collision or a stale entry (code freed and its address
+/// reused) only misjudges whether to wake helpers for a run or two.
+std::atomic<uint64_t> iterationSeconds[512];
+
+uint32_t hashOf(const void *entry) {
+  uint64_t v = reinterpret_cast<uintptr_t>(entry);
+  v ^= v >> 29;
+  v *= 0xbf58476d1ce4e5b9ull;
+  v ^= v >> 32;
+  return uint32_t(v) | 1; // never 0: an empty slot
+}
+
+/// The estimate for `hash`, or a negative number if there is none.
+float estimateOf(uint32_t hash) {
+  uint64_t slot = iterationSeconds[hash % 512].load(std::memory_order_relaxed);
+  if (uint32_t(slot >> 32) != hash)
+    return -1;
+  uint32_t bits = uint32_t(slot);
+  float seconds;
+  std::memcpy(&seconds, &bits, sizeof seconds);
+  return seconds;
+}
+
+void recordEstimate(uint32_t hash, float seconds) {
+  uint32_t bits;
+  std::memcpy(&bits, &seconds, sizeof bits);
+  iterationSeconds[hash % 512].store(uint64_t(hash) << 32 | bits,
+                                     std::memory_order_relaxed);
+}
+
+float secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<float>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+} // namespace
+
+void heed_parallel_for(int64_t count,
+                       void (*body)(void *context, int64_t begin, int64_t end),
+                       void *context) {
+  if (count <= 0)
+    return;
+  unsigned threads = threadLoopThreads;
+  if (threads <= 1 || count == 1) {
+    body(context, 0, count);
+    return;
+  }
+  // Waking a helper costs ~5-50 us here: a loop whose work is below
+  // ~50 us runs on the caller alone (HEED_PARALLEL_LOOP_MIN_US sets the
+  // bound: the tests run every loop in parallel with 0).
+  static const float kMinParallelSeconds = [] {
+    const char *us = std::getenv("HEED_PARALLEL_LOOP_MIN_US");
+    return us && *us ? float(std::atof(us)) * 1e-6f : 50e-6f;
+  }();
+  uint32_t hash = hashOf(reinterpret_cast<const void *>(body));
+  float estimate = estimateOf(hash);
+  int64_t first = 0; // iterations done on the caller
+  auto start = std::chrono::steady_clock::now();
+  if (estimate < 0) {
+    ScopedLoopThreads nested(1);
+    body(context, 0, 1);
+    estimate = secondsSince(start);
+    recordEstimate(hash, estimate);
+    first = 1;
+  }
+  int64_t rest = count - first;
+  if (estimate * float(rest) < kMinParallelSeconds) {
+    ScopedLoopThreads nested(1);
+    body(context, first, count);
+    recordEstimate(hash,
+                   0.5f * (estimate + secondsSince(start) / float(count)));
+    return;
+  }
+  // A few ranges per thread, so that uneven iterations (causal attention)
+  // still balance; a loop of fewer iterations than threads lets the loops
+  // inside each iteration use the rest.
+  unsigned ranges = unsigned(std::min<int64_t>(rest, int64_t(threads) * 4));
+  unsigned inner = std::max<unsigned>(
+      1, threads / unsigned(std::min<int64_t>(rest, threads)));
+  unsigned word = readControlWord();
+  std::atomic<float> busy{0};
+  ThreadPool::shared().parallelFor(ranges, threads, [&](unsigned r) {
+    unsigned saved = readControlWord();
+    writeControlWord(word);
+    ScopedLoopThreads nested(inner);
+    auto began = std::chrono::steady_clock::now();
+    body(context, first + rest * r / ranges, first + rest * (r + 1) / ranges);
+    float took = secondsSince(began);
+    for (float b = busy.load(); !busy.compare_exchange_weak(b, b + took);)
+      ;
+    writeControlWord(saved);
+  });
+  recordEstimate(hash, 0.5f * (estimate + busy.load() / float(rest)));
 }

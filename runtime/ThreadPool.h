@@ -15,6 +15,7 @@
 #define HEED_RUNTIME_THREADPOOL_H
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -42,6 +43,24 @@ unsigned threadsToUse(unsigned requested, unsigned cpus, unsigned runnable);
 /// /proc/loadavg (read at most every 2 ms), the online CPUs. HEED_LOAD_AWARE=0
 /// in the environment turns this off (every requested thread is used).
 unsigned threadsFreeNow(unsigned requested);
+
+/// The threads the parallel loops of compiled code (heads, query tiles of
+/// an attention: heed_parallel_for) may use on the calling thread. A run
+/// gives each block of rows its share of the run's threads: all of them
+/// when the batch is one block, one when the blocks already use every
+/// thread. 1 outside a run, and inside a parallel loop (no nesting).
+unsigned loopThreads();
+/// Sets loopThreads() on this thread for its lifetime.
+class ScopedLoopThreads {
+public:
+  explicit ScopedLoopThreads(unsigned threads);
+  ~ScopedLoopThreads();
+  ScopedLoopThreads(const ScopedLoopThreads &) = delete;
+  ScopedLoopThreads &operator=(const ScopedLoopThreads &) = delete;
+
+private:
+  unsigned saved;
+};
 
 class ThreadPool {
 public:
@@ -74,5 +93,18 @@ private:
 };
 
 } // namespace heed::rt
+
+extern "C" {
+/// Runs body(context, begin, end) over [0, count) of a parallel loop of
+/// compiled code (heed-outline-parallel-loops): on the calling thread
+/// alone when loopThreads() is 1 or the loop is too small to pay for
+/// waking a helper (the first iteration, timed, times the rest under
+/// ~50 us), else in ranges on the pool. Each iteration runs the same code
+/// wherever it runs (with the caller's floating-point control word), so
+/// the results do not depend on the thread count.
+void heed_parallel_for(int64_t count,
+                       void (*body)(void *context, int64_t begin, int64_t end),
+                       void *context);
+}
 
 #endif // HEED_RUNTIME_THREADPOOL_H

@@ -712,8 +712,11 @@ llvm::Error Session::runInto(const rt::NamedTensors &inputs,
     return err;
   int64_t batchSize = blockStart.back();
   std::vector<std::string> errors(blockModel.size());
+  // Each block's parallel loops get its share of the threads.
+  unsigned share = std::max(1u, threadCount / unsigned(blockModel.size()));
   rt::ThreadPool::shared().parallelFor(
       unsigned(blockModel.size()), threadCount, [&](unsigned b) {
+        rt::ScopedLoopThreads loops(share);
         // Nothing may throw out of the pool (ThreadPool.h).
         try {
           if (auto err = runRows(*blockModel[b], inputs, outputs, blockStart[b],

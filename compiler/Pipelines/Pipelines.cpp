@@ -96,13 +96,13 @@ void heed::buildLinalgToLLVMPipeline(OpPassManager &pm,
   // accumulate through memory.
   pm.addNestedPass<func::FuncOp>(createVectorizeLinalg());
   pm.addPass(createCanonicalizerPass());
-  buildBufferizationPipeline(pm);
+  buildBufferizationPipeline(pm, /*parallelLoops=*/true);
   // Accumulators of tiles that reduce over a loop stay in registers.
   pm.addNestedPass<func::FuncOp>(createHoistVectorTransfers());
   buildLoopsToLLVMPipeline(pm, options.outlineLoopNests);
 }
 
-void heed::buildBufferizationPipeline(OpPassManager &pm) {
+void heed::buildBufferizationPipeline(OpPassManager &pm, bool parallelLoops) {
   // Each kernel call reads its inputs where it runs (CSE may have merged
   // the to_buffer of two calls, and bufferization reuses buffers in place
   // by the position of that read).
@@ -112,6 +112,9 @@ void heed::buildBufferizationPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createDistinctResults());
   // Tensors to buffers across the whole module, function signatures included
   // and with plain (identity) layouts so the runtime passes dense arrays.
+  // Each parallel loop its own scratch (CSE merged their empty tensors).
+  if (parallelLoops)
+    pm.addNestedPass<func::FuncOp>(createPrivatizeParallelScratch());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -125,6 +128,11 @@ void heed::buildBufferizationPipeline(OpPassManager &pm) {
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true; // the model function is public
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  // The iterations of independent loops (attention rows, heads, query
+  // tiles) as functions the runtime runs on its threads; before the
+  // hoisting below, so that their scratch buffers stay their own.
+  if (parallelLoops)
+    pm.addPass(createOutlineParallelLoops());
   // Row-sized temporaries of fused loops are allocated once, before the
   // loops, not once per step...
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferHoistingPass());
@@ -174,6 +182,8 @@ void heed::buildLoopsToLLVMPipeline(OpPassManager &pm, bool outlineLoopNests) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // The parallel loops' dispatch functions call heed_parallel_for.
+  pm.addPass(createLowerParallelDispatch());
 }
 
 namespace {

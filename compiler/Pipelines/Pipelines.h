@@ -75,8 +75,11 @@ void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm,
 void buildLinalgToTargetPipeline(mlir::OpPassManager &pm,
                                  const PipelineOptions &options);
 /// Shared by the CPU and GPU targets: tensors to buffers (results become
-/// out-parameters), temporaries hoisted out of loops and freed.
-void buildBufferizationPipeline(mlir::OpPassManager &pm);
+/// out-parameters), temporaries hoisted out of loops and freed; with
+/// `parallelLoops` (the CPU target), marked loops run on threads
+/// (heed-outline-parallel-loops).
+void buildBufferizationPipeline(mlir::OpPassManager &pm,
+                                bool parallelLoops = false);
 /// Loops and vector ops on memrefs → LLVM dialect (the CPU target's tail),
 /// with sizeable loop nests outlined into functions if `outlineLoopNests`.
 void buildLoopsToLLVMPipeline(mlir::OpPassManager &pm,

@@ -5,9 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/Transforms/Outlining.h"
 
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Transforms/RegionUtils.h"
 
 namespace heed {
 #define GEN_PASS_DEF_OUTLINELOOPNESTS
@@ -34,10 +34,6 @@ int64_t weightOf(Operation *op) {
     weight += rows * (isa<math::MathDialect>(inner->getDialect()) ? 16 : 1);
   });
   return weight;
-}
-
-bool isPassable(Type type) {
-  return isa<MemRefType, IndexType, IntegerType, FloatType, VectorType>(type);
 }
 
 struct OutlineLoopNestsPass
@@ -85,54 +81,31 @@ struct OutlineLoopNestsPass
 
   void outline(func::FuncOp parent, Operation *nest, unsigned &count,
                Operation *&last) {
-    // Values from above become arguments; constants are cloned instead
-    // (LLVM folds them into the code).
-    llvm::SetVector<Value> above(nest->operand_begin(), nest->operand_end());
-    for (Region &region : nest->getRegions())
-      getUsedValuesDefinedAbove(region, above);
-    SmallVector<Value> arguments;
-    SmallVector<Operation *> constants;
-    for (Value v : above) {
-      Operation *def = v.getDefiningOp();
-      if (def && def->getNumOperands() == 0 && def->getNumRegions() == 0 &&
-          def->hasTrait<OpTrait::ConstantLike>()) {
-        constants.push_back(def);
-        continue;
-      }
-      if (!isPassable(v.getType()))
-        return; // (none today; such a nest stays where it is)
-      arguments.push_back(v);
-    }
-    for (Type t : nest->getResultTypes())
-      if (!isPassable(t))
-        return;
-    OpBuilder b(parent.getContext());
-    b.setInsertionPointAfter(last);
+    // Values from above become arguments; constants are cloned instead.
+    std::optional<heed::CapturedValues> captured =
+        heed::captureValuesFromAbove(nest, /*withOperands=*/true);
+    if (!captured ||
+        !llvm::all_of(nest->getResultTypes(), heed::isPassableType))
+      return; // (none today; such a nest stays where it is)
     SmallVector<Type> argumentTypes;
-    for (Value v : arguments)
+    for (Value v : captured->arguments)
       argumentTypes.push_back(v.getType());
     std::string name = (parent.getSymName() + "__loops" + Twine(count++)).str();
-    auto callee = func::FuncOp::create(
-        b, nest->getLoc(), name,
-        b.getFunctionType(argumentTypes, nest->getResultTypes()));
-    // A function of its own for LLVM: never inlined back into its caller
-    // (no_inline for MLIR's inliner; func-to-llvm drops it but passes
-    // LLVM's own attribute through).
-    callee.setNoInline(true);
-    callee->setAttr("passthrough",
-                    b.getArrayAttr({b.getStringAttr("noinline")}));
+    func::FuncOp callee = heed::createOutlinedFunction(
+        last, nest->getLoc(), name, argumentTypes, nest->getResultTypes());
     last = callee;
-    Block *entry = callee.addEntryBlock();
-    b.setInsertionPointToStart(entry);
+    Block *entry = &callee.front();
+    OpBuilder b = OpBuilder::atBlockBegin(entry);
     IRMapping map;
-    for (Operation *c : constants)
+    for (Operation *c : captured->constants)
       map.map(c->getResult(0), b.clone(*c)->getResult(0));
-    for (auto [v, arg] : llvm::zip(arguments, entry->getArguments()))
+    for (auto [v, arg] : llvm::zip(captured->arguments, entry->getArguments()))
       map.map(v, arg);
     Operation *copy = b.clone(*nest, map);
     func::ReturnOp::create(b, nest->getLoc(), copy->getResults());
     b.setInsertionPoint(nest);
-    auto call = func::CallOp::create(b, nest->getLoc(), callee, arguments);
+    auto call =
+        func::CallOp::create(b, nest->getLoc(), callee, captured->arguments);
     nest->replaceAllUsesWith(call.getResults());
     nest->erase();
   }

@@ -1,8 +1,10 @@
 //===- ThreadsTest.cpp - Results do not depend on the thread count --------===//
 //
 // Part of Heed. A batch runs as blocks of rows (each compiled for its own
-// size) in parallel; every example, at batch sizes that give blocks of
-// unequal sizes, must give bit-identical results on 1, 2 and 3 threads,
+// size) in parallel, and a block's parallel loops (heads, query tiles) on
+// the threads it has to spare; every example, at batch sizes that give
+// blocks of unequal sizes, must give bit-identical results on 1, 2 and 3
+// threads,
 // and results close to the whole batch run as one block. Models whose
 // rows are independent must be recognized as such
 // (frontends/dsl/BatchRows.h), or the split would silently never happen.
@@ -12,11 +14,18 @@
 #include "ExampleLoader.h"
 
 #include <cmath>
+#include <cstdlib>
 
 using namespace heed;
 using namespace heed::test;
 
 namespace {
+
+/// Every parallel loop of compiled code (heads, query tiles) runs on the
+/// pool whenever a run has threads to spare, not only those worth waking a
+/// helper for (heed_parallel_for), so that the comparisons cover it.
+const bool kEveryParallelLoopOnThePool =
+    setenv("HEED_PARALLEL_LOOP_MIN_US", "0", /*overwrite=*/1) == 0;
 
 /// Row i of the result is row i mod B0 of `t` ([B0, ...]).
 rt::Tensor tileRows(const rt::Tensor &t, int64_t batch) {

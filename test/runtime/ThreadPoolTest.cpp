@@ -9,9 +9,40 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <mutex>
 #include <vector>
 
+#include <xmmintrin.h>
+
 using namespace heed::rt;
+
+namespace {
+/// Every parallel loop below goes to the pool when it has threads, however
+/// little its work (heed_parallel_for's bound, read once per process).
+const bool kEveryParallelLoopOnThePool =
+    setenv("HEED_PARALLEL_LOOP_MIN_US", "0", /*overwrite=*/1) == 0;
+
+/// What the iterations of one heed_parallel_for saw.
+struct Seen {
+  std::vector<std::atomic<int>> runs;
+  std::mutex lock;
+  std::vector<unsigned> controlWords, nestedThreads;
+  bool badRange = false;
+  explicit Seen(int64_t count) : runs(count) {}
+};
+
+void recordRange(void *context, int64_t begin, int64_t end) {
+  auto &seen = *static_cast<Seen *>(context);
+  std::lock_guard<std::mutex> guard(seen.lock);
+  if (begin < 0 || end > int64_t(seen.runs.size()) || begin >= end)
+    seen.badRange = true;
+  for (int64_t k = begin; k < end && k < int64_t(seen.runs.size()); ++k)
+    seen.runs[k].fetch_add(1);
+  seen.controlWords.push_back(_mm_getcsr());
+  seen.nestedThreads.push_back(loopThreads());
+}
+} // namespace
 
 TEST(ThreadPool, ThreadsLeftFreeByOtherProcesses) {
   // Idle 2-CPU machine: the caller is the only runnable thread.
@@ -36,4 +67,54 @@ TEST(ThreadPool, RunsEveryItemOnceAtAnyThreadCount) {
     for (auto &s : seen)
       EXPECT_EQ(s.load(), 1) << threads << " threads";
   }
+}
+
+TEST(ParallelLoops, RunEveryIterationOnceAtAnyThreadCount) {
+  ASSERT_TRUE(kEveryParallelLoopOnThePool);
+  EXPECT_EQ(loopThreads(), 1u); // outside a run
+  for (unsigned threads : {1u, 2u, 3u, 8u})
+    for (int64_t count : {0, 1, 2, 5, 37}) {
+      ScopedLoopThreads scope(threads);
+      EXPECT_EQ(loopThreads(), threads);
+      // Twice: the first run times its first iteration, the second uses
+      // the estimate.
+      for (int round = 0; round < 2; ++round) {
+        Seen seen(count);
+        heed_parallel_for(count, recordRange, &seen);
+        EXPECT_FALSE(seen.badRange);
+        for (auto &r : seen.runs)
+          EXPECT_EQ(r.load(), 1) << threads << " threads, " << count;
+      }
+    }
+  EXPECT_EQ(loopThreads(), 1u);
+}
+
+TEST(ParallelLoops, HelpersRunWithTheCallersControlWordAndNoNesting) {
+  unsigned saved = _mm_getcsr();
+  // Flush-to-zero and denormals-are-zero, as the runs of compiled code set
+  // them: iterations on helpers must round as on the caller.
+  _mm_setcsr(saved | 0x8040);
+  unsigned word = _mm_getcsr();
+  {
+    ScopedLoopThreads scope(2);
+    Seen seen(16);
+    heed_parallel_for(16, recordRange, &seen);
+    for (unsigned w : seen.controlWords)
+      EXPECT_EQ(w, word);
+    // 15 iterations after the timed first on 2 threads: the loops inside
+    // each run on its thread alone.
+    for (unsigned t : seen.nestedThreads)
+      EXPECT_EQ(t, 1u);
+  }
+  {
+    // Fewer iterations than threads: the loops inside share the rest.
+    ScopedLoopThreads scope(8);
+    Seen seen(3);
+    heed_parallel_for(3, recordRange, &seen); // times the first
+    Seen again(3);
+    heed_parallel_for(3, recordRange, &again);
+    for (unsigned t : again.nestedThreads)
+      EXPECT_EQ(t, 2u); // 8 threads over 3 iterations
+  }
+  _mm_setcsr(saved);
 }

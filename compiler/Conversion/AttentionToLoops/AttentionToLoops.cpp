@@ -16,10 +16,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Passes.h"
 #include "compiler/Conversion/AttentionToLoops/TiledDotAttention.h"
 #include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+#include "compiler/Passes.h"
 #include "compiler/Transforms/AttentionMasks.h"
+#include "compiler/Transforms/ParallelLoops.h"
 #include "compiler/Transforms/RowOps.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -475,8 +476,11 @@ LogicalResult FusedLowering::run() {
               scf::YieldOp::create(b, loc,
                                    emitQuery(b, loc, bi, qi, keys, outs));
             });
+        markParallelLoop(perQuery);
         scf::YieldOp::create(b, loc, perQuery.getResults());
       });
+  // Batch rows and queries are independent.
+  markParallelLoop(outer);
   op.replaceAllUsesWith(outer.getResults());
   op.erase();
   return success();

@@ -22,6 +22,7 @@
 
 #include "compiler/Conversion/AttentionToLoops/TiledDotAttention.h"
 #include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+#include "compiler/Transforms/ParallelLoops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -492,8 +493,11 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
               }
               scf::YieldOp::create(qb, loc, ctx);
             });
+        markParallelLoop(queryLoop);
         scf::YieldOp::create(bb, loc, queryLoop.getResults());
       });
+  // Batch rows (and heads) and query tiles are independent.
+  markParallelLoop(batchLoop);
   // The weights are unused (a precondition); give them a placeholder.
   auto wType = cast<RankedTensorType>(op.getWeights().getType());
   Value weights = tensor::EmptyOp::create(ob, loc, wType.getShape(), f32);
