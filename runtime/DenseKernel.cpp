@@ -12,8 +12,14 @@
 #include "runtime/Kernels.h"
 
 #include "runtime/DnnlEngine.h"
+#include "runtime/ThreadPool.h"
 
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
 #include <tuple>
+#include <vector>
 
 using namespace heed::rt;
 using dnnl::memory;
@@ -29,9 +35,45 @@ struct DenseShape {
   bool operator==(const DenseShape &o) const { return fields() == o.fields(); }
 };
 
-struct DensePlan : WeightedPlan {
-  DenseShape shape;
+/// One block of output columns, [first, first + width), a primitive of
+/// its own over the block's rows of the weights.
+struct ColumnBlock : WeightedPlan {
+  int64_t first = 0;
 };
+
+struct DensePlan : KernelPlan {
+  DenseShape shape;
+  const float *weightSource = nullptr, *biasSource = nullptr;
+  std::vector<std::unique_ptr<ColumnBlock>> blocks;
+  /// Whether the blocks are worth running on several threads.
+  bool worthThreads = false;
+};
+
+/// The column blocks of a layer: one, or (when the process may use more
+/// than one core and the layer is a large product over a few rows, a
+/// batch-1 latency) one per core up to 4, multiples of 64 columns. They
+/// depend on the shape and the machine alone, never on the thread count,
+/// so every thread count computes the same; they cost a one-thread run a
+/// primitive call and a copy of the block's outputs each (~1 us). (Many
+/// rows are left whole: blocks of rows run them in parallel.)
+std::vector<int64_t> columnBlocks(const DenseShape &s) {
+  constexpr int64_t kMaxRows = 64;
+  int64_t parts =
+      std::min<int64_t>({int64_t(availableCores()), 4, s.outs / 128});
+  if (parts < 2 || s.rows > kMaxRows)
+    return {0, s.outs};
+  // Each block must outweigh waking a helper (~10-50 us on a VM): a
+  // product takes its FLOPs at ~200 GFLOP/s or its weights at ~25 GB/s.
+  double seconds = std::max(2.0 * s.rows * s.ins * s.outs / 200e9,
+                            4.0 * s.ins * s.outs / 25e9);
+  if (seconds / double(parts) < 60e-6)
+    return {0, s.outs};
+  std::vector<int64_t> starts;
+  for (int64_t p = 0; p < parts; ++p)
+    starts.push_back(s.outs * p / parts / 64 * 64);
+  starts.push_back(s.outs);
+  return starts;
+}
 
 /// The post-op of an activation (DenseActivation), or false for none.
 bool appendActivation(dnnl::post_ops &ops, int64_t activation) {
@@ -56,18 +98,21 @@ bool appendActivation(dnnl::post_ops &ops, int64_t activation) {
                               std::to_string(activation));
 }
 
-std::unique_ptr<DensePlan> buildPlan(const DenseShape &s, const float *w,
-                                     const float *b) {
+std::unique_ptr<ColumnBlock> buildBlock(const DenseShape &s, int64_t first,
+                                        int64_t width, const float *w,
+                                        const float *b) {
   dnnl::engine &engine = cpuEngine();
-  auto plan = std::make_unique<DensePlan>();
-  plan->shape = s;
-  plan->weightSource = w;
-  plan->biasSource = b;
+  auto block = std::make_unique<ColumnBlock>();
+  block->first = first;
+  block->weightSource = w + first * s.ins;
+  block->biasSource = b ? b + first : nullptr;
   memory::desc srcMd({s.rows, s.ins}, dt::f32, tag::nc);
-  memory::desc dstMd({s.rows, s.outs}, dt::f32, tag::nc);
-  memory::desc wAny({s.outs, s.ins}, dt::f32, tag::any);
+  // Dense [rows, width] outputs, copied into the layer's columns (oneDNN
+  // runs an inner product into strided outputs on its reference code).
+  memory::desc dstMd({s.rows, width}, dt::f32, tag::nc);
+  memory::desc wAny({width, s.ins}, dt::f32, tag::any);
   memory::desc biasMd =
-      s.hasBias ? memory::desc({s.outs}, dt::f32, tag::x) : memory::desc();
+      b ? memory::desc({width}, dt::f32, tag::x) : memory::desc();
   dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference,
                                          srcMd, wAny, biasMd, dstMd);
   dnnl::primitive_attr attr = kernelAttributes();
@@ -75,10 +120,52 @@ std::unique_ptr<DensePlan> buildPlan(const DenseShape &s, const float *w,
   if (appendActivation(ops, s.activation))
     attr.set_post_ops(ops);
   dnnl::inner_product_forward::primitive_desc pd(desc, attr, engine);
-  plan->primitive = dnnl::inner_product_forward(pd);
-  prepareWeighted(*plan, pd, {{s.outs, s.ins}, dt::f32, tag::oi}, srcMd, dstMd,
+  block->primitive = dnnl::inner_product_forward(pd);
+  prepareWeighted(*block, pd, {{width, s.ins}, dt::f32, tag::oi}, srcMd, dstMd,
                   biasMd);
+  return block;
+}
+
+std::unique_ptr<DensePlan> buildPlan(const DenseShape &s, const float *w,
+                                     const float *b) {
+  auto plan = std::make_unique<DensePlan>();
+  plan->shape = s;
+  plan->weightSource = w;
+  plan->biasSource = b;
+  std::vector<int64_t> starts = columnBlocks(s);
+  for (size_t i = 0; i + 1 < starts.size(); ++i)
+    plan->blocks.push_back(
+        buildBlock(s, starts[i], starts[i + 1] - starts[i], w, b));
+  plan->worthThreads = plan->blocks.size() > 1;
   return plan;
+}
+
+void execute(const DensePlan &plan, float *x, float *y) {
+  // Nothing may throw out of the pool (ThreadPool.h): the first error is
+  // thrown again here.
+  std::vector<std::string> errors(plan.blocks.size());
+  runParts(unsigned(plan.blocks.size()), plan.worthThreads, [&](unsigned i) {
+    const ColumnBlock &block = *plan.blocks[i];
+    try {
+      if (plan.blocks.size() == 1)
+        return executeWeighted(block, x, y);
+      int64_t rows = plan.shape.rows, outs = plan.shape.outs;
+      int64_t width =
+          (i + 1 < plan.blocks.size() ? plan.blocks[i + 1]->first : outs) -
+          block.first;
+      thread_local std::vector<float> columns;
+      columns.resize(size_t(rows * width));
+      executeWeighted(block, x, columns.data());
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(y + r * outs + block.first, columns.data() + r * width,
+                    size_t(width) * sizeof(float));
+    } catch (const std::exception &e) {
+      errors[i] = e.what();
+    }
+  });
+  for (const std::string &error : errors)
+    if (!error.empty())
+      throw std::runtime_error(error);
 }
 
 } // namespace
@@ -99,5 +186,5 @@ _mlir_ciface_heed_dense_forward(int64_t context, int64_t site, int64_t rows,
     return;
   }
   runWeightedKernel<DensePlan>(*ctx, site, "dense layer", shape, w, b,
-                               x->data(), y->data(), buildPlan);
+                               x->data(), y->data(), buildPlan, execute);
 }

@@ -139,12 +139,17 @@ inline void executeWeighted(const WeightedPlan &plan, float *x, float *y) {
 
 /// The body of a weighted kernel: call site `site`'s plan, rebuilt by
 /// `build(shape, w, b)` when the shape or the weights' addresses changed,
-/// run from `x` into `y`; a failure is recorded for the caller of the model
+/// run from `x` into `y` by `execute` (executeWeighted unless given); a
+/// failure is recorded for the caller of the model
 /// as "oneDNN <what> (site N): ...".
-template <typename Plan, typename Shape, typename Build>
-void runWeightedKernel(KernelContext &ctx, int64_t site, const char *what,
-                       const Shape &shape, const float *w, const float *b,
-                       float *x, float *y, Build build) {
+template <typename Plan, typename Shape, typename Build,
+          typename Execute = void (*)(const Plan &, float *, float *)>
+void runWeightedKernel(
+    KernelContext &ctx, int64_t site, const char *what, const Shape &shape,
+    const float *w, const float *b, float *x, float *y, Build build,
+    Execute execute = [](const Plan &plan, float *x, float *y) {
+      executeWeighted(plan, x, y);
+    }) {
   try {
     auto plan = std::static_pointer_cast<const Plan>(ctx.plan(site));
     if (!plan || !(plan->shape == shape) || plan->weightSource != w ||
@@ -152,7 +157,7 @@ void runWeightedKernel(KernelContext &ctx, int64_t site, const char *what,
       plan = build(shape, w, b);
       ctx.setPlan(site, plan);
     }
-    executeWeighted(*plan, x, y);
+    execute(*plan, x, y);
   } catch (const std::exception &e) {
     ctx.setError(std::string("oneDNN ") + what + " (site " +
                  std::to_string(site) + "): " + e.what());

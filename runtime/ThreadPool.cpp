@@ -252,6 +252,22 @@ void recordEstimate(uint32_t hash, float seconds) {
                                      std::memory_order_relaxed);
 }
 
+/// body(0) ... body(n - 1) on `threads` threads of the pool, each with the
+/// caller's floating-point control word and loopThreads() `nested`.
+void runOnLoopThreads(unsigned n, unsigned threads, unsigned nested,
+                      const std::function<void(unsigned)> &body) {
+  unsigned word = readControlWord();
+  ThreadPool::shared().parallelFor(n, threads, [&](unsigned i) {
+    unsigned saved = readControlWord();
+    writeControlWord(word);
+    {
+      ScopedLoopThreads scope(nested);
+      body(i);
+    }
+    writeControlWord(saved);
+  });
+}
+
 float secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<float>(std::chrono::steady_clock::now() - start)
       .count();
@@ -300,18 +316,24 @@ void heed_parallel_for(int64_t count,
   unsigned ranges = unsigned(std::min<int64_t>(rest, int64_t(threads) * 4));
   unsigned inner = std::max<unsigned>(
       1, threads / unsigned(std::min<int64_t>(rest, threads)));
-  unsigned word = readControlWord();
   std::atomic<float> busy{0};
-  ThreadPool::shared().parallelFor(ranges, threads, [&](unsigned r) {
-    unsigned saved = readControlWord();
-    writeControlWord(word);
-    ScopedLoopThreads nested(inner);
+  runOnLoopThreads(ranges, threads, inner, [&](unsigned r) {
     auto began = std::chrono::steady_clock::now();
     body(context, first + rest * r / ranges, first + rest * (r + 1) / ranges);
     float took = secondsSince(began);
     for (float b = busy.load(); !busy.compare_exchange_weak(b, b + took);)
       ;
-    writeControlWord(saved);
   });
   recordEstimate(hash, 0.5f * (estimate + busy.load() / float(rest)));
+}
+
+void heed::rt::runParts(unsigned n, bool worthThreads,
+                        const std::function<void(unsigned)> &body) {
+  unsigned threads = threadLoopThreads;
+  if (!worthThreads || threads <= 1 || n <= 1) {
+    for (unsigned i = 0; i < n; ++i)
+      body(i);
+    return;
+  }
+  runOnLoopThreads(n, threads, 1, body);
 }

@@ -62,6 +62,14 @@ private:
   unsigned saved;
 };
 
+/// Runs body(0) ... body(n - 1), independent parts of one piece of work
+/// (a kernel's column blocks), on the calling thread's loopThreads() when
+/// `worthThreads` and there is more than one, each with the caller's
+/// floating-point control word and loopThreads() 1; else in order on the
+/// caller. Which thread runs a part never changes what it computes.
+void runParts(unsigned n, bool worthThreads,
+              const std::function<void(unsigned)> &body);
+
 class ThreadPool {
 public:
   /// The process-wide pool; workers start on first use, as many as the
