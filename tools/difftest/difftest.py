@@ -12,7 +12,9 @@ loops --cell fused, onednn and auto; the GPU target's schedule run on the
 CPU (--target=gpu-schedule-on-cpu, raised or not); --threads 1, 2 and 3
 rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
-several threads splits the batch into blocks of rows). Each model is also
+several threads splits the batch into blocks of rows, and a batch too
+small to split runs its parallel loops on the threads: every one of them,
+HEED_PARALLEL_LOOP_MIN_US=0). Each model is also
 made into an ahead-of-time model library (heed compile --emit=shared) at
 two of the batch sizes, rotating over the models, and run by heed-aot-run.
 A failure prints the commands that reproduce it.
@@ -263,7 +265,9 @@ def main():
     ap.add_argument("--rtol", type=float, default=1e-4)
     args = ap.parse_args()
     heed = os.path.join(os.path.abspath(args.build), "bin", "heed")
-    env_threads = {"OMP_NUM_THREADS": "1"}
+    # Every parallel loop of a run with threads to spare (heads, query
+    # tiles) goes to the pool, however little its work.
+    env_threads = {"OMP_NUM_THREADS": "1", "HEED_PARALLEL_LOOP_MIN_US": "0"}
     os.environ.update(env_threads)
     batches = QUICK if args.quick else BATCHES
     jobs = []

@@ -891,6 +891,8 @@ def main():
     ap.add_argument("--print", action="store_true", help="print each model")
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
+    # Every parallel loop of a run with threads to spare goes to the pool.
+    os.environ["HEED_PARALLEL_LOOP_MIN_US"] = "0"
     torch.set_num_threads(1)
     a, _, b = args.seeds.partition(":")
     seeds = range(int(a), int(b)) if b else [int(a)]
