@@ -4,7 +4,7 @@
 # median and p99 latency of `heed bench`.
 #   bash bench/threads.sh [BUILD_DIR] [all|blocks|inside]
 # Prints two Markdown tables (batch rows in blocks; work inside one block at
-# small batches: attention loops and dense column blocks, idle only);
+# small batches: attention loops and dense layer blocks, idle only);
 # docs/benchmarks.md keeps the latest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,8 +52,8 @@ fi
 [ "$part" != blocks ] || exit 0
 
 # Inside one block: batches too small to split, work the block runs on its
-# spare threads (attention rows, heads and query tiles; large dense layers
-# over few rows). The NMT decoder at the seed's sizes runs on weights made
+# spare threads (attention rows, heads and query tiles; large dense
+# layers). The NMT decoder at the seed's sizes runs on weights made
 # by tools/reference/nmt.py (PyTorch).
 seed_weights=$(mktemp --suffix=.npz)
 /usr/bin/python3 - "$seed_weights" <<'PY'

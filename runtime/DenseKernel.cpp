@@ -35,43 +35,47 @@ struct DenseShape {
   bool operator==(const DenseShape &o) const { return fields() == o.fields(); }
 };
 
-/// One block of output columns, [first, first + width), a primitive of
-/// its own over the block's rows of the weights.
-struct ColumnBlock : WeightedPlan {
-  int64_t first = 0;
+/// One block of the product: rows [firstRow, firstRow + rows) by output
+/// columns [firstColumn, firstColumn + width), a primitive of its own.
+struct Block : WeightedPlan {
+  int64_t firstRow = 0, rows = 0, firstColumn = 0, width = 0;
 };
 
 struct DensePlan : KernelPlan {
   DenseShape shape;
   const float *weightSource = nullptr, *biasSource = nullptr;
-  std::vector<std::unique_ptr<ColumnBlock>> blocks;
+  /// Blocks of columns (a few rows) or of rows (many), or the whole.
+  std::vector<std::unique_ptr<Block>> blocks;
+  bool byColumns = false;
   /// Whether the blocks are worth running on several threads.
   bool worthThreads = false;
 };
 
-/// The column blocks of a layer: one, or (when the process may use more
-/// than one core and the layer is a large product over a few rows, a
-/// batch-1 latency) one per core up to 4, multiples of 64 columns. They
-/// depend on the shape and the machine alone, never on the thread count,
-/// so every thread count computes the same; they cost a one-thread run a
-/// primitive call and a copy of the block's outputs each (~1 us). (Many
-/// rows are left whole: blocks of rows run them in parallel.)
-std::vector<int64_t> columnBlocks(const DenseShape &s) {
-  constexpr int64_t kMaxRows = 64;
+/// Where a layer's blocks start, along its columns (a large product over a
+/// few rows: a batch-1 latency) or its rows (many rows), one per core the
+/// process may use up to 4 (column blocks multiples of 64, row blocks of
+/// 16); {0, size} for one block. They depend on the shape and the machine
+/// alone, never on the thread count, so every thread count computes the
+/// same; they cost a one-thread run a primitive call each (~1 us), and
+/// column blocks a copy of their outputs.
+std::vector<int64_t> blockStarts(const DenseShape &s, bool &byColumns) {
+  constexpr int64_t kMaxColumnBlockRows = 64;
+  byColumns = s.rows <= kMaxColumnBlockRows;
+  int64_t cores = std::min<int64_t>(availableCores(), 4);
   int64_t parts =
-      std::min<int64_t>({int64_t(availableCores()), 4, s.outs / 128});
-  if (parts < 2 || s.rows > kMaxRows)
-    return {0, s.outs};
+      byColumns ? std::min(cores, s.outs / 128) : std::min(cores, s.rows / 32);
   // Each block must outweigh waking a helper (~10-50 us on a VM): a
-  // product takes its FLOPs at ~200 GFLOP/s or its weights at ~25 GB/s.
+  // product takes its FLOPs at ~200 GFLOP/s or its weights at ~25 GB/s
+  // (every row block reads them all).
   double seconds = std::max(2.0 * s.rows * s.ins * s.outs / 200e9,
                             4.0 * s.ins * s.outs / 25e9);
-  if (seconds / double(parts) < 60e-6)
-    return {0, s.outs};
+  int64_t size = byColumns ? s.outs : s.rows, align = byColumns ? 64 : 16;
+  if (parts < 2 || seconds / double(parts) < 60e-6)
+    return {0, size};
   std::vector<int64_t> starts;
   for (int64_t p = 0; p < parts; ++p)
-    starts.push_back(s.outs * p / parts / 64 * 64);
-  starts.push_back(s.outs);
+    starts.push_back(size * p / parts / align * align);
+  starts.push_back(size);
   return starts;
 }
 
@@ -98,18 +102,23 @@ bool appendActivation(dnnl::post_ops &ops, int64_t activation) {
                               std::to_string(activation));
 }
 
-std::unique_ptr<ColumnBlock> buildBlock(const DenseShape &s, int64_t first,
-                                        int64_t width, const float *w,
-                                        const float *b) {
+std::unique_ptr<Block> buildBlock(const DenseShape &s, int64_t firstRow,
+                                  int64_t rows, int64_t firstColumn,
+                                  int64_t width, const float *w, const float *b,
+                                  const Block *shareWeightsOf) {
   dnnl::engine &engine = cpuEngine();
-  auto block = std::make_unique<ColumnBlock>();
-  block->first = first;
-  block->weightSource = w + first * s.ins;
-  block->biasSource = b ? b + first : nullptr;
-  memory::desc srcMd({s.rows, s.ins}, dt::f32, tag::nc);
-  // Dense [rows, width] outputs, copied into the layer's columns (oneDNN
-  // runs an inner product into strided outputs on its reference code).
-  memory::desc dstMd({s.rows, width}, dt::f32, tag::nc);
+  auto block = std::make_unique<Block>();
+  block->firstRow = firstRow;
+  block->rows = rows;
+  block->firstColumn = firstColumn;
+  block->width = width;
+  block->weightSource = w + firstColumn * s.ins;
+  block->biasSource = b ? b + firstColumn : nullptr;
+  memory::desc srcMd({rows, s.ins}, dt::f32, tag::nc);
+  // Dense [rows, width] outputs: a column block's are copied into the
+  // layer's columns (oneDNN runs an inner product into strided outputs on
+  // its reference code).
+  memory::desc dstMd({rows, width}, dt::f32, tag::nc);
   memory::desc wAny({width, s.ins}, dt::f32, tag::any);
   memory::desc biasMd =
       b ? memory::desc({width}, dt::f32, tag::x) : memory::desc();
@@ -121,6 +130,17 @@ std::unique_ptr<ColumnBlock> buildBlock(const DenseShape &s, int64_t first,
     attr.set_post_ops(ops);
   dnnl::inner_product_forward::primitive_desc pd(desc, attr, engine);
   block->primitive = dnnl::inner_product_forward(pd);
+  // Row blocks read the same weights: reordered once, when the
+  // primitives agree on their layout.
+  if (shareWeightsOf &&
+      shareWeightsOf->weights.get_desc() == pd.weights_desc()) {
+    block->scratchpadMd = pd.scratchpad_desc();
+    block->srcMd = srcMd;
+    block->dstMd = dstMd;
+    block->weights = shareWeightsOf->weights;
+    block->bias = shareWeightsOf->bias;
+    return block;
+  }
   prepareWeighted(*block, pd, {{width, s.ins}, dt::f32, tag::oi}, srcMd, dstMd,
                   biasMd);
   return block;
@@ -132,33 +152,40 @@ std::unique_ptr<DensePlan> buildPlan(const DenseShape &s, const float *w,
   plan->shape = s;
   plan->weightSource = w;
   plan->biasSource = b;
-  std::vector<int64_t> starts = columnBlocks(s);
-  for (size_t i = 0; i + 1 < starts.size(); ++i)
+  std::vector<int64_t> starts = blockStarts(s, plan->byColumns);
+  for (size_t i = 0; i + 1 < starts.size(); ++i) {
+    int64_t first = starts[i], size = starts[i + 1] - starts[i];
     plan->blocks.push_back(
-        buildBlock(s, starts[i], starts[i + 1] - starts[i], w, b));
+        plan->byColumns
+            ? buildBlock(s, 0, s.rows, first, size, w, b, nullptr)
+            : buildBlock(s, first, size, 0, s.outs, w, b,
+                         plan->blocks.empty() ? nullptr
+                                              : plan->blocks.front().get()));
+  }
   plan->worthThreads = plan->blocks.size() > 1;
   return plan;
 }
 
 void execute(const DensePlan &plan, float *x, float *y) {
+  if (plan.blocks.size() == 1)
+    return executeWeighted(*plan.blocks.front(), x, y);
   // Nothing may throw out of the pool (ThreadPool.h): the first error is
   // thrown again here.
   std::vector<std::string> errors(plan.blocks.size());
+  int64_t ins = plan.shape.ins, outs = plan.shape.outs;
   runParts(unsigned(plan.blocks.size()), plan.worthThreads, [&](unsigned i) {
-    const ColumnBlock &block = *plan.blocks[i];
+    const Block &block = *plan.blocks[i];
     try {
-      if (plan.blocks.size() == 1)
-        return executeWeighted(block, x, y);
-      int64_t rows = plan.shape.rows, outs = plan.shape.outs;
-      int64_t width =
-          (i + 1 < plan.blocks.size() ? plan.blocks[i + 1]->first : outs) -
-          block.first;
+      if (!plan.byColumns)
+        return executeWeighted(block, x + block.firstRow * ins,
+                               y + block.firstRow * outs);
       thread_local std::vector<float> columns;
-      columns.resize(size_t(rows * width));
+      columns.resize(size_t(block.rows * block.width));
       executeWeighted(block, x, columns.data());
-      for (int64_t r = 0; r < rows; ++r)
-        std::memcpy(y + r * outs + block.first, columns.data() + r * width,
-                    size_t(width) * sizeof(float));
+      for (int64_t r = 0; r < block.rows; ++r)
+        std::memcpy(y + r * outs + block.firstColumn,
+                    columns.data() + r * block.width,
+                    size_t(block.width) * sizeof(float));
     } catch (const std::exception &e) {
       errors[i] = e.what();
     }

@@ -1,10 +1,10 @@
-//===- DenseKernelTest.cpp - oneDNN dense layers in column blocks ---------===//
+//===- DenseKernelTest.cpp - oneDNN dense layers in blocks ----------------===//
 //
-// Part of Heed. A large product over a few rows (a batch-1 latency) runs
-// as blocks of output columns, on several threads when the run has them;
-// the blocks depend on the shape and the machine, never on the thread
-// count, so every thread count must give the same bits, and those must be
-// the product.
+// Part of Heed. A large product runs as blocks of output columns (a few
+// rows: a batch-1 latency) or of rows (many), on several threads when the
+// run has them; the blocks depend on the shape and the machine, never on
+// the thread count, so every thread count must give the same bits, and
+// those must be the product.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,13 +54,19 @@ std::vector<float> dense(int64_t rows, int64_t ins, int64_t outs,
   return y;
 }
 
-TEST(DenseKernel, ColumnBlocksGiveTheSameBitsOnAnyThreadCount) {
+TEST(DenseKernel, BlocksGiveTheSameBitsOnAnyThreadCount) {
   std::mt19937 random(7);
   std::uniform_real_distribution<float> uniform(-0.05f, 0.05f);
   // 1000 outputs (an NMT vocabulary: blocks of 448 and 552 columns on two
-  // cores); 100 rows are left whole.
-  for (int64_t rows : {1, 3, 16, 100}) {
-    int64_t ins = 1024, outs = 1000;
+  // cores); 100 rows: blocks of 48 and 52 rows, the weights reordered once;
+  // 40 rows of 256 -> 256: too small to split.
+  struct Shape {
+    int64_t rows, ins, outs;
+  };
+  for (Shape shape :
+       {Shape{1, 1024, 1000}, Shape{3, 1024, 1000}, Shape{16, 1024, 1000},
+        Shape{100, 1024, 1000}, Shape{40, 256, 256}}) {
+    int64_t rows = shape.rows, ins = shape.ins, outs = shape.outs;
     std::vector<float> x(size_t(rows * ins)), w(size_t(outs * ins)),
         b(static_cast<size_t>(outs));
     for (auto *v : {&x, &w, &b})
