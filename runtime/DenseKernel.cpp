@@ -70,7 +70,7 @@ std::vector<int64_t> blockStarts(const DenseShape &s, bool &byColumns) {
   double seconds = std::max(2.0 * s.rows * s.ins * s.outs / 200e9,
                             4.0 * s.ins * s.outs / 25e9);
   int64_t size = byColumns ? s.outs : s.rows, align = byColumns ? 64 : 16;
-  if (parts < 2 || seconds / double(parts) < 60e-6)
+  if (parts < 2 || seconds / double(parts) < 100e-6)
     return {0, size};
   std::vector<int64_t> starts;
   for (int64_t p = 0; p < parts; ++p)
