@@ -47,8 +47,6 @@ struct DensePlan : KernelPlan {
   /// Blocks of columns (a few rows) or of rows (many), or the whole.
   std::vector<std::unique_ptr<Block>> blocks;
   bool byColumns = false;
-  /// Whether the blocks are worth running on several threads.
-  bool worthThreads = false;
 };
 
 /// Where a layer's blocks start, along its columns (a large product over a
@@ -130,19 +128,9 @@ std::unique_ptr<Block> buildBlock(const DenseShape &s, int64_t firstRow,
     attr.set_post_ops(ops);
   dnnl::inner_product_forward::primitive_desc pd(desc, attr, engine);
   block->primitive = dnnl::inner_product_forward(pd);
-  // Row blocks read the same weights: reordered once, when the
-  // primitives agree on their layout.
-  if (shareWeightsOf &&
-      shareWeightsOf->weights.get_desc() == pd.weights_desc()) {
-    block->scratchpadMd = pd.scratchpad_desc();
-    block->srcMd = srcMd;
-    block->dstMd = dstMd;
-    block->weights = shareWeightsOf->weights;
-    block->bias = shareWeightsOf->bias;
-    return block;
-  }
+  // Row blocks read the same weights: reordered once.
   prepareWeighted(*block, pd, {{width, s.ins}, dt::f32, tag::oi}, srcMd, dstMd,
-                  biasMd);
+                  biasMd, shareWeightsOf);
   return block;
 }
 
@@ -162,7 +150,6 @@ std::unique_ptr<DensePlan> buildPlan(const DenseShape &s, const float *w,
                          plan->blocks.empty() ? nullptr
                                               : plan->blocks.front().get()));
   }
-  plan->worthThreads = plan->blocks.size() > 1;
   return plan;
 }
 
@@ -173,7 +160,7 @@ void execute(const DensePlan &plan, float *x, float *y) {
   // thrown again here.
   std::vector<std::string> errors(plan.blocks.size());
   int64_t ins = plan.shape.ins, outs = plan.shape.outs;
-  runParts(unsigned(plan.blocks.size()), plan.worthThreads, [&](unsigned i) {
+  runParts(unsigned(plan.blocks.size()), [&](unsigned i) {
     const Block &block = *plan.blocks[i];
     try {
       if (!plan.byColumns)

@@ -94,16 +94,24 @@ struct WeightedPlan : KernelPlan {
 /// from plan.weightSource (laid out as `sourceWeights`) into the layout the
 /// primitive `pd` chose, the bias copied from plan.biasSource (`biasMd`,
 /// when there is one), the scratchpad size and the per-call descriptors.
+/// With `sameWeights` (a plan over the same weights and bias) whose
+/// weights are already in that layout, its copies are shared instead.
 inline void prepareWeighted(WeightedPlan &plan,
                             const dnnl::primitive_desc_base &pd,
                             const dnnl::memory::desc &sourceWeights,
                             const dnnl::memory::desc &srcMd,
                             const dnnl::memory::desc &dstMd,
-                            const dnnl::memory::desc &biasMd) {
+                            const dnnl::memory::desc &biasMd,
+                            const WeightedPlan *sameWeights = nullptr) {
   dnnl::engine &engine = cpuEngine();
   plan.scratchpadMd = pd.scratchpad_desc();
   plan.srcMd = srcMd;
   plan.dstMd = dstMd;
+  if (sameWeights && sameWeights->weights.get_desc() == pd.weights_desc()) {
+    plan.weights = sameWeights->weights;
+    plan.bias = sameWeights->bias;
+    return;
+  }
   dnnl::stream stream(engine);
   dnnl::memory source(sourceWeights, engine,
                       const_cast<float *>(plan.weightSource));

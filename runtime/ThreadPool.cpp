@@ -327,10 +327,9 @@ void heed_parallel_for(int64_t count,
   recordEstimate(hash, 0.5f * (estimate + busy.load() / float(rest)));
 }
 
-void heed::rt::runParts(unsigned n, bool worthThreads,
-                        const std::function<void(unsigned)> &body) {
+void heed::rt::runParts(unsigned n, const std::function<void(unsigned)> &body) {
   unsigned threads = threadLoopThreads;
-  if (!worthThreads || threads <= 1 || n <= 1) {
+  if (threads <= 1 || n <= 1) {
     for (unsigned i = 0; i < n; ++i)
       body(i);
     return;

@@ -63,12 +63,11 @@ private:
 };
 
 /// Runs body(0) ... body(n - 1), independent parts of one piece of work
-/// (a kernel's column blocks), on the calling thread's loopThreads() when
-/// `worthThreads` and there is more than one, each with the caller's
-/// floating-point control word and loopThreads() 1; else in order on the
-/// caller. Which thread runs a part never changes what it computes.
-void runParts(unsigned n, bool worthThreads,
-              const std::function<void(unsigned)> &body);
+/// worth a helper each (a dense kernel's blocks), on the calling thread's
+/// loopThreads(), each with the caller's floating-point control word and
+/// loopThreads() 1 (in order on the caller when it has one thread). Which
+/// thread runs a part never changes what it computes.
+void runParts(unsigned n, const std::function<void(unsigned)> &body);
 
 class ThreadPool {
 public:

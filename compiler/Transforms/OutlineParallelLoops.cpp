@@ -104,9 +104,7 @@ bool writesOwnBuffers(scf::ForOp loop, const llvm::DenseSet<Value> &shared,
 
 /// The allocation `buffer` is a view of (or is), or null.
 Operation *rootAllocation(Value buffer) {
-  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
-    buffer = view.getViewSource();
-  Operation *def = buffer.getDefiningOp();
+  Operation *def = rootBuffer(buffer).getDefiningOp();
   return isa_and_nonnull<memref::AllocOp, memref::AllocaOp>(def) ? def
                                                                  : nullptr;
 }
