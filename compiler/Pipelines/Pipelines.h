@@ -55,6 +55,11 @@ struct PipelineOptions {
   /// count of one machine: the driver sets it when the process may use
   /// more than one core.
   bool outlineLoopNests = false;
+  /// Loops with `until` over more rows than this compute each step on their
+  /// running rows only, this many at a time (dsl::GenOptions::liveRowChunk);
+  /// -1 (the default) picks by the model's weights, 0 computes every row
+  /// every step.
+  int64_t liveRowChunk = -1;
 
   /// The GPU target's lowering (on a GPU or its schedule on the CPU).
   bool targetsGPU() const { return target != Target::CPU; }

@@ -37,10 +37,25 @@ static void hoist(attn::AttentionOp op) {
   if (frontier.empty())
     return;
 
+  // Keys that are rows picked from whole batches (a decoder loop running
+  // on its live rows, attn.gather_rows) by the same row numbers: the lifted
+  // ops work on every row alike, so they run on the whole batches (before
+  // the loop, once LICM has moved them) and their results are picked.
+  Value pickedRows;
+  SmallVector<Value> wholeKeys;
+  for (Value key : op.getKeys()) {
+    auto gather = key.getDefiningOp<attn::GatherRowsOp>();
+    if (!gather || (pickedRows && gather.getRows() != pickedRows)) {
+      pickedRows = nullptr;
+      break;
+    }
+    pickedRows = gather.getRows();
+    wholeKeys.push_back(gather.getInput());
+  }
   OpBuilder b(op);
   IRMapping map;
-  for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys()))
-    map.map(row, keys);
+  for (auto [i, row, keys] : llvm::enumerate(op.getKeyRows(), op.getKeys()))
+    map.map(row, pickedRows ? wholeKeys[i] : keys);
   if (!cloneOntoWholeTensors(b, liftable, map, 2))
     return; // an op on an axis the row form does not have: keep all
   // Feature tensors whose rows only lifted ops read leave the op (the
@@ -56,8 +71,13 @@ static void hoist(attn::AttentionOp op) {
     else
       droppedRows.push_back(cast<BlockArgument>(row).getArgNumber());
   }
-  for (Value v : frontier)
-    keys.push_back(map.lookup(v));
+  for (Value v : frontier) {
+    Value whole = map.lookup(v);
+    keys.push_back(pickedRows ? attn::GatherRowsOp::create(b, op.getLoc(),
+                                                           whole, pickedRows)
+                                    .getResult()
+                              : whole);
+  }
   auto lifted = attn::AttentionOp::create(
       b, op.getLoc(), op.getQuery(), keys, op.getValues(), op.getLengths(),
       op.getPrevious(), op.getNormalization(), op.getCausal(),

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/dsl/MLIRGenImpl.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Verifier.h"
 
 #include <cmath>
@@ -128,7 +130,7 @@ bool Generator::genStmts(const std::vector<std::unique_ptr<Stmt>> &stmts,
       for (int64_t d : type.getShape())
         sizes.push_back(builder.getIndexAttr(d));
       int64_t axis = type.getRank() > 1 ? 1 : 0;
-      offsets[axis] = frame.step;
+      offsets[axis] = frame.yieldAt ? frame.yieldAt : frame.step;
       sizes[axis] = builder.getIndexAttr(1);
       dest = tensor::InsertSliceOp::create(builder, l, v, dest, offsets, sizes,
                                            strides);
@@ -161,7 +163,7 @@ Value Generator::gen(const Expr &e) {
   case Expr::Kind::Name: {
     auto it = values.find(e.name);
     if (it != values.end())
-      return beamValue(e, it->second);
+      return liveRowsValue(e, beamValue(e, it->second));
     for (auto &p : model.params)
       if (p.name == e.name) {
         auto type = RankedTensorType::get({1}, builder.getF32Type());
@@ -459,10 +461,12 @@ Value Generator::genBuiltin(const Expr &e, ArrayRef<Value> args) {
 OwningOpRef<ModuleOp> heed::dsl::genModule(MLIRContext &context,
                                            const Model &model,
                                            const llvm::StringMap<int64_t> &dims,
-                                           llvm::SourceMgr &sourceMgr) {
+                                           llvm::SourceMgr &sourceMgr,
+                                           const GenOptions &options) {
   context.loadDialect<attn::AttnDialect, func::FuncDialect, arith::ArithDialect,
-                      scf::SCFDialect, tensor::TensorDialect>();
-  return Generator(context, model, dims, sourceMgr).run();
+                      scf::SCFDialect, tensor::TensorDialect,
+                      linalg::LinalgDialect>();
+  return Generator(context, model, dims, sourceMgr, options).run();
 }
 
 Value Generator::genMatmul(Location l, Value a, Value b) {

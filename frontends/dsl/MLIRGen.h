@@ -19,9 +19,18 @@
 
 namespace heed::dsl {
 
+/// Choices the generated IR depends on.
+struct GenOptions {
+  /// A loop with `until` (not a beam search) over more rows than this runs
+  /// each step on its live rows only, this many at a time (the live rows
+  /// picked, the finished ones skipped); 0 runs every row every step.
+  int64_t liveRowChunk = 0;
+};
+
 mlir::OwningOpRef<mlir::ModuleOp>
 genModule(mlir::MLIRContext &context, const Model &model,
-          const llvm::StringMap<int64_t> &dims, llvm::SourceMgr &sourceMgr);
+          const llvm::StringMap<int64_t> &dims, llvm::SourceMgr &sourceMgr,
+          const GenOptions &options = {});
 
 } // namespace heed::dsl
 

@@ -31,8 +31,10 @@ using namespace mlir;
 class Generator {
 public:
   Generator(MLIRContext &ctx, const Model &model,
-            const llvm::StringMap<int64_t> &dims, llvm::SourceMgr &sm)
-      : ctx(ctx), builder(&ctx), model(model), dims(dims), sm(sm) {}
+            const llvm::StringMap<int64_t> &dims, llvm::SourceMgr &sm,
+            const GenOptions &options = {})
+      : ctx(ctx), builder(&ctx), model(model), dims(dims), sm(sm),
+        options(options) {}
   // `dims` is a copy: the body of a beam search binds the batch symbol to
   // batch × width.
 
@@ -128,6 +130,14 @@ private:
     Value source, newScores, sourceLengths, sourceFinished;
     llvm::DenseSet<Value> pending;
   };
+  /// A loop that stops, while its body is generated for a chunk of its
+  /// live rows (MLIRGenLiveRows.cpp).
+  struct LiveRowsFrame {
+    Dim batch;  // the batch's symbolic dimension
+    Value rows; // [chunk] f32: the batch rows this chunk computes
+    /// Values bound before the loop (batch-first ones are picked by rows).
+    llvm::StringMap<Value> outer;
+  };
   /// Yield handling inside a loop body: name -> stacked tensor, step index.
   struct LoopFrame {
     Value step;
@@ -136,6 +146,8 @@ private:
     Value finished;  // loops with `until`: [B], 1 for rows already finished
     int64_t count = 0; // the trip count (the most steps of a loop that stops)
     BeamFrame *beam = nullptr;
+    Value yieldAt; // where yields go on the stacked axis (null: `step`)
+    LiveRowsFrame *liveRows = nullptr;
   };
   /// `for ... until cond`: the scf.while form of genFor.
   bool genStoppingLoop(const Stmt &s, int64_t count, ArrayRef<Value> inits,
@@ -164,6 +176,24 @@ private:
   Value lengthNormalized(Location l, Value x, Value lengths, double penalty);
   /// `mask` [B] reshaped to [B, 1, ...] of `rank`, to broadcast over rows.
   Value rowMask(Location l, Value mask, int64_t rank);
+  /// The rows of each step's chunk a loop that stops computes (0: every
+  /// row every step, as one batch).
+  int64_t liveRowChunk(const Stmt &s, int64_t batch);
+  /// One step of a loop that stops, on its live rows only: the body runs
+  /// on chunks of `chunk` rows picked from the batch (the rows not yet
+  /// finished first), and its results go back to their rows. `frame` is the
+  /// step's (finished flags, stacked outputs); on success `values` holds
+  /// the carried states for the whole batch, `frame.stacked` the stacked
+  /// outputs and `stop` the condition [B] of the rows that ran.
+  bool genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
+                       int64_t batch, Value &stop);
+  /// A name's value in a chunk of live rows: a batch-first value from
+  /// before the loop picked by the chunk's rows (cached in `values`).
+  Value liveRowsValue(const Expr &name, Value v);
+  /// `into` [B, ...] with row rows[j] replaced by part[j] ([C, ...]); with
+  /// `at`, part [C, 1, ...] goes to position `at` of axis 1 of `into`.
+  Value scatterRows(Location l, Value into, Value part, Value rows,
+                    Value at = nullptr);
   SmallVector<LoopFrame *> loops;
   /// The step index of the enclosing loop whose variable is `var`, or null.
   Value loopStep(StringRef var) {
@@ -181,6 +211,7 @@ private:
   const Model &model;
   llvm::StringMap<int64_t> dims;
   llvm::SourceMgr &sm;
+  GenOptions options;
   llvm::StringMap<Value> values;
   llvm::StringMap<SmallVector<Value>> layerWeights;
 };

@@ -151,7 +151,9 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   // lengths [B], the carried states and the stacked outputs. The loop runs
   // while step < N and some row is running. Each step computes every row
   // (the batch stays whole) and then freezes finished rows: their states
-  // keep their values and their yields are zeros.
+  // keep their values and their yields are zeros. Over more rows than a
+  // chunk (GenOptions::liveRowChunk), a step computes the running rows
+  // only (genLiveRowsStep).
   // A beam search (of any width, 1 included) also carries each hypothesis'
   // score; its rows are the hypotheses, and choose() reorders them.
   Location l = loc(s.loc);
@@ -229,28 +231,35 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
     beam.finished = finished;
     frame.beam = &beam;
   }
-  loops.push_back(&frame);
-  SmallVector<Value> unused;
-  bool ok = genStmts(s.body, unused);
   SmallVector<Value> oldStates;
   for (size_t i = 0; i < states; ++i)
     oldStates.push_back(after->getArgument(kFirstState + i));
-  if (ok && s.beam) {
-    // The new hypotheses continue from their sources: their states before
-    // this step, their lengths and finished flags; the condition sees the
-    // states in the new order.
-    Location bl = loc(s.beamLoc);
-    for (size_t i = 0; i < states; ++i) {
-      Value &now = values[s.carryNames[i]];
-      if (beam.pending.contains(now))
-        now = gatherRows(bl, now, beam.source);
-      oldStates[i] = gatherRows(bl, oldStates[i], beam.source);
+  Value stop;
+  if (int64_t chunk = s.beam ? 0 : liveRowChunk(s, batch)) {
+    // Only the rows still running, a chunk at a time.
+    if (!genLiveRowsStep(s, frame, chunk, batch, stop))
+      stop = Value();
+  } else {
+    loops.push_back(&frame);
+    SmallVector<Value> unused;
+    bool ok = genStmts(s.body, unused);
+    if (ok && s.beam) {
+      // The new hypotheses continue from their sources: their states before
+      // this step, their lengths and finished flags; the condition sees the
+      // states in the new order.
+      Location bl = loc(s.beamLoc);
+      for (size_t i = 0; i < states; ++i) {
+        Value &now = values[s.carryNames[i]];
+        if (beam.pending.contains(now))
+          now = gatherRows(bl, now, beam.source);
+        oldStates[i] = gatherRows(bl, oldStates[i], beam.source);
+      }
+      finished = beam.sourceFinished;
+      lengths = beam.sourceLengths;
     }
-    finished = beam.sourceFinished;
-    lengths = beam.sourceLengths;
+    stop = ok ? gen(*s.until) : Value();
+    loops.pop_back();
   }
-  Value stop = ok ? gen(*s.until) : Value();
-  loops.pop_back();
   if (!stop) {
     values = std::move(outer);
     builder.setInsertionPointAfter(loop);

@@ -94,3 +94,31 @@ func.func @keras_layout_weight(%s: tensor<2x4xf32>, %h: tensor<2x10x8xf32>,
   } : tensor<2x8xf32>, tensor<2x10xf32>
   return %c : tensor<2x8xf32>
 }
+
+// -----
+
+// Keys picked from a whole batch by row numbers (a decoder loop on its live
+// rows): U·h + b runs on the whole batch and its rows are picked by the
+// same row numbers, so LICM can move the dense layer out of the loop.
+// CHECK-LABEL: func.func @picked_rows
+// CHECK-SAME: (%{{.*}}: tensor<3x6xf32>, %[[WHOLE:.*]]: tensor<8x10x8xf32>, %[[ROWS:[^:]*]]: tensor<3xf32>
+// CHECK: %[[UH:.*]] = attn.dense %[[WHOLE]], %{{.*}}, %{{.*}} : (tensor<8x10x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<8x10x4xf32>
+// CHECK: %[[PICKED:.*]] = attn.gather_rows %[[UH]], %[[ROWS]] : (tensor<8x10x4xf32>, tensor<3xf32>) -> tensor<3x10x4xf32>
+// CHECK: attn.attention query(%{{.*}}) keys(%{{.*}}, %[[PICKED]] : tensor<3x10x8xf32>, tensor<3x10x4xf32>)
+func.func @picked_rows(%s: tensor<3x6xf32>, %whole: tensor<8x10x8xf32>,
+                       %rows: tensor<3xf32>,
+                       %w: tensor<4x6xf32>, %u: tensor<4x8xf32>, %b: tensor<4xf32>,
+                       %v: tensor<1x4xf32>) -> tensor<3x8xf32> {
+  %h = attn.gather_rows %whole, %rows : (tensor<8x10x8xf32>, tensor<3xf32>) -> tensor<3x10x8xf32>
+  %c, %a = attn.attention query(%s : tensor<3x6xf32>) keys(%h : tensor<3x10x8xf32>)
+      values(%h : tensor<3x10x8xf32>) score {
+  ^bb0(%q: tensor<6xf32>, %k: tensor<8xf32>):
+    %wq = attn.dense %q, %w : (tensor<6xf32>, tensor<4x6xf32>) -> tensor<4xf32>
+    %uk = attn.dense %k, %u, %b : (tensor<8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %sum = attn.binary %wq, %uk {kind = #attn<binary add>} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %t = attn.activate %sum {kind = #attn<activation tanh>} : tensor<4xf32>
+    %e = attn.dense %t, %v : (tensor<4xf32>, tensor<1x4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<3x8xf32>, tensor<3x10xf32>
+  return %c : tensor<3x8xf32>
+}

@@ -135,3 +135,22 @@ func.func @conv_unfolded(%x: tensor<1x200x1xf32>, %w: tensor<32x1x31xf32>, %b: t
       : (tensor<1x200x1xf32>, tensor<32x1x31xf32>, tensor<32xf32>) -> tensor<1x200x32xf32>
   return %y : tensor<1x200x32xf32>
 }
+
+// -----
+
+// attn.gather_rows: one copy of a whole row per picked row number, the
+// number clamped into [0, N).
+// CHECK-LABEL: func @gather_rows
+// CHECK-SAME: (%[[X:.*]]: tensor<8x10x4xf32>, %[[ROWS:.*]]: tensor<3xf32>)
+// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<3x10x4xf32>)
+// CHECK: %[[F:.*]] = tensor.extract %[[ROWS]][%[[J]]]
+// CHECK: %[[ID:.*]] = arith.fptosi %[[F]]
+// CHECK: %[[LO:.*]] = arith.maxsi %[[ID]]
+// CHECK: %[[HI:.*]] = arith.minsi %[[LO]]
+// CHECK: %[[ROW:.*]] = arith.index_cast %[[HI]]
+// CHECK: %[[PIECE:.*]] = tensor.extract_slice %[[X]][%[[ROW]], 0, 0] [1, 10, 4] [1, 1, 1]
+// CHECK: tensor.insert_slice %[[PIECE]] into %[[ACC]][%[[J]], 0, 0] [1, 10, 4] [1, 1, 1]
+func.func @gather_rows(%x: tensor<8x10x4xf32>, %rows: tensor<3xf32>) -> tensor<3x10x4xf32> {
+  %y = attn.gather_rows %x, %rows : (tensor<8x10x4xf32>, tensor<3xf32>) -> tensor<3x10x4xf32>
+  return %y : tensor<3x10x4xf32>
+}

@@ -7,7 +7,9 @@ The inputs for batch b repeat the golden's rows cyclically (row i is golden
 row i mod B0); rows of these models are independent, so output row i must
 equal golden row i mod B0 under every choice. Choices: --attention fused and
 decomposed, raised or --no-raise (for models with attention or a softmax
-to raise), and for models with recurrent cells in
+to raise), --live-row-chunk -1, 0, 1 and 3 (rotated over the batch sizes;
+loops with `until` on their running rows, a chunk at a time), and for models
+with recurrent cells in
 loops --cell fused, onednn and auto; the GPU target's schedule run on the
 CPU (--target=gpu-schedule-on-cpu, raised or not); --threads 1, 2 and 3
 rotate over the
@@ -157,21 +159,25 @@ def choices(model_text):
 THREADS = [1, 2, 3]
 # Dense-layer lowerings, rotated over batch sizes like the thread counts.
 DENSE = ["auto", "generated", "onednn"]
+# Rows per chunk of a loop that stops and computes its running rows only
+# (-1 automatic, 0 every row every step), rotated the same way.
+LIVE_ROWS = [-1, 1, 0, 3]
 
 
 def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, dense,
-            tmp, atol, rtol):
+            live, tmp, atol, rtol):
     attention, no_raise, cell, target = choice
-    tag = "%s-b%d-%s-%s-%s-%s-t%d-%s" % (name, batch, attention,
-                                         "noraise" if no_raise else "raise", cell,
-                                         "dense_" + dense, threads, target)
+    tag = "%s-b%d-%s-%s-%s-%s-t%d-%s-live%d" % (name, batch, attention,
+                                                "noraise" if no_raise else "raise", cell,
+                                                "dense_" + dense, threads, target, live)
     rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
     in_file = os.path.join(tmp, tag + ".in.npz")
     out_file = os.path.join(tmp, tag + ".out.npz")
     np.savez(in_file, **rows)
     cmd = [heed, "run", path(model), "--input", in_file, "--output", out_file,
            "--attention=" + attention, "--cell=" + cell, "--dense=" + dense,
-           "--threads=%d" % threads, "--target=" + target]
+           "--threads=%d" % threads, "--target=" + target,
+           "--live-row-chunk=%d" % live]
     if weights:
         cmd += ["--weights", path(weights)]
     for param in PARAMS.get(name, []):
@@ -283,8 +289,9 @@ def main():
                 for c, choice in enumerate(choices(text)):
                     threads = THREADS[(b + c) % len(THREADS)]
                     dense = DENSE[(2 * b + c) % len(DENSE)]
+                    live = LIVE_ROWS[(b + 3 * c) % len(LIVE_ROWS)]
                     jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
-                                 choice, threads, dense, tmp, args.atol, args.rtol))
+                                 choice, threads, dense, live, tmp, args.atol, args.rtol))
             # Libraries at two batch sizes per model, rotating over the models.
             n = len(batches)
             for batch in sorted({batches[index % n], batches[(index + n // 2) % n]}):

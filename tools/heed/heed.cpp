@@ -121,6 +121,12 @@ static cl::opt<int64_t> rowsPerBlock(
     cl::desc("batch rows per block (blocks run in parallel; default -1: "
              "automatic; 0: the whole batch as one block)"),
     cl::init(Session::kAutoRowsPerBlock), cl::Hidden, cl::cat(modelCat));
+static cl::opt<int64_t> liveRowChunk(
+    "live-row-chunk",
+    cl::desc("loops with 'until' over more rows than N compute each step on "
+             "their running rows only, N at a time (default -1: 8, or 16 for "
+             "models with over a million weights; 0: every row every step)"),
+    cl::value_desc("N"), cl::init(-1), cl::cat(modelCat));
 static cl::list<std::string>
     inputs("input", cl::desc("bind a model input: NAME=FILE.npy, or FILE.npz "
                              "with one member per input"),
@@ -219,6 +225,7 @@ PipelineOptions pipelineOptions() {
   // Checked in openSession: a known name, and --device agrees with it.
   o.target = deviceOption == "cuda" ? Target::CUDA : *parseTarget(targetOption);
   o.gpuChip = gpuChip;
+  o.liveRowChunk = liveRowChunk;
   return o;
 }
 
@@ -236,6 +243,9 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       denseLowering != "onednn")
     return llvm::createStringError("--dense must be 'auto', 'generated' or 'onednn', not '" +
                                    denseLowering + "'");
+  if (liveRowChunk < -1)
+    return llvm::createStringError(
+        "--live-row-chunk must be -1 (automatic), 0 (off) or a number of rows");
   if (!parseTarget(targetOption))
     return llvm::createStringError("--target must be " + targetNames() +
                                    ", not '" + targetOption + "'");

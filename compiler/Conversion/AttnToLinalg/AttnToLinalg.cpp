@@ -577,7 +577,8 @@ struct ConvertAttnToLinalgPass
     ConversionTarget target(getContext());
     target.addIllegalDialect<attn::AttnDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect>();
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
     if (failed(applyPartialConversion(func, target, std::move(patterns))))
       signalPassFailure();
   }

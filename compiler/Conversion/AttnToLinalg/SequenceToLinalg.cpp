@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
@@ -192,6 +193,53 @@ struct EmbeddingLowering : OpRewritePattern<attn::EmbeddingOp> {
   }
 };
 
+/// attn.gather_rows: one copy per picked row (a contiguous block: memcpy
+/// once bufferized), the row number clamped into [0, N).
+struct GatherRowsLowering : OpRewritePattern<attn::GatherRowsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::GatherRowsOp op,
+                                PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank();
+    Value input = op.getInput(), rows = op.getRows();
+    int64_t count = typeOf(input).getDimSize(0);
+    Value zero = arith::ConstantIndexOp::create(rw, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rw, loc, 1);
+    Value picked = arith::ConstantIndexOp::create(rw, loc, type.getDimSize(0));
+    auto loop = scf::ForOp::create(
+        rw, loc, zero, picked, one, ValueRange{emptyTensor(rw, loc, type)},
+        [&](OpBuilder &b, Location l, Value j, ValueRange args) {
+          Value f = tensor::ExtractOp::create(b, l, rows, ValueRange{j});
+          Value id = arith::FPToSIOp::create(b, l, b.getI64Type(), f);
+          id = arith::MaxSIOp::create(
+              b, l, id,
+              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(0)));
+          id = arith::MinSIOp::create(
+              b, l, id,
+              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(count - 1)));
+          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), id);
+          SmallVector<OpFoldResult> from(rank, b.getIndexAttr(0)),
+              to(rank, b.getIndexAttr(0)), sizes,
+              strides(rank, b.getIndexAttr(1));
+          SmallVector<int64_t> shape(type.getShape());
+          shape[0] = 1;
+          for (int64_t d : shape)
+            sizes.push_back(b.getIndexAttr(d));
+          from[0] = row;
+          to[0] = j;
+          Value piece = tensor::ExtractSliceOp::create(
+              b, l, RankedTensorType::get(shape, type.getElementType()), input,
+              from, sizes, strides);
+          scf::YieldOp::create(b, l,
+                               ValueRange{tensor::InsertSliceOp::create(
+                                   b, l, piece, args[0], to, sizes, strides)});
+        });
+    rw.replaceOp(op, loop.getResult(0));
+    return success();
+  }
+};
+
 struct ArgmaxLowering : OpRewritePattern<attn::ArgmaxOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(attn::ArgmaxOp op,
@@ -294,6 +342,6 @@ struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
 
 void heed::populateSequenceToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<LstmCellLowering, GruCellLowering, BatchNormLowering,
-               EmbeddingLowering, ArgmaxLowering, Conv1DLowering>(
-      patterns.getContext());
+               EmbeddingLowering, GatherRowsLowering, ArgmaxLowering,
+               Conv1DLowering>(patterns.getContext());
 }

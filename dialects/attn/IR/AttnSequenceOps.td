@@ -217,6 +217,27 @@ def Attn_EmbeddingOp : Attn_Op<"embedding"> {
   let assemblyFormat = "$ids `,` $table attr-dict `:` functional-type(operands, results)";
 }
 
+def Attn_GatherRowsOp : Attn_Op<"gather_rows"> {
+  let summary = "pick rows of a batch by row number";
+  let description = [{
+    `rows` `[C]` holds row numbers of `input` `[N, ...]` as f32 integers;
+    the result is `[C, ...]`, row `j` a copy of row `rows[j]`. A row number
+    outside `[0, N)` picks the nearest row (0 or N - 1). A decoder loop that compacts its
+    live rows runs its body on the rows it picks this way; ops that work on
+    every row alike commute with it (`attn-hoist-key-projections` computes
+    key projections on the whole batch, before the loop, and picks rows of
+    the result).
+
+    ```mlir
+    %m = attn.gather_rows %memory, %rows
+        : (tensor<32x16x1024xf32>, tensor<8xf32>) -> tensor<8x16x1024xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$input, Attn_F32Tensor:$rows);
+  let results = (outs Attn_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $rows attr-dict `:` functional-type(operands, results)";
+}
+
 def Attn_ArgmaxOp : Attn_Op<"argmax"> {
   let summary = "index of the largest element along the last axis";
   let description = [{

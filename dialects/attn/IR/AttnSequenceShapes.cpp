@@ -236,6 +236,25 @@ LogicalResult EmbeddingOp::inferReturnTypes(
   return success();
 }
 
+LogicalResult
+GatherRowsOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                               ValueRange operands, DictionaryAttr attrs,
+                               OpaqueProperties props, RegionRange regions,
+                               SmallVectorImpl<Type> &results) {
+  Adaptor op(operands, attrs, props, regions);
+  ArrayRef<int64_t> input = shapeOf(op.getInput()),
+                    rows = shapeOf(op.getRows());
+  if (input.empty())
+    return emitOptionalError(loc, "attn.gather_rows input must have rank >= 1");
+  if (rows.size() != 1)
+    return emitOptionalError(loc, "attn.gather_rows rows must be [C], got ",
+                             shapeStr(rows));
+  SmallVector<int64_t> out(input);
+  out[0] = rows[0];
+  results.push_back(f32Tensor(ctx, out));
+  return success();
+}
+
 LogicalResult ArgmaxOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,

@@ -261,3 +261,12 @@ func.func @cell_state_shape(%x: tensor<4x8xf32>, %h: tensor<4x16xf32>, %c: tenso
       -> (tensor<4x16xf32>, tensor<4x16xf32>)
   return
 }
+
+// -----
+
+func.func @gather_rows_rank(%x: tensor<32x16xf32>, %rows: tensor<2x4xf32>) {
+  // expected-error@+2 {{attn.gather_rows rows must be [C], got [2, 4]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %y = attn.gather_rows %x, %rows : (tensor<32x16xf32>, tensor<2x4xf32>) -> tensor<8x16xf32>
+  return
+}

@@ -79,3 +79,10 @@ func.func @conv_bn_embed_argmax(%x: tensor<1x5511x101xf32>,
   %a = attn.argmax %e : (tensor<2x7x8xf32>) -> tensor<2x7xf32>
   return %n, %a : tensor<1x1375x196xf32>, tensor<2x7xf32>
 }
+
+// CHECK-LABEL: func @gather_rows
+func.func @gather_rows(%x: tensor<32x16x64xf32>, %rows: tensor<8xf32>) -> tensor<8x16x64xf32> {
+  // CHECK: attn.gather_rows {{.*}} -> tensor<8x16x64xf32>
+  %y = attn.gather_rows %x, %rows : (tensor<32x16x64xf32>, tensor<8xf32>) -> tensor<8x16x64xf32>
+  return %y : tensor<8x16x64xf32>
+}

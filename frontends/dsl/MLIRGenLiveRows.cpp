@@ -1,0 +1,231 @@
+//===- MLIRGenLiveRows.cpp - Decoder steps on their live rows only --------===//
+//
+// Part of Heed. A loop with `until` over a batch finishes rows at different
+// steps. Generated as one batch, every step computes every row and throws
+// the finished ones away. Here a step picks its running rows (in batch
+// order), runs the body on chunks of them (static shapes: the body is
+// generated once for a chunk of rows), and writes each chunk's results back
+// to their rows: a batch costs what its running rows cost, rounded up to
+// whole chunks. Values from before the loop are picked by the same rows
+// (attn.gather_rows); key projections still run once, on the whole batch
+// (attn-hoist-key-projections lifts them through the gather).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/dsl/BatchRows.h"
+#include "frontends/dsl/MLIRGenImpl.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+using namespace mlir;
+using namespace heed;
+using namespace heed::dsl;
+using namespace heed::dsl::gen;
+
+int64_t Generator::liveRowChunk(const Stmt &s, int64_t batch) {
+  int64_t chunk = options.liveRowChunk;
+  if (chunk <= 0 || chunk >= batch || s.carryInits.empty())
+    return 0;
+  // The chunks run the body on some rows alone: every row must be
+  // computed from its own row of every input, and every carried state and
+  // yield must have the batch first.
+  const Dim &rows =
+      s.carryInits[0]->type.empty() ? Dim::known(0) : s.carryInits[0]->type[0];
+  if (rows.symbol.empty() || independentBatchRows(model) != rows.symbol)
+    return 0;
+  for (auto &init : s.carryInits)
+    if (init->type.empty() || init->type[0] != rows)
+      return 0;
+  for (auto &stmt : s.body)
+    if (stmt->kind == Stmt::Kind::Yield &&
+        (stmt->value->type.empty() || stmt->value->type[0] != rows))
+      return 0;
+  return chunk;
+}
+
+Value Generator::liveRowsValue(const Expr &name, Value v) {
+  LiveRowsFrame *live = nullptr;
+  for (LoopFrame *frame : llvm::reverse(loops))
+    if ((live = frame->liveRows))
+      break;
+  if (!live || name.type.empty() || name.type[0] != live->batch)
+    return v;
+  auto before = live->outer.find(name.name);
+  if (before == live->outer.end() || before->second != v)
+    return v;
+  v = attn::GatherRowsOp::create(builder, loc(name.loc), v, live->rows);
+  values[name.name] = v;
+  return v;
+}
+
+/// The index held by element `i` of a [N] tensor of f32 row numbers.
+static Value rowAt(OpBuilder &b, Location l, Value rows, Value i) {
+  Value f = tensor::ExtractOp::create(b, l, rows, ValueRange{i});
+  Value n = arith::FPToSIOp::create(b, l, b.getI64Type(), f);
+  return arith::IndexCastOp::create(b, l, b.getIndexType(), n);
+}
+
+Value Generator::scatterRows(Location l, Value into, Value part, Value rows,
+                             Value at) {
+  auto partType = cast<RankedTensorType>(part.getType());
+  int64_t rank = partType.getRank();
+  Value zero = arith::ConstantIndexOp::create(builder, l, 0);
+  Value one = arith::ConstantIndexOp::create(builder, l, 1);
+  Value count =
+      arith::ConstantIndexOp::create(builder, l, partType.getDimSize(0));
+  auto loop = scf::ForOp::create(
+      builder, l, zero, count, one, ValueRange{into},
+      [&](OpBuilder &b, Location bl, Value j, ValueRange args) {
+        SmallVector<OpFoldResult> from(rank, b.getIndexAttr(0)), sizes,
+            strides(rank, b.getIndexAttr(1));
+        SmallVector<int64_t> pieceShape(partType.getShape());
+        pieceShape[0] = 1;
+        for (int64_t d : pieceShape)
+          sizes.push_back(b.getIndexAttr(d));
+        from[0] = j;
+        Value piece = tensor::ExtractSliceOp::create(
+            b, bl, RankedTensorType::get(pieceShape, partType.getElementType()),
+            part, from, sizes, strides);
+        SmallVector<OpFoldResult> to(rank, b.getIndexAttr(0));
+        to[0] = rowAt(b, bl, rows, j);
+        if (at)
+          to[1] = at;
+        // The row copied by a linalg op (vectorized; a bare insert_slice
+        // becomes a memref.copy into a strided view, element by element).
+        Value row =
+            tensor::ExtractSliceOp::create(b, bl, args[0], to, sizes, strides);
+        Value copied = linalg::CopyOp::create(b, bl, piece, row).getResult(0);
+        Value next = tensor::InsertSliceOp::create(b, bl, copied, args[0], to,
+                                                   sizes, strides);
+        scf::YieldOp::create(b, bl, next);
+      });
+  return loop.getResult(0);
+}
+
+bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
+                                int64_t batch, Value &stop) {
+  Location l = loc(s.loc);
+  Type f32 = builder.getF32Type();
+  int64_t chunks = (batch + chunk - 1) / chunk;
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(builder, l, v);
+  };
+  auto zerosOf = [&](ArrayRef<int64_t> shape) -> Value {
+    return arith::ConstantOp::create(
+        builder, l,
+        DenseElementsAttr::get(RankedTensorType::get(shape, f32), 0.0f));
+  };
+
+  // The running rows in batch order: order[0, live) (the rest stay row 0,
+  // computed and discarded when the last chunk is not full).
+  auto orderLoop = scf::ForOp::create(
+      builder, l, index(0), index(batch), index(1),
+      ValueRange{zerosOf({chunks * chunk}), index(0)},
+      [&](OpBuilder &b, Location bl, Value r, ValueRange args) {
+        Value done =
+            tensor::ExtractOp::create(b, bl, frame.finished, ValueRange{r});
+        Value running = arith::CmpFOp::create(
+            b, bl, arith::CmpFPredicate::OEQ, done,
+            arith::ConstantOp::create(b, bl, b.getF32FloatAttr(0)));
+        auto pick = scf::IfOp::create(
+            b, bl, running,
+            [&](OpBuilder &t, Location tl) {
+              Value row = arith::SIToFPOp::create(
+                  t, tl, t.getF32Type(),
+                  arith::IndexCastOp::create(t, tl, t.getI64Type(), r));
+              Value order = tensor::InsertOp::create(t, tl, row, args[0],
+                                                     ValueRange{args[1]});
+              Value next = arith::AddIOp::create(
+                  t, tl, args[1], arith::ConstantIndexOp::create(t, tl, 1));
+              scf::YieldOp::create(t, tl, ValueRange{order, next});
+            },
+            [&](OpBuilder &e, Location el) {
+              scf::YieldOp::create(e, el, args);
+            });
+        scf::YieldOp::create(b, bl, pick.getResults());
+      });
+  Value order = orderLoop.getResult(0), live = orderLoop.getResult(1);
+  Value chunkCount = arith::CeilDivSIOp::create(builder, l, live, index(chunk));
+
+  // Carried through the chunks: the states, the stacked outputs and the
+  // stop condition, each for the whole batch.
+  size_t states = s.carryNames.size();
+  std::vector<const Stmt *> yields;
+  for (auto &stmt : s.body)
+    if (stmt->kind == Stmt::Kind::Yield)
+      yields.push_back(stmt.get());
+  SmallVector<Value> inits;
+  for (size_t i = 0; i < states; ++i)
+    inits.push_back(values[s.carryNames[i]]);
+  for (const Stmt *y : yields)
+    inits.push_back(frame.stacked[y->names[0]]);
+  inits.push_back(zerosOf({batch}));
+
+  llvm::StringMap<Value> before = values;
+  LiveRowsFrame liveRows{s.carryInits[0]->type[0], Value(), before};
+  const std::string &batchName = liveRows.batch.symbol;
+  bool ok = false;
+  auto loop = scf::ForOp::create(
+      builder, l, index(0), chunkCount, index(1), inits,
+      [&](OpBuilder &b, Location bl, Value c, ValueRange args) {
+        OpBuilder::InsertionGuard guard(builder);
+        builder.setInsertionPointToStart(b.getInsertionBlock());
+        Value start = arith::MulIOp::create(builder, bl, c, index(chunk));
+        liveRows.rows = tensor::ExtractSliceOp::create(
+            builder, bl, RankedTensorType::get({chunk}, f32), order,
+            ArrayRef<OpFoldResult>{start},
+            ArrayRef<OpFoldResult>{builder.getIndexAttr(chunk)},
+            ArrayRef<OpFoldResult>{builder.getIndexAttr(1)});
+        Value rows = liveRows.rows;
+        // The body sees the chunk as its batch.
+        LoopFrame chunkFrame{frame.step, {}, frame.var, Value(), frame.count};
+        chunkFrame.finished =
+            attn::GatherRowsOp::create(builder, bl, frame.finished, rows);
+        chunkFrame.yieldAt = index(0);
+        chunkFrame.liveRows = &liveRows;
+        for (size_t i = 0; i < states; ++i)
+          values[s.carryNames[i]] = attn::GatherRowsOp::create(
+              builder, bl, before[s.carryNames[i]], rows);
+        for (size_t i = 0; i < yields.size(); ++i) {
+          auto type = cast<RankedTensorType>(args[states + i].getType());
+          SmallVector<int64_t> shape(type.getShape());
+          shape[0] = chunk;
+          shape[1] = 1;
+          chunkFrame.stacked[yields[i]->names[0]] =
+              tensor::EmptyOp::create(builder, bl, shape, f32);
+        }
+        dims[batchName] = chunk;
+        loops.push_back(&chunkFrame);
+        SmallVector<Value> unused;
+        Value chunkStop;
+        if (genStmts(s.body, unused))
+          chunkStop = gen(*s.until);
+        loops.pop_back();
+        dims[batchName] = batch;
+        SmallVector<Value> next(args.begin(), args.end());
+        if (chunkStop) {
+          ok = true;
+          if (cast<RankedTensorType>(chunkStop.getType()).getRank() == 2)
+            chunkStop = tensor::CollapseShapeOp::create(
+                builder, bl, RankedTensorType::get({chunk}, f32), chunkStop,
+                SmallVector<ReassociationIndices>{{0, 1}});
+          for (size_t i = 0; i < states; ++i)
+            next[i] = scatterRows(bl, args[i], values[s.carryNames[i]], rows);
+          for (size_t i = 0; i < yields.size(); ++i)
+            next[states + i] = scatterRows(
+                bl, args[states + i], chunkFrame.stacked[yields[i]->names[0]],
+                rows, frame.step);
+          next.back() = scatterRows(bl, args.back(), chunkStop, rows);
+        }
+        scf::YieldOp::create(builder, bl, next);
+      });
+  values = std::move(before);
+  if (!ok)
+    return false;
+  for (size_t i = 0; i < states; ++i)
+    values[s.carryNames[i]] = loop.getResult(i);
+  for (size_t i = 0; i < yields.size(); ++i)
+    frame.stacked[yields[i]->names[0]] = loop.getResult(states + i);
+  stop = loop.getResults().back();
+  return true;
+}
