@@ -128,6 +128,34 @@ def FoldDenseIntoConv1D : Pass<"attn-fold-dense-into-conv1d",
   let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
+def CarryPickedRows : Pass<"attn-carry-picked-rows", "mlir::func::FuncOp"> {
+  let summary = "Pick the rows of loop-invariant values once per change of "
+                "a stopping loop's running rows";
+  let description = [{
+    A loop with `until` that runs each step on chunks of its running rows
+    gathers, in every chunk, the chunk's rows of each value from before the
+    loop: `attn.gather_rows %v, %rows` with `%rows` the slice
+    `[c·C, (c+1)·C)` of the step's order of running rows. This pass picks
+    each such `%v` once in that whole order, carries the copy through the
+    `scf.while` (with the order it was picked in) and picks again only
+    when the order changed (a row finished); each chunk reads its rows as a
+    slice of the copy. Runs after loop-invariant code motion, so that the
+    key projections `attn-hoist-key-projections` lifted out of the loop are
+    such values too.
+
+    ```mlir
+    // in the loop:  %m = attn.gather_rows %memory, %rows
+    // becomes:      %copy = scf.if %same { %previous } else {
+    //                 attn.gather_rows %memory, %order }
+    //               %m = tensor.extract_slice %copy[%start, 0, 0] [8, 16, 1024] [1, 1, 1]
+    ```
+  }];
+  let dependentDialects = ["heed::attn::AttnDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def DecomposeAttention : Pass<"attn-decompose-attention", "mlir::func::FuncOp"> {
   let summary = "Expand attn.attention into whole-tensor attn ops";
   let description = [{

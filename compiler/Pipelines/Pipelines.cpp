@@ -63,6 +63,10 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   // hoisted key projections) leaves the loop while it is still pure attn
   // ops: once it is a kernel call, nothing may move it.
   pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());
+  // Values from before a stopping loop (the memory, its key projection
+  // hoisted just now) are picked for the running rows once per change of
+  // those rows, not in every chunk of every step.
+  pm.addNestedPass<func::FuncOp>(createCarryPickedRows());
   // Recurrent layers, Conv1D and dense layers over many rows run in oneDNN:
   // calls into the runtime, whose primitives and reordered weights are built
   // once per compiled model. (Not on the GPU: everything is generated.)
