@@ -297,7 +297,7 @@ llvm::Error Session::runPipeline(mlir::PassManager &pm, mlir::ModuleOp module) {
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   dsl::GenOptions gen;
-  gen.liveRowChunk = liveRowChunk();
+  gen.liveRowChunk = options.liveRowChunk;
   auto module = dsl::genModule(*context, *ast, dims, sourceMgr, gen);
   if (!module)
     return fail("cannot generate IR for '" + ast->name +
@@ -421,7 +421,7 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
              "live-rows={6}",
              options.raiseAttention, options.fusedAttention, options.cells,
              options.dense, targetName(options.target),
-             options.outlineLoopNests, liveRowChunk())
+             options.outlineLoopNests, options.liveRowChunk)
              .str()});
     auto hit = disk->load(diskKey);
     if (!hit)
@@ -627,16 +627,6 @@ llvm::Expected<rt::NamedTensors> Session::run(const rt::NamedTensors &inputs) {
   if (auto err = runInto(inputs, outputs))
     return std::move(err);
   return outputs;
-}
-
-int64_t Session::liveRowChunk() const {
-  if (options.liveRowChunk >= 0)
-    return options.liveRowChunk;
-  // A chunk streams the weights its step reads once: chunks of 8 rows where
-  // they stay in cache, of 16 above a million weights (the NMT decoder at
-  // the seed's sizes, 28 MB per step: docs/benchmarks.md, "Finished rows").
-  constexpr int64_t kCachedWeights = int64_t(1) << 20;
-  return weightElements <= kCachedWeights ? 8 : 16;
 }
 
 std::vector<int64_t> Session::blockRows(int64_t batchSize) const {

@@ -125,9 +125,6 @@ public:
   /// blocks depend on the model and the batch size, not the threads.
   void setRowsPerBlock(int64_t rows);
   int64_t rowsPerBlock() const { return rowBlock; }
-  /// Rows per chunk of a loop that stops and computes its running rows only
-  /// (PipelineOptions::liveRowChunk, the automatic choice resolved).
-  int64_t liveRowChunk() const;
   static constexpr int64_t kAutoRowsPerBlock = -1;
   /// The rows of each block a batch of `batchSize` runs as (one entry: the
   /// batch is not split); see setRowsPerBlock. Model libraries compile the

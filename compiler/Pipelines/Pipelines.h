@@ -57,9 +57,12 @@ struct PipelineOptions {
   bool outlineLoopNests = false;
   /// Loops with `until` over more rows than this compute each step on their
   /// running rows only, this many at a time (dsl::GenOptions::liveRowChunk);
-  /// -1 (the default) picks by the model's weights, 0 computes every row
-  /// every step.
-  int64_t liveRowChunk = -1;
+  /// 0 (the default) computes every row every step. Not automatic: a chunk
+  /// runs its products on fewer rows, each call of a oneDNN product costs
+  /// the same and each chunk streams the step's weights again, so a batch
+  /// whose rows all run costs 10-30% more (docs/benchmarks.md, "Finished
+  /// rows").
+  int64_t liveRowChunk = 0;
 
   /// The GPU target's lowering (on a GPU or its schedule on the CPU).
   bool targetsGPU() const { return target != Target::CPU; }
