@@ -128,32 +128,26 @@ def FoldDenseIntoConv1D : Pass<"attn-fold-dense-into-conv1d",
   let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
-def CarryPickedRows : Pass<"attn-carry-picked-rows", "mlir::func::FuncOp"> {
-  let summary = "Pick the rows of loop-invariant values once per change of "
-                "a stopping loop's running rows";
+def HoistNestedInvariantOps : Pass<"attn-hoist-nested-invariant-ops",
+                                   "mlir::func::FuncOp"> {
+  let summary = "Move attn ops nested in a loop's branches and inner loops "
+                "out of the loop when they read only values from before it";
   let description = [{
-    A loop with `until` that runs each step on chunks of its running rows
-    gathers, in every chunk, the chunk's rows of each value from before the
-    loop: `attn.gather_rows %v, %rows` with `%rows` the slice
-    `[c·C, (c+1)·C)` of the step's order of running rows. This pass picks
-    each such `%v` once in that whole order, carries the copy through the
-    `scf.while` (with the order it was picked in) and picks again only
-    when the order changed (a row finished); each chunk reads its rows as a
-    slice of the copy. Runs after loop-invariant code motion, so that the
-    key projections `attn-hoist-key-projections` lifted out of the loop are
-    such values too.
+    Loop-invariant code motion moves ops that sit directly in a loop's
+    body. An attn op inside an `scf.if` or an inner loop of the body whose
+    operands are all defined before the loop (or by ops this pass moved)
+    moves in front of the loop here: a decoding loop that chooses per step
+    between the whole batch and chunks of its running rows has a key
+    projection in each branch. attn ops have no side effects and cannot
+    fault, so the speculation is safe.
 
     ```mlir
-    // in the loop:  %m = attn.gather_rows %memory, %rows
-    // becomes:      %copy = scf.if %same { %previous } else {
-    //                 attn.gather_rows %memory, %order }
-    //               %m = tensor.extract_slice %copy[%start, 0, 0] [8, 16, 1024] [1, 1, 1]
+    scf.while ... do {
+      %r = scf.if %few -> ... {
+        %k = attn.dense %memory, %w, %b ...   // moves before the scf.while
     ```
   }];
-  let dependentDialects = ["heed::attn::AttnDialect",
-                           "mlir::arith::ArithDialect",
-                           "mlir::scf::SCFDialect",
-                           "mlir::tensor::TensorDialect"];
+  let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
 def DecomposeAttention : Pass<"attn-decompose-attention", "mlir::func::FuncOp"> {

@@ -61,12 +61,13 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createFoldDenseIntoConv1D());
   // Whole-tensor work that does not depend on a decoder loop's step (the
   // hoisted key projections) leaves the loop while it is still pure attn
-  // ops: once it is a kernel call, nothing may move it.
+  // ops: once it is a kernel call, nothing may move it. First the work
+  // inside the step's branches (a loop that stops, on its running rows).
+  pm.addNestedPass<func::FuncOp>(createHoistNestedInvariantOps());
   pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());
-  // Values from before a stopping loop (the memory, its key projection
-  // hoisted just now) are picked for the running rows once per change of
-  // those rows, not in every chunk of every step.
-  pm.addNestedPass<func::FuncOp>(createCarryPickedRows());
+  // Equal work hoisted from several branches (each branch's key
+  // projection) is done once.
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
   // Recurrent layers, Conv1D and dense layers over many rows run in oneDNN:
   // calls into the runtime, whose primitives and reordered weights are built
   // once per compiled model. (Not on the GPU: everything is generated.)

@@ -55,14 +55,11 @@ struct PipelineOptions {
   /// count of one machine: the driver sets it when the process may use
   /// more than one core.
   bool outlineLoopNests = false;
-  /// Loops with `until` over more rows than this compute each step on their
-  /// running rows only, this many at a time (dsl::GenOptions::liveRowChunk);
-  /// 0 (the default) computes every row every step. Not automatic: a chunk
-  /// runs its products on fewer rows, each call of a oneDNN product costs
-  /// the same and each chunk streams the step's weights again, so a batch
-  /// whose rows all run costs 10-30% more (docs/benchmarks.md, "Finished
-  /// rows").
-  int64_t liveRowChunk = 0;
+  /// Loops with `until`: once few rows still run, a step computes them
+  /// only, this many at a time (dsl::GenOptions::liveRowChunk); -1 (the
+  /// default) picks a quarter of the batch from 8 rows on, 0 computes every
+  /// row every step.
+  int64_t liveRowChunk = -1;
 
   /// The GPU target's lowering (on a GPU or its schedule on the CPU).
   bool targetsGPU() const { return target != Target::CPU; }

@@ -21,10 +21,11 @@ namespace heed::dsl {
 
 /// Choices the generated IR depends on.
 struct GenOptions {
-  /// A loop with `until` (not a beam search) over more rows than this runs
-  /// each step on its live rows only, this many at a time (the live rows
-  /// picked, the finished ones skipped); 0 runs every row every step.
-  int64_t liveRowChunk = 0;
+  /// A loop with `until` (not a beam search) runs a step on its running
+  /// rows only, this many at a time, once they fit in chunks covering at
+  /// most half the batch (the whole batch before that); 0 runs every row
+  /// every step; -1 picks a quarter of the batch from 8 rows on.
+  int64_t liveRowChunk = -1;
 };
 
 mlir::OwningOpRef<mlir::ModuleOp>

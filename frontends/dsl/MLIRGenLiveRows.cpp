@@ -23,8 +23,12 @@ using namespace heed::dsl;
 using namespace heed::dsl::gen;
 
 int64_t Generator::liveRowChunk(const Stmt &s, int64_t batch) {
-  int64_t chunk = options.liveRowChunk;
-  if (chunk <= 0 || chunk >= batch || s.carryInits.empty())
+  // Automatic: a quarter of the batch from 8 rows on (a step then runs in
+  // chunks once at most half the batch still runs: one or two chunks).
+  int64_t chunk = options.liveRowChunk >= 0 ? options.liveRowChunk
+                  : batch >= 8              ? batch / 4
+                                            : 0;
+  if (chunk <= 0 || 2 * chunk > batch || s.carryInits.empty())
     return 0;
   // The chunks run the body on some rows alone: every row must be
   // computed from its own row of every input, and every carried state and
@@ -164,6 +168,50 @@ bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
   llvm::StringMap<Value> before = values;
   LiveRowsFrame liveRows{s.carryInits[0]->type[0], Value(), before};
   const std::string &batchName = liveRows.batch.symbol;
+  SmallVector<Type> types;
+  for (Value v : inits)
+    types.push_back(v.getType());
+
+  // Chunks only once they cover at most half the batch: while more rows
+  // run, the whole batch in one step costs less (its products run on all
+  // rows at once, and it reads the step's weights once).
+  Value fewRows = arith::CmpIOp::create(
+      builder, l, arith::CmpIPredicate::sle,
+      arith::MulIOp::create(builder, l, chunkCount, index(2 * chunk)),
+      index(batch));
+  auto choice = scf::IfOp::create(builder, l, types, fewRows,
+                                  /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(builder);
+  bool wholeOk = false;
+  {
+    // Every row, as without chunks (finished ones computed and discarded).
+    builder.setInsertionPointToStart(&choice.getElseRegion().front());
+    LoopFrame whole = frame;
+    whole.liveRows = nullptr;
+    whole.yieldAt = nullptr;
+    loops.push_back(&whole);
+    SmallVector<Value> unused;
+    Value wholeStop;
+    if (genStmts(s.body, unused))
+      wholeStop = gen(*s.until);
+    loops.pop_back();
+    SmallVector<Value> next(inits);
+    if (wholeStop) {
+      wholeOk = true;
+      if (cast<RankedTensorType>(wholeStop.getType()).getRank() == 2)
+        wholeStop = tensor::CollapseShapeOp::create(
+            builder, l, RankedTensorType::get({batch}, f32), wholeStop,
+            SmallVector<ReassociationIndices>{{0, 1}});
+      for (size_t i = 0; i < states; ++i)
+        next[i] = values[s.carryNames[i]];
+      for (size_t i = 0; i < yields.size(); ++i)
+        next[states + i] = whole.stacked[yields[i]->names[0]];
+      next.back() = wholeStop;
+    }
+    scf::YieldOp::create(builder, l, next);
+    values = before;
+  }
+  builder.setInsertionPointToStart(&choice.getThenRegion().front());
   bool ok = false;
   auto loop = scf::ForOp::create(
       builder, l, index(0), chunkCount, index(1), inits,
@@ -219,13 +267,15 @@ bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
         }
         scf::YieldOp::create(builder, bl, next);
       });
+  scf::YieldOp::create(builder, l, loop.getResults());
   values = std::move(before);
-  if (!ok)
+  builder.setInsertionPointAfter(choice);
+  if (!ok || !wholeOk)
     return false;
   for (size_t i = 0; i < states; ++i)
-    values[s.carryNames[i]] = loop.getResult(i);
+    values[s.carryNames[i]] = choice.getResult(i);
   for (size_t i = 0; i < yields.size(); ++i)
-    frame.stacked[yields[i]->names[0]] = loop.getResult(states + i);
-  stop = loop.getResults().back();
+    frame.stacked[yields[i]->names[0]] = choice.getResult(states + i);
+  stop = choice.getResults().back();
   return true;
 }

@@ -7,7 +7,7 @@ The inputs for batch b repeat the golden's rows cyclically (row i is golden
 row i mod B0); rows of these models are independent, so output row i must
 equal golden row i mod B0 under every choice. Choices: --attention fused and
 decomposed, raised or --no-raise (for models with attention or a softmax
-to raise), --live-row-chunk 0, 1, 8 and 3 (rotated over the batch sizes;
+to raise), --live-row-chunk -1, 1, 0 and 3 (rotated over the batch sizes;
 loops with `until` on their running rows, a chunk at a time), and for models
 with recurrent cells in
 loops --cell fused, onednn and auto; the GPU target's schedule run on the
@@ -160,8 +160,8 @@ THREADS = [1, 2, 3]
 # Dense-layer lowerings, rotated over batch sizes like the thread counts.
 DENSE = ["auto", "generated", "onednn"]
 # Rows per chunk of a loop that stops and computes its running rows only
-# (0: every row every step, the default), rotated the same way.
-LIVE_ROWS = [0, 1, 8, 3]
+# (-1 automatic, 0 every row every step), rotated the same way.
+LIVE_ROWS = [-1, 1, 0, 3]
 
 
 def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, dense,

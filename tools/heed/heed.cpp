@@ -123,11 +123,11 @@ static cl::opt<int64_t> rowsPerBlock(
     cl::init(Session::kAutoRowsPerBlock), cl::Hidden, cl::cat(modelCat));
 static cl::opt<int64_t> liveRowChunk(
     "live-row-chunk",
-    cl::desc("loops with 'until' over more rows than N compute each step on "
-             "their running rows only, N at a time: faster when rows stop at "
-             "different steps, slower when they all run (default 0: every "
-             "row every step)"),
-    cl::value_desc("N"), cl::init(0), cl::cat(modelCat));
+    cl::desc("loops with 'until': once at most half the batch still runs, "
+             "a step computes the running rows only, N at a time (default "
+             "-1: a quarter of the batch from 8 rows on; 0: every row every "
+             "step)"),
+    cl::value_desc("N"), cl::init(-1), cl::cat(modelCat));
 static cl::list<std::string>
     inputs("input", cl::desc("bind a model input: NAME=FILE.npy, or FILE.npz "
                              "with one member per input"),
@@ -244,9 +244,9 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       denseLowering != "onednn")
     return llvm::createStringError("--dense must be 'auto', 'generated' or 'onednn', not '" +
                                    denseLowering + "'");
-  if (liveRowChunk < 0)
-    return llvm::createStringError(
-        "--live-row-chunk must be 0 (off) or a number of rows");
+  if (liveRowChunk < -1)
+    return llvm::createStringError("--live-row-chunk must be -1 (automatic), "
+                                   "0 (off) or a number of rows");
   if (!parseTarget(targetOption))
     return llvm::createStringError("--target must be " + targetNames() +
                                    ", not '" + targetOption + "'");
