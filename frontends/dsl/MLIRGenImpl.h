@@ -179,10 +179,12 @@ private:
   /// The rows of each step's chunk a loop that stops computes (0: every
   /// row every step, as one batch).
   int64_t liveRowChunk(const Stmt &s, int64_t batch);
-  /// One step of a loop that stops, on its live rows only: the body runs
-  /// on chunks of `chunk` rows picked from the batch (the rows not yet
-  /// finished first), and its results go back to their rows. `frame` is the
-  /// step's (finished flags, stacked outputs); on success `values` holds
+  /// One step of a loop that stops, on its running rows once they fit in
+  /// chunks of `chunk` rows covering at most half the batch (else on the
+  /// whole batch): the body runs on chunks of rows picked from the batch
+  /// (the rows not yet finished first), and its results go back to their
+  /// rows. `frame` is the step's (finished flags, stacked outputs); on
+  /// success `values` holds
   /// the carried states for the whole batch, `frame.stacked` the stacked
   /// outputs and `stop` the condition [B] of the rows that ran.
   bool genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,

@@ -2,13 +2,15 @@
 //
 // Part of Heed. A loop with `until` over a batch finishes rows at different
 // steps. Generated as one batch, every step computes every row and throws
-// the finished ones away. Here a step picks its running rows (in batch
-// order), runs the body on chunks of them (static shapes: the body is
-// generated once for a chunk of rows), and writes each chunk's results back
-// to their rows: a batch costs what its running rows cost, rounded up to
-// whole chunks. Values from before the loop are picked by the same rows
-// (attn.gather_rows); key projections still run once, on the whole batch
-// (attn-hoist-key-projections lifts them through the gather).
+// the finished ones away. Here a step lists its running rows (in batch
+// order) and, once they fit in chunks covering at most half the batch, runs
+// the body on chunks of them (static shapes: the body is generated once for
+// a chunk of rows) and writes each chunk's results back to their rows;
+// before that it runs the whole batch, whose products cost less than the
+// same rows in chunks. Values from before the loop are picked by the same
+// rows (attn.gather_rows); key projections still run once, on the whole
+// batch (attn-hoist-key-projections lifts them through the gather,
+// attn-hoist-nested-invariant-ops out of the step's branches).
 //
 //===----------------------------------------------------------------------===//
 

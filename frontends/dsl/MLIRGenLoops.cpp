@@ -151,9 +151,9 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   // lengths [B], the carried states and the stacked outputs. The loop runs
   // while step < N and some row is running. Each step computes every row
   // (the batch stays whole) and then freezes finished rows: their states
-  // keep their values and their yields are zeros. Over more rows than a
-  // chunk (GenOptions::liveRowChunk), a step computes the running rows
-  // only (genLiveRowsStep).
+  // keep their values and their yields are zeros. With chunks of running
+  // rows (GenOptions::liveRowChunk), a step computes only the running rows
+  // once few of them remain (genLiveRowsStep).
   // A beam search (of any width, 1 included) also carries each hypothesis'
   // score; its rows are the hypotheses, and choose() reorders them.
   Location l = loc(s.loc);
