@@ -89,8 +89,11 @@ LogicalResult collectScore(Value energies, int64_t batch, int64_t steps,
     for (unsigned i = 0; i < dataOperands; ++i) {
       Value operand = def->getOperand(i);
       if (shapeOf(operand).size() < 3 && !operand.getDefiningOp<attn::RepeatOp>()) {
-        // A low-rank operand broadcasts on the feature axes (e.g. a scalar).
-        if (!operand.getDefiningOp<arith::ConstantOp>())
+        // A constant of rank 1 broadcasts on the feature axis (e.g. a
+        // scalar). One of rank 2 spans the steps too (avg_pool1d's [T, 1]
+        // divisors): its rows differ by step, so there is no row form.
+        if (!operand.getDefiningOp<arith::ConstantOp>() ||
+            shapeOf(operand).size() > 1)
           return failure();
         continue;
       }

@@ -62,3 +62,25 @@ func.func @keys_from_softmax_over_time(%h: tensor<3x2x5xf32>, %q: tensor<3x5xf32
   %ctx = attn.reduce %m {axis = 1 : i64, kind = #attn<reduce sum>} : (tensor<3x2x4xf32>) -> tensor<3x4xf32>
   return %ctx : tensor<3x4xf32>
 }
+
+// A key computed with a constant that spans the steps (avg_pool1d's [T, 1]
+// divisors, here a window of 1) has no row form: nothing is raised (it
+// used to be cloned into the score region as it was, [T, F] in a row of
+// [F], and crashed the concat's shape inference).
+// CHECK-LABEL: func.func @step_constant
+// CHECK-NOT: attn.attention
+// CHECK: attn.softmax
+func.func @step_constant(%x: tensor<2x3x2xf32>, %q: tensor<2x6xf32>,
+                         %w1: tensor<2x8xf32>, %b1: tensor<2xf32>,
+                         %w2: tensor<1x2xf32>, %b2: tensor<1xf32>) -> tensor<2x2xf32> {
+  %cst = arith.constant dense<1.000000e+00> : tensor<3x1xf32>
+  %0 = attn.binary %x, %cst {kind = #attn<binary mul>} : (tensor<2x3x2xf32>, tensor<3x1xf32>) -> tensor<2x3x2xf32>
+  %1 = attn.repeat %q {axis = 1 : i64, count = 3 : i64} : (tensor<2x6xf32>) -> tensor<2x3x6xf32>
+  %2 = attn.concat %1, %0 {axis = 2 : i64} : (tensor<2x3x6xf32>, tensor<2x3x2xf32>) -> tensor<2x3x8xf32>
+  %3 = attn.dense %2, %w1, %b1 {activation = #attn<activation tanh>} : (tensor<2x3x8xf32>, tensor<2x8xf32>, tensor<2xf32>) -> tensor<2x3x2xf32>
+  %4 = attn.dense %3, %w2, %b2 : (tensor<2x3x2xf32>, tensor<1x2xf32>, tensor<1xf32>) -> tensor<2x3x1xf32>
+  %5 = attn.softmax %4 {axis = 1 : i64} : tensor<2x3x1xf32>
+  %6 = attn.binary %5, %x {kind = #attn<binary mul>} : (tensor<2x3x1xf32>, tensor<2x3x2xf32>) -> tensor<2x3x2xf32>
+  %7 = attn.reduce %6 {axis = 1 : i64, kind = #attn<reduce sum>} : (tensor<2x3x2xf32>) -> tensor<2x2xf32>
+  return %7 : tensor<2x2xf32>
+}
