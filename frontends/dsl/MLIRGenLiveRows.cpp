@@ -173,6 +173,15 @@ bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
   SmallVector<Type> types;
   for (Value v : inits)
     types.push_back(v.getType());
+  // The stop condition as one flag per row: [N, 1] -> [N].
+  auto flags = [&](Location at, Value stop) -> Value {
+    auto type = cast<RankedTensorType>(stop.getType());
+    if (type.getRank() != 2)
+      return stop;
+    return tensor::CollapseShapeOp::create(
+        builder, at, RankedTensorType::get({type.getDimSize(0)}, f32), stop,
+        SmallVector<ReassociationIndices>{{0, 1}});
+  };
 
   // Chunks only once they cover at most half the batch: while more rows
   // run, the whole batch in one step costs less (its products run on all
@@ -200,10 +209,7 @@ bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
     SmallVector<Value> next(inits);
     if (wholeStop) {
       wholeOk = true;
-      if (cast<RankedTensorType>(wholeStop.getType()).getRank() == 2)
-        wholeStop = tensor::CollapseShapeOp::create(
-            builder, l, RankedTensorType::get({batch}, f32), wholeStop,
-            SmallVector<ReassociationIndices>{{0, 1}});
+      wholeStop = flags(l, wholeStop);
       for (size_t i = 0; i < states; ++i)
         next[i] = values[s.carryNames[i]];
       for (size_t i = 0; i < yields.size(); ++i)
@@ -255,10 +261,7 @@ bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
         SmallVector<Value> next(args.begin(), args.end());
         if (chunkStop) {
           ok = true;
-          if (cast<RankedTensorType>(chunkStop.getType()).getRank() == 2)
-            chunkStop = tensor::CollapseShapeOp::create(
-                builder, bl, RankedTensorType::get({chunk}, f32), chunkStop,
-                SmallVector<ReassociationIndices>{{0, 1}});
+          chunkStop = flags(bl, chunkStop);
           for (size_t i = 0; i < states; ++i)
             next[i] = scatterRows(bl, args[i], values[s.carryNames[i]], rows);
           for (size_t i = 0; i < yields.size(); ++i)
