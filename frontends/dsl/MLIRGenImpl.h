@@ -189,6 +189,9 @@ private:
   /// outputs and `stop` the condition [B] of the rows that ran.
   bool genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
                        int64_t batch, Value &stop);
+  /// The body of `s` generated under `frame`, then its `until` condition as
+  /// one flag per row ([N]; a [N, 1] condition collapsed); null on failure.
+  Value stepFlags(const Stmt &s, LoopFrame &frame, Location l);
   /// A name's value in a chunk of live rows: a batch-first value from
   /// before the loop picked by the chunk's rows (cached in `values`).
   Value liveRowsValue(const Expr &name, Value v);

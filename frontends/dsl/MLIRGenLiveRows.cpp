@@ -108,6 +108,22 @@ Value Generator::scatterRows(Location l, Value into, Value part, Value rows,
   return loop.getResult(0);
 }
 
+Value Generator::stepFlags(const Stmt &s, LoopFrame &frame, Location l) {
+  loops.push_back(&frame);
+  SmallVector<Value> unused;
+  Value stop;
+  if (genStmts(s.body, unused))
+    stop = gen(*s.until);
+  loops.pop_back();
+  auto type = stop ? cast<RankedTensorType>(stop.getType()) : nullptr;
+  if (!type || type.getRank() != 2)
+    return stop;
+  return tensor::CollapseShapeOp::create(
+      builder, l,
+      RankedTensorType::get({type.getDimSize(0)}, type.getElementType()), stop,
+      SmallVector<ReassociationIndices>{{0, 1}});
+}
+
 bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
                                 int64_t batch, Value &stop) {
   Location l = loc(s.loc);
@@ -173,15 +189,6 @@ bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
   SmallVector<Type> types;
   for (Value v : inits)
     types.push_back(v.getType());
-  // The stop condition as one flag per row: [N, 1] -> [N].
-  auto flags = [&](Location at, Value stop) -> Value {
-    auto type = cast<RankedTensorType>(stop.getType());
-    if (type.getRank() != 2)
-      return stop;
-    return tensor::CollapseShapeOp::create(
-        builder, at, RankedTensorType::get({type.getDimSize(0)}, f32), stop,
-        SmallVector<ReassociationIndices>{{0, 1}});
-  };
 
   // Chunks only once they cover at most half the batch: while more rows
   // run, the whole batch in one step costs less (its products run on all
@@ -200,16 +207,10 @@ bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
     LoopFrame whole = frame;
     whole.liveRows = nullptr;
     whole.yieldAt = nullptr;
-    loops.push_back(&whole);
-    SmallVector<Value> unused;
-    Value wholeStop;
-    if (genStmts(s.body, unused))
-      wholeStop = gen(*s.until);
-    loops.pop_back();
+    Value wholeStop = stepFlags(s, whole, l);
     SmallVector<Value> next(inits);
     if (wholeStop) {
       wholeOk = true;
-      wholeStop = flags(l, wholeStop);
       for (size_t i = 0; i < states; ++i)
         next[i] = values[s.carryNames[i]];
       for (size_t i = 0; i < yields.size(); ++i)
@@ -251,17 +252,11 @@ bool Generator::genLiveRowsStep(const Stmt &s, LoopFrame &frame, int64_t chunk,
               tensor::EmptyOp::create(builder, bl, shape, f32);
         }
         dims[batchName] = chunk;
-        loops.push_back(&chunkFrame);
-        SmallVector<Value> unused;
-        Value chunkStop;
-        if (genStmts(s.body, unused))
-          chunkStop = gen(*s.until);
-        loops.pop_back();
+        Value chunkStop = stepFlags(s, chunkFrame, bl);
         dims[batchName] = batch;
         SmallVector<Value> next(args.begin(), args.end());
         if (chunkStop) {
           ok = true;
-          chunkStop = flags(bl, chunkStop);
           for (size_t i = 0; i < states; ++i)
             next[i] = scatterRows(bl, args[i], values[s.carryNames[i]], rows);
           for (size_t i = 0; i < yields.size(); ++i)
