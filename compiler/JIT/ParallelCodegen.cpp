@@ -47,9 +47,11 @@ heed::partitionFunctions(mlir::ModuleOp module, unsigned parts) {
     weighted.emplace_back(weight, func.getSymName().str());
     total += weight;
   }
-  // Heaviest first, each to the lightest partition so far.
-  std::stable_sort(weighted.begin(), weighted.end(),
-                   [](auto &a, auto &b) { return a.first > b.first; });
+  // Heaviest first (by name among equals), each to the lightest partition
+  // so far.
+  std::sort(weighted.begin(), weighted.end(), [](auto &a, auto &b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
   parts = std::min<unsigned>(parts, weighted.size());
   std::vector<std::vector<std::string>> partitions(parts);
   std::vector<int64_t> load(parts, 0);

@@ -20,7 +20,7 @@ namespace {
 
 class IntegerValues {
 public:
-  explicit IntegerValues(const Model &model) : model(model) {
+  explicit IntegerValues(const Model &model) {
     for (const Param &p : model.params)
       env[p.name] = p.number == std::floor(p.number);
     for (const Model::Input &in : model.inputs)
@@ -61,7 +61,6 @@ public:
   llvm::StringMap<bool> outputs;
 
 private:
-  const Model &model;
   llvm::StringMap<bool> env;
 
   bool call(const Expr &e) {

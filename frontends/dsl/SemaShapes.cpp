@@ -71,8 +71,10 @@ bool Sema::checkReshape(Expr &e) {
     }
     target.push_back(*d);
   }
-  auto [knownIn, symbolsIn] = factors(in);
-  auto [knownOut, symbolsOut] = factors(target);
+  // Not structured bindings: C++17 lambdas may not capture them.
+  auto factorsIn = factors(in), factorsOut = factors(target);
+  auto knownIn = factorsIn.first, knownOut = factorsOut.first;
+  auto &symbolsIn = factorsIn.second, &symbolsOut = factorsOut.second;
   auto mismatch = [&]() {
     return error(e.loc,
                  "reshape of " + shapeStr(in) + " to " + shapeStr(target) +

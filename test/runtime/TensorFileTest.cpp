@@ -27,10 +27,6 @@ std::string tempPath(const std::string &name) {
   return (dir + "/" + name).str();
 }
 
-void writeBytes(const std::string &path, const std::string &bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
 std::string readBytes(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -42,8 +38,6 @@ Tensor iota(std::vector<int64_t> shape) {
     t[i] = float(i) * 0.5f - 1.0f;
   return t;
 }
-
-std::string errorOf(llvm::Error err) { return llvm::toString(std::move(err)); }
 
 template <typename T> std::string errorOf(llvm::Expected<T> value) {
   EXPECT_FALSE(bool(value));
