@@ -50,47 +50,16 @@ struct Ops {
   }
 };
 
-/// values, indices = topk(x, k) along the last axis.
+/// values, indices = topk(x, k) along the last axis (attn.topk); the
+/// smallest of x are the largest of −x.
 SmallVector<Value> topk(Ops &o, Value x, int64_t k, bool largest) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank(), n = type.getShape().back();
-  if (!largest) // the smallest of x are the largest of −x
-    x = o.binary(x, o.splat({1}, -1.0f), attn::BinaryKind::mul);
-  SmallVector<float> stepValues(n);
-  for (int64_t i = 0; i < n; ++i)
-    stepValues[i] = float(i);
-  Value steps = o.constant({n}, stepValues);
-  Value one = o.splat({1}, 1.0f), lowest = o.splat({1}, -INFINITY);
-  Value taken = o.splat(type.getShape(), 0.0f);
-  SmallVector<Value> values, indices;
-  for (int64_t j = 0; j < k; ++j) {
-    Value left = o.select(taken, lowest, x);
-    // The largest value left ([..., 1]); max propagates NaN.
-    Value best = o.reduce(left, attn::ReduceKind::max, rank - 1, true);
-    // Where it is, among the places not taken: equal, or both NaN.
-    Value isBest = o.binary(left, best, attn::BinaryKind::eq);
-    Value bothNan = o.binary(o.binary(left, left, attn::BinaryKind::ne),
-                             o.binary(best, best, attn::BinaryKind::ne),
-                             attn::BinaryKind::mul);
-    Value hit = o.binary(o.binary(isBest, bothNan, attn::BinaryKind::max),
-                         o.binary(one, taken, attn::BinaryKind::sub),
-                         attn::BinaryKind::mul);
-    Value index = attn::ArgmaxOp::create(o.b, o.l, hit); // the first hit
-    Value column = insertUnitAxis(o.b, o.l, index, rank - 1);
-    taken = o.binary(taken, o.binary(column, steps, attn::BinaryKind::eq),
-                     attn::BinaryKind::add);
-    values.push_back(best);
-    indices.push_back(column);
-  }
-  auto joined = [&](ArrayRef<Value> parts) -> Value {
-    return parts.size() == 1
-               ? parts[0]
-               : Value(attn::ConcatOp::create(o.b, o.l, parts, rank - 1));
-  };
-  Value v = joined(values);
   if (!largest)
-    v = o.binary(v, o.splat({1}, -1.0f), attn::BinaryKind::mul);
-  return {v, joined(indices)};
+    x = o.binary(x, o.splat({1}, -1.0f), attn::BinaryKind::mul);
+  auto top = attn::TopKOp::create(o.b, o.l, x, k);
+  Value values = top.getValues();
+  if (!largest)
+    values = o.binary(values, o.splat({1}, -1.0f), attn::BinaryKind::mul);
+  return {values, top.getIndices()};
 }
 
 /// cumsum along `axis`: out[..., i] = Σ_{j ≤ i} x[..., j], as one select

@@ -154,3 +154,35 @@ func.func @gather_rows(%x: tensor<8x10x4xf32>, %rows: tensor<3xf32>) -> tensor<3
   %y = attn.gather_rows %x, %rows : (tensor<8x10x4xf32>, tensor<3xf32>) -> tensor<3x10x4xf32>
   return %y : tensor<3x10x4xf32>
 }
+
+// -----
+
+// attn.topk: one pass over each row into k value and k index slots (a
+// reduction over the last axis), the slots empty at first (-inf, index
+// -1), then joined into [..., k].
+// CHECK-LABEL: func @topk
+// CHECK-SAME: (%[[X:.*]]: tensor<2x5x128xf32>)
+// CHECK: %[[TOP:.*]]:6 = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%[[X]] : tensor<2x5x128xf32>)
+// CHECK-SAME: outs({{.*}} : tensor<2x5xf32>, tensor<2x5xf32>, tensor<2x5xf32>, tensor<2x5xf32>, tensor<2x5xf32>, tensor<2x5xf32>)
+// CHECK: ^bb0(%[[IN:.*]]: f32, %[[V0:.*]]: f32, %[[V1:.*]]: f32, %[[V2:.*]]: f32, %[[I0:.*]]: f32, %[[I1:.*]]: f32, %[[I2:.*]]: f32):
+// The last slot decides whether the element enters at all.
+// CHECK: arith.cmpf ogt, %[[IN]], %[[V2]]
+// CHECK: %[[SLOTS:.*]]:6 = scf.if
+// CHECK: %[[NEW_V0:.*]] = arith.select %[[B0:.*]], %[[IN]], %[[V0]]
+// CHECK-NEXT: %[[NEW_I0:.*]] = arith.select %[[B0]], %{{.*}}, %[[I0]]
+// CHECK-NEXT: %[[DOWN_V:.*]] = arith.select %[[B0]], %[[V0]], %[[IN]]
+// CHECK: arith.cmpf ogt, %[[DOWN_V]], %[[V1]]
+// CHECK: scf.yield %[[NEW_V0]], %{{.*}}, %{{.*}}, %[[NEW_I0]], %{{.*}}, %{{.*}}
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %[[V0]], %[[V1]], %[[V2]], %[[I0]], %[[I1]], %[[I2]]
+// CHECK: linalg.yield %[[SLOTS]]#0, %[[SLOTS]]#1, %[[SLOTS]]#2, %[[SLOTS]]#3, %[[SLOTS]]#4, %[[SLOTS]]#5
+// CHECK: %[[VALUES:.*]] = tensor.insert_slice %[[TOP]]#0 into %{{.*}}[0, 0, 0] [2, 5, 1]
+// CHECK: tensor.insert_slice %[[TOP]]#1 into %[[VALUES]][0, 0, 1] [2, 5, 1]
+// CHECK: tensor.insert_slice %[[TOP]]#3 into %{{.*}}[0, 0, 0] [2, 5, 1]
+func.func @topk(%x: tensor<2x5x128xf32>) -> (tensor<2x5x3xf32>, tensor<2x5x3xf32>) {
+  %v, %i = attn.topk %x {k = 3 : i64} : (tensor<2x5x128xf32>) -> (tensor<2x5x3xf32>, tensor<2x5x3xf32>)
+  return %v, %i : tensor<2x5x3xf32>, tensor<2x5x3xf32>
+}
+

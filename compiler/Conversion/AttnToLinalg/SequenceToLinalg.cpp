@@ -279,6 +279,117 @@ struct ArgmaxLowering : OpRewritePattern<attn::ArgmaxOp> {
   }
 };
 
+/// Whether candidate (xv, xi) goes above slot (yv, yi) of a top-k list: the
+/// slot is empty (index -1), or xv is larger, or xv is NaN and yv is not,
+/// or they are equal (both NaN included) and xi comes first.
+static Value topkBetter(OpBuilder &b, Location l, Value xv, Value xi, Value yv,
+                        Value yi) {
+  using P = arith::CmpFPredicate;
+  auto cmp = [&](P p, Value x, Value y) -> Value {
+    return arith::CmpFOp::create(b, l, p, x, y);
+  };
+  auto any = [&](Value x, Value y) -> Value {
+    return arith::OrIOp::create(b, l, x, y);
+  };
+  auto both = [&](Value x, Value y) -> Value {
+    return arith::AndIOp::create(b, l, x, y);
+  };
+  Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
+  Value xNan = cmp(P::UNO, xv, xv), yNan = cmp(P::UNO, yv, yv);
+  Value yNumber = cmp(P::ORD, yv, yv);
+  Value equal = any(cmp(P::OEQ, xv, yv), both(xNan, yNan));
+  return any(any(cmp(P::OLT, yi, zero), cmp(P::OGT, xv, yv)),
+             any(both(xNan, yNumber), both(equal, cmp(P::OLT, xi, yi))));
+}
+
+/// attn.topk as one reduction over the last axis whose outputs are k value
+/// slots and k index slots, the best k so far in order: an element that
+/// beats the last slot goes into the first slot it beats, and each slot
+/// below takes the old contents of the one above (a compare-and-swap down
+/// the slots). The slots are then joined into `[..., k]`. The reduction
+/// stays scalar (its body is no combiner the vectorizer knows); against k
+/// vectorized passes over the row it compiles to far less code.
+struct TopKLowering : OpRewritePattern<attn::TopKOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(attn::TopKOp op,
+                                PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    RankedTensorType inType = typeOf(op.getInput());
+    int64_t rank = inType.getRank(), k = op.getK();
+    if (!inType.hasStaticShape())
+      return rw.notifyMatchFailure(op, "needs a static shape");
+    auto slotType =
+        RankedTensorType::get(inType.getShape().drop_back(), rw.getF32Type());
+    SmallVector<AffineExpr> slotExprs;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      slotExprs.push_back(getAffineDimExpr(i, rw.getContext()));
+    AffineMap slotMap = AffineMap::get(rank, 0, slotExprs, rw.getContext());
+    SmallVector<Value> inits;
+    for (double empty : {-double(INFINITY), -1.0})
+      for (int64_t s = 0; s < k; ++s)
+        inits.push_back(filled(rw, loc, slotType, empty));
+    SmallVector<AffineMap> maps(2 * k + 1, slotMap);
+    maps[0] = rw.getMultiDimIdentityMap(rank);
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters.back() = utils::IteratorType::reduction;
+    auto generic = linalg::GenericOp::create(
+        rw, loc, SmallVector<Type>(2 * k, slotType), ValueRange{op.getInput()},
+        inits, maps, iters, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value index = linalg::IndexOp::create(b, l, rank - 1);
+          Value asInt = arith::IndexCastOp::create(b, l, b.getI64Type(), index);
+          Value value = a[0],
+                at = arith::SIToFPOp::create(b, l, b.getF32Type(), asInt);
+          // Most elements do not beat the last slot: they skip the chain.
+          ValueRange slots = a.drop_front();
+          Value enters =
+              topkBetter(b, l, value, at, slots[k - 1], slots.back());
+          auto insert = scf::IfOp::create(
+              b, l, enters,
+              [&](OpBuilder &t, Location tl) {
+                SmallVector<Value> values(k), indices(k);
+                for (int64_t s = 0; s < k; ++s) {
+                  Value slotValue = slots[s], slotIndex = slots[k + s];
+                  Value better =
+                      topkBetter(t, tl, value, at, slotValue, slotIndex);
+                  auto pick = [&](Value x, Value y) -> Value {
+                    return arith::SelectOp::create(t, tl, better, x, y);
+                  };
+                  values[s] = pick(value, slotValue);
+                  indices[s] = pick(at, slotIndex);
+                  value = pick(slotValue, value);
+                  at = pick(slotIndex, at);
+                }
+                values.append(indices);
+                scf::YieldOp::create(t, tl, values);
+              },
+              [&](OpBuilder &e, Location el) {
+                scf::YieldOp::create(e, el, slots);
+              });
+          linalg::YieldOp::create(b, l, insert.getResults());
+        });
+    // The k slots of each kind side by side: [...] each into [..., k].
+    auto join = [&](ValueRange slots) -> Value {
+      RankedTensorType type = op.getValues().getType();
+      Value joined = emptyTensor(rw, loc, type);
+      SmallVector<OpFoldResult> offsets(rank, rw.getIndexAttr(0)), sizes,
+          strides(rank, rw.getIndexAttr(1));
+      for (int64_t d : type.getShape().drop_back())
+        sizes.push_back(rw.getIndexAttr(d));
+      sizes.push_back(rw.getIndexAttr(1));
+      for (int64_t s = 0; s < k; ++s) {
+        offsets.back() = rw.getIndexAttr(s);
+        joined = tensor::InsertSliceOp::create(rw, loc, slots[s], joined,
+                                               offsets, sizes, strides);
+      }
+      return joined;
+    };
+    ValueRange results = generic.getResults();
+    rw.replaceOp(op,
+                 {join(results.take_front(k)), join(results.drop_front(k))});
+    return success();
+  }
+};
+
 /// A Conv1D that convert-attn-to-runtime left here (few input channels) as
 /// a dense layer over unfolded windows: cols[b, t, k, c] = x[b, t·s + k, c]
 /// (zero padded), then `[B, T', K·C] × [K·C, O]` with the weight permuted
@@ -343,5 +454,5 @@ struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
 void heed::populateSequenceToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<LstmCellLowering, GruCellLowering, BatchNormLowering,
                EmbeddingLowering, GatherRowsLowering, ArgmaxLowering,
-               Conv1DLowering>(patterns.getContext());
+               TopKLowering, Conv1DLowering>(patterns.getContext());
 }

@@ -252,3 +252,26 @@ def Attn_ArgmaxOp : Attn_Op<"argmax"> {
   let results = (outs Attn_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
+
+def Attn_TopKOp : Attn_Op<"topk"> {
+  let summary = "the k largest elements along the last axis, and their indices";
+  let description = [{
+    `[..., C] → [..., k]` twice: the `k` largest elements of each row in
+    descending order, and their indices as f32 integers. NaN counts as larger
+    than every number; of equal elements (both NaN, or `-0.0` and `0.0`) the
+    one with the smaller index comes first, as in `torch.topk` on the CPU.
+    The `topk` built-in and a beam search's `choose` use it; the smallest
+    elements are the largest of the negated input.
+
+    It lowers to one pass over each row that keeps the best `k` so far in
+    order (an insertion into `k` slots per element), not `k` passes.
+
+    ```mlir
+    %values, %indices = attn.topk %scores {k = 4 : i64}
+        : (tensor<16x128xf32>) -> (tensor<16x4xf32>, tensor<16x4xf32>)
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$input, ConfinedAttr<I64Attr, [IntMinValue<1>]>:$k);
+  let results = (outs Attn_F32Tensor:$values, Attn_F32Tensor:$indices);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}

@@ -255,6 +255,25 @@ GatherRowsOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
   return success();
 }
 
+LogicalResult
+TopKOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                         ValueRange operands, DictionaryAttr attrs,
+                         OpaqueProperties props, RegionRange regions,
+                         SmallVectorImpl<Type> &results) {
+  Adaptor op(operands, attrs, props, regions);
+  SmallVector<int64_t> out(shapeOf(op.getInput()));
+  if (out.empty())
+    return emitOptionalError(loc, "attn.topk input must have rank >= 1");
+  int64_t k = op.getK();
+  if (!ShapedType::isDynamic(out.back()) && k > out.back())
+    return emitOptionalError(loc, "attn.topk takes k = ", k,
+                             " of a last axis of ", out.back());
+  out.back() = k;
+  results.push_back(f32Tensor(ctx, out));
+  results.push_back(f32Tensor(ctx, out));
+  return success();
+}
+
 LogicalResult ArgmaxOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,

@@ -270,3 +270,21 @@ func.func @gather_rows_rank(%x: tensor<32x16xf32>, %rows: tensor<2x4xf32>) {
   %y = attn.gather_rows %x, %rows : (tensor<32x16xf32>, tensor<2x4xf32>) -> tensor<8x16xf32>
   return
 }
+
+// -----
+
+func.func @topk_too_many(%x: tensor<4x3xf32>) {
+  // expected-error@+2 {{attn.topk takes k = 4 of a last axis of 3}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %v, %i = attn.topk %x {k = 4 : i64} : (tensor<4x3xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>)
+  return
+}
+
+// -----
+
+func.func @topk_none(%x: tensor<4x3xf32>) {
+  // expected-error@+1 {{attribute 'k' failed to satisfy constraint}}
+  %v, %i = attn.topk %x {k = 0 : i64} : (tensor<4x3xf32>) -> (tensor<4x0xf32>, tensor<4x0xf32>)
+  return
+}
+

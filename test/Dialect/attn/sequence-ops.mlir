@@ -80,6 +80,13 @@ func.func @conv_bn_embed_argmax(%x: tensor<1x5511x101xf32>,
   return %n, %a : tensor<1x1375x196xf32>, tensor<2x7xf32>
 }
 
+// CHECK-LABEL: func @topk
+func.func @topk(%x: tensor<2x7x8xf32>) -> (tensor<2x7x2xf32>, tensor<2x7x2xf32>) {
+  // CHECK: attn.topk {{.*}} {k = 2 : i64} : (tensor<2x7x8xf32>) -> (tensor<2x7x2xf32>, tensor<2x7x2xf32>)
+  %v, %i = attn.topk %x {k = 2 : i64} : (tensor<2x7x8xf32>) -> (tensor<2x7x2xf32>, tensor<2x7x2xf32>)
+  return %v, %i : tensor<2x7x2xf32>, tensor<2x7x2xf32>
+}
+
 // CHECK-LABEL: func @gather_rows
 func.func @gather_rows(%x: tensor<32x16x64xf32>, %rows: tensor<8xf32>) -> tensor<8x16x64xf32> {
   // CHECK: attn.gather_rows {{.*}} -> tensor<8x16x64xf32>
