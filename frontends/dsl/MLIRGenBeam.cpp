@@ -68,13 +68,9 @@ Value reshapeTo(OpBuilder &b, Location l, Value x, ArrayRef<int64_t> shape) {
 } // namespace
 
 Value Generator::gatherRows(Location l, Value x, Value rows) {
-  // attn.embedding is a gather of table rows by id: x as a table [N, F].
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t n = type.getDimSize(0);
-  int64_t features = type.getNumElements() / std::max<int64_t>(n, 1);
-  Value table = reshapeTo(builder, l, x, {n, features});
-  Value picked = attn::EmbeddingOp::create(builder, l, rows, table);
-  return reshapeTo(builder, l, picked, type.getShape());
+  // One row copy per picked row (attn.gather_rows), not a gather per
+  // element: an element-wise gather unrolled into scalar code.
+  return attn::GatherRowsOp::create(builder, l, x, rows);
 }
 
 Value Generator::repeatRows(Location l, Value x, int64_t k) {
