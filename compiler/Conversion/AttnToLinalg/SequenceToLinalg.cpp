@@ -240,6 +240,15 @@ struct GatherRowsLowering : OpRewritePattern<attn::GatherRowsOp> {
   }
 };
 
+/// (d0, ..., d{rank-1}) -> (d0, ..., d{rank-2}): the result of a reduction
+/// over the last axis.
+static AffineMap dropLastDim(int64_t rank, MLIRContext *ctx) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    exprs.push_back(getAffineDimExpr(i, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
 struct ArgmaxLowering : OpRewritePattern<attn::ArgmaxOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(attn::ArgmaxOp op,
@@ -247,10 +256,7 @@ struct ArgmaxLowering : OpRewritePattern<attn::ArgmaxOp> {
     Location loc = op.getLoc();
     RankedTensorType inType = typeOf(op.getInput()), outType = op.getType();
     int64_t rank = inType.getRank();
-    SmallVector<AffineExpr> outExprs;
-    for (int64_t i = 0; i + 1 < rank; ++i)
-      outExprs.push_back(getAffineDimExpr(i, rw.getContext()));
-    AffineMap outMap = AffineMap::get(rank, 0, outExprs, rw.getContext());
+    AffineMap outMap = dropLastDim(rank, rw.getContext());
     auto fill = [&](double v) {
       Value c = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(v));
       return linalg::FillOp::create(rw, loc, c, emptyTensor(rw, loc, outType))
@@ -320,10 +326,7 @@ struct TopKLowering : OpRewritePattern<attn::TopKOp> {
       return rw.notifyMatchFailure(op, "needs a static shape");
     auto slotType =
         RankedTensorType::get(inType.getShape().drop_back(), rw.getF32Type());
-    SmallVector<AffineExpr> slotExprs;
-    for (int64_t i = 0; i + 1 < rank; ++i)
-      slotExprs.push_back(getAffineDimExpr(i, rw.getContext()));
-    AffineMap slotMap = AffineMap::get(rank, 0, slotExprs, rw.getContext());
+    AffineMap slotMap = dropLastDim(rank, rw.getContext());
     SmallVector<Value> inits;
     for (double empty : {-double(INFINITY), -1.0})
       for (int64_t s = 0; s < k; ++s)
