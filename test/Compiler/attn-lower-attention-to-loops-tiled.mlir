@@ -119,3 +119,36 @@ func.func @heads_in_place(%x: tensor<2x16x128xf32>) -> tensor<2x16x128xf32> {
       : tensor<2x16x2x64xf32> into tensor<2x16x128xf32>
   return %y : tensor<2x16x128xf32>
 }
+
+// 1024 keys: Kᵀ by blocks of 64 keys, [B, T/64, D, 64], so that a block's
+// depth rows are one contiguous run (as [B, D, T] they lie 4 KB apart and
+// share a few L1 sets); the depth loop reads block j0/64 at offsets 0-48.
+// Query tiles of 4 go in pairs that take each key block in turn: the query
+// loop steps by 8 and the key loop carries both tiles' m, l and O (2 × (4 +
+// 4 + 4 · 4) values); the second tile reads query rows i0 + 4 to i0 + 7.
+// CHECK-LABEL: func.func @blocked_keys
+// CHECK: %[[K5:.*]] = tensor.expand_shape %{{.*}} into tensor<2x16x64x1x64xf32>
+// CHECK: %[[KT:.*]] = attn.permute %[[K5]] {perm = array<i64: 0, 3, 1, 4, 2>}
+// CHECK: %[[KB:.*]] = tensor.collapse_shape %[[KT]] {{.*}} into tensor<2x16x64x64xf32>
+// CHECK: scf.for %[[I0:.*]] = %c0 to %c16 step %c8
+// CHECK: %{{.*}}:48 = scf.for %[[J0:.*]] = %c0 to %{{.*}} step %c64
+// CHECK: %[[BLOCK:.*]] = arith.divui %[[J0]], %c64
+// CHECK: scf.for %[[D:.*]] = %c0 to %c64 step %c1
+// CHECK: vector.transfer_read %[[KB]][%{{.*}}, %[[BLOCK]], %[[D]], %c0]
+// CHECK: vector.transfer_read %[[KB]][%{{.*}}, %[[BLOCK]], %[[D]], %c48]
+// CHECK: scf.for %[[D2:.*]] = %c0 to %c64 step %c1
+// CHECK: vector.transfer_read %[[KB]][%{{.*}}, %[[BLOCK]], %[[D2]], %c0]
+// CHECK: arith.addi %[[I0]], %c7
+func.func @blocked_keys(%q: tensor<2x16x64xf32>, %k: tensor<2x1024x64xf32>,
+                        %v: tensor<2x1024x64xf32>) -> tensor<2x16x64xf32> {
+  %c, %w = attn.attention query(%q : tensor<2x16x64xf32>)
+      keys(%k : tensor<2x1024x64xf32>) values(%v : tensor<2x1024x64xf32>) score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x16x64xf32>, tensor<2x16x1024xf32>
+  return %c : tensor<2x16x64xf32>
+}

@@ -99,6 +99,9 @@ MODELS = {
     # Partial tiles of the tiled dot-product lowering: 7 queries, 70 keys.
     "dot_attention_tails": test_inputs("dot_attention_tails", "inputs_q7_t70.npz",
                                        "golden_q7_t70.npz", weights=None),
+    # 512 keys: whole key blocks, laid out block by block; heads in place.
+    "dot_attention_blocks": test_inputs("dot_attention_tails", "inputs_q4_t512.npz",
+                                        "golden_q4_t512.npz", weights=None),
 }
 # Variants: a model file and the word parameters (--param) that select it.
 TACOTRON2 = {"model": ("model", []), "plain": ("plain", []),
