@@ -12,49 +12,82 @@
 namespace heed::rt::cuda {
 namespace {
 
-// The few driver API entry points used here, declared by their C ABI (the
-// CUDA headers are not needed to build heed).
-using CUresult = int;
-constexpr CUresult kCudaSuccess = 0;
-using CuInit = CUresult (*)(unsigned);
-using CuDeviceGetCount = CUresult (*)(int *);
-using CuGetErrorName = CUresult (*)(CUresult, const char **);
+DriverApi api;
+const DriverApi *loaded = nullptr;
+
+std::string describe(CUresult r) {
+  const char *name = nullptr;
+  if (api.getErrorName && api.getErrorName(r, &name) == kCudaSuccess && name)
+    return std::string(name);
+  // The stub library (the toolkit's, for linking) names no errors.
+  switch (r) {
+  case 2:
+    return "CUDA_ERROR_OUT_OF_MEMORY";
+  case 34:
+    return "CUDA_ERROR_STUB_LIBRARY (a stub, not a driver)";
+  case 35:
+    return "CUDA_ERROR_INSUFFICIENT_DRIVER";
+  case 100:
+    return "CUDA_ERROR_NO_DEVICE";
+  default:
+    return "error " + std::to_string(r);
+  }
+}
 
 std::string loadAndInit() {
-  void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!driver)
+  void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!library)
     return "no CUDA driver: libcuda.so.1 not found";
-  auto init = reinterpret_cast<CuInit>(dlsym(driver, "cuInit"));
-  auto count =
-      reinterpret_cast<CuDeviceGetCount>(dlsym(driver, "cuDeviceGetCount"));
-  auto errorName =
-      reinterpret_cast<CuGetErrorName>(dlsym(driver, "cuGetErrorName"));
-  if (!init || !count)
-    return "libcuda.so.1 has no cuInit/cuDeviceGetCount: not a CUDA driver";
-  auto describe = [&](CUresult r) {
-    const char *name = nullptr;
-    if (errorName && errorName(r, &name) == kCudaSuccess && name)
-      return std::string(name);
-    // The stub library (the toolkit's, for linking) names no errors.
-    switch (r) {
-    case 34:
-      return std::string("CUDA_ERROR_STUB_LIBRARY (a stub, not a driver)");
-    case 35:
-      return std::string("CUDA_ERROR_INSUFFICIENT_DRIVER");
-    case 100:
-      return std::string("CUDA_ERROR_NO_DEVICE");
-    default:
-      return "error " + std::to_string(r);
-    }
+  std::string missing;
+  auto bind = [&](auto &slot, const char *name) {
+    slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(
+        dlsym(library, name));
+    if (!slot && missing.empty())
+      missing = name;
   };
-  if (CUresult r = init(0); r != kCudaSuccess)
+  bind(api.init, "cuInit");
+  bind(api.deviceGetCount, "cuDeviceGetCount");
+  // Without these two nothing else can be said: not a driver at all.
+  if (!missing.empty())
+    return "libcuda.so.1 has no " + missing + ": not a CUDA driver";
+  api.getErrorName = reinterpret_cast<decltype(api.getErrorName)>(
+      dlsym(library, "cuGetErrorName"));
+  if (CUresult r = api.init(0); r != kCudaSuccess)
     return "the CUDA driver did not initialize: cuInit failed with " +
            describe(r);
   int devices = 0;
-  if (CUresult r = count(&devices); r != kCudaSuccess)
+  if (CUresult r = api.deviceGetCount(&devices); r != kCudaSuccess)
     return "cuDeviceGetCount failed with " + describe(r);
   if (devices == 0)
     return "no CUDA device";
+  bind(api.deviceGet, "cuDeviceGet");
+  bind(api.primaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  bind(api.ctxSetCurrent, "cuCtxSetCurrent");
+  bind(api.moduleLoadDataEx, "cuModuleLoadDataEx");
+  bind(api.moduleUnload, "cuModuleUnload");
+  bind(api.moduleGetFunction, "cuModuleGetFunction");
+  bind(api.launchKernel, "cuLaunchKernel");
+  bind(api.streamCreate, "cuStreamCreate");
+  bind(api.streamSynchronize, "cuStreamSynchronize");
+  bind(api.streamDestroy, "cuStreamDestroy_v2");
+  bind(api.memAllocManaged, "cuMemAllocManaged");
+  bind(api.memFree, "cuMemFree_v2");
+  bind(api.memGetInfo, "cuMemGetInfo_v2");
+  bind(api.memcpy, "cuMemcpy");
+  bind(api.eventCreate, "cuEventCreate");
+  bind(api.eventRecord, "cuEventRecord");
+  bind(api.eventSynchronize, "cuEventSynchronize");
+  bind(api.eventElapsedTime, "cuEventElapsedTime");
+  bind(api.eventDestroy, "cuEventDestroy_v2");
+  if (!missing.empty())
+    return "the CUDA driver has no " + missing + " (too old a driver?)";
+  CUdevice device = 0;
+  if (CUresult r = api.deviceGet(&device, 0); r != kCudaSuccess)
+    return "cuDeviceGet(0) failed with " + describe(r);
+  if (CUresult r = api.primaryCtxRetain(&api.context, device);
+      r != kCudaSuccess)
+    return "cuDevicePrimaryCtxRetain failed with " + describe(r);
+  loaded = &api;
   return "";
 }
 
@@ -66,5 +99,12 @@ std::string driverStatus() {
   std::call_once(once, [] { status = loadAndInit(); });
   return status;
 }
+
+const DriverApi *driver() {
+  driverStatus();
+  return loaded;
+}
+
+std::string errorName(CUresult result) { return describe(result); }
 
 } // namespace heed::rt::cuda

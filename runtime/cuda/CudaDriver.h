@@ -10,15 +10,73 @@
 #ifndef HEED_RUNTIME_CUDA_CUDADRIVER_H
 #define HEED_RUNTIME_CUDA_CUDADRIVER_H
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace heed::rt::cuda {
 
+// The driver API's types, declared by their C ABI (the CUDA headers are not
+// needed to build heed).
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+constexpr CUresult kCudaSuccess = 0;
+constexpr CUresult kCudaErrorOutOfMemory = 2;
+constexpr unsigned kMemAttachGlobal = 1;
+// cuModuleLoadDataEx options (CUjit_option).
+constexpr int kJitErrorLogBuffer = 5;
+constexpr int kJitErrorLogBufferSizeBytes = 6;
+constexpr int kJitOptimizationLevel = 7;
+
+/// The entry points Heed uses, by the names the driver exports (the `_v2`
+/// ones where cuda.h maps a name to its 64-bit version).
+struct DriverApi {
+  CUresult (*init)(unsigned);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*getErrorName)(CUresult, const char **);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*moduleLoadDataEx)(CUmodule *, const void *, unsigned, int *,
+                               void **);
+  CUresult (*moduleUnload)(CUmodule);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*streamDestroy)(CUstream);
+  CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
+  CUresult (*memFree)(CUdeviceptr);
+  CUresult (*memGetInfo)(size_t *, size_t *);
+  CUresult (*memcpy)(CUdeviceptr, CUdeviceptr, size_t);
+  CUresult (*eventCreate)(CUevent *, unsigned);
+  CUresult (*eventRecord)(CUevent, CUstream);
+  CUresult (*eventSynchronize)(CUevent);
+  CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*eventDestroy)(CUevent);
+  /// Device 0's primary context, made current by every call that needs it.
+  CUcontext context;
+};
+
 /// Loads the driver (once per process) and initializes it. Returns an empty
 /// string when a CUDA device is usable, otherwise why not: "no CUDA driver:
-/// libcuda.so.1 not found", a failed cuInit with the driver's own error
-/// name, or "no CUDA device".
+/// libcuda.so.1 not found", a missing entry point, a failed cuInit with the
+/// driver's own error name, or "no CUDA device".
 std::string driverStatus();
+
+/// The loaded driver, or null where driverStatus() is not empty.
+const DriverApi *driver();
+
+/// The driver's name for `result` (CUDA_ERROR_OUT_OF_MEMORY), or "error N".
+std::string errorName(CUresult result);
 
 } // namespace heed::rt::cuda
 

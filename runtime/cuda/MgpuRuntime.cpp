@@ -1,0 +1,282 @@
+//===- MgpuRuntime.cpp - MLIR's mgpu* calls over the CUDA driver ----------===//
+//
+// Part of Heed. See MgpuRuntime.h. The signatures are those gpu-to-llvm
+// declares in MLIR 22 (checked in test/GPU/host-launches.test's output:
+// `ptr @mgpuModuleLoadJIT(ptr, i32)`, `void @mgpuLaunchKernel(ptr, i64 x6,
+// i32, ptr, ptr, ptr, i64)`, ...).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/MgpuRuntime.h"
+#include "runtime/cuda/CudaDriver.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+
+namespace heed::rt::cuda {
+namespace {
+
+std::mutex stateLock;
+std::string firstError;                        // guarded by stateLock
+std::map<CUfunction, std::string> kernelNames; // guarded by stateLock
+std::set<void *> hostFallbacks;                // guarded by stateLock
+
+bool failed() {
+  std::lock_guard<std::mutex> guard(stateLock);
+  return !firstError.empty();
+}
+
+void fail(std::string message) {
+  std::lock_guard<std::mutex> guard(stateLock);
+  if (firstError.empty())
+    firstError = std::move(message);
+}
+
+/// The driver with device 0's context current on this thread (each call may
+/// come from another of the runtime's threads), or null after recording why
+/// not.
+const DriverApi *ready(const char *call) {
+  const DriverApi *api = driver();
+  if (!api) {
+    fail(std::string(call) + ": " + driverStatus());
+    return nullptr;
+  }
+  if (CUresult r = api->ctxSetCurrent(api->context); r != kCudaSuccess) {
+    fail(std::string(call) + ": cuCtxSetCurrent failed with " + errorName(r));
+    return nullptr;
+  }
+  return api;
+}
+
+std::string megabytes(size_t bytes) {
+  return std::to_string((bytes + (1u << 19)) >> 20) + " MB";
+}
+
+// --- Modules and kernels ----------------------------------------------------
+
+/// `data` is the NUL-terminated PTX of the model's one gpu.module: the
+/// driver's JIT assembles it for the device (its error log goes into the
+/// message when it cannot).
+void *moduleLoadJIT(void *data, int optLevel) {
+  const DriverApi *api = ready("loading the model's kernels");
+  if (!api)
+    return nullptr;
+  char log[4096] = {0};
+  int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSizeBytes,
+                   kJitOptimizationLevel};
+  void *values[] = {log, reinterpret_cast<void *>(sizeof(log)),
+                    reinterpret_cast<void *>(static_cast<intptr_t>(optLevel))};
+  CUmodule module = nullptr;
+  if (CUresult r = api->moduleLoadDataEx(&module, data, 3, options, values);
+      r != kCudaSuccess) {
+    fail(
+        "the CUDA driver could not load the model's PTX (cuModuleLoadDataEx: " +
+        errorName(r) + ")" + (log[0] ? std::string(": ") + log : ""));
+    return nullptr;
+  }
+  return module;
+}
+
+/// The same for a cubin (ptxas output): no JIT options apply.
+void *moduleLoad(void *data, size_t /*size*/) {
+  const DriverApi *api = ready("loading the model's kernels");
+  if (!api)
+    return nullptr;
+  CUmodule module = nullptr;
+  if (CUresult r = api->moduleLoadDataEx(&module, data, 0, nullptr, nullptr);
+      r != kCudaSuccess) {
+    fail("the CUDA driver could not load the model's kernels "
+         "(cuModuleLoadDataEx: " +
+         errorName(r) + ")");
+    return nullptr;
+  }
+  return module;
+}
+
+void moduleUnload(void *module) {
+  const DriverApi *api = driver();
+  if (api && module)
+    api->moduleUnload(static_cast<CUmodule>(module));
+}
+
+void *moduleGetFunction(void *module, const char *name) {
+  if (!module)
+    return nullptr; // the load failed and said so
+  const DriverApi *api = ready("looking up a kernel");
+  if (!api)
+    return nullptr;
+  CUfunction function = nullptr;
+  if (CUresult r = api->moduleGetFunction(&function,
+                                          static_cast<CUmodule>(module), name);
+      r != kCudaSuccess) {
+    fail("kernel " + std::string(name) +
+         " is not in the model's module (cuModuleGetFunction: " + errorName(r) +
+         ")");
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> guard(stateLock);
+  kernelNames.emplace(function, name);
+  return function;
+}
+
+std::string kernelName(CUfunction function) {
+  std::lock_guard<std::mutex> guard(stateLock);
+  auto it = kernelNames.find(function);
+  return it == kernelNames.end() ? "(unknown)" : it->second;
+}
+
+void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                  intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                  intptr_t blockZ, int32_t sharedBytes, void *stream,
+                  void **params, void **extra, size_t /*paramCount*/) {
+  // After a failure the results are not used: later launches would only
+  // read memory that was never made.
+  if (!function || failed())
+    return;
+  const DriverApi *api = ready("launching a kernel");
+  if (!api)
+    return;
+  auto f = static_cast<CUfunction>(function);
+  // The grid's limits (x < 2^31, y and z < 2^16) and at most 1024 threads a
+  // block: said here with the kernel's name rather than as the driver's
+  // CUDA_ERROR_INVALID_VALUE.
+  if (gridX < 1 || gridY < 1 || gridZ < 1 || gridX > INT32_MAX ||
+      gridY > 65535 || gridZ > 65535 || blockX < 1 || blockY < 1 ||
+      blockZ < 1 || blockX * blockY * blockZ > 1024) {
+    fail("kernel " + kernelName(f) + ": a grid of " + std::to_string(gridX) +
+         " x " + std::to_string(gridY) + " x " + std::to_string(gridZ) +
+         " blocks of " + std::to_string(blockX) + " x " +
+         std::to_string(blockY) + " x " + std::to_string(blockZ) +
+         " threads is beyond the device's limits");
+    return;
+  }
+  if (CUresult r = api->launchKernel(
+          f, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
+          static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
+          static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
+          static_cast<unsigned>(sharedBytes), static_cast<CUstream>(stream),
+          params, extra);
+      r != kCudaSuccess)
+    fail("launching kernel " + kernelName(f) + " failed: " + errorName(r));
+}
+
+// --- Streams
+// ------------------------------------------------------------------
+
+void *streamCreate() {
+  const DriverApi *api = ready("creating a stream");
+  if (!api)
+    return nullptr;
+  CUstream stream = nullptr;
+  if (CUresult r = api->streamCreate(&stream, 0); r != kCudaSuccess) {
+    fail("cuStreamCreate failed: " + errorName(r));
+    return nullptr; // the default stream
+  }
+  return stream;
+}
+
+/// Where a kernel's failure shows (an illegal address, a trap): the
+/// stream's synchronization after its launches.
+void streamSynchronize(void *stream) {
+  const DriverApi *api = ready("waiting for the device");
+  if (!api)
+    return;
+  if (CUresult r = api->streamSynchronize(static_cast<CUstream>(stream));
+      r != kCudaSuccess)
+    fail("a kernel of the model failed on the device: " + errorName(r));
+}
+
+void streamDestroy(void *stream) {
+  const DriverApi *api = driver();
+  if (api && stream)
+    api->streamDestroy(static_cast<CUstream>(stream));
+}
+
+// --- Memory
+// -------------------------------------------------------------------
+
+/// Managed memory (host_shared or not): the host code's scalar reads (a
+/// decoder's stop test) and the kernels both reach it. A failed allocation
+/// says what was asked and what the device has free, and falls back to host
+/// memory so that the rest of the run finishes (its launches skipped).
+void *memAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
+  const DriverApi *api = failed() ? nullptr : ready("allocating device memory");
+  if (api) {
+    CUdeviceptr address = 0;
+    CUresult r =
+        api->memAllocManaged(&address, bytes ? bytes : 1, kMemAttachGlobal);
+    if (r == kCudaSuccess)
+      return reinterpret_cast<void *>(static_cast<uintptr_t>(address));
+    size_t free = 0, total = 0;
+    std::string state;
+    if (api->memGetInfo(&free, &total) == kCudaSuccess)
+      state = ", " + megabytes(free) + " free of " + megabytes(total);
+    fail("out of device memory: the model asked for " + megabytes(bytes) +
+         " (" + std::to_string(bytes) + " bytes)" + state +
+         " (cuMemAllocManaged: " + errorName(r) + ")");
+  }
+  void *host = std::malloc(bytes ? bytes : 1);
+  std::lock_guard<std::mutex> guard(stateLock);
+  hostFallbacks.insert(host);
+  return host;
+}
+
+void memFree(void *pointer, void * /*stream*/) {
+  if (!pointer)
+    return;
+  {
+    std::lock_guard<std::mutex> guard(stateLock);
+    if (hostFallbacks.erase(pointer)) {
+      std::free(pointer);
+      return;
+    }
+  }
+  if (const DriverApi *api = ready("freeing device memory"))
+    api->memFree(
+        static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)));
+}
+
+void memcpyAsync(void *dst, void *src, size_t bytes, void * /*stream*/) {
+  if (failed())
+    return;
+  const DriverApi *api = ready("copying device memory");
+  if (!api)
+    return;
+  if (CUresult r = api->memcpy(
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(dst)),
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(src)), bytes);
+      r != kCudaSuccess)
+    fail("copying " + std::to_string(bytes) +
+         " bytes on the device failed: " + errorName(r));
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
+  return {
+      {"mgpuModuleLoadJIT", reinterpret_cast<void *>(&moduleLoadJIT)},
+      {"mgpuModuleLoad", reinterpret_cast<void *>(&moduleLoad)},
+      {"mgpuModuleUnload", reinterpret_cast<void *>(&moduleUnload)},
+      {"mgpuModuleGetFunction", reinterpret_cast<void *>(&moduleGetFunction)},
+      {"mgpuLaunchKernel", reinterpret_cast<void *>(&launchKernel)},
+      {"mgpuStreamCreate", reinterpret_cast<void *>(&streamCreate)},
+      {"mgpuStreamSynchronize", reinterpret_cast<void *>(&streamSynchronize)},
+      {"mgpuStreamDestroy", reinterpret_cast<void *>(&streamDestroy)},
+      {"mgpuMemAlloc", reinterpret_cast<void *>(&memAlloc)},
+      {"mgpuMemFree", reinterpret_cast<void *>(&memFree)},
+      {"mgpuMemcpy", reinterpret_cast<void *>(&memcpyAsync)},
+  };
+}
+
+std::string takeFirstError() {
+  std::lock_guard<std::mutex> guard(stateLock);
+  std::string error = std::move(firstError);
+  firstError.clear();
+  return error;
+}
+
+} // namespace heed::rt::cuda

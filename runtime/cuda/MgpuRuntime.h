@@ -1,0 +1,36 @@
+//===- MgpuRuntime.h - MLIR's mgpu* calls over the CUDA driver --*- C++ -*-===//
+//
+// Part of Heed. The host code of --target=cuda calls MLIR's GPU runtime ABI
+// (what gpu-to-llvm emits: mgpuModuleLoadJIT, mgpuLaunchKernel,
+// mgpuMemAlloc, ...). Heed implements those calls over the driver API it
+// loads with dlopen (CudaDriver.h), so neither heed nor a compiled model
+// links CUDA or MLIR's CUDA runtime wrappers; the JIT resolves the names
+// to these functions as absolute symbols.
+//
+// The calls return void or a handle, so a failure cannot unwind the
+// compiled code: the first one is recorded (with what was asked, the
+// driver's error name and, for memory, what is free), every later launch
+// is skipped and allocations fall back to host memory, and the caller
+// collects the message with takeFirstError() after the run.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_RUNTIME_CUDA_MGPURUNTIME_H
+#define HEED_RUNTIME_CUDA_MGPURUNTIME_H
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace heed::rt::cuda {
+
+/// Every mgpu* entry point by name, for the JIT's symbol table.
+std::vector<std::pair<std::string, void *>> mgpuEntryPoints();
+
+/// The first failure since the last call ("" if none), and clears it so
+/// that the next run starts clean.
+std::string takeFirstError();
+
+} // namespace heed::rt::cuda
+
+#endif // HEED_RUNTIME_CUDA_MGPURUNTIME_H

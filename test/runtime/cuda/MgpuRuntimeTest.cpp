@@ -1,0 +1,183 @@
+//===- MgpuRuntimeTest.cpp - The mgpu* calls over a fake CUDA driver ------===//
+//
+// Part of Heed's tests. Runs with LD_LIBRARY_PATH at the fake libcuda.so.1
+// (FakeCudaDriver.cpp; test/GPU/cuda-runtime-fake-driver.test): the mgpu*
+// entry points exactly as the JIT calls them, through the table it gets,
+// and their errors. Kernels do not run here: what runs is Heed's side of
+// each call.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/MgpuRuntime.h"
+#include "runtime/cuda/CudaDriver.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <string>
+
+using namespace heed::rt::cuda;
+
+namespace {
+
+using LoadJIT = void *(*)(void *, int);
+using GetFunction = void *(*)(void *, const char *);
+using Unload = void (*)(void *);
+using Launch = void (*)(void *, intptr_t, intptr_t, intptr_t, intptr_t,
+                        intptr_t, intptr_t, int32_t, void *, void **, void **,
+                        size_t);
+using StreamCreate = void *(*)();
+using StreamOp = void (*)(void *);
+using MemAlloc = void *(*)(uint64_t, void *, bool);
+using MemFree = void (*)(void *, void *);
+using Memcpy = void (*)(void *, void *, size_t, void *);
+
+const char *kPtx = R"(//
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry dense_attention_kernel(.param .u64 p0) { ret; }
+.visible .entry dense_attention_kernel_0(.param .u64 p0) { ret; }
+)";
+
+class MgpuRuntime : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(driverStatus(), "")
+        << "run with LD_LIBRARY_PATH at the fake libcuda.so.1";
+    for (auto &[name, address] : mgpuEntryPoints())
+      table[name] = address;
+    fake = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    ASSERT_NE(fake, nullptr);
+    unsetenv("FAKE_CUDA_TOTAL_MB");
+    takeFirstError();
+  }
+  void TearDown() override { unsetenv("FAKE_CUDA_TOTAL_MB"); }
+  template <typename F> F fn(const char *name) {
+    EXPECT_TRUE(table.count(name)) << name;
+    return reinterpret_cast<F>(table[name]);
+  }
+  long launches() {
+    return reinterpret_cast<long (*)()>(dlsym(fake, "fakeCudaLaunches"))();
+  }
+  long liveAllocations() {
+    return reinterpret_cast<long (*)()>(
+        dlsym(fake, "fakeCudaLiveAllocations"))();
+  }
+  std::map<std::string, void *> table;
+  void *fake = nullptr;
+};
+
+TEST_F(MgpuRuntime, LoadsPtxLooksUpKernelsAndLaunches) {
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  ASSERT_NE(module, nullptr) << takeFirstError();
+  void *kernel = fn<GetFunction>("mgpuModuleGetFunction")(
+      module, "dense_attention_kernel_0");
+  ASSERT_NE(kernel, nullptr) << takeFirstError();
+  void *stream = fn<StreamCreate>("mgpuStreamCreate")();
+  float *buffer = nullptr;
+  void *params[] = {&buffer};
+  long before = launches();
+  fn<Launch>("mgpuLaunchKernel")(kernel, 12, 1, 1, 256, 1, 1, 0, stream, params,
+                                 nullptr, 1);
+  fn<StreamOp>("mgpuStreamSynchronize")(stream);
+  fn<StreamOp>("mgpuStreamDestroy")(stream);
+  EXPECT_EQ(launches(), before + 1);
+  EXPECT_EQ(takeFirstError(), "");
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, NamesAKernelTheModuleLacks) {
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  ASSERT_NE(module, nullptr);
+  EXPECT_EQ(fn<GetFunction>("mgpuModuleGetFunction")(module, "softmax_kernel"),
+            nullptr);
+  EXPECT_EQ(takeFirstError(),
+            "kernel softmax_kernel is not in the model's module "
+            "(cuModuleGetFunction: CUDA_ERROR_NOT_FOUND)");
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, BadPtxGivesTheJitLog) {
+  char text[] = "not ptx at all";
+  EXPECT_EQ(fn<LoadJIT>("mgpuModuleLoadJIT")(text, 3), nullptr);
+  EXPECT_EQ(takeFirstError(),
+            "the CUDA driver could not load the model's PTX "
+            "(cuModuleLoadDataEx: CUDA_ERROR_INVALID_PTX): ptxas fatal: not "
+            "PTX (no .version directive)");
+  // A failed load leaves nothing to look up or launch, and says nothing more.
+  EXPECT_EQ(fn<GetFunction>("mgpuModuleGetFunction")(nullptr, "k"), nullptr);
+  long before = launches();
+  fn<Launch>("mgpuLaunchKernel")(nullptr, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr,
+                                 nullptr, 0);
+  EXPECT_EQ(launches(), before);
+  EXPECT_EQ(takeFirstError(), "");
+}
+
+TEST_F(MgpuRuntime, GridBeyondTheLimitsNamesTheKernel) {
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *kernel = fn<GetFunction>("mgpuModuleGetFunction")(
+      module, "dense_attention_kernel");
+  void *params[] = {nullptr};
+  fn<Launch>("mgpuLaunchKernel")(kernel, 4, 70000, 1, 256, 1, 1, 0, nullptr,
+                                 params, nullptr, 1);
+  EXPECT_EQ(takeFirstError(),
+            "kernel dense_attention_kernel: a grid of 4 x 70000 x 1 blocks "
+            "of 256 x 1 x 1 threads is beyond the device's limits");
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, ManagedMemoryRoundTrip) {
+  long live = liveAllocations();
+  auto alloc = fn<MemAlloc>("mgpuMemAlloc");
+  auto release = fn<MemFree>("mgpuMemFree");
+  auto *a = static_cast<float *>(alloc(64 * sizeof(float), nullptr, true));
+  auto *b = static_cast<float *>(alloc(64 * sizeof(float), nullptr, false));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(liveAllocations(), live + 2);
+  for (int i = 0; i < 64; ++i)
+    a[i] = static_cast<float>(i) * 0.5f;
+  fn<Memcpy>("mgpuMemcpy")(b, a, 64 * sizeof(float), nullptr);
+  EXPECT_EQ(b[63], 31.5f);
+  release(a, nullptr);
+  release(b, nullptr);
+  EXPECT_EQ(liveAllocations(), live);
+  EXPECT_EQ(takeFirstError(), "");
+}
+
+TEST_F(MgpuRuntime, OutOfMemorySaysWhatWasAskedAndWhatIsFree) {
+  setenv("FAKE_CUDA_TOTAL_MB", "64", 1);
+  auto alloc = fn<MemAlloc>("mgpuMemAlloc");
+  void *small = alloc(16 << 20, nullptr, true);
+  void *big = alloc(100 << 20, nullptr, true);
+  EXPECT_EQ(takeFirstError(),
+            "out of device memory: the model asked for 100 MB (104857600 "
+            "bytes), 48 MB free of 64 MB (cuMemAllocManaged: "
+            "CUDA_ERROR_OUT_OF_MEMORY)");
+  // The run goes on in host memory, its launches skipped, and says nothing
+  // more; the next run starts clean.
+  ASSERT_NE(big, nullptr);
+  std::memset(big, 0, 100 << 20);
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *kernel = fn<GetFunction>("mgpuModuleGetFunction")(
+      module, "dense_attention_kernel");
+  void *huge = alloc(200 << 20, nullptr, false);
+  EXPECT_NE(takeFirstError(), ""); // the second failure, in a new run
+  fn<MemFree>("mgpuMemFree")(huge, nullptr);
+  fn<MemFree>("mgpuMemFree")(big, nullptr);
+  fn<MemFree>("mgpuMemFree")(small, nullptr);
+  void *params[] = {nullptr};
+  long before = launches();
+  fn<Launch>("mgpuLaunchKernel")(kernel, 1, 1, 1, 32, 1, 1, 0, nullptr, params,
+                                 nullptr, 1);
+  EXPECT_EQ(launches(), before + 1);
+  EXPECT_EQ(takeFirstError(), "");
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+} // namespace
