@@ -16,6 +16,7 @@
 #include "runtime/Limits.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/MgpuRuntime.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include <cmath>
@@ -184,6 +185,7 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
   weights = std::move(*bound);
   weightsBound = true;
   cache.clear(); // prepared weights derive from the old ones
+  deviceWeights.clear();
 
   return llvm::Error::success();
 }
@@ -377,14 +379,11 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   std::string key;
   for (auto &sym : ast->symbols)
     key += sym + "=" + std::to_string(dims.lookup(sym)) + ";";
-  if (options.target == Target::CUDA) {
-    // Checked first: without a driver nothing else can be said.
+  const bool cuda = options.target == Target::CUDA;
+  // Checked first: without a driver nothing else can be said.
+  if (cuda)
     if (std::string why = rt::cuda::driverStatus(); !why.empty())
       return fail(why);
-    return fail("running a model with --target=cuda is not implemented yet "
-                "(heed compile --target=cuda --emit=ptx makes its kernels; "
-                "--target=gpu-schedule-on-cpu runs their schedule here)");
-  }
   std::lock_guard<std::mutex> guard(cacheLock);
   // Compiling prepares the weights (the model's _prepare function reads
   // every one of them), so there must be some.
@@ -404,10 +403,33 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   entry->kernels = std::make_unique<rt::KernelContext>();
   auto symbols = rt::KernelContext::symbols();
   symbols.emplace_back("heed_kernel_context", entry->kernels->slot());
+  if (cuda) {
+    // The host code's launches, module loading and memory (runtime/cuda).
+    for (auto &entryPoint : rt::cuda::mgpuEntryPoints())
+      symbols.push_back(entryPoint);
+    // The weights go to managed memory once per binding.
+    if (deviceWeights.empty())
+      for (auto [w, spec] : llvm::zip_equal(weights, expectedWeights())) {
+        std::string error;
+        auto buffer = rt::cuda::ManagedBuffer::allocate(
+            w.shape(),
+            "uploading weight '" + spec.name + "' " +
+                rt::shapeToString(w.shape()) + " to the device",
+            error);
+        if (!error.empty()) {
+          deviceWeights.clear();
+          return fail(error);
+        }
+        std::copy(w.data(), w.data() + w.numElements(), buffer.data());
+        deviceWeights.push_back(std::move(buffer));
+      }
+  }
   // The on-disk cache: the same model text, parameters, dims and lowering
   // options on this CPU with this build of Heed give the same code.
+  // (Not for the cuda target yet: its code loads its kernels from a global
+  // constructor, which linking cached objects does not run.)
   std::optional<CompileCache> disk =
-      diskCacheOn ? CompileCache::open() : std::nullopt;
+      diskCacheOn && !cuda ? CompileCache::open() : std::nullopt;
   std::string diskKey;
   CacheEntry code;
   compileCached = false;
@@ -461,11 +483,16 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     phases.mlir = secondsSince(start);
     code.objects.clear();
     auto jitStart = clock::now();
-    auto jit = JITModel::create(**module, entryNames(), symbols,
-                                disk ? &code.objects : nullptr,
-                                &phases.optimize, rt::availableCores());
+    // The cuda target's host code is launches and loops: one partition.
+    auto jit = JITModel::create(
+        **module, entryNames(), symbols, disk ? &code.objects : nullptr,
+        &phases.optimize, cuda ? 1u : rt::availableCores());
     if (!jit)
       return jit.takeError();
+    // The module's constructor loaded its kernels (JITModel::create).
+    if (cuda)
+      if (std::string why = rt::cuda::takeFirstError(); !why.empty())
+        return fail(why);
     phases.codegen = secondsSince(jitStart) - phases.optimize;
     entry->jit = std::move(*jit);
     if (disk)
@@ -476,14 +503,31 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
   auto prepareStart = clock::now();
   if (!code.prepare.empty()) {
     std::vector<BufferArg> args;
-    for (auto &w : weights)
-      args.push_back({w.data(), w.shape()});
-    for (auto &shape : preparedShapes) {
-      entry->prepared.emplace_back(shape);
-      args.push_back({entry->prepared.back().data(), shape});
+    if (cuda) {
+      for (auto &w : deviceWeights)
+        args.push_back({w.data(), w.shape()});
+      for (auto &shape : preparedShapes) {
+        std::string error;
+        entry->devicePrepared.push_back(rt::cuda::ManagedBuffer::allocate(
+            shape, "preparing the weights on the device", error));
+        if (!error.empty())
+          return fail(error);
+        args.push_back({entry->devicePrepared.back().data(), shape});
+      }
+    } else {
+      for (auto &w : weights)
+        args.push_back({w.data(), w.shape()});
+      for (auto &shape : preparedShapes) {
+        entry->prepared.emplace_back(shape);
+        args.push_back({entry->prepared.back().data(), shape});
+      }
     }
     if (auto err = entry->jit->invoke(1, args))
       return std::move(err);
+    if (cuda)
+      if (std::string why = rt::cuda::takeFirstError(); !why.empty())
+        return fail("while preparing the weights of '" + ast->name +
+                    "' on the device: " + why);
   }
   phases.prepare = secondsSince(prepareStart);
   compileSeconds = secondsSince(start);
@@ -568,6 +612,8 @@ llvm::Error Session::runRows(Compiled &model, const rt::NamedTensors &inputs,
     shape[0] = rows;
     return {data + row * perRow, shape};
   };
+  if (options.target == Target::CUDA)
+    return runOnDevice(model, inputs, outputs);
   std::vector<BufferArg> args;
   for (auto &in : ast->inputs)
     for (auto &[name, t] : inputs)
@@ -585,6 +631,48 @@ llvm::Error Session::runRows(Compiled &model, const rt::NamedTensors &inputs,
   std::string kernelError = model.kernels->takeError();
   if (!kernelError.empty())
     return fail("while running '" + ast->name + "': " + kernelError);
+  return llvm::Error::success();
+}
+
+llvm::Error Session::runOnDevice(Compiled &model,
+                                 const rt::NamedTensors &inputs,
+                                 rt::NamedTensors &outputs) {
+  // Inputs and outputs go through managed memory, copied once per run; the
+  // weights were uploaded when the model was compiled.
+  std::vector<rt::cuda::ManagedBuffer> staged;
+  std::vector<BufferArg> args;
+  auto stage = [&](const rt::Tensor &t, const std::string &what) {
+    std::string error;
+    staged.push_back(rt::cuda::ManagedBuffer::allocate(t.shape(), what, error));
+    if (error.empty())
+      args.push_back({staged.back().data(), t.shape()});
+    return error;
+  };
+  for (auto &in : ast->inputs)
+    for (auto &[name, t] : inputs)
+      if (name == in.name) {
+        if (std::string error = stage(t, "input '" + name + "'");
+            !error.empty())
+          return fail(error);
+        std::copy(t.data(), t.data() + t.numElements(), staged.back().data());
+      }
+  for (auto &w : deviceWeights)
+    args.push_back({w.data(), w.shape()});
+  for (auto &p : model.devicePrepared)
+    args.push_back({p.data(), p.shape()});
+  size_t firstOutput = staged.size();
+  for (auto &[name, t] : outputs)
+    if (std::string error = stage(t, "output '" + name + "'"); !error.empty())
+      return fail(error);
+  if (auto err = model.jit->invoke(0, args))
+    return err;
+  if (std::string why = rt::cuda::takeFirstError(); !why.empty())
+    return fail("while running '" + ast->name + "' on the device: " + why);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    rt::Tensor &t = outputs[i].second;
+    const float *from = staged[firstOutput + i].data();
+    std::copy(from, from + t.numElements(), t.data());
+  }
   return llvm::Error::success();
 }
 
@@ -635,7 +723,8 @@ std::vector<int64_t> Session::blockRows(int64_t batchSize) const {
   // thread runs the same blocks as several, so every thread count gives
   // bit-identical results (code compiled for 7 rows may round differently
   // from code compiled for 4).
-  if (!batchSymbol)
+  // On a GPU the whole batch is one launch's work.
+  if (!batchSymbol || options.target == Target::CUDA)
     return {batchSize};
   int64_t rows = rowBlock, maxBlocks = batchSize;
   if (rowBlock == kAutoRowsPerBlock) {

@@ -16,6 +16,7 @@
 #include "runtime/Kernels.h"
 #include "runtime/TensorFile.h"
 #include "runtime/Weights.h"
+#include "runtime/cuda/MgpuRuntime.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -140,6 +141,9 @@ public:
     std::vector<rt::Tensor> prepared;
     /// oneDNN primitives and reordered weights of the model's kernel calls.
     std::unique_ptr<rt::KernelContext> kernels;
+    /// --target=cuda: the prepared weights in managed memory (not
+    /// `prepared`).
+    std::vector<rt::cuda::ManagedBuffer> devicePrepared;
   };
   /// The compiled model for `dims` (compiling it and preparing its weights
   /// if new).
@@ -182,6 +186,10 @@ private:
                          std::vector<Compiled *> &blockModel);
   /// Runs rows [row, row + rows) of a batch of `batchSize` through
   /// `model`; the buffers are the whole batch's.
+  /// --target=cuda: one run, its inputs and outputs staged in managed
+  /// memory.
+  llvm::Error runOnDevice(Compiled &model, const rt::NamedTensors &inputs,
+                          rt::NamedTensors &outputs);
   llvm::Error runRows(Compiled &model, const rt::NamedTensors &inputs,
                       rt::NamedTensors &outputs, int64_t row, int64_t rows,
                       int64_t batchSize);
@@ -194,6 +202,9 @@ private:
   std::unique_ptr<dsl::Model> ast;
   std::vector<rt::Tensor> weights;
   bool weightsBound = false;
+  /// --target=cuda: `weights` in managed memory, uploaded by the first
+  /// compilation after they are bound.
+  std::vector<rt::cuda::ManagedBuffer> deviceWeights;
   unsigned threadCount = 1;
   int64_t rowBlock = kAutoRowsPerBlock;
   int64_t weightElements = 0;

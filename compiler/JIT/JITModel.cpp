@@ -77,6 +77,8 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
                              llvm::JITSymbolFlags::Exported};
     return map;
   });
+  // Global constructors (--target=cuda: loading the model's kernels).
+  model->engine->initialize();
   // Looked up once: a lookup per call costs more than a small model's run.
   for (const std::string &function : functions) {
     auto fn = model->engine->lookupPacked("_mlir_ciface_" + function);

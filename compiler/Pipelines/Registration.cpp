@@ -28,6 +28,9 @@ void heed::registerHeedDialects(mlir::DialectRegistry &registry) {
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   mlir::registerNVVMDialectTranslation(registry);
   mlir::registerGPUDialectTranslation(registry);
+  // #gpu.select_object: embeds the PTX and loads it from a constructor
+  // (the JIT's translation of gpu.binary).
+  mlir::gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
 }
 
 void heed::registerAllHeedPasses() {

@@ -11,6 +11,7 @@
 #include "runtime/cuda/CudaDriver.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -24,6 +25,9 @@ std::mutex stateLock;
 std::string firstError;                        // guarded by stateLock
 std::map<CUfunction, std::string> kernelNames; // guarded by stateLock
 std::set<void *> hostFallbacks;                // guarded by stateLock
+// Kernels by module and name: the host code looks its kernel up before
+// every launch (gpu-to-llvm's lowering of gpu.launch_func).
+std::map<std::pair<void *, std::string>, CUfunction> kernelCache; // stateLock
 
 bool failed() {
   std::lock_guard<std::mutex> guard(stateLock);
@@ -53,7 +57,9 @@ const DriverApi *ready(const char *call) {
 }
 
 std::string megabytes(size_t bytes) {
-  return std::to_string((bytes + (1u << 19)) >> 20) + " MB";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MB", double(bytes) / (1 << 20));
+  return text;
 }
 
 // --- Modules and kernels ----------------------------------------------------
@@ -99,13 +105,25 @@ void *moduleLoad(void *data, size_t /*size*/) {
 
 void moduleUnload(void *module) {
   const DriverApi *api = driver();
-  if (api && module)
-    api->moduleUnload(static_cast<CUmodule>(module));
+  if (!api || !module)
+    return;
+  {
+    std::lock_guard<std::mutex> guard(stateLock);
+    for (auto it = kernelCache.begin(); it != kernelCache.end();)
+      it = it->first.first == module ? kernelCache.erase(it) : std::next(it);
+  }
+  api->moduleUnload(static_cast<CUmodule>(module));
 }
 
 void *moduleGetFunction(void *module, const char *name) {
   if (!module)
     return nullptr; // the load failed and said so
+  {
+    std::lock_guard<std::mutex> guard(stateLock);
+    auto it = kernelCache.find({module, name});
+    if (it != kernelCache.end())
+      return it->second;
+  }
   const DriverApi *api = ready("looking up a kernel");
   if (!api)
     return nullptr;
@@ -120,6 +138,7 @@ void *moduleGetFunction(void *module, const char *name) {
   }
   std::lock_guard<std::mutex> guard(stateLock);
   kernelNames.emplace(function, name);
+  kernelCache.emplace(std::make_pair(module, std::string(name)), function);
   return function;
 }
 
@@ -199,25 +218,40 @@ void streamDestroy(void *stream) {
 // --- Memory
 // -------------------------------------------------------------------
 
+/// Managed memory: null and why not where the driver cannot give `bytes`
+/// (what was asked and what the device has free).
+void *tryManaged(size_t bytes, std::string &error) {
+  const DriverApi *api = ready("allocating device memory");
+  if (!api) {
+    error = "no device: " + driverStatus();
+    return nullptr;
+  }
+  CUdeviceptr address = 0;
+  CUresult r =
+      api->memAllocManaged(&address, bytes ? bytes : 1, kMemAttachGlobal);
+  if (r == kCudaSuccess)
+    return reinterpret_cast<void *>(static_cast<uintptr_t>(address));
+  size_t free = 0, total = 0;
+  std::string state;
+  if (api->memGetInfo(&free, &total) == kCudaSuccess)
+    state = ", " + megabytes(free) + " (" + std::to_string(free) +
+            " bytes) free of " + megabytes(total);
+  error = "out of device memory: asked for " + megabytes(bytes) + " (" +
+          std::to_string(bytes) + " bytes)" + state +
+          " (cuMemAllocManaged: " + errorName(r) + ")";
+  return nullptr;
+}
+
 /// Managed memory (host_shared or not): the host code's scalar reads (a
 /// decoder's stop test) and the kernels both reach it. A failed allocation
-/// says what was asked and what the device has free, and falls back to host
-/// memory so that the rest of the run finishes (its launches skipped).
+/// is recorded and falls back to host memory, so that the rest of the run
+/// finishes (its launches skipped).
 void *memAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
-  const DriverApi *api = failed() ? nullptr : ready("allocating device memory");
-  if (api) {
-    CUdeviceptr address = 0;
-    CUresult r =
-        api->memAllocManaged(&address, bytes ? bytes : 1, kMemAttachGlobal);
-    if (r == kCudaSuccess)
-      return reinterpret_cast<void *>(static_cast<uintptr_t>(address));
-    size_t free = 0, total = 0;
-    std::string state;
-    if (api->memGetInfo(&free, &total) == kCudaSuccess)
-      state = ", " + megabytes(free) + " free of " + megabytes(total);
-    fail("out of device memory: the model asked for " + megabytes(bytes) +
-         " (" + std::to_string(bytes) + " bytes)" + state +
-         " (cuMemAllocManaged: " + errorName(r) + ")");
+  if (!failed()) {
+    std::string error;
+    if (void *p = tryManaged(bytes, error))
+      return p;
+    fail("a buffer of the running model: " + error);
   }
   void *host = std::malloc(bytes ? bytes : 1);
   std::lock_guard<std::mutex> guard(stateLock);
@@ -254,6 +288,11 @@ void memcpyAsync(void *dst, void *src, size_t bytes, void * /*stream*/) {
          " bytes on the device failed: " + errorName(r));
 }
 
+/// The host code's own temporaries (malloc/free after memref lowering): in
+/// managed memory too, since its kernels read and write them.
+void *hostCodeMalloc(size_t bytes) { return memAlloc(bytes, nullptr, true); }
+void hostCodeFree(void *pointer) { memFree(pointer, nullptr); }
+
 } // namespace
 
 std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
@@ -269,7 +308,43 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
       {"mgpuMemAlloc", reinterpret_cast<void *>(&memAlloc)},
       {"mgpuMemFree", reinterpret_cast<void *>(&memFree)},
       {"mgpuMemcpy", reinterpret_cast<void *>(&memcpyAsync)},
+      // The host code's temporaries: its calls to malloc and free resolve
+      // here, not to libc.
+      {"malloc", reinterpret_cast<void *>(&hostCodeMalloc)},
+      {"free", reinterpret_cast<void *>(&hostCodeFree)},
   };
+}
+
+ManagedBuffer ManagedBuffer::allocate(std::vector<int64_t> shape,
+                                      const std::string &what,
+                                      std::string &error) {
+  ManagedBuffer buffer;
+  buffer.dims = std::move(shape);
+  std::string why;
+  buffer.pointer = static_cast<float *>(tryManaged(buffer.bytes(), why));
+  if (!buffer.pointer) {
+    error = what + ": " + why;
+    return ManagedBuffer();
+  }
+  return buffer;
+}
+
+ManagedBuffer &ManagedBuffer::operator=(ManagedBuffer &&other) noexcept {
+  std::swap(pointer, other.pointer);
+  std::swap(dims, other.dims);
+  return *this;
+}
+
+ManagedBuffer::~ManagedBuffer() {
+  if (pointer)
+    memFree(pointer, nullptr);
+}
+
+size_t ManagedBuffer::bytes() const {
+  size_t n = sizeof(float);
+  for (int64_t d : dims)
+    n *= static_cast<size_t>(d);
+  return n;
 }
 
 std::string takeFirstError() {

@@ -18,6 +18,8 @@
 #ifndef HEED_RUNTIME_CUDA_MGPURUNTIME_H
 #define HEED_RUNTIME_CUDA_MGPURUNTIME_H
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +32,28 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints();
 /// The first failure since the last call ("" if none), and clears it so
 /// that the next run starts clean.
 std::string takeFirstError();
+
+/// A float buffer the device and the host both reach (managed memory): the
+/// weights of a model bound for --target=cuda (uploaded once), its prepared
+/// weights, and each run's inputs and outputs.
+class ManagedBuffer {
+public:
+  ManagedBuffer() = default;
+  /// `what` names the buffer in the error (weight 'encoder.weight'); the
+  /// error says how much was asked and what the device has free.
+  static ManagedBuffer allocate(std::vector<int64_t> shape,
+                                const std::string &what, std::string &error);
+  ManagedBuffer(ManagedBuffer &&other) noexcept { *this = std::move(other); }
+  ManagedBuffer &operator=(ManagedBuffer &&other) noexcept;
+  ~ManagedBuffer();
+  float *data() const { return pointer; }
+  const std::vector<int64_t> &shape() const { return dims; }
+  size_t bytes() const;
+
+private:
+  float *pointer = nullptr;
+  std::vector<int64_t> dims;
+};
 
 } // namespace heed::rt::cuda
 

@@ -7,11 +7,12 @@
 // and its error goes into the JIT log), launches checked against the
 // device's limits and counted but not run. It tests Heed's runtime, never
 // kernels' results. fakeCudaLaunches() and fakeCudaLiveAllocations() let a
-// test see what happened.
+// test see what happened; FAKE_CUDA_SUMMARY prints it at exit.
 //
 //===----------------------------------------------------------------------===//
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -34,8 +35,20 @@ struct Function {
 std::mutex lock;
 std::map<void *, size_t> allocations;
 size_t allocated = 0;
-long launches = 0;
+long launches = 0, modules = 0, lookups = 0;
 int contextToken, streamToken, eventToken;
+
+/// With FAKE_CUDA_SUMMARY set, one line on stderr when the process ends:
+/// what the driver was asked to do, and the managed memory still held.
+struct Summary {
+  ~Summary() {
+    if (std::getenv("FAKE_CUDA_SUMMARY"))
+      std::fprintf(stderr,
+                   "fake-cuda: %ld modules loaded, %ld kernels looked up, %ld "
+                   "launches, %zu allocations live\n",
+                   modules, lookups, launches, allocations.size());
+  }
+} summary;
 
 size_t totalBytes() {
   const char *mb = std::getenv("FAKE_CUDA_TOTAL_MB");
@@ -92,6 +105,7 @@ CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned count,
     return kInvalidPtx;
   }
   auto *m = new Module;
+  ++modules;
   for (size_t at = text.find(".entry "); at != std::string::npos;
        at = text.find(".entry ", at + 1)) {
     size_t begin = at + 7, end = text.find_first_of("( \n", begin);
@@ -108,6 +122,7 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
   if (!static_cast<Module *>(module)->kernels.count(name))
     return kNotFound;
   *function = new Function{name}; // kept: a real driver's handles live on too
+  ++lookups;
   return kSuccess;
 }
 CUresult cuLaunchKernel(void *, unsigned gx, unsigned gy, unsigned gz,
@@ -177,6 +192,10 @@ CUresult cuEventDestroy_v2(void *) { return kSuccess; }
 long fakeCudaLaunches() {
   std::lock_guard<std::mutex> guard(lock);
   return launches;
+}
+long fakeCudaLookups() {
+  std::lock_guard<std::mutex> guard(lock);
+  return lookups;
 }
 long fakeCudaLiveAllocations() {
   std::lock_guard<std::mutex> guard(lock);

@@ -88,6 +88,14 @@ TEST_F(MgpuRuntime, LoadsPtxLooksUpKernelsAndLaunches) {
   fn<StreamOp>("mgpuStreamDestroy")(stream);
   EXPECT_EQ(launches(), before + 1);
   EXPECT_EQ(takeFirstError(), "");
+  // The host code looks a kernel up before each launch: the driver is asked
+  // once.
+  long lookups = reinterpret_cast<long (*)()>(dlsym(fake, "fakeCudaLookups"))();
+  EXPECT_EQ(fn<GetFunction>("mgpuModuleGetFunction")(
+                module, "dense_attention_kernel_0"),
+            kernel);
+  EXPECT_EQ(reinterpret_cast<long (*)()>(dlsym(fake, "fakeCudaLookups"))(),
+            lookups);
   fn<Unload>("mgpuModuleUnload")(module);
 }
 
@@ -156,9 +164,10 @@ TEST_F(MgpuRuntime, OutOfMemorySaysWhatWasAskedAndWhatIsFree) {
   void *small = alloc(16 << 20, nullptr, true);
   void *big = alloc(100 << 20, nullptr, true);
   EXPECT_EQ(takeFirstError(),
-            "out of device memory: the model asked for 100 MB (104857600 "
-            "bytes), 48 MB free of 64 MB (cuMemAllocManaged: "
-            "CUDA_ERROR_OUT_OF_MEMORY)");
+            "a buffer of the running model: out of device memory: asked "
+            "for 100.0 MB (104857600 bytes), 48.0 MB (50331648 bytes) free "
+            "of 64.0 MB "
+            "(cuMemAllocManaged: CUDA_ERROR_OUT_OF_MEMORY)");
   // The run goes on in host memory, its launches skipped, and says nothing
   // more; the next run starts clean.
   ASSERT_NE(big, nullptr);
@@ -178,6 +187,25 @@ TEST_F(MgpuRuntime, OutOfMemorySaysWhatWasAskedAndWhatIsFree) {
   EXPECT_EQ(launches(), before + 1);
   EXPECT_EQ(takeFirstError(), "");
   fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, ManagedBuffersNameWhatDidNotFit) {
+  setenv("FAKE_CUDA_TOTAL_MB", "8", 1);
+  std::string error;
+  ManagedBuffer fits =
+      ManagedBuffer::allocate({1024, 1024}, "weight 'w'", error);
+  EXPECT_EQ(error, "");
+  ASSERT_NE(fits.data(), nullptr);
+  fits.data()[1024 * 1024 - 1] = 1.0f;
+  ManagedBuffer big =
+      ManagedBuffer::allocate({2048, 1024}, "weight 'embedding.weight'", error);
+  EXPECT_EQ(big.data(), nullptr);
+  EXPECT_EQ(error,
+            "weight 'embedding.weight': out of device memory: asked for "
+            "8.0 MB (8388608 bytes), 4.0 MB (4194304 bytes) free of 8.0 MB "
+            "(cuMemAllocManaged: CUDA_ERROR_OUT_OF_MEMORY)");
+  // Not a run's error: nothing is left for the next run to report.
+  EXPECT_EQ(takeFirstError(), "");
 }
 
 } // namespace
