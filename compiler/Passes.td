@@ -600,4 +600,36 @@ def MergeGPUModules : Pass<"heed-merge-gpu-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def StageHostConstants : Pass<"heed-stage-host-constants", "mlir::ModuleOp"> {
+  let summary = "Give the kernels device-reachable copies of the host's constants";
+  let description = [{
+    After outlining, a host function's `memref.get_global` constants (zero
+    states, masks) reach its kernels as arguments, but they live in the host
+    program's data, which a GPU cannot read (without HMM). Each host
+    function instead copies each constant it uses, once at its entry, into
+    a `memref.alloc` (managed memory in Heed's CUDA runtime: its `malloc`)
+    and frees the copy before each return.
+
+    ```mlir
+    func.func @f() {
+      scf.for ... {
+        %g = memref.get_global @zeros : memref<128xf32>
+        gpu.launch_func @heed_kernels::@k ... args(%g : memref<128xf32>)
+      }
+      return
+    }
+    // becomes
+    func.func @f() {
+      %g = memref.get_global @zeros : memref<128xf32>
+      %c = memref.alloc() : memref<128xf32>
+      memref.copy %g, %c : memref<128xf32> to memref<128xf32>
+      scf.for ... { gpu.launch_func ... args(%c : memref<128xf32>) }
+      memref.dealloc %c : memref<128xf32>
+      return
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 #endif // HEED_COMPILER_PASSES

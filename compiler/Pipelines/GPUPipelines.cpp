@@ -70,6 +70,9 @@ void heed::buildLinalgToGPUPipeline(OpPassManager &pm,
   pm.addPass(createGpuKernelOutliningPass());
   // One PTX module per model: loaded once by the runtime.
   pm.addPass(createMergeGPUModules());
+  // Constants the host passes to its kernels, copied into memory the device
+  // reaches (the host program's data is not).
+  pm.addPass(createStageHostConstants());
   pm.addPass(createCanonicalizerPass());
 }
 
