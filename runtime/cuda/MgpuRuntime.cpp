@@ -354,4 +354,54 @@ std::string takeFirstError() {
   return error;
 }
 
+std::unique_ptr<DeviceTimer> DeviceTimer::create(std::string &error) {
+  const DriverApi *api = ready("making CUDA events");
+  if (!api) {
+    error = takeFirstError();
+    return nullptr;
+  }
+  std::unique_ptr<DeviceTimer> timer(new DeviceTimer());
+  CUresult r = api->eventCreate(&timer->begin, 0);
+  if (r == kCudaSuccess)
+    r = api->eventCreate(&timer->end, 0);
+  if (r != kCudaSuccess) {
+    error = "cuEventCreate failed: " + errorName(r);
+    return nullptr;
+  }
+  return timer;
+}
+
+DeviceTimer::~DeviceTimer() {
+  if (const DriverApi *api = driver()) {
+    if (begin)
+      api->eventDestroy(begin);
+    if (end)
+      api->eventDestroy(end);
+  }
+}
+
+void DeviceTimer::start() {
+  if (const DriverApi *api = ready("recording a CUDA event"))
+    api->eventRecord(begin, nullptr);
+}
+
+double DeviceTimer::stop(std::string &error) {
+  const DriverApi *api = ready("recording a CUDA event");
+  if (!api) {
+    error = takeFirstError();
+    return -1;
+  }
+  float ms = 0;
+  CUresult r = api->eventRecord(end, nullptr);
+  if (r == kCudaSuccess)
+    r = api->eventSynchronize(end);
+  if (r == kCudaSuccess)
+    r = api->eventElapsedTime(&ms, begin, end);
+  if (r != kCudaSuccess) {
+    error = "timing with CUDA events failed: " + errorName(r);
+    return -1;
+  }
+  return ms * 1e-3;
+}
+
 } // namespace heed::rt::cuda

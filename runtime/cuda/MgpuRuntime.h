@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +54,24 @@ public:
 private:
   float *pointer = nullptr;
   std::vector<int64_t> dims;
+};
+
+/// Times runs on the device with CUDA events recorded on the default
+/// stream: the streams the host code creates are blocking ones, so the two
+/// events bracket every launch in between (heed bench --device=cuda).
+class DeviceTimer {
+public:
+  /// Null and why not where the driver cannot make events.
+  static std::unique_ptr<DeviceTimer> create(std::string &error);
+  ~DeviceTimer();
+  void start();
+  /// Seconds since start(), once the device has reached this point; -1 and
+  /// `error` if the driver failed.
+  double stop(std::string &error);
+
+private:
+  DeviceTimer() = default;
+  struct CUevent_st *begin = nullptr, *end = nullptr;
 };
 
 } // namespace heed::rt::cuda

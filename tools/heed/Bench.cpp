@@ -11,6 +11,7 @@
 
 #include "frontends/dsl/AST.h"
 #include "runtime/ElementType.h"
+#include "runtime/cuda/MgpuRuntime.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -117,13 +118,30 @@ int benchCommand() {
     double one = std::chrono::duration<double>(clock::now() - t0).count();
     n = unsigned(std::clamp(1.0 / std::max(one, 1e-7), 10.0, 100000.0));
   }
+  // On a GPU, CUDA events time each run on the device.
+  std::unique_ptr<rt::cuda::DeviceTimer> deviceTimer;
+  if ((*session)->pipelineOptions().target == Target::CUDA) {
+    std::string error;
+    deviceTimer = rt::cuda::DeviceTimer::create(error);
+    if (!deviceTimer)
+      return failWith(llvm::createStringError(error));
+  }
   std::vector<double> times;
   for (unsigned i = 0; i < n; ++i) {
     auto t0 = clock::now();
+    if (deviceTimer)
+      deviceTimer->start();
     auto r = (*session)->run(in);
-    times.push_back(std::chrono::duration<double>(clock::now() - t0).count());
+    double seconds = std::chrono::duration<double>(clock::now() - t0).count();
     if (!r)
       return failWith(r.takeError());
+    if (deviceTimer) {
+      std::string error;
+      seconds = deviceTimer->stop(error);
+      if (seconds < 0)
+        return failWith(llvm::createStringError(error));
+    }
+    times.push_back(seconds);
   }
   std::sort(times.begin(), times.end());
   auto us = [](double s) { return llvm::format("%.2f", s * 1e6); };
@@ -167,7 +185,8 @@ int benchCommand() {
                               phases.codegen * 1e3, phases.prepare * 1e3)
                     .str())
       << "\n"
-      << "  latency over " << n << " runs: min " << us(times.front())
+      << "  latency over " << n << " runs"
+      << (deviceTimer ? " (CUDA events)" : "") << ": min " << us(times.front())
       << " us, median " << us(median) << " us, p99 "
       << us(times[std::min(times.size() - 1, times.size() * 99 / 100)])
       << " us, max " << us(times.back()) << " us\n"

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -36,7 +37,7 @@ std::mutex lock;
 std::map<void *, size_t> allocations;
 size_t allocated = 0;
 long launches = 0, modules = 0, lookups = 0;
-int contextToken, streamToken, eventToken;
+int contextToken, streamToken;
 
 /// With FAKE_CUDA_SUMMARY set, one line on stderr when the process ends:
 /// what the driver was asked to do, and the managed memory still held.
@@ -177,17 +178,29 @@ CUresult cuMemcpy(unsigned long long dst, unsigned long long src,
               reinterpret_cast<void *>(static_cast<uintptr_t>(src)), bytes);
   return kSuccess;
 }
+// An event is the host time it was recorded at: the fake's work is the
+// host's.
 CUresult cuEventCreate(void **event, unsigned) {
-  *event = &eventToken;
+  *event = new std::chrono::steady_clock::time_point();
   return kSuccess;
 }
-CUresult cuEventRecord(void *, void *) { return kSuccess; }
+CUresult cuEventRecord(void *event, void *) {
+  *static_cast<std::chrono::steady_clock::time_point *>(event) =
+      std::chrono::steady_clock::now();
+  return kSuccess;
+}
 CUresult cuEventSynchronize(void *) { return kSuccess; }
-CUresult cuEventElapsedTime(float *ms, void *, void *) {
-  *ms = 0.0f;
+CUresult cuEventElapsedTime(float *ms, void *begin, void *end) {
+  using point = std::chrono::steady_clock::time_point;
+  *ms = std::chrono::duration<float, std::milli>(*static_cast<point *>(end) -
+                                                 *static_cast<point *>(begin))
+            .count();
   return kSuccess;
 }
-CUresult cuEventDestroy_v2(void *) { return kSuccess; }
+CUresult cuEventDestroy_v2(void *event) {
+  delete static_cast<std::chrono::steady_clock::time_point *>(event);
+  return kSuccess;
+}
 
 long fakeCudaLaunches() {
   std::lock_guard<std::mutex> guard(lock);

@@ -13,12 +13,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <map>
 #include <string>
+#include <thread>
 
 using namespace heed::rt::cuda;
 
@@ -206,6 +208,19 @@ TEST_F(MgpuRuntime, ManagedBuffersNameWhatDidNotFit) {
             "(cuMemAllocManaged: CUDA_ERROR_OUT_OF_MEMORY)");
   // Not a run's error: nothing is left for the next run to report.
   EXPECT_EQ(takeFirstError(), "");
+}
+
+TEST_F(MgpuRuntime, DeviceTimerMeasuresBetweenItsEvents) {
+  std::string error;
+  auto timer = DeviceTimer::create(error);
+  ASSERT_NE(timer, nullptr) << error;
+  timer->start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  double seconds = timer->stop(error);
+  EXPECT_EQ(error, "");
+  // The fake's events are host times.
+  EXPECT_GE(seconds, 0.003);
+  EXPECT_LT(seconds, 1.0);
 }
 
 } // namespace
