@@ -14,18 +14,24 @@
 #include <cstdint>
 #include <string>
 
+// The driver API's handle types, declared as cuda.h declares them (global
+// opaque structs; the CUDA headers are not needed to build heed).
+struct CUctx_st;
+struct CUmod_st;
+struct CUfunc_st;
+struct CUstream_st;
+struct CUevent_st;
+
 namespace heed::rt::cuda {
 
-// The driver API's types, declared by their C ABI (the CUDA headers are not
-// needed to build heed).
 using CUresult = int;
 using CUdevice = int;
 using CUdeviceptr = unsigned long long;
-using CUcontext = struct CUctx_st *;
-using CUmodule = struct CUmod_st *;
-using CUfunction = struct CUfunc_st *;
-using CUstream = struct CUstream_st *;
-using CUevent = struct CUevent_st *;
+using CUcontext = ::CUctx_st *;
+using CUmodule = ::CUmod_st *;
+using CUfunction = ::CUfunc_st *;
+using CUstream = ::CUstream_st *;
+using CUevent = ::CUevent_st *;
 constexpr CUresult kCudaSuccess = 0;
 constexpr CUresult kCudaErrorOutOfMemory = 2;
 constexpr unsigned kMemAttachGlobal = 1;

@@ -109,8 +109,14 @@ void moduleUnload(void *module) {
     return;
   {
     std::lock_guard<std::mutex> guard(stateLock);
-    for (auto it = kernelCache.begin(); it != kernelCache.end();)
-      it = it->first.first == module ? kernelCache.erase(it) : std::next(it);
+    for (auto it = kernelCache.begin(); it != kernelCache.end();) {
+      if (it->first.first != module) {
+        ++it;
+        continue;
+      }
+      kernelNames.erase(it->second);
+      it = kernelCache.erase(it);
+    }
   }
   api->moduleUnload(static_cast<CUmodule>(module));
 }
@@ -137,7 +143,7 @@ void *moduleGetFunction(void *module, const char *name) {
     return nullptr;
   }
   std::lock_guard<std::mutex> guard(stateLock);
-  kernelNames.emplace(function, name);
+  kernelNames[function] = name;
   kernelCache.emplace(std::make_pair(module, std::string(name)), function);
   return function;
 }
@@ -270,8 +276,10 @@ void memFree(void *pointer, void * /*stream*/) {
     }
   }
   if (const DriverApi *api = ready("freeing device memory"))
-    api->memFree(
-        static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)));
+    if (CUresult r = api->memFree(
+            static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)));
+        r != kCudaSuccess)
+      fail("freeing device memory failed: " + errorName(r));
 }
 
 void memcpyAsync(void *dst, void *src, size_t bytes, void * /*stream*/) {
@@ -291,6 +299,18 @@ void memcpyAsync(void *dst, void *src, size_t bytes, void * /*stream*/) {
 /// The host code's own temporaries (malloc/free after memref lowering): in
 /// managed memory too, since its kernels read and write them.
 void *hostCodeMalloc(size_t bytes) { return memAlloc(bytes, nullptr, true); }
+/// LLVM turns a malloc and a memset to zero into calloc.
+void *hostCodeCalloc(size_t count, size_t size) {
+  size_t bytes = count * size;
+  if (size && bytes / size != count) {
+    fail("a buffer of the running model: " + std::to_string(count) + " x " +
+         std::to_string(size) + " bytes overflows");
+    return nullptr;
+  }
+  void *p = memAlloc(bytes, nullptr, true);
+  std::memset(p, 0, bytes);
+  return p;
+}
 void hostCodeFree(void *pointer) { memFree(pointer, nullptr); }
 
 } // namespace
@@ -308,9 +328,10 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
       {"mgpuMemAlloc", reinterpret_cast<void *>(&memAlloc)},
       {"mgpuMemFree", reinterpret_cast<void *>(&memFree)},
       {"mgpuMemcpy", reinterpret_cast<void *>(&memcpyAsync)},
-      // The host code's temporaries: its calls to malloc and free resolve
-      // here, not to libc.
+      // The host code's temporaries: its calls to malloc, calloc and free
+      // resolve here, not to libc.
       {"malloc", reinterpret_cast<void *>(&hostCodeMalloc)},
+      {"calloc", reinterpret_cast<void *>(&hostCodeCalloc)},
       {"free", reinterpret_cast<void *>(&hostCodeFree)},
   };
 }

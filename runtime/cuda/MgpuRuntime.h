@@ -21,6 +21,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+
+struct CUevent_st;
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,7 +73,7 @@ public:
 
 private:
   DeviceTimer() = default;
-  struct CUevent_st *begin = nullptr, *end = nullptr;
+  ::CUevent_st *begin = nullptr, *end = nullptr;
 };
 
 } // namespace heed::rt::cuda

@@ -5,7 +5,9 @@
 // (within FAKE_CUDA_TOTAL_MB, default 1024), modules from PTX text (the
 // kernels are the `.entry` names; text without `.version` is invalid PTX
 // and its error goes into the JIT log), launches checked against the
-// device's limits and counted but not run. It tests Heed's runtime, never
+// device's limits, every pointer parameter (`.ptr` in the PTX) checked to
+// lie in managed memory (CUDA_ERROR_ILLEGAL_ADDRESS otherwise, as a GPU
+// without HMM faults), and counted but not run. It tests Heed's runtime, never
 // kernels' results. fakeCudaLaunches() and fakeCudaLiveAllocations() let a
 // test see what happened; FAKE_CUDA_SUMMARY prints it at exit.
 //
@@ -20,24 +22,36 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
+
+// The handle types cuda.h declares opaque, made real here. The entry
+// points' types must match Heed's function pointers exactly (UBSan's
+// -fsanitize=function checks calls into this instrumented library).
+struct CUctx_st {};
+struct CUfunc_st {
+  std::string name;
+  std::vector<bool> pointerParams; // `.param .u64 .ptr` in the PTX
+};
+struct CUmod_st {
+  std::map<std::string, std::vector<bool>> kernels; // name: pointer params
+  std::map<std::string, CUfunc_st> functions; // handles live with the module
+};
+struct CUstream_st {};
+struct CUevent_st {
+  std::chrono::steady_clock::time_point at;
+};
 
 namespace {
 using CUresult = int;
 constexpr CUresult kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2,
-                   kInvalidPtx = 218, kNotFound = 500;
+                   kInvalidPtx = 218, kNotFound = 500, kIllegalAddress = 700;
 
-struct Module {
-  std::set<std::string> kernels;
-};
-struct Function {
-  std::string name;
-};
-
+CUctx_st theContext;
+CUstream_st theStream;
 std::mutex lock;
 std::map<void *, size_t> allocations;
 size_t allocated = 0;
 long launches = 0, modules = 0, lookups = 0;
-int contextToken, streamToken;
 
 /// With FAKE_CUDA_SUMMARY set, one line on stderr when the process ends:
 /// what the driver was asked to do, and the managed memory still held.
@@ -84,19 +98,22 @@ CUresult cuGetErrorName(CUresult r, const char **name) {
   case kNotFound:
     *name = "CUDA_ERROR_NOT_FOUND";
     return kSuccess;
+  case kIllegalAddress:
+    *name = "CUDA_ERROR_ILLEGAL_ADDRESS";
+    return kSuccess;
   default:
     return kInvalidValue;
   }
 }
-CUresult cuDevicePrimaryCtxRetain(void **context, int) {
-  *context = &contextToken;
+CUresult cuDevicePrimaryCtxRetain(CUctx_st **context, int) {
+  *context = &theContext;
   return kSuccess;
 }
-CUresult cuCtxSetCurrent(void *context) {
-  return context == &contextToken ? kSuccess : kInvalidValue;
+CUresult cuCtxSetCurrent(CUctx_st *context) {
+  return context == &theContext ? kSuccess : kInvalidValue;
 }
-CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned count,
-                            int *options, void **values) {
+CUresult cuModuleLoadDataEx(CUmod_st **module, const void *image,
+                            unsigned count, int *options, void **values) {
   std::string text = static_cast<const char *>(image);
   if (text.find(".version") == std::string::npos) {
     for (unsigned i = 0; i < count; ++i)
@@ -105,43 +122,77 @@ CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned count,
                     "ptxas fatal: not PTX (no .version directive)");
     return kInvalidPtx;
   }
-  auto *m = new Module;
+  auto *m = new CUmod_st;
   ++modules;
   for (size_t at = text.find(".entry "); at != std::string::npos;
        at = text.find(".entry ", at + 1)) {
     size_t begin = at + 7, end = text.find_first_of("( \n", begin);
-    m->kernels.insert(text.substr(begin, end - begin));
+    std::vector<bool> &pointers = m->kernels[text.substr(begin, end - begin)];
+    size_t open = text.find('(', end), close = text.find(')', open);
+    std::string params = text.substr(open + 1, close - open - 1);
+    for (size_t from = 0; from < params.size();) {
+      size_t comma = params.find(',', from);
+      std::string param = params.substr(from, comma - from);
+      if (param.find(".param") != std::string::npos)
+        pointers.push_back(param.find(".ptr") != std::string::npos);
+      from = comma == std::string::npos ? params.size() : comma + 1;
+    }
   }
   *module = m;
   return kSuccess;
 }
-CUresult cuModuleUnload(void *module) {
-  delete static_cast<Module *>(module);
+CUresult cuModuleUnload(CUmod_st *module) {
+  delete module;
   return kSuccess;
 }
-CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
-  if (!static_cast<Module *>(module)->kernels.count(name))
+CUresult cuModuleGetFunction(CUfunc_st **function, CUmod_st *module,
+                             const char *name) {
+  auto kernel = module->kernels.find(name);
+  if (kernel == module->kernels.end())
     return kNotFound;
-  *function = new Function{name}; // kept: a real driver's handles live on too
+  *function =
+      &module->functions.try_emplace(name, CUfunc_st{name, kernel->second})
+           .first->second;
   ++lookups;
   return kSuccess;
 }
-CUresult cuLaunchKernel(void *, unsigned gx, unsigned gy, unsigned gz,
-                        unsigned bx, unsigned by, unsigned bz, unsigned, void *,
-                        void **params, void **) {
+CUresult cuLaunchKernel(CUfunc_st *function, unsigned gx, unsigned gy,
+                        unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned, CUstream_st *, void **params, void **) {
   if (!gx || !gy || !gz || gy > 65535 || gz > 65535 || bx * by * bz > 1024 ||
       !params)
     return kInvalidValue;
   std::lock_guard<std::mutex> guard(lock);
+  // Every pointer a kernel gets must be in device-reachable memory: a host
+  // pointer (the program's data, libc's heap) faults on a GPU without HMM.
+  for (size_t i = 0; i < function->pointerParams.size(); ++i) {
+    if (!function->pointerParams[i])
+      continue;
+    auto *p = *static_cast<char **>(params[i]);
+    auto it = allocations.upper_bound(p);
+    bool reachable = !p;
+    if (it != allocations.begin()) {
+      --it;
+      auto *start = static_cast<char *>(it->first);
+      reachable = reachable || p <= start + it->second;
+    }
+    if (!reachable) {
+      std::fprintf(stderr,
+                   "fake-cuda: kernel %s, parameter %zu: %p is not "
+                   "device memory\n",
+                   function->name.c_str(), i, static_cast<void *>(p));
+      return kIllegalAddress;
+    }
+  }
   ++launches;
   return kSuccess;
 }
-CUresult cuStreamCreate(void **stream, unsigned) {
-  *stream = &streamToken;
+CUresult cuStreamCreate(CUstream_st **stream, unsigned) {
+  *stream = &theStream;
   return kSuccess;
 }
-CUresult cuStreamSynchronize(void *) { return kSuccess; }
-CUresult cuStreamDestroy_v2(void *) { return kSuccess; }
+CUresult cuStreamSynchronize(CUstream_st *) { return kSuccess; }
+CUresult cuStreamDestroy_v2(CUstream_st *) { return kSuccess; }
 CUresult cuMemAllocManaged(unsigned long long *address, size_t bytes,
                            unsigned flags) {
   std::lock_guard<std::mutex> guard(lock);
@@ -180,25 +231,21 @@ CUresult cuMemcpy(unsigned long long dst, unsigned long long src,
 }
 // An event is the host time it was recorded at: the fake's work is the
 // host's.
-CUresult cuEventCreate(void **event, unsigned) {
-  *event = new std::chrono::steady_clock::time_point();
+CUresult cuEventCreate(CUevent_st **event, unsigned) {
+  *event = new CUevent_st;
   return kSuccess;
 }
-CUresult cuEventRecord(void *event, void *) {
-  *static_cast<std::chrono::steady_clock::time_point *>(event) =
-      std::chrono::steady_clock::now();
+CUresult cuEventRecord(CUevent_st *event, CUstream_st *) {
+  event->at = std::chrono::steady_clock::now();
   return kSuccess;
 }
-CUresult cuEventSynchronize(void *) { return kSuccess; }
-CUresult cuEventElapsedTime(float *ms, void *begin, void *end) {
-  using point = std::chrono::steady_clock::time_point;
-  *ms = std::chrono::duration<float, std::milli>(*static_cast<point *>(end) -
-                                                 *static_cast<point *>(begin))
-            .count();
+CUresult cuEventSynchronize(CUevent_st *) { return kSuccess; }
+CUresult cuEventElapsedTime(float *ms, CUevent_st *begin, CUevent_st *end) {
+  *ms = std::chrono::duration<float, std::milli>(end->at - begin->at).count();
   return kSuccess;
 }
-CUresult cuEventDestroy_v2(void *event) {
-  delete static_cast<std::chrono::steady_clock::time_point *>(event);
+CUresult cuEventDestroy_v2(CUevent_st *event) {
+  delete event;
   return kSuccess;
 }
 

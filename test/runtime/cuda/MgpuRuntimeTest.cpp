@@ -44,6 +44,7 @@ const char *kPtx = R"(//
 .address_size 64
 .visible .entry dense_attention_kernel(.param .u64 p0) { ret; }
 .visible .entry dense_attention_kernel_0(.param .u64 p0) { ret; }
+.visible .entry scale_kernel(.param .u64 .ptr .align 1 p0, .param .u64 p1) { ret; }
 )";
 
 class MgpuRuntime : public ::testing::Test {
@@ -221,6 +222,35 @@ TEST_F(MgpuRuntime, DeviceTimerMeasuresBetweenItsEvents) {
   // The fake's events are host times.
   EXPECT_GE(seconds, 0.003);
   EXPECT_LT(seconds, 1.0);
+}
+
+TEST_F(MgpuRuntime, HostPointersGivenToKernelsAreCaught) {
+  // The fake checks every `.ptr` parameter against its managed memory, as a
+  // GPU without HMM faults on host memory.
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *kernel =
+      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  ASSERT_NE(kernel, nullptr) << takeFirstError();
+  auto *managed =
+      static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
+  int64_t count = 64;
+  void *pointer = managed + 16; // inside: fine
+  void *params[] = {&pointer, &count};
+  fn<Launch>("mgpuLaunchKernel")(kernel, 1, 1, 1, 64, 1, 1, 0, nullptr, params,
+                                 nullptr, 2);
+  EXPECT_EQ(takeFirstError(), "");
+  float host[64];
+  pointer = host;
+  fn<Launch>("mgpuLaunchKernel")(kernel, 1, 1, 1, 64, 1, 1, 0, nullptr, params,
+                                 nullptr, 2);
+  EXPECT_EQ(takeFirstError(),
+            "launching kernel scale_kernel failed: CUDA_ERROR_ILLEGAL_ADDRESS");
+  fn<MemFree>("mgpuMemFree")(managed, nullptr);
+  // Freeing what the driver did not allocate is reported too.
+  fn<MemFree>("mgpuMemFree")(host, nullptr);
+  EXPECT_EQ(takeFirstError(),
+            "freeing device memory failed: CUDA_ERROR_INVALID_VALUE");
+  fn<Unload>("mgpuModuleUnload")(module);
 }
 
 } // namespace
