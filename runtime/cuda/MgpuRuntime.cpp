@@ -232,20 +232,24 @@ void *tryManaged(size_t bytes, std::string &error) {
     error = "no device: " + driverStatus();
     return nullptr;
   }
+  auto outOfMemory = [&](size_t free, size_t total, const std::string &why) {
+    error = "out of device memory: asked for " + megabytes(bytes) + " (" +
+            std::to_string(bytes) + " bytes), " + megabytes(free) + " (" +
+            std::to_string(free) + " bytes) free of " + megabytes(total) + why;
+    return nullptr;
+  };
+  // Never more managed memory than the device has free: a driver asked
+  // for more may page the GPU to a standstill rather than fail.
+  size_t free = 0, total = 0;
+  if (api->memGetInfo(&free, &total) == kCudaSuccess && bytes > free)
+    return outOfMemory(free, total, "");
   CUdeviceptr address = 0;
   CUresult r =
       api->memAllocManaged(&address, bytes ? bytes : 1, kMemAttachGlobal);
   if (r == kCudaSuccess)
     return reinterpret_cast<void *>(static_cast<uintptr_t>(address));
-  size_t free = 0, total = 0;
-  std::string state;
-  if (api->memGetInfo(&free, &total) == kCudaSuccess)
-    state = ", " + megabytes(free) + " (" + std::to_string(free) +
-            " bytes) free of " + megabytes(total);
-  error = "out of device memory: asked for " + megabytes(bytes) + " (" +
-          std::to_string(bytes) + " bytes)" + state +
-          " (cuMemAllocManaged: " + errorName(r) + ")";
-  return nullptr;
+  api->memGetInfo(&free, &total);
+  return outOfMemory(free, total, " (cuMemAllocManaged: " + errorName(r) + ")");
 }
 
 /// Managed memory (host_shared or not): the host code's scalar reads (a
