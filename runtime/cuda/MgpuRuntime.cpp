@@ -21,21 +21,21 @@
 namespace heed::rt::cuda {
 namespace {
 
+// The first failure of the run on this thread: a run's host code (the
+// cuda target's is one block of rows, never split over threads) makes its
+// calls on the thread that checks them afterwards, so concurrent runs keep
+// their errors apart.
+thread_local std::string firstError;
 std::mutex stateLock;
-std::string firstError;                        // guarded by stateLock
 std::map<CUfunction, std::string> kernelNames; // guarded by stateLock
 std::set<void *> hostFallbacks;                // guarded by stateLock
 // Kernels by module and name: the host code looks its kernel up before
 // every launch (gpu-to-llvm's lowering of gpu.launch_func).
 std::map<std::pair<void *, std::string>, CUfunction> kernelCache; // stateLock
 
-bool failed() {
-  std::lock_guard<std::mutex> guard(stateLock);
-  return !firstError.empty();
-}
+bool failed() { return !firstError.empty(); }
 
 void fail(std::string message) {
-  std::lock_guard<std::mutex> guard(stateLock);
   if (firstError.empty())
     firstError = std::move(message);
 }
@@ -373,7 +373,6 @@ size_t ManagedBuffer::bytes() const {
 }
 
 std::string takeFirstError() {
-  std::lock_guard<std::mutex> guard(stateLock);
   std::string error = std::move(firstError);
   firstError.clear();
   return error;

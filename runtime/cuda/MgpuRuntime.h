@@ -8,10 +8,10 @@
 // to these functions as absolute symbols.
 //
 // The calls return void or a handle, so a failure cannot unwind the
-// compiled code: the first one is recorded (with what was asked, the
-// driver's error name and, for memory, what is free), every later launch
-// is skipped and allocations fall back to host memory, and the caller
-// collects the message with takeFirstError() after the run.
+// compiled code: the first one is recorded for the thread (with what was
+// asked, the driver's error name and, for memory, what is free), every
+// later launch on it is skipped and allocations fall back to host memory,
+// and the caller collects the message with takeFirstError() after the run.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,8 +32,8 @@ namespace heed::rt::cuda {
 /// Every mgpu* entry point by name, for the JIT's symbol table.
 std::vector<std::pair<std::string, void *>> mgpuEntryPoints();
 
-/// The first failure since the last call ("" if none), and clears it so
-/// that the next run starts clean.
+/// The first failure on this thread since the last call ("" if none), and
+/// clears it so that the next run starts clean.
 std::string takeFirstError();
 
 /// A float buffer the device and the host both reach (managed memory): the

@@ -113,6 +113,21 @@ TEST_F(MgpuRuntime, NamesAKernelTheModuleLacks) {
   fn<Unload>("mgpuModuleUnload")(module);
 }
 
+TEST_F(MgpuRuntime, ErrorsStayWithTheirThread) {
+  // Concurrent runs: one run's failure is not another's.
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  std::string seen;
+  std::thread other([&] {
+    fn<GetFunction>("mgpuModuleGetFunction")(module, "missing_kernel");
+    seen = takeFirstError();
+  });
+  other.join();
+  EXPECT_EQ(seen, "kernel missing_kernel is not in the model's module "
+                  "(cuModuleGetFunction: CUDA_ERROR_NOT_FOUND)");
+  EXPECT_EQ(takeFirstError(), "");
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
 TEST_F(MgpuRuntime, BadPtxGivesTheJitLog) {
   char text[] = "not ptx at all";
   EXPECT_EQ(fn<LoadJIT>("mgpuModuleLoadJIT")(text, 3), nullptr);
