@@ -192,7 +192,16 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
 // --- Streams
 // ------------------------------------------------------------------
 
+/// The host code creates a stream for each launch, synchronizes it and
+/// destroys it (gpu-to-llvm's lowering of a synchronous gpu.launch_func):
+/// each thread gets one stream, made on its first launch and kept, so a
+/// run of thousands of launches (a recurrent layer's steps) does not make
+/// and destroy thousands of streams.
+thread_local CUstream threadStream = nullptr;
+
 void *streamCreate() {
+  if (threadStream)
+    return threadStream;
   const DriverApi *api = ready("creating a stream");
   if (!api)
     return nullptr;
@@ -201,6 +210,7 @@ void *streamCreate() {
     fail("cuStreamCreate failed: " + errorName(r));
     return nullptr; // the default stream
   }
+  threadStream = stream;
   return stream;
 }
 
@@ -216,6 +226,9 @@ void streamSynchronize(void *stream) {
 }
 
 void streamDestroy(void *stream) {
+  // The thread's stream is kept for its next launch.
+  if (stream == threadStream)
+    return;
   const DriverApi *api = driver();
   if (api && stream)
     api->streamDestroy(static_cast<CUstream>(stream));

@@ -51,7 +51,7 @@ CUstream_st theStream;
 std::mutex lock;
 std::map<void *, size_t> allocations;
 size_t allocated = 0;
-long launches = 0, modules = 0, lookups = 0;
+long launches = 0, modules = 0, lookups = 0, streams = 0;
 
 /// With FAKE_CUDA_SUMMARY set, one line on stderr when the process ends:
 /// what the driver was asked to do, and the managed memory still held.
@@ -60,8 +60,8 @@ struct Summary {
     if (std::getenv("FAKE_CUDA_SUMMARY"))
       std::fprintf(stderr,
                    "fake-cuda: %ld modules loaded, %ld kernels looked up, %ld "
-                   "launches, %zu allocations live\n",
-                   modules, lookups, launches, allocations.size());
+                   "launches, %ld streams created, %zu allocations live\n",
+                   modules, lookups, launches, streams, allocations.size());
   }
 } summary;
 
@@ -188,6 +188,8 @@ CUresult cuLaunchKernel(CUfunc_st *function, unsigned gx, unsigned gy,
   return kSuccess;
 }
 CUresult cuStreamCreate(CUstream_st **stream, unsigned) {
+  std::lock_guard<std::mutex> guard(lock);
+  ++streams;
   *stream = &theStream;
   return kSuccess;
 }
@@ -252,6 +254,10 @@ CUresult cuEventDestroy_v2(CUevent_st *event) {
 long fakeCudaLaunches() {
   std::lock_guard<std::mutex> guard(lock);
   return launches;
+}
+long fakeCudaStreams() {
+  std::lock_guard<std::mutex> guard(lock);
+  return streams;
 }
 long fakeCudaLookups() {
   std::lock_guard<std::mutex> guard(lock);

@@ -102,6 +102,25 @@ TEST_F(MgpuRuntime, LoadsPtxLooksUpKernelsAndLaunches) {
   fn<Unload>("mgpuModuleUnload")(module);
 }
 
+TEST_F(MgpuRuntime, OneStreamPerThreadForItsLaunches) {
+  // The host code creates and destroys a stream around every launch: the
+  // thread's stream is made once and kept.
+  auto streams = reinterpret_cast<long (*)()>(dlsym(fake, "fakeCudaStreams"));
+  void *first = fn<StreamCreate>("mgpuStreamCreate")();
+  fn<StreamOp>("mgpuStreamDestroy")(first);
+  long made = streams();
+  void *second = fn<StreamCreate>("mgpuStreamCreate")();
+  fn<StreamOp>("mgpuStreamDestroy")(second);
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(streams(), made);
+  std::thread other([&] {
+    fn<StreamOp>("mgpuStreamDestroy")(fn<StreamCreate>("mgpuStreamCreate")());
+  });
+  other.join();
+  EXPECT_EQ(streams(), made + 1);
+  EXPECT_EQ(takeFirstError(), "");
+}
+
 TEST_F(MgpuRuntime, NamesAKernelTheModuleLacks) {
   void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
   ASSERT_NE(module, nullptr);
