@@ -189,8 +189,7 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
     fail("launching kernel " + kernelName(f) + " failed: " + errorName(r));
 }
 
-// --- Streams
-// ------------------------------------------------------------------
+// --- Streams -----------------------------------------------------------------
 
 /// The host code creates a stream for each launch, synchronizes it and
 /// destroys it (gpu-to-llvm's lowering of a synchronous gpu.launch_func):
@@ -234,8 +233,7 @@ void streamDestroy(void *stream) {
     api->streamDestroy(static_cast<CUstream>(stream));
 }
 
-// --- Memory
-// -------------------------------------------------------------------
+// --- Memory ------------------------------------------------------------------
 
 /// Managed memory: null and why not where the driver cannot give `bytes`
 /// (what was asked and what the device has free).
