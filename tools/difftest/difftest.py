@@ -18,7 +18,10 @@ several threads splits the batch into blocks of rows, and a batch too
 small to split runs its parallel loops on the threads: every one of them,
 HEED_PARALLEL_LOOP_MIN_US=0). Each model is also
 made into an ahead-of-time model library (heed compile --emit=shared) at
-two of the batch sizes, rotating over the models, and run by heed-aot-run.
+two of the batch sizes, rotating over the models, and run by heed-aot-run,
+and run with --device=cuda over the fake CUDA driver of the build tree
+(test/runtime/cuda/FakeCudaDriver.cpp: no kernel runs, so it checks the
+runtime's plumbing, not values) at one batch size.
 A failure prints the commands that reproduce it.
 
     /usr/bin/python3 tools/difftest/difftest.py BUILD [--quick] [--only NAME]
@@ -199,6 +202,34 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
     return tag, None
 
 
+def run_cuda_plumbing(heed, fake_driver, name, model, weights, inputs, batch, tmp):
+    """--device=cuda over the fake CUDA driver (test/runtime/cuda/): no
+    kernel runs, so no values are compared; the run must finish, load one
+    module, give every kernel device-reachable pointers and leave no
+    managed allocation behind."""
+    tag = "%s-b%d-cuda-fake-driver" % (name, batch)
+    rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
+    in_file = os.path.join(tmp, tag + ".in.npz")
+    np.savez(in_file, **rows)
+    cmd = [heed, "run", path(model), "--input", in_file, "--device=cuda"]
+    if weights:
+        cmd += ["--weights", path(weights)]
+    for param in PARAMS.get(name, []):
+        cmd += ["--param", param]
+    env = dict(os.environ, LD_LIBRARY_PATH=fake_driver, FAKE_CUDA_SUMMARY="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    os.remove(in_file)
+    summary = [line for line in proc.stderr.splitlines() if line.startswith("fake-cuda:")]
+    where = "\n  LD_LIBRARY_PATH=%s FAKE_CUDA_SUMMARY=1 %s" % (fake_driver, " ".join(cmd))
+    if proc.returncode != 0:
+        return tag, "heed failed (exit %d): %s%s" % (proc.returncode,
+                                                     proc.stderr.strip()[-600:], where)
+    if not summary or " 1 modules loaded" not in summary[-1] or \
+            not summary[-1].endswith(" 0 allocations live"):
+        return tag, "fake driver: %s%s" % (summary[-1] if summary else "no summary", where)
+    return tag, None
+
+
 def symbolic_dims(model_text, inputs):
     """Each symbolic dimension of the model's inputs, bound from the arrays:
     a dim that is a bare name and not a header parameter."""
@@ -274,6 +305,11 @@ def main():
     ap.add_argument("--rtol", type=float, default=1e-4)
     args = ap.parse_args()
     heed = os.path.join(os.path.abspath(args.build), "bin", "heed")
+    # The fake libcuda.so.1 of a build tree (not in a copy of bin/ and lib/).
+    fake_driver = os.path.join(os.path.abspath(args.build), "test", "fake-cuda")
+    if not os.path.isdir(fake_driver):
+        print("difftest: no %s: the --device=cuda runs over the fake driver are "
+              "skipped" % fake_driver, flush=True)
     # Every parallel loop of a run with threads to spare (heads, query
     # tiles) goes to the pool, however little its work.
     env_threads = {"OMP_NUM_THREADS": "1", "HEED_PARALLEL_LOOP_MIN_US": "0"}
@@ -300,6 +336,11 @@ def main():
             for batch in sorted({batches[index % n], batches[(index + n // 2) % n]}):
                 jobs.append((run_aot, heed, name, model, weights, inputs, gold, batch,
                              tmp, args.atol, args.rtol))
+            # The CUDA runtime's plumbing over the fake driver, one batch
+            # size per model, rotating.
+            if os.path.isdir(fake_driver):
+                jobs.append((run_cuda_plumbing, heed, fake_driver, name, model, weights,
+                             inputs, batches[(index + 1) % n], tmp))
         failures = 0
         with ThreadPoolExecutor(args.jobs) as pool:
             for tag, problem in pool.map(lambda j: j[0](*j[1:]), jobs):
