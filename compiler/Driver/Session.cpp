@@ -407,22 +407,9 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     // The host code's launches, module loading and memory (runtime/cuda).
     for (auto &entryPoint : rt::cuda::mgpuEntryPoints())
       symbols.push_back(entryPoint);
-    // The weights go to managed memory once per binding.
     if (deviceWeights.empty())
-      for (auto [w, spec] : llvm::zip_equal(weights, expectedWeights())) {
-        std::string error;
-        auto buffer = rt::cuda::ManagedBuffer::allocate(
-            w.shape(),
-            "uploading weight '" + spec.name + "' " +
-                rt::shapeToString(w.shape()) + " to the device",
-            error);
-        if (!error.empty()) {
-          deviceWeights.clear();
-          return fail(error);
-        }
-        std::copy(w.data(), w.data() + w.numElements(), buffer.data());
-        deviceWeights.push_back(std::move(buffer));
-      }
+      if (auto err = uploadDeviceWeights())
+        return std::move(err);
   }
   // The on-disk cache: the same model text, parameters, dims and lowering
   // options on this CPU with this build of Heed give the same code.
@@ -631,48 +618,6 @@ llvm::Error Session::runRows(Compiled &model, const rt::NamedTensors &inputs,
   std::string kernelError = model.kernels->takeError();
   if (!kernelError.empty())
     return fail("while running '" + ast->name + "': " + kernelError);
-  return llvm::Error::success();
-}
-
-llvm::Error Session::runOnDevice(Compiled &model,
-                                 const rt::NamedTensors &inputs,
-                                 rt::NamedTensors &outputs) {
-  // Inputs and outputs go through managed memory, copied once per run; the
-  // weights were uploaded when the model was compiled.
-  std::vector<rt::cuda::ManagedBuffer> staged;
-  std::vector<BufferArg> args;
-  auto stage = [&](const rt::Tensor &t, const std::string &what) {
-    std::string error;
-    staged.push_back(rt::cuda::ManagedBuffer::allocate(t.shape(), what, error));
-    if (error.empty())
-      args.push_back({staged.back().data(), t.shape()});
-    return error;
-  };
-  for (auto &in : ast->inputs)
-    for (auto &[name, t] : inputs)
-      if (name == in.name) {
-        if (std::string error = stage(t, "input '" + name + "'");
-            !error.empty())
-          return fail(error);
-        std::copy(t.data(), t.data() + t.numElements(), staged.back().data());
-      }
-  for (auto &w : deviceWeights)
-    args.push_back({w.data(), w.shape()});
-  for (auto &p : model.devicePrepared)
-    args.push_back({p.data(), p.shape()});
-  size_t firstOutput = staged.size();
-  for (auto &[name, t] : outputs)
-    if (std::string error = stage(t, "output '" + name + "'"); !error.empty())
-      return fail(error);
-  if (auto err = model.jit->invoke(0, args))
-    return err;
-  if (std::string why = rt::cuda::takeFirstError(); !why.empty())
-    return fail("while running '" + ast->name + "' on the device: " + why);
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    rt::Tensor &t = outputs[i].second;
-    const float *from = staged[firstOutput + i].data();
-    std::copy(from, from + t.numElements(), t.data());
-  }
   return llvm::Error::success();
 }
 

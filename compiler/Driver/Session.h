@@ -186,8 +186,10 @@ private:
                          std::vector<Compiled *> &blockModel);
   /// Runs rows [row, row + rows) of a batch of `batchSize` through
   /// `model`; the buffers are the whole batch's.
+  /// --target=cuda: `weights` to managed memory (SessionDevice.cpp).
+  llvm::Error uploadDeviceWeights();
   /// --target=cuda: one run, its inputs and outputs staged in managed
-  /// memory.
+  /// memory (SessionDevice.cpp).
   llvm::Error runOnDevice(Compiled &model, const rt::NamedTensors &inputs,
                           rt::NamedTensors &outputs);
   llvm::Error runRows(Compiled &model, const rt::NamedTensors &inputs,

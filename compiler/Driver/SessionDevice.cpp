@@ -1,0 +1,81 @@
+//===- SessionDevice.cpp - Running a session's model on a CUDA device -----===//
+//
+// Part of Heed. The --target=cuda side of Session: weights in managed
+// memory once per binding, each run's inputs and outputs staged there
+// (runtime/cuda/MgpuRuntime.h), the runtime's first error reported after
+// the run.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Driver/Session.h"
+#include "runtime/cuda/MgpuRuntime.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace heed;
+
+static llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Error Session::uploadDeviceWeights() {
+  // Once per binding (setWeights clears them): a weight that does not fit
+  // is named with its shape.
+  for (auto [w, spec] : llvm::zip_equal(weights, expectedWeights())) {
+    std::string error;
+    auto buffer = rt::cuda::ManagedBuffer::allocate(
+        w.shape(),
+        "uploading weight '" + spec.name + "' " + rt::shapeToString(w.shape()) +
+            " to the device",
+        error);
+    if (!error.empty()) {
+      deviceWeights.clear();
+      return fail(error);
+    }
+    std::copy(w.data(), w.data() + w.numElements(), buffer.data());
+    deviceWeights.push_back(std::move(buffer));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error Session::runOnDevice(Compiled &model,
+                                 const rt::NamedTensors &inputs,
+                                 rt::NamedTensors &outputs) {
+  // Inputs and outputs go through managed memory, copied once per run; the
+  // weights were uploaded when the model was compiled.
+  std::vector<rt::cuda::ManagedBuffer> staged;
+  std::vector<BufferArg> args;
+  auto stage = [&](const rt::Tensor &t, const std::string &what) {
+    std::string error;
+    staged.push_back(rt::cuda::ManagedBuffer::allocate(t.shape(), what, error));
+    if (error.empty())
+      args.push_back({staged.back().data(), t.shape()});
+    return error;
+  };
+  for (auto &in : ast->inputs)
+    for (auto &[name, t] : inputs)
+      if (name == in.name) {
+        if (std::string error = stage(t, "input '" + name + "'");
+            !error.empty())
+          return fail(error);
+        std::copy(t.data(), t.data() + t.numElements(), staged.back().data());
+      }
+  for (auto &w : deviceWeights)
+    args.push_back({w.data(), w.shape()});
+  for (auto &p : model.devicePrepared)
+    args.push_back({p.data(), p.shape()});
+  size_t firstOutput = staged.size();
+  for (auto &[name, t] : outputs)
+    if (std::string error = stage(t, "output '" + name + "'"); !error.empty())
+      return fail(error);
+  if (auto err = model.jit->invoke(0, args))
+    return err;
+  if (std::string why = rt::cuda::takeFirstError(); !why.empty())
+    return fail("while running '" + ast->name + "' on the device: " + why);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    rt::Tensor &t = outputs[i].second;
+    const float *from = staged[firstOutput + i].data();
+    std::copy(from, from + t.numElements(), t.data());
+  }
+  return llvm::Error::success();
+}
