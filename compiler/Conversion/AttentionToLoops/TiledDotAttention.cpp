@@ -253,7 +253,7 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
   // fall into the same few L1 sets), and two query tiles in turn use each
   // key and value block while it is in L1, halving what the loops stream
   // from L2. 8 × 1024² × 64, one thread: 12.5-12.8 ms against 14.1-14.8
-  // (2 × 2048² × 64: 13.1-14.4 against 16.8-20.8); four tiles per block
+  // (2 × 2048² × 64: 12.8-14.9 against 16.8-20.8); four tiles per block
   // ran as two, and from 128 to 256 keys neither change moved. Otherwise
   // [B, D, T], read at the block's offset. Keys split into heads are
   // transposed from the unsplit tensor in one copy.
