@@ -27,7 +27,6 @@ namespace {
 // their errors apart.
 thread_local std::string firstError;
 std::mutex stateLock;
-std::map<CUfunction, std::string> kernelNames; // guarded by stateLock
 std::set<void *> hostFallbacks;                // guarded by stateLock
 // Kernels by module and name: the host code looks its kernel up before
 // every launch (gpu-to-llvm's lowering of gpu.launch_func).
@@ -49,10 +48,15 @@ const DriverApi *ready(const char *call) {
     fail(std::string(call) + ": " + driverStatus());
     return nullptr;
   }
+  // Made current once per thread: a launch need not ask the driver again.
+  thread_local CUcontext current = nullptr;
+  if (current == api->context)
+    return api;
   if (CUresult r = api->ctxSetCurrent(api->context); r != kCudaSuccess) {
     fail(std::string(call) + ": cuCtxSetCurrent failed with " + errorName(r));
     return nullptr;
   }
+  current = api->context;
   return api;
 }
 
@@ -87,22 +91,6 @@ void *moduleLoadJIT(void *data, int optLevel) {
   return module;
 }
 
-/// The same for a cubin (ptxas output): no JIT options apply.
-void *moduleLoad(void *data, size_t /*size*/) {
-  const DriverApi *api = ready("loading the model's kernels");
-  if (!api)
-    return nullptr;
-  CUmodule module = nullptr;
-  if (CUresult r = api->moduleLoadDataEx(&module, data, 0, nullptr, nullptr);
-      r != kCudaSuccess) {
-    fail("the CUDA driver could not load the model's kernels "
-         "(cuModuleLoadDataEx: " +
-         errorName(r) + ")");
-    return nullptr;
-  }
-  return module;
-}
-
 void moduleUnload(void *module) {
   const DriverApi *api = driver();
   if (!api || !module)
@@ -114,7 +102,6 @@ void moduleUnload(void *module) {
         ++it;
         continue;
       }
-      kernelNames.erase(it->second);
       it = kernelCache.erase(it);
     }
   }
@@ -143,15 +130,17 @@ void *moduleGetFunction(void *module, const char *name) {
     return nullptr;
   }
   std::lock_guard<std::mutex> guard(stateLock);
-  kernelNames[function] = name;
   kernelCache.emplace(std::make_pair(module, std::string(name)), function);
   return function;
 }
 
+/// For messages only: the name `function` was looked up by.
 std::string kernelName(CUfunction function) {
   std::lock_guard<std::mutex> guard(stateLock);
-  auto it = kernelNames.find(function);
-  return it == kernelNames.end() ? "(unknown)" : it->second;
+  for (auto &[key, cached] : kernelCache)
+    if (cached == function)
+      return key.second;
+  return "(unknown)";
 }
 
 void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
@@ -297,7 +286,7 @@ void memFree(void *pointer, void * /*stream*/) {
       fail("freeing device memory failed: " + errorName(r));
 }
 
-void memcpyAsync(void *dst, void *src, size_t bytes, void * /*stream*/) {
+void memcpyOnDevice(void *dst, void *src, size_t bytes, void * /*stream*/) {
   if (failed())
     return;
   const DriverApi *api = ready("copying device memory");
@@ -331,9 +320,10 @@ void hostCodeFree(void *pointer) { memFree(pointer, nullptr); }
 } // namespace
 
 std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
+  // (No mgpuModuleLoad: the pipeline embeds PTX, format isa, which the
+  // constructor loads with mgpuModuleLoadJIT.)
   return {
       {"mgpuModuleLoadJIT", reinterpret_cast<void *>(&moduleLoadJIT)},
-      {"mgpuModuleLoad", reinterpret_cast<void *>(&moduleLoad)},
       {"mgpuModuleUnload", reinterpret_cast<void *>(&moduleUnload)},
       {"mgpuModuleGetFunction", reinterpret_cast<void *>(&moduleGetFunction)},
       {"mgpuLaunchKernel", reinterpret_cast<void *>(&launchKernel)},
@@ -342,7 +332,7 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
       {"mgpuStreamDestroy", reinterpret_cast<void *>(&streamDestroy)},
       {"mgpuMemAlloc", reinterpret_cast<void *>(&memAlloc)},
       {"mgpuMemFree", reinterpret_cast<void *>(&memFree)},
-      {"mgpuMemcpy", reinterpret_cast<void *>(&memcpyAsync)},
+      {"mgpuMemcpy", reinterpret_cast<void *>(&memcpyOnDevice)},
       // The host code's temporaries: its calls to malloc, calloc and free
       // resolve here, not to libc.
       {"malloc", reinterpret_cast<void *>(&hostCodeMalloc)},

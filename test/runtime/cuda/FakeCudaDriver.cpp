@@ -69,6 +69,11 @@ size_t totalBytes() {
   const char *mb = std::getenv("FAKE_CUDA_TOTAL_MB");
   return (mb ? std::strtoull(mb, nullptr, 10) : 1024) << 20;
 }
+/// What a test reads of the fake's counters, under its lock.
+template <typename Read> long counted(Read read) {
+  std::lock_guard<std::mutex> guard(lock);
+  return read();
+}
 } // namespace
 
 extern "C" {
@@ -252,19 +257,15 @@ CUresult cuEventDestroy_v2(CUevent_st *event) {
 }
 
 long fakeCudaLaunches() {
-  std::lock_guard<std::mutex> guard(lock);
-  return launches;
+  return counted([] { return launches; });
 }
 long fakeCudaStreams() {
-  std::lock_guard<std::mutex> guard(lock);
-  return streams;
+  return counted([] { return streams; });
 }
 long fakeCudaLookups() {
-  std::lock_guard<std::mutex> guard(lock);
-  return lookups;
+  return counted([] { return lookups; });
 }
 long fakeCudaLiveAllocations() {
-  std::lock_guard<std::mutex> guard(lock);
-  return static_cast<long>(allocations.size());
+  return counted([] { return long(allocations.size()); });
 }
 }
