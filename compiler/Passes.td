@@ -632,4 +632,72 @@ def StageHostConstants : Pass<"heed-stage-host-constants", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }
 
+def LowerDotAttentionToGPU : Pass<"heed-lower-dot-attention-to-gpu",
+                                  "mlir::ModuleOp"> {
+  let summary = "Dot-product attention ops as calls of flash-style kernels";
+  let description = [{
+    Softmax attention of `[B, Tq, D]` queries over `[B, T, D]` keys and
+    `[B, T, Dv]` values with a (scaled) dot-product score and its weights
+    unused (lengths and the causal mask allowed) becomes a call of a
+    private declaration marked `heed.flash_attention` (the score's scale,
+    causal); `heed-build-flash-attention-kernels` gives it its kernel after
+    bufferization, which (with its deallocation) handles the call like a
+    runtime kernel's. Other attention ops are left for the decomposition,
+    as are sizes the kernel does not take (D + Dv above 256 floats).
+
+    ```mlir
+    %ctx, %w = attn.attention query(%q : tensor<8x128x64xf32>) ...
+    // becomes
+    %qb = bufferization.to_buffer %q read_only : ... memref<8x128x64xf32>
+    ...
+    %out = memref.alloc() {alignment = 64 : i64} : memref<8x128x64xf32>
+    call @heed_flash_attention_0(%qb, %kb, %vb, %out) : (...) -> ()
+    %ctx = bufferization.to_tensor %out restrict writable : ...
+    func.func private @heed_flash_attention_0(memref<8x128x64xf32>, ...)
+        attributes {heed.flash_attention = {causal = false, scale = 1.250000e-01 : f32}}
+    ```
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
+                                      "mlir::ModuleOp"> {
+  let summary = "Give each flash attention declaration its kernel";
+  let description = [{
+    One kernel per declaration, no `[Tq × T]` matrix in global memory. The
+    grid is (B, ⌈Tq / BQ⌉) blocks of BQ threads (at most 64); thread r of
+    block (b, i) owns query row i·BQ + r, whose scaled query, running
+    maximum m, sum l and context O (a `vector<Dv x f32>`: registers) it
+    carries over the key tiles:
+
+    ```
+    for j0 in [0, kEnd) step BK    kEnd: T, lengths[b], causal: rows + 1
+      Ks, Vs = K[b, j0:j0+BK], V[b, j0:j0+BK]  shared memory, all threads
+      barrier
+      S[r, :] = masked q · Ks[j]; m' = max(m, max S[r, :])   S shared
+      P = exp(S[r, :] - m'); α = exp(m - m')
+      l = α l + Σ P;  O = α O + Σ P[j] Vs[j]
+      barrier
+    context[b, row] = l > 0 ? O / l : 0
+    ```
+
+    With `on-host`, the same kernel body runs on the CPU: blocks and
+    threads become `scf.for` loops, each stretch between barriers a loop
+    over the threads of its own, and what a thread carries over a barrier
+    is kept in arrays indexed by the thread. That is how the kernel's
+    arithmetic, tiles and masks are checked against the goldens without a
+    GPU (`--target=gpu-schedule-on-cpu`).
+  }];
+  let options = [
+    Option<"onHost", "on-host", "bool", /*default=*/"false",
+           "the blocks and threads as loops on the CPU">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // HEED_COMPILER_PASSES

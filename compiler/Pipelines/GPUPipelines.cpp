@@ -42,6 +42,12 @@ std::string heed::gpuLibdevicePath() {
 void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
                                             const PipelineOptions &options) {
   buildBufferizationPipeline(pm);
+  // The flash attention kernels' bodies (a gpu.launch each, or on the
+  // CPU-run schedule the same body as loops over blocks and threads): after
+  // bufferization, whose deallocation does not take barriers.
+  BuildFlashAttentionKernelsOptions flash;
+  flash.onHost = options.target == Target::GPUScheduleOnCPU;
+  pm.addPass(createBuildFlashAttentionKernels(flash));
   // Reduction dims innermost, so that every op's parallel dims form one
   // loop nest to map.
   pm.addNestedPass<func::FuncOp>(createLinalgReductionsInnermost());
@@ -52,7 +58,6 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // Each loop nest onto (block, thread) with the innermost dim fastest, so
   // neighbouring threads touch neighbouring elements; copies too.
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
-  (void)options;
 }
 
 void heed::buildLinalgToGPUPipeline(OpPassManager &pm,

@@ -43,8 +43,13 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     // which values are query-only (hoistable) and which depend on keys.
     pm.addNestedPass<func::FuncOp>(createLowerAttentionToLoops());
   } else {
-    // Reference lowering: attention becomes whole-tensor attn ops (also the
-    // GPU target's, until it has a fused attention kernel).
+    if (options.fusedAttention) {
+      // GPU: dot-product attention over query sequences as calls of
+      // flash-style kernels (built after bufferization).
+      pm.addPass(createLowerDotAttentionToGPU());
+    }
+    // Reference lowering: attention becomes whole-tensor attn ops (the
+    // GPU target's for every other attention).
     pm.addNestedPass<func::FuncOp>(createDecomposeAttention());
   }
   // Recurrent layers with per-row lengths (packed sequences) have no oneDNN

@@ -23,6 +23,7 @@
 
 #include "compiler/Conversion/AttentionToLoops/TiledDotAttention.h"
 #include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+#include "compiler/Transforms/DotScore.h"
 #include "compiler/Transforms/ParallelLoops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,7 +31,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/Matchers.h"
 
 #include <cmath>
 
@@ -42,40 +42,6 @@ namespace {
 constexpr int64_t kLanes = 16;   // f32 lanes of a zmm register
 constexpr int64_t kMaxCols = 64; // keys per block
 constexpr int64_t kMaxDv = 128;  // context row kept in registers
-
-/// The constant factor of a `Σ q·k [· c | / c]` score region, or nullopt.
-std::optional<float> dotScoreScale(attn::AttentionOp op) {
-  Block &body = op.getScore().front();
-  Value e = op.getScoreValue();
-  float scale = 1.0f;
-  if (auto scaled = e.getDefiningOp<attn::BinaryOp>()) {
-    DenseElementsAttr c;
-    if (!matchPattern(scaled.getRhs(), m_Constant(&c)) || !c.isSplat())
-      return std::nullopt;
-    float v = c.getSplatValue<float>();
-    if (scaled.getKind() == attn::BinaryKind::mul)
-      scale = v;
-    else if (scaled.getKind() == attn::BinaryKind::div && v != 0)
-      scale = 1.0f / v;
-    else
-      return std::nullopt;
-    e = scaled.getLhs();
-  }
-  auto reduce = e.getDefiningOp<attn::ReduceOp>();
-  if (!reduce || reduce.getKind() != attn::ReduceKind::sum)
-    return std::nullopt;
-  auto product = reduce.getInput().getDefiningOp<attn::BinaryOp>();
-  if (!product || product.getKind() != attn::BinaryKind::mul)
-    return std::nullopt;
-  Value q = op.getQueryRow(), k = op.getKeyRow();
-  bool operandsMatch = (product.getLhs() == q && product.getRhs() == k) ||
-                       (product.getLhs() == k && product.getRhs() == q);
-  // mul, reduce, [constant, scale,] yield: nothing else may hide in there.
-  size_t ops = std::distance(body.begin(), body.end());
-  if (!operandsMatch || ops > 5)
-    return std::nullopt;
-  return scale;
-}
 
 /// A [B·H, T, D] operand that is the heads of a [B, T, H·D] tensor:
 /// collapse<[[0, 1], [2], [3]]>(permute<0, 2, 1, 3>(expand<[[0], [1],
@@ -203,20 +169,12 @@ struct TileBuilder {
 } // namespace
 
 LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
-  if (!op.hasQuerySequence() || op.getKeys().size() != 1 ||
-      op.getNormalization() != attn::Normalization::softmax ||
-      op.getConstraint() != attn::Constraint::none || op.getHard() ||
-      !op.getWeights().use_empty())
-    return failure();
-  std::optional<float> scale = dotScoreScale(op);
+  std::optional<float> scale = matchOnlineSoftmaxDotAttention(op);
   if (!scale)
     return failure();
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto kType = cast<RankedTensorType>(op.getMemoryKeys().getType());
   auto vType = cast<RankedTensorType>(op.getValues().getType());
-  if (!qType.hasStaticShape() || !kType.hasStaticShape() ||
-      !vType.hasStaticShape())
-    return failure();
   int64_t batch = qType.getDimSize(0), queries = qType.getDimSize(1),
           depth = qType.getDimSize(2), steps = kType.getDimSize(1),
           dv = vType.getDimSize(2);

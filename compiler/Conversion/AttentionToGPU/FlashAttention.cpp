@@ -1,0 +1,149 @@
+//===- FlashAttention.cpp - Dot-product attention as one kernel per op ----===//
+//
+// Part of Heed. See Passes.td (heed-lower-dot-attention-to-gpu,
+// heed-build-flash-attention-kernels). The first pass runs on tensors: each
+// attention op it takes becomes a call of a declared function, which
+// bufferization and its deallocation treat like a runtime kernel. The
+// second, on buffers, gives each such function its kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/AttentionToGPU/FlashKernel.h"
+#include "compiler/Passes.h"
+#include "compiler/Transforms/DotScore.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+namespace heed {
+#define GEN_PASS_DEF_LOWERDOTATTENTIONTOGPU
+#define GEN_PASS_DEF_BUILDFLASHATTENTIONKERNELS
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+/// The attribute that marks a kernel's declaration: {scale, causal,
+/// lengths}. The sizes are its argument types.
+constexpr StringLiteral kFlashAttr = "heed.flash_attention";
+
+std::optional<FlashShape> shapeOf(attn::AttentionOp op) {
+  std::optional<float> scale = matchOnlineSoftmaxDotAttention(op);
+  if (!scale)
+    return std::nullopt;
+  ArrayRef<int64_t> q =
+      cast<RankedTensorType>(op.getQuery().getType()).getShape();
+  ArrayRef<int64_t> k =
+      cast<RankedTensorType>(op.getMemoryKeys().getType()).getShape();
+  ArrayRef<int64_t> v =
+      cast<RankedTensorType>(op.getValues().getType()).getShape();
+  return FlashShape::choose(q[0], q[1], q[2], k[1], v[2], *scale,
+                            op.getCausal(), static_cast<bool>(op.getLengths()));
+}
+
+struct LowerDotAttentionToGPUPass
+    : heed::impl::LowerDotAttentionToGPUBase<LowerDotAttentionToGPUPass> {
+  void runOnOperation() override {
+    SmallVector<attn::AttentionOp> ops;
+    getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
+    int64_t number = 0;
+    for (attn::AttentionOp op : ops)
+      if (std::optional<FlashShape> shape = shapeOf(op))
+        lower(op, *shape, number++);
+  }
+
+  /// `op` as a call of a new kernel declaration: its operands read through
+  /// to_buffer, its context a fresh buffer.
+  void lower(attn::AttentionOp op, const FlashShape &s, int64_t number) {
+    ModuleOp module = getOperation();
+    Location loc = op.getLoc();
+    OpBuilder b(op);
+    auto bufferType = [](Value tensor) {
+      auto t = cast<RankedTensorType>(tensor.getType());
+      return MemRefType::get(t.getShape(), t.getElementType());
+    };
+    SmallVector<Value> operands = {op.getQuery(), op.getMemoryKeys(),
+                                   op.getValues()};
+    if (s.lengths)
+      operands.push_back(op.getLengths());
+    SmallVector<Value> args;
+    for (Value tensor : operands)
+      args.push_back(bufferization::ToBufferOp::create(
+          b, loc, bufferType(tensor), tensor, /*read_only=*/true));
+    Value context = op.getContextVector();
+    Value out = memref::AllocOp::create(b, loc, bufferType(context),
+                                        b.getI64IntegerAttr(64));
+    args.push_back(out);
+
+    OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+    std::string name = "heed_flash_attention_" + std::to_string(number);
+    while (module.lookupSymbol(name))
+      name += "_";
+    auto fn = func::FuncOp::create(
+        mb, loc, name,
+        mb.getFunctionType(ValueRange(args).getTypes(), TypeRange{}));
+    fn.setPrivate();
+    fn->setAttr(kFlashAttr,
+                mb.getDictionaryAttr(
+                    {mb.getNamedAttr("scale", mb.getF32FloatAttr(s.scale)),
+                     mb.getNamedAttr("causal", mb.getBoolAttr(s.causal))}));
+
+    func::CallOp::create(b, loc, fn, args);
+    Value result = bufferization::ToTensorOp::create(
+        b, loc, context.getType(), out, /*restrict=*/true, /*writable=*/true);
+    context.replaceAllUsesWith(result);
+    op.erase();
+  }
+};
+
+/// The FlashShape a declaration's arguments and attribute describe.
+std::optional<FlashShape> shapeOf(func::FuncOp fn, DictionaryAttr attr) {
+  auto scale = attr.getAs<FloatAttr>("scale");
+  auto causal = attr.getAs<BoolAttr>("causal");
+  unsigned n = fn.getNumArguments();
+  if (!scale || !causal || (n != 4 && n != 5))
+    return std::nullopt;
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Type t : fn.getArgumentTypes()) {
+    auto m = dyn_cast<MemRefType>(t);
+    if (!m || !m.hasStaticShape() || !m.getElementType().isF32())
+      return std::nullopt;
+    shapes.push_back(m.getShape());
+  }
+  ArrayRef<int64_t> q = shapes[0], k = shapes[1], v = shapes[2],
+                    out = shapes.back();
+  if (q.size() != 3 || k.size() != 3 || v.size() != 3 || out.size() != 3 ||
+      k[0] != q[0] || k[2] != q[2] || v[0] != q[0] || v[1] != k[1] ||
+      out != ArrayRef<int64_t>{q[0], q[1], v[2]} ||
+      (n == 5 && shapes[3] != ArrayRef<int64_t>{q[0]}))
+    return std::nullopt;
+  return FlashShape::choose(q[0], q[1], q[2], k[1], v[2],
+                            scale.getValueAsDouble(), causal.getValue(),
+                            n == 5);
+}
+
+struct BuildFlashAttentionKernelsPass
+    : heed::impl::BuildFlashAttentionKernelsBase<
+          BuildFlashAttentionKernelsPass> {
+  using BuildFlashAttentionKernelsBase::BuildFlashAttentionKernelsBase;
+
+  void runOnOperation() override {
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
+      auto attr = fn->getAttrOfType<DictionaryAttr>(kFlashAttr);
+      if (!attr || !fn.isDeclaration())
+        continue;
+      std::optional<FlashShape> shape = shapeOf(fn, attr);
+      if (!shape) {
+        fn.emitError("not a flash attention kernel's signature: ")
+            << fn.getFunctionType();
+        return signalPassFailure();
+      }
+      buildFlashAttentionBody(fn, *shape, onHost);
+      fn->removeAttr(kFlashAttr);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,55 @@
+//===- FlashKernel.h - The flash-style attention kernel ---------*- C++ -*-===//
+//
+// Part of Heed. The sizes and tiles of one dot-product attention kernel, and
+// the builder of its body (a gpu.launch, or the same body as host loops).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_CONVERSION_ATTENTIONTOGPU_FLASHKERNEL_H
+#define HEED_COMPILER_CONVERSION_ATTENTIONTOGPU_FLASHKERNEL_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace heed {
+
+/// Sizes of one attention op (`[B, Tq, D]` queries, `[B, T, D]` keys,
+/// `[B, T, Dv]` values) and the tiles its kernel uses.
+struct FlashShape {
+  int64_t batch, queries, depth, steps, valueDepth;
+  /// BQ: query rows per block, one thread each.
+  int64_t threads;
+  /// BK: keys per shared-memory tile.
+  int64_t keyTile;
+  float scale;
+  bool causal, lengths;
+
+  int64_t queryTiles() const { return (queries + threads - 1) / threads; }
+
+  /// A block's shared memory in bytes: the key and value tiles and the
+  /// scores, each thread's row padded by one float (no bank conflicts).
+  static int64_t sharedBytes(int64_t threads, int64_t keyTile, int64_t depth,
+                             int64_t valueDepth);
+  /// The tiles for these sizes: BQ = min(64, Tq rounded up to a warp), BK
+  /// the largest power of two up to 64 (and up to T rounded up to one)
+  /// whose tiles fit 48 KB of shared memory. nullopt where the kernel does not
+  /// apply: D + Dv above 256 floats (a thread's query and context rows are
+  /// registers), more query tiles or batch rows than a grid holds, an empty
+  /// axis.
+  static std::optional<FlashShape> choose(int64_t batch, int64_t queries,
+                                          int64_t depth, int64_t steps,
+                                          int64_t valueDepth, float scale,
+                                          bool causal, bool lengths);
+};
+
+/// Gives `fn` (a declaration taking the query, keys, values, [lengths,]
+/// and the context buffer) its body: one gpu.launch, or with `onHost` the
+/// same kernel as loops over blocks and threads.
+void buildFlashAttentionBody(mlir::func::FuncOp fn, const FlashShape &s,
+                             bool onHost);
+
+} // namespace heed
+
+#endif

@@ -1,0 +1,17 @@
+// RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels --verify-diagnostics
+
+// A context buffer whose shape is not [B, Tq, Dv].
+// expected-error @+1 {{not a flash attention kernel's signature}}
+func.func private @wrong_context(memref<2x5x16xf32>, memref<2x3x16xf32>, memref<2x3x8xf32>, memref<2x5x16xf32>) attributes {heed.flash_attention = {causal = false, scale = 1.0 : f32}}
+
+// -----
+
+// Keys of another depth than the queries.
+// expected-error @+1 {{not a flash attention kernel's signature}}
+func.func private @wrong_depth(memref<2x5x16xf32>, memref<2x3x8xf32>, memref<2x3x8xf32>, memref<2x5x8xf32>) attributes {heed.flash_attention = {causal = false, scale = 1.0 : f32}}
+
+// -----
+
+// No scale.
+// expected-error @+1 {{not a flash attention kernel's signature}}
+func.func private @no_scale(memref<2x5x16xf32>, memref<2x3x16xf32>, memref<2x3x8xf32>, memref<2x5x8xf32>) attributes {heed.flash_attention = {causal = false}}

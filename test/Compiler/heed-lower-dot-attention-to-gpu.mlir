@@ -1,0 +1,99 @@
+// RUN: heed-opt %s --split-input-file --heed-lower-dot-attention-to-gpu | FileCheck %s
+
+// Scaled dot-product attention with lengths and the causal mask: the
+// operands are read through to_buffer, the context is a fresh buffer the
+// call writes, and the declaration carries the scale and the mask.
+// CHECK-LABEL: func.func @scaled_causal
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x70x64xf32>, %[[K:.*]]: tensor<2x70x64xf32>, %[[V:.*]]: tensor<2x70x32xf32>, %[[L:.*]]: tensor<2xf32>)
+// CHECK-NOT: attn.attention
+// CHECK-DAG: %[[QB:.*]] = bufferization.to_buffer %[[Q]] read_only : tensor<2x70x64xf32> to memref<2x70x64xf32>
+// CHECK-DAG: %[[KB:.*]] = bufferization.to_buffer %[[K]] read_only
+// CHECK-DAG: %[[VB:.*]] = bufferization.to_buffer %[[V]] read_only
+// CHECK-DAG: %[[LB:.*]] = bufferization.to_buffer %[[L]] read_only
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x70x32xf32>
+// CHECK: call @heed_flash_attention_0(%[[QB]], %[[KB]], %[[VB]], %[[LB]], %[[OUT]])
+// CHECK: %[[CTX:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: return %[[CTX]]
+// CHECK: func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf32>, memref<2x70x32xf32>, memref<2xf32>, memref<2x70x32xf32>)
+// CHECK-SAME: heed.flash_attention = {causal = true, scale = 1.250000e-01 : f32}
+func.func @scaled_causal(%q: tensor<2x70x64xf32>, %k: tensor<2x70x64xf32>,
+                         %v: tensor<2x70x32xf32>, %len: tensor<2xf32>)
+    -> tensor<2x70x32xf32> {
+  %c, %w = attn.attention query(%q : tensor<2x70x64xf32>)
+      keys(%k : tensor<2x70x64xf32>) values(%v : tensor<2x70x32xf32>)
+      lengths(%len : tensor<2xf32>) attributes {causal} score {
+  ^bb0(%qr: tensor<64xf32>, %kr: tensor<64xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<64xf32>) -> tensor<1xf32>
+    %s = arith.constant dense<8.0> : tensor<1xf32>
+    %y = attn.binary %e, %s {kind = #attn<binary div>}
+        : (tensor<1xf32>, tensor<1xf32>) -> tensor<1xf32>
+    attn.yield %y : tensor<1xf32>
+  } : tensor<2x70x32xf32>, tensor<2x70x70xf32>
+  return %c : tensor<2x70x32xf32>
+}
+
+// -----
+
+// Attention whose weights are used (the kernel never forms them) is left
+// for the decomposition.
+// CHECK-LABEL: func.func @weights_used
+// CHECK: attn.attention
+// CHECK-NOT: func.func private @heed_flash_attention
+func.func @weights_used(%q: tensor<2x3x16xf32>, %k: tensor<2x5x16xf32>)
+    -> (tensor<2x3x16xf32>, tensor<2x3x5xf32>) {
+  %c, %w = attn.attention query(%q : tensor<2x3x16xf32>)
+      keys(%k : tensor<2x5x16xf32>) values(%k : tensor<2x5x16xf32>) score {
+  ^bb0(%qr: tensor<16xf32>, %kr: tensor<16xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<16xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x3x16xf32>, tensor<2x3x5xf32>
+  return %c, %w : tensor<2x3x16xf32>, tensor<2x3x5xf32>
+}
+
+// -----
+
+// A score that is not a dot product (tanh of it) is left alone.
+// CHECK-LABEL: func.func @not_a_dot_product
+// CHECK: attn.attention
+// CHECK-NOT: func.func private @heed_flash_attention
+func.func @not_a_dot_product(%q: tensor<2x3x16xf32>, %k: tensor<2x5x16xf32>)
+    -> tensor<2x3x16xf32> {
+  %c, %w = attn.attention query(%q : tensor<2x3x16xf32>)
+      keys(%k : tensor<2x5x16xf32>) values(%k : tensor<2x5x16xf32>) score {
+  ^bb0(%qr: tensor<16xf32>, %kr: tensor<16xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<16xf32>) -> tensor<1xf32>
+    %t = attn.activate %e {kind = #attn<activation tanh>} : tensor<1xf32>
+    attn.yield %t : tensor<1xf32>
+  } : tensor<2x3x16xf32>, tensor<2x3x5xf32>
+  return %c : tensor<2x3x16xf32>
+}
+
+// -----
+
+// Query and context rows of 192 floats each: more than a thread keeps in
+// registers (D + Dv > 256), so the decomposition takes it.
+// CHECK-LABEL: func.func @rows_too_wide
+// CHECK: attn.attention
+// CHECK-NOT: func.func private @heed_flash_attention
+func.func @rows_too_wide(%q: tensor<2x3x192xf32>, %k: tensor<2x5x192xf32>)
+    -> tensor<2x3x192xf32> {
+  %c, %w = attn.attention query(%q : tensor<2x3x192xf32>)
+      keys(%k : tensor<2x5x192xf32>) values(%k : tensor<2x5x192xf32>) score {
+  ^bb0(%qr: tensor<192xf32>, %kr: tensor<192xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<192xf32>, tensor<192xf32>) -> tensor<192xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<192xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x3x192xf32>, tensor<2x3x5xf32>
+  return %c : tensor<2x3x192xf32>
+}
