@@ -700,4 +700,118 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
                            "mlir::vector::VectorDialect"];
 }
 
+def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
+                                  "mlir::func::FuncOp"> {
+  let summary = "Matrix products as tiled kernels through shared memory";
+  let description = [{
+    A `linalg.generic` on buffers that is `out += a · b` with projected
+    permutation maps (dense layers, the projections of attention heads,
+    batched products) is a batch of matrix products once its loop dims are
+    grouped: batch (in a, b and out), M (a and out), N (b and out) and K
+    (reduced, in a and b). Where M, N and K are at least 16, it becomes one
+    kernel: blocks of 64 × 64 outputs over (N tiles, M tiles, batch), 256
+    threads each computing a 4 × 4 tile in registers, K in steps of 16
+    whose tiles of a and b all threads stage through shared memory (K
+    fastest across threads where an operand's memory runs along K), with
+    a barrier before and after each step's products. Loads past M, N or K
+    read zeros; writes stay inside. Smaller products are left to the
+    one-thread-per-element mapping.
+
+    With `on-host`, the same kernel runs as loops over blocks and threads
+    on the CPU (see heed-build-flash-attention-kernels), which checks its
+    arithmetic against the goldens without a GPU.
+
+    ```mlir
+    linalg.generic {indexing_maps = [(m, n, k) -> (m, k), (m, n, k) -> (k, n),
+                                     (m, n, k) -> (m, n)], ...}
+        ins(%a, %b : memref<100x64xf32>, memref<64x80xf32>)
+        outs(%c : memref<100x80xf32>) { mulf, addf }
+    // becomes
+    gpu.launch blocks(...) in (%x = %c2, %y = %c2, %z = %c1)
+               threads(...) in (%t = %c256, ...)
+               workgroup(%as : memref<16x68xf32, 3>, %bs : memref<16x68xf32, 3>) {
+      %acc:4 = scf.for %k0 = %c0 to %c64 step %c16 iter_args(...) {
+        (stage a and b) gpu.barrier (4 × 4 outer products) gpu.barrier
+      }
+      (out += acc inside 100 × 80)
+    }
+    ```
+  }];
+  let options = [
+    Option<"onHost", "on-host", "bool", /*default=*/"false",
+           "the blocks and threads as loops on the CPU">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def HoistSequenceProducts : Pass<"heed-hoist-sequence-products",
+                                 "mlir::func::FuncOp"> {
+  let summary = "A product each step of a loop makes of its step's input, made once for all steps";
+  let description = [{
+    A recurrent layer expanded into a loop of cells multiplies each step's
+    input by the input weights: a `linalg.generic` (`out + a · b`) in an
+    `scf.for` whose one step-dependent operand is a slice, at the step, of
+    a tensor defined outside the loop (its other operand and its init are
+    too). The products of all steps become one op before the loop (a
+    matrix product of T times the rows: on the GPU a tiled kernel instead
+    of T small ones), with the time axis first in its result; the op in
+    the loop becomes that step's slice of it.
+
+    ```mlir
+    scf.for %t = %c0 to %c7 step %c1 ... {
+      %x = tensor.extract_slice %seq[0, %t, 0] [3, 1, 32] [1, 1, 1]
+          : tensor<3x7x32xf32> to tensor<3x32xf32>
+      %g = linalg.generic ins(%x, %w : ...) outs(%bias : tensor<3x96xf32>)
+    }
+    // becomes
+    %all = linalg.generic ins(%seq, %w : ...) outs(%biases : tensor<7x3x96xf32>)
+    scf.for %t = %c0 to %c7 step %c1 ... {
+      %g = tensor.extract_slice %all[%t, 0, 0] [1, 3, 96] [1, 1, 1]
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
+                                "mlir::func::FuncOp"> {
+  let summary = "Long reductions with few outputs as one block per output";
+  let description = [{
+    One thread per output reduces a whole row alone: a softmax over 200
+    keys at batch 32 would be 32 threads. A `linalg.generic` on buffers
+    whose body is `out = combine(out, x)` (x from the inputs alone;
+    combine one of addf, mulf, maximumf, minimumf, maxnumf, minnumf) with
+    at least 128 reduced elements per output and at most 4096 outputs
+    becomes a kernel of one block per output: each of up to 256 threads
+    reduces a strided share of the row from the combiner's identity, the
+    block halves the partials in shared memory (log2(threads) rounds, a
+    barrier each), and thread 0 combines the total into `out`. With
+    `on-host`, the same kernel as loops on the CPU (see
+    heed-build-flash-attention-kernels).
+
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "reduction"]}
+        ins(%e : memref<32x200xf32>) outs(%m : memref<32xf32>) {
+      ^bb0(%in: f32, %out: f32):
+        %x = arith.maximumf %in, %out : f32
+        linalg.yield %x : f32
+    }
+    // becomes
+    gpu.launch blocks(...) in (%x = %c32, ...) threads(...) in (%t = %c256, ...)
+               workgroup(%partials : memref<256xf32, 3>) {...}
+    ```
+  }];
+  let options = [
+    Option<"onHost", "on-host", "bool", /*default=*/"false",
+           "the blocks and threads as loops on the CPU">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 #endif // HEED_COMPILER_PASSES

@@ -48,6 +48,17 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   BuildFlashAttentionKernelsOptions flash;
   flash.onHost = options.target == Target::GPUScheduleOnCPU;
   pm.addPass(createBuildFlashAttentionKernels(flash));
+  // Matrix products (dense layers, head projections) as 64 × 64 output
+  // tiles through shared memory, 4 × 4 per thread (the same kernel as
+  // loops on the CPU-run schedule).
+  LowerContractionsToGPUOptions contractions;
+  contractions.onHost = flash.onHost;
+  pm.addNestedPass<func::FuncOp>(createLowerContractionsToGPU(contractions));
+  // Long reductions with few outputs (a softmax over the keys of a small
+  // batch) as a block per output with a tree through shared memory.
+  LowerReductionsToGPUOptions reductions;
+  reductions.onHost = flash.onHost;
+  pm.addNestedPass<func::FuncOp>(createLowerReductionsToGPU(reductions));
   // Reduction dims innermost, so that every op's parallel dims form one
   // loop nest to map.
   pm.addNestedPass<func::FuncOp>(createLinalgReductionsInnermost());

@@ -90,6 +90,10 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
   // ...and out of the model function: the runtime computes them once when
   // weights are bound.
   pm.addPass(createOutlineWeightPreparation());
+  // GPU: the input product of every step of a recurrent loop as one
+  // product before it (a tiled kernel, not one small one per step).
+  if (options.targetsGPU())
+    pm.addNestedPass<func::FuncOp>(createHoistSequenceProducts());
   // Merge producer/consumer elementwise generics (bias + activation, the
   // softmax chain) so fewer temporaries are allocated and walked.
   pm.addPass(createLinalgElementwiseOpFusionPass());

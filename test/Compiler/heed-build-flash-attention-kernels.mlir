@@ -1,5 +1,5 @@
-// RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels --canonicalize | FileCheck %s
-// RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels=on-host --canonicalize | FileCheck %s --check-prefix=HOST
+// RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels --canonicalize --cse | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels=on-host --canonicalize --cse | FileCheck %s --check-prefix=HOST
 
 // 2 rows × 70 queries over 70 keys, with lengths and the causal mask: a
 // grid of (2 rows, 2 query tiles) blocks of 64 threads; key and value
@@ -37,17 +37,17 @@
 // CHECK: gpu.terminator
 
 // On the host: the same body in loops over the 2 × 2 blocks and their 64
-// threads; the shared tiles, then the per-thread state (query rows, maxima,
-// sums, context rows) in arrays indexed by the thread; no gpu op.
+// threads; the shared tiles, then the per-thread state (maxima, sums,
+// context rows, query rows) in arrays indexed by the thread; no gpu op.
 // HOST-LABEL: func.func private @heed_flash_attention_0
 // HOST-NOT: gpu.
 // HOST: memref.alloca() : memref<64x64xf32>
 // HOST-NEXT: memref.alloca() : memref<64x32xf32>
 // HOST-NEXT: memref.alloca() : memref<64x65xf32>
-// HOST-NEXT: %[[QS:.*]] = memref.alloca() : memref<64x64xf32>
 // HOST-NEXT: %[[MS:.*]] = memref.alloca() : memref<64xf32>
 // HOST-NEXT: memref.alloca() : memref<64xf32>
 // HOST-NEXT: %[[OS:.*]] = memref.alloca() : memref<64x32xf32>
+// HOST-NEXT: %[[QS:.*]] = memref.alloca() : memref<64x64xf32>
 // HOST: scf.for %{{.*}} = %c0 to %c2 step %c1
 // HOST-NEXT: scf.for %{{.*}} = %c0 to %c2 step %c1
 // HOST: scf.for %[[T0:.*]] = %c0 to %c64 step %c1

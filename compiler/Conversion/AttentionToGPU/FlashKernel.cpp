@@ -3,20 +3,19 @@
 // Part of Heed. See FlashKernel.h and Passes.td
 // (heed-lower-dot-attention-to-gpu, heed-build-flash-attention-kernels).
 //
-// The kernel body is written once, as four pieces a thread runs (load its
+// The kernel body is written once, as the pieces of a BlockProgram
+// (compiler/Conversion/LoopsToGPU/BlockProgram.h) a thread runs: load its
 // query row, load its share of a key/value tile, score the tile into its
-// running softmax, write its context row), and placed two ways: inside a
-// gpu.launch with barriers between the pieces and the running state in
-// registers, or (on-host) inside loops over blocks and threads with the
-// state in arrays indexed by the thread. The arithmetic, the tiles and the
-// masks are the same code in both.
+// running softmax, write its context row. Placed inside a gpu.launch, or
+// (on-host) inside loops over blocks and threads: the arithmetic, the
+// tiles and the masks are the same code in both.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/AttentionToGPU/FlashKernel.h"
+#include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -274,159 +273,82 @@ private:
   Type f32;
 };
 
-/// Shared-memory types of a block (in `space`: workgroup on the GPU, none
-/// on the host).
-struct SharedTypes {
-  MemRefType keyTile, valueTile, scores;
-  SharedTypes(const FlashShape &s, Type f32, Attribute space) {
-    keyTile = MemRefType::get({s.keyTile, s.depth}, f32, nullptr, space);
-    valueTile = MemRefType::get({s.keyTile, s.valueDepth}, f32, nullptr, space);
-    scores = MemRefType::get({s.threads, s.keyTile + 1}, f32, nullptr, space);
-  }
-};
-
-/// The kernel as one gpu.launch: grid (B, query tiles), BQ threads, the
-/// state in registers (scf.for iter_args) across the barriers.
-void emitLaunch(OpBuilder &b, Location loc, const FlashShape &s,
-                FlashBuffers m) {
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  SharedTypes shared(s, b.getF32Type(), workgroup);
-  auto c = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  auto launch = gpu::LaunchOp::create(
-      b, loc, c(s.batch), c(s.queryTiles()), c(1), c(s.threads), c(1), c(1),
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/ValueRange{},
-      TypeRange{shared.keyTile, shared.valueTile, shared.scores});
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  ArrayRef<BlockArgument> attributions = launch.getWorkgroupAttributions();
-  m.keyTile = attributions[0];
-  m.valueTile = attributions[1];
-  m.scores = attributions[2];
-  FlashBody body(b, loc, s, m);
-  Value batchRow = launch.getBlockIds().x;
-  Value thread = launch.getThreadIds().x;
-  Value firstRow =
-      arith::MulIOp::create(b, loc, launch.getBlockIds().y, c(s.threads));
-  Value row = arith::AddIOp::create(b, loc, firstRow, thread);
-  Value query = body.loadQuery(batchRow, row);
-  Value end = body.keyEnd(batchRow, firstRow);
-  RowState init = body.initialState();
-  auto keyLoop =
-      scf::ForOp::create(b, loc, c(0), end, c(s.keyTile),
-                         ValueRange{init.max, init.sum, init.context});
-  {
-    OpBuilder::InsertionGuard loopGuard(b);
-    b.setInsertionPointToStart(keyLoop.getBody());
-    Value first = keyLoop.getInductionVar();
-    body.loadTile(thread, batchRow, first, end);
-    gpu::BarrierOp::create(b, loc);
-    RowState next = body.scoreTile(thread, row, query, first, end,
-                                   {keyLoop.getRegionIterArg(0),
-                                    keyLoop.getRegionIterArg(1),
-                                    keyLoop.getRegionIterArg(2)});
-    // The next tile overwrites what this one's scores read.
-    gpu::BarrierOp::create(b, loc);
-    scf::YieldOp::create(b, loc, ValueRange{next.max, next.sum, next.context});
-  }
-  body.writeContext(
-      batchRow, row,
-      {keyLoop.getResult(0), keyLoop.getResult(1), keyLoop.getResult(2)});
-  gpu::TerminatorOp::create(b, loc);
-}
-
-/// The same body on the host: loops over blocks and threads, one loop over
-/// the threads per stretch between barriers, and the state a thread
-/// carries over a barrier in arrays indexed by the thread.
-void emitHostLoops(OpBuilder &b, Location loc, const FlashShape &s,
-                   FlashBuffers m) {
-  Type f32 = b.getF32Type();
-  SharedTypes shared(s, f32, nullptr);
-  m.keyTile = memref::AllocaOp::create(b, loc, shared.keyTile);
-  m.valueTile = memref::AllocaOp::create(b, loc, shared.valueTile);
-  m.scores = memref::AllocaOp::create(b, loc, shared.scores);
-  Value queries = memref::AllocaOp::create(
-      b, loc, MemRefType::get({s.threads, s.depth}, f32));
-  Value maxima =
-      memref::AllocaOp::create(b, loc, MemRefType::get({s.threads}, f32));
-  Value sums =
-      memref::AllocaOp::create(b, loc, MemRefType::get({s.threads}, f32));
-  Value contexts = memref::AllocaOp::create(
-      b, loc, MemRefType::get({s.threads, s.valueDepth}, f32));
-  FlashBody body(b, loc, s, m);
-  auto c = [&](int64_t v) { return body.idx(v); };
-  auto loop = [&](int64_t n, function_ref<void(Value)> fn) {
-    auto forOp = scf::ForOp::create(b, loc, c(0), c(n), c(1));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    fn(forOp.getInductionVar());
-  };
-  auto loadState = [&](Value thread) -> RowState {
-    return {memref::LoadOp::create(b, loc, maxima, thread),
-            memref::LoadOp::create(b, loc, sums, thread),
-            vector::LoadOp::create(b, loc, body.vec(s.valueDepth), contexts,
-                                   ValueRange{thread, c(0)})};
-  };
-  auto storeState = [&](Value thread, RowState state) {
-    memref::StoreOp::create(b, loc, state.max, maxima, thread);
-    memref::StoreOp::create(b, loc, state.sum, sums, thread);
-    vector::StoreOp::create(b, loc, state.context, contexts,
-                            ValueRange{thread, c(0)});
-  };
-  loop(s.batch, [&](Value batchRow) {
-    loop(s.queryTiles(), [&](Value tile) {
-      Value firstRow = arith::MulIOp::create(b, loc, tile, c(s.threads));
-      auto rowOf = [&](Value thread) -> Value {
-        return arith::AddIOp::create(b, loc, firstRow, thread);
-      };
-      loop(s.threads, [&](Value thread) {
-        vector::StoreOp::create(b, loc, body.loadQuery(batchRow, rowOf(thread)),
-                                queries, ValueRange{thread, c(0)});
-        storeState(thread, body.initialState());
-      });
-      Value end = body.keyEnd(batchRow, firstRow);
-      auto keyLoop = scf::ForOp::create(b, loc, c(0), end, c(s.keyTile));
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(keyLoop.getBody());
-        Value first = keyLoop.getInductionVar();
-        loop(s.threads, [&](Value thread) {
-          body.loadTile(thread, batchRow, first, end);
-        });
-        // (barrier)
-        loop(s.threads, [&](Value thread) {
-          Value query = vector::LoadOp::create(
-              b, loc, body.vec(s.depth), queries, ValueRange{thread, c(0)});
-          storeState(thread, body.scoreTile(thread, rowOf(thread), query, first,
-                                            end, loadState(thread)));
-        });
-        // (barrier)
-      }
-      loop(s.threads, [&](Value thread) {
-        body.writeContext(batchRow, rowOf(thread), loadState(thread));
-      });
-    });
-  });
-}
-
 } // namespace
 
 void heed::buildFlashAttentionBody(func::FuncOp fn, const FlashShape &s,
                                    bool onHost) {
   Location loc = fn.getLoc();
   OpBuilder b = OpBuilder::atBlockBegin(fn.addEntryBlock());
-  FlashBuffers buffers;
-  buffers.query = fn.getArgument(0);
-  buffers.keys = fn.getArgument(1);
-  buffers.values = fn.getArgument(2);
-  buffers.lengths = s.lengths ? fn.getArgument(3) : Value();
-  buffers.out = fn.getArguments().back();
+  Type f32 = b.getF32Type();
+  FlashBuffers io;
+  io.query = fn.getArgument(0);
+  io.keys = fn.getArgument(1);
+  io.values = fn.getArgument(2);
+  io.lengths = s.lengths ? fn.getArgument(3) : Value();
+  io.out = fn.getArguments().back();
+  // The pieces for the block and thread at `place`.
+  auto body = [&](OpBuilder &b, const BlockPlace &place, FlashBuffers &m) {
+    m = io;
+    m.keyTile = place.shared[0];
+    m.valueTile = place.shared[1];
+    m.scores = place.shared[2];
+    return FlashBody(b, loc, s, m);
+  };
+  auto rowsOf = [&](OpBuilder &b, const BlockPlace &place) {
+    Value first = arith::MulIOp::create(
+        b, loc, place.block[1],
+        arith::ConstantIndexOp::create(b, loc, s.threads));
+    Value row = place.thread
+                    ? arith::AddIOp::create(b, loc, first, place.thread)
+                    : Value();
+    return std::make_pair(first, row);
+  };
+
+  BlockProgram p;
+  // Grid (batch rows, query tiles), one thread per query row.
+  p.grid = {s.batch, s.queryTiles(), 1};
+  p.threads = s.threads;
+  // Key and value tiles, and each thread's padded row of scores.
+  p.shared = {MemRefType::get({s.keyTile, s.depth}, f32),
+              MemRefType::get({s.keyTile, s.valueDepth}, f32),
+              MemRefType::get({s.threads, s.keyTile + 1}, f32)};
+  // Running maximum, sum, context row; the scaled query row.
+  p.state = {f32, f32, VectorType::get({s.valueDepth}, f32),
+             VectorType::get({s.depth}, f32)};
+  p.step = s.keyTile;
+  p.init = [&](OpBuilder &b, const BlockPlace &place) {
+    FlashBuffers m;
+    FlashBody flash = body(b, place, m);
+    RowState st = flash.initialState();
+    Value query = flash.loadQuery(place.block[0], rowsOf(b, place).second);
+    return SmallVector<Value>{st.max, st.sum, st.context, query};
+  };
+  p.end = [&](OpBuilder &b, const BlockPlace &place) {
+    FlashBuffers m;
+    return body(b, place, m).keyEnd(place.block[0], rowsOf(b, place).first);
+  };
+  p.load = [&](OpBuilder &b, const BlockPlace &place, Value first) {
+    FlashBuffers m;
+    body(b, place, m).loadTile(place.thread, place.block[0], first, place.end);
+  };
+  p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
+                  ValueRange state) {
+    FlashBuffers m;
+    RowState next =
+        body(b, place, m)
+            .scoreTile(place.thread, rowsOf(b, place).second, state[3], first,
+                       place.end, {state[0], state[1], state[2]});
+    return SmallVector<Value>{next.max, next.sum, next.context, state[3]};
+  };
+  p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange state) {
+    FlashBuffers m;
+    body(b, place, m)
+        .writeContext(place.block[0], rowsOf(b, place).second,
+                      {state[0], state[1], state[2]});
+  };
   if (onHost)
-    emitHostLoops(b, loc, s, buffers);
+    emitBlockProgramOnHost(b, loc, p);
   else
-    emitLaunch(b, loc, s, buffers);
+    emitBlockProgramLaunch(b, loc, p);
   func::ReturnOp::create(b, loc);
 }

@@ -1,0 +1,243 @@
+//===- BlockReduction.cpp - Long reductions as one block per output -------===//
+//
+// Part of Heed. See Passes.td (heed-lower-reductions-to-gpu).
+//
+// A reduction whose body is `out = combine(out, x)`, x computed from the
+// inputs alone and combine associative (addf, mulf, maximumf, minimumf,
+// maxnumf, minnumf), reduces per thread from the combiner's identity, then
+// across the block through shared memory, and combines the result with
+// `out` once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
+#include "compiler/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+
+namespace heed {
+#define GEN_PASS_DEF_LOWERREDUCTIONSTOGPU
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+/// Reductions at least this long, with at most this many outputs, get a
+/// block per output; others keep one thread per output.
+constexpr int64_t kMinReduction = 128;
+constexpr int64_t kMaxOutputs = 4096;
+/// Threads of a block (a power of two: the tree halves it).
+constexpr int64_t kMaxThreads = 256;
+
+struct BlockReductionMatch {
+  linalg::GenericOp op;
+  Operation *combiner; // out = combiner(out, x)
+  Value element;       // x, from the inputs alone
+  float identity;      // the combiner's identity
+  SmallVector<unsigned> parallel, reduction;
+  SmallVector<int64_t> sizes;
+  int64_t size(ArrayRef<unsigned> dims) const {
+    int64_t s = 1;
+    for (unsigned d : dims)
+      s *= sizes[d];
+    return s;
+  }
+};
+
+std::optional<float> identityOf(Operation *op) {
+  if (isa<arith::AddFOp>(op))
+    return 0.0f;
+  if (isa<arith::MulFOp>(op))
+    return 1.0f;
+  if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op))
+    return -INFINITY;
+  if (isa<arith::MinimumFOp, arith::MinNumFOp>(op))
+    return INFINITY;
+  return std::nullopt;
+}
+
+std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() == 0)
+    return std::nullopt;
+  for (Value operand : op->getOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return std::nullopt;
+  }
+  for (AffineMap map : op.getIndexingMapsArray())
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+      return std::nullopt;
+  Block &body = op.getRegion().front();
+  BlockArgument out = body.getArguments().back();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  Operation *combiner = yield.getOperand(0).getDefiningOp();
+  if (!combiner || combiner->getBlock() != &body ||
+      combiner->getNumOperands() != 2 || !out.hasOneUse() ||
+      out.getUses().begin()->getOwner() != combiner)
+    return std::nullopt;
+  std::optional<float> identity = identityOf(combiner);
+  if (!identity)
+    return std::nullopt;
+  Value element = combiner->getOperand(combiner->getOperand(0) == out ? 1 : 0);
+  // Everything else is pure and region-free (cloned per element).
+  for (Operation &inner : body.without_terminator())
+    if (&inner != combiner &&
+        (inner.getNumRegions() != 0 || !isMemoryEffectFree(&inner) ||
+         isa<linalg::IndexOp>(inner)))
+      return std::nullopt;
+  BlockReductionMatch m{op, combiner, element, *identity, {}, {}, {}};
+  m.sizes = op.getStaticLoopRanges();
+  for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
+    (it == utils::IteratorType::parallel ? m.parallel : m.reduction)
+        .push_back(d);
+  if (m.size(m.reduction) < kMinReduction || m.size(m.parallel) > kMaxOutputs)
+    return std::nullopt;
+  return m;
+}
+
+/// Splits `linear` into `dims`' values (row-major in loop order).
+void split(OpBuilder &b, Location loc, const BlockReductionMatch &m,
+           Value linear, ArrayRef<unsigned> dims,
+           SmallVectorImpl<Value> &values) {
+  for (unsigned d : llvm::reverse(dims)) {
+    if (d == dims.front()) {
+      values[d] = linear;
+      break;
+    }
+    Value size = arith::ConstantIndexOp::create(b, loc, m.sizes[d]);
+    values[d] = arith::RemUIOp::create(b, loc, linear, size);
+    linear = arith::DivUIOp::create(b, loc, linear, size);
+  }
+}
+
+SmallVector<Value> indices(AffineMap map, ArrayRef<Value> values) {
+  SmallVector<Value> at;
+  for (AffineExpr e : map.getResults())
+    at.push_back(values[cast<AffineDimExpr>(e).getPosition()]);
+  return at;
+}
+
+/// The combiner applied to `x` and `y` (a clone of the body's).
+Value combine(OpBuilder &b, const BlockReductionMatch &m, Value x, Value y) {
+  IRMapping map;
+  map.map(m.combiner->getOperand(0), x);
+  map.map(m.combiner->getOperand(1), y);
+  return b.clone(*m.combiner, map)->getResult(0);
+}
+
+void lower(const BlockReductionMatch &m, bool onHost) {
+  linalg::GenericOp op = m.op;
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Type f32 = b.getF32Type();
+  int64_t length = m.size(m.reduction);
+  int64_t threads = std::min<int64_t>(kMaxThreads, llvm::PowerOf2Ceil(length));
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto c = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+
+  BlockProgram p;
+  // One block per output, each thread a strided share of the reduction.
+  p.grid = {m.size(m.parallel), 1, 1};
+  p.threads = threads;
+  // The threads' partial results.
+  p.shared = {MemRefType::get({threads}, f32)};
+  // The tree: log2(threads) rounds, each halving the partials.
+  p.step = 1;
+  p.init = [&](OpBuilder &b, const BlockPlace &place) {
+    SmallVector<Value> values(m.sizes.size());
+    split(b, loc, m, place.block[0], m.parallel, values);
+    Value identity =
+        arith::ConstantOp::create(b, loc, b.getF32FloatAttr(m.identity));
+    auto loop = scf::ForOp::create(b, loc, place.thread, c(b, length),
+                                   c(b, threads), ValueRange{identity});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      split(b, loc, m, loop.getInductionVar(), m.reduction, values);
+      IRMapping map;
+      Block &body = op.getRegion().front();
+      for (unsigned i = 0; i < op.getNumDpsInputs(); ++i)
+        map.map(body.getArgument(i),
+                memref::LoadOp::create(b, loc, op.getDpsInputs()[i],
+                                       indices(maps[i], values)));
+      for (Operation &inner : body.without_terminator())
+        if (&inner != m.combiner)
+          b.clone(inner, map);
+      Value x = map.lookupOrDefault(m.element);
+      scf::YieldOp::create(b, loc, combine(b, m, loop.getRegionIterArg(0), x));
+    }
+    memref::StoreOp::create(b, loc, loop.getResult(0), place.shared[0],
+                            place.thread);
+    return SmallVector<Value>{};
+  };
+  p.end = [&](OpBuilder &b, const BlockPlace &) -> Value {
+    return c(b, llvm::Log2_64(threads));
+  };
+  p.load = [](OpBuilder &, const BlockPlace &, Value) {};
+  p.compute = [&](OpBuilder &b, const BlockPlace &place, Value round,
+                  ValueRange) {
+    // stride = threads >> (round + 1); threads below it add the partial a
+    // stride above their own (which no thread writes this round).
+    Value stride = arith::ShRUIOp::create(
+        b, loc, c(b, threads), arith::AddIOp::create(b, loc, round, c(b, 1)));
+    Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         place.thread, stride);
+    auto branch = scf::IfOp::create(b, loc, TypeRange{}, active, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    Value mine = memref::LoadOp::create(b, loc, place.shared[0], place.thread);
+    Value other = memref::LoadOp::create(
+        b, loc, place.shared[0],
+        ValueRange{arith::AddIOp::create(b, loc, place.thread, stride)});
+    memref::StoreOp::create(b, loc, combine(b, m, mine, other), place.shared[0],
+                            place.thread);
+    return SmallVector<Value>{};
+  };
+  p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange) {
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        place.thread, c(b, 0));
+    auto branch = scf::IfOp::create(b, loc, TypeRange{}, first, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    SmallVector<Value> values(m.sizes.size());
+    split(b, loc, m, place.block[0], m.parallel, values);
+    Value out = op.getDpsInits()[0];
+    SmallVector<Value> at = indices(maps.back(), values);
+    Value total = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
+    Value result =
+        combine(b, m, memref::LoadOp::create(b, loc, out, at), total);
+    memref::StoreOp::create(b, loc, result, out, at);
+  };
+  if (onHost)
+    emitBlockProgramOnHost(b, loc, p);
+  else
+    emitBlockProgramLaunch(b, loc, p);
+  op.erase();
+}
+
+struct LowerReductionsToGPUPass
+    : heed::impl::LowerReductionsToGPUBase<LowerReductionsToGPUPass> {
+  using LowerReductionsToGPUBase::LowerReductionsToGPUBase;
+
+  void runOnOperation() override {
+    std::vector<BlockReductionMatch> found;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (std::optional<BlockReductionMatch> m = match(op))
+        found.push_back(*m);
+    });
+    for (const BlockReductionMatch &m : found)
+      lower(m, onHost);
+  }
+};
+
+} // namespace

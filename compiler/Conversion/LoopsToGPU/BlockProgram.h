@@ -1,0 +1,83 @@
+//===- BlockProgram.h - A kernel on a GPU or on the host --------*- C++ -*-===//
+//
+// Part of Heed. The shape the tiled kernels share (flash attention, tiled
+// contractions): every thread of a block sets up its state, then the block
+// steps through a loop whose bound is the same for all its threads; each
+// step, the threads fill shared memory together, wait, fold it into their
+// own state, and wait again; at the end each thread writes its results.
+//
+//   state = init(thread)
+//   for i in [0, end) step s:       (end: the same for every thread)
+//     load(thread, i); barrier; state = compute(thread, i, state); barrier
+//   finish(thread, state)
+//
+// Placed as one gpu.launch (the state in registers, as scf.for iter_args)
+// or, to check its arithmetic without a GPU, as loops over blocks and
+// threads on the host: one loop over the threads per stretch between
+// barriers, the state a thread carries over a barrier in arrays indexed by
+// the thread. The callbacks emit the same code in both.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_CONVERSION_LOOPSTOGPU_BLOCKPROGRAM_H
+#define HEED_COMPILER_CONVERSION_LOOPSTOGPU_BLOCKPROGRAM_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <array>
+#include <functional>
+
+namespace heed {
+
+/// Where a callback runs: the block's ids (x, y, z), the thread's id
+/// (threads are one-dimensional), the shared buffers in the order of
+/// BlockProgram::shared, and (for load, compute and finish) the loop's
+/// bound.
+struct BlockPlace {
+  std::array<mlir::Value, 3> block;
+  mlir::Value thread;
+  llvm::SmallVector<mlir::Value> shared;
+  mlir::Value end;
+};
+
+struct BlockProgram {
+  /// Blocks along x, y, z; threads per block.
+  std::array<int64_t, 3> grid = {1, 1, 1};
+  int64_t threads = 1;
+  /// Shared buffers (static shapes, no memory space: workgroup memory on
+  /// the GPU, stack arrays on the host).
+  llvm::SmallVector<mlir::MemRefType> shared;
+  /// The types of a thread's state: f32 scalars or vectors of f32.
+  llvm::SmallVector<mlir::Type> state;
+  /// The loop's step.
+  int64_t step = 1;
+
+  using Builder = mlir::OpBuilder;
+  /// A thread's initial state.
+  std::function<llvm::SmallVector<mlir::Value>(Builder &, const BlockPlace &)>
+      init;
+  /// The loop's bound; may read the block ids, never the thread.
+  std::function<mlir::Value(Builder &, const BlockPlace &)> end;
+  /// A thread's share of filling shared memory for step `i`.
+  std::function<void(Builder &, const BlockPlace &, mlir::Value i)> load;
+  /// A thread's state after step `i`.
+  std::function<llvm::SmallVector<mlir::Value>(
+      Builder &, const BlockPlace &, mlir::Value i, mlir::ValueRange state)>
+      compute;
+  /// A thread's results written from its final state.
+  std::function<void(Builder &, const BlockPlace &, mlir::ValueRange state)>
+      finish;
+};
+
+/// The program as one gpu.launch at the builder's position.
+void emitBlockProgramLaunch(mlir::OpBuilder &b, mlir::Location loc,
+                            const BlockProgram &program);
+
+/// The program as loops over blocks and threads at the builder's position.
+void emitBlockProgramOnHost(mlir::OpBuilder &b, mlir::Location loc,
+                            const BlockProgram &program);
+
+} // namespace heed
+
+#endif

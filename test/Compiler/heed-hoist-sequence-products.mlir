@@ -1,0 +1,80 @@
+// RUN: heed-opt %s --split-input-file --heed-hoist-sequence-products --canonicalize | FileCheck %s
+
+// A GRU layer's input product in its time loop: each step multiplies its
+// slice of the sequence [3, 7, 32] by the input weights [32, 96] into the
+// bias. One product over all 7 steps is made before the loop, into the
+// bias repeated per step, with the step axis first (a new last loop dim:
+// d3 reads the sequence's time axis and writes the result's first); the
+// loop takes step %t's rows of it.
+// CHECK-DAG: #[[MAPX:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1)>
+// CHECK-DAG: #[[MAPW:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
+// CHECK-DAG: #[[MAPO:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>
+// CHECK-LABEL: func.func @gru_inputs
+// CHECK-SAME: (%[[SEQ:[^:]*]]: tensor<3x7x32xf32>, %[[W:[^:]*]]: tensor<32x96xf32>, %[[BIAS:[^:]*]]: tensor<3x96xf32>
+// CHECK: %[[REP:.*]] = linalg.generic {{.*}} ins(%[[BIAS]] : tensor<3x96xf32>) outs(%{{.*}} : tensor<7x3x96xf32>)
+// CHECK: %[[ALL:.*]] = linalg.generic {indexing_maps = [#[[MAPX:.*]], #[[MAPW:.*]], #[[MAPO:.*]]], iterator_types = ["parallel", "reduction", "parallel", "parallel"]}
+// CHECK-SAME: ins(%[[SEQ]], %[[W]] : tensor<3x7x32xf32>, tensor<32x96xf32>) outs(%[[REP]] : tensor<7x3x96xf32>)
+// CHECK: scf.for %[[T:[^ ]*]] =
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.extract_slice %[[ALL]][%[[T]], 0, 0] [1, 3, 96] [1, 1, 1] : tensor<7x3x96xf32> to tensor<3x96xf32>
+#x = affine_map<(b, k, n) -> (b, k)>
+#w = affine_map<(b, k, n) -> (k, n)>
+#o = affine_map<(b, k, n) -> (b, n)>
+func.func @gru_inputs(%seq: tensor<3x7x32xf32>, %w: tensor<32x96xf32>, %bias: tensor<3x96xf32>,
+                      %acc: tensor<3x96xf32>) -> tensor<3x96xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %r = scf.for %t = %c0 to %c7 step %c1 iter_args(%a = %acc) -> tensor<3x96xf32> {
+    %x = tensor.extract_slice %seq[0, %t, 0] [3, 1, 32] [1, 1, 1]
+        : tensor<3x7x32xf32> to tensor<3x32xf32>
+    %g = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%x, %w : tensor<3x32xf32>, tensor<32x96xf32>) outs(%bias : tensor<3x96xf32>) {
+    ^bb0(%in: f32, %in_0: f32, %out: f32):
+      %m = arith.mulf %in, %in_0 : f32
+      %s = arith.addf %out, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<3x96xf32>
+    %n = arith.addf %a, %g : tensor<3x96xf32>
+    scf.yield %n : tensor<3x96xf32>
+  }
+  return %r : tensor<3x96xf32>
+}
+
+// -----
+
+// Left in the loop: the step's input is the loop's own state (a decoder
+// feeding back its output), and a slice that is not a whole step (half the
+// batch rows).
+// CHECK-LABEL: func.func @not_a_sequence
+// CHECK: scf.for
+// CHECK-COUNT-2: linalg.generic
+#x2 = affine_map<(b, k, n) -> (b, k)>
+#w2 = affine_map<(b, k, n) -> (k, n)>
+#o2 = affine_map<(b, k, n) -> (b, n)>
+func.func @not_a_sequence(%seq: tensor<4x7x32xf32>, %w: tensor<32x32xf32>, %bias: tensor<4x32xf32>,
+                          %h0: tensor<4x32xf32>, %b2: tensor<2x32xf32>) -> (tensor<4x32xf32>, tensor<2x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %r:2 = scf.for %t = %c0 to %c7 step %c1 iter_args(%h = %h0, %q = %b2) -> (tensor<4x32xf32>, tensor<2x32xf32>) {
+    %g = linalg.generic {indexing_maps = [#x2, #w2, #o2], iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%h, %w : tensor<4x32xf32>, tensor<32x32xf32>) outs(%bias : tensor<4x32xf32>) {
+    ^bb0(%in: f32, %in_0: f32, %out: f32):
+      %m = arith.mulf %in, %in_0 : f32
+      %s = arith.addf %out, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<4x32xf32>
+    %x = tensor.extract_slice %seq[0, %t, 0] [2, 1, 32] [1, 1, 1]
+        : tensor<4x7x32xf32> to tensor<2x32xf32>
+    %p = linalg.generic {indexing_maps = [#x2, #w2, #o2], iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%x, %w : tensor<2x32xf32>, tensor<32x32xf32>) outs(%b2 : tensor<2x32xf32>) {
+    ^bb0(%in: f32, %in_0: f32, %out: f32):
+      %m = arith.mulf %in, %in_0 : f32
+      %s = arith.addf %out, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<2x32xf32>
+    scf.yield %g, %p : tensor<4x32xf32>, tensor<2x32xf32>
+  }
+  return %r#0, %r#1 : tensor<4x32xf32>, tensor<2x32xf32>
+}

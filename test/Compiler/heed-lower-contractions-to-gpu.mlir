@@ -1,0 +1,139 @@
+// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu --canonicalize --cse | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=on-host --canonicalize --cse | FileCheck %s --check-prefix=HOST
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// [100 × 64] · [64 × 80]: blocks over (2 N tiles, 2 M tiles), 256 threads
+// of 4 × 4 outputs, K in steps of 16 through two padded shared tiles; a is
+// read K fastest across threads (its rows run along K), b N fastest; loads
+// past M, N or K are clamped and replaced by zero; the accumulators are
+// four vector<4xf32> (registers) across the barriers; out += them inside
+// 100 × 80 only.
+// CHECK-LABEL: func.func @matmul
+// CHECK-SAME: (%[[A:.*]]: memref<100x64xf32>, %[[B:.*]]: memref<64x80xf32>, %[[C:.*]]: memref<100x80xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch blocks(%[[BX:.*]], %[[BY:.*]], %{{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c2, %{{.*}} = %c1) threads(%[[T:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c256, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK-SAME: workgroup(%[[AS:.*]] : memref<16x68xf32, #gpu.address_space<workgroup>>, %[[BS:.*]] : memref<16x68xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for %[[K0:.*]] = %c0 to %c64 step %c16 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: scf.for %[[E:.*]] = %[[T]] to %c1024 step %c256
+// CHECK-NEXT: %[[KK:.*]] = arith.remui %[[E]], %c16
+// CHECK-NEXT: %[[MM:.*]] = arith.divui %[[E]], %c16
+// CHECK: %[[MC:.*]] = arith.minui %{{.*}}, %c99
+// CHECK: %[[KC:.*]] = arith.minui %{{.*}}, %c63
+// CHECK: memref.load %[[A]][%[[MC]], %[[KC]]]
+// CHECK: arith.select
+// CHECK: memref.store %{{.*}}, %[[AS]][%[[KK]], %[[MM]]]
+// CHECK: scf.for %[[F:.*]] = %[[T]] to %c1024 step %c256
+// CHECK-NEXT: %[[KK2:.*]] = arith.divui %[[F]], %c64
+// CHECK-NEXT: %[[NN:.*]] = arith.remui %[[F]], %c64
+// CHECK: memref.store %{{.*}}, %[[BS]][%[[KK2]], %[[NN]]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c1
+// CHECK-COUNT-4: vector.fma
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.yield
+// CHECK: arith.cmpi ult, %{{.*}}, %c100
+// CHECK: arith.cmpi ult, %{{.*}}, %c80
+// CHECK: scf.if
+// CHECK: memref.load %[[C]]
+// CHECK: memref.store %{{.*}}, %[[C]]
+
+// On the host: loops over the 2 × 2 blocks (the one-trip batch loop
+// folds) and 256 threads; each accumulator row in an array of 4 per
+// thread; no gpu op.
+// HOST-LABEL: func.func @matmul
+// HOST-NOT: gpu.
+// HOST: memref.alloca() : memref<16x68xf32>
+// HOST: memref.alloca() : memref<256x4xf32>
+// HOST: scf.for %{{.*}} = %c0 to %c2 step %c1
+// HOST-NEXT: scf.for %{{.*}} = %c0 to %c2 step %c1
+// HOST-NEXT: scf.for %{{.*}} = %c0 to %c256 step %c1
+// HOST-NOT: gpu.
+// HOST-NOT: linalg.generic
+func.func @matmul(%a: memref<100x64xf32>, %b: memref<64x80xf32>, %c: memref<100x80xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<100x64xf32>, memref<64x80xf32>) outs(%c : memref<100x80xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A multi-head projection: [3, 7, 512] · [512, 8, 64] → [3, 7, 8, 64]. M
+// is (3, 7) = 21 rows, N is (8, 64) = 512 columns: 8 N tiles, 1 M tile;
+// a row index splits into (b, t) and a column into (h, d) where operands
+// are read.
+// CHECK-LABEL: func.func @heads
+// HOST-LABEL: func.func @heads
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c8, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK: scf.for %{{.*}} = %c0 to %c512 step %c16
+// CHECK: arith.remui %{{.*}}, %c7
+// CHECK-NEXT: arith.divui %{{.*}}, %c7
+#x = affine_map<(b, t, k, h, d) -> (b, t, k)>
+#w = affine_map<(b, t, k, h, d) -> (k, h, d)>
+#y = affine_map<(b, t, k, h, d) -> (b, t, h, d)>
+func.func @heads(%x: memref<3x7x512xf32>, %w: memref<512x8x64xf32>, %y: memref<3x7x8x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : memref<3x7x512xf32>, memref<512x8x64xf32>) outs(%y : memref<3x7x8x64xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %p = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Batched products (attention scores over 24 heads) go to grid z.
+// CHECK-LABEL: func.func @batched
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c1, %{{.*}} = %c1, %{{.*}} = %c24)
+#q = affine_map<(b, i, j, d) -> (b, i, d)>
+#k = affine_map<(b, i, j, d) -> (b, j, d)>
+#s = affine_map<(b, i, j, d) -> (b, i, j)>
+func.func @batched(%q: memref<24x20x64xf32>, %k: memref<24x30x64xf32>, %s: memref<24x20x30xf32>) {
+  linalg.generic {indexing_maps = [#q, #k, #s], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<24x20x64xf32>, memref<24x30x64xf32>) outs(%s : memref<24x20x30xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %p = arith.mulf %in, %in_0 : f32
+    %r = arith.addf %p, %out : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: 3 rows (a decoder step's product: one thread per output
+// does better than a 64-row tile), and a body that is not multiply-add.
+// CHECK-LABEL: func.func @small_and_other
+// CHECK-NOT: gpu.launch
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT: gpu.launch
+#a2 = affine_map<(m, n, k) -> (m, k)>
+#b2 = affine_map<(m, n, k) -> (k, n)>
+#c2 = affine_map<(m, n, k) -> (m, n)>
+func.func @small_and_other(%a: memref<3x64xf32>, %b: memref<64x80xf32>, %c: memref<3x80xf32>,
+                           %a2: memref<100x64xf32>, %c2: memref<100x80xf32>) {
+  linalg.generic {indexing_maps = [#a2, #b2, #c2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<3x64xf32>, memref<64x80xf32>) outs(%c : memref<3x80xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#a2, #b2, #c2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a2, %b : memref<100x64xf32>, memref<64x80xf32>) outs(%c2 : memref<100x80xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %d = arith.subf %x, %y : f32
+    %s = arith.addf %acc, %d : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -1,0 +1,110 @@
+// RUN: heed-opt %s --split-input-file --heed-lower-reductions-to-gpu --canonicalize --cse | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-lower-reductions-to-gpu=on-host --canonicalize --cse | FileCheck %s --check-prefix=HOST
+
+// The softmax sum over 200 keys at batch 32, exp(e - max) fused into it:
+// one block per row, 256 threads each summing a strided share from 0 (the
+// combiner's identity), the element computed from the inputs at (row,
+// key); the partials halved in shared memory over 8 rounds
+// (256 >> (round + 1) threads add the partial a stride above theirs), a
+// barrier each; thread 0 adds the total to out.
+// CHECK-LABEL: func.func @softmax_sum
+// CHECK-SAME: (%[[E:[^:]*]]: memref<32x200xf32>, %[[M:[^:]*]]: memref<32xf32>, %[[S:[^:]*]]: memref<32xf32>)
+// CHECK: gpu.launch blocks(%[[ROW:[^,]*]], {{.*}}) in (%{{.*}} = %c32, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c256, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK-SAME: workgroup(%[[P:.*]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[PART:.*]] = scf.for %[[K:.*]] = %[[T]] to %c200 step %c256 iter_args(%[[ACC:.*]] = %cst) -> (f32)
+// CHECK: memref.load %[[E]][%[[ROW]], %[[K]]]
+// CHECK: memref.load %[[M]][%[[ROW]]]
+// CHECK: math.exp
+// CHECK: arith.addf %[[ACC]]
+// CHECK: memref.store %[[PART]], %[[P]][%[[T]]]
+// CHECK: scf.for %[[R:.*]] = %c0 to %c8 step %c1
+// CHECK: gpu.barrier
+// CHECK: %[[STRIDE:.*]] = arith.shrui %c256
+// CHECK: arith.cmpi ult, %[[T]], %[[STRIDE]]
+// CHECK: arith.addf
+// CHECK: gpu.barrier
+// CHECK: arith.cmpi eq, %[[T]], %c0
+// CHECK: memref.load %[[P]][%c0]
+// CHECK: memref.load %[[S]][%[[ROW]]]
+// CHECK: memref.store %{{.*}}, %[[S]][%[[ROW]]]
+// CHECK-NOT: linalg.generic
+
+// On the host: the same body in loops over the 32 blocks and 256 threads.
+// HOST-LABEL: func.func @softmax_sum
+// HOST-NOT: gpu.
+// HOST: memref.alloca() : memref<256xf32>
+// HOST: scf.for %{{.*}} = %c0 to %c32 step %c1
+// HOST-NEXT: scf.for %{{.*}} = %c0 to %c256 step %c1
+// HOST: scf.for %{{.*}} = %c0 to %c8 step %c1
+// HOST-NEXT: scf.for %{{.*}} = %c0 to %c256 step %c1
+#row = affine_map<(b, t) -> (b, t)>
+#bcast = affine_map<(b, t) -> (b)>
+func.func @softmax_sum(%e: memref<32x200xf32>, %m: memref<32xf32>, %s: memref<32xf32>) {
+  linalg.generic {indexing_maps = [#row, #bcast, #bcast], iterator_types = ["parallel", "reduction"]}
+      ins(%e, %m : memref<32x200xf32>, memref<32xf32>) outs(%s : memref<32xf32>) {
+  ^bb0(%in: f32, %max: f32, %out: f32):
+    %d = arith.subf %in, %max : f32
+    %x = math.exp %d : f32
+    %y = arith.addf %x, %out : f32
+    linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+// A maximum over 4 × 64 = 256 elements of 3 outputs (two reduced dims):
+// from -inf; the reduced index splits into (i, j).
+// CHECK-LABEL: func.func @max_two_dims
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c3, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %c256 step %c256 iter_args(%{{.*}} = %cst)
+// CHECK: arith.remui %[[K]], %c64
+// CHECK: arith.divui %[[K]], %c64
+// CHECK: arith.maximumf
+func.func @max_two_dims(%x: memref<3x4x64xf32>, %m: memref<3xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b)>],
+                  iterator_types = ["parallel", "reduction", "reduction"]}
+      ins(%x : memref<3x4x64xf32>) outs(%m : memref<3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.maximumf %out, %in : f32
+    linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: a short reduction (100 elements: one thread per output), many
+// outputs (8192 rows of 128: one thread each is parallel enough), and a
+// body whose accumulator is not simply combined (out · 2 + x).
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: gpu.launch
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: gpu.launch
+func.func @left_alone(%a: memref<4x100xf32>, %b: memref<8192x128xf32>,
+                      %c: memref<4x200xf32>, %o4: memref<4xf32>, %o8: memref<8192xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<4x100xf32>) outs(%o4 : memref<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.addf %out, %in : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%b : memref<8192x128xf32>) outs(%o8 : memref<8192xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.addf %out, %in : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%c : memref<4x200xf32>) outs(%o4 : memref<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %two = arith.constant 2.0 : f32
+    %d = arith.mulf %out, %two : f32
+    %y = arith.addf %d, %in : f32
+    linalg.yield %y : f32
+  }
+  return
+}
