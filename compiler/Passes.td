@@ -715,7 +715,12 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     fastest across threads where an operand's memory runs along K), with
     a barrier before and after each step's products. Loads past M, N or K
     read zeros; writes stay inside. Smaller products are left to the
-    one-thread-per-element mapping.
+    one-thread-per-element mapping. A `memref.copy` right before the op
+    that fills its output with the init goes (the epilogue reads the
+    copy's source), and an elementwise op right after it that reads the
+    output at the element it writes (an activation, a residual add), and
+    reads or writes nothing the kernel's other threads touch, runs in the
+    epilogue.
 
     With `on-host`, the same kernel runs as loops over blocks and threads
     on the CPU (see heed-build-flash-attention-kernels), which checks its

@@ -137,3 +137,147 @@ func.func @small_and_other(%a: memref<3x64xf32>, %b: memref<64x80xf32>, %c: memr
   }
   return
 }
+
+// -----
+
+// A product in a loop (a decoder step's): on the host its stack arrays are
+// made once at the function's entry, not per iteration (scf.for lowered to
+// branches frees nothing per iteration: 1375 steps of a GRU overflowed the
+// stack).
+// CHECK-LABEL: func.func @in_a_loop
+// CHECK: scf.for
+// CHECK-NEXT: gpu.launch
+// HOST-LABEL: func.func @in_a_loop
+// HOST-COUNT-6: memref.alloca()
+// HOST-NEXT: scf.for
+// HOST-NOT: memref.alloca
+// HOST: return
+#a3 = affine_map<(m, n, k) -> (m, k)>
+#b3 = affine_map<(m, n, k) -> (k, n)>
+#c3 = affine_map<(m, n, k) -> (m, n)>
+func.func @in_a_loop(%a: memref<16x32xf32>, %b: memref<32x96xf32>, %c: memref<16x96xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c1375 = arith.constant 1375 : index
+  scf.for %t = %c0 to %c1375 step %c1 {
+    linalg.generic {indexing_maps = [#a3, #b3, #c3], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<16x32xf32>, memref<32x96xf32>) outs(%c : memref<16x96xf32>) {
+    ^bb0(%x: f32, %y: f32, %acc: f32):
+      %p = arith.mulf %x, %y : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  return
+}
+
+// -----
+
+// A dense layer: its bias, broadcast per row, copied into the product's
+// output right before it. The kernel reads the init from the copy's source
+// and the copy goes.
+// CHECK-LABEL: func.func @bias_init
+// CHECK-SAME: (%[[A:[^:]*]]: memref<100x64xf32>, %[[B:[^:]*]]: memref<64x80xf32>, %[[BIAS:[^:]*]]: memref<100x80xf32>, %[[C:[^:]*]]: memref<100x80xf32>)
+// CHECK-NOT: memref.copy
+// CHECK: gpu.launch
+// CHECK: %[[INIT:.*]] = memref.load %[[BIAS]]
+// CHECK: arith.addf %[[INIT]]
+// CHECK: memref.store %{{.*}}, %[[C]]
+// CHECK-NOT: memref.copy
+#a4 = affine_map<(m, n, k) -> (m, k)>
+#b4 = affine_map<(m, n, k) -> (k, n)>
+#c4 = affine_map<(m, n, k) -> (m, n)>
+func.func @bias_init(%a: memref<100x64xf32>, %b: memref<64x80xf32>, %bias: memref<100x80xf32>,
+                     %c: memref<100x80xf32>) {
+  memref.copy %bias, %c : memref<100x80xf32> to memref<100x80xf32>
+  linalg.generic {indexing_maps = [#a4, #b4, #c4], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<100x64xf32>, memref<64x80xf32>) outs(%c : memref<100x80xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A dense layer's activation and a residual add after the product: the
+// kernel's epilogue stores out, then applies the next op to the same
+// element (the residual read at it, tanh) and stores its result; the
+// elementwise op goes.
+// CHECK-LABEL: func.func @epilogue
+// CHECK-SAME: (%[[A:[^:]*]]: memref<100x64xf32>, %[[B:[^:]*]]: memref<64x80xf32>, %[[C:[^:]*]]: memref<100x80xf32>, %[[R:[^:]*]]: memref<100x80xf32>, %[[D:[^:]*]]: memref<100x80xf32>)
+// CHECK: gpu.launch
+// CHECK: %[[SUM:.*]] = arith.addf
+// CHECK-NEXT: memref.store %[[SUM]], %[[C]][%[[M:.*]], %[[N:.*]]]
+// CHECK-NEXT: %[[RES:.*]] = memref.load %[[R]][%[[M]], %[[N]]]
+// CHECK-NEXT: %[[ADD:.*]] = arith.addf %[[SUM]], %[[RES]]
+// CHECK-NEXT: %[[T:.*]] = math.tanh %[[ADD]]
+// CHECK-NEXT: memref.store %[[T]], %[[D]][%[[M]], %[[N]]]
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+#a5 = affine_map<(m, n, k) -> (m, k)>
+#b5 = affine_map<(m, n, k) -> (k, n)>
+#c5 = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(m, n) -> (m, n)>
+func.func @epilogue(%a: memref<100x64xf32>, %b: memref<64x80xf32>, %c: memref<100x80xf32>,
+                    %r: memref<100x80xf32>, %d: memref<100x80xf32>) {
+  linalg.generic {indexing_maps = [#a5, #b5, #c5], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<100x64xf32>, memref<64x80xf32>) outs(%c : memref<100x80xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %r : memref<100x80xf32>, memref<100x80xf32>) outs(%d : memref<100x80xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %t = math.tanh %s : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// Not fused: the op after the product writes into the product's input
+// (other blocks still read it), or reads out transposed (an element
+// another thread writes).
+// CHECK-LABEL: func.func @no_epilogue
+// CHECK-COUNT-2: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel"]}
+#a6 = affine_map<(m, n, k) -> (m, k)>
+#b6 = affine_map<(m, n, k) -> (k, n)>
+#c6 = affine_map<(m, n, k) -> (m, n)>
+#id6 = affine_map<(m, n) -> (m, n)>
+func.func @no_epilogue(%a: memref<100x80xf32>, %b: memref<80x80xf32>, %c: memref<100x80xf32>,
+                       %c2: memref<80x80xf32>, %d: memref<80x80xf32>) {
+  linalg.generic {indexing_maps = [#a6, #b6, #c6], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<100x80xf32>, memref<80x80xf32>) outs(%c : memref<100x80xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id6, #id6], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<100x80xf32>) outs(%a : memref<100x80xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %t = math.tanh %x : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#a6, #b6, #c6], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%b, %b : memref<80x80xf32>, memref<80x80xf32>) outs(%c2 : memref<80x80xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (n, m)>, #id6], iterator_types = ["parallel", "parallel"]}
+      ins(%c2 : memref<80x80xf32>) outs(%d : memref<80x80xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %t = math.tanh %x : f32
+    linalg.yield %t : f32
+  }
+  return
+}

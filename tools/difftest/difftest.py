@@ -165,9 +165,10 @@ def choices(model_text):
     # leaves those decomposed).
     dot = re.search(r"score\s*=\s*(scaled_)?dot\b|\b(multi_head_attention|"
                     r"transformer_encoder_layer)\b", model_text)
+    softmax = re.search(r"\bsoftmax\b", model_text)
     gpu = [(a, r, "fused", "gpu-schedule-on-cpu")
            for a, r in itertools.product(lowerings, raising)
-           if a == "decomposed" or dot or not r]
+           if a == "decomposed" or dot or (softmax and not r)]
     return cpu + gpu
 
 

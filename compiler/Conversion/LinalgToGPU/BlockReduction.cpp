@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Passes.h"
 
@@ -103,28 +104,6 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
   return m;
 }
 
-/// Splits `linear` into `dims`' values (row-major in loop order).
-void split(OpBuilder &b, Location loc, const BlockReductionMatch &m,
-           Value linear, ArrayRef<unsigned> dims,
-           SmallVectorImpl<Value> &values) {
-  for (unsigned d : llvm::reverse(dims)) {
-    if (d == dims.front()) {
-      values[d] = linear;
-      break;
-    }
-    Value size = arith::ConstantIndexOp::create(b, loc, m.sizes[d]);
-    values[d] = arith::RemUIOp::create(b, loc, linear, size);
-    linear = arith::DivUIOp::create(b, loc, linear, size);
-  }
-}
-
-SmallVector<Value> indices(AffineMap map, ArrayRef<Value> values) {
-  SmallVector<Value> at;
-  for (AffineExpr e : map.getResults())
-    at.push_back(values[cast<AffineDimExpr>(e).getPosition()]);
-  return at;
-}
-
 /// The combiner applied to `x` and `y` (a clone of the body's).
 Value combine(OpBuilder &b, const BlockReductionMatch &m, Value x, Value y) {
   IRMapping map;
@@ -155,7 +134,7 @@ void lower(const BlockReductionMatch &m, bool onHost) {
   p.step = 1;
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
     SmallVector<Value> values(m.sizes.size());
-    split(b, loc, m, place.block[0], m.parallel, values);
+    splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
     Value identity =
         arith::ConstantOp::create(b, loc, b.getF32FloatAttr(m.identity));
     auto loop = scf::ForOp::create(b, loc, place.thread, c(b, length),
@@ -163,13 +142,14 @@ void lower(const BlockReductionMatch &m, bool onHost) {
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      split(b, loc, m, loop.getInductionVar(), m.reduction, values);
+      splitLinearIndex(b, loc, loop.getInductionVar(), m.reduction, m.sizes,
+                       values);
       IRMapping map;
       Block &body = op.getRegion().front();
       for (unsigned i = 0; i < op.getNumDpsInputs(); ++i)
         map.map(body.getArgument(i),
                 memref::LoadOp::create(b, loc, op.getDpsInputs()[i],
-                                       indices(maps[i], values)));
+                                       operandIndices(maps[i], values)));
       for (Operation &inner : body.without_terminator())
         if (&inner != m.combiner)
           b.clone(inner, map);
@@ -210,9 +190,9 @@ void lower(const BlockReductionMatch &m, bool onHost) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&branch.getThenRegion().front());
     SmallVector<Value> values(m.sizes.size());
-    split(b, loc, m, place.block[0], m.parallel, values);
+    splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
     Value out = op.getDpsInits()[0];
-    SmallVector<Value> at = indices(maps.back(), values);
+    SmallVector<Value> at = operandIndices(maps.back(), values);
     Value total = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
     Value result =
         combine(b, m, memref::LoadOp::create(b, loc, out, at), total);

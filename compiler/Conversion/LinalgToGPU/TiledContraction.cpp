@@ -11,11 +11,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Passes.h"
 #include "compiler/Transforms/MultiplyAccumulate.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace heed {
@@ -45,6 +48,15 @@ struct Contraction {
   linalg::GenericOp op;
   SmallVector<AffineMap> maps; // a, b, out
   SmallVector<Value> operands; // a, b, out
+  /// A copy right before the op that fills out with its init (a bias
+  /// broadcast per row): the kernel reads the init from its source instead
+  /// and the copy goes, one pass over out the fewer.
+  memref::CopyOp initCopy;
+  Value init; // the buffer the init is read from: out, or the copy's source
+  /// An elementwise op right after the product that reads out (a bias's
+  /// activation, a residual add): computed in the kernel's epilogue from
+  /// each output element as it is written.
+  linalg::GenericOp consumer;
   SmallVector<unsigned> batch, m, n, k;
   SmallVector<int64_t> sizes; // every loop dim's size
   int64_t size(ArrayRef<unsigned> dims) const {
@@ -54,6 +66,67 @@ struct Contraction {
     return s;
   }
 };
+
+/// The buffer a view (subview, reshape, cast) is of.
+Value rootBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Whether `e`, the op after the product `c`, can run in its epilogue: all
+/// parallel over out's shape, reading out (with the identity map) and
+/// writing its init with the identity map, each other input read where no
+/// thread of the kernel writes (or, if it is its own init, only at the
+/// element the thread writes).
+bool fusesAsEpilogue(const Contraction &c, linalg::GenericOp e) {
+  Value out = c.operands[2];
+  auto outType = cast<MemRefType>(out.getType());
+  if (!e || !e.hasPureBufferSemantics() || e.getNumDpsInits() != 1 ||
+      e.getNumLoops() != outType.getRank() ||
+      e.getNumParallelLoops() != e.getNumLoops())
+    return false;
+  Value dest = e.getDpsInits()[0];
+  auto destType = dyn_cast<MemRefType>(dest.getType());
+  if (!destType || destType.getShape() != outType.getShape() ||
+      !destType.getElementType().isF32() ||
+      !e.getMatchingIndexingMap(e.getDpsInitOperand(0)).isIdentity())
+    return false;
+  for (Operation &inner : e.getRegion().front().without_terminator())
+    if (inner.getNumRegions() != 0 || !isMemoryEffectFree(&inner) ||
+        isa<linalg::IndexOp>(inner))
+      return false;
+  // The kernel reads a, b and the init everywhere: nothing may write them.
+  Value destRoot = rootBuffer(dest);
+  for (Value read : {c.operands[0], c.operands[1], c.init})
+    if (rootBuffer(read) == destRoot && read != dest)
+      return false;
+  if (rootBuffer(c.operands[0]) == destRoot ||
+      rootBuffer(c.operands[1]) == destRoot)
+    return false;
+  bool readsOut = false;
+  for (OpOperand *input : e.getDpsInputOperands()) {
+    Value v = input->get();
+    auto type = dyn_cast<MemRefType>(v.getType());
+    AffineMap map = e.getMatchingIndexingMap(input);
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
+        !map.isProjectedPermutation(/*allowZeroInResults=*/false))
+      return false;
+    if (v == out) {
+      if (!map.isIdentity())
+        return false;
+      readsOut = true;
+      continue;
+    }
+    // Another thread writes out (and dest) elsewhere: read neither, except
+    // dest itself at the thread's own element.
+    Value root = rootBuffer(v);
+    if (root == rootBuffer(out) ||
+        (root == destRoot && !(v == dest && map.isIdentity())))
+      return false;
+  }
+  return readsOut;
+}
 
 std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || !isMultiplyAccumulate(op))
@@ -68,6 +141,19 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   c.op = op;
   c.maps = maps;
   c.operands = llvm::to_vector(op->getOperands());
+  c.init = c.operands[2];
+  if (auto copy = dyn_cast_or_null<memref::CopyOp>(op->getPrevNode()))
+    if (copy.getTarget() == c.operands[2] &&
+        copy.getSource() != c.operands[0] &&
+        copy.getSource() != c.operands[1] &&
+        cast<MemRefType>(copy.getSource().getType()).getShape() ==
+            cast<MemRefType>(c.operands[2].getType()).getShape()) {
+      c.initCopy = copy;
+      c.init = copy.getSource();
+    }
+  auto next = dyn_cast_or_null<linalg::GenericOp>(op->getNextNode());
+  if (fusesAsEpilogue(c, next))
+    c.consumer = next;
   c.sizes = op.getStaticLoopRanges();
   auto uses = [&](AffineMap map, unsigned d) { return map.isFunctionOfDim(d); };
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
@@ -108,25 +194,12 @@ public:
   }
   VectorType vec() { return VectorType::get({kThreadTile}, b.getF32Type()); }
 
-  /// Splits `linear` into `dims`' values (row-major in loop order) into
-  /// `values`.
   void split(Value linear, ArrayRef<unsigned> dims,
              SmallVectorImpl<Value> &values) {
-    for (unsigned d : llvm::reverse(dims)) {
-      Value size = idx(c.sizes[d]);
-      values[d] = d == dims.front()
-                      ? linear
-                      : arith::RemUIOp::create(b, loc, linear, size);
-      if (d != dims.front())
-        linear = arith::DivUIOp::create(b, loc, linear, size);
-    }
+    splitLinearIndex(b, loc, linear, dims, c.sizes, values);
   }
-  /// Operand `i`'s indices for the loop dims' `values`.
   SmallVector<Value> indices(unsigned i, ArrayRef<Value> values) {
-    SmallVector<Value> at;
-    for (AffineExpr e : c.maps[i].getResults())
-      at.push_back(values[cast<AffineDimExpr>(e).getPosition()]);
-    return at;
+    return operandIndices(c.maps[i], values);
   }
 
   /// Thread `thread`'s share of the K step from `k0`: the TK × TM tile of
@@ -164,7 +237,8 @@ public:
     return SmallVector<Value>(loop.getResults());
   }
 
-  /// out += the thread's accumulators, for the elements inside M × N.
+  /// out = init + the thread's accumulators, for the elements inside
+  /// M × N.
   void accumulate(Value thread, ArrayRef<Value> block, ValueRange acc) {
     Value out = c.operands[2];
     Value row0 = arith::AddIOp::create(
@@ -192,14 +266,40 @@ public:
         split(n, c.n, values);
         SmallVector<Value> at = indices(2, values);
         Value sum = arith::AddFOp::create(
-            b, loc, memref::LoadOp::create(b, loc, out, at),
+            b, loc, memref::LoadOp::create(b, loc, c.init, at),
             vector::ExtractOp::create(b, loc, acc[i], j));
         memref::StoreOp::create(b, loc, sum, out, at);
+        if (c.consumer)
+          applyConsumer(sum, at);
       }
     }
   }
 
 private:
+  /// The fused consumer's body for the output element `value` at `at`
+  /// (its loop dims are out's axes), stored to its init.
+  void applyConsumer(Value value, ArrayRef<Value> at) {
+    linalg::GenericOp e = c.consumer;
+    Block &body = e.getRegion().front();
+    IRMapping map;
+    for (OpOperand &operand : e->getOpOperands()) {
+      BlockArgument arg = body.getArgument(operand.getOperandNumber());
+      if (arg.use_empty())
+        continue;
+      map.map(arg,
+              operand.get() == c.operands[2]
+                  ? value
+                  : memref::LoadOp::create(
+                        b, loc, operand.get(),
+                        operandIndices(e.getMatchingIndexingMap(&operand), at))
+                        .getResult());
+    }
+    for (Operation &inner : body.without_terminator())
+      b.clone(inner, map);
+    Value result = map.lookupOrDefault(body.getTerminator()->getOperand(0));
+    memref::StoreOp::create(b, loc, result, e.getDpsInits()[0], at);
+  }
+
   Value lessThan(Value v, int64_t bound) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, v,
                                  idx(bound));
@@ -289,6 +389,10 @@ void lowerContraction(const Contraction &c, bool onHost) {
   else
     emitBlockProgramLaunch(b, loc, p);
   op.erase();
+  if (memref::CopyOp copy = c.initCopy)
+    copy.erase();
+  if (linalg::GenericOp consumer = c.consumer)
+    consumer.erase();
 }
 
 struct LowerContractionsToGPUPass

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace heed;
@@ -66,7 +67,8 @@ namespace {
 /// the thread (and the vector's lanes).
 class HostState {
 public:
-  HostState(OpBuilder &b, Location loc, const BlockProgram &p)
+  /// Allocates the arrays with `alloc`; reads and writes them with `b`.
+  HostState(OpBuilder &alloc, OpBuilder &b, Location loc, const BlockProgram &p)
       : b(b), loc(loc) {
     for (Type t : p.state) {
       SmallVector<int64_t> shape = {p.threads};
@@ -75,8 +77,8 @@ public:
         shape.push_back(v.getNumElements());
         element = v.getElementType();
       }
-      arrays.push_back(
-          memref::AllocaOp::create(b, loc, MemRefType::get(shape, element)));
+      arrays.push_back(memref::AllocaOp::create(
+          alloc, loc, MemRefType::get(shape, element)));
     }
   }
   SmallVector<Value> read(Value thread) {
@@ -116,10 +118,22 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
+  // The stack arrays at the function's entry: the program may sit in a
+  // loop (a decoder step's products), and scf.for, though an allocation
+  // scope, frees nothing per iteration once lowered to branches (the stack
+  // grew by 25 KB a step). Every run writes them before it reads them.
   BlockPlace place;
+  auto function = b.getInsertionBlock()
+                      ->getParentOp()
+                      ->getParentOfType<FunctionOpInterface>();
+  if (auto self =
+          dyn_cast<FunctionOpInterface>(b.getInsertionBlock()->getParentOp()))
+    function = self;
+  OpBuilder entry(b.getContext());
+  entry.setInsertionPointToStart(&function.getFunctionBody().front());
   for (MemRefType t : p.shared)
-    place.shared.push_back(memref::AllocaOp::create(b, loc, t));
-  HostState state(b, loc, p);
+    place.shared.push_back(memref::AllocaOp::create(entry, loc, t));
+  HostState state(entry, b, loc, p);
   /// `fn` inside a new loop over [0, n).
   auto loop = [&](int64_t n, function_ref<void(Value)> fn) {
     auto forOp = scf::ForOp::create(b, loc, c(0), c(n), c(1));
