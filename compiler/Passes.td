@@ -642,8 +642,12 @@ def LowerDotAttentionToGPU : Pass<"heed-lower-dot-attention-to-gpu",
     private declaration marked `heed.flash_attention` (the score's scale,
     causal); `heed-build-flash-attention-kernels` gives it its kernel after
     bufferization, which (with its deallocation) handles the call like a
-    runtime kernel's. Other attention ops are left for the decomposition,
-    as are sizes the kernel does not take (D + Dv above 256 floats).
+    runtime kernel's. Heads split from a `[B, T, H·D]` projection are
+    passed as that projection (read in place) and a context whose one use
+    merges its heads back is written merged (the attribute's `heads`: H per
+    buffer, 0 for a plain one). Other attention ops are left for the
+    decomposition, as are sizes the kernel does not take (D + Dv above 256
+    floats).
 
     ```mlir
     %ctx, %w = attn.attention query(%q : tensor<8x128x64xf32>) ...

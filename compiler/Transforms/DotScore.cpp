@@ -56,3 +56,50 @@ heed::matchOnlineSoftmaxDotAttention(attn::AttentionOp op) {
       return std::nullopt;
   return dotProductScoreScale(op);
 }
+
+HeadView heed::headsOf(Value v) {
+  auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse || collapse.getReassociationIndices() !=
+                       SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
+    return {};
+  auto permute = collapse.getSrc().getDefiningOp<attn::PermuteOp>();
+  if (!permute || permute.getPerm() != ArrayRef<int64_t>{0, 2, 1, 3})
+    return {};
+  auto expand = permute.getInput().getDefiningOp<tensor::ExpandShapeOp>();
+  if (!expand || expand.getReassociationIndices() !=
+                     SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}})
+    return {};
+  auto split = cast<RankedTensorType>(expand.getType());
+  if (!split.hasStaticShape() ||
+      !cast<RankedTensorType>(expand.getSrc().getType()).hasStaticShape())
+    return {};
+  return {expand.getSrc(), split.getDimSize(2), split.getDimSize(3)};
+}
+
+tensor::CollapseShapeOp heed::headsMergedFrom(Value context) {
+  if (!context.hasOneUse())
+    return {};
+  auto expand = dyn_cast<tensor::ExpandShapeOp>(*context.user_begin());
+  if (!expand || !expand.getResult().hasOneUse() ||
+      expand.getReassociationIndices() !=
+          SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
+    return {};
+  auto permute = dyn_cast<attn::PermuteOp>(*expand.getResult().user_begin());
+  if (!permute || !permute.getResult().hasOneUse() ||
+      permute.getPerm() != ArrayRef<int64_t>{0, 2, 1, 3})
+    return {};
+  auto collapse =
+      dyn_cast<tensor::CollapseShapeOp>(*permute.getResult().user_begin());
+  if (!collapse ||
+      collapse.getReassociationIndices() !=
+          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}} ||
+      !cast<RankedTensorType>(expand.getType()).hasStaticShape())
+    return {};
+  return collapse;
+}
+
+HeadView heed::mergedHeads(tensor::CollapseShapeOp merged) {
+  auto split = cast<RankedTensorType>(
+      merged.getSrc().getDefiningOp<attn::PermuteOp>().getInput().getType());
+  return {merged.getResult(), split.getDimSize(1), split.getDimSize(3)};
+}

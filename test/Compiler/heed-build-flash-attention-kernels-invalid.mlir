@@ -2,13 +2,13 @@
 
 // A context buffer whose shape is not [B, Tq, Dv].
 // expected-error @+1 {{not a flash attention kernel's signature}}
-func.func private @wrong_context(memref<2x5x16xf32>, memref<2x3x16xf32>, memref<2x3x8xf32>, memref<2x5x16xf32>) attributes {heed.flash_attention = {causal = false, scale = 1.0 : f32}}
+func.func private @wrong_context(memref<2x5x16xf32>, memref<2x3x16xf32>, memref<2x3x8xf32>, memref<2x5x16xf32>) attributes {heed.flash_attention = {causal = false, heads = array<i64: 0, 0, 0, 0>, scale = 1.0 : f32}}
 
 // -----
 
 // Keys of another depth than the queries.
 // expected-error @+1 {{not a flash attention kernel's signature}}
-func.func private @wrong_depth(memref<2x5x16xf32>, memref<2x3x8xf32>, memref<2x3x8xf32>, memref<2x5x8xf32>) attributes {heed.flash_attention = {causal = false, scale = 1.0 : f32}}
+func.func private @wrong_depth(memref<2x5x16xf32>, memref<2x3x8xf32>, memref<2x3x8xf32>, memref<2x5x8xf32>) attributes {heed.flash_attention = {causal = false, heads = array<i64: 0, 0, 0, 0>, scale = 1.0 : f32}}
 
 // -----
 

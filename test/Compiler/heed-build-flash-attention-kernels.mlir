@@ -60,7 +60,7 @@
 // HOST: vector.reduction <add>
 // HOST: vector.store %{{.*}}, %[[OS]][%[[T2]], %c0]
 // HOST-NOT: gpu.
-func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf32>, memref<2x70x32xf32>, memref<2xf32>, memref<2x70x32xf32>) attributes {heed.flash_attention = {causal = true, scale = 1.250000e-01 : f32}}
+func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf32>, memref<2x70x32xf32>, memref<2xf32>, memref<2x70x32xf32>) attributes {heed.flash_attention = {causal = true, heads = array<i64: 0, 0, 0, 0>, scale = 1.250000e-01 : f32}}
 
 // -----
 
@@ -73,4 +73,26 @@ func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf3
 // CHECK: scf.for %{{.*}} = %[[T]] to %c64 step %c32
 // CHECK: gpu.barrier
 // CHECK: scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args
-func.func private @short(memref<7x5x16xf32>, memref<7x3x16xf32>, memref<7x3x8xf32>, memref<7x5x8xf32>) attributes {heed.flash_attention = {causal = false, scale = 1.0 : f32}}
+func.func private @short(memref<7x5x16xf32>, memref<7x3x16xf32>, memref<7x3x8xf32>, memref<7x5x8xf32>) attributes {heed.flash_attention = {causal = false, heads = array<i64: 0, 0, 0, 0>, scale = 1.0 : f32}}
+
+// -----
+
+// Buffers with heads in place (heads = 2 each, [2, 10, 64]: rows of 4
+// heads of 32): block row b reads row b / 2 at offset (b % 2) · 32 of the
+// query, keys and values, and writes its context there.
+// CHECK-LABEL: func.func private @heads
+// CHECK-SAME: (%[[Q:[^:]*]]: memref<2x10x64xf32>, %[[K:[^:]*]]: memref<2x10x64xf32>, %[[V:[^:]*]]: memref<2x10x64xf32>, %[[OUT:[^:]*]]: memref<2x10x64xf32>)
+// CHECK: gpu.launch blocks(%[[B:[^,]*]], {{.*}}) in (%{{.*}} = %c4, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK: %[[HEAD:.*]] = arith.remui %[[B]], %c2
+// CHECK-NEXT: %[[ROW:.*]] = arith.divui %[[B]], %c2
+// CHECK-NEXT: %[[OFF:.*]] = arith.muli %[[HEAD]], %c32
+// CHECK-NEXT: vector.load %[[Q]][%[[ROW]], %{{.*}}, %[[OFF]]] : memref<2x10x64xf32>, vector<32xf32>
+// CHECK: %[[HEAD2:.*]] = arith.remui %[[B]], %c2
+// CHECK-NEXT: %[[ROW2:.*]] = arith.divui %[[B]], %c2
+// CHECK-NEXT: %[[OFF2:.*]] = arith.muli %[[HEAD2]], %c32
+// CHECK: %[[D:.*]] = arith.remui %{{.*}}, %c32
+// CHECK: %[[COL:.*]] = arith.addi %[[OFF2]], %[[D]]
+// CHECK: memref.load %[[K]][%[[ROW2]], %{{.*}}, %[[COL]]]
+// CHECK: memref.load %[[V]][%[[ROW2]], %{{.*}}, %{{.*}}]
+// CHECK: vector.store %{{.*}}, %[[OUT]][%[[ROW2]], %{{.*}}, %[[OFF2]]] : memref<2x10x64xf32>, vector<32xf32>
+func.func private @heads(memref<2x10x64xf32>, memref<2x10x64xf32>, memref<2x10x64xf32>, memref<2x10x64xf32>) attributes {heed.flash_attention = {causal = false, heads = array<i64: 2, 2, 2, 2>, scale = 1.0 : f32}}

@@ -15,7 +15,7 @@
 // CHECK: %[[CTX:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK: return %[[CTX]]
 // CHECK: func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf32>, memref<2x70x32xf32>, memref<2xf32>, memref<2x70x32xf32>)
-// CHECK-SAME: heed.flash_attention = {causal = true, scale = 1.250000e-01 : f32}
+// CHECK-SAME: heed.flash_attention = {causal = true, heads = array<i64: 0, 0, 0, 0>, scale = 1.250000e-01 : f32}
 func.func @scaled_causal(%q: tensor<2x70x64xf32>, %k: tensor<2x70x64xf32>,
                          %v: tensor<2x70x32xf32>, %len: tensor<2xf32>)
     -> tensor<2x70x32xf32> {
@@ -96,4 +96,45 @@ func.func @rows_too_wide(%q: tensor<2x3x192xf32>, %k: tensor<2x5x192xf32>)
     attn.yield %e : tensor<1xf32>
   } : tensor<2x3x192xf32>, tensor<2x3x5xf32>
   return %c : tensor<2x3x192xf32>
+}
+
+// -----
+
+// Two heads of 32 split from x [2, 10, 64] (expand, permute, collapse) for
+// the query, keys and values, and the context merged back: the kernel
+// reads x in place and writes the merged [2, 10, 64] context, so neither
+// the split nor the merge is left (heads = 2 for all four buffers).
+// CHECK-LABEL: func.func @heads_in_place
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<2x10x64xf32>)
+// CHECK-COUNT-3: bufferization.to_buffer %[[X]] read_only : tensor<2x10x64xf32> to memref<2x10x64xf32>
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x10x64xf32>
+// CHECK: call @heed_flash_attention_0({{.*}}, %[[OUT]])
+// CHECK: %[[CTX:.*]] = bufferization.to_tensor %[[OUT]] restrict writable : memref<2x10x64xf32> to tensor<2x10x64xf32>
+// CHECK-NOT: attn.permute
+// CHECK: return %[[CTX]]
+// CHECK: func.func private @heed_flash_attention_0(memref<2x10x64xf32>, memref<2x10x64xf32>, memref<2x10x64xf32>, memref<2x10x64xf32>)
+// CHECK-SAME: heads = array<i64: 2, 2, 2, 2>
+func.func @heads_in_place(%x: tensor<2x10x64xf32>) -> tensor<2x10x64xf32> {
+  %e = tensor.expand_shape %x [[0], [1], [2, 3]] output_shape [2, 10, 2, 32]
+      : tensor<2x10x64xf32> into tensor<2x10x2x32xf32>
+  %p = attn.permute %e {perm = array<i64: 0, 2, 1, 3>}
+      : (tensor<2x10x2x32xf32>) -> tensor<2x2x10x32xf32>
+  %h = tensor.collapse_shape %p [[0, 1], [2], [3]]
+      : tensor<2x2x10x32xf32> into tensor<4x10x32xf32>
+  %c, %w = attn.attention query(%h : tensor<4x10x32xf32>)
+      keys(%h : tensor<4x10x32xf32>) values(%h : tensor<4x10x32xf32>) score {
+  ^bb0(%qr: tensor<32xf32>, %kr: tensor<32xf32>):
+    %m = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<32xf32>, tensor<32xf32>) -> tensor<32xf32>
+    %r = attn.reduce %m {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<32xf32>) -> tensor<1xf32>
+    attn.yield %r : tensor<1xf32>
+  } : tensor<4x10x32xf32>, tensor<4x10x10xf32>
+  %ce = tensor.expand_shape %c [[0, 1], [2], [3]] output_shape [2, 2, 10, 32]
+      : tensor<4x10x32xf32> into tensor<2x2x10x32xf32>
+  %cp = attn.permute %ce {perm = array<i64: 0, 2, 1, 3>}
+      : (tensor<2x2x10x32xf32>) -> tensor<2x10x2x32xf32>
+  %cm = tensor.collapse_shape %cp [[0], [1], [2, 3]]
+      : tensor<2x10x2x32xf32> into tensor<2x10x64xf32>
+  return %cm : tensor<2x10x64xf32>
 }

@@ -64,8 +64,17 @@ struct LowerDotAttentionToGPUPass
       auto t = cast<RankedTensorType>(tensor.getType());
       return MemRefType::get(t.getShape(), t.getElementType());
     };
+    // Heads split from a [B, T, H·D] projection are read from it in place
+    // (the split, a copy, is left dead), and a context whose one use merges
+    // the heads back is written merged.
     SmallVector<Value> operands = {op.getQuery(), op.getMemoryKeys(),
                                    op.getValues()};
+    SmallVector<int64_t> heads(4, 0);
+    for (auto [i, operand] : llvm::enumerate(operands))
+      if (HeadView view = headsOf(operand); view.source) {
+        operand = view.source;
+        heads[i] = view.heads;
+      }
     if (s.lengths)
       operands.push_back(op.getLengths());
     SmallVector<Value> args;
@@ -73,6 +82,11 @@ struct LowerDotAttentionToGPUPass
       args.push_back(bufferization::ToBufferOp::create(
           b, loc, bufferType(tensor), tensor, /*read_only=*/true));
     Value context = op.getContextVector();
+    tensor::CollapseShapeOp merged = headsMergedFrom(context);
+    if (merged) {
+      heads[3] = mergedHeads(merged).heads;
+      context = merged.getResult();
+    }
     Value out = memref::AllocOp::create(b, loc, bufferType(context),
                                         b.getI64IntegerAttr(64));
     args.push_back(out);
@@ -85,15 +99,25 @@ struct LowerDotAttentionToGPUPass
         mb, loc, name,
         mb.getFunctionType(ValueRange(args).getTypes(), TypeRange{}));
     fn.setPrivate();
-    fn->setAttr(kFlashAttr,
-                mb.getDictionaryAttr(
-                    {mb.getNamedAttr("scale", mb.getF32FloatAttr(s.scale)),
-                     mb.getNamedAttr("causal", mb.getBoolAttr(s.causal))}));
+    fn->setAttr(
+        kFlashAttr,
+        mb.getDictionaryAttr(
+            {mb.getNamedAttr("scale", mb.getF32FloatAttr(s.scale)),
+             mb.getNamedAttr("causal", mb.getBoolAttr(s.causal)),
+             mb.getNamedAttr("heads", mb.getDenseI64ArrayAttr(heads))}));
 
     func::CallOp::create(b, loc, fn, args);
     Value result = bufferization::ToTensorOp::create(
         b, loc, context.getType(), out, /*restrict=*/true, /*writable=*/true);
     context.replaceAllUsesWith(result);
+    if (merged) {
+      // The merge's expand and permute, now unused, go before the op.
+      Operation *permute = merged.getSrc().getDefiningOp();
+      Operation *expand = permute->getOperand(0).getDefiningOp();
+      merged.erase();
+      permute->erase();
+      expand->erase();
+    }
     op.erase();
   }
 };
@@ -102,15 +126,24 @@ struct LowerDotAttentionToGPUPass
 std::optional<FlashShape> shapeOf(func::FuncOp fn, DictionaryAttr attr) {
   auto scale = attr.getAs<FloatAttr>("scale");
   auto causal = attr.getAs<BoolAttr>("causal");
+  auto heads = attr.getAs<DenseI64ArrayAttr>("heads");
   unsigned n = fn.getNumArguments();
-  if (!scale || !causal || (n != 4 && n != 5))
+  if (!scale || !causal || !heads || heads.size() != 4 || (n != 4 && n != 5))
     return std::nullopt;
-  SmallVector<ArrayRef<int64_t>> shapes;
-  for (Type t : fn.getArgumentTypes()) {
+  // Each buffer's shape as [B·H, T, depth] (a head view [B, T, H·depth]
+  // unfolded).
+  SmallVector<SmallVector<int64_t>> shapes;
+  for (auto [i, t] : llvm::enumerate(fn.getArgumentTypes())) {
     auto m = dyn_cast<MemRefType>(t);
     if (!m || !m.hasStaticShape() || !m.getElementType().isF32())
       return std::nullopt;
-    shapes.push_back(m.getShape());
+    SmallVector<int64_t> shape(m.getShape());
+    int64_t h = i < 3 ? heads[i] : i + 1 == n ? heads[3] : 0;
+    if (h < 0 || (h > 0 && (shape.size() != 3 || shape[2] % h)))
+      return std::nullopt;
+    if (h > 0)
+      shape = {shape[0] * h, shape[1], shape[2] / h};
+    shapes.push_back(shape);
   }
   ArrayRef<int64_t> q = shapes[0], k = shapes[1], v = shapes[2],
                     out = shapes.back();
@@ -119,9 +152,12 @@ std::optional<FlashShape> shapeOf(func::FuncOp fn, DictionaryAttr attr) {
       out != ArrayRef<int64_t>{q[0], q[1], v[2]} ||
       (n == 5 && shapes[3] != ArrayRef<int64_t>{q[0]}))
     return std::nullopt;
-  return FlashShape::choose(q[0], q[1], q[2], k[1], v[2],
-                            scale.getValueAsDouble(), causal.getValue(),
-                            n == 5);
+  std::optional<FlashShape> shape =
+      FlashShape::choose(q[0], q[1], q[2], k[1], v[2], scale.getValueAsDouble(),
+                         causal.getValue(), n == 5);
+  if (shape)
+    llvm::copy(heads.asArrayRef(), shape->heads.begin());
+  return shape;
 }
 
 struct BuildFlashAttentionKernelsPass

@@ -131,8 +131,9 @@ public:
                                     /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&branch.getThenRegion().front());
+    auto [first, offset] = rowOf(0, batchRow, s.depth);
     Value q = vector::LoadOp::create(b, loc, vec(s.depth), m.query,
-                                     ValueRange{batchRow, row, idx(0)});
+                                     ValueRange{first, row, offset});
     q = arith::MulFOp::create(b, loc, q, splat(cf(s.scale), s.depth));
     scf::YieldOp::create(b, loc, q);
     b.setInsertionPointToStart(&branch.getElseRegion().front());
@@ -166,8 +167,9 @@ public:
   /// that neighbouring threads read neighbouring floats. Keys from `end`
   /// on are zeros.
   void loadTile(Value thread, Value batchRow, Value first, Value end) {
-    copyTile(thread, batchRow, first, end, m.keys, m.keyTile, s.depth);
-    copyTile(thread, batchRow, first, end, m.values, m.valueTile, s.valueDepth);
+    copyTile(1, thread, batchRow, first, end, m.keys, m.keyTile, s.depth);
+    copyTile(2, thread, batchRow, first, end, m.values, m.valueTile,
+             s.valueDepth);
   }
 
   /// The tile from `first` folded into the thread's state: scores of its
@@ -242,13 +244,26 @@ public:
     inverse = arith::SelectOp::create(b, loc, any, inverse, cf(0.0f));
     Value context = arith::MulFOp::create(b, loc, state.context,
                                           splat(inverse, s.valueDepth));
+    auto [first, offset] = rowOf(3, batchRow, s.valueDepth);
     vector::StoreOp::create(b, loc, context, m.out,
-                            ValueRange{batchRow, row, idx(0)});
+                            ValueRange{first, row, offset});
   }
 
 private:
-  void copyTile(Value thread, Value batchRow, Value first, Value end,
-                Value source, Value tile, int64_t width) {
+  /// Where batch row `batchRow` of buffer `i` (FlashShape::heads) starts:
+  /// its index along the buffer's first axis and its offset along the last.
+  std::pair<Value, Value> rowOf(unsigned i, Value batchRow, int64_t depth) {
+    int64_t heads = s.heads[i];
+    if (heads == 0)
+      return {batchRow, idx(0)};
+    Value head = arith::RemUIOp::create(b, loc, batchRow, idx(heads));
+    return {arith::DivUIOp::create(b, loc, batchRow, idx(heads)),
+            arith::MulIOp::create(b, loc, head, idx(depth))};
+  }
+
+  void copyTile(unsigned buffer, Value thread, Value batchRow, Value first,
+                Value end, Value source, Value tile, int64_t width) {
+    auto [row, offset] = rowOf(buffer, batchRow, width);
     auto loop = scf::ForOp::create(b, loc, thread, idx(s.keyTile * width),
                                    idx(s.threads));
     OpBuilder::InsertionGuard guard(b);
@@ -260,8 +275,9 @@ private:
     // Every thread loads (from a valid key), then keeps zero past `end`:
     // no divergent branch around the load.
     Value clamped = arith::MinUIOp::create(b, loc, t, idx(s.steps - 1));
-    Value x = memref::LoadOp::create(b, loc, source,
-                                     ValueRange{batchRow, clamped, d});
+    Value x = memref::LoadOp::create(
+        b, loc, source,
+        ValueRange{row, clamped, arith::AddIOp::create(b, loc, offset, d)});
     x = arith::SelectOp::create(b, loc, lessThan(t, end), x, cf(0.0f));
     memref::StoreOp::create(b, loc, x, tile, ValueRange{j, d});
   }

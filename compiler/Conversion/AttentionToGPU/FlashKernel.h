@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 
@@ -25,6 +26,10 @@ struct FlashShape {
   int64_t keyTile;
   float scale;
   bool causal, lengths;
+  /// Per buffer (query, keys, values, context): 0 for a [B, T, ·] buffer,
+  /// or H for a [B / H, T, H · depth] one whose row b is head b % H of row
+  /// b / H (heads split from, or merged into, a projection in place).
+  std::array<int64_t, 4> heads = {0, 0, 0, 0};
 
   int64_t queryTiles() const { return (queries + threads - 1) / threads; }
 

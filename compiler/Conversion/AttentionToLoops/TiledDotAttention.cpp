@@ -43,60 +43,6 @@ constexpr int64_t kLanes = 16;   // f32 lanes of a zmm register
 constexpr int64_t kMaxCols = 64; // keys per block
 constexpr int64_t kMaxDv = 128;  // context row kept in registers
 
-/// A [B·H, T, D] operand that is the heads of a [B, T, H·D] tensor:
-/// collapse<[[0, 1], [2], [3]]>(permute<0, 2, 1, 3>(expand<[[0], [1],
-/// [2, 3]]>(source))), as a multi-head layer splits its projections. The
-/// loops then read `source` in place (row b·H + h is source[b, :, h·D:])
-/// and the split, a copy of the whole tensor, is left dead.
-struct HeadView {
-  Value source; // [B, T, H·D]; null when the operand is not such a view
-  int64_t heads = 1, depth = 0;
-};
-
-HeadView headsOf(Value v) {
-  auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>();
-  if (!collapse || collapse.getReassociationIndices() !=
-                       SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
-    return {};
-  auto permute = collapse.getSrc().getDefiningOp<attn::PermuteOp>();
-  if (!permute || permute.getPerm() != ArrayRef<int64_t>{0, 2, 1, 3})
-    return {};
-  auto expand = permute.getInput().getDefiningOp<tensor::ExpandShapeOp>();
-  if (!expand || expand.getReassociationIndices() !=
-                     SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}})
-    return {};
-  auto split = cast<RankedTensorType>(expand.getType());
-  if (!split.hasStaticShape() ||
-      !cast<RankedTensorType>(expand.getSrc().getType()).hasStaticShape())
-    return {};
-  return {expand.getSrc(), split.getDimSize(2), split.getDimSize(3)};
-}
-
-/// The [B, T, H·Dv] tensor that the context [B·H, T, Dv] becomes when its
-/// one use merges the heads back (expand, permute<0, 2, 1, 3>, collapse:
-/// the inverse of headsOf): the loops then write each row there directly.
-tensor::CollapseShapeOp headsMergedFrom(Value context) {
-  if (!context.hasOneUse())
-    return {};
-  auto expand = dyn_cast<tensor::ExpandShapeOp>(*context.user_begin());
-  if (!expand || !expand.getResult().hasOneUse() ||
-      expand.getReassociationIndices() !=
-          SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
-    return {};
-  auto permute = dyn_cast<attn::PermuteOp>(*expand.getResult().user_begin());
-  if (!permute || !permute.getResult().hasOneUse() ||
-      permute.getPerm() != ArrayRef<int64_t>{0, 2, 1, 3})
-    return {};
-  auto collapse =
-      dyn_cast<tensor::CollapseShapeOp>(*permute.getResult().user_begin());
-  if (!collapse ||
-      collapse.getReassociationIndices() !=
-          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}} ||
-      !cast<RankedTensorType>(expand.getType()).hasStaticShape())
-    return {};
-  return collapse;
-}
-
 /// Where row `bi` of a [B·H, T, D] operand starts: the tensor to read, its
 /// first index, and the offset along the last axis.
 struct RowBase {
@@ -251,14 +197,10 @@ LogicalResult heed::lowerTiledDotAttention(attn::AttentionOp op) {
   // all the context is used for.
   tensor::CollapseShapeOp merged = headsMergedFrom(op.getContextVector());
   HeadView contextHeads;
-  if (merged) {
-    // Only the layout matters here (rowBase's first index and offset): the
-    // rows go to the loop's own tensor, which replaces `merged` at the end.
-    auto split = cast<RankedTensorType>(
-        merged.getSrc().getDefiningOp<attn::PermuteOp>().getInput().getType());
-    contextHeads = {merged.getResult(), split.getDimSize(1),
-                    split.getDimSize(3)};
-  }
+  // Only the layout matters here (rowBase's first index and offset): the
+  // rows go to the loop's own tensor, which replaces `merged` at the end.
+  if (merged)
+    contextHeads = mergedHeads(merged);
   Value ctxInit = tensor::EmptyOp::create(
       ob, loc, merged ? merged.getResultType().getShape() : ctxType.getShape(),
       f32);
