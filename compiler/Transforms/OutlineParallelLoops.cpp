@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/Transforms/BufferRoots.h"
 #include "compiler/Transforms/Outlining.h"
 #include "compiler/Transforms/ParallelLoops.h"
 
@@ -20,6 +21,7 @@ namespace heed {
 } // namespace heed
 
 using namespace mlir;
+using heed::rootBuffer;
 
 namespace {
 
@@ -35,29 +37,6 @@ bool usedOnlyInside(Value buffer, Operation *loop) {
     }
   }
   return true;
-}
-
-/// The buffer `buffer` is a view of, or a loop-carried value that starts
-/// as (an allocation, a function argument).
-Value rootBuffer(Value buffer) {
-  while (true) {
-    if (auto view = buffer.getDefiningOp<ViewLikeOpInterface>()) {
-      buffer = view.getViewSource();
-      continue;
-    }
-    if (auto arg = dyn_cast<BlockArgument>(buffer))
-      if (auto loop = dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp()))
-        if (OpOperand *init = loop.getTiedLoopInit(arg)) {
-          buffer = init->get();
-          continue;
-        }
-    if (auto result = dyn_cast<OpResult>(buffer))
-      if (auto loop = dyn_cast<scf::ForOp>(result.getOwner())) {
-        buffer = loop.getInits()[result.getResultNumber()];
-        continue;
-      }
-    return buffer;
-  }
 }
 
 /// Whether every buffer the body of `loop` may write is its own (allocated

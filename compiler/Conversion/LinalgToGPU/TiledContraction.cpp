@@ -14,11 +14,11 @@
 #include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Passes.h"
+#include "compiler/Transforms/BufferRoots.h"
 #include "compiler/Transforms/MultiplyAccumulate.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace heed {
@@ -66,13 +66,6 @@ struct Contraction {
     return s;
   }
 };
-
-/// The buffer a view (subview, reshape, cast) is of.
-Value rootBuffer(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
 
 /// Whether `e`, the op after the product `c`, can run in its epilogue: all
 /// parallel over out's shape, reading out (with the identity map) and
