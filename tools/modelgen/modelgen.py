@@ -16,7 +16,8 @@ with where() and attending inside the loop (with a constraint around the
 carried previous argmax), and greedy decoding loops that stop per row —
 together with the same computation written in PyTorch, the oracle. The model runs through `heed run` under every
 lowering choice that applies (fused/decomposed attention, raised or not,
-each cell kind, and the GPU target's schedule run on the CPU) at a batch
+each cell kind, and the GPU target's schedule run on the CPU, fused or
+decomposed) at a batch
 size drawn from 1, 2, 3, 4, 5, 7, 16, 33; each output must match PyTorch.
 
     /usr/bin/python3 tools/modelgen/modelgen.py BUILD --seeds 0:200
@@ -839,10 +840,12 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
         np.savez(files["golden"], **golden)
         runs = [c + ("cpu",) for c in itertools.product(
             ["fused", "decomposed"], [True, False], cells)]
-        # The GPU target's lowering, its loop nests mapped onto blocks and
-        # threads, run on the CPU (raised or not).
+        # The GPU target's lowering, its loop nests and kernels mapped onto
+        # blocks and threads, run on the CPU (raised or not; dot-product
+        # attention through the flash kernel's body or decomposed).
         runs += [("decomposed", r, "fused", "gpu-schedule-on-cpu")
                  for r in (True, False)]
+        runs += [("fused", True, "fused", "gpu-schedule-on-cpu")]
         for index, (attention, raise_, cell, target) in enumerate(runs):
             # Thread counts rotate over the runs (and the seeds).
             threads = 1 + (index + seed) % 3
