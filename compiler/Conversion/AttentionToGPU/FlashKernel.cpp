@@ -98,8 +98,7 @@ struct FlashBuffers {
 /// The pieces of the kernel body, emitted at the builder's position.
 class FlashBody {
 public:
-  FlashBody(OpBuilder &b, Location loc, const FlashShape &s,
-            const FlashBuffers &m)
+  FlashBody(OpBuilder &b, Location loc, const FlashShape &s, FlashBuffers m)
       : b(b), loc(loc), s(s), m(m), f32(b.getF32Type()) {}
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -285,7 +284,7 @@ private:
   OpBuilder &b;
   Location loc;
   const FlashShape &s;
-  const FlashBuffers &m;
+  FlashBuffers m;
   Type f32;
 };
 
@@ -303,8 +302,8 @@ void heed::buildFlashAttentionBody(func::FuncOp fn, const FlashShape &s,
   io.lengths = s.lengths ? fn.getArgument(3) : Value();
   io.out = fn.getArguments().back();
   // The pieces for the block and thread at `place`.
-  auto body = [&](OpBuilder &b, const BlockPlace &place, FlashBuffers &m) {
-    m = io;
+  auto body = [&](OpBuilder &b, const BlockPlace &place) {
+    FlashBuffers m = io;
     m.keyTile = place.shared[0];
     m.valueTile = place.shared[1];
     m.scores = place.shared[2];
@@ -333,34 +332,27 @@ void heed::buildFlashAttentionBody(func::FuncOp fn, const FlashShape &s,
              VectorType::get({s.depth}, f32)};
   p.step = s.keyTile;
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
-    FlashBuffers m;
-    FlashBody flash = body(b, place, m);
+    FlashBody flash = body(b, place);
     RowState st = flash.initialState();
     Value query = flash.loadQuery(place.block[0], rowsOf(b, place).second);
     return SmallVector<Value>{st.max, st.sum, st.context, query};
   };
   p.end = [&](OpBuilder &b, const BlockPlace &place) {
-    FlashBuffers m;
-    return body(b, place, m).keyEnd(place.block[0], rowsOf(b, place).first);
+    return body(b, place).keyEnd(place.block[0], rowsOf(b, place).first);
   };
   p.load = [&](OpBuilder &b, const BlockPlace &place, Value first) {
-    FlashBuffers m;
-    body(b, place, m).loadTile(place.thread, place.block[0], first, place.end);
+    body(b, place).loadTile(place.thread, place.block[0], first, place.end);
   };
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
                   ValueRange state) {
-    FlashBuffers m;
-    RowState next =
-        body(b, place, m)
-            .scoreTile(place.thread, rowsOf(b, place).second, state[3], first,
-                       place.end, {state[0], state[1], state[2]});
+    RowState next = body(b, place).scoreTile(
+        place.thread, rowsOf(b, place).second, state[3], first, place.end,
+        {state[0], state[1], state[2]});
     return SmallVector<Value>{next.max, next.sum, next.context, state[3]};
   };
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange state) {
-    FlashBuffers m;
-    body(b, place, m)
-        .writeContext(place.block[0], rowsOf(b, place).second,
-                      {state[0], state[1], state[2]});
+    body(b, place).writeContext(place.block[0], rowsOf(b, place).second,
+                                {state[0], state[1], state[2]});
   };
   if (onHost)
     emitBlockProgramOnHost(b, loc, p);

@@ -244,19 +244,21 @@ public:
         arith::MulIOp::create(
             b, loc, arith::RemUIOp::create(b, loc, thread, idx(kThreadsN)),
             idx(kThreadTile)));
+    // The batch dims once, a row's dims per row, a column's per column
+    // (each group writes its own dims of `values`).
+    SmallVector<Value> values(c.sizes.size());
+    split(block[2], c.batch, values);
     for (int64_t i = 0; i < kThreadTile; ++i) {
       Value m = arith::AddIOp::create(b, loc, row0, idx(i));
+      split(m, c.m, values);
       for (int64_t j = 0; j < kThreadTile; ++j) {
         Value n = arith::AddIOp::create(b, loc, col0, idx(j));
+        split(n, c.n, values);
         Value inside = arith::AndIOp::create(b, loc, lessThan(m, c.size(c.m)),
                                              lessThan(n, c.size(c.n)));
         auto branch = scf::IfOp::create(b, loc, TypeRange{}, inside, false);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(&branch.getThenRegion().front());
-        SmallVector<Value> values(c.sizes.size());
-        split(block[2], c.batch, values);
-        split(m, c.m, values);
-        split(n, c.n, values);
         SmallVector<Value> at = indices(2, values);
         Value sum = arith::AddFOp::create(
             b, loc, memref::LoadOp::create(b, loc, c.init, at),
