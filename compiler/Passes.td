@@ -576,6 +576,37 @@ def MapParallelLoopsToGPU : Pass<"heed-map-parallel-loops-to-gpu",
                            "mlir::memref::MemRefDialect"];
 }
 
+def MergeIndependentLoops : Pass<"heed-merge-independent-loops",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Merge neighbouring mapped loops whose buffers do not overlap";
+  let description = [{
+    Each mapped loop (an `scf.parallel` over (block, thread) from
+    `heed-map-parallel-loops-to-gpu`) becomes one kernel launch; a decoder
+    step at batch 1 is dozens of tiny ones (copies of its state, gates,
+    masks) whose launches cost more than their work. Loops in one block,
+    separated by nothing but ops without effects or allocations, merge when
+    no loop writes a buffer another reads or writes (buffers traced to
+    their allocation or function argument; two allocations, two function
+    arguments, or an allocation and a buffer carried by a loop it is made
+    in are distinct, anything else may alias). The merged loop takes the
+    last loop's place: its blocks are the parts' blocks one after another,
+    the last loop's first, and each part runs where the block falls in its
+    range (and the thread in its block size).
+
+    ```mlir
+    scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) ... { A } {mapping}
+    scf.parallel (%b, %t) = (%c0, %c0) to (%c2, %c128) ... { B } {mapping}
+    // becomes
+    scf.parallel (%b, %t) = (%c0, %c0) to (%c3, %c128) ... {
+      scf.if %b in [0, 2) { B(%b - 0, %t) }
+      scf.if %b in [2, 3) and %t < 32 { A(%b - 2, %t) }
+    } {mapping}
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def MergeGPUModules : Pass<"heed-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{
@@ -702,6 +733,79 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect",
                            "mlir::vector::VectorDialect"];
+}
+
+def LowerAttentionRowsToGPU : Pass<"heed-lower-attention-rows-to-gpu",
+                                   "mlir::ModuleOp"> {
+  let summary = "Attention with any other score as calls of one kernel per op";
+  let description = [{
+    Attention whose score region has a form per element (additive,
+    location-sensitive, a small network over `concat(query, key)`: binary
+    and activation ops, concatenations, dense layers and reductions over
+    the row, weights captured from above) becomes a call of a private
+    declaration marked `heed.attention_rows`, and the region a private
+    function `@heed_attention_score_N(b, q, t, query, keys..., [lengths],
+    [previous], weights...) -> f32` that returns the masked energy of step
+    `t` for batch row `b` and query `q` (tensor.extract and scalar loops:
+    each element of a row is computed where it is read, so no row is
+    stored). `heed-build-attention-row-kernels` gives the declaration its
+    kernel after bufferization, with the score function inlined. The
+    declaration takes the values, the score function's tensors and the
+    context and weights buffers. Left for the decomposition: hard and
+    `local_p` attention, ops with no form per element (a softmax inside
+    the score), constants that are not splats, and scores costing more
+    than 65536 operations per step.
+
+    ```mlir
+    %ctx, %w = attn.attention query(%q : tensor<2x128xf32>)
+        keys(%k, %pk : ...) values(%m : tensor<2x10x512xf32>) score {...}
+    // becomes
+    call @heed_attention_rows_0(%mb, %qb, %kb, %pkb, %vab, %ctx, %w)
+    func.func private @heed_attention_rows_0(...)
+        attributes {heed.attention_rows = {normalization = 0 : i64,
+                                           score = @heed_attention_score_0}}
+    func.func private @heed_attention_score_0(%b: index, %q: index,
+        %t: index, %query: tensor<2x128xf32>, ...) -> f32
+    ```
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def BuildAttentionRowKernels : Pass<"heed-build-attention-row-kernels",
+                                    "mlir::ModuleOp"> {
+  let summary = "Give each attention-rows declaration its kernel";
+  let description = [{
+    One block per (batch row, query), its threads (a power of two, 32 to
+    256) striding over the steps and then over the context's columns, the
+    phases separated by barriers:
+
+    ```
+    e[t] = score(b, q, t)    for the thread's steps; written to weights
+    M = max over the block   (tree in shared memory; softmax only)
+    p[t] = exp(e[t] - M)     (σ(e[t]) with smoothing); S = Σ p (tree)
+    w[t] = p[t] / S          (max(M, -FLT_MAX), max(S, FLT_MIN): a row
+                              with every step masked gets zeros)
+    ctx[d] = Σ_t w[t] values[b, t, d]   for the thread's columns
+    ```
+
+    The weights buffer holds the energies between phases, so the steps
+    need no shared memory and have no limit. With `on-host`, the same
+    phases run on the CPU as loops over blocks and threads (one loop over
+    the threads per phase), which is how `--target=gpu-schedule-on-cpu`
+    checks the kernel against the goldens.
+  }];
+  let options = [
+    Option<"onHost", "on-host", "bool", /*default=*/"false",
+           "the blocks and threads as loops on the CPU">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
 }
 
 def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",

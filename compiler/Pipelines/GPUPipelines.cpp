@@ -48,6 +48,11 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   BuildFlashAttentionKernelsOptions flash;
   flash.onHost = options.target == Target::GPUScheduleOnCPU;
   pm.addPass(createBuildFlashAttentionKernels(flash));
+  // The other attention ops' kernels (a block per batch row and query,
+  // the score function inlined), for the same reason after bufferization.
+  BuildAttentionRowKernelsOptions rows;
+  rows.onHost = flash.onHost;
+  pm.addPass(createBuildAttentionRowKernels(rows));
   // Matrix products (dense layers, head projections) as 64 × 64 output
   // tiles through shared memory, 4 × 4 per thread (the same kernel as
   // loops on the CPU-run schedule).
@@ -69,6 +74,9 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // Each loop nest onto (block, thread) with the innermost dim fastest, so
   // neighbouring threads touch neighbouring elements; copies too.
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
+  // Neighbouring loops with no buffer in common as one launch (a decoder
+  // step's state copies and small elementwise ops).
+  pm.addNestedPass<func::FuncOp>(createMergeIndependentLoops());
 }
 
 void heed::buildLinalgToGPUPipeline(OpPassManager &pm,

@@ -44,9 +44,17 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createLowerAttentionToLoops());
   } else {
     if (options.fusedAttention) {
-      // GPU: dot-product attention over query sequences as calls of
-      // flash-style kernels (built after bufferization).
+      // GPU: the score's key-only and query-only work on whole tensors
+      // (tiled products, out of decoder loops once LICM runs), as on the
+      // CPU...
+      pm.addNestedPass<func::FuncOp>(createHoistKeyProjections());
+      pm.addNestedPass<func::FuncOp>(createHoistQueryProjections());
+      // ...then dot-product attention over query sequences as calls of
+      // flash-style kernels (built after bufferization)...
       pm.addPass(createLowerDotAttentionToGPU());
+      // ...and every other attention whose score has a form per element
+      // as a call of a kernel with a block per batch row and query.
+      pm.addPass(createLowerAttentionRowsToGPU());
     }
     // Reference lowering: attention becomes whole-tensor attn ops (the
     // GPU target's for every other attention).

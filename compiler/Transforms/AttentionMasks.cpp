@@ -36,7 +36,22 @@ static Value rowInteger(OpBuilder &b, Location loc, Value tensor, Value batch) {
   return arith::FPToSIOp::create(b, loc, b.getI64Type(), f);
 }
 
+EnergyMask EnergyMask::of(attn::AttentionOp op) {
+  EnergyMask mask;
+  mask.lengths = op.getLengths();
+  mask.previous = op.getPrevious();
+  mask.causal = op.getCausal();
+  mask.constraint = op.getConstraint();
+  mask.window = op.getWindow();
+  return mask;
+}
+
 Value heed::maskEnergy(OpBuilder &b, Location loc, attn::AttentionOp op,
+                       Value energy, Value batch, Value query, Value step) {
+  return maskEnergy(b, loc, EnergyMask::of(op), energy, batch, query, step);
+}
+
+Value heed::maskEnergy(OpBuilder &b, Location loc, const EnergyMask &mask,
                        Value energy, Value batch, Value query, Value step) {
   Type i64 = b.getI64Type();
   auto c64 = [&](int64_t v) -> Value {
@@ -47,21 +62,22 @@ Value heed::maskEnergy(OpBuilder &b, Location loc, attn::AttentionOp op,
   };
   Value t = arith::IndexCastOp::create(b, loc, i64, step);
   Value negInf = cf(-INFINITY);
-  if (isLocal(op)) {
+  if (mask.constraint == attn::Constraint::local_m ||
+      mask.constraint == attn::Constraint::local_p) {
     // |t − p| > D, p real (local_p's predicted position).
     Value p =
-        tensor::ExtractOp::create(b, loc, op.getPrevious(), ValueRange{batch});
+        tensor::ExtractOp::create(b, loc, mask.previous, ValueRange{batch});
     Value tf = arith::SIToFPOp::create(b, loc, b.getF32Type(), t);
     Value distance =
         math::AbsFOp::create(b, loc, arith::SubFOp::create(b, loc, tf, p));
     Value outside = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT,
-                                          distance, cf(float(op.getWindow())));
+                                          distance, cf(float(mask.window)));
     energy = arith::SelectOp::create(b, loc, outside, negInf, energy);
-  } else if (op.getConstraint() != attn::Constraint::none) {
-    Value p = rowInteger(b, loc, op.getPrevious(), batch);
-    int64_t w = op.getWindow();
+  } else if (mask.constraint != attn::Constraint::none) {
+    Value p = rowInteger(b, loc, mask.previous, batch);
+    int64_t w = mask.window;
     Value lo, hi;
-    if (op.getConstraint() == attn::Constraint::monotonic) {
+    if (mask.constraint == attn::Constraint::monotonic) {
       lo = p;
       hi = arith::AddIOp::create(b, loc, p, c64(w));
     } else {
@@ -74,12 +90,12 @@ Value heed::maskEnergy(OpBuilder &b, Location loc, attn::AttentionOp op,
     energy = arith::SelectOp::create(b, loc, outside, cf(kConstraintPadding),
                                      energy);
   }
-  if (op.getLengths()) {
-    Value len = rowInteger(b, loc, op.getLengths(), batch);
+  if (mask.lengths) {
+    Value len = rowInteger(b, loc, mask.lengths, batch);
     Value past = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, t, len);
     energy = arith::SelectOp::create(b, loc, past, negInf, energy);
   }
-  if (op.getCausal()) {
+  if (mask.causal) {
     Value qi = arith::IndexCastOp::create(b, loc, i64, query);
     Value future = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, t, qi);
     energy = arith::SelectOp::create(b, loc, future, negInf, energy);

@@ -21,6 +21,19 @@ constexpr float kConstraintPadding = -4294967296.0f;
 /// Whether `op` masks anything (lengths, causal, constraint).
 bool hasMasks(attn::AttentionOp op);
 
+/// What masks an attention op's energies: the `[B]` tensors the masks read
+/// (with tensor.extract; null when absent) and the op's attributes. A
+/// lowering that moves the energies out of the op's scope (a kernel's score
+/// function) passes its own copies of the tensors.
+struct EnergyMask {
+  mlir::Value lengths, previous;
+  bool causal = false;
+  attn::Constraint constraint = attn::Constraint::none;
+  int64_t window = 0;
+
+  static EnergyMask of(attn::AttentionOp op);
+};
+
 /// The energy `energy` (f32) of memory step `step` for batch row `batch` and
 /// query `query` (index values; `query` is null for one-query rows) after
 /// the constraint (finite padding), the length mask and the causal mask
@@ -28,6 +41,9 @@ bool hasMasks(attn::AttentionOp op);
 /// with tensor.extract.
 mlir::Value maskEnergy(mlir::OpBuilder &b, mlir::Location loc,
                        attn::AttentionOp op, mlir::Value energy,
+                       mlir::Value batch, mlir::Value query, mlir::Value step);
+mlir::Value maskEnergy(mlir::OpBuilder &b, mlir::Location loc,
+                       const EnergyMask &mask, mlir::Value energy,
                        mlir::Value batch, mlir::Value query, mlir::Value step);
 
 /// Whether `op` is Luong's local attention (local_m or local_p).

@@ -12,7 +12,7 @@ loops with `until` on their running rows, a chunk at a time), and for models
 with recurrent cells in
 loops --cell fused, onednn and auto; the GPU target's schedule run on the
 CPU (--target=gpu-schedule-on-cpu, fused or decomposed, raised or not;
-fused dot-product attention is the flash kernel's body); --threads 1, 2 and 3
+fused attention is the flash or attention-rows kernel's body); --threads 1, 2 and 3
 rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
 several threads splits the batch into blocks of rows, and a batch too
@@ -157,18 +157,12 @@ def choices(model_text):
     raising = [False, True] if attends else [False]
     cpu = [c + ("cpu",) for c in itertools.product(lowerings, raising, cells)]
     # The GPU target's lowering (no oneDNN, recurrent layers as loops of
-    # cells; dot-product attention as the flash kernel's body or
+    # cells; attention as the flash kernel's body for dot-product scores
+    # over query sequences, the attention-rows kernel's for other scores, or
     # decomposed) with its loop nests mapped to blocks and threads, run on
     # the CPU: raised or not.
-    # Fused differs from decomposed there only for dot-product scores: in
-    # the model's text, or raised from a softmax of products (--no-raise
-    # leaves those decomposed).
-    dot = re.search(r"score\s*=\s*(scaled_)?dot\b|\b(multi_head_attention|"
-                    r"transformer_encoder_layer)\b", model_text)
-    softmax = re.search(r"\bsoftmax\b", model_text)
     gpu = [(a, r, "fused", "gpu-schedule-on-cpu")
-           for a, r in itertools.product(lowerings, raising)
-           if a == "decomposed" or dot or (softmax and not r)]
+           for a, r in itertools.product(lowerings, raising)]
     return cpu + gpu
 
 

@@ -234,6 +234,45 @@ Value heed::emitActivationScalar(OpBuilder &b, Location loc,
   return x;
 }
 
+Value heed::emitBinaryScalar(OpBuilder &b, Location l, attn::BinaryKind kind,
+                             Value x, Value y) {
+  switch (kind) {
+  case attn::BinaryKind::add:
+    return arith::AddFOp::create(b, l, x, y, fast(b));
+  case attn::BinaryKind::sub:
+    return arith::SubFOp::create(b, l, x, y, fast(b));
+  case attn::BinaryKind::mul:
+    return arith::MulFOp::create(b, l, x, y, fast(b));
+  case attn::BinaryKind::div:
+    return arith::DivFOp::create(b, l, x, y, fast(b));
+  case attn::BinaryKind::max:
+    return maxf(b, l, x, y);
+  case attn::BinaryKind::min:
+    return arith::MinimumFOp::create(b, l, x, y, fast(b));
+  case attn::BinaryKind::pow:
+    // `contract` only: with `afn` LLVM rewrites pow(x, 1.5) as x·sqrt(x),
+    // NaN at -inf.
+    return math::PowFOp::create(
+        b, l, x, y,
+        arith::FastMathFlagsAttr::get(b.getContext(),
+                                      arith::FastMathFlags::contract));
+  default: {
+    // 1.0 where the comparison holds, else 0.0 (ordered: NaN compares false
+    // except for `ne`).
+    using P = arith::CmpFPredicate;
+    P p = kind == attn::BinaryKind::eq   ? P::OEQ
+          : kind == attn::BinaryKind::ne ? P::UNE
+          : kind == attn::BinaryKind::lt ? P::OLT
+          : kind == attn::BinaryKind::le ? P::OLE
+          : kind == attn::BinaryKind::gt ? P::OGT
+                                         : P::OGE;
+    Value holds = arith::CmpFOp::create(b, l, p, x, y);
+    return arith::SelectOp::create(b, l, holds, f32Const(b, l, 1.0),
+                                   f32Const(b, l, 0.0));
+  }
+  }
+}
+
 namespace {
 
 Value activation(OpBuilder &b, Location loc, Value x, attn::ActivationKind kind) {
@@ -374,49 +413,11 @@ struct BinaryLowering : OpRewritePattern<attn::BinaryOp> {
     attn::BinaryKind kind = op.getKind();
     rw.replaceOp(op, elementwise(rw, op.getLoc(), op.getType(),
                                  ValueRange{op.getLhs(), op.getRhs()},
-                                 [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                   switch (kind) {
-                                   case attn::BinaryKind::add:
-                                     return arith::AddFOp::create(b, l, a[0], a[1], fast(b));
-                                   case attn::BinaryKind::sub:
-                                     return arith::SubFOp::create(b, l, a[0], a[1], fast(b));
-                                   case attn::BinaryKind::mul:
-                                     return arith::MulFOp::create(b, l, a[0], a[1], fast(b));
-                                   case attn::BinaryKind::div:
-                                     return arith::DivFOp::create(b, l, a[0], a[1], fast(b));
-                                   case attn::BinaryKind::max:
-                                     return maxf(b, l, a[0], a[1]);
-                                   case attn::BinaryKind::min:
-                                     return arith::MinimumFOp::create(b, l, a[0], a[1], fast(b));
-                                   case attn::BinaryKind::pow:
-                                     // `contract` only: with `afn` LLVM rewrites
-                                     // pow(x, 1.5) as x·sqrt(x), NaN at -inf.
-                                     return math::PowFOp::create(
-                                         b, l, a[0], a[1],
-                                         arith::FastMathFlagsAttr::get(
-                                             b.getContext(),
-                                             arith::FastMathFlags::contract));
-                                   default:
-                                     return compare(b, l, kind, a[0], a[1]);
-                                   }
+                                 [&](OpBuilder &b, Location l, ValueRange a) {
+                                   return emitBinaryScalar(b, l, kind, a[0],
+                                                           a[1]);
                                  }));
     return success();
-  }
-
-  /// 1.0 where the comparison holds, else 0.0 (ordered: NaN compares false
-  /// except for `ne`).
-  static Value compare(OpBuilder &b, Location l, attn::BinaryKind kind,
-                       Value x, Value y) {
-    using P = arith::CmpFPredicate;
-    P p = kind == attn::BinaryKind::eq   ? P::OEQ
-          : kind == attn::BinaryKind::ne ? P::UNE
-          : kind == attn::BinaryKind::lt ? P::OLT
-          : kind == attn::BinaryKind::le ? P::OLE
-          : kind == attn::BinaryKind::gt ? P::OGT
-                                         : P::OGE;
-    Value holds = arith::CmpFOp::create(b, l, p, x, y);
-    return arith::SelectOp::create(b, l, holds, f32Const(b, l, 1.0),
-                                   f32Const(b, l, 0.0));
   }
 };
 

@@ -48,6 +48,11 @@ mlir::arith::FastMathFlagsAttr fastMath(mlir::OpBuilder &b);
 mlir::Value emitActivationScalar(mlir::OpBuilder &b, mlir::Location loc,
                                  attn::ActivationKind kind, mlir::Value x);
 
+/// `kind` applied to two f32 scalars (comparisons give 1.0 or 0.0).
+mlir::Value emitBinaryScalar(mlir::OpBuilder &b, mlir::Location loc,
+                             attn::BinaryKind kind, mlir::Value x,
+                             mlir::Value y);
+
 } // namespace heed
 
 #endif

@@ -16,29 +16,60 @@
 using namespace mlir;
 using namespace heed;
 
-void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
-                                  const BlockProgram &p) {
+namespace {
+
+/// A gpu.launch of `grid` blocks of `threads` threads with `shared` as
+/// workgroup buffers; `place` gets its ids and buffers.
+gpu::LaunchOp createLaunch(OpBuilder &b, Location loc,
+                           std::array<int64_t, 3> grid, int64_t threads,
+                           ArrayRef<MemRefType> sharedTypes,
+                           BlockPlace &place) {
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   SmallVector<Type> shared;
-  for (MemRefType t : p.shared)
+  for (MemRefType t : sharedTypes)
     shared.push_back(
         MemRefType::get(t.getShape(), t.getElementType(), nullptr, workgroup));
   auto launch = gpu::LaunchOp::create(
-      b, loc, c(p.grid[0]), c(p.grid[1]), c(p.grid[2]), c(p.threads), c(1),
-      c(1), /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      b, loc, c(grid[0]), c(grid[1]), c(grid[2]), c(threads), c(1), c(1),
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
       /*asyncDependencies=*/ValueRange{}, shared);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  BlockPlace place;
   place.block = {launch.getBlockIds().x, launch.getBlockIds().y,
                  launch.getBlockIds().z};
   place.thread = launch.getThreadIds().x;
   for (BlockArgument a : launch.getWorkgroupAttributions())
     place.shared.push_back(a);
+  return launch;
+}
+
+/// The function the builder's position is in (or the function itself, at
+/// its body's top level): on the host, where stack arrays are allocated.
+OpBuilder atFunctionEntry(OpBuilder &b) {
+  auto function = b.getInsertionBlock()
+                      ->getParentOp()
+                      ->getParentOfType<FunctionOpInterface>();
+  if (auto self =
+          dyn_cast<FunctionOpInterface>(b.getInsertionBlock()->getParentOp()))
+    function = self;
+  OpBuilder entry(b.getContext());
+  entry.setInsertionPointToStart(&function.getFunctionBody().front());
+  return entry;
+}
+
+} // namespace
+
+void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
+                                  const BlockProgram &p) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  BlockPlace place;
+  auto launch = createLaunch(b, loc, p.grid, p.threads, p.shared, place);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
   SmallVector<Value> init = p.init(b, place);
   place.end = p.end(b, place);
   auto loop = scf::ForOp::create(b, loc, c(0), place.end, c(p.step), init);
@@ -123,14 +154,7 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
   // scope, frees nothing per iteration once lowered to branches (the stack
   // grew by 25 KB a step). Every run writes them before it reads them.
   BlockPlace place;
-  auto function = b.getInsertionBlock()
-                      ->getParentOp()
-                      ->getParentOfType<FunctionOpInterface>();
-  if (auto self =
-          dyn_cast<FunctionOpInterface>(b.getInsertionBlock()->getParentOp()))
-    function = self;
-  OpBuilder entry(b.getContext());
-  entry.setInsertionPointToStart(&function.getFunctionBody().front());
+  OpBuilder entry = atFunctionEntry(b);
   for (MemRefType t : p.shared)
     place.shared.push_back(memref::AllocaOp::create(entry, loc, t));
   HostState state(entry, b, loc, p);
@@ -172,4 +196,73 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
       });
     });
   });
+}
+
+void heed::emitBlockPhasesLaunch(OpBuilder &b, Location loc,
+                                 const BlockPhases &p) {
+  BlockPlace place;
+  auto launch = createLaunch(b, loc, p.grid, p.threads, p.shared, place);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  for (auto [i, phase] : llvm::enumerate(p.phases)) {
+    if (i > 0)
+      gpu::BarrierOp::create(b, loc);
+    phase(b, place);
+  }
+  gpu::TerminatorOp::create(b, loc);
+}
+
+void heed::emitBlockPhasesOnHost(OpBuilder &b, Location loc,
+                                 const BlockPhases &p) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  // Stack arrays at the function's entry, as for a BlockProgram.
+  BlockPlace place;
+  OpBuilder entry = atFunctionEntry(b);
+  for (MemRefType t : p.shared)
+    place.shared.push_back(memref::AllocaOp::create(entry, loc, t));
+  /// `fn` inside a new loop over [0, n).
+  auto loop = [&](int64_t n, function_ref<void(Value)> fn) {
+    auto forOp = scf::ForOp::create(b, loc, c(0), c(n), c(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    fn(forOp.getInductionVar());
+  };
+  loop(p.grid[2], [&](Value z) {
+    loop(p.grid[1], [&](Value y) {
+      loop(p.grid[0], [&](Value x) {
+        place.block = {x, y, z};
+        // (a barrier between phases: each runs for every thread first)
+        for (const BlockPhases::Phase &phase : p.phases)
+          loop(p.threads, [&](Value thread) {
+            place.thread = thread;
+            phase(b, place);
+          });
+      });
+    });
+  });
+}
+
+void BlockPhases::appendTreeReduction(
+    unsigned buffer, std::function<Value(OpBuilder &, Value, Value)> combine) {
+  for (int64_t stride = threads / 2; stride >= 1; stride /= 2)
+    phases.push_back([=](OpBuilder &b, const BlockPlace &place) {
+      // Threads below the stride add the partial a stride above their own
+      // (which no thread writes this round).
+      Location loc = b.getUnknownLoc();
+      Value cStride = arith::ConstantIndexOp::create(b, loc, stride);
+      Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           place.thread, cStride);
+      auto branch = scf::IfOp::create(b, loc, TypeRange{}, active, false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&branch.getThenRegion().front());
+      Value partials = place.shared[buffer];
+      Value mine = memref::LoadOp::create(b, loc, partials, place.thread);
+      Value other = memref::LoadOp::create(
+          b, loc, partials,
+          ValueRange{arith::AddIOp::create(b, loc, place.thread, cStride)});
+      memref::StoreOp::create(b, loc, combine(b, mine, other), partials,
+                              place.thread);
+    });
 }

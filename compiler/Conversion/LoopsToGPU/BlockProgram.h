@@ -27,6 +27,7 @@
 
 #include <array>
 #include <functional>
+#include <vector>
 
 namespace heed {
 
@@ -70,6 +71,25 @@ struct BlockProgram {
       finish;
 };
 
+/// A kernel without a loop: the stretches its threads run between
+/// barriers, in order. What a thread carries from one phase to the next
+/// lives in shared (or global) memory.
+struct BlockPhases {
+  std::array<int64_t, 3> grid = {1, 1, 1};
+  int64_t threads = 1;
+  llvm::SmallVector<mlir::MemRefType> shared;
+  using Phase = std::function<void(mlir::OpBuilder &, const BlockPlace &)>;
+  std::vector<Phase> phases;
+
+  /// Appends the phases that combine `shared[buffer]` (one partial per
+  /// thread; `threads` a power of two) into its element 0: a tree of
+  /// log2(threads) rounds, each halving the partials.
+  void appendTreeReduction(
+      unsigned buffer,
+      std::function<mlir::Value(mlir::OpBuilder &, mlir::Value, mlir::Value)>
+          combine);
+};
+
 /// The program as one gpu.launch at the builder's position.
 void emitBlockProgramLaunch(mlir::OpBuilder &b, mlir::Location loc,
                             const BlockProgram &program);
@@ -77,6 +97,15 @@ void emitBlockProgramLaunch(mlir::OpBuilder &b, mlir::Location loc,
 /// The program as loops over blocks and threads at the builder's position.
 void emitBlockProgramOnHost(mlir::OpBuilder &b, mlir::Location loc,
                             const BlockProgram &program);
+
+/// The phases as one gpu.launch (a barrier between consecutive phases).
+void emitBlockPhasesLaunch(mlir::OpBuilder &b, mlir::Location loc,
+                           const BlockPhases &program);
+
+/// The phases as loops on the host: per block, one loop over the threads
+/// per phase.
+void emitBlockPhasesOnHost(mlir::OpBuilder &b, mlir::Location loc,
+                           const BlockPhases &program);
 
 } // namespace heed
 

@@ -1,0 +1,361 @@
+//===- RowAttention.cpp - Attention as one block per (row, query) ---------===//
+//
+// Part of Heed. See Passes.td (heed-lower-attention-rows-to-gpu,
+// heed-build-attention-row-kernels). Like the flash kernels: on tensors,
+// each attention op becomes a call of a declared kernel (and its score
+// region a function of one step, ScoreFunction.h); on buffers, after
+// bufferization, each declaration gets its body, the score function
+// inlined into it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/AttentionToGPU/ScoreFunction.h"
+#include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
+#include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
+#include "compiler/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cfloat>
+#include <cmath>
+
+namespace heed {
+#define GEN_PASS_DEF_LOWERATTENTIONROWSTOGPU
+#define GEN_PASS_DEF_BUILDATTENTIONROWKERNELS
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+/// The attribute that marks a kernel's declaration: {score (the score
+/// function), normalization (attn::Normalization as an integer)}.
+constexpr StringLiteral kRowsAttr = "heed.attention_rows";
+/// Threads of a block: a power of two between a warp and this.
+constexpr int64_t kMaxThreads = 256;
+/// Blocks along x (batch rows) and y (queries): CUDA's limits.
+constexpr int64_t kMaxGridX = 2147483647;
+constexpr int64_t kMaxGridY = 65535;
+
+bool isStatic(Value v, int64_t rank) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && type.hasStaticShape() && type.getRank() == rank;
+}
+
+/// Whether the kernel takes `op` (the score region is checked apart).
+bool applies(attn::AttentionOp op) {
+  if (op.getHard() || op.getConstraint() == attn::Constraint::local_p)
+    return false;
+  bool sequence = op.hasQuerySequence();
+  if (!isStatic(op.getQuery(), sequence ? 3 : 2) ||
+      !isStatic(op.getValues(), 3) ||
+      !isStatic(op.getContextVector(), sequence ? 3 : 2) ||
+      !isStatic(op.getWeights(), sequence ? 3 : 2))
+    return false;
+  for (Value keys : op.getKeys())
+    if (!isStatic(keys, 3))
+      return false;
+  auto q = cast<RankedTensorType>(op.getQuery().getType()).getShape();
+  return q[0] > 0 && q[0] <= kMaxGridX && (!sequence || q[1] <= kMaxGridY);
+}
+
+struct LowerAttentionRowsToGPUPass
+    : heed::impl::LowerAttentionRowsToGPUBase<LowerAttentionRowsToGPUPass> {
+  void runOnOperation() override {
+    SmallVector<attn::AttentionOp> ops;
+    getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
+    int64_t number = 0;
+    for (attn::AttentionOp op : ops) {
+      if (!applies(op))
+        continue;
+      if (std::optional<SmallVector<Value>> captures =
+              scoreFunctionCaptures(op))
+        lower(op, *captures, number++);
+    }
+  }
+
+  std::string freshName(StringRef stem, int64_t number) {
+    std::string name = (stem + std::to_string(number)).str();
+    while (getOperation().lookupSymbol(name))
+      name += "_";
+    return name;
+  }
+
+  /// `op` as a call of a new kernel declaration: the values and the score
+  /// function's tensors read through to_buffer, the context and weights
+  /// fresh buffers.
+  void lower(attn::AttentionOp op, ArrayRef<Value> captures, int64_t number) {
+    ModuleOp module = getOperation();
+    Location loc = op.getLoc();
+    func::FuncOp score = buildScoreFunction(
+        module, op, captures, freshName("heed_attention_score_", number));
+    OpBuilder b(op);
+    auto bufferType = [](Value tensor) {
+      auto t = cast<RankedTensorType>(tensor.getType());
+      return MemRefType::get(t.getShape(), t.getElementType());
+    };
+    SmallVector<Value> args;
+    SmallVector<Value> inputs = {op.getValues()};
+    llvm::append_range(inputs, scoreFunctionOperands(op, captures));
+    for (Value tensor : inputs)
+      args.push_back(bufferization::ToBufferOp::create(
+          b, loc, bufferType(tensor), tensor, /*read_only=*/true));
+    SmallVector<Value> results = {op.getContextVector(), op.getWeights()};
+    SmallVector<Value> outs;
+    for (Value result : results)
+      outs.push_back(memref::AllocOp::create(b, loc, bufferType(result),
+                                             b.getI64IntegerAttr(64)));
+    llvm::append_range(args, outs);
+
+    OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+    auto fn = func::FuncOp::create(
+        mb, loc, freshName("heed_attention_rows_", number),
+        mb.getFunctionType(ValueRange(args).getTypes(), TypeRange{}));
+    fn.setPrivate();
+    fn->setAttr(kRowsAttr,
+                mb.getDictionaryAttr(
+                    {mb.getNamedAttr("score", FlatSymbolRefAttr::get(score)),
+                     mb.getNamedAttr("normalization",
+                                     mb.getI64IntegerAttr(static_cast<int64_t>(
+                                         op.getNormalization())))}));
+    func::CallOp::create(b, loc, fn, args);
+    for (auto [result, out] : llvm::zip(results, outs))
+      result.replaceAllUsesWith(bufferization::ToTensorOp::create(
+          b, loc, result.getType(), out, /*restrict=*/true,
+          /*writable=*/true));
+    op.erase();
+  }
+};
+
+/// Builds one declaration's body.
+class RowKernel {
+public:
+  RowKernel(func::FuncOp fn, func::FuncOp score, attn::Normalization norm)
+      : fn(fn), score(score), normalization(norm), loc(fn.getLoc()) {}
+
+  /// Fails (with a diagnostic) on a signature that does not match.
+  LogicalResult build(bool onHost);
+
+private:
+  Value c(OpBuilder &b, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  Value cF32(OpBuilder &b, float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  /// The weights' indices of step `t` for the block's (row, query).
+  SmallVector<Value> weightAt(const BlockPlace &place, Value t) {
+    if (sequence)
+      return {place.block[0], place.block[1], t};
+    return {place.block[0], t};
+  }
+  /// `body(t, acc)` for the thread's share of [0, count) (t = thread, thread
+  /// + threads, ...), folding one f32 from `init`; returns the fold.
+  Value forOwn(OpBuilder &b, const BlockPlace &place, int64_t count, float init,
+               function_ref<Value(OpBuilder &, Value, Value)> body) {
+    auto loop = scf::ForOp::create(
+        b, loc, place.thread, c(b, count), c(b, threads),
+        ValueRange{cF32(b, init)},
+        [&](OpBuilder &b, Location, Value t, ValueRange acc) {
+          scf::YieldOp::create(b, loc, body(b, t, acc[0]));
+        });
+    return loop.getResult(0);
+  }
+  /// The masked energy of step `t` (the score function inlined).
+  Value energy(OpBuilder &b, const BlockPlace &place, Value t);
+
+  func::FuncOp fn, score;
+  attn::Normalization normalization;
+  Location loc;
+  bool sequence = false;
+  int64_t steps = 0, valueDepth = 0, threads = 0;
+  Value values, context, weights;
+};
+
+Value RowKernel::energy(OpBuilder &b, const BlockPlace &place, Value t) {
+  IRMapping map;
+  Block &body = score.getBody().front();
+  map.map(body.getArgument(0), place.block[0]);
+  map.map(body.getArgument(1), sequence ? place.block[1] : c(b, 0));
+  map.map(body.getArgument(2), t);
+  for (unsigned i = 3; i < body.getNumArguments(); ++i)
+    map.map(body.getArgument(i), fn.getArgument(i - 2));
+  for (Operation &inner : body.without_terminator())
+    b.clone(inner, map);
+  return map.lookup(body.getTerminator()->getOperand(0));
+}
+
+LogicalResult RowKernel::build(bool onHost) {
+  // (values, score tensors..., context, weights)
+  unsigned n = fn.getNumArguments();
+  FunctionType scoreType = score.getFunctionType();
+  if (n < 4 || scoreType.getNumInputs() != n ||
+      scoreType.getNumResults() != 1 || !scoreType.getResult(0).isF32() ||
+      !llvm::all_of(scoreType.getInputs().take_front(3),
+                    [](Type t) { return t.isIndex(); }) ||
+      scoreType.getInputs().drop_front(3) !=
+          fn.getArgumentTypes().drop_front().drop_back(2) ||
+      score.isDeclaration())
+    return fn.emitError("not an attention-rows kernel for its score ")
+           << scoreType << ": " << fn.getFunctionType();
+  auto vType = dyn_cast<MemRefType>(fn.getArgumentTypes()[0]);
+  auto cType = dyn_cast<MemRefType>(fn.getArgumentTypes()[n - 2]);
+  auto wType = dyn_cast<MemRefType>(fn.getArgumentTypes()[n - 1]);
+  if (!vType || !cType || !wType || vType.getRank() != 3 ||
+      !vType.hasStaticShape() || !cType.hasStaticShape() ||
+      !wType.hasStaticShape() || cType.getRank() != wType.getRank() ||
+      (cType.getRank() != 2 && cType.getRank() != 3))
+    return fn.emitError("not an attention-rows kernel's buffers: ")
+           << fn.getFunctionType();
+  sequence = cType.getRank() == 3;
+  int64_t batch = vType.getDimSize(0),
+          queries = sequence ? cType.getDimSize(1) : 1;
+  steps = vType.getDimSize(1);
+  valueDepth = vType.getDimSize(2);
+  if (cType.getDimSize(0) != batch || wType.getDimSize(0) != batch ||
+      cType.getShape().back() != valueDepth ||
+      wType.getShape().back() != steps ||
+      (sequence && wType.getDimSize(1) != queries))
+    return fn.emitError("attention-rows kernel's buffers disagree: ")
+           << fn.getFunctionType();
+  Block *entry = fn.addEntryBlock();
+  values = fn.getArgument(0);
+  context = fn.getArgument(n - 2);
+  weights = fn.getArgument(n - 1);
+  threads = std::clamp<int64_t>(llvm::PowerOf2Ceil(std::max(steps, valueDepth)),
+                                32, kMaxThreads);
+
+  Type f32 = Float32Type::get(fn.getContext());
+  BlockPhases p;
+  p.grid = {batch, queries, 1};
+  p.threads = threads;
+  // The threads' partial maxima and sums.
+  p.shared = {MemRefType::get({threads}, f32), MemRefType::get({threads}, f32)};
+  bool softmax = normalization == attn::Normalization::softmax;
+  bool smoothing = normalization == attn::Normalization::smoothing;
+  auto maxf = [](OpBuilder &b, Value x, Value y) -> Value {
+    return arith::MaximumFOp::create(b, b.getUnknownLoc(), x, y, fastMath(b));
+  };
+  auto addf = [](OpBuilder &b, Value x, Value y) -> Value {
+    return arith::AddFOp::create(b, b.getUnknownLoc(), x, y, fastMath(b));
+  };
+  // Energies of the thread's steps into the weights (smoothing: σ(e)), and
+  // the thread's partial max (softmax) or sum (smoothing).
+  p.phases.push_back([&, softmax, smoothing](OpBuilder &b,
+                                             const BlockPlace &place) {
+    Value partial = forOwn(
+        b, place, steps, softmax ? -INFINITY : 0.0f,
+        [&](OpBuilder &b, Value t, Value acc) -> Value {
+          Value e = energy(b, place, t);
+          if (smoothing)
+            e = emitActivationScalar(b, loc, attn::ActivationKind::sigmoid, e);
+          memref::StoreOp::create(b, loc, e, weights, weightAt(place, t));
+          return softmax ? maxf(b, acc, e) : smoothing ? addf(b, acc, e) : acc;
+        });
+    if (softmax || smoothing)
+      memref::StoreOp::create(b, loc, partial, place.shared[softmax ? 0 : 1],
+                              place.thread);
+  });
+  if (softmax) {
+    p.appendTreeReduction(0, maxf);
+    // p = exp(e - M) in place, and the thread's partial sum.
+    p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
+      Value top = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
+      top = maxf(b, top, cF32(b, -FLT_MAX));
+      Value partial =
+          forOwn(b, place, steps, 0.0f, [&](OpBuilder &b, Value t, Value acc) {
+            SmallVector<Value> at = weightAt(place, t);
+            Value e = memref::LoadOp::create(b, loc, weights, at);
+            Value shifted = arith::SubFOp::create(b, loc, e, top, fastMath(b));
+            Value pe = math::ExpOp::create(b, loc, shifted, fastMath(b));
+            memref::StoreOp::create(b, loc, pe, weights, at);
+            return addf(b, acc, pe);
+          });
+      memref::StoreOp::create(b, loc, partial, place.shared[1], place.thread);
+    });
+  }
+  if (softmax || smoothing) {
+    p.appendTreeReduction(1, addf);
+    // w = p / S.
+    p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
+      Value total = memref::LoadOp::create(b, loc, place.shared[1], c(b, 0));
+      total = maxf(b, total, cF32(b, FLT_MIN));
+      forOwn(b, place, steps, 0.0f, [&](OpBuilder &b, Value t, Value acc) {
+        SmallVector<Value> at = weightAt(place, t);
+        Value pe = memref::LoadOp::create(b, loc, weights, at);
+        memref::StoreOp::create(
+            b, loc, arith::DivFOp::create(b, loc, pe, total, fastMath(b)),
+            weights, at);
+        return acc;
+      });
+    });
+  }
+  // The thread's columns of the context: Σ_t w[t] values[b, t, d].
+  p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
+    forOwn(b, place, valueDepth, 0.0f, [&](OpBuilder &b, Value d, Value acc) {
+      auto sum = scf::ForOp::create(
+          b, loc, c(b, 0), c(b, steps), c(b, 1), ValueRange{cF32(b, 0.0f)},
+          [&](OpBuilder &b, Location, Value t, ValueRange s) {
+            Value w =
+                memref::LoadOp::create(b, loc, weights, weightAt(place, t));
+            Value v = memref::LoadOp::create(b, loc, values,
+                                             ValueRange{place.block[0], t, d});
+            Value wv = arith::MulFOp::create(b, loc, w, v, fastMath(b));
+            scf::YieldOp::create(b, loc, addf(b, s[0], wv));
+          });
+      SmallVector<Value> at = {place.block[0]};
+      if (sequence)
+        at.push_back(place.block[1]);
+      at.push_back(d);
+      memref::StoreOp::create(b, loc, sum.getResult(0), context, at);
+      return acc;
+    });
+  });
+
+  OpBuilder b = OpBuilder::atBlockBegin(entry);
+  if (onHost)
+    emitBlockPhasesOnHost(b, loc, p);
+  else
+    emitBlockPhasesLaunch(b, loc, p);
+  func::ReturnOp::create(b, loc);
+  return success();
+}
+
+struct BuildAttentionRowKernelsPass
+    : heed::impl::BuildAttentionRowKernelsBase<BuildAttentionRowKernelsPass> {
+  using BuildAttentionRowKernelsBase::BuildAttentionRowKernelsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> scores;
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      auto attr = fn->getAttrOfType<DictionaryAttr>(kRowsAttr);
+      if (!attr || !fn.isDeclaration())
+        continue;
+      auto name = attr.getAs<FlatSymbolRefAttr>("score");
+      auto norm = attr.getAs<IntegerAttr>("normalization");
+      func::FuncOp score =
+          name ? module.lookupSymbol<func::FuncOp>(name) : func::FuncOp();
+      std::optional<attn::Normalization> normalization =
+          norm ? attn::symbolizeNormalization(norm.getInt()) : std::nullopt;
+      if (!score || !normalization) {
+        fn.emitError("attention-rows kernel without a score function or "
+                     "normalization: ")
+            << attr;
+        return signalPassFailure();
+      }
+      if (failed(RowKernel(fn, score, *normalization).build(onHost)))
+        return signalPassFailure();
+      fn->removeAttr(kRowsAttr);
+      scores.push_back(score);
+    }
+    for (func::FuncOp score : scores)
+      score.erase();
+  }
+};
+
+} // namespace

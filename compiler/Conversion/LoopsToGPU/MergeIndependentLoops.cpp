@@ -1,0 +1,280 @@
+//===- MergeIndependentLoops.cpp - Fewer launches for independent work ----===//
+//
+// Part of Heed. See Passes.td (heed-merge-independent-loops).
+//
+// A decoder step at batch 1 is a few dozen tiny kernels (state copies, a
+// gate, a mask), each a launch that costs more than its work. Mapped loops
+// next to each other whose buffers do not overlap become one: the blocks
+// of each part follow the previous part's, and each part's body runs where
+// the block falls in its range (and the thread in its block size).
+//
+// The parts are laid out in reverse program order (the last loop's blocks
+// first): the CPU-run schedule executes blocks in order, so a dependence
+// the analysis missed would read values not yet written, and the goldens
+// would catch it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace heed {
+#define GEN_PASS_DEF_MERGEINDEPENDENTLOOPS
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+/// The most threads a block may have, and blocks along x.
+constexpr int64_t kMaxThreads = 1024;
+constexpr int64_t kMaxBlocks = 2147483647;
+
+/// The buffer `buffer` views (through subviews, reshapes, casts). Unlike
+/// rootBuffer (BufferRoots.h) this stops at a loop-carried value: which
+/// buffer that is changes from one iteration to the next.
+Value viewedBuffer(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  return buffer;
+}
+
+/// A mapped loop (block, thread) from 0 with step 1 and constant bounds,
+/// and the buffers (roots) it reads and writes.
+struct MappedLoop {
+  scf::ParallelOp op;
+  int64_t blocks = 0, threads = 0;
+  llvm::SetVector<Value> reads, writes;
+};
+
+bool isProcessor(Attribute a, gpu::Processor p) {
+  auto map = dyn_cast<gpu::ParallelLoopDimMappingAttr>(a);
+  return map && map.getProcessor() == p && map.getMap().isIdentity() &&
+         map.getBound().isIdentity();
+}
+
+std::optional<int64_t> constantIndex(Value v) {
+  APInt value;
+  if (!matchPattern(v, m_ConstantInt(&value)))
+    return std::nullopt;
+  return value.getSExtValue();
+}
+
+/// `op` as a MappedLoop, when it is one whose accesses are all known.
+std::optional<MappedLoop> mappedLoop(scf::ParallelOp op) {
+  auto mapping = op->getAttrOfType<ArrayAttr>("mapping");
+  if (!mapping || mapping.size() != 2 || op.getNumLoops() != 2 ||
+      op.getNumResults() != 0 ||
+      !isProcessor(mapping[0], gpu::Processor::BlockX) ||
+      !isProcessor(mapping[1], gpu::Processor::ThreadX))
+    return std::nullopt;
+  MappedLoop loop{op, 0, 0, {}, {}};
+  for (auto [lb, step] : llvm::zip(op.getLowerBound(), op.getStep()))
+    if (constantIndex(lb) != 0 || constantIndex(step) != 1)
+      return std::nullopt;
+  std::optional<int64_t> blocks = constantIndex(op.getUpperBound()[0]),
+                         threads = constantIndex(op.getUpperBound()[1]);
+  if (!blocks || !threads || *blocks <= 0 || *threads <= 0)
+    return std::nullopt;
+  loop.blocks = *blocks;
+  loop.threads = *threads;
+  // Every access through a buffer value; anything else (an unknown effect,
+  // an allocation in a thread, a barrier) keeps the loop alone.
+  WalkResult walk = op.getBody()->walk([&](Operation *inner) {
+    if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return WalkResult::advance();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
+    if (!effects)
+      return WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list) {
+      Value buffer = e.getValue();
+      if (!buffer)
+        return WalkResult::interrupt();
+      if (isa<MemoryEffects::Read>(e.getEffect()))
+        loop.reads.insert(viewedBuffer(buffer));
+      else if (isa<MemoryEffects::Write>(e.getEffect()))
+        loop.writes.insert(viewedBuffer(buffer));
+      else
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return std::nullopt;
+  return loop;
+}
+
+/// Whether `root` is a fresh allocation.
+bool isAllocation(Value root) {
+  return root.getDefiningOp<memref::AllocOp>() ||
+         root.getDefiningOp<memref::AllocaOp>();
+}
+
+/// Whether `root` is an argument of the function itself (distinct buffers
+/// the runtime passes: inputs, weights, outputs).
+bool isFunctionArgument(Value root) {
+  auto arg = dyn_cast<BlockArgument>(root);
+  return arg && isa<FunctionOpInterface>(arg.getOwner()->getParentOp()) &&
+         arg.getOwner()->isEntryBlock();
+}
+
+/// Whether two roots may be one buffer. Two allocations or two function
+/// arguments are distinct; an allocation is distinct from a function
+/// argument, and from a loop-carried value of a loop it is made inside (a
+/// carried buffer is live). Anything else may alias.
+bool mayAlias(Value a, Value b) {
+  if (a == b)
+    return true;
+  if (isAllocation(a) && isAllocation(b))
+    return false;
+  if (isFunctionArgument(a) && isFunctionArgument(b))
+    return false;
+  for (auto [x, y] : {std::pair(a, b), std::pair(b, a)}) {
+    if (!isAllocation(x))
+      continue;
+    if (isFunctionArgument(y))
+      return false;
+    if (auto arg = dyn_cast<BlockArgument>(y))
+      if (arg.getOwner()->getParentOp()->isProperAncestor(x.getDefiningOp()))
+        return false;
+  }
+  return true;
+}
+
+bool overlaps(const llvm::SetVector<Value> &x,
+              const llvm::SetVector<Value> &y) {
+  return llvm::any_of(x, [&](Value a) {
+    return llvm::any_of(y, [&](Value b) { return mayAlias(a, b); });
+  });
+}
+
+/// Whether `later` can run at the same time as `earlier`.
+bool independent(const MappedLoop &earlier, const MappedLoop &later) {
+  return !overlaps(earlier.writes, later.reads) &&
+         !overlaps(earlier.writes, later.writes) &&
+         !overlaps(earlier.reads, later.writes);
+}
+
+/// Whether an op between two loops lets the second one move up to the first
+/// (the merged loop takes the last one's place): no effects but allocation.
+bool canPass(Operation &op) {
+  if (isMemoryEffectFree(&op))
+    return true;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(&op);
+  return effects && effects.hasEffect<MemoryEffects::Allocate>() &&
+         !effects.hasEffect<MemoryEffects::Read>() &&
+         !effects.hasEffect<MemoryEffects::Write>() &&
+         !effects.hasEffect<MemoryEffects::Free>() && op.getNumRegions() == 0;
+}
+
+/// The loops of `group` as one, where the last one was.
+void merge(ArrayRef<MappedLoop> group) {
+  scf::ParallelOp last = group.back().op;
+  OpBuilder b(last);
+  Location loc = last.getLoc();
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  int64_t blocks = 0, threads = 0;
+  for (const MappedLoop &loop : group) {
+    blocks += loop.blocks;
+    threads = std::max(threads, loop.threads);
+  }
+  auto merged = scf::ParallelOp::create(b, loc, ValueRange{c(0), c(0)},
+                                        ValueRange{c(blocks), c(threads)},
+                                        ValueRange{c(1), c(1)});
+  merged->setAttr("mapping", last->getAttr("mapping"));
+  b.setInsertionPointToStart(merged.getBody());
+  Value block = merged.getInductionVars()[0];
+  Value thread = merged.getInductionVars()[1];
+  int64_t offset = 0;
+  for (MappedLoop loop : llvm::reverse(group)) {
+    // This part's blocks are [offset, offset + blocks).
+    Value from = c(offset), to = c(offset + loop.blocks);
+    Value inRange = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, block, from),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, block, to));
+    if (loop.threads < threads)
+      inRange = arith::AndIOp::create(
+          b, loc, inRange,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, thread,
+                                c(loop.threads)));
+    auto part = scf::IfOp::create(b, loc, TypeRange{}, inRange, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(part.thenBlock()->getTerminator());
+    IRMapping map;
+    map.map(loop.op.getInductionVars()[0],
+            arith::SubIOp::create(b, loc, block, from));
+    map.map(loop.op.getInductionVars()[1], thread);
+    for (Operation &inner : loop.op.getBody()->without_terminator())
+      b.clone(inner, map);
+    offset += loop.blocks;
+  }
+  for (MappedLoop loop : group)
+    loop.op.erase();
+}
+
+/// Merges runs of independent mapped loops in `block`.
+void mergeIn(Block &block) {
+  SmallVector<SmallVector<MappedLoop>> groups;
+  SmallVector<MappedLoop> group;
+  auto close = [&] {
+    if (group.size() > 1)
+      groups.push_back(group);
+    group.clear();
+  };
+  for (Operation &op : block) {
+    if (auto parallel = dyn_cast<scf::ParallelOp>(op)) {
+      std::optional<MappedLoop> loop = mappedLoop(parallel);
+      if (!loop) {
+        close();
+        continue;
+      }
+      int64_t blocks = loop->blocks;
+      for (const MappedLoop &member : group)
+        blocks += member.blocks;
+      bool joins = blocks <= kMaxBlocks && loop->threads <= kMaxThreads &&
+                   llvm::all_of(group, [&](const MappedLoop &member) {
+                     return independent(member, *loop);
+                   });
+      if (!joins)
+        close();
+      group.push_back(*loop);
+      continue;
+    }
+    if (!canPass(op))
+      close();
+  }
+  close();
+  for (ArrayRef<MappedLoop> g : groups)
+    merge(g);
+}
+
+struct MergeIndependentLoopsPass
+    : heed::impl::MergeIndependentLoopsBase<MergeIndependentLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<Block *> blocks;
+    getOperation()->walk([&](Block *block) {
+      // Not inside a mapped loop (its threads are not launches).
+      Operation *parent = block->getParentOp();
+      if (!parent->getParentOfType<scf::ParallelOp>() &&
+          !isa<scf::ParallelOp>(parent))
+        blocks.push_back(block);
+    });
+    for (Block *block : blocks)
+      mergeIn(*block);
+  }
+};
+
+} // namespace

@@ -1,0 +1,105 @@
+// RUN: heed-opt %s --split-input-file --heed-build-attention-row-kernels | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-build-attention-row-kernels=on-host | FileCheck %s --check-prefix=HOST
+
+// Softmax over 5 steps, a context of 6 columns: a block per batch row
+// (2) of 32 threads (the steps and columns rounded up to a power of two,
+// at least a warp), two shared arrays of partials. The score function is
+// inlined where a thread scores its steps, which it writes to the weights;
+// the maximum's tree (5 rounds), exp in place with the sum's tree (5), the
+// division, then the context by columns: 13 barriers between 14 phases.
+// The score function is gone.
+// CHECK-LABEL: func.func private @heed_attention_rows_0
+// CHECK-SAME: (%[[V:[^:]*]]: memref<2x5x6xf32>, %[[Q:[^:]*]]: memref<2x8xf32>, %[[K:[^:]*]]: memref<2x5x8xf32>, %[[CTX:[^:]*]]: memref<2x6xf32>, %[[W:[^:]*]]: memref<2x5xf32>)
+// CHECK: gpu.launch blocks(%[[B:[^,]*]], %{{[^,]*}}, %{{[^)]*}}) in (%{{[^ ]*}} = %c2, %{{[^ ]*}} = %c1{{[^,]*}}, %{{[^ ]*}} = %c1{{[^)]*}}) threads(%[[T:[^,]*]], %{{[^,]*}}, %{{[^)]*}}) in (%{{[^ ]*}} = %c32,
+// CHECK-SAME: workgroup(%[[MAX:[^ ]*]] : memref<32xf32, #gpu.address_space<workgroup>>, %[[SUM:[^ ]*]] : memref<32xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for %[[S:[^ ]*]] = %[[T]] to %c5 step %c32
+// CHECK: %[[X:[^ ]*]] = memref.load %[[Q]][%[[B]],
+// CHECK: %[[Y:[^ ]*]] = memref.load %[[K]][%[[B]], %[[S]],
+// CHECK: %[[E:[^ ]*]] = arith.mulf %[[X]], %[[Y]]
+// CHECK: memref.store %[[E]], %[[W]][%[[B]], %[[S]]]
+// CHECK: arith.maximumf
+// CHECK: memref.store %{{[^,]*}}, %[[MAX]][%[[T]]]
+// CHECK-COUNT-5: gpu.barrier
+// CHECK: math.exp
+// CHECK: memref.store %{{[^,]*}}, %[[SUM]][%[[T]]]
+// CHECK-COUNT-5: gpu.barrier
+// CHECK: arith.divf
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[D:[^ ]*]] = %[[T]] to %c6 step %c32
+// CHECK: scf.for %[[S2:[^ ]*]] = %c0{{[^ ]*}} to %c5
+// CHECK: memref.load %[[W]][%[[B]], %[[S2]]]
+// CHECK: memref.load %[[V]][%[[B]], %[[S2]], %[[D]]]
+// CHECK: memref.store %{{[^,]*}}, %[[CTX]][%[[B]], %[[D]]]
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
+// CHECK-NOT: heed_attention_score_0
+
+// On the host: the shared arrays on the stack, and per block one loop over
+// the 32 threads per phase (14), the score inlined in the first.
+// HOST-LABEL: func.func private @heed_attention_rows_0
+// HOST-NOT: gpu.
+// HOST-COUNT-2: memref.alloca() : memref<32xf32>
+// HOST: scf.for %{{[^ ]*}} = %c0{{[^ ]*}} to %c2
+// HOST: scf.for %[[T:[^ ]*]] = %c0{{[^ ]*}} to %c32
+// HOST: scf.for %{{[^ ]*}} = %[[T]] to %c5 step %c32
+// HOST: arith.mulf
+// HOST-COUNT-13: scf.for %{{[^ ]*}} = %c0{{[^ ]*}} to %c32
+// HOST-NOT: heed_attention_score_0
+func.func private @heed_attention_score_0(%b: index, %q: index, %t: index,
+    %query: memref<2x8xf32>, %keys: memref<2x5x8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %x = memref.load %query[%b, %c0] : memref<2x8xf32>
+  %y = memref.load %keys[%b, %t, %c0] : memref<2x5x8xf32>
+  %e = arith.mulf %x, %y : f32
+  return %e : f32
+}
+func.func private @heed_attention_rows_0(memref<2x5x6xf32>, memref<2x8xf32>,
+    memref<2x5x8xf32>, memref<2x6xf32>, memref<2x5xf32>)
+    attributes {heed.attention_rows = {normalization = 0 : i64, score = @heed_attention_score_0}}
+
+// -----
+
+// Smoothing over a sequence of 3 queries, 40 steps and 100 columns: blocks
+// (batch row, query), 128 threads; σ(e) in the first phase with the sum's
+// tree (7 rounds), no maximum, then the division and the context: 8
+// barriers. The step's query is the block's second id.
+// CHECK-LABEL: func.func private @heed_attention_rows_1
+// CHECK: gpu.launch blocks(%[[B:[^,]*]], %[[QI:[^,]*]], %{{[^)]*}}) in (%{{[^ ]*}} = %c2, %{{[^ ]*}} = %c3, %{{[^ ]*}} = %c1{{[^)]*}}) threads(%{{[^)]*}}) in (%{{[^ ]*}} = %c128,
+// CHECK: memref.load %{{[^[]*}}[%[[B]], %[[QI]], %c0
+// CHECK: math.exp
+// CHECK: memref.store %{{[^,]*}}, %{{[^[]*}}[%[[B]], %[[QI]], %{{[^]]*}}] : memref<2x3x40xf32>
+// CHECK-COUNT-7: gpu.barrier
+// CHECK-NOT: math.exp
+// CHECK: arith.divf
+// CHECK: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
+func.func private @heed_attention_score_1(%b: index, %q: index, %t: index,
+    %query: memref<2x3x8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %x = memref.load %query[%b, %q, %c0] : memref<2x3x8xf32>
+  return %x : f32
+}
+func.func private @heed_attention_rows_1(memref<2x40x100xf32>, memref<2x3x8xf32>,
+    memref<2x3x100xf32>, memref<2x3x40xf32>)
+    attributes {heed.attention_rows = {normalization = 1 : i64, score = @heed_attention_score_1}}
+
+// -----
+
+// No normalization (the energies are the weights): scores, then the
+// context, one barrier.
+// CHECK-LABEL: func.func private @heed_attention_rows_2
+// CHECK: gpu.launch
+// CHECK-NOT: math.exp
+// CHECK: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
+func.func private @heed_attention_score_2(%b: index, %q: index, %t: index,
+    %query: memref<2x8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %x = memref.load %query[%b, %c0] : memref<2x8xf32>
+  return %x : f32
+}
+func.func private @heed_attention_rows_2(memref<2x5x6xf32>, memref<2x8xf32>,
+    memref<2x6xf32>, memref<2x5xf32>)
+    attributes {heed.attention_rows = {normalization = 2 : i64, score = @heed_attention_score_2}}

@@ -1,0 +1,143 @@
+// RUN: heed-opt %s --split-input-file --heed-lower-attention-rows-to-gpu | FileCheck %s
+
+// Additive attention with lengths: the values and the score function's
+// tensors (query, keys, lengths, then the captured bias and v) are read
+// through to_buffer, the context and weights are fresh buffers the call
+// writes. The score function computes v · tanh(q + k + b) for one step as
+// one loop over the row's elements (nothing stored), then masks steps past
+// the row's length.
+// CHECK-LABEL: func.func @additive
+// CHECK-SAME: (%[[Q:[^:]*]]: tensor<2x8xf32>, %[[K:[^:]*]]: tensor<2x5x8xf32>, %[[M:[^:]*]]: tensor<2x5x6xf32>, %[[L:[^:]*]]: tensor<2xf32>, %[[V:[^:]*]]: tensor<1x8xf32>, %[[B:[^:]*]]: tensor<8xf32>)
+// CHECK-NOT: attn.attention
+// CHECK-DAG: %[[MB:[^ ]*]] = bufferization.to_buffer %[[M]] read_only
+// CHECK-DAG: %[[QB:[^ ]*]] = bufferization.to_buffer %[[Q]] read_only
+// CHECK-DAG: %[[KB:[^ ]*]] = bufferization.to_buffer %[[K]] read_only
+// CHECK-DAG: %[[LB:[^ ]*]] = bufferization.to_buffer %[[L]] read_only
+// CHECK-DAG: %[[BB:[^ ]*]] = bufferization.to_buffer %[[B]] read_only
+// CHECK-DAG: %[[VB:[^ ]*]] = bufferization.to_buffer %[[V]] read_only
+// CHECK: %[[CTX:[^ ]*]] = memref.alloc() {alignment = 64 : i64} : memref<2x6xf32>
+// CHECK: %[[W:[^ ]*]] = memref.alloc() {alignment = 64 : i64} : memref<2x5xf32>
+// CHECK: call @heed_attention_rows_0(%[[MB]], %[[QB]], %[[KB]], %[[LB]], %[[BB]], %[[VB]], %[[CTX]], %[[W]])
+// CHECK-DAG: %[[C:[^ ]*]] = bufferization.to_tensor %[[CTX]] restrict writable
+// CHECK-DAG: %[[WT:[^ ]*]] = bufferization.to_tensor %[[W]] restrict writable
+// CHECK: return %[[C]], %[[WT]]
+// CHECK-LABEL: func.func private @heed_attention_score_0
+// CHECK-SAME: (%[[ROW:[^:]*]]: index, %{{[^:]*}}: index, %[[STEP:[^:]*]]: index, %[[SQ:[^:]*]]: tensor<2x8xf32>, %[[SK:[^:]*]]: tensor<2x5x8xf32>, %[[SL:[^:]*]]: tensor<2xf32>, %[[SB:[^:]*]]: tensor<8xf32>, %[[SV:[^:]*]]: tensor<1x8xf32>) -> f32
+// CHECK: %[[E:[^ ]*]] = scf.for %[[J:[^ ]*]] = {{.*}} iter_args(%[[ACC:[^ ]*]] = {{.*}}) -> (f32)
+// CHECK-DAG: tensor.extract %[[SV]][%{{[^,]*}}, %[[J]]]
+// CHECK-DAG: %[[QJ:[^ ]*]] = tensor.extract %[[SQ]][%[[ROW]], %[[J]]]
+// CHECK-DAG: %[[KJ:[^ ]*]] = tensor.extract %[[SK]][%[[ROW]], %[[STEP]], %[[J]]]
+// CHECK: arith.addf %[[QJ]], %[[KJ]]
+// CHECK: tensor.extract %[[SB]][%[[J]]]
+// CHECK: math.tanh
+// CHECK: arith.addf %[[ACC]]
+// CHECK: tensor.extract %[[SL]][%[[ROW]]]
+// CHECK: %[[PAST:[^ ]*]] = arith.cmpi sge
+// CHECK: %[[MASKED:[^ ]*]] = arith.select %[[PAST]], %{{[^,]*}}, %[[E]]
+// CHECK: return %[[MASKED]] : f32
+// CHECK: func.func private @heed_attention_rows_0(memref<2x5x6xf32>, memref<2x8xf32>, memref<2x5x8xf32>, memref<2xf32>, memref<8xf32>, memref<1x8xf32>, memref<2x6xf32>, memref<2x5xf32>)
+// CHECK-SAME: heed.attention_rows = {normalization = 0 : i64, score = @heed_attention_score_0}
+func.func @additive(%q: tensor<2x8xf32>, %k: tensor<2x5x8xf32>, %m: tensor<2x5x6xf32>,
+                    %len: tensor<2xf32>, %v: tensor<1x8xf32>, %bias: tensor<8xf32>)
+    -> (tensor<2x6xf32>, tensor<2x5xf32>) {
+  %c, %w = attn.attention query(%q : tensor<2x8xf32>)
+      keys(%k : tensor<2x5x8xf32>) values(%m : tensor<2x5x6xf32>)
+      lengths(%len : tensor<2xf32>) score {
+  ^bb0(%qr: tensor<8xf32>, %kr: tensor<8xf32>):
+    %s = attn.binary %qr, %kr {kind = #attn<binary add>}
+        : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+    %sb = attn.binary %s, %bias {kind = #attn<binary add>}
+        : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+    %h = attn.activate %sb {kind = #attn<activation tanh>} : tensor<8xf32>
+    %e = attn.dense %h, %v : (tensor<8xf32>, tensor<1x8xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x6xf32>, tensor<2x5xf32>
+  return %c, %w : tensor<2x6xf32>, tensor<2x5xf32>
+}
+
+// -----
+
+// Seed 001's small network over concat(query, key), over a sequence of
+// queries with the causal mask and smoothing: the outer dense layer's loop
+// over its 3 hidden units pulls each unit from the inner one's loop over
+// the 8 concatenated elements, which picks the query's element below 4 and
+// the key's above. The step's query is the block's query index.
+// CHECK-LABEL: func.func private @heed_attention_score_0
+// CHECK-SAME: (%[[ROW:[^:]*]]: index, %[[QI:[^:]*]]: index, %[[STEP:[^:]*]]: index, %[[SQ:[^:]*]]: tensor<2x3x4xf32>, %[[SK:[^:]*]]: tensor<2x5x4xf32>, %[[W1:[^:]*]]: tensor<3x8xf32>, %[[B1:[^:]*]]: tensor<3xf32>, %[[W2:[^:]*]]: tensor<1x3xf32>) -> f32
+// CHECK: scf.for %[[N:[^ ]*]] = %{{[^ ]*}} to %c3
+// CHECK: tensor.extract %[[W2]]
+// CHECK: scf.for %[[J:[^ ]*]] = %{{[^ ]*}} to %c8
+// CHECK: tensor.extract %[[W1]][%[[N]], %[[J]]]
+// CHECK: %[[BELOW:[^ ]*]] = arith.cmpi ult, %[[J]], %c4
+// CHECK: scf.if %[[BELOW]] -> (f32)
+// CHECK: tensor.extract %[[SQ]][%[[ROW]], %[[QI]],
+// CHECK: } else {
+// CHECK: %[[KJ:[^ ]*]] = arith.subi %[[J]], %c4
+// CHECK: tensor.extract %[[SK]][%[[ROW]], %[[STEP]], %[[KJ]]]
+// CHECK: tensor.extract %[[B1]][%[[N]]]
+// CHECK: math.tanh
+// CHECK: arith.maximumf
+// CHECK: arith.cmpi sgt
+// CHECK: func.func private @heed_attention_rows_0
+// CHECK-SAME: normalization = 1 : i64
+func.func @concat_network(%q: tensor<2x3x4xf32>, %k: tensor<2x5x4xf32>,
+                          %w1: tensor<3x8xf32>, %b1: tensor<3xf32>,
+                          %w2: tensor<1x3xf32>)
+    -> (tensor<2x3x4xf32>, tensor<2x3x5xf32>) {
+  %c, %w = attn.attention query(%q : tensor<2x3x4xf32>)
+      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>)
+      attributes {causal, normalization = #attn<normalization smoothing>} score {
+  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
+    %x = attn.concat %qr, %kr {axis = 0 : i64}
+        : (tensor<4xf32>, tensor<4xf32>) -> tensor<8xf32>
+    %h = attn.dense %x, %w1, %b1 {activation = #attn<activation tanh>}
+        : (tensor<8xf32>, tensor<3x8xf32>, tensor<3xf32>) -> tensor<3xf32>
+    %e = attn.dense %h, %w2 {activation = #attn<activation relu>}
+        : (tensor<3xf32>, tensor<1x3xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x3x4xf32>, tensor<2x3x5xf32>
+  return %c, %w : tensor<2x3x4xf32>, tensor<2x3x5xf32>
+}
+
+// -----
+
+// Left for the decomposition: hard attention (its context is a row, not a
+// sum), a softmax inside the score (no form per element) and a constant
+// that is not a splat (a host global in a kernel).
+// CHECK-LABEL: func.func @left_alone
+// CHECK-COUNT-3: attn.attention
+// CHECK-NOT: heed_attention_rows
+func.func @left_alone(%q: tensor<2x4xf32>, %k: tensor<2x5x4xf32>)
+    -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  %c0, %w0 = attn.attention query(%q : tensor<2x4xf32>)
+      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>)
+      attributes {hard} score {
+  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x4xf32>, tensor<2x5xf32>
+  %c1, %w1 = attn.attention query(%q : tensor<2x4xf32>)
+      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>) score {
+  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %s = attn.activate %p {kind = #attn<activation softmax>} : tensor<4xf32>
+    %e = attn.reduce %s {axis = 0 : i64, kind = #attn<reduce max>, keepdim = true}
+        : (tensor<4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x4xf32>, tensor<2x5xf32>
+  %c2, %w2 = attn.attention query(%q : tensor<2x4xf32>)
+      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>) score {
+  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
+    %table = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+    %p = attn.binary %kr, %table {kind = #attn<binary mul>}
+        : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x4xf32>, tensor<2x5xf32>
+  return %c0, %c1, %c2 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}

@@ -1,0 +1,137 @@
+// RUN: heed-opt %s --split-input-file --heed-merge-independent-loops | FileCheck %s
+
+#block = #gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+#thread = #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+
+// Two copies between distinct allocations and function arguments, an
+// allocation and constants between them: one loop of 1 + 2 blocks of 128
+// threads where the last loop was. The second copy's blocks come first;
+// the first copy's part also needs its thread below 32.
+// CHECK-LABEL: func.func @independent
+// CHECK-SAME: (%[[X:[^:]*]]: memref<32xf32>, %[[Y:[^:]*]]: memref<256xf32>)
+// CHECK: %[[A:[^ ]*]] = memref.alloc() : memref<32xf32>
+// CHECK: %[[B:[^ ]*]] = memref.alloc() : memref<256xf32>
+// CHECK: scf.parallel (%[[BLK:[^,]*]], %[[T:[^)]*]]) = (%c0{{[^,]*}}, %c0{{[^)]*}}) to (%c3{{[^,]*}}, %c128{{[^)]*}})
+// CHECK: %[[IN1:[^ ]*]] = arith.andi
+// CHECK: scf.if %[[IN1]] {
+// CHECK: %[[B1:[^ ]*]] = arith.subi %[[BLK]], %c0
+// CHECK: arith.muli %[[B1]], %c128
+// CHECK: memref.load %[[Y]]
+// CHECK: memref.store %{{[^,]*}}, %[[B]]
+// CHECK: %[[LOW:[^ ]*]] = arith.cmpi uge, %[[BLK]], %c2
+// CHECK: %[[HIGH:[^ ]*]] = arith.cmpi ult, %[[BLK]], %c3
+// CHECK: %[[IN:[^ ]*]] = arith.andi %[[LOW]], %[[HIGH]]
+// CHECK: %[[FEW:[^ ]*]] = arith.cmpi ult, %[[T]], %c32
+// CHECK: %[[IN2:[^ ]*]] = arith.andi %[[IN]], %[[FEW]]
+// CHECK: scf.if %[[IN2]] {
+// CHECK: memref.load %[[X]]
+// CHECK: memref.store %{{[^,]*}}, %[[A]]
+// CHECK: mapping = [#gpu.loop_dim_map<processor = block_x
+// CHECK-NOT: scf.parallel
+func.func @independent(%x: memref<32xf32>, %y: memref<256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c128 = arith.constant 128 : index
+  %a = memref.alloc() : memref<32xf32>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<32xf32>
+    memref.store %v, %a[%t] : memref<32xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  %bb = memref.alloc() : memref<256xf32>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c2, %c128) step (%c1, %c1) {
+    %i0 = arith.muli %b, %c128 : index
+    %i = arith.addi %i0, %t : index
+    %v = memref.load %y[%i] : memref<256xf32>
+    memref.store %v, %bb[%i] : memref<256xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  return
+}
+
+// -----
+
+#block = #gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+#thread = #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+
+// The second loop reads what the first writes (through a view), the third
+// writes what the second reads, and a host load stands between the third
+// and fourth: four loops stay four.
+// CHECK-LABEL: func.func @dependent
+// CHECK-COUNT-4: scf.parallel
+func.func @dependent(%x: memref<32xf32>, %out: memref<32xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %a = memref.alloc() : memref<32xf32>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<32xf32>
+    memref.store %v, %a[%t] : memref<32xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  %view = memref.subview %a[0] [32] [1] : memref<32xf32> to memref<32xf32, strided<[1]>>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    %v = memref.load %view[%t] : memref<32xf32, strided<[1]>>
+    memref.store %v, %out[%t] : memref<32xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<32xf32>
+    memref.store %v, %a[%t] : memref<32xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  %s = memref.load %a[%c0] : memref<32xf32>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<32xf32>
+    memref.store %v, %out[%t] : memref<32xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  return %s : f32
+}
+
+// -----
+
+#block = #gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+#thread = #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+
+// In a decoder loop: the carried state may be the allocation it started
+// from (%init), so a copy into %init does not merge with a copy out of the
+// state; a buffer allocated in the step is distinct from the state, so
+// the copy into it merges with the one out of the state.
+// CHECK-LABEL: func.func @carried
+// CHECK: scf.for
+// CHECK: memref.alloc() : memref<32xf32>
+// CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: scf.if
+// CHECK: scf.parallel
+// CHECK-NOT: scf.parallel
+func.func @carried(%x: memref<32xf32>, %out: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  %init = memref.alloc() : memref<32xf32>
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%state = %init) -> (memref<32xf32>) {
+    %next = memref.alloc() : memref<32xf32>
+    scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+      %v = memref.load %state[%t] : memref<32xf32>
+      memref.store %v, %out[%t] : memref<32xf32>
+      scf.reduce
+    } {mapping = [#block, #thread]}
+    scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+      %v = memref.load %x[%t] : memref<32xf32>
+      memref.store %v, %next[%t] : memref<32xf32>
+      scf.reduce
+    } {mapping = [#block, #thread]}
+    scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+      %v = memref.load %x[%t] : memref<32xf32>
+      memref.store %v, %init[%t] : memref<32xf32>
+      scf.reduce
+    } {mapping = [#block, #thread]}
+    scf.yield %next : memref<32xf32>
+  }
+  return
+}
