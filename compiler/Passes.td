@@ -35,6 +35,39 @@ def HoistKeyProjections : Pass<"attn-hoist-key-projections",
   let dependentDialects = ["heed::attn::AttnDialect"];
 }
 
+def SplitConcatDense : Pass<"attn-split-concat-dense", "mlir::func::FuncOp"> {
+  let summary = "Split score-region dense layers over concatenated rows by part";
+  let description = [{
+    A dense layer of a score region over `concat(a, b, ...)` (seed 001's
+    network over `[q; k]`) becomes the sum of one dense layer per part
+    over that part's weight columns (sliced before the attention op; the
+    bias goes with the first), then the activation. The query's and the
+    key's products are then ops of their own, which
+    `attn-hoist-query-projections` and `attn-hoist-key-projections` compute
+    on whole tensors (the GPU target, whose attention kernel would
+    otherwise compute both per step and thread). Layers smaller than
+    `min-size` (rows × columns of the weight) stay: one thread does their
+    work per step in less time than the two launches the split adds
+    (seed 001's 10 × 128).
+
+    ```mlir
+    %x = attn.concat %q, %k {axis = 0}
+    %h = attn.dense %x, %w, %b {activation = tanh}
+    // becomes (%wq, %wk: extract_slice of %w before the op)
+    %hq = attn.dense %q, %wq, %b
+    %hk = attn.dense %k, %wk
+    %s = attn.binary %hq, %hk {kind = add}
+    %h = attn.activate %s {kind = tanh}
+    ```
+  }];
+  let options = [
+    Option<"minSize", "min-size", "int64_t", /*default=*/"4096",
+           "the smallest weight (rows × columns) to split">
+  ];
+  let dependentDialects = ["heed::attn::AttnDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def HoistQueryProjections : Pass<"attn-hoist-query-projections",
                                   "mlir::func::FuncOp"> {
   let summary = "Compute the query-only part of score functions on the whole query tensor";

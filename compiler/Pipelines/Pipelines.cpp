@@ -44,9 +44,12 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createLowerAttentionToLoops());
   } else {
     if (options.fusedAttention) {
-      // GPU: the score's key-only and query-only work on whole tensors
-      // (tiled products, out of decoder loops once LICM runs), as on the
-      // CPU...
+      // GPU: a large dense layer over concat(query, key) as a product per
+      // part (the CPU's fused loop nest splits it itself)...
+      pm.addNestedPass<func::FuncOp>(createSplitConcatDense());
+      // ...so that the score's key-only and query-only work runs on whole
+      // tensors (tiled products, out of decoder loops once LICM runs), as
+      // on the CPU...
       pm.addNestedPass<func::FuncOp>(createHoistKeyProjections());
       pm.addNestedPass<func::FuncOp>(createHoistQueryProjections());
       // ...then dot-product attention over query sequences as calls of

@@ -3,8 +3,9 @@
 a sigmoid-weighted concatenation), at step counts from 1 to 300 and values
 300 wide: one query per row and a causal sequence of three; softmax with
 per-row lengths (one row of length 0: all-zero weights and context) and
-smoothing (σ(e) / Σ σ(e)). PyTorch, step by step from the definitions;
-writes one inputs_t<T>.npz and golden_t<T>.npz per step count:
+smoothing (σ(e) / Σ σ(e)); and v · tanh(W [q; k] + b) with W 64 × 96.
+PyTorch, step by step from the definitions; writes weights.safetensors and
+one inputs_t<T>.npz and golden_t<T>.npz per step count:
 
     /usr/bin/python3 tools/reference/additive_attention_tails.py test/Integration/Inputs/additive_attention_tails
 
@@ -14,6 +15,9 @@ import sys
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from tensorio import save_safetensors, state_dict_numpy  # noqa: E402
 
 B, D, DV, TQ = 2, 48, 300, 3
 STEPS = [1, 7, 33, 300]
@@ -48,8 +52,18 @@ def normalize(e, valid, smoothing=False):
     return p / torch.clamp(p.sum(-1, keepdim=True), min=FLT_MIN)
 
 
+def network(q, k, W, v):
+    """v(tanh(W(concat(q, k)))) for one query per row."""
+    qx = q.unsqueeze(1).expand(-1, k.shape[1], -1)
+    return v(torch.tanh(W(torch.cat([qx, k], -1)))).squeeze(-1)
+
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
+    torch.manual_seed(4243)
+    layers = torch.nn.ModuleDict({"W_mix": torch.nn.Linear(2 * D, 64),
+                                  "v_mix": torch.nn.Linear(64, 1, bias=False)})
+    save_safetensors(os.path.join(out_dir, "weights.safetensors"), state_dict_numpy(layers))
     g = torch.Generator().manual_seed(4242)
     for t in STEPS:
         s = torch.randn(B, D, generator=g)
@@ -70,6 +84,9 @@ def main(out_dir):
         out["smooth"], out["smooth_weights"] = torch.einsum("bt,btd->bd", w, vals), w
         w = normalize(concat_mix(sq, h), causal)
         out["causal"], out["causal_weights"] = torch.einsum("bqt,btd->bqd", w, vals), w
+        with torch.no_grad():
+            w = normalize(network(s, h, layers["W_mix"], layers["v_mix"]), within)
+        out["net"], out["net_weights"] = torch.einsum("bt,btd->bd", w, vals), w
         name = "t%d" % t
         np.savez(os.path.join(out_dir, "inputs_%s.npz" % name), s=s.numpy(), sq=sq.numpy(),
                  h=h.numpy(), vals=vals.numpy(), lengths=lengths.numpy())
