@@ -785,7 +785,9 @@ def LowerAttentionRowsToGPU : Pass<"heed-lower-attention-rows-to-gpu",
     kernel after bufferization, with the score function inlined. The
     declaration takes the values, the score function's tensors and the
     context and weights buffers. Left for the decomposition: hard and
-    `local_p` attention, ops with no form per element (a softmax inside
+    `local_p` attention, dot-product scores over 16 or more queries per row
+    (the flash kernel's unless their weights are used; batched tiled
+    products otherwise), ops with no form per element (a softmax inside
     the score), constants that are not splats, and scores costing more
     than 65536 operations per step.
 

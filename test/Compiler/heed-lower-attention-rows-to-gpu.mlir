@@ -141,3 +141,36 @@ func.func @left_alone(%q: tensor<2x4xf32>, %k: tensor<2x5x4xf32>)
   } : tensor<2x4xf32>, tensor<2x5xf32>
   return %c0, %c1, %c2 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
 }
+
+// -----
+
+// Dot-product attention over 16 queries per row whose weights are used
+// stays for the decomposition (batched tiled products); over 15 it is a
+// kernel.
+// CHECK-LABEL: func.func @dot_queries
+// CHECK: attn.attention query(%{{[^ ]*}} : tensor<2x16x4xf32>)
+// CHECK-NOT: attn.attention
+// CHECK: call @heed_attention_rows_0
+func.func @dot_queries(%q16: tensor<2x16x4xf32>, %q15: tensor<2x15x4xf32>,
+                       %k: tensor<2x5x4xf32>)
+    -> (tensor<2x16x5xf32>, tensor<2x15x5xf32>) {
+  %c0, %w0 = attn.attention query(%q16 : tensor<2x16x4xf32>)
+      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>) score {
+  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x16x4xf32>, tensor<2x16x5xf32>
+  %c1, %w1 = attn.attention query(%q15 : tensor<2x15x4xf32>)
+      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>) score {
+  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
+    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x15x4xf32>, tensor<2x15x5xf32>
+  return %w0, %w1 : tensor<2x16x5xf32>, tensor<2x15x5xf32>
+}

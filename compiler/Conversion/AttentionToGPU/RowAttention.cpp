@@ -13,6 +13,7 @@
 #include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Passes.h"
+#include "compiler/Transforms/DotScore.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/IRMapping.h"
@@ -37,6 +38,11 @@ namespace {
 constexpr StringLiteral kRowsAttr = "heed.attention_rows";
 /// Threads of a block: a power of two between a warp and this.
 constexpr int64_t kMaxThreads = 256;
+/// Dot-product attention over at least this many queries per row stays
+/// decomposed when the flash kernel does not take it (its weights are
+/// used): batched tiled products reuse each key and value tile across
+/// queries, a block per query reads them all again.
+constexpr int64_t kMaxDotQueries = 16;
 /// Blocks along x (batch rows) and y (queries): CUDA's limits.
 constexpr int64_t kMaxGridX = 2147483647;
 constexpr int64_t kMaxGridY = 65535;
@@ -60,6 +66,8 @@ bool applies(attn::AttentionOp op) {
     if (!isStatic(keys, 3))
       return false;
   auto q = cast<RankedTensorType>(op.getQuery().getType()).getShape();
+  if (sequence && q[1] >= kMaxDotQueries && dotProductScoreScale(op))
+    return false;
   return q[0] > 0 && q[0] <= kMaxGridX && (!sequence || q[1] <= kMaxGridY);
 }
 
