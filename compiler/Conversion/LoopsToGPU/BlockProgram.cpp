@@ -59,6 +59,40 @@ OpBuilder atFunctionEntry(OpBuilder &b) {
   return entry;
 }
 
+/// `fn` inside a new scf.for over [0, n) at the builder's position.
+void hostLoop(OpBuilder &b, Location loc, int64_t n,
+              function_ref<void(Value)> fn) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto forOp = scf::ForOp::create(b, loc, c(0), c(n), c(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  fn(forOp.getInductionVar());
+}
+
+/// `fn` once per block of `grid`, inside host loops over z, y and x; the
+/// shared buffers as stack arrays at the function's entry in `place`.
+/// (The program may sit in a loop, a decoder step's products, and scf.for,
+/// though an allocation scope, frees nothing per iteration once lowered to
+/// branches: the stack grew by 25 KB a step. Every run writes the arrays
+/// before it reads them.)
+void eachBlockOnHost(OpBuilder &b, Location loc, std::array<int64_t, 3> grid,
+                     ArrayRef<MemRefType> shared, BlockPlace &place,
+                     function_ref<void()> fn) {
+  OpBuilder entry = atFunctionEntry(b);
+  for (MemRefType t : shared)
+    place.shared.push_back(memref::AllocaOp::create(entry, loc, t));
+  hostLoop(b, loc, grid[2], [&](Value z) {
+    hostLoop(b, loc, grid[1], [&](Value y) {
+      hostLoop(b, loc, grid[0], [&](Value x) {
+        place.block = {x, y, z};
+        fn();
+      });
+    });
+  });
+}
+
 } // namespace
 
 void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
@@ -149,52 +183,32 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  // The stack arrays at the function's entry: the program may sit in a
-  // loop (a decoder step's products), and scf.for, though an allocation
-  // scope, frees nothing per iteration once lowered to branches (the stack
-  // grew by 25 KB a step). Every run writes them before it reads them.
   BlockPlace place;
   OpBuilder entry = atFunctionEntry(b);
-  for (MemRefType t : p.shared)
-    place.shared.push_back(memref::AllocaOp::create(entry, loc, t));
   HostState state(entry, b, loc, p);
-  /// `fn` inside a new loop over [0, n).
-  auto loop = [&](int64_t n, function_ref<void(Value)> fn) {
-    auto forOp = scf::ForOp::create(b, loc, c(0), c(n), c(1));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    fn(forOp.getInductionVar());
-  };
   auto eachThread = [&](function_ref<void(Value)> fn) {
-    loop(p.threads, [&](Value thread) {
+    hostLoop(b, loc, p.threads, [&](Value thread) {
       place.thread = thread;
       fn(thread);
     });
   };
-  loop(p.grid[2], [&](Value z) {
-    loop(p.grid[1], [&](Value y) {
-      loop(p.grid[0], [&](Value x) {
-        place.block = {x, y, z};
-        place.end = nullptr;
-        eachThread(
-            [&](Value thread) { state.write(thread, p.init(b, place)); });
-        place.thread = nullptr; // the bound is the block's
-        place.end = p.end(b, place);
-        auto steps = scf::ForOp::create(b, loc, c(0), place.end, c(p.step));
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(steps.getBody());
-        Value i = steps.getInductionVar();
-        eachThread([&](Value) { p.load(b, place, i); });
-        // (barrier)
-        eachThread([&](Value thread) {
-          state.write(thread, p.compute(b, place, i, state.read(thread)));
-        });
-        // (barrier)
-        b.setInsertionPointAfter(steps);
-        eachThread(
-            [&](Value thread) { p.finish(b, place, state.read(thread)); });
-      });
+  eachBlockOnHost(b, loc, p.grid, p.shared, place, [&] {
+    place.end = nullptr;
+    eachThread([&](Value thread) { state.write(thread, p.init(b, place)); });
+    place.thread = nullptr; // the bound is the block's
+    place.end = p.end(b, place);
+    auto steps = scf::ForOp::create(b, loc, c(0), place.end, c(p.step));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(steps.getBody());
+    Value i = steps.getInductionVar();
+    eachThread([&](Value) { p.load(b, place, i); });
+    // (barrier)
+    eachThread([&](Value thread) {
+      state.write(thread, p.compute(b, place, i, state.read(thread)));
     });
+    // (barrier)
+    b.setInsertionPointAfter(steps);
+    eachThread([&](Value thread) { p.finish(b, place, state.read(thread)); });
   });
 }
 
@@ -214,33 +228,14 @@ void heed::emitBlockPhasesLaunch(OpBuilder &b, Location loc,
 
 void heed::emitBlockPhasesOnHost(OpBuilder &b, Location loc,
                                  const BlockPhases &p) {
-  auto c = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  // Stack arrays at the function's entry, as for a BlockProgram.
   BlockPlace place;
-  OpBuilder entry = atFunctionEntry(b);
-  for (MemRefType t : p.shared)
-    place.shared.push_back(memref::AllocaOp::create(entry, loc, t));
-  /// `fn` inside a new loop over [0, n).
-  auto loop = [&](int64_t n, function_ref<void(Value)> fn) {
-    auto forOp = scf::ForOp::create(b, loc, c(0), c(n), c(1));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    fn(forOp.getInductionVar());
-  };
-  loop(p.grid[2], [&](Value z) {
-    loop(p.grid[1], [&](Value y) {
-      loop(p.grid[0], [&](Value x) {
-        place.block = {x, y, z};
-        // (a barrier between phases: each runs for every thread first)
-        for (const BlockPhases::Phase &phase : p.phases)
-          loop(p.threads, [&](Value thread) {
-            place.thread = thread;
-            phase(b, place);
-          });
+  eachBlockOnHost(b, loc, p.grid, p.shared, place, [&] {
+    // (a barrier between phases: each runs for every thread first)
+    for (const BlockPhases::Phase &phase : p.phases)
+      hostLoop(b, loc, p.threads, [&](Value thread) {
+        place.thread = thread;
+        phase(b, place);
       });
-    });
   });
 }
 
