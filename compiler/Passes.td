@@ -784,8 +784,10 @@ def LowerAttentionRowsToGPU : Pass<"heed-lower-attention-rows-to-gpu",
     stored). `heed-build-attention-row-kernels` gives the declaration its
     kernel after bufferization, with the score function inlined. The
     declaration takes the values, the score function's tensors and the
-    context and weights buffers. Left for the decomposition: hard and
-    `local_p` attention, dot-product scores over 16 or more queries per row
+    context and weights buffers, and its attribute says `hard` for hard
+    attention, and for `local_p` its window and which argument holds the
+    positions. Left for the decomposition: dot-product scores over 16 or
+    more queries per row
     (the flash kernel's unless their weights are used; batched tiled
     products otherwise), ops with no form per element (a softmax inside
     the score), constants that are not splats, and scores costing more
@@ -827,8 +829,11 @@ def BuildAttentionRowKernels : Pass<"heed-build-attention-row-kernels",
     ctx[d] = Σ_t w[t] values[b, t, d]   for the thread's columns
     ```
 
-    The weights buffer holds the energies between phases, so the steps
-    need no shared memory and have no limit. With `on-host`, the same
+    local_p multiplies the weights by exp(−(t − p)² / (2 (D/2)²)) in the
+    division phase; hard attention's context column is the value at the
+    weights' first maximum (zero when it is not above zero). The weights
+    buffer holds the energies between phases, so the steps need no shared
+    memory and have no limit. With `on-host`, the same
     phases run on the CPU as loops over blocks and threads (one loop over
     the threads per phase), which is how `--target=gpu-schedule-on-cpu`
     checks the kernel against the goldens.

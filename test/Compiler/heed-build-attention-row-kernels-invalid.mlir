@@ -47,3 +47,25 @@ func.func private @score(%b: index, %q: index, %t: index, %query: memref<2x8xf32
 // A context of rank 3 beside weights of rank 2.
 // expected-error @+1 {{not an attention-rows kernel's buffers}}
 func.func private @mixed_ranks(memref<2x5x6xf32>, memref<2x8xf32>, memref<2x1x6xf32>, memref<2x5xf32>) attributes {heed.attention_rows = {normalization = 0 : i64, score = @score}}
+
+// -----
+
+func.func private @score(%b: index, %q: index, %t: index, %query: memref<2x8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %x = memref.load %query[%b, %c0] : memref<2x8xf32>
+  return %x : f32
+}
+// local_p's positions would be the query ([2, 8], not [2]).
+// expected-error @+1 {{attention-rows kernel's positions are not a [2] argument}}
+func.func private @bad_positions(memref<2x5x6xf32>, memref<2x8xf32>, memref<2x6xf32>, memref<2x5xf32>) attributes {heed.attention_rows = {local_p = 2 : i64, normalization = 0 : i64, position = 1 : i64, score = @score}}
+
+// -----
+
+func.func private @score(%b: index, %q: index, %t: index, %query: memref<2x8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %x = memref.load %query[%b, %c0] : memref<2x8xf32>
+  return %x : f32
+}
+// A window of 0.
+// expected-error @+1 {{attention-rows kernel's local_p window is not positive}}
+func.func private @zero_window(memref<2x5x6xf32>, memref<2x8xf32>, memref<2x6xf32>, memref<2x5xf32>) attributes {heed.attention_rows = {local_p = 0 : i64, normalization = 0 : i64, position = 1 : i64, score = @score}}

@@ -103,3 +103,43 @@ func.func private @heed_attention_score_2(%b: index, %q: index, %t: index,
 func.func private @heed_attention_rows_2(memref<2x5x6xf32>, memref<2x8xf32>,
     memref<2x6xf32>, memref<2x5xf32>)
     attributes {heed.attention_rows = {normalization = 2 : i64, score = @heed_attention_score_2}}
+
+// -----
+
+// Hard attention with local_p's Gaussian (window 2, positions in argument
+// 2): the division phase multiplies each weight by exp((t - p)² · -0.5)
+// with p the block's row's position; each context column is the value at
+// the first step whose weight beats the best so far, or zero when none is
+// above zero.
+// CHECK-LABEL: func.func private @heed_attention_rows_3
+// CHECK-SAME: (%[[V:[^:]*]]: memref<2x5x6xf32>, %{{[^:]*}}: memref<2x8xf32>, %[[P:[^:]*]]: memref<2xf32>, %[[CTX:[^:]*]]: memref<2x6xf32>, %[[W:[^:]*]]: memref<2x5xf32>)
+// CHECK: gpu.launch blocks(%[[B:[^,]*]],
+// CHECK: %[[POS:[^ ]*]] = memref.load %[[P]][%[[B]]]
+// CHECK: scf.for %[[S:[^ ]*]] =
+// CHECK: arith.divf
+// CHECK: %[[TI:[^ ]*]] = arith.index_cast %[[S]]
+// CHECK: %[[TF:[^ ]*]] = arith.sitofp %[[TI]]
+// CHECK: %[[OFF:[^ ]*]] = arith.subf %[[TF]], %[[POS]]
+// CHECK: %[[SQ:[^ ]*]] = arith.mulf %[[OFF]], %[[OFF]]
+// CHECK: %[[SC:[^ ]*]] = arith.mulf %[[SQ]], %cst{{[^ ]*}}
+// CHECK: %[[G:[^ ]*]] = math.exp %[[SC]]
+// CHECK: arith.mulf %{{[^,]*}}, %[[G]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[D:[^ ]*]] =
+// CHECK: %[[BEST:[^:]*]]:2 = scf.for
+// CHECK: %[[BETTER:[^ ]*]] = arith.cmpf ogt
+// CHECK: arith.select %[[BETTER]]
+// CHECK: arith.select %[[BETTER]]
+// CHECK: %[[SOME:[^ ]*]] = arith.cmpf ogt, %[[BEST]]#0
+// CHECK: %[[AT:[^ ]*]] = memref.load %[[V]][%[[B]], %[[BEST]]#1, %[[D]]]
+// CHECK: %[[C:[^ ]*]] = arith.select %[[SOME]], %[[AT]]
+// CHECK: memref.store %[[C]], %[[CTX]][%[[B]], %[[D]]]
+func.func private @heed_attention_score_3(%b: index, %q: index, %t: index,
+    %query: memref<2x8xf32>, %p: memref<2xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %x = memref.load %query[%b, %c0] : memref<2x8xf32>
+  return %x : f32
+}
+func.func private @heed_attention_rows_3(memref<2x5x6xf32>, memref<2x8xf32>,
+    memref<2xf32>, memref<2x6xf32>, memref<2x5xf32>)
+    attributes {heed.attention_rows = {hard, local_p = 2 : i64, normalization = 0 : i64, position = 2 : i64, score = @heed_attention_score_3}}

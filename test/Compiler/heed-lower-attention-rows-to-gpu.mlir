@@ -101,24 +101,13 @@ func.func @concat_network(%q: tensor<2x3x4xf32>, %k: tensor<2x5x4xf32>,
 
 // -----
 
-// Left for the decomposition: hard attention (its context is a row, not a
-// sum), a softmax inside the score (no form per element) and a constant
-// that is not a splat (a host global in a kernel).
+// Left for the decomposition: a softmax inside the score (no form per
+// element) and a constant that is not a splat (a host global in a kernel).
 // CHECK-LABEL: func.func @left_alone
-// CHECK-COUNT-3: attn.attention
+// CHECK-COUNT-2: attn.attention
 // CHECK-NOT: heed_attention_rows
 func.func @left_alone(%q: tensor<2x4xf32>, %k: tensor<2x5x4xf32>)
-    -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
-  %c0, %w0 = attn.attention query(%q : tensor<2x4xf32>)
-      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>)
-      attributes {hard} score {
-  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
-    %p = attn.binary %qr, %kr {kind = #attn<binary mul>}
-        : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
-    %e = attn.reduce %p {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
-        : (tensor<4xf32>) -> tensor<1xf32>
-    attn.yield %e : tensor<1xf32>
-  } : tensor<2x4xf32>, tensor<2x5xf32>
+    -> (tensor<2x4xf32>, tensor<2x4xf32>) {
   %c1, %w1 = attn.attention query(%q : tensor<2x4xf32>)
       keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>) score {
   ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
@@ -139,7 +128,51 @@ func.func @left_alone(%q: tensor<2x4xf32>, %k: tensor<2x5x4xf32>)
         : (tensor<4xf32>) -> tensor<1xf32>
     attn.yield %e : tensor<1xf32>
   } : tensor<2x4xf32>, tensor<2x5xf32>
-  return %c0, %c1, %c2 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+  return %c1, %c2 : tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// Hard attention and Luong's local_p: the declaration says `hard`, and for
+// local_p its window and which argument holds the positions (values,
+// query, keys, lengths, then previous: 4). local_p's mask (|t - p| > D)
+// is the score function's.
+// CHECK-LABEL: func.func @hard_and_local
+// CHECK: func.func private @heed_attention_score_0
+// CHECK: func.func private @heed_attention_rows_0
+// CHECK-SAME: heed.attention_rows = {hard, normalization = 0 : i64, score = @heed_attention_score_0}
+// CHECK-LABEL: func.func private @heed_attention_score_1
+// CHECK-SAME: %[[P:[^:]*]]: tensor<2xf32>) -> f32
+// CHECK: tensor.extract %[[P]]
+// CHECK: math.absf
+// CHECK: arith.cmpf ugt
+// CHECK: func.func private @heed_attention_rows_1(memref<2x5x4xf32>, memref<2x4xf32>, memref<2x5x4xf32>, memref<2xf32>, memref<2xf32>, memref<2x4xf32>, memref<2x5xf32>)
+// CHECK-SAME: heed.attention_rows = {local_p = 2 : i64, normalization = 0 : i64, position = 4 : i64, score = @heed_attention_score_1}
+func.func @hard_and_local(%q: tensor<2x4xf32>, %k: tensor<2x5x4xf32>,
+                          %len: tensor<2xf32>, %p: tensor<2xf32>)
+    -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %c0, %w0 = attn.attention query(%q : tensor<2x4xf32>)
+      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>)
+      attributes {hard} score {
+  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
+    %m = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %e = attn.reduce %m {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x4xf32>, tensor<2x5xf32>
+  %c1, %w1 = attn.attention query(%q : tensor<2x4xf32>)
+      keys(%k : tensor<2x5x4xf32>) values(%k : tensor<2x5x4xf32>)
+      lengths(%len : tensor<2xf32>) previous(%p : tensor<2xf32>)
+      attributes {constraint = #attn<constraint local_p>, window = 2 : i64} score {
+  ^bb0(%qr: tensor<4xf32>, %kr: tensor<4xf32>):
+    %m = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %e = attn.reduce %m {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<4xf32>) -> tensor<1xf32>
+    attn.yield %e : tensor<1xf32>
+  } : tensor<2x4xf32>, tensor<2x5xf32>
+  return %c0, %c1 : tensor<2x4xf32>, tensor<2x4xf32>
 }
 
 // -----

@@ -34,7 +34,9 @@ using namespace heed;
 namespace {
 
 /// The attribute that marks a kernel's declaration: {score (the score
-/// function), normalization (attn::Normalization as an integer)}.
+/// function), normalization (attn::Normalization as an integer), and for
+/// hard attention `hard`, for local_p `local_p` (its window D) and
+/// `position` (the argument holding the positions p)}.
 constexpr StringLiteral kRowsAttr = "heed.attention_rows";
 /// Threads of a block: a power of two between a warp and this.
 constexpr int64_t kMaxThreads = 256;
@@ -54,8 +56,6 @@ bool isStatic(Value v, int64_t rank) {
 
 /// Whether the kernel takes `op` (the score region is checked apart).
 bool applies(attn::AttentionOp op) {
-  if (op.getHard() || op.getConstraint() == attn::Constraint::local_p)
-    return false;
   bool sequence = op.hasQuerySequence();
   if (!isStatic(op.getQuery(), sequence ? 3 : 2) ||
       !isStatic(op.getValues(), 3) ||
@@ -124,12 +124,22 @@ struct LowerAttentionRowsToGPUPass
         mb, loc, freshName("heed_attention_rows_", number),
         mb.getFunctionType(ValueRange(args).getTypes(), TypeRange{}));
     fn.setPrivate();
-    fn->setAttr(kRowsAttr,
-                mb.getDictionaryAttr(
-                    {mb.getNamedAttr("score", FlatSymbolRefAttr::get(score)),
-                     mb.getNamedAttr("normalization",
-                                     mb.getI64IntegerAttr(static_cast<int64_t>(
-                                         op.getNormalization())))}));
+    SmallVector<NamedAttribute> attrs = {
+        mb.getNamedAttr("score", FlatSymbolRefAttr::get(score)),
+        mb.getNamedAttr(
+            "normalization",
+            mb.getI64IntegerAttr(static_cast<int64_t>(op.getNormalization())))};
+    if (op.getHard())
+      attrs.push_back(mb.getNamedAttr("hard", mb.getUnitAttr()));
+    if (op.getConstraint() == attn::Constraint::local_p) {
+      // (values, query, keys..., [lengths], previous, ...)
+      int64_t position = 2 + op.getKeys().size() + (op.getLengths() ? 1 : 0);
+      attrs.push_back(
+          mb.getNamedAttr("local_p", mb.getI64IntegerAttr(op.getWindow())));
+      attrs.push_back(
+          mb.getNamedAttr("position", mb.getI64IntegerAttr(position)));
+    }
+    fn->setAttr(kRowsAttr, mb.getDictionaryAttr(attrs));
     func::CallOp::create(b, loc, fn, args);
     for (auto [result, out] : llvm::zip(results, outs))
       result.replaceAllUsesWith(bufferization::ToTensorOp::create(
@@ -139,11 +149,22 @@ struct LowerAttentionRowsToGPUPass
   }
 };
 
+/// What a declaration's attribute asks of its kernel besides the score.
+struct RowKernelOptions {
+  attn::Normalization normalization = attn::Normalization::softmax;
+  /// Hard attention: the context is the value at the weights' first maximum.
+  bool hard = false;
+  /// local_p: the window D (weights times exp(−(t − p)² / (2 (D/2)²))), and
+  /// the argument with the positions p ([B]); 0 and -1 otherwise.
+  int64_t gaussianWindow = 0, positionArg = -1;
+};
+
 /// Builds one declaration's body.
 class RowKernel {
 public:
-  RowKernel(func::FuncOp fn, func::FuncOp score, attn::Normalization norm)
-      : fn(fn), score(score), normalization(norm), loc(fn.getLoc()) {}
+  RowKernel(func::FuncOp fn, func::FuncOp score, RowKernelOptions options)
+      : fn(fn), score(score), normalization(options.normalization),
+        options(options), loc(fn.getLoc()) {}
 
   /// Fails (with a diagnostic) on a signature that does not match.
   LogicalResult build(bool onHost);
@@ -175,9 +196,42 @@ private:
   }
   /// The masked energy of step `t` (the score function inlined).
   Value energy(OpBuilder &b, const BlockPlace &place, Value t);
+  /// local_p's exp((t − p)² · (−2 / D²)) for step `t` (an index).
+  Value gaussian(OpBuilder &b, Value t, Value position) {
+    Value ti = arith::IndexCastOp::create(b, loc, b.getI64Type(), t);
+    Value tf = arith::SIToFPOp::create(b, loc, b.getF32Type(), ti);
+    Value offset = arith::SubFOp::create(b, loc, tf, position, fastMath(b));
+    Value square = arith::MulFOp::create(b, loc, offset, offset, fastMath(b));
+    double window = double(options.gaussianWindow);
+    Value scaled = arith::MulFOp::create(
+        b, loc, square, cF32(b, float(-2.0 / (window * window))), fastMath(b));
+    return math::ExpOp::create(b, loc, scaled, fastMath(b));
+  }
+  /// Hard attention's context column `d`: the value at the first step with
+  /// the largest weight, or zero when no weight is above zero.
+  Value hardContext(OpBuilder &b, const BlockPlace &place, Value d) {
+    auto search = scf::ForOp::create(
+        b, loc, c(b, 0), c(b, steps), c(b, 1),
+        ValueRange{cF32(b, -INFINITY), c(b, 0)},
+        [&](OpBuilder &b, Location, Value t, ValueRange best) {
+          Value w = memref::LoadOp::create(b, loc, weights, weightAt(place, t));
+          Value better = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OGT, w, best[0]);
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{arith::SelectOp::create(b, loc, better, w, best[0]),
+                         arith::SelectOp::create(b, loc, better, t, best[1])});
+        });
+    Value attended = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                           search.getResult(0), cF32(b, 0.0f));
+    Value v = memref::LoadOp::create(
+        b, loc, values, ValueRange{place.block[0], search.getResult(1), d});
+    return arith::SelectOp::create(b, loc, attended, v, cF32(b, 0.0f));
+  }
 
   func::FuncOp fn, score;
   attn::Normalization normalization;
+  RowKernelOptions options;
   Location loc;
   bool sequence = false;
   int64_t steps = 0, valueDepth = 0, threads = 0;
@@ -230,6 +284,16 @@ LogicalResult RowKernel::build(bool onHost) {
       (sequence && wType.getDimSize(1) != queries))
     return fn.emitError("attention-rows kernel's buffers disagree: ")
            << fn.getFunctionType();
+  if (options.gaussianWindow > 0) {
+    int64_t arg = options.positionArg;
+    auto positions = arg >= 1 && arg < int64_t(n) - 2
+                         ? dyn_cast<MemRefType>(fn.getArgumentTypes()[arg])
+                         : MemRefType();
+    if (!positions || positions.getShape() != ArrayRef<int64_t>{batch} ||
+        !positions.getElementType().isF32())
+      return fn.emitError("attention-rows kernel's positions are not a [")
+             << batch << "] argument: " << fn.getFunctionType();
+  }
   Block *entry = fn.addEntryBlock();
   values = fn.getArgument(0);
   context = fn.getArgument(n - 2);
@@ -286,25 +350,46 @@ LogicalResult RowKernel::build(bool onHost) {
       memref::StoreOp::create(b, loc, partial, place.shared[1], place.thread);
     });
   }
-  if (softmax || smoothing) {
+  if (softmax || smoothing)
     p.appendTreeReduction(1, addf);
-    // w = p / S.
+  if (softmax || smoothing || options.gaussianWindow > 0) {
+    // w = p / S, times local_p's Gaussian around the row's position.
     p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
-      Value total = memref::LoadOp::create(b, loc, place.shared[1], c(b, 0));
-      total = maxf(b, total, cF32(b, FLT_MIN));
+      Value total;
+      if (softmax || smoothing) {
+        total = memref::LoadOp::create(b, loc, place.shared[1], c(b, 0));
+        total = maxf(b, total, cF32(b, FLT_MIN));
+      }
+      Value position;
+      if (options.gaussianWindow > 0)
+        position = memref::LoadOp::create(
+            b, loc, fn.getArgument(options.positionArg), place.block[0]);
       forOwn(b, place, steps, 0.0f, [&](OpBuilder &b, Value t, Value acc) {
         SmallVector<Value> at = weightAt(place, t);
-        Value pe = memref::LoadOp::create(b, loc, weights, at);
-        memref::StoreOp::create(
-            b, loc, arith::DivFOp::create(b, loc, pe, total, fastMath(b)),
-            weights, at);
+        Value w = memref::LoadOp::create(b, loc, weights, at);
+        if (total)
+          w = arith::DivFOp::create(b, loc, w, total, fastMath(b));
+        if (position)
+          w = arith::MulFOp::create(b, loc, w, gaussian(b, t, position),
+                                    fastMath(b));
+        memref::StoreOp::create(b, loc, w, weights, at);
         return acc;
       });
     });
   }
-  // The thread's columns of the context: Σ_t w[t] values[b, t, d].
+  // The thread's columns of the context: Σ_t w[t] values[b, t, d] (hard:
+  // values[b, t, d] at the weights' first maximum, zero when it is not
+  // above zero).
   p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
     forOwn(b, place, valueDepth, 0.0f, [&](OpBuilder &b, Value d, Value acc) {
+      SmallVector<Value> at = {place.block[0]};
+      if (sequence)
+        at.push_back(place.block[1]);
+      at.push_back(d);
+      if (options.hard) {
+        memref::StoreOp::create(b, loc, hardContext(b, place, d), context, at);
+        return acc;
+      }
       auto sum = scf::ForOp::create(
           b, loc, c(b, 0), c(b, steps), c(b, 1), ValueRange{cF32(b, 0.0f)},
           [&](OpBuilder &b, Location, Value t, ValueRange s) {
@@ -315,10 +400,6 @@ LogicalResult RowKernel::build(bool onHost) {
             Value wv = arith::MulFOp::create(b, loc, w, v, fastMath(b));
             scf::YieldOp::create(b, loc, addf(b, s[0], wv));
           });
-      SmallVector<Value> at = {place.block[0]};
-      if (sequence)
-        at.push_back(place.block[1]);
-      at.push_back(d);
       memref::StoreOp::create(b, loc, sum.getResult(0), context, at);
       return acc;
     });
@@ -356,7 +437,21 @@ struct BuildAttentionRowKernelsPass
             << attr;
         return signalPassFailure();
       }
-      if (failed(RowKernel(fn, score, *normalization).build(onHost)))
+      RowKernelOptions options;
+      options.normalization = *normalization;
+      options.hard = attr.contains("hard");
+      if (auto window = attr.getAs<IntegerAttr>("local_p")) {
+        auto position = attr.getAs<IntegerAttr>("position");
+        options.gaussianWindow = window.getInt();
+        options.positionArg = position ? position.getInt() : -1;
+        if (options.gaussianWindow <= 0) {
+          fn.emitError("attention-rows kernel's local_p window is not "
+                       "positive: ")
+              << attr;
+          return signalPassFailure();
+        }
+      }
+      if (failed(RowKernel(fn, score, options).build(onHost)))
         return signalPassFailure();
       fn->removeAttr(kRowsAttr);
       scores.push_back(score);
