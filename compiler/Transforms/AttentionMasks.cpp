@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <cfloat>
@@ -163,4 +164,29 @@ Value heed::normalizeEnergies(OpBuilder &b, Location loc, Value energies,
   total = attn::BinaryOp::create(b, loc, total, constantRow(b, loc, FLT_MIN),
                                  attn::BinaryKind::max);
   return attn::BinaryOp::create(b, loc, unnorm, total, attn::BinaryKind::div);
+}
+
+std::pair<Value, Value>
+heed::hardAttentionStep(OpBuilder &b, Location loc, int64_t steps,
+                        function_ref<Value(OpBuilder &, Value)> weightAt) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value lowest =
+      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(-INFINITY));
+  auto search = scf::ForOp::create(
+      b, loc, c(0), c(steps), c(1), ValueRange{lowest, c(0)},
+      [&](OpBuilder &b, Location loc, Value t, ValueRange best) {
+        Value w = weightAt(b, t);
+        Value better = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                             w, best[0]);
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::SelectOp::create(b, loc, better, w, best[0]),
+                       arith::SelectOp::create(b, loc, better, t, best[1])});
+      });
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value attended = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                         search.getResult(0), zero);
+  return {attended, search.getResult(1)};
 }

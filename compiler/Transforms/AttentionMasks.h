@@ -56,6 +56,13 @@ mlir::Value weightAroundPosition(mlir::OpBuilder &b, mlir::Location loc,
                                  attn::AttentionOp op, mlir::Value weights,
                                  mlir::Value position);
 
+/// Hard attention's step: the first of [0, steps) with the largest weight
+/// (`weightAt(t)`, an f32), and whether that weight is above zero (if not,
+/// the context is zero). Returns {attended (i1), step (index)}.
+std::pair<mlir::Value, mlir::Value> hardAttentionStep(
+    mlir::OpBuilder &b, mlir::Location loc, int64_t steps,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value)> weightAt);
+
 /// Weights from (masked) energies along `axis`: `exp(e - max) / Σ` or
 /// `σ(e) / Σ σ(e)`, as whole-tensor attn ops. Masked steps (-inf) get 0; the
 /// max is clamped to -FLT_MAX and the sum to FLT_MIN, so a row with no

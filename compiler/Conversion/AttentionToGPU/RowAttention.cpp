@@ -13,6 +13,7 @@
 #include "compiler/Conversion/AttnToLinalg/AttnToLinalg.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Passes.h"
+#include "compiler/Transforms/AttentionMasks.h"
 #include "compiler/Transforms/DotScore.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -210,22 +211,12 @@ private:
   /// Hard attention's context column `d`: the value at the first step with
   /// the largest weight, or zero when no weight is above zero.
   Value hardContext(OpBuilder &b, const BlockPlace &place, Value d) {
-    auto search = scf::ForOp::create(
-        b, loc, c(b, 0), c(b, steps), c(b, 1),
-        ValueRange{cF32(b, -INFINITY), c(b, 0)},
-        [&](OpBuilder &b, Location, Value t, ValueRange best) {
-          Value w = memref::LoadOp::create(b, loc, weights, weightAt(place, t));
-          Value better = arith::CmpFOp::create(
-              b, loc, arith::CmpFPredicate::OGT, w, best[0]);
-          scf::YieldOp::create(
-              b, loc,
-              ValueRange{arith::SelectOp::create(b, loc, better, w, best[0]),
-                         arith::SelectOp::create(b, loc, better, t, best[1])});
+    auto [attended, at] =
+        hardAttentionStep(b, loc, steps, [&](OpBuilder &b, Value t) -> Value {
+          return memref::LoadOp::create(b, loc, weights, weightAt(place, t));
         });
-    Value attended = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                           search.getResult(0), cF32(b, 0.0f));
-    Value v = memref::LoadOp::create(
-        b, loc, values, ValueRange{place.block[0], search.getResult(1), d});
+    Value v = memref::LoadOp::create(b, loc, values,
+                                     ValueRange{place.block[0], at, d});
     return arith::SelectOp::create(b, loc, attended, v, cF32(b, 0.0f));
   }
 

@@ -363,21 +363,10 @@ LogicalResult FusedLowering::run() {
   // when every step is masked).
   auto emitHardContext = [&](OpBuilder &b, Location loc, Value bi,
                              Value weightsRow) -> Value {
-    Value lowest = cF32(b, loc, -INFINITY);
-    auto search = scf::ForOp::create(
-        b, loc, c0, cSteps, c1, ValueRange{lowest, c0},
-        [&](OpBuilder &b, Location loc, Value ti, ValueRange it) {
-          Value w = tensor::ExtractOp::create(b, loc, weightsRow, ti);
-          Value better = arith::CmpFOp::create(
-              b, loc, arith::CmpFPredicate::OGT, w, it[0]);
-          scf::YieldOp::create(
-              b, loc,
-              ValueRange{arith::SelectOp::create(b, loc, better, w, it[0]),
-                         arith::SelectOp::create(b, loc, better, ti, it[1])});
+    auto [attended, at] =
+        hardAttentionStep(b, loc, steps, [&](OpBuilder &b, Value ti) -> Value {
+          return tensor::ExtractOp::create(b, loc, weightsRow, ti);
         });
-    Value best = search.getResult(0), at = search.getResult(1);
-    Value attended =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, best, zero);
     if (vectorContext) {
       Value v = vector::TransferReadOp::create(b, loc, vecType, op.getValues(),
                                                ValueRange{bi, at, c0}, zero,
