@@ -164,8 +164,7 @@ struct RowKernelOptions {
 class RowKernel {
 public:
   RowKernel(func::FuncOp fn, func::FuncOp score, RowKernelOptions options)
-      : fn(fn), score(score), normalization(options.normalization),
-        options(options), loc(fn.getLoc()) {}
+      : fn(fn), score(score), options(options), loc(fn.getLoc()) {}
 
   /// Fails (with a diagnostic) on a signature that does not match.
   LogicalResult build(bool onHost);
@@ -221,7 +220,6 @@ private:
   }
 
   func::FuncOp fn, score;
-  attn::Normalization normalization;
   RowKernelOptions options;
   Location loc;
   bool sequence = false;
@@ -298,8 +296,8 @@ LogicalResult RowKernel::build(bool onHost) {
   p.threads = threads;
   // The threads' partial maxima and sums.
   p.shared = {MemRefType::get({threads}, f32), MemRefType::get({threads}, f32)};
-  bool softmax = normalization == attn::Normalization::softmax;
-  bool smoothing = normalization == attn::Normalization::smoothing;
+  bool softmax = options.normalization == attn::Normalization::softmax;
+  bool smoothing = options.normalization == attn::Normalization::smoothing;
   auto maxf = [](OpBuilder &b, Value x, Value y) -> Value {
     return arith::MaximumFOp::create(b, b.getUnknownLoc(), x, y, fastMath(b));
   };
