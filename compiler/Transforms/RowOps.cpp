@@ -7,6 +7,7 @@
 #include "compiler/Transforms/RowOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -182,4 +183,16 @@ bool heed::hoistWeightOnlyScoreOps(attn::AttentionOp op) {
     moved = true;
   }
   return moved;
+}
+
+Value heed::weightColumns(OpBuilder &b, Location loc, Value weight,
+                          int64_t offset, int64_t width) {
+  auto type = cast<RankedTensorType>(weight.getType());
+  int64_t n = type.getDimSize(0);
+  auto sliceType = RankedTensorType::get({n, width}, type.getElementType());
+  return tensor::ExtractSliceOp::create(
+      b, loc, sliceType, weight,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(offset)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(width)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }

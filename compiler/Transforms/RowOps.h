@@ -21,6 +21,12 @@ namespace heed {
 /// constants).
 bool isRowOp(mlir::Operation *op);
 
+/// Columns [offset, offset + width) of a dense weight [N, K] (a
+/// tensor.extract_slice): the weight of one part of a dense layer over a
+/// concatenation.
+mlir::Value weightColumns(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value weight, int64_t offset, int64_t width);
+
 /// Moves the ops of `op`'s score region that read no block argument (work
 /// on weights alone, such as the transpose of `q @ W`, and constants) in
 /// front of `op`, so that the ops reading them count as computed from rows

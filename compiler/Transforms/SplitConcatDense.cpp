@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/Transforms/RowOps.h"
 
 namespace heed {
 #define GEN_PASS_DEF_SPLITCONCATDENSE
@@ -52,23 +53,14 @@ void split(attn::AttentionOp op, int64_t minSize) {
   for (attn::DenseOp dense : denses) {
     auto concat = dense.getInput().getDefiningOp<attn::ConcatOp>();
     Location loc = dense.getLoc();
-    auto weightType = cast<RankedTensorType>(dense.getWeight().getType());
-    int64_t n = weightType.getDimSize(0), offset = 0;
+    int64_t offset = 0;
     OpBuilder b(dense);
     Value sum;
     for (Value part : concat.getInputs()) {
       int64_t width = cast<RankedTensorType>(part.getType()).getDimSize(0);
       // W[:, offset : offset + width], once, before the attention op.
-      Value columns = tensor::ExtractSliceOp::create(
-          outside, loc,
-          RankedTensorType::get({n, width}, weightType.getElementType()),
-          dense.getWeight(),
-          ArrayRef<OpFoldResult>{outside.getIndexAttr(0),
-                                 outside.getIndexAttr(offset)},
-          ArrayRef<OpFoldResult>{outside.getIndexAttr(n),
-                                 outside.getIndexAttr(width)},
-          ArrayRef<OpFoldResult>{outside.getIndexAttr(1),
-                                 outside.getIndexAttr(1)});
+      Value columns =
+          weightColumns(outside, loc, dense.getWeight(), offset, width);
       offset += width;
       Value term = attn::DenseOp::create(b, loc, part, columns,
                                          sum ? Value() : dense.getBias(),

@@ -63,19 +63,6 @@ Value extractRow(OpBuilder &b, Location loc, Value source, ValueRange prefix) {
                                         strides);
 }
 
-/// Columns [offset, offset + width) of a dense weight [N, K].
-Value weightColumns(OpBuilder &b, Location loc, Value weight, int64_t offset,
-                    int64_t width) {
-  auto type = cast<RankedTensorType>(weight.getType());
-  int64_t n = type.getDimSize(0);
-  auto sliceType = RankedTensorType::get({n, width}, type.getElementType());
-  return tensor::ExtractSliceOp::create(
-      b, loc, sliceType, weight,
-      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(offset)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(width)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-}
-
 class FusedLowering {
 public:
   FusedLowering(attn::AttentionOp op) : op(op) {}

@@ -18,8 +18,8 @@
 #include "compiler/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
@@ -61,13 +61,6 @@ bool isProcessor(Attribute a, gpu::Processor p) {
          map.getBound().isIdentity();
 }
 
-std::optional<int64_t> constantIndex(Value v) {
-  APInt value;
-  if (!matchPattern(v, m_ConstantInt(&value)))
-    return std::nullopt;
-  return value.getSExtValue();
-}
-
 /// `op` as a MappedLoop, when it is one whose accesses are all known.
 std::optional<MappedLoop> mappedLoop(scf::ParallelOp op) {
   auto mapping = op->getAttrOfType<ArrayAttr>("mapping");
@@ -78,10 +71,10 @@ std::optional<MappedLoop> mappedLoop(scf::ParallelOp op) {
     return std::nullopt;
   MappedLoop loop{op, 0, 0, {}, {}};
   for (auto [lb, step] : llvm::zip(op.getLowerBound(), op.getStep()))
-    if (constantIndex(lb) != 0 || constantIndex(step) != 1)
+    if (getConstantIntValue(lb) != 0 || getConstantIntValue(step) != 1)
       return std::nullopt;
-  std::optional<int64_t> blocks = constantIndex(op.getUpperBound()[0]),
-                         threads = constantIndex(op.getUpperBound()[1]);
+  std::optional<int64_t> blocks = getConstantIntValue(op.getUpperBound()[0]),
+                         threads = getConstantIntValue(op.getUpperBound()[1]);
   if (!blocks || !threads || *blocks <= 0 || *threads <= 0)
     return std::nullopt;
   loop.blocks = *blocks;
