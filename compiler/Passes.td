@@ -874,6 +874,15 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     on the CPU (see heed-build-flash-attention-kernels), which checks its
     arithmetic against the goldens without a GPU.
 
+    With `precision=bf16` or `f16`, the products run on tensor cores
+    instead (sm_80 and later): the same blocks of 64 × 64 outputs, 8 warps
+    each computing 16 × 32 of them as four `mma.sync.m16n8k16` products
+    with f32 accumulators, the tiles of a and b rounded to bf16 or f16 as
+    they are staged in shared memory (K last, so that each fragment
+    register is one 32-bit word). On the host, each lane computes its
+    accumulators from the fragments the other lanes load (WarpMma.h), so
+    the CPU-run schedule checks the fragment layout too.
+
     ```mlir
     linalg.generic {indexing_maps = [(m, n, k) -> (m, k), (m, n, k) -> (k, n),
                                      (m, n, k) -> (m, n)], ...}
@@ -892,9 +901,13 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
   }];
   let options = [
     Option<"onHost", "on-host", "bool", /*default=*/"false",
-           "the blocks and threads as loops on the CPU">
+           "the blocks and threads as loops on the CPU">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "the multiplicands: f32, or bf16 or f16 on tensor cores">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::LLVM::LLVMDialect",
+                           "mlir::NVVM::NVVMDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect",
                            "mlir::vector::VectorDialect"];

@@ -54,10 +54,12 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   rows.onHost = flash.onHost;
   pm.addPass(createBuildAttentionRowKernels(rows));
   // Matrix products (dense layers, head projections) as 64 × 64 output
-  // tiles through shared memory, 4 × 4 per thread (the same kernel as
-  // loops on the CPU-run schedule).
+  // tiles through shared memory, 4 × 4 per thread in f32, or 16 × 32 per
+  // warp on tensor cores in bf16 or f16 (the same kernel as loops on the
+  // CPU-run schedule).
   LowerContractionsToGPUOptions contractions;
   contractions.onHost = flash.onHost;
+  contractions.precision = options.gpuPrecision;
   pm.addNestedPass<func::FuncOp>(createLowerContractionsToGPU(contractions));
   // Long reductions with few outputs (a softmax over the keys of a small
   // batch) as a block per output with a tree through shared memory.

@@ -285,6 +285,10 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> gpuChip{*this, "gpu-chip",
                               llvm::cl::desc("NVIDIA architecture (sm_90)"),
                               llvm::cl::init("sm_90")};
+  Option<std::string> gpuPrecision{
+      *this, "gpu-precision",
+      llvm::cl::desc("matrix products: f32, or bf16 or f16 on tensor cores"),
+      llvm::cl::init("f32")};
   Option<bool> outline{*this, "outline-loop-nests",
                        llvm::cl::desc("loop nests as functions of their own "
                                       "(for parallel code generation)"),
@@ -297,6 +301,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
     o.dense = dense;
     o.target = target;
     o.gpuChip = gpuChip;
+    o.gpuPrecision = gpuPrecision;
     o.outlineLoopNests = outline;
     return o;
   }

@@ -50,6 +50,9 @@ struct PipelineOptions {
   Target target = Target::CPU;
   /// The NVIDIA architecture the cuda target compiles for.
   std::string gpuChip = "sm_90";
+  /// The GPU target's matrix products: "f32", or "bf16" or "f16" on tensor
+  /// cores (f32 accumulators; sm_80 and later).
+  std::string gpuPrecision = "f32";
   /// Loop nests as functions of their own (heed-outline-loop-nests), so
   /// that the JIT compiles them on several cores. The same on every thread
   /// count of one machine: the driver sets it when the process may use

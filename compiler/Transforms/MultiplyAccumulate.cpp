@@ -10,11 +10,11 @@
 
 using namespace mlir;
 
-bool heed::isMultiplyAccumulate(linalg::GenericOp op) {
+bool heed::isMultiplyAccumulate(linalg::GenericOp op, bool unitAxes) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return false;
   for (AffineMap map : op.getIndexingMapsArray())
-    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/unitAxes))
       return false;
   Block &body = op.getRegion().front();
   if (body.getOperations().size() != 3)

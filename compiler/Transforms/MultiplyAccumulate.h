@@ -15,8 +15,10 @@ namespace heed {
 
 /// True when `op` has two inputs and one init, its body is exactly
 /// `out + in0 · in1` (either operand order of each operation, f32), and
-/// every indexing map is a projected permutation.
-bool isMultiplyAccumulate(mlir::linalg::GenericOp op);
+/// every indexing map is a projected permutation; with `unitAxes`, one
+/// whose results may also be 0 (an operand's unit axis, as `@` of batched
+/// tensors expands them).
+bool isMultiplyAccumulate(mlir::linalg::GenericOp op, bool unitAxes = false);
 
 } // namespace heed
 

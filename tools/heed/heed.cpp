@@ -100,6 +100,12 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     gpuChip("gpu-chip", cl::desc("with --target=cuda: the NVIDIA architecture"),
             cl::value_desc("sm_NN"), cl::init("sm_90"), cl::cat(modelCat));
+static cl::opt<std::string> gpuPrecision(
+    "gpu-precision",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the matrix "
+             "products' multiplicands, f32 (the default), or bf16 or f16 on "
+             "tensor cores with f32 accumulators (sm_80 and later)"),
+    cl::value_desc("f32|bf16|f16"), cl::init("f32"), cl::cat(modelCat));
 static cl::opt<bool> noCompileCache(
     "no-compile-cache",
     cl::desc("neither read nor write the on-disk compile cache "
@@ -226,6 +232,7 @@ PipelineOptions pipelineOptions() {
   // Checked in openSession: a known name, and --device agrees with it.
   o.target = deviceOption == "cuda" ? Target::CUDA : *parseTarget(targetOption);
   o.gpuChip = gpuChip;
+  o.gpuPrecision = gpuPrecision;
   o.liveRowChunk = liveRowChunk;
   return o;
 }
@@ -262,6 +269,23 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       gpuChip.size() < 5)
     return llvm::createStringError("--gpu-chip must look like sm_90, not '" +
                                    gpuChip + "'");
+  if (gpuPrecision != "f32" && gpuPrecision != "bf16" && gpuPrecision != "f16")
+    return llvm::createStringError(
+        "--gpu-precision must be 'f32', 'bf16' or 'f16', not '" + gpuPrecision +
+        "'");
+  unsigned chipNumber = 0;
+  if (gpuPrecision != "f32" &&
+      (llvm::StringRef(gpuChip).drop_front(3).getAsInteger(10, chipNumber) ||
+       chipNumber < 80))
+    return llvm::createStringError(
+        "--gpu-precision=" + gpuPrecision + " needs tensor cores with bf16 "
+        "and f16 mma.sync.m16n8k16 (sm_80 or later), not --gpu-chip=" +
+        gpuChip);
+  if (gpuPrecision != "f32" && deviceOption != "cuda" &&
+      *parseTarget(targetOption) == Target::CPU)
+    return llvm::createStringError(
+        "--gpu-precision applies to --target=cuda or gpu-schedule-on-cpu; "
+        "the cpu target computes in f32");
   // Values as written: the model's header says whether a parameter takes a
   // number or a word.
   dsl::ParamOverrides params;

@@ -41,6 +41,21 @@ operandIndices(mlir::AffineMap map, llvm::ArrayRef<mlir::Value> values) {
   return at;
 }
 
+/// The same for maps whose results may also be 0 (unit axes).
+inline llvm::SmallVector<mlir::Value>
+operandIndices(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
+               llvm::ArrayRef<mlir::Value> values) {
+  llvm::SmallVector<mlir::Value> at;
+  for (mlir::AffineExpr e : map.getResults()) {
+    if (auto dim = llvm::dyn_cast<mlir::AffineDimExpr>(e))
+      at.push_back(values[dim.getPosition()]);
+    else
+      at.push_back(mlir::arith::ConstantIndexOp::create(
+          b, loc, llvm::cast<mlir::AffineConstantExpr>(e).getValue()));
+  }
+  return at;
+}
+
 } // namespace heed
 
 #endif

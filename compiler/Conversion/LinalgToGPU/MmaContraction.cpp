@@ -1,0 +1,181 @@
+//===- MmaContraction.cpp - Matrix products on tensor cores ---------------===//
+//
+// Part of Heed. heed-lower-contractions-to-gpu{precision=bf16|f16}: a
+// contraction (Contraction.h) as blocks of 64 × 64 outputs over (N tiles,
+// M tiles, batch), 8 warps each, warp w computing rows 16 (w / 2) and
+// columns 32 (w % 2) of the tile as four 16 × 8 tiles of f32 accumulators
+// (mma.sync.m16n8k16, WarpMma.h). K runs in steps of 16: all threads stage
+// the step's 64 × 16 tiles of a and b in shared memory, rounded to the
+// multiplicands' type and K-contiguous (each fragment register is one
+// 32-bit word), rows padded by 8 elements so that the 32 words a fragment
+// load reads lie in 32 banks; then each warp runs its four products.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/LinalgToGPU/Contraction.h"
+#include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
+#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+constexpr int64_t kTileM = kBlockTileM, kTileN = kBlockTileN, kTileK = 16;
+constexpr int64_t kWarps = 8, kWarpSize = 32, kThreads = kWarps * kWarpSize;
+/// A warp's share of the block tile: 16 rows × 32 columns, four products
+/// of 8 columns.
+constexpr int64_t kWarpRows = 16, kWarpCols = 32, kWarpsN = kTileN / kWarpCols;
+constexpr int64_t kProducts = kWarpCols / 8;
+/// Shared rows: K plus 8 elements (a stride of 12 words).
+constexpr int64_t kRow = kTileK + 8;
+
+class MmaBody {
+public:
+  MmaBody(OpBuilder &b, Location loc, const Contraction &c, Type element)
+      : b(b), loc(loc), c(c), element(element) {}
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, int64_t m) {
+    return arith::MulIOp::create(b, loc, x, idx(m));
+  }
+  Value div(Value x, int64_t d) {
+    return arith::DivUIOp::create(b, loc, x, idx(d));
+  }
+  Value rem(Value x, int64_t d) {
+    return arith::RemUIOp::create(b, loc, x, idx(d));
+  }
+
+  /// Operand `i`'s 64 × 16 tile of the K step from `k0` into `tile`
+  /// ([64][kRow], K last), rounded. Consecutive threads read consecutive K
+  /// where the operand's memory runs along K, consecutive M or N otherwise.
+  void loadTile(unsigned i, Value tileIndex, Value thread, Value batch,
+                Value k0, Value tile) {
+    bool kFastest = c.kContiguous(i);
+    int64_t side = i == 0 ? kTileM : kTileN;
+    auto loop =
+        scf::ForOp::create(b, loc, thread, idx(kTileK * side), idx(kThreads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    Value kk = kFastest ? rem(e, kTileK) : div(e, side);
+    Value ff = kFastest ? div(e, kTileK) : rem(e, side);
+    ContractionAccess access(b, loc, c);
+    SmallVector<Value> values = access.batchValues(batch);
+    Value x = access.load(i, values, add(mul(tileIndex, side), ff),
+                          add(k0, kk));
+    x = arith::TruncFOp::create(b, loc, element, x);
+    memref::StoreOp::create(b, loc, x, tile, ValueRange{ff, kk});
+  }
+
+  /// The warp's row and column in the block tile.
+  std::pair<Value, Value> warpOrigin(Value thread) {
+    Value warp = div(thread, kWarpSize);
+    return {mul(div(warp, kWarpsN), kWarpRows),
+            mul(rem(warp, kWarpsN), kWarpCols)};
+  }
+
+  /// The thread's accumulators after the step's four products.
+  SmallVector<Value> multiply(Value thread, Value aTile, Value bTile,
+                              ValueRange acc, bool onHost) {
+    auto [row0, col0] = warpOrigin(thread);
+    VectorType pair = VectorType::get({2}, element);
+    // Register r of a lane of A: row g + 8 (r % 2), K 2t + 8 (r / 2).
+    auto loadA = [&, row0 = row0](OpBuilder &, Value lane, Value reg) -> Value {
+      Value row = add(add(row0, div(lane, 4)), mul(rem(reg, 2), 8));
+      Value k = add(mul(rem(lane, 4), 2), mul(div(reg, 2), 8));
+      return vector::LoadOp::create(b, loc, pair, aTile, ValueRange{row, k});
+    };
+    SmallVector<WarpMmaLoad> loadB;
+    for (int64_t j = 0; j < kProducts; ++j) {
+      // Register r of a lane of B (columns 8j on): N g, K 2t + 8r.
+      loadB.push_back([&, j, col0 = col0](OpBuilder &, Value lane,
+                                          Value reg) -> Value {
+        Value col = add(add(col0, idx(8 * j)), div(lane, 4));
+        Value k = add(mul(rem(lane, 4), 2), mul(reg, 8));
+        return vector::LoadOp::create(b, loc, pair, bTile, ValueRange{col, k});
+      });
+    }
+    return emitWarpMmas(b, loc, onHost, element, rem(thread, kWarpSize), loadA,
+                        loadB, acc);
+  }
+
+  /// out = init + accumulators: accumulator i of product j is row
+  /// g + 8 (i / 2), column 8j + 2t + i % 2 of the warp's tile.
+  void accumulate(Value thread, ArrayRef<Value> block, ValueRange acc) {
+    auto [row0, col0] = warpOrigin(thread);
+    Value lane = rem(thread, kWarpSize);
+    Value rowBase = add(add(mul(block[1], kTileM), row0), div(lane, 4));
+    Value colBase =
+        add(add(mul(block[0], kTileN), col0), mul(rem(lane, 4), 2));
+    ContractionAccess access(b, loc, c);
+    SmallVector<Value> values = access.batchValues(block[2]);
+    for (int64_t j = 0; j < kProducts; ++j)
+      for (int64_t i = 0; i < 4; ++i)
+        access.store(values, add(rowBase, idx(8 * (i / 2))),
+                     add(colBase, idx(8 * j + i % 2)),
+                     vector::ExtractOp::create(b, loc, acc[j], i));
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const Contraction &c;
+  Type element;
+};
+
+} // namespace
+
+void heed::emitMmaContraction(const Contraction &c, bool onHost,
+                              Type element) {
+  linalg::GenericOp op = c.op;
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Type f32 = b.getF32Type();
+  VectorType accType = VectorType::get({4}, f32);
+  BlockProgram p;
+  p.grid = {static_cast<int64_t>(llvm::divideCeil(c.size(c.n), kTileN)),
+            static_cast<int64_t>(llvm::divideCeil(c.size(c.m), kTileM)),
+            c.size(c.batch)};
+  p.threads = kThreads;
+  // The K step's tiles of a and b, K last, in the multiplicands' type.
+  p.shared = {MemRefType::get({kTileM, kRow}, element),
+              MemRefType::get({kTileN, kRow}, element)};
+  // A lane's 4 accumulators of each of its warp's 4 products.
+  p.state.assign(kProducts, accType);
+  p.step = kTileK;
+  p.init = [&](OpBuilder &b, const BlockPlace &) {
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(accType, 0.0f));
+    return SmallVector<Value>(kProducts, zero);
+  };
+  p.end = [&](OpBuilder &b, const BlockPlace &) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, c.size(c.k));
+  };
+  p.load = [&](OpBuilder &b, const BlockPlace &place, Value k0) {
+    MmaBody body(b, loc, c, element);
+    body.loadTile(0, place.block[1], place.thread, place.block[2], k0,
+                  place.shared[0]);
+    body.loadTile(1, place.block[0], place.thread, place.block[2], k0,
+                  place.shared[1]);
+  };
+  p.compute = [&](OpBuilder &b, const BlockPlace &place, Value,
+                  ValueRange acc) {
+    return MmaBody(b, loc, c, element)
+        .multiply(place.thread, place.shared[0], place.shared[1], acc, onHost);
+  };
+  p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange acc) {
+    MmaBody(b, loc, c, element).accumulate(place.thread, place.block, acc);
+  };
+  if (onHost)
+    emitBlockProgramOnHost(b, loc, p);
+  else
+    emitBlockProgramLaunch(b, loc, p);
+  ContractionAccess::erase(c);
+}

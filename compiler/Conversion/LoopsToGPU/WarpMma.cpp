@@ -1,0 +1,143 @@
+//===- WarpMma.cpp - A warp's tensor-core product, on a GPU or host -------===//
+//
+// Part of Heed. See WarpMma.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace heed;
+
+Type heed::mmaElementType(MLIRContext *context, StringRef name) {
+  if (name == "bf16")
+    return BFloat16Type::get(context);
+  if (name == "f16")
+    return Float16Type::get(context);
+  return {};
+}
+
+namespace {
+
+Value idx(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// The lane's registers of a fragment: the NVVM op takes f16 pairs as
+/// vector<2xf16>, bf16 pairs as i32.
+SmallVector<Value> loadRegisters(OpBuilder &b, Location loc, Type element,
+                                 Value lane, const WarpMmaLoad &load,
+                                 int64_t count) {
+  SmallVector<Value> regs;
+  for (int64_t r = 0; r < count; ++r) {
+    Value pair = load(b, lane, idx(b, loc, r));
+    regs.push_back(element.isF16() ? pair
+                                   : LLVM::BitcastOp::create(
+                                         b, loc, b.getI32Type(), pair));
+  }
+  return regs;
+}
+
+/// The instruction, on the lane's registers of A and B.
+Value emitOnGPU(OpBuilder &b, Location loc, Type element, ValueRange a,
+                ValueRange bRegs, Value acc) {
+  Type f32 = b.getF32Type();
+  SmallVector<Value> c;
+  for (int64_t i = 0; i < 4; ++i)
+    c.push_back(vector::ExtractOp::create(b, loc, acc, i));
+  auto result = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                 SmallVector<Type>(4, f32));
+  NVVM::MMATypes type =
+      element.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  Value d = NVVM::MmaOp::create(
+      b, loc, result, a, bRegs, c, /*shape=*/{16, 8, 16}, std::nullopt,
+      std::nullopt, std::array<NVVM::MMATypes, 2>{type, type},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  Value out = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(VectorType::get({4}, f32), 0.0f));
+  for (int64_t i = 0; i < 4; ++i)
+    out = vector::InsertOp::create(
+        b, loc, LLVM::ExtractValueOp::create(b, loc, d, i), out, i);
+  return out;
+}
+
+/// Lane `lane`'s accumulators from the fragments of the lanes that hold
+/// its row of A and its column of B (WarpMma.h's table, backwards):
+///   A[row][k]: lane 4 (row % 8) + (k % 8) / 2, register row / 8 + 2 (k / 8)
+///   B[k][col]: lane 4 col + (k % 8) / 2, register k / 8
+///   element k % 2 of the register in both.
+Value emitOnHost(OpBuilder &b, Location loc, Value lane,
+                 const WarpMmaLoad &loadA, const WarpMmaLoad &loadB,
+                 Value acc) {
+  auto c = [&](int64_t v) { return idx(b, loc, v); };
+  auto div = [&](Value x, int64_t d) -> Value {
+    return arith::DivUIOp::create(b, loc, x, c(d));
+  };
+  auto rem = [&](Value x, int64_t d) -> Value {
+    return arith::RemUIOp::create(b, loc, x, c(d));
+  };
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, loc, x, y);
+  };
+  auto mul = [&](Value x, int64_t m) -> Value {
+    return arith::MulIOp::create(b, loc, x, c(m));
+  };
+  Type f32 = b.getF32Type();
+  Value g = div(lane, 4), t = rem(lane, 4);
+  Value out = acc;
+  for (int64_t i = 0; i < 4; ++i) {
+    Value row = add(g, c(8 * (i / 2)));
+    Value col = add(mul(t, 2), c(i % 2));
+    Value start = vector::ExtractOp::create(b, loc, acc, i);
+    auto loop = scf::ForOp::create(b, loc, c(0), c(16), c(1), start);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value k = loop.getInductionVar();
+      Value half = rem(k, 2), quad = div(rem(k, 8), 2), upper = div(k, 8);
+      Value laneA = add(mul(rem(row, 8), 4), quad);
+      Value regA = add(div(row, 8), mul(upper, 2));
+      Value laneB = add(mul(col, 4), quad);
+      auto element = [&](Value pair) -> Value {
+        Value x = vector::ExtractOp::create(b, loc, pair,
+                                            ArrayRef<OpFoldResult>{half});
+        return arith::ExtFOp::create(b, loc, f32, x);
+      };
+      Value x = element(loadA(b, laneA, regA));
+      Value y = element(loadB(b, laneB, upper));
+      Value sum = arith::AddFOp::create(
+          b, loc, loop.getRegionIterArg(0), arith::MulFOp::create(b, loc, x, y));
+      scf::YieldOp::create(b, loc, sum);
+    }
+    out = vector::InsertOp::create(b, loc, loop.getResult(0), out, i);
+  }
+  return out;
+}
+
+} // namespace
+
+SmallVector<Value> heed::emitWarpMmas(OpBuilder &b, Location loc, bool onHost,
+                                      Type element, Value lane,
+                                      const WarpMmaLoad &loadA,
+                                      ArrayRef<WarpMmaLoad> loadB,
+                                      ValueRange accs) {
+  SmallVector<Value> results;
+  if (onHost) {
+    for (auto [load, acc] : llvm::zip_equal(loadB, accs))
+      results.push_back(emitOnHost(b, loc, lane, loadA, load, acc));
+    return results;
+  }
+  SmallVector<Value> a = loadRegisters(b, loc, element, lane, loadA, 4);
+  for (auto [load, acc] : llvm::zip_equal(loadB, accs))
+    results.push_back(emitOnGPU(
+        b, loc, element, a, loadRegisters(b, loc, element, lane, load, 2),
+        acc));
+  return results;
+}

@@ -1,0 +1,55 @@
+//===- WarpMma.h - A warp's tensor-core product, on a GPU or host -*- C++ -*-===//
+//
+// Part of Heed. PTX's mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}:
+// the 32 threads of a warp multiply a 16 × 16 tile of A by a 16 × 8 tile of
+// B and add the product to a 16 × 8 tile of f32 accumulators, each thread
+// holding a fragment of each (PTX ISA, "Matrix Fragments for mma.m16n8k16
+// with floating point type"). With g = lane / 4 and t = lane % 4:
+//
+//   A register r (0-3), 2 elements: row g + 8 (r % 2), cols 2t + 8 (r / 2) + {0, 1}
+//   B register r (0-1), 2 elements: rows (K) 2t + 8 r + {0, 1}, col g
+//   accumulator i (0-3):            row g + 8 (i / 2), col 2t + i % 2
+//
+// On a GPU the fragments are loaded by the lane itself and the warp runs
+// nvvm.mma.sync. On the host (the CPU-run schedule, one thread at a time)
+// a lane computes its accumulators from the fragments the lanes holding
+// each element of its row of A and column of B would load, through the
+// table above read backwards: so the schedule's run on the CPU checks that
+// the kernel loads the fragments the instruction expects.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_CONVERSION_LOOPSTOGPU_WARPMMA_H
+#define HEED_COMPILER_CONVERSION_LOOPSTOGPU_WARPMMA_H
+
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+
+namespace heed {
+
+/// The element types tensor cores take here, by name: "bf16", "f16"; none
+/// for "f32" (the f32 kernels) and anything else.
+mlir::Type mmaElementType(mlir::MLIRContext *context, llvm::StringRef name);
+
+/// Lane `lane`'s register `reg` (an index value) of A (0-3) or B (0-1): a
+/// vector of 2 elements of the multiplicands' type, loaded from memory the
+/// whole warp reads (shared memory) with the layout above. Called with
+/// other lanes than the thread's own on the host.
+using WarpMmaLoad = std::function<mlir::Value(mlir::OpBuilder &,
+                                              mlir::Value lane,
+                                              mlir::Value reg)>;
+
+/// `accs[j] + A · B_j` for each j, the products of one tile of A with
+/// several tiles of B, for the lane `lane` (thread id % 32) of a warp:
+/// each accumulator and result is the lane's 4 accumulators as a
+/// vector<4xf32>. `element` is bf16 or f16. On a GPU, A's registers are
+/// loaded once for all products.
+llvm::SmallVector<mlir::Value>
+emitWarpMmas(mlir::OpBuilder &b, mlir::Location loc, bool onHost,
+             mlir::Type element, mlir::Value lane, const WarpMmaLoad &loadA,
+             llvm::ArrayRef<WarpMmaLoad> loadB, mlir::ValueRange accs);
+
+} // namespace heed
+
+#endif
