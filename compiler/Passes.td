@@ -756,12 +756,26 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     is kept in arrays indexed by the thread. That is how the kernel's
     arithmetic, tiles and masks are checked against the goldens without a
     GPU (`--target=gpu-schedule-on-cpu`).
+
+    With `precision=bf16` or `f16`, heads whose D is a multiple of 16 and
+    Dv of 8 (both up to 128) get a tensor-core kernel instead: blocks of 4
+    warps and 64 query rows, S = Q Kᵀ and O += P V as `mma.sync.m16n8k16`
+    products from shared tiles (the query tile staged once, scaled and
+    rounded; P rounded as it is stored), f32 accumulators, the rows' maxima
+    and sums exchanged between the 4 lanes of a row through shared memory:
+    a step is four stretches between barriers (FlashMmaKernel.cpp). Other
+    heads keep the f32 kernel.
   }];
   let options = [
     Option<"onHost", "on-host", "bool", /*default=*/"false",
-           "the blocks and threads as loops on the CPU">
+           "the blocks and threads as loops on the CPU">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "the products' multiplicands: f32, or bf16 or f16 on tensor "
+           "cores">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::LLVM::LLVMDialect",
+                           "mlir::NVVM::NVVMDialect",
                            "mlir::math::MathDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect",

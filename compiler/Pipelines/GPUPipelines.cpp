@@ -47,6 +47,7 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // bufferization, whose deallocation does not take barriers.
   BuildFlashAttentionKernelsOptions flash;
   flash.onHost = options.target == Target::GPUScheduleOnCPU;
+  flash.precision = options.gpuPrecision;
   pm.addPass(createBuildFlashAttentionKernels(flash));
   // The other attention ops' kernels (a block per batch row and query,
   // the score function inlined), for the same reason after bufferization.

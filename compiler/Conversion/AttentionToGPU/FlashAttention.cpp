@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/AttentionToGPU/FlashKernel.h"
+#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 #include "compiler/Passes.h"
 #include "compiler/Transforms/DotScore.h"
 
@@ -166,6 +167,14 @@ struct BuildFlashAttentionKernelsPass
   using BuildFlashAttentionKernelsBase::BuildFlashAttentionKernelsBase;
 
   void runOnOperation() override {
+    Type element = mmaElementType(&getContext(), precision);
+    if (precision != "f32" && !element) {
+      getOperation().emitError()
+          << "heed-build-flash-attention-kernels: precision must be f32, "
+             "bf16 or f16, not '"
+          << precision << "'";
+      return signalPassFailure();
+    }
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
       auto attr = fn->getAttrOfType<DictionaryAttr>(kFlashAttr);
       if (!attr || !fn.isDeclaration())
@@ -176,7 +185,8 @@ struct BuildFlashAttentionKernelsPass
             << fn.getFunctionType();
         return signalPassFailure();
       }
-      buildFlashAttentionBody(fn, *shape, onHost);
+      if (!element || !buildFlashAttentionMmaBody(fn, *shape, onHost, element))
+        buildFlashAttentionBody(fn, *shape, onHost);
       fn->removeAttr(kFlashAttr);
     }
   }

@@ -118,6 +118,10 @@ void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
     p.load(b, place, i);
     gpu::BarrierOp::create(b, loc);
     SmallVector<Value> next = p.compute(b, place, i, loop.getRegionIterArgs());
+    for (const BlockProgram::Compute &stage : p.laterStages) {
+      gpu::BarrierOp::create(b, loc);
+      next = stage(b, place, i, next);
+    }
     // The next step's loads overwrite what this step read.
     gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, next);
@@ -206,6 +210,11 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
     eachThread([&](Value thread) {
       state.write(thread, p.compute(b, place, i, state.read(thread)));
     });
+    for (const BlockProgram::Compute &stage : p.laterStages)
+      eachThread([&](Value thread) {
+        // (barrier)
+        state.write(thread, stage(b, place, i, state.read(thread)));
+      });
     // (barrier)
     b.setInsertionPointAfter(steps);
     eachThread([&](Value thread) { p.finish(b, place, state.read(thread)); });

@@ -9,6 +9,7 @@
 //   state = init(thread)
 //   for i in [0, end) step s:       (end: the same for every thread)
 //     load(thread, i); barrier; state = compute(thread, i, state); barrier
+//     [state = stage(thread, i, state); barrier]  for each later stage
 //   finish(thread, state)
 //
 // Placed as one gpu.launch (the state in registers, as scf.for iter_args)
@@ -63,9 +64,13 @@ struct BlockProgram {
   /// A thread's share of filling shared memory for step `i`.
   std::function<void(Builder &, const BlockPlace &, mlir::Value i)> load;
   /// A thread's state after step `i`.
-  std::function<llvm::SmallVector<mlir::Value>(
-      Builder &, const BlockPlace &, mlir::Value i, mlir::ValueRange state)>
-      compute;
+  using Compute = std::function<llvm::SmallVector<mlir::Value>(
+      Builder &, const BlockPlace &, mlir::Value i, mlir::ValueRange state)>;
+  Compute compute;
+  /// Further stretches of step `i`, each after a barrier: threads exchange
+  /// what they computed through shared memory (a row's partial maxima, a
+  /// tile of weights for the next product).
+  std::vector<Compute> laterStages;
   /// A thread's results written from its final state.
   std::function<void(Builder &, const BlockPlace &, mlir::ValueRange state)>
       finish;

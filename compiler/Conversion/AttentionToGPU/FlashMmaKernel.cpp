@@ -1,0 +1,424 @@
+//===- FlashMmaKernel.cpp - Flash attention on tensor cores ---------------===//
+//
+// Part of Heed. heed-build-flash-attention-kernels{precision=bf16|f16}: the
+// flash kernel (FlashKernel.h) with both products on tensor cores
+// (mma.sync.m16n8k16, WarpMma.h), for heads whose D is a multiple of 16
+// and Dv of 8, both up to 128. A block is 4 warps and 64 query rows, 16 a
+// warp; the query tile is staged once, scaled and rounded, and each step
+// of BK keys runs as four stretches between barriers:
+//
+//   load:    K tile [BK][D] and V tile transposed [Dv][BK], rounded
+//   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf;
+//            each lane's maximum of its two rows → shared partials
+//   weights: m' = max(m, the row's 4 partials); P = exp(S - m') rounded →
+//            shared [64][BK]; O *= exp(m - m'), l *= exp(m - m'); each
+//            lane's sum of its P → shared partials
+//   context: l += the row's 4 partials; O += P V (BK / 16 × Dv / 8
+//            products a warp)
+//
+// and each lane writes its accumulators of O / l (zeros where l = 0). The
+// lanes of a row (g = lane / 4 the same, t = lane % 4) hold two columns
+// of each 8-column tile: they exchange their partial maxima and sums
+// through shared memory, so the CPU-run schedule (one thread at a time)
+// runs the same body.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/AttentionToGPU/FlashKernel.h"
+#include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
+#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cfloat>
+#include <cmath>
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+constexpr int64_t kWarps = 4, kWarpSize = 32, kThreads = kWarps * kWarpSize;
+constexpr int64_t kRows = kWarps * 16; // query rows a block
+constexpr int64_t kPad = 8;            // elements a shared row is padded by
+constexpr int64_t kMaxDepth = 128;
+constexpr int64_t kSharedBytes = 48 * 1024;
+
+int64_t sharedBytes(int64_t keyTile, int64_t depth, int64_t valueDepth) {
+  return 2 * (kRows * (depth + kPad) + keyTile * (depth + kPad) +
+              valueDepth * (keyTile + kPad) + kRows * (keyTile + kPad)) +
+         2 * 4 * kRows * 4;
+}
+
+/// The shared buffers, in BlockProgram::shared's order.
+enum Shared { kQuery, kKeys, kValuesT, kWeights, kPartialMax, kPartialSum };
+
+class MmaFlashBody {
+public:
+  MmaFlashBody(OpBuilder &b, Location loc, const FlashShape &s,
+               int64_t keyTile, Type element, bool onHost, ValueRange io,
+               const BlockPlace &place)
+      : b(b), loc(loc), s(s), keyTile(keyTile), element(element),
+        onHost(onHost), io(io.begin(), io.end()), place(place),
+        f32(b.getF32Type()) {}
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cf(float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, int64_t m) {
+    return arith::MulIOp::create(b, loc, x, idx(m));
+  }
+  Value div(Value x, int64_t d) {
+    return arith::DivUIOp::create(b, loc, x, idx(d));
+  }
+  Value rem(Value x, int64_t d) {
+    return arith::RemUIOp::create(b, loc, x, idx(d));
+  }
+  Value lessThan(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  VectorType vec(int64_t n) { return VectorType::get({n}, f32); }
+  Value constantVector(int64_t n, float v) {
+    return arith::ConstantOp::create(b, loc, vec(n),
+                                     DenseElementsAttr::get(vec(n), v));
+  }
+  Value shared(Shared which) { return place.shared[which]; }
+  Value batchRow() { return place.block[0]; }
+  Value firstRow() { return mul(place.block[1], kRows); }
+  Value lane() { return rem(place.thread, kWarpSize); }
+  Value warpRow() { return mul(div(place.thread, kWarpSize), 16); }
+
+  /// Where batch row `batchRow` of buffer `i` starts (FlashShape::heads).
+  std::pair<Value, Value> rowOf(unsigned i, int64_t depth) {
+    int64_t heads = s.heads[i];
+    if (heads == 0)
+      return {batchRow(), idx(0)};
+    return {div(batchRow(), heads), mul(rem(batchRow(), heads), depth)};
+  }
+
+  /// Copies a [rows, width] slice of buffer `i` from row `first` (zeros
+  /// from row `end` on, each element times `scale`) into `tile`, rounded:
+  /// at [r][c], or transposed at [c][r]. Neighbouring threads read
+  /// neighbouring floats.
+  void stage(unsigned i, int64_t rows, int64_t width, Value first, Value end,
+             int64_t limit, float scale, Value tile, bool transposed) {
+    auto [row, offset] = rowOf(i, width);
+    auto loop = scf::ForOp::create(b, loc, place.thread, idx(rows * width),
+                                   idx(kThreads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    Value r = div(e, width), c = rem(e, width);
+    Value t = add(first, r);
+    Value clamped = arith::MinUIOp::create(b, loc, t, idx(limit - 1));
+    Value x = memref::LoadOp::create(b, loc, io[i],
+                                     ValueRange{row, clamped, add(offset, c)});
+    if (scale != 1.0f)
+      x = arith::MulFOp::create(b, loc, x, cf(scale));
+    x = arith::SelectOp::create(b, loc, lessThan(t, end), x, cf(0.0f));
+    x = arith::TruncFOp::create(b, loc, element, x);
+    memref::StoreOp::create(b, loc, x, tile,
+                            transposed ? ValueRange{c, r} : ValueRange{r, c});
+  }
+
+  /// A fragment load: lane's register `reg` of A (rows `row0`.., columns
+  /// `col0`.. of `tile`), or of B (`tile` holding B transposed: rows are
+  /// B's columns).
+  WarpMmaLoad loadA(Value tile, Value row0, Value col0) {
+    return [=](OpBuilder &, Value lane, Value reg) -> Value {
+      Value row = add(add(row0, div(lane, 4)), mul(rem(reg, 2), 8));
+      Value col = add(add(col0, mul(rem(lane, 4), 2)), mul(div(reg, 2), 8));
+      return vector::LoadOp::create(b, loc, VectorType::get({2}, element),
+                                    tile, ValueRange{row, col});
+    };
+  }
+  WarpMmaLoad loadB(Value tile, Value row0, Value col0) {
+    return [=](OpBuilder &, Value lane, Value reg) -> Value {
+      Value row = add(row0, div(lane, 4));
+      Value col = add(add(col0, mul(rem(lane, 4), 2)), mul(reg, 8));
+      return vector::LoadOp::create(b, loc, VectorType::get({2}, element),
+                                    tile, ValueRange{row, col});
+    };
+  }
+
+  /// `accs += A · B` over `depth` (a multiple of 16): A rows of the warp
+  /// from `aTile`, B's 8-column tiles j from rows 8j of `bTile`.
+  /// On a GPU the steps along the depth are unrolled (the fragments'
+  /// offsets are immediates); on the host they are a loop, which keeps the
+  /// emulation's code small.
+  SmallVector<Value> products(Value aTile, Value bTile, int64_t depth,
+                              ValueRange accs) {
+    auto step = [&](Value kc, ValueRange in) {
+      SmallVector<WarpMmaLoad> bLoads;
+      for (int64_t j = 0; j < static_cast<int64_t>(in.size()); ++j)
+        bLoads.push_back(loadB(bTile, idx(8 * j), kc));
+      return emitWarpMmas(b, loc, onHost, element, lane(),
+                          loadA(aTile, warpRow(), kc), bLoads, in);
+    };
+    if (!onHost) {
+      SmallVector<Value> out(accs.begin(), accs.end());
+      for (int64_t kc = 0; kc < depth; kc += 16)
+        out = step(idx(kc), out);
+      return out;
+    }
+    auto loop = scf::ForOp::create(b, loc, idx(0), idx(depth), idx(16), accs);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    scf::YieldOp::create(b, loc,
+                         step(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The row (of the block) of the lane's accumulator i, and its column
+  /// in an 8-column tile.
+  Value accumulatorRow(int64_t i) {
+    return add(add(warpRow(), div(lane(), 4)), idx(8 * (i / 2)));
+  }
+  Value accumulatorColumn(int64_t i) {
+    return add(mul(rem(lane(), 4), 2), idx(i % 2));
+  }
+
+  /// The maximum (or sum) of row half h's 4 partials.
+  Value combinePartials(Shared which, int64_t h, bool maximum) {
+    Value row = accumulatorRow(2 * h);
+    Value result;
+    for (int64_t t = 0; t < 4; ++t) {
+      Value x = memref::LoadOp::create(b, loc, shared(which),
+                                       ValueRange{row, idx(t)});
+      result = !result ? x
+               : maximum
+                   ? Value(arith::MaximumFOp::create(b, loc, result, x))
+                   : Value(arith::AddFOp::create(b, loc, result, x));
+    }
+    return result;
+  }
+
+  Value keyEnd() {
+    Value end = idx(s.steps);
+    if (s.lengths) {
+      Value len = memref::LoadOp::create(b, loc, io[3], batchRow());
+      len = arith::MaxNumFOp::create(b, loc, len, cf(0.0f));
+      len = arith::MinNumFOp::create(b, loc, len, cf(float(s.steps)));
+      Value n = arith::FPToSIOp::create(b, loc, b.getI64Type(), len);
+      n = arith::IndexCastOp::create(b, loc, b.getIndexType(), n);
+      end = arith::MinUIOp::create(b, loc, end, n);
+    }
+    if (s.causal)
+      end = arith::MinUIOp::create(b, loc, end, add(firstRow(), idx(kRows)));
+    return end;
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const FlashShape &s;
+  int64_t keyTile;
+  Type element;
+  bool onHost;
+  SmallVector<Value> io; // query, keys, values, [lengths]
+  const BlockPlace &place;
+  Type f32;
+};
+
+/// The state's layout: m (2 rows), l (2 rows), O (Dv / 8 tiles), S (BK / 8
+/// tiles).
+struct StateLayout {
+  int64_t outTiles, scoreTiles;
+  int64_t o(int64_t j) const { return 2 + j; }
+  int64_t sc(int64_t j) const { return 2 + outTiles + j; }
+  size_t size() const { return 2 + outTiles + scoreTiles; }
+};
+
+} // namespace
+
+bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
+                                      bool onHost, Type element) {
+  if (s.depth % 16 || s.valueDepth % 8 || s.depth > kMaxDepth ||
+      s.valueDepth > kMaxDepth || llvm::divideCeil(s.queries, kRows) > 65535)
+    return false;
+  int64_t longest =
+      static_cast<int64_t>(llvm::PowerOf2Ceil(std::max<int64_t>(s.steps, 16)));
+  int64_t keyTile = 0;
+  for (int64_t tile : {64, 32, 16})
+    if (tile <= longest &&
+        sharedBytes(tile, s.depth, s.valueDepth) <= kSharedBytes) {
+      keyTile = tile;
+      break;
+    }
+  if (keyTile == 0)
+    return false;
+
+  Location loc = fn.getLoc();
+  OpBuilder b = OpBuilder::atBlockBegin(fn.addEntryBlock());
+  Type f32 = b.getF32Type();
+  SmallVector<Value> io(fn.getArguments().begin(),
+                        fn.getArguments().end() - 1);
+  Value out = fn.getArguments().back();
+  StateLayout layout{s.valueDepth / 8, keyTile / 8};
+  auto body = [&](OpBuilder &b, const BlockPlace &place) {
+    return MmaFlashBody(b, loc, s, keyTile, element, onHost, io, place);
+  };
+
+  BlockProgram p;
+  p.grid = {s.batch, static_cast<int64_t>(llvm::divideCeil(s.queries, kRows)),
+            1};
+  p.threads = kThreads;
+  p.shared = {MemRefType::get({kRows, s.depth + kPad}, element),
+              MemRefType::get({keyTile, s.depth + kPad}, element),
+              MemRefType::get({s.valueDepth, keyTile + kPad}, element),
+              MemRefType::get({kRows, keyTile + kPad}, element),
+              MemRefType::get({kRows, 4}, f32),
+              MemRefType::get({kRows, 4}, f32)};
+  p.state.assign(layout.size(), VectorType::get({4}, f32));
+  p.state[0] = p.state[1] = VectorType::get({2}, f32);
+  p.step = keyTile;
+  p.init = [&](OpBuilder &b, const BlockPlace &place) {
+    MmaFlashBody m = body(b, place);
+    // The block's query rows, scaled and rounded (read from the first
+    // step's scores on, after its barriers).
+    m.stage(0, kRows, s.depth, m.firstRow(), m.idx(s.queries), s.queries,
+            s.scale, m.shared(kQuery), /*transposed=*/false);
+    SmallVector<Value> state = {m.constantVector(2, -FLT_MAX),
+                                m.constantVector(2, 0.0f)};
+    state.resize(layout.size(), m.constantVector(4, 0.0f));
+    return state;
+  };
+  p.end = [&](OpBuilder &b, const BlockPlace &place) {
+    return body(b, place).keyEnd();
+  };
+  p.load = [&](OpBuilder &b, const BlockPlace &place, Value first) {
+    MmaFlashBody m = body(b, place);
+    m.stage(1, keyTile, s.depth, first, place.end, s.steps, 1.0f,
+            m.shared(kKeys), /*transposed=*/false);
+    m.stage(2, keyTile, s.valueDepth, first, place.end, s.steps, 1.0f,
+            m.shared(kValuesT), /*transposed=*/true);
+  };
+  // Scores, masked; each lane's maxima of its two rows.
+  p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
+                  ValueRange state) {
+    MmaFlashBody m = body(b, place);
+    SmallVector<Value> next(state.begin(), state.end());
+    SmallVector<Value> scores = m.products(
+        m.shared(kQuery), m.shared(kKeys), s.depth,
+        SmallVector<Value>(layout.scoreTiles, m.constantVector(4, 0.0f)));
+    Value negInf = m.cf(-INFINITY);
+    Value rowMax[2] = {negInf, negInf};
+    for (int64_t j = 0; j < layout.scoreTiles; ++j) {
+      Value tile = scores[j];
+      for (int64_t i = 0; i < 4; ++i) {
+        Value key = m.add(first, m.add(m.idx(8 * j), m.accumulatorColumn(i)));
+        Value masked = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                             key, place.end);
+        if (s.causal)
+          masked = arith::OrIOp::create(
+              b, loc, masked,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, key,
+                                    m.add(m.firstRow(), m.accumulatorRow(i))));
+        Value x = arith::SelectOp::create(
+            b, loc, masked, negInf, vector::ExtractOp::create(b, loc, tile, i));
+        tile = vector::InsertOp::create(b, loc, x, tile, i);
+        rowMax[i / 2] = arith::MaximumFOp::create(b, loc, rowMax[i / 2], x);
+      }
+      next[layout.sc(j)] = tile;
+    }
+    Value t = m.rem(m.lane(), 4);
+    for (int64_t h = 0; h < 2; ++h)
+      memref::StoreOp::create(b, loc, rowMax[h], m.shared(kPartialMax),
+                              ValueRange{m.accumulatorRow(2 * h), t});
+    return next;
+  };
+  // The rows' new maxima; weights (rounded, shared), rescaled O and l; each
+  // lane's sums of its two rows.
+  p.laterStages.push_back([&](OpBuilder &b, const BlockPlace &place,
+                              Value first, ValueRange state) {
+    MmaFlashBody m = body(b, place);
+    SmallVector<Value> next(state.begin(), state.end());
+    Value newMax[2], alpha[2], rowSum[2] = {m.cf(0.0f), m.cf(0.0f)};
+    for (int64_t h = 0; h < 2; ++h) {
+      Value old = vector::ExtractOp::create(b, loc, state[0], h);
+      newMax[h] = arith::MaximumFOp::create(
+          b, loc, old, m.combinePartials(kPartialMax, h, /*maximum=*/true));
+      alpha[h] = math::ExpOp::create(
+          b, loc, arith::SubFOp::create(b, loc, old, newMax[h]));
+    }
+    for (int64_t j = 0; j < layout.scoreTiles; ++j)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value score = vector::ExtractOp::create(b, loc, state[layout.sc(j)], i);
+        Value p = math::ExpOp::create(
+            b, loc, arith::SubFOp::create(b, loc, score, newMax[i / 2]));
+        rowSum[i / 2] = arith::AddFOp::create(b, loc, rowSum[i / 2], p);
+        memref::StoreOp::create(
+            b, loc, arith::TruncFOp::create(b, loc, element, p),
+            m.shared(kWeights),
+            ValueRange{m.accumulatorRow(i),
+                       m.add(m.idx(8 * j), m.accumulatorColumn(i))});
+      }
+    Value alphas = vector::FromElementsOp::create(b, loc, m.vec(2),
+                                                  ValueRange{alpha[0], alpha[1]});
+    Value perAccumulator = vector::FromElementsOp::create(
+        b, loc, m.vec(4), ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
+    for (int64_t j = 0; j < layout.outTiles; ++j)
+      next[layout.o(j)] =
+          arith::MulFOp::create(b, loc, state[layout.o(j)], perAccumulator);
+    next[0] = vector::FromElementsOp::create(b, loc, m.vec(2),
+                                             ValueRange{newMax[0], newMax[1]});
+    next[1] = arith::MulFOp::create(b, loc, state[1], alphas);
+    Value t = m.rem(m.lane(), 4);
+    for (int64_t h = 0; h < 2; ++h)
+      memref::StoreOp::create(b, loc, rowSum[h], m.shared(kPartialSum),
+                              ValueRange{m.accumulatorRow(2 * h), t});
+    return next;
+  });
+  // l += the rows' sums; O += P V.
+  p.laterStages.push_back([&](OpBuilder &b, const BlockPlace &place, Value,
+                              ValueRange state) {
+    MmaFlashBody m = body(b, place);
+    SmallVector<Value> next(state.begin(), state.end());
+    Value sums = vector::FromElementsOp::create(
+        b, loc, m.vec(2),
+        ValueRange{m.combinePartials(kPartialSum, 0, /*maximum=*/false),
+                   m.combinePartials(kPartialSum, 1, /*maximum=*/false)});
+    next[1] = arith::AddFOp::create(b, loc, state[1], sums);
+    SmallVector<Value> o(state.begin() + layout.o(0),
+                         state.begin() + layout.o(layout.outTiles));
+    o = m.products(m.shared(kWeights), m.shared(kValuesT), keyTile, o);
+    llvm::copy(o, next.begin() + layout.o(0));
+    return next;
+  });
+  p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange state) {
+    MmaFlashBody m = body(b, place);
+    auto [row0, offset] = m.rowOf(3, s.valueDepth);
+    for (int64_t i = 0; i < 4; ++i) {
+      Value row = m.add(m.firstRow(), m.accumulatorRow(i));
+      auto branch = scf::IfOp::create(b, loc, TypeRange{},
+                                      m.lessThan(row, m.idx(s.queries)), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&branch.getThenRegion().front());
+      Value l = vector::ExtractOp::create(b, loc, state[1], i / 2);
+      Value any =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, m.cf(0));
+      Value inverse = arith::SelectOp::create(
+          b, loc, any, arith::DivFOp::create(b, loc, m.cf(1.0f), l),
+          m.cf(0.0f));
+      for (int64_t j = 0; j < layout.outTiles; ++j) {
+        Value x = vector::ExtractOp::create(b, loc, state[layout.o(j)], i);
+        Value col = m.add(offset, m.add(m.idx(8 * j), m.accumulatorColumn(i)));
+        memref::StoreOp::create(b, loc,
+                                arith::MulFOp::create(b, loc, x, inverse), out,
+                                ValueRange{row0, row, col});
+      }
+    }
+  };
+  if (onHost)
+    emitBlockProgramOnHost(b, loc, p);
+  else
+    emitBlockProgramLaunch(b, loc, p);
+  func::ReturnOp::create(b, loc);
+  return true;
+}

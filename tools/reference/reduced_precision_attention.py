@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Scaled dot-product attention as a flash kernel on tensor cores computes
+it (FlashAttention-2's online softmax over tiles of BK keys): the scaled
+queries, the keys and the values rounded to bf16 or f16; scores summed in
+f32; per tile m' = max(m, the tile's scores), p = exp(s - m'), l = α l + Σ p
+(p in f32), O = α O + round(p) V with α = exp(m - m'); context O / l (0
+where every key is masked). Rounding p happens per tile against the running
+maximum, so the result depends on BK: the key tile FlashMmaKernel.cpp picks
+(the largest of 64, 32, 16 up to the keys rounded up to a power of two, at
+least 16, whose shared tiles fit 48 KB) is written out here as the rule
+`key_tile`. Writes inputs_<case>.npz and golden_<case>_<precision>.npz:
+
+    /usr/bin/python3 tools/reference/reduced_precision_attention.py test/Integration/Inputs/reduced_precision_attention
+
+Independent of Heed."""
+import os
+import sys
+
+import numpy as np
+import torch
+
+B = 2
+# (queries, keys): one partial tile of 16; partial tiles of 64; two blocks of
+# 64 queries over three tiles and a tail.
+CASES = [(1, 13), (7, 70), (70, 100)]
+TYPES = {"bf16": torch.bfloat16, "f16": torch.float16}
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def key_tile(steps, depth, value_depth):
+    """FlashMmaKernel.cpp's BK for these sizes."""
+    rows, pad = 64, 8
+    longest = 1 << (max(steps, 16) - 1).bit_length()
+    for tile in (64, 32, 16):
+        smem = 2 * (rows * (depth + pad) + tile * (depth + pad) +
+                    value_depth * (tile + pad) + rows * (tile + pad)) + 2 * 4 * rows * 4
+        if tile <= longest and smem <= 48 * 1024:
+            return tile
+    raise ValueError("no tile")
+
+
+def rounded(t, precision):
+    return t.to(TYPES[precision]).float()
+
+
+def flash(q, k, v, valid, precision):
+    """q [N, Q, D], k [N, T, D], v [N, T, Dv], valid [N, Q, T] (bool)."""
+    steps, depth, value_depth = k.shape[1], k.shape[2], v.shape[2]
+    tile = key_tile(steps, depth, value_depth)
+    qr = rounded(q * (1.0 / depth ** 0.5), precision)
+    kr, vr = rounded(k, precision), rounded(v, precision)
+    m = torch.full(q.shape[:2], -FLT_MAX)
+    l = torch.zeros(q.shape[:2])
+    o = torch.zeros(q.shape[0], q.shape[1], value_depth)
+    for j0 in range(0, steps, tile):
+        s = qr @ kr[:, j0:j0 + tile].transpose(1, 2)
+        s = torch.where(valid[:, :, j0:j0 + tile], s, torch.tensor(float("-inf")))
+        new = torch.maximum(m, s.max(-1).values)
+        alpha = torch.exp(m - new)
+        p = torch.exp(s - new[..., None])
+        l = alpha * l + p.sum(-1)
+        o = alpha[..., None] * o + rounded(p, precision) @ vr[:, j0:j0 + tile]
+        m = new
+    return torch.where(l[..., None] > 0, o / torch.where(l > 0, l, 1)[..., None],
+                       torch.tensor(0.0))
+
+
+def heads_of(x, h):
+    """[B, T, h·d] → [B·h, T, d], head-major within a row."""
+    n, t, _ = x.shape
+    return x.reshape(n, t, h, -1).permute(0, 2, 1, 3).reshape(n * h, t, -1)
+
+
+def merged(x, h):
+    nh, t, d = x.shape
+    return x.reshape(nh // h, h, t, d).permute(0, 2, 1, 3).reshape(nh // h, t, h * d)
+
+
+def main(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(2026)
+    for tq, t in CASES:
+        q = torch.randn(B, tq, 64, generator=g)
+        k = torch.randn(B, t, 64, generator=g)
+        v = torch.randn(B, t, 64, generator=g)
+        x = torch.randn(B, t, 128, generator=g)
+        w = torch.randn(B, t, 96, generator=g)
+        lengths = torch.tensor([t - t // 3, 0], dtype=torch.float32)
+        steps = torch.arange(t)
+        everything = torch.ones(B, tq, t, dtype=torch.bool)
+        within = (steps[None, :] < lengths[:, None])[:, None, :].expand(B, tq, t)
+        causal = (steps[None, :] <= steps[:, None])[None].expand(B, t, t)
+        name = "q%d_t%d" % (tq, t)
+        np.savez(os.path.join(out_dir, "inputs_%s.npz" % name), q=q.numpy(), k=k.numpy(),
+                 v=v.numpy(), x=x.numpy(), w=w.numpy(), lengths=lengths.numpy())
+        for precision in TYPES:
+            wh = heads_of(w, 3)
+            out = {"plain": flash(q, k, v, everything, precision),
+                   "masked": flash(q, k, v, within, precision),
+                   "causal": flash(x, x, x, causal, precision),
+                   "heads": merged(flash(wh, wh, wh, torch.ones(B * 3, t, t, dtype=torch.bool),
+                                         precision), 3)}
+            np.savez(os.path.join(out_dir, "golden_%s_%s.npz" % (name, precision)),
+                     **{key: val.numpy() for key, val in out.items()})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else
+         "test/Integration/Inputs/reduced_precision_attention")
