@@ -4,18 +4,26 @@
 // tensor files, weight binding and kernels; and `memrefCopy`, which
 // compiled code calls for strided copies (the JIT takes it from MLIR's
 // runner utilities, a model library from here). Built only into
-// libheed_runtime.so, never into the static runtime the compiler links.
+// libheed_runtime.so, never into the static runtime the compiler links;
+// and, with HEED_RUNTIME_CUDA, into libheed_cuda_runtime.so, whose buffers
+// are managed memory (the kernels of a --target=cuda library read the
+// weights, inputs and outputs where the glue puts them) and which reports
+// the first failure of the mgpu* calls instead of a kernel context's.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/heed_runtime.h"
 
 #include "runtime/ElementType.h"
-#include "runtime/Kernels.h"
 #include "runtime/Limits.h"
 #include "runtime/Npz.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/Weights.h"
+#ifdef HEED_RUNTIME_CUDA
+#include "runtime/cuda/MgpuRuntime.h"
+#else
+#include "runtime/Kernels.h"
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -57,13 +65,26 @@ float *heed_rt_alloc(int64_t count) {
     return nullptr;
   }
   size_t bytes = (size_t(count) * sizeof(float) + 63) / 64 * 64;
+#ifdef HEED_RUNTIME_CUDA
+  std::string error;
+  void *p = rt::cuda::allocateManaged(bytes ? bytes : 64, error);
+  if (!p)
+    heed_rt_fail(("cannot allocate " + std::to_string(count) +
+                  " floats: " + error)
+                     .c_str());
+#else
   void *p = std::aligned_alloc(64, bytes ? bytes : 64);
   if (!p)
     heed_rt_fail("out of memory");
+#endif
   return static_cast<float *>(p);
 }
 
+#ifdef HEED_RUNTIME_CUDA
+void heed_rt_free(float *buffer) { rt::cuda::freeManaged(buffer); }
+#else
 void heed_rt_free(float *buffer) { std::free(buffer); }
+#endif
 
 int heed_rt_load_weights(const char *path, size_t count,
                          const heed_rt_tensor_info *expected, float **out) {
@@ -218,6 +239,19 @@ int heed_rt_write_npz(const char *path, size_t count,
   }
 }
 
+#ifdef HEED_RUNTIME_CUDA
+// No kernel context: the mgpu* calls record the first failure of the
+// thread's run (runtime/cuda/MgpuRuntime.h).
+void *heed_rt_context_new(void) {
+  static char none;
+  return &none;
+}
+
+void heed_rt_context_free(void *) {}
+
+int heed_rt_context_check(void *, const char *model) {
+  std::string error = rt::cuda::takeFirstError();
+#else
 void *heed_rt_context_new(void) {
   try {
     return new rt::KernelContext();
@@ -233,6 +267,7 @@ void heed_rt_context_free(void *context) {
 
 int heed_rt_context_check(void *context, const char *model) {
   std::string error = static_cast<rt::KernelContext *>(context)->takeError();
+#endif
   if (error.empty())
     return 0;
   return heed_rt_fail(

@@ -470,20 +470,27 @@ std::string aot::generateGlue(const LibraryInterface &lib,
      << "    job->error[b][sizeof job->error[b] - 1] = 0;\n  }\n}\n\n";
 
   // The typed run: integer inputs converted into float32 copies (checked),
-  // integer outputs computed into float32 copies and converted back.
+  // integer outputs computed into float32 copies and converted back; for a
+  // device, float32 ones copied into and out of the runtime's buffers.
   os << "int " << m << "_run(" << runParameters(lib) << ") {\n"
      << "  int heed_status = 1;\n";
+  auto staged = [&](const LibraryTensor &t) {
+    return lib.device || t.dtype != "float32";
+  };
   auto floatOf = [&](size_t i, bool input) {
     const LibraryTensor &t = input ? lib.inputs[i] : lib.outputs[i];
-    if (t.dtype == "float32")
+    if (!staged(t))
       return parameterName(lib, t);
     return std::string(input ? "heed_f" : "heed_g") + std::to_string(i);
   };
+  auto bytesOf = [&](const LibraryTensor &t) {
+    return std::to_string(elements(t.shape)) + "LL * sizeof(float)";
+  };
   for (size_t i = 0; i < lib.inputs.size(); ++i)
-    if (lib.inputs[i].dtype != "float32")
+    if (staged(lib.inputs[i]))
       os << "  float *heed_f" << i << " = NULL;\n";
   for (size_t i = 0; i < lib.outputs.size(); ++i)
-    if (lib.outputs[i].dtype != "float32")
+    if (staged(lib.outputs[i]))
       os << "  float *heed_g" << i << " = NULL;\n";
   os << "  if (!heed_ready)\n    return heed_rt_fail("
      << quoted(m + "_run: no weights bound (call " + m + "_prepare first)")
@@ -495,13 +502,19 @@ std::string aot::generateGlue(const LibraryInterface &lib,
                    "_run: " + (group == &lib.inputs ? "input '" : "output '") +
                    t.name + "' is NULL")
          << ");\n";
-  for (size_t i = 0; i < lib.inputs.size(); ++i)
-    if (lib.inputs[i].dtype != "float32")
-      os << "  if (heed_rt_to_float(" << parameterName(lib, lib.inputs[i])
+  for (size_t i = 0; i < lib.inputs.size(); ++i) {
+    const LibraryTensor &t = lib.inputs[i];
+    if (t.dtype != "float32")
+      os << "  if (heed_rt_to_float(" << parameterName(lib, t)
          << ", &inputs_info[" << i << "], &heed_f" << i
          << "))\n    goto heed_done;\n";
+    else if (staged(t))
+      os << "  if (!(heed_f" << i << " = heed_rt_alloc(" << elements(t.shape)
+         << "LL)))\n    goto heed_done;\n  memcpy(heed_f" << i << ", "
+         << parameterName(lib, t) << ", " << bytesOf(t) << ");\n";
+  }
   for (size_t i = 0; i < lib.outputs.size(); ++i)
-    if (lib.outputs[i].dtype != "float32")
+    if (staged(lib.outputs[i]))
       os << "  if (!(heed_g" << i << " = heed_rt_alloc("
          << elements(lib.outputs[i].shape) << "LL)))\n    goto heed_done;\n";
   for (auto &r : lib.ranges)
@@ -520,17 +533,21 @@ std::string aot::generateGlue(const LibraryInterface &lib,
      << "    for (b = 0; b < " << lib.blocks.size() << "; ++b)\n"
      << "      if (job.error[b][0]) {\n        heed_rt_fail(job.error[b]);\n"
      << "        goto heed_done;\n      }\n  }\n";
-  for (size_t i = 0; i < lib.outputs.size(); ++i)
-    if (lib.outputs[i].dtype != "float32")
-      os << "  heed_rt_to_int64(heed_g" << i << ", "
-         << elements(lib.outputs[i].shape) << "LL, "
-         << parameterName(lib, lib.outputs[i]) << ");\n";
+  for (size_t i = 0; i < lib.outputs.size(); ++i) {
+    const LibraryTensor &t = lib.outputs[i];
+    if (t.dtype != "float32")
+      os << "  heed_rt_to_int64(heed_g" << i << ", " << elements(t.shape)
+         << "LL, " << parameterName(lib, t) << ");\n";
+    else if (staged(t))
+      os << "  memcpy(" << parameterName(lib, t) << ", heed_g" << i << ", "
+         << bytesOf(t) << ");\n";
+  }
   os << "  heed_status = heed_rt_ok();\nheed_done:\n";
   for (size_t i = 0; i < lib.inputs.size(); ++i)
-    if (lib.inputs[i].dtype != "float32")
+    if (staged(lib.inputs[i]))
       os << "  heed_rt_free(heed_f" << i << ");\n";
   for (size_t i = 0; i < lib.outputs.size(); ++i)
-    if (lib.outputs[i].dtype != "float32")
+    if (staged(lib.outputs[i]))
       os << "  heed_rt_free(heed_g" << i << ");\n";
   os << "  return heed_status;\n}\n\n";
 

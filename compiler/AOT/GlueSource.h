@@ -57,6 +57,10 @@ struct LibraryInterface {
   /// as its first axis.
   std::vector<LibraryVariant> variants;
   std::vector<size_t> blocks;
+  /// Compiled for --target=cuda: the kernels reach only managed memory, so
+  /// every input and output goes through a buffer of the runtime's
+  /// (heed_rt_alloc, managed in libheed_cuda_runtime), copied once per run.
+  bool device = false;
 };
 
 /// The header applications include (MODEL.h).

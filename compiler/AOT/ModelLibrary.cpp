@@ -111,8 +111,15 @@ llvm::Error runCompiler(const std::vector<std::string> &args,
 /// Keeps the two entry points of a variant's code and its kernel-context
 /// slot visible to the glue, under per-model, per-variant names; every
 /// other symbol becomes internal, so several libraries live in one program.
+/// For --target=cuda, the host code's malloc, calloc and free become the
+/// runtime's managed ones (the kernels read and write those buffers; the
+/// JIT maps the names the same way).
 void internalize(llvm::Module &m, const Session::EntryPoints &points,
-                 const LibraryVariant &variant) {
+                 const LibraryVariant &variant, bool device) {
+  if (device)
+    for (const char *name : {"malloc", "calloc", "free"})
+      if (llvm::Function *f = m.getFunction(name))
+        f->setName(std::string("heed_rt_device_") + name);
   std::string runCiface = "_mlir_ciface_" + points.model;
   std::string prepareCiface = "_mlir_ciface_" + points.prepare;
   for (llvm::Function &f : m) {
@@ -127,8 +134,10 @@ void internalize(llvm::Module &m, const Session::EntryPoints &points,
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
     }
   }
+  // (llvm.global_ctors keeps its meaning: a --target=cuda variant's
+  // constructor loads its kernels.)
   for (llvm::GlobalVariable &g : m.globals())
-    if (!g.isDeclaration())
+    if (!g.isDeclaration() && !g.getName().starts_with("llvm."))
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
   // The slot exists only where the model calls kernels; the glue sets it
   // either way.
@@ -148,7 +157,8 @@ void internalize(llvm::Module &m, const Session::EntryPoints &points,
 /// its interface and the object file written into `dir`.
 llvm::Expected<std::pair<LibraryVariant, std::string>>
 compileVariant(Session &session, const llvm::StringMap<int64_t> &dims,
-               int64_t rows, size_t index, const std::string &dir) {
+               int64_t rows, size_t index, const std::string &dir,
+               bool device) {
   const std::string &name = session.model().name;
   llvm::StringMap<int64_t> variantDims = dims;
   if (const std::optional<std::string> &batch = session.batchDim())
@@ -172,7 +182,7 @@ compileVariant(Session &session, const llvm::StringMap<int64_t> &dims,
   std::string objectText;
   llvm::raw_string_ostream objectStream(objectText);
   if (auto err = emitHostObject(**module, objectStream, [&](llvm::Module &m) {
-        internalize(m, points, variant);
+        internalize(m, points, variant, device);
       }))
     return std::move(err);
   std::string path = dir + "/model" + suffix + ".o";
@@ -199,6 +209,7 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
   // argument order: inputs, weights, prepared weights, outputs.
   LibraryInterface lib;
   lib.model = model.name;
+  lib.device = session.pipelineOptions().target == Target::CUDA;
   lib.origin = options.origin;
   std::string dimsText;
   for (auto &sym : model.symbols)
@@ -246,7 +257,7 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     lib.blocks.push_back(index);
     if (index < lib.variants.size())
       continue;
-    auto variant = compileVariant(session, dims, rows, index, dir);
+    auto variant = compileVariant(session, dims, rows, index, dir, lib.device);
     if (!variant)
       return variant.takeError();
     objects.push_back(variant->second);
@@ -280,7 +291,8 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     args.insert(args.end(), objects.begin(), objects.end());
     args.insert(args.end(),
                 {"-L" + runtime.libraryDir, "-Wl,-rpath," + runtime.libraryDir,
-                 "-lheed_runtime", "-lm"});
+                 lib.device ? "-lheed_cuda_runtime" : "-lheed_runtime",
+                 "-lm"});
     if (auto err = runCompiler(args, dir))
       return std::move(err);
   } else {

@@ -31,6 +31,10 @@ std::set<void *> hostFallbacks;                // guarded by stateLock
 // Kernels by module and name: the host code looks its kernel up before
 // every launch (gpu-to-llvm's lowering of gpu.launch_func).
 std::map<std::pair<void *, std::string>, CUfunction> kernelCache; // stateLock
+// Why the last module load failed: the constructor that loads a model's
+// kernels may run on another thread than the model (a library's, at
+// dlopen), so each lookup of a kernel of the missing module reports it.
+std::string loadFailure; // guarded by stateLock
 
 bool failed() { return !firstError.empty(); }
 
@@ -72,9 +76,15 @@ std::string megabytes(size_t bytes) {
 /// driver's JIT assembles it for the device (its error log goes into the
 /// message when it cannot).
 void *moduleLoadJIT(void *data, int optLevel) {
+  auto remember = [] {
+    std::lock_guard<std::mutex> guard(stateLock);
+    loadFailure = firstError;
+  };
   const DriverApi *api = ready("loading the model's kernels");
-  if (!api)
+  if (!api) {
+    remember();
     return nullptr;
+  }
   char log[4096] = {0};
   int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSizeBytes,
                    kJitOptimizationLevel};
@@ -86,6 +96,7 @@ void *moduleLoadJIT(void *data, int optLevel) {
     fail(
         "the CUDA driver could not load the model's PTX (cuModuleLoadDataEx: " +
         errorName(r) + ")" + (log[0] ? std::string(": ") + log : ""));
+    remember();
     return nullptr;
   }
   return module;
@@ -109,8 +120,12 @@ void moduleUnload(void *module) {
 }
 
 void *moduleGetFunction(void *module, const char *name) {
-  if (!module)
-    return nullptr; // the load failed and said so
+  if (!module) {
+    std::lock_guard<std::mutex> guard(stateLock);
+    fail(loadFailure.empty() ? "the model's kernels were never loaded"
+                             : loadFailure);
+    return nullptr;
+  }
   {
     std::lock_guard<std::mutex> guard(stateLock);
     auto it = kernelCache.find({module, name});
@@ -373,6 +388,12 @@ size_t ManagedBuffer::bytes() const {
   return n;
 }
 
+void *allocateManaged(size_t bytes, std::string &error) {
+  return tryManaged(bytes, error);
+}
+
+void freeManaged(void *pointer) { memFree(pointer, nullptr); }
+
 std::string takeFirstError() {
   std::string error = std::move(firstError);
   firstError.clear();
@@ -430,3 +451,51 @@ double DeviceTimer::stop(std::string &error) {
 }
 
 } // namespace heed::rt::cuda
+
+#ifdef HEED_RUNTIME_CUDA
+// libheed_cuda_runtime.so: a model library's host code calls these by name
+// (the JIT maps the same functions by address, mgpuEntryPoints), its
+// malloc, calloc and free renamed to the heed_rt_device_* ones.
+using namespace heed::rt::cuda;
+extern "C" {
+#define HEED_EXPORT __attribute__((visibility("default")))
+HEED_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  return moduleLoadJIT(data, optLevel);
+}
+HEED_EXPORT void mgpuModuleUnload(void *module) { moduleUnload(module); }
+HEED_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+  return moduleGetFunction(module, name);
+}
+HEED_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                  intptr_t gridY, intptr_t gridZ,
+                                  intptr_t blockX, intptr_t blockY,
+                                  intptr_t blockZ, int32_t smem, void *stream,
+                                  void **params, void **extra,
+                                  size_t paramsCount) {
+  launchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
+               stream, params, extra, paramsCount);
+}
+HEED_EXPORT void *mgpuStreamCreate() { return streamCreate(); }
+HEED_EXPORT void mgpuStreamSynchronize(void *stream) {
+  streamSynchronize(stream);
+}
+HEED_EXPORT void mgpuStreamDestroy(void *stream) { streamDestroy(stream); }
+HEED_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream, bool hostShared) {
+  return memAlloc(bytes, stream, hostShared);
+}
+HEED_EXPORT void mgpuMemFree(void *pointer, void *stream) {
+  memFree(pointer, stream);
+}
+HEED_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
+  memcpyOnDevice(dst, src, bytes, stream);
+}
+HEED_EXPORT void *heed_rt_device_malloc(size_t bytes) {
+  return hostCodeMalloc(bytes);
+}
+HEED_EXPORT void *heed_rt_device_calloc(size_t count, size_t size) {
+  return hostCodeCalloc(count, size);
+}
+HEED_EXPORT void heed_rt_device_free(void *pointer) { hostCodeFree(pointer); }
+#undef HEED_EXPORT
+}
+#endif

@@ -36,6 +36,12 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints();
 /// clears it so that the next run starts clean.
 std::string takeFirstError();
 
+/// `bytes` of managed memory; null and why not (what was asked, what the
+/// device has free, or that there is no driver) where it cannot be had.
+void *allocateManaged(size_t bytes, std::string &error);
+/// Frees what allocateManaged gave (null: nothing).
+void freeManaged(void *pointer);
+
 /// A float buffer the device and the host both reach (managed memory): the
 /// weights of a model bound for --target=cuda (uploaded once), its prepared
 /// weights, and each run's inputs and outputs.

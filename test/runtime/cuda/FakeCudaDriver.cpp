@@ -4,7 +4,8 @@
 // loads, implemented on the host: one device, managed memory from malloc
 // (within FAKE_CUDA_TOTAL_MB, default 1024), modules from PTX text (the
 // kernels are the `.entry` names; text without `.version` is invalid PTX
-// and its error goes into the JIT log), launches checked against the
+// and its error goes into the JIT log, as does any with
+// FAKE_CUDA_REJECT_PTX set), launches checked against the
 // device's limits, every pointer parameter (`.ptr` in the PTX) checked to
 // lie in managed memory (CUDA_ERROR_ILLEGAL_ADDRESS otherwise, as a GPU
 // without HMM faults), and counted but not run. It tests Heed's runtime, never
@@ -120,11 +121,14 @@ CUresult cuCtxSetCurrent(CUctx_st *context) {
 CUresult cuModuleLoadDataEx(CUmod_st **module, const void *image,
                             unsigned count, int *options, void **values) {
   std::string text = static_cast<const char *>(image);
-  if (text.find(".version") == std::string::npos) {
+  // FAKE_CUDA_REJECT_PTX: a driver too old for the PTX it is given.
+  bool reject = std::getenv("FAKE_CUDA_REJECT_PTX") != nullptr;
+  if (reject || text.find(".version") == std::string::npos) {
     for (unsigned i = 0; i < count; ++i)
       if (options[i] == 5) // CU_JIT_ERROR_LOG_BUFFER
         std::strcpy(static_cast<char *>(values[i]),
-                    "ptxas fatal: not PTX (no .version directive)");
+                    reject ? "ptxas fatal: Unsupported .version (fake)"
+                           : "ptxas fatal: not PTX (no .version directive)");
     return kInvalidPtx;
   }
   auto *m = new CUmod_st;
