@@ -21,7 +21,6 @@
 #include <map>
 #include <string>
 #include <thread>
-#include <thread>
 
 using namespace heed::rt::cuda;
 
