@@ -10,10 +10,12 @@
 #include "runtime/cuda/MgpuRuntime.h"
 #include "runtime/cuda/CudaDriver.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -149,6 +151,65 @@ void *moduleGetFunction(void *module, const char *name) {
   return function;
 }
 
+// --- Profile -------------------------------------------------------------------
+
+/// HEED_CUDA_PROFILE set: each launch is bracketed by CUDA events on its
+/// stream and its time added to its kernel's; at exit one line per kernel
+/// on stderr, the longest first. Launches are synchronous already, so the
+/// events cost a wait on the second one and nothing else.
+struct KernelProfile {
+  long launches = 0;
+  double milliseconds = 0;
+};
+bool profiling() {
+  static const bool on = std::getenv("HEED_CUDA_PROFILE") != nullptr;
+  return on;
+}
+std::map<std::string, KernelProfile> &profiles() { // guarded by stateLock
+  static auto *table = new std::map<std::string, KernelProfile>();
+  return *table;
+}
+struct ProfileReport {
+  ~ProfileReport() {
+    std::lock_guard<std::mutex> guard(stateLock);
+    std::vector<std::pair<std::string, KernelProfile>> rows(
+        profiles().begin(), profiles().end());
+    std::sort(rows.begin(), rows.end(), [](auto &a, auto &b) {
+      return a.second.milliseconds > b.second.milliseconds;
+    });
+    for (auto &[name, p] : rows)
+      std::fprintf(stderr, "heed-cuda-profile: %s %ld launches %.6f ms\n",
+                   name.c_str(), p.launches, p.milliseconds);
+  }
+};
+
+std::string kernelName(CUfunction function);
+
+/// The launch `launch` makes, timed into its kernel's profile.
+CUresult profiled(const DriverApi *api, CUfunction f, CUstream stream,
+                  const std::function<CUresult()> &launch) {
+  static ProfileReport report;
+  thread_local CUevent begin = nullptr, end = nullptr;
+  if (!begin && (api->eventCreate(&begin, 0) != kCudaSuccess ||
+                 api->eventCreate(&end, 0) != kCudaSuccess)) {
+    begin = end = nullptr;
+    return launch();
+  }
+  api->eventRecord(begin, stream);
+  CUresult r = launch();
+  float ms = 0;
+  if (r == kCudaSuccess && api->eventRecord(end, stream) == kCudaSuccess &&
+      api->eventSynchronize(end) == kCudaSuccess &&
+      api->eventElapsedTime(&ms, begin, end) == kCudaSuccess) {
+    std::string name = kernelName(f);
+    std::lock_guard<std::mutex> guard(stateLock);
+    KernelProfile &p = profiles()[name];
+    ++p.launches;
+    p.milliseconds += ms;
+  }
+  return r;
+}
+
 /// For messages only: the name `function` was looked up by.
 std::string kernelName(CUfunction function) {
   std::lock_guard<std::mutex> guard(stateLock);
@@ -183,12 +244,17 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
          " threads is beyond the device's limits");
     return;
   }
-  if (CUresult r = api->launchKernel(
-          f, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
-          static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
-          static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
-          static_cast<unsigned>(sharedBytes), static_cast<CUstream>(stream),
-          params, extra);
+  auto launch = [&] {
+    return api->launchKernel(
+        f, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
+        static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
+        static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
+        static_cast<unsigned>(sharedBytes), static_cast<CUstream>(stream),
+        params, extra);
+  };
+  if (CUresult r = profiling() ? profiled(api, f, static_cast<CUstream>(stream),
+                                          launch)
+                               : launch();
       r != kCudaSuccess)
     fail("launching kernel " + kernelName(f) + " failed: " + errorName(r));
 }

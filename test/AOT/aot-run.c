@@ -7,17 +7,32 @@
 |* files): no LLVM, no MLIR.                                                 *|
 |*                                                                            *|
 |*   heed-aot-run LIB.so MODEL WEIGHTS|- OUT.npz NAME=FILE ... [--threads=N] *|
+|*                [--repeat=N]                                                *|
 |*                                                                            *|
 |* FILE is a .npy, or an .npz or .safetensors holding NAME; --threads sets   *|
-|* MODEL_set_threads (default: the library's, the cores it may use).         *|
+|* MODEL_set_threads (default: the library's, the cores it may use);        *|
+|* --repeat=N runs N more times after the first and prints the median, the  *|
+|* least and the most wall time of one run.                                 *|
 \*===----------------------------------------------------------------------===*/
 
 #include "heed_runtime.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+static int by_value(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
 
 static int die(const char *what, const char *why) {
   fprintf(stderr, "heed-aot-run: %s: %s\n", what, why);
@@ -73,6 +88,23 @@ int main(int argc, char **argv) {
   }
   if (info->run(inputs, outputs))
     return die("run", heed_rt_last_error());
+  int repeat = 0;
+  for (int a = 5; a < argc; ++a)
+    if (!strncmp(argv[a], "--repeat=", 9) && (repeat = atoi(argv[a] + 9)) < 1)
+      return die(argv[a], "the number of runs must be at least 1");
+  if (repeat) {
+    double *ms = calloc((size_t)repeat, sizeof *ms);
+    for (int r = 0; r < repeat; ++r) {
+      double start = now_ms();
+      if (info->run(inputs, outputs))
+        return die("run", heed_rt_last_error());
+      ms[r] = now_ms() - start;
+    }
+    qsort(ms, (size_t)repeat, sizeof *ms, by_value);
+    printf("%s: median %.4f ms, min %.4f ms, max %.4f ms over %d runs\n",
+           info->name, ms[repeat / 2], ms[0], ms[repeat - 1], repeat);
+    free(ms);
+  }
   if (heed_rt_write_npz(argv[4], info->num_outputs, info->outputs,
                         (const void *const *)outputs))
     return die(argv[4], heed_rt_last_error());
