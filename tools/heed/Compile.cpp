@@ -45,6 +45,29 @@ llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
   return dims;
 }
 
+/// The dims of a compilation: --dim, then what the --input files bind (as
+/// for heed run), then, with `defaultToOne`, 1 for every other.
+static llvm::Expected<llvm::StringMap<int64_t>>
+compileDims(Session &session, bool defaultToOne) {
+  auto dims = parseDims(session.model(), /*defaultToOne=*/false);
+  if (!dims)
+    return dims.takeError();
+  auto given = loadInputs();
+  if (!given)
+    return given.takeError();
+  if (!given->empty()) {
+    auto bound = session.bindDims(*given);
+    if (!bound)
+      return bound.takeError();
+    for (auto &entry : *bound)
+      dims->try_emplace(entry.getKey(), entry.getValue());
+  }
+  if (defaultToOne)
+    for (auto &sym : session.model().symbols)
+      dims->try_emplace(sym, 1);
+  return dims;
+}
+
 /// heed compile --emit=obj|shared: a model library and its C header.
 int compileLibrary(Session &session) {
   if (session.pipelineOptions().target == Target::GPUScheduleOnCPU)
@@ -52,7 +75,7 @@ int compileLibrary(Session &session) {
                     " makes a library for --target=cpu or cuda; "
                     "gpu-schedule-on-cpu is a check, run it with heed run");
   const dsl::Model &model = session.model();
-  auto dims = parseDims(model, /*defaultToOne=*/false);
+  auto dims = compileDims(session, /*defaultToOne=*/false);
   if (!dims)
     return failWith(dims.takeError());
   std::string unbound;
@@ -63,7 +86,8 @@ int compileLibrary(Session &session) {
     return failWith(
         "--emit=" + emit +
         ": a model library is compiled for fixed "
-        "shapes; bind every symbolic dimension with --dim (unbound: " +
+        "shapes; bind every symbolic dimension with --dim or --input "
+        "(unbound: " +
         unbound + ")");
   aot::LibraryOptions options;
   options.kind =
@@ -136,7 +160,7 @@ int compileCommand() {
     return failWith("--emit=" + emit +
                     " is the CPU target's; with --target=cuda use "
                     "--emit=gpu, ptx or llvm-dialect");
-  auto dims = parseDims(model, /*defaultToOne=*/stage != Stage::Attn);
+  auto dims = compileDims(**session, /*defaultToOne=*/stage != Stage::Attn);
   if (!dims)
     return failWith(dims.takeError());
   auto module = (*session)->buildModule(*dims, stage);

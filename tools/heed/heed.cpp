@@ -626,10 +626,15 @@ int main(int argc, char **argv) {
                                    &llvm::errs()))
     return 1;
   // Options of other commands are accepted by the parser; reject them here.
+  // (heed compile takes --input: its files bind a model library's dims.)
   if (command != "run" && command != "bench" &&
-      (!inputs.empty() || !outputPath.empty() || !expects.empty() || !bars.empty() ||
-       !texts.empty() || !textFile.empty() || !attentionMapPath.empty()))
-    return failWith("--input/--output/--expect/--bars belong to 'heed run'");
+      ((command != "compile" && !inputs.empty()) || !outputPath.empty() ||
+       !expects.empty() || !bars.empty() || !texts.empty() ||
+       !textFile.empty() || !attentionMapPath.empty()))
+    return failWith("--output/--expect/--bars belong to 'heed run'" +
+                    std::string(command == "compile"
+                                    ? ""
+                                    : ", --input to run, bench and compile"));
   if (command != "compile" && (emit.getNumOccurrences() || outFile.getNumOccurrences() ||
                                 headerFile.getNumOccurrences()))
     return failWith("--emit, -o and --header belong to 'heed compile'");
