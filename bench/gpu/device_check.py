@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Runs on a machine with an NVIDIA GPU and its driver (and Python with
+NumPy; PyTorch with CUDA for the baselines), from the repository root,
+what bench/gpu/make_device_bundle.py prepared elsewhere:
+
+    python3 bench/gpu/device_check.py build/device-bundle [--skip-torch]
+
+1. Goldens: every case of test/GPU/cuda-goldens.test through its model
+   library (heed-aot-run-cuda), against its PyTorch golden with the CPU's
+   tolerances (|a - e| <= atol + 1e-4 |e|, heed-allclose's rule).
+2. Benchmarks: each model library run once, then `repeat` more times;
+   HEED_CUDA_PROFILE times every kernel with CUDA events. Reported: the
+   device time of one run (its kernels' time, preparation excluded), the
+   wall time of one run (the median; inputs and outputs staged through
+   managed memory included), and for attention TFLOP/s (4 S² d per head)
+   from the flash kernel's time.
+3. PyTorch on the same GPU, eager and torch.compile, timed with CUDA
+   events (median of 20 after warm-up): F.scaled_dot_product_attention in
+   bf16 and f32, the date translator, the seed-size NMT decoder
+   (tools/reference/nmt.py, one sentence at a time: its translate() is
+   per sentence) and Tacotron2's attention over 200 steps.
+
+Prints a Markdown report and writes it to BUNDLE/results.md."""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def runner(bundle, args, env=None, timeout=300):
+    e = dict(os.environ)
+    e["LD_LIBRARY_PATH"] = bundle + ":" + e.get("LD_LIBRARY_PATH", "")
+    e.update(env or {})
+    return subprocess.run([os.path.join(bundle, "heed-aot-run-cuda")] + args, cwd=ROOT,
+                          env=e, capture_output=True, text=True, timeout=timeout)
+
+
+def failure(r):
+    """The runner's own message (its stderr also holds the profile)."""
+    lines = [l for l in (r.stderr + r.stdout).splitlines() if l.startswith("heed-aot-run")]
+    return (lines[-1] if lines else (r.stderr or r.stdout).strip()[-300:])[:300]
+
+
+def input_args(specs):
+    """NAME=FILE as given, or FILE.npz expanded to one NAME=FILE per array."""
+    args = []
+    for spec in specs:
+        if "=" in spec:
+            args.append(spec)
+        else:
+            with np.load(os.path.join(ROOT, spec)) as z:
+                args += ["%s=%s" % (name, spec) for name in z.files]
+    return args
+
+
+def goldens(bundle, manifest, tmp, report):
+    report.append("## Goldens (model libraries on the device)\n")
+    report.append("| case | result | max abs diff |\n| --- | --- | --- |")
+    failures = 0
+    for case in manifest["goldens"]:
+        out = os.path.join(tmp, case["name"] + ".npz")
+        r = runner(bundle, [os.path.join(bundle, case["library"]), case["model"],
+                            case["weights"], out] + input_args(case["inputs"]))
+        if r.returncode:
+            failures += 1
+            report.append("| %s | FAILED: %s | |" % (case["name"], failure(r)))
+            continue
+        got, want = np.load(out), np.load(os.path.join(ROOT, case["golden"]))
+        worst, ok = 0.0, True
+        for key in want.files:
+            a, e = got[key].astype(np.float64), want[key].astype(np.float64)
+            if a.shape != e.shape:
+                ok = False
+                continue
+            worst = max(worst, float(np.nanmax(np.abs(a - e))) if a.size else 0.0)
+            ok &= bool(np.allclose(a, e, atol=case["atol"], rtol=1e-4, equal_nan=True))
+        failures += not ok
+        report.append("| %s | %s | %.3g |" % (case["name"], "ok" if ok else "DIFFERS", worst))
+    report.append("\n%d of %d cases differ or fail.\n" % (failures, len(manifest["goldens"])))
+    return failures
+
+
+def make_inputs(bench, tmp, seed_dir):
+    rng = np.random.default_rng(0)
+    args = []
+    for name, spec in bench["inputs"].items():
+        path = os.path.join(tmp, "%s_%s.npy" % (bench["name"], name))
+        if spec == "nmt-seed":
+            source = np.load(os.path.join(seed_dir, "source.npy"))
+            np.save(path, np.tile(source, (bench.get("tile", 1), 1)).astype(np.float32))
+        elif isinstance(spec, str) and spec.startswith("steps:"):
+            _, steps, batch = spec.split(":")
+            np.save(path, np.full([int(batch)], float(steps), np.float32))
+        else:
+            np.save(path, rng.standard_normal(spec).astype(np.float32))
+        args.append("%s=%s" % (name, path))
+    return args
+
+
+def heed_benchmarks(bundle, manifest, tmp, seed_dir, report):
+    rows = {}
+    for bench in manifest["benchmarks"]:
+        weights = bench["weights"]
+        if weights == "nmt-seed":
+            weights = os.path.join(seed_dir, "weights.safetensors")
+        out = os.path.join(tmp, bench["name"] + ".npz")
+        r = runner(bundle, [os.path.join(bundle, bench["library"]), bench["model"], weights, out]
+                   + make_inputs(bench, tmp, seed_dir) + ["--repeat=%d" % bench["repeat"]],
+                   env={"HEED_CUDA_PROFILE": "1"})
+        if r.returncode:
+            rows[bench["name"]] = {"error": failure(r)}
+            continue
+        wall = float(re.search(r"median ([0-9.]+) ms", r.stdout).group(1))
+        runs = bench["repeat"] + 1
+        device, flash, launches = 0.0, 0.0, 0
+        for name, n, ms in re.findall(r"heed-cuda-profile: (\S+) (\d+) launches ([0-9.]+) ms",
+                                      r.stderr):
+            if "_prepare" in name:
+                continue
+            device += float(ms) / runs
+            launches += int(n) // runs
+            if "flash_attention" in name:
+                flash += float(ms) / runs
+        row = {"wall_ms": wall, "device_ms": device, "launches": launches}
+        if "flops" in bench and flash > 0:
+            row["tflops"] = bench["flops"] / (flash * 1e-3) / 1e12
+        rows[bench["name"]] = row
+    return rows
+
+
+def time_ms(fn, device, repeat=20):
+    """Median milliseconds of fn(): CUDA events on a GPU, the host's clock
+    otherwise (a smoke test of this script without one)."""
+    import torch
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeat):
+        if device.type == "cuda":
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return sorted(times)[len(times) // 2]
+
+
+def torch_baselines(seed_dir, device_name="cuda", sizes=None):
+    """{benchmark name: {"eager": ms, "compile": ms}}: PyTorch on the GPU."""
+    import torch
+    import torch.nn.functional as F
+    sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
+    from date_translation import DateTranslator, N_S  # noqa: E402
+    import dates  # noqa: E402
+    import nmt  # noqa: E402
+    import tacotron2_attention as tacotron  # noqa: E402
+    dev = torch.device(device_name)
+    out = {}
+
+    def both(name, make, compile_too=True):
+        row = {}
+        try:
+            fn = make()
+            with torch.no_grad():
+                row["eager"] = time_ms(fn, dev)
+                if compile_too:
+                    t0 = time.time()
+                    compiled = torch.compile(fn)
+                    compiled()
+                    row["compile"] = time_ms(compiled, dev)
+                    row["compile_s"] = time.time() - t0
+        except Exception as e:  # a baseline that fails is reported, not fatal
+            row["error"] = ("%s: %s" % (type(e).__name__, e))[:200]
+        out[name] = row
+
+    for heads, steps, depth in sizes or [(8, 1024, 64), (16, 4096, 128)]:
+        for precision, dtype in [("bf16", torch.bfloat16), ("f32", torch.float32)]:
+            def make(heads=heads, steps=steps, depth=depth, dtype=dtype):
+                q, k, v = (torch.randn(1, heads, steps, depth, device=dev, dtype=dtype)
+                           for _ in range(3))
+                return lambda: F.scaled_dot_product_attention(q, k, v)
+            both("sdpa_%dx%dx%d_%s" % (heads, steps, depth, precision), make)
+    for batch in [1, 256]:
+        def make(batch=batch):
+            net = DateTranslator().eval().to(dev)
+            x = torch.randn(batch, dates.TX, len(dates.HUMAN_VOCAB), device=dev)
+            s0 = torch.zeros(batch, N_S, device=dev)
+            return lambda: net(x, s0, s0)
+        both("date_translation_b%d" % batch, make)
+
+    def make_nmt():
+        model = nmt.make_model(nmt.SEED).to(dev)
+        source = torch.tensor(np.load(os.path.join(seed_dir, "source.npy")),
+                              device=dev).long()
+        return lambda: model.translate(source)
+    both("nmt_seed_b1", make_nmt, compile_too=False)
+    if "eager" in out["nmt_seed_b1"]:
+        out["nmt_seed_b256"] = {"eager": out["nmt_seed_b1"]["eager"] * 256,
+                                "note": "256 sentences one at a time"}
+    for batch in [1, 32]:
+        def make(batch=batch):
+            att = tacotron.LocationSensitiveAttention().eval().to(dev)
+            memory, lengths, queries = (t.to(dev) for t in
+                                        tacotron.make_inputs(batch, 200, 200))
+            return lambda: tacotron.run(att, memory, lengths.long(), queries,
+                                        False, True, None)
+        both("tacotron2_b%d" % batch, make, compile_too=False)
+    return out
+
+
+def main(bundle, skip_torch):
+    bundle = os.path.abspath(bundle)
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        manifest = json.load(f)
+    try:
+        gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
+                              "--format=csv,noheader"],
+                             capture_output=True, text=True).stdout.strip()
+    except OSError:
+        gpu = ""
+    report = ["# Heed on %s\n" % (gpu or "a GPU without nvidia-smi")]
+    with tempfile.TemporaryDirectory() as tmp:
+        failures = goldens(bundle, manifest, tmp, report)
+        seed_dir = os.path.join(tmp, "nmt-seed")
+        subprocess.run([sys.executable, "tools/reference/nmt.py", "--seed-size", seed_dir],
+                       cwd=ROOT, check=True)
+        heed = heed_benchmarks(bundle, manifest, tmp, seed_dir, report)
+        torch_rows = {}
+        if not skip_torch:
+            try:
+                torch_rows = torch_baselines(seed_dir)
+            except Exception as e:
+                report.append("PyTorch baselines failed: %s\n" % str(e)[:300])
+    report.append("## Benchmarks (ms per run; medians)\n")
+    report.append("| benchmark | Heed device | Heed wall | launches | TFLOP/s | PyTorch eager "
+                  "| torch.compile | eager / Heed device |")
+    report.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, row in torch_rows.items():
+        if "error" in row:
+            report.append("PyTorch %s: %s\n" % (name, row["error"]))
+    for name, row in heed.items():
+        t = torch_rows.get(name, {})
+        if "error" in row:
+            report.append("| %s | FAILED: %s | | | | | | |" % (name, row["error"]))
+            continue
+        eager = t.get("eager")
+        report.append("| %s | %.3f | %.3f | %d | %s | %s | %s | %s |" % (
+            name, row["device_ms"], row["wall_ms"], row["launches"],
+            "%.1f" % row["tflops"] if "tflops" in row else "",
+            "%.3f" % eager if eager else "", "%.3f" % t["compile"] if "compile" in t else "",
+            "%.2fx" % (eager / row["device_ms"]) if eager and row["device_ms"] else ""))
+    text = "\n".join(report) + "\n"
+    print(text)
+    with open(os.path.join(bundle, "results.md"), "w") as f:
+        f.write(text)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "build/device-bundle",
+                  "--skip-torch" in sys.argv))

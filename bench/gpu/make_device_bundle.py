@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Prepares, on a machine with Heed's toolchain, everything a GPU machine
+needs to check and time Heed's CUDA target without it: model libraries
+(heed compile --target=cuda --emit=shared), libheed_cuda_runtime.so and
+heed-aot-run-cuda (no LLVM, MLIR or oneDNN), and a manifest that
+bench/gpu/device_check.py runs there.
+
+    /usr/bin/python3 bench/gpu/make_device_bundle.py [BUILD] [OUT]
+
+BUILD defaults to build, OUT to BUILD/device-bundle (an ignored path: the
+device tool carries it). The goldens are the cases of
+test/GPU/cuda-goldens.test; the benchmarks are the issue's table:
+scaled dot-product attention (8 × 1024² × 64 and 16 × 4096² × 128, bf16
+and f32), the date translator and the seed-size NMT decoder at batch 1 and
+256, Tacotron2's location-sensitive attention over 200 decoder steps at
+batch 1 and 32."""
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def lit_commands(path):
+    """The RUN: commands of a lit test, continuation lines joined."""
+    commands, current = [], ""
+    for line in open(path):
+        if not line.startswith("RUN:"):
+            continue
+        text = line[4:].strip()
+        if text.endswith("\\"):
+            current += text[:-1] + " "
+            continue
+        commands.append(current + text)
+        current = ""
+    return commands
+
+
+def golden_cases():
+    """(name, heed run arguments, golden, atol) per case of cuda-goldens.test."""
+    runs, cases = {}, []
+    for command in lit_commands(os.path.join(ROOT, "test/GPU/cuda-goldens.test")):
+        command = command.replace("%examples", "examples").replace("%S", "test/GPU")
+        words = shlex.split(command)
+        if words[0] == "%{cuda}":
+            out = words[words.index("--output") + 1]
+            runs[out] = [w for i, w in enumerate(words[1:], 1)
+                         if w != "--output" and words[i - 1] != "--output"]
+        elif words[0] == "heed-allclose":
+            out, golden = words[1], words[2]
+            atol = float(words[words.index("--atol") + 1]) if "--atol" in words else 1e-5
+            name = os.path.basename(out)[:-len(".npz")]
+            cases.append((name, runs[out], golden, atol))
+    return cases
+
+
+def model_name(path):
+    return re.search(r"^model\s+(\w+)", open(os.path.join(ROOT, path)).read(), re.M).group(1)
+
+
+def compile_library(heed, out, name, model, options):
+    lib = os.path.join(out, "lib%s.so" % name)
+    subprocess.run([heed, "compile", model, "--target=cuda", "--emit=shared",
+                    "-o", lib, "--header", os.path.join(out, name + ".h")] + options,
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return os.path.basename(lib)
+
+
+def main(build, out):
+    build, out = os.path.abspath(build), os.path.abspath(out)
+    heed = os.path.join(build, "bin", "heed")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    shutil.copy(os.path.join(build, "lib", "libheed_cuda_runtime.so"), out)
+    shutil.copy(os.path.join(build, "bin", "heed-aot-run-cuda"), out)
+    manifest = {"goldens": [], "benchmarks": []}
+
+    for name, args, golden, atol in golden_cases():
+        model = args[0]
+        weights = args[args.index("--weights") + 1] if "--weights" in args else "-"
+        inputs = [args[i + 1] for i, w in enumerate(args) if w == "--input"]
+        options = [w for i, w in enumerate(args[1:], 1)
+                   if w != "--weights" and args[i - 1] != "--weights"]
+        lib = compile_library(heed, out, name, model, options)
+        manifest["goldens"].append({"name": name, "model": model_name(model), "library": lib,
+                                    "weights": weights, "inputs": inputs,
+                                    "golden": golden, "atol": atol})
+        print("golden", name, file=sys.stderr)
+
+    # Benchmarks: inputs made on the device (random; the values do not
+    # change the work), weights from the repository or made here.
+    # The seed-size NMT's weights (60 MB) are made on the device by the
+    # same reference script; only the sentence length is needed here.
+    sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
+    import nmt  # noqa: E402 (PyTorch, for its SEED sizes)
+    tx = nmt.SEED["tx"]
+    nmt_params = ["--param", "VOCAB_IN=1000", "--param", "VOCAB=1000", "--param", "EMBED=256",
+                  "--param", "UNITS=1024", "--param", "MAX_LEN=20"]
+    benches = []
+    for heads, steps, depth in [(8, 1024, 64), (16, 4096, 128)]:
+        for precision in ["bf16", "f32"]:
+            benches.append({
+                "name": "sdpa_%dx%dx%d_%s" % (heads, steps, depth, precision),
+                "model_file": "bench/gpu/sdpa.heed", "weights": "-",
+                "options": ["--dim", "B=%d" % heads, "--dim", "S=%d" % steps,
+                            "--param", "D=%d" % depth, "--gpu-precision=" + precision],
+                "inputs": {n: [heads, steps, depth] for n in "qkv"},
+                "flops": 4 * steps * steps * depth * heads, "repeat": 20})
+    for batch in [1, 256]:
+        benches.append({
+            "name": "date_translation_b%d" % batch,
+            "model_file": "examples/date_translation/model.heed",
+            "weights": "examples/date_translation/weights.safetensors",
+            "options": ["--dim", "B=%d" % batch],
+            "inputs": {"X": [batch, 30, 37], "s0": [batch, 64], "c0": [batch, 64]},
+            "repeat": 20})
+        benches.append({
+            "name": "nmt_seed_b%d" % batch, "model_file": "examples/nmt/model.heed",
+            "weights": "nmt-seed", "options": nmt_params + ["--dim", "B=%d" % batch,
+                                                            "--dim", "TX=%d" % tx],
+            "inputs": {"source": "nmt-seed"}, "tile": batch, "repeat": 20})
+    for batch in [1, 32]:
+        benches.append({
+            "name": "tacotron2_b%d" % batch,
+            "model_file": "examples/tacotron2_attention/model.heed",
+            "weights": "examples/tacotron2_attention/weights.safetensors",
+            "options": ["--dim", "B=%d" % batch, "--dim", "T=200", "--dim", "S=200"],
+            "inputs": {"memory": [batch, 200, 512], "lengths": "steps:200:%d" % batch,
+                       "queries": [batch, 200, 1024]},
+            "repeat": 10})
+    for b in benches:
+        b["model"] = model_name(b["model_file"])
+        b["library"] = compile_library(heed, out, b["name"], b["model_file"], b["options"])
+        manifest["benchmarks"].append(b)
+        print("benchmark", b["name"], file=sys.stderr)
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print("wrote %s (%d goldens, %d benchmarks)" % (out, len(manifest["goldens"]),
+                                                   len(manifest["benchmarks"])))
+
+
+if __name__ == "__main__":
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    main(build, sys.argv[2] if len(sys.argv) > 2 else os.path.join(build, "device-bundle"))
