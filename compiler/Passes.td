@@ -664,6 +664,41 @@ def MergeGPUModules : Pass<"heed-merge-gpu-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def SynchronizeHostAccesses : Pass<"heed-synchronize-host-accesses",
+                                   "mlir::ModuleOp"> {
+  let summary = "Wait for the launched kernels only where the host reads";
+  let description = [{
+    Launches on a thread's stream run in order, so kernels need no wait
+    between them; the host does, before it reads or writes what they use.
+    Before each host op that touches memory (a `memref.load`, `store` or
+    `copy`, a call, a return, whose caller reads the results) that a launch
+    may precede (a launch since the last wait in its block, or the block's
+    start: a loop's previous iteration), this inserts a call of
+    `heed_gpu_sync`, which Heed's CUDA runtime implements (it returns at
+    once when nothing was launched since the last one). The runtime's
+    stream synchronization after each launch (gpu-to-llvm's) is then free:
+    a `for` loop of launches (a recurrent layer's steps, a decoder of fixed
+    length) queues all its steps without a host round trip, and a decoder
+    with `until` waits once per step, for its stop test.
+
+    ```mlir
+    scf.while ... {
+      %stop = memref.load %flag[] : memref<i1>
+      ...
+    } do {
+      gpu.launch_func @heed_kernels::@step ...
+    }
+    // becomes
+    scf.while ... {
+      func.call @heed_gpu_sync() : () -> ()
+      %stop = memref.load %flag[] : memref<i1>
+      ...
+    } do { ... }
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def StageHostConstants : Pass<"heed-stage-host-constants", "mlir::ModuleOp"> {
   let summary = "Give the kernels device-reachable copies of the host's constants";
   let description = [{

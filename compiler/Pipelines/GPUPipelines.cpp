@@ -100,6 +100,10 @@ void heed::buildLinalgToGPUPipeline(OpPassManager &pm,
   // Constants the host passes to its kernels, copied into memory the device
   // reaches (the host program's data is not).
   pm.addPass(createStageHostConstants());
+  // Waits for the launched kernels only before the host touches memory
+  // (the runtime's wait after each launch is then free): a loop of
+  // launches queues its steps without a round trip per step.
+  pm.addPass(createSynchronizeHostAccesses());
   pm.addPass(createCanonicalizerPass());
 }
 

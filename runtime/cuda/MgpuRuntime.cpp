@@ -28,6 +28,10 @@ namespace {
 // calls on the thread that checks them afterwards, so concurrent runs keep
 // their errors apart.
 thread_local std::string firstError;
+// Whether this thread launched kernels since its last wait, and the last
+// one's name (for a failure the wait reports).
+thread_local bool pending = false;
+thread_local std::string lastLaunched;
 std::mutex stateLock;
 std::set<void *> hostFallbacks;                // guarded by stateLock
 // Kernels by module and name: the host code looks its kernel up before
@@ -255,8 +259,12 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
   if (CUresult r = profiling() ? profiled(api, f, static_cast<CUstream>(stream),
                                           launch)
                                : launch();
-      r != kCudaSuccess)
+      r != kCudaSuccess) {
     fail("launching kernel " + kernelName(f) + " failed: " + errorName(r));
+    return;
+  }
+  pending = true;
+  lastLaunched = kernelName(f);
 }
 
 // --- Streams -----------------------------------------------------------------
@@ -283,9 +291,27 @@ void *streamCreate() {
   return stream;
 }
 
-/// Where a kernel's failure shows (an illegal address, a trap): the
-/// stream's synchronization after its launches.
+/// The host code's wait before it touches memory
+/// (heed-synchronize-host-accesses): where a kernel's failure shows (an
+/// illegal address, a trap). Free when nothing was launched since the last.
+void hostSync() {
+  if (!pending)
+    return;
+  pending = false;
+  const DriverApi *api = ready("waiting for the device");
+  if (!api)
+    return;
+  if (CUresult r = api->streamSynchronize(threadStream); r != kCudaSuccess)
+    fail("a kernel of the model failed on the device: " + errorName(r) +
+         " (the last launched before the wait: " + lastLaunched + ")");
+}
+
+/// gpu-to-llvm waits for the stream after every launch; on the thread's
+/// own stream the host code waits where it reads instead (hostSync), so
+/// launches queue without a round trip each. Another stream is waited for.
 void streamSynchronize(void *stream) {
+  if (stream && stream == threadStream)
+    return;
   const DriverApi *api = ready("waiting for the device");
   if (!api)
     return;
@@ -353,6 +379,8 @@ void *memAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
 void memFree(void *pointer, void * /*stream*/) {
   if (!pointer)
     return;
+  // A kernel launched before may still use it.
+  hostSync();
   {
     std::lock_guard<std::mutex> guard(stateLock);
     if (hostFallbacks.erase(pointer)) {
@@ -414,6 +442,8 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
       {"mgpuMemAlloc", reinterpret_cast<void *>(&memAlloc)},
       {"mgpuMemFree", reinterpret_cast<void *>(&memFree)},
       {"mgpuMemcpy", reinterpret_cast<void *>(&memcpyOnDevice)},
+      // The waits heed-synchronize-host-accesses inserts.
+      {"heed_gpu_sync", reinterpret_cast<void *>(&hostSync)},
       // The host code's temporaries: its calls to malloc, calloc and free
       // resolve here, not to libc.
       {"malloc", reinterpret_cast<void *>(&hostCodeMalloc)},
@@ -562,6 +592,7 @@ HEED_EXPORT void *heed_rt_device_calloc(size_t count, size_t size) {
   return hostCodeCalloc(count, size);
 }
 HEED_EXPORT void heed_rt_device_free(void *pointer) { hostCodeFree(pointer); }
+HEED_EXPORT void heed_gpu_sync() { hostSync(); }
 #undef HEED_EXPORT
 }
 #endif

@@ -12,6 +12,14 @@
 // kernels' results. fakeCudaLaunches() and fakeCudaLiveAllocations() let a
 // test see what happened; FAKE_CUDA_SUMMARY prints it at exit.
 //
+// Launches are asynchronous on a GPU: the host may touch what a kernel
+// uses only after waiting for it (a stream's, a context's or an event's
+// synchronization; a copy or a free waits too). Managed memory here is
+// whole pages; a launch takes the pages of every allocation its pointer
+// parameters point into away from the host (mprotect) until the next wait,
+// and a host access before it ends the process with a message: the race a
+// GPU would turn into wrong values, caught.
+//
 //===----------------------------------------------------------------------===//
 
 #include <chrono>
@@ -22,7 +30,10 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <signal.h>
 #include <string>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <vector>
 
 // The handle types cuda.h declares opaque, made real here. The entry
@@ -65,6 +76,42 @@ struct Summary {
                    modules, lookups, launches, streams, allocations.size());
   }
 } summary;
+
+size_t pageBytes(size_t bytes) {
+  static const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  return (bytes + page - 1) / page * page;
+}
+/// Allocations a launched kernel uses, until the next wait (under lock).
+std::set<void *> guarded;
+void waitForKernels() {
+  for (void *p : guarded)
+    mprotect(p, pageBytes(allocations[p]), PROT_READ | PROT_WRITE);
+  guarded.clear();
+}
+/// A host access to a guarded allocation: the message, and the end. (The
+/// faulting thread is the host code's, which holds no lock of the fake's.)
+void onFault(int, siginfo_t *info, void *) {
+  auto *at = static_cast<char *>(info->si_addr);
+  for (void *p : guarded)
+    if (at >= static_cast<char *>(p) &&
+        at < static_cast<char *>(p) + pageBytes(allocations[p])) {
+      const char message[] =
+          "fake-cuda: the host touched managed memory that a launched kernel "
+          "uses before waiting for it\n";
+      ssize_t ignored = write(2, message, sizeof message - 1);
+      (void)ignored;
+      _exit(3);
+    }
+  signal(SIGSEGV, SIG_DFL); // another fault: the default, at its retry
+}
+struct FaultHandler {
+  FaultHandler() {
+    struct sigaction action = {};
+    action.sa_sigaction = onFault;
+    action.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &action, nullptr);
+  }
+} faultHandler;
 
 size_t totalBytes() {
   const char *mb = std::getenv("FAKE_CUDA_TOTAL_MB");
@@ -193,6 +240,18 @@ CUresult cuLaunchKernel(CUfunc_st *function, unsigned gx, unsigned gy,
       return kIllegalAddress;
     }
   }
+  // The kernel's memory is the device's until the host waits.
+  for (size_t i = 0; i < function->pointerParams.size(); ++i) {
+    if (!function->pointerParams[i])
+      continue;
+    auto *p = *static_cast<char **>(params[i]);
+    auto it = allocations.upper_bound(p);
+    if (!p || it == allocations.begin())
+      continue;
+    --it;
+    if (guarded.insert(it->first).second)
+      mprotect(it->first, pageBytes(it->second), PROT_NONE);
+  }
   ++launches;
   return kSuccess;
 }
@@ -202,7 +261,11 @@ CUresult cuStreamCreate(CUstream_st **stream, unsigned) {
   *stream = &theStream;
   return kSuccess;
 }
-CUresult cuStreamSynchronize(CUstream_st *) { return kSuccess; }
+CUresult cuStreamSynchronize(CUstream_st *) {
+  std::lock_guard<std::mutex> guard(lock);
+  waitForKernels();
+  return kSuccess;
+}
 CUresult cuStreamDestroy_v2(CUstream_st *) { return kSuccess; }
 CUresult cuMemAllocManaged(unsigned long long *address, size_t bytes,
                            unsigned flags) {
@@ -211,7 +274,10 @@ CUresult cuMemAllocManaged(unsigned long long *address, size_t bytes,
     return kInvalidValue;
   if (allocated + bytes > totalBytes())
     return kOutOfMemory;
-  void *p = std::malloc(bytes);
+  void *p = mmap(nullptr, pageBytes(bytes), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return kOutOfMemory;
   allocations[p] = bytes;
   allocated += bytes;
   *address = reinterpret_cast<uintptr_t>(p);
@@ -223,9 +289,11 @@ CUresult cuMemFree_v2(unsigned long long address) {
   auto it = allocations.find(p);
   if (it == allocations.end())
     return kInvalidValue;
+  // (Freeing waits for the kernels that use it.)
+  waitForKernels();
   allocated -= it->second;
+  munmap(p, pageBytes(it->second));
   allocations.erase(it);
-  std::free(p);
   return kSuccess;
 }
 CUresult cuMemGetInfo_v2(size_t *free, size_t *total) {
@@ -236,6 +304,10 @@ CUresult cuMemGetInfo_v2(size_t *free, size_t *total) {
 }
 CUresult cuMemcpy(unsigned long long dst, unsigned long long src,
                   size_t bytes) {
+  {
+    std::lock_guard<std::mutex> guard(lock);
+    waitForKernels(); // a copy waits for the work before it
+  }
   std::memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(dst)),
               reinterpret_cast<void *>(static_cast<uintptr_t>(src)), bytes);
   return kSuccess;
@@ -250,7 +322,11 @@ CUresult cuEventRecord(CUevent_st *event, CUstream_st *) {
   event->at = std::chrono::steady_clock::now();
   return kSuccess;
 }
-CUresult cuEventSynchronize(CUevent_st *) { return kSuccess; }
+CUresult cuEventSynchronize(CUevent_st *) {
+  std::lock_guard<std::mutex> guard(lock);
+  waitForKernels();
+  return kSuccess;
+}
 CUresult cuEventElapsedTime(float *ms, CUevent_st *begin, CUevent_st *end) {
   *ms = std::chrono::duration<float, std::milli>(end->at - begin->at).count();
   return kSuccess;
