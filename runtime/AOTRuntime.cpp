@@ -69,9 +69,9 @@ float *heed_rt_alloc(int64_t count) {
   std::string error;
   void *p = rt::cuda::allocateManaged(bytes ? bytes : 64, error);
   if (!p)
-    heed_rt_fail(("cannot allocate " + std::to_string(count) +
-                  " floats: " + error)
-                     .c_str());
+    heed_rt_fail(
+        ("cannot allocate " + std::to_string(count) + " floats: " + error)
+            .c_str());
 #else
   void *p = std::aligned_alloc(64, bytes ? bytes : 64);
   if (!p)

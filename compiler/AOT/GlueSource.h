@@ -1,5 +1,4 @@
-//===- GlueSource.h - C source of a model library's entry points -*- C++
-//-*-===//
+//===- GlueSource.h - A model library's C entry points ----------*- C++ -*-===//
 //
 // Part of Heed. An ahead-of-time model library is the model's compiled code
 // (an object file whose entry points take MLIR memref descriptors) plus C

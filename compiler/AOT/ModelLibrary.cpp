@@ -291,8 +291,7 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
     args.insert(args.end(), objects.begin(), objects.end());
     args.insert(args.end(),
                 {"-L" + runtime.libraryDir, "-Wl,-rpath," + runtime.libraryDir,
-                 lib.device ? "-lheed_cuda_runtime" : "-lheed_runtime",
-                 "-lm"});
+                 lib.device ? "-lheed_cuda_runtime" : "-lheed_runtime", "-lm"});
     if (auto err = runCompiler(args, dir))
       return std::move(err);
   } else {

@@ -155,7 +155,8 @@ void *moduleGetFunction(void *module, const char *name) {
   return function;
 }
 
-// --- Profile -------------------------------------------------------------------
+// --- Profile
+// -------------------------------------------------------------------
 
 /// HEED_CUDA_PROFILE set: each launch is bracketed by CUDA events on its
 /// stream and its time added to its kernel's; at exit one line per kernel
@@ -176,8 +177,8 @@ std::map<std::string, KernelProfile> &profiles() { // guarded by stateLock
 struct ProfileReport {
   ~ProfileReport() {
     std::lock_guard<std::mutex> guard(stateLock);
-    std::vector<std::pair<std::string, KernelProfile>> rows(
-        profiles().begin(), profiles().end());
+    std::vector<std::pair<std::string, KernelProfile>> rows(profiles().begin(),
+                                                            profiles().end());
     std::sort(rows.begin(), rows.end(), [](auto &a, auto &b) {
       return a.second.milliseconds > b.second.milliseconds;
     });
@@ -256,9 +257,9 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
         static_cast<unsigned>(sharedBytes), static_cast<CUstream>(stream),
         params, extra);
   };
-  if (CUresult r = profiling() ? profiled(api, f, static_cast<CUstream>(stream),
-                                          launch)
-                               : launch();
+  if (CUresult r = profiling()
+                       ? profiled(api, f, static_cast<CUstream>(stream), launch)
+                       : launch();
       r != kCudaSuccess) {
     fail("launching kernel " + kernelName(f) + " failed: " + errorName(r));
     return;

@@ -1,5 +1,4 @@
-//===- Compile.cpp - heed compile
-//------------------------------------------===//
+//===- Compile.cpp - heed compile -----------------------------------------===//
 //
 // Part of Heed. Prints the model at one stage (--emit=ast ... asm), or
 // makes a model library and its C header (--emit=obj|shared).
@@ -47,8 +46,8 @@ llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
 
 /// The dims of a compilation: --dim, then what the --input files bind (as
 /// for heed run), then, with `defaultToOne`, 1 for every other.
-static llvm::Expected<llvm::StringMap<int64_t>>
-compileDims(Session &session, bool defaultToOne) {
+static llvm::Expected<llvm::StringMap<int64_t>> compileDims(Session &session,
+                                                            bool defaultToOne) {
   auto dims = parseDims(session.model(), /*defaultToOne=*/false);
   if (!dims)
     return dims.takeError();

@@ -278,7 +278,8 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       (llvm::StringRef(gpuChip).drop_front(3).getAsInteger(10, chipNumber) ||
        chipNumber < 80))
     return llvm::createStringError(
-        "--gpu-precision=" + gpuPrecision + " needs tensor cores with bf16 "
+        "--gpu-precision=" + gpuPrecision +
+        " needs tensor cores with bf16 "
         "and f16 mma.sync.m16n8k16 (sm_80 or later), not --gpu-chip=" +
         gpuChip);
   if (gpuPrecision != "f32" && deviceOption != "cuda" &&

@@ -60,8 +60,8 @@ enum Shared { kQuery, kKeys, kValuesT, kWeights, kPartialMax, kPartialSum };
 
 class MmaFlashBody {
 public:
-  MmaFlashBody(OpBuilder &b, Location loc, const FlashShape &s,
-               int64_t keyTile, Type element, bool onHost, ValueRange io,
+  MmaFlashBody(OpBuilder &b, Location loc, const FlashShape &s, int64_t keyTile,
+               Type element, bool onHost, ValueRange io,
                const BlockPlace &place)
       : b(b), loc(loc), s(s), keyTile(keyTile), element(element),
         onHost(onHost), io(io.begin(), io.end()), place(place),
@@ -135,16 +135,16 @@ public:
     return [=](OpBuilder &, Value lane, Value reg) -> Value {
       Value row = add(add(row0, div(lane, 4)), mul(rem(reg, 2), 8));
       Value col = add(add(col0, mul(rem(lane, 4), 2)), mul(div(reg, 2), 8));
-      return vector::LoadOp::create(b, loc, VectorType::get({2}, element),
-                                    tile, ValueRange{row, col});
+      return vector::LoadOp::create(b, loc, VectorType::get({2}, element), tile,
+                                    ValueRange{row, col});
     };
   }
   WarpMmaLoad loadB(Value tile, Value row0, Value col0) {
     return [=](OpBuilder &, Value lane, Value reg) -> Value {
       Value row = add(row0, div(lane, 4));
       Value col = add(add(col0, mul(rem(lane, 4), 2)), mul(reg, 8));
-      return vector::LoadOp::create(b, loc, VectorType::get({2}, element),
-                                    tile, ValueRange{row, col});
+      return vector::LoadOp::create(b, loc, VectorType::get({2}, element), tile,
+                                    ValueRange{row, col});
     };
   }
 
@@ -171,8 +171,8 @@ public:
     auto loop = scf::ForOp::create(b, loc, idx(0), idx(depth), idx(16), accs);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    scf::YieldOp::create(b, loc,
-                         step(loop.getInductionVar(), loop.getRegionIterArgs()));
+    scf::YieldOp::create(
+        b, loc, step(loop.getInductionVar(), loop.getRegionIterArgs()));
     return SmallVector<Value>(loop.getResults());
   }
 
@@ -192,10 +192,9 @@ public:
     for (int64_t t = 0; t < 4; ++t) {
       Value x = memref::LoadOp::create(b, loc, shared(which),
                                        ValueRange{row, idx(t)});
-      result = !result ? x
-               : maximum
-                   ? Value(arith::MaximumFOp::create(b, loc, result, x))
-                   : Value(arith::AddFOp::create(b, loc, result, x));
+      result = !result   ? x
+               : maximum ? Value(arith::MaximumFOp::create(b, loc, result, x))
+                         : Value(arith::AddFOp::create(b, loc, result, x));
     }
     return result;
   }
@@ -257,8 +256,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   Location loc = fn.getLoc();
   OpBuilder b = OpBuilder::atBlockBegin(fn.addEntryBlock());
   Type f32 = b.getF32Type();
-  SmallVector<Value> io(fn.getArguments().begin(),
-                        fn.getArguments().end() - 1);
+  SmallVector<Value> io(fn.getArguments().begin(), fn.getArguments().end() - 1);
   Value out = fn.getArguments().back();
   StateLayout layout{s.valueDepth / 8, keyTile / 8};
   auto body = [&](OpBuilder &b, const BlockPlace &place) {
@@ -359,8 +357,8 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
             ValueRange{m.accumulatorRow(i),
                        m.add(m.idx(8 * j), m.accumulatorColumn(i))});
       }
-    Value alphas = vector::FromElementsOp::create(b, loc, m.vec(2),
-                                                  ValueRange{alpha[0], alpha[1]});
+    Value alphas = vector::FromElementsOp::create(
+        b, loc, m.vec(2), ValueRange{alpha[0], alpha[1]});
     Value perAccumulator = vector::FromElementsOp::create(
         b, loc, m.vec(4), ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
     for (int64_t j = 0; j < layout.outTiles; ++j)
@@ -376,21 +374,21 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     return next;
   });
   // l += the rows' sums; O += P V.
-  p.laterStages.push_back([&](OpBuilder &b, const BlockPlace &place, Value,
-                              ValueRange state) {
-    MmaFlashBody m = body(b, place);
-    SmallVector<Value> next(state.begin(), state.end());
-    Value sums = vector::FromElementsOp::create(
-        b, loc, m.vec(2),
-        ValueRange{m.combinePartials(kPartialSum, 0, /*maximum=*/false),
-                   m.combinePartials(kPartialSum, 1, /*maximum=*/false)});
-    next[1] = arith::AddFOp::create(b, loc, state[1], sums);
-    SmallVector<Value> o(state.begin() + layout.o(0),
-                         state.begin() + layout.o(layout.outTiles));
-    o = m.products(m.shared(kWeights), m.shared(kValuesT), keyTile, o);
-    llvm::copy(o, next.begin() + layout.o(0));
-    return next;
-  });
+  p.laterStages.push_back(
+      [&](OpBuilder &b, const BlockPlace &place, Value, ValueRange state) {
+        MmaFlashBody m = body(b, place);
+        SmallVector<Value> next(state.begin(), state.end());
+        Value sums = vector::FromElementsOp::create(
+            b, loc, m.vec(2),
+            ValueRange{m.combinePartials(kPartialSum, 0, /*maximum=*/false),
+                       m.combinePartials(kPartialSum, 1, /*maximum=*/false)});
+        next[1] = arith::AddFOp::create(b, loc, state[1], sums);
+        SmallVector<Value> o(state.begin() + layout.o(0),
+                             state.begin() + layout.o(layout.outTiles));
+        o = m.products(m.shared(kWeights), m.shared(kValuesT), keyTile, o);
+        llvm::copy(o, next.begin() + layout.o(0));
+        return next;
+      });
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange state) {
     MmaFlashBody m = body(b, place);
     auto [row0, offset] = m.rowOf(3, s.valueDepth);

@@ -167,8 +167,8 @@ Value ContractionAccess::load(unsigned i, SmallVectorImpl<Value> &values,
   return arith::SelectOp::create(b, loc, inside, x, zero);
 }
 
-void ContractionAccess::store(SmallVectorImpl<Value> &values, Value m,
-                              Value n, Value sum) {
+void ContractionAccess::store(SmallVectorImpl<Value> &values, Value m, Value n,
+                              Value sum) {
   splitLinearIndex(b, loc, m, c.m, c.sizes, values);
   splitLinearIndex(b, loc, n, c.n, c.sizes, values);
   Value inside = arith::AndIOp::create(b, loc, lessThan(m, c.size(c.m)),

@@ -68,8 +68,8 @@ public:
     Value ff = kFastest ? div(e, kTileK) : rem(e, side);
     ContractionAccess access(b, loc, c);
     SmallVector<Value> values = access.batchValues(batch);
-    Value x = access.load(i, values, add(mul(tileIndex, side), ff),
-                          add(k0, kk));
+    Value x =
+        access.load(i, values, add(mul(tileIndex, side), ff), add(k0, kk));
     x = arith::TruncFOp::create(b, loc, element, x);
     memref::StoreOp::create(b, loc, x, tile, ValueRange{ff, kk});
   }
@@ -112,8 +112,7 @@ public:
     auto [row0, col0] = warpOrigin(thread);
     Value lane = rem(thread, kWarpSize);
     Value rowBase = add(add(mul(block[1], kTileM), row0), div(lane, 4));
-    Value colBase =
-        add(add(mul(block[0], kTileN), col0), mul(rem(lane, 4), 2));
+    Value colBase = add(add(mul(block[0], kTileN), col0), mul(rem(lane, 4), 2));
     ContractionAccess access(b, loc, c);
     SmallVector<Value> values = access.batchValues(block[2]);
     for (int64_t j = 0; j < kProducts; ++j)
@@ -132,8 +131,7 @@ private:
 
 } // namespace
 
-void heed::emitMmaContraction(const Contraction &c, bool onHost,
-                              Type element) {
+void heed::emitMmaContraction(const Contraction &c, bool onHost, Type element) {
   linalg::GenericOp op = c.op;
   OpBuilder b(op);
   Location loc = op.getLoc();

@@ -36,8 +36,7 @@ bool touchesMemory(Operation *op, ModuleOp module) {
 }
 
 bool containsLaunch(Operation *op) {
-  return op
-      ->walk([](gpu::LaunchFuncOp) { return WalkResult::interrupt(); })
+  return op->walk([](gpu::LaunchFuncOp) { return WalkResult::interrupt(); })
       .wasInterrupted();
 }
 
@@ -47,7 +46,8 @@ bool containsLaunch(Operation *op) {
 /// branch may have launched.
 bool mayBePending(Operation *op) {
   for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    if (auto call = dyn_cast<func::CallOp>(prev); call && call.getCallee() == kSync)
+    if (auto call = dyn_cast<func::CallOp>(prev);
+        call && call.getCallee() == kSync)
       return false;
     if (containsLaunch(prev))
       return true;

@@ -37,9 +37,9 @@ SmallVector<Value> loadRegisters(OpBuilder &b, Location loc, Type element,
   SmallVector<Value> regs;
   for (int64_t r = 0; r < count; ++r) {
     Value pair = load(b, lane, idx(b, loc, r));
-    regs.push_back(element.isF16() ? pair
-                                   : LLVM::BitcastOp::create(
-                                         b, loc, b.getI32Type(), pair));
+    regs.push_back(element.isF16()
+                       ? pair
+                       : LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair));
   }
   return regs;
 }
@@ -112,8 +112,8 @@ Value emitOnHost(OpBuilder &b, Location loc, Value lane,
       };
       Value x = element(loadA(b, laneA, regA));
       Value y = element(loadB(b, laneB, upper));
-      Value sum = arith::AddFOp::create(
-          b, loc, loop.getRegionIterArg(0), arith::MulFOp::create(b, loc, x, y));
+      Value sum = arith::AddFOp::create(b, loc, loop.getRegionIterArg(0),
+                                        arith::MulFOp::create(b, loc, x, y));
       scf::YieldOp::create(b, loc, sum);
     }
     out = vector::InsertOp::create(b, loc, loop.getResult(0), out, i);
@@ -136,8 +136,8 @@ SmallVector<Value> heed::emitWarpMmas(OpBuilder &b, Location loc, bool onHost,
   }
   SmallVector<Value> a = loadRegisters(b, loc, element, lane, loadA, 4);
   for (auto [load, acc] : llvm::zip_equal(loadB, accs))
-    results.push_back(emitOnGPU(
-        b, loc, element, a, loadRegisters(b, loc, element, lane, load, 2),
-        acc));
+    results.push_back(emitOnGPU(b, loc, element, a,
+                                loadRegisters(b, loc, element, lane, load, 2),
+                                acc));
   return results;
 }

@@ -1,4 +1,4 @@
-//===- WarpMma.h - A warp's tensor-core product, on a GPU or host -*- C++ -*-===//
+//===- WarpMma.h - A warp's tensor-core product -----------------*- C++ -*-===//
 //
 // Part of Heed. PTX's mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}:
 // the 32 threads of a warp multiply a 16 × 16 tile of A by a 16 × 8 tile of
@@ -6,9 +6,11 @@
 // holding a fragment of each (PTX ISA, "Matrix Fragments for mma.m16n8k16
 // with floating point type"). With g = lane / 4 and t = lane % 4:
 //
-//   A register r (0-3), 2 elements: row g + 8 (r % 2), cols 2t + 8 (r / 2) + {0, 1}
-//   B register r (0-1), 2 elements: rows (K) 2t + 8 r + {0, 1}, col g
-//   accumulator i (0-3):            row g + 8 (i / 2), col 2t + i % 2
+//   A register r (0-3): row g + 8 (r % 2), columns 2t + 8 (r / 2) + {0, 1}
+//   B register r (0-1): rows (K) 2t + 8r + {0, 1}, column g
+//   accumulator i (0-3): row g + 8 (i / 2), column 2t + i % 2
+//
+// (a register holds 2 elements of the multiplicands' type).
 //
 // On a GPU the fragments are loaded by the lane itself and the warp runs
 // nvvm.mma.sync. On the host (the CPU-run schedule, one thread at a time)
@@ -36,9 +38,8 @@ mlir::Type mmaElementType(mlir::MLIRContext *context, llvm::StringRef name);
 /// vector of 2 elements of the multiplicands' type, loaded from memory the
 /// whole warp reads (shared memory) with the layout above. Called with
 /// other lanes than the thread's own on the host.
-using WarpMmaLoad = std::function<mlir::Value(mlir::OpBuilder &,
-                                              mlir::Value lane,
-                                              mlir::Value reg)>;
+using WarpMmaLoad = std::function<mlir::Value(
+    mlir::OpBuilder &, mlir::Value lane, mlir::Value reg)>;
 
 /// `accs[j] + A · B_j` for each j, the products of one tile of A with
 /// several tiles of B, for the lane `lane` (thread id % 32) of a warp:
