@@ -26,6 +26,7 @@
 
 #include "compiler/Conversion/AttentionToGPU/FlashKernel.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
+#include "compiler/Conversion/LoopsToGPU/IndexMath.h"
 #include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -58,28 +59,17 @@ int64_t sharedBytes(int64_t keyTile, int64_t depth, int64_t valueDepth) {
 /// The shared buffers, in BlockProgram::shared's order.
 enum Shared { kQuery, kKeys, kValuesT, kWeights, kPartialMax, kPartialSum };
 
-class MmaFlashBody {
+class MmaFlashBody : public IndexMath {
 public:
-  MmaFlashBody(OpBuilder &b, Location loc, const FlashShape &s, int64_t keyTile,
-               Type element, bool onHost, ValueRange io,
+  MmaFlashBody(OpBuilder &b, Location loc, const FlashShape &s,
+               int64_t keyTile, Type element, bool onHost, ValueRange io,
                const BlockPlace &place)
-      : b(b), loc(loc), s(s), keyTile(keyTile), element(element),
+      : IndexMath(b, loc), s(s), keyTile(keyTile), element(element),
         onHost(onHost), io(io.begin(), io.end()), place(place),
         f32(b.getF32Type()) {}
 
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value cf(float v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Value x, int64_t m) {
-    return arith::MulIOp::create(b, loc, x, idx(m));
-  }
-  Value div(Value x, int64_t d) {
-    return arith::DivUIOp::create(b, loc, x, idx(d));
-  }
-  Value rem(Value x, int64_t d) {
-    return arith::RemUIOp::create(b, loc, x, idx(d));
   }
   Value lessThan(Value x, Value y) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
@@ -214,8 +204,6 @@ public:
     return end;
   }
 
-  OpBuilder &b;
-  Location loc;
   const FlashShape &s;
   int64_t keyTile;
   Type element;

@@ -14,6 +14,7 @@
 
 #include "compiler/Conversion/LinalgToGPU/Contraction.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
+#include "compiler/Conversion/LoopsToGPU/IndexMath.h"
 #include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -35,22 +36,10 @@ constexpr int64_t kProducts = kWarpCols / 8;
 /// Shared rows: K plus 8 elements (a stride of 12 words).
 constexpr int64_t kRow = kTileK + 8;
 
-class MmaBody {
+class MmaBody : IndexMath {
 public:
   MmaBody(OpBuilder &b, Location loc, const Contraction &c, Type element)
-      : b(b), loc(loc), c(c), element(element) {}
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Value x, int64_t m) {
-    return arith::MulIOp::create(b, loc, x, idx(m));
-  }
-  Value div(Value x, int64_t d) {
-    return arith::DivUIOp::create(b, loc, x, idx(d));
-  }
-  Value rem(Value x, int64_t d) {
-    return arith::RemUIOp::create(b, loc, x, idx(d));
-  }
+      : IndexMath(b, loc), c(c), element(element) {}
 
   /// Operand `i`'s 64 × 16 tile of the K step from `k0` into `tile`
   /// ([64][kRow], K last), rounded. Consecutive threads read consecutive K
@@ -123,8 +112,6 @@ public:
   }
 
 private:
-  OpBuilder &b;
-  Location loc;
   const Contraction &c;
   Type element;
 };

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/LoopsToGPU/WarpMma.h"
+#include "compiler/Conversion/LoopsToGPU/IndexMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -76,19 +77,12 @@ Value emitOnGPU(OpBuilder &b, Location loc, Type element, ValueRange a,
 Value emitOnHost(OpBuilder &b, Location loc, Value lane,
                  const WarpMmaLoad &loadA, const WarpMmaLoad &loadB,
                  Value acc) {
-  auto c = [&](int64_t v) { return idx(b, loc, v); };
-  auto div = [&](Value x, int64_t d) -> Value {
-    return arith::DivUIOp::create(b, loc, x, c(d));
-  };
-  auto rem = [&](Value x, int64_t d) -> Value {
-    return arith::RemUIOp::create(b, loc, x, c(d));
-  };
-  auto add = [&](Value x, Value y) -> Value {
-    return arith::AddIOp::create(b, loc, x, y);
-  };
-  auto mul = [&](Value x, int64_t m) -> Value {
-    return arith::MulIOp::create(b, loc, x, c(m));
-  };
+  IndexMath m(b, loc);
+  auto c = [&](int64_t v) { return m.idx(v); };
+  auto div = [&](Value x, int64_t d) { return m.div(x, d); };
+  auto rem = [&](Value x, int64_t d) { return m.rem(x, d); };
+  auto add = [&](Value x, Value y) { return m.add(x, y); };
+  auto mul = [&](Value x, int64_t k) { return m.mul(x, k); };
   Type f32 = b.getF32Type();
   Value g = div(lane, 4), t = rem(lane, 4);
   Value out = acc;
