@@ -78,27 +78,24 @@ Value emitOnHost(OpBuilder &b, Location loc, Value lane,
                  const WarpMmaLoad &loadA, const WarpMmaLoad &loadB,
                  Value acc) {
   IndexMath m(b, loc);
-  auto c = [&](int64_t v) { return m.idx(v); };
-  auto div = [&](Value x, int64_t d) { return m.div(x, d); };
-  auto rem = [&](Value x, int64_t d) { return m.rem(x, d); };
-  auto add = [&](Value x, Value y) { return m.add(x, y); };
-  auto mul = [&](Value x, int64_t k) { return m.mul(x, k); };
   Type f32 = b.getF32Type();
-  Value g = div(lane, 4), t = rem(lane, 4);
+  Value g = m.div(lane, 4), t = m.rem(lane, 4);
   Value out = acc;
   for (int64_t i = 0; i < 4; ++i) {
-    Value row = add(g, c(8 * (i / 2)));
-    Value col = add(mul(t, 2), c(i % 2));
+    Value row = m.add(g, m.idx(8 * (i / 2)));
+    Value col = m.add(m.mul(t, 2), m.idx(i % 2));
     Value start = vector::ExtractOp::create(b, loc, acc, i);
-    auto loop = scf::ForOp::create(b, loc, c(0), c(16), c(1), start);
+    auto loop =
+        scf::ForOp::create(b, loc, m.idx(0), m.idx(16), m.idx(1), start);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value k = loop.getInductionVar();
-      Value half = rem(k, 2), quad = div(rem(k, 8), 2), upper = div(k, 8);
-      Value laneA = add(mul(rem(row, 8), 4), quad);
-      Value regA = add(div(row, 8), mul(upper, 2));
-      Value laneB = add(mul(col, 4), quad);
+      Value half = m.rem(k, 2), quad = m.div(m.rem(k, 8), 2),
+            upper = m.div(k, 8);
+      Value laneA = m.add(m.mul(m.rem(row, 8), 4), quad);
+      Value regA = m.add(m.div(row, 8), m.mul(upper, 2));
+      Value laneB = m.add(m.mul(col, 4), quad);
       auto element = [&](Value pair) -> Value {
         Value x = vector::ExtractOp::create(b, loc, pair,
                                             ArrayRef<OpFoldResult>{half});
