@@ -8,7 +8,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/LinalgToGPU/Contraction.h"
-#include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 #include "compiler/Passes.h"
