@@ -5,10 +5,11 @@ needs to check and time Heed's CUDA target without it: model libraries
 heed-aot-run-cuda (no LLVM, MLIR or oneDNN), and a manifest that
 bench/gpu/device_check.py runs there.
 
-    /usr/bin/python3 bench/gpu/make_device_bundle.py [BUILD] [OUT]
+    /usr/bin/python3 bench/gpu/make_device_bundle.py [BUILD] [OUT] [--only NAME,...]
 
 BUILD defaults to build, OUT to BUILD/device-bundle (an ignored path: the
-device tool carries it). The goldens are the cases of
+device tool carries it); --only keeps the named goldens and benchmarks
+(test/GPU/device-bundle.test makes a small bundle so). The goldens are the cases of
 test/GPU/cuda-goldens.test; the benchmarks are the issue's table:
 scaled dot-product attention (8 × 1024² × 64 and 16 × 4096² × 128, bf16
 and f32), the date translator and the seed-size NMT decoder at batch 1 and
@@ -70,8 +71,9 @@ def compile_library(heed, out, name, model, options):
     return os.path.basename(lib)
 
 
-def main(build, out):
+def main(build, out, only=None):
     build, out = os.path.abspath(build), os.path.abspath(out)
+    wanted = lambda name: only is None or name in only  # noqa: E731
     heed = os.path.join(build, "bin", "heed")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -80,6 +82,8 @@ def main(build, out):
     manifest = {"goldens": [], "benchmarks": []}
 
     for name, args, golden, atol in golden_cases():
+        if not wanted(name):
+            continue
         model = args[0]
         weights = args[args.index("--weights") + 1] if "--weights" in args else "-"
         inputs = [args[i + 1] for i, w in enumerate(args) if w == "--input"]
@@ -133,6 +137,8 @@ def main(build, out):
                        "queries": [batch, 200, 1024]},
             "repeat": 10})
     for b in benches:
+        if not wanted(b["name"]):
+            continue
         b["model"] = model_name(b["model_file"])
         b["library"] = compile_library(heed, out, b["name"], b["model_file"], b["options"])
         manifest["benchmarks"].append(b)
@@ -144,5 +150,10 @@ def main(build, out):
 
 
 if __name__ == "__main__":
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    main(build, sys.argv[2] if len(sys.argv) > 2 else os.path.join(build, "device-bundle"))
+    args, only = sys.argv[1:], None
+    if "--only" in args:
+        at = args.index("--only")
+        only = set(args[at + 1].split(","))
+        del args[at:at + 2]
+    build = args[0] if args else "build"
+    main(build, args[1] if len(args) > 1 else os.path.join(build, "device-bundle"), only)
