@@ -679,7 +679,8 @@ def SynchronizeHostAccesses : Pass<"heed-synchronize-host-accesses",
     stream synchronization after each launch (gpu-to-llvm's) is then free:
     a `for` loop of launches (a recurrent layer's steps, a decoder of fixed
     length) queues all its steps without a host round trip, and a decoder
-    with `until` waits once per step, for its stop test.
+    with `until` waits only where its step's host code reads (its stop
+    test).
 
     ```mlir
     scf.while ... {
