@@ -1,5 +1,7 @@
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels=precision=bf16 --canonicalize --cse | FileCheck %s
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels="precision=f16 on-host" --canonicalize --cse | FileCheck %s --check-prefix=HOST
+// RUN: not heed-opt %s --heed-build-flash-attention-kernels=precision=tf32 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: heed-build-flash-attention-kernels: precision must be f32, bf16 or f16, not 'tf32'
 
 // 2 rows × 70 queries over 70 keys with lengths and the causal mask, on
 // tensor cores: (2 rows, 2 query tiles) blocks of 4 warps (128 threads);

@@ -167,14 +167,11 @@ struct BuildFlashAttentionKernelsPass
   using BuildFlashAttentionKernelsBase::BuildFlashAttentionKernelsBase;
 
   void runOnOperation() override {
-    Type element = mmaElementType(&getContext(), precision);
-    if (precision != "f32" && !element) {
-      getOperation().emitError()
-          << "heed-build-flash-attention-kernels: precision must be f32, "
-             "bf16 or f16, not '"
-          << precision << "'";
+    FailureOr<Type> parsed =
+        parsePrecision(getOperation(), "heed-build-flash-attention-kernels", precision);
+    if (failed(parsed))
       return signalPassFailure();
-    }
+    Type element = *parsed;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
       auto attr = fn->getAttrOfType<DictionaryAttr>(kFlashAttr);
       if (!attr || !fn.isDeclaration())

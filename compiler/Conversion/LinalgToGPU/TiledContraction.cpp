@@ -189,14 +189,11 @@ struct LowerContractionsToGPUPass
   using LowerContractionsToGPUBase::LowerContractionsToGPUBase;
 
   void runOnOperation() override {
-    Type element = mmaElementType(&getContext(), precision);
-    if (precision != "f32" && !element) {
-      getOperation().emitError()
-          << "heed-lower-contractions-to-gpu: precision must be f32, bf16 or "
-             "f16, not '"
-          << precision << "'";
+    FailureOr<Type> parsed =
+        parsePrecision(getOperation(), "heed-lower-contractions-to-gpu", precision);
+    if (failed(parsed))
       return signalPassFailure();
-    }
+    Type element = *parsed;
     std::vector<Contraction> found;
     getOperation().walk([&](linalg::GenericOp op) {
       std::optional<Contraction> c = matchContraction(op, kMinSide);

@@ -24,6 +24,16 @@ Type heed::mmaElementType(MLIRContext *context, StringRef name) {
   return {};
 }
 
+FailureOr<Type> heed::parsePrecision(Operation *op, StringRef pass,
+                                     StringRef precision) {
+  Type element = mmaElementType(op->getContext(), precision);
+  if (precision != "f32" && !element)
+    return op->emitError() << pass
+                           << ": precision must be f32, bf16 or f16, not '"
+                           << precision << "'";
+  return element;
+}
+
 namespace {
 
 Value idx(OpBuilder &b, Location loc, int64_t v) {

@@ -34,6 +34,12 @@ namespace heed {
 /// for "f32" (the f32 kernels) and anything else.
 mlir::Type mmaElementType(mlir::MLIRContext *context, llvm::StringRef name);
 
+/// A pass's `precision` option: the multiplicands' type (null for "f32"),
+/// or failure after an error on `op` naming `pass` and what it takes.
+mlir::FailureOr<mlir::Type> parsePrecision(mlir::Operation *op,
+                                           llvm::StringRef pass,
+                                           llvm::StringRef precision);
+
 /// Lane `lane`'s register `reg` (an index value) of A (0-3) or B (0-1): a
 /// vector of 2 elements of the multiplicands' type, loaded from memory the
 /// whole warp reads (shared memory) with the layout above. Called with
