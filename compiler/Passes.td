@@ -572,7 +572,12 @@ def MapParallelLoopsToGPU : Pass<"heed-map-parallel-loops-to-gpu",
                                  "mlir::func::FuncOp"> {
   let summary = "Map each outermost parallel loop nest onto GPU blocks and threads";
   let description = [{
-    Every `memref.copy` becomes a parallel loop nest of loads and stores.
+    Every `memref.copy` becomes a parallel loop nest of loads and stores,
+    and every `scf.for` nest outside a parallel loop that only computes on
+    f32 buffers (a linalg op with no parallel dim: a reduction to one
+    value, such as an argmax at batch 1) a one-iteration parallel loop, so
+    that it runs on one thread rather than on the host (which would wait
+    for the kernels to read its inputs).
     Every outermost `scf.parallel` (one per linalg op after
     `convert-linalg-to-parallel-loops`) with constant bounds becomes a
     two-dimensional `scf.parallel` over (block, thread), mapped to

@@ -124,3 +124,39 @@ func.func @reduction(%in: memref<8xf32>) -> f32 {
   }
   return %sum : f32
 }
+
+// -----
+
+// A reduction to one value (linalg with no parallel dim: an argmax over 40
+// logits at batch 1) is an scf.for outside any parallel loop: it becomes
+// one thread's work, so the host neither runs it nor waits to read its
+// inputs. A loop over index or i1 buffers (the deallocation helper's) stays
+// on the host.
+// CHECK-LABEL: func.func @argmax
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c1, %c32)
+// CHECK: scf.for %{{.*}} = %c0 to %c40
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x
+func.func @argmax(%logits: memref<1x40xf32>, %best: memref<1xf32>, %at: memref<1xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c40 = arith.constant 40 : index
+  scf.for %i = %c0 to %c40 step %c1 {
+    %x = memref.load %logits[%c0, %i] : memref<1x40xf32>
+    %m = memref.load %best[%c0] : memref<1xf32>
+    %gt = arith.cmpf ogt, %x, %m : f32
+    %v = arith.select %gt, %x, %m : f32
+    memref.store %v, %best[%c0] : memref<1xf32>
+  }
+  return
+}
+// CHECK-LABEL: func.func @host_pointers
+// CHECK-NOT: scf.parallel
+func.func @host_pointers(%flags: memref<?xi1>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %false = arith.constant false
+  scf.for %i = %c0 to %n step %c1 {
+    memref.store %false, %flags[%i] : memref<?xi1>
+  }
+  return
+}

@@ -32,6 +32,42 @@ using namespace mlir;
 
 namespace {
 
+/// A linalg op with no parallel dim (a reduction to one value: the argmax
+/// over a vocabulary at batch 1) is an `scf.for` nest outside any parallel
+/// loop: host code that would read the kernels' results, and make the host
+/// wait for them. Such a nest (results none, f32 buffers only, nothing but
+/// loads, stores, arithmetic and inner loops) runs on one thread instead.
+bool isSerialComputation(scf::ForOp loop) {
+  if (loop.getNumResults() || loop->getParentOfType<scf::ParallelOp>() ||
+      loop->getParentOfType<gpu::LaunchOp>())
+    return false;
+  bool stores = false, other = false;
+  loop.walk([&](Operation *op) {
+    if (auto store = dyn_cast<memref::StoreOp>(op)) {
+      stores = true;
+      other |= !store.getMemRefType().getElementType().isF32();
+    } else if (auto load = dyn_cast<memref::LoadOp>(op)) {
+      other |= !load.getMemRefType().getElementType().isF32();
+    } else if (!isa<scf::ForOp, scf::YieldOp, scf::IfOp>(op) &&
+               !isPure(op)) {
+      other = true;
+    }
+  });
+  return stores && !other;
+}
+
+/// `loop` inside a one-iteration scf.parallel, which the mapping below
+/// makes one thread's work.
+void wrapInOneIteration(scf::ForOp loop) {
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto parallel = scf::ParallelOp::create(b, loc, ValueRange{zero},
+                                          ValueRange{one}, ValueRange{one});
+  loop->moveBefore(parallel.getBody()->getTerminator());
+}
+
 /// memref.copy as a parallel loop nest of loads and stores, so that it is
 /// mapped like any other element-wise work.
 void copyAsParallelLoop(memref::CopyOp copy) {
@@ -88,6 +124,17 @@ struct MapParallelLoopsToGPUPass
     func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
     for (memref::CopyOp copy : copies)
       copyAsParallelLoop(copy);
+
+    SmallVector<scf::ForOp> serial;
+    func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
+      if (isSerialComputation(loop)) {
+        serial.push_back(loop);
+        return WalkResult::skip();
+      }
+      return WalkResult::advance();
+    });
+    for (scf::ForOp loop : serial)
+      wrapInOneIteration(loop);
 
     SmallVector<scf::ParallelOp> loops;
     func.walk([&](scf::ParallelOp loop) {
