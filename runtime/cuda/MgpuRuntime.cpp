@@ -29,9 +29,9 @@ namespace {
 // their errors apart.
 thread_local std::string firstError;
 // Whether this thread launched kernels since its last wait, and the last
-// one's name (for a failure the wait reports).
+// one (named only if the wait reports a failure).
 thread_local bool pending = false;
-thread_local std::string lastLaunched;
+thread_local CUfunction lastLaunched = nullptr;
 std::mutex stateLock;
 std::set<void *> hostFallbacks;                // guarded by stateLock
 // Kernels by module and name: the host code looks its kernel up before
@@ -265,7 +265,7 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
     return;
   }
   pending = true;
-  lastLaunched = kernelName(f);
+  lastLaunched = f;
 }
 
 // --- Streams -----------------------------------------------------------------
@@ -304,7 +304,8 @@ void hostSync() {
     return;
   if (CUresult r = api->streamSynchronize(threadStream); r != kCudaSuccess)
     fail("a kernel of the model failed on the device: " + errorName(r) +
-         " (the last launched before the wait: " + lastLaunched + ")");
+         " (the last launched before the wait: " + kernelName(lastLaunched) +
+         ")");
 }
 
 /// gpu-to-llvm waits for the stream after every launch; on the thread's

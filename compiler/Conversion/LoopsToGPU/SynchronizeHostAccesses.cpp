@@ -40,20 +40,45 @@ bool containsLaunch(Operation *op) {
       .wasInterrupted();
 }
 
-/// Whether the work launched before `op` may still run when it executes:
-/// a launch since the last wait in its block, or (conservatively) the
+/// Inserts the waits in a block of host code, in program order, and says
+/// whether it (or a region inside it) launched kernels. Work launched may
+/// still run after a launch and until a wait, and (conservatively) at a
 /// block's start, where a loop's previous iteration or the code before a
 /// branch may have launched.
-bool mayBePending(Operation *op) {
-  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    if (auto call = dyn_cast<func::CallOp>(prev);
-        call && call.getCallee() == kSync)
-      return false;
-    if (containsLaunch(prev))
-      return true;
+class WaitInserter {
+public:
+  WaitInserter(ModuleOp module, func::FuncOp sync)
+      : module(module), sync(sync), b(module.getContext()) {}
+
+  bool run(Block &block) {
+    bool pending = true, launched = false;
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (auto call = dyn_cast<func::CallOp>(op);
+          call && call.getCallee() == sync.getSymName()) {
+        pending = false;
+        continue;
+      }
+      if (pending && touchesMemory(&op, module)) {
+        b.setInsertionPoint(&op);
+        func::CallOp::create(b, op.getLoc(), sync, ValueRange{});
+        pending = false;
+      }
+      bool inside = false;
+      for (Region &region : op.getRegions())
+        for (Block &nested : region)
+          inside |= run(nested);
+      if (inside || isa<gpu::LaunchFuncOp>(op)) {
+        pending = launched = true;
+      }
+    }
+    return launched;
   }
-  return true;
-}
+
+private:
+  ModuleOp module;
+  func::FuncOp sync;
+  OpBuilder b;
+};
 
 struct SynchronizeHostAccessesPass
     : heed::impl::SynchronizeHostAccessesBase<SynchronizeHostAccessesPass> {
@@ -68,16 +93,12 @@ struct SynchronizeHostAccessesPass
                                   b.getFunctionType({}, {}));
       sync.setPrivate();
     }
-    // Host functions only (kernels are gpu.func inside gpu.module), in
-    // program order, each wait seen by the accesses after it.
+    // Host functions only (kernels are gpu.func inside gpu.module).
+    WaitInserter inserter(module, sync);
     for (auto fn : module.getOps<func::FuncOp>())
       if (!fn.isExternal())
-        fn.walk<WalkOrder::PreOrder>([&](Operation *op) {
-          if (!touchesMemory(op, module) || !mayBePending(op))
-            return;
-          b.setInsertionPoint(op);
-          func::CallOp::create(b, op->getLoc(), sync, ValueRange{});
-        });
+        for (Block &block : fn.getBody())
+          inserter.run(block);
   }
 };
 

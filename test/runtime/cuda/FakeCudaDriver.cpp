@@ -94,7 +94,7 @@ void onFault(int, siginfo_t *info, void *) {
   auto *at = static_cast<char *>(info->si_addr);
   for (void *p : guarded)
     if (at >= static_cast<char *>(p) &&
-        at < static_cast<char *>(p) + pageBytes(allocations[p])) {
+        at < static_cast<char *>(p) + pageBytes(allocations.find(p)->second)) {
       const char message[] =
           "fake-cuda: the host touched managed memory that a launched kernel "
           "uses before waiting for it\n";
