@@ -261,7 +261,16 @@ def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg", "mlir::func::FuncOp"> {
     arithmetic elementwise `linalg.generic`s, softmax a max/exp/sum/div chain,
     concat `tensor.insert_slice`s. Requires static shapes (Heed specializes
     per set of concrete input shapes) and no remaining `attn.attention`.
+    A beam's `attn.gather_rows` is a loop of row copies (memcpy on the CPU),
+    or with `gather-elementwise` (the GPU targets) one element-wise generic
+    that reads each element's row number: one kernel, not host code that
+    reads every row number.
   }];
+  let options = [
+    Option<"gatherElementwise", "gather-elementwise", "bool",
+           /*default=*/"false",
+           "attn.gather_rows as one element-wise linalg.generic">,
+  ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
                            "mlir::math::MathDialect",
@@ -577,7 +586,11 @@ def MapParallelLoopsToGPU : Pass<"heed-map-parallel-loops-to-gpu",
     f32 buffers (a linalg op with no parallel dim: a reduction to one
     value, such as an argmax at batch 1) a one-iteration parallel loop, so
     that it runs on one thread rather than on the host (which would wait
-    for the kernels to read its inputs).
+    for the kernels to read its inputs). So do a copy of one element and,
+    in each stretch of host loads, stores (of f32) and pure ops, the stores
+    and what they are computed from (elementwise work on single-element
+    buffers, whose loops fold away: a decoder step's bookkeeping at batch
+    1), unless the host needs one of those values itself.
     Every outermost `scf.parallel` (one per linalg op after
     `convert-linalg-to-parallel-loops`) with constant bounds becomes a
     two-dimensional `scf.parallel` over (block, thread), mapped to
@@ -669,6 +682,58 @@ def MergeGPUModules : Pass<"heed-merge-gpu-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def LagStopTests : Pass<"heed-lag-stop-tests", "mlir::ModuleOp"> {
+  let summary = "Let a decoder's stop test read an earlier step's count";
+  let description = [{
+    A stopping decoder (`for ... until`) continues while some row is
+    running: the DSL marks that `arith.cmpf` `heed.stop_test`. Its count of
+    running rows is, after the mapping of loop nests, a host `memref.load`
+    in the loop's body of a value a kernel computed, so on a GPU the host
+    would wait for every step's kernels there. A step after the last row
+    finished changes nothing (finished rows are frozen) and the count never
+    grows, so the test may see an earlier step's count. This pass replaces
+    that load (the one load the yielded count is computed from with pure
+    ops, used by nothing else) with a call of the runtime, passing the
+    element's address and a state made before the loop and ended after it:
+    `heed_gpu_stop_test_*` in the CUDA runtime, which copies the count to
+    pinned memory in stream order and returns the newest copy the device
+    has finished (the host runs at most a few steps ahead), or with
+    `on-host` `heed_cpu_stop_test_*`, which returns the count of a fixed
+    number of steps before (HEED_STOP_TEST_LAG, default 3) so that the
+    CPU-run schedule's tests run the extra steps. The calls' declarations
+    are marked `heed.stream_ordered`: heed-synchronize-host-accesses puts no
+    wait before them.
+
+    ```mlir
+    scf.while (%step = %c0, %running = %c4f) ... {
+      %go = arith.cmpf ogt, %running, %zero {heed.stop_test} : f32
+      ...
+    } do {
+      ...
+      %n = memref.load %finished_count[] : memref<f32>
+      %running2 = arith.subf %batch, %n : f32
+      scf.yield %step2, %running2 ...
+    }
+    // becomes
+    %state = func.call @heed_gpu_stop_test_begin() : () -> index
+    scf.while ... do {
+      %address = ... (memref.extract_aligned_pointer_as_index %finished_count)
+      %n = func.call @heed_gpu_stop_test_read(%state, %address)
+          : (index, index) -> f32
+      ...
+    }
+    func.call @heed_gpu_stop_test_end(%state) : (index) -> ()
+    ```
+  }];
+  let options = [
+    Option<"onHost", "on-host", "bool", /*default=*/"false",
+           "call the CPU-run schedule's functions (heed_cpu_stop_test_*)">,
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def SynchronizeHostAccesses : Pass<"heed-synchronize-host-accesses",
                                    "mlir::ModuleOp"> {
   let summary = "Wait for the launched kernels only where the host reads";
@@ -676,16 +741,20 @@ def SynchronizeHostAccesses : Pass<"heed-synchronize-host-accesses",
     Launches on a thread's stream run in order, so kernels need no wait
     between them; the host does, before it reads or writes what they use.
     Before each host op that touches memory (a `memref.load`, `store` or
-    `copy`, a call, a return, whose caller reads the results) that a launch
-    may precede (a launch since the last wait in its block, or the block's
-    start: a loop's previous iteration), this inserts a call of
-    `heed_gpu_sync`, which Heed's CUDA runtime implements (it returns at
-    once when nothing was launched since the last one). The runtime's
-    stream synchronization after each launch (gpu-to-llvm's) is then free:
-    a `for` loop of launches (a recurrent layer's steps, a decoder of fixed
-    length) queues all its steps without a host round trip, and a decoder
-    with `until` waits only where its step's host code reads (its stop
-    test).
+    `copy`, a call of a function defined elsewhere, a public function's
+    return, whose caller reads the results) that a launch may precede (a
+    launch, or a call of a module function that launches, since the last
+    wait in its block, or the block's start: a loop's previous iteration),
+    this inserts a call of `heed_gpu_sync`, which Heed's CUDA runtime
+    implements (it returns at once when nothing was launched since the
+    last one). A private function's return gets none (its callers count the
+    call as a launch), nor do calls of functions marked
+    `heed.stream_ordered` (the runtime orders them after the launched work:
+    heed-lag-stop-tests's). The runtime's stream synchronization after each
+    launch (gpu-to-llvm's) is then free: a `for` loop of launches (a
+    recurrent layer's steps, a decoder of fixed length) queues all its
+    steps without a host round trip, and so does a decoder with `until`
+    whose stop test reads through the runtime.
 
     ```mlir
     scf.while ... {

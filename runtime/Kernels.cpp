@@ -7,6 +7,7 @@
 
 #include "runtime/Kernels.h"
 
+#include "runtime/StopTestOnCPU.h"
 #include "runtime/ThreadPool.h"
 
 #include <malloc.h>
@@ -71,7 +72,14 @@ std::vector<std::pair<std::string, void *>> KernelContext::symbols() {
            reinterpret_cast<void *>(&_mlir_ciface_heed_conv1d_forward)},
           {"_mlir_ciface_heed_dense_forward",
            reinterpret_cast<void *>(&_mlir_ciface_heed_dense_forward)},
-          {"heed_parallel_for", reinterpret_cast<void *>(&heed_parallel_for)}};
+          {"heed_parallel_for", reinterpret_cast<void *>(&heed_parallel_for)},
+          // The CPU-run GPU schedule's decoder stop tests.
+          {"heed_cpu_stop_test_begin",
+           reinterpret_cast<void *>(&heed_cpu_stop_test_begin)},
+          {"heed_cpu_stop_test_read",
+           reinterpret_cast<void *>(&heed_cpu_stop_test_read)},
+          {"heed_cpu_stop_test_end",
+           reinterpret_cast<void *>(&heed_cpu_stop_test_end)}};
 }
 
 int64_t KernelBuffer::numElements(int rank) const {

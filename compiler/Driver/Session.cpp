@@ -300,6 +300,12 @@ llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 Session::buildModule(const llvm::StringMap<int64_t> &dims, Stage stage) {
   dsl::GenOptions gen;
   gen.liveRowChunk = options.liveRowChunk;
+  // On the GPU targets a decoder step runs the whole batch unless asked
+  // otherwise: its kernels are latency-bound at decoder sizes, so fewer
+  // rows cost about as much, and choosing the running rows is host code
+  // that reads the device's results every step.
+  if (options.target != Target::CPU && options.liveRowChunk < 0)
+    gen.liveRowChunk = 0;
   auto module = dsl::genModule(*context, *ast, dims, sourceMgr, gen);
   if (!module)
     return fail("cannot generate IR for '" + ast->name +

@@ -80,6 +80,13 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // Neighbouring loops with no buffer in common as one launch (a decoder
   // step's state copies and small elementwise ops).
   pm.addNestedPass<func::FuncOp>(createMergeIndependentLoops());
+  // A stopping decoder's test of its running rows reads the newest count
+  // the device has finished instead of waiting for each step's (extra
+  // steps change nothing); on the CPU-run schedule, a count from a few
+  // steps before, so that its tests run the extra steps.
+  LagStopTestsOptions lag;
+  lag.onHost = flash.onHost;
+  pm.addPass(createLagStopTests(lag));
 }
 
 void heed::buildLinalgToGPUPipeline(OpPassManager &pm,

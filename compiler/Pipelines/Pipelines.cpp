@@ -93,8 +93,11 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     runtime.dense = options.dense;
     pm.addPass(createConvertAttnToRuntime(runtime));
   }
-  // Everything else in attn maps onto linalg generics on tensors.
-  pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg());
+  // Everything else in attn maps onto linalg generics on tensors (on the
+  // GPU a beam's row gathers are one kernel, not host copies).
+  ConvertAttnToLinalgOptions linalg;
+  linalg.gatherElementwise = options.targetsGPU();
+  pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg(linalg));
   // Weight transposes and slices do not depend on the fused loops' rows:
   // hoist them to the top level...
   pm.addNestedPass<func::FuncOp>(createLoopInvariantCodeMotionPass());

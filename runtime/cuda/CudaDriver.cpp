@@ -74,9 +74,13 @@ std::string loadAndInit() {
   bind(api.memFree, "cuMemFree_v2");
   bind(api.memGetInfo, "cuMemGetInfo_v2");
   bind(api.memcpy, "cuMemcpy");
+  bind(api.memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+  bind(api.memAllocHost, "cuMemAllocHost_v2");
+  bind(api.memFreeHost, "cuMemFreeHost");
   bind(api.eventCreate, "cuEventCreate");
   bind(api.eventRecord, "cuEventRecord");
   bind(api.eventSynchronize, "cuEventSynchronize");
+  bind(api.eventQuery, "cuEventQuery");
   bind(api.eventElapsedTime, "cuEventElapsedTime");
   bind(api.eventDestroy, "cuEventDestroy_v2");
   if (!missing.empty())

@@ -34,6 +34,8 @@ using CUstream = ::CUstream_st *;
 using CUevent = ::CUevent_st *;
 constexpr CUresult kCudaSuccess = 0;
 constexpr CUresult kCudaErrorOutOfMemory = 2;
+constexpr CUresult kCudaErrorNotReady = 600;
+constexpr unsigned kEventDisableTiming = 2;
 constexpr unsigned kMemAttachGlobal = 1;
 // cuModuleLoadDataEx options (CUjit_option).
 constexpr int kJitErrorLogBuffer = 5;
@@ -63,9 +65,13 @@ struct DriverApi {
   CUresult (*memFree)(CUdeviceptr);
   CUresult (*memGetInfo)(size_t *, size_t *);
   CUresult (*memcpy)(CUdeviceptr, CUdeviceptr, size_t);
+  CUresult (*memcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
+  CUresult (*memAllocHost)(void **, size_t);
+  CUresult (*memFreeHost)(void *);
   CUresult (*eventCreate)(CUevent *, unsigned);
   CUresult (*eventRecord)(CUevent, CUstream);
   CUresult (*eventSynchronize)(CUevent);
+  CUresult (*eventQuery)(CUevent);
   CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*eventDestroy)(CUevent);
   /// Device 0's primary context, made current by every call that needs it.

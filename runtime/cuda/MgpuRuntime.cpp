@@ -9,6 +9,7 @@
 
 #include "runtime/cuda/MgpuRuntime.h"
 #include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/RuntimeState.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -33,7 +34,6 @@ thread_local std::string firstError;
 thread_local bool pending = false;
 thread_local CUfunction lastLaunched = nullptr;
 std::mutex stateLock;
-std::set<void *> hostFallbacks;                // guarded by stateLock
 // Kernels by module and name: the host code looks its kernel up before
 // every launch (gpu-to-llvm's lowering of gpu.launch_func).
 std::map<std::pair<void *, std::string>, CUfunction> kernelCache; // stateLock
@@ -42,6 +42,10 @@ std::map<std::pair<void *, std::string>, CUfunction> kernelCache; // stateLock
 // dlopen), so each lookup of a kernel of the missing module reports it.
 std::string loadFailure; // guarded by stateLock
 
+} // namespace
+
+namespace detail {
+
 bool failed() { return !firstError.empty(); }
 
 void fail(std::string message) {
@@ -49,9 +53,7 @@ void fail(std::string message) {
     firstError = std::move(message);
 }
 
-/// The driver with device 0's context current on this thread (each call may
-/// come from another of the runtime's threads), or null after recording why
-/// not.
+/// (Each call may come from another of the runtime's threads.)
 const DriverApi *ready(const char *call) {
   const DriverApi *api = driver();
   if (!api) {
@@ -75,6 +77,11 @@ std::string megabytes(size_t bytes) {
   std::snprintf(text, sizeof(text), "%.1f MB", double(bytes) / (1 << 20));
   return text;
 }
+
+} // namespace detail
+
+namespace {
+using namespace detail;
 
 // --- Modules and kernels ----------------------------------------------------
 
@@ -275,11 +282,17 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
 /// each thread gets one stream, made on its first launch and kept, so a
 /// run of thousands of launches (a recurrent layer's steps) does not make
 /// and destroy thousands of streams.
-thread_local CUstream threadStream = nullptr;
+thread_local CUstream ownStream = nullptr;
 
-void *streamCreate() {
-  if (threadStream)
-    return threadStream;
+void *streamCreate() { return detail::threadStream(); }
+
+} // namespace
+
+namespace detail {
+
+CUstream threadStream() {
+  if (ownStream)
+    return ownStream;
   const DriverApi *api = ready("creating a stream");
   if (!api)
     return nullptr;
@@ -288,7 +301,7 @@ void *streamCreate() {
     fail("cuStreamCreate failed: " + errorName(r));
     return nullptr; // the default stream
   }
-  threadStream = stream;
+  ownStream = stream;
   return stream;
 }
 
@@ -302,17 +315,21 @@ void hostSync() {
   const DriverApi *api = ready("waiting for the device");
   if (!api)
     return;
-  if (CUresult r = api->streamSynchronize(threadStream); r != kCudaSuccess)
+  if (CUresult r = api->streamSynchronize(ownStream); r != kCudaSuccess)
     fail("a kernel of the model failed on the device: " + errorName(r) +
          " (the last launched before the wait: " + kernelName(lastLaunched) +
          ")");
 }
 
+} // namespace detail
+
+namespace {
+
 /// gpu-to-llvm waits for the stream after every launch; on the thread's
 /// own stream the host code waits where it reads instead (hostSync), so
 /// launches queue without a round trip each. Another stream is waited for.
 void streamSynchronize(void *stream) {
-  if (stream && stream == threadStream)
+  if (stream && stream == ownStream)
     return;
   const DriverApi *api = ready("waiting for the device");
   if (!api)
@@ -324,109 +341,12 @@ void streamSynchronize(void *stream) {
 
 void streamDestroy(void *stream) {
   // The thread's stream is kept for its next launch.
-  if (stream == threadStream)
+  if (stream == ownStream)
     return;
   const DriverApi *api = driver();
   if (api && stream)
     api->streamDestroy(static_cast<CUstream>(stream));
 }
-
-// --- Memory ------------------------------------------------------------------
-
-/// Managed memory: null and why not where the driver cannot give `bytes`
-/// (what was asked and what the device has free).
-void *tryManaged(size_t bytes, std::string &error) {
-  const DriverApi *api = ready("allocating device memory");
-  if (!api) {
-    error = "no device: " + driverStatus();
-    return nullptr;
-  }
-  auto outOfMemory = [&](size_t free, size_t total, const std::string &why) {
-    error = "out of device memory: asked for " + megabytes(bytes) + " (" +
-            std::to_string(bytes) + " bytes), " + megabytes(free) + " (" +
-            std::to_string(free) + " bytes) free of " + megabytes(total) + why;
-    return nullptr;
-  };
-  // Never more managed memory than the device has free: a driver asked
-  // for more may page the GPU to a standstill rather than fail.
-  size_t free = 0, total = 0;
-  if (api->memGetInfo(&free, &total) == kCudaSuccess && bytes > free)
-    return outOfMemory(free, total, "");
-  CUdeviceptr address = 0;
-  CUresult r =
-      api->memAllocManaged(&address, bytes ? bytes : 1, kMemAttachGlobal);
-  if (r == kCudaSuccess)
-    return reinterpret_cast<void *>(static_cast<uintptr_t>(address));
-  api->memGetInfo(&free, &total);
-  return outOfMemory(free, total, " (cuMemAllocManaged: " + errorName(r) + ")");
-}
-
-/// Managed memory (host_shared or not): the host code's scalar reads (a
-/// decoder's stop test) and the kernels both reach it. A failed allocation
-/// is recorded and falls back to host memory, so that the rest of the run
-/// finishes (its launches skipped).
-void *memAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
-  if (!failed()) {
-    std::string error;
-    if (void *p = tryManaged(bytes, error))
-      return p;
-    fail("a buffer of the running model: " + error);
-  }
-  void *host = std::malloc(bytes ? bytes : 1);
-  std::lock_guard<std::mutex> guard(stateLock);
-  hostFallbacks.insert(host);
-  return host;
-}
-
-void memFree(void *pointer, void * /*stream*/) {
-  if (!pointer)
-    return;
-  // A kernel launched before may still use it.
-  hostSync();
-  {
-    std::lock_guard<std::mutex> guard(stateLock);
-    if (hostFallbacks.erase(pointer)) {
-      std::free(pointer);
-      return;
-    }
-  }
-  if (const DriverApi *api = ready("freeing device memory"))
-    if (CUresult r = api->memFree(
-            static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)));
-        r != kCudaSuccess)
-      fail("freeing device memory failed: " + errorName(r));
-}
-
-void memcpyOnDevice(void *dst, void *src, size_t bytes, void * /*stream*/) {
-  if (failed())
-    return;
-  const DriverApi *api = ready("copying device memory");
-  if (!api)
-    return;
-  if (CUresult r = api->memcpy(
-          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(dst)),
-          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(src)), bytes);
-      r != kCudaSuccess)
-    fail("copying " + std::to_string(bytes) +
-         " bytes on the device failed: " + errorName(r));
-}
-
-/// The host code's own temporaries (malloc/free after memref lowering): in
-/// managed memory too, since its kernels read and write them.
-void *hostCodeMalloc(size_t bytes) { return memAlloc(bytes, nullptr, true); }
-/// LLVM turns a malloc and a memset to zero into calloc.
-void *hostCodeCalloc(size_t count, size_t size) {
-  size_t bytes = count * size;
-  if (size && bytes / size != count) {
-    fail("a buffer of the running model: " + std::to_string(count) + " x " +
-         std::to_string(size) + " bytes overflows");
-    return nullptr;
-  }
-  void *p = memAlloc(bytes, nullptr, true);
-  std::memset(p, 0, bytes);
-  return p;
-}
-void hostCodeFree(void *pointer) { memFree(pointer, nullptr); }
 
 } // namespace
 
@@ -446,6 +366,10 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
       {"mgpuMemcpy", reinterpret_cast<void *>(&memcpyOnDevice)},
       // The waits heed-synchronize-host-accesses inserts.
       {"heed_gpu_sync", reinterpret_cast<void *>(&hostSync)},
+      // A stopping decoder's test (heed-lag-stop-tests, StopTests.cpp).
+      {"heed_gpu_stop_test_begin", reinterpret_cast<void *>(&stopTestBegin)},
+      {"heed_gpu_stop_test_read", reinterpret_cast<void *>(&stopTestRead)},
+      {"heed_gpu_stop_test_end", reinterpret_cast<void *>(&stopTestEnd)},
       // The host code's temporaries: its calls to malloc, calloc and free
       // resolve here, not to libc.
       {"malloc", reinterpret_cast<void *>(&hostCodeMalloc)},
@@ -453,44 +377,6 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints() {
       {"free", reinterpret_cast<void *>(&hostCodeFree)},
   };
 }
-
-ManagedBuffer ManagedBuffer::allocate(std::vector<int64_t> shape,
-                                      const std::string &what,
-                                      std::string &error) {
-  ManagedBuffer buffer;
-  buffer.dims = std::move(shape);
-  std::string why;
-  buffer.pointer = static_cast<float *>(tryManaged(buffer.bytes(), why));
-  if (!buffer.pointer) {
-    error = what + ": " + why;
-    return ManagedBuffer();
-  }
-  return buffer;
-}
-
-ManagedBuffer &ManagedBuffer::operator=(ManagedBuffer &&other) noexcept {
-  std::swap(pointer, other.pointer);
-  std::swap(dims, other.dims);
-  return *this;
-}
-
-ManagedBuffer::~ManagedBuffer() {
-  if (pointer)
-    memFree(pointer, nullptr);
-}
-
-size_t ManagedBuffer::bytes() const {
-  size_t n = sizeof(float);
-  for (int64_t d : dims)
-    n *= static_cast<size_t>(d);
-  return n;
-}
-
-void *allocateManaged(size_t bytes, std::string &error) {
-  return tryManaged(bytes, error);
-}
-
-void freeManaged(void *pointer) { memFree(pointer, nullptr); }
 
 std::string takeFirstError() {
   std::string error = std::move(firstError);
@@ -555,6 +441,7 @@ double DeviceTimer::stop(std::string &error) {
 // (the JIT maps the same functions by address, mgpuEntryPoints), its
 // malloc, calloc and free renamed to the heed_rt_device_* ones.
 using namespace heed::rt::cuda;
+using namespace heed::rt::cuda::detail;
 extern "C" {
 #define HEED_EXPORT __attribute__((visibility("default")))
 HEED_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
@@ -595,6 +482,11 @@ HEED_EXPORT void *heed_rt_device_calloc(size_t count, size_t size) {
 }
 HEED_EXPORT void heed_rt_device_free(void *pointer) { hostCodeFree(pointer); }
 HEED_EXPORT void heed_gpu_sync() { hostSync(); }
+HEED_EXPORT intptr_t heed_gpu_stop_test_begin() { return stopTestBegin(); }
+HEED_EXPORT float heed_gpu_stop_test_read(intptr_t state, intptr_t address) {
+  return stopTestRead(state, address);
+}
+HEED_EXPORT void heed_gpu_stop_test_end(intptr_t state) { stopTestEnd(state); }
 #undef HEED_EXPORT
 }
 #endif

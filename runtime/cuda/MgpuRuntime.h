@@ -42,6 +42,11 @@ void *allocateManaged(size_t bytes, std::string &error);
 /// Frees what allocateManaged gave (null: nothing).
 void freeManaged(void *pointer);
 
+/// Frees the blocks the calling thread's host code freed and the runtime
+/// kept for its next allocations (DeviceMemory.cpp); a thread's are freed
+/// when it ends.
+void releaseCachedBlocks();
+
 /// A float buffer the device and the host both reach (managed memory): the
 /// weights of a model bound for --target=cuda (uploaded once), its prepared
 /// weights, and each run's inputs and outputs.

@@ -160,3 +160,44 @@ func.func @host_pointers(%flags: memref<?xi1>, %n: index) {
   }
   return
 }
+
+// -----
+
+// Elementwise work on single-element buffers (a decoder step at batch 1,
+// its loops folded away) is host loads, arithmetic and stores: the stores
+// and what they are computed from run on one thread. A load whose value
+// the host needs (the loop count below) stays on the host, and so does
+// what it is computed from; a view used both inside and outside is made
+// in both places. A copy of one element runs on one thread too.
+// CHECK-LABEL: func.func @bookkeeping
+// CHECK-SAME: (%[[LENGTHS:[^:]*]]: memref<1xf32>
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c1, %c32)
+// CHECK: %[[INNER:.*]] = memref.expand_shape %[[LENGTHS]]
+// CHECK: memref.load %[[INNER]]
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %[[LENGTHS]]
+// CHECK: } {mapping
+// CHECK-NEXT: %[[VIEW:.*]] = memref.expand_shape %[[LENGTHS]]
+// CHECK-NEXT: %[[N:.*]] = memref.load %{{.*}}[%c0] : memref<1xf32>
+// CHECK-NEXT: arith.fptosi %[[N]]
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c1, %c32)
+// CHECK: memref.load %{{.*}}[] : memref<f32>
+// CHECK-NEXT: memref.store %{{.*}}[] : memref<f32>
+// CHECK: } {mapping
+// CHECK: return %[[VIEW]]
+func.func @bookkeeping(%lengths: memref<1xf32>, %finished: memref<1xf32>,
+                       %count: memref<1xf32>, %from: memref<f32>,
+                       %to: memref<f32>) -> (memref<1x1xf32>, i64) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %view = memref.expand_shape %lengths [[0, 1]] output_shape [1, 1] : memref<1xf32> into memref<1x1xf32>
+  %l = memref.load %view[%c0, %c0] : memref<1x1xf32>
+  %f = memref.load %finished[%c0] : memref<1xf32>
+  %left = arith.subf %one, %f : f32
+  %sum = arith.addf %l, %left : f32
+  memref.store %sum, %lengths[%c0] : memref<1xf32>
+  %n = memref.load %count[%c0] : memref<1xf32>
+  %i = arith.fptosi %n : f32 to i64
+  memref.copy %from, %to : memref<f32> to memref<f32>
+  return %view, %i : memref<1x1xf32>, i64
+}

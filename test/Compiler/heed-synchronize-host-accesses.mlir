@@ -58,6 +58,43 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// A private function of the module that launches (an attention's outlined
+// host function) does not wait before its return: its caller counts the
+// call as a launch and waits where it next reads. The runtime's
+// stream-ordered calls (a decoder's stop test) get no wait.
+// CHECK-LABEL: func.func @caller
+// CHECK: call @launches_privately
+// CHECK-NEXT: call @heed_gpu_stop_test_read
+// CHECK-NEXT: call @heed_gpu_sync() : () -> ()
+// CHECK-NEXT: memref.load
+// CHECK-LABEL: func.func private @launches_privately
+// CHECK-NEXT: arith.constant
+// CHECK-NEXT: gpu.launch_func @kernels::@step
+// CHECK-NEXT: return
+module attributes {gpu.container_module} {
+  func.func @caller(%state: memref<4xf32>, %address: index, %handle: index) -> f32 {
+    %c0 = arith.constant 0 : index
+    func.call @launches_privately(%state) : (memref<4xf32>) -> ()
+    %count = func.call @heed_gpu_stop_test_read(%handle, %address) : (index, index) -> f32
+    %x = memref.load %state[%c0] : memref<4xf32>
+    %y = arith.addf %x, %count : f32
+    return %y : f32
+  }
+  func.func private @launches_privately(%state: memref<4xf32>) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @kernels::@step blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%state : memref<4xf32>)
+    return
+  }
+  func.func private @heed_gpu_stop_test_read(index, index) -> f32 attributes {heed.stream_ordered}
+  gpu.module @kernels {
+    gpu.func @step(%state: memref<4xf32>) kernel {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // No launches: nothing to wait for.
 // CHECK-LABEL: func.func @host_only
 // CHECK-NOT: heed_gpu_sync

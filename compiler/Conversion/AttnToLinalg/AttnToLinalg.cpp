@@ -555,6 +555,7 @@ struct SqueezeLowering : OpRewritePattern<attn::SqueezeOp> {
 
 struct ConvertAttnToLinalgPass
     : heed::impl::ConvertAttnToLinalgBase<ConvertAttnToLinalgPass> {
+  using ConvertAttnToLinalgBase::ConvertAttnToLinalgBase;
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     WalkResult dynamic = func.walk([&](Operation *op) {
@@ -574,7 +575,7 @@ struct ConvertAttnToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     populateAttnToLinalgPatterns(patterns);
-    populateSequenceToLinalgPatterns(patterns);
+    populateSequenceToLinalgPatterns(patterns, gatherElementwise);
     ConversionTarget target(getContext());
     target.addIllegalDialect<attn::AttnDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

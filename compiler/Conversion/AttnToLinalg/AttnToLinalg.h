@@ -38,8 +38,11 @@ elementwise(mlir::OpBuilder &b, mlir::Location loc,
                 body);
 
 /// Patterns for the generated recurrent cells, batch normalization,
-/// embedding and argmax (SequenceToLinalg.cpp).
-void populateSequenceToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// embedding and argmax (SequenceToLinalg.cpp); `gatherElementwise`: a
+/// beam's row gathers as one element-wise generic (the GPU targets) rather
+/// than a loop of row copies.
+void populateSequenceToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                      bool gatherElementwise = false);
 
 /// The fast-math flags of all Heed arithmetic (compiler/Transforms/FastMath.h).
 mlir::arith::FastMathFlagsAttr fastMath(mlir::OpBuilder &b);

@@ -193,10 +193,27 @@ struct EmbeddingLowering : OpRewritePattern<attn::EmbeddingOp> {
   }
 };
 
+/// A row number of attn.gather_rows (f32) clamped into [0, count).
+static Value clampedRow(OpBuilder &b, Location l, Value f, int64_t count) {
+  Value id = arith::FPToSIOp::create(b, l, b.getI64Type(), f);
+  id = arith::MaxSIOp::create(
+      b, l, id, arith::ConstantOp::create(b, l, b.getI64IntegerAttr(0)));
+  id = arith::MinSIOp::create(
+      b, l, id,
+      arith::ConstantOp::create(b, l, b.getI64IntegerAttr(count - 1)));
+  return arith::IndexCastOp::create(b, l, b.getIndexType(), id);
+}
+
 /// attn.gather_rows: one copy per picked row (a contiguous block: memcpy
-/// once bufferized), the row number clamped into [0, N).
+/// once bufferized), the row number clamped into [0, N). With
+/// `elementwise` (the GPU targets), one linalg.generic whose elements read
+/// their row number and their element of the input: one kernel, where the
+/// loop of copies would be host code that reads every row number.
 struct GatherRowsLowering : OpRewritePattern<attn::GatherRowsOp> {
-  using OpRewritePattern::OpRewritePattern;
+  GatherRowsLowering(MLIRContext *ctx, bool elementwise)
+      : OpRewritePattern(ctx), elementwise(elementwise) {}
+  bool elementwise;
+
   LogicalResult matchAndRewrite(attn::GatherRowsOp op,
                                 PatternRewriter &rw) const override {
     Location loc = op.getLoc();
@@ -204,6 +221,28 @@ struct GatherRowsLowering : OpRewritePattern<attn::GatherRowsOp> {
     int64_t rank = type.getRank();
     Value input = op.getInput(), rows = op.getRows();
     int64_t count = typeOf(input).getDimSize(0);
+    if (elementwise) {
+      SmallVector<utils::IteratorType> iters(rank,
+                                             utils::IteratorType::parallel);
+      Value y =
+          linalg::GenericOp::create(
+              rw, loc, type, ValueRange{}, emptyTensor(rw, loc, type),
+              SmallVector<AffineMap>{rw.getMultiDimIdentityMap(rank)}, iters,
+              [&](OpBuilder &b, Location l, ValueRange) {
+                SmallVector<Value> at;
+                for (int64_t d = 0; d < rank; ++d)
+                  at.push_back(linalg::IndexOp::create(b, l, d));
+                Value f =
+                    tensor::ExtractOp::create(b, l, rows, ValueRange{at[0]});
+                at[0] = clampedRow(b, l, f, count);
+                linalg::YieldOp::create(
+                    b, l,
+                    ValueRange{tensor::ExtractOp::create(b, l, input, at)});
+              })
+              .getResult(0);
+      rw.replaceOp(op, y);
+      return success();
+    }
     Value zero = arith::ConstantIndexOp::create(rw, loc, 0);
     Value one = arith::ConstantIndexOp::create(rw, loc, 1);
     Value picked = arith::ConstantIndexOp::create(rw, loc, type.getDimSize(0));
@@ -211,14 +250,7 @@ struct GatherRowsLowering : OpRewritePattern<attn::GatherRowsOp> {
         rw, loc, zero, picked, one, ValueRange{emptyTensor(rw, loc, type)},
         [&](OpBuilder &b, Location l, Value j, ValueRange args) {
           Value f = tensor::ExtractOp::create(b, l, rows, ValueRange{j});
-          Value id = arith::FPToSIOp::create(b, l, b.getI64Type(), f);
-          id = arith::MaxSIOp::create(
-              b, l, id,
-              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(0)));
-          id = arith::MinSIOp::create(
-              b, l, id,
-              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(count - 1)));
-          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), id);
+          Value row = clampedRow(b, l, f, count);
           SmallVector<OpFoldResult> from(rank, b.getIndexAttr(0)),
               to(rank, b.getIndexAttr(0)), sizes,
               strides(rank, b.getIndexAttr(1));
@@ -454,8 +486,10 @@ struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
 
 } // namespace
 
-void heed::populateSequenceToLinalgPatterns(RewritePatternSet &patterns) {
+void heed::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
+                                            bool gatherElementwise) {
   patterns.add<LstmCellLowering, GruCellLowering, BatchNormLowering,
-               EmbeddingLowering, GatherRowsLowering, ArgmaxLowering,
-               TopKLowering, Conv1DLowering>(patterns.getContext());
+               EmbeddingLowering, ArgmaxLowering, TopKLowering, Conv1DLowering>(
+      patterns.getContext());
+  patterns.add<GatherRowsLowering>(patterns.getContext(), gatherElementwise);
 }

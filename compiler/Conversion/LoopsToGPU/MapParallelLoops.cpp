@@ -21,6 +21,10 @@
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/IR/IRMapping.h"
 
+#include "llvm/ADT/SetVector.h"
+
+#include <functional>
+
 #include <limits>
 
 namespace heed {
@@ -68,6 +72,131 @@ void wrapInOneIteration(scf::ForOp loop) {
   loop->moveBefore(parallel.getBody()->getTerminator());
 }
 
+/// Whether `op` may join a stretch of host scalar work that moves onto one
+/// thread: an f32 load or store (not of a stack array: a CPU-run kernel's
+/// shared memory), or an op without effects or regions.
+bool isScalarWork(Operation &op) {
+  auto heapF32 = [](Value memref) {
+    return cast<MemRefType>(memref.getType()).getElementType().isF32() &&
+           !memref.getDefiningOp<memref::AllocaOp>();
+  };
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return heapF32(load.getMemRef());
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    return heapF32(store.getMemRef());
+  return op.getNumRegions() == 0 && isPure(&op) &&
+         !op.hasTrait<OpTrait::IsTerminator>();
+}
+
+bool containsParallelWork(Operation &op) {
+  return op
+      .walk([](Operation *inner) {
+        return isa<scf::ParallelOp, gpu::LaunchOp>(inner)
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+/// Elementwise ops on single-element buffers (a decoder step's bookkeeping
+/// at batch 1: its single-iteration loops fold away) are host loads,
+/// arithmetic and stores between launches, each load a wait for the
+/// kernels. In each stretch of such ops in a host block, the stores and
+/// what they are computed from within the stretch move into a one-iteration
+/// parallel loop (one thread), when nothing else uses those values: a value
+/// the host itself needs (a loop's bound or test) keeps its load on the
+/// host.
+void moveScalarWorkToOneThread(Block &block) {
+  auto moveStretch = [](ArrayRef<Operation *> stretch) {
+    llvm::SetVector<Operation *> moved;
+    SmallVector<Operation *> work;
+    for (Operation *op : stretch)
+      if (isa<memref::StoreOp>(op))
+        work.push_back(op);
+    while (!work.empty()) {
+      Operation *op = work.pop_back_val();
+      if (!moved.insert(op))
+        continue;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp();
+            def && llvm::is_contained(stretch, def))
+          work.push_back(def);
+    }
+    if (moved.empty())
+      return;
+    // A value used outside as well: a pure op computed from no load (a
+    // view, an index) is computed in both places; else the host needs it.
+    std::function<bool(Operation *)> readsMemory = [&](Operation *op) {
+      if (isa<memref::LoadOp>(op))
+        return true;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp();
+            def && moved.contains(def) && readsMemory(def))
+          return true;
+      return false;
+    };
+    llvm::SmallPtrSet<Operation *, 8> cloned;
+    for (Operation *op : moved)
+      for (Operation *user : op->getUsers())
+        if (!moved.contains(user)) {
+          if (readsMemory(op))
+            return;
+          cloned.insert(op);
+        }
+    SmallVector<Operation *> ordered(moved.begin(), moved.end());
+    llvm::sort(ordered, [](Operation *a, Operation *b) {
+      return a->isBeforeInBlock(b);
+    });
+    // The moved ops run where the first was: no load the host keeps may lie
+    // between them (a store moved before it could change what it reads).
+    for (Operation *op : stretch)
+      if (!moved.contains(op) && isa<memref::LoadOp>(op) &&
+          ordered.front()->isBeforeInBlock(op) &&
+          op->isBeforeInBlock(ordered.back()))
+        return;
+    OpBuilder b(ordered.front());
+    Location loc = ordered.front()->getLoc();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    auto parallel = scf::ParallelOp::create(b, loc, ValueRange{zero},
+                                            ValueRange{one}, ValueRange{one});
+    OpBuilder inside = OpBuilder::atBlockTerminator(parallel.getBody());
+    IRMapping copies;
+    for (Operation *op : ordered) {
+      if (cloned.contains(op))
+        inside.clone(*op, copies);
+      else
+        op->moveBefore(parallel.getBody()->getTerminator());
+    }
+    for (Operation *op : ordered)
+      if (!cloned.contains(op))
+        for (OpOperand &use : op->getOpOperands())
+          if (Value copy = copies.lookupOrNull(use.get()))
+            use.set(copy);
+  };
+  SmallVector<Operation *> stretch;
+  auto flush = [&] {
+    moveStretch(stretch);
+    stretch.clear();
+  };
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    if (isScalarWork(op)) {
+      stretch.push_back(&op);
+      continue;
+    }
+    flush();
+    // Host control flow around kernels (a decoder's loop, a branch); not
+    // kernels themselves, nor loops without kernels (a CPU-run kernel's
+    // loops over its blocks and threads).
+    if (isa<scf::ParallelOp, gpu::LaunchOp>(op) || !containsParallelWork(op))
+      continue;
+    for (Region &region : op.getRegions())
+      for (Block &nested : region)
+        moveScalarWorkToOneThread(nested);
+  }
+  flush();
+}
+
 /// memref.copy as a parallel loop nest of loads and stores, so that it is
 /// mapped like any other element-wise work.
 void copyAsParallelLoop(memref::CopyOp copy) {
@@ -77,8 +206,14 @@ void copyAsParallelLoop(memref::CopyOp copy) {
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   if (type.getRank() == 0) {
-    Value v = memref::LoadOp::create(b, loc, copy.getSource());
-    memref::StoreOp::create(b, loc, v, copy.getTarget());
+    // One element, on one thread: on the host it would wait for the
+    // kernels before it (a reduction's init copied in a decoder's step).
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero}, ValueRange{one}, ValueRange{one},
+        [&](OpBuilder &nb, Location l, ValueRange) {
+          Value v = memref::LoadOp::create(nb, l, copy.getSource());
+          memref::StoreOp::create(nb, l, v, copy.getTarget());
+        });
     copy.erase();
     return;
   }
@@ -135,6 +270,8 @@ struct MapParallelLoopsToGPUPass
     });
     for (scf::ForOp loop : serial)
       wrapInOneIteration(loop);
+    for (Block &block : func.getBody())
+      moveScalarWorkToOneThread(block);
 
     SmallVector<scf::ParallelOp> loops;
     func.walk([&](scf::ParallelOp loop) {

@@ -64,6 +64,9 @@ std::mutex lock;
 std::map<void *, size_t> allocations;
 size_t allocated = 0;
 long launches = 0, modules = 0, lookups = 0, streams = 0;
+// Waits for a stream, a free or a copy that found launched work (the host
+// would stall on a GPU), waits for an event, and frees.
+long waits = 0, eventWaits = 0, frees = 0;
 
 /// With FAKE_CUDA_SUMMARY set, one line on stderr when the process ends:
 /// what the driver was asked to do, and the managed memory still held.
@@ -72,8 +75,10 @@ struct Summary {
     if (std::getenv("FAKE_CUDA_SUMMARY"))
       std::fprintf(stderr,
                    "fake-cuda: %ld modules loaded, %ld kernels looked up, %ld "
-                   "launches, %ld streams created, %zu allocations live\n",
-                   modules, lookups, launches, streams, allocations.size());
+                   "launches, %ld waits, %ld event waits, %ld frees, %ld "
+                   "streams created, %zu allocations live\n",
+                   modules, lookups, launches, waits, eventWaits, frees,
+                   streams, allocations.size());
   }
 } summary;
 
@@ -83,7 +88,8 @@ size_t pageBytes(size_t bytes) {
 }
 /// Allocations a launched kernel uses, until the next wait (under lock).
 std::set<void *> guarded;
-void waitForKernels() {
+void waitForKernels(long &counter = waits) {
+  counter += !guarded.empty();
   for (void *p : guarded)
     mprotect(p, pageBytes(allocations[p]), PROT_READ | PROT_WRITE);
   guarded.clear();
@@ -291,6 +297,7 @@ CUresult cuMemFree_v2(unsigned long long address) {
     return kInvalidValue;
   // (Freeing waits for the kernels that use it.)
   waitForKernels();
+  ++frees;
   allocated -= it->second;
   munmap(p, pageBytes(it->second));
   allocations.erase(it);
@@ -312,6 +319,33 @@ CUresult cuMemcpy(unsigned long long dst, unsigned long long src,
               reinterpret_cast<void *>(static_cast<uintptr_t>(src)), bytes);
   return kSuccess;
 }
+// A copy to the host in stream order: the fake's kernels never run, so
+// the work before it is done; it reads the source even while a launch
+// guards it.
+CUresult cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t bytes,
+                              CUstream_st *) {
+  std::lock_guard<std::mutex> guard(lock);
+  auto *from = reinterpret_cast<char *>(static_cast<uintptr_t>(src));
+  auto it = allocations.upper_bound(from);
+  if (it == allocations.begin() ||
+      from + bytes > static_cast<char *>((--it)->first) + it->second)
+    return kInvalidValue;
+  bool wasGuarded = guarded.count(it->first);
+  if (wasGuarded)
+    mprotect(it->first, pageBytes(it->second), PROT_READ);
+  std::memcpy(dst, from, bytes);
+  if (wasGuarded)
+    mprotect(it->first, pageBytes(it->second), PROT_NONE);
+  return kSuccess;
+}
+CUresult cuMemAllocHost_v2(void **pointer, size_t bytes) {
+  *pointer = std::malloc(bytes ? bytes : 1);
+  return *pointer ? kSuccess : kOutOfMemory;
+}
+CUresult cuMemFreeHost(void *pointer) {
+  std::free(pointer);
+  return kSuccess;
+}
 // An event is the host time it was recorded at: the fake's work is the
 // host's.
 CUresult cuEventCreate(CUevent_st **event, unsigned) {
@@ -324,9 +358,11 @@ CUresult cuEventRecord(CUevent_st *event, CUstream_st *) {
 }
 CUresult cuEventSynchronize(CUevent_st *) {
   std::lock_guard<std::mutex> guard(lock);
-  waitForKernels();
+  waitForKernels(eventWaits);
   return kSuccess;
 }
+// Done at once (the fake's work is): querying is not waiting.
+CUresult cuEventQuery(CUevent_st *) { return kSuccess; }
 CUresult cuEventElapsedTime(float *ms, CUevent_st *begin, CUevent_st *end) {
   *ms = std::chrono::duration<float, std::milli>(end->at - begin->at).count();
   return kSuccess;
@@ -344,6 +380,9 @@ long fakeCudaStreams() {
 }
 long fakeCudaLookups() {
   return counted([] { return lookups; });
+}
+long fakeCudaWaits() {
+  return counted([] { return waits; });
 }
 long fakeCudaLiveAllocations() {
   return counted([] { return long(allocations.size()); });

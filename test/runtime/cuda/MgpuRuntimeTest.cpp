@@ -59,7 +59,10 @@ protected:
     unsetenv("FAKE_CUDA_TOTAL_MB");
     takeFirstError();
   }
-  void TearDown() override { unsetenv("FAKE_CUDA_TOTAL_MB"); }
+  void TearDown() override {
+    releaseCachedBlocks();
+    unsetenv("FAKE_CUDA_TOTAL_MB");
+  }
   template <typename F> F fn(const char *name) {
     EXPECT_TRUE(table.count(name)) << name;
     return reinterpret_cast<F>(table[name]);
@@ -70,6 +73,9 @@ protected:
   long liveAllocations() {
     return reinterpret_cast<long (*)()>(
         dlsym(fake, "fakeCudaLiveAllocations"))();
+  }
+  long waits() {
+    return reinterpret_cast<long (*)()>(dlsym(fake, "fakeCudaWaits"))();
   }
   std::map<std::string, void *> table;
   void *fake = nullptr;
@@ -201,8 +207,95 @@ TEST_F(MgpuRuntime, ManagedMemoryRoundTrip) {
   EXPECT_EQ(b[63], 31.5f);
   release(a, nullptr);
   release(b, nullptr);
+  // Kept for the thread's next allocations until released.
+  EXPECT_EQ(liveAllocations(), live + 2);
+  releaseCachedBlocks();
   EXPECT_EQ(liveAllocations(), live);
   EXPECT_EQ(takeFirstError(), "");
+}
+
+TEST_F(MgpuRuntime, FreedBlocksServeTheThreadsNextAllocations) {
+  // A decoder step frees and allocates the same buffers: after a launch
+  // that uses a block, freeing it neither waits nor calls the driver, and
+  // the next allocation of its size (rounded) gets it back.
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *kernel =
+      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  auto malloc = fn<void *(*)(size_t)>("malloc");
+  auto free = fn<void (*)(void *)>("free");
+  long live = liveAllocations();
+  void *block = malloc(1000);
+  int64_t count = 16;
+  void *params[] = {&block, &count};
+  void *stream = fn<StreamCreate>("mgpuStreamCreate")();
+  fn<Launch>("mgpuLaunchKernel")(kernel, 1, 1, 1, 32, 1, 1, 0, stream, params,
+                                 nullptr, 2);
+  long waited = waits();
+  free(block);
+  EXPECT_EQ(waits(), waited);
+  EXPECT_EQ(liveAllocations(), live + 1);
+  EXPECT_EQ(malloc(1010), block); // the same size once rounded
+  void *other = malloc(5000);
+  EXPECT_NE(other, block);
+  free(block);
+  // Another thread does not get this thread's blocks (its launches are on
+  // another stream).
+  void *elsewhere = nullptr;
+  std::thread([&] {
+    elsewhere = malloc(1000);
+    free(elsewhere);
+    releaseCachedBlocks();
+  }).join();
+  EXPECT_NE(elsewhere, block);
+  // A calloc'ed block that a launch may still write is zeroed after a wait.
+  fn<Launch>("mgpuLaunchKernel")(kernel, 1, 1, 1, 32, 1, 1, 0, stream, params,
+                                 nullptr, 2);
+  auto calloc = fn<void *(*)(size_t, size_t)>("calloc");
+  auto *zeroed = static_cast<char *>(calloc(10, 100));
+  EXPECT_EQ(zeroed, block);
+  EXPECT_EQ(zeroed[999], 0);
+  free(zeroed);
+  free(other);
+  EXPECT_EQ(takeFirstError(), "");
+  releaseCachedBlocks();
+  EXPECT_EQ(liveAllocations(), live);
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, StopTestReadsWithoutWaitingForTheStream) {
+  // heed-lag-stop-tests's calls: a step's count is copied to the host in
+  // stream order, so reading it after a launch that writes it neither
+  // waits for the stream nor touches the guarded memory (the fake ends
+  // the process if the host does); the fake's copies finish at once, so
+  // each read sees its own step's count.
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *kernel =
+      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  auto begin = fn<intptr_t (*)()>("heed_gpu_stop_test_begin");
+  auto read = fn<float (*)(intptr_t, intptr_t)>("heed_gpu_stop_test_read");
+  auto end = fn<void (*)(intptr_t)>("heed_gpu_stop_test_end");
+  auto *count = static_cast<float *>(fn<void *(*)(size_t)>("malloc")(4));
+  void *stream = fn<StreamCreate>("mgpuStreamCreate")();
+  int64_t n = 1;
+  void *params[] = {&count, &n};
+  for (int reuse = 0; reuse < 2; ++reuse) {
+    intptr_t state = begin();
+    for (int step = 0; step < 8; ++step) {
+      fn<StreamOp>("heed_gpu_sync")(nullptr); // before the host writes
+      *count = float(8 - step);
+      fn<Launch>("mgpuLaunchKernel")(kernel, 1, 1, 1, 32, 1, 1, 0, stream,
+                                     params, nullptr, 2);
+      long waited = waits();
+      EXPECT_EQ(read(state, reinterpret_cast<intptr_t>(count)),
+                float(8 - step));
+      EXPECT_EQ(waits(), waited) << "step " << step;
+    }
+    end(state);
+  }
+  EXPECT_EQ(takeFirstError(), "");
+  fn<StreamOp>("heed_gpu_sync")(nullptr);
+  fn<void (*)(void *)>("free")(count);
+  fn<Unload>("mgpuModuleUnload")(module);
 }
 
 TEST_F(MgpuRuntime, OutOfMemorySaysWhatWasAskedAndWhatIsFree) {

@@ -1,0 +1,250 @@
+//===- DeviceMemory.cpp - Managed memory and the host code's block cache --===//
+//
+// Part of Heed. Every buffer of the cuda target is managed memory
+// (cuMemAllocManaged): the weights and each run's inputs and outputs
+// (ManagedBuffer), and the host code's temporaries (its malloc, calloc and
+// free, and gpu-to-llvm's mgpuMemAlloc and mgpuMemFree).
+//
+// The host code frees and allocates the same few buffers every step of a
+// recurrent layer or decoder. Freeing must not take memory from under a
+// kernel still queued, so a free would wait for the device each step (and
+// allocating is a driver call). Instead a thread keeps the blocks its host
+// code frees and gives them to its next allocations of the same size: the
+// host code of a run runs on one thread and launches on that thread's one
+// stream, so whatever used a block was queued before whatever uses it
+// again, and the host's own accesses wait first
+// (heed-synchronize-host-accesses). What does not fit the cache, and what a
+// thread keeps when it ends, is freed after a wait.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/MgpuRuntime.h"
+#include "runtime/cuda/RuntimeState.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+namespace heed::rt::cuda::detail {
+namespace {
+
+std::mutex fallbackLock;
+std::set<void *> hostFallbacks; // guarded by fallbackLock
+
+/// At most this much freed memory kept per thread.
+constexpr size_t kCacheBytes = size_t(512) << 20;
+/// Block sizes are rounded to this, so that nearby sizes share blocks.
+constexpr size_t kGranule = 256;
+
+/// A thread's host-code blocks: those live (with their sizes) and those
+/// freed and kept, by size.
+struct BlockCache {
+  std::unordered_map<void *, size_t> live;
+  std::multimap<size_t, void *> kept;
+  size_t keptBytes = 0;
+
+  /// Frees the kept blocks, after waiting for the thread's work if any is
+  /// pending (kernels may still use them until then).
+  void release() {
+    if (kept.empty())
+      return;
+    hostSync();
+    if (const DriverApi *api = ready("freeing device memory"))
+      for (auto &[size, pointer] : kept)
+        api->memFree(
+            static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)));
+    kept.clear();
+    keptBytes = 0;
+  }
+  ~BlockCache() { release(); }
+};
+thread_local BlockCache cache;
+
+} // namespace
+
+namespace {
+void *tryManagedOnce(size_t bytes, std::string &error) {
+  const DriverApi *api = ready("allocating device memory");
+  if (!api) {
+    error = "no device: " + driverStatus();
+    return nullptr;
+  }
+  auto outOfMemory = [&](size_t free, size_t total, const std::string &why) {
+    error = "out of device memory: asked for " + megabytes(bytes) + " (" +
+            std::to_string(bytes) + " bytes), " + megabytes(free) + " (" +
+            std::to_string(free) + " bytes) free of " + megabytes(total) + why;
+    return nullptr;
+  };
+  // Never more managed memory than the device has free: a driver asked
+  // for more may page the GPU to a standstill rather than fail.
+  size_t free = 0, total = 0;
+  if (api->memGetInfo(&free, &total) == kCudaSuccess && bytes > free)
+    return outOfMemory(free, total, "");
+  CUdeviceptr address = 0;
+  CUresult r =
+      api->memAllocManaged(&address, bytes ? bytes : 1, kMemAttachGlobal);
+  if (r == kCudaSuccess)
+    return reinterpret_cast<void *>(static_cast<uintptr_t>(address));
+  api->memGetInfo(&free, &total);
+  return outOfMemory(free, total, " (cuMemAllocManaged: " + errorName(r) + ")");
+}
+} // namespace
+
+void *tryManaged(size_t bytes, std::string &error) {
+  void *p = tryManagedOnce(bytes, error);
+  if (!p && !cache.kept.empty()) {
+    // The blocks this thread keeps, given back to the device first.
+    cache.release();
+    error.clear();
+    p = tryManagedOnce(bytes, error);
+  }
+  return p;
+}
+
+void freeNow(void *pointer) {
+  if (!pointer)
+    return;
+  // A kernel launched before may still use it.
+  hostSync();
+  {
+    std::lock_guard<std::mutex> guard(fallbackLock);
+    if (hostFallbacks.erase(pointer)) {
+      std::free(pointer);
+      return;
+    }
+  }
+  if (const DriverApi *api = ready("freeing device memory"))
+    if (CUresult r = api->memFree(
+            static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)));
+        r != kCudaSuccess)
+      fail("freeing device memory failed: " + errorName(r));
+}
+
+/// A block for the host code: a kept one of the same size, else managed
+/// memory (the kept ones freed first if the device is out of it: above). A
+/// failed allocation is recorded and falls back to host memory, so that the
+/// rest of the run finishes (its launches skipped).
+void *memAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
+  if (!failed()) {
+    size_t size =
+        (std::max<uint64_t>(bytes, 1) + kGranule - 1) / kGranule * kGranule;
+    if (auto it = cache.kept.find(size); it != cache.kept.end()) {
+      void *p = it->second;
+      cache.kept.erase(it);
+      cache.keptBytes -= size;
+      cache.live.emplace(p, size);
+      return p;
+    }
+    std::string error;
+    if (void *p = tryManaged(size, error)) {
+      cache.live.emplace(p, size);
+      return p;
+    }
+    fail("a buffer of the running model: " + error);
+  }
+  void *host = std::malloc(bytes ? bytes : 1);
+  std::lock_guard<std::mutex> guard(fallbackLock);
+  hostFallbacks.insert(host);
+  return host;
+}
+
+/// The host code's free: kept for the thread's next allocation of its size
+/// (no wait), or freed now where the cache is full or the block is not one
+/// of this thread's.
+void memFree(void *pointer, void * /*stream*/) {
+  if (!pointer)
+    return;
+  auto it = cache.live.find(pointer);
+  if (it != cache.live.end()) {
+    size_t size = it->second;
+    cache.live.erase(it);
+    if (cache.keptBytes + size <= kCacheBytes) {
+      cache.kept.emplace(size, pointer);
+      cache.keptBytes += size;
+      return;
+    }
+  }
+  freeNow(pointer);
+}
+
+void memcpyOnDevice(void *dst, void *src, size_t bytes, void * /*stream*/) {
+  if (failed())
+    return;
+  const DriverApi *api = ready("copying device memory");
+  if (!api)
+    return;
+  if (CUresult r = api->memcpy(
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(dst)),
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(src)), bytes);
+      r != kCudaSuccess)
+    fail("copying " + std::to_string(bytes) +
+         " bytes on the device failed: " + errorName(r));
+}
+
+/// The host code's own temporaries (malloc/free after memref lowering): in
+/// managed memory too, since its kernels read and write them.
+void *hostCodeMalloc(size_t bytes) { return memAlloc(bytes, nullptr, true); }
+/// LLVM turns a malloc and a memset to zero into calloc.
+void *hostCodeCalloc(size_t count, size_t size) {
+  size_t bytes = count * size;
+  if (size && bytes / size != count) {
+    fail("a buffer of the running model: " + std::to_string(count) + " x " +
+         std::to_string(size) + " bytes overflows");
+    return nullptr;
+  }
+  void *p = memAlloc(bytes, nullptr, true);
+  // (A kept block may hold a kernel's results: the host waits for them
+  // before it writes.)
+  hostSync();
+  std::memset(p, 0, bytes);
+  return p;
+}
+void hostCodeFree(void *pointer) { memFree(pointer, nullptr); }
+
+} // namespace heed::rt::cuda::detail
+
+namespace heed::rt::cuda {
+using namespace detail;
+
+void releaseCachedBlocks() { cache.release(); }
+
+ManagedBuffer ManagedBuffer::allocate(std::vector<int64_t> shape,
+                                      const std::string &what,
+                                      std::string &error) {
+  ManagedBuffer buffer;
+  buffer.dims = std::move(shape);
+  std::string why;
+  buffer.pointer = static_cast<float *>(tryManaged(buffer.bytes(), why));
+  if (!buffer.pointer) {
+    error = what + ": " + why;
+    return ManagedBuffer();
+  }
+  return buffer;
+}
+
+ManagedBuffer &ManagedBuffer::operator=(ManagedBuffer &&other) noexcept {
+  std::swap(pointer, other.pointer);
+  std::swap(dims, other.dims);
+  return *this;
+}
+
+ManagedBuffer::~ManagedBuffer() { freeNow(pointer); }
+
+size_t ManagedBuffer::bytes() const {
+  size_t n = sizeof(float);
+  for (int64_t d : dims)
+    n *= static_cast<size_t>(d);
+  return n;
+}
+
+void *allocateManaged(size_t bytes, std::string &error) {
+  return tryManaged(bytes, error);
+}
+
+void freeManaged(void *pointer) { freeNow(pointer); }
+
+} // namespace heed::rt::cuda
