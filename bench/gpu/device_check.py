@@ -8,12 +8,15 @@ what bench/gpu/make_device_bundle.py prepared elsewhere:
 1. Goldens: every case of test/GPU/cuda-goldens.test through its model
    library (heed-aot-run-cuda), against its PyTorch golden with the CPU's
    tolerances (|a - e| <= atol + 1e-4 |e|, heed-allclose's rule).
-2. Benchmarks: each model library run once, then `repeat` more times;
-   HEED_CUDA_PROFILE times every kernel with CUDA events. Reported: the
-   device time of one run (its kernels' time, preparation excluded), the
-   wall time of one run (the median; inputs and outputs staged through
-   managed memory included), and for attention TFLOP/s (4 S² d per head)
-   from the flash kernel's time.
+2. Benchmarks: each model library run once, then `repeat` more times,
+   with HEED_CUDA_PROFILE (every kernel timed with CUDA events, each
+   launch then waited for) and without it. Reported: the device time of
+   one run (its kernels' time, preparation excluded) from the first, the
+   wall time of one run (the median; launches asynchronous, inputs and
+   outputs staged through managed memory included) from the second, for
+   the NMT decoders also the wall time with HEED_STOP_TEST_LAG=1 (the
+   host at most one step ahead of the stop test's count), and for
+   attention TFLOP/s (4 S² d per head) from the flash kernel's time.
 3. PyTorch on the same GPU, eager and torch.compile, timed with CUDA
    events (median of 20 after warm-up): F.scaled_dot_product_attention in
    bf16 and f32, the date translator, the seed-size NMT decoder
@@ -111,13 +114,23 @@ def heed_benchmarks(bundle, manifest, tmp, seed_dir, report):
         if weights == "nmt-seed":
             weights = os.path.join(seed_dir, "weights.safetensors")
         out = os.path.join(tmp, bench["name"] + ".npz")
-        r = runner(bundle, [os.path.join(bundle, bench["library"]), bench["model"], weights, out]
-                   + make_inputs(bench, tmp, seed_dir) + ["--repeat=%d" % bench["repeat"]],
-                   env={"HEED_CUDA_PROFILE": "1"})
+        args = ([os.path.join(bundle, bench["library"]), bench["model"], weights, out]
+                + make_inputs(bench, tmp, seed_dir) + ["--repeat=%d" % bench["repeat"]])
+
+        def wall_ms(env):
+            """Median wall time per run, launches asynchronous (no profile)."""
+            w = runner(bundle, args, env=env)
+            if w.returncode:
+                return None
+            return float(re.search(r"median ([0-9.]+) ms", w.stdout).group(1))
+
+        # The profile times each launch with events and waits for it: device
+        # times per kernel, but not the wall time of asynchronous launches.
+        r = runner(bundle, args, env={"HEED_CUDA_PROFILE": "1"})
         if r.returncode:
             rows[bench["name"]] = {"error": failure(r)}
             continue
-        wall = float(re.search(r"median ([0-9.]+) ms", r.stdout).group(1))
+        wall = wall_ms({})
         runs = bench["repeat"] + 1
         device, flash, launches = 0.0, 0.0, 0
         for name, n, ms in re.findall(r"heed-cuda-profile: (\S+) (\d+) launches ([0-9.]+) ms",
@@ -129,6 +142,10 @@ def heed_benchmarks(bundle, manifest, tmp, seed_dir, report):
             if "flash_attention" in name:
                 flash += float(ms) / runs
         row = {"wall_ms": wall, "device_ms": device, "launches": launches}
+        if bench["name"].startswith("nmt"):
+            # A decoder with `until`: the host at most 1 step ahead of the
+            # stop test's count instead of 3 (HEED_STOP_TEST_LAG).
+            row["wall_lag1_ms"] = wall_ms({"HEED_STOP_TEST_LAG": "1"})
         if "flops" in bench and flash > 0:
             row["tflops"] = bench["flops"] / (flash * 1e-3) / 1e12
         rows[bench["name"]] = row
@@ -245,23 +262,26 @@ def main(bundle, skip_torch):
             except Exception as e:
                 report.append("PyTorch baselines failed: %s\n" % str(e)[:300])
     report.append("## Benchmarks (ms per run; medians)\n")
-    report.append("| benchmark | Heed device | Heed wall | launches | TFLOP/s | PyTorch eager "
-                  "| torch.compile | eager / Heed device |")
-    report.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    report.append("| benchmark | Heed device | Heed wall | wall, stop-test lag 1 | launches "
+                  "| TFLOP/s | PyTorch eager | torch.compile | eager / Heed wall |")
+    report.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, row in torch_rows.items():
         if "error" in row:
             report.append("PyTorch %s: %s\n" % (name, row["error"]))
     for name, row in heed.items():
         t = torch_rows.get(name, {})
         if "error" in row:
-            report.append("| %s | FAILED: %s | | | | | | |" % (name, row["error"]))
+            report.append("| %s | FAILED: %s | | | | | | | |" % (name, row["error"]))
             continue
         eager = t.get("eager")
-        report.append("| %s | %.3f | %.3f | %d | %s | %s | %s | %s |" % (
-            name, row["device_ms"], row["wall_ms"], row["launches"],
+        wall = row["wall_ms"]
+        lag1 = row.get("wall_lag1_ms")
+        report.append("| %s | %.3f | %s | %s | %d | %s | %s | %s | %s |" % (
+            name, row["device_ms"], "%.3f" % wall if wall else "FAILED",
+            "%.3f" % lag1 if lag1 else "", row["launches"],
             "%.1f" % row["tflops"] if "tflops" in row else "",
             "%.3f" % eager if eager else "", "%.3f" % t["compile"] if "compile" in t else "",
-            "%.2fx" % (eager / row["device_ms"]) if eager and row["device_ms"] else ""))
+            "%.2fx" % (eager / wall) if eager and wall else ""))
     text = "\n".join(report) + "\n"
     print(text)
     with open(os.path.join(bundle, "results.md"), "w") as f:

@@ -9,8 +9,11 @@
 // device's limits, every pointer parameter (`.ptr` in the PTX) checked to
 // lie in managed memory (CUDA_ERROR_ILLEGAL_ADDRESS otherwise, as a GPU
 // without HMM faults), and counted but not run. It tests Heed's runtime, never
-// kernels' results. fakeCudaLaunches() and fakeCudaLiveAllocations() let a
-// test see what happened; FAKE_CUDA_SUMMARY prints it at exit.
+// kernels' results. fakeCudaLaunches(), fakeCudaWaits() (waits that found
+// launched work: where a host would stall on a GPU) and
+// fakeCudaLiveAllocations() let a test see what happened; FAKE_CUDA_SUMMARY
+// prints it at exit. Copies to pinned host memory in stream order
+// (cuMemcpyDtoHAsync) happen at once, and events are always complete.
 //
 // Launches are asynchronous on a GPU: the host may touch what a kernel
 // uses only after waiting for it (a stream's, a context's or an event's
