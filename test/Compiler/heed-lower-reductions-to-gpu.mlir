@@ -74,6 +74,46 @@ func.func @max_two_dims(%x: memref<3x4x64xf32>, %m: memref<3xf32>) {
 
 // -----
 
+// An argmax over 1000 logits at batch 1 (attn.argmax's reduction: the
+// maximum and its index, the first maximum winning): one block of 256
+// threads, each keeping the first maximum of its strided share (strictly
+// greater, from -inf and an index above every real one); the tree keeps
+// the other partial when it is larger or equal with a smaller index;
+// thread 0 stores it where it beats what the outputs held.
+// CHECK-LABEL: func.func @argmax
+// CHECK-SAME: (%[[L:[^:]*]]: memref<1x1000xf32>, %[[MAX:[^:]*]]: memref<1xf32>, %[[AT:[^:]*]]: memref<1xf32>)
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c1, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c256
+// CHECK-SAME: workgroup(%[[PV:.*]] : memref<256xf32, #gpu.address_space<workgroup>>, %[[PI:.*]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[PART:.*]]:2 = scf.for %[[K:.*]] = %[[T]] to %c1000 step %c256 iter_args(%[[V:.*]] = %cst{{.*}}, %[[I:.*]] = %cst{{.*}}) -> (f32, f32)
+// CHECK: %[[X:.*]] = memref.load %[[L]][%c0, %[[K]]]
+// CHECK: %[[B:.*]] = arith.cmpf ogt, %[[X]], %[[V]]
+// CHECK: memref.store %[[PART]]#0, %[[PV]][%[[T]]]
+// CHECK: memref.store %[[PART]]#1, %[[PI]][%[[T]]]
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf oeq
+// CHECK: arith.cmpf olt
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[MAX]][%c0]
+// CHECK: memref.store %{{.*}}, %[[AT]][%c0]
+func.func @argmax(%logits: memref<1x1000xf32>, %max: memref<1xf32>, %at: memref<1xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%logits : memref<1x1000xf32>) outs(%max, %at : memref<1xf32>, memref<1xf32>) {
+  ^bb0(%x: f32, %m: f32, %i: f32):
+    %j = linalg.index 1 : index
+    %j64 = arith.index_cast %j : index to i64
+    %jf = arith.sitofp %j64 : i64 to f32
+    %better = arith.cmpf ogt, %x, %m : f32
+    %m2 = arith.select %better, %x, %m : f32
+    %i2 = arith.select %better, %jf, %i : f32
+    linalg.yield %m2, %i2 : f32, f32
+  }
+  return
+}
+
+// -----
+
 // Left alone: a short reduction (100 elements: one thread per output), many
 // outputs (8192 rows of 128: one thread each is parallel enough), and a
 // body whose accumulator is not simply combined (out · 2 + x).

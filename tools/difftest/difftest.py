@@ -82,6 +82,8 @@ MODELS = {
     "scaled_dot_causal": ("scaled_dot_attention/causal.heed", None,
                           ["q", "k", "v", "lengths"], "scaled_dot_attention/golden_causal.npz"),
     "sequence_layers": test_inputs("sequence_layers", "inputs.npz", "golden.npz"),
+    # An argmax over 300 (a block per row on the GPU target), with ties.
+    "long_argmax": test_inputs("long_argmax", "inputs.npz", "golden.npz", weights=None),
     "nonfinite": test_inputs("nonfinite", "inputs.npz", "golden.npz"),
     "frozen_cells": test_inputs("frozen_cells", "inputs.npz", "golden.npz"),
     "zero_state_cells": test_inputs("zero_state_cells", "inputs.npz", "golden.npz"),

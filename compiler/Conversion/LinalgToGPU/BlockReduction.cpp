@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/LinalgToGPU/BlockArgmax.h"
 #include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Passes.h"
@@ -211,12 +212,18 @@ struct LowerReductionsToGPUPass
 
   void runOnOperation() override {
     std::vector<BlockReductionMatch> found;
+    std::vector<linalg::GenericOp> others;
     getOperation().walk([&](linalg::GenericOp op) {
       if (std::optional<BlockReductionMatch> m = match(op))
         found.push_back(*m);
+      else
+        others.push_back(op);
     });
     for (const BlockReductionMatch &m : found)
       lower(m, onHost);
+    // Argmaxes (two outputs: BlockArgmax.cpp).
+    for (linalg::GenericOp op : others)
+      lowerBlockArgmax(op, onHost);
   }
 };
 

@@ -1,0 +1,23 @@
+//===- BlockArgmax.h - Long argmaxes as one block per output ----*- C++ -*-===//
+//
+// Part of Heed. Part of heed-lower-reductions-to-gpu (BlockReduction.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_CONVERSION_LINALGTOGPU_BLOCKARGMAX_H
+#define HEED_COMPILER_CONVERSION_LINALGTOGPU_BLOCKARGMAX_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+namespace heed {
+
+/// If `op` is an argmax over one long reduction dim (attn.argmax's
+/// lowering: the maximum and its index as f32 outputs, the first maximum
+/// winning) with few outputs, replaces it with a block per output (a
+/// `gpu.launch`, or with `onHost` the same program as loops) and returns
+/// true; otherwise leaves it and returns false.
+bool lowerBlockArgmax(mlir::linalg::GenericOp op, bool onHost);
+
+} // namespace heed
+
+#endif // HEED_COMPILER_CONVERSION_LINALGTOGPU_BLOCKARGMAX_H
