@@ -1079,7 +1079,11 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
     becomes a kernel of one block per output: each of up to 256 threads
     reduces a strided share of the row from the combiner's identity, the
     block halves the partials in shared memory (log2(threads) rounds, a
-    barrier each), and thread 0 combines the total into `out`. With
+    barrier each), and thread 0 combines the total into `out`. So does an
+    argmax of the same sizes (two outputs, the maximum and its index;
+    `better = cmpf ogt x, max` selects both, so the first maximum wins):
+    each thread keeps the first maximum of its share, and the tree keeps
+    the larger partial or, on a tie, the one with the smaller index. With
     `on-host`, the same kernel as loops on the CPU (see
     heed-build-flash-attention-kernels).
 

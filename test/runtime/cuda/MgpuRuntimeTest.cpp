@@ -281,7 +281,7 @@ TEST_F(MgpuRuntime, StopTestReadsWithoutWaitingForTheStream) {
   for (int reuse = 0; reuse < 2; ++reuse) {
     intptr_t state = begin();
     for (int step = 0; step < 8; ++step) {
-      fn<StreamOp>("heed_gpu_sync")(nullptr); // before the host writes
+      fn<void (*)()>("heed_gpu_sync")(); // before the host writes
       *count = float(8 - step);
       fn<Launch>("mgpuLaunchKernel")(kernel, 1, 1, 1, 32, 1, 1, 0, stream,
                                      params, nullptr, 2);
@@ -293,7 +293,7 @@ TEST_F(MgpuRuntime, StopTestReadsWithoutWaitingForTheStream) {
     end(state);
   }
   EXPECT_EQ(takeFirstError(), "");
-  fn<StreamOp>("heed_gpu_sync")(nullptr);
+  fn<void (*)()>("heed_gpu_sync")();
   fn<void (*)(void *)>("free")(count);
   fn<Unload>("mgpuModuleUnload")(module);
 }
