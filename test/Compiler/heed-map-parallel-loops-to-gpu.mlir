@@ -201,3 +201,25 @@ func.func @bookkeeping(%lengths: memref<1xf32>, %finished: memref<1xf32>,
   memref.copy %from, %to : memref<f32> to memref<f32>
   return %view, %i : memref<1x1xf32>, i64
 }
+
+// -----
+
+// A value used outside and inside, computed from another that only the
+// moved work uses: both are computed in both places (the outer one keeps
+// what it is computed from).
+// CHECK-LABEL: func.func @shared_chain
+// CHECK: scf.parallel
+// CHECK: %[[Y1:.*]] = arith.addf
+// CHECK: %[[X1:.*]] = arith.mulf %[[Y1]]
+// CHECK: memref.store %[[X1]]
+// CHECK: } {mapping
+// CHECK: %[[Y2:.*]] = arith.addf
+// CHECK: %[[X2:.*]] = arith.mulf %[[Y2]]
+// CHECK: return %[[X2]]
+func.func @shared_chain(%out: memref<1xf32>, %a: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %y = arith.addf %a, %a : f32
+  %x = arith.mulf %y, %a : f32
+  memref.store %x, %out[%c0] : memref<1xf32>
+  return %x : f32
+}

@@ -136,13 +136,25 @@ void moveScalarWorkToOneThread(Block &block) {
       return false;
     };
     llvm::SmallPtrSet<Operation *, 8> cloned;
+    SmallVector<Operation *> cloneWork;
     for (Operation *op : moved)
       for (Operation *user : op->getUsers())
         if (!moved.contains(user)) {
           if (readsMemory(op))
             return;
-          cloned.insert(op);
+          cloneWork.push_back(op);
         }
+    // What a value computed in both places is computed from, too (pure: it
+    // reads no memory either).
+    while (!cloneWork.empty()) {
+      Operation *op = cloneWork.pop_back_val();
+      if (!cloned.insert(op).second)
+        continue;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp();
+            def && moved.contains(def))
+          cloneWork.push_back(def);
+    }
     SmallVector<Operation *> ordered(moved.begin(), moved.end());
     llvm::sort(ordered, [](Operation *a, Operation *b) {
       return a->isBeforeInBlock(b);
