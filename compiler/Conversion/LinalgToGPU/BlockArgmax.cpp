@@ -20,6 +20,7 @@
 
 #include "compiler/Conversion/LinalgToGPU/BlockArgmax.h"
 #include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
+#include "compiler/Conversion/LinalgToGPU/TreeRounds.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -200,52 +201,43 @@ void lower(const ArgmaxMatch &m, bool onHost) {
   p.load = [](OpBuilder &, const BlockPlace &, Value) {};
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value round,
                   ValueRange) {
-    // stride = threads >> (round + 1); threads below it take the partial a
-    // stride above their own when it wins.
-    Value stride = arith::ShRUIOp::create(
-        b, loc, c(b, threads), arith::AddIOp::create(b, loc, round, c(b, 1)));
-    Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                         place.thread, stride);
-    auto branch = scf::IfOp::create(b, loc, TypeRange{}, active, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&branch.getThenRegion().front());
-    Value other = arith::AddIOp::create(b, loc, place.thread, stride);
-    auto load = [&](unsigned i, Value at) -> Value {
-      return memref::LoadOp::create(b, loc, place.shared[i], at);
-    };
-    Value mv = load(0, place.thread), mi = load(1, place.thread);
-    Value ov = load(0, other), oi = load(1, other);
-    Value take = takes(b, ov, oi, mv, mi);
-    memref::StoreOp::create(b, loc,
-                            arith::SelectOp::create(b, loc, take, ov, mv),
-                            place.shared[0], place.thread);
-    memref::StoreOp::create(b, loc,
-                            arith::SelectOp::create(b, loc, take, oi, mi),
-                            place.shared[1], place.thread);
+    // The partial a stride above replaces this thread's when it wins.
+    emitTreeRound(
+        b, loc, threads, place.thread, round, [&](OpBuilder &b, Value other) {
+          auto load = [&](unsigned i, Value at) -> Value {
+            return memref::LoadOp::create(b, loc, place.shared[i], at);
+          };
+          Value mv = load(0, place.thread), mi = load(1, place.thread);
+          Value ov = load(0, other), oi = load(1, other);
+          Value take = takes(b, ov, oi, mv, mi);
+          for (auto [i, pick] : llvm::enumerate(
+                   ArrayRef<std::pair<Value, Value>>{{ov, mv}, {oi, mi}}))
+            memref::StoreOp::create(
+                b, loc,
+                arith::SelectOp::create(b, loc, take, pick.first, pick.second),
+                place.shared[i], place.thread);
+        });
     return SmallVector<Value>{};
   };
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange) {
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        place.thread, c(b, 0));
-    auto branch = scf::IfOp::create(b, loc, TypeRange{}, first, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&branch.getThenRegion().front());
-    SmallVector<Value> values(m.sizes.size());
-    splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
-    Value maxOut = op.getDpsInits()[0], atOut = op.getDpsInits()[1];
-    SmallVector<Value> maxAt = operandIndices(maps[maps.size() - 2], values);
-    SmallVector<Value> atAt = operandIndices(maps.back(), values);
-    Value tv = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
-    Value ti = memref::LoadOp::create(b, loc, place.shared[1], c(b, 0));
-    Value mv = memref::LoadOp::create(b, loc, maxOut, maxAt);
-    Value mi = memref::LoadOp::create(b, loc, atOut, atAt);
-    // The elements come after what the outputs held: strictly greater.
-    Value take =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, tv, mv);
-    memref::StoreOp::create(
-        b, loc, arith::SelectOp::create(b, loc, take, tv, mv), maxOut, maxAt);
-    memref::StoreOp::create(
-        b, loc, arith::SelectOp::create(b, loc, take, ti, mi), atOut, atAt);
+    emitOnThreadZero(b, loc, place.thread, [&](OpBuilder &b) {
+      SmallVector<Value> values(m.sizes.size());
+      splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
+      Value maxOut = op.getDpsInits()[0], atOut = op.getDpsInits()[1];
+      SmallVector<Value> maxAt = operandIndices(maps[maps.size() - 2], values);
+      SmallVector<Value> atAt = operandIndices(maps.back(), values);
+      Value tv = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
+      Value ti = memref::LoadOp::create(b, loc, place.shared[1], c(b, 0));
+      Value mv = memref::LoadOp::create(b, loc, maxOut, maxAt);
+      Value mi = memref::LoadOp::create(b, loc, atOut, atAt);
+      // The elements come after what the outputs held: strictly greater.
+      Value take =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, tv, mv);
+      memref::StoreOp::create(
+          b, loc, arith::SelectOp::create(b, loc, take, tv, mv), maxOut, maxAt);
+      memref::StoreOp::create(
+          b, loc, arith::SelectOp::create(b, loc, take, ti, mi), atOut, atAt);
+    });
   };
   if (onHost)
     emitBlockProgramOnHost(b, loc, p);

@@ -12,6 +12,7 @@
 
 #include "compiler/Conversion/LinalgToGPU/BlockArgmax.h"
 #include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
+#include "compiler/Conversion/LinalgToGPU/TreeRounds.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Passes.h"
 
@@ -167,37 +168,27 @@ void lower(const BlockReductionMatch &m, bool onHost) {
   p.load = [](OpBuilder &, const BlockPlace &, Value) {};
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value round,
                   ValueRange) {
-    // stride = threads >> (round + 1); threads below it add the partial a
-    // stride above their own (which no thread writes this round).
-    Value stride = arith::ShRUIOp::create(
-        b, loc, c(b, threads), arith::AddIOp::create(b, loc, round, c(b, 1)));
-    Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                         place.thread, stride);
-    auto branch = scf::IfOp::create(b, loc, TypeRange{}, active, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&branch.getThenRegion().front());
-    Value mine = memref::LoadOp::create(b, loc, place.shared[0], place.thread);
-    Value other = memref::LoadOp::create(
-        b, loc, place.shared[0],
-        ValueRange{arith::AddIOp::create(b, loc, place.thread, stride)});
-    memref::StoreOp::create(b, loc, combine(b, m, mine, other), place.shared[0],
-                            place.thread);
+    emitTreeRound(
+        b, loc, threads, place.thread, round, [&](OpBuilder &b, Value other) {
+          Value mine =
+              memref::LoadOp::create(b, loc, place.shared[0], place.thread);
+          Value theirs = memref::LoadOp::create(b, loc, place.shared[0], other);
+          memref::StoreOp::create(b, loc, combine(b, m, mine, theirs),
+                                  place.shared[0], place.thread);
+        });
     return SmallVector<Value>{};
   };
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange) {
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        place.thread, c(b, 0));
-    auto branch = scf::IfOp::create(b, loc, TypeRange{}, first, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&branch.getThenRegion().front());
-    SmallVector<Value> values(m.sizes.size());
-    splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
-    Value out = op.getDpsInits()[0];
-    SmallVector<Value> at = operandIndices(maps.back(), values);
-    Value total = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
-    Value result =
-        combine(b, m, memref::LoadOp::create(b, loc, out, at), total);
-    memref::StoreOp::create(b, loc, result, out, at);
+    emitOnThreadZero(b, loc, place.thread, [&](OpBuilder &b) {
+      SmallVector<Value> values(m.sizes.size());
+      splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
+      Value out = op.getDpsInits()[0];
+      SmallVector<Value> at = operandIndices(maps.back(), values);
+      Value total = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
+      Value result =
+          combine(b, m, memref::LoadOp::create(b, loc, out, at), total);
+      memref::StoreOp::create(b, loc, result, out, at);
+    });
   };
   if (onHost)
     emitBlockProgramOnHost(b, loc, p);
