@@ -590,7 +590,9 @@ def MapParallelLoopsToGPU : Pass<"heed-map-parallel-loops-to-gpu",
     in each stretch of host loads, stores (of f32) and pure ops, the stores
     and what they are computed from (elementwise work on single-element
     buffers, whose loops fold away: a decoder step's bookkeeping at batch
-    1), unless the host needs one of those values itself.
+    1), unless the host needs one of those values itself. Neighbouring
+    loops that run once (only effect-free ops and allocations between)
+    become one, whatever they share: one thread runs the bodies in order.
     Every outermost `scf.parallel` (one per linalg op after
     `convert-linalg-to-parallel-loops`) with constant bounds becomes a
     two-dimensional `scf.parallel` over (block, thread), mapped to

@@ -223,3 +223,39 @@ func.func @shared_chain(%out: memref<1xf32>, %a: f32) -> f32 {
   memref.store %x, %out[%c0] : memref<1xf32>
   return %x : f32
 }
+
+// -----
+
+// Neighbouring loops that run once become one launch whatever they share
+// (one thread runs the bodies in order); a call between two keeps them
+// apart.
+// CHECK-LABEL: func.func @run_once
+// CHECK: scf.parallel
+// CHECK: memref.store %{{.*}}, %[[A:.*]][%c0]
+// CHECK: %[[X:.*]] = memref.load %[[A]][
+// CHECK: memref.store %[[X]]
+// CHECK: } {mapping
+// CHECK-NEXT: call @host
+// CHECK-NEXT: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @run_once(%a: memref<1xf32>, %b: memref<1xf32>, %v: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %v, %a[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    %x = memref.load %a[%i] : memref<1xf32>
+    memref.store %x, %b[%i] : memref<1xf32>
+    scf.reduce
+  }
+  func.call @host() : () -> ()
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %v, %b[%i] : memref<1xf32>
+    scf.reduce
+  }
+  return
+}
+func.func private @host()

@@ -209,6 +209,48 @@ void moveScalarWorkToOneThread(Block &block) {
   flush();
 }
 
+/// Whether `loop` runs its body once (every dim from 0 to 1).
+bool runsOnce(scf::ParallelOp loop) {
+  for (unsigned d = 0; d < loop.getNumLoops(); ++d)
+    if (!isConstantIntValue(loop.getLowerBound()[d], 0) ||
+        !isConstantIntValue(loop.getUpperBound()[d], 1) ||
+        !isConstantIntValue(loop.getStep()[d], 1))
+      return false;
+  return loop.getNumResults() == 0;
+}
+
+/// Neighbouring loops that run once (a decoder step's bookkeeping at batch
+/// 1, one-thread work) become one: each would be a launch of its own, and
+/// one thread runs their bodies in order whatever they share. Only ops
+/// without effects, and allocations, may lie between them; the first
+/// body moves to the start of the second, where everything it uses is
+/// defined.
+void mergeLoopsThatRunOnce(Block &block) {
+  scf::ParallelOp previous;
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    auto loop = dyn_cast<scf::ParallelOp>(op);
+    if (loop && runsOnce(loop)) {
+      if (previous) {
+        OpBuilder b(loop.getBody(), loop.getBody()->begin());
+        IRMapping ivs;
+        for (Value iv : previous.getInductionVars())
+          ivs.map(iv, arith::ConstantIndexOp::create(b, iv.getLoc(), 0));
+        for (Operation &inner : previous.getBody()->without_terminator())
+          b.clone(inner, ivs);
+        previous.erase();
+      }
+      previous = loop;
+      continue;
+    }
+    if (!isPure(&op) && !isa<memref::AllocOp>(op))
+      previous = nullptr;
+    if (op.getNumRegions() && !isa<scf::ParallelOp, gpu::LaunchOp>(op))
+      for (Region &region : op.getRegions())
+        for (Block &nested : region)
+          mergeLoopsThatRunOnce(nested);
+  }
+}
+
 /// memref.copy as a parallel loop nest of loads and stores, so that it is
 /// mapped like any other element-wise work.
 void copyAsParallelLoop(memref::CopyOp copy) {
@@ -282,8 +324,10 @@ struct MapParallelLoopsToGPUPass
     });
     for (scf::ForOp loop : serial)
       wrapInOneIteration(loop);
-    for (Block &block : func.getBody())
+    for (Block &block : func.getBody()) {
       moveScalarWorkToOneThread(block);
+      mergeLoopsThatRunOnce(block);
+    }
 
     SmallVector<scf::ParallelOp> loops;
     func.walk([&](scf::ParallelOp loop) {
