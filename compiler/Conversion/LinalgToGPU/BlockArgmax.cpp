@@ -210,8 +210,8 @@ void lower(const ArgmaxMatch &m, bool onHost) {
           Value mv = load(0, place.thread), mi = load(1, place.thread);
           Value ov = load(0, other), oi = load(1, other);
           Value take = takes(b, ov, oi, mv, mi);
-          for (auto [i, pick] : llvm::enumerate(
-                   ArrayRef<std::pair<Value, Value>>{{ov, mv}, {oi, mi}}))
+          std::pair<Value, Value> picks[] = {{ov, mv}, {oi, mi}};
+          for (auto [i, pick] : llvm::enumerate(picks))
             memref::StoreOp::create(
                 b, loc,
                 arith::SelectOp::create(b, loc, take, pick.first, pick.second),
