@@ -37,10 +37,6 @@ using namespace heed;
 
 namespace {
 
-/// Argmaxes at least this long, with at most this many outputs.
-constexpr int64_t kMinLength = 128;
-constexpr int64_t kMaxOutputs = 4096;
-constexpr int64_t kMaxThreads = 256;
 /// A thread's index before it has seen an element: above every real one.
 constexpr float kNoIndex = 3.0e38f;
 
@@ -63,17 +59,9 @@ bool isFloatIndex(Value v, unsigned dim) {
 }
 
 std::optional<ArgmaxMatch> match(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 2 ||
+  if (!onStaticF32Buffers(op) || op.getNumDpsInits() != 2 ||
       op.getNumReductionLoops() != 1)
     return std::nullopt;
-  for (Value operand : op->getOperands()) {
-    auto type = dyn_cast<MemRefType>(operand.getType());
-    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
-      return std::nullopt;
-  }
-  for (AffineMap map : op.getIndexingMapsArray())
-    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
-      return std::nullopt;
   ArgmaxMatch m{op, nullptr, nullptr, nullptr, {}, {}, 0, {}, {}};
   m.sizes = op.getStaticLoopRanges();
   for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray())) {
@@ -85,7 +73,8 @@ std::optional<ArgmaxMatch> match(linalg::GenericOp op) {
   int64_t outputs = 1;
   for (unsigned d : m.parallel)
     outputs *= m.sizes[d];
-  if (m.sizes[m.dim] < kMinLength || outputs > kMaxOutputs)
+  if (m.sizes[m.dim] < kBlockReductionMinLength ||
+      outputs > kBlockReductionMaxOutputs)
     return std::nullopt;
 
   Block &body = op.getRegion().front();
@@ -128,7 +117,8 @@ void lower(const ArgmaxMatch &m, bool onHost) {
   Location loc = op.getLoc();
   Type f32 = b.getF32Type();
   int64_t length = m.sizes[m.dim];
-  int64_t threads = std::min<int64_t>(kMaxThreads, llvm::PowerOf2Ceil(length));
+  int64_t threads =
+      std::min<int64_t>(kBlockReductionMaxThreads, llvm::PowerOf2Ceil(length));
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   auto c = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -153,7 +143,7 @@ void lower(const ArgmaxMatch &m, bool onHost) {
     p.grid[0] *= m.sizes[d];
   p.threads = threads;
   p.shared = {MemRefType::get({threads}, f32), MemRefType::get({threads}, f32)};
-  p.step = 1;
+  useTreeRounds(p, loc, threads);
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
     SmallVector<Value> values(m.sizes.size());
     splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
@@ -195,10 +185,6 @@ void lower(const ArgmaxMatch &m, bool onHost) {
                               place.thread);
     return SmallVector<Value>{};
   };
-  p.end = [&](OpBuilder &b, const BlockPlace &) -> Value {
-    return c(b, llvm::Log2_64(threads));
-  };
-  p.load = [](OpBuilder &, const BlockPlace &, Value) {};
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value round,
                   ValueRange) {
     // The partial a stride above replaces this thread's when it wins.

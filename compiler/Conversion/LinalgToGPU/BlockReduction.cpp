@@ -32,13 +32,6 @@ using namespace heed;
 
 namespace {
 
-/// Reductions at least this long, with at most this many outputs, get a
-/// block per output; others keep one thread per output.
-constexpr int64_t kMinReduction = 128;
-constexpr int64_t kMaxOutputs = 4096;
-/// Threads of a block (a power of two: the tree halves it).
-constexpr int64_t kMaxThreads = 256;
-
 struct BlockReductionMatch {
   linalg::GenericOp op;
   Operation *combiner; // out = combiner(out, x)
@@ -67,17 +60,9 @@ std::optional<float> identityOf(Operation *op) {
 }
 
 std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+  if (!onStaticF32Buffers(op) || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() == 0)
     return std::nullopt;
-  for (Value operand : op->getOperands()) {
-    auto type = dyn_cast<MemRefType>(operand.getType());
-    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
-      return std::nullopt;
-  }
-  for (AffineMap map : op.getIndexingMapsArray())
-    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
-      return std::nullopt;
   Block &body = op.getRegion().front();
   BlockArgument out = body.getArguments().back();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
@@ -101,7 +86,8 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
   for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
     (it == utils::IteratorType::parallel ? m.parallel : m.reduction)
         .push_back(d);
-  if (m.size(m.reduction) < kMinReduction || m.size(m.parallel) > kMaxOutputs)
+  if (m.size(m.reduction) < kBlockReductionMinLength ||
+      m.size(m.parallel) > kBlockReductionMaxOutputs)
     return std::nullopt;
   return m;
 }
@@ -120,7 +106,8 @@ void lower(const BlockReductionMatch &m, bool onHost) {
   Location loc = op.getLoc();
   Type f32 = b.getF32Type();
   int64_t length = m.size(m.reduction);
-  int64_t threads = std::min<int64_t>(kMaxThreads, llvm::PowerOf2Ceil(length));
+  int64_t threads =
+      std::min<int64_t>(kBlockReductionMaxThreads, llvm::PowerOf2Ceil(length));
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   auto c = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -133,7 +120,7 @@ void lower(const BlockReductionMatch &m, bool onHost) {
   // The threads' partial results.
   p.shared = {MemRefType::get({threads}, f32)};
   // The tree: log2(threads) rounds, each halving the partials.
-  p.step = 1;
+  useTreeRounds(p, loc, threads);
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
     SmallVector<Value> values(m.sizes.size());
     splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
@@ -162,10 +149,6 @@ void lower(const BlockReductionMatch &m, bool onHost) {
                             place.thread);
     return SmallVector<Value>{};
   };
-  p.end = [&](OpBuilder &b, const BlockPlace &) -> Value {
-    return c(b, llvm::Log2_64(threads));
-  };
-  p.load = [](OpBuilder &, const BlockPlace &, Value) {};
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value round,
                   ValueRange) {
     emitTreeRound(

@@ -1,19 +1,59 @@
 //===- TreeRounds.h - A block's tree over shared partials -------*- C++ -*-===//
 //
 // Part of Heed. The block reductions (BlockReduction.cpp, BlockArgmax.cpp)
-// leave one partial per thread in shared memory, then halve them in
-// log2(threads) rounds, a barrier each (the BlockProgram's steps), and
-// thread 0 stores the total.
+// take linalg ops on static f32 buffers, leave one partial per thread in
+// shared memory, then halve them in log2(threads) rounds, a barrier each
+// (the BlockProgram's steps), and thread 0 stores the total.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef HEED_COMPILER_CONVERSION_LINALGTOGPU_TREEROUNDS_H
 #define HEED_COMPILER_CONVERSION_LINALGTOGPU_TREEROUNDS_H
 
+#include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace heed {
+
+/// Reductions (sums, maxima, argmaxes) at least this long, with at most
+/// this many outputs, get a block per output; others keep one thread per
+/// output.
+inline constexpr int64_t kBlockReductionMinLength = 128;
+inline constexpr int64_t kBlockReductionMaxOutputs = 4096;
+/// Threads of such a block (a power of two: the tree halves it).
+inline constexpr int64_t kBlockReductionMaxThreads = 256;
+
+/// Whether `op` works on buffers of static shape and f32 elements, each
+/// read or written through a projected permutation of the loop dims.
+inline bool onStaticF32Buffers(mlir::linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics())
+    return false;
+  for (mlir::Value operand : op->getOperands()) {
+    auto type = llvm::dyn_cast<mlir::MemRefType>(operand.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return false;
+  }
+  for (mlir::AffineMap map : op.getIndexingMapsArray())
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+      return false;
+  return true;
+}
+
+/// `p`'s steps as the tree's rounds over `threads` partials (a power of
+/// two): log2(threads) steps, nothing to stage in shared memory per step.
+inline void useTreeRounds(BlockProgram &p, mlir::Location loc,
+                          int64_t threads) {
+  p.step = 1;
+  p.end = [loc, threads](mlir::OpBuilder &b, const BlockPlace &) {
+    return mlir::Value(
+        mlir::arith::ConstantIndexOp::create(b, loc, llvm::Log2_64(threads)));
+  };
+  p.load = [](mlir::OpBuilder &, const BlockPlace &, mlir::Value) {};
+}
 
 /// Round `round` of the tree over `threads` partials: the threads below
 /// stride = threads >> (round + 1) run `body` with the index of the partial

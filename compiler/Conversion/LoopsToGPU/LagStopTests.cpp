@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/LoopsToGPU/RuntimeCalls.h"
 #include "compiler/Passes.h"
 #include "dialects/attn/IR/AttnDialect.h"
 
@@ -167,7 +168,7 @@ struct LagStopTestsPass : heed::impl::LagStopTestsBase<LagStopTestsPass> {
       fn.setPrivate();
       // The runtime orders these after the launched work itself:
       // heed-synchronize-host-accesses puts no wait before them.
-      fn->setAttr("heed.stream_ordered", UnitAttr::get(ctx));
+      fn->setAttr(heed::kStreamOrderedAttrName, UnitAttr::get(ctx));
       return fn;
     };
     func::FuncOp begin = declare(names.begin, b.getFunctionType({}, {index}));

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/LoopsToGPU/RuntimeCalls.h"
 #include "compiler/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -19,8 +20,6 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kSync = "heed_gpu_sync";
-
 /// Whether the host code's `op` reads or writes memory a kernel may use:
 /// loads, stores and copies of buffers, a public function's return (its
 /// caller reads the results; a private one's callers wait themselves,
@@ -35,9 +34,10 @@ bool touchesMemory(Operation *op, ModuleOp module) {
     return !op->getParentOfType<func::FuncOp>().isPrivate();
   if (auto call = dyn_cast<func::CallOp>(op)) {
     auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
-    if (callee && callee->hasAttr("heed.stream_ordered"))
+    if (callee && callee->hasAttr(heed::kStreamOrderedAttrName))
       return false;
-    return call.getCallee() != kSync && (!callee || callee.isExternal());
+    return call.getCallee() != heed::kGpuSyncName &&
+           (!callee || callee.isExternal());
   }
   return false;
 }
@@ -124,9 +124,9 @@ struct SynchronizeHostAccessesPass
     if (!containsLaunch(module))
       return;
     OpBuilder b(module.getBodyRegion());
-    auto sync = module.lookupSymbol<func::FuncOp>(kSync);
+    auto sync = module.lookupSymbol<func::FuncOp>(heed::kGpuSyncName);
     if (!sync) {
-      sync = func::FuncOp::create(b, module.getLoc(), kSync,
+      sync = func::FuncOp::create(b, module.getLoc(), heed::kGpuSyncName,
                                   b.getFunctionType({}, {}));
       sync.setPrivate();
     }
