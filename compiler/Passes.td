@@ -577,6 +577,47 @@ def LinalgReductionsInnermost : Pass<"heed-linalg-reductions-innermost",
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def FuseThreadLocalLoops : Pass<"heed-fuse-thread-local-loops",
+                                "mlir::func::FuncOp"> {
+  let summary = "Fuse element-wise consumer loops into the loops that produce their inputs";
+  let description = [{
+    On the GPU targets every outermost `scf.parallel` becomes a kernel
+    launch, and a decoder step at batch 1 is dozens of small ones: a gate's
+    arithmetic and then the copy of its result into a concatenation, an
+    embedding's gather and its copy, a mask and the copy of the masked
+    weights into the output. Copies of static shape become parallel loops
+    first (as `heed-map-parallel-loops-to-gpu` would make them). A loop
+    then runs in the iterations of a loop before it (the producer: the
+    fused loop takes the consumer's place, each iteration runs the
+    producer's body, then the consumer's) when both have the same
+    iterations (dimensions of one iteration aside) and every access of one
+    to a buffer the other writes (or may alias, as in
+    `heed-merge-independent-loops`) goes through the same memref value, at
+    the same element for the same iteration, one element per iteration
+    (each index an induction variable, a constant or a value from outside,
+    every dimension among them). Between the two only ops without effects,
+    allocations and ops whose known accesses touch none of the producer's
+    buffers may stand. Unmapped loops only (a tiled kernel's loops carry a
+    mapping); loops with results stay alone.
+
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+      %g = ... ; memref.store %g, %gate[%c0, %i]
+    }
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c1, %c128) step (%c1, %c1) {
+      %v = memref.load %gate[%i, %j]; memref.store %v, %concat[%i, %j]
+    }
+    // becomes
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c1, %c128) step (%c1, %c1) {
+      %g = ... ; memref.store %g, %gate[%c0, %j]
+      %v = memref.load %gate[%i, %j]; memref.store %v, %concat[%i, %j]
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def MapParallelLoopsToGPU : Pass<"heed-map-parallel-loops-to-gpu",
                                  "mlir::func::FuncOp"> {
   let summary = "Map each outermost parallel loop nest onto GPU blocks and threads";
@@ -641,7 +682,10 @@ def MergeIndependentLoops : Pass<"heed-merge-independent-loops",
     no loop writes a buffer another reads or writes (buffers traced to
     their allocation or function argument; two allocations, two function
     arguments, or an allocation and a buffer carried by a loop it is made
-    in are distinct, anything else may alias). The merged loop takes the
+    in are distinct, so are two carried buffers no allocation or argument
+    flows into both of, anything else may alias; static subviews of one
+    buffer whose boxes do not meet, such as the parts of a concatenation,
+    are disjoint). The merged loop takes the
     last loop's place: its blocks are the parts' blocks one after another,
     the last loop's first, and each part runs where the block falls in its
     range (and the thread in its block size).

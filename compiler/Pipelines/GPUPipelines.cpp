@@ -74,6 +74,10 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // reduction dims scf.for loops inside it (one thread reduces).
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
+  // A loop that reads what the loop before it wrote, each iteration its
+  // own element (a copy into a concatenation after a gate, a mask after
+  // its weights), in that loop's iterations: one launch, not two.
+  pm.addNestedPass<func::FuncOp>(createFuseThreadLocalLoops());
   // Each loop nest onto (block, thread) with the innermost dim fastest, so
   // neighbouring threads touch neighbouring elements; copies too.
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());

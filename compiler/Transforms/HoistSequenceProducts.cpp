@@ -42,18 +42,23 @@ std::optional<SequenceProduct> match(scf::ForOp loop, linalg::GenericOp op) {
     if (!source.hasStaticShape() || dropped.count() != 1 ||
         !slice.hasUnitStride())
       continue;
-    unsigned axis = dropped.find_first();
-    bool whole = true;
+    // The time axis: the one axis the slice does not take whole (a step of
+    // it). Which unit axis the slice's type drops is ambiguous when others
+    // have size 1 too (the batch at batch 1): any of them may be dropped.
+    SmallVector<unsigned> partial;
     for (unsigned d = 0; d < source.getRank(); ++d) {
-      if (d == axis)
-        continue;
       std::optional<int64_t> offset =
           getConstantIntValue(slice.getMixedOffsets()[d]);
       std::optional<int64_t> size =
           getConstantIntValue(slice.getMixedSizes()[d]);
-      whole &= offset == 0 && size == source.getDimSize(d);
+      if (offset != 0 || size != source.getDimSize(d))
+        partial.push_back(d);
     }
-    if (!whole)
+    unsigned axis = dropped.find_first();
+    if (partial.size() == 1 &&
+        getConstantIntValue(slice.getMixedSizes()[partial[0]]) == 1)
+      axis = partial[0];
+    else if (!partial.empty())
       continue;
     return SequenceProduct{op, i, slice.getSource(), axis,
                            slice.getMixedOffsets()[axis]};

@@ -43,6 +43,43 @@ func.func @gru_inputs(%seq: tensor<3x7x32xf32>, %w: tensor<32x96xf32>, %bias: te
 
 // -----
 
+// At batch 1 the step's slice [1, 1, 32] -> [1, 32] drops one of two unit
+// axes (its type cannot say which): the time axis is the one the slice does
+// not take whole, so the sequence is still read at the step on axis 1.
+// CHECK-DAG: #[[MAPX1:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1)>
+// CHECK-DAG: #[[MAPO1:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>
+// CHECK-LABEL: func.func @batch_one
+// CHECK: %[[ALL:.*]] = linalg.generic {indexing_maps = [#[[MAPX1]], #{{[^,]*}}, #[[MAPO1]]]
+// CHECK-SAME: outs(%{{.*}} : tensor<7x1x96xf32>)
+// CHECK: scf.for %[[T:[^ ]*]] =
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.extract_slice %[[ALL]][%[[T]], 0, 0] [1, 1, 96]
+#x1 = affine_map<(b, k, n) -> (b, k)>
+#w1 = affine_map<(b, k, n) -> (k, n)>
+#o1 = affine_map<(b, k, n) -> (b, n)>
+func.func @batch_one(%seq: tensor<1x7x32xf32>, %w: tensor<32x96xf32>, %bias: tensor<1x96xf32>,
+                     %acc: tensor<1x96xf32>) -> tensor<1x96xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %r = scf.for %t = %c0 to %c7 step %c1 iter_args(%a = %acc) -> tensor<1x96xf32> {
+    %x = tensor.extract_slice %seq[0, %t, 0] [1, 1, 32] [1, 1, 1]
+        : tensor<1x7x32xf32> to tensor<1x32xf32>
+    %g = linalg.generic {indexing_maps = [#x1, #w1, #o1], iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%x, %w : tensor<1x32xf32>, tensor<32x96xf32>) outs(%bias : tensor<1x96xf32>) {
+    ^bb0(%in: f32, %in_0: f32, %out: f32):
+      %m = arith.mulf %in, %in_0 : f32
+      %s = arith.addf %out, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<1x96xf32>
+    %n = arith.addf %a, %g : tensor<1x96xf32>
+    scf.yield %n : tensor<1x96xf32>
+  }
+  return %r : tensor<1x96xf32>
+}
+
+// -----
+
 // Left in the loop: the step's input is the loop's own state (a decoder
 // feeding back its output), and a slice that is not a whole step (half the
 // batch rows).

@@ -114,6 +114,56 @@ func.func @argmax(%logits: memref<1x1000xf32>, %max: memref<1xf32>, %at: memref<
 
 // -----
 
+// A matrix-vector product at batch 1 (one row of 160 times 160 × 384) into
+// its bias, copied into the accumulator right before: thread 0 of each
+// block adds the total to the bias itself, and the copy (a launch of its
+// own) is gone. A copy whose source the product reads stays.
+// CHECK-LABEL: func.func @bias_copy
+// CHECK-SAME: (%[[X:[^:]*]]: memref<1x160xf32>, %[[W:[^:]*]]: memref<160x384xf32>, %[[BIAS:[^:]*]]: memref<1x384xf32>, %[[ACC:[^:]*]]: memref<1x384xf32>,
+// CHECK-NOT: memref.copy
+// CHECK: gpu.launch
+// CHECK: arith.cmpi eq
+// CHECK: %[[B:.*]] = memref.load %[[BIAS]]
+// CHECK: %[[SUM:.*]] = arith.addf %[[B]]
+// CHECK: memref.store %[[SUM]], %[[ACC]]
+// CHECK: memref.copy %[[BIAS]], %{{.*}} : memref<1x384xf32> to memref<1x384xf32, strided<[544, 1]>>
+// CHECK: gpu.launch
+// HOST-LABEL: func.func @bias_copy
+// HOST-SAME: (%{{[^:]*}}: memref<1x160xf32>, %{{[^:]*}}: memref<160x384xf32>, %[[BIAS:[^:]*]]: memref<1x384xf32>, %[[ACC:[^:]*]]: memref<1x384xf32>,
+// HOST-NOT: memref.copy
+// HOST: memref.load %[[BIAS]]
+// HOST: memref.store %{{.*}}, %[[ACC]]
+// HOST: memref.copy %[[BIAS]]
+#xk = affine_map<(b, k, n) -> (b, k)>
+#kn = affine_map<(b, k, n) -> (k, n)>
+#bn = affine_map<(b, k, n) -> (b, n)>
+func.func @bias_copy(%x: memref<1x160xf32>, %w: memref<160x384xf32>,
+                     %bias: memref<1x384xf32>, %acc: memref<1x384xf32>,
+                     %both: memref<1x544xf32>) {
+  memref.copy %bias, %acc : memref<1x384xf32> to memref<1x384xf32>
+  linalg.generic {indexing_maps = [#xk, #kn, #bn], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<1x160xf32>, memref<160x384xf32>) outs(%acc : memref<1x384xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  }
+  %out = memref.subview %both[0, 0] [1, 384] [1, 1] : memref<1x544xf32> to memref<1x384xf32, strided<[544, 1]>>
+  %in = memref.subview %both[0, 384] [1, 160] [1, 1] : memref<1x544xf32> to memref<1x160xf32, strided<[544, 1], offset: 384>>
+  memref.copy %bias, %out : memref<1x384xf32> to memref<1x384xf32, strided<[544, 1]>>
+  linalg.generic {indexing_maps = [#xk, #kn, #bn], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%in, %w : memref<1x160xf32, strided<[544, 1], offset: 384>>, memref<160x384xf32>)
+      outs(%out : memref<1x384xf32, strided<[544, 1]>>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Left alone: a short reduction (100 elements: one thread per output), many
 // outputs (8192 rows of 128: one thread each is parallel enough), and a
 // body whose accumulator is not simply combined (out · 2 + x).

@@ -135,3 +135,44 @@ func.func @carried(%x: memref<32xf32>, %out: memref<32xf32>) {
   }
   return
 }
+
+// -----
+
+#block = #gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+#thread = #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+
+// Copies into the two halves of one concatenation (static subviews whose
+// boxes do not meet) merge; a third copy into columns that overlap the
+// second half's does not.
+// CHECK-LABEL: func.func @disjoint_views
+// CHECK: scf.parallel {{.*}} to (%c2{{[^,]*}}, %c128{{[^)]*}})
+// CHECK: scf.parallel {{.*}} to (%c1{{[^,]*}}, %c128{{[^)]*}})
+// CHECK-NOT: scf.parallel
+func.func @disjoint_views(%x: memref<1x128xf32>, %y: memref<1x128xf32>,
+                          %cat: memref<1x256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %left = memref.subview %cat[0, 0] [1, 128] [1, 1]
+      : memref<1x256xf32> to memref<1x128xf32, strided<[256, 1]>>
+  %right = memref.subview %cat[0, 128] [1, 128] [1, 1]
+      : memref<1x256xf32> to memref<1x128xf32, strided<[256, 1], offset: 128>>
+  %middle = memref.subview %cat[0, 64] [1, 128] [1, 1]
+      : memref<1x256xf32> to memref<1x128xf32, strided<[256, 1], offset: 64>>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c128) step (%c1, %c1) {
+    %v = memref.load %x[%c0, %t] : memref<1x128xf32>
+    memref.store %v, %left[%c0, %t] : memref<1x128xf32, strided<[256, 1]>>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c128) step (%c1, %c1) {
+    %v = memref.load %y[%c0, %t] : memref<1x128xf32>
+    memref.store %v, %right[%c0, %t] : memref<1x128xf32, strided<[256, 1], offset: 128>>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c128) step (%c1, %c1) {
+    %v = memref.load %y[%c0, %t] : memref<1x128xf32>
+    memref.store %v, %middle[%c0, %t] : memref<1x128xf32, strided<[256, 1], offset: 64>>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  return
+}

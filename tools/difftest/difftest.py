@@ -306,6 +306,9 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only")
+    ap.add_argument("--target", choices=["cpu", "gpu-schedule-on-cpu"],
+                    help="only the lowering choices of this target (and no "
+                         "model libraries or fake-driver runs)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--atol", type=float, default=1e-4)
     ap.add_argument("--rtol", type=float, default=1e-4)
@@ -332,13 +335,17 @@ def main():
             text = open(path(model)).read()
             for b, batch in enumerate(batches):
                 for c, choice in enumerate(choices(text)):
+                    if args.target and choice[3] != args.target:
+                        continue
                     threads = THREADS[(b + c) % len(THREADS)]
                     dense = DENSE[(2 * b + c) % len(DENSE)]
                     live = LIVE_ROWS[(b + 3 * c) % len(LIVE_ROWS)]
                     jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
                                  choice, threads, dense, live, tmp, args.atol, args.rtol))
-            # Libraries at two batch sizes per model, rotating over the models.
             n = len(batches)
+            if args.target:
+                continue
+            # Libraries at two batch sizes per model, rotating over the models.
             for batch in sorted({batches[index % n], batches[(index + n // 2) % n]}):
                 jobs.append((run_aot, heed, name, model, weights, inputs, gold, batch,
                              tmp, args.atol, args.rtol))

@@ -6,7 +6,8 @@
 // inputs alone and combine associative (addf, mulf, maximumf, minimumf,
 // maxnumf, minnumf), reduces per thread from the combiner's identity, then
 // across the block through shared memory, and combines the result with
-// `out` once.
+// `out` once (or with the buffer a copy right before the op fills `out`
+// from: a bias broadcast into the accumulator costs no launch of its own).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,7 @@
 #include "compiler/Conversion/LinalgToGPU/TreeRounds.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Passes.h"
+#include "compiler/Transforms/BufferRoots.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/IRMapping.h"
@@ -39,6 +41,11 @@ struct BlockReductionMatch {
   float identity;      // the combiner's identity
   SmallVector<unsigned> parallel, reduction;
   SmallVector<int64_t> sizes;
+  /// A copy right before the op that fills `out` (a bias broadcast) and
+  /// the buffer it copies: the kernel starts from that instead, one launch
+  /// fewer.
+  memref::CopyOp initCopy;
+  Value init;
   int64_t size(ArrayRef<unsigned> dims) const {
     int64_t s = 1;
     for (unsigned d : dims)
@@ -57,6 +64,27 @@ std::optional<float> identityOf(Operation *op) {
   if (isa<arith::MinimumFOp, arith::MinNumFOp>(op))
     return INFINITY;
   return std::nullopt;
+}
+
+/// Whether `copy` only sets the initial value of every output of `m`'s op:
+/// it writes the op's init, which the op (one block per output, every
+/// output) reads nowhere else and overwrites everywhere, from a buffer the
+/// op does not write.
+bool fillsEveryOutput(const BlockReductionMatch &m, memref::CopyOp copy) {
+  linalg::GenericOp op = m.op;
+  Value out = op.getDpsInits()[0];
+  AffineMap outMap = op.getIndexingMapsArray().back();
+  if (copy.getTarget() != out ||
+      cast<MemRefType>(copy.getSource().getType()).getShape() !=
+          cast<MemRefType>(out.getType()).getShape() ||
+      !outMap.isProjectedPermutation() ||
+      outMap.getNumResults() != m.parallel.size())
+    return false;
+  Value root = rootBuffer(out);
+  if (rootBuffer(copy.getSource()) == root)
+    return false;
+  return llvm::none_of(op.getDpsInputs(),
+                       [&](Value in) { return rootBuffer(in) == root; });
 }
 
 std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
@@ -81,7 +109,7 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
         (inner.getNumRegions() != 0 || !isMemoryEffectFree(&inner) ||
          isa<linalg::IndexOp>(inner)))
       return std::nullopt;
-  BlockReductionMatch m{op, combiner, element, *identity, {}, {}, {}};
+  BlockReductionMatch m{op, combiner, element, *identity, {}, {}, {}, {}, {}};
   m.sizes = op.getStaticLoopRanges();
   for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
     (it == utils::IteratorType::parallel ? m.parallel : m.reduction)
@@ -89,6 +117,10 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
   if (m.size(m.reduction) < kBlockReductionMinLength ||
       m.size(m.parallel) > kBlockReductionMaxOutputs)
     return std::nullopt;
+  m.init = op.getDpsInits()[0];
+  if (auto copy = dyn_cast_or_null<memref::CopyOp>(op->getPrevNode()))
+    if (fillsEveryOutput(m, copy))
+      m.initCopy = copy, m.init = copy.getSource();
   return m;
 }
 
@@ -169,7 +201,7 @@ void lower(const BlockReductionMatch &m, bool onHost) {
       SmallVector<Value> at = operandIndices(maps.back(), values);
       Value total = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
       Value result =
-          combine(b, m, memref::LoadOp::create(b, loc, out, at), total);
+          combine(b, m, memref::LoadOp::create(b, loc, m.init, at), total);
       memref::StoreOp::create(b, loc, result, out, at);
     });
   };
@@ -178,6 +210,8 @@ void lower(const BlockReductionMatch &m, bool onHost) {
   else
     emitBlockProgramLaunch(b, loc, p);
   op.erase();
+  if (m.initCopy)
+    m.initCopy->erase();
 }
 
 struct LowerReductionsToGPUPass

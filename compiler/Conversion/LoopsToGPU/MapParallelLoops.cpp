@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/LoopsToGPU/ParallelLoops.h"
 #include "compiler/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -251,51 +252,6 @@ void mergeLoopsThatRunOnce(Block &block) {
   }
 }
 
-/// memref.copy as a parallel loop nest of loads and stores, so that it is
-/// mapped like any other element-wise work.
-void copyAsParallelLoop(memref::CopyOp copy) {
-  OpBuilder b(copy);
-  Location loc = copy.getLoc();
-  auto type = cast<MemRefType>(copy.getTarget().getType());
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  if (type.getRank() == 0) {
-    // One element, on one thread: on the host it would wait for the
-    // kernels before it (a reduction's init copied in a decoder's step).
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero}, ValueRange{one}, ValueRange{one},
-        [&](OpBuilder &nb, Location l, ValueRange) {
-          Value v = memref::LoadOp::create(nb, l, copy.getSource());
-          memref::StoreOp::create(nb, l, v, copy.getTarget());
-        });
-    copy.erase();
-    return;
-  }
-  SmallVector<Value> lbs(type.getRank(), zero), steps(type.getRank(), one), ubs;
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    ubs.push_back(
-        type.isDynamicDim(d)
-            ? Value(memref::DimOp::create(b, loc, copy.getTarget(), d))
-            : Value(
-                  arith::ConstantIndexOp::create(b, loc, type.getDimSize(d))));
-  scf::ParallelOp::create(
-      b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location l, ValueRange ivs) {
-        Value v = memref::LoadOp::create(nb, l, copy.getSource(), ivs);
-        memref::StoreOp::create(nb, l, v, copy.getTarget(), ivs);
-      });
-  copy.erase();
-}
-
-/// The trip count of dimension `d` of `loop` when its bounds are constants.
-std::optional<int64_t> tripCount(scf::ParallelOp loop, unsigned d) {
-  auto lb = getConstantIntValue(loop.getLowerBound()[d]);
-  auto ub = getConstantIntValue(loop.getUpperBound()[d]);
-  auto step = getConstantIntValue(loop.getStep()[d]);
-  if (!lb || !ub || !step || *step <= 0)
-    return std::nullopt;
-  return *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
-}
-
 struct MapParallelLoopsToGPUPass
     : heed::impl::MapParallelLoopsToGPUBase<MapParallelLoopsToGPUPass> {
   using MapParallelLoopsToGPUBase::MapParallelLoopsToGPUBase;
@@ -312,7 +268,7 @@ struct MapParallelLoopsToGPUPass
     SmallVector<memref::CopyOp> copies;
     func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
     for (memref::CopyOp copy : copies)
-      copyAsParallelLoop(copy);
+      heed::copyAsParallelLoop(copy);
 
     SmallVector<scf::ForOp> serial;
     func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
@@ -351,7 +307,7 @@ struct MapParallelLoopsToGPUPass
     SmallVector<int64_t> trips;
     int64_t total = 1;
     for (unsigned d = 0; d < rank; ++d) {
-      std::optional<int64_t> n = tripCount(loop, d);
+      std::optional<int64_t> n = heed::tripCount(loop, d);
       if (!n)
         return loop.emitError("the GPU target needs parallel loops with "
                               "constant bounds");

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/LoopsToGPU/BufferAccesses.h"
 #include "compiler/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -38,21 +39,12 @@ namespace {
 constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxBlocks = 2147483647;
 
-/// The buffer `buffer` views (through subviews, reshapes, casts). Unlike
-/// rootBuffer (BufferRoots.h) this stops at a loop-carried value: which
-/// buffer that is changes from one iteration to the next.
-Value viewedBuffer(Value buffer) {
-  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
-    buffer = view.getViewSource();
-  return buffer;
-}
-
 /// A mapped loop (block, thread) from 0 with step 1 and constant bounds,
 /// and the buffers (roots) it reads and writes.
 struct MappedLoop {
   scf::ParallelOp op;
   int64_t blocks = 0, threads = 0;
-  llvm::SetVector<Value> reads, writes;
+  BufferAccesses accesses;
 };
 
 bool isProcessor(Attribute a, gpu::Processor p) {
@@ -69,7 +61,7 @@ std::optional<MappedLoop> mappedLoop(scf::ParallelOp op) {
       !isProcessor(mapping[0], gpu::Processor::BlockX) ||
       !isProcessor(mapping[1], gpu::Processor::ThreadX))
     return std::nullopt;
-  MappedLoop loop{op, 0, 0, {}, {}};
+  MappedLoop loop{op, 0, 0, {}};
   for (auto [lb, step] : llvm::zip(op.getLowerBound(), op.getStep()))
     if (getConstantIntValue(lb) != 0 || getConstantIntValue(step) != 1)
       return std::nullopt;
@@ -80,82 +72,15 @@ std::optional<MappedLoop> mappedLoop(scf::ParallelOp op) {
   loop.blocks = *blocks;
   loop.threads = *threads;
   // Every access through a buffer value; anything else (an unknown effect,
-  // an allocation in a thread, a barrier) keeps the loop alone.
-  WalkResult walk = op.getBody()->walk([&](Operation *inner) {
-    if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
-      return WalkResult::advance();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
-    if (!effects)
-      return WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &e : list) {
-      Value buffer = e.getValue();
-      if (!buffer)
-        return WalkResult::interrupt();
-      if (isa<MemoryEffects::Read>(e.getEffect()))
-        loop.reads.insert(viewedBuffer(buffer));
-      else if (isa<MemoryEffects::Write>(e.getEffect()))
-        loop.writes.insert(viewedBuffer(buffer));
-      else
-        return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  if (walk.wasInterrupted())
+  // a barrier) keeps the loop alone.
+  if (!collectBufferAccesses(op, loop.accesses))
     return std::nullopt;
   return loop;
 }
 
-/// Whether `root` is a fresh allocation.
-bool isAllocation(Value root) {
-  return root.getDefiningOp<memref::AllocOp>() ||
-         root.getDefiningOp<memref::AllocaOp>();
-}
-
-/// Whether `root` is an argument of the function itself (distinct buffers
-/// the runtime passes: inputs, weights, outputs).
-bool isFunctionArgument(Value root) {
-  auto arg = dyn_cast<BlockArgument>(root);
-  return arg && isa<FunctionOpInterface>(arg.getOwner()->getParentOp()) &&
-         arg.getOwner()->isEntryBlock();
-}
-
-/// Whether two roots may be one buffer. Two allocations or two function
-/// arguments are distinct; an allocation is distinct from a function
-/// argument, and from a loop-carried value of a loop it is made inside (a
-/// carried buffer is live). Anything else may alias.
-bool mayAlias(Value a, Value b) {
-  if (a == b)
-    return true;
-  if (isAllocation(a) && isAllocation(b))
-    return false;
-  if (isFunctionArgument(a) && isFunctionArgument(b))
-    return false;
-  for (auto [x, y] : {std::pair(a, b), std::pair(b, a)}) {
-    if (!isAllocation(x))
-      continue;
-    if (isFunctionArgument(y))
-      return false;
-    if (auto arg = dyn_cast<BlockArgument>(y))
-      if (arg.getOwner()->getParentOp()->isProperAncestor(x.getDefiningOp()))
-        return false;
-  }
-  return true;
-}
-
-bool overlaps(const llvm::SetVector<Value> &x,
-              const llvm::SetVector<Value> &y) {
-  return llvm::any_of(x, [&](Value a) {
-    return llvm::any_of(y, [&](Value b) { return mayAlias(a, b); });
-  });
-}
-
 /// Whether `later` can run at the same time as `earlier`.
 bool independent(const MappedLoop &earlier, const MappedLoop &later) {
-  return !overlaps(earlier.writes, later.reads) &&
-         !overlaps(earlier.writes, later.writes) &&
-         !overlaps(earlier.reads, later.writes);
+  return !conflict(earlier.accesses, later.accesses);
 }
 
 /// Whether an op between two loops lets the second one move up to the first

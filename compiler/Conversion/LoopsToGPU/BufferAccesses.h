@@ -1,0 +1,66 @@
+//===- BufferAccesses.h - Which buffers a loop reads and writes -*- C++ -*-===//
+//
+// Part of Heed. The buffers an op's body reads and writes, traced to the
+// allocation or argument they view, and whether two such buffers may be
+// one: what the passes that merge, fuse or reorder loops of a GPU step
+// check before they do.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_CONVERSION_LOOPSTOGPU_BUFFERACCESSES_H
+#define HEED_COMPILER_CONVERSION_LOOPSTOGPU_BUFFERACCESSES_H
+
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <vector>
+
+namespace heed {
+
+/// The buffer `buffer` views (through subviews, reshapes, casts). Unlike
+/// rootBuffer (BufferRoots.h) this stops at a loop-carried value: which
+/// buffer that is changes from one iteration to the next.
+mlir::Value viewedBuffer(mlir::Value buffer);
+
+/// Whether two viewed buffers may be one. Two allocations, two function
+/// arguments (distinct buffers the runtime passes: inputs, weights,
+/// outputs) or two globals of different names are distinct; so are an
+/// allocation and a global; an allocation is distinct from a function
+/// argument, and from a loop-carried value of a loop it is made inside (a
+/// carried buffer is live); two buffers carried by loops are distinct when
+/// no allocation or argument can flow into both (through the loops' inits
+/// and yields: they are live at once). Anything else may alias.
+bool mayAlias(mlir::Value a, mlir::Value b);
+
+/// The part of a viewed buffer an access reaches: the box (in the
+/// buffer's coordinates) of a subview with static offsets and sizes and
+/// unit strides taken directly from the buffer, else all of it (`offsets`
+/// empty).
+struct BufferRegion {
+  mlir::Value buffer;
+  llvm::SmallVector<int64_t> offsets, sizes;
+  bool operator==(const BufferRegion &o) const {
+    return buffer == o.buffer && offsets == o.offsets && sizes == o.sizes;
+  }
+};
+BufferRegion regionOf(mlir::Value memref);
+
+/// Whether two regions may overlap: their buffers may alias and, when they
+/// are one buffer, their boxes intersect.
+bool mayOverlap(const BufferRegion &a, const BufferRegion &b);
+
+/// The regions `op` (with everything nested in it) reads and writes.
+/// Allocations and frees of buffers made inside `op` are its own business.
+/// False when an effect is unknown (an op without the memory effect
+/// interface, such as a call, or an effect on no value).
+struct BufferAccesses {
+  std::vector<BufferRegion> reads, writes;
+};
+bool collectBufferAccesses(mlir::Operation *op, BufferAccesses &accesses);
+
+/// Whether one side writes a region the other reads or writes.
+bool conflict(const BufferAccesses &a, const BufferAccesses &b);
+
+} // namespace heed
+
+#endif

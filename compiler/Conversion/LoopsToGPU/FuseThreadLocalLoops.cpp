@@ -1,0 +1,282 @@
+//===- FuseThreadLocalLoops.cpp - Element-wise consumers into producers ---===//
+//
+// Part of Heed. See Passes.td (heed-fuse-thread-local-loops).
+//
+// After convert-linalg-to-parallel-loops a decoder step is a row of loop
+// nests, each a kernel launch of its own: a gate's arithmetic, then the
+// copy of its result into a concatenation; an embedding's gather, then its
+// copy; a mask, then the copy of the masked weights into the step's slice
+// of the output. When a loop reads what the loop before it wrote only at
+// the element the same iteration wrote (and neither touches what the
+// other writes anywhere else), the two run as one loop: each iteration
+// does the first body, then the second, in the one thread. The producer
+// moves down to the consumer past ops that touch none of its buffers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/LoopsToGPU/BufferAccesses.h"
+#include "compiler/Conversion/LoopsToGPU/ParallelLoops.h"
+#include "compiler/Passes.h"
+
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace heed {
+#define GEN_PASS_DEF_FUSETHREADLOCALLOOPS
+#include "compiler/Passes.h.inc"
+} // namespace heed
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+/// How many ops back from a loop its producer is looked for.
+constexpr int kSearchWindow = 24;
+
+/// One index of an access, in terms its loop's iterations share with
+/// another loop's: the n-th dimension of more than one iteration, a
+/// constant (a dimension of one iteration is its lower bound), or a value
+/// from outside the loop. `kind` Other: anything else (computed inside).
+struct Index {
+  enum Kind { Dim, Constant, Outside, Other } kind;
+  int64_t n = 0;
+  Value value;
+  bool operator==(const Index &o) const {
+    return kind == o.kind && n == o.n && value == o.value && kind != Other;
+  }
+};
+
+/// A load or store of a loop, or another effect on a buffer (`plain`
+/// false: its element is unknown).
+struct Access {
+  Value memref, root;
+  bool write = false, plain = false;
+  SmallVector<Index> indices;
+};
+
+/// A top-level parallel loop with constant bounds and known accesses.
+struct Loop {
+  mutable scf::ParallelOp op;
+  /// Bounds (lower, upper, step) of the dimensions of more than one
+  /// iteration, in order.
+  SmallVector<std::array<int64_t, 3>> dims;
+  /// Per induction variable: its position in dims, or -1 (one iteration).
+  SmallVector<int> dimOf;
+  SmallVector<Access> accesses;
+  BufferAccesses buffers;
+};
+
+Index classify(const Loop &loop, Value v) {
+  if (auto arg = dyn_cast<BlockArgument>(v);
+      arg && arg.getOwner() == loop.op.getBody()) {
+    unsigned i = arg.getArgNumber();
+    if (loop.dimOf[i] >= 0)
+      return {Index::Dim, loop.dimOf[i], {}};
+    return {
+        Index::Constant, *getConstantIntValue(loop.op.getLowerBound()[i]), {}};
+  }
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return {Index::Constant, *c, {}};
+  if (!loop.op->isAncestor(v.getParentBlock()->getParentOp()))
+    return {Index::Outside, 0, v};
+  return {Index::Other, 0, {}};
+}
+
+std::optional<Loop> analyze(scf::ParallelOp op) {
+  if (op.getNumResults() || op->hasAttr("mapping"))
+    return std::nullopt;
+  Loop loop{op, {}, {}, {}, {}};
+  for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+    std::optional<int64_t> lb = getConstantIntValue(op.getLowerBound()[d]),
+                           ub = getConstantIntValue(op.getUpperBound()[d]),
+                           step = getConstantIntValue(op.getStep()[d]);
+    std::optional<int64_t> trips = tripCount(op, d);
+    if (!lb || !ub || !step || !trips)
+      return std::nullopt;
+    if (*trips == 1) {
+      loop.dimOf.push_back(-1);
+      continue;
+    }
+    loop.dimOf.push_back(loop.dims.size());
+    loop.dims.push_back({*lb, *ub, *step});
+  }
+  if (!collectBufferAccesses(op, loop.buffers))
+    return std::nullopt;
+  op.getBody()->walk([&](Operation *inner) {
+    auto load = dyn_cast<memref::LoadOp>(inner);
+    auto store = dyn_cast<memref::StoreOp>(inner);
+    if (load || store) {
+      Access a;
+      a.memref = load ? load.getMemRef() : store.getMemRef();
+      a.root = viewedBuffer(a.memref);
+      a.write = bool(store);
+      a.plain = true;
+      for (Value i : load ? load.getIndices() : store.getIndices())
+        a.indices.push_back(classify(loop, i));
+      loop.accesses.push_back(a);
+      return;
+    }
+    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
+    if (!effects)
+      return;
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list)
+      if (Value buffer = e.getValue())
+        loop.accesses.push_back({buffer,
+                                 viewedBuffer(buffer),
+                                 !isa<MemoryEffects::Read>(e.getEffect()),
+                                 false,
+                                 {}});
+  });
+  return loop;
+}
+
+/// Whether an access reaches one element per iteration, the same in both
+/// loops for the same iteration: plain, and every dimension of more than
+/// one iteration among its indices, each index a dimension, a constant or
+/// a value from outside the loop.
+bool isPerIteration(const Access &a, const Loop &loop) {
+  if (!a.plain)
+    return false;
+  SmallVector<bool> seen(loop.dims.size(), false);
+  for (const Index &i : a.indices) {
+    if (i.kind == Index::Other)
+      return false;
+    if (i.kind == Index::Dim)
+      seen[i.n] = true;
+  }
+  return llvm::all_of(seen, [](bool s) { return s; });
+}
+
+/// Whether `consumer` can run in `producer`'s iterations: the same
+/// iterations, and every access of one to a buffer the other writes (or
+/// that may alias one it writes) and every access of one to a buffer it
+/// writes that the other reads, through one memref value at one element
+/// per iteration, the same in both. Each iteration of the fused loop then
+/// touches its own elements of the shared buffers only. `dependent` says
+/// whether they share such a buffer at all.
+bool canFuse(const Loop &producer, const Loop &consumer, bool &dependent) {
+  dependent = false;
+  if (producer.dims != consumer.dims)
+    return false;
+  for (const Access &p : producer.accesses)
+    for (const Access &c : consumer.accesses) {
+      if ((!p.write && !c.write) ||
+          !mayOverlap(regionOf(p.memref), regionOf(c.memref)))
+        continue;
+      dependent = true;
+      if (p.root != c.root || p.memref != c.memref ||
+          !isPerIteration(p, producer) || !isPerIteration(c, consumer) ||
+          p.indices != c.indices)
+        return false;
+    }
+  return true;
+}
+
+/// The two loops as one where `consumer` was: per iteration the producer's
+/// body, then the consumer's.
+scf::ParallelOp fuse(const Loop &producer, const Loop &consumer) {
+  scf::ParallelOp c = consumer.op, p = producer.op;
+  OpBuilder b(c);
+  auto fused = scf::ParallelOp::create(b, c.getLoc(), c.getLowerBound(),
+                                       c.getUpperBound(), c.getStep());
+  b.setInsertionPoint(fused.getBody()->getTerminator());
+  // Dimensions of more than one iteration pair up in order.
+  SmallVector<Value> consumerDims;
+  for (auto [i, d] : llvm::enumerate(consumer.dimOf))
+    if (d >= 0)
+      consumerDims.push_back(fused.getInductionVars()[i]);
+  IRMapping fromProducer, fromConsumer;
+  for (auto [i, d] : llvm::enumerate(producer.dimOf))
+    fromProducer.map(p.getInductionVars()[i],
+                     d >= 0 ? consumerDims[d] : p.getLowerBound()[i]);
+  for (auto [i, iv] : llvm::enumerate(c.getInductionVars()))
+    fromConsumer.map(iv, fused.getInductionVars()[i]);
+  for (Operation &op : p.getBody()->without_terminator())
+    b.clone(op, fromProducer);
+  for (Operation &op : c.getBody()->without_terminator())
+    b.clone(op, fromConsumer);
+  p.erase();
+  c.erase();
+  return fused;
+}
+
+/// An op the producer may move down past: no effects, an allocation, or
+/// known accesses to buffers the producer does not touch.
+bool canPass(Operation &op, const Loop &producer) {
+  if (isMemoryEffectFree(&op))
+    return true;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(&op);
+  if (effects && op.getNumRegions() == 0 &&
+      effects.hasEffect<MemoryEffects::Allocate>() &&
+      !effects.hasEffect<MemoryEffects::Read>() &&
+      !effects.hasEffect<MemoryEffects::Write>() &&
+      !effects.hasEffect<MemoryEffects::Free>())
+    return true;
+  BufferAccesses accesses;
+  return collectBufferAccesses(&op, accesses) &&
+         !conflict(accesses, producer.buffers);
+}
+
+/// Fuses each loop of `block` into the producer before it, if it has one.
+void fuseIn(Block &block) {
+  SmallVector<scf::ParallelOp> loops;
+  for (Operation &op : block)
+    if (auto loop = dyn_cast<scf::ParallelOp>(op))
+      loops.push_back(loop);
+  for (scf::ParallelOp loop : loops) {
+    std::optional<Loop> consumer = analyze(loop);
+    if (!consumer)
+      continue;
+    SmallVector<Operation *> between;
+    Operation *op = loop->getPrevNode();
+    for (int n = 0; op && n < kSearchWindow; op = op->getPrevNode(), ++n) {
+      auto candidate = dyn_cast<scf::ParallelOp>(op);
+      std::optional<Loop> producer;
+      if (candidate)
+        producer = analyze(candidate);
+      bool dependent = false;
+      // (A loop the consumer depends on in another way stays where it is,
+      // and an earlier producer must move past it.)
+      if (producer && canFuse(*producer, *consumer, dependent)) {
+        if (dependent) {
+          if (llvm::all_of(between, [&](Operation *x) {
+                return canPass(*x, *producer);
+              }))
+            fuse(*producer, *consumer);
+          break;
+        }
+      }
+      between.push_back(op);
+    }
+  }
+}
+
+struct FuseThreadLocalLoopsPass
+    : heed::impl::FuseThreadLocalLoopsBase<FuseThreadLocalLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp copy) {
+      if (copy.getTarget().getType().getRank() > 0 &&
+          copy.getTarget().getType().hasStaticShape() &&
+          !copy->getParentOfType<scf::ParallelOp>())
+        copies.push_back(copy);
+    });
+    for (memref::CopyOp copy : copies)
+      copyAsParallelLoop(copy);
+    SmallVector<Block *> blocks;
+    getOperation()->walk([&](Block *block) {
+      Operation *parent = block->getParentOp();
+      if (!isa<scf::ParallelOp>(parent) &&
+          !parent->getParentOfType<scf::ParallelOp>())
+        blocks.push_back(block);
+    });
+    for (Block *block : blocks)
+      fuseIn(*block);
+  }
+};
+
+} // namespace

@@ -1,0 +1,54 @@
+//===- ParallelLoops.cpp - Copies as loops, loops' trip counts ------------===//
+//
+// Part of Heed. See ParallelLoops.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/LoopsToGPU/ParallelLoops.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+using namespace mlir;
+
+void heed::copyAsParallelLoop(memref::CopyOp copy) {
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  auto type = cast<MemRefType>(copy.getTarget().getType());
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  if (type.getRank() == 0) {
+    // One element, on one thread: on the host it would wait for the
+    // kernels before it (a reduction's init copied in a decoder's step).
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero}, ValueRange{one}, ValueRange{one},
+        [&](OpBuilder &nb, Location l, ValueRange) {
+          Value v = memref::LoadOp::create(nb, l, copy.getSource());
+          memref::StoreOp::create(nb, l, v, copy.getTarget());
+        });
+    copy.erase();
+    return;
+  }
+  SmallVector<Value> lbs(type.getRank(), zero), steps(type.getRank(), one), ubs;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    ubs.push_back(
+        type.isDynamicDim(d)
+            ? Value(memref::DimOp::create(b, loc, copy.getTarget(), d))
+            : Value(
+                  arith::ConstantIndexOp::create(b, loc, type.getDimSize(d))));
+  scf::ParallelOp::create(
+      b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location l, ValueRange ivs) {
+        Value v = memref::LoadOp::create(nb, l, copy.getSource(), ivs);
+        memref::StoreOp::create(nb, l, v, copy.getTarget(), ivs);
+      });
+  copy.erase();
+}
+
+std::optional<int64_t> heed::tripCount(scf::ParallelOp loop, unsigned d) {
+  auto lb = getConstantIntValue(loop.getLowerBound()[d]);
+  auto ub = getConstantIntValue(loop.getUpperBound()[d]);
+  auto step = getConstantIntValue(loop.getStep()[d]);
+  if (!lb || !ub || !step || *step <= 0)
+    return std::nullopt;
+  return *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
+}

@@ -1,0 +1,30 @@
+//===- ParallelLoops.h - Copies as loops, loops' trip counts ----*- C++ -*-===//
+//
+// Part of Heed. What the passes that shape a GPU step's parallel loops
+// (fusing them, mapping them onto blocks and threads) share.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_CONVERSION_LOOPSTOGPU_PARALLELLOOPS_H
+#define HEED_COMPILER_CONVERSION_LOOPSTOGPU_PARALLELLOOPS_H
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <optional>
+
+namespace heed {
+
+/// `copy` as a parallel loop nest of loads and stores, one iteration per
+/// element, so that it is mapped (and fused) like any other element-wise
+/// work. A copy of one element (rank 0) is a one-iteration loop: on the
+/// host it would wait for the kernels before it (a reduction's init copied
+/// in a decoder's step).
+void copyAsParallelLoop(mlir::memref::CopyOp copy);
+
+/// The trip count of dimension `d` of `loop` when its bounds are constants.
+std::optional<int64_t> tripCount(mlir::scf::ParallelOp loop, unsigned d);
+
+} // namespace heed
+
+#endif

@@ -1,0 +1,258 @@
+// RUN: heed-opt %s --split-input-file --heed-fuse-thread-local-loops | FileCheck %s
+
+// A gate's loop (its unit dimension folded away), then the copy of its
+// result into a concatenation: one loop where the copy was, the gate's
+// body first, its index over the unit dimension the constant lower bound.
+// An independent loop between them does not stop the gate moving down.
+// CHECK-LABEL: func.func @gate_then_copy
+// CHECK-SAME: (%[[X:[^:]*]]: memref<1x128xf32>, %[[CAT:[^:]*]]: memref<1x160xf32>, %[[Y:[^:]*]]: memref<32xf32>, %[[Z:[^:]*]]: memref<32xf32>)
+// CHECK: %[[G:.*]] = memref.alloc() : memref<1x128xf32>
+// CHECK: scf.parallel (%[[K:[^)]*]]) =
+// CHECK: memref.store %{{[^,]*}}, %[[Z]][%[[K]]]
+// CHECK: %[[VIEW:.*]] = memref.subview %[[CAT]][0, 0] [1, 128]
+// CHECK: scf.parallel (%[[I:[^,]*]], %[[J:[^)]*]]) = (%c0{{[^,]*}}, %c0{{[^)]*}}) to (%c1{{[^,]*}}, %c128{{[^)]*}})
+// CHECK-NEXT: %[[XV:.*]] = memref.load %[[X]][%c0{{[_0-9]*}}, %[[J]]]
+// CHECK-NEXT: %[[T:.*]] = math.tanh %[[XV]]
+// CHECK-NEXT: memref.store %[[T]], %[[G]][%c0{{[_0-9]*}}, %[[J]]]
+// CHECK-NEXT: %[[GV:.*]] = memref.load %[[G]][%[[I]], %[[J]]]
+// CHECK-NEXT: memref.store %[[GV]], %[[VIEW]][%[[I]], %[[J]]]
+// CHECK-NOT: scf.parallel
+func.func @gate_then_copy(%x: memref<1x128xf32>, %cat: memref<1x160xf32>,
+                          %y: memref<32xf32>, %z: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c128 = arith.constant 128 : index
+  %g = memref.alloc() : memref<1x128xf32>
+  scf.parallel (%j) = (%c0) to (%c128) step (%c1) {
+    %v = memref.load %x[%c0, %j] : memref<1x128xf32>
+    %t = math.tanh %v : f32
+    memref.store %t, %g[%c0, %j] : memref<1x128xf32>
+    scf.reduce
+  }
+  scf.parallel (%k) = (%c0) to (%c32) step (%c1) {
+    %v = memref.load %y[%k] : memref<32xf32>
+    memref.store %v, %z[%k] : memref<32xf32>
+    scf.reduce
+  }
+  %view = memref.subview %cat[0, 0] [1, 128] [1, 1]
+      : memref<1x160xf32> to memref<1x128xf32, strided<[160, 1]>>
+  memref.copy %g, %view
+      : memref<1x128xf32> to memref<1x128xf32, strided<[160, 1]>>
+  return
+}
+
+// -----
+
+// A chain: a reduction per output (its accumulator stored at the
+// iteration's element in an inner loop), a mask, a copy: one loop.
+// CHECK-LABEL: func.func @chain
+// CHECK: scf.parallel
+// CHECK: scf.for
+// CHECK: arith.select
+// CHECK: memref.store
+// CHECK-NOT: scf.parallel
+func.func @chain(%w: memref<64x16xf32>, %x: memref<16xf32>,
+                 %out: memref<64xf32>, %mask: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<64xf32>
+  %masked = memref.alloc() : memref<64xf32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    scf.for %k = %c0 to %c16 step %c1 {
+      %a = memref.load %acc[%i] : memref<64xf32>
+      %wv = memref.load %w[%i, %k] : memref<64x16xf32>
+      %xv = memref.load %x[%k] : memref<16xf32>
+      %p = arith.mulf %wv, %xv : f32
+      %s = arith.addf %a, %p : f32
+      memref.store %s, %acc[%i] : memref<64xf32>
+    }
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %a = memref.load %acc[%i] : memref<64xf32>
+    %m = memref.load %mask[%i] : memref<64xf32>
+    %on = arith.cmpf une, %m, %zero : f32
+    %v = arith.select %on, %a, %zero : f32
+    memref.store %v, %masked[%i] : memref<64xf32>
+    scf.reduce
+  }
+  memref.copy %masked, %out : memref<64xf32> to memref<64xf32>
+  return
+}
+
+// -----
+
+// Not fused: the consumer reads the producer's result transposed (another
+// iteration's element), reads another iteration's element of it, or
+// writes what the producer reads (the producer's other iterations would
+// see it).
+// CHECK-LABEL: func.func @other_elements
+// CHECK-COUNT-6: scf.parallel
+func.func @other_elements(%x: memref<8x8xf32>, %y: memref<8x8xf32>,
+                          %z: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %c8 = arith.constant 8 : index
+  %a = memref.alloc() : memref<8x8xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    %v = memref.load %x[%i, %j] : memref<8x8xf32>
+    memref.store %v, %a[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    %v = memref.load %a[%j, %i] : memref<8x8xf32>
+    memref.store %v, %y[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  %b = memref.alloc() : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %z[%i] : memref<8xf32>
+    memref.store %v, %b[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %n = arith.subi %c7, %i : index
+    %v = memref.load %b[%n] : memref<8xf32>
+    memref.store %v, %z[%i] : memref<8xf32>
+    scf.reduce
+  }
+  %c = memref.alloc() : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %z[%c0] : memref<8xf32>
+    memref.store %v, %c[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %c[%i] : memref<8xf32>
+    memref.store %v, %z[%i] : memref<8xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Not fused: different iterations; a loop between that reads the
+// producer's result; a call between (unknown effects); a mapped loop as
+// producer (a tiled kernel).
+// CHECK-LABEL: func.func @kept_apart
+// CHECK-COUNT-9: scf.parallel
+func.func private @opaque()
+func.func @kept_apart(%x: memref<16xf32>, %y: memref<16xf32>,
+                      %z: memref<16xf32>, %u: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %a = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %x[%i] : memref<16xf32>
+    memref.store %v, %a[%i] : memref<16xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %a[%i] : memref<16xf32>
+    memref.store %v, %y[%i] : memref<16xf32>
+    scf.reduce
+  }
+  %b = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %x[%i] : memref<16xf32>
+    memref.store %v, %b[%i] : memref<16xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %b[%c0] : memref<16xf32>
+    memref.store %v, %z[%i] : memref<16xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %b[%i] : memref<16xf32>
+    memref.store %v, %y[%i] : memref<16xf32>
+    scf.reduce
+  }
+  %c = memref.alloc() : memref<16xf32>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %x[%i] : memref<16xf32>
+    memref.store %v, %c[%i] : memref<16xf32>
+    scf.reduce
+  }
+  func.call @opaque() : () -> ()
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %c[%i] : memref<16xf32>
+    memref.store %v, %z[%i] : memref<16xf32>
+    scf.reduce
+  }
+  %d = memref.alloc() : memref<16xf32>
+  scf.parallel (%b0, %t) = (%c0, %c0) to (%c1, %c16) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<16xf32>
+    memref.store %v, %d[%t] : memref<16xf32>
+    scf.reduce
+  } {mapping = [#gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>,
+                #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
+  scf.parallel (%b0, %t) = (%c0, %c0) to (%c1, %c16) step (%c1, %c1) {
+    %v = memref.load %d[%t] : memref<16xf32>
+    memref.store %v, %u[%t] : memref<16xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Buffers a decoder's loop carries: the mask reads one carried buffer and
+// the copy writes another. Fused when no allocation flows into both (here
+// each starts as a function argument and takes its own allocation each
+// step); kept apart when the step yields one buffer for both.
+// CHECK-LABEL: func.func @carried
+// CHECK: scf.for
+// CHECK: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: scf.yield
+// CHECK: scf.for
+// CHECK-COUNT-2: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: scf.yield
+func.func @carried(%m0: memref<4xf32>, %w0: memref<4xf32>, %s: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  %r:2 = scf.for %step = %c0 to %c4 step %c1 iter_args(%m = %m0, %w = %w0)
+      -> (memref<4xf32>, memref<4xf32>) {
+    %t = memref.alloc() : memref<4xf32>
+    scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+      %v = memref.load %m[%i] : memref<4xf32>
+      %x = memref.load %s[%i] : memref<4xf32>
+      %on = arith.cmpf une, %v, %zero : f32
+      %y = arith.select %on, %x, %zero : f32
+      memref.store %y, %t[%i] : memref<4xf32>
+      scf.reduce
+    }
+    memref.copy %t, %w : memref<4xf32> to memref<4xf32>
+    %n = memref.alloc() : memref<4xf32>
+    %n2 = memref.alloc() : memref<4xf32>
+    scf.yield %n, %n2 : memref<4xf32>, memref<4xf32>
+  }
+  %q:2 = scf.for %step = %c0 to %c4 step %c1 iter_args(%m = %m0, %w = %w0)
+      -> (memref<4xf32>, memref<4xf32>) {
+    %t = memref.alloc() : memref<4xf32>
+    scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+      %v = memref.load %m[%i] : memref<4xf32>
+      %x = memref.load %s[%i] : memref<4xf32>
+      %on = arith.cmpf une, %v, %zero : f32
+      %y = arith.select %on, %x, %zero : f32
+      memref.store %y, %t[%i] : memref<4xf32>
+      scf.reduce
+    }
+    memref.copy %t, %w : memref<4xf32> to memref<4xf32>
+    %n = memref.alloc() : memref<4xf32>
+    scf.yield %n, %n : memref<4xf32>, memref<4xf32>
+  }
+  return
+}
