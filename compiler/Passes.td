@@ -1094,7 +1094,12 @@ def HoistSequenceProducts : Pass<"heed-hoist-sequence-products",
     too). The products of all steps become one op before the loop (a
     matrix product of T times the rows: on the GPU a tiled kernel instead
     of T small ones), with the time axis first in its result; the op in
-    the loop becomes that step's slice of it.
+    the loop becomes that step's slice of it. A product over a
+    concatenation along its reduction axis whose first part is such a
+    step (an LSTM cell's [x, h] times its stacked weights) is first split
+    into one product per part, each accumulating into the one before, the
+    other operand sliced along the same axis (before the loop when it is
+    defined there): the input's product is then hoisted, the state's stays.
 
     ```mlir
     scf.for %t = %c0 to %c7 step %c1 ... {

@@ -7,6 +7,8 @@
 #include "compiler/Passes.h"
 #include "compiler/Transforms/MultiplyAccumulate.h"
 
+#include "mlir/IR/IRMapping.h"
+
 namespace heed {
 #define GEN_PASS_DEF_HOISTSEQUENCEPRODUCTS
 #include "compiler/Passes.h.inc"
@@ -134,9 +136,139 @@ void hoist(scf::ForOp loop, const SequenceProduct &p) {
   op.erase();
 }
 
+/// A product over a concatenation along its reduction axis (an LSTM
+/// cell's [x, h] times its stacked weights): the parts in order, each an
+/// `insert_slice` of a whole part into the one before, covering the axis.
+struct ConcatenatedInput {
+  unsigned input;               // which input is the concatenation
+  unsigned axis;                // the concatenated (reduced) axis of it
+  unsigned otherAxis;           // the same reduction dim's axis in the other
+  SmallVector<Value> parts;     // in order along the axis
+  SmallVector<int64_t> offsets; // each part's first index on the axis
+};
+
+std::optional<ConcatenatedInput> matchConcatenatedInput(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || !isMultiplyAccumulate(op))
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (unsigned i = 0; i < 2; ++i) {
+    auto last = op.getDpsInputs()[i].getDefiningOp<tensor::InsertSliceOp>();
+    if (!last)
+      continue;
+    auto type = cast<RankedTensorType>(last.getType());
+    // The reduced axis the parts are placed along.
+    std::optional<unsigned> axis, otherAxis;
+    for (auto [pos, e] : llvm::enumerate(maps[i].getResults())) {
+      auto dim = dyn_cast<AffineDimExpr>(e);
+      if (dim && op.getIteratorTypesArray()[dim.getPosition()] ==
+                     utils::IteratorType::reduction) {
+        axis = pos;
+        for (auto [q, f] : llvm::enumerate(maps[1 - i].getResults()))
+          if (f == e)
+            otherAxis = q;
+      }
+    }
+    if (!axis || !otherAxis || !type.hasStaticShape())
+      continue;
+    ConcatenatedInput c{i, *axis, *otherAxis, {}, {}};
+    // Walk the chain back from the last part; each part whole but along
+    // the axis, unit strides, static.
+    Value v = last;
+    int64_t covered = 0;
+    while (auto insert = v.getDefiningOp<tensor::InsertSliceOp>()) {
+      auto partType = cast<RankedTensorType>(insert.getSourceType());
+      if (!insert.hasUnitStride() || partType.getRank() != type.getRank() ||
+          !partType.hasStaticShape())
+        return std::nullopt;
+      for (unsigned d = 0; d < type.getRank(); ++d) {
+        std::optional<int64_t> offset =
+            getConstantIntValue(insert.getMixedOffsets()[d]);
+        if (!offset || (d != *axis && (*offset != 0 || partType.getDimSize(d) !=
+                                                           type.getDimSize(d))))
+          return std::nullopt;
+      }
+      c.parts.insert(c.parts.begin(), insert.getSource());
+      c.offsets.insert(c.offsets.begin(),
+                       *getConstantIntValue(insert.getMixedOffsets()[*axis]));
+      covered += partType.getDimSize(*axis);
+      v = insert.getDest();
+    }
+    // The parts follow each other from 0 and cover the axis.
+    int64_t next = 0;
+    for (auto [part, offset] : llvm::zip(c.parts, c.offsets)) {
+      if (offset != next)
+        return std::nullopt;
+      next += cast<RankedTensorType>(part.getType()).getDimSize(*axis);
+    }
+    if (c.parts.size() < 2 || next != type.getDimSize(*axis) || covered != next)
+      return std::nullopt;
+    return c;
+  }
+  return std::nullopt;
+}
+
+/// `op` as one product per part of its concatenated input, each
+/// accumulating into the one before (the first into `op`'s init), the
+/// other operand sliced along the same reduction axis; slices of an
+/// operand defined outside `loop` are made before it. Returns the first.
+linalg::GenericOp splitProduct(scf::ForOp loop, linalg::GenericOp op,
+                               const ConcatenatedInput &c) {
+  Location loc = op.getLoc();
+  Value other = op.getDpsInputs()[1 - c.input];
+  auto otherType = cast<RankedTensorType>(other.getType());
+  OpBuilder outside(loop);
+  OpBuilder inside(op);
+  Value acc = op.getDpsInits()[0];
+  linalg::GenericOp first;
+  for (auto [part, offset] : llvm::zip(c.parts, c.offsets)) {
+    OpBuilder &b = loop.isDefinedOutsideOfLoop(other) ? outside : inside;
+    int64_t length = cast<RankedTensorType>(part.getType()).getDimSize(c.axis);
+    SmallVector<OpFoldResult> offsets(otherType.getRank(), b.getIndexAttr(0)),
+        sizes, strides(otherType.getRank(), b.getIndexAttr(1));
+    for (int64_t d : otherType.getShape())
+      sizes.push_back(b.getIndexAttr(d));
+    offsets[c.otherAxis] = b.getIndexAttr(offset);
+    sizes[c.otherAxis] = b.getIndexAttr(length);
+    Value slice =
+        tensor::ExtractSliceOp::create(b, loc, other, offsets, sizes, strides);
+    SmallVector<Value> inputs(2);
+    inputs[c.input] = part;
+    inputs[1 - c.input] = slice;
+    auto product = linalg::GenericOp::create(
+        inside, loc, op.getResultTypes(), inputs, ValueRange{acc},
+        op.getIndexingMapsArray(), op.getIteratorTypesArray());
+    IRMapping none;
+    op.getRegion().cloneInto(&product.getRegion(), none);
+    if (!first)
+      first = product;
+    acc = product.getResult(0);
+  }
+  op.getResult(0).replaceAllUsesWith(acc);
+  op.erase();
+  return first;
+}
+
 struct HoistSequenceProductsPass
     : heed::impl::HoistSequenceProductsBase<HoistSequenceProductsPass> {
   void runOnOperation() override {
+    // A product over [step's input, state] becomes two, the input's first
+    // (into the loop-invariant init), when the input is a step of a
+    // sequence: that one is then hoisted like any other.
+    SmallVector<std::tuple<scf::ForOp, linalg::GenericOp, ConcatenatedInput>>
+        concatenated;
+    getOperation().walk([&](scf::ForOp loop) {
+      for (auto op : loop.getBody()->getOps<linalg::GenericOp>())
+        if (std::optional<ConcatenatedInput> c = matchConcatenatedInput(op))
+          concatenated.push_back({loop, op, *c});
+    });
+    for (auto &[loop, op, c] : concatenated) {
+      Value first = c.parts.front();
+      auto slice = first.getDefiningOp<tensor::ExtractSliceOp>();
+      if (slice && loop.isDefinedOutsideOfLoop(slice.getSource()) &&
+          loop.isDefinedOutsideOfLoop(op.getDpsInits()[0]) &&
+          loop.isDefinedOutsideOfLoop(op.getDpsInputs()[1 - c.input]))
+        splitProduct(loop, op, c);
+    }
     SmallVector<std::pair<scf::ForOp, SequenceProduct>> found;
     getOperation().walk([&](scf::ForOp loop) {
       for (auto op : loop.getBody()->getOps<linalg::GenericOp>())

@@ -115,3 +115,45 @@ func.func @not_a_sequence(%seq: tensor<4x7x32xf32>, %w: tensor<32x32xf32>, %bias
   }
   return %r#0, %r#1 : tensor<4x32xf32>, tensor<2x32xf32>
 }
+
+// -----
+
+// An LSTM cell's product over [step's input (37), state (32)] times its
+// stacked weights [69, 128]: split along the reduction into the input's
+// rows of the weight (sliced before the loop) into the bias, then the
+// state's rows into that; the input's product is then hoisted over all 30
+// steps and the loop keeps the state's, accumulating into its step's rows.
+// CHECK-LABEL: func.func @lstm_concat
+// CHECK-SAME: (%[[SEQ:[^:]*]]: tensor<4x30x37xf32>, %[[W:[^:]*]]: tensor<69x128xf32>, %[[BIAS:[^:]*]]: tensor<4x128xf32>
+// CHECK-DAG: %[[WX:.*]] = tensor.extract_slice %[[W]][0, 0] [37, 128] [1, 1]
+// CHECK-DAG: %[[WH:.*]] = tensor.extract_slice %[[W]][37, 0] [32, 128] [1, 1]
+// CHECK: %[[ALL:.*]] = linalg.generic {{.*}} ins(%[[SEQ]], %[[WX]] : tensor<4x30x37xf32>, tensor<37x128xf32>) outs(%{{.*}} : tensor<30x4x128xf32>)
+// CHECK: scf.for %[[T:[^ ]*]] = {{.*}} iter_args(%[[H:[^ ]*]] =
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[ALL]][%[[T]], 0, 0] [1, 4, 128]
+// CHECK: linalg.generic {{.*}} ins(%[[H]], %[[WH]] : tensor<4x32xf32>, tensor<32x128xf32>) outs(%[[ROWS]] : tensor<4x128xf32>)
+// CHECK-NOT: linalg.generic
+#xk3 = affine_map<(b, k, n) -> (b, k)>
+#kn3 = affine_map<(b, k, n) -> (k, n)>
+#bn3 = affine_map<(b, k, n) -> (b, n)>
+func.func @lstm_concat(%seq: tensor<4x30x37xf32>, %w: tensor<69x128xf32>, %bias: tensor<4x128xf32>,
+                       %h0: tensor<4x32xf32>, %base: tensor<4x69xf32>) -> tensor<4x32xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c30 = arith.constant 30 : index
+  %r = scf.for %t = %c0 to %c30 step %c1 iter_args(%h = %h0) -> tensor<4x32xf32> {
+    %x = tensor.extract_slice %seq[0, %t, 0] [4, 1, 37] [1, 1, 1]
+        : tensor<4x30x37xf32> to tensor<4x37xf32>
+    %a = tensor.insert_slice %x into %base[0, 0] [4, 37] [1, 1] : tensor<4x37xf32> into tensor<4x69xf32>
+    %xh = tensor.insert_slice %h into %a[0, 37] [4, 32] [1, 1] : tensor<4x32xf32> into tensor<4x69xf32>
+    %g = linalg.generic {indexing_maps = [#xk3, #kn3, #bn3], iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%xh, %w : tensor<4x69xf32>, tensor<69x128xf32>) outs(%bias : tensor<4x128xf32>) {
+    ^bb0(%in: f32, %in_0: f32, %out: f32):
+      %m = arith.mulf %in, %in_0 : f32
+      %s = arith.addf %out, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<4x128xf32>
+    %n = tensor.extract_slice %g[0, 0] [4, 32] [1, 1] : tensor<4x128xf32> to tensor<4x32xf32>
+    scf.yield %n : tensor<4x32xf32>
+  }
+  return %r : tensor<4x32xf32>
+}

@@ -220,13 +220,84 @@ bool runsOnce(scf::ParallelOp loop) {
   return loop.getNumResults() == 0;
 }
 
+/// At most this many iterations, each without loops inside, one thread
+/// runs in order for less than a launch of their own costs.
+constexpr int64_t kFewIterations = 16;
+
+/// Whether `loop` has few iterations (more than one) and a straight body.
+bool runsFewTimes(scf::ParallelOp loop) {
+  int64_t trips = 1;
+  for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
+    std::optional<int64_t> n = heed::tripCount(loop, d);
+    if (!n)
+      return false;
+    trips *= *n;
+  }
+  bool straight = !loop.getBody()
+                       ->walk([](Operation *op) {
+                         return isa<LoopLikeOpInterface>(op)
+                                    ? WalkResult::interrupt()
+                                    : WalkResult::advance();
+                       })
+                       .wasInterrupted();
+  return trips > 1 && trips <= kFewIterations && straight &&
+         loop.getNumResults() == 0;
+}
+
+/// `loop` as a loop that runs once, its iterations in order inside.
+void runInOrder(scf::ParallelOp loop) {
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{zero}, ValueRange{one}, ValueRange{one},
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        scf::buildLoopNest(
+            nb, l, loop.getLowerBound(), loop.getUpperBound(), loop.getStep(),
+            [&](OpBuilder &ib, Location il, ValueRange ivs) {
+              IRMapping map;
+              map.map(loop.getInductionVars(), ivs);
+              for (Operation &op : loop.getBody()->without_terminator())
+                ib.clone(op, map);
+            });
+      });
+  loop.erase();
+}
+
+/// Whether `op` may stand between loops that become one: no effects, or
+/// an allocation.
+bool canStandBetween(Operation &op) {
+  return isPure(&op) || isa<memref::AllocOp>(op);
+}
+
 /// Neighbouring loops that run once (a decoder step's bookkeeping at batch
 /// 1, one-thread work) become one: each would be a launch of its own, and
-/// one thread runs their bodies in order whatever they share. Only ops
+/// one thread runs their bodies in order whatever they share. So do loops
+/// of a few straight iterations next to such a loop or to each other (a
+/// softmax over a dozen words at batch 1: its maximum and sum run once,
+/// its exponentials between them), their iterations in order. Only ops
 /// without effects, and allocations, may lie between them; the first
 /// body moves to the start of the second, where everything it uses is
 /// defined.
 void mergeLoopsThatRunOnce(Block &block) {
+  SmallVector<scf::ParallelOp> run;
+  auto closeRun = [&] {
+    if (run.size() > 1)
+      for (scf::ParallelOp loop : run)
+        if (!runsOnce(loop))
+          runInOrder(loop);
+    run.clear();
+  };
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    auto loop = dyn_cast<scf::ParallelOp>(op);
+    if (loop && (runsOnce(loop) || runsFewTimes(loop)))
+      run.push_back(loop);
+    else if (!canStandBetween(op))
+      closeRun();
+  }
+  closeRun();
+
   scf::ParallelOp previous;
   for (Operation &op : llvm::make_early_inc_range(block)) {
     auto loop = dyn_cast<scf::ParallelOp>(op);
@@ -243,7 +314,7 @@ void mergeLoopsThatRunOnce(Block &block) {
       previous = loop;
       continue;
     }
-    if (!isPure(&op) && !isa<memref::AllocOp>(op))
+    if (!canStandBetween(op))
       previous = nullptr;
     if (op.getNumRegions() && !isa<scf::ParallelOp, gpu::LaunchOp>(op))
       for (Region &region : op.getRegions())
