@@ -418,11 +418,11 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
         return std::move(err);
   }
   // The on-disk cache: the same model text, parameters, dims and lowering
-  // options on this CPU with this build of Heed give the same code.
-  // (Not for the cuda target yet: its code loads its kernels from a global
-  // constructor, which linking cached objects does not run.)
+  // options on this CPU with this build of Heed give the same code (for
+  // the cuda target: the same host code and PTX, the driver JIT-compiling
+  // the PTX for the device at load).
   std::optional<CompileCache> disk =
-      diskCacheOn && !cuda ? CompileCache::open() : std::nullopt;
+      diskCacheOn ? CompileCache::open() : std::nullopt;
   std::string diskKey;
   CacheEntry code;
   compileCached = false;
@@ -457,6 +457,10 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
     if (jit) {
       entry->jit = std::move(*jit);
       compileCached = true;
+      // Its constructor loaded its kernels (createFromObjects).
+      if (cuda)
+        if (std::string why = rt::cuda::takeFirstError(); !why.empty())
+          return fail(why);
     } else {
       cacheWarnings += "compile cache entry " + disk->path(diskKey) +
                        " cannot be linked (" + llvm::toString(jit.takeError()) +

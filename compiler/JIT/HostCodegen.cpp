@@ -11,6 +11,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -18,6 +20,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <algorithm>
 #include <chrono>
 
 using namespace heed;
@@ -71,6 +74,52 @@ heed::translateForHost(mlir::ModuleOp module, llvm::LLVMContext &ctx,
     return llvm::createStringError("cannot translate the module to LLVM IR");
   mlir::ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(), &tm);
   return llvmModule;
+}
+
+/// The functions of `list` (llvm.global_ctors or llvm.global_dtors:
+/// {priority, function, data}) by priority.
+static std::vector<llvm::Function *> byPriority(llvm::GlobalVariable *list) {
+  std::vector<std::pair<uint64_t, llvm::Function *>> entries;
+  if (list && list->hasInitializer())
+    if (auto *array =
+            llvm::dyn_cast<llvm::ConstantArray>(list->getInitializer()))
+      for (llvm::Value *op : array->operands()) {
+        auto *entry = llvm::dyn_cast<llvm::ConstantStruct>(op);
+        if (!entry || entry->getNumOperands() < 2)
+          continue;
+        auto *priority =
+            llvm::dyn_cast<llvm::ConstantInt>(entry->getOperand(0));
+        auto *fn = llvm::dyn_cast<llvm::Function>(entry->getOperand(1));
+        if (priority && fn)
+          entries.push_back({priority->getZExtValue(), fn});
+      }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](auto &a, auto &b) { return a.first < b.first; });
+  std::vector<llvm::Function *> fns;
+  for (auto &[priority, fn] : entries)
+    fns.push_back(fn);
+  return fns;
+}
+
+void heed::addConstructorEntryPoints(llvm::Module &module) {
+  std::vector<llvm::Function *> ctors =
+      byPriority(module.getGlobalVariable("llvm.global_ctors"));
+  std::vector<llvm::Function *> dtors =
+      byPriority(module.getGlobalVariable("llvm.global_dtors"));
+  std::reverse(dtors.begin(), dtors.end());
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), false);
+  for (auto [name, fns] : {std::pair(kRunConstructorsName, &ctors),
+                           std::pair(kRunDestructorsName, &dtors)}) {
+    if (fns->empty())
+      continue;
+    auto *entry = llvm::Function::Create(
+        type, llvm::GlobalValue::ExternalLinkage, name, module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
+    for (llvm::Function *fn : *fns)
+      b.CreateCall(fn->getFunctionType(), fn);
+    b.CreateRetVoid();
+  }
 }
 
 llvm::Error heed::optimizeO3(llvm::Module &module, llvm::TargetMachine &tm,

@@ -1,5 +1,4 @@
-//===- HostCodegen.h - LLVM's steps for code that runs on this host -*- C++
-//-*-===//
+//===- HostCodegen.h - LLVM's steps for host code ---------------*- C++ -*-===//
 //
 // Part of Heed. The host's target machine (with the options that bound
 // code-generation time) and the steps every way of compiling a model goes
@@ -40,6 +39,17 @@ translateForHost(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                  llvm::TargetMachine &tm);
 
 /// LLVM's O3 pipeline for `tm`; its duration in `seconds` if given.
+/// The functions through which a model linked from object files (which no
+/// loader scans for `.init_array`) runs its global constructors (the cuda
+/// target's: loading its kernels) and destructors (unloading them).
+constexpr const char *kRunConstructorsName = "heed_run_constructors";
+constexpr const char *kRunDestructorsName = "heed_run_destructors";
+
+/// Adds kRunConstructorsName (calling `module`'s global constructors by
+/// priority) and kRunDestructorsName (its destructors, the other way),
+/// external, when it has any.
+void addConstructorEntryPoints(llvm::Module &module);
+
 llvm::Error optimizeO3(llvm::Module &module, llvm::TargetMachine &tm,
                        double *seconds = nullptr);
 

@@ -23,7 +23,10 @@
 using namespace heed;
 
 JITModel::JITModel() = default;
-JITModel::~JITModel() = default;
+JITModel::~JITModel() {
+  if (destructors)
+    destructors();
+}
 
 /// memref.copy of strided views lowers to a call to MLIR's memrefCopy.
 static const char *runnerUtilsLibrary() { return MLIR_C_RUNNER_UTILS; }
@@ -58,6 +61,8 @@ JITModel::create(mlir::ModuleOp module, llvm::ArrayRef<std::string> functions,
   // live until `create` has returned.
   llvm::TargetMachine *machine = tm->get();
   std::function<llvm::Error(llvm::Module *)> optimize = [&](llvm::Module *m) {
+    // For a later process that links the object (createFromObjects).
+    addConstructorEntryPoints(*m);
     return optimizeO3(*m, *machine, optimizeSeconds);
   };
   options.transformer = optimize;
@@ -147,7 +152,16 @@ llvm::Expected<std::unique_ptr<JITModel>> JITModel::createFromObjects(
       return address.takeError();
     model->entries.push_back(address->toPtr<void (*)(void **)>());
   }
-  // Static initializers: the models have none (no global constructors).
+  // Global constructors (--target=cuda: loading the model's kernels),
+  // which linking an object does not run; the destructors at the end.
+  if (auto ctors = (*jit)->lookup(kRunConstructorsName))
+    ctors->toPtr<void (*)()>()();
+  else
+    llvm::consumeError(ctors.takeError()); // none (the CPU's models)
+  if (auto dtors = (*jit)->lookup(kRunDestructorsName))
+    model->destructors = dtors->toPtr<void (*)()>();
+  else
+    llvm::consumeError(dtors.takeError());
   model->linker = std::move(*jit);
   return model;
 }

@@ -70,6 +70,7 @@ private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::unique_ptr<llvm::orc::LLJIT> linker; // a model loaded from an object
   std::vector<void (*)(void **)> entries;
+  void (*destructors)() = nullptr; // a linked object's, run at the end
 };
 
 /// Translates an LLVM-dialect module to LLVM IR optimized for the host

@@ -66,7 +66,7 @@ CUstream_st theStream;
 std::mutex lock;
 std::map<void *, size_t> allocations;
 size_t allocated = 0;
-long launches = 0, modules = 0, lookups = 0, streams = 0;
+long launches = 0, modules = 0, unloads = 0, lookups = 0, streams = 0;
 // Waits for a stream, a free or a copy that found launched work (the host
 // would stall on a GPU), waits for an event, and frees.
 long waits = 0, eventWaits = 0, frees = 0;
@@ -79,9 +79,10 @@ struct Summary {
       std::fprintf(stderr,
                    "fake-cuda: %ld modules loaded, %ld kernels looked up, %ld "
                    "launches, %ld waits, %ld event waits, %ld frees, %ld "
-                   "streams created, %zu allocations live\n",
+                   "streams created, %zu allocations live, %ld modules "
+                   "unloaded\n",
                    modules, lookups, launches, waits, eventWaits, frees,
-                   streams, allocations.size());
+                   streams, allocations.size(), unloads);
   }
 } summary;
 
@@ -207,6 +208,7 @@ CUresult cuModuleLoadDataEx(CUmod_st **module, const void *image,
   return kSuccess;
 }
 CUresult cuModuleUnload(CUmod_st *module) {
+  ++unloads;
   delete module;
   return kSuccess;
 }
