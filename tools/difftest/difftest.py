@@ -211,8 +211,8 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
 def run_cuda_plumbing(heed, fake_driver, name, model, weights, inputs, batch, tmp):
     """--device=cuda over the fake CUDA driver (test/runtime/cuda/): no
     kernel runs, so no values are compared; the run must finish, load one
-    module, give every kernel device-reachable pointers and leave no
-    managed allocation behind."""
+    module, give every kernel device-reachable pointers, leave no managed
+    allocation behind and unload the module."""
     tag = "%s-b%d-cuda-fake-driver" % (name, batch)
     rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
     in_file = os.path.join(tmp, tag + ".in.npz")
@@ -231,7 +231,7 @@ def run_cuda_plumbing(heed, fake_driver, name, model, weights, inputs, batch, tm
         return tag, "heed failed (exit %d): %s%s" % (proc.returncode,
                                                      proc.stderr.strip()[-600:], where)
     if not summary or " 1 modules loaded" not in summary[-1] or \
-            not summary[-1].endswith(" 0 allocations live"):
+            not summary[-1].endswith(" 0 allocations live, 1 modules unloaded"):
         return tag, "fake driver: %s%s" % (summary[-1] if summary else "no summary", where)
     return tag, None
 
