@@ -168,13 +168,15 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
     return arith::ConstantOp::create(builder, l,
                                      DenseElementsAttr::get(type, 0.0f));
   };
-  // Positions of the iteration arguments.
-  enum : unsigned { kStep, kRunning, kFinished, kLengths, kScores };
+  // Positions of the iteration arguments. The count of running rows comes
+  // last: only the condition reads it, so canonicalization drops it from
+  // what the condition passes on, and the tensors before it keep their
+  // positions (bufferization then reuses their buffers from one step to
+  // the next instead of copying each at the start of every step).
+  enum : unsigned { kStep, kFinished, kLengths, kScores };
   const unsigned kFirstState = s.beam ? kScores + 1 : kScores;
-  SmallVector<Value> loopInits = {
-      arith::ConstantIndexOp::create(builder, l, 0),
-      arith::ConstantOp::create(builder, l, builder.getF32FloatAttr(batch)),
-      zerosOf(rowType), zerosOf(rowType)};
+  SmallVector<Value> loopInits = {arith::ConstantIndexOp::create(builder, l, 0),
+                                  zerosOf(rowType), zerosOf(rowType)};
   if (s.beam) {
     // Hypothesis 0 of each row starts at score 0; the others at -inf, so
     // that the first step picks K continuations of one hypothesis.
@@ -186,6 +188,9 @@ bool Generator::genStoppingLoop(const Stmt &s, int64_t count,
   }
   loopInits.append(inits.begin(), inits.end()); // states, stacked outputs
   size_t states = s.carryNames.size(), firstYield = kFirstState + states;
+  const unsigned kRunning = loopInits.size();
+  loopInits.push_back(
+      arith::ConstantOp::create(builder, l, builder.getF32FloatAttr(batch)));
   SmallVector<Type> types;
   for (Value v : loopInits)
     types.push_back(v.getType());
