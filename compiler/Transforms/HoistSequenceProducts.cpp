@@ -174,7 +174,6 @@ std::optional<ConcatenatedInput> matchConcatenatedInput(linalg::GenericOp op) {
     // Walk the chain back from the last part; each part whole but along
     // the axis, unit strides, static.
     Value v = last;
-    int64_t covered = 0;
     while (auto insert = v.getDefiningOp<tensor::InsertSliceOp>()) {
       auto partType = cast<RankedTensorType>(insert.getSourceType());
       if (!insert.hasUnitStride() || partType.getRank() != type.getRank() ||
@@ -183,14 +182,16 @@ std::optional<ConcatenatedInput> matchConcatenatedInput(linalg::GenericOp op) {
       for (unsigned d = 0; d < type.getRank(); ++d) {
         std::optional<int64_t> offset =
             getConstantIntValue(insert.getMixedOffsets()[d]);
-        if (!offset || (d != *axis && (*offset != 0 || partType.getDimSize(d) !=
-                                                           type.getDimSize(d))))
+        if (!offset)
+          return std::nullopt;
+        bool whole =
+            *offset == 0 && partType.getDimSize(d) == type.getDimSize(d);
+        if (d != *axis && !whole)
           return std::nullopt;
       }
       c.parts.insert(c.parts.begin(), insert.getSource());
       c.offsets.insert(c.offsets.begin(),
                        *getConstantIntValue(insert.getMixedOffsets()[*axis]));
-      covered += partType.getDimSize(*axis);
       v = insert.getDest();
     }
     // The parts follow each other from 0 and cover the axis.
@@ -200,7 +201,7 @@ std::optional<ConcatenatedInput> matchConcatenatedInput(linalg::GenericOp op) {
         return std::nullopt;
       next += cast<RankedTensorType>(part.getType()).getDimSize(*axis);
     }
-    if (c.parts.size() < 2 || next != type.getDimSize(*axis) || covered != next)
+    if (c.parts.size() < 2 || next != type.getDimSize(*axis))
       return std::nullopt;
     return c;
   }

@@ -119,8 +119,10 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
     return std::nullopt;
   m.init = op.getDpsInits()[0];
   if (auto copy = dyn_cast_or_null<memref::CopyOp>(op->getPrevNode()))
-    if (fillsEveryOutput(m, copy))
-      m.initCopy = copy, m.init = copy.getSource();
+    if (fillsEveryOutput(m, copy)) {
+      m.initCopy = copy;
+      m.init = copy.getSource();
+    }
   return m;
 }
 

@@ -58,7 +58,7 @@ struct Access {
 
 /// A top-level parallel loop with constant bounds and known accesses.
 struct Loop {
-  mutable scf::ParallelOp op;
+  scf::ParallelOp op;
   /// Bounds (lower, upper, step) of the dimensions of more than one
   /// iteration, in order.
   SmallVector<std::array<int64_t, 3>> dims;
@@ -69,17 +69,17 @@ struct Loop {
 };
 
 Index classify(const Loop &loop, Value v) {
+  scf::ParallelOp op = loop.op;
   if (auto arg = dyn_cast<BlockArgument>(v);
-      arg && arg.getOwner() == loop.op.getBody()) {
+      arg && arg.getOwner() == op.getBody()) {
     unsigned i = arg.getArgNumber();
     if (loop.dimOf[i] >= 0)
       return {Index::Dim, loop.dimOf[i], {}};
-    return {
-        Index::Constant, *getConstantIntValue(loop.op.getLowerBound()[i]), {}};
+    return {Index::Constant, *getConstantIntValue(op.getLowerBound()[i]), {}};
   }
   if (std::optional<int64_t> c = getConstantIntValue(v))
     return {Index::Constant, *c, {}};
-  if (!loop.op->isAncestor(v.getParentBlock()->getParentOp()))
+  if (!op->isAncestor(v.getParentBlock()->getParentOp()))
     return {Index::Outside, 0, v};
   return {Index::Other, 0, {}};
 }
