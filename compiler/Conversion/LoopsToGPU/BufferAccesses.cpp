@@ -191,6 +191,16 @@ bool heed::collectBufferAccesses(Operation *op, BufferAccesses &accesses) {
   return !walk.wasInterrupted();
 }
 
+bool heed::touchesNoMemory(Operation &op) {
+  if (isMemoryEffectFree(&op))
+    return true;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(&op);
+  return effects && effects.hasEffect<MemoryEffects::Allocate>() &&
+         !effects.hasEffect<MemoryEffects::Read>() &&
+         !effects.hasEffect<MemoryEffects::Write>() &&
+         !effects.hasEffect<MemoryEffects::Free>() && op.getNumRegions() == 0;
+}
+
 bool heed::conflict(const BufferAccesses &a, const BufferAccesses &b) {
   auto overlaps = [](ArrayRef<BufferRegion> x, ArrayRef<BufferRegion> y) {
     return llvm::any_of(x, [&](const BufferRegion &p) {

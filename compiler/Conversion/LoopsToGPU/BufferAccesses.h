@@ -58,6 +58,11 @@ struct BufferAccesses {
 };
 bool collectBufferAccesses(mlir::Operation *op, BufferAccesses &accesses);
 
+/// Whether `op` touches no memory but may allocate: an op without effects,
+/// or an allocation (no reads, writes or frees, no regions). Such ops may
+/// stand between loops that merge or fuse.
+bool touchesNoMemory(mlir::Operation &op);
+
 /// Whether one side writes a region the other reads or writes.
 bool conflict(const BufferAccesses &a, const BufferAccesses &b);
 

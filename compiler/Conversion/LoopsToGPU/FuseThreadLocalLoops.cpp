@@ -178,7 +178,7 @@ bool canFuse(const Loop &producer, const Loop &consumer, bool &dependent) {
 
 /// The two loops as one where `consumer` was: per iteration the producer's
 /// body, then the consumer's.
-scf::ParallelOp fuse(const Loop &producer, const Loop &consumer) {
+void fuse(const Loop &producer, const Loop &consumer) {
   scf::ParallelOp c = consumer.op, p = producer.op;
   OpBuilder b(c);
   auto fused = scf::ParallelOp::create(b, c.getLoc(), c.getLowerBound(),
@@ -201,20 +201,12 @@ scf::ParallelOp fuse(const Loop &producer, const Loop &consumer) {
     b.clone(op, fromConsumer);
   p.erase();
   c.erase();
-  return fused;
 }
 
 /// An op the producer may move down past: no effects, an allocation, or
 /// known accesses to buffers the producer does not touch.
 bool canPass(Operation &op, const Loop &producer) {
-  if (isMemoryEffectFree(&op))
-    return true;
-  auto effects = dyn_cast<MemoryEffectOpInterface>(&op);
-  if (effects && op.getNumRegions() == 0 &&
-      effects.hasEffect<MemoryEffects::Allocate>() &&
-      !effects.hasEffect<MemoryEffects::Read>() &&
-      !effects.hasEffect<MemoryEffects::Write>() &&
-      !effects.hasEffect<MemoryEffects::Free>())
+  if (touchesNoMemory(op))
     return true;
   BufferAccesses accesses;
   return collectBufferAccesses(&op, accesses) &&

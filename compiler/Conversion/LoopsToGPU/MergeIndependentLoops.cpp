@@ -83,18 +83,6 @@ bool independent(const MappedLoop &earlier, const MappedLoop &later) {
   return !conflict(earlier.accesses, later.accesses);
 }
 
-/// Whether an op between two loops lets the second one move up to the first
-/// (the merged loop takes the last one's place): no effects but allocation.
-bool canPass(Operation &op) {
-  if (isMemoryEffectFree(&op))
-    return true;
-  auto effects = dyn_cast<MemoryEffectOpInterface>(&op);
-  return effects && effects.hasEffect<MemoryEffects::Allocate>() &&
-         !effects.hasEffect<MemoryEffects::Read>() &&
-         !effects.hasEffect<MemoryEffects::Write>() &&
-         !effects.hasEffect<MemoryEffects::Free>() && op.getNumRegions() == 0;
-}
-
 /// The loops of `group` as one, where the last one was.
 void merge(ArrayRef<MappedLoop> group) {
   scf::ParallelOp last = group.back().op;
@@ -171,7 +159,7 @@ void mergeIn(Block &block) {
       group.push_back(*loop);
       continue;
     }
-    if (!canPass(op))
+    if (!touchesNoMemory(op))
       close();
   }
   close();
