@@ -4,6 +4,18 @@ NumPy; PyTorch with CUDA for the baselines), from the repository root,
 what bench/gpu/make_device_bundle.py prepared elsewhere:
 
     python3 bench/gpu/device_check.py build/device-bundle [--skip-torch]
+        [--parts machine,goldens,heed,torch,compile] [--out DIR] [--timeout S]
+    python3 bench/gpu/device_check.py --render RESULTS.json...
+
+--parts picks the steps (all by default; --skip-torch drops the last
+three); --out writes results.md, results.json and failures.log there as
+well as into the bundle, after every row, so a run cut short still says
+what it measured; --render merges saved results.json files (later ones
+win) and prints their report.
+
+0. The machine's ceilings, through PyTorch: a bf16 and a f32 (no TF32)
+   8192³ matrix product in TFLOP/s, a device-to-device copy in GB/s
+   (bytes read and written), each the median of 10 after 3 warm-ups.
 
 1. Goldens: every case of test/GPU/cuda-goldens.test through its model
    library (heed-aot-run-cuda), against its PyTorch golden with the CPU's
@@ -17,7 +29,8 @@ what bench/gpu/make_device_bundle.py prepared elsewhere:
    the NMT decoders also the wall time with HEED_STOP_TEST_LAG=1 (the
    host at most one step ahead of the stop test's count), and for
    attention TFLOP/s (4 S² d per head) from the flash kernel's time.
-3. PyTorch on the same GPU, eager and torch.compile, timed with CUDA
+3. PyTorch on the same GPU, eager (part torch) and torch.compile (part
+   compile, the slow one), timed with CUDA
    events (median of 20 after warm-up): F.scaled_dot_product_attention in
    bf16 and f32, the date translator, the seed-size NMT decoder
    (tools/reference/nmt.py, one sentence at a time: its translate() is
@@ -37,12 +50,44 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+class Results:
+    """What the run measured so far, saved after every row (results.json,
+    results.md and, for failed runs, their whole output in failures.log) in
+    each of `dirs`."""
+
+    def __init__(self, dirs, state=None):
+        self.dirs = dirs
+        self.state = state or {"gpu": "", "machine": {}, "goldens": [], "heed": {},
+                               "torch": {}}
+
+    def log_failure(self, what, r):
+        for d in self.dirs:
+            with open(os.path.join(d, "failures.log"), "a") as f:
+                f.write("=== %s (exit %s)\n%s\n%s\n" % (what, r.returncode, r.stdout[-4000:],
+                                                        r.stderr[-8000:]))
+
+    def save(self):
+        text = render(self.state)
+        for d in self.dirs:
+            with open(os.path.join(d, "results.json"), "w") as f:
+                json.dump(self.state, f, indent=1)
+            with open(os.path.join(d, "results.md"), "w") as f:
+                f.write(text)
+        return text
+
+
 def runner(bundle, args, env=None, timeout=300):
     e = dict(os.environ)
     e["LD_LIBRARY_PATH"] = bundle + ":" + e.get("LD_LIBRARY_PATH", "")
     e.update(env or {})
-    return subprocess.run([os.path.join(bundle, "heed-aot-run-cuda")] + args, cwd=ROOT,
-                          env=e, capture_output=True, text=True, timeout=timeout)
+    try:
+        return subprocess.run([os.path.join(bundle, "heed-aot-run-cuda")] + args, cwd=ROOT,
+                              env=e, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as t:
+        out = lambda b: (b.decode(errors="replace") if isinstance(b, bytes) else b or "")  # noqa
+        return subprocess.CompletedProcess(t.cmd, "timeout", out(t.stdout),
+                                           out(t.stderr) + "\nheed-aot-run: killed after "
+                                           "%d s" % timeout)
 
 
 def failure(r):
@@ -63,31 +108,31 @@ def input_args(specs):
     return args
 
 
-def goldens(bundle, manifest, tmp, report):
-    report.append("## Goldens (model libraries on the device)\n")
-    report.append("| case | result | max abs diff |\n| --- | --- | --- |")
-    failures = 0
+def goldens(bundle, manifest, tmp, results, timeout):
     for case in manifest["goldens"]:
         out = os.path.join(tmp, case["name"] + ".npz")
+        t0 = time.time()
         r = runner(bundle, [os.path.join(bundle, case["library"]), case["model"],
-                            case["weights"], out] + input_args(case["inputs"]))
+                            case["weights"], out] + input_args(case["inputs"]), timeout=timeout)
+        row = {"name": case["name"], "seconds": time.time() - t0}
         if r.returncode:
-            failures += 1
-            report.append("| %s | FAILED: %s | |" % (case["name"], failure(r)))
-            continue
-        got, want = np.load(out), np.load(os.path.join(ROOT, case["golden"]))
-        worst, ok = 0.0, True
-        for key in want.files:
-            a, e = got[key].astype(np.float64), want[key].astype(np.float64)
-            if a.shape != e.shape:
-                ok = False
-                continue
-            worst = max(worst, float(np.nanmax(np.abs(a - e))) if a.size else 0.0)
-            ok &= bool(np.allclose(a, e, atol=case["atol"], rtol=1e-4, equal_nan=True))
-        failures += not ok
-        report.append("| %s | %s | %.3g |" % (case["name"], "ok" if ok else "DIFFERS", worst))
-    report.append("\n%d of %d cases differ or fail.\n" % (failures, len(manifest["goldens"])))
-    return failures
+            row["error"] = failure(r)
+            results.log_failure(case["name"], r)
+        else:
+            got, want = np.load(out), np.load(os.path.join(ROOT, case["golden"]))
+            worst, ok = 0.0, True
+            for key in want.files:
+                a, e = got[key].astype(np.float64), want[key].astype(np.float64)
+                if a.shape != e.shape:
+                    ok = False
+                    continue
+                worst = max(worst, float(np.nanmax(np.abs(a - e))) if a.size else 0.0)
+                ok &= bool(np.allclose(a, e, atol=case["atol"], rtol=1e-4, equal_nan=True))
+            row.update(ok=ok, worst=worst)
+        results.state["goldens"].append(row)
+        results.save()
+        print("golden", case["name"], row, flush=True)
+    return sum(1 for row in results.state["goldens"] if not row.get("ok"))
 
 
 def make_inputs(bench, tmp, seed_dir):
@@ -107,8 +152,8 @@ def make_inputs(bench, tmp, seed_dir):
     return args
 
 
-def heed_benchmarks(bundle, manifest, tmp, seed_dir, report):
-    rows = {}
+def heed_benchmarks(bundle, manifest, tmp, seed_dir, results, timeout):
+    rows = results.state["heed"]
     for bench in manifest["benchmarks"]:
         weights = bench["weights"]
         if weights == "nmt-seed":
@@ -119,29 +164,35 @@ def heed_benchmarks(bundle, manifest, tmp, seed_dir, report):
 
         def wall_ms(env):
             """Median wall time per run, launches asynchronous (no profile)."""
-            w = runner(bundle, args, env=env)
+            w = runner(bundle, args, env=env, timeout=timeout)
             if w.returncode:
+                results.log_failure(bench["name"] + " " + str(env), w)
                 return None
-            return float(re.search(r"median ([0-9.]+) ms", w.stdout).group(1))
+            found = re.search(r"median ([0-9.]+) ms", w.stdout)
+            return float(found.group(1)) if found else None
 
         # The profile times each launch with events and waits for it: device
         # times per kernel, but not the wall time of asynchronous launches.
-        r = runner(bundle, args, env={"HEED_CUDA_PROFILE": "1"})
+        r = runner(bundle, args, env={"HEED_CUDA_PROFILE": "1"}, timeout=timeout)
         if r.returncode:
             rows[bench["name"]] = {"error": failure(r)}
+            results.log_failure(bench["name"] + " (profiled)", r)
+            results.save()
             continue
         wall = wall_ms({})
         runs = bench["repeat"] + 1
-        device, flash, launches = 0.0, 0.0, 0
+        device, flash, launches, kernels = 0.0, 0.0, 0, []
         for name, n, ms in re.findall(r"heed-cuda-profile: (\S+) (\d+) launches ([0-9.]+) ms",
                                       r.stderr):
             if "_prepare" in name:
                 continue
             device += float(ms) / runs
             launches += int(n) // runs
+            kernels.append([name, int(n) // runs, float(ms) / runs])
             if "flash_attention" in name:
                 flash += float(ms) / runs
-        row = {"wall_ms": wall, "device_ms": device, "launches": launches}
+        row = {"wall_ms": wall, "device_ms": device, "launches": launches,
+               "kernels": kernels[:8]}
         if bench["name"].startswith("nmt"):
             # A decoder with `until`: the host at most 1 step ahead of the
             # stop test's count instead of 3 (HEED_STOP_TEST_LAG).
@@ -149,7 +200,9 @@ def heed_benchmarks(bundle, manifest, tmp, seed_dir, report):
         if "flops" in bench and flash > 0:
             row["tflops"] = bench["flops"] / (flash * 1e-3) / 1e12
         rows[bench["name"]] = row
-    return rows
+        results.save()
+        print("benchmark", bench["name"], {k: v for k, v in row.items() if k != "kernels"},
+              flush=True)
 
 
 def time_ms(fn, device, repeat=20):
@@ -175,8 +228,31 @@ def time_ms(fn, device, repeat=20):
     return sorted(times)[len(times) // 2]
 
 
-def torch_baselines(seed_dir, device_name="cuda", sizes=None):
-    """{benchmark name: {"eager": ms, "compile": ms}}: PyTorch on the GPU."""
+def machine_ceilings(results):
+    """The GPU's matrix rates and copy bandwidth, measured now."""
+    import torch
+    dev = torch.device("cuda")
+    m = results.state["machine"]
+    m["torch"] = torch.__version__
+    n = 8192
+    for precision, dtype in [("bf16", torch.bfloat16), ("f32", torch.float32)]:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        a, b = (torch.randn(n, n, device=dev, dtype=dtype) for _ in range(2))
+        ms = time_ms(lambda: a @ b, dev, repeat=10)
+        m["matmul_%s_tflops" % precision] = 2 * n ** 3 / (ms * 1e-3) / 1e12
+    src = torch.randn(1 << 30, device=dev)  # 4 GiB
+    dst = torch.empty_like(src)
+    ms = time_ms(lambda: dst.copy_(src), dev, repeat=10)
+    m["copy_gbs"] = 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
+    del src, dst
+    torch.cuda.empty_cache()
+    results.save()
+    print("machine", m, flush=True)
+
+
+def torch_baselines(seed_dir, results, compiled, device_name="cuda", sizes=None):
+    """results.state["torch"][benchmark] gets "eager" (or, with `compiled`,
+    "compile") milliseconds: PyTorch on the GPU."""
     import torch
     import torch.nn.functional as F
     sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
@@ -185,23 +261,28 @@ def torch_baselines(seed_dir, device_name="cuda", sizes=None):
     import nmt  # noqa: E402
     import tacotron2_attention as tacotron  # noqa: E402
     dev = torch.device(device_name)
-    out = {}
+    out = results.state["torch"]
 
     def both(name, make, compile_too=True):
-        row = {}
+        row = out.setdefault(name, {})
+        if compiled and not compile_too:
+            return
         try:
             fn = make()
             with torch.no_grad():
-                row["eager"] = time_ms(fn, dev)
-                if compile_too:
+                if not compiled:
+                    row["eager"] = time_ms(fn, dev)
+                else:
                     t0 = time.time()
-                    compiled = torch.compile(fn)
-                    compiled()
-                    row["compile"] = time_ms(compiled, dev)
+                    fast = torch.compile(fn)
+                    fast()
+                    row["compile"] = time_ms(fast, dev)
                     row["compile_s"] = time.time() - t0
         except Exception as e:  # a baseline that fails is reported, not fatal
-            row["error"] = ("%s: %s" % (type(e).__name__, e))[:200]
-        out[name] = row
+            row["compile_error" if compiled else "error"] = (
+                "%s: %s" % (type(e).__name__, e))[:200]
+        results.save()
+        print("torch", "compile" if compiled else "eager", name, row, flush=True)
 
     for heads, steps, depth in sizes or [(8, 1024, 64), (16, 4096, 128)]:
         for precision, dtype in [("bf16", torch.bfloat16), ("f32", torch.float32)]:
@@ -224,7 +305,7 @@ def torch_baselines(seed_dir, device_name="cuda", sizes=None):
                               device=dev).long()
         return lambda: model.translate(source)
     both("nmt_seed_b1", make_nmt, compile_too=False)
-    if "eager" in out["nmt_seed_b1"]:
+    if "eager" in out.get("nmt_seed_b1", {}):
         out["nmt_seed_b256"] = {"eager": out["nmt_seed_b1"]["eager"] * 256,
                                 "note": "256 sentences one at a time"}
     for batch in [1, 32]:
@@ -235,39 +316,40 @@ def torch_baselines(seed_dir, device_name="cuda", sizes=None):
             return lambda: tacotron.run(att, memory, lengths.long(), queries,
                                         False, True, None)
         both("tacotron2_b%d" % batch, make, compile_too=False)
-    return out
 
 
-def main(bundle, skip_torch):
-    bundle = os.path.abspath(bundle)
-    with open(os.path.join(bundle, "manifest.json")) as f:
-        manifest = json.load(f)
-    try:
-        gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
-                              "--format=csv,noheader"],
-                             capture_output=True, text=True).stdout.strip()
-    except OSError:
-        gpu = ""
-    report = ["# Heed on %s\n" % (gpu or "a GPU without nvidia-smi")]
-    with tempfile.TemporaryDirectory() as tmp:
-        failures = goldens(bundle, manifest, tmp, report)
-        seed_dir = os.path.join(tmp, "nmt-seed")
-        subprocess.run([sys.executable, "tools/reference/nmt.py", "--seed-size", seed_dir],
-                       cwd=ROOT, check=True)
-        heed = heed_benchmarks(bundle, manifest, tmp, seed_dir, report)
-        torch_rows = {}
-        if not skip_torch:
-            try:
-                torch_rows = torch_baselines(seed_dir)
-            except Exception as e:
-                report.append("PyTorch baselines failed: %s\n" % str(e)[:300])
-    report.append("## Benchmarks (ms per run; medians)\n")
-    report.append("| benchmark | Heed device | Heed wall | wall, stop-test lag 1 | launches "
-                  "| TFLOP/s | PyTorch eager | torch.compile | eager / Heed wall |")
-    report.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+def render(state):
+    """The Markdown report of a results state."""
+    report = ["# Heed on %s\n" % (state.get("gpu") or "a GPU without nvidia-smi")]
+    m = state.get("machine", {})
+    if m:
+        report.append("Measured in the same run (PyTorch %s): bf16 8192³ product %.0f TFLOP/s, "
+                      "f32 (no TF32) %.1f TFLOP/s, device copy %.0f GB/s.\n" % (
+                          m.get("torch", "?"), m.get("matmul_bf16_tflops", 0),
+                          m.get("matmul_f32_tflops", 0), m.get("copy_gbs", 0)))
+    rows = state.get("goldens", [])
+    if rows:
+        report.append("## Goldens (model libraries on the device)\n")
+        report.append("| case | result | max abs diff |\n| --- | --- | --- |")
+        for row in rows:
+            if "error" in row:
+                report.append("| %s | FAILED: %s | |" % (row["name"], row["error"]))
+            else:
+                report.append("| %s | %s | %.3g |" % (row["name"], "ok" if row["ok"] else
+                                                      "DIFFERS", row["worst"]))
+        report.append("\n%d of %d cases differ or fail.\n" % (
+            sum(1 for row in rows if not row.get("ok")), len(rows)))
+    torch_rows = state.get("torch", {})
     for name, row in torch_rows.items():
-        if "error" in row:
-            report.append("PyTorch %s: %s\n" % (name, row["error"]))
+        for key, mode in [("error", "eager"), ("compile_error", "torch.compile")]:
+            if key in row:
+                report.append("PyTorch %s, %s: %s\n" % (name, mode, row[key]))
+    heed = state.get("heed", {})
+    if heed:
+        report.append("## Benchmarks (ms per run; medians)\n")
+        report.append("| benchmark | Heed device | Heed wall | wall, stop-test lag 1 | launches "
+                      "| TFLOP/s | PyTorch eager | torch.compile | eager / Heed wall |")
+        report.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, row in heed.items():
         t = torch_rows.get(name, {})
         if "error" in row:
@@ -282,13 +364,88 @@ def main(bundle, skip_torch):
             "%.1f" % row["tflops"] if "tflops" in row else "",
             "%.3f" % eager if eager else "", "%.3f" % t["compile"] if "compile" in t else "",
             "%.2fx" % (eager / wall) if eager and wall else ""))
-    text = "\n".join(report) + "\n"
-    print(text)
-    with open(os.path.join(bundle, "results.md"), "w") as f:
-        f.write(text)
+    if any(row.get("kernels") for row in heed.values()):
+        report.append("\n## Longest kernels per run (ms)\n")
+        for name, row in heed.items():
+            if row.get("kernels"):
+                report.append("- %s: %s" % (name, ", ".join(
+                    "%s ×%d %.3f" % (k, n, ms) for k, n, ms in row["kernels"][:4])))
+    return "\n".join(report) + "\n"
+
+
+def main(bundle, parts, out_dir, timeout):
+    bundle = os.path.abspath(bundle)
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        manifest = json.load(f)
+    dirs = [bundle] + ([os.path.abspath(out_dir)] if out_dir else [])
+    for d in dirs:
+        if os.path.exists(os.path.join(d, "failures.log")):
+            os.remove(os.path.join(d, "failures.log"))
+    results = Results(dirs)
+    try:
+        results.state["gpu"] = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        if "machine" in parts:
+            try:
+                machine_ceilings(results)
+            except Exception as e:
+                print("machine ceilings failed: %s" % str(e)[:300], flush=True)
+        if "goldens" in parts:
+            failures = goldens(bundle, manifest, tmp, results, timeout)
+        seed_dir = os.path.join(tmp, "nmt-seed")
+        if {"heed", "torch", "compile"} & parts:
+            subprocess.run([sys.executable, "tools/reference/nmt.py", "--seed-size", seed_dir],
+                           cwd=ROOT, check=True)
+        if "heed" in parts:
+            heed_benchmarks(bundle, manifest, tmp, seed_dir, results, timeout)
+        for compiled in [False, True]:
+            if ("compile" if compiled else "torch") not in parts:
+                continue
+            try:
+                torch_baselines(seed_dir, results, compiled)
+            except Exception as e:
+                print("PyTorch baselines failed: %s" % str(e)[:300], flush=True)
+    print(results.save())
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "build/device-bundle",
-                  "--skip-torch" in sys.argv))
+    argv = sys.argv[1:]
+
+    def option(name, default):
+        if name not in argv:
+            return default
+        at = argv.index(name)
+        value = argv[at + 1]
+        del argv[at:at + 2]
+        return value
+
+    if argv and argv[0] == "--render":
+        state = {}
+        for path in argv[1:]:
+            with open(path) as f:
+                saved = json.load(f)
+            for key, value in saved.items():
+                if isinstance(value, dict):
+                    for name, row in value.items():
+                        if isinstance(row, dict):
+                            state.setdefault(key, {}).setdefault(name, {}).update(row)
+                        else:
+                            state.setdefault(key, {})[name] = row
+                elif value:
+                    state[key] = value
+        print(render(state))
+        sys.exit(0)
+    all_parts = "machine,goldens,heed,torch,compile"
+    parts = set(option("--parts", all_parts).split(","))
+    if "--skip-torch" in argv:
+        argv.remove("--skip-torch")
+        parts -= {"machine", "torch", "compile"}
+    out_dir = option("--out", None)
+    timeout = int(option("--timeout", "300"))
+    sys.exit(main(argv[0] if argv else "build/device-bundle", parts, out_dir, timeout))

@@ -68,7 +68,7 @@ class Nmt(nn.Module):
         """The seed's `translate` for one sentence [1, Tx]: token ids and
         attention weights of each emitted step."""
         enc_output, enc_hidden = self.encoder(self.enc_embedding(source))
-        hidden, token = enc_hidden[0], torch.tensor([START])
+        hidden, token = enc_hidden[0], torch.tensor([START], device=source.device)
         ids, alignments, margins = [], [], []
         for _ in range(self.max_len):
             logits, hidden, weights = self.decoder(token, hidden, enc_output)
@@ -79,7 +79,7 @@ class Nmt(nn.Module):
             alignments.append(weights[0])
             if predicted == END:
                 break
-            token = torch.tensor([predicted])
+            token = torch.tensor([predicted], device=source.device)
         return ids, torch.stack(alignments), hidden[0], min(margins)
 
     def beam(self, source, width, alpha):

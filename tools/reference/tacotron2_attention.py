@@ -52,7 +52,7 @@ class LocationSensitiveAttention(nn.Module):
 
 
 def sequence_mask(lengths, maxlen):
-    return torch.arange(maxlen)[None, :] < lengths[:, None]
+    return torch.arange(maxlen, device=lengths.device)[None, :] < lengths[:, None]
 
 
 def run(m, memory, lengths, queries, smoothing, cumulate, constraint):
@@ -60,8 +60,8 @@ def run(m, memory, lengths, queries, smoothing, cumulate, constraint):
     keys = m.memory_layer(memory)
     valid = sequence_mask(lengths, T)
     values = memory * valid[:, :, None]          # TF masks the memory too
-    state = torch.zeros(B, T)
-    prev_max = torch.zeros(B, dtype=torch.long)
+    state = torch.zeros(B, T, device=memory.device)
+    prev_max = torch.zeros(B, dtype=torch.long, device=memory.device)
     contexts, history = [], []
     for i in range(queries.shape[1]):
         pq = m.query_layer(queries[:, i])[:, None, :]
