@@ -82,8 +82,20 @@ float *heed_rt_alloc(int64_t count) {
 
 #ifdef HEED_RUNTIME_CUDA
 void heed_rt_free(float *buffer) { rt::cuda::freeManaged(buffer); }
+void heed_rt_prefetch(const float *buffer, int64_t count, int to_device) {
+  if (count <= 0)
+    return;
+  size_t bytes = size_t(count) * sizeof(float);
+  if (to_device)
+    rt::cuda::prefetchToDevice(buffer, bytes);
+  else
+    rt::cuda::prefetchToHost(buffer, bytes);
+}
+void heed_rt_wait(void) { rt::cuda::waitForDevice(); }
 #else
 void heed_rt_free(float *buffer) { std::free(buffer); }
+void heed_rt_prefetch(const float *, int64_t, int) {}
+void heed_rt_wait(void) {}
 #endif
 
 int heed_rt_load_weights(const char *path, size_t count,
@@ -109,6 +121,7 @@ int heed_rt_load_weights(const char *path, size_t count,
         return 1;
       }
       std::memcpy(out[i], t.data(), size_t(t.numElements()) * sizeof(float));
+      heed_rt_prefetch(out[i], t.numElements(), 1);
     }
     return heed_rt_ok();
   } catch (const std::bad_alloc &) {

@@ -68,6 +68,14 @@ int heed_rt_ok(void);
  *  cannot be had), and its release. */
 float *heed_rt_alloc(int64_t count);
 void heed_rt_free(float *buffer);
+/** With the CUDA runtime: moves `count` floats of a heed_rt_alloc buffer
+ *  to the device (`to_device`), before kernels read what the host wrote,
+ *  or to the host, before the host reads what kernels wrote (after
+ *  heed_rt_wait); in bulk rather than a page fault at a time. A hint:
+ *  nothing otherwise. heed_rt_wait waits for the calling thread's device
+ *  work (nothing without the CUDA runtime). */
+void heed_rt_prefetch(const float *buffer, int64_t count, int to_device);
+void heed_rt_wait(void);
 
 /** Reads a .safetensors, .npz or .npy file and binds its tensors to the
  *  `count` weights `expected` names (PyTorch state_dict names): missing,

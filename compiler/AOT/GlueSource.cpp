@@ -394,6 +394,10 @@ std::string aot::generateGlue(const LibraryInterface &lib,
          << "_release();\n    return 1;\n  }\n  memcpy(heed_weights[" << i
          << "], w[" << i << "], " << elements(lib.weights[i].shape)
          << "ULL * sizeof(float));\n";
+    if (lib.device)
+      for (size_t i = 0; i < lib.weights.size(); ++i)
+        os << "  heed_rt_prefetch(heed_weights[" << i << "], "
+           << elements(lib.weights[i].shape) << "LL, 1);\n";
   }
   os << "  return finish_prepare();\n}\n\n";
 
@@ -517,6 +521,15 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     if (staged(lib.outputs[i]))
       os << "  if (!(heed_g" << i << " = heed_rt_alloc("
          << elements(lib.outputs[i].shape) << "LL)))\n    goto heed_done;\n";
+  // On the device: the staged buffers there in bulk before the run.
+  if (lib.device) {
+    for (size_t i = 0; i < lib.inputs.size(); ++i)
+      os << "  heed_rt_prefetch(heed_f" << i << ", "
+         << elements(lib.inputs[i].shape) << "LL, 1);\n";
+    for (size_t i = 0; i < lib.outputs.size(); ++i)
+      os << "  heed_rt_prefetch(heed_g" << i << ", "
+         << elements(lib.outputs[i].shape) << "LL, 1);\n";
+  }
   for (auto &r : lib.ranges)
     os << "  if (heed_rt_check_range(" << floatOf(r.input, true)
        << ", &inputs_info[" << r.input << "], " << quoted(r.role) << ", "
@@ -533,6 +546,12 @@ std::string aot::generateGlue(const LibraryInterface &lib,
      << "    for (b = 0; b < " << lib.blocks.size() << "; ++b)\n"
      << "      if (job.error[b][0]) {\n        heed_rt_fail(job.error[b]);\n"
      << "        goto heed_done;\n      }\n  }\n";
+  if (lib.device) {
+    for (size_t i = 0; i < lib.outputs.size(); ++i)
+      os << "  heed_rt_prefetch(heed_g" << i << ", "
+         << elements(lib.outputs[i].shape) << "LL, 0);\n";
+    os << "  heed_rt_wait();\n";
+  }
   for (size_t i = 0; i < lib.outputs.size(); ++i) {
     const LibraryTensor &t = lib.outputs[i];
     if (t.dtype != "float32")

@@ -3,7 +3,9 @@
 // Part of Heed. The --target=cuda side of Session: weights in managed
 // memory once per binding, each run's inputs and outputs staged there
 // (runtime/cuda/MgpuRuntime.h), the runtime's first error reported after
-// the run.
+// the run. Staged buffers move to the device in bulk before the run and
+// outputs back to the host after it (prefetches), not a page fault at a
+// time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,6 +35,7 @@ llvm::Error Session::uploadDeviceWeights() {
       return fail(error);
     }
     std::copy(w.data(), w.data() + w.numElements(), buffer.data());
+    rt::cuda::prefetchToDevice(buffer.data(), buffer.bytes());
     deviceWeights.push_back(std::move(buffer));
   }
   return llvm::Error::success();
@@ -59,6 +62,7 @@ llvm::Error Session::runOnDevice(Compiled &model,
             !error.empty())
           return fail(error);
         std::copy(t.data(), t.data() + t.numElements(), staged.back().data());
+        rt::cuda::prefetchToDevice(staged.back().data(), staged.back().bytes());
       }
   for (auto &w : deviceWeights)
     args.push_back({w.data(), w.shape()});
@@ -68,10 +72,16 @@ llvm::Error Session::runOnDevice(Compiled &model,
   for (auto &[name, t] : outputs)
     if (std::string error = stage(t, "output '" + name + "'"); !error.empty())
       return fail(error);
+    else
+      rt::cuda::prefetchToDevice(staged.back().data(), staged.back().bytes());
   if (auto err = model.jit->invoke(0, args))
     return err;
   if (std::string why = rt::cuda::takeFirstError(); !why.empty())
     return fail("while running '" + ast->name + "' on the device: " + why);
+  for (size_t i = 0; i < outputs.size(); ++i)
+    rt::cuda::prefetchToHost(staged[firstOutput + i].data(),
+                             staged[firstOutput + i].bytes());
+  rt::cuda::waitForDevice();
   for (size_t i = 0; i < outputs.size(); ++i) {
     rt::Tensor &t = outputs[i].second;
     const float *from = staged[firstOutput + i].data();

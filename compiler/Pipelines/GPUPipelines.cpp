@@ -78,6 +78,9 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // own element (a copy into a concatenation after a gate, a mask after
   // its weights), in that loop's iterations: one launch, not two.
   pm.addNestedPass<func::FuncOp>(createFuseThreadLocalLoops());
+  // A reduction's sum in a loop argument, not loaded and stored every
+  // iteration (on a GPU each iteration would wait for global memory).
+  pm.addNestedPass<func::FuncOp>(createPromoteLoopAccumulators());
   // Each loop nest onto (block, thread) with the innermost dim fastest, so
   // neighbouring threads touch neighbouring elements; copies too.
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());

@@ -85,6 +85,8 @@ std::string loadAndInit() {
   bind(api.eventDestroy, "cuEventDestroy_v2");
   if (!missing.empty())
     return "the CUDA driver has no " + missing + " (too old a driver?)";
+  api.memPrefetchAsync = reinterpret_cast<decltype(api.memPrefetchAsync)>(
+      dlsym(library, "cuMemPrefetchAsync_v2"));
   CUdevice device = 0;
   if (CUresult r = api.deviceGet(&device, 0); r != kCudaSuccess)
     return "cuDeviceGet(0) failed with " + describe(r);

@@ -37,6 +37,12 @@ constexpr CUresult kCudaErrorOutOfMemory = 2;
 constexpr CUresult kCudaErrorNotReady = 600;
 constexpr unsigned kEventDisableTiming = 2;
 constexpr unsigned kMemAttachGlobal = 1;
+/// CUmemLocation, for cuMemPrefetchAsync_v2: a device or the host.
+struct CUmemLocation {
+  int type; // CU_MEM_LOCATION_TYPE_DEVICE (1) or _HOST (2)
+  int id;   // the device's ordinal
+};
+constexpr int kMemLocationDevice = 1, kMemLocationHost = 2;
 // cuModuleLoadDataEx options (CUjit_option).
 constexpr int kJitErrorLogBuffer = 5;
 constexpr int kJitErrorLogBufferSizeBytes = 6;
@@ -74,6 +80,10 @@ struct DriverApi {
   CUresult (*eventQuery)(CUevent);
   CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*eventDestroy)(CUevent);
+  /// Optional (null where the driver lacks it, CUDA 12.2 and later have
+  /// it): moves managed pages in bulk, rather than a page fault at a time.
+  CUresult (*memPrefetchAsync)(CUdeviceptr, size_t, CUmemLocation, unsigned,
+                               CUstream);
   /// Device 0's primary context, made current by every call that needs it.
   CUcontext context;
 };

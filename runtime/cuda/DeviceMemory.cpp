@@ -6,9 +6,10 @@
 // free, and gpu-to-llvm's mgpuMemAlloc and mgpuMemFree).
 //
 // The host code frees and allocates the same few buffers every step of a
-// recurrent layer or decoder. Freeing must not take memory from under a
-// kernel still queued, so a free would wait for the device each step (and
-// allocating is a driver call). Instead a thread keeps the blocks its host
+// recurrent layer or decoder (and a model library's run its staged inputs
+// and outputs, every run: allocateManaged). Freeing must not take memory from
+// under a kernel still queued, so a free would wait for the device each step
+// (and allocating is a driver call). Instead a thread keeps the blocks its host
 // code frees and gives them to its next allocations of the same size: the
 // host code of a run runs on one thread and launches on that thread's one
 // stream, so whatever used a block was queued before whatever uses it
@@ -242,9 +243,47 @@ size_t ManagedBuffer::bytes() const {
 }
 
 void *allocateManaged(size_t bytes, std::string &error) {
-  return tryManaged(bytes, error);
+  // Through the thread's block cache, as the host code's: a model
+  // library's run stages its inputs and outputs in blocks of the same
+  // sizes every time (no driver calls after the first).
+  size_t size =
+      (std::max<size_t>(bytes, 1) + kGranule - 1) / kGranule * kGranule;
+  if (auto it = cache.kept.find(size); it != cache.kept.end()) {
+    void *p = it->second;
+    cache.kept.erase(it);
+    cache.keptBytes -= size;
+    cache.live.emplace(p, size);
+    return p;
+  }
+  void *p = tryManaged(size, error);
+  if (p)
+    cache.live.emplace(p, size);
+  return p;
 }
 
-void freeManaged(void *pointer) { freeNow(pointer); }
+void freeManaged(void *pointer) { memFree(pointer, nullptr); }
+
+namespace {
+void prefetch(const void *pointer, size_t bytes, bool toDevice) {
+  const DriverApi *api = driver();
+  if (!api || !api->memPrefetchAsync || !pointer || !bytes || failed())
+    return;
+  CUmemLocation where{toDevice ? kMemLocationDevice : kMemLocationHost, 0};
+  if (api->memPrefetchAsync(
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)), bytes,
+          where, 0, threadStream()) == kCudaSuccess)
+    markPending();
+}
+} // namespace
+
+void prefetchToDevice(const void *pointer, size_t bytes) {
+  prefetch(pointer, bytes, /*toDevice=*/true);
+}
+
+void prefetchToHost(const void *pointer, size_t bytes) {
+  prefetch(pointer, bytes, /*toDevice=*/false);
+}
+
+void waitForDevice() { hostSync(); }
 
 } // namespace heed::rt::cuda

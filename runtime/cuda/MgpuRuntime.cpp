@@ -305,6 +305,8 @@ CUstream threadStream() {
   return stream;
 }
 
+void markPending() { pending = true; }
+
 /// The host code's wait before it touches memory
 /// (heed-synchronize-host-accesses): where a kernel's failure shows (an
 /// illegal address, a trap). Free when nothing was launched since the last.

@@ -38,9 +38,23 @@ std::string takeFirstError();
 
 /// `bytes` of managed memory; null and why not (what was asked, what the
 /// device has free, or that there is no driver) where it cannot be had.
+/// A block the calling thread freed before, of the same size, is given
+/// again (DeviceMemory.cpp's block cache).
 void *allocateManaged(size_t bytes, std::string &error);
-/// Frees what allocateManaged gave (null: nothing).
+/// Frees what allocateManaged gave (null: nothing): kept for the calling
+/// thread's next allocation of its size while its cache has room.
 void freeManaged(void *pointer);
+
+/// Moves `bytes` of managed memory from `pointer` to the device (before
+/// kernels read what the host wrote: in bulk, instead of a page fault at
+/// a time inside the kernels) or to the host (before the host reads what
+/// kernels wrote; waitForDevice() then waits for it), queued on the
+/// calling thread's stream. Only a hint: nothing happens where the driver
+/// cannot (an old driver, memory that is not managed).
+void prefetchToDevice(const void *pointer, size_t bytes);
+void prefetchToHost(const void *pointer, size_t bytes);
+/// Waits for the work the calling thread queued (kernels, prefetches).
+void waitForDevice();
 
 /// Frees the blocks the calling thread's host code freed and the runtime
 /// kept for its next allocations (DeviceMemory.cpp); a thread's are freed

@@ -33,6 +33,9 @@ CUstream threadStream();
 /// Waits for this thread's launched work if any is pending (where a
 /// kernel's failure shows).
 void hostSync();
+/// Says that work was queued on the thread's stream (the next hostSync
+/// waits for it).
+void markPending();
 /// "1.5 MB".
 std::string megabytes(size_t bytes);
 

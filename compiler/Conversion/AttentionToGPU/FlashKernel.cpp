@@ -98,8 +98,10 @@ struct FlashBuffers {
 /// The pieces of the kernel body, emitted at the builder's position.
 class FlashBody {
 public:
-  FlashBody(OpBuilder &b, Location loc, const FlashShape &s, FlashBuffers m)
-      : b(b), loc(loc), s(s), m(m), f32(b.getF32Type()) {}
+  /// `unrolled`: the tile copies unrolled (on a GPU; emitStridedCopy).
+  FlashBody(OpBuilder &b, Location loc, const FlashShape &s, FlashBuffers m,
+            bool unrolled)
+      : b(b), loc(loc), s(s), m(m), unrolled(unrolled), f32(b.getF32Type()) {}
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value cf(float v) {
@@ -263,28 +265,36 @@ private:
   void copyTile(unsigned buffer, Value thread, Value batchRow, Value first,
                 Value end, Value source, Value tile, int64_t width) {
     auto [row, offset] = rowOf(buffer, batchRow, width);
-    auto loop = scf::ForOp::create(b, loc, thread, idx(s.keyTile * width),
-                                   idx(s.threads));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value i = loop.getInductionVar();
-    Value j = arith::DivUIOp::create(b, loc, i, idx(width));
-    Value d = arith::RemUIOp::create(b, loc, i, idx(width));
-    Value t = arith::AddIOp::create(b, loc, first, j);
-    // Every thread loads (from a valid key), then keeps zero past `end`:
-    // no divergent branch around the load.
-    Value clamped = arith::MinUIOp::create(b, loc, t, idx(s.steps - 1));
-    Value x = memref::LoadOp::create(
-        b, loc, source,
-        ValueRange{row, clamped, arith::AddIOp::create(b, loc, offset, d)});
-    x = arith::SelectOp::create(b, loc, lessThan(t, end), x, cf(0.0f));
-    memref::StoreOp::create(b, loc, x, tile, ValueRange{j, d});
+    auto at = [&](Value e) {
+      return std::make_pair(arith::DivUIOp::create(b, loc, e, idx(width)),
+                            arith::RemUIOp::create(b, loc, e, idx(width)));
+    };
+    emitStridedCopy(
+        b, loc, thread, s.threads, s.keyTile * width, unrolled,
+        [&, row = row, offset = offset](OpBuilder &, Value e) -> Value {
+          auto [j, d] = at(e);
+          // Every thread loads (from a valid key), then keeps zero past
+          // `end`: no divergent branch around the load.
+          Value t = arith::AddIOp::create(b, loc, first, j);
+          Value clamped = arith::MinUIOp::create(b, loc, t, idx(s.steps - 1));
+          return memref::LoadOp::create(
+              b, loc, source,
+              ValueRange{row, clamped,
+                         arith::AddIOp::create(b, loc, offset, d)});
+        },
+        [&](OpBuilder &, Value e, Value x) {
+          auto [j, d] = at(e);
+          Value t = arith::AddIOp::create(b, loc, first, j);
+          x = arith::SelectOp::create(b, loc, lessThan(t, end), x, cf(0.0f));
+          memref::StoreOp::create(b, loc, x, tile, ValueRange{j, d});
+        });
   }
 
   OpBuilder &b;
   Location loc;
   const FlashShape &s;
   FlashBuffers m;
+  bool unrolled;
   Type f32;
 };
 
@@ -307,7 +317,7 @@ void heed::buildFlashAttentionBody(func::FuncOp fn, const FlashShape &s,
     m.keyTile = place.shared[0];
     m.valueTile = place.shared[1];
     m.scores = place.shared[2];
-    return FlashBody(b, loc, s, m);
+    return FlashBody(b, loc, s, m, /*unrolled=*/!onHost);
   };
   auto rowsOf = [&](OpBuilder &b, const BlockPlace &place) {
     Value first = arith::MulIOp::create(

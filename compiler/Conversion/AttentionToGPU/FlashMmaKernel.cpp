@@ -100,22 +100,30 @@ public:
   void stage(unsigned i, int64_t rows, int64_t width, Value first, Value end,
              int64_t limit, float scale, Value tile, bool transposed) {
     auto [row, offset] = rowOf(i, width);
-    auto loop = scf::ForOp::create(b, loc, place.thread, idx(rows * width),
-                                   idx(kThreads));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value e = loop.getInductionVar();
-    Value r = div(e, width), c = rem(e, width);
-    Value t = add(first, r);
-    Value clamped = arith::MinUIOp::create(b, loc, t, idx(limit - 1));
-    Value x = memref::LoadOp::create(b, loc, io[i],
-                                     ValueRange{row, clamped, add(offset, c)});
-    if (scale != 1.0f)
-      x = arith::MulFOp::create(b, loc, x, cf(scale));
-    x = arith::SelectOp::create(b, loc, lessThan(t, end), x, cf(0.0f));
-    x = arith::TruncFOp::create(b, loc, element, x);
-    memref::StoreOp::create(b, loc, x, tile,
-                            transposed ? ValueRange{c, r} : ValueRange{r, c});
+    // Element e is [r][c] of the slice: key (or query) first + r.
+    auto at = [&](Value e) {
+      return std::make_pair(div(e, width), rem(e, width));
+    };
+    emitStridedCopy(
+        b, loc, place.thread, kThreads, rows * width, /*unrolled=*/!onHost,
+        [&, row = row, offset = offset](OpBuilder &, Value e) -> Value {
+          auto [r, c] = at(e);
+          Value clamped =
+              arith::MinUIOp::create(b, loc, add(first, r), idx(limit - 1));
+          return memref::LoadOp::create(
+              b, loc, io[i], ValueRange{row, clamped, add(offset, c)});
+        },
+        [&](OpBuilder &, Value e, Value x) {
+          auto [r, c] = at(e);
+          if (scale != 1.0f)
+            x = arith::MulFOp::create(b, loc, x, cf(scale));
+          x = arith::SelectOp::create(b, loc, lessThan(add(first, r), end), x,
+                                      cf(0.0f));
+          x = arith::TruncFOp::create(b, loc, element, x);
+          memref::StoreOp::create(b, loc, x, tile,
+                                  transposed ? ValueRange{c, r}
+                                             : ValueRange{r, c});
+        });
   }
 
   /// A fragment load: lane's register `reg` of A (rows `row0`.., columns

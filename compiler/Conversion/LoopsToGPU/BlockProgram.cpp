@@ -270,3 +270,46 @@ void BlockPhases::appendTreeReduction(
                               place.thread);
     });
 }
+
+void heed::emitStridedCopy(
+    OpBuilder &b, Location loc, Value thread, int64_t threads, int64_t total,
+    bool unrolled, function_ref<Value(OpBuilder &, Value)> read,
+    function_ref<void(OpBuilder &, Value, Value)> write) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  int64_t perThread = (total + threads - 1) / threads;
+  if (!unrolled || perThread > 64) {
+    auto loop = scf::ForOp::create(b, loc, thread, c(total), c(threads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    write(b, e, read(b, e));
+    return;
+  }
+  constexpr int64_t kBatch = 16;
+  for (int64_t first = 0; first < perThread; first += kBatch) {
+    SmallVector<std::tuple<Value, Value, bool>> loaded; // (e, x, partial)
+    for (int64_t k = first; k < std::min(first + kBatch, perThread); ++k) {
+      Value e = arith::AddIOp::create(b, loc, thread, c(k * threads));
+      // The last round's threads past the end read the last element and
+      // write nothing.
+      bool partial = (k + 1) * threads > total;
+      Value at =
+          partial ? Value(arith::MinUIOp::create(b, loc, e, c(total - 1))) : e;
+      loaded.push_back({e, read(b, at), partial});
+    }
+    for (auto [e, x, partial] : loaded) {
+      if (!partial) {
+        write(b, e, x);
+        continue;
+      }
+      Value inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, e, c(total));
+      auto branch = scf::IfOp::create(b, loc, TypeRange{}, inside, false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&branch.getThenRegion().front());
+      write(b, e, x);
+    }
+  }
+}

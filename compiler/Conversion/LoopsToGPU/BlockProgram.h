@@ -112,6 +112,21 @@ void emitBlockPhasesLaunch(mlir::OpBuilder &b, mlir::Location loc,
 void emitBlockPhasesOnHost(mlir::OpBuilder &b, mlir::Location loc,
                            const BlockPhases &program);
 
+/// Thread `thread`'s share of a copy of `total` elements by `threads`
+/// threads: elements thread, thread + threads, ..., so that neighbouring
+/// threads touch neighbouring elements. `read(e)` loads element e (an
+/// index below `total`), `write(e, x)` stores what it returned. With
+/// `unrolled` (on a GPU) the copy is unrolled, each batch of 16 reads
+/// before their writes: a thread's loads are in flight together, where a
+/// loop would wait for each load before its store (the latency of global
+/// memory, per element). Otherwise, and past 64 elements a thread, a loop.
+void emitStridedCopy(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value thread, int64_t threads,
+    int64_t total, bool unrolled,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value)> read,
+    llvm::function_ref<void(mlir::OpBuilder &, mlir::Value, mlir::Value)>
+        write);
+
 } // namespace heed
 
 #endif

@@ -69,7 +69,7 @@ size_t allocated = 0;
 long launches = 0, modules = 0, unloads = 0, lookups = 0, streams = 0;
 // Waits for a stream, a free or a copy that found launched work (the host
 // would stall on a GPU), waits for an event, and frees.
-long waits = 0, eventWaits = 0, frees = 0;
+long waits = 0, eventWaits = 0, frees = 0, prefetches = 0;
 
 /// With FAKE_CUDA_SUMMARY set, one line on stderr when the process ends:
 /// what the driver was asked to do, and the managed memory still held.
@@ -80,9 +80,9 @@ struct Summary {
                    "fake-cuda: %ld modules loaded, %ld kernels looked up, %ld "
                    "launches, %ld waits, %ld event waits, %ld frees, %ld "
                    "streams created, %zu allocations live, %ld modules "
-                   "unloaded\n",
+                   "unloaded, %ld prefetches\n",
                    modules, lookups, launches, waits, eventWaits, frees,
-                   streams, allocations.size(), unloads);
+                   streams, allocations.size(), unloads, prefetches);
   }
 } summary;
 
@@ -341,6 +341,24 @@ CUresult cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t bytes,
   std::memcpy(dst, from, bytes);
   if (wasGuarded)
     mprotect(it->first, pageBytes(it->second), PROT_NONE);
+  return kSuccess;
+}
+// A hint in stream order: the range must be in one allocation and the
+// location a device or the host; nothing moves (all memory is the host's).
+struct FakeMemLocation {
+  int type, id;
+};
+CUresult cuMemPrefetchAsync_v2(unsigned long long pointer, size_t bytes,
+                               FakeMemLocation where, unsigned flags,
+                               CUstream_st *) {
+  std::lock_guard<std::mutex> guard(lock);
+  auto *from = reinterpret_cast<char *>(static_cast<uintptr_t>(pointer));
+  auto it = allocations.upper_bound(from);
+  if (it == allocations.begin() ||
+      from + bytes > static_cast<char *>((--it)->first) + it->second ||
+      (where.type != 1 && where.type != 2) || flags)
+    return kInvalidValue;
+  ++prefetches;
   return kSuccess;
 }
 CUresult cuMemAllocHost_v2(void **pointer, size_t bytes) {
