@@ -27,7 +27,10 @@ A failure prints the commands that reproduce it.
 
     /usr/bin/python3 tools/difftest/difftest.py BUILD [--quick] [--only NAME]
 
---quick runs batch sizes 1, 3, 5 and 33 only. Independent of Heed's
+--quick runs batch sizes 1, 3, 5 and 33 only, every choice at each. A
+full run takes the GPU schedule's choices in turns over the batch sizes
+(gpu_choice_runs: each batch size gets one fused and one decomposed);
+--all-pairs, or --target, runs every choice at every batch size. Independent of Heed's
 internals: it drives the `heed` CLI and reads the goldens of
 tools/reference/*.py."""
 import argparse
@@ -166,6 +169,23 @@ def choices(model_text):
     gpu = [(a, r, "fused", "gpu-schedule-on-cpu")
            for a, r in itertools.product(lowerings, raising)]
     return cpu + gpu
+
+
+def gpu_choice_runs(gpu_choices, choice, b):
+    """Whether a choice runs at the b-th batch size. The GPU schedule's
+    choices (run on the CPU, the slowest) take turns over the batch sizes
+    of a full run: at each batch size one fused choice and one decomposed
+    (raised and not alternating on each, in a different rhythm), so that
+    every choice meets half the batch sizes and every batch size both
+    lowerings. CPU choices run at every batch size."""
+    if choice not in gpu_choices:
+        return True
+    fused = [c for c in gpu_choices if c[0] == "fused"]
+    decomposed = [c for c in gpu_choices if c[0] == "decomposed"]
+    picked = {fused[b % len(fused)]}
+    if decomposed:
+        picked.add(decomposed[(b // 2) % len(decomposed)])
+    return choice in picked
 
 
 THREADS = [1, 2, 3]
@@ -309,6 +329,8 @@ def main():
     ap.add_argument("--target", choices=["cpu", "gpu-schedule-on-cpu"],
                     help="only the lowering choices of this target (and no "
                          "model libraries or fake-driver runs)")
+    ap.add_argument("--all-pairs", action="store_true",
+                    help="every GPU-schedule choice at every batch size")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--atol", type=float, default=1e-4)
     ap.add_argument("--rtol", type=float, default=1e-4)
@@ -333,9 +355,14 @@ def main():
             inputs = load_inputs(spec)
             gold = np.load(path(golden))
             text = open(path(model)).read()
+            all_choices = choices(text)
+            gpu_choices = [c for c in all_choices if c[3] == "gpu-schedule-on-cpu"]
             for b, batch in enumerate(batches):
-                for c, choice in enumerate(choices(text)):
+                for c, choice in enumerate(all_choices):
                     if args.target and choice[3] != args.target:
+                        continue
+                    if not (args.quick or args.all_pairs or args.target) and \
+                            not gpu_choice_runs(gpu_choices, choice, b):
                         continue
                     threads = THREADS[(b + c) % len(THREADS)]
                     dense = DENSE[(2 * b + c) % len(DENSE)]
