@@ -5,13 +5,15 @@ what bench/gpu/make_device_bundle.py prepared elsewhere:
 
     python3 bench/gpu/device_check.py build/device-bundle [--skip-torch]
         [--parts machine,goldens,heed,torch,compile] [--out DIR] [--timeout S]
+        [--wrap "compute-sanitizer --tool memcheck --error-exitcode 3"]
     python3 bench/gpu/device_check.py --render RESULTS.json...
 
 --parts picks the steps (all by default; --skip-torch drops the last
 three); --out writes results.md, results.json and failures.log there as
 well as into the bundle, after every row, so a run cut short still says
 what it measured; --render merges saved results.json files (later ones
-win) and prints their report.
+win) and prints their report; --wrap runs each golden case through a
+command (a sanitizer: its error summary goes into the report).
 
 0. The machine's ceilings, through PyTorch: a bf16 and a f32 (no TF32)
    8192³ matrix product in TFLOP/s, a device-to-device copy in GB/s
@@ -76,12 +78,17 @@ class Results:
         return text
 
 
-def runner(bundle, args, env=None, timeout=300):
+# A command the goldens' runs go through (--wrap: compute-sanitizer, say).
+WRAP = []
+
+
+def runner(bundle, args, env=None, timeout=300, wrap=()):
     e = dict(os.environ)
     e["LD_LIBRARY_PATH"] = bundle + ":" + e.get("LD_LIBRARY_PATH", "")
     e.update(env or {})
     try:
-        return subprocess.run([os.path.join(bundle, "heed-aot-run-cuda")] + args, cwd=ROOT,
+        return subprocess.run(list(wrap) + [os.path.join(bundle, "heed-aot-run-cuda")] + args,
+                              cwd=ROOT,
                               env=e, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as t:
         out = lambda b: (b.decode(errors="replace") if isinstance(b, bytes) else b or "")  # noqa
@@ -113,8 +120,12 @@ def goldens(bundle, manifest, tmp, results, timeout):
         out = os.path.join(tmp, case["name"] + ".npz")
         t0 = time.time()
         r = runner(bundle, [os.path.join(bundle, case["library"]), case["model"],
-                            case["weights"], out] + input_args(case["inputs"]), timeout=timeout)
+                            case["weights"], out] + input_args(case["inputs"]), timeout=timeout,
+                   wrap=WRAP)
+        summary = re.findall(r"ERROR SUMMARY: \d+ errors?", r.stdout + r.stderr)
         row = {"name": case["name"], "seconds": time.time() - t0}
+        if summary:
+            row["wrapped"] = summary[-1]
         if r.returncode:
             row["error"] = failure(r)
             results.log_failure(case["name"], r)
@@ -332,11 +343,12 @@ def render(state):
         report.append("## Goldens (model libraries on the device)\n")
         report.append("| case | result | max abs diff |\n| --- | --- | --- |")
         for row in rows:
+            wrapped = " (%s)" % row["wrapped"] if "wrapped" in row else ""
             if "error" in row:
-                report.append("| %s | FAILED: %s | |" % (row["name"], row["error"]))
+                report.append("| %s | FAILED: %s%s | |" % (row["name"], row["error"], wrapped))
             else:
-                report.append("| %s | %s | %.3g |" % (row["name"], "ok" if row["ok"] else
-                                                      "DIFFERS", row["worst"]))
+                report.append("| %s | %s%s | %.3g |" % (row["name"], "ok" if row["ok"] else
+                                                        "DIFFERS", wrapped, row["worst"]))
         report.append("\n%d of %d cases differ or fail.\n" % (
             sum(1 for row in rows if not row.get("ok")), len(rows)))
     torch_rows = state.get("torch", {})
@@ -447,5 +459,6 @@ if __name__ == "__main__":
         argv.remove("--skip-torch")
         parts -= {"machine", "torch", "compile"}
     out_dir = option("--out", None)
+    WRAP[:] = option("--wrap", "").split()
     timeout = int(option("--timeout", "300"))
     sys.exit(main(argv[0] if argv else "build/device-bundle", parts, out_dir, timeout))
