@@ -125,26 +125,33 @@ void freeNow(void *pointer) {
       fail("freeing device memory failed: " + errorName(r));
 }
 
+/// A kept block of `bytes` (rounded up to kGranule), else new managed
+/// memory; the thread's live block either way. Null and why not.
+void *cachedBlock(size_t bytes, std::string &error) {
+  size_t size =
+      (std::max<size_t>(bytes, 1) + kGranule - 1) / kGranule * kGranule;
+  if (auto it = cache.kept.find(size); it != cache.kept.end()) {
+    void *p = it->second;
+    cache.kept.erase(it);
+    cache.keptBytes -= size;
+    cache.live.emplace(p, size);
+    return p;
+  }
+  void *p = tryManaged(size, error);
+  if (p)
+    cache.live.emplace(p, size);
+  return p;
+}
+
 /// A block for the host code: a kept one of the same size, else managed
 /// memory (the kept ones freed first if the device is out of it: above). A
 /// failed allocation is recorded and falls back to host memory, so that the
 /// rest of the run finishes (its launches skipped).
 void *memAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
   if (!failed()) {
-    size_t size =
-        (std::max<uint64_t>(bytes, 1) + kGranule - 1) / kGranule * kGranule;
-    if (auto it = cache.kept.find(size); it != cache.kept.end()) {
-      void *p = it->second;
-      cache.kept.erase(it);
-      cache.keptBytes -= size;
-      cache.live.emplace(p, size);
-      return p;
-    }
     std::string error;
-    if (void *p = tryManaged(size, error)) {
-      cache.live.emplace(p, size);
+    if (void *p = cachedBlock(bytes, error))
       return p;
-    }
     fail("a buffer of the running model: " + error);
   }
   void *host = std::malloc(bytes ? bytes : 1);
@@ -246,19 +253,7 @@ void *allocateManaged(size_t bytes, std::string &error) {
   // Through the thread's block cache, as the host code's: a model
   // library's run stages its inputs and outputs in blocks of the same
   // sizes every time (no driver calls after the first).
-  size_t size =
-      (std::max<size_t>(bytes, 1) + kGranule - 1) / kGranule * kGranule;
-  if (auto it = cache.kept.find(size); it != cache.kept.end()) {
-    void *p = it->second;
-    cache.kept.erase(it);
-    cache.keptBytes -= size;
-    cache.live.emplace(p, size);
-    return p;
-  }
-  void *p = tryManaged(size, error);
-  if (p)
-    cache.live.emplace(p, size);
-  return p;
+  return cachedBlock(bytes, error);
 }
 
 void freeManaged(void *pointer) { memFree(pointer, nullptr); }

@@ -43,6 +43,9 @@ std::string megabytes(size_t bytes);
 
 /// Managed memory, or null and why not (what was asked, what is free).
 void *tryManaged(size_t bytes, std::string &error);
+/// A block of the calling thread's cache (freed by memFree), else managed
+/// memory; null and why not.
+void *cachedBlock(size_t bytes, std::string &error);
 /// Waits for the thread's work, then frees `pointer` now (a block of the
 /// host code's, a buffer of the driver's or a host fallback).
 void freeNow(void *pointer);
