@@ -21,6 +21,11 @@ struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
 struct CUevent_st;
+/// CUmemLocation (cuMemPrefetchAsync_v2's): a device or the host.
+struct CUmemLocation_st {
+  int type; // CU_MEM_LOCATION_TYPE_DEVICE (1) or _HOST (2)
+  int id;   // the device's ordinal
+};
 
 namespace heed::rt::cuda {
 
@@ -37,11 +42,7 @@ constexpr CUresult kCudaErrorOutOfMemory = 2;
 constexpr CUresult kCudaErrorNotReady = 600;
 constexpr unsigned kEventDisableTiming = 2;
 constexpr unsigned kMemAttachGlobal = 1;
-/// CUmemLocation, for cuMemPrefetchAsync_v2: a device or the host.
-struct CUmemLocation {
-  int type; // CU_MEM_LOCATION_TYPE_DEVICE (1) or _HOST (2)
-  int id;   // the device's ordinal
-};
+using CUmemLocation = ::CUmemLocation_st;
 constexpr int kMemLocationDevice = 1, kMemLocationHost = 2;
 // cuModuleLoadDataEx options (CUjit_option).
 constexpr int kJitErrorLogBuffer = 5;

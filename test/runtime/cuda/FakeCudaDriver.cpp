@@ -52,6 +52,9 @@ struct CUmod_st {
   std::map<std::string, CUfunc_st> functions; // handles live with the module
 };
 struct CUstream_st {};
+struct CUmemLocation_st {
+  int type, id;
+};
 struct CUevent_st {
   std::chrono::steady_clock::time_point at;
 };
@@ -345,11 +348,8 @@ CUresult cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t bytes,
 }
 // A hint in stream order: the range must be in one allocation and the
 // location a device or the host; nothing moves (all memory is the host's).
-struct FakeMemLocation {
-  int type, id;
-};
 CUresult cuMemPrefetchAsync_v2(unsigned long long pointer, size_t bytes,
-                               FakeMemLocation where, unsigned flags,
+                               CUmemLocation_st where, unsigned flags,
                                CUstream_st *) {
   std::lock_guard<std::mutex> guard(lock);
   auto *from = reinterpret_cast<char *>(static_cast<uintptr_t>(pointer));
