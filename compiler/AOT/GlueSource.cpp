@@ -521,14 +521,18 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     if (staged(lib.outputs[i]))
       os << "  if (!(heed_g" << i << " = heed_rt_alloc("
          << elements(lib.outputs[i].shape) << "LL)))\n    goto heed_done;\n";
-  // On the device: the staged buffers there in bulk before the run.
+  // On the device: the staged buffers there in bulk before the run, the
+  // outputs back after it.
+  auto prefetchStaged = [&](bool inputs, bool toDevice) {
+    const auto &tensors = inputs ? lib.inputs : lib.outputs;
+    for (size_t i = 0; i < tensors.size(); ++i)
+      os << "  heed_rt_prefetch(" << floatOf(i, inputs) << ", "
+         << elements(tensors[i].shape) << "LL, " << (toDevice ? 1 : 0)
+         << ");\n";
+  };
   if (lib.device) {
-    for (size_t i = 0; i < lib.inputs.size(); ++i)
-      os << "  heed_rt_prefetch(heed_f" << i << ", "
-         << elements(lib.inputs[i].shape) << "LL, 1);\n";
-    for (size_t i = 0; i < lib.outputs.size(); ++i)
-      os << "  heed_rt_prefetch(heed_g" << i << ", "
-         << elements(lib.outputs[i].shape) << "LL, 1);\n";
+    prefetchStaged(/*inputs=*/true, /*toDevice=*/true);
+    prefetchStaged(/*inputs=*/false, /*toDevice=*/true);
   }
   for (auto &r : lib.ranges)
     os << "  if (heed_rt_check_range(" << floatOf(r.input, true)
@@ -547,9 +551,7 @@ std::string aot::generateGlue(const LibraryInterface &lib,
      << "      if (job.error[b][0]) {\n        heed_rt_fail(job.error[b]);\n"
      << "        goto heed_done;\n      }\n  }\n";
   if (lib.device) {
-    for (size_t i = 0; i < lib.outputs.size(); ++i)
-      os << "  heed_rt_prefetch(heed_g" << i << ", "
-         << elements(lib.outputs[i].shape) << "LL, 0);\n";
+    prefetchStaged(/*inputs=*/false, /*toDevice=*/false);
     os << "  heed_rt_wait();\n";
   }
   for (size_t i = 0; i < lib.outputs.size(); ++i) {

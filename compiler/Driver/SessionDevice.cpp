@@ -48,32 +48,35 @@ llvm::Error Session::runOnDevice(Compiled &model,
   // weights were uploaded when the model was compiled.
   std::vector<rt::cuda::ManagedBuffer> staged;
   std::vector<BufferArg> args;
-  auto stage = [&](const rt::Tensor &t, const std::string &what) {
+  // A buffer of t's shape (holding t's values for an input), moved to the
+  // device before the run.
+  auto stage = [&](const rt::Tensor &t, const std::string &what, bool input) {
     std::string error;
     staged.push_back(rt::cuda::ManagedBuffer::allocate(t.shape(), what, error));
-    if (error.empty())
-      args.push_back({staged.back().data(), t.shape()});
+    if (!error.empty())
+      return error;
+    rt::cuda::ManagedBuffer &buffer = staged.back();
+    if (input)
+      std::copy(t.data(), t.data() + t.numElements(), buffer.data());
+    rt::cuda::prefetchToDevice(buffer.data(), buffer.bytes());
+    args.push_back({buffer.data(), t.shape()});
     return error;
   };
   for (auto &in : ast->inputs)
     for (auto &[name, t] : inputs)
-      if (name == in.name) {
-        if (std::string error = stage(t, "input '" + name + "'");
+      if (name == in.name)
+        if (std::string error = stage(t, "input '" + name + "'", true);
             !error.empty())
           return fail(error);
-        std::copy(t.data(), t.data() + t.numElements(), staged.back().data());
-        rt::cuda::prefetchToDevice(staged.back().data(), staged.back().bytes());
-      }
   for (auto &w : deviceWeights)
     args.push_back({w.data(), w.shape()});
   for (auto &p : model.devicePrepared)
     args.push_back({p.data(), p.shape()});
   size_t firstOutput = staged.size();
   for (auto &[name, t] : outputs)
-    if (std::string error = stage(t, "output '" + name + "'"); !error.empty())
+    if (std::string error = stage(t, "output '" + name + "'", false);
+        !error.empty())
       return fail(error);
-    else
-      rt::cuda::prefetchToDevice(staged.back().data(), staged.back().bytes());
   if (auto err = model.jit->invoke(0, args))
     return err;
   if (std::string why = rt::cuda::takeFirstError(); !why.empty())

@@ -92,8 +92,9 @@ func.func @host_loop(%x: memref<4xf32>, %y: memref<f32>) {
 // -----
 
 // Left alone: another op of the body reads the sum's buffer (a view of
-// it); the element depends on the loop's index; the loop may not run; an
-// op of unknown effects (a call) in the body.
+// it); the element depends on the loop's index; the loop may not run
+// (dynamic bounds), or does not (4 to 4); an op of unknown effects (a
+// call) in the body.
 // CHECK-LABEL: func.func @not_promoted
 // CHECK-NOT: iter_args
 // CHECK: return
@@ -118,6 +119,12 @@ func.func @not_promoted(%x: memref<32xf32>, %y: memref<128xf32>, %n: index) {
       memref.store %t, %y[%k] : memref<128xf32>
     }
     scf.for %k = %c0 to %n step %c1 {
+      %a = memref.load %x[%k] : memref<32xf32>
+      %s = memref.load %y[%c0] : memref<128xf32>
+      %t = arith.addf %s, %a : f32
+      memref.store %t, %y[%c0] : memref<128xf32>
+    }
+    scf.for %k = %c4 to %c4 step %c1 {
       %a = memref.load %x[%k] : memref<32xf32>
       %s = memref.load %y[%c0] : memref<128xf32>
       %t = arith.addf %s, %a : f32

@@ -19,7 +19,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 
@@ -33,12 +32,10 @@ using namespace heed;
 
 namespace {
 
-/// Whether `loop` runs at least once (constant bounds): the promoted sum's
-/// store after the loop then stores what the last iteration stored.
-bool runsAtLeastOnce(scf::ForOp loop) {
-  auto lb = getConstantIntValue(loop.getLowerBound());
-  auto ub = getConstantIntValue(loop.getUpperBound());
-  return lb && ub && *lb < *ub;
+/// The loop's trip count where its bounds and step are constants.
+int64_t staticTrips(scf::ForOp loop) {
+  std::optional<APInt> trips = loop.getStaticTripCount();
+  return trips ? trips->getSExtValue() : -1;
 }
 
 /// A load and a later store of the same element in `loop`'s body (not
@@ -115,10 +112,10 @@ void promote(scf::ForOp loop) {
   }
   bool innermost = true;
   loop.getBody()->walk([&](LoopLikeOpInterface) { innermost = false; });
-  std::optional<APInt> trips = loop.getStaticTripCount();
-  if (!promoted || !innermost || !trips || trips->getSExtValue() < 2)
+  int64_t trips = staticTrips(loop);
+  if (!promoted || !innermost || trips < 2)
     return;
-  if (trips->getSExtValue() <= kUnroll)
+  if (trips <= kUnroll)
     (void)loopUnrollFull(loop);
   else
     (void)loopUnrollByFactor(loop, kUnroll);
@@ -134,8 +131,10 @@ struct PromoteLoopAccumulatorsPass
     // (its load before the loop would be the host's, a wait each time).
     SmallVector<scf::ForOp> loops;
     getOperation().walk([&](scf::ForOp loop) {
-      if (runsAtLeastOnce(loop) && (loop->getParentOfType<scf::ParallelOp>() ||
-                                    loop->getParentOfType<gpu::LaunchOp>()))
+      // At least one iteration: the store after the loop then stores what
+      // the last iteration stored.
+      if (staticTrips(loop) >= 1 && (loop->getParentOfType<scf::ParallelOp>() ||
+                                     loop->getParentOfType<gpu::LaunchOp>()))
         loops.push_back(loop);
     });
     for (scf::ForOp loop : loops)
