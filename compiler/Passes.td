@@ -1171,7 +1171,13 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
     becomes a kernel of one block per output: each of up to 256 threads
     reduces a strided share of the row from the combiner's identity, the
     block halves the partials in shared memory (log2(threads) rounds, a
-    barrier each), and thread 0 combines the total into `out`. So does an
+    barrier each), and thread 0 combines the total into `out`. When an
+    input's memory runs along the last parallel dim and spans the reduction
+    (a matrix-vector product whose weight is [K, N]), a block takes 8
+    neighbouring outputs (thread % 8) times 32 shares of the reduction
+    (thread / 8): a warp's loads are whole 32-byte sectors, where one
+    output per block would read one float of each. A thread's share is
+    unrolled by up to 8, its loads before their combines. So does an
     argmax of the same sizes (two outputs, the maximum and its index;
     `better = cmpf ogt x, max` selects both, so the first maximum wins):
     each thread keeps the first maximum of its share, and the tree keeps

@@ -4,27 +4,31 @@
 // The softmax sum over 200 keys at batch 32, exp(e - max) fused into it:
 // one block per row, 256 threads each summing a strided share from 0 (the
 // combiner's identity), the element computed from the inputs at (row,
-// key); the partials halved in shared memory over 8 rounds
-// (256 >> (round + 1) threads add the partial a stride above theirs), a
-// barrier each; thread 0 adds the total to out.
+// key), keys past the end read at the last and counted as 0; the partials
+// halved in shared memory over 8 rounds (256 >> (round + 1) threads add
+// the partial a stride above theirs), a barrier each; thread 0 adds the
+// total to out.
 // CHECK-LABEL: func.func @softmax_sum
 // CHECK-SAME: (%[[E:[^:]*]]: memref<32x200xf32>, %[[M:[^:]*]]: memref<32xf32>, %[[S:[^:]*]]: memref<32xf32>)
-// CHECK: gpu.launch blocks(%[[ROW:[^,]*]], {{.*}}) in (%{{.*}} = %c32, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c256, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK: gpu.launch blocks(%[[BLOCK:[^,]*]], {{.*}}) in (%{{.*}} = %c32, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c256, %{{.*}} = %c1, %{{.*}} = %c1)
 // CHECK-SAME: workgroup(%[[P:.*]] : memref<256xf32, #gpu.address_space<workgroup>>)
-// CHECK: %[[PART:.*]] = scf.for %[[K:.*]] = %[[T]] to %c200 step %c256 iter_args(%[[ACC:.*]] = %cst) -> (f32)
+// CHECK: %[[ROW:.*]] = arith.minui %[[BLOCK]], %c31
+// CHECK: %[[INSIDE:.*]] = arith.cmpi ult, %[[T]], %c200
+// CHECK: %[[K:.*]] = arith.minui %[[T]], %c199
 // CHECK: memref.load %[[E]][%[[ROW]], %[[K]]]
 // CHECK: memref.load %[[M]][%[[ROW]]]
-// CHECK: math.exp
-// CHECK: arith.addf %[[ACC]]
-// CHECK: memref.store %[[PART]], %[[P]][%[[T]]]
+// CHECK: %[[X:.*]] = math.exp
+// CHECK: %[[PART:.*]] = arith.select %[[INSIDE]], %[[X]], %cst
+// CHECK: %[[SUM:.*]] = arith.addf %[[PART]], %cst
+// CHECK: memref.store %[[SUM]], %[[P]][%[[T]]]
 // CHECK: scf.for %[[R:.*]] = %c0 to %c8 step %c1
 // CHECK: gpu.barrier
 // CHECK: %[[STRIDE:.*]] = arith.shrui %c256
 // CHECK: arith.cmpi ult, %[[T]], %[[STRIDE]]
 // CHECK: arith.addf
 // CHECK: gpu.barrier
-// CHECK: arith.cmpi eq, %[[T]], %c0
-// CHECK: memref.load %[[P]][%c0]
+// CHECK: arith.cmpi ult, %[[T]], %c1
+// CHECK: memref.load %[[P]][%[[T]]]
 // CHECK: memref.load %[[S]][%[[ROW]]]
 // CHECK: memref.store %{{.*}}, %[[S]][%[[ROW]]]
 // CHECK-NOT: linalg.generic
@@ -54,10 +58,11 @@ func.func @softmax_sum(%e: memref<32x200xf32>, %m: memref<32xf32>, %s: memref<32
 // -----
 
 // A maximum over 4 × 64 = 256 elements of 3 outputs (two reduced dims):
-// from -inf; the reduced index splits into (i, j).
+// from -inf (folded away: one element per thread); the reduced index splits
+// into (i, j).
 // CHECK-LABEL: func.func @max_two_dims
-// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c3, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c256,
-// CHECK: scf.for %[[K:.*]] = %{{.*}} to %c256 step %c256 iter_args(%{{.*}} = %cst)
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c3, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c256,
+// CHECK: %[[K:.*]] = arith.minui %[[T]], %c255
 // CHECK: arith.remui %[[K]], %c64
 // CHECK: arith.divui %[[K]], %c64
 // CHECK: arith.maximumf
@@ -118,11 +123,28 @@ func.func @argmax(%logits: memref<1x1000xf32>, %max: memref<1xf32>, %at: memref<
 // its bias, copied into the accumulator right before: thread 0 of each
 // block adds the total to the bias itself, and the copy (a launch of its
 // own) is gone. A copy whose source the product reads stays.
+// The weight's memory runs along the outputs, so a block takes 8
+// neighbouring outputs (thread % 8) and 32 shares of the 160 (thread / 8):
+// 48 blocks, a warp's loads of the weight whole 32-byte sectors; each share
+// is 5 elements, unrolled (loads before adds); the tree halves the 32
+// shares in 5 rounds and threads 0-7 store their outputs.
 // CHECK-LABEL: func.func @bias_copy
 // CHECK-SAME: (%[[X:[^:]*]]: memref<1x160xf32>, %[[W:[^:]*]]: memref<160x384xf32>, %[[BIAS:[^:]*]]: memref<1x384xf32>, %[[ACC:[^:]*]]: memref<1x384xf32>,
 // CHECK-NOT: memref.copy
-// CHECK: gpu.launch
-// CHECK: arith.cmpi eq
+// CHECK: gpu.launch blocks(%[[BLOCK:[^,]*]], {{.*}}) in (%{{.*}} = %c48, {{.*}} threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c256,
+// CHECK: %[[FIRST:.*]] = arith.muli %[[BLOCK]], %c8
+// CHECK: %[[LANE:.*]] = arith.remui %[[T]], %c8
+// CHECK: %[[OUT:.*]] = arith.addi %[[FIRST]], %[[LANE]]
+// CHECK: %[[SHARE:.*]] = arith.divui %[[T]], %c8
+// CHECK: %[[K0:.*]] = arith.minui %[[SHARE]], %c159
+// CHECK: memref.load %[[W]][%[[K0]], %[[N:.*]]] :
+// CHECK: %[[K1:.*]] = arith.addi %[[SHARE]], %c32
+// CHECK: memref.load %[[W]][%{{.*}}, %[[N]]] :
+// CHECK-COUNT-3: memref.load %[[W]][%{{.*}}, %[[N]]] :
+// CHECK-NOT: memref.load %[[W]]
+// CHECK: arith.addf
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1
+// CHECK: arith.cmpi ult, %[[T]], %c8
 // CHECK: %[[B:.*]] = memref.load %[[BIAS]]
 // CHECK: %[[SUM:.*]] = arith.addf %[[B]]
 // CHECK: memref.store %[[SUM]], %[[ACC]]

@@ -134,39 +134,95 @@ Value combine(OpBuilder &b, const BlockReductionMatch &m, Value x, Value y) {
   return b.clone(*m.combiner, map)->getResult(0);
 }
 
+/// Outputs a block reduces side by side when an operand's memory runs along
+/// the last parallel dim (a matrix-vector product with its weight [K, N]):
+/// a block of threads along the reduction would read one float per 32-byte
+/// sector of it, a block over 8 neighbouring outputs reads whole sectors. 1
+/// otherwise.
+constexpr int64_t kColumnTile = 8;
+int64_t outputsPerBlock(const BlockReductionMatch &m) {
+  unsigned last = m.parallel.back();
+  if (m.sizes[last] < kColumnTile)
+    return 1;
+  linalg::GenericOp op = m.op;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = maps[input->getOperandNumber()];
+    auto type = cast<MemRefType>(input->get().getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (map.getNumResults() == 0 ||
+        map.getResults().back() != getAffineDimExpr(last, op.getContext()) ||
+        failed(type.getStridesAndOffset(strides, offset)) ||
+        strides.back() != 1)
+      continue;
+    // The operand spans the reduction too (a matrix, not a broadcast row).
+    if (llvm::any_of(m.reduction,
+                     [&](unsigned d) { return map.isFunctionOfDim(d); }))
+      return kColumnTile;
+  }
+  return 1;
+}
+
+/// Loads per thread issued before their combines (the loop over a thread's
+/// share is unrolled by this): in a loop each load would wait for the one
+/// before.
+constexpr int64_t kUnroll = 8;
+
 void lower(const BlockReductionMatch &m, bool onHost) {
   linalg::GenericOp op = m.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
   Type f32 = b.getF32Type();
-  int64_t length = m.size(m.reduction);
-  int64_t threads =
-      std::min<int64_t>(kBlockReductionMaxThreads, llvm::PowerOf2Ceil(length));
+  int64_t length = m.size(m.reduction), outputs = m.size(m.parallel);
+  // A block: `tile` neighbouring outputs (thread % tile) times `slices`
+  // strided shares of the reduction (thread / tile).
+  int64_t tile = outputsPerBlock(m);
+  int64_t threads = std::min<int64_t>(kBlockReductionMaxThreads,
+                                      tile * llvm::PowerOf2Ceil(length));
+  int64_t slices = threads / tile;
+  int64_t trips = llvm::divideCeil(length, slices);
+  int64_t unroll = std::min<int64_t>(kUnroll, trips);
+  int64_t rounds = llvm::divideCeil(trips, unroll);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   auto c = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
+  // The block's output for thread `thread`, and whether it is one.
+  auto outputOf = [&](OpBuilder &b,
+                      const BlockPlace &place) -> std::pair<Value, Value> {
+    Value output = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, place.block[0], c(b, tile)),
+        arith::RemUIOp::create(b, loc, place.thread, c(b, tile)));
+    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                        output, c(b, outputs));
+    return {arith::MinUIOp::create(b, loc, output, c(b, outputs - 1)), valid};
+  };
 
   BlockProgram p;
-  // One block per output, each thread a strided share of the reduction.
-  p.grid = {m.size(m.parallel), 1, 1};
+  p.grid = {int64_t(llvm::divideCeil(outputs, tile)), 1, 1};
   p.threads = threads;
   // The threads' partial results.
   p.shared = {MemRefType::get({threads}, f32)};
-  // The tree: log2(threads) rounds, each halving the partials.
-  useTreeRounds(p, loc, threads);
+  // The tree: log2(slices) rounds, each halving the shares.
+  useTreeRounds(p, loc, slices);
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
     SmallVector<Value> values(m.sizes.size());
-    splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
+    splitLinearIndex(b, loc, outputOf(b, place).first, m.parallel, m.sizes,
+                     values);
+    Value slice = arith::DivUIOp::create(b, loc, place.thread, c(b, tile));
     Value identity =
         arith::ConstantOp::create(b, loc, b.getF32FloatAttr(m.identity));
-    auto loop = scf::ForOp::create(b, loc, place.thread, c(b, length),
-                                   c(b, threads), ValueRange{identity});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      splitLinearIndex(b, loc, loop.getInductionVar(), m.reduction, m.sizes,
-                       values);
+    // Element `r` of the share: r = slice + j slices for j below trips (the
+    // identity past the reduction's end, read at its last element).
+    auto element = [&](OpBuilder &b, Value j) -> Value {
+      Value r = arith::AddIOp::create(
+          b, loc, slice, arith::MulIOp::create(b, loc, j, c(b, slices)));
+      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, r,
+                                           c(b, length));
+      splitLinearIndex(b, loc,
+                       arith::MinUIOp::create(b, loc, r, c(b, length - 1)),
+                       m.reduction, m.sizes, values);
       IRMapping map;
       Block &body = op.getRegion().front();
       for (unsigned i = 0; i < op.getNumDpsInputs(); ++i)
@@ -177,7 +233,23 @@ void lower(const BlockReductionMatch &m, bool onHost) {
         if (&inner != m.combiner)
           b.clone(inner, map);
       Value x = map.lookupOrDefault(m.element);
-      scf::YieldOp::create(b, loc, combine(b, m, loop.getRegionIterArg(0), x));
+      if (length == rounds * unroll * slices)
+        return x;
+      return arith::SelectOp::create(b, loc, inside, x, identity);
+    };
+    auto loop = scf::ForOp::create(b, loc, c(b, 0), c(b, rounds * unroll),
+                                   c(b, unroll), ValueRange{identity});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      SmallVector<Value> xs;
+      for (int64_t u = 0; u < unroll; ++u)
+        xs.push_back(element(
+            b, arith::AddIOp::create(b, loc, loop.getInductionVar(), c(b, u))));
+      Value acc = loop.getRegionIterArg(0);
+      for (Value x : xs)
+        acc = combine(b, m, acc, x);
+      scf::YieldOp::create(b, loc, acc);
     }
     memref::StoreOp::create(b, loc, loop.getResult(0), place.shared[0],
                             place.thread);
@@ -195,17 +267,25 @@ void lower(const BlockReductionMatch &m, bool onHost) {
         });
     return SmallVector<Value>{};
   };
+  // Threads below `tile` (slice 0) hold their output's total.
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange) {
-    emitOnThreadZero(b, loc, place.thread, [&](OpBuilder &b) {
-      SmallVector<Value> values(m.sizes.size());
-      splitLinearIndex(b, loc, place.block[0], m.parallel, m.sizes, values);
-      Value out = op.getDpsInits()[0];
-      SmallVector<Value> at = operandIndices(maps.back(), values);
-      Value total = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
-      Value result =
-          combine(b, m, memref::LoadOp::create(b, loc, m.init, at), total);
-      memref::StoreOp::create(b, loc, result, out, at);
-    });
+    Value output, valid;
+    std::tie(output, valid) = outputOf(b, place);
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                        place.thread, c(b, tile));
+    auto branch =
+        scf::IfOp::create(b, loc, TypeRange{},
+                          arith::AndIOp::create(b, loc, first, valid), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    SmallVector<Value> values(m.sizes.size());
+    splitLinearIndex(b, loc, output, m.parallel, m.sizes, values);
+    Value out = op.getDpsInits()[0];
+    SmallVector<Value> at = operandIndices(maps.back(), values);
+    Value total = memref::LoadOp::create(b, loc, place.shared[0], place.thread);
+    Value result =
+        combine(b, m, memref::LoadOp::create(b, loc, m.init, at), total);
+    memref::StoreOp::create(b, loc, result, out, at);
   };
   if (onHost)
     emitBlockProgramOnHost(b, loc, p);

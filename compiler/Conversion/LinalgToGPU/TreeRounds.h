@@ -43,21 +43,24 @@ inline bool onStaticF32Buffers(mlir::linalg::GenericOp op) {
   return true;
 }
 
-/// `p`'s steps as the tree's rounds over `threads` partials (a power of
-/// two): log2(threads) steps, nothing to stage in shared memory per step.
-inline void useTreeRounds(BlockProgram &p, mlir::Location loc,
-                          int64_t threads) {
+/// `p`'s steps as the tree's rounds over `shares` partials per output (a
+/// power of two): log2(shares) steps, nothing to stage in shared memory per
+/// step.
+inline void useTreeRounds(BlockProgram &p, mlir::Location loc, int64_t shares) {
   p.step = 1;
-  p.end = [loc, threads](mlir::OpBuilder &b, const BlockPlace &) {
+  p.end = [loc, shares](mlir::OpBuilder &b, const BlockPlace &) {
     return mlir::Value(
-        mlir::arith::ConstantIndexOp::create(b, loc, llvm::Log2_64(threads)));
+        mlir::arith::ConstantIndexOp::create(b, loc, llvm::Log2_64(shares)));
   };
   p.load = [](mlir::OpBuilder &, const BlockPlace &, mlir::Value) {};
 }
 
 /// Round `round` of the tree over `threads` partials: the threads below
 /// stride = threads >> (round + 1) run `body` with the index of the partial
-/// a stride above their own (which no thread writes this round).
+/// a stride above their own (which no thread writes this round). With
+/// `outputs` neighbouring threads per share (thread = share · outputs +
+/// output), log2(threads / outputs) rounds leave each output's total at
+/// thread `output`.
 inline void
 emitTreeRound(mlir::OpBuilder &b, mlir::Location loc, int64_t threads,
               mlir::Value thread, mlir::Value round,
