@@ -992,8 +992,16 @@ def LowerAttentionRowsToGPU : Pass<"heed-lower-attention-rows-to-gpu",
     [previous], weights...) -> f32` that returns the masked energy of step
     `t` for batch row `b` and query `q` (tensor.extract and scalar loops:
     each element of a row is computed where it is read, so no row is
-    stored). `heed-build-attention-row-kernels` gives the declaration its
-    kernel after bufferization, with the score function inlined. The
+    stored). A score whose last step is a reduction (a dense layer of one
+    output, or a sum, mean or maximum, then activations) with enough work
+    per step is split instead: `@heed_attention_score_N_term(b, q, t, k,
+    ...)` returns its k-th term and `@heed_attention_score_N_finish(b, q,
+    t, total, ...)` the masked energy from the combined terms, and the
+    attribute says how many terms and how many threads share a step's
+    (`lanes`: a power of two up to 32 and up to the terms, each lane at
+    least 16 operations' work, at most 8192 partial sums a block).
+    `heed-build-attention-row-kernels` gives the declaration its kernel
+    after bufferization, with the score functions inlined. The
     declaration takes the values, the score function's tensors and the
     context and weights buffers, and its attribute says `hard` for hard
     attention, and for `local_p` its window and which argument holds the
@@ -1028,11 +1036,15 @@ def BuildAttentionRowKernels : Pass<"heed-build-attention-row-kernels",
   let summary = "Give each attention-rows declaration its kernel";
   let description = [{
     One block per (batch row, query), its threads (a power of two, 32 to
-    256) striding over the steps and then over the context's columns, the
-    phases separated by barriers:
+    256; 512 for a split score) striding over the steps and then over the
+    context's columns, the phases separated by barriers:
 
     ```
+    [partial[t·L + l] = Σ_{k ≡ l mod L} term(b, q, t, k)   for the
+                              thread's (step, lane) items of a split score;
+                              L = lanes, in shared memory]
     e[t] = score(b, q, t)    for the thread's steps; written to weights
+                             (split: finish(b, q, t, Σ_l partial[t·L + l]))
     M = max over the block   (tree in shared memory; softmax only)
     p[t] = exp(e[t] - M)     (σ(e[t]) with smoothing); S = Σ p (tree)
     w[t] = p[t] / S          (max(M, -FLT_MAX), max(S, FLT_MIN): a row

@@ -69,3 +69,38 @@ func.func private @score(%b: index, %q: index, %t: index, %query: memref<2x8xf32
 // A window of 0.
 // expected-error @+1 {{attention-rows kernel's local_p window is not positive}}
 func.func private @zero_window(memref<2x5x6xf32>, memref<2x8xf32>, memref<2x6xf32>, memref<2x5xf32>) attributes {heed.attention_rows = {local_p = 0 : i64, normalization = 0 : i64, position = 1 : i64, score = @score}}
+
+// -----
+
+// A split score whose lanes are not a power of two, and one whose finish
+// function does not take the total as an f32.
+func.func private @term(%b: index, %q: index, %t: index, %k: index,
+                        %query: memref<2x8xf32>) -> f32 {
+  %c0 = arith.constant 0.0 : f32
+  return %c0 : f32
+}
+func.func private @finish(%b: index, %q: index, %t: index, %total: f32,
+                          %query: memref<2x8xf32>) -> f32 {
+  return %total : f32
+}
+// expected-error @+1 {{not an attention-rows kernel for its split score}}
+func.func private @heed_attention_rows_0(memref<2x5x6xf32>, memref<2x8xf32>,
+    memref<2x6xf32>, memref<2x5xf32>)
+    attributes {heed.attention_rows = {normalization = 0 : i64, term = @term, finish = @finish, terms = 8 : i64, lanes = 3 : i64}}
+
+// -----
+
+func.func private @term(%b: index, %q: index, %t: index, %k: index,
+                        %query: memref<2x8xf32>) -> f32 {
+  %c0 = arith.constant 0.0 : f32
+  return %c0 : f32
+}
+func.func private @finish(%b: index, %q: index, %t: index, %total: index,
+                          %query: memref<2x8xf32>) -> f32 {
+  %c0 = arith.constant 0.0 : f32
+  return %c0 : f32
+}
+// expected-error @+1 {{not an attention-rows kernel for its split score}}
+func.func private @heed_attention_rows_0(memref<2x5x6xf32>, memref<2x8xf32>,
+    memref<2x6xf32>, memref<2x5xf32>)
+    attributes {heed.attention_rows = {normalization = 0 : i64, term = @term, finish = @finish, terms = 8 : i64, lanes = 4 : i64}}

@@ -143,3 +143,59 @@ func.func private @heed_attention_score_3(%b: index, %q: index, %t: index,
 func.func private @heed_attention_rows_3(memref<2x5x6xf32>, memref<2x8xf32>,
     memref<2xf32>, memref<2x6xf32>, memref<2x5xf32>)
     attributes {heed.attention_rows = {hard, local_p = 2 : i64, normalization = 0 : i64, position = 2 : i64, score = @heed_attention_score_3}}
+
+// -----
+
+// A split score: 5 steps of 12 terms shared by 4 lanes (3 terms each; 20
+// items, so 32 threads), partial sums in a third shared array of 20. Thread
+// i's items are i, i + 32, ...: step i / 4, lane i % 4, terms lane, lane +
+// 4, lane + 8 (the term function inlined in a loop over the 3, not unrolled:
+// 3 is not a multiple of 2 or 4). After a barrier,
+// each step's thread sums its 4 partials in lane order and finishes them
+// (the finish function inlined) into the weights; then the softmax's
+// phases as before: 14 barriers.
+// CHECK-LABEL: func.func private @heed_attention_rows_3
+// CHECK-SAME: (%[[V:[^:]*]]: memref<2x5x6xf32>, %[[Q:[^:]*]]: memref<2x12xf32>, %[[K:[^:]*]]: memref<2x5x12xf32>, %[[CTX:[^:]*]]: memref<2x6xf32>, %[[W:[^:]*]]: memref<2x5xf32>)
+// CHECK: gpu.launch blocks(%[[B:[^,]*]], {{.*}} threads(%[[T:[^,]*]], %{{[^,]*}}, %{{[^)]*}}) in (%{{[^ ]*}} = %c32,
+// CHECK-SAME: workgroup(%{{[^ ]*}} : memref<32xf32, #gpu.address_space<workgroup>>, %{{[^ ]*}} : memref<32xf32, #gpu.address_space<workgroup>>, %[[P:[^ ]*]] : memref<20xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for %[[I:[^ ]*]] = %[[T]] to %c20{{[^ ]*}} step %c32
+// CHECK: %[[S:[^ ]*]] = arith.divui %[[I]], %c4{{[^ ]*}}
+// CHECK: %[[LANE:[^ ]*]] = arith.remui %[[I]], %c4{{[^ ]*}}
+// CHECK: %[[PART:[^ ]*]] = scf.for %[[J:[^ ]*]] = %c0{{[^ ]*}} to %c3{{[^ ]*}} step %c1{{[^ ]*}} iter_args
+// CHECK: %[[J1:[^ ]*]] = arith.addi %[[J]], %c0
+// CHECK: %[[JL:[^ ]*]] = arith.muli %[[J1]], %c4{{[^ ]*}}
+// CHECK: %[[TERM:[^ ]*]] = arith.addi %[[LANE]], %[[JL]]
+// CHECK: memref.load %[[Q]][%[[B]], %[[TERM]]]
+// CHECK: memref.load %[[K]][%[[B]], %[[S]], %[[TERM]]]
+// CHECK: memref.store %[[PART]], %[[P]][%[[I]]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[S2:[^ ]*]] = %[[T]] to %c5{{[^ ]*}} step %c32
+// CHECK: %[[FIRST:[^ ]*]] = arith.muli %[[S2]], %c4{{[^ ]*}}
+// CHECK: %[[TOTAL:[^ ]*]] = scf.for %[[L:[^ ]*]] = %c0{{[^ ]*}} to %c4{{[^ ]*}} step %c1{{[^ ]*}} iter_args
+// CHECK: %[[AT:[^ ]*]] = arith.addi %[[FIRST]], %[[L]]
+// CHECK: memref.load %[[P]][%[[AT]]]
+// CHECK: %[[E:[^ ]*]] = arith.mulf %[[TOTAL]], %cst
+// CHECK: memref.store %[[E]], %[[W]][%[[B]], %[[S2]]]
+// CHECK-COUNT-13: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
+// CHECK-NOT: heed_attention_score_3
+// HOST-LABEL: func.func private @heed_attention_rows_3
+// HOST-NOT: gpu.
+// HOST: memref.alloca() : memref<20xf32>
+func.func private @heed_attention_score_3_term(%b: index, %q: index, %t: index,
+    %k: index, %query: memref<2x12xf32>, %keys: memref<2x5x12xf32>) -> f32 {
+  %x = memref.load %query[%b, %k] : memref<2x12xf32>
+  %y = memref.load %keys[%b, %t, %k] : memref<2x5x12xf32>
+  %e = arith.mulf %x, %y : f32
+  return %e : f32
+}
+func.func private @heed_attention_score_3_finish(%b: index, %q: index, %t: index,
+    %total: f32, %query: memref<2x12xf32>, %keys: memref<2x5x12xf32>) -> f32 {
+  %scale = arith.constant 0.5 : f32
+  %e = arith.mulf %total, %scale : f32
+  return %e : f32
+}
+func.func private @heed_attention_rows_3(memref<2x5x6xf32>, memref<2x12xf32>,
+    memref<2x5x12xf32>, memref<2x6xf32>, memref<2x5xf32>)
+    attributes {heed.attention_rows = {normalization = 0 : i64, term = @heed_attention_score_3_term, finish = @heed_attention_score_3_finish, terms = 12 : i64, lanes = 4 : i64}}

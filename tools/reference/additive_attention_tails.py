@@ -3,7 +3,9 @@
 a sigmoid-weighted concatenation), at step counts from 1 to 300 and values
 300 wide: one query per row and a causal sequence of three; softmax with
 per-row lengths (one row of length 0: all-zero weights and context) and
-smoothing (σ(e) / Σ σ(e)); and v · tanh(W [q; k] + b) with W 64 × 96.
+smoothing (σ(e) / Σ σ(e)); and v · tanh(W [q; k] + b) with W 64 × 96 and
+with W 37 × 96 (37 units: the GPU target shares a step's units among 32
+threads, some with two).
 PyTorch, step by step from the definitions; writes weights.safetensors and
 one inputs_t<T>.npz and golden_t<T>.npz per step count:
 
@@ -62,7 +64,9 @@ def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     torch.manual_seed(4243)
     layers = torch.nn.ModuleDict({"W_mix": torch.nn.Linear(2 * D, 64),
-                                  "v_mix": torch.nn.Linear(64, 1, bias=False)})
+                                  "v_mix": torch.nn.Linear(64, 1, bias=False),
+                                  "W_odd": torch.nn.Linear(2 * D, 37),
+                                  "v_odd": torch.nn.Linear(37, 1, bias=False)})
     save_safetensors(os.path.join(out_dir, "weights.safetensors"), state_dict_numpy(layers))
     g = torch.Generator().manual_seed(4242)
     for t in STEPS:
@@ -87,6 +91,9 @@ def main(out_dir):
         with torch.no_grad():
             w = normalize(network(s, h, layers["W_mix"], layers["v_mix"]), within)
         out["net"], out["net_weights"] = torch.einsum("bt,btd->bd", w, vals), w
+        with torch.no_grad():
+            w = normalize(network(s, h, layers["W_odd"], layers["v_odd"]), within)
+        out["odd"], out["odd_weights"] = torch.einsum("bt,btd->bd", w, vals), w
         name = "t%d" % t
         np.savez(os.path.join(out_dir, "inputs_%s.npz" % name), s=s.numpy(), sq=sq.numpy(),
                  h=h.numpy(), vals=vals.numpy(), lengths=lengths.numpy())

@@ -18,6 +18,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cfloat>
@@ -35,9 +36,11 @@ using namespace heed;
 namespace {
 
 /// The attribute that marks a kernel's declaration: {score (the score
-/// function), normalization (attn::Normalization as an integer), and for
-/// hard attention `hard`, for local_p `local_p` (its window D) and
-/// `position` (the argument holding the positions p)}.
+/// function) or, for a split score (SplitScore), term and finish (its
+/// functions), terms, lanes (threads per step) and `maximum` (terms combine
+/// by maximum); normalization (attn::Normalization as an integer); for hard
+/// attention `hard`, for local_p `local_p` (its window D) and `position`
+/// (the argument holding the positions p)}.
 constexpr StringLiteral kRowsAttr = "heed.attention_rows";
 /// Threads of a block: a power of two between a warp and this.
 constexpr int64_t kMaxThreads = 256;
@@ -46,6 +49,19 @@ constexpr int64_t kMaxThreads = 256;
 /// used): batched tiled products reuse each key and value tile across
 /// queries, a block per query reads them all again.
 constexpr int64_t kMaxDotQueries = 16;
+/// A score that ends in a reduction (SplitScore) shares each step's terms
+/// among up to this many threads (a power of two, at most the terms), each
+/// lane getting at least kMinLaneCost operations; their partial sums,
+/// kMaxPartials at most, wait in shared memory for the thread that
+/// finishes the step. A thread per step alone would run the whole
+/// reduction (1024 terms a step for the seed-size NMT: 73 µs a decoder
+/// step at batch 1 on an H200), and threads of neighbouring steps would
+/// read the keys a row apart.
+constexpr int64_t kMaxLanes = 32;
+constexpr int64_t kMinLaneCost = 16;
+constexpr int64_t kMaxPartials = 8192;
+/// Threads of a block whose steps' terms are shared.
+constexpr int64_t kMaxSplitThreads = 512;
 /// Blocks along x (batch rows) and y (queries): CUDA's limits.
 constexpr int64_t kMaxGridX = 2147483647;
 constexpr int64_t kMaxGridY = 65535;
@@ -87,6 +103,14 @@ struct LowerAttentionRowsToGPUPass
     }
   }
 
+  /// Threads per step for a score of `terms` terms costing `cost` over
+  /// `steps` steps; below 2 the score is not split.
+  static int64_t lanesFor(int64_t steps, int64_t terms, int64_t cost) {
+    int64_t lanes = std::min({kMaxLanes, terms, cost / kMinLaneCost,
+                              kMaxPartials / std::max<int64_t>(steps, 1)});
+    return lanes < 1 ? 0 : int64_t(llvm::bit_floor(uint64_t(lanes)));
+  }
+
   std::string freshName(StringRef stem, int64_t number) {
     std::string name = (stem + std::to_string(number)).str();
     while (getOperation().lookupSymbol(name))
@@ -100,8 +124,17 @@ struct LowerAttentionRowsToGPUPass
   void lower(attn::AttentionOp op, ArrayRef<Value> captures, int64_t number) {
     ModuleOp module = getOperation();
     Location loc = op.getLoc();
-    func::FuncOp score = buildScoreFunction(
-        module, op, captures, freshName("heed_attention_score_", number));
+    int64_t steps =
+        cast<RankedTensorType>(op.getValues().getType()).getDimSize(1);
+    std::optional<ScoreTerms> terms = splitScoreTerms(op);
+    int64_t lanes = terms ? lanesFor(steps, terms->terms, terms->cost) : 0;
+    std::string scoreName = freshName("heed_attention_score_", number);
+    func::FuncOp score;
+    SplitScore split;
+    if (lanes >= 2)
+      split = buildSplitScoreFunctions(module, op, captures, scoreName);
+    else
+      score = buildScoreFunction(module, op, captures, scoreName);
     OpBuilder b(op);
     auto bufferType = [](Value tensor) {
       auto t = cast<RankedTensorType>(tensor.getType());
@@ -125,11 +158,22 @@ struct LowerAttentionRowsToGPUPass
         mb, loc, freshName("heed_attention_rows_", number),
         mb.getFunctionType(ValueRange(args).getTypes(), TypeRange{}));
     fn.setPrivate();
-    SmallVector<NamedAttribute> attrs = {
-        mb.getNamedAttr("score", FlatSymbolRefAttr::get(score)),
-        mb.getNamedAttr(
-            "normalization",
-            mb.getI64IntegerAttr(static_cast<int64_t>(op.getNormalization())))};
+    SmallVector<NamedAttribute> attrs = {mb.getNamedAttr(
+        "normalization",
+        mb.getI64IntegerAttr(static_cast<int64_t>(op.getNormalization())))};
+    if (score) {
+      attrs.push_back(mb.getNamedAttr("score", FlatSymbolRefAttr::get(score)));
+    } else {
+      attrs.push_back(
+          mb.getNamedAttr("term", FlatSymbolRefAttr::get(split.term)));
+      attrs.push_back(
+          mb.getNamedAttr("finish", FlatSymbolRefAttr::get(split.finish)));
+      attrs.push_back(
+          mb.getNamedAttr("terms", mb.getI64IntegerAttr(split.terms)));
+      attrs.push_back(mb.getNamedAttr("lanes", mb.getI64IntegerAttr(lanes)));
+      if (split.maximum)
+        attrs.push_back(mb.getNamedAttr("maximum", mb.getUnitAttr()));
+    }
     if (op.getHard())
       attrs.push_back(mb.getNamedAttr("hard", mb.getUnitAttr()));
     if (op.getConstraint() == attn::Constraint::local_p) {
@@ -160,10 +204,20 @@ struct RowKernelOptions {
   int64_t gaussianWindow = 0, positionArg = -1;
 };
 
+/// The score of a declaration: one function of a step, or the terms of a
+/// step shared by `lanes` threads and their total finished.
+struct RowScore {
+  func::FuncOp score;
+  func::FuncOp term, finish;
+  int64_t terms = 0, lanes = 0;
+  bool maximum = false;
+  bool split() const { return bool(term); }
+};
+
 /// Builds one declaration's body.
 class RowKernel {
 public:
-  RowKernel(func::FuncOp fn, func::FuncOp score, RowKernelOptions options)
+  RowKernel(func::FuncOp fn, RowScore score, RowKernelOptions options)
       : fn(fn), score(score), options(options), loc(fn.getLoc()) {}
 
   /// Fails (with a diagnostic) on a signature that does not match.
@@ -194,8 +248,24 @@ private:
         });
     return loop.getResult(0);
   }
-  /// The masked energy of step `t` (the score function inlined).
+  /// The masked energy of step `t` (the score function inlined; a split
+  /// score's finish of the step's partial sums).
   Value energy(OpBuilder &b, const BlockPlace &place, Value t);
+  /// `f` inlined at the builder with `leading` for its first arguments and
+  /// the kernel's for the rest.
+  Value inlineScore(OpBuilder &b, func::FuncOp f, ArrayRef<Value> leading);
+  /// Whether `f` takes `leading` and then the kernel's score tensors, and
+  /// returns an f32.
+  bool takesScoreTensors(func::FuncOp f, ArrayRef<Type> leading);
+  /// A split score's terms: thread i of the block's share (i = thread,
+  /// thread + threads, ... below steps · lanes) sums the terms k ≡ lane (mod
+  /// lanes) of step i / lanes, lane = i % lanes, into partials[i].
+  void emitPartialSums(OpBuilder &b, const BlockPlace &place, Value partials);
+  Value combineTerms(OpBuilder &b, Value x, Value y) {
+    if (score.maximum)
+      return arith::MaximumFOp::create(b, loc, x, y, fastMath(b));
+    return arith::AddFOp::create(b, loc, x, y, fastMath(b));
+  }
   /// local_p's exp((t − p)² · (−2 / D²)) for step `t` (an index).
   Value gaussian(OpBuilder &b, Value t, Value position) {
     Value ti = arith::IndexCastOp::create(b, loc, b.getI64Type(), t);
@@ -219,7 +289,8 @@ private:
     return arith::SelectOp::create(b, loc, attended, v, cF32(b, 0.0f));
   }
 
-  func::FuncOp fn, score;
+  func::FuncOp fn;
+  RowScore score;
   RowKernelOptions options;
   Location loc;
   bool sequence = false;
@@ -227,32 +298,111 @@ private:
   Value values, context, weights;
 };
 
-Value RowKernel::energy(OpBuilder &b, const BlockPlace &place, Value t) {
+Value RowKernel::inlineScore(OpBuilder &b, func::FuncOp f,
+                             ArrayRef<Value> leading) {
   IRMapping map;
-  Block &body = score.getBody().front();
-  map.map(body.getArgument(0), place.block[0]);
-  map.map(body.getArgument(1), sequence ? place.block[1] : c(b, 0));
-  map.map(body.getArgument(2), t);
-  for (unsigned i = 3; i < body.getNumArguments(); ++i)
-    map.map(body.getArgument(i), fn.getArgument(i - 2));
+  Block &body = f.getBody().front();
+  for (auto [i, value] : llvm::enumerate(leading))
+    map.map(body.getArgument(i), value);
+  // The kernel's arguments: (values, score tensors..., context, weights).
+  for (unsigned i = leading.size(); i < body.getNumArguments(); ++i)
+    map.map(body.getArgument(i), fn.getArgument(i - leading.size() + 1));
   for (Operation &inner : body.without_terminator())
     b.clone(inner, map);
   return map.lookup(body.getTerminator()->getOperand(0));
 }
 
+Value RowKernel::energy(OpBuilder &b, const BlockPlace &place, Value t) {
+  Value query = sequence ? place.block[1] : c(b, 0);
+  if (!score.split())
+    return inlineScore(b, score.score, {place.block[0], query, t});
+  // The step's partial sums, in lane order.
+  Value first = arith::MulIOp::create(b, loc, t, c(b, score.lanes));
+  auto total = scf::ForOp::create(
+      b, loc, c(b, 0), c(b, score.lanes), c(b, 1),
+      ValueRange{cF32(b, score.maximum ? -INFINITY : 0.0f)},
+      [&](OpBuilder &b, Location, Value lane, ValueRange acc) {
+        Value x = memref::LoadOp::create(
+            b, loc, place.shared[2],
+            ValueRange{arith::AddIOp::create(b, loc, first, lane)});
+        scf::YieldOp::create(b, loc, combineTerms(b, acc[0], x));
+      });
+  return inlineScore(b, score.finish,
+                     {place.block[0], query, t, total.getResult(0)});
+}
+
+void RowKernel::emitPartialSums(OpBuilder &b, const BlockPlace &place,
+                                Value partials) {
+  int64_t lanes = score.lanes, terms = score.terms;
+  int64_t trips = llvm::divideCeil(terms, lanes);
+  // Independent terms in flight per thread (their loads before the adds).
+  int64_t unroll = trips % 4 == 0 ? 4 : trips % 2 == 0 ? 2 : 1;
+  Value query = sequence ? place.block[1] : c(b, 0);
+  float identity = score.maximum ? -INFINITY : 0.0f;
+  forOwn(b, place, steps * lanes, 0.0f, [&](OpBuilder &b, Value i, Value acc) {
+    Value t = arith::DivUIOp::create(b, loc, i, c(b, lanes));
+    Value lane = arith::RemUIOp::create(b, loc, i, c(b, lanes));
+    auto loop = scf::ForOp::create(
+        b, loc, c(b, 0), c(b, trips), c(b, unroll),
+        ValueRange{cF32(b, identity)},
+        [&](OpBuilder &b, Location, Value j0, ValueRange sum) {
+          SmallVector<Value> xs;
+          for (int64_t u = 0; u < unroll; ++u) {
+            // k = lane + (j0 + u) lanes; past the terms (their count not a
+            // multiple of lanes) the last one is read and not counted.
+            Value j = arith::AddIOp::create(b, loc, j0, c(b, u));
+            Value k = arith::AddIOp::create(
+                b, loc, lane, arith::MulIOp::create(b, loc, j, c(b, lanes)));
+            Value inside;
+            if (terms % lanes != 0) {
+              inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             k, c(b, terms));
+              k = arith::MinUIOp::create(b, loc, k, c(b, terms - 1));
+            }
+            Value x = inlineScore(b, score.term, {place.block[0], query, t, k});
+            if (inside)
+              x = arith::SelectOp::create(b, loc, inside, x, cF32(b, identity));
+            xs.push_back(x);
+          }
+          Value next = sum[0];
+          for (Value x : xs)
+            next = combineTerms(b, next, x);
+          scf::YieldOp::create(b, loc, next);
+        });
+    memref::StoreOp::create(b, loc, loop.getResult(0), partials, i);
+    return acc;
+  });
+}
+
+bool RowKernel::takesScoreTensors(func::FuncOp f, ArrayRef<Type> leading) {
+  FunctionType type = f.getFunctionType();
+  unsigned n = fn.getNumArguments();
+  return !f.isDeclaration() && type.getNumInputs() == n - 3 + leading.size() &&
+         type.getNumResults() == 1 && type.getResult(0).isF32() &&
+         type.getInputs().take_front(leading.size()) == leading &&
+         type.getInputs().drop_front(leading.size()) ==
+             fn.getArgumentTypes().drop_front().drop_back(2);
+}
+
 LogicalResult RowKernel::build(bool onHost) {
   // (values, score tensors..., context, weights)
   unsigned n = fn.getNumArguments();
-  FunctionType scoreType = score.getFunctionType();
-  if (n < 4 || scoreType.getNumInputs() != n ||
-      scoreType.getNumResults() != 1 || !scoreType.getResult(0).isF32() ||
-      !llvm::all_of(scoreType.getInputs().take_front(3),
-                    [](Type t) { return t.isIndex(); }) ||
-      scoreType.getInputs().drop_front(3) !=
-          fn.getArgumentTypes().drop_front().drop_back(2) ||
-      score.isDeclaration())
+  Type index = IndexType::get(fn.getContext());
+  Type f32 = Float32Type::get(fn.getContext());
+  if (n < 4)
+    return fn.emitError("not an attention-rows kernel's buffers: ")
+           << fn.getFunctionType();
+  if (!score.split() && !takesScoreTensors(score.score, {index, index, index}))
     return fn.emitError("not an attention-rows kernel for its score ")
-           << scoreType << ": " << fn.getFunctionType();
+           << score.score.getFunctionType() << ": " << fn.getFunctionType();
+  if (score.split() &&
+      (!takesScoreTensors(score.term, {index, index, index, index}) ||
+       !takesScoreTensors(score.finish, {index, index, index, f32}) ||
+       score.terms < 1 || score.lanes < 1 || !llvm::isPowerOf2_64(score.lanes)))
+    return fn.emitError("not an attention-rows kernel for its split score ")
+           << score.term.getFunctionType() << ", "
+           << score.finish.getFunctionType() << " (" << score.terms
+           << " terms, " << score.lanes << " lanes): " << fn.getFunctionType();
   auto vType = dyn_cast<MemRefType>(fn.getArgumentTypes()[0]);
   auto cType = dyn_cast<MemRefType>(fn.getArgumentTypes()[n - 2]);
   auto wType = dyn_cast<MemRefType>(fn.getArgumentTypes()[n - 1]);
@@ -287,15 +437,23 @@ LogicalResult RowKernel::build(bool onHost) {
   values = fn.getArgument(0);
   context = fn.getArgument(n - 2);
   weights = fn.getArgument(n - 1);
-  threads = std::clamp<int64_t>(llvm::PowerOf2Ceil(std::max(steps, valueDepth)),
-                                32, kMaxThreads);
+  int64_t items = score.split() ? steps * score.lanes : steps;
+  threads =
+      std::clamp<int64_t>(llvm::PowerOf2Ceil(std::max(items, valueDepth)), 32,
+                          score.split() ? kMaxSplitThreads : kMaxThreads);
 
-  Type f32 = Float32Type::get(fn.getContext());
   BlockPhases p;
   p.grid = {batch, queries, 1};
   p.threads = threads;
-  // The threads' partial maxima and sums.
+  // The threads' partial maxima and sums (and a split score's partial
+  // sums of each step's terms).
   p.shared = {MemRefType::get({threads}, f32), MemRefType::get({threads}, f32)};
+  if (score.split()) {
+    p.shared.push_back(MemRefType::get({items}, f32));
+    p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
+      emitPartialSums(b, place, place.shared[2]);
+    });
+  }
   bool softmax = options.normalization == attn::Normalization::softmax;
   bool smoothing = options.normalization == attn::Normalization::smoothing;
   auto maxf = [](OpBuilder &b, Value x, Value y) -> Value {
@@ -409,18 +567,30 @@ struct BuildAttentionRowKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> scores;
+    llvm::SetVector<func::FuncOp> scores;
     for (auto fn : module.getOps<func::FuncOp>()) {
       auto attr = fn->getAttrOfType<DictionaryAttr>(kRowsAttr);
       if (!attr || !fn.isDeclaration())
         continue;
-      auto name = attr.getAs<FlatSymbolRefAttr>("score");
+      auto function = [&](StringRef key) {
+        auto name = attr.getAs<FlatSymbolRefAttr>(key);
+        return name ? module.lookupSymbol<func::FuncOp>(name) : func::FuncOp();
+      };
+      auto integer = [&](StringRef key) -> int64_t {
+        auto value = attr.getAs<IntegerAttr>(key);
+        return value ? value.getInt() : 0;
+      };
+      RowScore score;
+      score.score = function("score");
+      score.term = function("term");
+      score.finish = function("finish");
+      score.terms = integer("terms");
+      score.lanes = integer("lanes");
+      score.maximum = attr.contains("maximum");
       auto norm = attr.getAs<IntegerAttr>("normalization");
-      func::FuncOp score =
-          name ? module.lookupSymbol<func::FuncOp>(name) : func::FuncOp();
       std::optional<attn::Normalization> normalization =
           norm ? attn::symbolizeNormalization(norm.getInt()) : std::nullopt;
-      if (!score || !normalization) {
+      if (!(score.score || (score.term && score.finish)) || !normalization) {
         fn.emitError("attention-rows kernel without a score function or "
                      "normalization: ")
             << attr;
@@ -443,7 +613,9 @@ struct BuildAttentionRowKernelsPass
       if (failed(RowKernel(fn, score, options).build(onHost)))
         return signalPassFailure();
       fn->removeAttr(kRowsAttr);
-      scores.push_back(score);
+      for (func::FuncOp f : {score.score, score.term, score.finish})
+        if (f)
+          scores.insert(f);
     }
     for (func::FuncOp score : scores)
       score.erase();

@@ -55,6 +55,45 @@ int64_t widthOf(Value v) {
   return type.getRank() == 0 ? 1 : type.getDimSize(0);
 }
 
+/// The score's last reduction and the activations applied after it
+/// (outermost first).
+struct ScoreRoot {
+  Operation *reduction = nullptr; // attn::DenseOp (one output) or ReduceOp
+  SmallVector<attn::ActivateOp> outer;
+  int64_t terms = 0;
+  bool maximum = false;
+};
+
+std::optional<ScoreRoot> scoreRoot(attn::AttentionOp op) {
+  Region *region = &op.getScore();
+  Value v = op.getScoreValue();
+  ScoreRoot root;
+  while (auto act = v.getDefiningOp<attn::ActivateOp>()) {
+    if (act->getParentRegion() != region ||
+        act.getKind() == attn::ActivationKind::softmax)
+      return std::nullopt;
+    root.outer.push_back(act);
+    v = act.getInput();
+  }
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getParentRegion() != region || !isStaticF32(v, 1) ||
+      widthOf(v) != 1)
+    return std::nullopt;
+  if (auto dense = dyn_cast<attn::DenseOp>(def)) {
+    auto weight = dyn_cast<RankedTensorType>(dense.getWeight().getType());
+    if (!weight || weight.getRank() != 2 || weight.getDimSize(0) != 1)
+      return std::nullopt;
+    root.terms = weight.getDimSize(1);
+  } else if (auto reduce = dyn_cast<attn::ReduceOp>(def)) {
+    root.terms = widthOf(reduce.getInput());
+    root.maximum = reduce.getKind() == attn::ReduceKind::max;
+  } else {
+    return std::nullopt;
+  }
+  root.reduction = def;
+  return root;
+}
+
 /// What the score of one step costs, value by value, and which values come
 /// from above the region; fails on an op without a form per element.
 class ScoreAnalysis {
@@ -77,6 +116,9 @@ public:
   }
 
   llvm::SetVector<Value> captures;
+
+  /// Operations per element of a region value (after run()).
+  int64_t costOf(Value v) const { return cost.lookup(v); }
 
 private:
   /// The cost of one element of `v` (an operand of a region op), noting
@@ -217,6 +259,37 @@ public:
     return reduceElement(b, cast<attn::ReduceOp>(def));
   }
 
+  /// Term `k` of the root's reduction.
+  Value term(OpBuilder &b, const ScoreRoot &root, Value k) {
+    if (auto dense = dyn_cast<attn::DenseOp>(root.reduction)) {
+      Value weight = tensors.lookup(dense.getWeight());
+      Value w = tensor::ExtractOp::create(b, loc, weight,
+                                          ValueRange{cIndex(b, 0), k});
+      Value x = element(b, dense.getInput(), k);
+      return arith::MulFOp::create(b, loc, w, x, fastMath(b));
+    }
+    return element(b, cast<attn::ReduceOp>(root.reduction).getInput(), k);
+  }
+
+  /// The root's value from its combined terms: the dense layer's bias and
+  /// activation (a mean's scale), then the activations after it.
+  Value finish(OpBuilder &b, const ScoreRoot &root, Value total) {
+    Value e = total;
+    if (auto dense = dyn_cast<attn::DenseOp>(root.reduction)) {
+      if (dense.getBias())
+        e = arith::AddFOp::create(
+            b, loc, e, element(b, dense.getBias(), cIndex(b, 0)), fastMath(b));
+      e = emitActivationScalar(b, loc, dense.getActivation(), e);
+    } else if (cast<attn::ReduceOp>(root.reduction).getKind() ==
+               attn::ReduceKind::mean) {
+      e = arith::MulFOp::create(
+          b, loc, e, constant(b, float(1.0 / double(root.terms))), fastMath(b));
+    }
+    for (attn::ActivateOp act : llvm::reverse(root.outer))
+      e = emitActivationScalar(b, loc, act.getKind(), e);
+    return e;
+  }
+
 private:
   Value constant(OpBuilder &b, float v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
@@ -340,13 +413,22 @@ SmallVector<Value> heed::scoreFunctionOperands(attn::AttentionOp op,
   return operands;
 }
 
-func::FuncOp heed::buildScoreFunction(ModuleOp module, attn::AttentionOp op,
-                                      ArrayRef<Value> captures,
-                                      StringRef name) {
+namespace {
+
+/// A private function `name(b, q, t, [extra], scoreFunctionOperands...) ->
+/// f32` at the end of `module` that returns `energyOf(builder, emitter,
+/// extra)` (extra null without an `extraType`), with the op's masks applied
+/// when `masked`.
+func::FuncOp createScoreFunction(
+    ModuleOp module, attn::AttentionOp op, ArrayRef<Value> captures,
+    StringRef name, Type extraType, bool masked,
+    function_ref<Value(OpBuilder &, ScoreEmitter &, Value)> energyOf) {
   Location loc = op.getLoc();
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   SmallVector<Value> operands = scoreFunctionOperands(op, captures);
   SmallVector<Type> inputs(3, b.getIndexType());
+  if (extraType)
+    inputs.push_back(extraType);
   llvm::append_range(inputs, ValueRange(operands).getTypes());
   auto fn = func::FuncOp::create(b, loc, name,
                                  b.getFunctionType(inputs, {b.getF32Type()}));
@@ -356,7 +438,7 @@ func::FuncOp heed::buildScoreFunction(ModuleOp module, attn::AttentionOp op,
   ValueRange args = entry->getArguments();
   ScoreEmitter emitter(op, loc, args[0], args[1], args[2]);
   // The function's tensors, in scoreFunctionOperands' order.
-  ValueRange tensors = args.drop_front(3);
+  ValueRange tensors = args.drop_front(extraType ? 4 : 3);
   emitter.tensors[op.getQueryRow()] = tensors[0];
   unsigned next = 1;
   for (BlockArgument row : op.getKeyRows())
@@ -369,9 +451,51 @@ func::FuncOp heed::buildScoreFunction(ModuleOp module, attn::AttentionOp op,
   for (Value captured : captures)
     emitter.tensors[captured] = tensors[next++];
 
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value energy = emitter.element(b, op.getScoreValue(), zero);
-  energy = maskEnergy(b, loc, mask, energy, args[0], args[1], args[2]);
+  Value energy = energyOf(b, emitter, extraType ? args[3] : Value());
+  if (masked)
+    energy = maskEnergy(b, loc, mask, energy, args[0], args[1], args[2]);
   func::ReturnOp::create(b, loc, energy);
   return fn;
+}
+
+} // namespace
+
+func::FuncOp heed::buildScoreFunction(ModuleOp module, attn::AttentionOp op,
+                                      ArrayRef<Value> captures,
+                                      StringRef name) {
+  return createScoreFunction(
+      module, op, captures, name, Type(), /*masked=*/true,
+      [&](OpBuilder &b, ScoreEmitter &emitter, Value) {
+        Value zero = arith::ConstantIndexOp::create(b, op.getLoc(), 0);
+        return emitter.element(b, op.getScoreValue(), zero);
+      });
+}
+
+std::optional<ScoreTerms> heed::splitScoreTerms(attn::AttentionOp op) {
+  ScoreAnalysis analysis(op);
+  std::optional<ScoreRoot> root = scoreRoot(op);
+  if (!root || !analysis.run())
+    return std::nullopt;
+  return ScoreTerms{root->terms, analysis.costOf(op.getScoreValue())};
+}
+
+SplitScore heed::buildSplitScoreFunctions(ModuleOp module, attn::AttentionOp op,
+                                          ArrayRef<Value> captures,
+                                          StringRef stem) {
+  ScoreRoot root = *scoreRoot(op);
+  Builder b(op.getContext());
+  SplitScore split;
+  split.terms = root.terms;
+  split.maximum = root.maximum;
+  split.term = createScoreFunction(
+      module, op, captures, (stem + "_term").str(), b.getIndexType(),
+      /*masked=*/false, [&](OpBuilder &b, ScoreEmitter &emitter, Value k) {
+        return emitter.term(b, root, k);
+      });
+  split.finish = createScoreFunction(
+      module, op, captures, (stem + "_finish").str(), b.getF32Type(),
+      /*masked=*/true, [&](OpBuilder &b, ScoreEmitter &emitter, Value total) {
+        return emitter.finish(b, root, total);
+      });
+  return split;
 }

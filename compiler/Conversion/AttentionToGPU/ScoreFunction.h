@@ -47,6 +47,35 @@ mlir::func::FuncOp buildScoreFunction(mlir::ModuleOp module,
                                       llvm::ArrayRef<mlir::Value> captures,
                                       llvm::StringRef name);
 
+/// A score whose last step is a reduction: act(... act(dense(x))) with a
+/// dense layer of one output, or act(... act(reduce(x))). Its energy is then
+/// finish(combine of term(k) over k < terms), so that the terms of one step
+/// can be shared among threads.
+struct SplitScore {
+  /// `term(b, q, t, k, scoreFunctionOperands...) -> f32`: the k-th term.
+  mlir::func::FuncOp term;
+  /// `finish(b, q, t, total, scoreFunctionOperands...) -> f32`: the energy
+  /// from the combined terms (bias, activations, mean's scale), masked.
+  mlir::func::FuncOp finish;
+  int64_t terms = 0;
+  /// The terms combine by maximum (a max reduction); otherwise by sum.
+  bool maximum = false;
+};
+
+/// How many terms the score of `op` splits into (see SplitScore) and what
+/// the whole score of one step costs (operations), or nullopt when its last
+/// step is not such a reduction (or the score has no scalar form).
+struct ScoreTerms {
+  int64_t terms = 0, cost = 0;
+};
+std::optional<ScoreTerms> splitScoreTerms(attn::AttentionOp op);
+
+/// The two functions of SplitScore at the end of `module`, named `stem`
+/// with "_term" and "_finish"; splitScoreTerms(op) must have a value.
+SplitScore buildSplitScoreFunctions(mlir::ModuleOp module, attn::AttentionOp op,
+                                    llvm::ArrayRef<mlir::Value> captures,
+                                    llvm::StringRef stem);
+
 } // namespace heed
 
 #endif
