@@ -382,6 +382,35 @@ def OutlineLoopNests : Pass<"heed-outline-loop-nests", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
+def DuplicateEmptyTensors
+    : Pass<"heed-duplicate-empty-tensors", "mlir::func::FuncOp"> {
+  let summary = "Give every use of an empty tensor a tensor.empty of its own";
+  let description = [{
+    CSE merges equal `tensor.empty` ops, and one-shot bufferization then
+    writes the later users' results into the buffer of the first once its
+    value is dead: a bidirectional layer's two directions share the buffer
+    of their hoisted input products, so the backward direction's product
+    must wait for the forward direction's whole time loop. On the GPU
+    targets, where the directions' time loops run as one
+    (`heed-interleave-independent-loops`), every use of an empty tensor
+    but one (the oldest) gets a clone of it right before its op (an empty tensor's
+    contents are undefined, so a clone means the same), and bufferization
+    gives each its own allocation.
+
+    ```mlir
+    %e = tensor.empty() : tensor<30x1x128xf32>
+    %f = linalg.generic ... outs(%e : ...)   // forward input product
+    %b = linalg.generic ... outs(%e : ...)   // backward input product
+    // becomes
+    %e = tensor.empty() : tensor<30x1x128xf32>
+    %f = linalg.generic ... outs(%e : ...)
+    %e2 = tensor.empty() : tensor<30x1x128xf32>
+    %b = linalg.generic ... outs(%e2 : ...)
+    ```
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
 def PrivatizeParallelScratch
     : Pass<"heed-privatize-parallel-scratch", "mlir::func::FuncOp"> {
   let summary = "Give each parallel loop its own empty tensors";
@@ -656,6 +685,76 @@ def FuseThreadLocalLoops : Pass<"heed-fuse-thread-local-loops",
     ```
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def InterleaveIndependentLoops : Pass<"heed-interleave-independent-loops",
+                                      "mlir::func::FuncOp"> {
+  let summary = "Two time loops that share nothing as one, their kernels interleaved";
+  let description = [{
+    A bidirectional recurrent layer on the GPU targets is two `scf.for`
+    loops over time, each step a few small kernels (at batch 1 each a
+    launch that costs more than its work). Two `scf.for` loops of one
+    block with the same bounds, each with a kernel (an outermost
+    `scf.parallel` or a `gpu.launch`) directly in its body, become one loop
+    when neither writes a buffer the other reads or writes (frees of the
+    buffers a loop carries, and allocations and frees of buffers made
+    inside it, are its own); the ops between them must be able to move
+    above the first (no use of its results, no conflicting access). The
+    new body alternates the two bodies in runs that end at a kernel (the
+    first's first kernel, the second's first, ...), so that
+    `heed-merge-independent-loops` makes each pair one launch: the date
+    translator's encoder at batch 1, 4 launches a step to 2.
+
+    ```mlir
+    %f = scf.for %t = %c0 to %c30 step %c1 iter_args(%h = %h0) -> (...) {
+      scf.parallel ... { gates (forward) }
+      scf.parallel ... { cell (forward) }
+    }
+    %b = scf.for %t = %c0 to %c30 step %c1 iter_args(%h = %h1) -> (...) {
+      scf.parallel ... { gates (backward) }
+      scf.parallel ... { cell (backward) }
+    }
+    // becomes
+    %fb:2 = scf.for %t = %c0 to %c30 step %c1 iter_args(%hf = %h0, %hb = %h1) {
+      gates (forward); gates (backward); cell (forward); cell (backward)
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
+def ForwardThreadLocalStores : Pass<"heed-forward-thread-local-stores",
+                                    "mlir::func::FuncOp"> {
+  let summary = "Loads of what the same iteration stored are the stored value; write-only buffers go";
+  let description = [{
+    After `heed-fuse-thread-local-loops` an iteration of an outermost
+    `scf.parallel` often stores a value and loads it back: a cell's new
+    state stored into a scratch buffer, then copied into the output
+    sequence and the next step's state. In the loop's own block, a
+    `memref.load` of the memref a `memref.store` before it wrote, at the
+    same element (the same index values, equal constants, or a dimension of
+    one iteration and its lower bound), with no op between that may write
+    that buffer, is the stored value. Then an allocation whose only uses
+    are stores into it and its deallocation is dropped with them.
+    Bufferization reuses one scratch buffer for both directions of a
+    bidirectional layer; its stores alone made the directions' kernels
+    depend on each other (`heed-merge-independent-loops` could not merge
+    them).
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+      memref.store %h, %scratch[%c0, %j] : memref<1x32xf32>
+      %x = memref.load %scratch[%i, %j] : memref<1x32xf32>
+      memref.store %x, %next[%i, %j] : memref<1x32xf32>
+    }
+    // becomes (%scratch gone)
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+      memref.store %h, %next[%i, %j] : memref<1x32xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];
 }
 

@@ -41,6 +41,10 @@ std::string heed::gpuLibdevicePath() {
 
 void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
                                             const PipelineOptions &options) {
+  // Each user of an empty tensor its own (CSE merged them), so that
+  // bufferization does not make independent work share a buffer (a
+  // bidirectional layer's two input products).
+  pm.addNestedPass<func::FuncOp>(createDuplicateEmptyTensors());
   buildBufferizationPipeline(pm);
   // The flash attention kernels' bodies (a gpu.launch each, or on the
   // CPU-run schedule the same body as loops over blocks and threads): after
@@ -78,9 +82,16 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // own element (a copy into a concatenation after a gate, a mask after
   // its weights), in that loop's iterations: one launch, not two.
   pm.addNestedPass<func::FuncOp>(createFuseThreadLocalLoops());
+  // What a fused iteration stores and loads back is the stored value, and
+  // scratch buffers left only written go (bufferization shares one between
+  // a bidirectional layer's directions, which would keep them apart).
+  pm.addNestedPass<func::FuncOp>(createForwardThreadLocalStores());
   // A reduction's sum in a loop argument, not loaded and stored every
   // iteration (on a GPU each iteration would wait for global memory).
   pm.addNestedPass<func::FuncOp>(createPromoteLoopAccumulators());
+  // Two time loops that share nothing (a bidirectional layer's directions)
+  // as one, their kernels alternating, for the merge below to pair.
+  pm.addNestedPass<func::FuncOp>(createInterleaveIndependentLoops());
   // Each loop nest onto (block, thread) with the innermost dim fastest, so
   // neighbouring threads touch neighbouring elements; copies too.
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
