@@ -104,10 +104,13 @@ struct LowerAttentionRowsToGPUPass
   }
 
   /// Threads per step for a score of `terms` terms costing `cost` over
-  /// `steps` steps; below 2 the score is not split.
+  /// `steps` steps; below 2 the score is not split (nor over no steps: no
+  /// empty shared array).
   static int64_t lanesFor(int64_t steps, int64_t terms, int64_t cost) {
-    int64_t lanes = std::min({kMaxLanes, terms, cost / kMinLaneCost,
-                              kMaxPartials / std::max<int64_t>(steps, 1)});
+    if (steps < 1)
+      return 0;
+    int64_t lanes =
+        std::min({kMaxLanes, terms, cost / kMinLaneCost, kMaxPartials / steps});
     return lanes < 1 ? 0 : int64_t(llvm::bit_floor(uint64_t(lanes)));
   }
 
