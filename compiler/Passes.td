@@ -670,6 +670,18 @@ def FuseThreadLocalLoops : Pass<"heed-fuse-thread-local-loops",
     buffers may stand. Unmapped loops only (a tiled kernel's loops carry a
     mapping); loops with results stay alone.
 
+    A consumer may also gather: when the two loops' dimensions agree but
+    one, where the producer has G (up to 8) times the consumer's M
+    iterations, and the consumer reads what the producer writes only
+    through G subviews of the written memref at offsets 0, M, ..., (G-1) M
+    along that dimension's axis (every part read, so that each producer
+    iteration runs once), each at the element the producer's iteration
+    j + g M wrote for its iteration j, the fused loop runs per consumer
+    iteration the producer's body for those G iterations, then the
+    consumer's: an LSTM's gates [B, 4H] and its cell over [B, H] (a GRU's
+    three parts likewise) are one launch. The pass repeats until nothing
+    fuses (a fused loop may be the next one's producer).
+
     ```mlir
     scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
       %g = ... ; memref.store %g, %gate[%c0, %i]

@@ -256,3 +256,116 @@ func.func @carried(%m0: memref<4xf32>, %w0: memref<4xf32>, %s: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+// An LSTM step at batch 2: the gates [2, 128] (a product into them), then
+// the cell over [2, 32] reading the four gates through subviews at 0, 32,
+// 64 and 96 (two loops: the second reads the first's new cell state). The
+// cells fuse as usual; the gates then run in the cell's iterations as a
+// gather: per (b, j) the gates' body for units j, j + 32, j + 64, j + 96,
+// then the cell's. One loop.
+// CHECK-LABEL: func.func @lstm_gather
+// CHECK-SAME: (%[[H:[^:]*]]: memref<2x32xf32>, %[[W:[^:]*]]: memref<32x128xf32>, %[[C:[^:]*]]: memref<2x32xf32>, %[[CN:[^:]*]]: memref<2x32xf32>, %[[HN:[^:]*]]: memref<2x32xf32>)
+// CHECK: %[[G:.*]] = memref.alloc() : memref<2x128xf32>
+// CHECK: scf.parallel (%[[B:[^,]*]], %[[J:[^)]*]]) = (%c0, %c0) to (%c2, %c32)
+// CHECK-NOT: scf.parallel
+// CHECK: memref.load %[[W]][%{{[^,]*}}, %[[J]]]
+// CHECK: memref.store %{{.*}}, %[[G]][%[[B]], %[[J]]]
+// CHECK: %[[J1:.*]] = arith.addi %[[J]], %c32
+// CHECK: memref.store %{{.*}}, %[[G]][%[[B]], %[[J1]]]
+// CHECK: %[[J2:.*]] = arith.addi %[[J]], %c64
+// CHECK: memref.store %{{.*}}, %[[G]][%[[B]], %[[J2]]]
+// CHECK: %[[J3:.*]] = arith.addi %[[J]], %c96
+// CHECK: memref.store %{{.*}}, %[[G]][%[[B]], %[[J3]]]
+// CHECK: memref.store %{{.*}}, %[[CN]][%[[B]], %[[J]]]
+// CHECK: memref.store %{{.*}}, %[[HN]][%[[B]], %[[J]]]
+// CHECK-NOT: scf.parallel
+func.func @lstm_gather(%h: memref<2x32xf32>, %w: memref<32x128xf32>,
+                       %c: memref<2x32xf32>, %cn: memref<2x32xf32>,
+                       %hn: memref<2x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c128 = arith.constant 128 : index
+  %zero = arith.constant 0.0 : f32
+  %g = memref.alloc() : memref<2x128xf32>
+  scf.parallel (%b, %n) = (%c0, %c0) to (%c2, %c128) step (%c1, %c1) {
+    %sum = scf.for %k = %c0 to %c32 step %c1 iter_args(%acc = %zero) -> (f32) {
+      %x = memref.load %h[%b, %k] : memref<2x32xf32>
+      %y = memref.load %w[%k, %n] : memref<32x128xf32>
+      %p = arith.mulf %x, %y : f32
+      %a = arith.addf %acc, %p : f32
+      scf.yield %a : f32
+    }
+    memref.store %sum, %g[%b, %n] : memref<2x128xf32>
+    scf.reduce
+  }
+  %gi = memref.subview %g[0, 0] [2, 32] [1, 1] : memref<2x128xf32> to memref<2x32xf32, strided<[128, 1]>>
+  %gf = memref.subview %g[0, 32] [2, 32] [1, 1] : memref<2x128xf32> to memref<2x32xf32, strided<[128, 1], offset: 32>>
+  %gg = memref.subview %g[0, 64] [2, 32] [1, 1] : memref<2x128xf32> to memref<2x32xf32, strided<[128, 1], offset: 64>>
+  %go = memref.subview %g[0, 96] [2, 32] [1, 1] : memref<2x128xf32> to memref<2x32xf32, strided<[128, 1], offset: 96>>
+  scf.parallel (%b, %j) = (%c0, %c0) to (%c2, %c32) step (%c1, %c1) {
+    %i = memref.load %gi[%b, %j] : memref<2x32xf32, strided<[128, 1]>>
+    %f = memref.load %gf[%b, %j] : memref<2x32xf32, strided<[128, 1], offset: 32>>
+    %u = memref.load %gg[%b, %j] : memref<2x32xf32, strided<[128, 1], offset: 64>>
+    %cp = memref.load %c[%b, %j] : memref<2x32xf32>
+    %fc = arith.mulf %f, %cp : f32
+    %iu = arith.mulf %i, %u : f32
+    %s = arith.addf %fc, %iu : f32
+    memref.store %s, %cn[%b, %j] : memref<2x32xf32>
+    scf.reduce
+  }
+  scf.parallel (%b, %j) = (%c0, %c0) to (%c2, %c32) step (%c1, %c1) {
+    %o = memref.load %go[%b, %j] : memref<2x32xf32, strided<[128, 1], offset: 96>>
+    %s = memref.load %cn[%b, %j] : memref<2x32xf32>
+    %t = math.tanh %s : f32
+    %r = arith.mulf %o, %t : f32
+    memref.store %r, %hn[%b, %j] : memref<2x32xf32>
+    scf.reduce
+  }
+  memref.dealloc %g : memref<2x128xf32>
+  return
+}
+
+// -----
+
+// No gather: the cell reads three of the four parts (the fourth's units
+// would not run), and a cell whose parts are 48 apart (not the cell's 32).
+// CHECK-LABEL: func.func @not_a_gather
+// CHECK-COUNT-3: scf.parallel
+func.func @not_a_gather(%w: memref<128xf32>, %o: memref<32xf32>, %o2: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c128 = arith.constant 128 : index
+  %g = memref.alloc() : memref<128xf32>
+  scf.parallel (%n) = (%c0) to (%c128) step (%c1) {
+    %x = memref.load %w[%n] : memref<128xf32>
+    memref.store %x, %g[%n] : memref<128xf32>
+    scf.reduce
+  }
+  %g0 = memref.subview %g[0] [32] [1] : memref<128xf32> to memref<32xf32, strided<[1]>>
+  %g1 = memref.subview %g[32] [32] [1] : memref<128xf32> to memref<32xf32, strided<[1], offset: 32>>
+  %g2 = memref.subview %g[64] [32] [1] : memref<128xf32> to memref<32xf32, strided<[1], offset: 64>>
+  %g48 = memref.subview %g[48] [32] [1] : memref<128xf32> to memref<32xf32, strided<[1], offset: 48>>
+  scf.parallel (%j) = (%c0) to (%c32) step (%c1) {
+    %a = memref.load %g0[%j] : memref<32xf32, strided<[1]>>
+    %b = memref.load %g1[%j] : memref<32xf32, strided<[1], offset: 32>>
+    %c = memref.load %g2[%j] : memref<32xf32, strided<[1], offset: 64>>
+    %s = arith.addf %a, %b : f32
+    %t = arith.addf %s, %c : f32
+    memref.store %t, %o[%j] : memref<32xf32>
+    scf.reduce
+  }
+  scf.parallel (%j) = (%c0) to (%c32) step (%c1) {
+    %a = memref.load %g0[%j] : memref<32xf32, strided<[1]>>
+    %b = memref.load %g48[%j] : memref<32xf32, strided<[1], offset: 48>>
+    %s = arith.addf %a, %b : f32
+    memref.store %s, %o2[%j] : memref<32xf32>
+    scf.reduce
+  }
+  memref.dealloc %g : memref<128xf32>
+  return
+}

@@ -203,6 +203,130 @@ void fuse(const Loop &producer, const Loop &consumer) {
   c.erase();
 }
 
+/// The most producer iterations one consumer iteration takes in a gather
+/// fusion (its body is cloned as often).
+constexpr int64_t kMaxGather = 8;
+
+/// The static offset along dimension `d` of `memref` when it is a subview of
+/// `source` with static offsets, sizes and unit strides whose other offsets
+/// are 0.
+std::optional<int64_t> offsetInto(Value memref, Value source, size_t d) {
+  auto view = memref.getDefiningOp<memref::SubViewOp>();
+  if (!view || view.getSource() != source)
+    return std::nullopt;
+  ArrayRef<int64_t> offsets = view.getStaticOffsets();
+  if (d >= offsets.size() ||
+      llvm::any_of(view.getStaticStrides(), [](int64_t s) { return s != 1; }) ||
+      llvm::any_of(view.getStaticSizes(), ShapedType::isDynamic))
+    return std::nullopt;
+  for (auto [i, offset] : llvm::enumerate(offsets))
+    if (ShapedType::isDynamic(offset) || (i != d && offset != 0))
+      return std::nullopt;
+  return offsets[d];
+}
+
+/// How a consumer runs in a producer's iterations as a gather: along
+/// dimension `dim` (of more than one iteration), the producer has `parts`
+/// times the consumer's `size` iterations.
+struct Gather {
+  size_t dim;
+  int64_t parts, size;
+};
+
+/// Whether `consumer` can run in `producer`'s iterations as a gather: the
+/// same dimensions of more than one iteration but one, `dim`, from 0 by 1,
+/// where the producer's is G times as long as the consumer's (M); the
+/// consumer reads what the producer writes only through G subviews of the
+/// written memref at offsets 0, M, ..., (G-1) M along the buffer's axis
+/// indexed by `dim`, at the element the producer's iteration j + g M wrote
+/// for consumer iteration j (an LSTM's gates [B, 4H] then its cell over [B,
+/// H]). Nothing else of one may overlap what the other writes.
+std::optional<Gather> gatherOf(const Loop &producer, const Loop &consumer) {
+  if (producer.dims.size() != consumer.dims.size())
+    return std::nullopt;
+  std::optional<size_t> differs;
+  for (size_t d = 0; d < producer.dims.size(); ++d) {
+    if (producer.dims[d] == consumer.dims[d])
+      continue;
+    if (differs)
+      return std::nullopt;
+    differs = d;
+  }
+  if (!differs)
+    return std::nullopt;
+  const std::array<int64_t, 3> &pd = producer.dims[*differs],
+                               &cd = consumer.dims[*differs];
+  if (pd[0] != 0 || pd[2] != 1 || cd[0] != 0 || cd[2] != 1)
+    return std::nullopt;
+  int64_t n = pd[1], m = cd[1];
+  if (m < 1 || n % m != 0 || n / m < 2 || n / m > kMaxGather)
+    return std::nullopt;
+  Gather gather{*differs, n / m, m};
+  llvm::SmallDenseSet<int64_t> offsets;
+  for (const Access &p : producer.accesses)
+    for (const Access &c : consumer.accesses) {
+      if ((!p.write && !c.write) ||
+          !mayOverlap(regionOf(p.memref), regionOf(c.memref)))
+        continue;
+      // Only the consumer's reads of the producer's per-iteration writes.
+      if (!p.write || c.write || !isPerIteration(p, producer) || !c.plain ||
+          p.indices.size() != c.indices.size())
+        return std::nullopt;
+      auto axis = llvm::find_if(p.indices, [&](const Index &i) {
+        return i.kind == Index::Dim && size_t(i.n) == gather.dim;
+      });
+      if (axis == p.indices.end())
+        return std::nullopt;
+      size_t a = axis - p.indices.begin();
+      std::optional<int64_t> offset = offsetInto(c.memref, p.memref, a);
+      if (!offset || *offset % m != 0 || *offset >= n ||
+          !llvm::equal(p.indices, c.indices))
+        return std::nullopt;
+      offsets.insert(*offset);
+    }
+  // Every producer iteration runs once: all G parts are read.
+  if (int64_t(offsets.size()) != gather.parts)
+    return std::nullopt;
+  return gather;
+}
+
+/// The two loops as one where `consumer` was: per consumer iteration the
+/// producer's body for the iterations j, j + M, ..., j + (G-1) M along the
+/// gather's dimension (the same along the others), then the consumer's.
+void fuseGather(const Loop &producer, const Loop &consumer,
+                const Gather &gather) {
+  scf::ParallelOp c = consumer.op, p = producer.op;
+  OpBuilder b(c);
+  Location loc = c.getLoc();
+  auto fused = scf::ParallelOp::create(b, loc, c.getLowerBound(),
+                                       c.getUpperBound(), c.getStep());
+  b.setInsertionPoint(fused.getBody()->getTerminator());
+  SmallVector<Value> consumerDims;
+  for (auto [i, d] : llvm::enumerate(consumer.dimOf))
+    if (d >= 0)
+      consumerDims.push_back(fused.getInductionVars()[i]);
+  for (int64_t part = 0; part < gather.parts; ++part) {
+    IRMapping fromProducer;
+    for (auto [i, d] : llvm::enumerate(producer.dimOf)) {
+      Value v = d >= 0 ? consumerDims[d] : p.getLowerBound()[i];
+      if (d >= 0 && size_t(d) == gather.dim && part > 0)
+        v = arith::AddIOp::create(
+            b, loc, v,
+            arith::ConstantIndexOp::create(b, loc, part * gather.size));
+      fromProducer.map(p.getInductionVars()[i], v);
+    }
+    for (Operation &op : p.getBody()->without_terminator())
+      b.clone(op, fromProducer);
+  }
+  IRMapping fromConsumer;
+  for (auto [i, iv] : llvm::enumerate(c.getInductionVars()))
+    fromConsumer.map(iv, fused.getInductionVars()[i]);
+  for (Operation &op : c.getBody()->without_terminator())
+    b.clone(op, fromConsumer);
+  p.erase();
+  c.erase();
+}
+
 /// An op the producer may move down past: no effects, an allocation, or
 /// known accesses to buffers the producer does not touch.
 bool canPass(Operation &op, const Loop &producer) {
@@ -213,8 +337,11 @@ bool canPass(Operation &op, const Loop &producer) {
          !conflict(accesses, producer.buffers);
 }
 
-/// Fuses each loop of `block` into the producer before it, if it has one.
-void fuseIn(Block &block) {
+/// Fuses each loop of `block` into the producer before it, if it has one;
+/// whether it fused any (a fused loop may be the producer of a later one, or
+/// take a producer the parts did not).
+bool fuseIn(Block &block) {
+  bool fused = false;
   SmallVector<scf::ParallelOp> loops;
   for (Operation &op : block)
     if (auto loop = dyn_cast<scf::ParallelOp>(op))
@@ -237,14 +364,27 @@ void fuseIn(Block &block) {
         if (dependent) {
           if (llvm::all_of(between, [&](Operation *x) {
                 return canPass(*x, *producer);
-              }))
+              })) {
             fuse(*producer, *consumer);
+            fused = true;
+          }
+          break;
+        }
+      } else if (producer) {
+        if (auto gather = gatherOf(*producer, *consumer)) {
+          if (llvm::all_of(between, [&](Operation *x) {
+                return canPass(*x, *producer);
+              })) {
+            fuseGather(*producer, *consumer, *gather);
+            fused = true;
+          }
           break;
         }
       }
       between.push_back(op);
     }
   }
+  return fused;
 }
 
 struct FuseThreadLocalLoopsPass
@@ -267,7 +407,8 @@ struct FuseThreadLocalLoopsPass
         blocks.push_back(block);
     });
     for (Block *block : blocks)
-      fuseIn(*block);
+      while (fuseIn(*block)) {
+      }
   }
 };
 
