@@ -6,6 +6,7 @@
 
 #include "compiler/Conversion/LoopsToGPU/BufferAccesses.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -159,9 +160,29 @@ bool heed::mayOverlap(const BufferRegion &a, const BufferRegion &b) {
   return true;
 }
 
-bool heed::collectBufferAccesses(Operation *op, BufferAccesses &accesses) {
+bool heed::collectBufferAccesses(Operation *op, BufferAccesses &accesses,
+                                 OwnEffects own) {
+  auto loop = dyn_cast<scf::ForOp>(op);
+  // A workgroup buffer of a kernel inside `op`, or a buffer made inside it.
+  auto isPrivate = [&](Value root) {
+    if (auto arg = dyn_cast<BlockArgument>(root)) {
+      Operation *owner = arg.getOwner()->getParentOp();
+      return isa<gpu::LaunchOp>(owner) && op->isAncestor(owner);
+    }
+    Operation *def = root.getDefiningOp();
+    return def && op->isProperAncestor(def);
+  };
+  auto isCarried = [&](Value root) {
+    // Base buffers of views (extract_strided_metadata) too.
+    if (auto meta = root.getDefiningOp<memref::ExtractStridedMetadataOp>())
+      root = viewedBuffer(meta.getSource());
+    auto arg = dyn_cast<BlockArgument>(root);
+    return loop && arg && arg.getOwner() == loop.getBody() &&
+           arg.getArgNumber() > 0;
+  };
   WalkResult walk = op->walk([&](Operation *inner) {
-    if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+    if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ||
+        (own.kernels && isa<gpu::BarrierOp>(inner)))
       return WalkResult::advance();
     auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
     if (!effects)
@@ -173,6 +194,8 @@ bool heed::collectBufferAccesses(Operation *op, BufferAccesses &accesses) {
       if (!buffer)
         return WalkResult::interrupt();
       Value root = viewedBuffer(buffer);
+      if (own.kernels && isPrivate(root))
+        continue;
       auto add = [&](std::vector<BufferRegion> &regions) {
         BufferRegion region = regionOf(buffer);
         if (!llvm::is_contained(regions, region))
@@ -183,7 +206,8 @@ bool heed::collectBufferAccesses(Operation *op, BufferAccesses &accesses) {
       else if (isa<MemoryEffects::Write>(e.getEffect()))
         add(accesses.writes);
       else if (Operation *def = root.getDefiningOp();
-               !def || !op->isProperAncestor(def))
+               (!def || !op->isProperAncestor(def)) &&
+               !(own.carriedFrees && isCarried(root)))
         return WalkResult::interrupt(); // allocates or frees another's
     }
     return WalkResult::advance();

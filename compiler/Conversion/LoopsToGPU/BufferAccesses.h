@@ -56,7 +56,18 @@ bool mayOverlap(const BufferRegion &a, const BufferRegion &b);
 struct BufferAccesses {
   std::vector<BufferRegion> reads, writes;
 };
-bool collectBufferAccesses(mlir::Operation *op, BufferAccesses &accesses);
+/// What collectBufferAccesses may also take as `op`'s own business.
+struct OwnEffects {
+  /// Barriers, and every effect on a gpu.launch's workgroup buffers or on a
+  /// buffer allocated inside `op` (kernels between loops that move).
+  bool kernels = false;
+  /// `op` is an scf.for and its frees of the buffers it carries (the
+  /// deallocation pipeline frees the previous step's state) are its own;
+  /// reads and writes through them count.
+  bool carriedFrees = false;
+};
+bool collectBufferAccesses(mlir::Operation *op, BufferAccesses &accesses,
+                           OwnEffects own = {});
 
 /// Whether `op` touches no memory but may allocate: an op without effects,
 /// or an allocation (no reads, writes or frees, no regions). Such ops may

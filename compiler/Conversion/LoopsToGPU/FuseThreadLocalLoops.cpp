@@ -176,33 +176,6 @@ bool canFuse(const Loop &producer, const Loop &consumer, bool &dependent) {
   return true;
 }
 
-/// The two loops as one where `consumer` was: per iteration the producer's
-/// body, then the consumer's.
-void fuse(const Loop &producer, const Loop &consumer) {
-  scf::ParallelOp c = consumer.op, p = producer.op;
-  OpBuilder b(c);
-  auto fused = scf::ParallelOp::create(b, c.getLoc(), c.getLowerBound(),
-                                       c.getUpperBound(), c.getStep());
-  b.setInsertionPoint(fused.getBody()->getTerminator());
-  // Dimensions of more than one iteration pair up in order.
-  SmallVector<Value> consumerDims;
-  for (auto [i, d] : llvm::enumerate(consumer.dimOf))
-    if (d >= 0)
-      consumerDims.push_back(fused.getInductionVars()[i]);
-  IRMapping fromProducer, fromConsumer;
-  for (auto [i, d] : llvm::enumerate(producer.dimOf))
-    fromProducer.map(p.getInductionVars()[i],
-                     d >= 0 ? consumerDims[d] : p.getLowerBound()[i]);
-  for (auto [i, iv] : llvm::enumerate(c.getInductionVars()))
-    fromConsumer.map(iv, fused.getInductionVars()[i]);
-  for (Operation &op : p.getBody()->without_terminator())
-    b.clone(op, fromProducer);
-  for (Operation &op : c.getBody()->without_terminator())
-    b.clone(op, fromConsumer);
-  p.erase();
-  c.erase();
-}
-
 /// The most producer iterations one consumer iteration takes in a gather
 /// fusion (its body is cloned as often).
 constexpr int64_t kMaxGather = 8;
@@ -293,6 +266,8 @@ std::optional<Gather> gatherOf(const Loop &producer, const Loop &consumer) {
 /// The two loops as one where `consumer` was: per consumer iteration the
 /// producer's body for the iterations j, j + M, ..., j + (G-1) M along the
 /// gather's dimension (the same along the others), then the consumer's.
+/// Dimensions of more than one iteration pair up in order; with one part
+/// (G = 1) each iteration runs the producer's body for the same iteration.
 void fuseGather(const Loop &producer, const Loop &consumer,
                 const Gather &gather) {
   scf::ParallelOp c = consumer.op, p = producer.op;
@@ -365,7 +340,7 @@ bool fuseIn(Block &block) {
           if (llvm::all_of(between, [&](Operation *x) {
                 return canPass(*x, *producer);
               })) {
-            fuse(*producer, *consumer);
+            fuseGather(*producer, *consumer, Gather{0, 1, 0});
             fused = true;
           }
           break;

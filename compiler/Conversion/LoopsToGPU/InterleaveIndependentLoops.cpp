@@ -34,61 +34,14 @@ namespace {
 /// How many ops after a loop the other one is looked for.
 constexpr int kSearchWindow = 32;
 
-/// The regions `op` (with everything nested in it) reads and writes, as
-/// collectBufferAccesses but knowing kernels: barriers, and whatever
-/// touches a gpu.launch's workgroup buffers or a buffer allocated inside
-/// `op`, are `op`'s own business. When `op` is a loop, so are frees of the
-/// buffers it carries (the deallocation pipeline frees the previous step's
-/// state); reads and writes through them count. Any other unknown effect
-/// fails.
+/// The regions `op` reads and writes, knowing kernels (barriers and
+/// workgroup buffers are theirs) and, for a loop, its frees of the state it
+/// carries.
 bool accessesOf(Operation *op, BufferAccesses &accesses) {
-  auto loop = dyn_cast<scf::ForOp>(op);
-  auto rootOf = [](Value buffer) {
-    Value root = viewedBuffer(buffer);
-    // Base buffers of views (extract_strided_metadata) too.
-    if (auto meta = root.getDefiningOp<memref::ExtractStridedMetadataOp>())
-      root = viewedBuffer(meta.getSource());
-    return root;
-  };
-  auto isPrivate = [&](Value root) {
-    if (auto arg = dyn_cast<BlockArgument>(root)) {
-      Operation *owner = arg.getOwner()->getParentOp();
-      return isa<gpu::LaunchOp>(owner) && op->isAncestor(owner);
-    }
-    Operation *def = root.getDefiningOp();
-    return def && op->isProperAncestor(def);
-  };
-  auto isCarried = [&](Value root) {
-    auto arg = dyn_cast<BlockArgument>(root);
-    return loop && arg && arg.getOwner() == loop.getBody() &&
-           arg.getArgNumber() > 0;
-  };
-  WalkResult walk = op->walk([&](Operation *inner) {
-    if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ||
-        isa<gpu::BarrierOp>(inner))
-      return WalkResult::advance();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
-    if (!effects)
-      return WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &e : list) {
-      Value buffer = e.getValue();
-      if (!buffer)
-        return WalkResult::interrupt();
-      Value root = rootOf(buffer);
-      if (isPrivate(root))
-        continue;
-      if (isa<MemoryEffects::Read>(e.getEffect()))
-        accesses.reads.push_back(regionOf(buffer));
-      else if (isa<MemoryEffects::Write>(e.getEffect()))
-        accesses.writes.push_back(regionOf(buffer));
-      else if (!isCarried(root))
-        return WalkResult::interrupt(); // allocates or frees another's
-    }
-    return WalkResult::advance();
-  });
-  return !walk.wasInterrupted();
+  OwnEffects own;
+  own.kernels = true;
+  own.carriedFrees = true;
+  return collectBufferAccesses(op, accesses, own);
 }
 
 bool sameBounds(scf::ForOp a, scf::ForOp b) {
