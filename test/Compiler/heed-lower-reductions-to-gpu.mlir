@@ -220,3 +220,21 @@ func.func @left_alone(%a: memref<4x100xf32>, %b: memref<8192x128xf32>,
   }
   return
 }
+
+// -----
+
+// A sum of all 256 elements into one output (no parallel dim): one block
+// of 256 threads, one output a block.
+// CHECK-LABEL: func.func @one_output
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c1, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c256,
+// CHECK: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
+func.func @one_output(%x: memref<256xf32>, %s: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%x : memref<256xf32>) outs(%s : memref<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.addf %out, %in : f32
+    linalg.yield %y : f32
+  }
+  return
+}

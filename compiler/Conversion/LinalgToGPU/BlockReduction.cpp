@@ -141,6 +141,8 @@ Value combine(OpBuilder &b, const BlockReductionMatch &m, Value x, Value y) {
 /// otherwise.
 constexpr int64_t kColumnTile = 8;
 int64_t outputsPerBlock(const BlockReductionMatch &m) {
+  if (m.parallel.empty()) // one output
+    return 1;
   unsigned last = m.parallel.back();
   if (m.sizes[last] < kColumnTile)
     return 1;
