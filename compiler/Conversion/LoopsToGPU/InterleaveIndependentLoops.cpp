@@ -75,19 +75,7 @@ void interleaveLoops(scf::ForOp first, scf::ForOp second,
                      ArrayRef<Operation *> between) {
   for (Operation *op : between)
     op->moveBefore(first);
-  OpBuilder b(first);
-  SmallVector<Value> inits(first.getInitArgs());
-  llvm::append_range(inits, second.getInitArgs());
-  auto loop = scf::ForOp::create(b, first.getLoc(), first.getLowerBound(),
-                                 first.getUpperBound(), first.getStep(), inits);
-  IRMapping fromFirst, fromSecond;
-  unsigned n = first.getNumRegionIterArgs();
-  fromFirst.map(first.getInductionVar(), loop.getInductionVar());
-  fromSecond.map(second.getInductionVar(), loop.getInductionVar());
-  for (auto [i, arg] : llvm::enumerate(loop.getRegionIterArgs()))
-    (i < n ? fromFirst.map(first.getRegionIterArgs()[i], arg)
-           : fromSecond.map(second.getRegionIterArgs()[i - n], arg));
-  // The bodies in runs that each end with a kernel, alternating.
+  // The bodies in runs that each end with a kernel.
   auto runs = [](scf::ForOp loop) {
     SmallVector<SmallVector<Operation *>> runs(1);
     for (Operation &op : loop.getBody()->without_terminator()) {
@@ -98,27 +86,35 @@ void interleaveLoops(scf::ForOp first, scf::ForOp second,
     return runs;
   };
   SmallVector<SmallVector<Operation *>> a = runs(first), c = runs(second);
-  b.setInsertionPointToStart(loop.getBody());
-  if (!loop.getBody()->empty())
-    b.setInsertionPoint(loop.getBody()->getTerminator());
-  for (size_t i = 0; i < std::max(a.size(), c.size()); ++i) {
-    if (i < a.size())
-      for (Operation *op : a[i])
-        b.clone(*op, fromFirst);
-    if (i < c.size())
-      for (Operation *op : c[i])
-        b.clone(*op, fromSecond);
-  }
-  SmallVector<Value> yields;
-  for (Value v : first.getYieldedValues())
-    yields.push_back(fromFirst.lookupOrDefault(v));
-  for (Value v : second.getYieldedValues())
-    yields.push_back(fromSecond.lookupOrDefault(v));
-  if (!loop.getBody()->empty() &&
-      isa<scf::YieldOp>(loop.getBody()->getTerminator()))
-    loop.getBody()->getTerminator()->erase();
-  b.setInsertionPointToEnd(loop.getBody());
-  scf::YieldOp::create(b, first.getLoc(), yields);
+  unsigned n = first.getNumRegionIterArgs();
+  SmallVector<Value> inits(first.getInitArgs());
+  llvm::append_range(inits, second.getInitArgs());
+  OpBuilder b(first);
+  auto loop = scf::ForOp::create(
+      b, first.getLoc(), first.getLowerBound(), first.getUpperBound(),
+      first.getStep(), inits,
+      [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
+        IRMapping fromFirst, fromSecond;
+        fromFirst.map(first.getInductionVar(), iv);
+        fromSecond.map(second.getInductionVar(), iv);
+        fromFirst.map(first.getRegionIterArgs(), args.take_front(n));
+        fromSecond.map(second.getRegionIterArgs(), args.drop_front(n));
+        // The runs alternate: the first's, the second's, the first's, ...
+        for (size_t i = 0; i < std::max(a.size(), c.size()); ++i) {
+          if (i < a.size())
+            for (Operation *op : a[i])
+              b.clone(*op, fromFirst);
+          if (i < c.size())
+            for (Operation *op : c[i])
+              b.clone(*op, fromSecond);
+        }
+        SmallVector<Value> yields;
+        for (Value v : first.getYieldedValues())
+          yields.push_back(fromFirst.lookupOrDefault(v));
+        for (Value v : second.getYieldedValues())
+          yields.push_back(fromSecond.lookupOrDefault(v));
+        scf::YieldOp::create(b, loc, yields);
+      });
   first.replaceAllUsesWith(loop.getResults().take_front(n));
   second.replaceAllUsesWith(loop.getResults().drop_front(n));
   first.erase();
