@@ -85,8 +85,21 @@ std::string loadAndInit() {
   bind(api.eventDestroy, "cuEventDestroy_v2");
   if (!missing.empty())
     return "the CUDA driver has no " + missing + " (too old a driver?)";
-  api.memPrefetchAsync = reinterpret_cast<decltype(api.memPrefetchAsync)>(
-      dlsym(library, "cuMemPrefetchAsync_v2"));
+  // Entry points Heed can do without (DriverApi says what each gives).
+  auto optional = [&](auto &slot, const char *name) {
+    slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(
+        dlsym(library, name));
+  };
+  optional(api.memPrefetchAsync, "cuMemPrefetchAsync_v2");
+  optional(api.funcGetParamInfo, "cuFuncGetParamInfo");
+  optional(api.graphCreate, "cuGraphCreate");
+  optional(api.graphAddKernelNode, "cuGraphAddKernelNode_v2");
+  optional(api.graphInstantiate, "cuGraphInstantiateWithFlags");
+  optional(api.graphExecKernelNodeSetParams,
+           "cuGraphExecKernelNodeSetParams_v2");
+  optional(api.graphLaunch, "cuGraphLaunch");
+  optional(api.graphExecDestroy, "cuGraphExecDestroy");
+  optional(api.graphDestroy, "cuGraphDestroy");
   CUdevice device = 0;
   if (CUresult r = api.deviceGet(&device, 0); r != kCudaSuccess)
     return "cuDeviceGet(0) failed with " + describe(r);

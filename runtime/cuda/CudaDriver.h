@@ -21,6 +21,20 @@ struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
 struct CUevent_st;
+struct CUgraph_st;
+struct CUgraphNode_st;
+struct CUgraphExec_st;
+struct CUkern_st;
+/// CUDA_KERNEL_NODE_PARAMS_v2 (cuGraphAddKernelNode_v2's), as cuda.h lays
+/// it out.
+struct CUDA_KERNEL_NODE_PARAMS_v2_st {
+  CUfunc_st *function;
+  unsigned gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes;
+  void **kernelParams;
+  void **extra;
+  CUkern_st *kernel; // used only where `function` is null
+  CUctx_st *context; // ignored where `function` is set
+};
 /// CUmemLocation (cuMemPrefetchAsync_v2's): a device or the host.
 struct CUmemLocation_st {
   int type; // CU_MEM_LOCATION_TYPE_DEVICE (1) or _HOST (2)
@@ -37,6 +51,10 @@ using CUmodule = ::CUmod_st *;
 using CUfunction = ::CUfunc_st *;
 using CUstream = ::CUstream_st *;
 using CUevent = ::CUevent_st *;
+using CUgraph = ::CUgraph_st *;
+using CUgraphNode = ::CUgraphNode_st *;
+using CUgraphExec = ::CUgraphExec_st *;
+using KernelNodeParams = ::CUDA_KERNEL_NODE_PARAMS_v2_st;
 constexpr CUresult kCudaSuccess = 0;
 constexpr CUresult kCudaErrorOutOfMemory = 2;
 constexpr CUresult kCudaErrorNotReady = 600;
@@ -85,6 +103,24 @@ struct DriverApi {
   /// it): moves managed pages in bulk, rather than a page fault at a time.
   CUresult (*memPrefetchAsync)(CUdeviceptr, size_t, CUmemLocation, unsigned,
                                CUstream);
+  /// Optional, all or none (CUDA 12.4 and later have them): a thread's
+  /// launches replayed as CUDA graphs (LaunchGraphs.cpp). cuFuncGetParamInfo
+  /// gives a kernel's parameter sizes, so that a launch can be recorded.
+  CUresult (*funcGetParamInfo)(CUfunction, size_t, size_t *, size_t *);
+  CUresult (*graphCreate)(CUgraph *, unsigned);
+  CUresult (*graphAddKernelNode)(CUgraphNode *, CUgraph, const CUgraphNode *,
+                                 size_t, const KernelNodeParams *);
+  CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*graphExecKernelNodeSetParams)(CUgraphExec, CUgraphNode,
+                                           const KernelNodeParams *);
+  CUresult (*graphLaunch)(CUgraphExec, CUstream);
+  CUresult (*graphExecDestroy)(CUgraphExec);
+  CUresult (*graphDestroy)(CUgraph);
+  bool hasGraphs() const {
+    return funcGetParamInfo && graphCreate && graphAddKernelNode &&
+           graphInstantiate && graphExecKernelNodeSetParams && graphLaunch &&
+           graphExecDestroy && graphDestroy;
+  }
   /// Device 0's primary context, made current by every call that needs it.
   CUcontext context;
 };

@@ -185,6 +185,7 @@ void memcpyOnDevice(void *dst, void *src, size_t bytes, void * /*stream*/) {
   const DriverApi *api = ready("copying device memory");
   if (!api)
     return;
+  flushLaunches(); // (the copy comes after the launches before it)
   if (CUresult r = api->memcpy(
           static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(dst)),
           static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(src)), bytes);
@@ -263,6 +264,7 @@ void prefetch(const void *pointer, size_t bytes, bool toDevice) {
   const DriverApi *api = driver();
   if (!api || !api->memPrefetchAsync || !pointer || !bytes || failed())
     return;
+  flushLaunches(); // (in stream order, after the launches before it)
   CUmemLocation where{toDevice ? kMemLocationDevice : kMemLocationHost, 0};
   if (api->memPrefetchAsync(
           static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)), bytes,

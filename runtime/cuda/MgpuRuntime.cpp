@@ -41,6 +41,12 @@ std::map<std::pair<void *, std::string>, CUfunction> kernelCache; // stateLock
 // kernels may run on another thread than the model (a library's, at
 // dlopen), so each lookup of a kernel of the missing module reports it.
 std::string loadFailure; // guarded by stateLock
+/// The host code creates a stream for each launch, synchronizes it and
+/// destroys it (gpu-to-llvm's lowering of a synchronous gpu.launch_func):
+/// each thread gets one stream, made on its first launch and kept, so a
+/// run of thousands of launches (a recurrent layer's steps) does not make
+/// and destroy thousands of streams.
+thread_local CUstream ownStream = nullptr;
 
 } // namespace
 
@@ -119,6 +125,8 @@ void moduleUnload(void *module) {
   const DriverApi *api = driver();
   if (!api || !module)
     return;
+  // No graph may outlive a kernel of its.
+  dropLaunchGraphs();
   {
     std::lock_guard<std::mutex> guard(stateLock);
     for (auto it = kernelCache.begin(); it != kernelCache.end();) {
@@ -195,8 +203,6 @@ struct ProfileReport {
   }
 };
 
-std::string kernelName(CUfunction function);
-
 /// The launch `launch` makes, timed into its kernel's profile.
 CUresult profiled(const DriverApi *api, CUfunction f, CUstream stream,
                   const std::function<CUresult()> &launch) {
@@ -222,7 +228,10 @@ CUresult profiled(const DriverApi *api, CUfunction f, CUstream stream,
   return r;
 }
 
-/// For messages only: the name `function` was looked up by.
+} // namespace
+
+namespace detail {
+
 std::string kernelName(CUfunction function) {
   std::lock_guard<std::mutex> guard(stateLock);
   for (auto &[key, cached] : kernelCache)
@@ -231,10 +240,33 @@ std::string kernelName(CUfunction function) {
   return "(unknown)";
 }
 
+void launchNow(const DriverApi *api, CUfunction f, const unsigned dims[7],
+               CUstream stream, void **params, void **extra) {
+  auto launch = [&] {
+    return api->launchKernel(f, dims[0], dims[1], dims[2], dims[3], dims[4],
+                             dims[5], dims[6], stream, params, extra);
+  };
+  if (CUresult r = profiling() ? profiled(api, f, stream, launch) : launch();
+      r != kCudaSuccess) {
+    fail("launching kernel " + kernelName(f) + " failed: " + errorName(r));
+    return;
+  }
+  launched(f);
+}
+
+void launched(CUfunction last) {
+  pending = true;
+  lastLaunched = last;
+}
+
+} // namespace detail
+
+namespace {
+
 void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
                   intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                   intptr_t blockZ, int32_t sharedBytes, void *stream,
-                  void **params, void **extra, size_t /*paramCount*/) {
+                  void **params, void **extra, size_t paramCount) {
   // After a failure the results are not used: later launches would only
   // read memory that was never made.
   if (!function || failed())
@@ -256,33 +288,20 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
          " threads is beyond the device's limits");
     return;
   }
-  auto launch = [&] {
-    return api->launchKernel(
-        f, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
-        static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
-        static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
-        static_cast<unsigned>(sharedBytes), static_cast<CUstream>(stream),
-        params, extra);
-  };
-  if (CUresult r = profiling()
-                       ? profiled(api, f, static_cast<CUstream>(stream), launch)
-                       : launch();
-      r != kCudaSuccess) {
-    fail("launching kernel " + kernelName(f) + " failed: " + errorName(r));
+  unsigned dims[7] = {
+      static_cast<unsigned>(gridX),      static_cast<unsigned>(gridY),
+      static_cast<unsigned>(gridZ),      static_cast<unsigned>(blockX),
+      static_cast<unsigned>(blockY),     static_cast<unsigned>(blockZ),
+      static_cast<unsigned>(sharedBytes)};
+  // On the thread's stream, recorded to be issued with the launches after
+  // it (LaunchGraphs.cpp); a profile times each launch by itself.
+  if (!extra && !profiling() && stream && stream == ownStream &&
+      deferLaunch(api, f, dims, params, paramCount))
     return;
-  }
-  pending = true;
-  lastLaunched = f;
+  launchNow(api, f, dims, static_cast<CUstream>(stream), params, extra);
 }
 
 // --- Streams -----------------------------------------------------------------
-
-/// The host code creates a stream for each launch, synchronizes it and
-/// destroys it (gpu-to-llvm's lowering of a synchronous gpu.launch_func):
-/// each thread gets one stream, made on its first launch and kept, so a
-/// run of thousands of launches (a recurrent layer's steps) does not make
-/// and destroy thousands of streams.
-thread_local CUstream ownStream = nullptr;
 
 void *streamCreate() { return detail::threadStream(); }
 
@@ -311,6 +330,7 @@ void markPending() { pending = true; }
 /// (heed-synchronize-host-accesses): where a kernel's failure shows (an
 /// illegal address, a trap). Free when nothing was launched since the last.
 void hostSync() {
+  flushLaunches();
   if (!pending)
     return;
   pending = false;
@@ -418,6 +438,7 @@ void DeviceTimer::start() {
 }
 
 double DeviceTimer::stop(std::string &error) {
+  flushLaunches(); // (the event comes after this thread's launches)
   const DriverApi *api = ready("recording a CUDA event");
   if (!api) {
     error = takeFirstError();

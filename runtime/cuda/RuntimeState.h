@@ -38,6 +38,30 @@ void hostSync();
 void markPending();
 /// "1.5 MB".
 std::string megabytes(size_t bytes);
+/// For messages: the name `function` was looked up by.
+std::string kernelName(CUfunction function);
+/// Launches `function` on `stream` now (grid x, y, z, block x, y, z and
+/// dynamic shared bytes in `dims`); a failure is recorded with its name.
+void launchNow(const DriverApi *api, CUfunction function,
+               const unsigned dims[7], CUstream stream, void **params,
+               void **extra = nullptr);
+/// Says that work ending with `last` was queued on the thread's stream.
+void launched(CUfunction last);
+
+// --- Launches as CUDA graphs (LaunchGraphs.cpp) -----------------------------
+
+/// Records a launch on the thread's stream, to be issued with the next
+/// flush (as a CUDA graph where its run of launches was seen before).
+/// False, after issuing what was recorded, where it must be launched now:
+/// graphs are off, or the driver cannot say the kernel's parameter sizes.
+bool deferLaunch(const DriverApi *api, CUfunction function,
+                 const unsigned dims[7], void **params, size_t paramCount);
+/// Issues the thread's recorded launches. Every other operation on the
+/// thread's stream, and every wait, comes after it.
+void flushLaunches();
+/// Destroys every thread's graphs and forgets its kernels' parameter sizes
+/// (a module is unloaded: its kernels' handles may come back as others).
+void dropLaunchGraphs();
 
 // --- Memory (DeviceMemory.cpp) -----------------------------------------------
 

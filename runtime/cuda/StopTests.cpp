@@ -114,6 +114,8 @@ float stopTestRead(intptr_t handle, intptr_t address) {
   const DriverApi *api = failed() || !state->slots
                              ? nullptr
                              : ready("reading a decoder's stop test");
+  // (The step's launches are issued before the copy of its count.)
+  flushLaunches();
   CUstream stream = api ? threadStream() : nullptr;
   if (!api || !stream) {
     // After a failure (launches skipped) or without slots: this step's

@@ -14,6 +14,11 @@
 // fakeCudaLiveAllocations() let a test see what happened; FAKE_CUDA_SUMMARY
 // prints it at exit. Copies to pinned host memory in stream order
 // (cuMemcpyDtoHAsync) happen at once, and events are always complete.
+// CUDA graphs of kernel nodes run their nodes in order, each as a launch
+// (checked and counted alike); FAKE_CUDA_TRACE=FILE writes one line per
+// kernel run, launched or a node, with its grid and its parameters'
+// values (a pointer as its allocation's number and offset), so that two
+// runs' kernels can be compared.
 //
 // Launches are asynchronous on a GPU: the host may touch what a kernel
 // uses only after waiting for it (a stream's, a context's or an event's
@@ -25,12 +30,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <signal.h>
@@ -46,11 +53,39 @@ struct CUctx_st {};
 struct CUfunc_st {
   std::string name;
   std::vector<bool> pointerParams; // `.param .u64 .ptr` in the PTX
+  std::vector<size_t> paramSizes;  // in bytes, from the PTX's types
 };
 struct CUmod_st {
-  std::map<std::string, std::vector<bool>> kernels; // name: pointer params
+  std::map<std::string, CUfunc_st> kernels;   // by name
   std::map<std::string, CUfunc_st> functions; // handles live with the module
 };
+/// A kernel node: its launch, with its parameters' values copied.
+struct CUgraphNode_st {
+  CUfunc_st *function;
+  unsigned dims[7];
+  std::vector<std::vector<char>> values;
+};
+struct CUgraph_st {
+  std::vector<CUgraphNode_st *> nodes; // each depending on the one before
+  ~CUgraph_st() {
+    for (CUgraphNode_st *node : nodes)
+      delete node;
+  }
+};
+struct CUgraphExec_st {
+  std::vector<const CUgraphNode_st *> from; // the graph's nodes
+  std::vector<CUgraphNode_st> nodes;        // their copies, as launched
+};
+struct CUkern_st;
+/// CUDA_KERNEL_NODE_PARAMS_v2 (the name Heed's runtime declares it by).
+struct CUDA_KERNEL_NODE_PARAMS_v2_st {
+  CUfunc_st *function;
+  unsigned dims[7];
+  void **kernelParams, **extra;
+  CUkern_st *kernel;
+  CUctx_st *context;
+};
+using KernelNodeParams = CUDA_KERNEL_NODE_PARAMS_v2_st;
 struct CUstream_st {};
 struct CUmemLocation_st {
   int type, id;
@@ -68,11 +103,14 @@ CUctx_st theContext;
 CUstream_st theStream;
 std::mutex lock;
 std::map<void *, size_t> allocations;
+std::map<void *, long> allocationNumbers; // in the order they were made
+long allocationsMade = 0;
 size_t allocated = 0;
 long launches = 0, modules = 0, unloads = 0, lookups = 0, streams = 0;
 // Waits for a stream, a free or a copy that found launched work (the host
 // would stall on a GPU), waits for an event, and frees.
 long waits = 0, eventWaits = 0, frees = 0, prefetches = 0;
+long graphsBuilt = 0, graphLaunches = 0, nodeUpdates = 0;
 
 /// With FAKE_CUDA_SUMMARY set, one line on stderr when the process ends:
 /// what the driver was asked to do, and the managed memory still held.
@@ -83,9 +121,11 @@ struct Summary {
                    "fake-cuda: %ld modules loaded, %ld kernels looked up, %ld "
                    "launches, %ld waits, %ld event waits, %ld frees, %ld "
                    "streams created, %zu allocations live, %ld modules "
-                   "unloaded, %ld prefetches\n",
+                   "unloaded, %ld prefetches, %ld graphs built, %ld graph "
+                   "launches, %ld graph node updates\n",
                    modules, lookups, launches, waits, eventWaits, frees,
-                   streams, allocations.size(), unloads, prefetches);
+                   streams, allocations.size(), unloads, prefetches,
+                   graphsBuilt, graphLaunches, nodeUpdates);
   }
 } summary;
 
@@ -130,6 +170,108 @@ size_t totalBytes() {
   const char *mb = std::getenv("FAKE_CUDA_TOTAL_MB");
   return (mb ? std::strtoull(mb, nullptr, 10) : 1024) << 20;
 }
+/// A PTX parameter's bytes: `.param .u64 .ptr .align 1 p0`, `.param .f32
+/// x`, `.param .align 8 .b8 s[16]`.
+size_t paramBytes(const std::string &param) {
+  if (size_t open = param.find('['); open != std::string::npos)
+    return std::strtoull(param.c_str() + open + 1, nullptr, 10);
+  for (auto [type, bytes] : {std::pair<const char *, size_t>{"64", 8},
+                             {"32", 4},
+                             {"16", 2},
+                             {"8 ", 1}})
+    if (param.find(std::string(".") + "u" + type) != std::string::npos ||
+        param.find(std::string(".") + "s" + type) != std::string::npos ||
+        param.find(std::string(".") + "b" + type) != std::string::npos ||
+        param.find(std::string(".") + "f" + type) != std::string::npos)
+      return bytes;
+  return 8;
+}
+
+/// FAKE_CUDA_TRACE's file, opened at the first kernel run (under lock).
+FILE *traceFile() {
+  static FILE *file = [] {
+    const char *path = std::getenv("FAKE_CUDA_TRACE");
+    return path ? std::fopen(path, "w") : nullptr;
+  }();
+  return file;
+}
+/// One line: the kernel, its grid, its parameters' values (under lock).
+template <typename Value>
+void trace(CUfunc_st *function, const unsigned dims[7], Value value) {
+  FILE *file = traceFile();
+  if (!file)
+    return;
+  std::fprintf(file, "%s grid %u %u %u block %u %u %u shared %u:",
+               function->name.c_str(), dims[0], dims[1], dims[2], dims[3],
+               dims[4], dims[5], dims[6]);
+  for (size_t i = 0; i < function->paramSizes.size(); ++i) {
+    const auto *bytes = static_cast<const unsigned char *>(value(i));
+    if (function->pointerParams[i]) {
+      char *p = nullptr;
+      std::memcpy(&p, bytes, sizeof p);
+      auto it = allocations.upper_bound(p);
+      if (p && it != allocations.begin() &&
+          p <= static_cast<char *>((--it)->first) + it->second)
+        std::fprintf(file, " a%ld+%td", allocationNumbers[it->first],
+                     p - static_cast<char *>(it->first));
+      else
+        std::fprintf(file, " %s", p ? "host" : "null");
+      continue;
+    }
+    std::fprintf(file, " ");
+    for (size_t b = 0; b < function->paramSizes[i]; ++b)
+      std::fprintf(file, "%02x", bytes[b]);
+  }
+  std::fprintf(file, "\n");
+}
+
+/// A kernel run, launched or a graph's node: checked against the device's
+/// limits, its pointers against managed memory; its allocations taken
+/// from the host until the next wait (under lock). `value(i)` points at
+/// parameter i's value.
+template <typename Value>
+CUresult run(CUfunc_st *function, const unsigned dims[7], Value value) {
+  if (!dims[0] || !dims[1] || !dims[2] || dims[1] > 65535 || dims[2] > 65535 ||
+      dims[3] * dims[4] * dims[5] > 1024)
+    return kInvalidValue;
+  // Every pointer a kernel gets must be in device-reachable memory: a host
+  // pointer (the program's data, libc's heap) faults on a GPU without HMM.
+  for (size_t i = 0; i < function->pointerParams.size(); ++i) {
+    if (!function->pointerParams[i])
+      continue;
+    auto *p = *static_cast<char *const *>(value(i));
+    auto it = allocations.upper_bound(p);
+    bool reachable = !p;
+    if (it != allocations.begin()) {
+      --it;
+      auto *start = static_cast<char *>(it->first);
+      reachable = reachable || p <= start + it->second;
+    }
+    if (!reachable) {
+      std::fprintf(stderr,
+                   "fake-cuda: kernel %s, parameter %zu: %p is not "
+                   "device memory\n",
+                   function->name.c_str(), i, static_cast<void *>(p));
+      return kIllegalAddress;
+    }
+  }
+  trace(function, dims, value);
+  // The kernel's memory is the device's until the host waits.
+  for (size_t i = 0; i < function->pointerParams.size(); ++i) {
+    if (!function->pointerParams[i])
+      continue;
+    auto *p = *static_cast<char *const *>(value(i));
+    auto it = allocations.upper_bound(p);
+    if (!p || it == allocations.begin())
+      continue;
+    --it;
+    if (guarded.insert(it->first).second)
+      mprotect(it->first, pageBytes(it->second), PROT_NONE);
+  }
+  ++launches;
+  return kSuccess;
+}
+
 /// What a test reads of the fake's counters, under its lock.
 template <typename Read> long counted(Read read) {
   std::lock_guard<std::mutex> guard(lock);
@@ -196,14 +338,17 @@ CUresult cuModuleLoadDataEx(CUmod_st **module, const void *image,
   for (size_t at = text.find(".entry "); at != std::string::npos;
        at = text.find(".entry ", at + 1)) {
     size_t begin = at + 7, end = text.find_first_of("( \n", begin);
-    std::vector<bool> &pointers = m->kernels[text.substr(begin, end - begin)];
+    CUfunc_st &kernel = m->kernels[text.substr(begin, end - begin)];
+    kernel.name = text.substr(begin, end - begin);
     size_t open = text.find('(', end), close = text.find(')', open);
     std::string params = text.substr(open + 1, close - open - 1);
     for (size_t from = 0; from < params.size();) {
       size_t comma = params.find(',', from);
       std::string param = params.substr(from, comma - from);
-      if (param.find(".param") != std::string::npos)
-        pointers.push_back(param.find(".ptr") != std::string::npos);
+      if (param.find(".param") != std::string::npos) {
+        kernel.pointerParams.push_back(param.find(".ptr") != std::string::npos);
+        kernel.paramSizes.push_back(paramBytes(param));
+      }
       from = comma == std::string::npos ? params.size() : comma + 1;
     }
   }
@@ -221,52 +366,112 @@ CUresult cuModuleGetFunction(CUfunc_st **function, CUmod_st *module,
   if (kernel == module->kernels.end())
     return kNotFound;
   *function =
-      &module->functions.try_emplace(name, CUfunc_st{name, kernel->second})
-           .first->second;
+      &module->functions.try_emplace(name, kernel->second).first->second;
   ++lookups;
   return kSuccess;
 }
 CUresult cuLaunchKernel(CUfunc_st *function, unsigned gx, unsigned gy,
                         unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                        unsigned, CUstream_st *, void **params, void **) {
-  if (!gx || !gy || !gz || gy > 65535 || gz > 65535 || bx * by * bz > 1024 ||
-      !params)
+                        unsigned sharedBytes, CUstream_st *, void **params,
+                        void **) {
+  if (!params)
     return kInvalidValue;
   std::lock_guard<std::mutex> guard(lock);
-  // Every pointer a kernel gets must be in device-reachable memory: a host
-  // pointer (the program's data, libc's heap) faults on a GPU without HMM.
-  for (size_t i = 0; i < function->pointerParams.size(); ++i) {
-    if (!function->pointerParams[i])
-      continue;
-    auto *p = *static_cast<char **>(params[i]);
-    auto it = allocations.upper_bound(p);
-    bool reachable = !p;
-    if (it != allocations.begin()) {
-      --it;
-      auto *start = static_cast<char *>(it->first);
-      reachable = reachable || p <= start + it->second;
-    }
-    if (!reachable) {
-      std::fprintf(stderr,
-                   "fake-cuda: kernel %s, parameter %zu: %p is not "
-                   "device memory\n",
-                   function->name.c_str(), i, static_cast<void *>(p));
-      return kIllegalAddress;
-    }
+  unsigned dims[7] = {gx, gy, gz, bx, by, bz, sharedBytes};
+  return run(function, dims,
+             [&](size_t i) -> const void * { return params[i]; });
+}
+CUresult cuFuncGetParamInfo(CUfunc_st *function, size_t index, size_t *offset,
+                            size_t *size) {
+  if (index >= function->paramSizes.size())
+    return kInvalidValue;
+  size_t at = 0;
+  for (size_t i = 0; i <= index; ++i) {
+    size_t bytes = function->paramSizes[i], align = bytes < 8 ? bytes : 8;
+    at = (at + align - 1) / align * align;
+    if (i < index)
+      at += bytes;
   }
-  // The kernel's memory is the device's until the host waits.
-  for (size_t i = 0; i < function->pointerParams.size(); ++i) {
-    if (!function->pointerParams[i])
-      continue;
-    auto *p = *static_cast<char **>(params[i]);
-    auto it = allocations.upper_bound(p);
-    if (!p || it == allocations.begin())
-      continue;
-    --it;
-    if (guarded.insert(it->first).second)
-      mprotect(it->first, pageBytes(it->second), PROT_NONE);
+  *offset = at;
+  *size = function->paramSizes[index];
+  return kSuccess;
+}
+CUresult cuGraphCreate(CUgraph_st **graph, unsigned flags) {
+  if (flags)
+    return kInvalidValue;
+  *graph = new CUgraph_st;
+  return kSuccess;
+}
+/// The node a kernel node's parameters make (the values copied, as the
+/// driver copies them).
+CUresult makeNode(const KernelNodeParams *p, CUgraphNode_st &node) {
+  if (!p->function || p->extra || !p->kernelParams)
+    return kInvalidValue;
+  node.function = p->function;
+  std::copy(p->dims, p->dims + 7, node.dims);
+  node.values.clear();
+  for (size_t i = 0; i < p->function->paramSizes.size(); ++i) {
+    auto *from = static_cast<const char *>(p->kernelParams[i]);
+    node.values.emplace_back(from, from + p->function->paramSizes[i]);
   }
-  ++launches;
+  return kSuccess;
+}
+CUresult cuGraphAddKernelNode_v2(CUgraphNode_st **node, CUgraph_st *graph,
+                                 CUgraphNode_st *const *dependencies,
+                                 size_t count, const KernelNodeParams *p) {
+  // Heed's graphs are chains: each node after the one added before it.
+  if (count != (graph->nodes.empty() ? 0 : 1) ||
+      (count && dependencies[0] != graph->nodes.back()))
+    return kInvalidValue;
+  auto made = std::make_unique<CUgraphNode_st>();
+  if (CUresult r = makeNode(p, *made); r != kSuccess)
+    return r;
+  graph->nodes.push_back(made.release());
+  *node = graph->nodes.back();
+  return kSuccess;
+}
+CUresult cuGraphInstantiateWithFlags(CUgraphExec_st **exec, CUgraph_st *graph,
+                                     unsigned long long flags) {
+  if (flags)
+    return kInvalidValue;
+  auto *made = new CUgraphExec_st;
+  for (CUgraphNode_st *node : graph->nodes) {
+    made->from.push_back(node);
+    made->nodes.push_back(*node);
+  }
+  *exec = made;
+  std::lock_guard<std::mutex> guard(lock);
+  ++graphsBuilt;
+  return kSuccess;
+}
+CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec_st *exec,
+                                           CUgraphNode_st *node,
+                                           const KernelNodeParams *p) {
+  auto at = std::find(exec->from.begin(), exec->from.end(), node);
+  // (The driver allows no other kernel in an instantiated node.)
+  if (at == exec->from.end() || p->function != node->function)
+    return kInvalidValue;
+  std::lock_guard<std::mutex> guard(lock);
+  ++nodeUpdates;
+  return makeNode(p, exec->nodes[size_t(at - exec->from.begin())]);
+}
+CUresult cuGraphLaunch(CUgraphExec_st *exec, CUstream_st *) {
+  std::lock_guard<std::mutex> guard(lock);
+  ++graphLaunches;
+  for (CUgraphNode_st &node : exec->nodes)
+    if (CUresult r = run(
+            node.function, node.dims,
+            [&](size_t i) -> const void * { return node.values[i].data(); });
+        r != kSuccess)
+      return r;
+  return kSuccess;
+}
+CUresult cuGraphExecDestroy(CUgraphExec_st *exec) {
+  delete exec;
+  return kSuccess;
+}
+CUresult cuGraphDestroy(CUgraph_st *graph) {
+  delete graph;
   return kSuccess;
 }
 CUresult cuStreamCreate(CUstream_st **stream, unsigned) {
@@ -293,6 +498,7 @@ CUresult cuMemAllocManaged(unsigned long long *address, size_t bytes,
   if (p == MAP_FAILED)
     return kOutOfMemory;
   allocations[p] = bytes;
+  allocationNumbers[p] = allocationsMade++;
   allocated += bytes;
   *address = reinterpret_cast<uintptr_t>(p);
   return kSuccess;
@@ -309,6 +515,7 @@ CUresult cuMemFree_v2(unsigned long long address) {
   allocated -= it->second;
   munmap(p, pageBytes(it->second));
   allocations.erase(it);
+  allocationNumbers.erase(p);
   return kSuccess;
 }
 CUresult cuMemGetInfo_v2(size_t *free, size_t *total) {
@@ -395,6 +602,15 @@ CUresult cuEventDestroy_v2(CUevent_st *event) {
   return kSuccess;
 }
 
+long fakeCudaGraphLaunches() {
+  return counted([] { return graphLaunches; });
+}
+long fakeCudaGraphsBuilt() {
+  return counted([] { return graphsBuilt; });
+}
+long fakeCudaNodeUpdates() {
+  return counted([] { return nodeUpdates; });
+}
 long fakeCudaLaunches() {
   return counted([] { return launches; });
 }

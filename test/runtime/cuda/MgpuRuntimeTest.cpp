@@ -77,6 +77,30 @@ protected:
   long waits() {
     return reinterpret_cast<long (*)()>(dlsym(fake, "fakeCudaWaits"))();
   }
+  long counter(const char *name) {
+    return reinterpret_cast<long (*)()>(dlsym(fake, name))();
+  }
+  /// A loop of `steps` steps of two launches on the thread's stream:
+  /// scale_kernel with `pointer` and its step's count, then
+  /// dense_attention_kernel with the count. With `alternate`, the odd steps
+  /// give it to scale_kernel instead, and the count is 0.
+  void launchSteps(void *scale, void *other, float *pointer, int steps,
+                   int hostPointerAt = -1, float *alternate = nullptr) {
+    void *stream = fn<StreamCreate>("mgpuStreamCreate")();
+    float host[4];
+    for (int step = 0; step < steps; ++step) {
+      void *at = step == hostPointerAt ? static_cast<void *>(host) : pointer;
+      if (alternate && step % 2)
+        at = alternate;
+      int64_t count = alternate ? 0 : step;
+      void *scaleParams[] = {&at, &count};
+      fn<Launch>("mgpuLaunchKernel")(scale, 2, 1, 1, 64, 1, 1, 0, stream,
+                                     scaleParams, nullptr, 2);
+      void *otherParams[] = {&count};
+      fn<Launch>("mgpuLaunchKernel")(other, 1, 1, 1, 32, 1, 1, 0, stream,
+                                     otherParams, nullptr, 1);
+    }
+  }
   std::map<std::string, void *> table;
   void *fake = nullptr;
 };
@@ -95,6 +119,8 @@ TEST_F(MgpuRuntime, LoadsPtxLooksUpKernelsAndLaunches) {
                                  nullptr, 1);
   fn<StreamOp>("mgpuStreamSynchronize")(stream);
   fn<StreamOp>("mgpuStreamDestroy")(stream);
+  // Issued by the wait before the host reads (LaunchGraphs.cpp).
+  fn<void (*)()>("heed_gpu_sync")();
   EXPECT_EQ(launches(), before + 1);
   EXPECT_EQ(takeFirstError(), "");
   // The host code looks a kernel up before each launch: the driver is asked
@@ -385,6 +411,120 @@ TEST_F(MgpuRuntime, HostPointersGivenToKernelsAreCaught) {
   fn<MemFree>("mgpuMemFree")(host, nullptr);
   EXPECT_EQ(takeFirstError(),
             "freeing device memory failed: CUDA_ERROR_INVALID_VALUE");
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, RepeatedStepsReplayAsOneGraph) {
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *scale =
+      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  void *other = fn<GetFunction>("mgpuModuleGetFunction")(
+      module, "dense_attention_kernel");
+  auto *managed =
+      static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
+  long before = launches(), built = counter("fakeCudaGraphsBuilt"),
+       replays = counter("fakeCudaGraphLaunches"),
+       updates = counter("fakeCudaNodeUpdates");
+  launchSteps(scale, other, managed, 6);
+  // A step ends where its first kernel comes back: steps 0-4 are issued,
+  // the last waits for the host's wait.
+  EXPECT_EQ(launches(), before + 10);
+  fn<void (*)()>("heed_gpu_sync")();
+  EXPECT_EQ(launches(), before + 12);
+  // Step 0 launched kernel by kernel, steps 1 and 2 built a graph each
+  // (the shape's two), every step after them replays one with both
+  // kernels' counts updated.
+  EXPECT_EQ(counter("fakeCudaGraphsBuilt"), built + 2);
+  EXPECT_EQ(counter("fakeCudaGraphLaunches"), replays + 5);
+  EXPECT_EQ(counter("fakeCudaNodeUpdates"), updates + 6);
+  EXPECT_EQ(takeFirstError(), "");
+
+  // Unloading the module drops the graphs (the next module's kernels may
+  // have the old handles): the same steps build a new one.
+  fn<Unload>("mgpuModuleUnload")(module);
+  module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  scale = fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  other = fn<GetFunction>("mgpuModuleGetFunction")(module,
+                                                   "dense_attention_kernel");
+  launchSteps(scale, other, managed, 3);
+  fn<void (*)()>("heed_gpu_sync")();
+  EXPECT_EQ(counter("fakeCudaGraphsBuilt"), built + 4);
+  EXPECT_EQ(takeFirstError(), "");
+  fn<MemFree>("mgpuMemFree")(managed, nullptr);
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, StepsAlternatingBetweenBuffersNeedNoUpdates) {
+  // A loop's state in two buffers, taken in turn: each has its graph.
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *scale =
+      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  void *other = fn<GetFunction>("mgpuModuleGetFunction")(
+      module, "dense_attention_kernel");
+  auto *a =
+      static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
+  auto *b =
+      static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
+  long built = counter("fakeCudaGraphsBuilt"),
+       replays = counter("fakeCudaGraphLaunches"),
+       updates = counter("fakeCudaNodeUpdates");
+  launchSteps(scale, other, a, 9, /*hostPointerAt=*/-1, /*alternate=*/b);
+  fn<void (*)()>("heed_gpu_sync")();
+  EXPECT_EQ(counter("fakeCudaGraphsBuilt"), built + 2);
+  EXPECT_EQ(counter("fakeCudaGraphLaunches"), replays + 8);
+  EXPECT_EQ(counter("fakeCudaNodeUpdates"), updates);
+  EXPECT_EQ(takeFirstError(), "");
+  fn<MemFree>("mgpuMemFree")(a, nullptr);
+  fn<MemFree>("mgpuMemFree")(b, nullptr);
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, AReplayedGraphsFailureNamesItsFirstKernel) {
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *scale =
+      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  void *other = fn<GetFunction>("mgpuModuleGetFunction")(
+      module, "dense_attention_kernel");
+  auto *managed =
+      static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
+  long before = launches();
+  // Step 3 gives scale_kernel a host pointer: its graph's launch fails, and
+  // nothing is launched after it.
+  launchSteps(scale, other, managed, 5, /*hostPointerAt=*/3);
+  fn<void (*)()>("heed_gpu_sync")();
+  EXPECT_EQ(takeFirstError(),
+            "launching 2 kernels as one CUDA graph failed: "
+            "CUDA_ERROR_ILLEGAL_ADDRESS (the first: scale_kernel)");
+  EXPECT_EQ(launches(), before + 6);
+  fn<MemFree>("mgpuMemFree")(managed, nullptr);
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, StreamWorkAndCopiesComeAfterRecordedLaunches) {
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *scale =
+      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  auto *a =
+      static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
+  auto *b =
+      static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
+  void *stream = fn<StreamCreate>("mgpuStreamCreate")();
+  int64_t count = 1;
+  void *params[] = {&a, &count};
+  long before = launches();
+  fn<Launch>("mgpuLaunchKernel")(scale, 1, 1, 1, 64, 1, 1, 0, stream, params,
+                                 nullptr, 2);
+  EXPECT_EQ(launches(), before); // recorded
+  fn<Memcpy>("mgpuMemcpy")(b, a, 256, stream);
+  EXPECT_EQ(launches(), before + 1); // issued before the copy
+  fn<Launch>("mgpuLaunchKernel")(scale, 1, 1, 1, 64, 1, 1, 0, stream, params,
+                                 nullptr, 2);
+  prefetchToDevice(a, 256);
+  EXPECT_EQ(launches(), before + 2); // and before a prefetch
+  fn<void (*)()>("heed_gpu_sync")();
+  EXPECT_EQ(takeFirstError(), "");
+  fn<MemFree>("mgpuMemFree")(a, nullptr);
+  fn<MemFree>("mgpuMemFree")(b, nullptr);
   fn<Unload>("mgpuModuleUnload")(module);
 }
 
