@@ -41,6 +41,10 @@ std::string heed::gpuLibdevicePath() {
 
 void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
                                             const PipelineOptions &options) {
+  // An embedding lookup fused into a product computed into a tensor of
+  // its own first, so that the product is a contraction the tiled kernels
+  // take (the NMT encoder's input product over all steps).
+  pm.addNestedPass<func::FuncOp>(createMaterializeGatheredOperands());
   // Each user of an empty tensor its own (CSE merged them), so that
   // bufferization does not make independent work share a buffer (a
   // bidirectional layer's two input products).

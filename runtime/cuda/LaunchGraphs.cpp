@@ -35,7 +35,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -398,7 +397,17 @@ struct ThreadLaunches {
   Segment front; // endStepBefore's scratch
 };
 
-thread_local std::unique_ptr<ThreadLaunches> threadLaunches;
+/// The thread's state, made at its first recorded launch. A plain pointer,
+/// so that the waits of other thread-local destructors (the block cache's)
+/// find it null, not destroyed, once the owner below has gone.
+thread_local ThreadLaunches *threadLaunches = nullptr;
+struct ThreadLaunchesOwner {
+  ~ThreadLaunchesOwner() {
+    delete threadLaunches;
+    threadLaunches = nullptr;
+  }
+};
+thread_local ThreadLaunchesOwner threadLaunchesOwner;
 
 } // namespace
 
@@ -406,8 +415,10 @@ bool deferLaunch(const DriverApi *api, CUfunction function,
                  const unsigned dims[7], void **params, size_t paramCount) {
   if (!graphsWanted() || !api->hasGraphs())
     return false;
-  if (!threadLaunches)
-    threadLaunches = std::make_unique<ThreadLaunches>();
+  if (!threadLaunches) {
+    (void)&threadLaunchesOwner; // (made with it, to delete it)
+    threadLaunches = new ThreadLaunches();
+  }
   ThreadLaunches &t = *threadLaunches;
   std::lock_guard<std::mutex> guard(t.lock);
   auto known = t.paramSizes.find(function);

@@ -22,7 +22,8 @@ made into an ahead-of-time model library (heed compile --emit=shared) at
 two of the batch sizes, rotating over the models, and run by heed-aot-run,
 and run with --device=cuda over the fake CUDA driver of the build tree
 (test/runtime/cuda/FakeCudaDriver.cpp: no kernel runs, so it checks the
-runtime's plumbing, not values) at one batch size.
+runtime's plumbing, not values) at one batch size, with CUDA graphs and
+without: the kernels run, and their parameters' values, must agree.
 A failure prints the commands that reproduce it.
 
     /usr/bin/python3 tools/difftest/difftest.py BUILD [--quick] [--only NAME]
@@ -232,7 +233,8 @@ def run_cuda_plumbing(heed, fake_driver, name, model, weights, inputs, batch, tm
     """--device=cuda over the fake CUDA driver (test/runtime/cuda/): no
     kernel runs, so no values are compared; the run must finish, load one
     module, give every kernel device-reachable pointers, leave no managed
-    allocation behind and unload the module."""
+    allocation behind and unload the module, and run the same kernels with
+    the same values with CUDA graphs as without."""
     tag = "%s-b%d-cuda-fake-driver" % (name, batch)
     rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
     in_file = os.path.join(tmp, tag + ".in.npz")
@@ -242,17 +244,32 @@ def run_cuda_plumbing(heed, fake_driver, name, model, weights, inputs, batch, tm
         cmd += ["--weights", path(weights)]
     for param in PARAMS.get(name, []):
         cmd += ["--param", param]
-    env = dict(os.environ, LD_LIBRARY_PATH=fake_driver, FAKE_CUDA_SUMMARY="1")
+    traces = [os.path.join(tmp, tag + ".graphs"), os.path.join(tmp, tag + ".launches")]
+    env = dict(os.environ, LD_LIBRARY_PATH=fake_driver, FAKE_CUDA_SUMMARY="1",
+               FAKE_CUDA_TRACE=traces[0])
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    # Again with every kernel launched by itself (no CUDA graphs; the
+    # compile cache spares a second compile): the same kernels must run
+    # with the same values.
+    eager = subprocess.run(cmd, capture_output=True, text=True,
+                           env=dict(env, HEED_CUDA_GRAPHS="0", FAKE_CUDA_TRACE=traces[1]))
     os.remove(in_file)
     summary = [line for line in proc.stderr.splitlines() if line.startswith("fake-cuda:")]
     where = "\n  LD_LIBRARY_PATH=%s FAKE_CUDA_SUMMARY=1 %s" % (fake_driver, " ".join(cmd))
+    same = all(os.path.exists(t) for t in traces) and \
+        open(traces[0], "rb").read() == open(traces[1], "rb").read()
+    for t in traces:
+        if os.path.exists(t):
+            os.remove(t)
     if proc.returncode != 0:
         return tag, "heed failed (exit %d): %s%s" % (proc.returncode,
                                                      proc.stderr.strip()[-600:], where)
     if not summary or " 1 modules loaded" not in summary[-1] or \
             " 0 allocations live, 1 modules unloaded," not in summary[-1]:
         return tag, "fake driver: %s%s" % (summary[-1] if summary else "no summary", where)
+    if eager.returncode != 0 or not same:
+        return tag, ("the kernels run with CUDA graphs differ from those launched one by "
+                     "one (FAKE_CUDA_TRACE, HEED_CUDA_GRAPHS=0)%s" % where)
     return tag, None
 
 
