@@ -21,7 +21,10 @@ command (a sanitizer: its error summary goes into the report).
 
 1. Goldens: every case of test/GPU/cuda-goldens.test through its model
    library (heed-aot-run-cuda), against its PyTorch golden with the CPU's
-   tolerances (|a - e| <= atol + 1e-4 |e|, heed-allclose's rule).
+   tolerances (|a - e| <= atol + 1e-4 |e|, heed-allclose's rule). Each
+   runs three times and the last run's output is compared (its loop steps
+   replay the CUDA graphs of the first); a case that fails or differs runs
+   again with HEED_CUDA_GRAPHS=0, and the report says how that went.
 2. Benchmarks: each model library run once, then `repeat` more times,
    with HEED_CUDA_PROFILE (every kernel timed with CUDA events, each
    launch then waited for) and without it. Reported: the device time of
@@ -115,13 +118,29 @@ def input_args(specs):
     return args
 
 
+def compare(case, out):
+    """(ok, worst difference) of a golden case's output file."""
+    got, want = np.load(out), np.load(os.path.join(ROOT, case["golden"]))
+    worst, ok = 0.0, True
+    for key in want.files:
+        a, e = got[key].astype(np.float64), want[key].astype(np.float64)
+        if a.shape != e.shape:
+            ok = False
+            continue
+        worst = max(worst, float(np.nanmax(np.abs(a - e))) if a.size else 0.0)
+        ok &= bool(np.allclose(a, e, atol=case["atol"], rtol=1e-4, equal_nan=True))
+    return ok, worst
+
+
 def goldens(bundle, manifest, tmp, results, timeout):
     for case in manifest["goldens"]:
         out = os.path.join(tmp, case["name"] + ".npz")
+        # Three runs, the output of the last: its loop steps replay the CUDA
+        # graphs the first run built (runtime/cuda/LaunchGraphs.cpp).
+        args = [os.path.join(bundle, case["library"]), case["model"], case["weights"],
+                out] + input_args(case["inputs"]) + ["--repeat=2"]
         t0 = time.time()
-        r = runner(bundle, [os.path.join(bundle, case["library"]), case["model"],
-                            case["weights"], out] + input_args(case["inputs"]), timeout=timeout,
-                   wrap=WRAP)
+        r = runner(bundle, args, timeout=timeout, wrap=WRAP)
         summary = re.findall(r"ERROR SUMMARY: \d+ errors?", r.stdout + r.stderr)
         row = {"name": case["name"], "seconds": time.time() - t0}
         if summary:
@@ -130,16 +149,14 @@ def goldens(bundle, manifest, tmp, results, timeout):
             row["error"] = failure(r)
             results.log_failure(case["name"], r)
         else:
-            got, want = np.load(out), np.load(os.path.join(ROOT, case["golden"]))
-            worst, ok = 0.0, True
-            for key in want.files:
-                a, e = got[key].astype(np.float64), want[key].astype(np.float64)
-                if a.shape != e.shape:
-                    ok = False
-                    continue
-                worst = max(worst, float(np.nanmax(np.abs(a - e))) if a.size else 0.0)
-                ok &= bool(np.allclose(a, e, atol=case["atol"], rtol=1e-4, equal_nan=True))
+            ok, worst = compare(case, out)
             row.update(ok=ok, worst=worst)
+        if not row.get("ok"):
+            # Again with every kernel launched by itself: whether the graphs
+            # are the cause.
+            plain = runner(bundle, args, env={"HEED_CUDA_GRAPHS": "0"}, timeout=timeout)
+            row["without_graphs"] = ("fails" if plain.returncode else
+                                     "ok" if compare(case, out)[0] else "differs")
         results.state["goldens"].append(row)
         results.save()
         print("golden", case["name"], row, flush=True)
@@ -348,6 +365,8 @@ def render(state):
         report.append("| case | result | max abs diff |\n| --- | --- | --- |")
         for row in rows:
             wrapped = " (%s)" % row["wrapped"] if "wrapped" in row else ""
+            if "without_graphs" in row:
+                wrapped += "; without CUDA graphs: %s" % row["without_graphs"]
             if "error" in row:
                 report.append("| %s | FAILED: %s%s | |" % (row["name"], row["error"], wrapped))
             else:
