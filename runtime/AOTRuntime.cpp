@@ -92,10 +92,12 @@ void heed_rt_prefetch(const float *buffer, int64_t count, int to_device) {
     rt::cuda::prefetchToHost(buffer, bytes);
 }
 void heed_rt_wait(void) { rt::cuda::waitForDevice(); }
+void heed_rt_run_begin(void) { rt::cuda::beginRun(); }
 #else
 void heed_rt_free(float *buffer) { std::free(buffer); }
 void heed_rt_prefetch(const float *, int64_t, int) {}
 void heed_rt_wait(void) {}
+void heed_rt_run_begin(void) {}
 #endif
 
 int heed_rt_load_weights(const char *path, size_t count,

@@ -76,6 +76,11 @@ void heed_rt_free(float *buffer);
  *  work (nothing without the CUDA runtime). */
 void heed_rt_prefetch(const float *buffer, int64_t count, int to_device);
 void heed_rt_wait(void);
+/** With the CUDA runtime: a run begins on the calling thread, and its
+ *  device buffers get, where they can, the addresses the same buffers of
+ *  the thread's last run had (so that its loop steps' CUDA graphs are
+ *  replayed unchanged). Nothing otherwise. */
+void heed_rt_run_begin(void);
 
 /** Reads a .safetensors, .npz or .npy file and binds its tensors to the
  *  `count` weights `expected` names (PyTorch state_dict names): missing,

@@ -506,6 +506,10 @@ std::string aot::generateGlue(const LibraryInterface &lib,
                    "_run: " + (group == &lib.inputs ? "input '" : "output '") +
                    t.name + "' is NULL")
          << ");\n";
+  // On the device: this run's buffers at the last run's addresses, where
+  // they can be (its loop steps' CUDA graphs replayed unchanged).
+  if (lib.device)
+    os << "  heed_rt_run_begin();\n";
   for (size_t i = 0; i < lib.inputs.size(); ++i) {
     const LibraryTensor &t = lib.inputs[i];
     if (t.dtype != "float32")

@@ -45,7 +45,10 @@ llvm::Error Session::runOnDevice(Compiled &model,
                                  const rt::NamedTensors &inputs,
                                  rt::NamedTensors &outputs) {
   // Inputs and outputs go through managed memory, copied once per run; the
-  // weights were uploaded when the model was compiled.
+  // weights were uploaded when the model was compiled. The run's buffers
+  // at the last run's addresses where they can be (its loop steps' CUDA
+  // graphs then replayed unchanged).
+  rt::cuda::beginRun();
   std::vector<rt::cuda::ManagedBuffer> staged;
   std::vector<BufferArg> args;
   // A buffer of t's shape (holding t's values for an input), moved to the

@@ -29,6 +29,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <vector>
 
 namespace heed::rt::cuda::detail {
 namespace {
@@ -41,12 +42,19 @@ constexpr size_t kCacheBytes = size_t(512) << 20;
 /// Block sizes are rounded to this, so that nearby sizes share blocks.
 constexpr size_t kGranule = 256;
 
+/// Allocations a thread remembers of a run, at most (beginRun).
+constexpr size_t kRunHistory = size_t(1) << 16;
+
 /// A thread's host-code blocks: those live (with their sizes) and those
 /// freed and kept, by size.
 struct BlockCache {
   std::unordered_map<void *, size_t> live;
   std::multimap<size_t, void *> kept;
   size_t keptBytes = 0;
+  /// Per size, the blocks the last run's allocations of that size got, in
+  /// order, and this run's so far (beginRun starts a run).
+  std::unordered_map<size_t, std::vector<void *>> lastRun, thisRun;
+  size_t remembered = 0;
 
   /// Frees the kept blocks, after waiting for the thread's work if any is
   /// pending (kernels may still use them until then).
@@ -60,6 +68,24 @@ struct BlockCache {
             static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer)));
     kept.clear();
     keptBytes = 0;
+  }
+  /// The kept block of `size` to give next: the one the same allocation of
+  /// the last run got, where it is kept, else the oldest kept.
+  std::multimap<size_t, void *>::iterator pick(size_t size) {
+    auto [first, end] = kept.equal_range(size);
+    auto last = lastRun.find(size);
+    size_t n = thisRun.count(size) ? thisRun[size].size() : 0;
+    if (last != lastRun.end() && n < last->second.size())
+      for (auto it = first; it != end; ++it)
+        if (it->second == last->second[n])
+          return it;
+    return first != end ? first : kept.end();
+  }
+  void given(size_t size, void *block) {
+    if (remembered < kRunHistory) {
+      thisRun[size].push_back(block);
+      ++remembered;
+    }
   }
   ~BlockCache() { release(); }
 };
@@ -126,20 +152,28 @@ void freeNow(void *pointer) {
 }
 
 /// A kept block of `bytes` (rounded up to kGranule), else new managed
-/// memory; the thread's live block either way. Null and why not.
+/// memory; the thread's live block either way. Null and why not. Which
+/// kept block: the one the same allocation of the thread's last run got
+/// (beginRun), where it is kept. A run of the same model with the same
+/// shapes as the last then has its addresses: the CUDA graphs of its loop
+/// steps (LaunchGraphs.cpp) need no updates for them. Otherwise the
+/// oldest kept (a loop's states take turns in two blocks).
 void *cachedBlock(size_t bytes, std::string &error) {
   size_t size =
       (std::max<size_t>(bytes, 1) + kGranule - 1) / kGranule * kGranule;
-  if (auto it = cache.kept.find(size); it != cache.kept.end()) {
+  if (auto it = cache.pick(size); it != cache.kept.end()) {
     void *p = it->second;
     cache.kept.erase(it);
     cache.keptBytes -= size;
     cache.live.emplace(p, size);
+    cache.given(size, p);
     return p;
   }
   void *p = tryManaged(size, error);
-  if (p)
+  if (p) {
     cache.live.emplace(p, size);
+    cache.given(size, p);
+  }
   return p;
 }
 
@@ -220,6 +254,12 @@ namespace heed::rt::cuda {
 using namespace detail;
 
 void releaseCachedBlocks() { cache.release(); }
+
+void beginRun() {
+  cache.lastRun.swap(cache.thisRun);
+  cache.thisRun.clear();
+  cache.remembered = 0;
+}
 
 ManagedBuffer ManagedBuffer::allocate(std::vector<int64_t> shape,
                                       const std::string &what,

@@ -45,6 +45,11 @@ void *allocateManaged(size_t bytes, std::string &error);
 /// thread's next allocation of its size while its cache has room.
 void freeManaged(void *pointer);
 
+/// A run of a model begins on the calling thread: its allocations get,
+/// where they can, the blocks the same allocations of the thread's last
+/// run got (so that a loop step's CUDA graph finds the addresses it had).
+void beginRun();
+
 /// Moves `bytes` of managed memory from `pointer` to the device (before
 /// kernels read what the host wrote: in bulk, instead of a page fault at
 /// a time inside the kernels) or to the host (before the host reads what

@@ -21,6 +21,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace heed::rt::cuda;
 
@@ -452,6 +453,63 @@ TEST_F(MgpuRuntime, RepeatedStepsReplayAsOneGraph) {
   EXPECT_EQ(takeFirstError(), "");
   fn<MemFree>("mgpuMemFree")(managed, nullptr);
   fn<Unload>("mgpuModuleUnload")(module);
+}
+
+TEST_F(MgpuRuntime, EachThreadBuildsAndReplaysItsOwnGraphs) {
+  // Concurrent runs: each thread records on its own stream and keeps its
+  // own graphs; unloading the module drops all of them.
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *scale =
+      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
+  void *other = fn<GetFunction>("mgpuModuleGetFunction")(
+      module, "dense_attention_kernel");
+  long built = counter("fakeCudaGraphsBuilt"),
+       replays = counter("fakeCudaGraphLaunches");
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(4);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      auto *buffer = static_cast<float *>(
+          fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
+      launchSteps(scale, other, buffer, 6);
+      fn<void (*)()>("heed_gpu_sync")();
+      fn<MemFree>("mgpuMemFree")(buffer, nullptr);
+      errors[t] = takeFirstError();
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (const std::string &error : errors)
+    EXPECT_EQ(error, "");
+  EXPECT_EQ(counter("fakeCudaGraphsBuilt"), built + 8);
+  EXPECT_EQ(counter("fakeCudaGraphLaunches"), replays + 20);
+  fn<Unload>("mgpuModuleUnload")(module);
+  EXPECT_EQ(takeFirstError(), "");
+}
+
+TEST_F(MgpuRuntime, ARunsBuffersGetTheLastRunsAddresses) {
+  // A run allocates a, b and c of one size and frees them in another order:
+  // kept, the oldest freed would come first. After beginRun the same
+  // allocations get the same blocks as in the run before.
+  auto malloc = fn<void *(*)(size_t)>("malloc");
+  auto free = fn<void (*)(void *)>("free");
+  void *blocks[3][3];
+  for (int run = 0; run < 3; ++run) {
+    beginRun();
+    for (void *&block : blocks[run])
+      block = malloc(1000);
+    free(blocks[run][1]);
+    free(blocks[run][2]);
+    free(blocks[run][0]);
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(blocks[2][i], blocks[1][i]) << i;
+    EXPECT_EQ(blocks[1][i], blocks[0][i]) << i;
+  }
+  // Without a run begun, the oldest freed block comes first.
+  void *next = malloc(1000);
+  EXPECT_EQ(next, blocks[2][1]);
+  free(next);
+  EXPECT_EQ(takeFirstError(), "");
 }
 
 TEST_F(MgpuRuntime, StepsAlternatingBetweenBuffersNeedNoUpdates) {
