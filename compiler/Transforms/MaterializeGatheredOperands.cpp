@@ -120,8 +120,9 @@ bool materialize(linalg::GenericOp op) {
   auto mul = product.getDefiningOp<arith::MulFOp>();
   if (!mul || mul->getBlock() != &body)
     return false;
-  for (auto [factorValue, other] : {std::pair(mul.getLhs(), mul.getRhs()),
-                                    std::pair(mul.getRhs(), mul.getLhs())}) {
+  for (auto factors : {std::pair(mul.getLhs(), mul.getRhs()),
+                       std::pair(mul.getRhs(), mul.getLhs())}) {
+    Value factorValue = factors.first, other = factors.second;
     auto otherArg = dyn_cast<BlockArgument>(other);
     if (!otherArg || otherArg.getOwner() != &body ||
         otherArg.getArgNumber() >= op.getNumDpsInputs())
@@ -154,7 +155,7 @@ bool materialize(linalg::GenericOp op) {
     SmallVector<int64_t> shape;
     for (unsigned d : factor->dims)
       shape.push_back(ranges[d]);
-    Value empty = b.create<tensor::EmptyOp>(loc, shape, factorValue.getType());
+    Value empty = tensor::EmptyOp::create(b, loc, shape, factorValue.getType());
     SmallVector<Value> gatherInputs;
     SmallVector<AffineMap> gatherMaps;
     for (unsigned input : factor->inputs) {
@@ -166,8 +167,8 @@ bool materialize(linalg::GenericOp op) {
         AffineMap::getMultiDimIdentityMap(shape.size(), b.getContext()));
     SmallVector<utils::IteratorType> parallel(shape.size(),
                                               utils::IteratorType::parallel);
-    auto gather = b.create<linalg::GenericOp>(
-        loc, empty.getType(), gatherInputs, ValueRange{empty}, gatherMaps,
+    auto gather = linalg::GenericOp::create(
+        b, loc, empty.getType(), gatherInputs, ValueRange{empty}, gatherMaps,
         parallel, [&](OpBuilder &nb, Location l, ValueRange args) {
           IRMapping map;
           for (auto [i, input] : llvm::enumerate(factor->inputs))
@@ -177,12 +178,12 @@ bool materialize(linalg::GenericOp op) {
               unsigned at = unsigned(llvm::find(factor->dims, index.getDim()) -
                                      factor->dims.begin());
               map.map(index.getResult(),
-                      nb.create<linalg::IndexOp>(l, at).getResult());
+                      linalg::IndexOp::create(nb, l, at).getResult());
               continue;
             }
             nb.clone(*o, map);
           }
-          nb.create<linalg::YieldOp>(l, map.lookup(factorValue));
+          linalg::YieldOp::create(nb, l, map.lookup(factorValue));
         });
 
     unsigned otherInput = otherArg.getArgNumber();
@@ -194,8 +195,8 @@ bool materialize(linalg::GenericOp op) {
                        b.getContext()),
         op.getIndexingMapsArray()[otherInput],
         op.getIndexingMapsArray().back()};
-    auto contraction = b.create<linalg::GenericOp>(
-        loc, op.getResultTypes(),
+    auto contraction = linalg::GenericOp::create(
+        b, loc, op.getResultTypes(),
         ValueRange{gather.getResult(0), op.getDpsInputs()[otherInput]},
         op.getDpsInits(), maps, op.getIteratorTypesArray(),
         [&](OpBuilder &nb, Location l, ValueRange args) {
@@ -204,7 +205,7 @@ bool materialize(linalg::GenericOp op) {
           map.map(other, args[1]);
           map.map(out, args[2]);
           nb.clone(*mul, map);
-          nb.create<linalg::YieldOp>(l, nb.clone(*add, map)->getResult(0));
+          linalg::YieldOp::create(nb, l, nb.clone(*add, map)->getResult(0));
         });
     for (NamedAttribute attr : op->getDiscardableAttrs())
       contraction->setAttr(attr.getName(), attr.getValue());

@@ -21,6 +21,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 using namespace heed::rt::cuda;
@@ -80,6 +81,14 @@ protected:
   }
   long counter(const char *name) {
     return reinterpret_cast<long (*)()>(dlsym(fake, name))();
+  }
+  /// kPtx's module and the two kernels launchSteps launches.
+  std::tuple<void *, void *, void *> loadStepKernels() {
+    void *module =
+        fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+    auto get = fn<GetFunction>("mgpuModuleGetFunction");
+    return {module, get(module, "scale_kernel"),
+            get(module, "dense_attention_kernel")};
   }
   /// A loop of `steps` steps of two launches on the thread's stream:
   /// scale_kernel with `pointer` and its step's count, then
@@ -416,11 +425,7 @@ TEST_F(MgpuRuntime, HostPointersGivenToKernelsAreCaught) {
 }
 
 TEST_F(MgpuRuntime, RepeatedStepsReplayAsOneGraph) {
-  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
-  void *scale =
-      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
-  void *other = fn<GetFunction>("mgpuModuleGetFunction")(
-      module, "dense_attention_kernel");
+  auto [module, scale, other] = loadStepKernels();
   auto *managed =
       static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
   long before = launches(), built = counter("fakeCudaGraphsBuilt"),
@@ -443,10 +448,7 @@ TEST_F(MgpuRuntime, RepeatedStepsReplayAsOneGraph) {
   // Unloading the module drops the graphs (the next module's kernels may
   // have the old handles): the same steps build a new one.
   fn<Unload>("mgpuModuleUnload")(module);
-  module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
-  scale = fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
-  other = fn<GetFunction>("mgpuModuleGetFunction")(module,
-                                                   "dense_attention_kernel");
+  std::tie(module, scale, other) = loadStepKernels();
   launchSteps(scale, other, managed, 3);
   fn<void (*)()>("heed_gpu_sync")();
   EXPECT_EQ(counter("fakeCudaGraphsBuilt"), built + 4);
@@ -458,11 +460,8 @@ TEST_F(MgpuRuntime, RepeatedStepsReplayAsOneGraph) {
 TEST_F(MgpuRuntime, EachThreadBuildsAndReplaysItsOwnGraphs) {
   // Concurrent runs: each thread records on its own stream and keeps its
   // own graphs; unloading the module drops all of them.
-  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
-  void *scale =
-      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
-  void *other = fn<GetFunction>("mgpuModuleGetFunction")(
-      module, "dense_attention_kernel");
+  void *module, *scale, *other; // (captured below: no structured binding)
+  std::tie(module, scale, other) = loadStepKernels();
   long built = counter("fakeCudaGraphsBuilt"),
        replays = counter("fakeCudaGraphLaunches");
   std::vector<std::thread> threads;
@@ -514,11 +513,7 @@ TEST_F(MgpuRuntime, ARunsBuffersGetTheLastRunsAddresses) {
 
 TEST_F(MgpuRuntime, StepsAlternatingBetweenBuffersNeedNoUpdates) {
   // A loop's state in two buffers, taken in turn: each has its graph.
-  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
-  void *scale =
-      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
-  void *other = fn<GetFunction>("mgpuModuleGetFunction")(
-      module, "dense_attention_kernel");
+  auto [module, scale, other] = loadStepKernels();
   auto *a =
       static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
   auto *b =
@@ -538,11 +533,7 @@ TEST_F(MgpuRuntime, StepsAlternatingBetweenBuffersNeedNoUpdates) {
 }
 
 TEST_F(MgpuRuntime, AReplayedGraphsFailureNamesItsFirstKernel) {
-  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
-  void *scale =
-      fn<GetFunction>("mgpuModuleGetFunction")(module, "scale_kernel");
-  void *other = fn<GetFunction>("mgpuModuleGetFunction")(
-      module, "dense_attention_kernel");
+  auto [module, scale, other] = loadStepKernels();
   auto *managed =
       static_cast<float *>(fn<MemAlloc>("mgpuMemAlloc")(256, nullptr, true));
   long before = launches();
