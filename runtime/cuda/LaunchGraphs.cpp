@@ -375,9 +375,9 @@ struct ThreadLaunches {
 
   /// Before `function` is recorded: a loop's step ends where a kernel of
   /// it comes back, so that each step is one segment (a graph from the
-  /// second step on). What came before the kernel's last launch is issued;
-  /// so is the rest, where it is more than that kernel. A run of one
-  /// kernel is kept, up to kMaxSegment: its steps share a graph.
+  /// second step on). What came before the kernel's launch is issued; so
+  /// is the rest, where it is more than that kernel. A run of one kernel
+  /// is kept, up to kMaxSegment: its steps share a graph.
   void endStepBefore(CUfunction function) {
     auto &shapes = pending.shapes;
     auto again = std::find_if(shapes.begin(), shapes.end(),
