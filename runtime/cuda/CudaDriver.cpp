@@ -6,6 +6,7 @@
 
 #include "runtime/cuda/CudaDriver.h"
 
+#include <atomic>
 #include <dlfcn.h>
 #include <mutex>
 
@@ -13,7 +14,9 @@ namespace heed::rt::cuda {
 namespace {
 
 DriverApi api;
-const DriverApi *loaded = nullptr;
+/// Set once the driver is loaded and initialized (read without the
+/// once_flag by every launch: driver()).
+std::atomic<const DriverApi *> loaded{nullptr};
 
 std::string describe(CUresult r) {
   const char *name = nullptr;
@@ -106,7 +109,7 @@ std::string loadAndInit() {
   if (CUresult r = api.primaryCtxRetain(&api.context, device);
       r != kCudaSuccess)
     return "cuDevicePrimaryCtxRetain failed with " + describe(r);
-  loaded = &api;
+  loaded.store(&api, std::memory_order_release);
   return "";
 }
 
@@ -120,8 +123,10 @@ std::string driverStatus() {
 }
 
 const DriverApi *driver() {
+  if (const DriverApi *api = loaded.load(std::memory_order_acquire))
+    return api;
   driverStatus();
-  return loaded;
+  return loaded.load(std::memory_order_acquire);
 }
 
 std::string errorName(CUresult result) { return describe(result); }

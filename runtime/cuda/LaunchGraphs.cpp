@@ -58,6 +58,8 @@ bool graphsWanted() {
   return wanted;
 }
 
+size_t alignedTo8(size_t n) { return (n + 7) / 8 * 8; }
+
 /// A launch without its parameter values: grid x, y, z, block x, y, z and
 /// dynamic shared bytes.
 struct LaunchShape {
@@ -93,15 +95,17 @@ struct Segment {
     std::copy(dims, dims + 7, shape.dims);
     shapes.push_back(shape);
     firstParam.push_back(offsets.size());
-    bytes.resize((bytes.size() + 7) / 8 * 8);
-    byteBegin.push_back(bytes.size());
-    for (size_t i = 0; i < sizes.size(); ++i) {
-      size_t at = (bytes.size() + 7) / 8 * 8;
-      bytes.resize(at + sizes[i]);
-      std::memcpy(bytes.data() + at, params[i], sizes[i]);
-      offsets.push_back(at);
+    size_t end = alignedTo8(bytes.size());
+    byteBegin.push_back(end);
+    size_t first = offsets.size();
+    for (size_t size : sizes) {
+      offsets.push_back(alignedTo8(end));
+      end = offsets.back() + size;
     }
-    byteEnd.push_back(bytes.size());
+    bytes.resize(end); // (one resize: the padding is zeros)
+    for (size_t i = 0; i < sizes.size(); ++i)
+      std::memcpy(bytes.data() + offsets[first + i], params[i], sizes[i]);
+    byteEnd.push_back(end);
   }
   /// Launch i's parameter pointers, as the driver takes them.
   void **pointersOf(size_t i, std::vector<void *> &scratch) {
@@ -115,7 +119,7 @@ struct Segment {
   void append(const Segment &from, size_t i) {
     shapes.push_back(from.shapes[i]);
     firstParam.push_back(offsets.size());
-    bytes.resize((bytes.size() + 7) / 8 * 8); // (as `from` aligned them)
+    bytes.resize(alignedTo8(bytes.size())); // (as `from` aligned them)
     byteBegin.push_back(bytes.size());
     size_t end =
         i + 1 < from.size() ? from.firstParam[i + 1] : from.offsets.size();
