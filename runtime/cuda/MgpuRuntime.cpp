@@ -433,6 +433,7 @@ DeviceTimer::~DeviceTimer() {
 }
 
 void DeviceTimer::start() {
+  flushLaunches(); // (what this thread launched before is not timed)
   if (const DriverApi *api = ready("recording a CUDA event"))
     api->eventRecord(begin, nullptr);
 }
