@@ -12,6 +12,7 @@
 #include "runtime/cuda/RuntimeState.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +42,8 @@ std::map<std::pair<void *, std::string>, CUfunction> kernelCache; // stateLock
 // kernels may run on another thread than the model (a library's, at
 // dlopen), so each lookup of a kernel of the missing module reports it.
 std::string loadFailure; // guarded by stateLock
+/// Modules unloaded so far (each thread's kernel lookups are forgotten).
+std::atomic<uint64_t> unloads{0};
 /// The host code creates a stream for each launch, synchronizes it and
 /// destroys it (gpu-to-llvm's lowering of a synchronous gpu.launch_func):
 /// each thread gets one stream, made on its first launch and kept, so a
@@ -138,6 +141,8 @@ void moduleUnload(void *module) {
     }
   }
   api->moduleUnload(static_cast<CUmodule>(module));
+  // Nor a thread's lookup (moduleGetFunction).
+  unloads.fetch_add(1, std::memory_order_release);
 }
 
 void *moduleGetFunction(void *module, const char *name) {
@@ -147,11 +152,24 @@ void *moduleGetFunction(void *module, const char *name) {
                              : loadFailure);
     return nullptr;
   }
+  // The thread's own lookups first, by the name's address (the host code
+  // passes its constant string): no lock and no string on every launch.
+  // An unload makes every thread forget its lookups (a new module or name
+  // may come back at an old address).
+  thread_local std::map<std::pair<void *, const char *>, CUfunction> seen;
+  thread_local uint64_t seenAtUnload = 0;
+  if (uint64_t now = unloads.load(std::memory_order_acquire);
+      now != seenAtUnload) {
+    seen.clear();
+    seenAtUnload = now;
+  }
+  if (auto it = seen.find({module, name}); it != seen.end())
+    return it->second;
   {
     std::lock_guard<std::mutex> guard(stateLock);
     auto it = kernelCache.find({module, name});
     if (it != kernelCache.end())
-      return it->second;
+      return seen[{module, name}] = it->second;
   }
   const DriverApi *api = ready("looking up a kernel");
   if (!api)
@@ -167,7 +185,7 @@ void *moduleGetFunction(void *module, const char *name) {
   }
   std::lock_guard<std::mutex> guard(stateLock);
   kernelCache.emplace(std::make_pair(module, std::string(name)), function);
-  return function;
+  return seen[{module, name}] = function;
 }
 
 // --- Profile
