@@ -66,7 +66,7 @@ std::optional<GatheredFactor> gatheredFactor(linalg::GenericOp op,
                     [](Operation *o) { return isa<tensor::ExtractOp>(o); }))
     return std::nullopt;
   for (unsigned input : inputs) {
-    AffineMap map = op.getIndexingMapsArray()[input];
+    AffineMap map = op.getMatchingIndexingMap(op.getDpsInputOperand(input));
     if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
       return std::nullopt;
     for (AffineExpr e : map.getResults())
@@ -120,6 +120,8 @@ bool materialize(linalg::GenericOp op) {
   auto mul = product.getDefiningOp<arith::MulFOp>();
   if (!mul || mul->getBlock() != &body)
     return false;
+  SmallVector<AffineMap> opMaps = op.getIndexingMapsArray();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (auto factors : {std::pair(mul.getLhs(), mul.getRhs()),
                        std::pair(mul.getRhs(), mul.getLhs())}) {
     Value factorValue = factors.first, other = factors.second;
@@ -136,8 +138,7 @@ bool materialize(linalg::GenericOp op) {
     bool overReduction = false;
     int64_t elements = 1;
     for (unsigned d : factor->dims) {
-      overReduction |=
-          linalg::isReductionIterator(op.getIteratorTypesArray()[d]);
+      overReduction |= linalg::isReductionIterator(iterators[d]);
       elements = ShapedType::isDynamic(ranges[d]) || elements < 0
                      ? -1
                      : elements * ranges[d];
@@ -160,8 +161,7 @@ bool materialize(linalg::GenericOp op) {
     SmallVector<AffineMap> gatherMaps;
     for (unsigned input : factor->inputs) {
       gatherInputs.push_back(op.getDpsInputs()[input]);
-      gatherMaps.push_back(
-          restrictTo(op.getIndexingMapsArray()[input], factor->dims));
+      gatherMaps.push_back(restrictTo(opMaps[input], factor->dims));
     }
     gatherMaps.push_back(
         AffineMap::getMultiDimIdentityMap(shape.size(), b.getContext()));
@@ -193,12 +193,11 @@ bool materialize(linalg::GenericOp op) {
                            factor->dims,
                            [&](unsigned d) { return b.getAffineDimExpr(d); }),
                        b.getContext()),
-        op.getIndexingMapsArray()[otherInput],
-        op.getIndexingMapsArray().back()};
+        opMaps[otherInput], opMaps.back()};
     auto contraction = linalg::GenericOp::create(
         b, loc, op.getResultTypes(),
         ValueRange{gather.getResult(0), op.getDpsInputs()[otherInput]},
-        op.getDpsInits(), maps, op.getIteratorTypesArray(),
+        op.getDpsInits(), maps, iterators,
         [&](OpBuilder &nb, Location l, ValueRange args) {
           IRMapping map;
           map.map(factorValue, args[0]);
