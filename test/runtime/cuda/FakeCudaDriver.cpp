@@ -290,28 +290,18 @@ CUresult cuDeviceGet(int *device, int ordinal) {
   return ordinal == 0 ? kSuccess : kInvalidValue;
 }
 CUresult cuGetErrorName(CUresult r, const char **name) {
-  switch (r) {
-  case kSuccess:
-    *name = "CUDA_SUCCESS";
-    return kSuccess;
-  case kInvalidValue:
-    *name = "CUDA_ERROR_INVALID_VALUE";
-    return kSuccess;
-  case kOutOfMemory:
-    *name = "CUDA_ERROR_OUT_OF_MEMORY";
-    return kSuccess;
-  case kInvalidPtx:
-    *name = "CUDA_ERROR_INVALID_PTX";
-    return kSuccess;
-  case kNotFound:
-    *name = "CUDA_ERROR_NOT_FOUND";
-    return kSuccess;
-  case kIllegalAddress:
-    *name = "CUDA_ERROR_ILLEGAL_ADDRESS";
-    return kSuccess;
-  default:
+  static const std::map<CUresult, const char *> names = {
+      {kSuccess, "CUDA_SUCCESS"},
+      {kInvalidValue, "CUDA_ERROR_INVALID_VALUE"},
+      {kOutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY"},
+      {kInvalidPtx, "CUDA_ERROR_INVALID_PTX"},
+      {kNotFound, "CUDA_ERROR_NOT_FOUND"},
+      {kIllegalAddress, "CUDA_ERROR_ILLEGAL_ADDRESS"}};
+  auto it = names.find(r);
+  if (it == names.end())
     return kInvalidValue;
-  }
+  *name = it->second;
+  return kSuccess;
 }
 CUresult cuDevicePrimaryCtxRetain(CUctx_st **context, int) {
   *context = &theContext;
@@ -602,28 +592,18 @@ CUresult cuEventDestroy_v2(CUevent_st *event) {
   return kSuccess;
 }
 
-long fakeCudaGraphLaunches() {
-  return counted([] { return graphLaunches; });
-}
-long fakeCudaGraphsBuilt() {
-  return counted([] { return graphsBuilt; });
-}
-long fakeCudaNodeUpdates() {
-  return counted([] { return nodeUpdates; });
-}
-long fakeCudaLaunches() {
-  return counted([] { return launches; });
-}
-long fakeCudaStreams() {
-  return counted([] { return streams; });
-}
-long fakeCudaLookups() {
-  return counted([] { return lookups; });
-}
-long fakeCudaWaits() {
-  return counted([] { return waits; });
-}
-long fakeCudaLiveAllocations() {
-  return counted([] { return long(allocations.size()); });
-}
+// What a test reads (dlsym), each under the fake's lock.
+#define FAKE_CUDA_COUNTER(name, value)                                         \
+  long name() {                                                                \
+    return counted([] { return long(value); });                                \
+  }
+FAKE_CUDA_COUNTER(fakeCudaLaunches, launches)
+FAKE_CUDA_COUNTER(fakeCudaStreams, streams)
+FAKE_CUDA_COUNTER(fakeCudaLookups, lookups)
+FAKE_CUDA_COUNTER(fakeCudaWaits, waits)
+FAKE_CUDA_COUNTER(fakeCudaLiveAllocations, allocations.size())
+FAKE_CUDA_COUNTER(fakeCudaGraphsBuilt, graphsBuilt)
+FAKE_CUDA_COUNTER(fakeCudaGraphLaunches, graphLaunches)
+FAKE_CUDA_COUNTER(fakeCudaNodeUpdates, nodeUpdates)
+#undef FAKE_CUDA_COUNTER
 }
