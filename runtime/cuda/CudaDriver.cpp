@@ -41,10 +41,15 @@ std::string loadAndInit() {
   void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!library)
     return "no CUDA driver: libcuda.so.1 not found";
-  std::string missing;
-  auto bind = [&](auto &slot, const char *name) {
+  // An entry point Heed can do without (DriverApi says what each gives)
+  // is left null where the driver lacks it; one it needs is named.
+  auto optional = [&](auto &slot, const char *name) {
     slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(
         dlsym(library, name));
+  };
+  std::string missing;
+  auto bind = [&](auto &slot, const char *name) {
+    optional(slot, name);
     if (!slot && missing.empty())
       missing = name;
   };
@@ -53,8 +58,7 @@ std::string loadAndInit() {
   // Without these two nothing else can be said: not a driver at all.
   if (!missing.empty())
     return "libcuda.so.1 has no " + missing + ": not a CUDA driver";
-  api.getErrorName = reinterpret_cast<decltype(api.getErrorName)>(
-      dlsym(library, "cuGetErrorName"));
+  optional(api.getErrorName, "cuGetErrorName");
   if (CUresult r = api.init(0); r != kCudaSuccess)
     return "the CUDA driver did not initialize: cuInit failed with " +
            describe(r);
@@ -88,11 +92,6 @@ std::string loadAndInit() {
   bind(api.eventDestroy, "cuEventDestroy_v2");
   if (!missing.empty())
     return "the CUDA driver has no " + missing + " (too old a driver?)";
-  // Entry points Heed can do without (DriverApi says what each gives).
-  auto optional = [&](auto &slot, const char *name) {
-    slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(
-        dlsym(library, name));
-  };
   optional(api.memPrefetchAsync, "cuMemPrefetchAsync_v2");
   optional(api.funcGetParamInfo, "cuFuncGetParamInfo");
   optional(api.graphCreate, "cuGraphCreate");

@@ -74,7 +74,8 @@ struct BlockCache {
   std::multimap<size_t, void *>::iterator pick(size_t size) {
     auto [first, end] = kept.equal_range(size);
     auto last = lastRun.find(size);
-    size_t n = thisRun.count(size) ? thisRun[size].size() : 0;
+    auto now = thisRun.find(size);
+    size_t n = now == thisRun.end() ? 0 : now->second.size();
     if (last != lastRun.end() && n < last->second.size())
       for (auto it = first; it != end; ++it)
         if (it->second == last->second[n])
