@@ -42,7 +42,7 @@ def lit_commands(path):
 
 
 def golden_cases():
-    """(name, heed run arguments, golden, atol) per case of cuda-goldens.test."""
+    """(name, heed run arguments, golden, atol, rtol) per case of cuda-goldens.test."""
     runs, cases = {}, []
     for command in lit_commands(os.path.join(ROOT, "test/GPU/cuda-goldens.test")):
         command = command.replace("%examples", "examples").replace("%S", "test/GPU")
@@ -54,8 +54,9 @@ def golden_cases():
         elif words[0] == "heed-allclose":
             out, golden = words[1], words[2]
             atol = float(words[words.index("--atol") + 1]) if "--atol" in words else 1e-5
+            rtol = float(words[words.index("--rtol") + 1]) if "--rtol" in words else 1e-4
             name = os.path.basename(out)[:-len(".npz")]
-            cases.append((name, runs[out], golden, atol))
+            cases.append((name, runs[out], golden, atol, rtol))
     return cases
 
 
@@ -81,7 +82,7 @@ def main(build, out, only=None):
     shutil.copy(os.path.join(build, "bin", "heed-aot-run-cuda"), out)
     manifest = {"goldens": [], "benchmarks": []}
 
-    for name, args, golden, atol in golden_cases():
+    for name, args, golden, atol, rtol in golden_cases():
         if not wanted(name):
             continue
         model = args[0]
@@ -92,7 +93,7 @@ def main(build, out, only=None):
         lib = compile_library(heed, out, name, model, options)
         manifest["goldens"].append({"name": name, "model": model_name(model), "library": lib,
                                     "weights": weights, "inputs": inputs,
-                                    "golden": golden, "atol": atol})
+                                    "golden": golden, "atol": atol, "rtol": rtol})
         print("golden", name, file=sys.stderr)
 
     # Benchmarks: inputs made on the device (random; the values do not

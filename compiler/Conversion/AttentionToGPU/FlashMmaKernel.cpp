@@ -5,22 +5,29 @@
 // (mma.sync.m16n8k16, WarpMma.h), for heads whose D is a multiple of 16
 // and Dv of 8, both up to 128. A block is 4 warps and 64 query rows, 16 a
 // warp; the query tile is staged once, scaled and rounded, and each step
-// of BK keys runs as four stretches between barriers:
+// of BK keys (FlashAttention-2's loop) runs as:
 //
-//   load:    K tile [BK][D] and V tile transposed [Dv][BK], rounded
+//   load:    K tile [BK][D] and V tile transposed [Dv][BK], rounded; barrier
 //   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf;
-//            each lane's maximum of its two rows → shared partials
-//   weights: m' = max(m, the row's 4 partials); P = exp(S - m') rounded →
-//            shared [64][BK]; O *= exp(m - m'), l *= exp(m - m'); each
-//            lane's sum of its P → shared partials
-//   context: l += the row's 4 partials; O += P V (BK / 16 × Dv / 8
-//            products a warp)
+//            each lane's maxima of its two rows
+//   weights: m' = max(m, the row's maximum over the 4 lanes holding it:
+//            butterfly shuffles); P = exp(S - m'); O *= exp(m - m'),
+//            l = exp(m - m') l + the lane's sums of its P
+//   context: O += P V (BK / 16 × Dv / 8 products a warp), barrier
 //
-// and each lane writes its accumulators of O / l (zeros where l = 0). The
-// lanes of a row (g = lane / 4 the same, t = lane % 4) hold two columns
-// of each 8-column tile: they exchange their partial maxima and sums
-// through shared memory, so the CPU-run schedule (one thread at a time)
-// runs the same body.
+// The lanes of a row (g = lane / 4 the same, t = lane % 4) hold two
+// columns of each 8-column tile. P stays in registers on a GPU: the
+// accumulators of two neighbouring 16 × 8 tiles of S are a lane's A
+// fragment of a 16 × 16 tile. Each lane's l sums only its own columns;
+// the 4 lanes' sums are added at the end, and each lane writes its
+// accumulators of O / l (zeros where l = 0).
+//
+// On the host (the CPU-run schedule, one thread at a time) each stage is
+// a stretch of its own, the shuffles read the group's values from arrays,
+// and each lane stores the A fragment its P makes (the same mapping from
+// accumulators to fragment registers) into a shared tile at the positions
+// the fragment layout gives, from which the emulated product reads the
+// other lanes' registers: so the host run checks the mapping too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,6 +40,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -50,14 +58,15 @@ constexpr int64_t kPad = 8;            // elements a shared row is padded by
 constexpr int64_t kMaxDepth = 128;
 constexpr int64_t kSharedBytes = 48 * 1024;
 
+/// A block's shared memory on a GPU (the host's weights tile aside).
 int64_t sharedBytes(int64_t keyTile, int64_t depth, int64_t valueDepth) {
   return 2 * (kRows * (depth + kPad) + keyTile * (depth + kPad) +
-              valueDepth * (keyTile + kPad) + kRows * (keyTile + kPad)) +
-         2 * 4 * kRows * 4;
+              valueDepth * (keyTile + kPad));
 }
 
-/// The shared buffers, in BlockProgram::shared's order.
-enum Shared { kQuery, kKeys, kValuesT, kWeights, kPartialMax, kPartialSum };
+/// The shared buffers, in BlockProgram::shared's order; the weights only
+/// on the host.
+enum Shared { kQuery, kKeys, kValuesT, kWeights };
 
 class MmaFlashBody : public IndexMath {
 public:
@@ -151,14 +160,13 @@ public:
   /// On a GPU the steps along the depth are unrolled (the fragments'
   /// offsets are immediates); on the host they are a loop, which keeps the
   /// emulation's code small.
-  SmallVector<Value> products(Value aTile, Value bTile, int64_t depth,
-                              ValueRange accs) {
+  SmallVector<Value> products(function_ref<WarpMmaLoad(Value kc)> aAt,
+                              Value bTile, int64_t depth, ValueRange accs) {
     auto step = [&](Value kc, ValueRange in) {
       SmallVector<WarpMmaLoad> bLoads;
       for (int64_t j = 0; j < static_cast<int64_t>(in.size()); ++j)
         bLoads.push_back(loadB(bTile, idx(8 * j), kc));
-      return emitWarpMmas(b, loc, onHost, element, lane(),
-                          loadA(aTile, warpRow(), kc), bLoads, in);
+      return emitWarpMmas(b, loc, onHost, element, lane(), aAt(kc), bLoads, in);
     };
     if (!onHost) {
       SmallVector<Value> out(accs.begin(), accs.end());
@@ -183,18 +191,33 @@ public:
     return add(mul(rem(lane(), 4), 2), idx(i % 2));
   }
 
-  /// The maximum (or sum) of row half h's 4 partials.
-  Value combinePartials(Shared which, int64_t h, bool maximum) {
-    Value row = accumulatorRow(2 * h);
-    Value result;
-    for (int64_t t = 0; t < 4; ++t) {
-      Value x = memref::LoadOp::create(b, loc, shared(which),
-                                       ValueRange{row, idx(t)});
-      result = !result   ? x
-               : maximum ? Value(arith::MaximumFOp::create(b, loc, result, x))
-                         : Value(arith::AddFOp::create(b, loc, result, x));
-    }
-    return result;
+  /// The lane's A register `r` (0-3) of the weights' 16-key chunk `chunk`,
+  /// from its accumulators of P (`weights`: the 8-key tiles): register r
+  /// holds row g + 8 (r % 2), keys 2t + 8 (r / 2) + {0, 1} of the chunk,
+  /// which are accumulators 2 (r % 2) and 2 (r % 2) + 1 of tile
+  /// 2 chunk + r / 2 (WarpMma.h's tables).
+  Value weightsRegister(ValueRange weights, int64_t chunk, int64_t r) {
+    Value tile = weights[2 * chunk + r / 2];
+    SmallVector<Value> pair;
+    for (int64_t e = 0; e < 2; ++e)
+      pair.push_back(arith::TruncFOp::create(
+          b, loc, element,
+          vector::ExtractOp::create(b, loc, tile, 2 * (r % 2) + e)));
+    return vector::FromElementsOp::create(b, loc, VectorType::get({2}, element),
+                                          pair);
+  }
+
+  /// On the host: stores the lane's A registers of P where the fragment
+  /// layout puts them in a [rows][BK] tile, for the other lanes' emulated
+  /// products to read.
+  void storeWeightsFragments(ValueRange weights) {
+    for (int64_t chunk = 0; chunk < keyTile / 16; ++chunk)
+      for (int64_t r = 0; r < 4; ++r) {
+        Value row = add(add(warpRow(), div(lane(), 4)), idx(8 * (r % 2)));
+        Value col = add(mul(rem(lane(), 4), 2), idx(16 * chunk + 8 * (r / 2)));
+        vector::StoreOp::create(b, loc, weightsRegister(weights, chunk, r),
+                                shared(kWeights), ValueRange{row, col});
+      }
   }
 
   Value keyEnd() {
@@ -221,13 +244,15 @@ public:
   Type f32;
 };
 
-/// The state's layout: m (2 rows), l (2 rows), O (Dv / 8 tiles), S (BK / 8
-/// tiles).
+/// The state's layout: m (the lane's 2 rows), l (the lane's share of its 2
+/// rows' sums), the lane's maxima of its 2 rows in this tile's scores, O
+/// (Dv / 8 tiles), S and then P (BK / 8 tiles).
 struct StateLayout {
+  static constexpr unsigned kMax = 0, kSum = 1, kTileMax = 2;
   int64_t outTiles, scoreTiles;
-  int64_t o(int64_t j) const { return 2 + j; }
-  int64_t sc(int64_t j) const { return 2 + outTiles + j; }
-  size_t size() const { return 2 + outTiles + scoreTiles; }
+  int64_t o(int64_t j) const { return 3 + j; }
+  int64_t sc(int64_t j) const { return 3 + outTiles + j; }
+  size_t size() const { return 3 + outTiles + scoreTiles; }
 };
 
 } // namespace
@@ -265,13 +290,15 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.threads = kThreads;
   p.shared = {MemRefType::get({kRows, s.depth + kPad}, element),
               MemRefType::get({keyTile, s.depth + kPad}, element),
-              MemRefType::get({s.valueDepth, keyTile + kPad}, element),
-              MemRefType::get({kRows, keyTile + kPad}, element),
-              MemRefType::get({kRows, 4}, f32),
-              MemRefType::get({kRows, 4}, f32)};
+              MemRefType::get({s.valueDepth, keyTile + kPad}, element)};
+  if (onHost)
+    p.shared.push_back(MemRefType::get({kRows, keyTile + kPad}, element));
   p.state.assign(layout.size(), VectorType::get({4}, f32));
-  p.state[0] = p.state[1] = VectorType::get({2}, f32);
+  for (unsigned i :
+       {StateLayout::kMax, StateLayout::kSum, StateLayout::kTileMax})
+    p.state[i] = VectorType::get({2}, f32);
   p.step = keyTile;
+  p.laneGroup = 4;
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
     MmaFlashBody m = body(b, place);
     // The block's query rows, scaled and rounded (read from the first
@@ -279,7 +306,8 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     m.stage(0, kRows, s.depth, m.firstRow(), m.idx(s.queries), s.queries,
             s.scale, m.shared(kQuery), /*transposed=*/false);
     SmallVector<Value> state = {m.constantVector(2, -FLT_MAX),
-                                m.constantVector(2, 0.0f)};
+                                m.constantVector(2, 0.0f),
+                                m.constantVector(2, -FLT_MAX)};
     state.resize(layout.size(), m.constantVector(4, 0.0f));
     return state;
   };
@@ -293,13 +321,14 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     m.stage(2, keyTile, s.valueDepth, first, place.end, s.steps, 1.0f,
             m.shared(kValuesT), /*transposed=*/true);
   };
-  // Scores, masked; each lane's maxima of its two rows.
+  // Scores, masked; the lane's maxima of its two rows.
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
                   ValueRange state) {
     MmaFlashBody m = body(b, place);
     SmallVector<Value> next(state.begin(), state.end());
     SmallVector<Value> scores = m.products(
-        m.shared(kQuery), m.shared(kKeys), s.depth,
+        [&](Value kc) { return m.loadA(m.shared(kQuery), m.warpRow(), kc); },
+        m.shared(kKeys), s.depth,
         SmallVector<Value>(layout.scoreTiles, m.constantVector(4, 0.0f)));
     Value negInf = m.cf(-INFINITY);
     Value rowMax[2] = {negInf, negInf};
@@ -321,70 +350,92 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
       }
       next[layout.sc(j)] = tile;
     }
-    Value t = m.rem(m.lane(), 4);
-    for (int64_t h = 0; h < 2; ++h)
-      memref::StoreOp::create(b, loc, rowMax[h], m.shared(kPartialMax),
-                              ValueRange{m.accumulatorRow(2 * h), t});
+    next[StateLayout::kTileMax] =
+        vector::FromElementsOp::create(b, loc, m.vec(2), rowMax);
     return next;
   };
-  // The rows' new maxima; weights (rounded, shared), rescaled O and l; each
-  // lane's sums of its two rows.
-  p.laterStages.push_back([&](OpBuilder &b, const BlockPlace &place,
-                              Value first, ValueRange state) {
+  // After the rows' maxima over their 4 lanes: the rows' new maxima;
+  // weights, rescaled O and l, the lane's sums of its weights.
+  BlockProgram::Stage weights;
+  weights.barrier = false;
+  weights.reduceBefore.push_back(
+      {StateLayout::kTileMax, [](OpBuilder &b, Value x, Value y) -> Value {
+         return arith::MaximumFOp::create(b, b.getUnknownLoc(), x, y);
+       }});
+  weights.compute = [&](OpBuilder &b, const BlockPlace &place, Value,
+                        ValueRange state) {
     MmaFlashBody m = body(b, place);
     SmallVector<Value> next(state.begin(), state.end());
-    Value newMax[2], alpha[2], rowSum[2] = {m.cf(0.0f), m.cf(0.0f)};
-    for (int64_t h = 0; h < 2; ++h) {
-      Value old = vector::ExtractOp::create(b, loc, state[0], h);
-      newMax[h] = arith::MaximumFOp::create(
-          b, loc, old, m.combinePartials(kPartialMax, h, /*maximum=*/true));
-      alpha[h] = math::ExpOp::create(
-          b, loc, arith::SubFOp::create(b, loc, old, newMax[h]));
-    }
-    for (int64_t j = 0; j < layout.scoreTiles; ++j)
+    Value newMax = arith::MaximumFOp::create(b, loc, state[StateLayout::kMax],
+                                             state[StateLayout::kTileMax]);
+    Value alphas = math::ExpOp::create(
+        b, loc,
+        arith::SubFOp::create(b, loc, state[StateLayout::kMax], newMax));
+    Value rowSum[2] = {m.cf(0.0f), m.cf(0.0f)};
+    for (int64_t j = 0; j < layout.scoreTiles; ++j) {
+      Value tile = state[layout.sc(j)];
       for (int64_t i = 0; i < 4; ++i) {
-        Value score = vector::ExtractOp::create(b, loc, state[layout.sc(j)], i);
+        Value score = vector::ExtractOp::create(b, loc, tile, i);
         Value p = math::ExpOp::create(
-            b, loc, arith::SubFOp::create(b, loc, score, newMax[i / 2]));
+            b, loc,
+            arith::SubFOp::create(
+                b, loc, score,
+                vector::ExtractOp::create(b, loc, newMax, i / 2)));
         rowSum[i / 2] = arith::AddFOp::create(b, loc, rowSum[i / 2], p);
-        memref::StoreOp::create(
-            b, loc, arith::TruncFOp::create(b, loc, element, p),
-            m.shared(kWeights),
-            ValueRange{m.accumulatorRow(i),
-                       m.add(m.idx(8 * j), m.accumulatorColumn(i))});
+        tile = vector::InsertOp::create(b, loc, p, tile, i);
       }
-    Value alphas = vector::FromElementsOp::create(
-        b, loc, m.vec(2), ValueRange{alpha[0], alpha[1]});
+      next[layout.sc(j)] = tile;
+    }
+    Value alpha[2] = {vector::ExtractOp::create(b, loc, alphas, 0),
+                      vector::ExtractOp::create(b, loc, alphas, 1)};
     Value perAccumulator = vector::FromElementsOp::create(
         b, loc, m.vec(4), ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
     for (int64_t j = 0; j < layout.outTiles; ++j)
       next[layout.o(j)] =
           arith::MulFOp::create(b, loc, state[layout.o(j)], perAccumulator);
-    next[0] = vector::FromElementsOp::create(b, loc, m.vec(2),
-                                             ValueRange{newMax[0], newMax[1]});
-    next[1] = arith::MulFOp::create(b, loc, state[1], alphas);
-    Value t = m.rem(m.lane(), 4);
-    for (int64_t h = 0; h < 2; ++h)
-      memref::StoreOp::create(b, loc, rowSum[h], m.shared(kPartialSum),
-                              ValueRange{m.accumulatorRow(2 * h), t});
+    next[StateLayout::kMax] = newMax;
+    next[StateLayout::kSum] = arith::AddFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, state[StateLayout::kSum], alphas),
+        vector::FromElementsOp::create(b, loc, m.vec(2), rowSum));
+    if (onHost)
+      m.storeWeightsFragments(
+          ArrayRef<Value>(next).slice(layout.sc(0), layout.scoreTiles));
     return next;
-  });
-  // l += the rows' sums; O += P V.
-  p.laterStages.push_back(
-      [&](OpBuilder &b, const BlockPlace &place, Value, ValueRange state) {
-        MmaFlashBody m = body(b, place);
-        SmallVector<Value> next(state.begin(), state.end());
-        Value sums = vector::FromElementsOp::create(
-            b, loc, m.vec(2),
-            ValueRange{m.combinePartials(kPartialSum, 0, /*maximum=*/false),
-                       m.combinePartials(kPartialSum, 1, /*maximum=*/false)});
-        next[1] = arith::AddFOp::create(b, loc, state[1], sums);
-        SmallVector<Value> o(state.begin() + layout.o(0),
-                             state.begin() + layout.o(layout.outTiles));
-        o = m.products(m.shared(kWeights), m.shared(kValuesT), keyTile, o);
-        llvm::copy(o, next.begin() + layout.o(0));
-        return next;
-      });
+  };
+  p.laterStages.push_back(std::move(weights));
+  // O += P V: on a GPU with P from the lane's registers, on the host from
+  // the fragments the lanes stored.
+  BlockProgram::Stage context;
+  context.barrier = false;
+  context.compute = [&](OpBuilder &b, const BlockPlace &place, Value,
+                        ValueRange state) {
+    MmaFlashBody m = body(b, place);
+    SmallVector<Value> next(state.begin(), state.end());
+    SmallVector<Value> weightTiles(state.begin() + layout.sc(0),
+                                   state.begin() +
+                                       layout.sc(layout.scoreTiles));
+    SmallVector<Value> o(state.begin() + layout.o(0),
+                         state.begin() + layout.o(layout.outTiles));
+    o = m.products(
+        [&](Value kc) -> WarpMmaLoad {
+          if (onHost)
+            return m.loadA(m.shared(kWeights), m.warpRow(), kc);
+          int64_t chunk = *getConstantIntValue(kc) / 16;
+          return [&m, &weightTiles, chunk](OpBuilder &, Value,
+                                           Value reg) -> Value {
+            return m.weightsRegister(weightTiles, chunk,
+                                     *getConstantIntValue(reg));
+          };
+        },
+        m.shared(kValuesT), keyTile, o);
+    llvm::copy(o, next.begin() + layout.o(0));
+    return next;
+  };
+  p.laterStages.push_back(std::move(context));
+  p.reduceBeforeFinish.push_back(
+      {StateLayout::kSum, [](OpBuilder &b, Value x, Value y) -> Value {
+         return arith::AddFOp::create(b, b.getUnknownLoc(), x, y);
+       }});
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange state) {
     MmaFlashBody m = body(b, place);
     auto [row0, offset] = m.rowOf(3, s.valueDepth);
@@ -394,7 +445,8 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
                                       m.lessThan(row, m.idx(s.queries)), false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&branch.getThenRegion().front());
-      Value l = vector::ExtractOp::create(b, loc, state[1], i / 2);
+      Value l =
+          vector::ExtractOp::create(b, loc, state[StateLayout::kSum], i / 2);
       Value any =
           arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, m.cf(0));
       Value inverse = arith::SelectOp::create(

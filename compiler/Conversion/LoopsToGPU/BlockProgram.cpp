@@ -93,6 +93,38 @@ void eachBlockOnHost(OpBuilder &b, Location loc, std::array<int64_t, 3> grid,
   });
 }
 
+/// `value` (f32 or a vector of f32) of the lane `mask` lanes away
+/// (lane ^ mask) in the warp.
+Value shuffleXor(OpBuilder &b, Location loc, Value value, int64_t mask) {
+  auto i32 = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  };
+  auto one = [&](Value x) -> Value {
+    return gpu::ShuffleOp::create(b, loc, x, i32(mask), i32(32),
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  };
+  auto vector = dyn_cast<VectorType>(value.getType());
+  if (!vector)
+    return one(value);
+  SmallVector<Value> elements;
+  for (int64_t e = 0; e < vector.getNumElements(); ++e)
+    elements.push_back(one(vector::ExtractOp::create(b, loc, value, e)));
+  return vector::FromElementsOp::create(b, loc, vector, elements);
+}
+
+/// The reductions over groups of `group` lanes, on a GPU: a butterfly,
+/// lane k combining its value with lane k ^ 1's, then k ^ 2's, ...
+/// (combine is commutative, so every lane gets the host's tree).
+void reduceLanesOnGPU(OpBuilder &b, Location loc, int64_t group,
+                      ArrayRef<BlockProgram::LaneReduction> reductions,
+                      SmallVector<Value> &state) {
+  for (const BlockProgram::LaneReduction &r : reductions)
+    for (int64_t mask = 1; mask < group; mask *= 2)
+      state[r.index] = r.combine(b, state[r.index],
+                                 shuffleXor(b, loc, state[r.index], mask));
+}
+
 } // namespace
 
 void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
@@ -118,15 +150,19 @@ void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
     p.load(b, place, i);
     gpu::BarrierOp::create(b, loc);
     SmallVector<Value> next = p.compute(b, place, i, loop.getRegionIterArgs());
-    for (const BlockProgram::Compute &stage : p.laterStages) {
-      gpu::BarrierOp::create(b, loc);
-      next = stage(b, place, i, next);
+    for (const BlockProgram::Stage &stage : p.laterStages) {
+      if (stage.barrier)
+        gpu::BarrierOp::create(b, loc);
+      reduceLanesOnGPU(b, loc, p.laneGroup, stage.reduceBefore, next);
+      next = stage.compute(b, place, i, next);
     }
     // The next step's loads overwrite what this step read.
     gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, next);
   }
-  p.finish(b, place, loop.getResults());
+  SmallVector<Value> final(loop.getResults());
+  reduceLanesOnGPU(b, loc, p.laneGroup, p.reduceBeforeFinish, final);
+  p.finish(b, place, final);
   gpu::TerminatorOp::create(b, loc);
 }
 
@@ -152,32 +188,80 @@ public:
   }
   SmallVector<Value> read(Value thread) {
     SmallVector<Value> values;
-    for (Value a : arrays) {
-      auto type = cast<MemRefType>(a.getType());
-      if (type.getRank() == 1)
-        values.push_back(memref::LoadOp::create(b, loc, a, thread));
-      else
-        values.push_back(vector::LoadOp::create(
-            b, loc,
-            VectorType::get({type.getDimSize(1)}, type.getElementType()), a,
-            ValueRange{thread, zero()}));
-    }
+    for (Value a : arrays)
+      values.push_back(load(a, thread));
+    for (auto [index, array] : reduced)
+      values[index] = load(array, thread);
     return values;
   }
   void write(Value thread, ValueRange values) {
-    for (auto [a, v] : llvm::zip_equal(arrays, values)) {
-      if (cast<MemRefType>(a.getType()).getRank() == 1)
-        memref::StoreOp::create(b, loc, v, a, thread);
-      else
-        vector::StoreOp::create(b, loc, v, a, ValueRange{thread, zero()});
-    }
+    for (auto [a, v] : llvm::zip_equal(arrays, values))
+      store(a, thread, v);
+  }
+
+  /// Before a stage: every thread's reduced values, from its group's
+  /// state, into arrays of their own at the function's entry (the stage
+  /// overwrites the state as it goes); `read` then returns them in their
+  /// place. `eachThread` runs
+  /// its callback in a loop over the threads.
+  void reduceLanes(int64_t group,
+                   ArrayRef<BlockProgram::LaneReduction> reductions,
+                   function_ref<void(function_ref<void(Value)>)> eachThread) {
+    reduced.clear();
+    if (reductions.empty())
+      return;
+    // (A builder at the entry now: one made while the entry block was
+    // empty would append to it.)
+    OpBuilder alloc = atFunctionEntry(b);
+    SmallVector<Value> targets;
+    for (const BlockProgram::LaneReduction &r : reductions)
+      targets.push_back(memref::AllocaOp::create(
+          alloc, loc, cast<MemRefType>(arrays[r.index].getType())));
+    eachThread([&](Value thread) {
+      Value first = arith::MulIOp::create(
+          b, loc,
+          arith::DivUIOp::create(b, loc, thread,
+                                 arith::ConstantIndexOp::create(b, loc, group)),
+          arith::ConstantIndexOp::create(b, loc, group));
+      for (auto [r, target] : llvm::zip_equal(reductions, targets)) {
+        SmallVector<Value> values;
+        for (int64_t k = 0; k < group; ++k)
+          values.push_back(load(
+              arrays[r.index],
+              arith::AddIOp::create(
+                  b, loc, first, arith::ConstantIndexOp::create(b, loc, k))));
+        // The tree: neighbours first, then pairs of pairs.
+        for (size_t width = 1; width < values.size(); width *= 2)
+          for (size_t k = 0; k + width < values.size(); k += 2 * width)
+            values[k] = r.combine(b, values[k], values[k + width]);
+        store(target, thread, values[0]);
+      }
+    });
+    for (auto [r, target] : llvm::zip_equal(reductions, targets))
+      reduced.push_back({r.index, target});
   }
 
 private:
   Value zero() { return arith::ConstantIndexOp::create(b, loc, 0); }
+  Value load(Value array, Value thread) {
+    auto type = cast<MemRefType>(array.getType());
+    if (type.getRank() == 1)
+      return memref::LoadOp::create(b, loc, array, thread);
+    return vector::LoadOp::create(
+        b, loc, VectorType::get({type.getDimSize(1)}, type.getElementType()),
+        array, ValueRange{thread, zero()});
+  }
+  void store(Value array, Value thread, Value v) {
+    if (cast<MemRefType>(array.getType()).getRank() == 1)
+      memref::StoreOp::create(b, loc, v, array, thread);
+    else
+      vector::StoreOp::create(b, loc, v, array, ValueRange{thread, zero()});
+  }
   OpBuilder &b;
   Location loc;
   SmallVector<Value> arrays;
+  /// The reduced values the next read returns: (state index, array).
+  SmallVector<std::pair<unsigned, Value>> reduced;
 };
 
 } // namespace
@@ -210,13 +294,17 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
     eachThread([&](Value thread) {
       state.write(thread, p.compute(b, place, i, state.read(thread)));
     });
-    for (const BlockProgram::Compute &stage : p.laterStages)
+    for (const BlockProgram::Stage &stage : p.laterStages) {
+      // (barrier or lane reductions)
+      state.reduceLanes(p.laneGroup, stage.reduceBefore, eachThread);
       eachThread([&](Value thread) {
-        // (barrier)
-        state.write(thread, stage(b, place, i, state.read(thread)));
+        state.write(thread, stage.compute(b, place, i, state.read(thread)));
       });
+    }
+    state.reduceLanes(p.laneGroup, {}, eachThread);
     // (barrier)
     b.setInsertionPointAfter(steps);
+    state.reduceLanes(p.laneGroup, p.reduceBeforeFinish, eachThread);
     eachThread([&](Value thread) { p.finish(b, place, state.read(thread)); });
   });
 }

@@ -8,15 +8,20 @@
 //
 //   state = init(thread)
 //   for i in [0, end) step s:       (end: the same for every thread)
-//     load(thread, i); barrier; state = compute(thread, i, state); barrier
-//     [state = stage(thread, i, state); barrier]  for each later stage
-//   finish(thread, state)
+//     load(thread, i); barrier; state = compute(thread, i, state)
+//     [barrier or lane reductions; state = stage(thread, i, state)]
+//                                    for each later stage
+//     barrier
+//   [lane reductions]; finish(thread, state)
 //
 // Placed as one gpu.launch (the state in registers, as scf.for iter_args)
 // or, to check its arithmetic without a GPU, as loops over blocks and
 // threads on the host: one loop over the threads per stretch between
 // barriers, the state a thread carries over a barrier in arrays indexed by
-// the thread. The callbacks emit the same code in both.
+// the thread. The callbacks emit the same code in both. A lane reduction
+// (a row's maximum over the lanes holding its columns) is butterfly
+// shuffles on a GPU; on the host, a stretch boundary, after which each
+// thread reads its group's values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,10 +72,28 @@ struct BlockProgram {
   using Compute = std::function<llvm::SmallVector<mlir::Value>(
       Builder &, const BlockPlace &, mlir::Value i, mlir::ValueRange state)>;
   Compute compute;
-  /// Further stretches of step `i`, each after a barrier: threads exchange
-  /// what they computed through shared memory (a row's partial maxima, a
-  /// tile of weights for the next product).
-  std::vector<Compute> laterStages;
+  /// A state value combined over a group of lanes: each lane of the group
+  /// gets combine(combine(x0, x1), combine(x2, x3)) (for 4 lanes; a tree in
+  /// lane order for any power of two), with x_k lane k's value.
+  struct LaneReduction {
+    unsigned index; ///< into the state
+    std::function<mlir::Value(Builder &, mlir::Value, mlir::Value)> combine;
+  };
+  /// A further stretch of step `i`. After a barrier (`barrier`) threads
+  /// exchange what they computed through shared memory (a tile for the
+  /// next product); without one, only the lanes of a warp's groups of
+  /// `laneGroup` exchange, through `reduceBefore` (butterfly shuffles on a
+  /// GPU). On the host every stage is a stretch of its own either way.
+  struct Stage {
+    Compute compute;
+    bool barrier = true;
+    llvm::SmallVector<LaneReduction> reduceBefore;
+  };
+  std::vector<Stage> laterStages;
+  /// Lanes (consecutive, a power of two up to 32) that reduce together.
+  int64_t laneGroup = 1;
+  /// Reductions of the final state before `finish`.
+  llvm::SmallVector<LaneReduction> reduceBeforeFinish;
   /// A thread's results written from its final state.
   std::function<void(Builder &, const BlockPlace &, mlir::ValueRange state)>
       finish;
