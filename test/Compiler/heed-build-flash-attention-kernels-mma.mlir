@@ -5,18 +5,19 @@
 
 // 2 rows × 70 queries over 70 keys with lengths and the causal mask, on
 // tensor cores: (2 rows, 2 query tiles) blocks of 4 warps (128 threads);
-// the query tile [64][64 + 8], the key tile [64][64 + 8], the value tile
-// transposed [32][64 + 8], the weights [64][64 + 8] (bf16) and the rows'
-// partial maxima and sums [64][4]; the query tile staged once (scaled),
-// then per 64 keys four stretches between barriers: stage the tiles;
-// scores (4 depth steps × 8 key tiles of products); weights; context
-// (4 key steps × 4 column tiles). The state across steps: the maxima and
-// sums of a lane's two rows and 4 context accumulators (the 8 score
-// accumulators, carried between a step's stretches, are dead across steps).
+// the query tile [64][64 + 8], the key tile [64][64 + 8] and the value
+// tile transposed [32][64 + 8] in shared memory (bf16), nothing else; the
+// query tile staged once (scaled), then per 64 keys: stage the tiles,
+// barrier; scores (4 depth steps × 8 key tiles of products); each row's
+// maximum over its 4 lanes (butterfly shuffles by 1 and 2, no barrier);
+// weights; context from the weights' registers (4 key steps × 4 column
+// tiles, no load of a weights tile); barrier. The state across steps: the
+// maxima and sums of a lane's two rows and 4 context accumulators; after
+// the loop, each row's sum over its 4 lanes.
 // CHECK-LABEL: func.func private @heed_flash_attention_0
 // CHECK-SAME: (%[[Q:.*]]: memref<2x70x64xf32>, %[[K:.*]]: memref<2x70x64xf32>, %[[V:.*]]: memref<2x70x32xf32>, %[[L:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<2x70x32xf32>)
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c2, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
-// CHECK-SAME: workgroup(%[[QS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[KS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<32x72xbf16, #gpu.address_space<workgroup>>, %[[PS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[MAXS:.*]] : memref<64x4xf32, #gpu.address_space<workgroup>>, %[[SUMS:.*]] : memref<64x4xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[QS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[KS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<32x72xbf16, #gpu.address_space<workgroup>>) {
 // CHECK: memref.load %[[Q]]
 // CHECK: arith.mulf %{{.*}}, %cst
 // CHECK: arith.truncf
@@ -26,28 +27,35 @@
 // CHECK: memref.store %{{.*}}, %[[VS]]
 // CHECK: gpu.barrier
 // CHECK-COUNT-32: nvvm.mma.sync
-// CHECK: memref.store %{{.*}}, %[[MAXS]]
-// CHECK: gpu.barrier
-// CHECK: memref.load %[[MAXS]]
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
+// CHECK-NOT: gpu.barrier
 // CHECK: math.exp
-// CHECK: memref.store %{{.*}}, %[[PS]]
-// CHECK: memref.store %{{.*}}, %[[SUMS]]
-// CHECK: gpu.barrier
-// CHECK: memref.load %[[SUMS]]
-// CHECK: vector.load %[[PS]]
+// CHECK-NOT: gpu.barrier
+// CHECK: vector.load %[[VS]]
+// CHECK-NOT: gpu.barrier
 // CHECK-COUNT-16: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.barrier
 // CHECK-NEXT: scf.yield
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
 // CHECK: memref.store %{{.*}}, %[[OUT]]
 // CHECK: gpu.terminator
 
-// On the host: no instruction, no barrier; each product a loop over the
-// depth whose lanes read the fragments of the others.
+// On the host: no instruction, no barrier, no shuffle; each product a loop
+// over the depth whose lanes read the fragments of the others (the
+// weights' from a [64][64 + 8] tile each lane stores its registers in);
+// each row's maximum from its 4 lanes' values, in arrays.
 // HOST-LABEL: func.func private @heed_flash_attention_0
 // HOST-NOT: gpu.
 // HOST-NOT: nvvm
 // HOST: memref.alloca() : memref<64x72xf16>
+// HOST-NEXT: memref.alloca() : memref<64x72xf16>
+// HOST-NEXT: memref.alloca() : memref<32x72xf16>
+// HOST-NEXT: memref.alloca() : memref<64x72xf16>
 // HOST: scf.for %{{.*}} = %c0 to %c64 step %c16 iter_args
 // HOST: arith.extf %{{.*}} : f16 to f32
 func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf32>, memref<2x70x32xf32>, memref<2xf32>, memref<2x70x32xf32>) attributes {heed.flash_attention = {causal = true, heads = array<i64: 0, 0, 0, 0>, scale = 1.250000e-01 : f32}}
