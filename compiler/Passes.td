@@ -1106,11 +1106,11 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     With `precision=bf16` or `f16`, heads whose D is a multiple of 16 and
     Dv of 8 (both up to 128) get a tensor-core kernel instead: blocks of 4
     warps and 64 query rows, S = Q Kᵀ and O += P V as `mma.sync.m16n8k16`
-    products from shared tiles (the query tile staged once, scaled and
-    rounded; P rounded as it is stored), f32 accumulators, the rows' maxima
-    and sums exchanged between the 4 lanes of a row through shared memory:
-    a step is four stretches between barriers (FlashMmaKernel.cpp). Other
-    heads keep the f32 kernel.
+    products (the query, key and value tiles staged in shared memory,
+    rounded; their fragments loaded with `ldmatrix`), f32 accumulators, S
+    and P in registers, each row's maximum over its 4 lanes by butterfly
+    shuffles: a step is two barriers, FlashAttention-2's loop
+    (FlashMmaKernel.cpp). Other heads keep the f32 kernel.
   }];
   let options = [
     Option<"onHost", "on-host", "bool", /*default=*/"false",
@@ -1122,6 +1122,7 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",
                            "mlir::NVVM::NVVMDialect",
+                           "mlir::nvgpu::NVGPUDialect",
                            "mlir::math::MathDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect",
@@ -1280,6 +1281,7 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",
                            "mlir::NVVM::NVVMDialect",
+                           "mlir::nvgpu::NVGPUDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect",
                            "mlir::vector::VectorDialect"];

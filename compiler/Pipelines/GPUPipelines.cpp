@@ -156,6 +156,8 @@ void heed::buildGPUToNVVMPipeline(OpPassManager &pm,
   // Kernels: gpu/arith/math/memref to NVVM and the LLVM dialect, 64-bit
   // indices (the host's), then cleanup.
   pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  // nvgpu's ldmatrix (the tensor-core kernels' fragment loads) to NVVM.
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertNVGPUToNVVMPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
   pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());

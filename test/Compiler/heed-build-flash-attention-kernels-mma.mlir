@@ -11,7 +11,8 @@
 // barrier; scores (4 depth steps × 8 key tiles of products); each row's
 // maximum over its 4 lanes (butterfly shuffles by 1 and 2, no barrier);
 // weights; context from the weights' registers (4 key steps × 4 column
-// tiles, no load of a weights tile); barrier. The state across steps: the
+// tiles, no load of a weights tile); barrier. Fragments of the query, key
+// and value tiles come by ldmatrix. The state across steps: the
 // maxima and sums of a lane's two rows and 4 context accumulators; after
 // the loop, each row's sum over its 4 lanes.
 // CHECK-LABEL: func.func private @heed_flash_attention_0
@@ -26,6 +27,8 @@
 // CHECK: memref.store %{{.*}}, %[[KS]]
 // CHECK: memref.store %{{.*}}, %[[VS]]
 // CHECK: gpu.barrier
+// CHECK: nvgpu.ldmatrix %[[QS]]{{.*}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %[[KS]]{{.*}} {numTiles = 2 : i32, transpose = false}
 // CHECK-COUNT-32: nvvm.mma.sync
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
@@ -34,7 +37,7 @@
 // CHECK-NOT: gpu.barrier
 // CHECK: math.exp
 // CHECK-NOT: gpu.barrier
-// CHECK: vector.load %[[VS]]
+// CHECK: nvgpu.ldmatrix %[[VS]]{{.*}} {numTiles = 2 : i32, transpose = false}
 // CHECK-NOT: gpu.barrier
 // CHECK-COUNT-16: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync

@@ -11,8 +11,8 @@
 // outputs (2 × 2 of them), 8 warps of 32 threads; per K step of 16 the
 // tiles are staged rounded to bf16, K last ([64][16 + 8]: a is read K
 // fastest, b N fastest), then each warp loads its 4 registers of A once
-// and runs 4 products of 16 × 8 (2 registers of B each) into four
-// vector<4xf32> of accumulators.
+// (one ldmatrix.x4) and runs 4 products of 16 × 8 (2 registers of B each,
+// one ldmatrix.x2) into four vector<4xf32> of accumulators.
 // CHECK-LABEL: func.func @matmul
 // CHECK-SAME: (%[[A:.*]]: memref<100x40xf32>, %[[B:.*]]: memref<40x80xf32>, %[[C:.*]]: memref<100x80xf32>)
 // CHECK-NOT: linalg.generic
@@ -32,8 +32,9 @@
 // CHECK: %[[RB:.*]] = arith.truncf %{{.*}} : f32 to bf16
 // CHECK: memref.store %[[RB]], %[[BS]][%[[NB]], %[[KB]]]
 // CHECK: gpu.barrier
-// CHECK-COUNT-4: vector.load %[[AS]]{{.*}} vector<2xbf16>
-// CHECK-NOT: vector.load %[[AS]]
+// CHECK: nvgpu.ldmatrix %[[AS]]{{.*}} {numTiles = 4 : i32, transpose = false} : memref<64x24xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
+// CHECK-NOT: nvgpu.ldmatrix %[[AS]]
+// CHECK: nvgpu.ldmatrix %[[BS]]{{.*}} {numTiles = 2 : i32, transpose = false} : memref<64x24xbf16, #gpu.address_space<workgroup>> -> vector<2x2xbf16>
 // CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK: gpu.barrier
 // CHECK: scf.yield

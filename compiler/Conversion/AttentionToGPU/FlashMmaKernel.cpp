@@ -135,10 +135,10 @@ public:
         });
   }
 
-  /// A fragment load: lane's register `reg` of A (rows `row0`.., columns
-  /// `col0`.. of `tile`), or of B (`tile` holding B transposed: rows are
-  /// B's columns).
-  WarpMmaLoad loadA(Value tile, Value row0, Value col0) {
+  /// Lane `lane`'s register `reg` of A (the warp's rows from `row0`,
+  /// columns from `col0` of `tile`) by WarpMma.h's table: the host's
+  /// reading of the weights the lanes stored.
+  WarpMmaLoad tableA(Value tile, Value row0, Value col0) {
     return [=](OpBuilder &, Value lane, Value reg) -> Value {
       Value row = add(add(row0, div(lane, 4)), mul(rem(reg, 2), 8));
       Value col = add(add(col0, mul(rem(lane, 4), 2)), mul(div(reg, 2), 8));
@@ -146,13 +146,30 @@ public:
                                     ValueRange{row, col});
     };
   }
-  WarpMmaLoad loadB(Value tile, Value row0, Value col0) {
-    return [=](OpBuilder &, Value lane, Value reg) -> Value {
-      Value row = add(row0, div(lane, 4));
-      Value col = add(add(col0, mul(rem(lane, 4), 2)), mul(reg, 8));
-      return vector::LoadOp::create(b, loc, VectorType::get({2}, element), tile,
-                                    ValueRange{row, col});
-    };
+
+  /// A's fragment of the warp's 16 rows of `tile`, columns from `col0`:
+  /// ldmatrix.x4, lane l pointing at row l % 16, column 8 (l / 16), so
+  /// matrix r is rows 8 (r % 2), columns 8 (r / 2): A's register r.
+  WarpFragment fragmentA(Value tile, Value col0) {
+    LdMatrixSource source{tile, /*transpose=*/false, [=](OpBuilder &, Value l) {
+                            return std::make_pair(
+                                add(warpRow(), rem(l, 16)),
+                                add(col0, mul(div(l, 16), 8)));
+                          }};
+    return ldmatrixFragment(loc, onHost, element, source, 4);
+  }
+
+  /// B's fragment of the 8 columns from row `row0` of `tile` (which holds B
+  /// transposed: a row per column of B), K from `col0`: ldmatrix.x2, lane
+  /// l pointing at row l % 8, column 8 ((l / 8) % 2) (lanes from 16 on
+  /// repeat the first 16), so matrix r is K 8r: B's register r.
+  WarpFragment fragmentB(Value tile, Value row0, Value col0) {
+    LdMatrixSource source{tile, /*transpose=*/false, [=](OpBuilder &, Value l) {
+                            return std::make_pair(
+                                add(row0, rem(l, 8)),
+                                add(col0, mul(rem(div(l, 8), 2), 8)));
+                          }};
+    return ldmatrixFragment(loc, onHost, element, source, 2);
   }
 
   /// `accs += A · B` over `depth` (a multiple of 16): A rows of the warp
@@ -160,12 +177,12 @@ public:
   /// On a GPU the steps along the depth are unrolled (the fragments'
   /// offsets are immediates); on the host they are a loop, which keeps the
   /// emulation's code small.
-  SmallVector<Value> products(function_ref<WarpMmaLoad(Value kc)> aAt,
+  SmallVector<Value> products(function_ref<WarpFragment(Value kc)> aAt,
                               Value bTile, int64_t depth, ValueRange accs) {
     auto step = [&](Value kc, ValueRange in) {
-      SmallVector<WarpMmaLoad> bLoads;
+      SmallVector<WarpFragment> bLoads;
       for (int64_t j = 0; j < static_cast<int64_t>(in.size()); ++j)
-        bLoads.push_back(loadB(bTile, idx(8 * j), kc));
+        bLoads.push_back(fragmentB(bTile, idx(8 * j), kc));
       return emitWarpMmas(b, loc, onHost, element, lane(), aAt(kc), bLoads, in);
     };
     if (!onHost) {
@@ -327,7 +344,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     MmaFlashBody m = body(b, place);
     SmallVector<Value> next(state.begin(), state.end());
     SmallVector<Value> scores = m.products(
-        [&](Value kc) { return m.loadA(m.shared(kQuery), m.warpRow(), kc); },
+        [&](Value kc) { return m.fragmentA(m.shared(kQuery), kc); },
         m.shared(kKeys), s.depth,
         SmallVector<Value>(layout.scoreTiles, m.constantVector(4, 0.0f)));
     Value negInf = m.cf(-INFINITY);
@@ -417,15 +434,15 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     SmallVector<Value> o(state.begin() + layout.o(0),
                          state.begin() + layout.o(layout.outTiles));
     o = m.products(
-        [&](Value kc) -> WarpMmaLoad {
+        [&](Value kc) -> WarpFragment {
           if (onHost)
-            return m.loadA(m.shared(kWeights), m.warpRow(), kc);
+            return m.tableA(m.shared(kWeights), m.warpRow(), kc);
           int64_t chunk = *getConstantIntValue(kc) / 16;
-          return [&m, &weightTiles, chunk](OpBuilder &, Value,
-                                           Value reg) -> Value {
+          return WarpMmaLoad([&m, &weightTiles, chunk](OpBuilder &, Value,
+                                                       Value reg) -> Value {
             return m.weightsRegister(weightTiles, chunk,
                                      *getConstantIntValue(reg));
-          };
+          });
         },
         m.shared(kValuesT), keyTile, o);
     llvm::copy(o, next.begin() + layout.o(0));

@@ -70,28 +70,29 @@ public:
             mul(rem(warp, kWarpsN), kWarpCols)};
   }
 
-  /// The thread's accumulators after the step's four products.
+  /// The thread's accumulators after the step's four products. The
+  /// fragments come by ldmatrix (WarpMma.h): A's from the warp's 16 rows,
+  /// lane l pointing at row l % 16, K 8 (l / 16) (matrix r: A's register
+  /// r); B's per 8 columns, lane l at column l % 8, K 8 ((l / 8) % 2).
   SmallVector<Value> multiply(Value thread, Value aTile, Value bTile,
                               ValueRange acc, bool onHost) {
     auto [row0, col0] = warpOrigin(thread);
-    VectorType pair = VectorType::get({2}, element);
-    // Register r of a lane of A: row g + 8 (r % 2), K 2t + 8 (r / 2).
-    auto loadA = [&, row0 = row0](OpBuilder &, Value lane, Value reg) -> Value {
-      Value row = add(add(row0, div(lane, 4)), mul(rem(reg, 2), 8));
-      Value k = add(mul(rem(lane, 4), 2), mul(div(reg, 2), 8));
-      return vector::LoadOp::create(b, loc, pair, aTile, ValueRange{row, k});
-    };
-    SmallVector<WarpMmaLoad> loadB;
+    LdMatrixSource aSource{
+        aTile, /*transpose=*/false, [&, row0 = row0](OpBuilder &, Value l) {
+          return std::make_pair(add(row0, rem(l, 16)), mul(div(l, 16), 8));
+        }};
+    SmallVector<WarpFragment> loadB;
     for (int64_t j = 0; j < kProducts; ++j) {
-      // Register r of a lane of B (columns 8j on): N g, K 2t + 8r.
-      loadB.push_back([&, j, col0 = col0](OpBuilder &, Value lane,
-                                          Value reg) -> Value {
-        Value col = add(add(col0, idx(8 * j)), div(lane, 4));
-        Value k = add(mul(rem(lane, 4), 2), mul(reg, 8));
-        return vector::LoadOp::create(b, loc, pair, bTile, ValueRange{col, k});
-      });
+      LdMatrixSource bSource{bTile, /*transpose=*/false,
+                             [&, j, col0 = col0](OpBuilder &, Value l) {
+                               return std::make_pair(
+                                   add(add(col0, idx(8 * j)), rem(l, 8)),
+                                   mul(rem(div(l, 8), 2), 8));
+                             }};
+      loadB.push_back(ldmatrixFragment(loc, onHost, element, bSource, 2));
     }
-    return emitWarpMmas(b, loc, onHost, element, rem(thread, kWarpSize), loadA,
+    return emitWarpMmas(b, loc, onHost, element, rem(thread, kWarpSize),
+                        ldmatrixFragment(loc, onHost, element, aSource, 4),
                         loadB, acc);
   }
 

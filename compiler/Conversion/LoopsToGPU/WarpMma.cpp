@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -43,15 +45,20 @@ Value idx(OpBuilder &b, Location loc, int64_t v) {
 /// The lane's registers of a fragment: the NVVM op takes f16 pairs as
 /// vector<2xf16>, bf16 pairs as i32.
 SmallVector<Value> loadRegisters(OpBuilder &b, Location loc, Type element,
-                                 Value lane, const WarpMmaLoad &load,
+                                 Value lane, const WarpFragment &load,
                                  int64_t count) {
+  SmallVector<Value> pairs;
+  if (load.ownRegisters)
+    pairs = load.ownRegisters(b, lane);
+  else
+    for (int64_t r = 0; r < count; ++r)
+      pairs.push_back(load.perRegister(b, lane, idx(b, loc, r)));
+  assert(static_cast<int64_t>(pairs.size()) == count && "a fragment's size");
   SmallVector<Value> regs;
-  for (int64_t r = 0; r < count; ++r) {
-    Value pair = load(b, lane, idx(b, loc, r));
+  for (Value pair : pairs)
     regs.push_back(element.isF16()
                        ? pair
                        : LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair));
-  }
   return regs;
 }
 
@@ -124,15 +131,53 @@ Value emitOnHost(OpBuilder &b, Location loc, Value lane,
 
 } // namespace
 
+WarpFragment heed::ldmatrixFragment(Location loc, bool onHost, Type element,
+                                    LdMatrixSource source, int64_t matrices) {
+  WarpFragment fragment([=](OpBuilder &b, Value lane, Value reg) -> Value {
+    IndexMath m(b, loc);
+    VectorType pair = VectorType::get({2}, element);
+    if (!source.transpose) {
+      auto [row, col] =
+          source.rowAddress(b, m.add(m.mul(reg, 8), m.div(lane, 4)));
+      return vector::LoadOp::create(
+          b, loc, pair, source.tile,
+          ValueRange{row, m.add(col, m.mul(m.rem(lane, 4), 2))});
+    }
+    SmallVector<Value> elements;
+    for (int64_t e = 0; e < 2; ++e) {
+      Value from =
+          m.add(m.add(m.mul(reg, 8), m.mul(m.rem(lane, 4), 2)), m.idx(e));
+      auto [row, col] = source.rowAddress(b, from);
+      elements.push_back(memref::LoadOp::create(
+          b, loc, source.tile, ValueRange{row, m.add(col, m.div(lane, 4))}));
+    }
+    return vector::FromElementsOp::create(b, loc, pair, elements);
+  });
+  if (onHost)
+    return fragment;
+  fragment.ownRegisters = [=](OpBuilder &b, Value lane) {
+    auto [row, col] = source.rowAddress(b, lane);
+    Value all = nvgpu::LdMatrixOp::create(
+        b, loc, VectorType::get({matrices, 2}, element), source.tile,
+        ValueRange{row, col}, source.transpose, matrices);
+    SmallVector<Value> registers;
+    for (int64_t j = 0; j < matrices; ++j)
+      registers.push_back(vector::ExtractOp::create(b, loc, all, j));
+    return registers;
+  };
+  return fragment;
+}
+
 SmallVector<Value> heed::emitWarpMmas(OpBuilder &b, Location loc, bool onHost,
                                       Type element, Value lane,
-                                      const WarpMmaLoad &loadA,
-                                      ArrayRef<WarpMmaLoad> loadB,
+                                      const WarpFragment &loadA,
+                                      ArrayRef<WarpFragment> loadB,
                                       ValueRange accs) {
   SmallVector<Value> results;
   if (onHost) {
     for (auto [load, acc] : llvm::zip_equal(loadB, accs))
-      results.push_back(emitOnHost(b, loc, lane, loadA, load, acc));
+      results.push_back(
+          emitOnHost(b, loc, lane, loadA.perRegister, load.perRegister, acc));
     return results;
   }
   SmallVector<Value> a = loadRegisters(b, loc, element, lane, loadA, 4);

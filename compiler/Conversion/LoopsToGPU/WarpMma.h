@@ -47,6 +47,36 @@ mlir::FailureOr<mlir::Type> parsePrecision(mlir::Operation *op,
 using WarpMmaLoad = std::function<mlir::Value(
     mlir::OpBuilder &, mlir::Value lane, mlir::Value reg)>;
 
+/// A fragment of A or B: its registers one at a time, for any lane (the
+/// host's emulation reads other lanes'), and where set, all of the lane's
+/// own at once (on a GPU: one ldmatrix).
+struct WarpFragment {
+  WarpFragment(WarpMmaLoad perRegister) : perRegister(std::move(perRegister)) {}
+  WarpMmaLoad perRegister;
+  std::function<llvm::SmallVector<mlir::Value>(mlir::OpBuilder &,
+                                               mlir::Value lane)>
+      ownRegisters;
+};
+
+/// A fragment that PTX's ldmatrix loads from a tile of 16-bit elements in
+/// shared memory: `matrices` (2 or 4) 8 × 8 matrices, register j from
+/// matrix j. Lane l points at row l % 8 of matrix l / 8 (`rowAddress(l)`:
+/// the row's first element, 16-byte aligned) and gets, of matrix j, the
+/// elements 2 (l % 4) and 2 (l % 4) + 1 of the row lane 8j + l / 4 points
+/// at; transposed, element l / 4 of the rows lanes 8j + 2 (l % 4) and
+/// 8j + 2 (l % 4) + 1 point at. On the host each register is read from
+/// the tile by that rule, through the same `rowAddress`.
+struct LdMatrixSource {
+  mlir::Value tile;
+  bool transpose = false;
+  std::function<std::pair<mlir::Value, mlir::Value>(mlir::OpBuilder &,
+                                                    mlir::Value lane)>
+      rowAddress;
+};
+WarpFragment ldmatrixFragment(mlir::Location loc, bool onHost,
+                              mlir::Type element, LdMatrixSource source,
+                              int64_t matrices);
+
 /// `accs[j] + A · B_j` for each j, the products of one tile of A with
 /// several tiles of B, for the lane `lane` (thread id % 32) of a warp:
 /// each accumulator and result is the lane's 4 accumulators as a
@@ -54,8 +84,8 @@ using WarpMmaLoad = std::function<mlir::Value(
 /// loaded once for all products.
 llvm::SmallVector<mlir::Value>
 emitWarpMmas(mlir::OpBuilder &b, mlir::Location loc, bool onHost,
-             mlir::Type element, mlir::Value lane, const WarpMmaLoad &loadA,
-             llvm::ArrayRef<WarpMmaLoad> loadB, mlir::ValueRange accs);
+             mlir::Type element, mlir::Value lane, const WarpFragment &loadA,
+             llvm::ArrayRef<WarpFragment> loadB, mlir::ValueRange accs);
 
 } // namespace heed
 
