@@ -6,8 +6,9 @@
 // 2 rows × 70 queries over 70 keys with lengths and the causal mask, on
 // tensor cores: (2 rows, 2 query tiles) blocks of 4 warps (128 threads);
 // the query tile [64][64 + 8], the key tile [64][64 + 8] and the value
-// tile transposed [32][64 + 8] in shared memory (bf16), nothing else; the
-// query tile staged once (scaled), then per 64 keys: stage the tiles,
+// tile [64][32 + 8] in shared memory (bf16), nothing else; the query tile
+// staged once (scaled; 4 floats a load where the buffer is 16-byte
+// aligned, 4 loads otherwise), then per 64 keys: stage the tiles,
 // barrier; scores (4 depth steps × 8 key tiles of products); each row's
 // maximum over its 4 lanes (butterfly shuffles by 1 and 2, no barrier);
 // weights; context from the weights' registers (4 key steps × 4 column
@@ -18,14 +19,22 @@
 // CHECK-LABEL: func.func private @heed_flash_attention_0
 // CHECK-SAME: (%[[Q:.*]]: memref<2x70x64xf32>, %[[K:.*]]: memref<2x70x64xf32>, %[[V:.*]]: memref<2x70x32xf32>, %[[L:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<2x70x32xf32>)
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c2, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
-// CHECK-SAME: workgroup(%[[QS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[KS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<32x72xbf16, #gpu.address_space<workgroup>>) {
-// CHECK: memref.load %[[Q]]
+// CHECK-SAME: workgroup(%[[QS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[KS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<64x40xbf16, #gpu.address_space<workgroup>>) {
+// CHECK: %[[QADDR:.*]] = memref.extract_aligned_pointer_as_index %[[Q]]
+// CHECK: %[[QREM:.*]] = arith.remui %[[QADDR]], %c16
+// CHECK: %[[QALIGNED:.*]] = arith.cmpi eq, %[[QREM]], %c0
+// CHECK: scf.if %[[QALIGNED]] {
+// CHECK: vector.load %[[Q]]{{.*}} {alignment = 16 : i64} : memref<2x70x64xf32>, vector<4xf32>
 // CHECK: arith.mulf %{{.*}}, %cst
-// CHECK: arith.truncf
-// CHECK: memref.store %{{.*}}, %[[QS]]
+// CHECK: arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
+// CHECK: vector.store %{{.*}}, %[[QS]]{{.*}} {alignment = 8 : i64}
+// CHECK: } else {
+// CHECK-COUNT-4: memref.load %[[Q]]
+// CHECK: arith.mulf %{{.*}}, %cst
+// CHECK: vector.store %{{.*}}, %[[QS]]
 // CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c64 iter_args({{.*}}) -> (vector<2xf32>, vector<2xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
-// CHECK: memref.store %{{.*}}, %[[KS]]
-// CHECK: memref.store %{{.*}}, %[[VS]]
+// CHECK: vector.store %{{.*}}, %[[KS]]
+// CHECK: vector.store %{{.*}}, %[[VS]]
 // CHECK: gpu.barrier
 // CHECK: nvgpu.ldmatrix %[[QS]]{{.*}} {numTiles = 4 : i32, transpose = false}
 // CHECK: nvgpu.ldmatrix %[[KS]]{{.*}} {numTiles = 2 : i32, transpose = false}
@@ -37,7 +46,7 @@
 // CHECK-NOT: gpu.barrier
 // CHECK: math.exp
 // CHECK-NOT: gpu.barrier
-// CHECK: nvgpu.ldmatrix %[[VS]]{{.*}} {numTiles = 2 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %[[VS]]{{.*}} {numTiles = 2 : i32, transpose = true}
 // CHECK-NOT: gpu.barrier
 // CHECK-COUNT-16: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
@@ -57,7 +66,7 @@
 // HOST-NOT: nvvm
 // HOST: memref.alloca() : memref<64x72xf16>
 // HOST-NEXT: memref.alloca() : memref<64x72xf16>
-// HOST-NEXT: memref.alloca() : memref<32x72xf16>
+// HOST-NEXT: memref.alloca() : memref<64x40xf16>
 // HOST-NEXT: memref.alloca() : memref<64x72xf16>
 // HOST: scf.for %{{.*}} = %c0 to %c64 step %c16 iter_args
 // HOST: arith.extf %{{.*}} : f16 to f32

@@ -7,7 +7,7 @@
 // warp; the query tile is staged once, scaled and rounded, and each step
 // of BK keys (FlashAttention-2's loop) runs as:
 //
-//   load:    K tile [BK][D] and V tile transposed [Dv][BK], rounded; barrier
+//   load:    K tile [BK][D] and V tile [BK][Dv], rounded; barrier
 //   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf;
 //            each lane's maxima of its two rows
 //   weights: m' = max(m, the row's maximum over the 4 lanes holding it:
@@ -61,12 +61,12 @@ constexpr int64_t kSharedBytes = 48 * 1024;
 /// A block's shared memory on a GPU (the host's weights tile aside).
 int64_t sharedBytes(int64_t keyTile, int64_t depth, int64_t valueDepth) {
   return 2 * (kRows * (depth + kPad) + keyTile * (depth + kPad) +
-              valueDepth * (keyTile + kPad));
+              keyTile * (valueDepth + kPad));
 }
 
 /// The shared buffers, in BlockProgram::shared's order; the weights only
 /// on the host.
-enum Shared { kQuery, kKeys, kValuesT, kWeights };
+enum Shared { kQuery, kKeys, kValues, kWeights };
 
 class MmaFlashBody : public IndexMath {
 public:
@@ -103,35 +103,69 @@ public:
   }
 
   /// Copies a [rows, width] slice of buffer `i` from row `first` (zeros
-  /// from row `end` on, each element times `scale`) into `tile`, rounded:
-  /// at [r][c], or transposed at [c][r]. Neighbouring threads read
-  /// neighbouring floats.
+  /// from row `end` on, each element times `scale`) into `tile` at [r][c],
+  /// rounded. Neighbouring threads read neighbouring groups of 4 floats
+  /// (D and Dv are multiples of 8). Where the buffer's memory is 16-byte
+  /// aligned (a runtime test; every row and head starts at a multiple of
+  /// 16 floats from it, and Heed's allocations are aligned to 64 bytes or
+  /// more) each group is one 16-byte load, otherwise four loads of a
+  /// float. (Loads that differ only in their alignment would not do: LLVM
+  /// merges the two branches, keeping the smaller.)
   void stage(unsigned i, int64_t rows, int64_t width, Value first, Value end,
-             int64_t limit, float scale, Value tile, bool transposed) {
+             int64_t limit, float scale, Value tile) {
+    Value address =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, io[i]);
+    Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          rem(address, 16), idx(0));
+    auto branch = scf::IfOp::create(b, loc, TypeRange{}, aligned,
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    stageGroups(i, rows, width, first, end, limit, scale, tile, true);
+    b.setInsertionPointToStart(&branch.getElseRegion().front());
+    stageGroups(i, rows, width, first, end, limit, scale, tile, false);
+  }
+
+  /// stage's copy, a group by one 16-byte load where `aligned`.
+  void stageGroups(unsigned i, int64_t rows, int64_t width, Value first,
+                   Value end, int64_t limit, float scale, Value tile,
+                   bool aligned) {
+    constexpr int64_t kGroup = 4;
     auto [row, offset] = rowOf(i, width);
-    // Element e is [r][c] of the slice: key (or query) first + r.
+    int64_t groups = width / kGroup;
+    // Group e is [r][c, c + 4) of the slice: key (or query) first + r.
     auto at = [&](Value e) {
-      return std::make_pair(div(e, width), rem(e, width));
+      return std::make_pair(div(e, groups), mul(rem(e, groups), kGroup));
     };
     emitStridedCopy(
-        b, loc, place.thread, kThreads, rows * width, /*unrolled=*/!onHost,
+        b, loc, place.thread, kThreads, rows * groups, /*unrolled=*/!onHost,
         [&, row = row, offset = offset](OpBuilder &, Value e) -> Value {
           auto [r, c] = at(e);
           Value clamped =
               arith::MinUIOp::create(b, loc, add(first, r), idx(limit - 1));
-          return memref::LoadOp::create(
-              b, loc, io[i], ValueRange{row, clamped, add(offset, c)});
+          if (aligned)
+            return vector::LoadOp::create(
+                b, loc, vec(kGroup), io[i],
+                ValueRange{row, clamped, add(offset, c)},
+                /*nontemporal=*/false, llvm::Align(16));
+          SmallVector<Value> elements;
+          for (int64_t k = 0; k < kGroup; ++k)
+            elements.push_back(memref::LoadOp::create(
+                b, loc, io[i],
+                ValueRange{row, clamped, add(offset, add(c, idx(k)))}));
+          return vector::FromElementsOp::create(b, loc, vec(kGroup), elements);
         },
         [&](OpBuilder &, Value e, Value x) {
           auto [r, c] = at(e);
           if (scale != 1.0f)
-            x = arith::MulFOp::create(b, loc, x, cf(scale));
+            x = arith::MulFOp::create(b, loc, x, constantVector(kGroup, scale));
           x = arith::SelectOp::create(b, loc, lessThan(add(first, r), end), x,
-                                      cf(0.0f));
-          x = arith::TruncFOp::create(b, loc, element, x);
-          memref::StoreOp::create(b, loc, x, tile,
-                                  transposed ? ValueRange{c, r}
-                                             : ValueRange{r, c});
+                                      constantVector(kGroup, 0.0f));
+          x = arith::TruncFOp::create(b, loc,
+                                      VectorType::get({kGroup}, element), x);
+          // 8 bytes: rows of (width + 8) elements, c a multiple of 4.
+          vector::StoreOp::create(b, loc, x, tile, ValueRange{r, c},
+                                  /*nontemporal=*/false, llvm::Align(8));
         });
   }
 
@@ -159,30 +193,36 @@ public:
     return ldmatrixFragment(loc, onHost, element, source, 4);
   }
 
-  /// B's fragment of the 8 columns from row `row0` of `tile` (which holds B
-  /// transposed: a row per column of B), K from `col0`: ldmatrix.x2, lane
-  /// l pointing at row l % 8, column 8 ((l / 8) % 2) (lanes from 16 on
-  /// repeat the first 16), so matrix r is K 8r: B's register r.
-  WarpFragment fragmentB(Value tile, Value row0, Value col0) {
-    LdMatrixSource source{tile, /*transpose=*/false, [=](OpBuilder &, Value l) {
-                            return std::make_pair(
-                                add(row0, rem(l, 8)),
-                                add(col0, mul(rem(div(l, 8), 2), 8)));
-                          }};
+  /// B's fragment of its 8 columns from `n0`, K from `k0`, by ldmatrix.x2.
+  /// `tile` holds B transposed (a row per column of B: the key tile), or
+  /// with `rowsAreK` as it is (a row per K: the value tile, which ldmatrix
+  /// reads transposed).
+  /// Lane l points at row l % 8, column 8 ((l / 8) % 2) of the first, or
+  /// at row l % 16 of the second (lanes from 16 on repeat the first 16),
+  /// so that matrix r is K 8r: B's register r.
+  WarpFragment fragmentB(Value tile, Value n0, Value k0, bool rowsAreK) {
+    LdMatrixSource source{
+        tile, /*transpose=*/rowsAreK, [=](OpBuilder &, Value l) {
+          if (rowsAreK)
+            return std::make_pair(add(k0, rem(l, 16)), n0);
+          return std::make_pair(add(n0, rem(l, 8)),
+                                add(k0, mul(rem(div(l, 8), 2), 8)));
+        }};
     return ldmatrixFragment(loc, onHost, element, source, 2);
   }
 
   /// `accs += A · B` over `depth` (a multiple of 16): A rows of the warp
-  /// from `aTile`, B's 8-column tiles j from rows 8j of `bTile`.
+  /// from `aAt`, B's 8-column tiles j from `bTile` (fragmentB).
   /// On a GPU the steps along the depth are unrolled (the fragments'
   /// offsets are immediates); on the host they are a loop, which keeps the
   /// emulation's code small.
   SmallVector<Value> products(function_ref<WarpFragment(Value kc)> aAt,
-                              Value bTile, int64_t depth, ValueRange accs) {
+                              Value bTile, bool rowsAreK, int64_t depth,
+                              ValueRange accs) {
     auto step = [&](Value kc, ValueRange in) {
       SmallVector<WarpFragment> bLoads;
       for (int64_t j = 0; j < static_cast<int64_t>(in.size()); ++j)
-        bLoads.push_back(fragmentB(bTile, idx(8 * j), kc));
+        bLoads.push_back(fragmentB(bTile, idx(8 * j), kc, rowsAreK));
       return emitWarpMmas(b, loc, onHost, element, lane(), aAt(kc), bLoads, in);
     };
     if (!onHost) {
@@ -307,7 +347,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.threads = kThreads;
   p.shared = {MemRefType::get({kRows, s.depth + kPad}, element),
               MemRefType::get({keyTile, s.depth + kPad}, element),
-              MemRefType::get({s.valueDepth, keyTile + kPad}, element)};
+              MemRefType::get({keyTile, s.valueDepth + kPad}, element)};
   if (onHost)
     p.shared.push_back(MemRefType::get({kRows, keyTile + kPad}, element));
   p.state.assign(layout.size(), VectorType::get({4}, f32));
@@ -321,7 +361,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     // The block's query rows, scaled and rounded (read from the first
     // step's scores on, after its barriers).
     m.stage(0, kRows, s.depth, m.firstRow(), m.idx(s.queries), s.queries,
-            s.scale, m.shared(kQuery), /*transposed=*/false);
+            s.scale, m.shared(kQuery));
     SmallVector<Value> state = {m.constantVector(2, -FLT_MAX),
                                 m.constantVector(2, 0.0f),
                                 m.constantVector(2, -FLT_MAX)};
@@ -334,9 +374,9 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.load = [&](OpBuilder &b, const BlockPlace &place, Value first) {
     MmaFlashBody m = body(b, place);
     m.stage(1, keyTile, s.depth, first, place.end, s.steps, 1.0f,
-            m.shared(kKeys), /*transposed=*/false);
+            m.shared(kKeys));
     m.stage(2, keyTile, s.valueDepth, first, place.end, s.steps, 1.0f,
-            m.shared(kValuesT), /*transposed=*/true);
+            m.shared(kValues));
   };
   // Scores, masked; the lane's maxima of its two rows.
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
@@ -345,7 +385,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     SmallVector<Value> next(state.begin(), state.end());
     SmallVector<Value> scores = m.products(
         [&](Value kc) { return m.fragmentA(m.shared(kQuery), kc); },
-        m.shared(kKeys), s.depth,
+        m.shared(kKeys), /*rowsAreK=*/false, s.depth,
         SmallVector<Value>(layout.scoreTiles, m.constantVector(4, 0.0f)));
     Value negInf = m.cf(-INFINITY);
     Value rowMax[2] = {negInf, negInf};
@@ -444,7 +484,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
                                      *getConstantIntValue(reg));
           });
         },
-        m.shared(kValuesT), keyTile, o);
+        m.shared(kValues), /*rowsAreK=*/true, keyTile, o);
     llvm::copy(o, next.begin() + layout.o(0));
     return next;
   };
