@@ -74,6 +74,8 @@ std::string loadAndInit() {
   bind(api.moduleUnload, "cuModuleUnload");
   bind(api.moduleGetFunction, "cuModuleGetFunction");
   bind(api.launchKernel, "cuLaunchKernel");
+  bind(api.funcSetAttribute, "cuFuncSetAttribute");
+  bind(api.deviceGetAttribute, "cuDeviceGetAttribute");
   bind(api.streamCreate, "cuStreamCreate");
   bind(api.streamSynchronize, "cuStreamSynchronize");
   bind(api.streamDestroy, "cuStreamDestroy_v2");

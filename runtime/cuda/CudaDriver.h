@@ -58,6 +58,10 @@ using KernelNodeParams = ::CUDA_KERNEL_NODE_PARAMS_v2_st;
 constexpr CUresult kCudaSuccess = 0;
 constexpr CUresult kCudaErrorOutOfMemory = 2;
 constexpr CUresult kCudaErrorNotReady = 600;
+/// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES and
+/// CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN.
+constexpr int kFuncMaxDynamicShared = 8;
+constexpr int kDeviceMaxSharedOptin = 97;
 constexpr unsigned kEventDisableTiming = 2;
 constexpr unsigned kMemAttachGlobal = 1;
 using CUmemLocation = ::CUmemLocation_st;
@@ -83,6 +87,8 @@ struct DriverApi {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
+  CUresult (*funcSetAttribute)(CUfunction, int, int);
+  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
   CUresult (*streamCreate)(CUstream *, unsigned);
   CUresult (*streamSynchronize)(CUstream);
   CUresult (*streamDestroy)(CUstream);

@@ -38,6 +38,8 @@ std::mutex stateLock;
 // Kernels by module and name: the host code looks its kernel up before
 // every launch (gpu-to-llvm's lowering of gpu.launch_func).
 std::map<std::pair<void *, std::string>, CUfunction> kernelCache; // stateLock
+// The dynamic shared memory each kernel was allowed (allowSharedBytes).
+std::map<CUfunction, int32_t> sharedLimits; // stateLock
 // Why the last module load failed: the constructor that loads a model's
 // kernels may run on another thread than the model (a library's, at
 // dlopen), so each lookup of a kernel of the missing module reports it.
@@ -137,6 +139,7 @@ void moduleUnload(void *module) {
         ++it;
         continue;
       }
+      sharedLimits.erase(it->second);
       it = kernelCache.erase(it);
     }
   }
@@ -281,6 +284,33 @@ void launched(CUfunction last) {
 
 namespace {
 
+/// CUDA's limit of a block's static shared memory; a kernel asks for more
+/// (dynamic shared memory) only after raising its own limit.
+constexpr int32_t kStaticSharedBytes = 48 * 1024;
+
+/// Raises `f`'s limit of dynamic shared memory to `bytes` (once per kernel
+/// and size), or fails naming the kernel, the size and the device's limit.
+bool allowSharedBytes(const DriverApi *api, CUfunction f, int32_t bytes) {
+  {
+    std::lock_guard<std::mutex> guard(stateLock);
+    if (sharedLimits[f] >= bytes)
+      return true;
+  }
+  int most = 0;
+  if (api->deviceGetAttribute(&most, kDeviceMaxSharedOptin, 0) !=
+          kCudaSuccess ||
+      bytes > most ||
+      api->funcSetAttribute(f, kFuncMaxDynamicShared, bytes) != kCudaSuccess) {
+    fail("kernel " + kernelName(f) + ": " + std::to_string(bytes) +
+         " bytes of shared memory a block, more than the device's " +
+         std::to_string(most));
+    return false;
+  }
+  std::lock_guard<std::mutex> guard(stateLock);
+  sharedLimits[f] = std::max(sharedLimits[f], bytes);
+  return true;
+}
+
 void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
                   intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                   intptr_t blockZ, int32_t sharedBytes, void *stream,
@@ -306,6 +336,9 @@ void launchKernel(void *function, intptr_t gridX, intptr_t gridY,
          " threads is beyond the device's limits");
     return;
   }
+  if (sharedBytes > kStaticSharedBytes &&
+      !allowSharedBytes(api, f, sharedBytes))
+    return;
   unsigned dims[7] = {
       static_cast<unsigned>(gridX),      static_cast<unsigned>(gridY),
       static_cast<unsigned>(gridZ),      static_cast<unsigned>(blockX),

@@ -4,9 +4,10 @@
 // BAD: error: heed-build-flash-attention-kernels: precision must be f32, bf16 or f16, not 'tf32'
 
 // 2 rows × 70 queries over 70 keys with lengths and the causal mask, on
-// tensor cores: (2 rows, 2 query tiles) blocks of 4 warps (128 threads);
-// the query tile [64][64 + 8], the key tile [64][64 + 8] and the value
-// tile [64][32 + 8] in shared memory (bf16), nothing else; the query tile
+// tensor cores: (2 rows, 1 query tile) blocks of 8 warps (256 threads, 128
+// query rows: more than 64 queries); the query tile [128][64 + 8], the key
+// tile [64][64 + 8] and the value tile [64][32 + 8] in shared memory
+// (bf16, 36 KB: static), nothing else; the query tile
 // staged once (scaled; 4 floats a load where the buffer is 16-byte
 // aligned, 4 loads otherwise), then per 64 keys: stage the tiles,
 // barrier; scores (4 depth steps × 8 key tiles of products); each row's
@@ -18,8 +19,8 @@
 // the loop, each row's sum over its 4 lanes.
 // CHECK-LABEL: func.func private @heed_flash_attention_0
 // CHECK-SAME: (%[[Q:.*]]: memref<2x70x64xf32>, %[[K:.*]]: memref<2x70x64xf32>, %[[V:.*]]: memref<2x70x32xf32>, %[[L:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<2x70x32xf32>)
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c2, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
-// CHECK-SAME: workgroup(%[[QS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[KS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<64x40xbf16, #gpu.address_space<workgroup>>) {
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c256, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK-SAME: workgroup(%[[QS:.*]] : memref<128x72xbf16, #gpu.address_space<workgroup>>, %[[KS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<64x40xbf16, #gpu.address_space<workgroup>>) {
 // CHECK: %[[QADDR:.*]] = memref.extract_aligned_pointer_as_index %[[Q]]
 // CHECK: %[[QREM:.*]] = arith.remui %[[QADDR]], %c16
 // CHECK: %[[QALIGNED:.*]] = arith.cmpi eq, %[[QREM]], %c0
@@ -64,10 +65,10 @@
 // HOST-LABEL: func.func private @heed_flash_attention_0
 // HOST-NOT: gpu.
 // HOST-NOT: nvvm
-// HOST: memref.alloca() : memref<64x72xf16>
+// HOST: memref.alloca() : memref<128x72xf16>
 // HOST-NEXT: memref.alloca() : memref<64x72xf16>
 // HOST-NEXT: memref.alloca() : memref<64x40xf16>
-// HOST-NEXT: memref.alloca() : memref<64x72xf16>
+// HOST-NEXT: memref.alloca() : memref<128x72xf16>
 // HOST: scf.for %{{.*}} = %c0 to %c64 step %c16 iter_args
 // HOST: arith.extf %{{.*}} : f16 to f32
 func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf32>, memref<2x70x32xf32>, memref<2xf32>, memref<2x70x32xf32>) attributes {heed.flash_attention = {causal = true, heads = array<i64: 0, 0, 0, 0>, scale = 1.250000e-01 : f32}}

@@ -7,8 +7,9 @@ f32; per tile m' = max(m, the tile's scores), p = exp(s - m'), l = α l + Σ p
 where every key is masked). Rounding p happens per tile against the running
 maximum, so the result depends on BK: the key tile FlashMmaKernel.cpp picks
 (the largest of 64, 32, 16 up to the keys rounded up to a power of two, at
-least 16, whose shared tiles fit 48 KB) is written out here as the rule
-`key_tile`. Writes inputs_<case>.npz and golden_<case>_<precision>.npz:
+least 16, whose shared tiles, with 128 query rows a block where there are
+more than 64 queries and 64 otherwise, fit 163 KB) is written out here as
+the rule `key_tile`. Writes inputs_<case>.npz and golden_<case>_<precision>.npz:
 
     /usr/bin/python3 tools/reference/reduced_precision_attention.py test/Integration/Inputs/reduced_precision_attention
 
@@ -27,14 +28,13 @@ TYPES = {"bf16": torch.bfloat16, "f16": torch.float16}
 FLT_MAX = float(np.finfo(np.float32).max)
 
 
-def key_tile(steps, depth, value_depth):
+def key_tile(queries, steps, depth, value_depth):
     """FlashMmaKernel.cpp's BK for these sizes."""
-    rows, pad = 64, 8
+    rows, pad = (128 if queries > 64 else 64), 8
     longest = 1 << (max(steps, 16) - 1).bit_length()
     for tile in (64, 32, 16):
-        smem = 2 * (rows * (depth + pad) + tile * (depth + pad) +
-                    value_depth * (tile + pad) + rows * (tile + pad)) + 2 * 4 * rows * 4
-        if tile <= longest and smem <= 48 * 1024:
+        smem = 2 * (rows * (depth + pad) + tile * (depth + pad) + tile * (value_depth + pad))
+        if tile <= longest and smem <= 163 * 1024:
             return tile
     raise ValueError("no tile")
 
@@ -46,7 +46,7 @@ def rounded(t, precision):
 def flash(q, k, v, valid, precision):
     """q [N, Q, D], k [N, T, D], v [N, T, Dv], valid [N, Q, T] (bool)."""
     steps, depth, value_depth = k.shape[1], k.shape[2], v.shape[2]
-    tile = key_tile(steps, depth, value_depth)
+    tile = key_tile(q.shape[1], steps, depth, value_depth)
     qr = rounded(q * (1.0 / depth ** 0.5), precision)
     kr, vr = rounded(k, precision), rounded(v, precision)
     m = torch.full(q.shape[:2], -FLT_MAX)

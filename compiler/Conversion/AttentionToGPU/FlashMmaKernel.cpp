@@ -52,16 +52,37 @@ using namespace heed;
 
 namespace {
 
-constexpr int64_t kWarps = 4, kWarpSize = 32, kThreads = kWarps * kWarpSize;
-constexpr int64_t kRows = kWarps * 16; // query rows a block
-constexpr int64_t kPad = 8;            // elements a shared row is padded by
+constexpr int64_t kWarpSize = 32;
+constexpr int64_t kPad = 8; // elements a shared row is padded by
 constexpr int64_t kMaxDepth = 128;
-constexpr int64_t kSharedBytes = 48 * 1024;
 
-/// A block's shared memory on a GPU (the host's weights tile aside).
-int64_t sharedBytes(int64_t keyTile, int64_t depth, int64_t valueDepth) {
-  return 2 * (kRows * (depth + kPad) + keyTile * (depth + kPad) +
-              keyTile * (valueDepth + kPad));
+/// A block's tiles: a warp per 16 query rows.
+struct Tiles {
+  int64_t rows, keyTile;
+  int64_t threads() const { return rows / 16 * kWarpSize; }
+  /// The block's shared memory on a GPU (the host's weights tile aside).
+  int64_t sharedBytes(int64_t depth, int64_t valueDepth) const {
+    return 2 * (rows * (depth + kPad) + keyTile * (depth + kPad) +
+                keyTile * (valueDepth + kPad));
+  }
+};
+
+/// 128 query rows (8 warps) where there are more than 64 queries, so that
+/// each key and value tile serves twice the rows it would with 64 (4
+/// warps): half the loads of keys and values per product. BK is the
+/// largest of 64, 32 and 16 (up to the keys rounded up to a power of two)
+/// whose tiles fit the shared memory a kernel may take (BlockProgram.h).
+std::optional<Tiles> chooseTiles(const FlashShape &s) {
+  int64_t longest =
+      static_cast<int64_t>(llvm::PowerOf2Ceil(std::max<int64_t>(s.steps, 16)));
+  int64_t rows = s.queries > 64 ? 128 : 64;
+  for (int64_t keyTile : {64, 32, 16}) {
+    Tiles tiles{rows, keyTile};
+    if (keyTile <= longest &&
+        tiles.sharedBytes(s.depth, s.valueDepth) <= kMaxSharedBytes)
+      return tiles;
+  }
+  return std::nullopt;
 }
 
 /// The shared buffers, in BlockProgram::shared's order; the weights only
@@ -71,11 +92,11 @@ enum Shared { kQuery, kKeys, kValues, kWeights };
 class MmaFlashBody : public IndexMath {
 public:
   MmaFlashBody(OpBuilder &b, Location loc, const FlashShape &s,
-               int64_t keyTile, Type element, bool onHost, ValueRange io,
+               const Tiles &tiles, Type element, bool onHost, ValueRange io,
                const BlockPlace &place)
-      : IndexMath(b, loc), s(s), keyTile(keyTile), element(element),
-        onHost(onHost), io(io.begin(), io.end()), place(place),
-        f32(b.getF32Type()) {}
+      : IndexMath(b, loc), s(s), tiles(tiles), keyTile(tiles.keyTile),
+        element(element), onHost(onHost), io(io.begin(), io.end()),
+        place(place), f32(b.getF32Type()) {}
 
   Value cf(float v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
@@ -90,7 +111,7 @@ public:
   }
   Value shared(Shared which) { return place.shared[which]; }
   Value batchRow() { return place.block[0]; }
-  Value firstRow() { return mul(place.block[1], kRows); }
+  Value firstRow() { return mul(place.block[1], tiles.rows); }
   Value lane() { return rem(place.thread, kWarpSize); }
   Value warpRow() { return mul(div(place.thread, kWarpSize), 16); }
 
@@ -138,7 +159,8 @@ public:
       return std::make_pair(div(e, groups), mul(rem(e, groups), kGroup));
     };
     emitStridedCopy(
-        b, loc, place.thread, kThreads, rows * groups, /*unrolled=*/!onHost,
+        b, loc, place.thread, tiles.threads(), rows * groups,
+        /*unrolled=*/!onHost,
         [&, row = row, offset = offset](OpBuilder &, Value e) -> Value {
           auto [r, c] = at(e);
           Value clamped =
@@ -288,11 +310,13 @@ public:
       end = arith::MinUIOp::create(b, loc, end, n);
     }
     if (s.causal)
-      end = arith::MinUIOp::create(b, loc, end, add(firstRow(), idx(kRows)));
+      end =
+          arith::MinUIOp::create(b, loc, end, add(firstRow(), idx(tiles.rows)));
     return end;
   }
 
   const FlashShape &s;
+  Tiles tiles;
   int64_t keyTile;
   Type element;
   bool onHost;
@@ -316,20 +340,13 @@ struct StateLayout {
 
 bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
                                       bool onHost, Type element) {
+  std::optional<Tiles> chosen = chooseTiles(s);
   if (s.depth % 16 || s.valueDepth % 8 || s.depth > kMaxDepth ||
-      s.valueDepth > kMaxDepth || llvm::divideCeil(s.queries, kRows) > 65535)
+      s.valueDepth > kMaxDepth || !chosen ||
+      llvm::divideCeil(s.queries, chosen->rows) > 65535)
     return false;
-  int64_t longest =
-      static_cast<int64_t>(llvm::PowerOf2Ceil(std::max<int64_t>(s.steps, 16)));
-  int64_t keyTile = 0;
-  for (int64_t tile : {64, 32, 16})
-    if (tile <= longest &&
-        sharedBytes(tile, s.depth, s.valueDepth) <= kSharedBytes) {
-      keyTile = tile;
-      break;
-    }
-  if (keyTile == 0)
-    return false;
+  Tiles tiles = *chosen;
+  int64_t keyTile = tiles.keyTile, rows = tiles.rows;
 
   Location loc = fn.getLoc();
   OpBuilder b = OpBuilder::atBlockBegin(fn.addEntryBlock());
@@ -338,18 +355,18 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   Value out = fn.getArguments().back();
   StateLayout layout{s.valueDepth / 8, keyTile / 8};
   auto body = [&](OpBuilder &b, const BlockPlace &place) {
-    return MmaFlashBody(b, loc, s, keyTile, element, onHost, io, place);
+    return MmaFlashBody(b, loc, s, tiles, element, onHost, io, place);
   };
 
   BlockProgram p;
-  p.grid = {s.batch, static_cast<int64_t>(llvm::divideCeil(s.queries, kRows)),
+  p.grid = {s.batch, static_cast<int64_t>(llvm::divideCeil(s.queries, rows)),
             1};
-  p.threads = kThreads;
-  p.shared = {MemRefType::get({kRows, s.depth + kPad}, element),
+  p.threads = tiles.threads();
+  p.shared = {MemRefType::get({rows, s.depth + kPad}, element),
               MemRefType::get({keyTile, s.depth + kPad}, element),
               MemRefType::get({keyTile, s.valueDepth + kPad}, element)};
   if (onHost)
-    p.shared.push_back(MemRefType::get({kRows, keyTile + kPad}, element));
+    p.shared.push_back(MemRefType::get({rows, keyTile + kPad}, element));
   p.state.assign(layout.size(), VectorType::get({4}, f32));
   for (unsigned i :
        {StateLayout::kMax, StateLayout::kSum, StateLayout::kTileMax})
@@ -360,7 +377,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     MmaFlashBody m = body(b, place);
     // The block's query rows, scaled and rounded (read from the first
     // step's scores on, after its barriers).
-    m.stage(0, kRows, s.depth, m.firstRow(), m.idx(s.queries), s.queries,
+    m.stage(0, rows, s.depth, m.firstRow(), m.idx(s.queries), s.queries,
             s.scale, m.shared(kQuery));
     SmallVector<Value> state = {m.constantVector(2, -FLT_MAX),
                                 m.constantVector(2, 0.0f),

@@ -18,8 +18,25 @@ using namespace heed;
 
 namespace {
 
+/// Where each shared buffer starts in a block's dynamic shared memory
+/// (16-byte aligned), and the total.
+std::pair<SmallVector<int64_t>, int64_t>
+sharedLayout(ArrayRef<MemRefType> sharedTypes) {
+  SmallVector<int64_t> offsets;
+  int64_t bytes = 0;
+  for (MemRefType t : sharedTypes) {
+    offsets.push_back(bytes);
+    bytes +=
+        (t.getNumElements() * t.getElementTypeBitWidth() / 8 + 15) / 16 * 16;
+  }
+  return {offsets, bytes};
+}
+
 /// A gpu.launch of `grid` blocks of `threads` threads with `shared` as
-/// workgroup buffers; `place` gets its ids and buffers.
+/// workgroup buffers; `place` gets its ids and buffers. Up to 48 KB they
+/// are the launch's workgroup attributions (static shared memory); beyond
+/// that, views of its dynamic shared memory, which a kernel may have up to
+/// the device's opt-in limit (the runtime raises the kernel's limit).
 gpu::LaunchOp createLaunch(OpBuilder &b, Location loc,
                            std::array<int64_t, 3> grid, int64_t threads,
                            ArrayRef<MemRefType> sharedTypes,
@@ -33,15 +50,33 @@ gpu::LaunchOp createLaunch(OpBuilder &b, Location loc,
   for (MemRefType t : sharedTypes)
     shared.push_back(
         MemRefType::get(t.getShape(), t.getElementType(), nullptr, workgroup));
+  auto [offsets, bytes] = sharedLayout(sharedTypes);
+  bool dynamic = bytes > kStaticSharedBytes;
+  Value dynamicBytes =
+      dynamic
+          ? Value(arith::ConstantIntOp::create(b, loc, b.getI32Type(), bytes))
+          : Value();
   auto launch = gpu::LaunchOp::create(
       b, loc, c(grid[0]), c(grid[1]), c(grid[2]), c(threads), c(1), c(1),
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/ValueRange{}, shared);
+      dynamicBytes, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/ValueRange{},
+      dynamic ? TypeRange{} : TypeRange(shared));
   place.block = {launch.getBlockIds().x, launch.getBlockIds().y,
                  launch.getBlockIds().z};
   place.thread = launch.getThreadIds().x;
   for (BlockArgument a : launch.getWorkgroupAttributions())
     place.shared.push_back(a);
+  if (dynamic) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(&launch.getBody().front()); // after any views
+    Value all = gpu::DynamicSharedMemoryOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr,
+                        workgroup));
+    for (auto [type, offset] : llvm::zip_equal(shared, offsets))
+      place.shared.push_back(
+          memref::ViewOp::create(b, loc, type, all, c(offset), ValueRange{}));
+  }
   return launch;
 }
 
@@ -135,7 +170,7 @@ void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
   BlockPlace place;
   auto launch = createLaunch(b, loc, p.grid, p.threads, p.shared, place);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&launch.getBody().front());
+  b.setInsertionPointToEnd(&launch.getBody().front()); // after any views
   SmallVector<Value> init = p.init(b, place);
   place.end = p.end(b, place);
   auto loop = scf::ForOp::create(b, loc, c(0), place.end, c(p.step), init);
@@ -314,7 +349,7 @@ void heed::emitBlockPhasesLaunch(OpBuilder &b, Location loc,
   BlockPlace place;
   auto launch = createLaunch(b, loc, p.grid, p.threads, p.shared, place);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&launch.getBody().front());
+  b.setInsertionPointToEnd(&launch.getBody().front()); // after any views
   for (auto [i, phase] : llvm::enumerate(p.phases)) {
     if (i > 0)
       gpu::BarrierOp::create(b, loc);

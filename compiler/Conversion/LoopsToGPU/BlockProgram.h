@@ -37,6 +37,14 @@
 
 namespace heed {
 
+/// A block's shared memory beyond which a launch takes it as dynamic
+/// shared memory (CUDA's limit for static shared memory).
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// The most shared memory a kernel here asks for: an sm_80 block's opt-in
+/// limit (sm_90's is 227 KB), so that one block fits every chip the
+/// target takes.
+constexpr int64_t kMaxSharedBytes = 163 * 1024;
+
 /// Where a callback runs: the block's ids (x, y, z), the thread's id
 /// (threads are one-dimensional), the shared buffers in the order of
 /// BlockProgram::shared, and (for load, compute and finish) the loop's
@@ -53,7 +61,7 @@ struct BlockProgram {
   std::array<int64_t, 3> grid = {1, 1, 1};
   int64_t threads = 1;
   /// Shared buffers (static shapes, no memory space: workgroup memory on
-  /// the GPU, stack arrays on the host).
+  /// the GPU, stack arrays on the host), at most kMaxSharedBytes in all.
   llvm::SmallVector<mlir::MemRefType> shared;
   /// The types of a thread's state: f32 scalars or vectors of f32.
   llvm::SmallVector<mlir::Type> state;

@@ -54,7 +54,10 @@ struct CUfunc_st {
   std::string name;
   std::vector<bool> pointerParams; // `.param .u64 .ptr` in the PTX
   std::vector<size_t> paramSizes;  // in bytes, from the PTX's types
+  int dynamicSharedLimit = 48 * 1024; // cuFuncSetAttribute raises it
 };
+/// An H200's opt-in limit of a block's shared memory.
+constexpr int kSharedOptin = 227 * 1024;
 struct CUmod_st {
   std::map<std::string, CUfunc_st> kernels;   // by name
   std::map<std::string, CUfunc_st> functions; // handles live with the module
@@ -231,8 +234,11 @@ void trace(CUfunc_st *function, const unsigned dims[7], Value value) {
 /// parameter i's value.
 template <typename Value>
 CUresult run(CUfunc_st *function, const unsigned dims[7], Value value) {
+  // A block's dynamic shared memory beyond 48 KB needs the kernel's limit
+  // raised first.
   if (!dims[0] || !dims[1] || !dims[2] || dims[1] > 65535 || dims[2] > 65535 ||
-      dims[3] * dims[4] * dims[5] > 1024)
+      dims[3] * dims[4] * dims[5] > 1024 ||
+      dims[6] > unsigned(function->dynamicSharedLimit))
     return kInvalidValue;
   // Every pointer a kernel gets must be in device-reachable memory: a host
   // pointer (the program's data, libc's heap) faults on a GPU without HMM.
@@ -288,6 +294,19 @@ CUresult cuDeviceGetCount(int *count) {
 CUresult cuDeviceGet(int *device, int ordinal) {
   *device = ordinal;
   return ordinal == 0 ? kSuccess : kInvalidValue;
+}
+CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
+  if (attribute != 97 || device) // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+    return kInvalidValue;
+  *value = kSharedOptin;
+  return kSuccess;
+}
+CUresult cuFuncSetAttribute(CUfunc_st *function, int attribute, int value) {
+  if (attribute != 8 || value < 0 || value > kSharedOptin) // MAX_DYNAMIC_SHARED
+    return kInvalidValue;
+  std::lock_guard<std::mutex> guard(lock);
+  function->dynamicSharedLimit = value;
+  return kSuccess;
 }
 CUresult cuGetErrorName(CUresult r, const char **name) {
   static const std::map<CUresult, const char *> names = {

@@ -228,6 +228,30 @@ TEST_F(MgpuRuntime, GridBeyondTheLimitsNamesTheKernel) {
   fn<Unload>("mgpuModuleUnload")(module);
 }
 
+TEST_F(MgpuRuntime, KernelsGetTheSharedMemoryTheyAskFor) {
+  // Beyond 48 KB a block's dynamic shared memory needs the kernel's limit
+  // raised (the fake refuses the launch otherwise); beyond the device's
+  // opt-in limit (227 KB on the fake, an H200's) it is named.
+  void *module = fn<LoadJIT>("mgpuModuleLoadJIT")(const_cast<char *>(kPtx), 3);
+  void *kernel = fn<GetFunction>("mgpuModuleGetFunction")(
+      module, "dense_attention_kernel");
+  float *buffer = nullptr;
+  void *params[] = {&buffer};
+  long before = launches();
+  for (int32_t bytes : {48 * 1024, 96 * 1024, 64 * 1024, 227 * 1024})
+    fn<Launch>("mgpuLaunchKernel")(kernel, 4, 1, 1, 256, 1, 1, bytes, nullptr,
+                                   params, nullptr, 1);
+  EXPECT_EQ(takeFirstError(), "");
+  EXPECT_EQ(launches(), before + 4);
+  fn<Launch>("mgpuLaunchKernel")(kernel, 4, 1, 1, 256, 1, 1, 228 * 1024,
+                                 nullptr, params, nullptr, 1);
+  EXPECT_EQ(takeFirstError(),
+            "kernel dense_attention_kernel: 233472 bytes of shared memory a "
+            "block, more than the device's 232448");
+  EXPECT_EQ(launches(), before + 4);
+  fn<Unload>("mgpuModuleUnload")(module);
+}
+
 TEST_F(MgpuRuntime, ManagedMemoryRoundTrip) {
   long live = liveAllocations();
   auto alloc = fn<MemAlloc>("mgpuMemAlloc");
