@@ -12,7 +12,9 @@ loops with `until` on their running rows, a chunk at a time), and for models
 with recurrent cells in
 loops --cell fused, onednn and auto; the GPU target's schedule run on the
 CPU (--target=gpu-schedule-on-cpu, fused or decomposed, raised or not;
-fused attention is the flash or attention-rows kernel's body); --threads 1, 2 and 3
+fused attention is the flash or attention-rows kernel's body; dot-product
+attention on tensor cores, bf16 and f16, against its reference's rounded
+recurrence); --threads 1, 2 and 3
 rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
 several threads splits the batch into blocks of rows, and a batch too
@@ -125,6 +127,21 @@ for variant, (model_file, params) in TACOTRON2.items():
         ["memory", "queries", "lengths"], "tacotron2_attention/golden_%s.npz" % variant)
     PARAMS["tacotron2_" + variant] = params
 
+# Dot-product attention on tensor cores, the flash kernel's body on the
+# GPU schedule only (fused), against the reference's rounded recurrence
+# (tools/reference/reduced_precision_attention.py) with its tolerances: 7
+# queries (a block of 64 rows) and 70 (a block of 128), heads of 64, 128
+# (dynamic shared memory on a GPU) and 32.
+TENSOR_CORES = {}
+for queries, keys in [(7, 70), (70, 100)]:
+    for precision in ["bf16", "f16"]:
+        TENSOR_CORES["tensor_core_attention_q%d_%s" % (queries, precision)] = (
+            test_inputs("reduced_precision_attention", "inputs_q%d_t%d.npz" % (queries, keys),
+                        "golden_q%d_t%d_%s.npz" % (queries, keys, precision), weights=None),
+            ["--gpu-precision=" + precision])
+# Options of a model's every run (besides its --param words).
+EXTRA_ARGS = {name: args for name, (_, args) in TENSOR_CORES.items()}
+
 # Outputs whose batch axis is not the first: stacked final states
 # [layers · directions, B, H].
 BATCH_AXIS = {("bigru_classifier", "h"): 1, ("packed_layers", "h2"): 1,
@@ -215,6 +232,7 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
         cmd += ["--weights", path(weights)]
     for param in PARAMS.get(name, []):
         cmd += ["--param", param]
+    cmd += EXTRA_ARGS.get(name, [])
     if no_raise:
         cmd.append("--no-raise")
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -244,6 +262,7 @@ def run_cuda_plumbing(heed, fake_driver, name, model, weights, inputs, batch, tm
         cmd += ["--weights", path(weights)]
     for param in PARAMS.get(name, []):
         cmd += ["--param", param]
+    cmd += EXTRA_ARGS.get(name, [])
     traces = [os.path.join(tmp, tag + ".graphs"), os.path.join(tmp, tag + ".launches")]
     env = dict(os.environ, LD_LIBRARY_PATH=fake_driver, FAKE_CUDA_SUMMARY="1",
                FAKE_CUDA_TRACE=traces[0])
@@ -398,6 +417,16 @@ def main():
             if os.path.isdir(fake_driver):
                 jobs.append((run_cuda_plumbing, heed, fake_driver, name, model, weights,
                              inputs, batches[(index + 1) % n], tmp))
+        if args.target != "cpu":
+            tensor_core_choice = ("fused", False, "fused", "gpu-schedule-on-cpu")
+            for name, ((model, _, spec, golden), _) in TENSOR_CORES.items():
+                if args.only and args.only != name:
+                    continue
+                inputs, gold = load_inputs(spec), np.load(path(golden))
+                for b, batch in enumerate(batches):
+                    jobs.append((run_one, heed, name, model, None, inputs, gold, batch,
+                                 tensor_core_choice, THREADS[b % len(THREADS)], "auto",
+                                 -1, tmp, 5e-4, 1e-3))
         failures = 0
         with ThreadPoolExecutor(args.jobs) as pool:
             for tag, problem in pool.map(lambda j: j[0](*j[1:]), jobs):
