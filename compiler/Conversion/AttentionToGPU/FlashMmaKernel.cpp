@@ -3,9 +3,10 @@
 // Part of Heed. heed-build-flash-attention-kernels{precision=bf16|f16}: the
 // flash kernel (FlashKernel.h) with both products on tensor cores
 // (mma.sync.m16n8k16, WarpMma.h), for heads whose D is a multiple of 16
-// and Dv of 8, both up to 128. A block is 4 warps and 64 query rows, 16 a
-// warp; the query tile is staged once, scaled and rounded, and each step
-// of BK keys (FlashAttention-2's loop) runs as:
+// and Dv of 8, both up to 128. A block is 8 warps and 128 query rows (4
+// and 64 for up to 64 queries), 16 a warp; the query tile is staged once,
+// scaled and rounded, and each step of BK keys (FlashAttention-2's loop)
+// runs as:
 //
 //   load:    K tile [BK][D] and V tile [BK][Dv], rounded; barrier
 //   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf;
@@ -21,6 +22,9 @@
 // fragment of a 16 × 16 tile. Each lane's l sums only its own columns;
 // the 4 lanes' sums are added at the end, and each lane writes its
 // accumulators of O / l (zeros where l = 0).
+//
+// The tiles' fragments come by ldmatrix (the value tile's transposed).
+// Blocks whose tiles pass 48 KB take dynamic shared memory (BlockProgram).
 //
 // On the host (the CPU-run schedule, one thread at a time) each stage is
 // a stretch of its own, the shuffles read the group's values from arrays,

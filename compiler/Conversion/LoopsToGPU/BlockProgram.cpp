@@ -68,7 +68,7 @@ gpu::LaunchOp createLaunch(OpBuilder &b, Location loc,
     place.shared.push_back(a);
   if (dynamic) {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToEnd(&launch.getBody().front()); // after any views
+    b.setInsertionPointToEnd(&launch.getBody().front());
     Value all = gpu::DynamicSharedMemoryOp::create(
         b, loc,
         MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr,
@@ -237,8 +237,8 @@ public:
   /// Before a stage: every thread's reduced values, from its group's
   /// state, into arrays of their own at the function's entry (the stage
   /// overwrites the state as it goes); `read` then returns them in their
-  /// place. `eachThread` runs
-  /// its callback in a loop over the threads.
+  /// place, until the next call (none: `read` returns the state alone).
+  /// `eachThread` runs its callback in a loop over the threads.
   void reduceLanes(int64_t group,
                    ArrayRef<BlockProgram::LaneReduction> reductions,
                    function_ref<void(function_ref<void(Value)>)> eachThread) {
@@ -336,7 +336,8 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
         state.write(thread, stage.compute(b, place, i, state.read(thread)));
       });
     }
-    state.reduceLanes(p.laneGroup, {}, eachThread);
+    state.reduceLanes(p.laneGroup, {}, eachThread); // the next step reads
+                                                    // the state alone
     // (barrier)
     b.setInsertionPointAfter(steps);
     state.reduceLanes(p.laneGroup, p.reduceBeforeFinish, eachThread);
