@@ -4,22 +4,23 @@
 // BAD: error: heed-build-flash-attention-kernels: precision must be f32, bf16 or f16, not 'tf32'
 
 // 2 rows × 70 queries over 70 keys with lengths and the causal mask, on
-// tensor cores: (2 rows, 1 query tile) blocks of 8 warps (256 threads, 128
-// query rows: more than 64 queries); the query tile [128][64 + 8], the key
-// tile [64][64 + 8] and the value tile [64][32 + 8] in shared memory
-// (bf16, 36 KB: static), nothing else; the query tile
-// staged once (scaled; 4 floats a load where the buffer is 16-byte
-// aligned, 4 loads otherwise), then per 64 keys: stage the tiles,
-// barrier; scores (4 depth steps × 8 key tiles of products); each row's
-// maximum over its 4 lanes (butterfly shuffles by 1 and 2, no barrier);
-// weights; context from the weights' registers (4 key steps × 4 column
-// tiles, no load of a weights tile); barrier. Fragments of the query, key
-// and value tiles come by ldmatrix. The state across steps: the
-// maxima and sums of a lane's two rows and 4 context accumulators; after
-// the loop, each row's sum over its 4 lanes.
+// tensor cores: (2 rows, 1 query tile) blocks of 4 warps (128 threads) of
+// 32 query rows each (more than 64 queries: 128 rows a block, two 16-row
+// tiles a warp); the query tile [128][64 + 8], the key tile [64][64 + 8]
+// and the value tile [64][32 + 8] in shared memory (bf16, 36 KB: static),
+// nothing else; the query tile staged once (scaled; 4 floats a load where
+// the buffer is 16-byte aligned, 4 loads otherwise), then per 64 keys:
+// stage the tiles, barrier; scores (per 16 of the depth: the two row
+// tiles' A fragments, 8 key fragments, each serving both row tiles: 16
+// products; 64 in all); each row's maximum over its 4 lanes (butterfly
+// shuffles by 1 and 2, no barrier); weights; context from the weights'
+// registers (4 key steps × 2 row tiles × 4 column tiles, no load of a
+// weights tile); barrier. The state across steps: the maxima and sums of
+// a lane's two rows of each row tile and its 2 × 4 context accumulators;
+// after the loop, each row's sum over its 4 lanes.
 // CHECK-LABEL: func.func private @heed_flash_attention_0
 // CHECK-SAME: (%[[Q:.*]]: memref<2x70x64xf32>, %[[K:.*]]: memref<2x70x64xf32>, %[[V:.*]]: memref<2x70x32xf32>, %[[L:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<2x70x32xf32>)
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c256, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
 // CHECK-SAME: workgroup(%[[QS:.*]] : memref<128x72xbf16, #gpu.address_space<workgroup>>, %[[KS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<64x40xbf16, #gpu.address_space<workgroup>>) {
 // CHECK: %[[QADDR:.*]] = memref.extract_aligned_pointer_as_index %[[Q]]
 // CHECK: %[[QREM:.*]] = arith.remui %[[QADDR]], %c16
@@ -33,13 +34,16 @@
 // CHECK-COUNT-4: memref.load %[[Q]]
 // CHECK: arith.mulf %{{.*}}, %cst
 // CHECK: vector.store %{{.*}}, %[[QS]]
-// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c64 iter_args({{.*}}) -> (vector<2xf32>, vector<2xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c64 iter_args({{.*}}) -> (vector<2xf32>, vector<2xf32>, vector<2xf32>, vector<2xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHECK: vector.store %{{.*}}, %[[KS]]
 // CHECK: vector.store %{{.*}}, %[[VS]]
 // CHECK: gpu.barrier
-// CHECK: nvgpu.ldmatrix %[[QS]]{{.*}} {numTiles = 4 : i32, transpose = false}
-// CHECK: nvgpu.ldmatrix %[[KS]]{{.*}} {numTiles = 2 : i32, transpose = false}
-// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK-COUNT-2: nvgpu.ldmatrix %[[QS]]{{.*}} {numTiles = 4 : i32, transpose = false}
+// CHECK-COUNT-8: nvgpu.ldmatrix %[[KS]]{{.*}} {numTiles = 2 : i32, transpose = false}
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK-NOT: gpu.barrier
+// CHECK: nvgpu.ldmatrix %[[QS]]
+// CHECK-COUNT-48: nvvm.mma.sync
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
 // CHECK-NOT: gpu.barrier
@@ -49,7 +53,7 @@
 // CHECK-NOT: gpu.barrier
 // CHECK: nvgpu.ldmatrix %[[VS]]{{.*}} {numTiles = 2 : i32, transpose = true}
 // CHECK-NOT: gpu.barrier
-// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK-COUNT-32: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.barrier
 // CHECK-NEXT: scf.yield

@@ -8,8 +8,9 @@ where every key is masked). Rounding p happens per tile against the running
 maximum, so the result depends on BK: the key tile FlashMmaKernel.cpp picks
 (the largest of 64, 32, 16 up to the keys rounded up to a power of two, at
 least 16, whose shared tiles, with 128 query rows a block where there are
-more than 64 queries and 64 otherwise, fit 163 KB) is written out here as
-the rule `key_tile`. Writes inputs_<case>.npz and golden_<case>_<precision>.npz:
+more than 64 queries and 64 otherwise, fit 163 KB, and whose accumulators
+fit: 128 registers with 32 rows a warp, which the kernel prefers for 128
+rows, else 160 with 16) is written out here as the rule `key_tile`. Writes inputs_<case>.npz and golden_<case>_<precision>.npz:
 
     /usr/bin/python3 tools/reference/reduced_precision_attention.py test/Integration/Inputs/reduced_precision_attention
 
@@ -30,11 +31,20 @@ FLT_MAX = float(np.finfo(np.float32).max)
 
 def key_tile(queries, steps, depth, value_depth):
     """FlashMmaKernel.cpp's BK for these sizes."""
-    rows, pad = (128 if queries > 64 else 64), 8
+    pad = 8
     longest = 1 << (max(steps, 16) - 1).bit_length()
-    for tile in (64, 32, 16):
+
+    def fits(rows, row_tiles, tile, registers):
         smem = 2 * (rows * (depth + pad) + tile * (depth + pad) + tile * (value_depth + pad))
-        if tile <= longest and smem <= 163 * 1024:
+        accumulators = row_tiles * (value_depth // 8 + tile // 8) * 4
+        return tile <= longest and smem <= 163 * 1024 and accumulators <= registers
+
+    if queries > 64:
+        for tile in (64, 32, 16):
+            if fits(128, 2, tile, 128):
+                return tile
+    for tile in (64, 32, 16):
+        if tile == 16 or fits(128 if queries > 64 else 64, 1, tile, 160):
             return tile
     raise ValueError("no tile")
 

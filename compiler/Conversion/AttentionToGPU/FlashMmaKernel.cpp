@@ -60,10 +60,10 @@ constexpr int64_t kWarpSize = 32;
 constexpr int64_t kPad = 8; // elements a shared row is padded by
 constexpr int64_t kMaxDepth = 128;
 
-/// A block's tiles: a warp per 16 query rows.
+/// A block's tiles: a warp per 16 query rows times `rowTiles`.
 struct Tiles {
-  int64_t rows, keyTile;
-  int64_t threads() const { return rows / 16 * kWarpSize; }
+  int64_t rows, rowTiles, keyTile;
+  int64_t threads() const { return rows / (16 * rowTiles) * kWarpSize; }
   /// The block's shared memory on a GPU (the host's weights tile aside).
   int64_t sharedBytes(int64_t depth, int64_t valueDepth) const {
     return 2 * (rows * (depth + kPad) + keyTile * (depth + kPad) +
@@ -71,21 +71,36 @@ struct Tiles {
   }
 };
 
-/// 128 query rows (8 warps) where there are more than 64 queries, so that
-/// each key and value tile serves twice the rows it would with 64 (4
-/// warps): half the loads of keys and values per product. BK is the
-/// largest of 64, 32 and 16 (up to the keys rounded up to a power of two)
-/// whose tiles fit the shared memory a kernel may take (BlockProgram.h).
+/// Where there are more than 64 queries, 128 query rows a block: each key
+/// and value tile in shared memory then serves twice the rows it would
+/// with 64, half the loads of keys and values from global memory per
+/// product. Preferably as 4 warps of 32 rows (two 16-row tiles), so that
+/// each fragment a warp loads of them serves two products, half the loads
+/// from shared memory too (FlashAttention-2's blocks), where the two row
+/// tiles' accumulators (O and S) fit 128 registers a lane, else (heads of
+/// 128) as 8 warps of 16. 4 warps of 16 rows for up to 64 queries. BK is
+/// the largest of 64, 32 and 16 (up to the keys rounded up to a power of
+/// two) whose tiles fit the shared memory a kernel may take
+/// (BlockProgram.h) and whose accumulators fit: `ptxas` then finds room
+/// for the rest without spilling (flash-attention-ptx.test).
 std::optional<Tiles> chooseTiles(const FlashShape &s) {
   int64_t longest =
       static_cast<int64_t>(llvm::PowerOf2Ceil(std::max<int64_t>(s.steps, 16)));
-  int64_t rows = s.queries > 64 ? 128 : 64;
-  for (int64_t keyTile : {64, 32, 16}) {
-    Tiles tiles{rows, keyTile};
-    if (keyTile <= longest &&
-        tiles.sharedBytes(s.depth, s.valueDepth) <= kMaxSharedBytes)
+  auto fits = [&](Tiles tiles, int64_t registers) {
+    int64_t accumulators =
+        tiles.rowTiles * (s.valueDepth / 8 + tiles.keyTile / 8) * 4;
+    return tiles.keyTile <= longest &&
+           tiles.sharedBytes(s.depth, s.valueDepth) <= kMaxSharedBytes &&
+           accumulators <= registers;
+  };
+  if (s.queries > 64)
+    for (int64_t keyTile : {64, 32, 16})
+      if (Tiles tiles{128, 2, keyTile}; fits(tiles, 128))
+        return tiles;
+  for (int64_t keyTile : {64, 32, 16})
+    if (Tiles tiles{s.queries > 64 ? 128 : 64, 1, keyTile};
+        keyTile == 16 || fits(tiles, 160))
       return tiles;
-  }
   return std::nullopt;
 }
 
@@ -117,7 +132,11 @@ public:
   Value batchRow() { return place.block[0]; }
   Value firstRow() { return mul(place.block[1], tiles.rows); }
   Value lane() { return rem(place.thread, kWarpSize); }
-  Value warpRow() { return mul(div(place.thread, kWarpSize), 16); }
+  /// The first row (of the block) of the warp's row tile `rt`.
+  Value warpRow(int64_t rt) {
+    return add(mul(div(place.thread, kWarpSize), 16 * tiles.rowTiles),
+               idx(16 * rt));
+  }
 
   /// Where batch row `batchRow` of buffer `i` starts (FlashShape::heads).
   std::pair<Value, Value> rowOf(unsigned i, int64_t depth) {
@@ -207,13 +226,13 @@ public:
     };
   }
 
-  /// A's fragment of the warp's 16 rows of `tile`, columns from `col0`:
-  /// ldmatrix.x4, lane l pointing at row l % 16, column 8 (l / 16), so
-  /// matrix r is rows 8 (r % 2), columns 8 (r / 2): A's register r.
-  WarpFragment fragmentA(Value tile, Value col0) {
+  /// A's fragment of the warp's row tile `rt` of `tile`, columns from
+  /// `col0`: ldmatrix.x4, lane l pointing at row l % 16, column 8 (l / 16),
+  /// so matrix r is rows 8 (r % 2), columns 8 (r / 2): A's register r.
+  WarpFragment fragmentA(Value tile, Value col0, int64_t rt) {
     LdMatrixSource source{tile, /*transpose=*/false, [=](OpBuilder &, Value l) {
                             return std::make_pair(
-                                add(warpRow(), rem(l, 16)),
+                                add(warpRow(rt), rem(l, 16)),
                                 add(col0, mul(div(l, 16), 8)));
                           }};
     return ldmatrixFragment(loc, onHost, element, source, 4);
@@ -237,19 +256,24 @@ public:
     return ldmatrixFragment(loc, onHost, element, source, 2);
   }
 
-  /// `accs += A · B` over `depth` (a multiple of 16): A rows of the warp
-  /// from `aAt`, B's 8-column tiles j from `bTile` (fragmentB).
-  /// On a GPU the steps along the depth are unrolled (the fragments'
-  /// offsets are immediates); on the host they are a loop, which keeps the
-  /// emulation's code small.
-  SmallVector<Value> products(function_ref<WarpFragment(Value kc)> aAt,
-                              Value bTile, bool rowsAreK, int64_t depth,
-                              ValueRange accs) {
+  /// `accs += A · B` over `depth` (a multiple of 16) for each of the
+  /// warp's row tiles rt: A from `aAt(rt, kc)`, B's 8-column tiles j from
+  /// `bTile` (fragmentB), `accs` rt-major. On a GPU the steps along the
+  /// depth are unrolled (the fragments' offsets are immediates) and each B
+  /// fragment is loaded once for all row tiles; on the host they are a
+  /// loop, which keeps the emulation's code small.
+  SmallVector<Value>
+  products(function_ref<WarpFragment(int64_t rt, Value kc)> aAt, Value bTile,
+           bool rowsAreK, int64_t depth, ValueRange accs) {
     auto step = [&](Value kc, ValueRange in) {
-      SmallVector<WarpFragment> bLoads;
-      for (int64_t j = 0; j < static_cast<int64_t>(in.size()); ++j)
+      SmallVector<WarpFragment> aLoads, bLoads;
+      for (int64_t rt = 0; rt < tiles.rowTiles; ++rt)
+        aLoads.push_back(aAt(rt, kc));
+      int64_t columnTiles = in.size() / tiles.rowTiles;
+      for (int64_t j = 0; j < columnTiles; ++j)
         bLoads.push_back(fragmentB(bTile, idx(8 * j), kc, rowsAreK));
-      return emitWarpMmas(b, loc, onHost, element, lane(), aAt(kc), bLoads, in);
+      return emitWarpMmaGrid(b, loc, onHost, element, lane(), aLoads, bLoads,
+                             in);
     };
     if (!onHost) {
       SmallVector<Value> out(accs.begin(), accs.end());
@@ -265,10 +289,10 @@ public:
     return SmallVector<Value>(loop.getResults());
   }
 
-  /// The row (of the block) of the lane's accumulator i, and its column
-  /// in an 8-column tile.
-  Value accumulatorRow(int64_t i) {
-    return add(add(warpRow(), div(lane(), 4)), idx(8 * (i / 2)));
+  /// The row (of the block) of the lane's accumulator i of row tile rt,
+  /// and its column in an 8-column tile.
+  Value accumulatorRow(int64_t rt, int64_t i) {
+    return add(add(warpRow(rt), div(lane(), 4)), idx(8 * (i / 2)));
   }
   Value accumulatorColumn(int64_t i) {
     return add(mul(rem(lane(), 4), 2), idx(i % 2));
@@ -290,13 +314,13 @@ public:
                                           pair);
   }
 
-  /// On the host: stores the lane's A registers of P where the fragment
-  /// layout puts them in a [rows][BK] tile, for the other lanes' emulated
-  /// products to read.
-  void storeWeightsFragments(ValueRange weights) {
+  /// On the host: stores the lane's A registers of row tile rt's P where
+  /// the fragment layout puts them in a [rows][BK] tile, for the other
+  /// lanes' emulated products to read.
+  void storeWeightsFragments(ValueRange weights, int64_t rt) {
     for (int64_t chunk = 0; chunk < keyTile / 16; ++chunk)
       for (int64_t r = 0; r < 4; ++r) {
-        Value row = add(add(warpRow(), div(lane(), 4)), idx(8 * (r % 2)));
+        Value row = add(add(warpRow(rt), div(lane(), 4)), idx(8 * (r % 2)));
         Value col = add(mul(rem(lane(), 4), 2), idx(16 * chunk + 8 * (r / 2)));
         vector::StoreOp::create(b, loc, weightsRegister(weights, chunk, r),
                                 shared(kWeights), ValueRange{row, col});
@@ -329,15 +353,22 @@ public:
   Type f32;
 };
 
-/// The state's layout: m (the lane's 2 rows), l (the lane's share of its 2
-/// rows' sums), the lane's maxima of its 2 rows in this tile's scores, O
-/// (Dv / 8 tiles), S and then P (BK / 8 tiles).
+/// The state's layout, for each of the warp's R row tiles rt: m (the
+/// lane's 2 rows), l (the lane's share of its 2 rows' sums), the lane's
+/// maxima of its 2 rows in this key tile's scores, O (Dv / 8 tiles), S and
+/// then P (BK / 8 tiles).
 struct StateLayout {
-  static constexpr unsigned kMax = 0, kSum = 1, kTileMax = 2;
-  int64_t outTiles, scoreTiles;
-  int64_t o(int64_t j) const { return 3 + j; }
-  int64_t sc(int64_t j) const { return 3 + outTiles + j; }
-  size_t size() const { return 3 + outTiles + scoreTiles; }
+  int64_t rowTiles, outTiles, scoreTiles;
+  unsigned max(int64_t rt) const { return rt; }
+  unsigned sum(int64_t rt) const { return rowTiles + rt; }
+  unsigned tileMax(int64_t rt) const { return 2 * rowTiles + rt; }
+  int64_t o(int64_t rt, int64_t j) const {
+    return 3 * rowTiles + rt * outTiles + j;
+  }
+  int64_t sc(int64_t rt, int64_t j) const {
+    return 3 * rowTiles + rowTiles * outTiles + rt * scoreTiles + j;
+  }
+  size_t size() const { return rowTiles * (3 + outTiles + scoreTiles); }
 };
 
 } // namespace
@@ -350,16 +381,24 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
       llvm::divideCeil(s.queries, chosen->rows) > 65535)
     return false;
   Tiles tiles = *chosen;
-  int64_t keyTile = tiles.keyTile, rows = tiles.rows;
+  int64_t keyTile = tiles.keyTile, rows = tiles.rows, rowTiles = tiles.rowTiles;
 
   Location loc = fn.getLoc();
   OpBuilder b = OpBuilder::atBlockBegin(fn.addEntryBlock());
   Type f32 = b.getF32Type();
   SmallVector<Value> io(fn.getArguments().begin(), fn.getArguments().end() - 1);
   Value out = fn.getArguments().back();
-  StateLayout layout{s.valueDepth / 8, keyTile / 8};
+  StateLayout layout{rowTiles, s.valueDepth / 8, keyTile / 8};
   auto body = [&](OpBuilder &b, const BlockPlace &place) {
     return MmaFlashBody(b, loc, s, tiles, element, onHost, io, place);
+  };
+  // State values of each row tile, in place: `at(rt, j)` for j < count.
+  auto slice = [](ValueRange state, int64_t count,
+                  function_ref<int64_t(int64_t)> at) {
+    SmallVector<Value> values;
+    for (int64_t j = 0; j < count; ++j)
+      values.push_back(state[at(j)]);
+    return values;
   };
 
   BlockProgram p;
@@ -372,9 +411,9 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   if (onHost)
     p.shared.push_back(MemRefType::get({rows, keyTile + kPad}, element));
   p.state.assign(layout.size(), VectorType::get({4}, f32));
-  for (unsigned i :
-       {StateLayout::kMax, StateLayout::kSum, StateLayout::kTileMax})
-    p.state[i] = VectorType::get({2}, f32);
+  for (int64_t rt = 0; rt < rowTiles; ++rt)
+    for (unsigned i : {layout.max(rt), layout.sum(rt), layout.tileMax(rt)})
+      p.state[i] = VectorType::get({2}, f32);
   p.step = keyTile;
   p.laneGroup = 4;
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
@@ -383,10 +422,12 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     // step's scores on, after its barriers).
     m.stage(0, rows, s.depth, m.firstRow(), m.idx(s.queries), s.queries,
             s.scale, m.shared(kQuery));
-    SmallVector<Value> state = {m.constantVector(2, -FLT_MAX),
-                                m.constantVector(2, 0.0f),
-                                m.constantVector(2, -FLT_MAX)};
-    state.resize(layout.size(), m.constantVector(4, 0.0f));
+    SmallVector<Value> state(layout.size(), m.constantVector(4, 0.0f));
+    for (int64_t rt = 0; rt < rowTiles; ++rt) {
+      state[layout.max(rt)] = m.constantVector(2, -FLT_MAX);
+      state[layout.sum(rt)] = m.constantVector(2, 0.0f);
+      state[layout.tileMax(rt)] = m.constantVector(2, -FLT_MAX);
+    }
     return state;
   };
   p.end = [&](OpBuilder &b, const BlockPlace &place) {
@@ -399,85 +440,96 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     m.stage(2, keyTile, s.valueDepth, first, place.end, s.steps, 1.0f,
             m.shared(kValues));
   };
-  // Scores, masked; the lane's maxima of its two rows.
+  // Scores, masked; the lane's maxima of its two rows of each row tile.
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
                   ValueRange state) {
     MmaFlashBody m = body(b, place);
     SmallVector<Value> next(state.begin(), state.end());
     SmallVector<Value> scores = m.products(
-        [&](Value kc) { return m.fragmentA(m.shared(kQuery), kc); },
+        [&](int64_t rt, Value kc) {
+          return m.fragmentA(m.shared(kQuery), kc, rt);
+        },
         m.shared(kKeys), /*rowsAreK=*/false, s.depth,
-        SmallVector<Value>(layout.scoreTiles, m.constantVector(4, 0.0f)));
+        SmallVector<Value>(rowTiles * layout.scoreTiles,
+                           m.constantVector(4, 0.0f)));
     Value negInf = m.cf(-INFINITY);
-    Value rowMax[2] = {negInf, negInf};
-    for (int64_t j = 0; j < layout.scoreTiles; ++j) {
-      Value tile = scores[j];
-      for (int64_t i = 0; i < 4; ++i) {
-        Value key = m.add(first, m.add(m.idx(8 * j), m.accumulatorColumn(i)));
-        Value masked = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
-                                             key, place.end);
-        if (s.causal)
-          masked = arith::OrIOp::create(
-              b, loc, masked,
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, key,
-                                    m.add(m.firstRow(), m.accumulatorRow(i))));
-        Value x = arith::SelectOp::create(
-            b, loc, masked, negInf, vector::ExtractOp::create(b, loc, tile, i));
-        tile = vector::InsertOp::create(b, loc, x, tile, i);
-        rowMax[i / 2] = arith::MaximumFOp::create(b, loc, rowMax[i / 2], x);
+    for (int64_t rt = 0; rt < rowTiles; ++rt) {
+      Value rowMax[2] = {negInf, negInf};
+      for (int64_t j = 0; j < layout.scoreTiles; ++j) {
+        Value tile = scores[rt * layout.scoreTiles + j];
+        for (int64_t i = 0; i < 4; ++i) {
+          Value key = m.add(first, m.add(m.idx(8 * j), m.accumulatorColumn(i)));
+          Value masked = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::uge, key, place.end);
+          if (s.causal)
+            masked = arith::OrIOp::create(
+                b, loc, masked,
+                arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::ugt, key,
+                    m.add(m.firstRow(), m.accumulatorRow(rt, i))));
+          Value x = arith::SelectOp::create(
+              b, loc, masked, negInf,
+              vector::ExtractOp::create(b, loc, tile, i));
+          tile = vector::InsertOp::create(b, loc, x, tile, i);
+          rowMax[i / 2] = arith::MaximumFOp::create(b, loc, rowMax[i / 2], x);
+        }
+        next[layout.sc(rt, j)] = tile;
       }
-      next[layout.sc(j)] = tile;
+      next[layout.tileMax(rt)] =
+          vector::FromElementsOp::create(b, loc, m.vec(2), rowMax);
     }
-    next[StateLayout::kTileMax] =
-        vector::FromElementsOp::create(b, loc, m.vec(2), rowMax);
     return next;
   };
   // After the rows' maxima over their 4 lanes: the rows' new maxima;
   // weights, rescaled O and l, the lane's sums of its weights.
   BlockProgram::Stage weights;
   weights.barrier = false;
-  weights.reduceBefore.push_back(
-      {StateLayout::kTileMax, [](OpBuilder &b, Value x, Value y) -> Value {
-         return arith::MaximumFOp::create(b, b.getUnknownLoc(), x, y);
-       }});
+  for (int64_t rt = 0; rt < rowTiles; ++rt)
+    weights.reduceBefore.push_back(
+        {layout.tileMax(rt), [](OpBuilder &b, Value x, Value y) -> Value {
+           return arith::MaximumFOp::create(b, b.getUnknownLoc(), x, y);
+         }});
   weights.compute = [&](OpBuilder &b, const BlockPlace &place, Value,
                         ValueRange state) {
     MmaFlashBody m = body(b, place);
     SmallVector<Value> next(state.begin(), state.end());
-    Value newMax = arith::MaximumFOp::create(b, loc, state[StateLayout::kMax],
-                                             state[StateLayout::kTileMax]);
-    Value alphas = math::ExpOp::create(
-        b, loc,
-        arith::SubFOp::create(b, loc, state[StateLayout::kMax], newMax));
-    Value rowSum[2] = {m.cf(0.0f), m.cf(0.0f)};
-    for (int64_t j = 0; j < layout.scoreTiles; ++j) {
-      Value tile = state[layout.sc(j)];
-      for (int64_t i = 0; i < 4; ++i) {
-        Value score = vector::ExtractOp::create(b, loc, tile, i);
-        Value p = math::ExpOp::create(
-            b, loc,
-            arith::SubFOp::create(
-                b, loc, score,
-                vector::ExtractOp::create(b, loc, newMax, i / 2)));
-        rowSum[i / 2] = arith::AddFOp::create(b, loc, rowSum[i / 2], p);
-        tile = vector::InsertOp::create(b, loc, p, tile, i);
+    for (int64_t rt = 0; rt < rowTiles; ++rt) {
+      Value newMax = arith::MaximumFOp::create(b, loc, state[layout.max(rt)],
+                                               state[layout.tileMax(rt)]);
+      Value alphas = math::ExpOp::create(
+          b, loc, arith::SubFOp::create(b, loc, state[layout.max(rt)], newMax));
+      Value rowSum[2] = {m.cf(0.0f), m.cf(0.0f)};
+      for (int64_t j = 0; j < layout.scoreTiles; ++j) {
+        Value tile = state[layout.sc(rt, j)];
+        for (int64_t i = 0; i < 4; ++i) {
+          Value score = vector::ExtractOp::create(b, loc, tile, i);
+          Value p = math::ExpOp::create(
+              b, loc,
+              arith::SubFOp::create(
+                  b, loc, score,
+                  vector::ExtractOp::create(b, loc, newMax, i / 2)));
+          rowSum[i / 2] = arith::AddFOp::create(b, loc, rowSum[i / 2], p);
+          tile = vector::InsertOp::create(b, loc, p, tile, i);
+        }
+        next[layout.sc(rt, j)] = tile;
       }
-      next[layout.sc(j)] = tile;
+      Value alpha[2] = {vector::ExtractOp::create(b, loc, alphas, 0),
+                        vector::ExtractOp::create(b, loc, alphas, 1)};
+      Value perAccumulator = vector::FromElementsOp::create(
+          b, loc, m.vec(4), ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
+      for (int64_t j = 0; j < layout.outTiles; ++j)
+        next[layout.o(rt, j)] = arith::MulFOp::create(
+            b, loc, state[layout.o(rt, j)], perAccumulator);
+      next[layout.max(rt)] = newMax;
+      next[layout.sum(rt)] = arith::AddFOp::create(
+          b, loc, arith::MulFOp::create(b, loc, state[layout.sum(rt)], alphas),
+          vector::FromElementsOp::create(b, loc, m.vec(2), rowSum));
+      if (onHost)
+        m.storeWeightsFragments(
+            slice(next, layout.scoreTiles,
+                  [&](int64_t j) { return layout.sc(rt, j); }),
+            rt);
     }
-    Value alpha[2] = {vector::ExtractOp::create(b, loc, alphas, 0),
-                      vector::ExtractOp::create(b, loc, alphas, 1)};
-    Value perAccumulator = vector::FromElementsOp::create(
-        b, loc, m.vec(4), ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
-    for (int64_t j = 0; j < layout.outTiles; ++j)
-      next[layout.o(j)] =
-          arith::MulFOp::create(b, loc, state[layout.o(j)], perAccumulator);
-    next[StateLayout::kMax] = newMax;
-    next[StateLayout::kSum] = arith::AddFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, state[StateLayout::kSum], alphas),
-        vector::FromElementsOp::create(b, loc, m.vec(2), rowSum));
-    if (onHost)
-      m.storeWeightsFragments(
-          ArrayRef<Value>(next).slice(layout.sc(0), layout.scoreTiles));
     return next;
   };
   p.laterStages.push_back(std::move(weights));
@@ -489,55 +541,64 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
                         ValueRange state) {
     MmaFlashBody m = body(b, place);
     SmallVector<Value> next(state.begin(), state.end());
-    SmallVector<Value> weightTiles(state.begin() + layout.sc(0),
-                                   state.begin() +
-                                       layout.sc(layout.scoreTiles));
-    SmallVector<Value> o(state.begin() + layout.o(0),
-                         state.begin() + layout.o(layout.outTiles));
+    SmallVector<SmallVector<Value>> weightTiles;
+    SmallVector<Value> o;
+    for (int64_t rt = 0; rt < rowTiles; ++rt) {
+      weightTiles.push_back(slice(state, layout.scoreTiles,
+                                  [&](int64_t j) { return layout.sc(rt, j); }));
+      llvm::append_range(o, slice(state, layout.outTiles,
+                                  [&](int64_t j) { return layout.o(rt, j); }));
+    }
     o = m.products(
-        [&](Value kc) -> WarpFragment {
+        [&](int64_t rt, Value kc) -> WarpFragment {
           if (onHost)
-            return m.tableA(m.shared(kWeights), m.warpRow(), kc);
+            return m.tableA(m.shared(kWeights), m.warpRow(rt), kc);
           int64_t chunk = *getConstantIntValue(kc) / 16;
-          return WarpMmaLoad([&m, &weightTiles, chunk](OpBuilder &, Value,
-                                                       Value reg) -> Value {
-            return m.weightsRegister(weightTiles, chunk,
-                                     *getConstantIntValue(reg));
+          ValueRange tiles = weightTiles[rt];
+          return WarpMmaLoad([&m, tiles, chunk](OpBuilder &, Value,
+                                                Value reg) -> Value {
+            return m.weightsRegister(tiles, chunk, *getConstantIntValue(reg));
           });
         },
         m.shared(kValues), /*rowsAreK=*/true, keyTile, o);
-    llvm::copy(o, next.begin() + layout.o(0));
+    for (int64_t rt = 0; rt < rowTiles; ++rt)
+      for (int64_t j = 0; j < layout.outTiles; ++j)
+        next[layout.o(rt, j)] = o[rt * layout.outTiles + j];
     return next;
   };
   p.laterStages.push_back(std::move(context));
-  p.reduceBeforeFinish.push_back(
-      {StateLayout::kSum, [](OpBuilder &b, Value x, Value y) -> Value {
-         return arith::AddFOp::create(b, b.getUnknownLoc(), x, y);
-       }});
+  for (int64_t rt = 0; rt < rowTiles; ++rt)
+    p.reduceBeforeFinish.push_back(
+        {layout.sum(rt), [](OpBuilder &b, Value x, Value y) -> Value {
+           return arith::AddFOp::create(b, b.getUnknownLoc(), x, y);
+         }});
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange state) {
     MmaFlashBody m = body(b, place);
     auto [row0, offset] = m.rowOf(3, s.valueDepth);
-    for (int64_t i = 0; i < 4; ++i) {
-      Value row = m.add(m.firstRow(), m.accumulatorRow(i));
-      auto branch = scf::IfOp::create(b, loc, TypeRange{},
-                                      m.lessThan(row, m.idx(s.queries)), false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&branch.getThenRegion().front());
-      Value l =
-          vector::ExtractOp::create(b, loc, state[StateLayout::kSum], i / 2);
-      Value any =
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, m.cf(0));
-      Value inverse = arith::SelectOp::create(
-          b, loc, any, arith::DivFOp::create(b, loc, m.cf(1.0f), l),
-          m.cf(0.0f));
-      for (int64_t j = 0; j < layout.outTiles; ++j) {
-        Value x = vector::ExtractOp::create(b, loc, state[layout.o(j)], i);
-        Value col = m.add(offset, m.add(m.idx(8 * j), m.accumulatorColumn(i)));
-        memref::StoreOp::create(b, loc,
-                                arith::MulFOp::create(b, loc, x, inverse), out,
-                                ValueRange{row0, row, col});
+    for (int64_t rt = 0; rt < rowTiles; ++rt)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value row = m.add(m.firstRow(), m.accumulatorRow(rt, i));
+        auto branch = scf::IfOp::create(
+            b, loc, TypeRange{}, m.lessThan(row, m.idx(s.queries)), false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&branch.getThenRegion().front());
+        Value l =
+            vector::ExtractOp::create(b, loc, state[layout.sum(rt)], i / 2);
+        Value any = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l,
+                                          m.cf(0));
+        Value inverse = arith::SelectOp::create(
+            b, loc, any, arith::DivFOp::create(b, loc, m.cf(1.0f), l),
+            m.cf(0.0f));
+        for (int64_t j = 0; j < layout.outTiles; ++j) {
+          Value x =
+              vector::ExtractOp::create(b, loc, state[layout.o(rt, j)], i);
+          Value col =
+              m.add(offset, m.add(m.idx(8 * j), m.accumulatorColumn(i)));
+          memref::StoreOp::create(b, loc,
+                                  arith::MulFOp::create(b, loc, x, inverse),
+                                  out, ValueRange{row0, row, col});
+        }
       }
-    }
   };
   if (onHost)
     emitBlockProgramOnHost(b, loc, p);

@@ -173,17 +173,32 @@ SmallVector<Value> heed::emitWarpMmas(OpBuilder &b, Location loc, bool onHost,
                                       const WarpFragment &loadA,
                                       ArrayRef<WarpFragment> loadB,
                                       ValueRange accs) {
+  return emitWarpMmaGrid(b, loc, onHost, element, lane, loadA, loadB, accs);
+}
+
+SmallVector<Value> heed::emitWarpMmaGrid(OpBuilder &b, Location loc,
+                                         bool onHost, Type element, Value lane,
+                                         ArrayRef<WarpFragment> loadA,
+                                         ArrayRef<WarpFragment> loadB,
+                                         ValueRange accs) {
+  assert(accs.size() == loadA.size() * loadB.size() && "an accumulator each");
   SmallVector<Value> results;
   if (onHost) {
-    for (auto [load, acc] : llvm::zip_equal(loadB, accs))
-      results.push_back(
-          emitOnHost(b, loc, lane, loadA.perRegister, load.perRegister, acc));
+    for (auto [a, fragmentA] : llvm::enumerate(loadA))
+      for (auto [j, fragmentB] : llvm::enumerate(loadB))
+        results.push_back(emitOnHost(b, loc, lane, fragmentA.perRegister,
+                                     fragmentB.perRegister,
+                                     accs[a * loadB.size() + j]));
     return results;
   }
-  SmallVector<Value> a = loadRegisters(b, loc, element, lane, loadA, 4);
-  for (auto [load, acc] : llvm::zip_equal(loadB, accs))
-    results.push_back(emitOnGPU(b, loc, element, a,
-                                loadRegisters(b, loc, element, lane, load, 2),
-                                acc));
+  SmallVector<SmallVector<Value>> a, bRegs;
+  for (const WarpFragment &fragment : loadA)
+    a.push_back(loadRegisters(b, loc, element, lane, fragment, 4));
+  for (const WarpFragment &fragment : loadB)
+    bRegs.push_back(loadRegisters(b, loc, element, lane, fragment, 2));
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t j = 0; j < bRegs.size(); ++j)
+      results.push_back(emitOnGPU(b, loc, element, a[i], bRegs[j],
+                                  accs[i * bRegs.size() + j]));
   return results;
 }

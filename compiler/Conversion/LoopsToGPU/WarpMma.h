@@ -87,6 +87,15 @@ emitWarpMmas(mlir::OpBuilder &b, mlir::Location loc, bool onHost,
              mlir::Type element, mlir::Value lane, const WarpFragment &loadA,
              llvm::ArrayRef<WarpFragment> loadB, mlir::ValueRange accs);
 
+/// The same for several tiles of A: `accs[a * |loadB| + j] + A_a · B_j`.
+/// On a GPU every fragment's registers are loaded once, so each B
+/// fragment serves every A.
+llvm::SmallVector<mlir::Value>
+emitWarpMmaGrid(mlir::OpBuilder &b, mlir::Location loc, bool onHost,
+                mlir::Type element, mlir::Value lane,
+                llvm::ArrayRef<WarpFragment> loadA,
+                llvm::ArrayRef<WarpFragment> loadB, mlir::ValueRange accs);
+
 } // namespace heed
 
 #endif
