@@ -1104,8 +1104,10 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     GPU (`--target=gpu-schedule-on-cpu`).
 
     With `precision=bf16` or `f16`, heads whose D is a multiple of 16 and
-    Dv of 8 (both up to 128) get a tensor-core kernel instead: blocks of 4
-    warps and 64 query rows, S = Q Kᵀ and O += P V as `mma.sync.m16n8k16`
+    Dv of 8 (both up to 128) get a tensor-core kernel instead: blocks of
+    64 query rows (4 warps of 16), or 128 where there are more than 64
+    queries (4 warps of 32, or 8 of 16 for heads of 128), S = Q Kᵀ and
+    O += P V as `mma.sync.m16n8k16`
     products (the query, key and value tiles staged in shared memory,
     rounded; their fragments loaded with `ldmatrix`), f32 accumulators, S
     and P in registers, each row's maximum over its 4 lanes by butterfly
