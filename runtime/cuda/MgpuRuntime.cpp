@@ -289,21 +289,29 @@ namespace {
 constexpr int32_t kStaticSharedBytes = 48 * 1024;
 
 /// Raises `f`'s limit of dynamic shared memory to `bytes` (once per kernel
-/// and size), or fails naming the kernel, the size and the device's limit.
+/// and size), or fails naming the kernel, the size and the device's limit
+/// (or the driver's error).
 bool allowSharedBytes(const DriverApi *api, CUfunction f, int32_t bytes) {
   {
     std::lock_guard<std::mutex> guard(stateLock);
     if (sharedLimits[f] >= bytes)
       return true;
   }
+  std::string asked = "kernel " + kernelName(f) + ": " + std::to_string(bytes) +
+                      " bytes of shared memory a block";
   int most = 0;
-  if (api->deviceGetAttribute(&most, kDeviceMaxSharedOptin, 0) !=
-          kCudaSuccess ||
-      bytes > most ||
-      api->funcSetAttribute(f, kFuncMaxDynamicShared, bytes) != kCudaSuccess) {
-    fail("kernel " + kernelName(f) + ": " + std::to_string(bytes) +
-         " bytes of shared memory a block, more than the device's " +
-         std::to_string(most));
+  if (CUresult r = api->deviceGetAttribute(&most, kDeviceMaxSharedOptin, 0);
+      r != kCudaSuccess) {
+    fail(asked + ": the device's limit is unknown (" + errorName(r) + ")");
+    return false;
+  }
+  if (bytes > most) {
+    fail(asked + ", more than the device's " + std::to_string(most));
+    return false;
+  }
+  if (CUresult r = api->funcSetAttribute(f, kFuncMaxDynamicShared, bytes);
+      r != kCudaSuccess) {
+    fail(asked + ": raising the kernel's limit failed (" + errorName(r) + ")");
     return false;
   }
   std::lock_guard<std::mutex> guard(stateLock);
