@@ -8,7 +8,7 @@ where every key is masked). Rounding p happens per tile against the running
 maximum, so the result depends on BK: the key tile FlashMmaKernel.cpp picks
 (the largest of 64, 32, 16 up to the keys rounded up to a power of two, at
 least 16, whose shared tiles, with 128 query rows a block where there are
-more than 64 queries and 64 otherwise, fit 163 KB, and whose accumulators
+more than 64 queries and 64 otherwise, fit 99 KB, and whose accumulators
 fit: 128 registers with 32 rows a warp, which the kernel prefers for 128
 rows, else 160 with 16) is written out here as the rule `key_tile`. Writes inputs_<case>.npz and golden_<case>_<precision>.npz:
 
@@ -37,7 +37,7 @@ def key_tile(queries, steps, depth, value_depth):
     def fits(rows, row_tiles, tile, registers):
         smem = 2 * (rows * (depth + pad) + tile * (depth + pad) + tile * (value_depth + pad))
         accumulators = row_tiles * (value_depth // 8 + tile // 8) * 4
-        return tile <= longest and smem <= 163 * 1024 and accumulators <= registers
+        return tile <= longest and smem <= 99 * 1024 and accumulators <= registers
 
     if queries > 64:
         for tile in (64, 32, 16):

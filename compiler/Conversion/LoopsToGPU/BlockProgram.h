@@ -40,10 +40,11 @@ namespace heed {
 /// A block's shared memory beyond which a launch takes it as dynamic
 /// shared memory (CUDA's limit for static shared memory).
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
-/// The most shared memory a kernel here asks for: an sm_80 block's opt-in
-/// limit (sm_90's is 227 KB), so that one block fits every chip the
-/// target takes.
-constexpr int64_t kMaxSharedBytes = 163 * 1024;
+/// The most shared memory a kernel here asks for: the smallest opt-in
+/// limit of a block among the chips the tensor-core kernels take (sm_86
+/// and sm_89: 99 KB; sm_80 163 KB, sm_90 227 KB), so that a block fits
+/// every one.
+constexpr int64_t kMaxSharedBytes = 99 * 1024;
 
 /// Where a callback runs: the block's ids (x, y, z), the thread's id
 /// (threads are one-dimensional), the shared buffers in the order of
