@@ -290,7 +290,9 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                               llvm::cl::init("sm_90")};
   Option<std::string> gpuPrecision{
       *this, "gpu-precision",
-      llvm::cl::desc("matrix products: f32, or bf16 or f16 on tensor cores"),
+      llvm::cl::desc(
+          "matrix products: f32, tf32x3 (attention), or bf16 or f16 on "
+          "tensor cores"),
       llvm::cl::init("f32")};
   Option<bool> outline{*this, "outline-loop-nests",
                        llvm::cl::desc("loop nests as functions of their own "

@@ -38,7 +38,7 @@
 // the 32 threads per phase (14), the score inlined in the first.
 // HOST-LABEL: func.func private @heed_attention_rows_0
 // HOST-NOT: gpu.
-// HOST-COUNT-2: memref.alloca() : memref<32xf32>
+// HOST-COUNT-2: memref.alloca() {alignment = 16 : i64} : memref<32xf32>
 // HOST: scf.for %{{[^ ]*}} = %c0{{[^ ]*}} to %c2
 // HOST: scf.for %[[T:[^ ]*]] = %c0{{[^ ]*}} to %c32
 // HOST: scf.for %{{[^ ]*}} = %[[T]] to %c5 step %c32
@@ -182,7 +182,7 @@ func.func private @heed_attention_rows_3(memref<2x5x6xf32>, memref<2x8xf32>,
 // CHECK-NOT: heed_attention_score_3
 // HOST-LABEL: func.func private @heed_attention_rows_3
 // HOST-NOT: gpu.
-// HOST: memref.alloca() : memref<20xf32>
+// HOST: memref.alloca() {alignment = 16 : i64} : memref<20xf32>
 func.func private @heed_attention_score_3_term(%b: index, %q: index, %t: index,
     %k: index, %query: memref<2x12xf32>, %keys: memref<2x5x12xf32>) -> f32 {
   %x = memref.load %query[%b, %k] : memref<2x12xf32>

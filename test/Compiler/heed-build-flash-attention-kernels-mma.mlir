@@ -1,7 +1,7 @@
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels=precision=bf16 --canonicalize --cse | FileCheck %s
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels="precision=f16 on-host" --canonicalize --cse | FileCheck %s --check-prefix=HOST
 // RUN: not heed-opt %s --heed-build-flash-attention-kernels=precision=tf32 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: error: heed-build-flash-attention-kernels: precision must be f32, bf16 or f16, not 'tf32'
+// BAD: error: heed-build-flash-attention-kernels: precision must be f32, tf32x3, bf16 or f16, not 'tf32'
 
 // 2 rows × 70 queries over 70 keys with lengths and the causal mask, on
 // tensor cores: (2 rows, 1 query tile) blocks of 4 warps (128 threads) of
@@ -69,10 +69,10 @@
 // HOST-LABEL: func.func private @heed_flash_attention_0
 // HOST-NOT: gpu.
 // HOST-NOT: nvvm
-// HOST: memref.alloca() : memref<128x72xf16>
-// HOST-NEXT: memref.alloca() : memref<64x72xf16>
-// HOST-NEXT: memref.alloca() : memref<64x40xf16>
-// HOST-NEXT: memref.alloca() : memref<128x72xf16>
+// HOST: memref.alloca() {alignment = 16 : i64} : memref<128x72xf16>
+// HOST-NEXT: memref.alloca() {alignment = 16 : i64} : memref<64x72xf16>
+// HOST-NEXT: memref.alloca() {alignment = 16 : i64} : memref<64x40xf16>
+// HOST-NEXT: memref.alloca() {alignment = 16 : i64} : memref<128x72xf16>
 // HOST: scf.for %{{.*}} = %c0 to %c64 step %c16 iter_args
 // HOST: arith.extf %{{.*}} : f16 to f32
 func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf32>, memref<2x70x32xf32>, memref<2xf32>, memref<2x70x32xf32>) attributes {heed.flash_attention = {causal = true, heads = array<i64: 0, 0, 0, 0>, scale = 1.250000e-01 : f32}}

@@ -45,9 +45,9 @@
 // context rows, query rows) in arrays indexed by the thread; no gpu op.
 // HOST-LABEL: func.func private @heed_flash_attention_0
 // HOST-NOT: gpu.
-// HOST: memref.alloca() : memref<64x64xf32>
-// HOST-NEXT: memref.alloca() : memref<64x32xf32>
-// HOST-NEXT: memref.alloca() : memref<64x65xf32>
+// HOST: memref.alloca() {alignment = 16 : i64} : memref<64x64xf32>
+// HOST-NEXT: memref.alloca() {alignment = 16 : i64} : memref<64x32xf32>
+// HOST-NEXT: memref.alloca() {alignment = 16 : i64} : memref<64x65xf32>
 // HOST-NEXT: %[[MS:.*]] = memref.alloca() : memref<64xf32>
 // HOST-NEXT: memref.alloca() : memref<64xf32>
 // HOST-NEXT: %[[OS:.*]] = memref.alloca() : memref<64x32xf32>

@@ -46,13 +46,13 @@
 // HOST-LABEL: func.func @matmul
 // HOST-NOT: nvvm
 // HOST-NOT: gpu.
-// HOST: memref.alloca() : memref<64x24xf16>
+// HOST: memref.alloca() {alignment = 16 : i64} : memref<64x24xf16>
 // HOST: arith.truncf %{{.*}} : f32 to f16
 // HOST: scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (f32)
 // HOST: vector.load {{.*}} : memref<64x24xf16>, vector<2xf16>
 // HOST: arith.extf %{{.*}} : f16 to f32
 
-// expected-error@+1 {{heed-lower-contractions-to-gpu: precision must be f32, bf16 or f16, not 'tf32'}}
+// expected-error@+1 {{heed-lower-contractions-to-gpu: precision must be f32, tf32x3, bf16 or f16, not 'tf32'}}
 func.func @matmul(%a: memref<100x40xf32>, %b: memref<40x80xf32>, %c: memref<100x80xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<100x40xf32>, memref<40x80xf32>) outs(%c : memref<100x80xf32>) {
@@ -83,7 +83,7 @@ func.func @matmul(%a: memref<100x40xf32>, %b: memref<40x80xf32>, %c: memref<100x
 // HOST-LABEL: func.func @unit_axes
 // HOST-NOT: gpu.launch
 
-// expected-error@+1 {{precision must be f32, bf16 or f16, not 'tf32'}}
+// expected-error@+1 {{precision must be f32, tf32x3, bf16 or f16, not 'tf32'}}
 func.func @unit_axes(%a: memref<3x20x40x1xf32>, %b: memref<3x1x40x33xf32>, %c: memref<3x20x33xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
       ins(%a, %b : memref<3x20x40x1xf32>, memref<3x1x40x33xf32>) outs(%c : memref<3x20x33xf32>) {

@@ -45,7 +45,7 @@
 // thread; no gpu op.
 // HOST-LABEL: func.func @matmul
 // HOST-NOT: gpu.
-// HOST: memref.alloca() : memref<16x68xf32>
+// HOST: memref.alloca() {alignment = 16 : i64} : memref<16x68xf32>
 // HOST: memref.alloca() : memref<256x4xf32>
 // HOST: scf.for %{{.*}} = %c0 to %c2 step %c1
 // HOST-NEXT: scf.for %{{.*}} = %c0 to %c2 step %c1

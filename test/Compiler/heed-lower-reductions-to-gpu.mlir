@@ -36,7 +36,7 @@
 // On the host: the same body in loops over the 32 blocks and 256 threads.
 // HOST-LABEL: func.func @softmax_sum
 // HOST-NOT: gpu.
-// HOST: memref.alloca() : memref<256xf32>
+// HOST: memref.alloca() {alignment = 16 : i64} : memref<256xf32>
 // HOST: scf.for %{{.*}} = %c0 to %c32 step %c1
 // HOST-NEXT: scf.for %{{.*}} = %c0 to %c256 step %c1
 // HOST: scf.for %{{.*}} = %c0 to %c8 step %c1

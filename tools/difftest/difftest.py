@@ -14,7 +14,8 @@ loops --cell fused, onednn and auto; the GPU target's schedule run on the
 CPU (--target=gpu-schedule-on-cpu, fused or decomposed, raised or not;
 fused attention is the flash or attention-rows kernel's body; dot-product
 attention on tensor cores, bf16 and f16, against its reference's rounded
-recurrence); --threads 1, 2 and 3
+recurrence, and tf32x3 against the exact attention to 1e-5); --threads 1,
+2 and 3
 rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
 several threads splits the batch into blocks of rows, and a batch too
@@ -132,15 +133,18 @@ for variant, (model_file, params) in TACOTRON2.items():
 # (tools/reference/reduced_precision_attention.py) with its tolerances: 7
 # queries (a block of 64 rows) and 70 (a block of 128), heads of 64, 128
 # (dynamic shared memory on a GPU) and 32.
+# name: (test inputs, options, atol, rtol).
 TENSOR_CORES = {}
 for queries, keys in [(7, 70), (70, 100)]:
-    for precision in ["bf16", "f16"]:
+    for precision, atol, rtol in [("bf16", 5e-4, 1e-3), ("f16", 5e-4, 1e-3),
+                                  ("tf32x3", 1e-5, 1e-5)]:
+        golden = "f32" if precision == "tf32x3" else precision
         TENSOR_CORES["tensor_core_attention_q%d_%s" % (queries, precision)] = (
             test_inputs("reduced_precision_attention", "inputs_q%d_t%d.npz" % (queries, keys),
-                        "golden_q%d_t%d_%s.npz" % (queries, keys, precision), weights=None),
-            ["--gpu-precision=" + precision])
+                        "golden_q%d_t%d_%s.npz" % (queries, keys, golden), weights=None),
+            ["--gpu-precision=" + precision], atol, rtol)
 # Options of a model's every run (besides its --param words).
-EXTRA_ARGS = {name: args for name, (_, args) in TENSOR_CORES.items()}
+EXTRA_ARGS = {name: entry[1] for name, entry in TENSOR_CORES.items()}
 
 # Outputs whose batch axis is not the first: stacked final states
 # [layers · directions, B, H].
@@ -419,14 +423,14 @@ def main():
                              inputs, batches[(index + 1) % n], tmp))
         if args.target != "cpu":
             tensor_core_choice = ("fused", False, "fused", "gpu-schedule-on-cpu")
-            for name, ((model, _, spec, golden), _) in TENSOR_CORES.items():
+            for name, ((model, _, spec, golden), _, atol, rtol) in TENSOR_CORES.items():
                 if args.only and args.only != name:
                     continue
                 inputs, gold = load_inputs(spec), np.load(path(golden))
                 for b, batch in enumerate(batches):
                     jobs.append((run_one, heed, name, model, None, inputs, gold, batch,
                                  tensor_core_choice, THREADS[b % len(THREADS)], "auto",
-                                 -1, tmp, 5e-4, 1e-3))
+                                 -1, tmp, atol, rtol))
         failures = 0
         with ThreadPoolExecutor(args.jobs) as pool:
             for tag, problem in pool.map(lambda j: j[0](*j[1:]), jobs):

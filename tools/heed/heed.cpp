@@ -103,9 +103,11 @@ static cl::opt<std::string>
 static cl::opt<std::string> gpuPrecision(
     "gpu-precision",
     cl::desc("with --target=cuda or gpu-schedule-on-cpu: the matrix "
-             "products' multiplicands, f32 (the default), or bf16 or f16 on "
-             "tensor cores with f32 accumulators (sm_80 and later)"),
-    cl::value_desc("f32|bf16|f16"), cl::init("f32"), cl::cat(modelCat));
+             "products' multiplicands, f32 (the default), tf32x3 (f32 "
+             "attention as three tf32 tensor-core products each, about f32's "
+             "precision), or bf16 or f16 on tensor cores with f32 "
+             "accumulators (tensor cores: sm_80 and later)"),
+    cl::value_desc("f32|tf32x3|bf16|f16"), cl::init("f32"), cl::cat(modelCat));
 static cl::opt<bool> noCompileCache(
     "no-compile-cache",
     cl::desc("neither read nor write the on-disk compile cache "
@@ -269,18 +271,19 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       gpuChip.size() < 5)
     return llvm::createStringError("--gpu-chip must look like sm_90, not '" +
                                    gpuChip + "'");
-  if (gpuPrecision != "f32" && gpuPrecision != "bf16" && gpuPrecision != "f16")
+  if (gpuPrecision != "f32" && gpuPrecision != "tf32x3" &&
+      gpuPrecision != "bf16" && gpuPrecision != "f16")
     return llvm::createStringError(
-        "--gpu-precision must be 'f32', 'bf16' or 'f16', not '" + gpuPrecision +
-        "'");
+        "--gpu-precision must be 'f32', 'tf32x3', 'bf16' or 'f16', not '" +
+        gpuPrecision + "'");
   unsigned chipNumber = 0;
   if (gpuPrecision != "f32" &&
       (llvm::StringRef(gpuChip).drop_front(3).getAsInteger(10, chipNumber) ||
        chipNumber < 80))
     return llvm::createStringError(
         "--gpu-precision=" + gpuPrecision +
-        " needs tensor cores with bf16 "
-        "and f16 mma.sync.m16n8k16 (sm_80 or later), not --gpu-chip=" +
+        " needs tensor cores with bf16, f16 and tf32 mma.sync (sm_80 or "
+        "later), not --gpu-chip=" +
         gpuChip);
   if (gpuPrecision != "f32" && deviceOption != "cuda" &&
       *parseTarget(targetOption) == Target::CPU)

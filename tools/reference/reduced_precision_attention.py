@@ -10,7 +10,10 @@ maximum, so the result depends on BK: the key tile FlashMmaKernel.cpp picks
 least 16, whose shared tiles, with 128 query rows a block where there are
 more than 64 queries and 64 otherwise, fit 99 KB, and whose accumulators
 fit: 128 registers with 32 rows a warp, which the kernel prefers for 128
-rows, else 160 with 16) is written out here as the rule `key_tile`. Writes inputs_<case>.npz and golden_<case>_<precision>.npz:
+rows, else 160 with 16) is written out here as the rule `key_tile`. The
+f32 goldens (for --gpu-precision=tf32x3, whose products are f32's to about
+2^-22) are the exact attention, in float64, rounded to f32 once. Writes
+inputs_<case>.npz and golden_<case>_<precision>.npz:
 
     /usr/bin/python3 tools/reference/reduced_precision_attention.py test/Integration/Inputs/reduced_precision_attention
 
@@ -75,6 +78,16 @@ def flash(q, k, v, valid, precision):
                        torch.tensor(0.0))
 
 
+def exact(q, k, v, valid):
+    """The attention in float64 (0 where every key is masked), as f32."""
+    q, k, v = q.double(), k.double(), v.double()
+    s = (q * (1.0 / q.shape[2] ** 0.5)) @ k.transpose(1, 2)
+    s = torch.where(valid, s, torch.tensor(float("-inf"), dtype=torch.float64))
+    any_valid = valid.any(-1, keepdim=True)
+    w = torch.softmax(torch.where(any_valid, s, torch.zeros_like(s)), -1)
+    return torch.where(any_valid, w @ v, torch.zeros(1, dtype=torch.float64)).float()
+
+
 def heads_of(x, h):
     """[B, T, h·d] → [B·h, T, d], head-major within a row."""
     n, t, _ = x.shape
@@ -103,13 +116,15 @@ def main(out_dir):
         name = "q%d_t%d" % (tq, t)
         np.savez(os.path.join(out_dir, "inputs_%s.npz" % name), q=q.numpy(), k=k.numpy(),
                  v=v.numpy(), x=x.numpy(), w=w.numpy(), lengths=lengths.numpy())
-        for precision in TYPES:
+        for precision in list(TYPES) + ["f32"]:
+            def attend(q, k, v, valid):
+                return exact(q, k, v, valid) if precision == "f32" else \
+                    flash(q, k, v, valid, precision)
             wh = heads_of(w, 3)
-            out = {"plain": flash(q, k, v, everything, precision),
-                   "masked": flash(q, k, v, within, precision),
-                   "causal": flash(x, x, x, causal, precision),
-                   "heads": merged(flash(wh, wh, wh, torch.ones(B * 3, t, t, dtype=torch.bool),
-                                         precision), 3)}
+            out = {"plain": attend(q, k, v, everything),
+                   "masked": attend(q, k, v, within),
+                   "causal": attend(x, x, x, causal),
+                   "heads": merged(attend(wh, wh, wh, torch.ones(B * 3, t, t, dtype=torch.bool)), 3)}
             np.savez(os.path.join(out_dir, "golden_%s_%s.npz" % (name, precision)),
                      **{key: val.numpy() for key, val in out.items()})
 

@@ -57,17 +57,30 @@ using namespace heed;
 namespace {
 
 constexpr int64_t kWarpSize = 32;
-constexpr int64_t kPad = 8; // elements a shared row is padded by
 constexpr int64_t kMaxDepth = 128;
 
-/// A block's tiles: a warp per 16 query rows times `rowTiles`.
+/// Shared rows padded so that the rows a fragment's lanes read fall in
+/// distinct banks. 16-bit elements: by 8 (a 4-word shift a row: ldmatrix's
+/// 8 rows). f32: the query and key tiles by 8 floats (rows 8 words apart
+/// modulo the 32 banks, D a multiple of 32: the 4 rows times 4 lanes of
+/// each half-warp's 8-byte loads of A and B), the value tile by 4 (rows 2t
+/// + r, 8t words apart, Dv a multiple of 16: scalar loads).
+struct Pads {
+  int64_t query, value;
+  explicit Pads(Type element) : query(8), value(element.isF32() ? 4 : 8) {}
+};
+
+/// A block's tiles: a warp per 16 query rows times `rowTiles`; shared rows
+/// padded by `pads`, of `bytes` an element.
 struct Tiles {
   int64_t rows, rowTiles, keyTile;
+  Pads pads;
+  int64_t bytes;
   int64_t threads() const { return rows / (16 * rowTiles) * kWarpSize; }
   /// The block's shared memory on a GPU (the host's weights tile aside).
   int64_t sharedBytes(int64_t depth, int64_t valueDepth) const {
-    return 2 * (rows * (depth + kPad) + keyTile * (depth + kPad) +
-                keyTile * (valueDepth + kPad));
+    return bytes * ((rows + keyTile) * (depth + pads.query) +
+                    keyTile * (valueDepth + pads.value));
   }
 };
 
@@ -83,7 +96,9 @@ struct Tiles {
 /// two) whose tiles fit the shared memory a kernel may take
 /// (BlockProgram.h) and whose accumulators fit: `ptxas` then finds room
 /// for the rest without spilling (flash-attention-ptx.test).
-std::optional<Tiles> chooseTiles(const FlashShape &s) {
+std::optional<Tiles> chooseTiles(const FlashShape &s, Type element) {
+  Pads pads(element);
+  int64_t bytes = element.getIntOrFloatBitWidth() / 8;
   int64_t longest =
       static_cast<int64_t>(llvm::PowerOf2Ceil(std::max<int64_t>(s.steps, 16)));
   auto fits = [&](Tiles tiles, int64_t registers) {
@@ -95,10 +110,10 @@ std::optional<Tiles> chooseTiles(const FlashShape &s) {
   };
   if (s.queries > 64)
     for (int64_t keyTile : {64, 32, 16})
-      if (Tiles tiles{128, 2, keyTile}; fits(tiles, 128))
+      if (Tiles tiles{128, 2, keyTile, pads, bytes}; fits(tiles, 128))
         return tiles;
   for (int64_t keyTile : {64, 32, 16})
-    if (Tiles tiles{s.queries > 64 ? 128 : 64, 1, keyTile};
+    if (Tiles tiles{s.queries > 64 ? 128 : 64, 1, keyTile, pads, bytes};
         keyTile == 16 || fits(tiles, 160))
       return tiles;
   return std::nullopt;
@@ -206,30 +221,102 @@ public:
             x = arith::MulFOp::create(b, loc, x, constantVector(kGroup, scale));
           x = arith::SelectOp::create(b, loc, lessThan(add(first, r), end), x,
                                       constantVector(kGroup, 0.0f));
-          x = arith::TruncFOp::create(b, loc,
-                                      VectorType::get({kGroup}, element), x);
-          // 8 bytes: rows of (width + 8) elements, c a multiple of 4.
+          if (!element.isF32())
+            x = arith::TruncFOp::create(b, loc,
+                                        VectorType::get({kGroup}, element), x);
+          // 8 bytes (16 in f32): rows of (width + pad) elements, a
+          // multiple of 4 (Pads), c a multiple of 4.
           vector::StoreOp::create(b, loc, x, tile, ValueRange{r, c},
-                                  /*nontemporal=*/false, llvm::Align(8));
+                                  /*nontemporal=*/false,
+                                  llvm::Align(kGroup * tiles.bytes));
         });
   }
 
-  /// Lane `lane`'s register `reg` of A (the warp's rows from `row0`,
-  /// columns from `col0` of `tile`) by WarpMma.h's table: the host's
-  /// reading of the weights the lanes stored.
+  int64_t perRegister() const { return mmaRegisterElements(element); }
+  int64_t depthStep() const { return mmaDepth(element); }
+  VectorType registerType() const {
+    return VectorType::get({perRegister()}, element);
+  }
+
+  // In f32 (tf32 products, K = 8) the instruction's k of each 8 is element
+  // 2 (k % 4) + k / 4 of every operand (of the depth in S = Q K^T, of the
+  // keys in O += P V), which the sums over k do not mind: then a lane's A
+  // registers 0 and 2 (columns t and t + 4) are neighbours 2t and 2t + 1
+  // of a row, as are its B registers of the key tile, each pair one 8-byte
+  // load; and its P registers are its accumulators of S (weightsRegister).
+
+  /// Where lane `lane`'s register `reg` of A lies in a [rows][K] tile (the
+  /// warp's rows from `row0`, columns from `col0`): row g + 8 (r % 2),
+  /// columns 2t + 8 (r / 2) + {0, 1} (WarpMma.h's table), in f32 column
+  /// 2t + r / 2 (its column t + 4 (r / 2) by the order above).
+  std::pair<Value, Value> placeA(Value lane, Value reg, Value row0,
+                                 Value col0) {
+    Value row = add(add(row0, div(lane, 4)), mul(rem(reg, 2), 8));
+    Value col = add(add(col0, mul(rem(lane, 4), 2)),
+                    element.isF32() ? div(reg, 2) : mul(div(reg, 2), 8));
+    return {row, col};
+  }
+
+  /// Lane `lane`'s register `reg` of A read from `tile` by placeA: the
+  /// host's reading of the weights the lanes stored.
   WarpMmaLoad tableA(Value tile, Value row0, Value col0) {
     return [=](OpBuilder &, Value lane, Value reg) -> Value {
-      Value row = add(add(row0, div(lane, 4)), mul(rem(reg, 2), 8));
-      Value col = add(add(col0, mul(rem(lane, 4), 2)), mul(div(reg, 2), 8));
-      return vector::LoadOp::create(b, loc, VectorType::get({2}, element), tile,
+      auto [row, col] = placeA(lane, reg, row0, col0);
+      return vector::LoadOp::create(b, loc, registerType(), tile,
                                     ValueRange{row, col});
     };
   }
 
+  /// A fragment of f32 registers that a lane loads with `own` (in register
+  /// order), on a GPU and on the host alike: there, register `reg` of
+  /// another lane is picked from what that lane's loads give.
+  WarpFragment ownF32(std::function<SmallVector<Value>(Value lane)> own) {
+    WarpFragment fragment([=](OpBuilder &, Value lane, Value reg) -> Value {
+      SmallVector<Value> registers;
+      for (Value r : own(lane))
+        registers.push_back(vector::ExtractOp::create(b, loc, r, 0));
+      Value all = vector::FromElementsOp::create(b, loc, vec(registers.size()),
+                                                 registers);
+      Value x =
+          vector::ExtractOp::create(b, loc, all, ArrayRef<OpFoldResult>{reg});
+      return vector::FromElementsOp::create(b, loc, registerType(),
+                                            ValueRange{x});
+    });
+    if (!onHost)
+      fragment.ownRegisters = [=](OpBuilder &, Value lane) {
+        return own(lane);
+      };
+    return fragment;
+  }
+
+  /// Two neighbouring floats of `tile` at [row][col] (8-byte aligned) as
+  /// registers.
+  std::pair<Value, Value> neighbours(Value tile, Value row, Value col) {
+    Value two =
+        vector::LoadOp::create(b, loc, vec(2), tile, ValueRange{row, col},
+                               /*nontemporal=*/false, llvm::Align(8));
+    auto one = [&](int64_t i) -> Value {
+      return vector::FromElementsOp::create(
+          b, loc, registerType(),
+          ValueRange{vector::ExtractOp::create(b, loc, two, i)});
+    };
+    return {one(0), one(1)};
+  }
+
   /// A's fragment of the warp's row tile `rt` of `tile`, columns from
   /// `col0`: ldmatrix.x4, lane l pointing at row l % 16, column 8 (l / 16),
-  /// so matrix r is rows 8 (r % 2), columns 8 (r / 2): A's register r.
+  /// so matrix r is rows 8 (r % 2), columns 8 (r / 2): A's register r. In
+  /// f32, two 8-byte loads (placeA: registers 0 and 2 of row g, 1 and 3 of
+  /// row g + 8).
   WarpFragment fragmentA(Value tile, Value col0, int64_t rt) {
+    if (element.isF32())
+      return ownF32([=](Value lane) -> SmallVector<Value> {
+        Value row = add(warpRow(rt), div(lane, 4));
+        Value col = add(col0, mul(rem(lane, 4), 2));
+        auto [r0, r2] = neighbours(tile, row, col);
+        auto [r1, r3] = neighbours(tile, add(row, idx(8)), col);
+        return {r0, r1, r2, r3};
+      });
     LdMatrixSource source{tile, /*transpose=*/false, [=](OpBuilder &, Value l) {
                             return std::make_pair(
                                 add(warpRow(rt), rem(l, 16)),
@@ -245,7 +332,23 @@ public:
   /// Lane l points at row l % 8, column 8 ((l / 8) % 2) of the first, or
   /// at row l % 16 of the second (lanes from 16 on repeat the first 16),
   /// so that matrix r is K 8r: B's register r.
+  /// In f32, B's register r is element 2t + r of K along column g (the
+  /// order above): of the key tile, one 8-byte load of row g; of the value
+  /// tile, a load from each of rows 2t and 2t + 1.
   WarpFragment fragmentB(Value tile, Value n0, Value k0, bool rowsAreK) {
+    if (element.isF32())
+      return ownF32([=](Value lane) -> SmallVector<Value> {
+        Value g = add(n0, div(lane, 4)), k = add(k0, mul(rem(lane, 4), 2));
+        if (!rowsAreK) {
+          auto [r0, r1] = neighbours(tile, g, k);
+          return {r0, r1};
+        }
+        SmallVector<Value> registers;
+        for (int64_t r = 0; r < 2; ++r)
+          registers.push_back(vector::LoadOp::create(
+              b, loc, registerType(), tile, ValueRange{add(k, idx(r)), g}));
+        return registers;
+      });
     LdMatrixSource source{
         tile, /*transpose=*/rowsAreK, [=](OpBuilder &, Value l) {
           if (rowsAreK)
@@ -256,7 +359,7 @@ public:
     return ldmatrixFragment(loc, onHost, element, source, 2);
   }
 
-  /// `accs += A · B` over `depth` (a multiple of 16) for each of the
+  /// `accs += A · B` over `depth` (a multiple of K) for each of the
   /// warp's row tiles rt: A from `aAt(rt, kc)`, B's 8-column tiles j from
   /// `bTile` (fragmentB), `accs` rt-major. On a GPU the steps along the
   /// depth are unrolled (the fragments' offsets are immediates) and each B
@@ -277,11 +380,12 @@ public:
     };
     if (!onHost) {
       SmallVector<Value> out(accs.begin(), accs.end());
-      for (int64_t kc = 0; kc < depth; kc += 16)
+      for (int64_t kc = 0; kc < depth; kc += depthStep())
         out = step(idx(kc), out);
       return out;
     }
-    auto loop = scf::ForOp::create(b, loc, idx(0), idx(depth), idx(16), accs);
+    auto loop =
+        scf::ForOp::create(b, loc, idx(0), idx(depth), idx(depthStep()), accs);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     scf::YieldOp::create(
@@ -298,30 +402,36 @@ public:
     return add(mul(rem(lane(), 4), 2), idx(i % 2));
   }
 
-  /// The lane's A register `r` (0-3) of the weights' 16-key chunk `chunk`,
-  /// from its accumulators of P (`weights`: the 8-key tiles): register r
-  /// holds row g + 8 (r % 2), keys 2t + 8 (r / 2) + {0, 1} of the chunk,
-  /// which are accumulators 2 (r % 2) and 2 (r % 2) + 1 of tile
-  /// 2 chunk + r / 2 (WarpMma.h's tables).
+  /// The lane's A register `r` (0-3) of the weights' K-key chunk `chunk`,
+  /// from its accumulators of P (`weights`: the 8-key tiles). With 16-bit
+  /// elements, register r holds row g + 8 (r % 2), keys 2t + 8 (r / 2) +
+  /// {0, 1} of the chunk, which are accumulators 2 (r % 2) and 2 (r % 2) +
+  /// 1 of tile 2 chunk + r / 2 (WarpMma.h's tables). In f32 (K = 8, a
+  /// chunk is tile `chunk`), register r is row g + 8 (r % 2), key 2t +
+  /// r / 2 (placeA): accumulator 2 (r % 2) + r / 2.
   Value weightsRegister(ValueRange weights, int64_t chunk, int64_t r) {
+    if (element.isF32())
+      return vector::FromElementsOp::create(
+          b, loc, registerType(),
+          ValueRange{vector::ExtractOp::create(b, loc, weights[chunk],
+                                               2 * (r % 2) + r / 2)});
     Value tile = weights[2 * chunk + r / 2];
     SmallVector<Value> pair;
     for (int64_t e = 0; e < 2; ++e)
       pair.push_back(arith::TruncFOp::create(
           b, loc, element,
           vector::ExtractOp::create(b, loc, tile, 2 * (r % 2) + e)));
-    return vector::FromElementsOp::create(b, loc, VectorType::get({2}, element),
-                                          pair);
+    return vector::FromElementsOp::create(b, loc, registerType(), pair);
   }
 
   /// On the host: stores the lane's A registers of row tile rt's P where
   /// the fragment layout puts them in a [rows][BK] tile, for the other
   /// lanes' emulated products to read.
   void storeWeightsFragments(ValueRange weights, int64_t rt) {
-    for (int64_t chunk = 0; chunk < keyTile / 16; ++chunk)
+    for (int64_t chunk = 0; chunk < keyTile / depthStep(); ++chunk)
       for (int64_t r = 0; r < 4; ++r) {
-        Value row = add(add(warpRow(rt), div(lane(), 4)), idx(8 * (r % 2)));
-        Value col = add(mul(rem(lane(), 4), 2), idx(16 * chunk + 8 * (r / 2)));
+        auto [row, col] =
+            placeA(lane(), idx(r), warpRow(rt), idx(depthStep() * chunk));
         vector::StoreOp::create(b, loc, weightsRegister(weights, chunk, r),
                                 shared(kWeights), ValueRange{row, col});
       }
@@ -375,8 +485,8 @@ struct StateLayout {
 
 bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
                                       bool onHost, Type element) {
-  std::optional<Tiles> chosen = chooseTiles(s);
-  if (s.depth % 16 || s.valueDepth % 8 || s.depth > kMaxDepth ||
+  std::optional<Tiles> chosen = chooseTiles(s, element);
+  if (s.depth % mmaDepth(element) || s.valueDepth % 8 || s.depth > kMaxDepth ||
       s.valueDepth > kMaxDepth || !chosen ||
       llvm::divideCeil(s.queries, chosen->rows) > 65535)
     return false;
@@ -405,11 +515,12 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.grid = {s.batch, static_cast<int64_t>(llvm::divideCeil(s.queries, rows)),
             1};
   p.threads = tiles.threads();
-  p.shared = {MemRefType::get({rows, s.depth + kPad}, element),
-              MemRefType::get({keyTile, s.depth + kPad}, element),
-              MemRefType::get({keyTile, s.valueDepth + kPad}, element)};
+  Pads pads = tiles.pads;
+  p.shared = {MemRefType::get({rows, s.depth + pads.query}, element),
+              MemRefType::get({keyTile, s.depth + pads.query}, element),
+              MemRefType::get({keyTile, s.valueDepth + pads.value}, element)};
   if (onHost)
-    p.shared.push_back(MemRefType::get({rows, keyTile + kPad}, element));
+    p.shared.push_back(MemRefType::get({rows, keyTile + pads.value}, element));
   p.state.assign(layout.size(), VectorType::get({4}, f32));
   for (int64_t rt = 0; rt < rowTiles; ++rt)
     for (unsigned i : {layout.max(rt), layout.sum(rt), layout.tileMax(rt)})
@@ -553,7 +664,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
         [&](int64_t rt, Value kc) -> WarpFragment {
           if (onHost)
             return m.tableA(m.shared(kWeights), m.warpRow(rt), kc);
-          int64_t chunk = *getConstantIntValue(kc) / 16;
+          int64_t chunk = *getConstantIntValue(kc) / m.depthStep();
           ValueRange tiles = weightTiles[rt];
           return WarpMmaLoad([&m, tiles, chunk](OpBuilder &, Value,
                                                 Value reg) -> Value {

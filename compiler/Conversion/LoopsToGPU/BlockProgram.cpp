@@ -117,7 +117,9 @@ void eachBlockOnHost(OpBuilder &b, Location loc, std::array<int64_t, 3> grid,
                      function_ref<void()> fn) {
   OpBuilder entry = atFunctionEntry(b);
   for (MemRefType t : shared)
-    place.shared.push_back(memref::AllocaOp::create(entry, loc, t));
+    place.shared.push_back(
+        memref::AllocaOp::create(entry, loc, t, ValueRange{}, ValueRange{},
+                                 entry.getI64IntegerAttr(16)));
   hostLoop(b, loc, grid[2], [&](Value z) {
     hostLoop(b, loc, grid[1], [&](Value y) {
       hostLoop(b, loc, grid[0], [&](Value x) {

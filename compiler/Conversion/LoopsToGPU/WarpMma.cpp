@@ -23,16 +23,44 @@ Type heed::mmaElementType(MLIRContext *context, StringRef name) {
     return BFloat16Type::get(context);
   if (name == "f16")
     return Float16Type::get(context);
+  if (name == "tf32x3")
+    return Float32Type::get(context);
   return {};
+}
+
+int64_t heed::mmaDepth(Type element) { return element.isF32() ? 8 : 16; }
+
+int64_t heed::mmaRegisterElements(Type element) {
+  return element.isF32() ? 1 : 2;
+}
+
+std::pair<Value, Value> heed::splitTF32(OpBuilder &b, Location loc, Value x) {
+  // cvt.rna.tf32.f32 by integer arithmetic, the same on a GPU and the host:
+  // adding half of the 13 dropped bits' unit to the magnitude rounds to
+  // nearest, ties away from zero.
+  auto round = [&](Value v) -> Value {
+    Type i32 = b.getI32Type();
+    Value bits = arith::BitcastOp::create(b, loc, i32, v);
+    bits = arith::AddIOp::create(
+        b, loc, bits,
+        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0x1000)));
+    bits = arith::AndIOp::create(
+        b, loc, bits,
+        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(~0x1fff)));
+    return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
+  };
+  Value big = round(x);
+  Value small = round(arith::SubFOp::create(b, loc, x, big));
+  return {big, small};
 }
 
 FailureOr<Type> heed::parsePrecision(Operation *op, StringRef pass,
                                      StringRef precision) {
   Type element = mmaElementType(op->getContext(), precision);
   if (precision != "f32" && !element)
-    return op->emitError() << pass
-                           << ": precision must be f32, bf16 or f16, not '"
-                           << precision << "'";
+    return op->emitError()
+           << pass << ": precision must be f32, tf32x3, bf16 or f16, not '"
+           << precision << "'";
   return element;
 }
 
@@ -42,8 +70,9 @@ Value idx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// The lane's registers of a fragment: the NVVM op takes f16 pairs as
-/// vector<2xf16>, bf16 pairs as i32.
+/// The lane's registers of a fragment as the NVVM op takes them: f16
+/// pairs as vector<2xf16>, bf16 pairs as i32; for 3xTF32 (f32), each
+/// register's tf32 parts, big ones first then small ones, as i32.
 SmallVector<Value> loadRegisters(OpBuilder &b, Location loc, Type element,
                                  Value lane, const WarpFragment &load,
                                  int64_t count) {
@@ -54,27 +83,40 @@ SmallVector<Value> loadRegisters(OpBuilder &b, Location loc, Type element,
     for (int64_t r = 0; r < count; ++r)
       pairs.push_back(load.perRegister(b, lane, idx(b, loc, r)));
   assert(static_cast<int64_t>(pairs.size()) == count && "a fragment's size");
+  Type i32 = b.getI32Type();
   SmallVector<Value> regs;
+  if (element.isF32()) {
+    SmallVector<Value> small;
+    for (Value one : pairs) {
+      auto [bigPart, smallPart] =
+          splitTF32(b, loc, vector::ExtractOp::create(b, loc, one, 0));
+      regs.push_back(arith::BitcastOp::create(b, loc, i32, bigPart));
+      small.push_back(arith::BitcastOp::create(b, loc, i32, smallPart));
+    }
+    llvm::append_range(regs, small);
+    return regs;
+  }
   for (Value pair : pairs)
-    regs.push_back(element.isF16()
-                       ? pair
-                       : LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair));
+    regs.push_back(
+        element.isF16() ? pair : LLVM::BitcastOp::create(b, loc, i32, pair));
   return regs;
 }
 
-/// The instruction, on the lane's registers of A and B.
-Value emitOnGPU(OpBuilder &b, Location loc, Type element, ValueRange a,
-                ValueRange bRegs, Value acc) {
+/// One mma.sync on the lane's registers of A and B.
+Value emitInstruction(OpBuilder &b, Location loc, Type element, ValueRange a,
+                      ValueRange bRegs, Value acc) {
   Type f32 = b.getF32Type();
   SmallVector<Value> c;
   for (int64_t i = 0; i < 4; ++i)
     c.push_back(vector::ExtractOp::create(b, loc, acc, i));
   auto result = LLVM::LLVMStructType::getLiteral(b.getContext(),
                                                  SmallVector<Type>(4, f32));
-  NVVM::MMATypes type =
-      element.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  NVVM::MMATypes type = element.isF32()    ? NVVM::MMATypes::tf32
+                        : element.isBF16() ? NVVM::MMATypes::bf16
+                                           : NVVM::MMATypes::f16;
   Value d = NVVM::MmaOp::create(
-      b, loc, result, a, bRegs, c, /*shape=*/{16, 8, 16}, std::nullopt,
+      b, loc, result, a, bRegs, c,
+      /*shape=*/{16, 8, static_cast<int32_t>(mmaDepth(element))}, std::nullopt,
       std::nullopt, std::array<NVVM::MMATypes, 2>{type, type},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
@@ -86,42 +128,73 @@ Value emitOnGPU(OpBuilder &b, Location loc, Type element, ValueRange a,
   return out;
 }
 
+/// The product on the lane's registers (loadRegisters's). For 3xTF32, A's
+/// and B's small parts times the other's big ones first, then the big
+/// parts' product: A B to about f32's precision (the small parts' product,
+/// 2^-22 of it, left out).
+Value emitOnGPU(OpBuilder &b, Location loc, Type element, ValueRange a,
+                ValueRange bRegs, Value acc) {
+  if (!element.isF32())
+    return emitInstruction(b, loc, element, a, bRegs, acc);
+  ValueRange aBig = a.take_front(4), aSmall = a.drop_front(4);
+  ValueRange bBig = bRegs.take_front(2), bSmall = bRegs.drop_front(2);
+  acc = emitInstruction(b, loc, element, aSmall, bBig, acc);
+  acc = emitInstruction(b, loc, element, aBig, bSmall, acc);
+  return emitInstruction(b, loc, element, aBig, bBig, acc);
+}
+
 /// Lane `lane`'s accumulators from the fragments of the lanes that hold
-/// its row of A and its column of B (WarpMma.h's table, backwards):
-///   A[row][k]: lane 4 (row % 8) + (k % 8) / 2, register row / 8 + 2 (k / 8)
-///   B[k][col]: lane 4 col + (k % 8) / 2, register k / 8
-///   element k % 2 of the register in both.
-Value emitOnHost(OpBuilder &b, Location loc, Value lane,
+/// its row of A and its column of B (WarpMma.h's tables, backwards). With
+/// E elements a register and K = 8 E:
+///   A[row][k]: lane 4 (row % 8) + (k % K/2) / E,
+///              register row / 8 + 2 (k / (K/2))
+///   B[k][col]: lane 4 col + (k % K/2) / E, register k / (K/2)
+///   element k % E of the register in both.
+Value emitOnHost(OpBuilder &b, Location loc, Type element, Value lane,
                  const WarpMmaLoad &loadA, const WarpMmaLoad &loadB,
                  Value acc) {
   IndexMath m(b, loc);
   Type f32 = b.getF32Type();
+  int64_t perRegister = mmaRegisterElements(element);
+  int64_t half = mmaDepth(element) / 2;
   Value g = m.div(lane, 4), t = m.rem(lane, 4);
   Value out = acc;
   for (int64_t i = 0; i < 4; ++i) {
     Value row = m.add(g, m.idx(8 * (i / 2)));
     Value col = m.add(m.mul(t, 2), m.idx(i % 2));
     Value start = vector::ExtractOp::create(b, loc, acc, i);
-    auto loop =
-        scf::ForOp::create(b, loc, m.idx(0), m.idx(16), m.idx(1), start);
+    auto loop = scf::ForOp::create(b, loc, m.idx(0), m.idx(mmaDepth(element)),
+                                   m.idx(1), start);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value k = loop.getInductionVar();
-      Value half = m.rem(k, 2), quad = m.div(m.rem(k, 8), 2),
-            upper = m.div(k, 8);
+      Value within = m.rem(k, perRegister),
+            quad = m.div(m.rem(k, half), perRegister), upper = m.div(k, half);
       Value laneA = m.add(m.mul(m.rem(row, 8), 4), quad);
       Value regA = m.add(m.div(row, 8), m.mul(upper, 2));
       Value laneB = m.add(m.mul(col, 4), quad);
-      auto element = [&](Value pair) -> Value {
-        Value x = vector::ExtractOp::create(b, loc, pair,
-                                            ArrayRef<OpFoldResult>{half});
-        return arith::ExtFOp::create(b, loc, f32, x);
+      auto value = [&](Value reg) -> Value {
+        Value x = vector::ExtractOp::create(b, loc, reg,
+                                            ArrayRef<OpFoldResult>{within});
+        return element.isF32() ? x : arith::ExtFOp::create(b, loc, f32, x);
       };
-      Value x = element(loadA(b, laneA, regA));
-      Value y = element(loadB(b, laneB, upper));
-      Value sum = arith::AddFOp::create(b, loc, loop.getRegionIterArg(0),
-                                        arith::MulFOp::create(b, loc, x, y));
+      Value x = value(loadA(b, laneA, regA));
+      Value y = value(loadB(b, laneB, upper));
+      Value sum = loop.getRegionIterArg(0);
+      auto multiplyAdd = [&](Value x, Value y) {
+        sum = arith::AddFOp::create(b, loc, sum,
+                                    arith::MulFOp::create(b, loc, x, y));
+      };
+      if (element.isF32()) {
+        auto [xBig, xSmall] = splitTF32(b, loc, x);
+        auto [yBig, ySmall] = splitTF32(b, loc, y);
+        multiplyAdd(xSmall, yBig);
+        multiplyAdd(xBig, ySmall);
+        multiplyAdd(xBig, yBig);
+      } else {
+        multiplyAdd(x, y);
+      }
       scf::YieldOp::create(b, loc, sum);
     }
     out = vector::InsertOp::create(b, loc, loop.getResult(0), out, i);
@@ -133,6 +206,7 @@ Value emitOnHost(OpBuilder &b, Location loc, Value lane,
 
 WarpFragment heed::ldmatrixFragment(Location loc, bool onHost, Type element,
                                     LdMatrixSource source, int64_t matrices) {
+  assert(mmaRegisterElements(element) == 2 && "ldmatrix reads 16-bit elements");
   WarpFragment fragment([=](OpBuilder &b, Value lane, Value reg) -> Value {
     IndexMath m(b, loc);
     VectorType pair = VectorType::get({2}, element);
@@ -186,9 +260,9 @@ SmallVector<Value> heed::emitWarpMmaGrid(OpBuilder &b, Location loc,
   if (onHost) {
     for (auto [a, fragmentA] : llvm::enumerate(loadA))
       for (auto [j, fragmentB] : llvm::enumerate(loadB))
-        results.push_back(emitOnHost(b, loc, lane, fragmentA.perRegister,
-                                     fragmentB.perRegister,
-                                     accs[a * loadB.size() + j]));
+        results.push_back(
+            emitOnHost(b, loc, element, lane, fragmentA.perRegister,
+                       fragmentB.perRegister, accs[a * loadB.size() + j]));
     return results;
   }
   SmallVector<SmallVector<Value>> a, bRegs;

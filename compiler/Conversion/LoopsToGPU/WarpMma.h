@@ -12,6 +12,18 @@
 //
 // (a register holds 2 elements of the multiplicands' type).
 //
+// For f32 multiplicands (3xTF32), mma.sync.aligned.m16n8k8.row.col.f32.tf32:
+// a register holds one element, K is 8, and
+//
+//   A register r (0-3): row g + 8 (r % 2), column t + 4 (r / 2)
+//   B register r (0-1): row (K) t + 4r, column g
+//   accumulators as above.
+//
+// Each element x is split into tf32 parts, big = tf32(x) and small =
+// tf32(x - big), and the product is three instructions: small·big,
+// big·small, big·big (CUTLASS's 3xTF32, what PyTorch's f32 attention runs
+// on sm_80 and later): f32's precision to about 2^-22, on tensor cores.
+//
 // On a GPU the fragments are loaded by the lane itself and the warp runs
 // nvvm.mma.sync. On the host (the CPU-run schedule, one thread at a time)
 // a lane computes its accumulators from the fragments the lanes holding
@@ -30,9 +42,21 @@
 
 namespace heed {
 
-/// The element types tensor cores take here, by name: "bf16", "f16"; none
-/// for "f32" (the f32 kernels) and anything else.
+/// The element types tensor cores take here, by name: "bf16", "f16", and
+/// f32 for "tf32x3" (f32 multiplicands as 3xTF32 products); none for "f32"
+/// (the f32 kernels without tensor cores) and anything else.
 mlir::Type mmaElementType(mlir::MLIRContext *context, llvm::StringRef name);
+
+/// K of one instruction: 16 for bf16 and f16, 8 for f32 (tf32).
+int64_t mmaDepth(mlir::Type element);
+/// Elements a fragment register holds: 2 for bf16 and f16, 1 for f32.
+int64_t mmaRegisterElements(mlir::Type element);
+
+/// `x` (f32) as tf32 parts {big, small}: big = x rounded to tf32 (to
+/// nearest, ties away from zero: cvt.rna.tf32.f32), small = x - big
+/// rounded the same way; both f32 values with the 13 low bits zero.
+std::pair<mlir::Value, mlir::Value>
+splitTF32(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 
 /// A pass's `precision` option: the multiplicands' type (null for "f32"),
 /// or failure after an error on `op` naming `pass` and what it takes.
@@ -41,9 +65,9 @@ mlir::FailureOr<mlir::Type> parsePrecision(mlir::Operation *op,
                                            llvm::StringRef precision);
 
 /// Lane `lane`'s register `reg` (an index value) of A (0-3) or B (0-1): a
-/// vector of 2 elements of the multiplicands' type, loaded from memory the
-/// whole warp reads (shared memory) with the layout above. Called with
-/// other lanes than the thread's own on the host.
+/// vector of mmaRegisterElements elements of the multiplicands' type, loaded
+/// from memory the whole warp reads (shared memory) with the layout above.
+/// Called with other lanes than the thread's own on the host.
 using WarpMmaLoad = std::function<mlir::Value(
     mlir::OpBuilder &, mlir::Value lane, mlir::Value reg)>;
 
@@ -80,8 +104,8 @@ WarpFragment ldmatrixFragment(mlir::Location loc, bool onHost,
 /// `accs[j] + A · B_j` for each j, the products of one tile of A with
 /// several tiles of B, for the lane `lane` (thread id % 32) of a warp:
 /// each accumulator and result is the lane's 4 accumulators as a
-/// vector<4xf32>. `element` is bf16 or f16. On a GPU, A's registers are
-/// loaded once for all products.
+/// vector<4xf32>. `element` is bf16, f16 or f32 (3xTF32). On a GPU, A's
+/// registers are loaded (and split) once for all products.
 llvm::SmallVector<mlir::Value>
 emitWarpMmas(mlir::OpBuilder &b, mlir::Location loc, bool onHost,
              mlir::Type element, mlir::Value lane, const WarpFragment &loadA,
