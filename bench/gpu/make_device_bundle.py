@@ -11,8 +11,8 @@ BUILD defaults to build, OUT to BUILD/device-bundle (an ignored path: the
 device tool carries it); --only keeps the named goldens and benchmarks
 (test/GPU/device-bundle.test makes a small bundle so). The goldens are the cases of
 test/GPU/cuda-goldens.test; the benchmarks are the issue's table:
-scaled dot-product attention (8 × 1024² × 64 and 16 × 4096² × 128, bf16
-and f32), the date translator and the seed-size NMT decoder at batch 1 and
+scaled dot-product attention (8 × 1024² × 64 and 16 × 4096² × 128, bf16,
+f32 and tf32x3), the date translator and the seed-size NMT decoder at batch 1 and
 256, Tacotron2's location-sensitive attention over 200 decoder steps at
 batch 1 and 32."""
 import json
@@ -107,7 +107,7 @@ def main(build, out, only=None):
                   "--param", "UNITS=1024", "--param", "MAX_LEN=20"]
     benches = []
     for heads, steps, depth in [(8, 1024, 64), (16, 4096, 128)]:
-        for precision in ["bf16", "f32"]:
+        for precision in ["bf16", "f32", "tf32x3"]:
             benches.append({
                 "name": "sdpa_%dx%dx%d_%s" % (heads, steps, depth, precision),
                 "model_file": "bench/gpu/sdpa.heed", "weights": "-",
