@@ -1113,13 +1113,19 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     and P in registers, each row's maximum over its 4 lanes by butterfly
     shuffles: a step is two barriers, FlashAttention-2's loop
     (FlashMmaKernel.cpp). Other heads keep the f32 kernel.
+
+    With `precision=tf32x3`, the same kernel in f32 for heads whose D and
+    Dv are multiples of 8 (up to 128): f32 tiles, each product three
+    `mma.sync.m16n8k8` on the tf32 parts of its factors (small·big,
+    big·small, big·big: about f32's precision), the fragments by 8-byte
+    loads.
   }];
   let options = [
     Option<"onHost", "on-host", "bool", /*default=*/"false",
            "the blocks and threads as loops on the CPU">,
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
-           "the products' multiplicands: f32, or bf16 or f16 on tensor "
-           "cores">
+           "the products' multiplicands: f32, or on tensor cores tf32x3 "
+           "(f32 as three tf32 products), bf16 or f16">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",
@@ -1278,7 +1284,8 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     Option<"onHost", "on-host", "bool", /*default=*/"false",
            "the blocks and threads as loops on the CPU">,
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
-           "the multiplicands: f32, or bf16 or f16 on tensor cores">
+           "the multiplicands: f32, or bf16 or f16 on tensor cores "
+           "(tf32x3 is the attention kernels': f32 here)">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",

@@ -56,9 +56,10 @@ void buildFlashAttentionBody(mlir::func::FuncOp fn, const FlashShape &s,
                              bool onHost);
 
 /// Gives `fn` the same kernel with both products on tensor cores, the
-/// multiplicands rounded to `element` (bf16 or f16; FlashMmaKernel.cpp).
-/// False, and `fn` left alone, where it does not apply: D not a multiple
-/// of 16, Dv not one of 8, either above 128.
+/// multiplicands rounded to `element` (bf16 or f16), or with f32 as
+/// three tf32 products each (FlashMmaKernel.cpp). False, and `fn` left
+/// alone, where it does not apply: D not a multiple of 16 (8 in f32), Dv
+/// not one of 8, either above 128.
 bool buildFlashAttentionMmaBody(mlir::func::FuncOp fn, const FlashShape &s,
                                 bool onHost, mlir::Type element);
 

@@ -3,7 +3,8 @@
 // Part of Heed. heed-build-flash-attention-kernels{precision=bf16|f16}: the
 // flash kernel (FlashKernel.h) with both products on tensor cores
 // (mma.sync.m16n8k16, WarpMma.h), for heads whose D is a multiple of 16
-// and Dv of 8, both up to 128. A block is 8 warps and 128 query rows (4
+// and Dv of 8, both up to 128; with precision=tf32x3 the same in f32
+// (three mma.sync.m16n8k8.tf32 a product; D a multiple of 8). A block is 8 warps and 128 query rows (4
 // and 64 for up to 64 queries), 16 a warp; the query tile is staged once,
 // scaled and rounded, and each step of BK keys (FlashAttention-2's loop)
 // runs as:
