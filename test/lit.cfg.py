@@ -1,5 +1,6 @@
 # lit configuration for Heed. Substitutions: %heed, %heed-opt,
-# %heed-allclose, %examples, %src.
+# %heed-allclose, %examples, %src, %build, %mlir-c-runner-utils, %python,
+# and (where the CUDA toolkit is) %ptxas, %cuda-stub.
 import os
 import subprocess
 
@@ -37,6 +38,11 @@ try:
             config.available_features.add("avx512")
 except OSError:
     pass
+
+# MLIR's JIT runner and its C runtime (printing), for tests that run a
+# kernel body built by heed-opt on buffers no model gives it.
+config.substitutions.append(("%mlir-c-runner-utils", os.path.join(
+    os.path.dirname(config.llvm_tools_dir), "lib", "libmlir_c_runner_utils.so")))
 
 # Debian's interpreter, which has NumPy; only used to make malformed files.
 config.substitutions.append(("%python", "/usr/bin/python3"))
