@@ -1262,7 +1262,10 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     they are staged in shared memory (K last, so that each fragment
     register is one 32-bit word). On the host, each lane computes its
     accumulators from the fragments the other lanes load (WarpMma.h), so
-    the CPU-run schedule checks the fragment layout too.
+    the CPU-run schedule checks the fragment layout too. With
+    `precision=tf32x3`, the tiles stay f32 and each product is three
+    `mma.sync.m16n8k8` on the tf32 parts of its factors (about f32's
+    precision), two steps of 8 per K step of 16.
 
     ```mlir
     linalg.generic {indexing_maps = [(m, n, k) -> (m, k), (m, n, k) -> (k, n),
@@ -1284,8 +1287,8 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     Option<"onHost", "on-host", "bool", /*default=*/"false",
            "the blocks and threads as loops on the CPU">,
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
-           "the multiplicands: f32, or bf16 or f16 on tensor cores "
-           "(tf32x3 is the attention kernels': f32 here)">
+           "the multiplicands: f32, or on tensor cores tf32x3 (f32 as three "
+           "tf32 products), bf16 or f16">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",

@@ -291,7 +291,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> gpuPrecision{
       *this, "gpu-precision",
       llvm::cl::desc(
-          "matrix products: f32, tf32x3 (attention), or bf16 or f16 on "
+          "matrix products: f32, or on tensor cores tf32x3, bf16 or f16 "
           "tensor cores"),
       llvm::cl::init("f32")};
   Option<bool> outline{*this, "outline-loop-nests",

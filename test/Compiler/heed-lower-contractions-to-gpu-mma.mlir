@@ -1,6 +1,7 @@
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=precision=bf16 --canonicalize --cse | FileCheck %s
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu="precision=f16 on-host" --canonicalize --cse | FileCheck %s --check-prefix=HOST
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu --canonicalize --cse | FileCheck %s --check-prefix=F32
+// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=precision=tf32x3 --canonicalize --cse | FileCheck %s --check-prefix=TF32X3
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=precision=tf32 --verify-diagnostics
 
 #a = affine_map<(m, n, k) -> (m, k)>
@@ -51,6 +52,20 @@
 // HOST: scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (f32)
 // HOST: vector.load {{.*}} : memref<64x24xf16>, vector<2xf16>
 // HOST: arith.extf %{{.*}} : f16 to f32
+
+// In f32 on tensor cores (3xTF32): the tiles stay f32 ([64][16 + 8]); per
+// 8 of K, A's fragment as two 8-byte loads and B's as one a product, each
+// element split into tf32 parts, 3 products of each of the 4 (24 a step).
+// TF32X3-LABEL: func.func @matmul
+// TF32X3: workgroup(%[[AS:.*]] : memref<64x24xf32, #gpu.address_space<workgroup>>, %[[BS:.*]] : memref<64x24xf32, #gpu.address_space<workgroup>>)
+// TF32X3-NOT: arith.truncf
+// TF32X3: gpu.barrier
+// TF32X3: vector.load %[[AS]]{{.*}} {alignment = 8 : i64} : memref<64x24xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// TF32X3: vector.load %[[BS]]{{.*}} {alignment = 8 : i64} : memref<64x24xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// TF32X3: arith.andi %{{.*}}, %c-8192_i32
+// TF32X3-COUNT-24: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// TF32X3-NOT: nvvm.mma.sync
+// TF32X3: gpu.barrier
 
 // expected-error@+1 {{heed-lower-contractions-to-gpu: precision must be f32, tf32x3, bf16 or f16, not 'tf32'}}
 func.func @matmul(%a: memref<100x40xf32>, %b: memref<40x80xf32>, %c: memref<100x80xf32>) {

@@ -14,8 +14,8 @@ loops --cell fused, onednn and auto; the GPU target's schedule run on the
 CPU (--target=gpu-schedule-on-cpu, fused or decomposed, raised or not;
 fused attention is the flash or attention-rows kernel's body; dot-product
 attention on tensor cores, bf16 and f16, against its reference's rounded
-recurrence, and tf32x3 against the exact attention to 1e-5); --threads 1,
-2 and 3
+recurrence, and tf32x3 against the exact attention to 1e-5; matrix
+products in tf32x3 against f32 to 1e-5); --threads 1, 2 and 3
 rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
 several threads splits the batch into blocks of rows, and a batch too
@@ -148,6 +148,9 @@ for queries, keys in [(3, 5), (130, 37)]:
         test_inputs("tf32x3_attention", "inputs_q%d_t%d.npz" % (queries, keys),
                     "golden_q%d_t%d.npz" % (queries, keys), weights=None),
         ["--gpu-precision=tf32x3"], 1e-5, 1e-5)
+TENSOR_CORES["tensor_core_products_tf32x3"] = (
+    test_inputs("reduced_precision_products", "inputs_b33_t17.npz", "golden_b33_t17_f32.npz"),
+    ["--gpu-precision=tf32x3"], 1e-5, 1e-5)
 # Options of a model's every run (besides its --param words).
 EXTRA_ARGS = {name: entry[1] for name, entry in TENSOR_CORES.items()}
 
@@ -428,12 +431,12 @@ def main():
                              inputs, batches[(index + 1) % n], tmp))
         if args.target != "cpu":
             tensor_core_choice = ("fused", False, "fused", "gpu-schedule-on-cpu")
-            for name, ((model, _, spec, golden), _, atol, rtol) in TENSOR_CORES.items():
+            for name, ((model, weights, spec, golden), _, atol, rtol) in TENSOR_CORES.items():
                 if args.only and args.only != name:
                     continue
                 inputs, gold = load_inputs(spec), np.load(path(golden))
                 for b, batch in enumerate(batches):
-                    jobs.append((run_one, heed, name, model, None, inputs, gold, batch,
+                    jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
                                  tensor_core_choice, THREADS[b % len(THREADS)], "auto",
                                  -1, tmp, atol, rtol))
         failures = 0

@@ -103,8 +103,8 @@ static cl::opt<std::string>
 static cl::opt<std::string> gpuPrecision(
     "gpu-precision",
     cl::desc("with --target=cuda or gpu-schedule-on-cpu: the matrix "
-             "products' multiplicands, f32 (the default), tf32x3 (f32 "
-             "attention as three tf32 tensor-core products each, about f32's "
+             "products' multiplicands, f32 (the default), tf32x3 (f32 on "
+             "tensor cores as three tf32 products each, about f32's "
              "precision), or bf16 or f16 on tensor cores with f32 "
              "accumulators (tensor cores: sm_80 and later)"),
     cl::value_desc("f32|tf32x3|bf16|f16"), cl::init("f32"), cl::cat(modelCat));

@@ -240,11 +240,9 @@ public:
   }
 
   // In f32 (tf32 products, K = 8) the instruction's k of each 8 is element
-  // 2 (k % 4) + k / 4 of every operand (of the depth in S = Q K^T, of the
-  // keys in O += P V), which the sums over k do not mind: then a lane's A
-  // registers 0 and 2 (columns t and t + 4) are neighbours 2t and 2t + 1
-  // of a row, as are its B registers of the key tile, each pair one 8-byte
-  // load; and its P registers are its accumulators of S (weightsRegister).
+  // 2 (k % 4) + k / 4 of every operand (WarpMma.h: f32RowPairsFragment),
+  // of the depth in S = Q K^T and of the keys in O += P V: so a lane's P
+  // registers are its accumulators of S (weightsRegister).
 
   /// Where lane `lane`'s register `reg` of A lies in a [rows][K] tile (the
   /// warp's rows from `row0`, columns from `col0`): row g + 8 (r % 2),
@@ -268,56 +266,14 @@ public:
     };
   }
 
-  /// A fragment of f32 registers that a lane loads with `own` (in register
-  /// order), on a GPU and on the host alike: there, register `reg` of
-  /// another lane is picked from what that lane's loads give.
-  WarpFragment ownF32(std::function<SmallVector<Value>(Value lane)> own) {
-    WarpFragment fragment([=](OpBuilder &, Value lane, Value reg) -> Value {
-      SmallVector<Value> registers;
-      for (Value r : own(lane))
-        registers.push_back(vector::ExtractOp::create(b, loc, r, 0));
-      Value all = vector::FromElementsOp::create(b, loc, vec(registers.size()),
-                                                 registers);
-      Value x =
-          vector::ExtractOp::create(b, loc, all, ArrayRef<OpFoldResult>{reg});
-      return vector::FromElementsOp::create(b, loc, registerType(),
-                                            ValueRange{x});
-    });
-    if (!onHost)
-      fragment.ownRegisters = [=](OpBuilder &, Value lane) {
-        return own(lane);
-      };
-    return fragment;
-  }
-
-  /// Two neighbouring floats of `tile` at [row][col] (8-byte aligned) as
-  /// registers.
-  std::pair<Value, Value> neighbours(Value tile, Value row, Value col) {
-    Value two =
-        vector::LoadOp::create(b, loc, vec(2), tile, ValueRange{row, col},
-                               /*nontemporal=*/false, llvm::Align(8));
-    auto one = [&](int64_t i) -> Value {
-      return vector::FromElementsOp::create(
-          b, loc, registerType(),
-          ValueRange{vector::ExtractOp::create(b, loc, two, i)});
-    };
-    return {one(0), one(1)};
-  }
-
   /// A's fragment of the warp's row tile `rt` of `tile`, columns from
   /// `col0`: ldmatrix.x4, lane l pointing at row l % 16, column 8 (l / 16),
   /// so matrix r is rows 8 (r % 2), columns 8 (r / 2): A's register r. In
-  /// f32, two 8-byte loads (placeA: registers 0 and 2 of row g, 1 and 3 of
-  /// row g + 8).
+  /// f32, two 8-byte loads (f32RowPairsFragment; placeA's places).
   WarpFragment fragmentA(Value tile, Value col0, int64_t rt) {
     if (element.isF32())
-      return ownF32([=](Value lane) -> SmallVector<Value> {
-        Value row = add(warpRow(rt), div(lane, 4));
-        Value col = add(col0, mul(rem(lane, 4), 2));
-        auto [r0, r2] = neighbours(tile, row, col);
-        auto [r1, r3] = neighbours(tile, add(row, idx(8)), col);
-        return {r0, r1, r2, r3};
-      });
+      return f32RowPairsFragment(loc, onHost, tile, warpRow(rt), col0,
+                                 /*rowsOfA=*/true);
     LdMatrixSource source{tile, /*transpose=*/false, [=](OpBuilder &, Value l) {
                             return std::make_pair(
                                 add(warpRow(rt), rem(l, 16)),
@@ -337,19 +293,18 @@ public:
   /// order above): of the key tile, one 8-byte load of row g; of the value
   /// tile, a load from each of rows 2t and 2t + 1.
   WarpFragment fragmentB(Value tile, Value n0, Value k0, bool rowsAreK) {
+    if (element.isF32() && !rowsAreK)
+      return f32RowPairsFragment(loc, onHost, tile, n0, k0, /*rowsOfA=*/false);
     if (element.isF32())
-      return ownF32([=](Value lane) -> SmallVector<Value> {
-        Value g = add(n0, div(lane, 4)), k = add(k0, mul(rem(lane, 4), 2));
-        if (!rowsAreK) {
-          auto [r0, r1] = neighbours(tile, g, k);
-          return {r0, r1};
-        }
-        SmallVector<Value> registers;
-        for (int64_t r = 0; r < 2; ++r)
-          registers.push_back(vector::LoadOp::create(
-              b, loc, registerType(), tile, ValueRange{add(k, idx(r)), g}));
-        return registers;
-      });
+      return laneLoadedFragment(
+          loc, onHost, [=](OpBuilder &, Value lane) -> SmallVector<Value> {
+            Value g = add(n0, div(lane, 4)), k = add(k0, mul(rem(lane, 4), 2));
+            SmallVector<Value> registers;
+            for (int64_t r = 0; r < 2; ++r)
+              registers.push_back(vector::LoadOp::create(
+                  b, loc, registerType(), tile, ValueRange{add(k, idx(r)), g}));
+            return registers;
+          });
     LdMatrixSource source{
         tile, /*transpose=*/rowsAreK, [=](OpBuilder &, Value l) {
           if (rowsAreK)

@@ -96,8 +96,9 @@ private:
 void emitTiledContraction(const Contraction &c, bool onHost);
 
 /// Replaces `c` with the tensor-core kernel: 8 warps of 16 × 32 outputs,
-/// the operands rounded to `element` (bf16 or f16) as they are staged,
-/// f32 accumulators (MmaContraction.cpp).
+/// the operands rounded to `element` (bf16 or f16) as they are staged, or
+/// for f32 each product three tf32 ones (3xTF32), f32 accumulators
+/// (MmaContraction.cpp).
 void emitMmaContraction(const Contraction &c, bool onHost, mlir::Type element);
 
 } // namespace heed

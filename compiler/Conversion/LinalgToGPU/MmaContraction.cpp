@@ -1,14 +1,16 @@
 //===- MmaContraction.cpp - Matrix products on tensor cores ---------------===//
 //
-// Part of Heed. heed-lower-contractions-to-gpu{precision=bf16|f16}: a
-// contraction (Contraction.h) as blocks of 64 × 64 outputs over (N tiles,
-// M tiles, batch), 8 warps each, warp w computing rows 16 (w / 2) and
-// columns 32 (w % 2) of the tile as four 16 × 8 tiles of f32 accumulators
-// (mma.sync.m16n8k16, WarpMma.h). K runs in steps of 16: all threads stage
+// Part of Heed. heed-lower-contractions-to-gpu{precision=bf16|f16|tf32x3}:
+// a contraction (Contraction.h) as blocks of 64 × 64 outputs over (N
+// tiles, M tiles, batch), 8 warps each, warp w computing rows 16 (w / 2)
+// and columns 32 (w % 2) of the tile as four 16 × 8 tiles of f32
+// accumulators (mma.sync.m16n8k16, or in f32 three m16n8k8.tf32 per
+// product and 8 of K: WarpMma.h). K runs in steps of 16: all threads stage
 // the step's 64 × 16 tiles of a and b in shared memory, rounded to the
-// multiplicands' type and K-contiguous (each fragment register is one
-// 32-bit word), rows padded by 8 elements so that the 32 words a fragment
-// load reads lie in 32 banks; then each warp runs its four products.
+// multiplicands' type (f32: as they are) and K-contiguous, rows padded by
+// 8 elements so that the words each fragment load reads lie in distinct
+// banks (a stride of 12 words for ldmatrix's 8 rows; of 24 in f32 for each
+// half-warp's 8-byte loads of 4 rows); then each warp runs its products.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,7 +61,8 @@ public:
     SmallVector<Value> values = access.batchValues(batch);
     Value x =
         access.load(i, values, add(mul(tileIndex, side), ff), add(k0, kk));
-    x = arith::TruncFOp::create(b, loc, element, x);
+    if (!element.isF32())
+      x = arith::TruncFOp::create(b, loc, element, x);
     memref::StoreOp::create(b, loc, x, tile, ValueRange{ff, kk});
   }
 
@@ -74,9 +77,26 @@ public:
   /// fragments come by ldmatrix (WarpMma.h): A's from the warp's 16 rows,
   /// lane l pointing at row l % 16, K 8 (l / 16) (matrix r: A's register
   /// r); B's per 8 columns, lane l at column l % 8, K 8 ((l / 8) % 2).
+  /// In f32, per 8 of K: A's fragment by two 8-byte loads, B's by one a
+  /// product (f32RowPairsFragment).
   SmallVector<Value> multiply(Value thread, Value aTile, Value bTile,
                               ValueRange acc, bool onHost) {
     auto [row0, col0] = warpOrigin(thread);
+    if (element.isF32()) {
+      SmallVector<Value> out(acc.begin(), acc.end());
+      for (int64_t k0 = 0; k0 < kTileK; k0 += mmaDepth(element)) {
+        SmallVector<WarpFragment> loadB;
+        for (int64_t j = 0; j < kProducts; ++j)
+          loadB.push_back(f32RowPairsFragment(loc, onHost, bTile,
+                                              add(col0, idx(8 * j)), idx(k0),
+                                              /*rowsOfA=*/false));
+        out = emitWarpMmas(
+            b, loc, onHost, element, rem(thread, kWarpSize),
+            f32RowPairsFragment(loc, onHost, aTile, row0, idx(k0), true), loadB,
+            out);
+      }
+      return out;
+    }
     LdMatrixSource aSource{
         aTile, /*transpose=*/false, [&, row0 = row0](OpBuilder &, Value l) {
           return std::make_pair(add(row0, rem(l, 16)), mul(div(l, 16), 8));

@@ -193,9 +193,7 @@ struct LowerContractionsToGPUPass
         parsePrecision(getOperation(), "heed-lower-contractions-to-gpu", precision);
     if (failed(parsed))
       return signalPassFailure();
-    // 3xTF32 is the flash attention kernel's; matrix products keep the f32
-    // kernel with it.
-    Type element = *parsed && !parsed->isF32() ? *parsed : Type();
+    Type element = *parsed;
     std::vector<Contraction> found;
     getOperation().walk([&](linalg::GenericOp op) {
       std::optional<Contraction> c = matchContraction(op, kMinSide);

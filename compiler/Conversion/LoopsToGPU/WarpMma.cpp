@@ -242,6 +242,56 @@ WarpFragment heed::ldmatrixFragment(Location loc, bool onHost, Type element,
   return fragment;
 }
 
+WarpFragment heed::laneLoadedFragment(Location loc, bool onHost,
+                                      LaneLoads own) {
+  WarpFragment fragment([=](OpBuilder &b, Value lane, Value reg) -> Value {
+    // Register `reg` of the lane's: a select over the register numbers.
+    SmallVector<Value> registers = own(b, lane);
+    Value picked = registers.back();
+    for (int64_t r = static_cast<int64_t>(registers.size()) - 2; r >= 0; --r)
+      picked = arith::SelectOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, reg,
+                                idx(b, loc, r)),
+          registers[r], picked);
+    return picked;
+  });
+  if (!onHost)
+    fragment.ownRegisters = [=](OpBuilder &b, Value lane) {
+      return own(b, lane);
+    };
+  return fragment;
+}
+
+WarpFragment heed::f32RowPairsFragment(Location loc, bool onHost, Value tile,
+                                       Value row0, Value k0, bool rowsOfA) {
+  Type f32 = Float32Type::get(tile.getContext());
+  return laneLoadedFragment(
+      loc, onHost, [=](OpBuilder &b, Value lane) -> SmallVector<Value> {
+        IndexMath m(b, loc);
+        VectorType one = VectorType::get({1}, f32);
+        Value row = m.add(row0, m.div(lane, 4));
+        Value col = m.add(k0, m.mul(m.rem(lane, 4), 2));
+        // Columns 2t and 2t + 1 of `r` as two registers.
+        auto pair = [&](Value r) -> std::pair<Value, Value> {
+          Value two = vector::LoadOp::create(
+              b, loc, VectorType::get({2}, f32), tile, ValueRange{r, col},
+              /*nontemporal=*/false, llvm::Align(8));
+          auto element = [&](int64_t i) -> Value {
+            return vector::FromElementsOp::create(
+                b, loc, one,
+                ValueRange{vector::ExtractOp::create(b, loc, two, i)});
+          };
+          return {element(0), element(1)};
+        };
+        auto [r0, r2] = pair(row);
+        if (!rowsOfA)
+          return {r0, r2};
+        auto [r1, r3] = pair(m.add(row, m.idx(8)));
+        return {r0, r1, r2, r3};
+      });
+}
+
 SmallVector<Value> heed::emitWarpMmas(OpBuilder &b, Location loc, bool onHost,
                                       Type element, Value lane,
                                       const WarpFragment &loadA,

@@ -101,6 +101,28 @@ WarpFragment ldmatrixFragment(mlir::Location loc, bool onHost,
                               mlir::Type element, LdMatrixSource source,
                               int64_t matrices);
 
+/// A fragment whose registers lane `lane` loads itself with `own` (in
+/// register order), on a GPU as its own registers and on the host, where
+/// a lane reads another's register `reg`, by picking it from what `own`
+/// gives for that lane: so the host checks the lane's own loads.
+using LaneLoads = std::function<llvm::SmallVector<mlir::Value>(
+    mlir::OpBuilder &, mlir::Value lane)>;
+WarpFragment laneLoadedFragment(mlir::Location loc, bool onHost, LaneLoads own);
+
+/// f32 fragments (3xTF32) of a tile of f32 in shared memory whose rows
+/// are M (A) or N (B) and whose columns are K. Heed's f32 products take
+/// the instruction's k within each 8 as column 2 (k % 4) + k / 4 (a sum
+/// over k does not mind its order): then A's registers 0 and 2 of a lane
+/// are columns 2t and 2t + 1 of row g, its registers 1 and 3 the same of
+/// row g + 8, and B's registers 0 and 1 columns 2t and 2t + 1 of row g:
+/// each pair one 8-byte load (ldmatrix reads 16-bit elements only). The
+/// rows from `row0`, the columns from `k0` (even); `rowsOfA` picks A's
+/// fragment (16 rows) or B's (8). In a tile whose row stride is 8 words
+/// modulo 32, each half-warp's loads fall in distinct banks.
+WarpFragment f32RowPairsFragment(mlir::Location loc, bool onHost,
+                                 mlir::Value tile, mlir::Value row0,
+                                 mlir::Value k0, bool rowsOfA);
+
 /// `accs[j] + A · B_j` for each j, the products of one tile of A with
 /// several tiles of B, for the lane `lane` (thread id % 32) of a warp:
 /// each accumulator and result is the lane's 4 accumulators as a
