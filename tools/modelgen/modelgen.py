@@ -19,6 +19,9 @@ lowering choice that applies (fused/decomposed attention, raised or not,
 each cell kind, and the GPU target's schedule run on the CPU, fused or
 decomposed) at a batch
 size drawn from 1, 2, 3, 4, 5, 7, 16, 33; each output must match PyTorch.
+Where the CUDA toolkit's ptxas is, each model is also compiled for the GPU
+(--target=cuda --emit=ptx, the precision rotating over f32, bf16 and
+tf32x3 with the seeds) and its PTX assembled for sm_90.
 
     /usr/bin/python3 tools/modelgen/modelgen.py BUILD --seeds 0:200
     /usr/bin/python3 tools/modelgen/modelgen.py BUILD --time 120      # CI
@@ -874,6 +877,19 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
                     diff = np.abs(got[key] - want).max()
                     failures.append((cmd, "%s differs from PyTorch (max |diff| %g)"
                                      % (key, diff)))
+        ptxas = os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", "ptxas")
+        if os.access(ptxas, os.X_OK):
+            precision = ["f32", "bf16", "tf32x3"][seed % 3]
+            ptx = os.path.join(tmp, "model.ptx")
+            cmd = [heed, "compile", files["model"], "--target=cuda", "--emit=ptx",
+                   "--dim=B=%d" % batch, "--gpu-precision=" + precision, "-o", ptx]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode == 0:
+                cmd = [ptxas, "-arch=sm_90", ptx, "-o", os.devnull]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                failures.append((cmd, "exit %d: %s" % (proc.returncode,
+                                                       proc.stderr.strip()[-800:])))
         if failures and keep:
             where = os.path.join(keep, "seed-%d" % seed)
             os.makedirs(where, exist_ok=True)
