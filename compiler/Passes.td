@@ -1109,7 +1109,8 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     queries (4 warps of 32, or 8 of 16 for heads of 128), S = Q Kᵀ and
     O += P V as `mma.sync.m16n8k16`
     products (the query, key and value tiles staged in shared memory,
-    rounded; their fragments loaded with `ldmatrix`), f32 accumulators, S
+    rounded, the queries scaled into base 2 for the softmax's `exp2`;
+    their fragments loaded with `ldmatrix`), f32 accumulators, S
     and P in registers, each row's maximum over its 4 lanes by butterfly
     shuffles: a step is two barriers, FlashAttention-2's loop
     (FlashMmaKernel.cpp). Other heads keep the f32 kernel.

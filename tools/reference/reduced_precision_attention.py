@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Scaled dot-product attention as a flash kernel on tensor cores computes
-it (FlashAttention-2's online softmax over tiles of BK keys): the scaled
-queries, the keys and the values rounded to bf16 or f16; scores summed in
-f32; per tile m' = max(m, the tile's scores), p = exp(s - m'), l = α l + Σ p
-(p in f32), O = α O + round(p) V with α = exp(m - m'); context O / l (0
-where every key is masked). Rounding p happens per tile against the running
+it (FlashAttention-2's online softmax over tiles of BK keys, in base 2):
+the queries scaled by scale · log2(e), the keys and the values rounded to
+bf16 or f16; scores summed in f32; per tile m' = max(m, the tile's
+scores), p = 2^(s - m'), l = α l + Σ p (p in f32), O = α O + round(p) V
+with α = 2^(m - m'); context O / l (0 where every key is masked). Rounding p happens per tile against the running
 maximum, so the result depends on BK: the key tile FlashMmaKernel.cpp picks
 (the largest of 64, 32, 16 up to the keys rounded up to a power of two, at
 least 16, whose shared tiles, with 128 query rows a block where there are
@@ -60,7 +60,9 @@ def flash(q, k, v, valid, precision):
     """q [N, Q, D], k [N, T, D], v [N, T, Dv], valid [N, Q, T] (bool)."""
     steps, depth, value_depth = k.shape[1], k.shape[2], v.shape[2]
     tile = key_tile(q.shape[1], steps, depth, value_depth)
-    qr = rounded(q * (1.0 / depth ** 0.5), precision)
+    # The kernel's constant: f32 scale times f32 log2(e), in f32.
+    scale = np.float32(np.float32(1.0 / depth ** 0.5) * np.float32(np.log2(np.e)))
+    qr = rounded(q * torch.tensor(scale), precision)
     kr, vr = rounded(k, precision), rounded(v, precision)
     m = torch.full(q.shape[:2], -FLT_MAX)
     l = torch.zeros(q.shape[:2])
@@ -69,8 +71,8 @@ def flash(q, k, v, valid, precision):
         s = qr @ kr[:, j0:j0 + tile].transpose(1, 2)
         s = torch.where(valid[:, :, j0:j0 + tile], s, torch.tensor(float("-inf")))
         new = torch.maximum(m, s.max(-1).values)
-        alpha = torch.exp(m - new)
-        p = torch.exp(s - new[..., None])
+        alpha = torch.exp2(m - new)
+        p = torch.exp2(s - new[..., None])
         l = alpha * l + p.sum(-1)
         o = alpha[..., None] * o + rounded(p, precision) @ vr[:, j0:j0 + tile]
         m = new

@@ -6,15 +6,17 @@
 // and Dv of 8, both up to 128; with precision=tf32x3 the same in f32
 // (three mma.sync.m16n8k8.tf32 a product; D a multiple of 8). A block is 8
 // warps and 128 query rows (4 and 64 for up to 64 queries), 16 a warp; the
-// query tile is staged once, scaled and rounded, and each step of BK keys
+// query tile is staged once, scaled by scale · log2(e) (the softmax in base
+// 2: exp(x) = 2^(x log2 e), each exponential one ex2.approx) and rounded,
+// and each step of BK keys
 // (FlashAttention-2's loop) runs as:
 //
 //   load:    K tile [BK][D] and V tile [BK][Dv], rounded; barrier
 //   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf;
 //            each lane's maxima of its two rows
 //   weights: m' = max(m, the row's maximum over the 4 lanes holding it:
-//            butterfly shuffles); P = exp(S - m'); O *= exp(m - m'),
-//            l = exp(m - m') l + the lane's sums of its P
+//            butterfly shuffles); P = 2^(S - m'); O *= 2^(m - m'),
+//            l = 2^(m - m') l + the lane's sums of its P
 //   context: O += P V (BK / 16 × Dv / 8 products a warp), barrier
 //
 // The lanes of a row (g = lane / 4 the same, t = lane % 4) hold two
@@ -123,10 +125,10 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.laneGroup = 4;
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
     MmaFlashBody m = body(b, place);
-    // The block's query rows, scaled and rounded (read from the first
-    // step's scores on, after its barriers).
+    // The block's query rows, scaled into base 2 and rounded (read from the
+    // first step's scores on, after its barriers).
     m.stage(0, rows, s.depth, m.firstRow(), m.idx(s.queries), s.queries,
-            s.scale, m.shared(kQuery));
+            s.scale * static_cast<float>(M_LOG2E), m.shared(kQuery));
     SmallVector<Value> state(layout.size(), m.constantVector(4, 0.0f));
     for (int64_t rt = 0; rt < rowTiles; ++rt) {
       state[layout.max(rt)] = m.constantVector(2, -FLT_MAX);
@@ -201,14 +203,14 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     for (int64_t rt = 0; rt < rowTiles; ++rt) {
       Value newMax = arith::MaximumFOp::create(b, loc, state[layout.max(rt)],
                                                state[layout.tileMax(rt)]);
-      Value alphas = math::ExpOp::create(
+      Value alphas = math::Exp2Op::create(
           b, loc, arith::SubFOp::create(b, loc, state[layout.max(rt)], newMax));
       Value rowSum[2] = {m.cf(0.0f), m.cf(0.0f)};
       for (int64_t j = 0; j < layout.scoreTiles; ++j) {
         Value tile = state[layout.sc(rt, j)];
         for (int64_t i = 0; i < 4; ++i) {
           Value score = vector::ExtractOp::create(b, loc, tile, i);
-          Value p = math::ExpOp::create(
+          Value p = math::Exp2Op::create(
               b, loc,
               arith::SubFOp::create(
                   b, loc, score,
