@@ -388,9 +388,11 @@ def render(state):
                       "| TFLOP/s | PyTorch eager | torch.compile | eager / Heed wall |")
         report.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, row in heed.items():
-        # PyTorch's f32 attention is what tf32x3 is measured against (its
-        # f32 SDPA runs 3xTF32 too on sm_80 and later).
-        t = torch_rows.get(name.replace("_tf32x3", "_f32"), {})
+        # A tf32x3 row is measured against PyTorch in f32 (whose f32 SDPA
+        # runs 3xTF32 too on sm_80 and later).
+        base = name[:-len("_tf32x3")] if name.endswith("_tf32x3") else name
+        t = torch_rows.get(base + "_f32" if name.startswith("sdpa_") and base != name
+                           else base, {})
         if "error" in row:
             report.append("| %s | FAILED: %s | | | | | | | | |" % (name, row["error"]))
             continue
