@@ -80,10 +80,12 @@ def flash(q, k, v, valid, precision):
                        torch.tensor(0.0))
 
 
-def exact(q, k, v, valid):
-    """The attention in float64 (0 where every key is masked), as f32."""
+def exact(q, k, v, valid, scale=None):
+    """softmax(scale · q kᵀ over the valid keys) v in float64 (0 where every
+    key is masked), as f32; scale 1 / sqrt(D) unless given."""
     q, k, v = q.double(), k.double(), v.double()
-    s = (q * (1.0 / q.shape[2] ** 0.5)) @ k.transpose(1, 2)
+    scale = 1.0 / q.shape[2] ** 0.5 if scale is None else scale
+    s = scale * (q @ k.transpose(1, 2))
     s = torch.where(valid, s, torch.tensor(float("-inf"), dtype=torch.float64))
     any_valid = valid.any(-1, keepdim=True)
     w = torch.softmax(torch.where(any_valid, s, torch.zeros_like(s)), -1)
