@@ -143,8 +143,8 @@ for queries, keys in [(7, 70), (70, 100)]:
             test_inputs("reduced_precision_attention", "inputs_q%d_t%d.npz" % (queries, keys),
                         "golden_q%d_t%d_%s.npz" % (queries, keys, golden), weights=None),
             ["--gpu-precision=" + precision], atol, rtol)
-for queries, keys in [(3, 5), (130, 37)]:
-    TENSOR_CORES["tf32x3_attention_q%d" % queries] = (
+for queries, keys in [(130, 37), (1, 300)]:
+    TENSOR_CORES["tf32x3_attention_q%d_t%d" % (queries, keys)] = (
         test_inputs("tf32x3_attention", "inputs_q%d_t%d.npz" % (queries, keys),
                     "golden_q%d_t%d.npz" % (queries, keys), weights=None),
         ["--gpu-precision=tf32x3"], 1e-5, 1e-5)

@@ -5,7 +5,10 @@ tensor-core kernel, --gpu-precision=tf32x3, takes them on tensor cores),
 computed exactly in float64 and rounded to f32 once; 3xTF32 is f32's
 precision to about 2^-22. Cases (queries, keys): one of each; a partial
 16-key tile; 130 queries (two blocks of 128 rows, the second of 2) over 37
-keys. Writes inputs_<case>.npz and golden_<case>.npz:
+keys; one query over 300 keys (causal self-attention over 300: tiles
+wholly below the diagonal, which the kernel does not mask, beside tiles
+on it; lengths 191 and 0: whole tiles, then one whose last key is the
+first one masked). Writes inputs_<case>.npz and golden_<case>.npz:
 
     /usr/bin/python3 tools/reference/tf32x3_attention.py test/Integration/Inputs/tf32x3_attention
 
@@ -20,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reduced_precision_attention import exact  # noqa: E402 (float64 attention)
 
 B = 2
-CASES = [(1, 1), (3, 5), (130, 37)]
+CASES = [(1, 1), (3, 5), (130, 37), (1, 300)]
 
 
 def main(out_dir):
@@ -32,7 +35,9 @@ def main(out_dir):
         v = torch.randn(B, t, 40, generator=g)
         x = torch.randn(B, t, 24, generator=g) * 0.5
         w = torch.randn(B, t, 48, generator=g)
-        lengths = torch.tensor([t - t // 3, 0], dtype=torch.float32)
+        # Over 300 keys, 191: the last key of the third 64-key tile is the
+        # first one masked.
+        lengths = torch.tensor([191 if t == 300 else t - t // 3, 0], dtype=torch.float32)
         steps = torch.arange(t)
         within = (steps[None, :] < lengths[:, None])[:, None, :].expand(B, tq, t)
         causal = (steps[None, :] <= steps[:, None])[None].expand(B, t, t)

@@ -12,7 +12,8 @@
 // (FlashAttention-2's loop) runs as:
 //
 //   load:    K tile [BK][D] and V tile [BK][Dv], rounded; barrier
-//   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf;
+//   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf
+//            (only in tiles that reach the end or the diagonal);
 //            each lane's maxima of its two rows
 //   weights: m' = max(m, the row's maximum over the 4 lanes holding it:
 //            butterfly shuffles); P = 2^(S - m'); O *= 2^(m - m'),
@@ -159,31 +160,68 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
         m.shared(kKeys), /*rowsAreK=*/false, s.depth,
         SmallVector<Value>(rowTiles * layout.scoreTiles,
                            m.constantVector(4, 0.0f)));
+    // Each row tile's scores and its lane's maxima of its two rows, with
+    // the masks or without.
     Value negInf = m.cf(-INFINITY);
-    for (int64_t rt = 0; rt < rowTiles; ++rt) {
-      Value rowMax[2] = {negInf, negInf};
-      for (int64_t j = 0; j < layout.scoreTiles; ++j) {
-        Value tile = scores[rt * layout.scoreTiles + j];
-        for (int64_t i = 0; i < 4; ++i) {
-          Value key = m.add(first, m.add(m.idx(8 * j), m.accumulatorColumn(i)));
-          Value masked = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::uge, key, place.end);
-          if (s.causal)
-            masked = arith::OrIOp::create(
-                b, loc, masked,
-                arith::CmpIOp::create(
-                    b, loc, arith::CmpIPredicate::ugt, key,
-                    m.add(m.firstRow(), m.accumulatorRow(rt, i))));
-          Value x = arith::SelectOp::create(
-              b, loc, masked, negInf,
-              vector::ExtractOp::create(b, loc, tile, i));
-          tile = vector::InsertOp::create(b, loc, x, tile, i);
-          rowMax[i / 2] = arith::MaximumFOp::create(b, loc, rowMax[i / 2], x);
+    auto finish = [&](bool masks) {
+      SmallVector<Value> finished;
+      for (int64_t rt = 0; rt < rowTiles; ++rt) {
+        Value rowMax[2] = {negInf, negInf};
+        for (int64_t j = 0; j < layout.scoreTiles; ++j) {
+          Value tile = scores[rt * layout.scoreTiles + j];
+          for (int64_t i = 0; i < 4; ++i) {
+            Value x = vector::ExtractOp::create(b, loc, tile, i);
+            if (masks) {
+              Value key =
+                  m.add(first, m.add(m.idx(8 * j), m.accumulatorColumn(i)));
+              Value masked = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::uge, key, place.end);
+              if (s.causal)
+                masked = arith::OrIOp::create(
+                    b, loc, masked,
+                    arith::CmpIOp::create(
+                        b, loc, arith::CmpIPredicate::ugt, key,
+                        m.add(m.firstRow(), m.accumulatorRow(rt, i))));
+              x = arith::SelectOp::create(b, loc, masked, negInf, x);
+              tile = vector::InsertOp::create(b, loc, x, tile, i);
+            }
+            rowMax[i / 2] = arith::MaximumFOp::create(b, loc, rowMax[i / 2], x);
+          }
+          finished.push_back(tile);
         }
-        next[layout.sc(rt, j)] = tile;
+        finished.push_back(
+            vector::FromElementsOp::create(b, loc, m.vec(2), rowMax));
       }
-      next[layout.tileMax(rt)] =
-          vector::FromElementsOp::create(b, loc, m.vec(2), rowMax);
+      return finished;
+    };
+    // A tile whose keys all lie before the end and, causal, at or before
+    // the block's first row masks nothing (FlashAttention-2 masks only the
+    // tiles at the end and on the diagonal): a uniform branch.
+    Value whole =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                              m.add(first, m.idx(keyTile)), place.end);
+    if (s.causal)
+      whole = arith::AndIOp::create(
+          b, loc, whole,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                m.add(first, m.idx(keyTile - 1)),
+                                m.add(m.firstRow(), m.idx(1))));
+    SmallVector<Type> types;
+    for (int64_t rt = 0; rt < rowTiles; ++rt) {
+      types.append(layout.scoreTiles, m.vec(4));
+      types.push_back(m.vec(2));
+    }
+    auto branch = scf::IfOp::create(b, loc, types, whole, true);
+    for (bool masks : {false, true}) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(masks ? &branch.getElseRegion().front()
+                                       : &branch.getThenRegion().front());
+      scf::YieldOp::create(b, loc, finish(masks));
+    }
+    for (int64_t rt = 0, r = 0; rt < rowTiles; ++rt) {
+      for (int64_t j = 0; j < layout.scoreTiles; ++j)
+        next[layout.sc(rt, j)] = branch.getResult(r++);
+      next[layout.tileMax(rt)] = branch.getResult(r++);
     }
     return next;
   };
