@@ -36,7 +36,7 @@ constexpr int64_t kMaxDepth = 128;
 /// 8 rows). f32: the query and key tiles by 8 floats (rows 8 words apart
 /// modulo the 32 banks, D a multiple of 32: the 4 rows times 4 lanes of
 /// each half-warp's 8-byte loads of A and B), the value tile by 4 (rows 2t
-/// + r, 8t words apart, Dv a multiple of 16: scalar loads).
+/// + r, 8t or 24t words apart modulo 32, Dv a multiple of 8: scalar loads).
 struct Pads {
   int64_t query, value;
   explicit Pads(Type element) : query(8), value(element.isF32() ? 4 : 8) {}
@@ -138,7 +138,7 @@ public:
   /// rounded. Neighbouring threads read neighbouring groups of 4 floats
   /// (D and Dv are multiples of 8). Where the buffer's memory is 16-byte
   /// aligned (a runtime test; every row and head starts at a multiple of
-  /// 16 floats from it, and Heed's allocations are aligned to 64 bytes or
+  /// 8 floats from it, and Heed's allocations are aligned to 64 bytes or
   /// more) each group is one 16-byte load, otherwise four loads of a
   /// float. (Loads that differ only in their alignment would not do: LLVM
   /// merges the two branches, keeping the smaller.)
