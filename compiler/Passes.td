@@ -1266,7 +1266,7 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     the CPU-run schedule checks the fragment layout too. With
     `precision=tf32x3`, the tiles stay f32 and each product is three
     `mma.sync.m16n8k8` on the tf32 parts of its factors (about f32's
-    precision), two steps of 8 per K step of 16.
+    precision), K steps of 32 (four of 8).
 
     ```mlir
     linalg.generic {indexing_maps = [(m, n, k) -> (m, k), (m, n, k) -> (k, n),

@@ -53,17 +53,19 @@
 // HOST: vector.load {{.*}} : memref<64x24xf16>, vector<2xf16>
 // HOST: arith.extf %{{.*}} : f16 to f32
 
-// In f32 on tensor cores (3xTF32): the tiles stay f32 ([64][16 + 8]); per
-// 8 of K, A's fragment as two 8-byte loads and B's as one a product, each
-// element split into tf32 parts, 3 products of each of the 4 (24 a step).
+// In f32 on tensor cores (3xTF32): the tiles stay f32, K steps of 32
+// ([64][32 + 8]); per 8 of K, A's fragment as two 8-byte loads and B's as
+// one a product, each element split into tf32 parts, 3 products of each of
+// the 4 (48 a step).
 // TF32X3-LABEL: func.func @matmul
-// TF32X3: workgroup(%[[AS:.*]] : memref<64x24xf32, #gpu.address_space<workgroup>>, %[[BS:.*]] : memref<64x24xf32, #gpu.address_space<workgroup>>)
+// TF32X3: workgroup(%[[AS:.*]] : memref<64x40xf32, #gpu.address_space<workgroup>>, %[[BS:.*]] : memref<64x40xf32, #gpu.address_space<workgroup>>)
+// TF32X3: scf.for %{{.*}} = %c0 to %c40 step %c32
 // TF32X3-NOT: arith.truncf
 // TF32X3: gpu.barrier
-// TF32X3: vector.load %[[AS]]{{.*}} {alignment = 8 : i64} : memref<64x24xf32, #gpu.address_space<workgroup>>, vector<2xf32>
-// TF32X3: vector.load %[[BS]]{{.*}} {alignment = 8 : i64} : memref<64x24xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// TF32X3: vector.load %[[AS]]{{.*}} {alignment = 8 : i64} : memref<64x40xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// TF32X3: vector.load %[[BS]]{{.*}} {alignment = 8 : i64} : memref<64x40xf32, #gpu.address_space<workgroup>>, vector<2xf32>
 // TF32X3: arith.andi %{{.*}}, %c-8192_i32
-// TF32X3-COUNT-24: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// TF32X3-COUNT-48: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
 // TF32X3-NOT: nvvm.mma.sync
 // TF32X3: gpu.barrier
 

@@ -5,12 +5,13 @@
 // tiles, M tiles, batch), 8 warps each, warp w computing rows 16 (w / 2)
 // and columns 32 (w % 2) of the tile as four 16 × 8 tiles of f32
 // accumulators (mma.sync.m16n8k16, or in f32 three m16n8k8.tf32 per
-// product and 8 of K: WarpMma.h). K runs in steps of 16: all threads stage
-// the step's 64 × 16 tiles of a and b in shared memory, rounded to the
-// multiplicands' type (f32: as they are) and K-contiguous, rows padded by
-// 8 elements so that the words each fragment load reads lie in distinct
-// banks (a stride of 12 words for ldmatrix's 8 rows; of 24 in f32 for each
-// half-warp's 8-byte loads of 4 rows); then each warp runs its products.
+// product and 8 of K: WarpMma.h). K runs in steps of 16 (32 in f32): all
+// threads stage the step's 64 × 16 (× 32) tiles of a and b in shared
+// memory, rounded to the multiplicands' type (f32: as they are) and
+// K-contiguous, rows padded by 8 elements so that the words each fragment
+// load reads lie in distinct banks (a stride of 12 words for ldmatrix's 8
+// rows; of 40 in f32 for each half-warp's 8-byte loads of 4 rows); then
+// each warp runs its products.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,34 +30,40 @@ using namespace heed;
 
 namespace {
 
-constexpr int64_t kTileM = kBlockTileM, kTileN = kBlockTileN, kTileK = 16;
+constexpr int64_t kTileM = kBlockTileM, kTileN = kBlockTileN;
 constexpr int64_t kWarps = 8, kWarpSize = 32, kThreads = kWarps * kWarpSize;
 /// A warp's share of the block tile: 16 rows × 32 columns, four products
 /// of 8 columns.
 constexpr int64_t kWarpRows = 16, kWarpCols = 32, kWarpsN = kTileN / kWarpCols;
 constexpr int64_t kProducts = kWarpCols / 8;
 /// Shared rows: K plus 8 elements (a stride of 12 words).
-constexpr int64_t kRow = kTileK + 8;
+/// K a step: 16 (one m16n8k16 product) in bf16 and f16; 32 in f32 (four
+/// m16n8k8 steps of three products each: twice the K a barrier pair, from
+/// 20 KB of tiles).
+int64_t tileK(Type element) { return element.isF32() ? 32 : 16; }
+/// Shared rows: K plus 8 elements (a stride of 12 words in 16 bits, of 40
+/// in f32: 8 modulo the 32 banks).
+int64_t rowLength(Type element) { return tileK(element) + 8; }
 
 class MmaBody : IndexMath {
 public:
   MmaBody(OpBuilder &b, Location loc, const Contraction &c, Type element)
       : IndexMath(b, loc), c(c), element(element) {}
 
-  /// Operand `i`'s 64 × 16 tile of the K step from `k0` into `tile`
-  /// ([64][kRow], K last), rounded. Consecutive threads read consecutive K
+  /// Operand `i`'s 64 × K tile of the K step from `k0` into `tile`
+  /// ([64][K + 8], K last), rounded. Consecutive threads read consecutive K
   /// where the operand's memory runs along K, consecutive M or N otherwise.
   void loadTile(unsigned i, Value tileIndex, Value thread, Value batch,
                 Value k0, Value tile) {
     bool kFastest = c.kContiguous(i);
     int64_t side = i == 0 ? kTileM : kTileN;
-    auto loop =
-        scf::ForOp::create(b, loc, thread, idx(kTileK * side), idx(kThreads));
+    auto loop = scf::ForOp::create(b, loc, thread, idx(tileK(element) * side),
+                                   idx(kThreads));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value e = loop.getInductionVar();
-    Value kk = kFastest ? rem(e, kTileK) : div(e, side);
-    Value ff = kFastest ? div(e, kTileK) : rem(e, side);
+    Value kk = kFastest ? rem(e, tileK(element)) : div(e, side);
+    Value ff = kFastest ? div(e, tileK(element)) : rem(e, side);
     ContractionAccess access(b, loc, c);
     SmallVector<Value> values = access.batchValues(batch);
     Value x =
@@ -84,7 +91,7 @@ public:
     auto [row0, col0] = warpOrigin(thread);
     if (element.isF32()) {
       SmallVector<Value> out(acc.begin(), acc.end());
-      for (int64_t k0 = 0; k0 < kTileK; k0 += mmaDepth(element)) {
+      for (int64_t k0 = 0; k0 < tileK(element); k0 += mmaDepth(element)) {
         SmallVector<WarpFragment> loadB;
         for (int64_t j = 0; j < kProducts; ++j)
           loadB.push_back(f32RowPairsFragment(loc, onHost, bTile,
@@ -151,11 +158,11 @@ void heed::emitMmaContraction(const Contraction &c, bool onHost, Type element) {
             c.size(c.batch)};
   p.threads = kThreads;
   // The K step's tiles of a and b, K last, in the multiplicands' type.
-  p.shared = {MemRefType::get({kTileM, kRow}, element),
-              MemRefType::get({kTileN, kRow}, element)};
+  p.shared = {MemRefType::get({kTileM, rowLength(element)}, element),
+              MemRefType::get({kTileN, rowLength(element)}, element)};
   // A lane's 4 accumulators of each of its warp's 4 products.
   p.state.assign(kProducts, accType);
-  p.step = kTileK;
+  p.step = tileK(element);
   p.init = [&](OpBuilder &b, const BlockPlace &) {
     Value zero = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(accType, 0.0f));
