@@ -36,7 +36,6 @@ constexpr int64_t kWarps = 8, kWarpSize = 32, kThreads = kWarps * kWarpSize;
 /// of 8 columns.
 constexpr int64_t kWarpRows = 16, kWarpCols = 32, kWarpsN = kTileN / kWarpCols;
 constexpr int64_t kProducts = kWarpCols / 8;
-/// Shared rows: K plus 8 elements (a stride of 12 words).
 /// K a step: 16 (one m16n8k16 product) in bf16 and f16; 32 in f32 (four
 /// m16n8k8 steps of three products each: twice the K a barrier pair, from
 /// 20 KB of tiles).
