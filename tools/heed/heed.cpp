@@ -20,11 +20,12 @@
 #include "TextInterface.h"
 #include "runtime/Limits.h"
 
+#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 #include "compiler/Driver/Session.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/AST.h"
-#include "runtime/Npz.h"
 #include "runtime/Npy.h"
+#include "runtime/Npz.h"
 #include "runtime/Safetensors.h"
 
 #include "mlir/IR/AsmState.h"
@@ -271,11 +272,10 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       gpuChip.size() < 5)
     return llvm::createStringError("--gpu-chip must look like sm_90, not '" +
                                    gpuChip + "'");
-  if (gpuPrecision != "f32" && gpuPrecision != "tf32x3" &&
-      gpuPrecision != "bf16" && gpuPrecision != "f16")
-    return llvm::createStringError(
-        "--gpu-precision must be 'f32', 'tf32x3', 'bf16' or 'f16', not '" +
-        gpuPrecision + "'");
+  if (!heed::isPrecision(gpuPrecision))
+    return llvm::createStringError("--gpu-precision must be " +
+                                   heed::precisionList("'") + ", not '" +
+                                   gpuPrecision + "'");
   unsigned chipNumber = 0;
   if (gpuPrecision != "f32" &&
       (llvm::StringRef(gpuChip).drop_front(3).getAsInteger(10, chipNumber) ||

@@ -54,14 +54,26 @@ std::pair<Value, Value> heed::splitTF32(OpBuilder &b, Location loc, Value x) {
   return {big, small};
 }
 
+bool heed::isPrecision(StringRef name) {
+  return llvm::is_contained(kPrecisions, name);
+}
+
+std::string heed::precisionList(StringRef quote) {
+  std::string list;
+  for (auto [i, name] : llvm::enumerate(kPrecisions)) {
+    if (i > 0)
+      list += i + 1 == std::size(kPrecisions) ? " or " : ", ";
+    list += (quote + name + quote).str();
+  }
+  return list;
+}
+
 FailureOr<Type> heed::parsePrecision(Operation *op, StringRef pass,
                                      StringRef precision) {
-  Type element = mmaElementType(op->getContext(), precision);
-  if (precision != "f32" && !element)
-    return op->emitError()
-           << pass << ": precision must be f32, tf32x3, bf16 or f16, not '"
-           << precision << "'";
-  return element;
+  if (!isPrecision(precision))
+    return op->emitError() << pass << ": precision must be " << precisionList()
+                           << ", not '" << precision << "'";
+  return mmaElementType(op->getContext(), precision);
 }
 
 namespace {

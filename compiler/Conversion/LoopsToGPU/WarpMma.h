@@ -42,6 +42,16 @@
 
 namespace heed {
 
+/// The products' precisions by name, `precision` options of the passes and
+/// `--gpu-precision`: f32 (no tensor cores), then those on tensor cores.
+inline constexpr llvm::StringLiteral kPrecisions[] = {"f32", "tf32x3", "bf16",
+                                                      "f16"};
+/// Whether `name` is one of kPrecisions.
+bool isPrecision(llvm::StringRef name);
+/// kPrecisions as a list for messages, "f32, tf32x3, bf16 or f16", each
+/// name between `quote`s.
+std::string precisionList(llvm::StringRef quote = "");
+
 /// The element types tensor cores take here, by name: "bf16", "f16", and
 /// f32 for "tf32x3" (f32 multiplicands as 3xTF32 products); none for "f32"
 /// (the f32 kernels without tensor cores) and anything else.
