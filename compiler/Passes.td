@@ -1120,13 +1120,23 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     `mma.sync.m16n8k8` on the tf32 parts of its factors (small·big,
     big·small, big·big: about f32's precision), the fragments by 8-byte
     loads.
+
+    With `prefetch` (the default), a tensor-core kernel whose accumulators
+    leave room in registers for a thread's share of the key and value
+    tiles reads step j0 + BK's tiles into registers right after step j0's
+    first barrier and stores them into shared memory at the start of the
+    next step, so that their loads are in flight while the step computes
+    (software pipelining; BlockProgram.h).
   }];
   let options = [
     Option<"onHost", "on-host", "bool", /*default=*/"false",
            "the blocks and threads as loops on the CPU">,
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
            "the products' multiplicands: f32, or on tensor cores tf32x3 "
-           "(f32 as three tf32 products), bf16 or f16">
+           "(f32 as three tf32 products), bf16 or f16">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"true",
+           "tensor-core kernels read the next key and value tiles into "
+           "registers while a step computes, where they fit">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",
@@ -1268,6 +1278,11 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     `mma.sync.m16n8k8` on the tf32 parts of its factors (about f32's
     precision), K steps of 32 (four of 8).
 
+    With `prefetch` (the default), each thread reads its share of the next
+    K step's tiles into registers right after a step's first barrier and
+    stores them at the start of the next step, so that the loads are in
+    flight during the products (software pipelining; BlockProgram.h).
+
     ```mlir
     linalg.generic {indexing_maps = [(m, n, k) -> (m, k), (m, n, k) -> (k, n),
                                      (m, n, k) -> (m, n)], ...}
@@ -1289,7 +1304,10 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
            "the blocks and threads as loops on the CPU">,
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
            "the multiplicands: f32, or on tensor cores tf32x3 (f32 as three "
-           "tf32 products), bf16 or f16">
+           "tf32 products), bf16 or f16">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"true",
+           "read the next K step's tiles into registers while a step "
+           "computes">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",

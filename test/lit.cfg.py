@@ -31,6 +31,14 @@ config.substitutions.append(("%build", config.heed_obj_root))
 if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) > 1:
     config.available_features.add("multicore")
 
+# UNSUPPORTED: asan for the tests that run the GPU target's tensor-core
+# kernels on the CPU at many shapes: their time is the uninstrumented JIT
+# code's, and the compiler code they reach runs under ASan in the pass
+# tests (test/Compiler) and gpu-schedule-on-cpu.test (.ci/sanitizers'
+# hour).
+if "address" in getattr(config, "heed_sanitize", ""):
+    config.available_features.add("asan")
+
 # REQUIRES: avx512 for tests whose numbers or code depend on AVX-512.
 try:
     with open("/proc/cpuinfo") as f:

@@ -390,8 +390,12 @@ def render(state):
     for name, row in heed.items():
         # A tf32x3 row is measured against PyTorch in f32 (whose f32 SDPA
         # runs 3xTF32 too on sm_80 and later).
-        base = name[:-len("_tf32x3")] if name.endswith("_tf32x3") else name
-        t = torch_rows.get(base + "_f32" if name.startswith("sdpa_") and base != name
+        # A _noprefetch row (the tiled kernels without software
+        # pipelining) against the same PyTorch row as its pipelined one.
+        base = name[:-len("_noprefetch")] if name.endswith("_noprefetch") else name
+        tf32x3 = base.endswith("_tf32x3")
+        base = base[:-len("_tf32x3")] if tf32x3 else base
+        t = torch_rows.get(base + "_f32" if name.startswith("sdpa_") and tf32x3
                            else base, {})
         if "error" in row:
             report.append("| %s | FAILED: %s | | | | | | | | |" % (name, row["error"]))

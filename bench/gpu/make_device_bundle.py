@@ -15,7 +15,9 @@ scaled dot-product attention (8 × 1024² × 64 and 16 × 4096² × 128, bf16,
 f32 and tf32x3), the date translator and the seed-size NMT decoder at batch 1 and
 256, Tacotron2's location-sensitive attention over 200 decoder steps at
 batch 1 and 32; the batch-256 decoders and Tacotron2 at 32 again with
---gpu-precision=tf32x3."""
+--gpu-precision=tf32x3; the heads-128 attention and the batch-256 NMT
+again with --gpu-prefetch=false (`_noprefetch`: the tiled kernels without
+software pipelining)."""
 import json
 import os
 import re
@@ -144,6 +146,14 @@ def main(build, out, only=None):
         if b["name"] in ("date_translation_b256", "nmt_seed_b256", "tacotron2_b32"):
             benches.append(dict(b, name=b["name"] + "_tf32x3",
                                 options=b["options"] + ["--gpu-precision=tf32x3"]))
+    # The tiled kernels' software pipelining (--gpu-prefetch, the default)
+    # against each step reading its own tiles, where it applies: the flash
+    # kernels at heads of 128, the products of the batched NMT.
+    for b in list(benches):
+        if b["name"] in ("sdpa_16x4096x128_bf16", "sdpa_16x4096x128_tf32x3",
+                         "nmt_seed_b256", "nmt_seed_b256_tf32x3"):
+            benches.append(dict(b, name=b["name"] + "_noprefetch",
+                                options=b["options"] + ["--gpu-prefetch=false"]))
     for b in benches:
         if not wanted(b["name"]):
             continue

@@ -56,6 +56,7 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   BuildFlashAttentionKernelsOptions flash;
   flash.onHost = options.target == Target::GPUScheduleOnCPU;
   flash.precision = options.gpuPrecision;
+  flash.prefetch = options.gpuPrefetch;
   pm.addPass(createBuildFlashAttentionKernels(flash));
   // The other attention ops' kernels (a block per batch row and query,
   // the score function inlined), for the same reason after bufferization.
@@ -69,6 +70,7 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   LowerContractionsToGPUOptions contractions;
   contractions.onHost = flash.onHost;
   contractions.precision = options.gpuPrecision;
+  contractions.prefetch = options.gpuPrefetch;
   pm.addNestedPass<func::FuncOp>(createLowerContractionsToGPU(contractions));
   // Long reductions with few outputs (a softmax over the keys of a small
   // batch) as a block per output with a tree through shared memory.

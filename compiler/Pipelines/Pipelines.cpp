@@ -294,6 +294,12 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
           "matrix products: f32, or on tensor cores tf32x3, bf16 or f16 "
           "tensor cores"),
       llvm::cl::init("f32")};
+  Option<bool> gpuPrefetch{
+      *this, "gpu-prefetch",
+      llvm::cl::desc("tiled kernels (tensor-core flash attention, matrix "
+                     "products) read the next step's tiles while a step "
+                     "computes"),
+      llvm::cl::init(true)};
   Option<bool> outline{*this, "outline-loop-nests",
                        llvm::cl::desc("loop nests as functions of their own "
                                       "(for parallel code generation)"),
@@ -307,6 +313,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
     o.target = target;
     o.gpuChip = gpuChip;
     o.gpuPrecision = gpuPrecision;
+    o.gpuPrefetch = gpuPrefetch;
     o.outlineLoopNests = outline;
     return o;
   }

@@ -53,6 +53,10 @@ struct PipelineOptions {
   /// The GPU target's matrix products: "f32", or "bf16" or "f16" on tensor
   /// cores (f32 accumulators; sm_80 and later).
   std::string gpuPrecision = "f32";
+  /// The GPU target's tiled kernels (tensor-core flash attention, matrix
+  /// products) read the next step's tiles into registers while a step
+  /// computes (software pipelining; flash attention where they fit).
+  bool gpuPrefetch = true;
   /// Loop nests as functions of their own (heed-outline-loop-nests), so
   /// that the JIT compiles them on several cores. The same on every thread
   /// count of one machine: the driver sets it when the process may use

@@ -1,5 +1,6 @@
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels=precision=bf16 --canonicalize --cse | FileCheck %s
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels="precision=f16 on-host" --canonicalize --cse | FileCheck %s --check-prefix=HOST
+// RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels="precision=bf16 prefetch=false" --canonicalize --cse | FileCheck %s --check-prefix=STAGED
 // RUN: not heed-opt %s --heed-build-flash-attention-kernels=precision=tf32 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: heed-build-flash-attention-kernels: precision must be f32, tf32x3, bf16 or f16, not 'tf32'
 
@@ -10,14 +11,18 @@
 // and the value tile [64][32 + 8] in shared memory (bf16, 36 KB: static),
 // nothing else; the query tile staged once (scaled; 4 floats a load where
 // the buffer is 16-byte aligned, 4 loads otherwise), then per 64 keys:
-// stage the tiles, barrier; scores (per 16 of the depth: the two row
+// store the tiles read the step before, barrier; read the next step's
+// tiles into registers (the key tile's 8 groups of 4 floats a thread,
+// the value tile's 4: in flight during the products, carried to the next
+// step in the loop); scores (per 16 of the depth: the two row
 // tiles' A fragments, 8 key fragments, each serving both row tiles: 16
 // products; 64 in all); each row's maximum over its 4 lanes (butterfly
 // shuffles by 1 and 2, no barrier); weights; context from the weights'
 // registers (4 key steps × 2 row tiles × 4 column tiles, no load of a
 // weights tile); barrier. The state across steps: the maxima and sums of
-// a lane's two rows of each row tile and its 2 × 4 context accumulators;
-// after the loop, each row's sum over its 4 lanes.
+// a lane's two rows of each row tile and its 2 × 4 context accumulators,
+// then the fetched groups; after the loop, each row's sum over its 4
+// lanes.
 // CHECK-LABEL: func.func private @heed_flash_attention_0
 // CHECK-SAME: (%[[Q:.*]]: memref<2x70x64xf32>, %[[K:.*]]: memref<2x70x64xf32>, %[[V:.*]]: memref<2x70x32xf32>, %[[L:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<2x70x32xf32>)
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
@@ -34,10 +39,21 @@
 // CHECK-COUNT-4: memref.load %[[Q]]
 // CHECK: arith.mulf %{{.*}}, %cst
 // CHECK: vector.store %{{.*}}, %[[QS]]
-// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c64 iter_args({{.*}}) -> (vector<2xf32>, vector<2xf32>, vector<2xf32>, vector<2xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK: %[[KF:.*]]:8 = scf.if %{{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK: vector.load %[[K]]{{.*}} {alignment = 16 : i64} : memref<2x70x64xf32>, vector<4xf32>
+// CHECK: %[[VF:.*]]:4 = scf.if %{{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK: vector.load %[[V]]{{.*}} {alignment = 16 : i64} : memref<2x70x32xf32>, vector<4xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c64 iter_args({{.*}} = %[[KF]]#0, {{.*}} = %[[VF]]#3) -> (vector<2xf32>, vector<2xf32>, vector<2xf32>, vector<2xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK-NOT: vector.load
 // CHECK: vector.store %{{.*}}, %[[KS]]
+// CHECK-NOT: vector.load
 // CHECK: vector.store %{{.*}}, %[[VS]]
 // CHECK: gpu.barrier
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: vector.load %[[K]]
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: vector.load %[[V]]
+// CHECK-NOT: gpu.barrier
 // CHECK-COUNT-2: nvgpu.ldmatrix %[[QS]]{{.*}} {numTiles = 4 : i32, transpose = false}
 // CHECK-COUNT-8: nvgpu.ldmatrix %[[KS]]{{.*}} {numTiles = 2 : i32, transpose = false}
 // CHECK-COUNT-16: nvvm.mma.sync
@@ -61,6 +77,18 @@
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
 // CHECK: memref.store %{{.*}}, %[[OUT]]
 // CHECK: gpu.terminator
+
+// With prefetch=false, each step reads and stores its tiles before its
+// first barrier, and nothing is carried but the state.
+// STAGED-LABEL: func.func private @heed_flash_attention_0
+// STAGED-SAME: (%{{.*}}: memref<2x70x64xf32>, %[[K:.*]]: memref<2x70x64xf32>, %{{.*}}: memref<2x70x32xf32>, %{{.*}}: memref<2xf32>, %{{.*}}: memref<2x70x32xf32>)
+// STAGED: scf.for %{{.*}} = %c0 to %{{.*}} step %c64 iter_args({{.*}}) -> (vector<2xf32>, vector<2xf32>, vector<2xf32>, vector<2xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// STAGED: vector.load %[[K]]
+// STAGED: gpu.barrier
+// STAGED-NOT: vector.load %[[K]]
+// STAGED: nvvm.mma.sync
+// STAGED-NOT: vector.load %[[K]]
+// STAGED: scf.yield
 
 // On the host: no instruction, no barrier, no shuffle; each product a loop
 // over the depth whose lanes read the fragments of the others (the

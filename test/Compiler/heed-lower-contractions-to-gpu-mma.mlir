@@ -1,4 +1,5 @@
-// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=precision=bf16 --canonicalize --cse | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu="precision=bf16 prefetch=false" --canonicalize --cse | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=precision=bf16 --canonicalize --cse | FileCheck %s --check-prefix=PIPE
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu="precision=f16 on-host" --canonicalize --cse | FileCheck %s --check-prefix=HOST
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu --canonicalize --cse | FileCheck %s --check-prefix=F32
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=precision=tf32x3 --canonicalize --cse | FileCheck %s --check-prefix=TF32X3
@@ -41,6 +42,31 @@
 // CHECK: scf.yield
 // Each accumulator is stored inside 100 × 80 only.
 // CHECK-COUNT-16: memref.store %{{.*}}, %[[C]]
+
+// With prefetch (the default), the copies software-pipelined: a thread's
+// 4 elements of each tile are read before the loop and carried in it
+// after the accumulators, stored (rounded) at the start of a step; the
+// next step's are read right after the step's first barrier, in flight
+// during its products.
+// PIPE-LABEL: func.func @matmul
+// PIPE-SAME: (%[[A:.*]]: memref<100x40xf32>, %[[B:.*]]: memref<40x80xf32>, %{{.*}}: memref<100x80xf32>)
+// PIPE: workgroup(%[[AS:.*]] : memref<64x24xbf16, #gpu.address_space<workgroup>>, %[[BS:.*]] : memref<64x24xbf16, #gpu.address_space<workgroup>>)
+// PIPE-COUNT-4: memref.load %[[A]]
+// PIPE-COUNT-4: memref.load %[[B]]
+// PIPE: scf.for %[[K0:.*]] = %c0 to %c40 step %c16 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32, f32, f32, f32, f32)
+// PIPE-NOT: memref.load
+// PIPE-COUNT-4: memref.store %{{.*}}, %[[AS]]
+// PIPE-NOT: memref.load
+// PIPE-COUNT-4: memref.store %{{.*}}, %[[BS]]
+// PIPE-NEXT: gpu.barrier
+// PIPE-NEXT: arith.addi %[[K0]], %c16
+// PIPE-NOT: nvvm.mma.sync
+// PIPE-COUNT-4: memref.load %[[A]]
+// PIPE-NOT: nvvm.mma.sync
+// PIPE-COUNT-4: memref.load %[[B]]
+// PIPE-COUNT-4: nvvm.mma.sync
+// PIPE: gpu.barrier
+// PIPE-NEXT: scf.yield
 
 // On the host, no instruction: each lane's accumulator is a loop over the
 // 16 K of its row and column, reading the fragments of other lanes.

@@ -1,4 +1,5 @@
-// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu --canonicalize --cse | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=prefetch=false --canonicalize --cse | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu --canonicalize --cse | FileCheck %s --check-prefix=PIPE
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=on-host --canonicalize --cse | FileCheck %s --check-prefix=HOST
 
 #a = affine_map<(m, n, k) -> (m, k)>
@@ -39,6 +40,28 @@
 // CHECK: scf.if
 // CHECK: memref.load %[[C]]
 // CHECK: memref.store %{{.*}}, %[[C]]
+
+// With prefetch (the default), the same copies software-pipelined: each
+// thread's 4 elements of each tile read before the loop and carried in it
+// after the accumulators, stored at the start of a step, the next step's
+// read right after its first barrier, before the outer products.
+// PIPE-LABEL: func.func @matmul
+// PIPE-SAME: (%[[A:.*]]: memref<100x64xf32>, %[[B:.*]]: memref<64x80xf32>, %{{.*}}: memref<100x80xf32>)
+// PIPE: workgroup(%[[AS:.*]] : memref<16x68xf32, #gpu.address_space<workgroup>>, %[[BS:.*]] : memref<16x68xf32, #gpu.address_space<workgroup>>)
+// PIPE-COUNT-4: memref.load %[[A]]
+// PIPE-COUNT-4: memref.load %[[B]]
+// PIPE: scf.for %[[K0:.*]] = %c0 to %c64 step %c16 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32, f32, f32, f32, f32)
+// PIPE-NOT: memref.load
+// PIPE-COUNT-4: memref.store %{{.*}}, %[[AS]]
+// PIPE-NOT: memref.load
+// PIPE-COUNT-4: memref.store %{{.*}}, %[[BS]]
+// PIPE-NEXT: gpu.barrier
+// PIPE-NEXT: arith.addi %[[K0]], %c16
+// PIPE-NOT: vector.fma
+// PIPE-COUNT-8: memref.load
+// PIPE: vector.fma
+// PIPE: gpu.barrier
+// PIPE-NEXT: scf.yield
 
 // On the host: loops over the 2 × 2 blocks (the one-trip batch loop
 // folds) and 256 threads; each accumulator row in an array of 4 per
@@ -143,12 +166,13 @@ func.func @small_and_other(%a: memref<3x64xf32>, %b: memref<64x80xf32>, %c: memr
 // A product in a loop (a decoder step's): on the host its stack arrays are
 // made once at the function's entry, not per iteration (scf.for lowered to
 // branches frees nothing per iteration: 1375 steps of a GRU overflowed the
-// stack).
+// stack): the two tiles, the 4 accumulators' arrays and the 8 fetched
+// elements'.
 // CHECK-LABEL: func.func @in_a_loop
 // CHECK: scf.for
 // CHECK-NEXT: gpu.launch
 // HOST-LABEL: func.func @in_a_loop
-// HOST-COUNT-6: memref.alloca()
+// HOST-COUNT-14: memref.alloca()
 // HOST-NEXT: scf.for
 // HOST-NOT: memref.alloca
 // HOST: return

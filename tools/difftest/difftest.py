@@ -15,7 +15,8 @@ CPU (--target=gpu-schedule-on-cpu, fused or decomposed, raised or not;
 fused attention is the flash or attention-rows kernel's body; dot-product
 attention on tensor cores, bf16 and f16, against its reference's rounded
 recurrence, and tf32x3 against the exact attention to 1e-5; matrix
-products in tf32x3 against f32 to 1e-5); --threads 1, 2 and 3
+products in tf32x3 against f32 to 1e-5; the flash kernels' staging
+pipelined and not, alternating over the batch sizes); --threads 1, 2 and 3
 rotate over the
 batch sizes, so that each choice runs at every thread count (a run on
 several threads splits the batch into blocks of rows, and a batch too
@@ -33,8 +34,10 @@ A failure prints the commands that reproduce it.
 
 --quick runs batch sizes 1, 3, 5 and 33 only, every choice at each. A
 full run takes the GPU schedule's choices in turns over the batch sizes
-(gpu_choice_runs: each batch size gets one fused and one decomposed);
---all-pairs, or --target, runs every choice at every batch size. Independent of Heed's
+(gpu_choice_runs: each batch size gets one fused and one decomposed; one
+choice for the Tacotron2 example's variants, GPU_ONE_TURN) and each
+tensor-core entry at every other batch size; --all-pairs, or --target,
+runs every choice at every batch size. Independent of Heed's
 internals: it drives the `heed` CLI and reads the goldens of
 tools/reference/*.py."""
 import argparse
@@ -44,6 +47,8 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -203,15 +208,30 @@ def choices(model_text):
     return cpu + gpu
 
 
-def gpu_choice_runs(gpu_choices, choice, b):
+# Variants of an example that differ from it in a score's features only
+# (the same kernels on the GPU schedule): one GPU-schedule choice a batch
+# size (gpu_choice_runs), for CI's hour; the example itself
+# (tacotron2_model) takes the usual two.
+GPU_ONE_TURN = {"tacotron2_" + v for v in TACOTRON2 if v != "model"}
+
+
+def gpu_choice_runs(gpu_choices, choice, b, one_turn=False):
     """Whether a choice runs at the b-th batch size. The GPU schedule's
     choices (run on the CPU, the slowest) take turns over the batch sizes
     of a full run: at each batch size one fused choice and one decomposed
     (raised and not alternating on each, in a different rhythm), so that
     every choice meets half the batch sizes and every batch size both
-    lowerings. CPU choices run at every batch size."""
+    lowerings; with `one_turn`, one choice a batch size, each in turn (a
+    quarter of the batch sizes each, with four). CPU choices run at every
+    batch size."""
     if choice not in gpu_choices:
         return True
+    if one_turn:
+        # Decomposed first, so that it meets the smaller batch sizes (1, 2,
+        # 5, 7 of the eight): emulated on the CPU it is the slowest
+        # (Tacotron2's at batch 33: 45 s, fused 1.4 s).
+        ordered = sorted(gpu_choices, key=lambda c: c[0] != "decomposed")
+        return choice == ordered[b % len(ordered)]
     fused = [c for c in gpu_choices if c[0] == "fused"]
     decomposed = [c for c in gpu_choices if c[0] == "decomposed"]
     picked = {fused[b % len(fused)]}
@@ -229,11 +249,12 @@ LIVE_ROWS = [-1, 1, 0, 3]
 
 
 def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, dense,
-            live, tmp, atol, rtol):
+            live, tmp, atol, rtol, extra=()):
     attention, no_raise, cell, target = choice
-    tag = "%s-b%d-%s-%s-%s-%s-t%d-%s-live%d" % (name, batch, attention,
-                                                "noraise" if no_raise else "raise", cell,
-                                                "dense_" + dense, threads, target, live)
+    tag = "%s-b%d-%s-%s-%s-%s-t%d-%s-live%d%s" % (name, batch, attention,
+                                                  "noraise" if no_raise else "raise", cell,
+                                                  "dense_" + dense, threads, target, live,
+                                                  "".join(extra).replace("--", "-").replace("=", "_"))
     rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
     in_file = os.path.join(tmp, tag + ".in.npz")
     out_file = os.path.join(tmp, tag + ".out.npz")
@@ -246,7 +267,7 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
         cmd += ["--weights", path(weights)]
     for param in PARAMS.get(name, []):
         cmd += ["--param", param]
-    cmd += EXTRA_ARGS.get(name, [])
+    cmd += EXTRA_ARGS.get(name, []) + list(extra)
     if no_raise:
         cmd.append("--no-raise")
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -370,6 +391,22 @@ def compare(out, golden, batch, atol, rtol, name):
     return problems
 
 
+def print_slowest(seconds, wall, jobs, shown=12):
+    """The kinds of run that took the most time, summed over batch sizes
+    and choices (seconds of one job slot; the wall time is about their sum
+    over the number of jobs)."""
+    total = sum(seconds.values())
+    kinds = defaultdict(float)
+    for (_, kind), spent in seconds.items():
+        kinds[kind] += spent
+    print("difftest: %.0f s wall, %.0f s of runs over %d jobs (%s); the most:" %
+          (wall, total, jobs, ", ".join("%s %.0f s" % kv for kv in
+                                        sorted(kinds.items(), key=lambda kv: -kv[1]))))
+    for (name, kind), spent in sorted(seconds.items(), key=lambda kv: -kv[1])[:shown]:
+        print("  %6.1f s  %5.1f%%  %s %s" % (spent, 100 * spent / max(total, 1e-9),
+                                              name, kind))
+
+
 def main():
     global MODEL_FILE
     ap = argparse.ArgumentParser()
@@ -412,7 +449,8 @@ def main():
                     if args.target and choice[3] != args.target:
                         continue
                     if not (args.quick or args.all_pairs or args.target) and \
-                            not gpu_choice_runs(gpu_choices, choice, b):
+                            not gpu_choice_runs(gpu_choices, choice, b,
+                                                name in GPU_ONE_TURN):
                         continue
                     threads = THREADS[(b + c) % len(THREADS)]
                     dense = DENSE[(2 * b + c) % len(DENSE)]
@@ -433,20 +471,41 @@ def main():
                              inputs, batches[(index + 1) % n], tmp))
         if args.target != "cpu":
             tensor_core_choice = ("fused", False, "fused", "gpu-schedule-on-cpu")
-            for name, ((model, weights, spec, golden), _, atol, rtol) in TENSOR_CORES.items():
+            for k, (name, ((model, weights, spec, golden), _, atol, rtol)) in \
+                    enumerate(TENSOR_CORES.items()):
                 if args.only and args.only != name:
                     continue
                 inputs, gold = load_inputs(spec), np.load(path(golden))
-                for b, batch in enumerate(batches):
+                # A full run takes every other batch size, the entries in
+                # turn (every batch size meets half the entries); the
+                # tiled kernels' copies pipelined and not, alternating.
+                runs = [(b, batch) for b, batch in enumerate(batches)
+                        if args.quick or args.all_pairs or args.target or (b + k) % 2 == 0]
+                for n, (b, batch) in enumerate(runs):
+                    prefetch = ("--gpu-prefetch=%s" % ("true" if n % 2 == 0 else "false"),)
                     jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
                                  tensor_core_choice, THREADS[b % len(THREADS)], "auto",
-                                 -1, tmp, atol, rtol))
+                                 -1, tmp, atol, rtol, prefetch))
         failures = 0
+        # Seconds of each kind of run (model, what ran), to show where CI's
+        # time goes.
+        seconds = defaultdict(float)
+
+        def timed(job):
+            begin = time.monotonic()
+            tag, problem = job[0](*job[1:])
+            name = job[3] if job[0] is run_cuda_plumbing else job[2]
+            kind = job[8][3] if job[0] is run_one else job[0].__name__
+            seconds[(name, kind)] += time.monotonic() - begin
+            return tag, problem
+
+        begin = time.monotonic()
         with ThreadPoolExecutor(args.jobs) as pool:
-            for tag, problem in pool.map(lambda j: j[0](*j[1:]), jobs):
+            for tag, problem in pool.map(timed, jobs):
                 if problem:
                     failures += 1
                     print("FAIL %s: %s" % (tag, problem), flush=True)
+    print_slowest(seconds, time.monotonic() - begin, args.jobs)
     print("difftest: %d passed, %d failed" % (len(jobs) - failures, failures))
     return 1 if failures else 0
 

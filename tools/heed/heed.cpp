@@ -109,6 +109,14 @@ static cl::opt<std::string> gpuPrecision(
              "precision), or bf16 or f16 on tensor cores with f32 "
              "accumulators (tensor cores: sm_80 and later)"),
     cl::value_desc("f32|tf32x3|bf16|f16"), cl::init("f32"), cl::cat(modelCat));
+static cl::opt<bool> gpuPrefetch(
+    "gpu-prefetch",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the tiled kernels "
+             "(matrix products; tensor-core flash attention, where the "
+             "registers allow) read the next step's tiles into registers "
+             "while a step computes (the default; =false reads each step's "
+             "tiles at its start)"),
+    cl::init(true), cl::cat(modelCat));
 static cl::opt<bool> noCompileCache(
     "no-compile-cache",
     cl::desc("neither read nor write the on-disk compile cache "
@@ -236,6 +244,7 @@ PipelineOptions pipelineOptions() {
   o.target = deviceOption == "cuda" ? Target::CUDA : *parseTarget(targetOption);
   o.gpuChip = gpuChip;
   o.gpuPrecision = gpuPrecision;
+  o.gpuPrefetch = gpuPrefetch;
   o.liveRowChunk = liveRowChunk;
   return o;
 }

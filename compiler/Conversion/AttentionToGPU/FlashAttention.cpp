@@ -182,7 +182,8 @@ struct BuildFlashAttentionKernelsPass
             << fn.getFunctionType();
         return signalPassFailure();
       }
-      if (!element || !buildFlashAttentionMmaBody(fn, *shape, onHost, element))
+      if (!element ||
+          !buildFlashAttentionMmaBody(fn, *shape, onHost, element, prefetch))
         buildFlashAttentionBody(fn, *shape, onHost);
       fn->removeAttr(kFlashAttr);
     }

@@ -59,9 +59,10 @@ void buildFlashAttentionBody(mlir::func::FuncOp fn, const FlashShape &s,
 /// multiplicands rounded to `element` (bf16 or f16), or with f32 as
 /// three tf32 products each (FlashMmaKernel.cpp). False, and `fn` left
 /// alone, where it does not apply: D not a multiple of 16 (8 in f32), Dv
-/// not one of 8, either above 128.
+/// not one of 8, either above 128. With `prefetch`, the next key and value
+/// tiles are read into registers while a step computes, where they fit.
 bool buildFlashAttentionMmaBody(mlir::func::FuncOp fn, const FlashShape &s,
-                                bool onHost, mlir::Type element);
+                                bool onHost, mlir::Type element, bool prefetch);
 
 } // namespace heed
 

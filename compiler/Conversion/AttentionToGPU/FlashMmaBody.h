@@ -48,7 +48,18 @@ struct Tiles {
   int64_t rows, rowTiles, keyTile;
   Pads pads;
   int64_t bytes;
+  /// The key and value tiles' staging software-pipelined (BlockProgram):
+  /// the next step's read into registers while this one computes.
+  bool pipelined = false;
   int64_t threads() const { return rows / (16 * rowTiles) * kWarpSize; }
+  /// The floats a thread reads of a [rows][width] tile.
+  int64_t fetchedFloats(int64_t rows, int64_t width) const {
+    return llvm::divideCeil(rows * width / 4, threads()) * 4;
+  }
+  /// A lane's accumulators (O and S of each of its row tiles).
+  int64_t accumulators(int64_t valueDepth) const {
+    return rowTiles * (valueDepth / 8 + keyTile / 8) * 4;
+  }
   /// The block's shared memory on a GPU (the host's weights tile aside).
   int64_t sharedBytes(int64_t depth, int64_t valueDepth) const {
     return bytes * ((rows + keyTile) * (depth + pads.query) +
@@ -67,27 +78,37 @@ struct Tiles {
 /// the largest of 64, 32 and 16 (up to the keys rounded up to a power of
 /// two) whose tiles fit the shared memory a kernel may take
 /// (BlockProgram.h) and whose accumulators fit: `ptxas` then finds room
-/// for the rest without spilling (flash-attention-ptx.test).
-std::optional<Tiles> chooseTiles(const FlashShape &s, Type element) {
+/// for the rest without spilling (flash-attention-ptx.test). With
+/// `prefetch`, the staging is pipelined where the accumulators and the
+/// next tiles' floats together fit kPipelinedFloats.
+constexpr int64_t kPipelinedFloats = 160;
+std::optional<Tiles> chooseTiles(const FlashShape &s, Type element,
+                                 bool prefetch) {
   Pads pads(element);
   int64_t bytes = element.getIntOrFloatBitWidth() / 8;
   int64_t longest =
       static_cast<int64_t>(llvm::PowerOf2Ceil(std::max<int64_t>(s.steps, 16)));
-  auto fits = [&](Tiles tiles, int64_t registers) {
-    int64_t accumulators =
-        tiles.rowTiles * (s.valueDepth / 8 + tiles.keyTile / 8) * 4;
+  auto fits = [&](const Tiles &tiles, int64_t registers) {
     return tiles.keyTile <= longest &&
            tiles.sharedBytes(s.depth, s.valueDepth) <= kMaxSharedBytes &&
-           accumulators <= registers;
+           tiles.accumulators(s.valueDepth) <= registers;
+  };
+  auto pipelined = [&](Tiles tiles) {
+    tiles.pipelined =
+        prefetch && tiles.accumulators(s.valueDepth) +
+                            tiles.fetchedFloats(tiles.keyTile, s.depth) +
+                            tiles.fetchedFloats(tiles.keyTile, s.valueDepth) <=
+                        kPipelinedFloats;
+    return tiles;
   };
   if (s.queries > 64)
     for (int64_t keyTile : {64, 32, 16})
       if (Tiles tiles{128, 2, keyTile, pads, bytes}; fits(tiles, 128))
-        return tiles;
+        return pipelined(tiles);
   for (int64_t keyTile : {64, 32, 16})
     if (Tiles tiles{s.queries > 64 ? 128 : 64, 1, keyTile, pads, bytes};
         keyTile == 16 || fits(tiles, 160))
-      return tiles;
+      return pipelined(tiles);
   return std::nullopt;
 }
 
@@ -144,64 +165,43 @@ public:
   /// merges the two branches, keeping the smaller.)
   void stage(unsigned i, int64_t rows, int64_t width, Value first, Value end,
              int64_t limit, float scale, Value tile) {
-    Value address =
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, io[i]);
-    Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          rem(address, 16), idx(0));
-    auto branch = scf::IfOp::create(b, loc, TypeRange{}, aligned,
-                                    /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&branch.getThenRegion().front());
-    stageGroups(i, rows, width, first, end, limit, scale, tile, true);
-    b.setInsertionPointToStart(&branch.getElseRegion().front());
-    stageGroups(i, rows, width, first, end, limit, scale, tile, false);
+    onAlignment(i, TypeRange{}, [&](bool aligned) {
+      emitStridedCopy(
+          b, loc, place.thread, tiles.threads(), rows * (width / kGroup),
+          /*unrolled=*/!onHost,
+          [&](OpBuilder &, Value e) {
+            return readGroup(i, width, first, limit, aligned, e);
+          },
+          [&](OpBuilder &, Value e, Value x) {
+            writeGroup(width, first, end, scale, tile, e, x);
+          });
+      return SmallVector<Value>();
+    });
   }
 
-  /// stage's copy, a group by one 16-byte load where `aligned`.
-  void stageGroups(unsigned i, int64_t rows, int64_t width, Value first,
-                   Value end, int64_t limit, float scale, Value tile,
-                   bool aligned) {
-    constexpr int64_t kGroup = 4;
-    auto [row, offset] = rowOf(i, width);
-    int64_t groups = width / kGroup;
-    // Group e is [r][c, c + 4) of the slice: key (or query) first + r.
-    auto at = [&](Value e) {
-      return std::make_pair(div(e, groups), mul(rem(e, groups), kGroup));
-    };
-    emitStridedCopy(
-        b, loc, place.thread, tiles.threads(), rows * groups,
-        /*unrolled=*/!onHost,
-        [&, row = row, offset = offset](OpBuilder &, Value e) -> Value {
-          auto [r, c] = at(e);
-          Value clamped =
-              arith::MinUIOp::create(b, loc, add(first, r), idx(limit - 1));
-          if (aligned)
-            return vector::LoadOp::create(
-                b, loc, vec(kGroup), io[i],
-                ValueRange{row, clamped, add(offset, c)},
-                /*nontemporal=*/false, llvm::Align(16));
-          SmallVector<Value> elements;
-          for (int64_t k = 0; k < kGroup; ++k)
-            elements.push_back(memref::LoadOp::create(
-                b, loc, io[i],
-                ValueRange{row, clamped, add(offset, add(c, idx(k)))}));
-          return vector::FromElementsOp::create(b, loc, vec(kGroup), elements);
-        },
-        [&](OpBuilder &, Value e, Value x) {
-          auto [r, c] = at(e);
-          if (scale != 1.0f)
-            x = arith::MulFOp::create(b, loc, x, constantVector(kGroup, scale));
-          x = arith::SelectOp::create(b, loc, lessThan(add(first, r), end), x,
-                                      constantVector(kGroup, 0.0f));
-          if (!element.isF32())
-            x = arith::TruncFOp::create(b, loc,
-                                        VectorType::get({kGroup}, element), x);
-          // 8 bytes (16 in f32): rows of (width + pad) elements, a
-          // multiple of 4 (Pads), c a multiple of 4.
-          vector::StoreOp::create(b, loc, x, tile, ValueRange{r, c},
-                                  /*nontemporal=*/false,
-                                  llvm::Align(kGroup * tiles.bytes));
-        });
+  /// stage's copy in two halves (BlockProgram::fetch and store): the
+  /// thread's groups, read into registers, and their stores into `tile`.
+  int64_t fetchedGroups(int64_t rows, int64_t width) const {
+    return tiles.fetchedFloats(rows, width) / kGroup;
+  }
+  SmallVector<Value> fetch(unsigned i, int64_t rows, int64_t width, Value first,
+                           int64_t limit) {
+    SmallVector<Type> types(fetchedGroups(rows, width), vec(kGroup));
+    return onAlignment(i, types, [&](bool aligned) {
+      return emitStridedReads(
+          b, loc, place.thread, tiles.threads(), rows * (width / kGroup),
+          [&](OpBuilder &, Value e) {
+            return readGroup(i, width, first, limit, aligned, e);
+          });
+    });
+  }
+  void store(int64_t rows, int64_t width, Value first, Value end, float scale,
+             Value tile, ValueRange groups) {
+    emitStridedWrites(b, loc, place.thread, tiles.threads(),
+                      rows * (width / kGroup), groups,
+                      [&](OpBuilder &, Value e, Value x) {
+                        writeGroup(width, first, end, scale, tile, e, x);
+                      });
   }
 
   int64_t perRegister() const { return mmaRegisterElements(element); }
@@ -378,6 +378,75 @@ public:
       end =
           arith::MinUIOp::create(b, loc, end, add(firstRow(), idx(tiles.rows)));
     return end;
+  }
+
+  static constexpr int64_t kGroup = 4;
+
+  /// `emit(aligned)`'s values, in a branch on whether buffer `i`'s memory
+  /// is 16-byte aligned.
+  SmallVector<Value>
+  onAlignment(unsigned i, TypeRange types,
+              function_ref<SmallVector<Value>(bool aligned)> emit) {
+    Value address =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, io[i]);
+    Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          rem(address, 16), idx(0));
+    auto branch = scf::IfOp::create(b, loc, types, aligned,
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    for (bool isAligned : {true, false}) {
+      b.setInsertionPointToStart(isAligned ? &branch.getThenRegion().front()
+                                           : &branch.getElseRegion().front());
+      SmallVector<Value> values = emit(isAligned);
+      if (!types.empty())
+        scf::YieldOp::create(b, loc, values);
+    }
+    return SmallVector<Value>(branch.getResults());
+  }
+
+  /// Group e of a [rows, width] slice: [r][c, c + 4), r = e / (width / 4).
+  std::pair<Value, Value> groupAt(Value e, int64_t width) {
+    int64_t groups = width / kGroup;
+    return {div(e, groups), mul(rem(e, groups), kGroup)};
+  }
+
+  /// Group e of buffer `i`'s slice from row `first` (rows clamped below
+  /// `limit`), by one 16-byte load where `aligned`.
+  Value readGroup(unsigned i, int64_t width, Value first, int64_t limit,
+                  bool aligned, Value e) {
+    auto [row, offset] = rowOf(i, width);
+    auto [r, c] = groupAt(e, width);
+    Value clamped =
+        arith::MinUIOp::create(b, loc, add(first, r), idx(limit - 1));
+    if (aligned)
+      return vector::LoadOp::create(b, loc, vec(kGroup), io[i],
+                                    ValueRange{row, clamped, add(offset, c)},
+                                    /*nontemporal=*/false, llvm::Align(16));
+    SmallVector<Value> elements;
+    for (int64_t k = 0; k < kGroup; ++k)
+      elements.push_back(memref::LoadOp::create(
+          b, loc, io[i],
+          ValueRange{row, clamped, add(offset, add(c, idx(k)))}));
+    return vector::FromElementsOp::create(b, loc, vec(kGroup), elements);
+  }
+
+  /// Group e, read, into `tile`: times `scale`, zeros from row `end` on,
+  /// rounded to the element type.
+  void writeGroup(int64_t width, Value first, Value end, float scale,
+                  Value tile, Value e, Value x) {
+    auto [r, c] = groupAt(e, width);
+    if (scale != 1.0f)
+      x = arith::MulFOp::create(b, loc, x, constantVector(kGroup, scale));
+    x = arith::SelectOp::create(b, loc, lessThan(add(first, r), end), x,
+                                constantVector(kGroup, 0.0f));
+    if (!element.isF32())
+      x = arith::TruncFOp::create(b, loc, VectorType::get({kGroup}, element),
+                                  x);
+    // 8 bytes (16 in f32): rows of (width + pad) elements, a multiple of 4
+    // (Pads), c a multiple of 4.
+    vector::StoreOp::create(b, loc, x, tile, ValueRange{r, c},
+                            /*nontemporal=*/false,
+                            llvm::Align(kGroup * tiles.bytes));
   }
 
   const FlashShape &s;

@@ -12,6 +12,10 @@
 // (FlashAttention-2's loop) runs as:
 //
 //   load:    K tile [BK][D] and V tile [BK][Dv], rounded; barrier
+//            (with prefetch, where a lane's accumulators and its share of
+//            the tiles fit kPipelinedFloats: the tiles were read into
+//            registers during the step before, and the next step's are
+//            read right after this barrier; BlockProgram.h)
 //   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf
 //            (only in tiles that reach the end or the diagonal);
 //            each lane's maxima of its two rows
@@ -81,8 +85,9 @@ struct StateLayout {
 } // namespace
 
 bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
-                                      bool onHost, Type element) {
-  std::optional<Tiles> chosen = chooseTiles(s, element);
+                                      bool onHost, Type element,
+                                      bool prefetch) {
+  std::optional<Tiles> chosen = chooseTiles(s, element, prefetch);
   if (s.depth % mmaDepth(element) || s.valueDepth % 8 || s.depth > kMaxDepth ||
       s.valueDepth > kMaxDepth || !chosen ||
       llvm::divideCeil(s.queries, chosen->rows) > 65535)
@@ -141,13 +146,35 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.end = [&](OpBuilder &b, const BlockPlace &place) {
     return body(b, place).keyEnd();
   };
-  p.load = [&](OpBuilder &b, const BlockPlace &place, Value first) {
-    MmaFlashBody m = body(b, place);
-    m.stage(1, keyTile, s.depth, first, place.end, s.steps, 1.0f,
-            m.shared(kKeys));
-    m.stage(2, keyTile, s.valueDepth, first, place.end, s.steps, 1.0f,
-            m.shared(kValues));
-  };
+  if (tiles.pipelined) {
+    // The key tile's groups, then the value tile's.
+    int64_t keyGroups = tiles.fetchedFloats(keyTile, s.depth) / 4;
+    p.fetched.assign(keyGroups + tiles.fetchedFloats(keyTile, s.valueDepth) / 4,
+                     VectorType::get({4}, f32));
+    p.fetch = [&](OpBuilder &b, const BlockPlace &place, Value first) {
+      MmaFlashBody m = body(b, place);
+      SmallVector<Value> groups = m.fetch(1, keyTile, s.depth, first, s.steps);
+      llvm::append_range(groups,
+                         m.fetch(2, keyTile, s.valueDepth, first, s.steps));
+      return groups;
+    };
+    p.store = [&, keyGroups](OpBuilder &b, const BlockPlace &place, Value first,
+                             ValueRange groups) {
+      MmaFlashBody m = body(b, place);
+      m.store(keyTile, s.depth, first, place.end, 1.0f, m.shared(kKeys),
+              groups.take_front(keyGroups));
+      m.store(keyTile, s.valueDepth, first, place.end, 1.0f, m.shared(kValues),
+              groups.drop_front(keyGroups));
+    };
+  } else {
+    p.load = [&](OpBuilder &b, const BlockPlace &place, Value first) {
+      MmaFlashBody m = body(b, place);
+      m.stage(1, keyTile, s.depth, first, place.end, s.steps, 1.0f,
+              m.shared(kKeys));
+      m.stage(2, keyTile, s.valueDepth, first, place.end, s.steps, 1.0f,
+              m.shared(kValues));
+    };
+  }
   // Scores, masked; the lane's maxima of its two rows of each row tile.
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
                   ValueRange state) {

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace heed;
@@ -215,4 +216,49 @@ void ContractionAccess::erase(const Contraction &c) {
     copy.erase();
   if (linalg::GenericOp consumer = c.consumer)
     consumer.erase();
+}
+
+void heed::setOperandTileCopies(BlockProgram &p, OperandTiles tiles,
+                                bool prefetch) {
+  int64_t threads = p.threads;
+  if (!prefetch) {
+    p.load = [tiles, threads](OpBuilder &b, const BlockPlace &place, Value k0) {
+      for (unsigned i : {0u, 1u})
+        emitStridedCopy(
+            b, b.getUnknownLoc(), place.thread, threads, tiles.elements[i],
+            /*unrolled=*/false,
+            [&](OpBuilder &b, Value e) {
+              return tiles.read(b, place, i, k0, e);
+            },
+            [&](OpBuilder &b, Value e, Value x) {
+              tiles.write(b, place, i, e, x);
+            });
+    };
+    return;
+  }
+  assert(!p.shared.empty() && "the tiles' types first");
+  int64_t first = llvm::divideCeil(tiles.elements[0], threads);
+  p.fetched.assign(first + llvm::divideCeil(tiles.elements[1], threads),
+                   Float32Type::get(p.shared.front().getContext()));
+  p.fetch = [tiles, threads](OpBuilder &b, const BlockPlace &place, Value k0) {
+    SmallVector<Value> values;
+    for (unsigned i : {0u, 1u})
+      llvm::append_range(
+          values,
+          emitStridedReads(b, b.getUnknownLoc(), place.thread, threads,
+                           tiles.elements[i], [&](OpBuilder &b, Value e) {
+                             return tiles.read(b, place, i, k0, e);
+                           }));
+    return values;
+  };
+  p.store = [tiles, threads, first](OpBuilder &b, const BlockPlace &place,
+                                    Value, ValueRange values) {
+    for (unsigned i : {0u, 1u})
+      emitStridedWrites(
+          b, b.getUnknownLoc(), place.thread, threads, tiles.elements[i],
+          i == 0 ? values.take_front(first) : values.drop_front(first),
+          [&](OpBuilder &b, Value e, Value x) {
+            tiles.write(b, place, i, e, x);
+          });
+  };
 }

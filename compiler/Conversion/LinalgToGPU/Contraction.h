@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
+
 #include <optional>
 
 namespace heed {
@@ -91,15 +93,38 @@ private:
   const Contraction &c;
 };
 
+/// How a kernel stages its K step's tiles of a (i = 0) and b (i = 1):
+/// `elements[i]` elements each, `read(i, k0, e)` reading element e of
+/// operand i's tile for the step from `k0` (zero outside the operand),
+/// `write(i, e, x)` storing it into the tile.
+struct OperandTiles {
+  std::array<int64_t, 2> elements;
+  std::function<mlir::Value(mlir::OpBuilder &, const BlockPlace &, unsigned i,
+                            mlir::Value k0, mlir::Value e)>
+      read;
+  std::function<void(mlir::OpBuilder &, const BlockPlace &, unsigned i,
+                     mlir::Value e, mlir::Value x)>
+      write;
+};
+
+/// Sets `p`'s tile copies: each thread elements thread, thread + threads,
+/// ... of each tile, in a loop (`load`), or with `prefetch` unrolled and
+/// software-pipelined (`fetch` and `store`: the next step's elements read
+/// into registers while a step computes). After `p.threads` and
+/// `p.shared` are set.
+void setOperandTileCopies(BlockProgram &p, OperandTiles tiles, bool prefetch);
+
 /// Replaces `c` with the f32 kernel: 256 threads of 4 × 4 outputs each
-/// (TiledContraction.cpp). `onHost`: as loops on the CPU.
-void emitTiledContraction(const Contraction &c, bool onHost);
+/// (TiledContraction.cpp). `onHost`: as loops on the CPU; `prefetch`:
+/// setOperandTileCopies.
+void emitTiledContraction(const Contraction &c, bool onHost, bool prefetch);
 
 /// Replaces `c` with the tensor-core kernel: 8 warps of 16 × 32 outputs,
 /// the operands rounded to `element` (bf16 or f16) as they are staged, or
 /// for f32 each product three tf32 ones (3xTF32), f32 accumulators
 /// (MmaContraction.cpp).
-void emitMmaContraction(const Contraction &c, bool onHost, mlir::Type element);
+void emitMmaContraction(const Contraction &c, bool onHost, mlir::Type element,
+                        bool prefetch);
 
 } // namespace heed
 

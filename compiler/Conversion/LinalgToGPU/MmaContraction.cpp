@@ -49,27 +49,32 @@ public:
   MmaBody(OpBuilder &b, Location loc, const Contraction &c, Type element)
       : IndexMath(b, loc), c(c), element(element) {}
 
-  /// Operand `i`'s 64 × K tile of the K step from `k0` into `tile`
-  /// ([64][K + 8], K last), rounded. Consecutive threads read consecutive K
-  /// where the operand's memory runs along K, consecutive M or N otherwise.
-  void loadTile(unsigned i, Value tileIndex, Value thread, Value batch,
-                Value k0, Value tile) {
-    bool kFastest = c.kContiguous(i);
+  /// Element e of operand `i`'s 64 × K tile of the K step from `k0`, and
+  /// its store into `tile` ([64][K + 8], K last), rounded. Consecutive
+  /// elements are consecutive K where the operand's memory runs along K,
+  /// consecutive M or N otherwise.
+  std::pair<Value, Value> tilePlace(unsigned i, Value e) {
     int64_t side = i == 0 ? kTileM : kTileN;
-    auto loop = scf::ForOp::create(b, loc, thread, idx(tileK(element) * side),
-                                   idx(kThreads));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value e = loop.getInductionVar();
+    bool kFastest = c.kContiguous(i);
     Value kk = kFastest ? rem(e, tileK(element)) : div(e, side);
     Value ff = kFastest ? div(e, tileK(element)) : rem(e, side);
+    return {ff, kk};
+  }
+  Value readTile(unsigned i, Value tileIndex, Value batch, Value k0, Value e) {
+    int64_t side = i == 0 ? kTileM : kTileN;
+    auto [ff, kk] = tilePlace(i, e);
     ContractionAccess access(b, loc, c);
     SmallVector<Value> values = access.batchValues(batch);
-    Value x =
-        access.load(i, values, add(mul(tileIndex, side), ff), add(k0, kk));
+    return access.load(i, values, add(mul(tileIndex, side), ff), add(k0, kk));
+  }
+  void writeTile(unsigned i, Value e, Value x, Value tile) {
+    auto [ff, kk] = tilePlace(i, e);
     if (!element.isF32())
       x = arith::TruncFOp::create(b, loc, element, x);
     memref::StoreOp::create(b, loc, x, tile, ValueRange{ff, kk});
+  }
+  static int64_t tileElements(unsigned i, Type element) {
+    return tileK(element) * (i == 0 ? kTileM : kTileN);
   }
 
   /// The warp's row and column in the block tile.
@@ -145,7 +150,8 @@ private:
 
 } // namespace
 
-void heed::emitMmaContraction(const Contraction &c, bool onHost, Type element) {
+void heed::emitMmaContraction(const Contraction &c, bool onHost, Type element,
+                              bool prefetch) {
   linalg::GenericOp op = c.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -170,13 +176,21 @@ void heed::emitMmaContraction(const Contraction &c, bool onHost, Type element) {
   p.end = [&](OpBuilder &b, const BlockPlace &) -> Value {
     return arith::ConstantIndexOp::create(b, loc, c.size(c.k));
   };
-  p.load = [&](OpBuilder &b, const BlockPlace &place, Value k0) {
-    MmaBody body(b, loc, c, element);
-    body.loadTile(0, place.block[1], place.thread, place.block[2], k0,
-                  place.shared[0]);
-    body.loadTile(1, place.block[0], place.thread, place.block[2], k0,
-                  place.shared[1]);
+  // a's tile is block y's, b's block x's.
+  OperandTiles tiles;
+  tiles.elements = {MmaBody::tileElements(0, element),
+                    MmaBody::tileElements(1, element)};
+  tiles.read = [&c, element](OpBuilder &b, const BlockPlace &place, unsigned i,
+                             Value k0, Value e) {
+    return MmaBody(b, b.getUnknownLoc(), c, element)
+        .readTile(i, place.block[i == 0 ? 1 : 0], place.block[2], k0, e);
   };
+  tiles.write = [&c, element](OpBuilder &b, const BlockPlace &place, unsigned i,
+                              Value e, Value x) {
+    MmaBody(b, b.getUnknownLoc(), c, element)
+        .writeTile(i, e, x, place.shared[i]);
+  };
+  setOperandTileCopies(p, tiles, prefetch);
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value,
                   ValueRange acc) {
     return MmaBody(b, loc, c, element)

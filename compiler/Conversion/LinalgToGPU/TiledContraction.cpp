@@ -45,14 +45,25 @@ public:
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   VectorType vec() { return VectorType::get({kThreadTile}, b.getF32Type()); }
 
-  /// Thread `thread`'s share of the K step from `k0`: the TK × TM tile of
-  /// a into `aTile` ([TK][TM + pad]) and the TK × TN tile of b into
-  /// `bTile`; zeros past M, N or K.
-  void loadTiles(Value thread, ArrayRef<Value> block, Value k0, Value aTile,
-                 Value bTile) {
-    loadTile(0, kTileM, block[1], thread, block[2], k0, aTile);
-    loadTile(1, kTileN, block[0], thread, block[2], k0, bTile);
+  /// Element e of operand `i`'s tile of the K step from `k0` ([TK][TM +
+  /// pad] of a, [TK][TN + pad] of b, for the block's M or N tile
+  /// `tileIndex`; zero past M, N or K), and its store into `tile`.
+  /// Consecutive elements are consecutive K where the operand's last axis
+  /// is a K dim (that is where its memory is contiguous), consecutive M
+  /// or N otherwise.
+  Value readTile(unsigned i, Value tileIndex, Value batch, Value k0, Value e) {
+    auto [kk, ff] = tilePlace(i, e);
+    Value first = arith::MulIOp::create(b, loc, tileIndex, idx(side(i)));
+    ContractionAccess access(b, loc, c);
+    SmallVector<Value> values = access.batchValues(batch);
+    return access.load(i, values, arith::AddIOp::create(b, loc, first, ff),
+                       arith::AddIOp::create(b, loc, k0, kk));
   }
+  void writeTile(unsigned i, Value e, Value x, Value tile) {
+    auto [kk, ff] = tilePlace(i, e);
+    memref::StoreOp::create(b, loc, x, tile, ValueRange{kk, ff});
+  }
+  static int64_t side(unsigned i) { return i == 0 ? kTileM : kTileN; }
 
   /// The thread's 4 × 4 accumulators after the K step's tiles.
   SmallVector<Value> multiply(Value thread, Value aTile, Value bTile,
@@ -106,28 +117,16 @@ public:
   }
 
 private:
-  /// Operand `i`'s tile [TK][side + pad] for its free dims (M or N) from
-  /// `tileIndex · side` and K from `k0`. Consecutive threads take
-  /// consecutive K where the operand's last axis is a K dim (that is where
-  /// its memory is contiguous), consecutive M or N otherwise.
-  void loadTile(unsigned i, int64_t side, Value tileIndex, Value thread,
-                Value batch, Value k0, Value tile) {
+  /// Element e's (K, M or N) in operand `i`'s tile.
+  std::pair<Value, Value> tilePlace(unsigned i, Value e) {
     bool kFastest = c.kContiguous(i);
-    Value first = arith::MulIOp::create(b, loc, tileIndex, idx(side));
-    auto loop =
-        scf::ForOp::create(b, loc, thread, idx(kTileK * side), idx(kThreads));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value e = loop.getInductionVar();
-    Value kk = kFastest ? Value(arith::RemUIOp::create(b, loc, e, idx(kTileK)))
-                        : Value(arith::DivUIOp::create(b, loc, e, idx(side)));
-    Value ff = kFastest ? Value(arith::DivUIOp::create(b, loc, e, idx(kTileK)))
-                        : Value(arith::RemUIOp::create(b, loc, e, idx(side)));
-    ContractionAccess access(b, loc, c);
-    SmallVector<Value> values = access.batchValues(batch);
-    Value x = access.load(i, values, arith::AddIOp::create(b, loc, first, ff),
-                          arith::AddIOp::create(b, loc, k0, kk));
-    memref::StoreOp::create(b, loc, x, tile, ValueRange{kk, ff});
+    Value kk = kFastest
+                   ? Value(arith::RemUIOp::create(b, loc, e, idx(kTileK)))
+                   : Value(arith::DivUIOp::create(b, loc, e, idx(side(i))));
+    Value ff = kFastest
+                   ? Value(arith::DivUIOp::create(b, loc, e, idx(kTileK)))
+                   : Value(arith::RemUIOp::create(b, loc, e, idx(side(i))));
+    return {kk, ff};
   }
 
   OpBuilder &b;
@@ -137,7 +136,8 @@ private:
 
 } // namespace
 
-void heed::emitTiledContraction(const Contraction &c, bool onHost) {
+void heed::emitTiledContraction(const Contraction &c, bool onHost,
+                                bool prefetch) {
   linalg::GenericOp op = c.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -163,10 +163,19 @@ void heed::emitTiledContraction(const Contraction &c, bool onHost) {
   p.end = [&](OpBuilder &b, const BlockPlace &) -> Value {
     return arith::ConstantIndexOp::create(b, loc, c.size(c.k));
   };
-  p.load = [&](OpBuilder &b, const BlockPlace &place, Value k0) {
-    TileBody(b, loc, c).loadTiles(place.thread, place.block, k0,
-                                  place.shared[0], place.shared[1]);
+  // a's tile is block y's, b's block x's.
+  OperandTiles tiles;
+  tiles.elements = {kTileK * kTileM, kTileK * kTileN};
+  tiles.read = [&c](OpBuilder &b, const BlockPlace &place, unsigned i, Value k0,
+                    Value e) {
+    return TileBody(b, b.getUnknownLoc(), c)
+        .readTile(i, place.block[i == 0 ? 1 : 0], place.block[2], k0, e);
   };
+  tiles.write = [&c](OpBuilder &b, const BlockPlace &place, unsigned i, Value e,
+                     Value x) {
+    TileBody(b, b.getUnknownLoc(), c).writeTile(i, e, x, place.shared[i]);
+  };
+  setOperandTileCopies(p, tiles, prefetch);
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value,
                   ValueRange acc) {
     return TileBody(b, loc, c).multiply(place.thread, place.shared[0],
@@ -203,9 +212,9 @@ struct LowerContractionsToGPUPass
     });
     for (const Contraction &c : found) {
       if (element)
-        emitMmaContraction(c, onHost, element);
+        emitMmaContraction(c, onHost, element, prefetch);
       else
-        emitTiledContraction(c, onHost);
+        emitTiledContraction(c, onHost, prefetch);
     }
   }
 };

@@ -174,7 +174,12 @@ void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(&launch.getBody().front()); // after any views
   SmallVector<Value> init = p.init(b, place);
+  size_t stateSize = init.size();
   place.end = p.end(b, place);
+  // Pipelined, the first step's tiles are fetched before the loop and
+  // carried in it after the state.
+  if (p.pipelined())
+    llvm::append_range(init, p.fetch(b, place, c(0)));
   auto loop = scf::ForOp::create(b, loc, c(0), place.end, c(p.step), init);
   // A loop without state comes with its terminator; the one below replaces
   // it.
@@ -184,20 +189,31 @@ void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
     OpBuilder::InsertionGuard loopGuard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value i = loop.getInductionVar();
-    p.load(b, place, i);
+    ValueRange args = loop.getRegionIterArgs();
+    SmallVector<Value> fetched;
+    if (p.pipelined())
+      p.store(b, place, i, args.drop_front(stateSize));
+    else
+      p.load(b, place, i);
     gpu::BarrierOp::create(b, loc);
-    SmallVector<Value> next = p.compute(b, place, i, loop.getRegionIterArgs());
+    // The next step's loads, in flight while this step computes.
+    if (p.pipelined())
+      fetched = p.fetch(
+          b, place, arith::AddIOp::create(b, loc, i, c(p.step)).getResult());
+    SmallVector<Value> next =
+        p.compute(b, place, i, args.take_front(stateSize));
     for (const BlockProgram::Stage &stage : p.laterStages) {
       if (stage.barrier)
         gpu::BarrierOp::create(b, loc);
       reduceLanesOnGPU(b, loc, p.laneGroup, stage.reduceBefore, next);
       next = stage.compute(b, place, i, next);
     }
-    // The next step's loads overwrite what this step read.
+    // The next step's stores overwrite what this step read.
     gpu::BarrierOp::create(b, loc);
+    llvm::append_range(next, fetched);
     scf::YieldOp::create(b, loc, next);
   }
-  SmallVector<Value> final(loop.getResults());
+  SmallVector<Value> final(loop.getResults().take_front(stateSize));
   reduceLanesOnGPU(b, loc, p.laneGroup, p.reduceBeforeFinish, final);
   p.finish(b, place, final);
   gpu::TerminatorOp::create(b, loc);
@@ -212,7 +228,7 @@ public:
   /// Allocates the arrays with `alloc`; reads and writes them with `b`.
   HostState(OpBuilder &alloc, OpBuilder &b, Location loc, const BlockProgram &p)
       : b(b), loc(loc) {
-    for (Type t : p.state) {
+    for (Type t : llvm::concat<const Type>(p.state, p.fetched)) {
       SmallVector<int64_t> shape = {p.threads};
       Type element = t;
       if (auto v = dyn_cast<VectorType>(t)) {
@@ -317,25 +333,55 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
       fn(thread);
     });
   };
+  // The arrays hold the state, then (pipelined) the fetched tiles, which
+  // the stages carry along.
+  size_t stateSize = p.state.size();
+  auto stateOf = [&](Value thread) {
+    SmallVector<Value> all = state.read(thread);
+    all.truncate(stateSize);
+    return all;
+  };
+  auto fetchedOf = [&](Value thread) {
+    return ArrayRef<Value>(state.read(thread)).drop_front(stateSize).vec();
+  };
   eachBlockOnHost(b, loc, p.grid, p.shared, place, [&] {
     place.end = nullptr;
-    eachThread([&](Value thread) { state.write(thread, p.init(b, place)); });
+    eachThread([&](Value thread) {
+      SmallVector<Value> initial = p.init(b, place);
+      if (p.pipelined())
+        llvm::append_range(initial, p.fetch(b, place, c(0)));
+      state.write(thread, initial);
+    });
     place.thread = nullptr; // the bound is the block's
     place.end = p.end(b, place);
     auto steps = scf::ForOp::create(b, loc, c(0), place.end, c(p.step));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(steps.getBody());
     Value i = steps.getInductionVar();
-    eachThread([&](Value) { p.load(b, place, i); });
+    eachThread([&](Value thread) {
+      if (p.pipelined())
+        p.store(b, place, i, fetchedOf(thread));
+      else
+        p.load(b, place, i);
+    });
     // (barrier)
     eachThread([&](Value thread) {
-      state.write(thread, p.compute(b, place, i, state.read(thread)));
+      SmallVector<Value> fetched;
+      if (p.pipelined())
+        fetched = p.fetch(
+            b, place, arith::AddIOp::create(b, loc, i, c(p.step)).getResult());
+      SmallVector<Value> next = p.compute(b, place, i, stateOf(thread));
+      llvm::append_range(next, fetched);
+      state.write(thread, next);
     });
     for (const BlockProgram::Stage &stage : p.laterStages) {
       // (barrier or lane reductions)
       state.reduceLanes(p.laneGroup, stage.reduceBefore, eachThread);
       eachThread([&](Value thread) {
-        state.write(thread, stage.compute(b, place, i, state.read(thread)));
+        SmallVector<Value> next = stage.compute(b, place, i, stateOf(thread));
+        // (read again: the fetched tiles are not reduced)
+        llvm::append_range(next, fetchedOf(thread));
+        state.write(thread, next);
       });
     }
     state.reduceLanes(p.laneGroup, {}, eachThread); // the next step reads
@@ -343,7 +389,7 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
     // (barrier)
     b.setInsertionPointAfter(steps);
     state.reduceLanes(p.laneGroup, p.reduceBeforeFinish, eachThread);
-    eachThread([&](Value thread) { p.finish(b, place, state.read(thread)); });
+    eachThread([&](Value thread) { p.finish(b, place, stateOf(thread)); });
   });
 }
 
@@ -397,6 +443,56 @@ void BlockPhases::appendTreeReduction(
     });
 }
 
+namespace {
+
+/// Elements thread + k · threads of a strided copy for k in [kFirst,
+/// kEnd): their reads (the last round's threads past the end read the
+/// last element), then their writes (none past the end).
+SmallVector<Value> stridedReads(OpBuilder &b, Location loc, Value thread,
+                                int64_t threads, int64_t total, int64_t kFirst,
+                                int64_t kEnd,
+                                function_ref<Value(OpBuilder &, Value)> read) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  SmallVector<Value> values;
+  for (int64_t k = kFirst; k < kEnd; ++k) {
+    Value e = arith::AddIOp::create(b, loc, thread, c(k * threads));
+    if ((k + 1) * threads > total)
+      e = arith::MinUIOp::create(b, loc, e, c(total - 1));
+    values.push_back(read(b, e));
+  }
+  return values;
+}
+
+void stridedWrites(OpBuilder &b, Location loc, Value thread, int64_t threads,
+                   int64_t total, int64_t kFirst, ValueRange values,
+                   function_ref<void(OpBuilder &, Value, Value)> write) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  for (auto [n, x] : llvm::enumerate(values)) {
+    int64_t k = kFirst + static_cast<int64_t>(n);
+    Value e = arith::AddIOp::create(b, loc, thread, c(k * threads));
+    if ((k + 1) * threads <= total) {
+      write(b, e, x);
+      continue;
+    }
+    Value inside =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, e, c(total));
+    auto branch = scf::IfOp::create(b, loc, TypeRange{}, inside, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    write(b, e, x);
+  }
+}
+
+int64_t perThread(int64_t total, int64_t threads) {
+  return (total + threads - 1) / threads;
+}
+
+} // namespace
+
 void heed::emitStridedCopy(
     OpBuilder &b, Location loc, Value thread, int64_t threads, int64_t total,
     bool unrolled, function_ref<Value(OpBuilder &, Value)> read,
@@ -404,8 +500,8 @@ void heed::emitStridedCopy(
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  int64_t perThread = (total + threads - 1) / threads;
-  if (!unrolled || perThread > 64) {
+  int64_t each = perThread(total, threads);
+  if (!unrolled || each > 64) {
     auto loop = scf::ForOp::create(b, loc, thread, c(total), c(threads));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -414,28 +510,24 @@ void heed::emitStridedCopy(
     return;
   }
   constexpr int64_t kBatch = 16;
-  for (int64_t first = 0; first < perThread; first += kBatch) {
-    SmallVector<std::tuple<Value, Value, bool>> loaded; // (e, x, partial)
-    for (int64_t k = first; k < std::min(first + kBatch, perThread); ++k) {
-      Value e = arith::AddIOp::create(b, loc, thread, c(k * threads));
-      // The last round's threads past the end read the last element and
-      // write nothing.
-      bool partial = (k + 1) * threads > total;
-      Value at =
-          partial ? Value(arith::MinUIOp::create(b, loc, e, c(total - 1))) : e;
-      loaded.push_back({e, read(b, at), partial});
-    }
-    for (auto [e, x, partial] : loaded) {
-      if (!partial) {
-        write(b, e, x);
-        continue;
-      }
-      Value inside =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, e, c(total));
-      auto branch = scf::IfOp::create(b, loc, TypeRange{}, inside, false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&branch.getThenRegion().front());
-      write(b, e, x);
-    }
+  for (int64_t first = 0; first < each; first += kBatch) {
+    SmallVector<Value> loaded =
+        stridedReads(b, loc, thread, threads, total, first,
+                     std::min(first + kBatch, each), read);
+    stridedWrites(b, loc, thread, threads, total, first, loaded, write);
   }
+}
+
+SmallVector<Value>
+heed::emitStridedReads(OpBuilder &b, Location loc, Value thread,
+                       int64_t threads, int64_t total,
+                       function_ref<Value(OpBuilder &, Value)> read) {
+  return stridedReads(b, loc, thread, threads, total, 0,
+                      perThread(total, threads), read);
+}
+
+void heed::emitStridedWrites(
+    OpBuilder &b, Location loc, Value thread, int64_t threads, int64_t total,
+    ValueRange values, function_ref<void(OpBuilder &, Value, Value)> write) {
+  stridedWrites(b, loc, thread, threads, total, 0, values, write);
 }

@@ -14,6 +14,16 @@
 //     barrier
 //   [lane reductions]; finish(thread, state)
 //
+// or, software-pipelined, with `load` in two halves (fetch: a thread's
+// share of the tiles from global memory into registers; store: into
+// shared memory), step i + s's fetch issued before step i's compute, so
+// that its loads are in flight while the step computes:
+//
+//   state = init(thread); tiles = fetch(thread, 0)
+//   for i in [0, end) step s:
+//     store(thread, i, tiles); barrier; tiles = fetch(thread, i + s)
+//     state = compute(thread, i, state); ... as above
+//
 // Placed as one gpu.launch (the state in registers, as scf.for iter_args)
 // or, to check its arithmetic without a GPU, as loops over blocks and
 // threads on the host: one loop over the threads per stretch between
@@ -77,6 +87,19 @@ struct BlockProgram {
   std::function<mlir::Value(Builder &, const BlockPlace &)> end;
   /// A thread's share of filling shared memory for step `i`.
   std::function<void(Builder &, const BlockPlace &, mlir::Value i)> load;
+  /// Or (set all three, and not `load`) the same in two halves, software-
+  /// pipelined: `fetch` reads the thread's share of step i's tiles into
+  /// values of the types `fetched` (f32 or vectors of f32; it may read past
+  /// the loop's end, never past a buffer's), `store` writes them into
+  /// shared memory.
+  llvm::SmallVector<mlir::Type> fetched;
+  std::function<llvm::SmallVector<mlir::Value>(Builder &, const BlockPlace &,
+                                               mlir::Value i)>
+      fetch;
+  std::function<void(Builder &, const BlockPlace &, mlir::Value i,
+                     mlir::ValueRange fetched)>
+      store;
+  bool pipelined() const { return static_cast<bool>(fetch); }
   /// A thread's state after step `i`.
   using Compute = std::function<llvm::SmallVector<mlir::Value>(
       Builder &, const BlockPlace &, mlir::Value i, mlir::ValueRange state)>;
@@ -156,6 +179,20 @@ void emitStridedCopy(
     mlir::OpBuilder &b, mlir::Location loc, mlir::Value thread, int64_t threads,
     int64_t total, bool unrolled,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value)> read,
+    llvm::function_ref<void(mlir::OpBuilder &, mlir::Value, mlir::Value)>
+        write);
+
+/// emitStridedCopy's two halves, unrolled, for a software-pipelined copy:
+/// the values thread `thread` reads (element thread + k · threads for
+/// each k; a last round's threads past the end read the last element),
+/// and their writes (none past the end).
+llvm::SmallVector<mlir::Value> emitStridedReads(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value thread, int64_t threads,
+    int64_t total,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value)> read);
+void emitStridedWrites(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value thread, int64_t threads,
+    int64_t total, mlir::ValueRange values,
     llvm::function_ref<void(mlir::OpBuilder &, mlir::Value, mlir::Value)>
         write);
 
