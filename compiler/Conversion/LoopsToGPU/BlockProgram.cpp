@@ -377,10 +377,13 @@ void heed::emitBlockProgramOnHost(OpBuilder &b, Location loc,
     for (const BlockProgram::Stage &stage : p.laterStages) {
       // (barrier or lane reductions)
       state.reduceLanes(p.laneGroup, stage.reduceBefore, eachThread);
+      // The fetched tiles are carried along as they are.
       eachThread([&](Value thread) {
-        SmallVector<Value> next = stage.compute(b, place, i, stateOf(thread));
-        // (read again: the fetched tiles are not reduced)
-        llvm::append_range(next, fetchedOf(thread));
+        SmallVector<Value> all = state.read(thread);
+        ArrayRef<Value> values(all);
+        SmallVector<Value> next =
+            stage.compute(b, place, i, values.take_front(stateSize));
+        llvm::append_range(next, values.drop_front(stateSize));
         state.write(thread, next);
       });
     }
