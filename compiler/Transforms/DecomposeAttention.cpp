@@ -2,8 +2,11 @@
 //
 // Part of Heed. The unfused reference lowering of attn.attention, for a
 // query of rows P = [B] or [B, Tq]:
-//   scores  = score region lifted to [P, T, ·] (query repeated over T, keys
-//             over Tq)
+//   scores  = score region lifted to [P, T, ·]: the query as [P, 1, ·] and,
+//             for a query sequence, the keys as [B, 1, T, ·], so work on the
+//             query alone (its dense layers) runs once per row, not once per
+//             key step; they meet through attn.binary's broadcasting (a
+//             concatenation repeats its operands to the full [P, T] first)
 //   scores  = masks applied (AttentionMasks.h), one linalg.generic
 //   weights = softmax over T                   (or σ(e) / Σ σ(e))
 //   context = Σ_t weights[P, t] · values[b, t]
@@ -69,12 +72,36 @@ static LogicalResult decompose(attn::AttentionOp op) {
                     : memory;
   };
 
+  // The lifted axes [P, T] at 1..stepAxis, and their full sizes.
+  SmallVector<int64_t> fullSizes;
+  if (sequence)
+    fullSizes.push_back(queries);
+  fullSizes.push_back(steps);
+  // Repeats `v`'s lifted axes of size 1 to their full sizes.
+  auto toFullSizes = [&](Value v) -> Value {
+    for (auto [i, size] : llvm::enumerate(fullSizes)) {
+      int64_t axis = int64_t(i) + 1;
+      if (cast<RankedTensorType>(v.getType()).getDimSize(axis) == 1 &&
+          size != 1) {
+        // The query's (or keys') own repeat by 1 is undone, not squeezed.
+        auto once = v.getDefiningOp<attn::RepeatOp>();
+        Value dropped = once && once.getAxis() == axis && once.getCount() == 1
+                            ? once.getInput()
+                            : attn::SqueezeOp::create(b, loc, v, axis);
+        v = attn::RepeatOp::create(b, loc, dropped, axis, size);
+      }
+    }
+    return v;
+  };
+
   IRMapping map;
   map.map(op.getQueryRow(),
-          attn::RepeatOp::create(b, loc, op.getQuery(), stepAxis, steps)
+          attn::RepeatOp::create(b, loc, op.getQuery(), stepAxis, 1)
               .getResult());
   for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys()))
-    map.map(row, perQuery(keys));
+    map.map(row, sequence
+                     ? attn::RepeatOp::create(b, loc, keys, 1, 1).getResult()
+                     : keys);
   // Values computed from the rows; the rest (work on captured weights, such
   // as the transpose of `q @ W`) is the same for every row and is cloned
   // unchanged.
@@ -88,15 +115,22 @@ static LogicalResult decompose(attn::AttentionOp op) {
     }
     perRow.insert(inner.result_begin(), inner.result_end());
     SmallVector<Value> operands;
-    for (Value v : inner.getOperands())
-      operands.push_back(map.lookupOrDefault(v));
+    for (Value v : inner.getOperands()) {
+      Value lifted = map.lookupOrDefault(v);
+      // attn.binary broadcasts a query-only [P, 1, ·] against [P, T, ·]; a
+      // concatenation's operands must agree on every other axis.
+      if (isa<attn::ConcatOp>(inner) && perRow.contains(v))
+        lifted = toFullSizes(lifted);
+      operands.push_back(lifted);
+    }
     // Constants and captured weights keep their rank; data rows gain [P, T].
     Operation *lifted = cloneWithRankShift(b, &inner, operands, stepAxis + 1);
     if (!lifted)
       return inner.emitError("cannot lift this score-region op to [B, T]");
     map.map(inner.getResults(), lifted->getResults());
   }
-  Value energies = map.lookup(op.getScoreValue()); // [P, T, 1]
+  // [P, T, 1]; a score of the query alone is [P, 1, 1] until repeated.
+  Value energies = toFullSizes(map.lookup(op.getScoreValue()));
   energies = attn::SqueezeOp::create(b, loc, energies, stepAxis + 1);
 
   // Unmasked softmax is the plain attn.softmax every Keras model uses;
