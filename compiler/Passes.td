@@ -1127,6 +1127,12 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     first barrier and stores them into shared memory at the start of the
     next step, so that their loads are in flight while the step computes
     (software pipelining; BlockProgram.h).
+
+    With `multiprocessors=N` (the chip's; 0, the default, for unknown), a
+    tensor-core kernel whose 128-row blocks would number fewer than N takes
+    blocks of 64 rows instead, twice as many: 8 heads of 1024 queries are
+    64 blocks of 128 rows, which would leave half of an H100's 132
+    multiprocessors idle.
   }];
   let options = [
     Option<"onHost", "on-host", "bool", /*default=*/"false",
@@ -1136,7 +1142,10 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
            "(f32 as three tf32 products), bf16 or f16">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"true",
            "tensor-core kernels read the next key and value tiles into "
-           "registers while a step computes, where they fit">
+           "registers while a step computes, where they fit">,
+    Option<"multiprocessors", "multiprocessors", "int64_t", /*default=*/"0",
+           "the chip's multiprocessors: tensor-core kernels take 64-row "
+           "blocks where 128-row ones would be fewer (0: unknown)">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",

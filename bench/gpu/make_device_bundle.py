@@ -17,7 +17,9 @@ f32 and tf32x3), the date translator and the seed-size NMT decoder at batch 1 an
 batch 1 and 32; the batch-256 decoders and Tacotron2 at 32 again with
 --gpu-precision=tf32x3; the heads-128 attention and the batch-256 NMT
 again with --gpu-prefetch=false (`_noprefetch`: the tiled kernels without
-software pipelining)."""
+software pipelining); the heads-64 attention again with
+--gpu-multiprocessors=0 (`_128rows`: 64 blocks of 128 query rows rather
+than sm_90's 128 blocks of 64)."""
 import json
 import os
 import re
@@ -154,6 +156,13 @@ def main(build, out, only=None):
                          "nmt_seed_b256", "nmt_seed_b256_tf32x3"):
             benches.append(dict(b, name=b["name"] + "_noprefetch",
                                 options=b["options"] + ["--gpu-prefetch=false"]))
+    # The flash kernels' blocks by the chip's multiprocessors (the default:
+    # 64 query rows where 128-row blocks would be fewer than sm_90's 132)
+    # against by the sizes alone.
+    for b in list(benches):
+        if b["name"] in ("sdpa_8x1024x64_bf16", "sdpa_8x1024x64_tf32x3"):
+            benches.append(dict(b, name=b["name"] + "_128rows",
+                                options=b["options"] + ["--gpu-multiprocessors=0"]))
     for b in benches:
         if not wanted(b["name"]):
             continue

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -39,6 +40,14 @@ std::string heed::gpuLibdevicePath() {
   return "";
 }
 
+int64_t heed::multiprocessorsOf(StringRef chip) {
+  return llvm::StringSwitch<int64_t>(chip)
+      .Case("sm_80", 108)
+      .Case("sm_90", 132)
+      .Case("sm_100", 148)
+      .Default(0);
+}
+
 void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
                                             const PipelineOptions &options) {
   // An embedding lookup fused into a product computed into a tensor of
@@ -57,6 +66,9 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   flash.onHost = options.target == Target::GPUScheduleOnCPU;
   flash.precision = options.gpuPrecision;
   flash.prefetch = options.gpuPrefetch;
+  flash.multiprocessors = options.gpuMultiprocessors < 0
+                              ? multiprocessorsOf(options.gpuChip)
+                              : options.gpuMultiprocessors;
   pm.addPass(createBuildFlashAttentionKernels(flash));
   // The other attention ops' kernels (a block per batch row and query,
   // the score function inlined), for the same reason after bufferization.

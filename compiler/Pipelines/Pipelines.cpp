@@ -300,6 +300,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                      "products) read the next step's tiles while a step "
                      "computes"),
       llvm::cl::init(true)};
+  Option<int64_t> gpuMultiprocessors{
+      *this, "gpu-multiprocessors",
+      llvm::cl::desc("the chip's multiprocessors, for the flash kernels' "
+                     "block size (-1: gpu-chip's usual count, 0: unknown)"),
+      llvm::cl::init(-1)};
   Option<bool> outline{*this, "outline-loop-nests",
                        llvm::cl::desc("loop nests as functions of their own "
                                       "(for parallel code generation)"),
@@ -314,6 +319,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
     o.gpuChip = gpuChip;
     o.gpuPrecision = gpuPrecision;
     o.gpuPrefetch = gpuPrefetch;
+    o.gpuMultiprocessors = gpuMultiprocessors;
     o.outlineLoopNests = outline;
     return o;
   }

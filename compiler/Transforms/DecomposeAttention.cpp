@@ -95,9 +95,9 @@ static LogicalResult decompose(attn::AttentionOp op) {
   };
 
   IRMapping map;
-  map.map(op.getQueryRow(),
-          attn::RepeatOp::create(b, loc, op.getQuery(), stepAxis, 1)
-              .getResult());
+  map.map(
+      op.getQueryRow(),
+      attn::RepeatOp::create(b, loc, op.getQuery(), stepAxis, 1).getResult());
   for (auto [row, keys] : llvm::zip(op.getKeyRows(), op.getKeys()))
     map.map(row, sequence
                      ? attn::RepeatOp::create(b, loc, keys, 1, 1).getResult()

@@ -1,6 +1,8 @@
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels=precision=bf16 --canonicalize --cse | FileCheck %s
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels="precision=f16 on-host" --canonicalize --cse | FileCheck %s --check-prefix=HOST
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels="precision=bf16 prefetch=false" --canonicalize --cse | FileCheck %s --check-prefix=STAGED
+// RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels="precision=bf16 multiprocessors=3" --canonicalize --cse | FileCheck %s --check-prefix=SMALL
+// RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels="precision=bf16 multiprocessors=2" --canonicalize --cse | FileCheck %s --check-prefix=FULL
 // RUN: not heed-opt %s --heed-build-flash-attention-kernels=precision=tf32 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: heed-build-flash-attention-kernels: precision must be f32, tf32x3, bf16 or f16, not 'tf32'
 
@@ -89,6 +91,16 @@
 // STAGED: nvvm.mma.sync
 // STAGED-NOT: vector.load %[[K]]
 // STAGED: scf.yield
+
+// With 3 multiprocessors the 2 blocks of 128 rows would leave one idle:
+// blocks of 64 rows (4 warps of 16), two a batch row. With 2 they would
+// not: 128 rows.
+// SMALL-LABEL: func.func private @heed_flash_attention_0
+// SMALL: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c2, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
+// SMALL-SAME: workgroup(%{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x40xbf16, #gpu.address_space<workgroup>>)
+// FULL-LABEL: func.func private @heed_flash_attention_0
+// FULL: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
+// FULL-SAME: workgroup(%{{.*}} : memref<128x72xbf16, #gpu.address_space<workgroup>>
 
 // On the host: no instruction, no barrier, no shuffle; each product a loop
 // over the depth whose lanes read the fragments of the others (the

@@ -478,14 +478,18 @@ def main():
                 inputs, gold = load_inputs(spec), np.load(path(golden))
                 # A full run takes every other batch size, the entries in
                 # turn (every batch size meets half the entries); the
-                # tiled kernels' copies pipelined and not, alternating.
+                # tiled kernels' copies pipelined and not, alternating, and
+                # the flash kernels' blocks by sm_90's 132 multiprocessors
+                # (the default: 64 query rows at these grids) and by the
+                # sizes alone (128 rows beyond 64 queries), every other pair.
                 runs = [(b, batch) for b, batch in enumerate(batches)
                         if args.quick or args.all_pairs or args.target or (b + k) % 2 == 0]
                 for n, (b, batch) in enumerate(runs):
-                    prefetch = ("--gpu-prefetch=%s" % ("true" if n % 2 == 0 else "false"),)
+                    options = ("--gpu-prefetch=%s" % ("true" if n % 2 == 0 else "false"),
+                               "--gpu-multiprocessors=%d" % (-1 if n // 2 % 2 == 0 else 0))
                     jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
                                  tensor_core_choice, THREADS[b % len(THREADS)], "auto",
-                                 -1, tmp, atol, rtol, prefetch))
+                                 -1, tmp, atol, rtol, options))
         failures = 0
         # Seconds of each kind of run (model, what ran), to show where CI's
         # time goes.

@@ -117,6 +117,14 @@ static cl::opt<bool> gpuPrefetch(
              "while a step computes (the default; =false reads each step's "
              "tiles at its start)"),
     cl::init(true), cl::cat(modelCat));
+static cl::opt<int64_t> gpuMultiprocessors(
+    "gpu-multiprocessors",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the multiprocessors "
+             "of the chip the kernels are for; tensor-core flash attention "
+             "takes 64-row blocks where 128-row ones would leave some idle "
+             "(default -1: --gpu-chip's usual part, sm_80 108, sm_90 132, "
+             "sm_100 148; 0: by the sizes alone)"),
+    cl::value_desc("N"), cl::init(-1), cl::cat(modelCat));
 static cl::opt<bool> noCompileCache(
     "no-compile-cache",
     cl::desc("neither read nor write the on-disk compile cache "
@@ -245,6 +253,7 @@ PipelineOptions pipelineOptions() {
   o.gpuChip = gpuChip;
   o.gpuPrecision = gpuPrecision;
   o.gpuPrefetch = gpuPrefetch;
+  o.gpuMultiprocessors = gpuMultiprocessors;
   o.liveRowChunk = liveRowChunk;
   return o;
 }
@@ -281,6 +290,11 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       gpuChip.size() < 5)
     return llvm::createStringError("--gpu-chip must look like sm_90, not '" +
                                    gpuChip + "'");
+  if (gpuMultiprocessors < -1)
+    return llvm::createStringError(
+        "--gpu-multiprocessors must be -1 (--gpu-chip's usual count), 0 "
+        "(unknown) or a count, not " +
+        std::to_string(gpuMultiprocessors));
   if (!heed::isPrecision(gpuPrecision))
     return llvm::createStringError("--gpu-precision must be " +
                                    heed::precisionList("'") + ", not '" +

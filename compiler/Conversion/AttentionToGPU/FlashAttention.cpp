@@ -182,8 +182,8 @@ struct BuildFlashAttentionKernelsPass
             << fn.getFunctionType();
         return signalPassFailure();
       }
-      if (!element ||
-          !buildFlashAttentionMmaBody(fn, *shape, onHost, element, prefetch))
+      if (!element || !buildFlashAttentionMmaBody(fn, *shape, onHost, element,
+                                                  prefetch, multiprocessors))
         buildFlashAttentionBody(fn, *shape, onHost);
       fn->removeAttr(kFlashAttr);
     }

@@ -61,8 +61,11 @@ void buildFlashAttentionBody(mlir::func::FuncOp fn, const FlashShape &s,
 /// alone, where it does not apply: D not a multiple of 16 (8 in f32), Dv
 /// not one of 8, either above 128. With `prefetch`, the next key and value
 /// tiles are read into registers while a step computes, where they fit.
+/// `multiprocessors` (0: unknown) halves the blocks' query rows where the
+/// grid would leave some of the chip's multiprocessors without a block.
 bool buildFlashAttentionMmaBody(mlir::func::FuncOp fn, const FlashShape &s,
-                                bool onHost, mlir::Type element, bool prefetch);
+                                bool onHost, mlir::Type element, bool prefetch,
+                                int64_t multiprocessors);
 
 } // namespace heed
 

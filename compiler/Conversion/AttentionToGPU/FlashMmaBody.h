@@ -80,10 +80,13 @@ struct Tiles {
 /// (BlockProgram.h) and whose accumulators fit: `ptxas` then finds room
 /// for the rest without spilling (flash-attention-ptx.test). With
 /// `prefetch`, the staging is pipelined where the accumulators and the
-/// next tiles' floats together fit kPipelinedFloats.
+/// next tiles' floats together fit kPipelinedFloats. Given the chip's
+/// `multiprocessors`, 64 rows a block also where 128-row blocks would not
+/// give each multiprocessor one (8 heads × 1024 queries: 64 blocks of 128
+/// rows on an H100's 132, 128 of 64 rows).
 constexpr int64_t kPipelinedFloats = 160;
 std::optional<Tiles> chooseTiles(const FlashShape &s, Type element,
-                                 bool prefetch) {
+                                 bool prefetch, int64_t multiprocessors) {
   Pads pads(element);
   int64_t bytes = element.getIntOrFloatBitWidth() / 8;
   int64_t longest =
@@ -101,12 +104,14 @@ std::optional<Tiles> chooseTiles(const FlashShape &s, Type element,
                         kPipelinedFloats;
     return tiles;
   };
-  if (s.queries > 64)
+  bool smallGrid = s.batch * llvm::divideCeil(s.queries, 128) < multiprocessors;
+  int64_t rows = s.queries > 64 && !smallGrid ? 128 : 64;
+  if (rows == 128)
     for (int64_t keyTile : {64, 32, 16})
       if (Tiles tiles{128, 2, keyTile, pads, bytes}; fits(tiles, 128))
         return pipelined(tiles);
   for (int64_t keyTile : {64, 32, 16})
-    if (Tiles tiles{s.queries > 64 ? 128 : 64, 1, keyTile, pads, bytes};
+    if (Tiles tiles{rows, 1, keyTile, pads, bytes};
         keyTile == 16 || fits(tiles, 160))
       return pipelined(tiles);
   return std::nullopt;

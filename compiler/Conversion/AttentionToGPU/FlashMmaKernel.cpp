@@ -85,9 +85,10 @@ struct StateLayout {
 } // namespace
 
 bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
-                                      bool onHost, Type element,
-                                      bool prefetch) {
-  std::optional<Tiles> chosen = chooseTiles(s, element, prefetch);
+                                      bool onHost, Type element, bool prefetch,
+                                      int64_t multiprocessors) {
+  std::optional<Tiles> chosen =
+      chooseTiles(s, element, prefetch, multiprocessors);
   if (s.depth % mmaDepth(element) || s.valueDepth % 8 || s.depth > kMaxDepth ||
       s.valueDepth > kMaxDepth || !chosen ||
       llvm::divideCeil(s.queries, chosen->rows) > 65535)
