@@ -93,11 +93,14 @@
 // STAGED: scf.yield
 
 // With 3 multiprocessors the 2 blocks of 128 rows would leave one idle:
-// blocks of 64 rows (4 warps of 16), two a batch row. With 2 they would
-// not: 128 rows.
+// blocks of 64 rows (4 warps of 16), two a batch row, a row's tiles
+// neighbours on the grid's one axis (blocks running together share its keys
+// and values). With 2 they would not: 128 rows.
 // SMALL-LABEL: func.func private @heed_flash_attention_0
-// SMALL: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c2, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
+// SMALL: gpu.launch blocks(%[[X:[^,]*]], {{.*}}) in (%{{.*}} = %c4, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
 // SMALL-SAME: workgroup(%{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x40xbf16, #gpu.address_space<workgroup>>)
+// SMALL-DAG: arith.divui %[[X]], %c2
+// SMALL-DAG: arith.remui %[[X]], %c2
 // FULL-LABEL: func.func private @heed_flash_attention_0
 // FULL: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
 // FULL-SAME: workgroup(%{{.*}} : memref<128x72xbf16, #gpu.address_space<workgroup>>

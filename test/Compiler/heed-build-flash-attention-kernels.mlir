@@ -2,7 +2,9 @@
 // RUN: heed-opt %s --split-input-file --heed-build-flash-attention-kernels=on-host --canonicalize --cse | FileCheck %s --check-prefix=HOST
 
 // 2 rows × 70 queries over 70 keys, with lengths and the causal mask: a
-// grid of (2 rows, 2 query tiles) blocks of 64 threads; key and value
+// grid of 2 rows × 2 query tiles (the query tiles fastest, so that blocks
+// running together share a row's keys and values) blocks of 64 threads;
+// key and value
 // tiles of 64 keys and a padded score row per thread in shared memory
 // (4 × (64 × 96 + 64 × 65) bytes: under 48 KB); the key loop stops at
 // min(T, lengths[b], last row of the block + 1) and carries each
@@ -10,8 +12,10 @@
 // CHECK-LABEL: func.func private @heed_flash_attention_0
 // CHECK-SAME: (%[[Q:.*]]: memref<2x70x64xf32>, %[[K:.*]]: memref<2x70x64xf32>, %[[V:.*]]: memref<2x70x32xf32>, %[[L:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<2x70x32xf32>)
 // CHECK-NOT: heed.flash_attention
-// CHECK: gpu.launch blocks(%[[B:.*]], %[[I:.*]], %{{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c2, %{{.*}} = %c1) threads(%[[T:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c64, %{{.*}} = %c1, %{{.*}} = %c1)
+// CHECK: gpu.launch blocks(%[[X:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c4, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c64, %{{.*}} = %c1, %{{.*}} = %c1)
 // CHECK-SAME: workgroup(%[[KS:.*]] : memref<64x64xf32, #gpu.address_space<workgroup>>, %[[VS:.*]] : memref<64x32xf32, #gpu.address_space<workgroup>>, %[[S:.*]] : memref<64x65xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[B:.*]] = arith.divui %[[X]], %c2
+// CHECK: %[[I:.*]] = arith.remui %[[X]], %c2
 // CHECK: %[[FIRST:.*]] = arith.muli %[[I]], %c64
 // CHECK: %[[ROW:.*]] = arith.addi %[[FIRST]], %[[T]]
 // CHECK: vector.load %[[Q]][%[[B]], %[[ROW]], %c0] : memref<2x70x64xf32>, vector<64xf32>
@@ -52,9 +56,8 @@
 // HOST-NEXT: memref.alloca() : memref<64xf32>
 // HOST-NEXT: %[[OS:.*]] = memref.alloca() : memref<64x32xf32>
 // HOST-NEXT: %[[QS:.*]] = memref.alloca() : memref<64x64xf32>
-// HOST: scf.for %{{.*}} = %c0 to %c2 step %c1
-// HOST-NEXT: scf.for %{{.*}} = %c0 to %c2 step %c1
-// HOST: scf.for %[[T0:.*]] = %c0 to %c64 step %c1
+// HOST: scf.for %{{.*}} = %c0 to %c4 step %c1
+// HOST-NEXT: scf.for %[[T0:.*]] = %c0 to %c64 step %c1
 // HOST: vector.store %{{.*}}, %[[QS]][%[[T0]], %c0]
 // HOST: scf.for %{{.*}} = %c0 to %{{.*}} step %c64
 // HOST: scf.for %[[T1:.*]] = %c0 to %c64 step %c1

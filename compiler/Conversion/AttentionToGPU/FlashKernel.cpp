@@ -36,9 +36,8 @@ constexpr int64_t kMaxThreads = 64;
 constexpr int64_t kMaxRegisterFloats = 256;
 /// Static shared memory a block may use without opting in to more.
 constexpr int64_t kSharedBytes = 48 * 1024;
-/// Blocks along x (batch rows) and y (query tiles): CUDA's limits.
+/// Blocks along x (batch rows × query tiles): CUDA's limit.
 constexpr int64_t kMaxGridX = 2147483647;
-constexpr int64_t kMaxGridY = 65535;
 
 } // namespace
 
@@ -64,7 +63,7 @@ std::optional<FlashShape> FlashShape::choose(int64_t batch, int64_t queries,
       valueDepth <= 0 || depth + valueDepth > kMaxRegisterFloats)
     return std::nullopt;
   s.threads = std::min<int64_t>(kMaxThreads, llvm::alignTo(queries, 32));
-  if (s.queryTiles() > kMaxGridY || batch > kMaxGridX)
+  if (s.queryTiles() > kMaxGridX / batch)
     return std::nullopt;
   // No tile longer than the keys (rounded up to a power of two).
   int64_t longest = static_cast<int64_t>(llvm::PowerOf2Ceil(steps));
@@ -319,10 +318,19 @@ void heed::buildFlashAttentionBody(func::FuncOp fn, const FlashShape &s,
     m.scores = place.shared[2];
     return FlashBody(b, loc, s, m, /*unrolled=*/!onHost);
   };
+  // The grid is one axis of batch rows × query tiles, the query tiles
+  // fastest: blocks running together share a row's keys and values in L2.
+  auto batchRowOf = [&](OpBuilder &b, const BlockPlace &place) -> Value {
+    return arith::DivUIOp::create(
+        b, loc, place.block[0],
+        arith::ConstantIndexOp::create(b, loc, s.queryTiles()));
+  };
   auto rowsOf = [&](OpBuilder &b, const BlockPlace &place) {
+    Value tile = arith::RemUIOp::create(
+        b, loc, place.block[0],
+        arith::ConstantIndexOp::create(b, loc, s.queryTiles()));
     Value first = arith::MulIOp::create(
-        b, loc, place.block[1],
-        arith::ConstantIndexOp::create(b, loc, s.threads));
+        b, loc, tile, arith::ConstantIndexOp::create(b, loc, s.threads));
     Value row = place.thread
                     ? arith::AddIOp::create(b, loc, first, place.thread)
                     : Value();
@@ -330,8 +338,8 @@ void heed::buildFlashAttentionBody(func::FuncOp fn, const FlashShape &s,
   };
 
   BlockProgram p;
-  // Grid (batch rows, query tiles), one thread per query row.
-  p.grid = {s.batch, s.queryTiles(), 1};
+  // Grid (batch rows × query tiles), one thread per query row.
+  p.grid = {s.batch * s.queryTiles(), 1, 1};
   p.threads = s.threads;
   // Key and value tiles, and each thread's padded row of scores.
   p.shared = {MemRefType::get({s.keyTile, s.depth}, f32),
@@ -344,14 +352,16 @@ void heed::buildFlashAttentionBody(func::FuncOp fn, const FlashShape &s,
   p.init = [&](OpBuilder &b, const BlockPlace &place) {
     FlashBody flash = body(b, place);
     RowState st = flash.initialState();
-    Value query = flash.loadQuery(place.block[0], rowsOf(b, place).second);
+    Value query =
+        flash.loadQuery(batchRowOf(b, place), rowsOf(b, place).second);
     return SmallVector<Value>{st.max, st.sum, st.context, query};
   };
   p.end = [&](OpBuilder &b, const BlockPlace &place) {
-    return body(b, place).keyEnd(place.block[0], rowsOf(b, place).first);
+    return body(b, place).keyEnd(batchRowOf(b, place), rowsOf(b, place).first);
   };
   p.load = [&](OpBuilder &b, const BlockPlace &place, Value first) {
-    body(b, place).loadTile(place.thread, place.block[0], first, place.end);
+    body(b, place).loadTile(place.thread, batchRowOf(b, place), first,
+                            place.end);
   };
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
                   ValueRange state) {
@@ -361,7 +371,7 @@ void heed::buildFlashAttentionBody(func::FuncOp fn, const FlashShape &s,
     return SmallVector<Value>{next.max, next.sum, next.context, state[3]};
   };
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange state) {
-    body(b, place).writeContext(place.block[0], rowsOf(b, place).second,
+    body(b, place).writeContext(batchRowOf(b, place), rowsOf(b, place).second,
                                 {state[0], state[1], state[2]});
   };
   if (onHost)

@@ -41,8 +41,8 @@ struct FlashShape {
   /// the largest power of two up to 64 (and up to T rounded up to one)
   /// whose tiles fit 48 KB of shared memory. nullopt where the kernel does not
   /// apply: D + Dv above 256 floats (a thread's query and context rows are
-  /// registers), more query tiles or batch rows than a grid holds, an empty
-  /// axis.
+  /// registers), more blocks (batch rows × query tiles) than a grid's x
+  /// axis holds, an empty axis.
   static std::optional<FlashShape> choose(int64_t batch, int64_t queries,
                                           int64_t depth, int64_t steps,
                                           int64_t valueDepth, float scale,

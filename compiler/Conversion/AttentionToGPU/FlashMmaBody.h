@@ -30,6 +30,8 @@ using namespace mlir;
 
 constexpr int64_t kWarpSize = 32;
 constexpr int64_t kMaxDepth = 128;
+/// Blocks along a grid's x axis: CUDA's limit.
+constexpr int64_t kMaxBlocks = 2147483647;
 
 /// Shared rows padded so that the rows a fragment's lanes read fall in
 /// distinct banks. 16-bit elements: by 8 (a 4-word shift a row: ldmatrix's
@@ -142,8 +144,14 @@ public:
                                      DenseElementsAttr::get(vec(n), v));
   }
   Value shared(Shared which) { return place.shared[which]; }
-  Value batchRow() { return place.block[0]; }
-  Value firstRow() { return mul(place.block[1], tiles.rows); }
+  /// The grid is one axis of batch rows × query tiles, the query tiles
+  /// fastest (queryTiles): blocks running together share a row's keys and
+  /// values in L2.
+  int64_t queryTiles() const { return llvm::divideCeil(s.queries, tiles.rows); }
+  Value batchRow() { return div(place.block[0], queryTiles()); }
+  Value firstRow() {
+    return mul(rem(place.block[0], queryTiles()), tiles.rows);
+  }
   Value lane() { return rem(place.thread, kWarpSize); }
   /// The first row (of the block) of the warp's row tile `rt`.
   Value warpRow(int64_t rt) {
