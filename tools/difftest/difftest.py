@@ -34,8 +34,7 @@ A failure prints the commands that reproduce it.
 
 --quick runs batch sizes 1, 3, 5 and 33 only, every choice at each. A
 full run takes the GPU schedule's choices in turns over the batch sizes
-(gpu_choice_runs: each batch size gets one fused and one decomposed; one
-choice for the Tacotron2 example's variants, GPU_ONE_TURN) and each
+(gpu_choice_runs: each batch size gets one fused and one decomposed) and each
 tensor-core entry at every other batch size; --all-pairs, or --target,
 runs every choice at every batch size. Independent of Heed's
 internals: it drives the `heed` CLI and reads the goldens of
@@ -208,30 +207,15 @@ def choices(model_text):
     return cpu + gpu
 
 
-# Variants of an example that differ from it in a score's features only
-# (the same kernels on the GPU schedule): one GPU-schedule choice a batch
-# size (gpu_choice_runs), for CI's hour; the example itself
-# (tacotron2_model) takes the usual two.
-GPU_ONE_TURN = {"tacotron2_" + v for v in TACOTRON2 if v != "model"}
-
-
-def gpu_choice_runs(gpu_choices, choice, b, one_turn=False):
+def gpu_choice_runs(gpu_choices, choice, b):
     """Whether a choice runs at the b-th batch size. The GPU schedule's
     choices (run on the CPU, the slowest) take turns over the batch sizes
     of a full run: at each batch size one fused choice and one decomposed
     (raised and not alternating on each, in a different rhythm), so that
     every choice meets half the batch sizes and every batch size both
-    lowerings; with `one_turn`, one choice a batch size, each in turn (a
-    quarter of the batch sizes each, with four). CPU choices run at every
-    batch size."""
+    lowerings. CPU choices run at every batch size."""
     if choice not in gpu_choices:
         return True
-    if one_turn:
-        # Decomposed first, so that it meets the smaller batch sizes (1, 2,
-        # 5, 7 of the eight): emulated on the CPU it is the slowest
-        # (Tacotron2's at batch 33: 45 s, fused 1.4 s).
-        ordered = sorted(gpu_choices, key=lambda c: c[0] != "decomposed")
-        return choice == ordered[b % len(ordered)]
     fused = [c for c in gpu_choices if c[0] == "fused"]
     decomposed = [c for c in gpu_choices if c[0] == "decomposed"]
     picked = {fused[b % len(fused)]}
@@ -449,8 +433,7 @@ def main():
                     if args.target and choice[3] != args.target:
                         continue
                     if not (args.quick or args.all_pairs or args.target) and \
-                            not gpu_choice_runs(gpu_choices, choice, b,
-                                                name in GPU_ONE_TURN):
+                            not gpu_choice_runs(gpu_choices, choice, b):
                         continue
                     threads = THREADS[(b + c) % len(THREADS)]
                     dense = DENSE[(2 * b + c) % len(DENSE)]
