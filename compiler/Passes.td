@@ -1083,9 +1083,9 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     grid is B · ⌈Tq / BQ⌉ blocks of BQ threads (at most 64) on one axis,
     block (b, i) at b · ⌈Tq / BQ⌉ + i: a row's query tiles are neighbours,
     so blocks running together read the same keys and values (from L2
-    once one has). Thread r of block (b, i) owns query row i·BQ + r, whose scaled query, running
-    maximum m, sum l and context O (a `vector<Dv x f32>`: registers) it
-    carries over the key tiles:
+    once one has). Thread r of block (b, i) owns query row i·BQ + r, whose
+    scaled query, running maximum m, sum l and context O (a
+    `vector<Dv x f32>`: registers) it carries over the key tiles:
 
     ```
     for j0 in [0, kEnd) step BK    kEnd: T, lengths[b], causal: rows + 1
