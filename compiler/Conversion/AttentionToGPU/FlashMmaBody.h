@@ -33,6 +33,13 @@ constexpr int64_t kMaxDepth = 128;
 /// Blocks along a grid's x axis: CUDA's limit.
 constexpr int64_t kMaxBlocks = 2147483647;
 
+/// A batch row's blocks of `rows` query rows. The grid is one axis of
+/// batch rows × query tiles, the query tiles fastest: blocks running
+/// together share a row's keys and values in L2.
+inline int64_t queryTiles(const FlashShape &s, int64_t rows) {
+  return llvm::divideCeil(s.queries, rows);
+}
+
 /// Shared rows padded so that the rows a fragment's lanes read fall in
 /// distinct banks. 16-bit elements: by 8 (a 4-word shift a row: ldmatrix's
 /// 8 rows). f32: the query and key tiles by 8 floats (rows 8 words apart
@@ -106,7 +113,7 @@ std::optional<Tiles> chooseTiles(const FlashShape &s, Type element,
                         kPipelinedFloats;
     return tiles;
   };
-  bool smallGrid = s.batch * llvm::divideCeil(s.queries, 128) < multiprocessors;
+  bool smallGrid = s.batch * queryTiles(s, 128) < multiprocessors;
   int64_t rows = s.queries > 64 && !smallGrid ? 128 : 64;
   if (rows == 128)
     for (int64_t keyTile : {64, 32, 16})
@@ -144,13 +151,10 @@ public:
                                      DenseElementsAttr::get(vec(n), v));
   }
   Value shared(Shared which) { return place.shared[which]; }
-  /// The grid is one axis of batch rows × query tiles, the query tiles
-  /// fastest (queryTiles): blocks running together share a row's keys and
-  /// values in L2.
-  int64_t queryTiles() const { return llvm::divideCeil(s.queries, tiles.rows); }
-  Value batchRow() { return div(place.block[0], queryTiles()); }
+  /// Block (b, i) of the grid's one axis is b · queryTiles + i.
+  Value batchRow() { return div(place.block[0], queryTiles(s, tiles.rows)); }
   Value firstRow() {
-    return mul(rem(place.block[0], queryTiles()), tiles.rows);
+    return mul(rem(place.block[0], queryTiles(s, tiles.rows)), tiles.rows);
   }
   Value lane() { return rem(place.thread, kWarpSize); }
   /// The first row (of the block) of the warp's row tile `rt`.

@@ -91,7 +91,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
       chooseTiles(s, element, prefetch, multiprocessors);
   if (s.depth % mmaDepth(element) || s.valueDepth % 8 || s.depth > kMaxDepth ||
       s.valueDepth > kMaxDepth || !chosen ||
-      s.batch * llvm::divideCeil(s.queries, chosen->rows) > kMaxBlocks)
+      s.batch * queryTiles(s, chosen->rows) > kMaxBlocks)
     return false;
   Tiles tiles = *chosen;
   int64_t keyTile = tiles.keyTile, rows = tiles.rows, rowTiles = tiles.rowTiles;
@@ -115,8 +115,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   };
 
   BlockProgram p;
-  p.grid = {s.batch * static_cast<int64_t>(llvm::divideCeil(s.queries, rows)),
-            1, 1};
+  p.grid = {s.batch * queryTiles(s, rows), 1, 1};
   p.threads = tiles.threads();
   Pads pads = tiles.pads;
   p.shared = {MemRefType::get({rows, s.depth + pads.query}, element),
