@@ -267,6 +267,11 @@ def machine_ceilings(results):
     dev = torch.device("cuda")
     m = results.state["machine"]
     m["torch"] = torch.__version__
+    # The chip's multiprocessors and L2, beside the count the bundle's
+    # kernels were sized for (--gpu-multiprocessors' default for sm_90).
+    props = torch.cuda.get_device_properties(dev)
+    m["multiprocessors"] = props.multi_processor_count
+    m["l2_mb"] = getattr(props, "L2_cache_size", 0) / 2 ** 20
     n = 8192
     for precision, dtype in [("bf16", torch.bfloat16), ("f32", torch.float32)]:
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -360,6 +365,10 @@ def render(state):
                       "f32 (no TF32) %.1f TFLOP/s, device copy %.0f GB/s.\n" % (
                           m.get("torch", "?"), m.get("matmul_bf16_tflops", 0),
                           m.get("matmul_f32_tflops", 0), m.get("copy_gbs", 0)))
+        if "multiprocessors" in m:
+            report.append("%d multiprocessors (the bundle's flash blocks assume sm_90's 132: "
+                          "--gpu-multiprocessors), %.0f MB of L2.\n" % (
+                              m["multiprocessors"], m.get("l2_mb", 0)))
     rows = state.get("goldens", [])
     if rows:
         report.append("## Goldens (model libraries on the device)\n")
