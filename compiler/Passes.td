@@ -433,7 +433,12 @@ def DuplicateEmptyTensors
     (`heed-interleave-independent-loops`), every use of an empty tensor
     but one (the oldest) gets a clone of it right before its op (an empty tensor's
     contents are undefined, so a clone means the same), and bufferization
-    gives each its own allocation.
+    gives each its own allocation. A use inside a loop that the empty tensor
+    is outside of always gets a clone (even the oldest): each step then
+    computes into a buffer of its own, so that a decoder's step does not
+    overwrite the state the last step handed it, which bufferization would
+    otherwise copy at the start of every step (`heed-forward-while-carries`
+    then drops that copy).
 
     ```mlir
     %e = tensor.empty() : tensor<30x1x128xf32>
@@ -540,6 +545,32 @@ def DistinctResults : Pass<"heed-distinct-results", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect"];
+}
+
+def ForwardWhileCarries : Pass<"heed-forward-while-carries", "mlir::func::FuncOp"> {
+  let summary = "Hand a decoder loop's states on without a copy per step";
+  let description = [{
+    One-shot bufferization gives an `scf.while` whose step yields new
+    buffers (a decoder that computes its next token and state into fresh
+    tensors) a copy of every such state at the start of each step, in the
+    before region, so that the step may overwrite what it receives: one
+    launch a step on the GPU. Where the step only reads what it receives,
+    the before region only reads it, the step yields buffers it allocated
+    itself, and nothing in the loop writes the initial buffers (alias
+    analysis), the before region hands its argument on instead.
+
+    ```mlir
+    %r = scf.while (%s = %init) : (memref<4xf32>) -> memref<4xf32> {
+      %copy = memref.alloc() : memref<4xf32>
+      memref.copy %s, %copy : memref<4xf32> to memref<4xf32>
+      scf.condition(%go) %copy : memref<4xf32>
+    } do { ... }
+    // becomes
+    %r = scf.while (%s = %init) : (memref<4xf32>) -> memref<4xf32> {
+      scf.condition(%go) %s : memref<4xf32>
+    } do { ... }
+    ```
+  }];
 }
 
 def FuseRowReductions : Pass<"heed-fuse-row-reductions", "mlir::func::FuncOp"> {

@@ -150,6 +150,9 @@ void heed::buildBufferizationPipeline(OpPassManager &pm, bool parallelLoops) {
   // Decoder loops carry states the cell computes into new buffers.
   bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // ...and copy those states at the start of every step, which a step that
+  // only reads them does not need.
+  pm.addNestedPass<func::FuncOp>(createForwardWhileCarries());
   // Results become caller-allocated out-parameters: the runtime owns every
   // output buffer and no ownership crosses the ABI.
   bufferization::BufferResultsToOutParamsPassOptions outParams;

@@ -121,13 +121,28 @@ func.func @dynamic(%x: tensor<?x10xf32>) -> tensor<?x10xf32> {
 
 // -----
 
-// A Conv1D with few input channels: zero padding, the windows unfolded by a
-// tensor.generate (a gather, kept apart from the product), then one dense
-// product over K·C with the weight permuted to [O, K, C].
+// A Conv1D with few input channels: the windows unfolded by a
+// tensor.generate (a gather, kept apart from the product) that reads step
+// t + k - 15 of x where it is inside x and yields zero elsewhere (no padded
+// copy of x), then one dense product over K·C with the weight permuted to
+// [O, K, C].
 // CHECK-LABEL: func @conv_unfolded
-// CHECK: %[[PAD:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 15, 0] [1, 200, 1] [1, 1, 1] : tensor<1x200x1xf32> into tensor<1x230x1xf32>
+// CHECK-SAME: (%[[X:.*]]: tensor<1x200x1xf32>
+// CHECK-NOT: tensor.insert_slice
 // CHECK: %[[COLS:.*]] = tensor.generate
-// CHECK: tensor.extract %[[PAD]]
+// CHECK-NEXT: ^bb0(%[[B:.*]]: index, %[[T:.*]]: index, %[[K:.*]]: index, %[[C:.*]]: index):
+// CHECK: %[[TK:.*]] = arith.addi %{{.*}}, %[[K]] : index
+// CHECK: %[[LEFT:.*]] = arith.constant 15 : index
+// CHECK: %[[STEP:.*]] = arith.subi %[[TK]], %[[LEFT]] : index
+// CHECK: %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK: %[[GE:.*]] = arith.cmpi sge, %[[STEP]], %[[ZERO]] : index
+// CHECK: %[[STEPS:.*]] = arith.constant 200 : index
+// CHECK: %[[LT:.*]] = arith.cmpi slt, %[[STEP]], %[[STEPS]] : index
+// CHECK: %[[IN:.*]] = arith.andi %[[GE]], %[[LT]] : i1
+// CHECK: %[[SAFE:.*]] = arith.select %[[IN]], %[[STEP]], %{{.*}} : index
+// CHECK: %[[V:.*]] = tensor.extract %[[X]][%[[B]], %[[SAFE]], %[[C]]]
+// CHECK: %[[Y:.*]] = arith.select %[[IN]], %[[V]], %{{.*}} : f32
+// CHECK: tensor.yield %[[Y]]
 // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0], [1], [2, 3]] : tensor<1x200x31x1xf32> into tensor<1x200x31xf32>
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel"]{{.*}} ins(%[[FLAT]], %{{.*}} : tensor<1x200x31xf32>, tensor<31x32xf32>)
 func.func @conv_unfolded(%x: tensor<1x200x1xf32>, %w: tensor<32x1x31xf32>, %b: tensor<32xf32>) -> tensor<1x200x32xf32> {
@@ -186,3 +201,35 @@ func.func @topk(%x: tensor<2x5x128xf32>) -> (tensor<2x5x3xf32>, tensor<2x5x3xf32
   return %v, %i : tensor<2x5x3xf32>, tensor<2x5x3xf32>
 }
 
+
+// -----
+
+// attn.repeat copies its input along the new axis; one copy is only a unit
+// axis: a reshape, no copy.
+// CHECK-LABEL: func @repeat_copies
+// CHECK-SAME: (%[[X:.*]]: tensor<3x10xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : tensor<3x10xf32>) outs(%{{.*}} : tensor<3x4x10xf32>)
+func.func @repeat_copies(%x: tensor<3x10xf32>) -> tensor<3x4x10xf32> {
+  %r = attn.repeat %x {axis = 1 : i64, count = 4 : i64} : (tensor<3x10xf32>) -> tensor<3x4x10xf32>
+  return %r : tensor<3x4x10xf32>
+}
+
+// CHECK-LABEL: func @repeat_once_last_axis
+// CHECK-SAME: (%[[X:.*]]: tensor<3x10xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [3, 10, 1] : tensor<3x10xf32> into tensor<3x10x1xf32>
+// CHECK: return %[[R]]
+func.func @repeat_once_last_axis(%x: tensor<3x10xf32>) -> tensor<3x10x1xf32> {
+  %r = attn.repeat %x {axis = 2 : i64, count = 1 : i64} : (tensor<3x10xf32>) -> tensor<3x10x1xf32>
+  return %r : tensor<3x10x1xf32>
+}
+
+// CHECK-LABEL: func @repeat_once_first_axis
+// CHECK-SAME: (%[[X:.*]]: tensor<3x10xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[X]] {{\[}}[0, 1], [2]] output_shape [1, 3, 10] : tensor<3x10xf32> into tensor<1x3x10xf32>
+// CHECK: return %[[R]]
+func.func @repeat_once_first_axis(%x: tensor<3x10xf32>) -> tensor<1x3x10xf32> {
+  %r = attn.repeat %x {axis = 0 : i64, count = 1 : i64} : (tensor<3x10xf32>) -> tensor<1x3x10xf32>
+  return %r : tensor<1x3x10xf32>
+}

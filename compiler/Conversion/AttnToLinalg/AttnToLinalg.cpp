@@ -454,6 +454,20 @@ struct RepeatLowering : OpRewritePattern<attn::RepeatOp> {
     RankedTensorType outType = op.getType();
     int64_t rank = outType.getRank();
     int64_t axis = attn::normalizeAxis(op.getAxis(), rank);
+    if (op.getCount() == 1 && rank > 1) {
+      // One copy: only a new unit axis, a reshape rather than a copy
+      // (Tacotron2's `repeat(state, 1, axis=2)` was a kernel a step).
+      SmallVector<ReassociationIndices> groups;
+      for (int64_t d = 0; d < rank - 1; ++d)
+        groups.push_back({d});
+      int64_t into = axis < rank - 1 ? axis : rank - 2;
+      groups[into] = {into, into + 1};
+      for (int64_t d = into + 1; d < rank - 1; ++d)
+        groups[d] = {d + 1};
+      rw.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, outType, op.getInput(),
+                                                   groups);
+      return success();
+    }
     SmallVector<AffineMap> maps = {mapDropping(rw.getContext(), rank, axis),
                                    rw.getMultiDimIdentityMap(rank)};
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);

@@ -426,9 +426,9 @@ struct TopKLowering : OpRewritePattern<attn::TopKOp> {
 };
 
 /// A Conv1D that convert-attn-to-runtime left here (few input channels) as
-/// a dense layer over unfolded windows: cols[b, t, k, c] = x[b, t·s + k, c]
-/// (zero padded), then `[B, T', K·C] × [K·C, O]` with the weight permuted
-/// to `[O, K, C]` (weight-only, so prepared once).
+/// a dense layer over unfolded windows: cols[b, t, k, c] = x[b, t·s + k -
+/// left, c] (zero outside x), then `[B, T', K·C] × [K·C, O]` with the weight
+/// permuted to `[O, K, C]` (weight-only, so prepared once).
 struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(attn::Conv1DOp op,
@@ -441,34 +441,45 @@ struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
     int64_t left = op.getPadLeft(), right = op.getPadRight();
     Type f32 = rw.getF32Type();
     Value x = op.getInput();
-    if (left || right) {
-      auto paddedType =
-          RankedTensorType::get({batch, steps + left + right, channels}, f32);
-      x = tensor::InsertSliceOp::create(
-          rw, loc, x, filled(rw, loc, paddedType, 0.0),
-          ArrayRef<OpFoldResult>{rw.getIndexAttr(0), rw.getIndexAttr(left),
-                                 rw.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{rw.getIndexAttr(batch), rw.getIndexAttr(steps),
-                                 rw.getIndexAttr(channels)},
-          ArrayRef<OpFoldResult>{rw.getIndexAttr(1), rw.getIndexAttr(1),
-                                 rw.getIndexAttr(1)});
-    }
     auto colsType =
         RankedTensorType::get({batch, outSteps, kernel, channels}, f32);
     // A gather, kept out of linalg: elementwise fusion would pull its window
     // map (t·s + k) into the dense product, which then cannot be vectorized.
+    // The zero padding is a bound test here, not a padded copy of x: inside
+    // a decoder step (Tacotron2's location features) that copy was a whole
+    // buffer written every step (two launches a step on the GPU).
     int64_t stride = op.getStride();
     Value cols = tensor::GenerateOp::create(
         rw, loc, colsType, ValueRange{},
         [&](OpBuilder &nb, Location l, ValueRange idx) {
+          auto index = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(nb, l, v);
+          };
           Value step = arith::AddIOp::create(
-              nb, l,
-              arith::MulIOp::create(nb, l, idx[1],
-                                    arith::ConstantIndexOp::create(nb, l, stride)),
+              nb, l, arith::MulIOp::create(nb, l, idx[1], index(stride)),
               idx[2]);
+          if (!left && !right) {
+            tensor::YieldOp::create(
+                nb, l,
+                tensor::ExtractOp::create(nb, l, x,
+                                          ValueRange{idx[0], step, idx[3]}));
+            return;
+          }
+          step = arith::SubIOp::create(nb, l, step, index(left));
+          Value inside = arith::AndIOp::create(
+              nb, l,
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, step,
+                                    index(0)),
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, step,
+                                    index(steps)));
+          // Outside, read step 0 (always there) and yield zero instead.
+          Value safe = arith::SelectOp::create(nb, l, inside, step, index(0));
           Value v = tensor::ExtractOp::create(nb, l, x,
-                                              ValueRange{idx[0], step, idx[3]});
-          tensor::YieldOp::create(nb, l, v);
+                                              ValueRange{idx[0], safe, idx[3]});
+          Value zero =
+              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0f));
+          tensor::YieldOp::create(
+              nb, l, arith::SelectOp::create(nb, l, inside, v, zero));
         });
     cols = tensor::CollapseShapeOp::create(
         rw, loc, RankedTensorType::get({batch, outSteps, kernel * channels}, f32),

@@ -10,6 +10,7 @@
 #ifndef HEED_COMPILER_CONVERSION_LOOPSTOGPU_BUFFERACCESSES_H
 #define HEED_COMPILER_CONVERSION_LOOPSTOGPU_BUFFERACCESSES_H
 
+#include "compiler/Transforms/BufferRoots.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -17,20 +18,7 @@
 
 namespace heed {
 
-/// The buffer `buffer` views (through subviews, reshapes, casts). Unlike
-/// rootBuffer (BufferRoots.h) this stops at a loop-carried value: which
-/// buffer that is changes from one iteration to the next.
-mlir::Value viewedBuffer(mlir::Value buffer);
-
-/// Whether two viewed buffers may be one. Two allocations, two function
-/// arguments (distinct buffers the runtime passes: inputs, weights,
-/// outputs) or two globals of different names are distinct; so are an
-/// allocation and a global; an allocation is distinct from a function
-/// argument, and from a loop-carried value of a loop it is made inside (a
-/// carried buffer is live); two buffers carried by loops are distinct when
-/// no allocation or argument can flow into both (through the loops' inits
-/// and yields: they are live at once). Anything else may alias.
-bool mayAlias(mlir::Value a, mlir::Value b);
+// viewedBuffer and mayAlias: compiler/Transforms/BufferRoots.h.
 
 /// The part of a viewed buffer an access reaches: the box (in the
 /// buffer's coordinates) of a subview with static offsets and sizes and
