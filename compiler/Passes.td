@@ -264,12 +264,22 @@ def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg", "mlir::func::FuncOp"> {
     A beam's `attn.gather_rows` is a loop of row copies (memcpy on the CPU),
     or with `gather-elementwise` (the GPU targets) one element-wise generic
     that reads each element's row number: one kernel, not host code that
-    reads every row number.
+    reads every row number. A Conv1D over few input channels is a dense
+    product over its unfolded windows (a `tensor.generate` reading zero
+    outside the input), or with `direct-convolution` (the GPU targets),
+    where a window has at most 64 terms, one product whose body reads the
+    input at `t·s + k − left` itself (one thread per output there; the
+    unfolding is a kernel of its own, and Tacotron2's location
+    convolution runs every decoder step).
   }];
   let options = [
     Option<"gatherElementwise", "gather-elementwise", "bool",
            /*default=*/"false",
            "attn.gather_rows as one element-wise linalg.generic">,
+    Option<"directConvolution", "direct-convolution", "bool",
+           /*default=*/"false",
+           "a Conv1D of at most 64 terms a window as one product that reads "
+           "its input itself (no unfolded windows)">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
@@ -397,7 +407,10 @@ def MaterializeGatheredOperands
     and nothing else reading what it reads) has a factor that runs over a
     reduction dim and would make a tensor no larger than the result, the
     factor goes into a tensor of its own (a parallel generic over the dims
-    it depends on), and the product reads it: a plain contraction.
+    it depends on), and the product reads it: a plain contraction. A factor
+    that reads no input (its gather indexed by the loop alone: a small
+    convolution's window, `convert-attn-to-linalg{direct-convolution}`)
+    stays where it is.
 
     ```mlir
     %p = linalg.generic {... ["parallel", "reduction", "parallel", "parallel"]}

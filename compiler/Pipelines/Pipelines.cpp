@@ -94,9 +94,11 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
     pm.addPass(createConvertAttnToRuntime(runtime));
   }
   // Everything else in attn maps onto linalg generics on tensors (on the
-  // GPU a beam's row gathers are one kernel, not host copies).
+  // GPU a beam's row gathers are one kernel, not host copies, and a small
+  // convolution one kernel, not its unfolded windows and a product).
   ConvertAttnToLinalgOptions linalg;
   linalg.gatherElementwise = options.targetsGPU();
+  linalg.directConvolution = options.targetsGPU();
   pm.addNestedPass<func::FuncOp>(createConvertAttnToLinalg(linalg));
   // Weight transposes and slices do not depend on the fused loops' rows:
   // hoist them to the top level...

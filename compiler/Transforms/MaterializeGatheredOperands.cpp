@@ -131,8 +131,11 @@ bool materialize(linalg::GenericOp op) {
       continue;
     std::optional<GatheredFactor> factor = gatheredFactor(op, factorValue);
     // Every op of the body is the factor's, the product, the sum or the
-    // yield: nothing else reads what is taken out.
-    if (!factor || factor->ops.size() + 3 != body.getOperations().size())
+    // yield: nothing else reads what is taken out. A factor of loop indices
+    // alone (a small convolution's window, which convert-attn-to-linalg
+    // reads directly on purpose) is no lookup: it stays.
+    if (!factor || factor->ops.size() + 3 != body.getOperations().size() ||
+        factor->inputs.empty())
       continue;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     bool overReduction = false;

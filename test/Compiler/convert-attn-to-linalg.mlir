@@ -1,4 +1,5 @@
 // RUN: heed-opt %s --convert-attn-to-linalg --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: heed-opt %s --convert-attn-to-linalg=direct-convolution --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=DIRECT
 
 // CHECK-LABEL: func @dense_softmax
 func.func @dense_softmax(%x: tensor<8x10xf32>, %w: tensor<16x10xf32>, %b: tensor<16xf32>) -> tensor<8x16xf32> {
@@ -145,6 +146,21 @@ func.func @dynamic(%x: tensor<?x10xf32>) -> tensor<?x10xf32> {
 // CHECK: tensor.yield %[[Y]]
 // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0], [1], [2, 3]] : tensor<1x200x31x1xf32> into tensor<1x200x31xf32>
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel"]{{.*}} ins(%[[FLAT]], %{{.*}} : tensor<1x200x31xf32>, tensor<31x32xf32>)
+// With direct-convolution (the GPU targets), 31 terms a window: one
+// product over (b, t, o, r) whose body reads x at t + r - 15 itself, zero
+// outside; the weight as [K·C, O].
+// DIRECT-LABEL: func @conv_unfolded
+// DIRECT-SAME: (%[[X:.*]]: tensor<1x200x1xf32>
+// DIRECT-NOT: tensor.generate
+// DIRECT: %[[W:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2]] : tensor<31x1x32xf32> into tensor<31x32xf32>
+// DIRECT: linalg.generic {indexing_maps = [#[[WMAP:.*]], #[[OMAP:.*]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[W]] : tensor<31x32xf32>) outs(%{{.*}} : tensor<1x200x32xf32>)
+// DIRECT: %[[R:.*]] = linalg.index 3 : index
+// DIRECT: %[[T:.*]] = linalg.index 1 : index
+// DIRECT: %[[TK:.*]] = arith.addi %{{.*}}, %[[R]] : index
+// DIRECT: %[[STEP:.*]] = arith.subi %[[TK]], %{{.*}} : index
+// DIRECT: %[[IN:.*]] = arith.andi
+// DIRECT: %[[SAFE:.*]] = arith.select %[[IN]], %[[STEP]], %{{.*}} : index
+// DIRECT: tensor.extract %[[X]][%{{.*}}, %[[SAFE]], %{{.*}}]
 func.func @conv_unfolded(%x: tensor<1x200x1xf32>, %w: tensor<32x1x31xf32>, %b: tensor<32xf32>) -> tensor<1x200x32xf32> {
   %y = attn.conv1d %x, %w, %b {stride = 1 : i64, pad_left = 15 : i64, pad_right = 15 : i64}
       : (tensor<1x200x1xf32>, tensor<32x1x31xf32>, tensor<32xf32>) -> tensor<1x200x32xf32>

@@ -143,3 +143,27 @@ func.func @other_factor_computed(%ids: tensor<4xindex>, %table: tensor<5x8xf32>,
   } -> tensor<4x12xf32>
   return %p : tensor<4x12xf32>
 }
+
+// -----
+
+// A factor indexed by the loop alone (a small convolution's window, read
+// directly on purpose): no lookup, nothing to materialize.
+// CHECK-LABEL: func.func @window_product
+// CHECK-NOT: tensor.empty
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: tensor.extract
+func.func @window_product(%x: tensor<20xf32>, %w: tensor<4x8xf32>, %init: tensor<16x8xf32>) -> tensor<16x8xf32> {
+  %p = linalg.generic {indexing_maps = [affine_map<(t, o, k) -> (k, o)>, affine_map<(t, o, k) -> (t, o)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w : tensor<4x8xf32>) outs(%init : tensor<16x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = linalg.index 0 : index
+    %k = linalg.index 2 : index
+    %s = arith.addi %t, %k : index
+    %e = tensor.extract %x[%s] : tensor<20xf32>
+    %m = arith.mulf %e, %in : f32
+    %a = arith.addf %out, %m : f32
+    linalg.yield %a : f32
+  } -> tensor<16x8xf32>
+  return %p : tensor<16x8xf32>
+}

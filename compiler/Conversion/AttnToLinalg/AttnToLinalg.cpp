@@ -589,7 +589,8 @@ struct ConvertAttnToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     populateAttnToLinalgPatterns(patterns);
-    populateSequenceToLinalgPatterns(patterns, gatherElementwise);
+    populateSequenceToLinalgPatterns(patterns, gatherElementwise,
+                                     directConvolution);
     ConversionTarget target(getContext());
     target.addIllegalDialect<attn::AttnDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

@@ -40,9 +40,12 @@ elementwise(mlir::OpBuilder &b, mlir::Location loc,
 /// Patterns for the generated recurrent cells, batch normalization,
 /// embedding and argmax (SequenceToLinalg.cpp); `gatherElementwise`: a
 /// beam's row gathers as one element-wise generic (the GPU targets) rather
-/// than a loop of row copies.
+/// than a loop of row copies; `directConvolution`: a Conv1D of few terms a
+/// window as one product that reads its input itself (the GPU targets)
+/// rather than a product over its unfolded windows.
 void populateSequenceToLinalgPatterns(mlir::RewritePatternSet &patterns,
-                                      bool gatherElementwise = false);
+                                      bool gatherElementwise = false,
+                                      bool directConvolution = false);
 
 /// The fast-math flags of all Heed arithmetic (compiler/Transforms/FastMath.h).
 mlir::arith::FastMathFlagsAttr fastMath(mlir::OpBuilder &b);

@@ -425,22 +425,35 @@ struct TopKLowering : OpRewritePattern<attn::TopKOp> {
   }
 };
 
+/// A direct convolution's most terms a window (K·C): one thread per output
+/// runs them in a loop; longer windows are unfolded for the tiled products.
+constexpr int64_t kMaxDirectConvolutionTerms = 64;
+
 /// A Conv1D that convert-attn-to-runtime left here (few input channels) as
 /// a dense layer over unfolded windows: cols[b, t, k, c] = x[b, t·s + k -
 /// left, c] (zero outside x), then `[B, T', K·C] × [K·C, O]` with the weight
 /// permuted to `[O, K, C]` (weight-only, so prepared once).
+/// With `direct` (the GPU targets) and at most kMaxDirectConvolutionTerms
+/// terms a window, one product whose body reads x itself:
+/// out[b, t, o] = Σ_r x[b, t·s + r / C − left, r % C] · W'[r, o] (zero
+/// outside x), with W' the weight as `[K·C, O]`.
 struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
-  using OpRewritePattern::OpRewritePattern;
+  Conv1DLowering(MLIRContext *ctx, bool direct)
+      : OpRewritePattern(ctx), direct(direct) {}
+  bool direct;
+
   LogicalResult matchAndRewrite(attn::Conv1DOp op,
                                 PatternRewriter &rw) const override {
+    if (direct && typeOf(op.getWeight()).getDimSize(1) *
+                          typeOf(op.getWeight()).getDimSize(2) <=
+                      kMaxDirectConvolutionTerms)
+      return lowerDirect(op, rw);
     Location loc = op.getLoc();
     RankedTensorType xType = typeOf(op.getInput()), wType = typeOf(op.getWeight());
-    int64_t batch = xType.getDimSize(0), steps = xType.getDimSize(1),
-            channels = xType.getDimSize(2), outs = wType.getDimSize(0),
-            kernel = wType.getDimSize(2), outSteps = op.getType().getDimSize(1);
-    int64_t left = op.getPadLeft(), right = op.getPadRight();
+    int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(2),
+            outs = wType.getDimSize(0), kernel = wType.getDimSize(2),
+            outSteps = op.getType().getDimSize(1);
     Type f32 = rw.getF32Type();
-    Value x = op.getInput();
     auto colsType =
         RankedTensorType::get({batch, outSteps, kernel, channels}, f32);
     // A gather, kept out of linalg: elementwise fusion would pull its window
@@ -448,38 +461,11 @@ struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
     // The zero padding is a bound test here, not a padded copy of x: inside
     // a decoder step (Tacotron2's location features) that copy was a whole
     // buffer written every step (two launches a step on the GPU).
-    int64_t stride = op.getStride();
     Value cols = tensor::GenerateOp::create(
         rw, loc, colsType, ValueRange{},
         [&](OpBuilder &nb, Location l, ValueRange idx) {
-          auto index = [&](int64_t v) {
-            return arith::ConstantIndexOp::create(nb, l, v);
-          };
-          Value step = arith::AddIOp::create(
-              nb, l, arith::MulIOp::create(nb, l, idx[1], index(stride)),
-              idx[2]);
-          if (!left && !right) {
-            tensor::YieldOp::create(
-                nb, l,
-                tensor::ExtractOp::create(nb, l, x,
-                                          ValueRange{idx[0], step, idx[3]}));
-            return;
-          }
-          step = arith::SubIOp::create(nb, l, step, index(left));
-          Value inside = arith::AndIOp::create(
-              nb, l,
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, step,
-                                    index(0)),
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, step,
-                                    index(steps)));
-          // Outside, read step 0 (always there) and yield zero instead.
-          Value safe = arith::SelectOp::create(nb, l, inside, step, index(0));
-          Value v = tensor::ExtractOp::create(nb, l, x,
-                                              ValueRange{idx[0], safe, idx[3]});
-          Value zero =
-              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0f));
           tensor::YieldOp::create(
-              nb, l, arith::SelectOp::create(nb, l, inside, v, zero));
+              nb, l, windowElement(nb, l, op, idx[0], idx[1], idx[2], idx[3]));
         });
     cols = tensor::CollapseShapeOp::create(
         rw, loc, RankedTensorType::get({batch, outSteps, kernel * channels}, f32),
@@ -493,14 +479,85 @@ struct Conv1DLowering : OpRewritePattern<attn::Conv1DOp> {
                                            attn::ActivationKind::none));
     return success();
   }
+
+  /// x[b, t·s + k − left, c] of `op`'s input, zero outside it.
+  static Value windowElement(OpBuilder &b, Location l, attn::Conv1DOp op,
+                             Value batch, Value t, Value k, Value c) {
+    auto index = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(b, l, v);
+    };
+    Value x = op.getInput();
+    int64_t steps = typeOf(x).getDimSize(1);
+    int64_t left = op.getPadLeft(), right = op.getPadRight();
+    Value step = arith::AddIOp::create(
+        b, l, arith::MulIOp::create(b, l, t, index(op.getStride())), k);
+    if (!left && !right)
+      return tensor::ExtractOp::create(b, l, x, ValueRange{batch, step, c});
+    step = arith::SubIOp::create(b, l, step, index(left));
+    Value inside = arith::AndIOp::create(
+        b, l,
+        arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, step, index(0)),
+        arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, step,
+                              index(steps)));
+    // Outside, read step 0 (always there) and yield zero instead.
+    Value safe = arith::SelectOp::create(b, l, inside, step, index(0));
+    Value v = tensor::ExtractOp::create(b, l, x, ValueRange{batch, safe, c});
+    Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+    return arith::SelectOp::create(b, l, inside, v, zero);
+  }
+
+  LogicalResult lowerDirect(attn::Conv1DOp op, PatternRewriter &rw) const {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    RankedTensorType wType = typeOf(op.getWeight()), outType = op.getType();
+    int64_t outs = wType.getDimSize(0), channels = wType.getDimSize(1),
+            kernel = wType.getDimSize(2), terms = kernel * channels;
+    // [O, C, K] → [K, C, O] → [K·C, O]: weight-only, so prepared once.
+    Value weight = attn::PermuteOp::create(rw, loc, op.getWeight(),
+                                           ArrayRef<int64_t>{2, 1, 0});
+    weight = tensor::CollapseShapeOp::create(
+        rw, loc, RankedTensorType::get({terms, outs}, rw.getF32Type()), weight,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    Value init = op.getBias() ? elementwise(rw, loc, outType, op.getBias(),
+                                            [](OpBuilder &, Location,
+                                               ValueRange a) { return a[0]; })
+                              : filled(rw, loc, outType, 0.0);
+    // Iterations (b, t, o, r): the weight at (r, o), the output at (b, t, o).
+    AffineExpr b = getAffineDimExpr(0, ctx), t = getAffineDimExpr(1, ctx),
+               o = getAffineDimExpr(2, ctx), r = getAffineDimExpr(3, ctx);
+    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {r, o}, ctx),
+                                   AffineMap::get(4, 0, {b, t, o}, ctx)};
+    SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+    auto generic = linalg::GenericOp::create(
+        rw, loc, outType, ValueRange{weight}, init, maps, iters,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value term = linalg::IndexOp::create(nb, l, 3);
+          Value k = term, c = arith::ConstantIndexOp::create(nb, l, 0);
+          if (channels > 1) {
+            Value width = arith::ConstantIndexOp::create(nb, l, channels);
+            k = arith::DivUIOp::create(nb, l, term, width);
+            c = arith::RemUIOp::create(nb, l, term, width);
+          }
+          Value x = windowElement(nb, l, op, linalg::IndexOp::create(nb, l, 0),
+                                  linalg::IndexOp::create(nb, l, 1), k, c);
+          Value m = arith::MulFOp::create(nb, l, x, a[0], fastMath(nb));
+          Value sum = arith::AddFOp::create(nb, l, a[1], m, fastMath(nb));
+          linalg::YieldOp::create(nb, l, sum);
+        });
+    rw.replaceOp(op, generic.getResult(0));
+    return success();
+  }
 };
 
 } // namespace
 
 void heed::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
-                                            bool gatherElementwise) {
+                                            bool gatherElementwise,
+                                            bool directConvolution) {
   patterns.add<LstmCellLowering, GruCellLowering, BatchNormLowering,
-               EmbeddingLowering, ArgmaxLowering, TopKLowering, Conv1DLowering>(
+               EmbeddingLowering, ArgmaxLowering, TopKLowering>(
       patterns.getContext());
+  patterns.add<Conv1DLowering>(patterns.getContext(), directConvolution);
   patterns.add<GatherRowsLowering>(patterns.getContext(), gatherElementwise);
 }
