@@ -1430,8 +1430,12 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
     argmax of the same sizes (two outputs, the maximum and its index;
     `better = cmpf ogt x, max` selects both, so the first maximum wins):
     each thread keeps the first maximum of its share, and the tree keeps
-    the larger partial or, on a tie, the one with the smaller index. With
-    `on-host`, the same kernel as loops on the CPU (see
+    the larger partial or, on a tie, the one with the smaller index. An
+    output set from its initial value by a copy just before the op (among
+    the allocations and copies there: a decoder step's argmax, whose -inf
+    and index 0 are copied into fresh outputs every step; a bias) is
+    combined with that copy's source instead, and the copy, a launch of its
+    own, goes. With `on-host`, the same kernel as loops on the CPU (see
     heed-build-flash-attention-kernels).
 
     ```mlir

@@ -119,6 +119,45 @@ func.func @argmax(%logits: memref<1x1000xf32>, %max: memref<1xf32>, %at: memref<
 
 // -----
 
+// The argmax's outputs set from their initial values by copies right before
+// it (a decoder step's argmax: -inf and index 0, made once before the loop,
+// copied into fresh outputs each step): thread 0 compares with the copies'
+// sources, and the copies (a launch of their own) are gone.
+// CHECK-LABEL: func.func @argmax_init_copies
+// CHECK-SAME: (%[[L:[^:]*]]: memref<1x1000xf32>, %[[MAX0:[^:]*]]: memref<1xf32>, %[[AT0:[^:]*]]: memref<1xf32>)
+// CHECK-NOT: memref.copy
+// CHECK: %[[MAX:.*]] = memref.alloc() : memref<1xf32>
+// CHECK: %[[AT:.*]] = memref.alloc() : memref<1xf32>
+// CHECK-NOT: memref.copy
+// CHECK: gpu.launch
+// CHECK: %[[MV:.*]] = memref.load %[[MAX0]][%c0]
+// CHECK: %[[MI:.*]] = memref.load %[[AT0]][%c0]
+// CHECK: arith.select %{{.*}}, %{{.*}}, %[[MV]]
+// CHECK: memref.store %{{.*}}, %[[MAX]][%c0]
+// CHECK: arith.select %{{.*}}, %{{.*}}, %[[MI]]
+// CHECK: memref.store %{{.*}}, %[[AT]][%c0]
+func.func @argmax_init_copies(%logits: memref<1x1000xf32>, %max0: memref<1xf32>, %at0: memref<1xf32>) -> (memref<1xf32>, memref<1xf32>) {
+  %max = memref.alloc() : memref<1xf32>
+  memref.copy %max0, %max : memref<1xf32> to memref<1xf32>
+  %at = memref.alloc() : memref<1xf32>
+  memref.copy %at0, %at : memref<1xf32> to memref<1xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%logits : memref<1x1000xf32>) outs(%max, %at : memref<1xf32>, memref<1xf32>) {
+  ^bb0(%x: f32, %m: f32, %i: f32):
+    %j = linalg.index 1 : index
+    %j64 = arith.index_cast %j : index to i64
+    %jf = arith.sitofp %j64 : i64 to f32
+    %better = arith.cmpf ogt, %x, %m : f32
+    %m2 = arith.select %better, %x, %m : f32
+    %i2 = arith.select %better, %jf, %i : f32
+    linalg.yield %m2, %i2 : f32, f32
+  }
+  return %max, %at : memref<1xf32>, memref<1xf32>
+}
+
+// -----
+
 // A matrix-vector product at batch 1 (one row of 160 times 160 × 384) into
 // its bias, copied into the accumulator right before: thread 0 of each
 // block adds the total to the bias itself, and the copy (a launch of its

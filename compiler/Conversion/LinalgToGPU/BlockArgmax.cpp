@@ -47,6 +47,11 @@ struct ArgmaxMatch {
   unsigned dim;                            // the reduction dim
   SmallVector<unsigned> parallel;
   SmallVector<int64_t> sizes;
+  /// Copies right before the op that only set the outputs' initial values
+  /// (initCopyOf), and where those values are read: the copies' sources,
+  /// or the outputs themselves.
+  memref::CopyOp initCopies[2];
+  Value inits[2];
 };
 
 /// Whether `v` is sitofp(index_cast(linalg.index `dim`)).
@@ -108,6 +113,11 @@ std::optional<ArgmaxMatch> match(linalg::GenericOp op) {
   m.keepIndex = keepIndex;
   m.element = keepMax.getTrueValue();
   m.index = keepIndex.getTrueValue();
+  for (unsigned i = 0; i < 2; ++i) {
+    m.initCopies[i] = initCopyOf(op, i, m.parallel.size());
+    m.inits[i] =
+        m.initCopies[i] ? m.initCopies[i].getSource() : op.getDpsInits()[i];
+  }
   return m;
 }
 
@@ -214,8 +224,8 @@ void lower(const ArgmaxMatch &m, bool onHost) {
       SmallVector<Value> atAt = operandIndices(maps.back(), values);
       Value tv = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
       Value ti = memref::LoadOp::create(b, loc, place.shared[1], c(b, 0));
-      Value mv = memref::LoadOp::create(b, loc, maxOut, maxAt);
-      Value mi = memref::LoadOp::create(b, loc, atOut, atAt);
+      Value mv = memref::LoadOp::create(b, loc, m.inits[0], maxAt);
+      Value mi = memref::LoadOp::create(b, loc, m.inits[1], atAt);
       // The elements come after what the outputs held: strictly greater.
       Value take =
           arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, tv, mv);
@@ -230,6 +240,9 @@ void lower(const ArgmaxMatch &m, bool onHost) {
   else
     emitBlockProgramLaunch(b, loc, p);
   op.erase();
+  for (memref::CopyOp copy : m.initCopies)
+    if (copy)
+      copy->erase();
 }
 
 } // namespace

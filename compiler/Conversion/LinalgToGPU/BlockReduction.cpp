@@ -66,27 +66,6 @@ std::optional<float> identityOf(Operation *op) {
   return std::nullopt;
 }
 
-/// Whether `copy` only sets the initial value of every output of `m`'s op:
-/// it writes the op's init, which the op (one block per output, every
-/// output) reads nowhere else and overwrites everywhere, from a buffer the
-/// op does not write.
-bool fillsEveryOutput(const BlockReductionMatch &m, memref::CopyOp copy) {
-  linalg::GenericOp op = m.op;
-  Value out = op.getDpsInits()[0];
-  AffineMap outMap = op.getIndexingMapsArray().back();
-  if (copy.getTarget() != out ||
-      cast<MemRefType>(copy.getSource().getType()).getShape() !=
-          cast<MemRefType>(out.getType()).getShape() ||
-      !outMap.isProjectedPermutation() ||
-      outMap.getNumResults() != m.parallel.size())
-    return false;
-  Value root = rootBuffer(out);
-  if (rootBuffer(copy.getSource()) == root)
-    return false;
-  return llvm::none_of(op.getDpsInputs(),
-                       [&](Value in) { return rootBuffer(in) == root; });
-}
-
 std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
   if (!onStaticF32Buffers(op) || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() == 0)
@@ -118,11 +97,10 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
       m.size(m.parallel) > kBlockReductionMaxOutputs)
     return std::nullopt;
   m.init = op.getDpsInits()[0];
-  if (auto copy = dyn_cast_or_null<memref::CopyOp>(op->getPrevNode()))
-    if (fillsEveryOutput(m, copy)) {
-      m.initCopy = copy;
-      m.init = copy.getSource();
-    }
+  if (memref::CopyOp copy = initCopyOf(op, 0, m.parallel.size())) {
+    m.initCopy = copy;
+    m.init = copy.getSource();
+  }
   return m;
 }
 
@@ -320,3 +298,52 @@ struct LowerReductionsToGPUPass
 };
 
 } // namespace
+
+memref::CopyOp heed::initCopyOf(linalg::GenericOp op, unsigned init,
+                                size_t parallelDims) {
+  Value out = op.getDpsInits()[init];
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(init));
+  if (!outMap.isProjectedPermutation() ||
+      outMap.getNumResults() != parallelDims)
+    return {};
+  Value root = rootBuffer(out);
+  auto writtenByOp = [&](Value v) {
+    return llvm::any_of(op.getDpsInits(), [&](Value o) {
+      return rootBuffer(o) == rootBuffer(v);
+    });
+  };
+  if (llvm::any_of(op.getDpsInputs(),
+                   [&](Value in) { return rootBuffer(in) == root; }))
+    return {};
+  // The allocations and copies right before the op, nearest first.
+  SmallVector<memref::CopyOp> copies;
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (isa<memref::AllocOp>(prev))
+      continue;
+    auto copy = dyn_cast<memref::CopyOp>(prev);
+    if (!copy)
+      break;
+    copies.push_back(copy);
+  }
+  memref::CopyOp found;
+  for (memref::CopyOp copy : copies)
+    if (copy.getTarget() == out) {
+      found = copy;
+      break;
+    }
+  if (!found ||
+      cast<MemRefType>(found.getSource().getType()).getShape() !=
+          cast<MemRefType>(out.getType()).getShape() ||
+      writtenByOp(found.getSource()))
+    return {};
+  // No other of those copies writes the source (after or before the found
+  // one: which value it held would depend on the order) or touches the
+  // init.
+  for (memref::CopyOp other : copies)
+    if (other != found &&
+        (rootBuffer(other.getTarget()) == rootBuffer(found.getSource()) ||
+         rootBuffer(other.getTarget()) == root ||
+         rootBuffer(other.getSource()) == root))
+      return {};
+  return found;
+}
