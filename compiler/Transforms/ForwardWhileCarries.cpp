@@ -35,7 +35,10 @@ bool onlyRead(Value buffer) {
         return false;
       continue;
     }
-    if (llvm::any_of(user->getResultTypes(), llvm::IsaPred<BaseMemRefType>))
+    // A terminator hands it on (scf.yield, scf.condition: pure ops, so the
+    // effects below would not say).
+    if (user->hasTrait<OpTrait::IsTerminator>() ||
+        llvm::any_of(user->getResultTypes(), llvm::IsaPred<BaseMemRefType>))
       return false;
     // (Ops with regions that take the buffer as an operand, scf.for's
     // iter_args, have no effects of their own to ask: no.)
