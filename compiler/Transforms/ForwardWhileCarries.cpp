@@ -143,9 +143,7 @@ struct ForwardWhileCarriesPass
         //   step, or a view of one: the next step writes elsewhere);
         // - nothing in the loop writes the initial buffer (or may: a call,
         //   a buffer carried by another loop the initial one may flow into).
-        Value source = copy.getSource();
-        while (auto cast = source.getDefiningOp<memref::CastOp>())
-          source = cast.getSource();
+        Value source = loop.getBeforeArguments()[i]; // (copyForwardedAt)
         Value yielded = yield.getResults()[i];
         auto fresh =
             heed::viewedBuffer(yielded).getDefiningOp<memref::AllocOp>();
