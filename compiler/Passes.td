@@ -1435,7 +1435,12 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
     the allocations and copies there: a decoder step's argmax, whose -inf
     and index 0 are copied into fresh outputs every step; a bias) is
     combined with that copy's source instead, and the copy, a launch of its
-    own, goes. With `on-host`, the same kernel as loops on the CPU (see
+    own, goes. So does an input that copies right before the op assemble
+    from parts side by side along one dim and that nothing else reads (a
+    cell's product over [x, h], a decoder's over [context, output]): each
+    element is read from the part it falls in (every part read at indices
+    clamped into it, the right one selected), where no copy among them and
+    not the op writes the parts. With `on-host`, the same kernel as loops on the CPU (see
     heed-build-flash-attention-kernels).
 
     ```mlir

@@ -277,3 +277,112 @@ func.func @one_output(%x: memref<256xf32>, %s: memref<f32>) {
   }
   return
 }
+
+// -----
+
+// An LSTM cell's product at batch 1 over [context, h] (64 + 96 = 160
+// elements), the parts copied side by side right before it: the kernel
+// reads each element from its part (both parts read at indices clamped
+// into them, the one the index falls in selected), and the copies, a
+// launch of their own, are gone with their views.
+// CHECK-LABEL: func.func @concatenated_input
+// CHECK-SAME: (%[[CTX:[^:]*]]: memref<1x64xf32>, %[[H:[^:]*]]: memref<2x96xf32>,
+// CHECK-NOT: memref.copy
+// CHECK: %[[HVIEW:.*]] = memref.subview %[[H]][1, 0]
+// CHECK-NOT: memref.copy
+// CHECK-NOT: memref.subview
+// CHECK-NOT: memref.alloc
+// CHECK: gpu.launch
+// CHECK: %[[K:.*]] = arith.minui %{{.*}}, %c159
+// CHECK: %[[KC:.*]] = arith.minsi %[[K]], %c63
+// CHECK: %[[C:.*]] = memref.load %[[CTX]][%{{.*}}, %[[KC]]]
+// CHECK: %[[KH:.*]] = arith.maxsi %{{.*}}, %c0
+// CHECK: %[[HV:.*]] = memref.load %[[HVIEW]][%{{.*}}, %[[KH]]]
+// CHECK: %[[IN:.*]] = arith.cmpi uge, %[[K]], %c64
+// CHECK: arith.select %[[IN]], %[[HV]], %[[C]]
+// CHECK-NOT: memref.copy
+// HOST-LABEL: func.func @concatenated_input
+// HOST-NOT: memref.copy
+// HOST: arith.select
+// HOST-NOT: memref.copy
+#xk = affine_map<(b, k, n) -> (b, k)>
+#kn = affine_map<(b, k, n) -> (k, n)>
+#bn = affine_map<(b, k, n) -> (b, n)>
+func.func @concatenated_input(%ctx: memref<1x64xf32>, %hs: memref<2x96xf32>,
+                              %w: memref<160x384xf32>, %acc: memref<1x384xf32>) {
+  %h = memref.subview %hs[1, 0] [1, 96] [1, 1] : memref<2x96xf32> to memref<1x96xf32, strided<[96, 1], offset: 96>>
+  %x = memref.alloc() : memref<1x160xf32>
+  %first = memref.subview %x[0, 0] [1, 64] [1, 1] : memref<1x160xf32> to memref<1x64xf32, strided<[160, 1]>>
+  memref.copy %ctx, %first : memref<1x64xf32> to memref<1x64xf32, strided<[160, 1]>>
+  %second = memref.subview %x[0, 64] [1, 96] [1, 1] : memref<1x160xf32> to memref<1x96xf32, strided<[160, 1], offset: 64>>
+  memref.copy %h, %second : memref<1x96xf32, strided<[96, 1], offset: 96>> to memref<1x96xf32, strided<[160, 1], offset: 64>>
+  linalg.generic {indexing_maps = [#xk, #kn, #bn], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<1x160xf32>, memref<160x384xf32>) outs(%acc : memref<1x384xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  }
+  memref.dealloc %x : memref<1x160xf32>
+  return
+}
+
+// -----
+
+// Concatenations whose copies stay: one also read after the product, one
+// with a part missing, and one whose part's source a later copy overwrites
+// (the product would read the new values).
+// CHECK-LABEL: func.func @concatenations_kept
+// CHECK-COUNT-2: memref.copy
+// CHECK: gpu.launch
+// CHECK: memref.copy %{{.*}}, %[[OTHER:.*]] :
+// CHECK: gpu.launch
+// CHECK-COUNT-3: memref.copy
+// CHECK: gpu.launch
+// HOST-LABEL: func.func @concatenations_kept
+// HOST-COUNT-2: memref.copy
+#xk = affine_map<(b, k, n) -> (b, k)>
+#kn = affine_map<(b, k, n) -> (k, n)>
+#bn = affine_map<(b, k, n) -> (b, n)>
+func.func @concatenations_kept(%ctx: memref<1x64xf32>, %h: memref<1x96xf32>,
+                               %w: memref<160x384xf32>, %acc: memref<1x384xf32>,
+                               %seen: memref<1x160xf32>) {
+  %x = memref.alloc() : memref<1x160xf32>
+  %x0 = memref.subview %x[0, 0] [1, 64] [1, 1] : memref<1x160xf32> to memref<1x64xf32, strided<[160, 1]>>
+  memref.copy %ctx, %x0 : memref<1x64xf32> to memref<1x64xf32, strided<[160, 1]>>
+  %x1 = memref.subview %x[0, 64] [1, 96] [1, 1] : memref<1x160xf32> to memref<1x96xf32, strided<[160, 1], offset: 64>>
+  memref.copy %h, %x1 : memref<1x96xf32> to memref<1x96xf32, strided<[160, 1], offset: 64>>
+  linalg.generic {indexing_maps = [#xk, #kn, #bn], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<1x160xf32>, memref<160x384xf32>) outs(%acc : memref<1x384xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %x, %seen : memref<1x160xf32> to memref<1x160xf32>
+  %y = memref.alloc() : memref<1x160xf32>
+  %y1 = memref.subview %y[0, 64] [1, 96] [1, 1] : memref<1x160xf32> to memref<1x96xf32, strided<[160, 1], offset: 64>>
+  memref.copy %h, %y1 : memref<1x96xf32> to memref<1x96xf32, strided<[160, 1], offset: 64>>
+  linalg.generic {indexing_maps = [#xk, #kn, #bn], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%y, %w : memref<1x160xf32>, memref<160x384xf32>) outs(%acc : memref<1x384xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  }
+  %z = memref.alloc() : memref<1x160xf32>
+  %z0 = memref.subview %z[0, 0] [1, 64] [1, 1] : memref<1x160xf32> to memref<1x64xf32, strided<[160, 1]>>
+  memref.copy %ctx, %z0 : memref<1x64xf32> to memref<1x64xf32, strided<[160, 1]>>
+  %z1 = memref.subview %z[0, 64] [1, 96] [1, 1] : memref<1x160xf32> to memref<1x96xf32, strided<[160, 1], offset: 64>>
+  memref.copy %h, %z1 : memref<1x96xf32> to memref<1x96xf32, strided<[160, 1], offset: 64>>
+  %h0 = memref.subview %seen[0, 0] [1, 96] [1, 1] : memref<1x160xf32> to memref<1x96xf32, strided<[160, 1]>>
+  memref.copy %h0, %h : memref<1x96xf32, strided<[160, 1]>> to memref<1x96xf32>
+  linalg.generic {indexing_maps = [#xk, #kn, #bn], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%z, %w : memref<1x160xf32>, memref<160x384xf32>) outs(%acc : memref<1x384xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/LinalgToGPU/BlockArgmax.h"
+#include "compiler/Conversion/LinalgToGPU/CopiedOperands.h"
 #include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
 #include "compiler/Conversion/LinalgToGPU/TreeRounds.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"

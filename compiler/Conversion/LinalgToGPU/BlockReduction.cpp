@@ -8,10 +8,13 @@
 // across the block through shared memory, and combines the result with
 // `out` once (or with the buffer a copy right before the op fills `out`
 // from: a bias broadcast into the accumulator costs no launch of its own).
+// An input that copies right before the op assemble from parts (an LSTM
+// cell's [x, h]) is read from the parts, and those copies go too.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/LinalgToGPU/BlockArgmax.h"
+#include "compiler/Conversion/LinalgToGPU/CopiedOperands.h"
 #include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
 #include "compiler/Conversion/LinalgToGPU/TreeRounds.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
@@ -46,6 +49,8 @@ struct BlockReductionMatch {
   /// fewer.
   memref::CopyOp initCopy;
   Value init;
+  /// Each input read from the parts copies assemble it from, where they do.
+  std::vector<std::optional<Concatenation>> concatenated;
   int64_t size(ArrayRef<unsigned> dims) const {
     int64_t s = 1;
     for (unsigned d : dims)
@@ -88,7 +93,8 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
         (inner.getNumRegions() != 0 || !isMemoryEffectFree(&inner) ||
          isa<linalg::IndexOp>(inner)))
       return std::nullopt;
-  BlockReductionMatch m{op, combiner, element, *identity, {}, {}, {}, {}, {}};
+  BlockReductionMatch m{op, combiner, element, *identity, {},
+                        {}, {},       {},      {},        {}};
   m.sizes = op.getStaticLoopRanges();
   for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
     (it == utils::IteratorType::parallel ? m.parallel : m.reduction)
@@ -101,6 +107,8 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
     m.initCopy = copy;
     m.init = copy.getSource();
   }
+  for (Value input : op.getDpsInputs())
+    m.concatenated.push_back(concatenationOf(op, input));
   return m;
 }
 
@@ -205,10 +213,14 @@ void lower(const BlockReductionMatch &m, bool onHost) {
                        m.reduction, m.sizes, values);
       IRMapping map;
       Block &body = op.getRegion().front();
-      for (unsigned i = 0; i < op.getNumDpsInputs(); ++i)
+      for (unsigned i = 0; i < op.getNumDpsInputs(); ++i) {
+        SmallVector<Value> at = operandIndices(maps[i], values);
         map.map(body.getArgument(i),
-                memref::LoadOp::create(b, loc, op.getDpsInputs()[i],
-                                       operandIndices(maps[i], values)));
+                m.concatenated[i]
+                    ? loadConcatenated(b, loc, *m.concatenated[i], at)
+                    : memref::LoadOp::create(b, loc, op.getDpsInputs()[i], at)
+                          .getResult());
+      }
       for (Operation &inner : body.without_terminator())
         if (&inner != m.combiner)
           b.clone(inner, map);
@@ -274,6 +286,19 @@ void lower(const BlockReductionMatch &m, bool onHost) {
   op.erase();
   if (m.initCopy)
     m.initCopy->erase();
+  // The concatenations' copies, then their views (an input read twice has
+  // them once).
+  llvm::SetVector<Operation *> dead;
+  for (const std::optional<Concatenation> &c : m.concatenated)
+    if (c)
+      for (memref::CopyOp copy : c->copies)
+        dead.insert(copy);
+  for (Operation *copy : dead) {
+    Operation *view = copy->getOperand(1).getDefiningOp();
+    copy->erase();
+    if (view && view->use_empty())
+      view->erase();
+  }
 }
 
 struct LowerReductionsToGPUPass
@@ -298,52 +323,3 @@ struct LowerReductionsToGPUPass
 };
 
 } // namespace
-
-memref::CopyOp heed::initCopyOf(linalg::GenericOp op, unsigned init,
-                                size_t parallelDims) {
-  Value out = op.getDpsInits()[init];
-  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(init));
-  if (!outMap.isProjectedPermutation() ||
-      outMap.getNumResults() != parallelDims)
-    return {};
-  Value root = rootBuffer(out);
-  auto writtenByOp = [&](Value v) {
-    return llvm::any_of(op.getDpsInits(), [&](Value o) {
-      return rootBuffer(o) == rootBuffer(v);
-    });
-  };
-  if (llvm::any_of(op.getDpsInputs(),
-                   [&](Value in) { return rootBuffer(in) == root; }))
-    return {};
-  // The allocations and copies right before the op, nearest first.
-  SmallVector<memref::CopyOp> copies;
-  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    if (isa<memref::AllocOp>(prev))
-      continue;
-    auto copy = dyn_cast<memref::CopyOp>(prev);
-    if (!copy)
-      break;
-    copies.push_back(copy);
-  }
-  memref::CopyOp found;
-  for (memref::CopyOp copy : copies)
-    if (copy.getTarget() == out) {
-      found = copy;
-      break;
-    }
-  if (!found ||
-      cast<MemRefType>(found.getSource().getType()).getShape() !=
-          cast<MemRefType>(out.getType()).getShape() ||
-      writtenByOp(found.getSource()))
-    return {};
-  // No other of those copies writes the source (after or before the found
-  // one: which value it held would depend on the order) or touches the
-  // init.
-  for (memref::CopyOp other : copies)
-    if (other != found &&
-        (rootBuffer(other.getTarget()) == rootBuffer(found.getSource()) ||
-         rootBuffer(other.getTarget()) == root ||
-         rootBuffer(other.getSource()) == root))
-      return {};
-  return found;
-}

@@ -44,16 +44,6 @@ inline bool onStaticF32Buffers(mlir::linalg::GenericOp op) {
   return true;
 }
 
-/// The copy among the allocations and copies right before `op` that only
-/// sets the initial value of `op`'s init `init`: it writes that whole
-/// buffer, which `op` (one block per output, every output, the init's map
-/// over the `parallelDims` parallel dims) overwrites everywhere and reads
-/// nowhere else, from a buffer `op` does not write and no other of those
-/// copies writes. A block kernel reads the initial values from the copy's
-/// source instead (one launch fewer: the copy was a kernel of its own).
-mlir::memref::CopyOp initCopyOf(mlir::linalg::GenericOp op, unsigned init,
-                                size_t parallelDims);
-
 /// `p`'s steps as the tree's rounds over `shares` partials per output (a
 /// power of two): log2(shares) steps, nothing to stage in shared memory per
 /// step.

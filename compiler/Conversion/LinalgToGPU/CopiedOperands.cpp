@@ -1,0 +1,188 @@
+//===- CopiedOperands.cpp - Operands filled by copies right before --------===//
+//
+// Part of Heed. See CopiedOperands.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/LinalgToGPU/CopiedOperands.h"
+#include "compiler/Transforms/BufferRoots.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+using namespace heed;
+
+namespace {
+
+/// The copies among the allocations, views and copies right before `op`,
+/// nearest first: between each of them and `op` nothing else runs.
+SmallVector<memref::CopyOp> copiesRightBefore(Operation *op) {
+  SmallVector<memref::CopyOp> copies;
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (isa<memref::AllocOp, memref::SubViewOp>(prev))
+      continue;
+    auto copy = dyn_cast<memref::CopyOp>(prev);
+    if (!copy)
+      break;
+    copies.push_back(copy);
+  }
+  return copies;
+}
+
+} // namespace
+
+memref::CopyOp heed::initCopyOf(linalg::GenericOp op, unsigned init,
+                                size_t parallelDims) {
+  Value out = op.getDpsInits()[init];
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(init));
+  if (!outMap.isProjectedPermutation() ||
+      outMap.getNumResults() != parallelDims)
+    return {};
+  Value root = rootBuffer(out);
+  auto writtenByOp = [&](Value v) {
+    return llvm::any_of(op.getDpsInits(), [&](Value o) {
+      return rootBuffer(o) == rootBuffer(v);
+    });
+  };
+  if (llvm::any_of(op.getDpsInputs(),
+                   [&](Value in) { return rootBuffer(in) == root; }))
+    return {};
+  SmallVector<memref::CopyOp> copies = copiesRightBefore(op);
+  memref::CopyOp found;
+  for (memref::CopyOp copy : copies)
+    if (copy.getTarget() == out) {
+      found = copy;
+      break;
+    }
+  if (!found ||
+      cast<MemRefType>(found.getSource().getType()).getShape() !=
+          cast<MemRefType>(out.getType()).getShape() ||
+      writtenByOp(found.getSource()))
+    return {};
+  // No other of those copies writes the source (after or before the found
+  // one: which value it held would depend on the order) or touches the
+  // init.
+  for (memref::CopyOp other : copies)
+    if (other != found &&
+        (rootBuffer(other.getTarget()) == rootBuffer(found.getSource()) ||
+         rootBuffer(other.getTarget()) == root ||
+         rootBuffer(other.getSource()) == root))
+      return {};
+  return found;
+}
+
+std::optional<Concatenation> heed::concatenationOf(linalg::GenericOp op,
+                                                   Value input) {
+  if (!input.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  auto type = cast<MemRefType>(input.getType());
+  if (!type.hasStaticShape())
+    return std::nullopt;
+  ArrayRef<int64_t> shape = type.getShape();
+  SmallVector<memref::CopyOp> run = copiesRightBefore(op);
+  struct Part {
+    SmallVector<int64_t> offsets, sizes;
+    memref::CopyOp copy;
+  };
+  SmallVector<Part> parts;
+  for (OpOperand &use : input.getUses()) {
+    Operation *user = use.getOwner();
+    if (user == op.getOperation()) {
+      if (!op.isDpsInput(&use))
+        return std::nullopt;
+      continue;
+    }
+    if (isa<memref::DeallocOp>(user))
+      continue;
+    auto view = dyn_cast<memref::SubViewOp>(user);
+    if (!view || !view->hasOneUse() ||
+        view.getType().getRank() != type.getRank())
+      return std::nullopt;
+    auto copy = dyn_cast<memref::CopyOp>(*view->user_begin());
+    if (!copy || copy.getTarget() != view.getResult() ||
+        !llvm::is_contained(run, copy))
+      return std::nullopt;
+    auto isStatic = [](ArrayRef<int64_t> values) {
+      return llvm::none_of(values, ShapedType::isDynamic);
+    };
+    if (!isStatic(view.getStaticOffsets()) ||
+        !isStatic(view.getStaticSizes()) ||
+        llvm::any_of(view.getStaticStrides(), [](int64_t s) { return s != 1; }))
+      return std::nullopt;
+    parts.push_back({llvm::to_vector(view.getStaticOffsets()),
+                     llvm::to_vector(view.getStaticSizes()), copy});
+  }
+  if (parts.empty())
+    return std::nullopt;
+  // The one dim a part does not cover whole (dim 0 for a single part
+  // covering everything).
+  std::optional<unsigned> dim;
+  for (const Part &part : parts)
+    for (unsigned d = 0; d < shape.size(); ++d) {
+      if (part.offsets[d] == 0 && part.sizes[d] == shape[d])
+        continue;
+      if (dim && *dim != d)
+        return std::nullopt;
+      dim = d;
+    }
+  Concatenation c;
+  c.buffer = input;
+  c.dim = dim.value_or(0);
+  llvm::sort(parts, [&](const Part &x, const Part &y) {
+    return x.offsets[c.dim] < y.offsets[c.dim];
+  });
+  int64_t next = 0;
+  for (Part &part : parts) {
+    if (part.offsets[c.dim] != next)
+      return std::nullopt; // a gap or an overlap
+    next += part.sizes[c.dim];
+    c.offsets.push_back(part.offsets[c.dim]);
+    c.sizes.push_back(part.sizes[c.dim]);
+    c.sources.push_back(part.copy.getSource());
+    c.copies.push_back(part.copy);
+  }
+  if (next != shape[c.dim])
+    return std::nullopt;
+  // The kernel reads the sources when the op runs: nothing between the
+  // copies and the op (those copies) nor the op itself may write them.
+  for (Value source : c.sources) {
+    Value viewed = viewedBuffer(source);
+    for (memref::CopyOp copy : run)
+      if (mayAlias(viewed, viewedBuffer(copy.getTarget())))
+        return std::nullopt;
+    for (Value init : op.getDpsInits())
+      if (mayAlias(viewed, viewedBuffer(init)))
+        return std::nullopt;
+  }
+  return c;
+}
+
+Value heed::loadConcatenated(OpBuilder &b, Location loc, const Concatenation &c,
+                             ArrayRef<Value> indices) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value along = indices[c.dim];
+  Value element;
+  for (size_t part = 0; part < c.sources.size(); ++part) {
+    // The index into this part, clamped into it.
+    Value local = along;
+    if (c.offsets[part] != 0)
+      local = arith::MaxSIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, along, index(c.offsets[part])),
+          index(0));
+    if (part + 1 < c.sources.size())
+      local = arith::MinSIOp::create(b, loc, local, index(c.sizes[part] - 1));
+    SmallVector<Value> at(indices);
+    at[c.dim] = local;
+    Value value = memref::LoadOp::create(b, loc, c.sources[part], at);
+    if (part == 0) {
+      element = value;
+      continue;
+    }
+    Value inPart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                         along, index(c.offsets[part]));
+    element = arith::SelectOp::create(b, loc, inPart, value, element);
+  }
+  return element;
+}
