@@ -1,4 +1,4 @@
-//===- CopiedOperands.h - Operands that copies fill first ------*- C++ -*-===//
+//===- CopiedOperands.h - Operands that copies fill first -------*- C++ -*-===//
 //
 // Part of Heed. Bufferization leaves copies right before a linalg op that
 // only fill one of its buffers: a bias copied into the accumulator, the
