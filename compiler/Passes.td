@@ -938,6 +938,70 @@ def MergeIndependentLoops : Pass<"heed-merge-independent-loops",
                            "mlir::scf::SCFDialect"];
 }
 
+def PersistentTimeLoops : Pass<"heed-persistent-time-loops",
+                               "mlir::func::FuncOp"> {
+  let summary = "A time loop whose step is one launch of self-contained "
+                "blocks runs inside that launch";
+  let description = [{
+    A recurrent layer at batch 1 is a time loop whose step is one small
+    kernel: the date translator's encoder is 30 launches of 2 blocks (one
+    per direction), each costing more launch than work. A time loop
+    (`scf.for`, constant bounds) whose body is one mapped loop, ops without
+    memory effects (views, index math), and the states it carries, each
+    computed into a buffer the step allocates (with its ownership flag,
+    false at first, and the frees of the previous step's buffers), becomes
+    one mapped loop whose threads step through time, a `gpu.barrier` after
+    each step. The states alternate between two buffers allocated once:
+    step i writes the (i mod 2)th and reads the other (the initial state
+    at first); the loop's results are the buffers of the last step, and
+    the other buffers are freed after it.
+
+    Only where every block keeps to itself from step to step: the kernel
+    is one block, or a merged loop of one-block parts
+    (`heed-merge-independent-loops` marks it `heed.one_block_parts`; its
+    parts touch no buffer another writes within a step) each state of
+    which one part at most reads or writes (a state one part writes and
+    another reads at the next step keeps the loop on the host).
+
+    With `on-host` (the CPU-run schedule) the loop runs once per block,
+    its threads one after another each step: a block that read another
+    block's state would read it a whole recurrence early or late, which
+    the goldens catch.
+
+    ```mlir
+    %r:3 = scf.for %t = %c0 to %c30 step %c1
+        iter_args(%h = %h0, %owned = %false, ...) {
+      %new = memref.alloc() : memref<1x32xf32>
+      scf.parallel (%b, %th) = (%c0, %c0) to (%c2, %c32) ... {
+        ... reads %h, writes %new ...
+      } {mapping = [block_x, thread_x], heed.one_block_parts}
+      scf.if %owned { memref.dealloc %h }
+      scf.yield %new, %true, ...
+    }
+    // becomes
+    %p0 = memref.alloc() : memref<1x32xf32>
+    %p1 = memref.alloc() : memref<1x32xf32>
+    scf.parallel (%b, %th) = (%c0, %c0) to (%c2, %c32) ... {
+      scf.for %t = %c0 to %c30 step %c1 iter_args(%h = %h0) {
+        %new = arith.select %t_even, %p0, %p1 : memref<1x32xf32>
+        ... reads %h, writes %new ...
+        gpu.barrier
+        scf.yield %new
+      }
+    } {mapping = [block_x, thread_x]}
+    memref.dealloc %p0   // the last step (29) wrote %p1
+    ```
+  }];
+  let options = [
+    Option<"onHost", "on-host", "bool", /*default=*/"false",
+           "the blocks and threads as loops on the CPU">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::gpu::GPUDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def MergeGPUModules : Pass<"heed-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{

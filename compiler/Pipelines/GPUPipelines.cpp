@@ -116,6 +116,12 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // Neighbouring loops with no buffer in common as one launch (a decoder
   // step's state copies and small elementwise ops).
   pm.addNestedPass<func::FuncOp>(createMergeIndependentLoops());
+  // A time loop whose step is that one launch, each block keeping to
+  // itself (a recurrence at batch 1), inside the launch: one launch for
+  // all the steps, a barrier between them.
+  PersistentTimeLoopsOptions persistent;
+  persistent.onHost = options.target == Target::GPUScheduleOnCPU;
+  pm.addNestedPass<func::FuncOp>(createPersistentTimeLoops(persistent));
   // A stopping decoder's test of its running rows reads the newest count
   // the device has finished instead of waiting for each step's (extra
   // steps change nothing); on the CPU-run schedule, a count from a few

@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/LoopsToGPU/BufferAccesses.h"
+#include "compiler/Conversion/LoopsToGPU/ParallelLoops.h"
 #include "compiler/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -100,6 +101,9 @@ void merge(ArrayRef<MappedLoop> group) {
                                         ValueRange{c(blocks), c(threads)},
                                         ValueRange{c(1), c(1)});
   merged->setAttr("mapping", last->getAttr("mapping"));
+  if (llvm::all_of(group,
+                   [](const MappedLoop &loop) { return loop.blocks == 1; }))
+    merged->setAttr(kOneBlockPartsAttr, b.getUnitAttr());
   b.setInsertionPointToStart(merged.getBody());
   Value block = merged.getInductionVars()[0];
   Value thread = merged.getInductionVars()[1];

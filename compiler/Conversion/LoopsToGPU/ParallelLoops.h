@@ -22,6 +22,12 @@ namespace heed {
 /// in a decoder's step).
 void copyAsParallelLoop(mlir::memref::CopyOp copy);
 
+/// Set by heed-merge-independent-loops on a merged loop each of whose parts
+/// is one block (an `scf.if` on the block's index in its body): no block
+/// reads or writes what another writes within a launch.
+inline constexpr llvm::StringLiteral kOneBlockPartsAttr =
+    "heed.one_block_parts";
+
 /// The trip count of dimension `d` of `loop` when its bounds are constants.
 std::optional<int64_t> tripCount(mlir::scf::ParallelOp loop, unsigned d);
 
