@@ -1504,7 +1504,10 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
     cell's product over [x, h], a decoder's over [context, output]): each
     element is read from the part it falls in (every part read at indices
     clamped into it, the right one selected), where no copy among them and
-    not the op writes the parts. With `on-host`, the same kernel as loops on the CPU (see
+    not the op writes the parts; a part that an element-wise op computes
+    right before those copies (NMT's embedding lookup of the token) is
+    computed in the kernel as that op does, and the op goes too. With
+    `on-host`, the same kernel as loops on the CPU (see
     heed-build-flash-attention-kernels).
 
     ```mlir

@@ -386,3 +386,88 @@ func.func @concatenations_kept(%ctx: memref<1x64xf32>, %h: memref<1x96xf32>,
   }
   return
 }
+
+// -----
+
+// NMT's GRU input at batch 1: [h, embedding(token)], the embedding row
+// looked up by an element-wise op right before the copies. The kernel
+// looks the row up itself (the token loaded, the table read at it), and
+// the lookup, a launch of its own, goes with the copies. A lookup whose
+// rows are also read elsewhere stays, and the kernel reads its rows.
+// CHECK-LABEL: func.func @looked_up_part
+// CHECK-SAME: (%[[H:[^:]*]]: memref<1x96xf32>, %[[TOKEN:[^:]*]]: memref<1xf32>, %[[TABLE:[^:]*]]: memref<40x64xf32>,
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: memref.copy
+// CHECK: gpu.launch
+// CHECK: %[[K:.*]] = arith.minui %{{.*}}, %c159
+// CHECK: memref.load %[[H]]
+// CHECK: %[[E:.*]] = arith.maxsi %{{.*}}, %c0
+// CHECK: %[[TOK:.*]] = memref.load %[[TOKEN]][%{{.*}}]
+// CHECK: %[[ROW:.*]] = arith.fptosi %[[TOK]]
+// CHECK: memref.load %[[TABLE]][%{{.*}}, %[[E]]]
+// CHECK: arith.select
+// CHECK: gpu.terminator
+// CHECK: %[[E2:.*]] = memref.alloc
+// CHECK: linalg.generic {{.*}} outs(%[[E2]]
+// CHECK-NOT: memref.copy
+// CHECK: gpu.launch
+// CHECK: memref.load %[[E2]]
+// CHECK: memref.copy %[[E2]]
+// HOST-LABEL: func.func @looked_up_part
+// HOST-NOT: memref.copy
+// HOST: arith.fptosi
+#xk = affine_map<(b, k, n) -> (b, k)>
+#kn = affine_map<(b, k, n) -> (k, n)>
+#bn = affine_map<(b, k, n) -> (b, n)>
+func.func @looked_up_part(%h: memref<1x96xf32>, %token: memref<1xf32>, %table: memref<40x64xf32>,
+                          %w: memref<160x384xf32>, %acc: memref<1x384xf32>, %seen: memref<1x64xf32>) {
+  %c39 = arith.constant 39 : index
+  %e = memref.alloc() : memref<1x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, j) -> (b)>, affine_map<(b, j) -> (b, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%token : memref<1xf32>) outs(%e : memref<1x64xf32>) {
+  ^bb0(%t: f32, %out: f32):
+    %i = arith.fptosi %t : f32 to i32
+    %ix = arith.index_cast %i : i32 to index
+    %row = arith.minsi %ix, %c39 : index
+    %j = linalg.index 1 : index
+    %v = memref.load %table[%row, %j] : memref<40x64xf32>
+    linalg.yield %v : f32
+  }
+  %x = memref.alloc() : memref<1x160xf32>
+  %x0 = memref.subview %x[0, 0] [1, 96] [1, 1] : memref<1x160xf32> to memref<1x96xf32, strided<[160, 1]>>
+  memref.copy %h, %x0 : memref<1x96xf32> to memref<1x96xf32, strided<[160, 1]>>
+  %x1 = memref.subview %x[0, 96] [1, 64] [1, 1] : memref<1x160xf32> to memref<1x64xf32, strided<[160, 1], offset: 96>>
+  memref.copy %e, %x1 : memref<1x64xf32> to memref<1x64xf32, strided<[160, 1], offset: 96>>
+  linalg.generic {indexing_maps = [#xk, #kn, #bn], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<1x160xf32>, memref<160x384xf32>) outs(%acc : memref<1x384xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  }
+  %e2 = memref.alloc() : memref<1x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, j) -> (b)>, affine_map<(b, j) -> (b, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%token : memref<1xf32>) outs(%e2 : memref<1x64xf32>) {
+  ^bb0(%t: f32, %out: f32):
+    %i = arith.fptosi %t : f32 to i32
+    %ix = arith.index_cast %i : i32 to index
+    %row = arith.minsi %ix, %c39 : index
+    %j = linalg.index 1 : index
+    %v = memref.load %table[%row, %j] : memref<40x64xf32>
+    linalg.yield %v : f32
+  }
+  %y = memref.alloc() : memref<1x160xf32>
+  %y0 = memref.subview %y[0, 0] [1, 96] [1, 1] : memref<1x160xf32> to memref<1x96xf32, strided<[160, 1]>>
+  memref.copy %h, %y0 : memref<1x96xf32> to memref<1x96xf32, strided<[160, 1]>>
+  %y1 = memref.subview %y[0, 96] [1, 64] [1, 1] : memref<1x160xf32> to memref<1x64xf32, strided<[160, 1], offset: 96>>
+  memref.copy %e2, %y1 : memref<1x64xf32> to memref<1x64xf32, strided<[160, 1], offset: 96>>
+  linalg.generic {indexing_maps = [#xk, #kn, #bn], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%y, %w : memref<1x160xf32>, memref<160x384xf32>) outs(%acc : memref<1x384xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %e2, %seen : memref<1x64xf32> to memref<1x64xf32>
+  return
+}

@@ -299,6 +299,15 @@ void lower(const BlockReductionMatch &m, bool onHost) {
     if (view && view->use_empty())
       view->erase();
   }
+  // The parts' producers, now computed in the kernel.
+  llvm::SetVector<Operation *> producers;
+  for (const std::optional<Concatenation> &c : m.concatenated)
+    if (c)
+      for (linalg::GenericOp producer : c->producers)
+        if (producer)
+          producers.insert(producer);
+  for (Operation *producer : producers)
+    producer->erase();
 }
 
 struct LowerReductionsToGPUPass

@@ -5,9 +5,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/LinalgToGPU/CopiedOperands.h"
+#include "compiler/Conversion/LinalgToGPU/LoopIndices.h"
 #include "compiler/Transforms/BufferRoots.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace heed;
@@ -27,6 +30,91 @@ SmallVector<memref::CopyOp> copiesRightBefore(Operation *op) {
     copies.push_back(copy);
   }
   return copies;
+}
+
+/// The element-wise op right before `run` (the copies right before an op,
+/// nearest first) that computes `source` whole, and nothing else touches
+/// `source` but `use` and deallocations; reading nothing `run` or `inits`
+/// write.
+linalg::GenericOp producerOf(Value source, memref::CopyOp use,
+                             ArrayRef<memref::CopyOp> run, ValueRange inits) {
+  if (!source.getDefiningOp<memref::AllocOp>() || run.empty())
+    return {};
+  // The op before the run's first (farthest) op.
+  Operation *first = run.back();
+  while (Operation *prev = first->getPrevNode()) {
+    if (!isa<memref::AllocOp, memref::SubViewOp, memref::CopyOp>(prev))
+      break;
+    first = prev;
+  }
+  auto producer = dyn_cast_or_null<linalg::GenericOp>(first->getPrevNode());
+  if (!producer || !producer.hasPureBufferSemantics() ||
+      producer.getNumDpsInits() != 1 || producer.getDpsInits()[0] != source ||
+      producer.getNumParallelLoops() != producer.getNumLoops() ||
+      !producer.getMatchingIndexingMap(producer.getDpsInitOperand(0))
+           .isIdentity())
+    return {};
+  for (Operation *user : source.getUsers())
+    if (user != producer.getOperation() && user != use.getOperation() &&
+        !isa<memref::DeallocOp>(user))
+      return {};
+  Block &body = producer.getRegion().front();
+  if (!body.getArguments().back().use_empty())
+    return {};
+  // Its inputs read at loop dims or constants (computeElement).
+  for (AffineMap map : producer.getIndexingMapsArray())
+    for (AffineExpr e : map.getResults())
+      if (!isa<AffineDimExpr, AffineConstantExpr>(e))
+        return {};
+  // What it reads: its inputs and the buffers its body loads from.
+  SmallVector<Value> reads(producer.getDpsInputs());
+  for (Operation &inner : body.without_terminator()) {
+    if (auto load = dyn_cast<memref::LoadOp>(inner)) {
+      reads.push_back(load.getMemRef());
+      continue;
+    }
+    if (inner.getNumRegions() != 0 || !isMemoryEffectFree(&inner))
+      return {};
+  }
+  for (Value read : reads) {
+    if (!isa<MemRefType>(read.getType()))
+      continue;
+    Value viewed = viewedBuffer(read);
+    for (memref::CopyOp copy : run)
+      if (mayAlias(viewed, viewedBuffer(copy.getTarget())))
+        return {};
+    for (Value init : inits)
+      if (mayAlias(viewed, viewedBuffer(init)))
+        return {};
+  }
+  return producer;
+}
+
+/// The element `producer` computes at `indices` (its loop dims').
+Value computeElement(OpBuilder &b, Location loc, linalg::GenericOp producer,
+                     ArrayRef<Value> indices) {
+  IRMapping map;
+  Block &body = producer.getRegion().front();
+  SmallVector<AffineMap> maps = producer.getIndexingMapsArray();
+  for (OpOperand *input : producer.getDpsInputOperands()) {
+    BlockArgument arg = body.getArgument(input->getOperandNumber());
+    if (!isa<MemRefType>(input->get().getType())) {
+      map.map(arg, input->get()); // a scalar input
+      continue;
+    }
+    map.map(arg, memref::LoadOp::create(
+                     b, loc, input->get(),
+                     operandIndices(b, loc, maps[input->getOperandNumber()],
+                                    indices)));
+  }
+  for (Operation &inner : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+      map.map(index.getResult(), indices[index.getDim()]);
+      continue;
+    }
+    b.clone(inner, map);
+  }
+  return map.lookupOrDefault(body.getTerminator()->getOperand(0));
 }
 
 } // namespace
@@ -143,9 +231,13 @@ std::optional<Concatenation> heed::concatenationOf(linalg::GenericOp op,
   }
   if (next != shape[c.dim])
     return std::nullopt;
+  for (auto [source, copy] : llvm::zip(c.sources, c.copies))
+    c.producers.push_back(producerOf(source, copy, run, op.getDpsInits()));
   // The kernel reads the sources when the op runs: nothing between the
   // copies and the op (those copies) nor the op itself may write them.
-  for (Value source : c.sources) {
+  for (auto [source, producer] : llvm::zip(c.sources, c.producers)) {
+    if (producer)
+      continue; // computed where the kernel reads it (checked above)
     Value viewed = viewedBuffer(source);
     for (memref::CopyOp copy : run)
       if (mayAlias(viewed, viewedBuffer(copy.getTarget())))
@@ -175,7 +267,10 @@ Value heed::loadConcatenated(OpBuilder &b, Location loc, const Concatenation &c,
       local = arith::MinSIOp::create(b, loc, local, index(c.sizes[part] - 1));
     SmallVector<Value> at(indices);
     at[c.dim] = local;
-    Value value = memref::LoadOp::create(b, loc, c.sources[part], at);
+    Value value =
+        c.producers[part]
+            ? computeElement(b, loc, c.producers[part], at)
+            : memref::LoadOp::create(b, loc, c.sources[part], at).getResult();
     if (part == 0) {
       element = value;
       continue;

@@ -39,6 +39,10 @@ struct Concatenation {
   llvm::SmallVector<int64_t> offsets, sizes;
   llvm::SmallVector<mlir::Value> sources;
   llvm::SmallVector<mlir::memref::CopyOp> copies;
+  /// Per part, the element-wise op that computes its source right before
+  /// the copies (an embedding lookup), where there is one: the kernel
+  /// computes the part's elements itself, and the op goes too.
+  llvm::SmallVector<mlir::linalg::GenericOp> producers;
 };
 
 /// `op`'s input `input` as such a concatenation: an allocation whose only
@@ -46,13 +50,18 @@ struct Concatenation {
 /// each the target of one copy among the allocations, views and copies
 /// right before `op`, that tile it along one dim. No source may be written
 /// by `op` or by any of those copies (the kernel reads the sources where
-/// the copies did).
+/// the copies did). The part whose source an element-wise op computes
+/// right before those copies (all parallel, writing every element of a
+/// buffer nothing else uses, its body loads and ops without effects) is
+/// computed by the kernel the same way, where neither `op` nor the copies
+/// write what it reads.
 std::optional<Concatenation> concatenationOf(mlir::linalg::GenericOp op,
                                              mlir::Value input);
 
-/// The element of `c`'s buffer at `indices`, read from its parts: each
-/// part is read at indices clamped into it, the one `indices` fall in
-/// selected (no branch: the loads of an unrolled loop stay in flight).
+/// The element of `c`'s buffer at `indices`, read from its parts (or
+/// computed as their producers do): each part is read at indices clamped
+/// into it, the one `indices` fall in selected (no branch: the loads of an
+/// unrolled loop stay in flight).
 mlir::Value loadConcatenated(mlir::OpBuilder &b, mlir::Location loc,
                              const Concatenation &c,
                              llvm::ArrayRef<mlir::Value> indices);
