@@ -20,7 +20,6 @@
 #include "compiler/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -48,30 +47,12 @@ struct MappedLoop {
   BufferAccesses accesses;
 };
 
-bool isProcessor(Attribute a, gpu::Processor p) {
-  auto map = dyn_cast<gpu::ParallelLoopDimMappingAttr>(a);
-  return map && map.getProcessor() == p && map.getMap().isIdentity() &&
-         map.getBound().isIdentity();
-}
-
 /// `op` as a MappedLoop, when it is one whose accesses are all known.
 std::optional<MappedLoop> mappedLoop(scf::ParallelOp op) {
-  auto mapping = op->getAttrOfType<ArrayAttr>("mapping");
-  if (!mapping || mapping.size() != 2 || op.getNumLoops() != 2 ||
-      op.getNumResults() != 0 ||
-      !isProcessor(mapping[0], gpu::Processor::BlockX) ||
-      !isProcessor(mapping[1], gpu::Processor::ThreadX))
+  std::optional<MappedLoopSize> size = mappedLoopSize(op);
+  if (!size)
     return std::nullopt;
-  MappedLoop loop{op, 0, 0, {}};
-  for (auto [lb, step] : llvm::zip(op.getLowerBound(), op.getStep()))
-    if (getConstantIntValue(lb) != 0 || getConstantIntValue(step) != 1)
-      return std::nullopt;
-  std::optional<int64_t> blocks = getConstantIntValue(op.getUpperBound()[0]),
-                         threads = getConstantIntValue(op.getUpperBound()[1]);
-  if (!blocks || !threads || *blocks <= 0 || *threads <= 0)
-    return std::nullopt;
-  loop.blocks = *blocks;
-  loop.threads = *threads;
+  MappedLoop loop{op, size->blocks, size->threads, {}};
   // Every access through a buffer value; anything else (an unknown effect,
   // a barrier) keeps the loop alone.
   if (!collectBufferAccesses(op, loop.accesses))

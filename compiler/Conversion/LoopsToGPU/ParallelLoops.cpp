@@ -7,6 +7,7 @@
 #include "compiler/Conversion/LoopsToGPU/ParallelLoops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 using namespace mlir;
@@ -51,4 +52,26 @@ std::optional<int64_t> heed::tripCount(scf::ParallelOp loop, unsigned d) {
   if (!lb || !ub || !step || *step <= 0)
     return std::nullopt;
   return *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
+}
+
+std::optional<heed::MappedLoopSize> heed::mappedLoopSize(scf::ParallelOp loop) {
+  auto isProcessor = [](Attribute a, gpu::Processor p) {
+    auto map = dyn_cast<gpu::ParallelLoopDimMappingAttr>(a);
+    return map && map.getProcessor() == p && map.getMap().isIdentity() &&
+           map.getBound().isIdentity();
+  };
+  auto mapping = loop->getAttrOfType<ArrayAttr>("mapping");
+  if (!mapping || mapping.size() != 2 || loop.getNumLoops() != 2 ||
+      loop.getNumResults() != 0 ||
+      !isProcessor(mapping[0], gpu::Processor::BlockX) ||
+      !isProcessor(mapping[1], gpu::Processor::ThreadX))
+    return std::nullopt;
+  for (auto [lb, step] : llvm::zip(loop.getLowerBound(), loop.getStep()))
+    if (getConstantIntValue(lb) != 0 || getConstantIntValue(step) != 1)
+      return std::nullopt;
+  std::optional<int64_t> blocks = getConstantIntValue(loop.getUpperBound()[0]),
+                         threads = getConstantIntValue(loop.getUpperBound()[1]);
+  if (!blocks || !threads || *blocks <= 0 || *threads <= 0)
+    return std::nullopt;
+  return MappedLoopSize{*blocks, *threads};
 }

@@ -22,6 +22,14 @@ namespace heed {
 /// in a decoder's step).
 void copyAsParallelLoop(mlir::memref::CopyOp copy);
 
+/// The blocks and threads of a loop mapped onto (block x, thread x) by
+/// heed-map-parallel-loops-to-gpu: two dims from 0 by 1 to constants, no
+/// results. None for any other loop.
+struct MappedLoopSize {
+  int64_t blocks, threads;
+};
+std::optional<MappedLoopSize> mappedLoopSize(mlir::scf::ParallelOp loop);
+
 /// Set by heed-merge-independent-loops on a merged loop each of whose parts
 /// is one block (an `scf.if` on the block's index in its body): no block
 /// reads or writes what another writes within a launch.

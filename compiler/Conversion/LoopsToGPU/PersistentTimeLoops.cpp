@@ -56,12 +56,6 @@ struct TimeLoop {
   SmallVector<Operation *> frees;
 };
 
-bool isMappedTo(Attribute a, gpu::Processor p) {
-  auto map = dyn_cast<gpu::ParallelLoopDimMappingAttr>(a);
-  return map && map.getProcessor() == p && map.getMap().isIdentity() &&
-         map.getBound().isIdentity();
-}
-
 /// `op` frees the previous step's states under an ownership flag:
 /// `scf.if %flag { memref.dealloc (the base of) a carried state ... }`.
 bool freesStates(Operation &op, scf::ForOp loop, ArrayRef<unsigned> flags) {
@@ -182,21 +176,11 @@ std::optional<TimeLoop> match(scf::ForOp loop) {
     return std::nullopt;
   // The kernel: (block, thread) from 0 by 1 to constants, nothing else.
   scf::ParallelOp k = t.kernel;
-  auto mapping = k->getAttrOfType<ArrayAttr>("mapping");
-  if (!mapping || mapping.size() != 2 || k.getNumLoops() != 2 ||
-      k.getNumResults() != 0 ||
-      !isMappedTo(mapping[0], gpu::Processor::BlockX) ||
-      !isMappedTo(mapping[1], gpu::Processor::ThreadX))
+  std::optional<MappedLoopSize> size = mappedLoopSize(k);
+  if (!size)
     return std::nullopt;
-  for (auto [lb, st] : llvm::zip(k.getLowerBound(), k.getStep()))
-    if (getConstantIntValue(lb) != 0 || getConstantIntValue(st) != 1)
-      return std::nullopt;
-  std::optional<int64_t> blocks = getConstantIntValue(k.getUpperBound()[0]),
-                         threads = getConstantIntValue(k.getUpperBound()[1]);
-  if (!blocks || !threads)
-    return std::nullopt;
-  t.blocks = *blocks;
-  t.threads = *threads;
+  t.blocks = size->blocks;
+  t.threads = size->threads;
   // Nothing but the step's frees (after the kernel) and the yield may use
   // the flags; nothing but the kernel, the frees and the yield the
   // allocations.
