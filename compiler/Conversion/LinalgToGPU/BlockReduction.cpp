@@ -157,7 +157,10 @@ int64_t outputsPerBlock(const BlockReductionMatch &m) {
 /// before.
 constexpr int64_t kUnroll = 8;
 
-void lower(const BlockReductionMatch &m, bool onHost) {
+/// Lowers `m`; the element-wise ops it computes in the kernel instead (and
+/// erases) go into `erased`.
+void lower(const BlockReductionMatch &m, bool onHost,
+           llvm::DenseSet<Operation *> &erased) {
   linalg::GenericOp op = m.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -306,8 +309,10 @@ void lower(const BlockReductionMatch &m, bool onHost) {
       for (linalg::GenericOp producer : c->producers)
         if (producer)
           producers.insert(producer);
-  for (Operation *producer : producers)
+  for (Operation *producer : producers) {
+    erased.insert(producer);
     producer->erase();
+  }
 }
 
 struct LowerReductionsToGPUPass
@@ -323,11 +328,13 @@ struct LowerReductionsToGPUPass
       else
         others.push_back(op);
     });
+    llvm::DenseSet<Operation *> erased;
     for (const BlockReductionMatch &m : found)
-      lower(m, onHost);
+      lower(m, onHost, erased);
     // Argmaxes (two outputs: BlockArgmax.cpp).
     for (linalg::GenericOp op : others)
-      lowerBlockArgmax(op, onHost);
+      if (!erased.contains(op.getOperation()))
+        lowerBlockArgmax(op, onHost);
   }
 };
 
