@@ -922,7 +922,14 @@ def MergeIndependentLoops : Pass<"heed-merge-independent-loops",
     are disjoint). The merged loop takes the
     last loop's place: its blocks are the parts' blocks one after another,
     the last loop's first, and each part runs where the block falls in its
-    range (and the thread in its block size).
+    range (and the thread in its block size). Kernels already placed (a
+    block reduction's `gpu.launch`: barriers, static shared memory) join
+    too when they have the group's most threads (a barrier waits for all
+    of a block's threads, so a kernel's part is never guarded by thread)
+    and the parts' shared memory stays within 48 KB; the merged op is then
+    a `gpu.launch` whose parts map each kernel's block index, grid size and
+    shared buffers to their own (NMT's step at batch 1: its gates and its
+    query's product, one launch).
 
     ```mlir
     scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) ... { A } {mapping}

@@ -176,3 +176,106 @@ func.func @disjoint_views(%x: memref<1x128xf32>, %y: memref<1x128xf32>,
   } {mapping = [#block, #thread]}
   return
 }
+
+// -----
+
+#block = #gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+#thread = #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+
+// A decoder step's gates (a mapped loop of 128 threads) next to a block
+// reduction of another input (a kernel already placed: 4 blocks of 256
+// threads, a barrier, 256 floats of shared memory): one kernel of 4 + 1
+// blocks of 256 threads. The kernel's part takes all the block's threads
+// (its barrier waits for them), with its own shared buffer, its block
+// index and its grid size its part's; the loop's part also needs its
+// thread below 128. A kernel whose threads are not the group's most
+// stays alone.
+// CHECK-LABEL: func.func @with_a_kernel
+// CHECK-SAME: (%[[X:[^:]*]]: memref<128xf32>, %[[H:[^:]*]]: memref<1024xf32>, %[[G:[^:]*]]: memref<128xf32>, %[[S:[^:]*]]: memref<4xf32>, %[[U:[^:]*]]: memref<4xf32>)
+// CHECK: gpu.launch blocks(%[[BLK:[^,]*]], %{{[^,]*}}, %{{[^)]*}}) in ({{[^=]*}}= %c5{{[^,]*}}, {{[^=]*}}= %c1{{[^,]*}}, {{[^=]*}}= %c1{{[^)]*}}) threads(%[[T:[^,]*]], %{{[^,]*}}, %{{[^)]*}}) in ({{[^=]*}}= %c256{{[^,]*}}, {{[^=]*}}= %c1{{[^,]*}}, {{[^=]*}}= %c1{{[^)]*}}) workgroup(%[[SHARED:[^ ]*]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[IN1:[^ ]*]] = arith.andi
+// CHECK-NOT: arith.cmpi ult, %[[T]]
+// CHECK: scf.if %[[IN1]] {
+// CHECK: %[[B1:[^ ]*]] = arith.subi %[[BLK]], %c0
+// CHECK: memref.load %[[H]][
+// CHECK: memref.store %{{[^,]*}}, %[[SHARED]][%[[T]]]
+// CHECK: gpu.barrier
+// CHECK: arith.muli %[[B1]], %c4
+// CHECK: memref.store %{{[^,]*}}, %[[S]][%[[B1]]]
+// CHECK: %[[IN:[^ ]*]] = arith.andi
+// CHECK: %[[FEW:[^ ]*]] = arith.cmpi ult, %[[T]], %c128
+// CHECK: %[[IN2:[^ ]*]] = arith.andi %[[IN]], %[[FEW]]
+// CHECK: scf.if %[[IN2]] {
+// CHECK: memref.load %[[X]]
+// CHECK: memref.store %{{[^,]*}}, %[[G]]
+// CHECK: gpu.terminator
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{[^=]*}}= %c128
+// CHECK-NOT: scf.parallel
+func.func @with_a_kernel(%x: memref<128xf32>, %h: memref<1024xf32>, %g: memref<128xf32>,
+                         %s: memref<4xf32>, %u: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c128 = arith.constant 128 : index
+  %c256 = arith.constant 256 : index
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c128) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<128xf32>
+    %e = math.exp %v : f32
+    memref.store %e, %g[%t] : memref<128xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1)
+             workgroup(%partial : memref<256xf32, #gpu.address_space<workgroup>>) {
+    %row = arith.muli %bx, %c256 : index
+    %i = arith.addi %row, %tx : index
+    %v = memref.load %h[%i] : memref<1024xf32>
+    memref.store %v, %partial[%tx] : memref<256xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %first = arith.muli %bx, %gx : index
+    %all = memref.load %partial[%c0] : memref<256xf32, #gpu.address_space<workgroup>>
+    memref.store %all, %s[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%tx] : memref<128xf32>
+    memref.store %v, %u[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Two independent kernels of 32 KB of shared memory each stay apart: as
+// one they would ask for 64 KB, past the 48 KB a block may have
+// statically.
+// CHECK-LABEL: func.func @too_much_shared_memory
+// CHECK-COUNT-2: gpu.launch
+func.func @too_much_shared_memory(%a: memref<4xf32>, %b: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c256 = arith.constant 256 : index
+  %one = arith.constant 1.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<8192xf32, #gpu.address_space<workgroup>>) {
+    memref.store %one, %tile[%tx] : memref<8192xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %v = memref.load %tile[%c0] : memref<8192xf32, #gpu.address_space<workgroup>>
+    memref.store %v, %a[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<8192xf32, #gpu.address_space<workgroup>>) {
+    memref.store %one, %tile[%tx] : memref<8192xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %v = memref.load %tile[%c0] : memref<8192xf32, #gpu.address_space<workgroup>>
+    memref.store %v, %b[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}

@@ -15,11 +15,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Conversion/LoopsToGPU/BufferAccesses.h"
 #include "compiler/Conversion/LoopsToGPU/ParallelLoops.h"
 #include "compiler/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -40,11 +42,15 @@ constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxBlocks = 2147483647;
 
 /// A mapped loop (block, thread) from 0 with step 1 and constant bounds,
-/// and the buffers (roots) it reads and writes.
+/// or a kernel already placed (a block program: a block reduction's
+/// `gpu.launch`, with barriers and shared memory), and the buffers (roots)
+/// it reads and writes.
 struct MappedLoop {
-  scf::ParallelOp op;
+  Operation *op;
   int64_t blocks = 0, threads = 0;
   BufferAccesses accesses;
+  int64_t sharedBytes = 0; // a kernel's static shared memory
+  bool isLaunch() const { return isa<gpu::LaunchOp>(op); }
 };
 
 /// `op` as a MappedLoop, when it is one whose accesses are all known.
@@ -60,14 +66,44 @@ std::optional<MappedLoop> mappedLoop(scf::ParallelOp op) {
   return loop;
 }
 
+/// `op` as a MappedLoop: a launch of constant blocks and threads along x,
+/// synchronous, its shared memory static, its body one block; its barriers
+/// and shared buffers its own.
+std::optional<MappedLoop> launchedKernel(gpu::LaunchOp op) {
+  auto constant = [](Value v) { return getConstantIntValue(v); };
+  if (op.getAsyncToken() || !op.getAsyncDependencies().empty() ||
+      op.getDynamicSharedMemorySize() || op.hasClusterSize() ||
+      !op.getPrivateAttributions().empty() || !op.getBody().hasOneBlock() ||
+      constant(op.getGridSizeY()) != 1 || constant(op.getGridSizeZ()) != 1 ||
+      constant(op.getBlockSizeY()) != 1 || constant(op.getBlockSizeZ()) != 1)
+    return std::nullopt;
+  std::optional<int64_t> blocks = constant(op.getGridSizeX()),
+                         threads = constant(op.getBlockSizeX());
+  if (!blocks || !threads || *blocks <= 0 || *threads <= 0)
+    return std::nullopt;
+  MappedLoop kernel{op, *blocks, *threads, {}};
+  for (BlockArgument a : op.getWorkgroupAttributions()) {
+    auto type = cast<MemRefType>(a.getType());
+    if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat())
+      return std::nullopt;
+    kernel.sharedBytes +=
+        type.getNumElements() * type.getElementTypeBitWidth() / 8;
+  }
+  OwnEffects own;
+  own.kernels = true;
+  if (!collectBufferAccesses(op, kernel.accesses, own))
+    return std::nullopt;
+  return kernel;
+}
+
 /// Whether `later` can run at the same time as `earlier`.
 bool independent(const MappedLoop &earlier, const MappedLoop &later) {
   return !conflict(earlier.accesses, later.accesses);
 }
 
 /// The loops of `group` as one, where the last one was.
-void merge(ArrayRef<MappedLoop> group) {
-  scf::ParallelOp last = group.back().op;
+void mergeLoops(ArrayRef<MappedLoop> group) {
+  auto last = cast<scf::ParallelOp>(group.back().op);
   OpBuilder b(last);
   Location loc = last.getLoc();
   auto c = [&](int64_t v) -> Value {
@@ -105,15 +141,104 @@ void merge(ArrayRef<MappedLoop> group) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(part.thenBlock()->getTerminator());
     IRMapping map;
-    map.map(loop.op.getInductionVars()[0],
+    auto parallel = cast<scf::ParallelOp>(loop.op);
+    map.map(parallel.getInductionVars()[0],
             arith::SubIOp::create(b, loc, block, from));
-    map.map(loop.op.getInductionVars()[1], thread);
-    for (Operation &inner : loop.op.getBody()->without_terminator())
+    map.map(parallel.getInductionVars()[1], thread);
+    for (Operation &inner : parallel.getBody()->without_terminator())
       b.clone(inner, map);
     offset += loop.blocks;
   }
   for (MappedLoop loop : group)
-    loop.op.erase();
+    loop.op->erase();
+}
+
+/// The loops and kernels of `group` (one at least a kernel, every kernel
+/// of the group's most threads) as one kernel where the last one was: the
+/// parts' blocks one after another as above, each kernel's shared buffers
+/// its own. A part's barriers stay uniform: a block runs one part, all its
+/// threads (only loops, which have no barriers, are guarded by their
+/// thread count).
+void mergeKernels(ArrayRef<MappedLoop> group) {
+  Operation *last = group.back().op;
+  OpBuilder b(last);
+  Location loc = last->getLoc();
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  int64_t blocks = 0, threads = 0;
+  SmallVector<Type> shared;
+  for (const MappedLoop &loop : llvm::reverse(group)) {
+    blocks += loop.blocks;
+    threads = std::max(threads, loop.threads);
+    if (auto launch = dyn_cast<gpu::LaunchOp>(loop.op))
+      for (BlockArgument a : launch.getWorkgroupAttributions())
+        shared.push_back(a.getType());
+  }
+  auto merged = gpu::LaunchOp::create(
+      b, loc, c(blocks), c(1), c(1), c(threads), c(1), c(1),
+      /*dynamicSharedMemorySize=*/Value(), /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/ValueRange{}, TypeRange(shared));
+  b.setInsertionPointToEnd(&merged.getBody().front());
+  Value block = merged.getBlockIds().x;
+  Value thread = merged.getThreadIds().x;
+  ArrayRef<BlockArgument> mergedShared = merged.getWorkgroupAttributions();
+  int64_t offset = 0;
+  size_t sharedUsed = 0;
+  for (const MappedLoop &loop : llvm::reverse(group)) {
+    Value from = c(offset), to = c(offset + loop.blocks);
+    Value inRange = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, block, from),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, block, to));
+    if (!loop.isLaunch() && loop.threads < threads)
+      inRange = arith::AndIOp::create(
+          b, loc, inRange,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, thread,
+                                c(loop.threads)));
+    auto part = scf::IfOp::create(b, loc, TypeRange{}, inRange, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(part.thenBlock()->getTerminator());
+    Value partBlock = arith::SubIOp::create(b, loc, block, from);
+    IRMapping map;
+    if (auto parallel = dyn_cast<scf::ParallelOp>(loop.op)) {
+      map.map(parallel.getInductionVars()[0], partBlock);
+      map.map(parallel.getInductionVars()[1], thread);
+      for (Operation &inner : parallel.getBody()->without_terminator())
+        b.clone(inner, map);
+    } else {
+      auto launch = cast<gpu::LaunchOp>(loop.op);
+      gpu::KernelDim3 ids = launch.getBlockIds(), tids = launch.getThreadIds(),
+                      grid = launch.getGridSize(), size = launch.getBlockSize();
+      map.map(ids.x, partBlock);
+      map.map(ids.y, merged.getBlockIds().y);
+      map.map(ids.z, merged.getBlockIds().z);
+      map.map(tids.x, thread);
+      map.map(tids.y, merged.getThreadIds().y);
+      map.map(tids.z, merged.getThreadIds().z);
+      map.map(grid.x, c(loop.blocks));
+      map.map(grid.y, merged.getGridSize().y);
+      map.map(grid.z, merged.getGridSize().z);
+      map.map(size.x, merged.getBlockSize().x);
+      map.map(size.y, merged.getBlockSize().y);
+      map.map(size.z, merged.getBlockSize().z);
+      for (BlockArgument a : launch.getWorkgroupAttributions())
+        map.map(a, mergedShared[sharedUsed++]);
+      for (Operation &inner : launch.getBody().front().without_terminator())
+        b.clone(inner, map);
+    }
+    offset += loop.blocks;
+  }
+  gpu::TerminatorOp::create(b, loc);
+  for (MappedLoop loop : group)
+    loop.op->erase();
+}
+
+void merge(ArrayRef<MappedLoop> group) {
+  if (llvm::any_of(group, [](const MappedLoop &l) { return l.isLaunch(); }))
+    mergeKernels(group);
+  else
+    mergeLoops(group);
 }
 
 /// Merges runs of independent mapped loops in `block`.
@@ -126,16 +251,28 @@ void mergeIn(Block &block) {
     group.clear();
   };
   for (Operation &op : block) {
-    if (auto parallel = dyn_cast<scf::ParallelOp>(op)) {
-      std::optional<MappedLoop> loop = mappedLoop(parallel);
+    if (isa<scf::ParallelOp, gpu::LaunchOp>(op)) {
+      std::optional<MappedLoop> loop =
+          isa<scf::ParallelOp>(op) ? mappedLoop(cast<scf::ParallelOp>(op))
+                                   : launchedKernel(cast<gpu::LaunchOp>(op));
       if (!loop) {
         close();
         continue;
       }
-      int64_t blocks = loop->blocks;
-      for (const MappedLoop &member : group)
+      int64_t blocks = loop->blocks, threads = loop->threads,
+              sharedBytes = loop->sharedBytes;
+      for (const MappedLoop &member : group) {
         blocks += member.blocks;
+        threads = std::max(threads, member.threads);
+        sharedBytes += member.sharedBytes;
+      }
+      // A kernel runs with all its threads (its barriers wait for them).
+      auto fits = [&](const MappedLoop &member) {
+        return !member.isLaunch() || member.threads == threads;
+      };
       bool joins = blocks <= kMaxBlocks && loop->threads <= kMaxThreads &&
+                   sharedBytes <= kStaticSharedBytes && fits(*loop) &&
+                   llvm::all_of(group, fits) &&
                    llvm::all_of(group, [&](const MappedLoop &member) {
                      return independent(member, *loop);
                    });
@@ -157,10 +294,13 @@ struct MergeIndependentLoopsPass
   void runOnOperation() override {
     SmallVector<Block *> blocks;
     getOperation()->walk([&](Block *block) {
-      // Not inside a mapped loop (its threads are not launches).
+      // Not inside a mapped loop or a kernel (its threads are not
+      // launches).
       Operation *parent = block->getParentOp();
       if (!parent->getParentOfType<scf::ParallelOp>() &&
-          !isa<scf::ParallelOp>(parent))
+          !isa<scf::ParallelOp>(parent) &&
+          !parent->getParentOfType<gpu::LaunchOp>() &&
+          !isa<gpu::LaunchOp>(parent))
         blocks.push_back(block);
     });
     for (Block *block : blocks)
