@@ -203,7 +203,7 @@ void persist(TimeLoop t, bool onHost) {
   scf::ForOp loop = t.loop;
   OpBuilder b(loop);
   Location loc = loop.getLoc();
-  auto c = [&](int64_t v) -> Value {
+  auto c = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
   // Each state's two buffers: step i writes the (i % 2)th.
@@ -231,10 +231,11 @@ void persist(TimeLoop t, bool onHost) {
     for (auto [state, value] : llvm::zip(t.states, carried))
       map.map(loop.getRegionIterArg(state), value);
     Value index = arith::DivUIOp::create(
-        b, loc, arith::SubIOp::create(b, loc, time, c(t.lower)), c(t.step));
+        b, loc, arith::SubIOp::create(b, loc, time, c(b, t.lower)),
+        c(b, t.step));
     Value even = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::eq,
-        arith::RemUIOp::create(b, loc, index, c(2)), c(0));
+        arith::RemUIOp::create(b, loc, index, c(b, 2)), c(b, 0));
     SmallVector<Value> written;
     for (auto [alloc, pair] : llvm::zip(t.allocs, buffers)) {
       written.push_back(
@@ -267,7 +268,7 @@ void persist(TimeLoop t, bool onHost) {
   auto timeLoop = [&](OpBuilder &b, Value block,
                       function_ref<void(OpBuilder &, IRMapping &)> threads,
                       bool barrier) {
-    auto inner = scf::ForOp::create(
+    scf::ForOp::create(
         b, loc, lower, upper, step, inits,
         [&](OpBuilder &b, Location, Value time, ValueRange carried) {
           SmallVector<Value> written =
@@ -276,18 +277,17 @@ void persist(TimeLoop t, bool onHost) {
             gpu::BarrierOp::create(b, loc);
           scf::YieldOp::create(b, loc, written);
         });
-    (void)inner;
   };
 
   if (onHost) {
     scf::ForOp::create(
-        b, loc, c(0), c(t.blocks), c(1), ValueRange{},
+        b, loc, c(b, 0), c(b, t.blocks), c(b, 1), ValueRange{},
         [&](OpBuilder &b, Location, Value block, ValueRange) {
           timeLoop(
               b, block,
               [&](OpBuilder &b, IRMapping &map) {
                 scf::ForOp::create(
-                    b, loc, c(0), c(t.threads), c(1), ValueRange{},
+                    b, loc, c(b, 0), c(b, t.threads), c(b, 1), ValueRange{},
                     [&](OpBuilder &b, Location, Value thread, ValueRange) {
                       map.map(t.kernel.getInductionVars()[1], thread);
                       cloneKernelBody(b, map);
@@ -298,9 +298,10 @@ void persist(TimeLoop t, bool onHost) {
           scf::YieldOp::create(b, loc);
         });
   } else {
-    auto kernel = scf::ParallelOp::create(b, loc, ValueRange{c(0), c(0)},
-                                          ValueRange{c(t.blocks), c(t.threads)},
-                                          ValueRange{c(1), c(1)});
+    auto kernel =
+        scf::ParallelOp::create(b, loc, ValueRange{c(b, 0), c(b, 0)},
+                                ValueRange{c(b, t.blocks), c(b, t.threads)},
+                                ValueRange{c(b, 1), c(b, 1)});
     kernel->setAttr("mapping", t.kernel->getAttr("mapping"));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(kernel.getBody());
