@@ -101,91 +101,22 @@ bool independent(const MappedLoop &earlier, const MappedLoop &later) {
   return !conflict(earlier.accesses, later.accesses);
 }
 
-/// The loops of `group` as one, where the last one was.
-void mergeLoops(ArrayRef<MappedLoop> group) {
-  auto last = cast<scf::ParallelOp>(group.back().op);
-  OpBuilder b(last);
-  Location loc = last.getLoc();
+/// The parts of `group` in a merged body at `b` whose block and thread
+/// are `block` and `thread` (of `threads`): the last part's blocks first,
+/// each part's body where the block falls in its range (and, for a loop,
+/// the thread in its size), its block index made its own. A kernel's
+/// grid size and shared buffers become its own too (`merged`'s
+/// attributions, in the parts' order).
+void emitParts(OpBuilder &b, Location loc, ArrayRef<MappedLoop> group,
+               Value block, Value thread, int64_t threads,
+               gpu::LaunchOp merged) {
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  int64_t blocks = 0, threads = 0;
-  for (const MappedLoop &loop : group) {
-    blocks += loop.blocks;
-    threads = std::max(threads, loop.threads);
-  }
-  auto merged = scf::ParallelOp::create(b, loc, ValueRange{c(0), c(0)},
-                                        ValueRange{c(blocks), c(threads)},
-                                        ValueRange{c(1), c(1)});
-  merged->setAttr("mapping", last->getAttr("mapping"));
-  if (llvm::all_of(group,
-                   [](const MappedLoop &loop) { return loop.blocks == 1; }))
-    merged->setAttr(kOneBlockPartsAttr, b.getUnitAttr());
-  b.setInsertionPointToStart(merged.getBody());
-  Value block = merged.getInductionVars()[0];
-  Value thread = merged.getInductionVars()[1];
-  int64_t offset = 0;
-  for (MappedLoop loop : llvm::reverse(group)) {
-    // This part's blocks are [offset, offset + blocks).
-    Value from = c(offset), to = c(offset + loop.blocks);
-    Value inRange = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, block, from),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, block, to));
-    if (loop.threads < threads)
-      inRange = arith::AndIOp::create(
-          b, loc, inRange,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, thread,
-                                c(loop.threads)));
-    auto part = scf::IfOp::create(b, loc, TypeRange{}, inRange, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(part.thenBlock()->getTerminator());
-    IRMapping map;
-    auto parallel = cast<scf::ParallelOp>(loop.op);
-    map.map(parallel.getInductionVars()[0],
-            arith::SubIOp::create(b, loc, block, from));
-    map.map(parallel.getInductionVars()[1], thread);
-    for (Operation &inner : parallel.getBody()->without_terminator())
-      b.clone(inner, map);
-    offset += loop.blocks;
-  }
-  for (MappedLoop loop : group)
-    loop.op->erase();
-}
-
-/// The loops and kernels of `group` (one at least a kernel, every kernel
-/// of the group's most threads) as one kernel where the last one was: the
-/// parts' blocks one after another as above, each kernel's shared buffers
-/// its own. A part's barriers stay uniform: a block runs one part, all its
-/// threads (only loops, which have no barriers, are guarded by their
-/// thread count).
-void mergeKernels(ArrayRef<MappedLoop> group) {
-  Operation *last = group.back().op;
-  OpBuilder b(last);
-  Location loc = last->getLoc();
-  auto c = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  int64_t blocks = 0, threads = 0;
-  SmallVector<Type> shared;
-  for (const MappedLoop &loop : llvm::reverse(group)) {
-    blocks += loop.blocks;
-    threads = std::max(threads, loop.threads);
-    if (auto launch = dyn_cast<gpu::LaunchOp>(loop.op))
-      for (BlockArgument a : launch.getWorkgroupAttributions())
-        shared.push_back(a.getType());
-  }
-  auto merged = gpu::LaunchOp::create(
-      b, loc, c(blocks), c(1), c(1), c(threads), c(1), c(1),
-      /*dynamicSharedMemorySize=*/Value(), /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/ValueRange{}, TypeRange(shared));
-  b.setInsertionPointToEnd(&merged.getBody().front());
-  Value block = merged.getBlockIds().x;
-  Value thread = merged.getThreadIds().x;
-  ArrayRef<BlockArgument> mergedShared = merged.getWorkgroupAttributions();
   int64_t offset = 0;
   size_t sharedUsed = 0;
   for (const MappedLoop &loop : llvm::reverse(group)) {
+    // This part's blocks are [offset, offset + blocks).
     Value from = c(offset), to = c(offset + loop.blocks);
     Value inRange = arith::AndIOp::create(
         b, loc,
@@ -223,22 +154,58 @@ void mergeKernels(ArrayRef<MappedLoop> group) {
       map.map(size.y, merged.getBlockSize().y);
       map.map(size.z, merged.getBlockSize().z);
       for (BlockArgument a : launch.getWorkgroupAttributions())
-        map.map(a, mergedShared[sharedUsed++]);
+        map.map(a, merged.getWorkgroupAttributions()[sharedUsed++]);
       for (Operation &inner : launch.getBody().front().without_terminator())
         b.clone(inner, map);
     }
     offset += loop.blocks;
   }
-  gpu::TerminatorOp::create(b, loc);
-  for (MappedLoop loop : group)
-    loop.op->erase();
 }
 
-void merge(ArrayRef<MappedLoop> group) {
-  if (llvm::any_of(group, [](const MappedLoop &l) { return l.isLaunch(); }))
-    mergeKernels(group);
-  else
-    mergeLoops(group);
+/// The loops (and kernels) of `group` as one, where the last one was: a
+/// mapped loop, or where a kernel is among them (every kernel of the
+/// group's most threads), a kernel. A kernel's barriers stay uniform: a
+/// block runs one part with all its threads (only loops, which have no
+/// barriers, are guarded by their thread count).
+void mergeGroup(ArrayRef<MappedLoop> group) {
+  Operation *last = group.back().op;
+  OpBuilder b(last);
+  Location loc = last->getLoc();
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  int64_t blocks = 0, threads = 0;
+  SmallVector<Type> shared;
+  for (const MappedLoop &loop : llvm::reverse(group)) {
+    blocks += loop.blocks;
+    threads = std::max(threads, loop.threads);
+    if (auto launch = dyn_cast<gpu::LaunchOp>(loop.op))
+      for (BlockArgument a : launch.getWorkgroupAttributions())
+        shared.push_back(a.getType());
+  }
+  if (llvm::none_of(group, [](const MappedLoop &l) { return l.isLaunch(); })) {
+    auto merged = scf::ParallelOp::create(b, loc, ValueRange{c(0), c(0)},
+                                          ValueRange{c(blocks), c(threads)},
+                                          ValueRange{c(1), c(1)});
+    merged->setAttr("mapping", last->getAttr("mapping"));
+    if (llvm::all_of(group,
+                     [](const MappedLoop &loop) { return loop.blocks == 1; }))
+      merged->setAttr(kOneBlockPartsAttr, b.getUnitAttr());
+    b.setInsertionPointToStart(merged.getBody());
+    emitParts(b, loc, group, merged.getInductionVars()[0],
+              merged.getInductionVars()[1], threads, gpu::LaunchOp());
+  } else {
+    auto merged = gpu::LaunchOp::create(
+        b, loc, c(blocks), c(1), c(1), c(threads), c(1), c(1),
+        /*dynamicSharedMemorySize=*/Value(), /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/ValueRange{}, TypeRange(shared));
+    b.setInsertionPointToEnd(&merged.getBody().front());
+    emitParts(b, loc, group, merged.getBlockIds().x, merged.getThreadIds().x,
+              threads, merged);
+    gpu::TerminatorOp::create(b, loc);
+  }
+  for (MappedLoop loop : group)
+    loop.op->erase();
 }
 
 /// Merges runs of independent mapped loops in `block`.
@@ -286,7 +253,7 @@ void mergeIn(Block &block) {
   }
   close();
   for (ArrayRef<MappedLoop> g : groups)
-    merge(g);
+    mergeGroup(g);
 }
 
 struct MergeIndependentLoopsPass
