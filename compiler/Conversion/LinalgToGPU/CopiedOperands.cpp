@@ -17,37 +17,35 @@ using namespace heed;
 
 namespace {
 
-/// The copies among the allocations, views and copies right before `op`,
-/// nearest first: between each of them and `op` nothing else runs.
-SmallVector<memref::CopyOp> copiesRightBefore(Operation *op) {
-  SmallVector<memref::CopyOp> copies;
-  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+/// The allocations, views and copies right before an op: between each of
+/// them and the op nothing else runs.
+struct RunBefore {
+  SmallVector<memref::CopyOp> copies; // nearest first
+  Operation *before = nullptr;        // the op before them, if any
+};
+RunBefore runBefore(Operation *op) {
+  RunBefore run;
+  Operation *prev = op->getPrevNode();
+  for (; prev; prev = prev->getPrevNode()) {
     if (isa<memref::AllocOp, memref::SubViewOp>(prev))
       continue;
     auto copy = dyn_cast<memref::CopyOp>(prev);
     if (!copy)
       break;
-    copies.push_back(copy);
+    run.copies.push_back(copy);
   }
-  return copies;
+  run.before = prev;
+  return run;
 }
 
-/// The element-wise op right before `run` (the copies right before an op,
-/// nearest first) that computes `source` whole, and nothing else touches
-/// `source` but `use` and deallocations; reading nothing `run` or `inits`
-/// write.
+/// The element-wise op right before `run` that computes `source` whole,
+/// and nothing else touches `source` but `use` and deallocations; reading
+/// nothing the run's copies or `inits` write.
 linalg::GenericOp producerOf(Value source, memref::CopyOp use,
-                             ArrayRef<memref::CopyOp> run, ValueRange inits) {
-  if (!source.getDefiningOp<memref::AllocOp>() || run.empty())
+                             const RunBefore &run, ValueRange inits) {
+  if (!source.getDefiningOp<memref::AllocOp>())
     return {};
-  // The op before the run's first (farthest) op.
-  Operation *first = run.back();
-  while (Operation *prev = first->getPrevNode()) {
-    if (!isa<memref::AllocOp, memref::SubViewOp, memref::CopyOp>(prev))
-      break;
-    first = prev;
-  }
-  auto producer = dyn_cast_or_null<linalg::GenericOp>(first->getPrevNode());
+  auto producer = dyn_cast_or_null<linalg::GenericOp>(run.before);
   if (!producer || !producer.hasPureBufferSemantics() ||
       producer.getNumDpsInits() != 1 || producer.getDpsInits()[0] != source ||
       producer.getNumParallelLoops() != producer.getNumLoops() ||
@@ -80,7 +78,7 @@ linalg::GenericOp producerOf(Value source, memref::CopyOp use,
     if (!isa<MemRefType>(read.getType()))
       continue;
     Value viewed = viewedBuffer(read);
-    for (memref::CopyOp copy : run)
+    for (memref::CopyOp copy : run.copies)
       if (mayAlias(viewed, viewedBuffer(copy.getTarget())))
         return {};
     for (Value init : inits)
@@ -135,7 +133,7 @@ memref::CopyOp heed::initCopyOf(linalg::GenericOp op, unsigned init,
   if (llvm::any_of(op.getDpsInputs(),
                    [&](Value in) { return rootBuffer(in) == root; }))
     return {};
-  SmallVector<memref::CopyOp> copies = copiesRightBefore(op);
+  SmallVector<memref::CopyOp> copies = runBefore(op).copies;
   memref::CopyOp found;
   for (memref::CopyOp copy : copies)
     if (copy.getTarget() == out) {
@@ -167,7 +165,7 @@ std::optional<Concatenation> heed::concatenationOf(linalg::GenericOp op,
   if (!type.hasStaticShape())
     return std::nullopt;
   ArrayRef<int64_t> shape = type.getShape();
-  SmallVector<memref::CopyOp> run = copiesRightBefore(op);
+  RunBefore run = runBefore(op);
   struct Part {
     SmallVector<int64_t> offsets, sizes;
     memref::CopyOp copy;
@@ -188,7 +186,7 @@ std::optional<Concatenation> heed::concatenationOf(linalg::GenericOp op,
       return std::nullopt;
     auto copy = dyn_cast<memref::CopyOp>(*view->user_begin());
     if (!copy || copy.getTarget() != view.getResult() ||
-        !llvm::is_contained(run, copy))
+        !llvm::is_contained(run.copies, copy))
       return std::nullopt;
     auto isStatic = [](ArrayRef<int64_t> values) {
       return llvm::none_of(values, ShapedType::isDynamic);
@@ -239,7 +237,7 @@ std::optional<Concatenation> heed::concatenationOf(linalg::GenericOp op,
     if (producer)
       continue; // computed where the kernel reads it (checked above)
     Value viewed = viewedBuffer(source);
-    for (memref::CopyOp copy : run)
+    for (memref::CopyOp copy : run.copies)
       if (mayAlias(viewed, viewedBuffer(copy.getTarget())))
         return std::nullopt;
     for (Value init : op.getDpsInits())
