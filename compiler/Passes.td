@@ -945,6 +945,63 @@ def MergeIndependentLoops : Pass<"heed-merge-independent-loops",
                            "mlir::scf::SCFDialect"];
 }
 
+def LaunchesToHostLoops : Pass<"heed-launches-to-host-loops",
+                               "mlir::func::FuncOp"> {
+  let summary = "A kernel's launch as loops over its blocks and threads, "
+                "run on the CPU";
+  let description = [{
+    The CPU-run schedule (`--target=gpu-schedule-on-cpu`) checks a GPU
+    kernel's arithmetic and indexing against the goldens without a GPU.
+    Kernels lowered as `gpu.launch` ops (block reductions and argmaxes,
+    the f32 tiled products, and whatever `heed-merge-independent-loops`
+    made of them) run here as the GPU would run them: a loop over the
+    blocks (z, y, x), and in each block one loop over the threads per
+    stretch between `gpu.barrier`s, so every thread finishes a stretch
+    before any starts the next.
+
+    A value a thread computes in one stretch and uses in another waits in
+    an array indexed by the thread, allocated at the function's entry
+    (as does each shared buffer, a stack array in place of workgroup
+    memory). Pure ops on values that are the same for the whole block
+    (block ids, sizes, constants, the index of a loop that holds barriers)
+    run once per block, outside the thread loops. A `scf.for` or `scf.if`
+    that holds barriers must be the block's (bounds or condition from such
+    values): it runs at block level, its body split the same way; the
+    values a loop carries live in arrays, stored after each step once
+    every thread has read the old ones.
+
+    A launch it cannot run (asynchronous, dynamic shared memory, threads
+    along y or z, warp shuffles or lane ids, a barrier under a thread's
+    own condition, a non-scalar value crossing a barrier) is an error
+    naming the op.
+
+    ```mlir
+    gpu.launch blocks(%b, %by, %bz) in (%gx = %c4, ...) threads(%t, ...)
+        in (%sx = %c64, ...) workgroup(%s : memref<64xf32, 3>) {
+      %v = memref.load %in[%b, %t] : memref<4x64xf32>
+      memref.store %v, %s[%t] : memref<64xf32, 3>
+      gpu.barrier
+      %w = memref.load %s[%c0] : memref<64xf32, 3>
+      memref.store %w, %out[%b, %t] : memref<4x64xf32>
+      gpu.terminator
+    }
+    // becomes
+    %s = memref.alloca() {alignment = 16 : i64} : memref<64xf32>
+    scf.for %bz = %c0 to %c1 step %c1 {
+      scf.for %by = %c0 to %c1 step %c1 {
+        scf.for %b = %c0 to %c4 step %c1 {
+          scf.for %t = %c0 to %c64 step %c1 { ... store %v, %s[%t] }
+          scf.for %t = %c0 to %c64 step %c1 { ... load %s[%c0] ... }
+        }
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def PersistentTimeLoops : Pass<"heed-persistent-time-loops",
                                "mlir::func::FuncOp"> {
   let summary = "A time loop whose step is one launch of self-contained "
@@ -1513,9 +1570,9 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
     clamped into it, the right one selected), where no copy among them and
     not the op writes the parts; a part that an element-wise op computes
     right before those copies (NMT's embedding lookup of the token) is
-    computed in the kernel as that op does, and the op goes too. With
-    `on-host`, the same kernel as loops on the CPU (see
-    heed-build-flash-attention-kernels).
+    computed in the kernel as that op does, and the op goes too. On the
+    CPU-run schedule the launch runs on the host
+    (heed-launches-to-host-loops).
 
     ```mlir
     linalg.generic {iterator_types = ["parallel", "reduction"]}
@@ -1529,10 +1586,6 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
                workgroup(%partials : memref<256xf32, 3>) {...}
     ```
   }];
-  let options = [
-    Option<"onHost", "on-host", "bool", /*default=*/"false",
-           "the blocks and threads as loops on the CPU">
-  ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];

@@ -86,9 +86,7 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createLowerContractionsToGPU(contractions));
   // Long reductions with few outputs (a softmax over the keys of a small
   // batch) as a block per output with a tree through shared memory.
-  LowerReductionsToGPUOptions reductions;
-  reductions.onHost = flash.onHost;
-  pm.addNestedPass<func::FuncOp>(createLowerReductionsToGPU(reductions));
+  pm.addNestedPass<func::FuncOp>(createLowerReductionsToGPU());
   // Reduction dims innermost, so that every op's parallel dims form one
   // loop nest to map.
   pm.addNestedPass<func::FuncOp>(createLinalgReductionsInnermost());
@@ -208,6 +206,11 @@ void heed::buildLinalgToNVVMPipeline(OpPassManager &pm,
 void heed::buildGPUScheduleOnCPUPipeline(OpPassManager &pm,
                                          const PipelineOptions &options) {
   buildLinalgToMappedLoopsPipeline(pm, options);
+  // The kernels placed as launches (block reductions, f32 tiled products,
+  // and what merging made of them and their neighbours) as loops over
+  // their blocks and threads, split at their barriers: the same code a GPU
+  // runs.
+  pm.addNestedPass<func::FuncOp>(createLaunchesToHostLoops());
   // The mapped loops run as nested loops on the host (scf-to-cf lowers
   // scf.parallel sequentially): the same index arithmetic a GPU runs.
   buildLoopsToLLVMPipeline(pm);

@@ -1,6 +1,6 @@
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=prefetch=false --canonicalize --cse | FileCheck %s
 // RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu --canonicalize --cse | FileCheck %s --check-prefix=PIPE
-// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu=on-host --canonicalize --cse | FileCheck %s --check-prefix=HOST
+// RUN: heed-opt %s --split-input-file --heed-lower-contractions-to-gpu --heed-launches-to-host-loops --canonicalize --cse | FileCheck %s --check-prefix=HOST
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
@@ -63,15 +63,17 @@
 // PIPE: gpu.barrier
 // PIPE-NEXT: scf.yield
 
-// On the host: loops over the 2 × 2 blocks (the one-trip batch loop
-// folds) and 256 threads; each accumulator row in an array of 4 per
-// thread; no gpu op.
+// On the host (heed-launches-to-host-loops): loops over the 2 × 2 blocks
+// (the one-trip batch loop folds) and 256 threads; each accumulator row a
+// vector of 4 per thread in an array; no gpu op.
 // HOST-LABEL: func.func @matmul
 // HOST-NOT: gpu.
 // HOST: memref.alloca() {alignment = 16 : i64} : memref<16x68xf32>
-// HOST: memref.alloca() : memref<256x4xf32>
-// HOST: scf.for %{{.*}} = %c0 to %c2 step %c1
-// HOST-NEXT: scf.for %{{.*}} = %c0 to %c2 step %c1
+// HOST: memref.alloca() : memref<256xvector<4xf32>>
+// HOST: scf.for %[[BY:.*]] = %c0 to %c2 step %c1
+// HOST-NEXT: scf.for %[[BX:.*]] = %c0 to %c2 step %c1
+// HOST-NEXT: arith.muli %[[BY]], %c64
+// HOST-NEXT: arith.muli %[[BX]], %c64
 // HOST-NEXT: scf.for %{{.*}} = %c0 to %c256 step %c1
 // HOST-NOT: gpu.
 // HOST-NOT: linalg.generic
@@ -166,14 +168,15 @@ func.func @small_and_other(%a: memref<3x64xf32>, %b: memref<64x80xf32>, %c: memr
 // A product in a loop (a decoder step's): on the host its stack arrays are
 // made once at the function's entry, not per iteration (scf.for lowered to
 // branches frees nothing per iteration: 1375 steps of a GRU overflowed the
-// stack): the two tiles, the 4 accumulators' arrays and the 8 fetched
-// elements'.
+// stack): the two tiles, and the arrays of what threads carry over a
+// barrier (the 4 accumulators, the 8 fetched elements).
 // CHECK-LABEL: func.func @in_a_loop
 // CHECK: scf.for
 // CHECK-NEXT: gpu.launch
 // HOST-LABEL: func.func @in_a_loop
-// HOST-COUNT-14: memref.alloca()
-// HOST-NEXT: scf.for
+// HOST-COUNT-2: memref.alloca() {alignment = 16 : i64} : memref<16x68xf32>
+// HOST: memref.alloca() : memref<256xvector<4xf32>>
+// HOST: scf.for %{{.*}} = %c0 to %c1375
 // HOST-NOT: memref.alloca
 // HOST: return
 #a3 = affine_map<(m, n, k) -> (m, k)>

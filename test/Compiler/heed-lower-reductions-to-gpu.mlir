@@ -1,5 +1,5 @@
 // RUN: heed-opt %s --split-input-file --heed-lower-reductions-to-gpu --canonicalize --cse | FileCheck %s
-// RUN: heed-opt %s --split-input-file --heed-lower-reductions-to-gpu=on-host --canonicalize --cse | FileCheck %s --check-prefix=HOST
+// RUN: heed-opt %s --split-input-file --heed-lower-reductions-to-gpu --heed-launches-to-host-loops --canonicalize --cse | FileCheck %s --check-prefix=HOST
 
 // The softmax sum over 200 keys at batch 32, exp(e - max) fused into it:
 // one block per row, 256 threads each summing a strided share from 0 (the
@@ -33,14 +33,19 @@
 // CHECK: memref.store %{{.*}}, %[[S]][%[[ROW]]]
 // CHECK-NOT: linalg.generic
 
-// On the host: the same body in loops over the 32 blocks and 256 threads.
+// On the host (heed-launches-to-host-loops): the launch in loops over the
+// 32 blocks, its 256 threads a loop per stretch between barriers; the
+// tree's 8 rounds a loop at block level, each round's stride computed once.
 // HOST-LABEL: func.func @softmax_sum
 // HOST-NOT: gpu.
 // HOST: memref.alloca() {alignment = 16 : i64} : memref<256xf32>
 // HOST: scf.for %{{.*}} = %c0 to %c32 step %c1
 // HOST-NEXT: scf.for %{{.*}} = %c0 to %c256 step %c1
-// HOST: scf.for %{{.*}} = %c0 to %c8 step %c1
-// HOST-NEXT: scf.for %{{.*}} = %c0 to %c256 step %c1
+// HOST: scf.for %[[ROUND:.*]] = %c0 to %c8 step %c1
+// HOST-NEXT: arith.addi %[[ROUND]], %c1
+// HOST-NEXT: %[[STRIDE:.*]] = arith.shrui %c256
+// HOST-NEXT: scf.for %[[T:.*]] = %c0 to %c256 step %c1
+// HOST-NEXT: arith.cmpi ult, %[[T]], %[[STRIDE]]
 #row = affine_map<(b, t) -> (b, t)>
 #bcast = affine_map<(b, t) -> (b)>
 func.func @softmax_sum(%e: memref<32x200xf32>, %m: memref<32xf32>, %s: memref<32xf32>) {

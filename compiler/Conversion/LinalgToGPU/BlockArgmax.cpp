@@ -122,7 +122,7 @@ std::optional<ArgmaxMatch> match(linalg::GenericOp op) {
   return m;
 }
 
-void lower(const ArgmaxMatch &m, bool onHost) {
+void lower(const ArgmaxMatch &m) {
   linalg::GenericOp op = m.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -236,10 +236,7 @@ void lower(const ArgmaxMatch &m, bool onHost) {
           b, loc, arith::SelectOp::create(b, loc, take, ti, mi), atOut, atAt);
     });
   };
-  if (onHost)
-    emitBlockProgramOnHost(b, loc, p);
-  else
-    emitBlockProgramLaunch(b, loc, p);
+  emitBlockProgramLaunch(b, loc, p);
   op.erase();
   for (memref::CopyOp copy : m.initCopies)
     if (copy)
@@ -248,10 +245,10 @@ void lower(const ArgmaxMatch &m, bool onHost) {
 
 } // namespace
 
-bool heed::lowerBlockArgmax(linalg::GenericOp op, bool onHost) {
+bool heed::lowerBlockArgmax(linalg::GenericOp op) {
   std::optional<ArgmaxMatch> m = match(op);
   if (!m)
     return false;
-  lower(*m, onHost);
+  lower(*m);
   return true;
 }

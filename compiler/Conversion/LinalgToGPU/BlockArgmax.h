@@ -14,9 +14,10 @@ namespace heed {
 /// If `op` is an argmax over one long reduction dim (attn.argmax's
 /// lowering: the maximum and its index as f32 outputs, the first maximum
 /// winning) with few outputs, replaces it with a block per output (a
-/// `gpu.launch`, or with `onHost` the same program as loops) and returns
-/// true; otherwise leaves it and returns false.
-bool lowerBlockArgmax(mlir::linalg::GenericOp op, bool onHost);
+/// `gpu.launch`; the CPU-run schedule runs it on the host as loops,
+/// heed-launches-to-host-loops) and returns true; otherwise leaves it and
+/// returns false.
+bool lowerBlockArgmax(mlir::linalg::GenericOp op);
 
 } // namespace heed
 

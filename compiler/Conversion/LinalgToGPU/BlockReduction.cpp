@@ -159,8 +159,7 @@ constexpr int64_t kUnroll = 8;
 
 /// Lowers `m`; the element-wise ops it computes in the kernel instead (and
 /// erases) go into `erased`.
-void lower(const BlockReductionMatch &m, bool onHost,
-           llvm::DenseSet<Operation *> &erased) {
+void lower(const BlockReductionMatch &m, llvm::DenseSet<Operation *> &erased) {
   linalg::GenericOp op = m.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -282,10 +281,7 @@ void lower(const BlockReductionMatch &m, bool onHost,
         combine(b, m, memref::LoadOp::create(b, loc, m.init, at), total);
     memref::StoreOp::create(b, loc, result, out, at);
   };
-  if (onHost)
-    emitBlockProgramOnHost(b, loc, p);
-  else
-    emitBlockProgramLaunch(b, loc, p);
+  emitBlockProgramLaunch(b, loc, p);
   op.erase();
   if (m.initCopy)
     m.initCopy->erase();
@@ -330,11 +326,11 @@ struct LowerReductionsToGPUPass
     });
     llvm::DenseSet<Operation *> erased;
     for (const BlockReductionMatch &m : found)
-      lower(m, onHost, erased);
+      lower(m, erased);
     // Argmaxes (two outputs: BlockArgmax.cpp).
     for (linalg::GenericOp op : others)
       if (!erased.contains(op.getOperation()))
-        lowerBlockArgmax(op, onHost);
+        lowerBlockArgmax(op);
   }
 };
 

@@ -115,9 +115,9 @@ struct OperandTiles {
 void setOperandTileCopies(BlockProgram &p, OperandTiles tiles, bool prefetch);
 
 /// Replaces `c` with the f32 kernel: 256 threads of 4 × 4 outputs each
-/// (TiledContraction.cpp). `onHost`: as loops on the CPU; `prefetch`:
-/// setOperandTileCopies.
-void emitTiledContraction(const Contraction &c, bool onHost, bool prefetch);
+/// (TiledContraction.cpp), a `gpu.launch` (which the CPU-run schedule runs
+/// as loops: heed-launches-to-host-loops); `prefetch`: setOperandTileCopies.
+void emitTiledContraction(const Contraction &c, bool prefetch);
 
 /// Replaces `c` with the tensor-core kernel: 8 warps of 16 × 32 outputs,
 /// the operands rounded to `element` (bf16 or f16) as they are staged, or

@@ -136,8 +136,7 @@ private:
 
 } // namespace
 
-void heed::emitTiledContraction(const Contraction &c, bool onHost,
-                                bool prefetch) {
+void heed::emitTiledContraction(const Contraction &c, bool prefetch) {
   linalg::GenericOp op = c.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -184,10 +183,7 @@ void heed::emitTiledContraction(const Contraction &c, bool onHost,
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange acc) {
     TileBody(b, loc, c).accumulate(place.thread, place.block, acc);
   };
-  if (onHost)
-    emitBlockProgramOnHost(b, loc, p);
-  else
-    emitBlockProgramLaunch(b, loc, p);
+  emitBlockProgramLaunch(b, loc, p);
   ContractionAccess::erase(c);
 }
 
@@ -214,7 +210,7 @@ struct LowerContractionsToGPUPass
       if (element)
         emitMmaContraction(c, onHost, element, prefetch);
       else
-        emitTiledContraction(c, onHost, prefetch);
+        emitTiledContraction(c, prefetch);
     }
   }
 };

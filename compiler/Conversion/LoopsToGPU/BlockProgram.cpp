@@ -16,6 +16,18 @@
 using namespace mlir;
 using namespace heed;
 
+OpBuilder heed::atFunctionEntry(OpBuilder &b) {
+  auto function = b.getInsertionBlock()
+                      ->getParentOp()
+                      ->getParentOfType<FunctionOpInterface>();
+  if (auto self =
+          dyn_cast<FunctionOpInterface>(b.getInsertionBlock()->getParentOp()))
+    function = self;
+  OpBuilder entry(b.getContext());
+  entry.setInsertionPointToStart(&function.getFunctionBody().front());
+  return entry;
+}
+
 namespace {
 
 /// Where each shared buffer starts in a block's dynamic shared memory
@@ -78,20 +90,6 @@ gpu::LaunchOp createLaunch(OpBuilder &b, Location loc,
           memref::ViewOp::create(b, loc, type, all, c(offset), ValueRange{}));
   }
   return launch;
-}
-
-/// The function the builder's position is in (or the function itself, at
-/// its body's top level): on the host, where stack arrays are allocated.
-OpBuilder atFunctionEntry(OpBuilder &b) {
-  auto function = b.getInsertionBlock()
-                      ->getParentOp()
-                      ->getParentOfType<FunctionOpInterface>();
-  if (auto self =
-          dyn_cast<FunctionOpInterface>(b.getInsertionBlock()->getParentOp()))
-    function = self;
-  OpBuilder entry(b.getContext());
-  entry.setInsertionPointToStart(&function.getFunctionBody().front());
-  return entry;
 }
 
 /// `fn` inside a new scf.for over [0, n) at the builder's position.

@@ -150,6 +150,13 @@ struct BlockPhases {
           combine);
 };
 
+/// A builder at the start of the function the builder's position is in (or
+/// of the function itself, at its body's top level): on the host, where
+/// stack arrays are allocated. (A program may sit in a loop, a decoder
+/// step's products, and scf.for, though an allocation scope, frees nothing
+/// per iteration once lowered to branches.)
+mlir::OpBuilder atFunctionEntry(mlir::OpBuilder &b);
+
 /// The program as one gpu.launch at the builder's position.
 void emitBlockProgramLaunch(mlir::OpBuilder &b, mlir::Location loc,
                             const BlockProgram &program);
