@@ -929,7 +929,11 @@ def MergeIndependentLoops : Pass<"heed-merge-independent-loops",
     and the parts' shared memory stays within 48 KB; the merged op is then
     a `gpu.launch` whose parts map each kernel's block index, grid size and
     shared buffers to their own (NMT's step at batch 1: its gates and its
-    query's product, one launch).
+    query's product, one launch). A host load between two loops of a group
+    (a stopping decoder's read of its running rows' count, which the loop
+    before sums) does not end it when no later loop of the group writes
+    what it reads or uses its value: the load, and the pure ops computed
+    from it, move after the merged loop (NMT's step: 7 launches to 6).
 
     ```mlir
     scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) ... { A } {mapping}

@@ -57,11 +57,11 @@ func.func @independent(%x: memref<32xf32>, %y: memref<256xf32>) {
 #thread = #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
 
 // The second loop reads what the first writes (through a view), the third
-// writes what the second reads, and a host load stands between the third
-// and fourth: four loops stay four.
+// writes what the second reads, and the fourth writes what a host load
+// between the third and fourth reads: four loops stay four.
 // CHECK-LABEL: func.func @dependent
 // CHECK-COUNT-4: scf.parallel
-func.func @dependent(%x: memref<32xf32>, %out: memref<32xf32>) -> f32 {
+func.func @dependent(%x: memref<32xf32>, %out: memref<32xf32>, %y: memref<32xf32>) -> f32 {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
@@ -82,13 +82,86 @@ func.func @dependent(%x: memref<32xf32>, %out: memref<32xf32>) -> f32 {
     memref.store %v, %a[%t] : memref<32xf32>
     scf.reduce
   } {mapping = [#block, #thread]}
-  %s = memref.load %a[%c0] : memref<32xf32>
+  %s = memref.load %y[%c0] : memref<32xf32>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<32xf32>
+    memref.store %v, %y[%t] : memref<32xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  return %s : f32
+}
+
+// -----
+
+#block = #gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+#thread = #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+
+// A stopping decoder's step: the host reads the count the first loop sums
+// (a load, and arithmetic on it) before the next loop, which neither
+// writes what the load reads nor uses its value: the two loops merge, and
+// the read and its arithmetic follow the merged loop.
+// CHECK-LABEL: func.func @deferred_read
+// CHECK-SAME: (%[[X:[^:]*]]: memref<32xf32>, %[[OUT:[^:]*]]: memref<32xf32>
+// CHECK: %[[COUNT:.*]] = memref.alloc() : memref<1xf32>
+// CHECK: scf.parallel (%[[B:[^,]*]], %{{[^)]*}}) = (%c0{{[^,]*}}, %c0{{[^)]*}}) to (%c2
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: memref.store %{{.*}}, %[[COUNT]]
+// CHECK: scf.reduce
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[S:.*]] = memref.load %[[COUNT]][%c0]
+// CHECK-NEXT: %[[N:.*]] = arith.negf %[[S]]
+// CHECK-NEXT: return %[[N]]
+func.func @deferred_read(%x: memref<32xf32>, %out: memref<32xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %count = memref.alloc() : memref<1xf32>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<32xf32>
+    memref.store %v, %count[%c0] : memref<1xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  %s = memref.load %count[%c0] : memref<1xf32>
+  %n = arith.negf %s : f32
   scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
     %v = memref.load %x[%t] : memref<32xf32>
     memref.store %v, %out[%t] : memref<32xf32>
     scf.reduce
   } {mapping = [#block, #thread]}
-  return %s : f32
+  return %n : f32
+}
+
+// -----
+
+#block = #gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+#thread = #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>
+
+// The next loop stores the value the host read: the loops stay apart.
+// CHECK-LABEL: func.func @read_used
+// CHECK: scf.parallel
+// CHECK: scf.reduce
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[S:.*]] = memref.load
+// CHECK-NEXT: %[[N:.*]] = arith.negf %[[S]]
+// CHECK-NEXT: scf.parallel
+// CHECK-NEXT: memref.store %[[N]]
+func.func @read_used(%x: memref<32xf32>, %out: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %count = memref.alloc() : memref<1xf32>
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    %v = memref.load %x[%t] : memref<32xf32>
+    memref.store %v, %count[%c0] : memref<1xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  %s = memref.load %count[%c0] : memref<1xf32>
+  %n = arith.negf %s : f32
+  scf.parallel (%b, %t) = (%c0, %c0) to (%c1, %c32) step (%c1, %c1) {
+    memref.store %n, %out[%t] : memref<32xf32>
+    scf.reduce
+  } {mapping = [#block, #thread]}
+  return
 }
 
 // -----

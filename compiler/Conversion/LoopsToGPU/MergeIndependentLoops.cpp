@@ -166,8 +166,9 @@ void emitParts(OpBuilder &b, Location loc, ArrayRef<MappedLoop> group,
 /// mapped loop, or where a kernel is among them (every kernel of the
 /// group's most threads), a kernel. A kernel's barriers stay uniform: a
 /// block runs one part with all its threads (only loops, which have no
-/// barriers, are guarded by their thread count).
-void mergeGroup(ArrayRef<MappedLoop> group) {
+/// barriers, are guarded by their thread count). `deferred` (host reads
+/// between the parts, and what is computed from them) moves after it.
+void mergeGroup(ArrayRef<MappedLoop> group, ArrayRef<Operation *> deferred) {
   Operation *last = group.back().op;
   OpBuilder b(last);
   Location loc = last->getLoc();
@@ -183,6 +184,7 @@ void mergeGroup(ArrayRef<MappedLoop> group) {
       for (BlockArgument a : launch.getWorkgroupAttributions())
         shared.push_back(a.getType());
   }
+  Operation *mergedOp;
   if (llvm::none_of(group, [](const MappedLoop &l) { return l.isLaunch(); })) {
     auto merged = scf::ParallelOp::create(b, loc, ValueRange{c(0), c(0)},
                                           ValueRange{c(blocks), c(threads)},
@@ -191,6 +193,7 @@ void mergeGroup(ArrayRef<MappedLoop> group) {
     if (llvm::all_of(group,
                      [](const MappedLoop &loop) { return loop.blocks == 1; }))
       merged->setAttr(kOneBlockPartsAttr, b.getUnitAttr());
+    mergedOp = merged;
     b.setInsertionPointToStart(merged.getBody());
     emitParts(b, loc, group, merged.getInductionVars()[0],
               merged.getInductionVars()[1], threads, gpu::LaunchOp());
@@ -199,23 +202,59 @@ void mergeGroup(ArrayRef<MappedLoop> group) {
         b, loc, c(blocks), c(1), c(1), c(threads), c(1), c(1),
         /*dynamicSharedMemorySize=*/Value(), /*asyncTokenType=*/nullptr,
         /*asyncDependencies=*/ValueRange{}, TypeRange(shared));
+    mergedOp = merged;
     b.setInsertionPointToEnd(&merged.getBody().front());
     emitParts(b, loc, group, merged.getBlockIds().x, merged.getThreadIds().x,
               threads, merged);
     gpu::TerminatorOp::create(b, loc);
   }
+  for (Operation *op : llvm::reverse(deferred))
+    if (op->isBeforeInBlock(last))
+      op->moveAfter(mergedOp);
   for (MappedLoop loop : group)
     loop.op->erase();
 }
 
+/// A read on the host between two loops of a group that the later loops
+/// may run before (a stopping decoder's count of running rows, loaded
+/// between the kernel that sums it and the next step's state updates): a
+/// load, every effect of which is a read of a known buffer.
+std::optional<BufferAccesses> deferrableRead(Operation &op) {
+  BufferAccesses accesses;
+  if (!isa<memref::LoadOp>(op) || !collectBufferAccesses(&op, accesses))
+    return std::nullopt;
+  return accesses;
+}
+
 /// Merges runs of independent mapped loops in `block`.
 void mergeIn(Block &block) {
-  SmallVector<SmallVector<MappedLoop>> groups;
+  SmallVector<std::pair<SmallVector<MappedLoop>, SmallVector<Operation *>>>
+      groups;
   SmallVector<MappedLoop> group;
+  // Host reads inside the open group, the ops computed from them, and the
+  // buffers they read: moved after the group, so a later loop must not
+  // write those buffers nor use those values.
+  SmallVector<Operation *> deferred;
+  llvm::SmallPtrSet<Operation *, 8> deferredSet;
+  BufferAccesses deferredReads;
   auto close = [&] {
     if (group.size() > 1)
-      groups.push_back(group);
+      groups.push_back({group, deferred});
     group.clear();
+    deferred.clear();
+    deferredSet.clear();
+    deferredReads = {};
+  };
+  // Whether `op` (or an op nested in it) uses a deferred value.
+  auto usesDeferred = [&](Operation *op) {
+    return op
+        ->walk([&](Operation *nested) {
+          for (Value operand : nested->getOperands())
+            if (deferredSet.contains(operand.getDefiningOp()))
+              return WalkResult::interrupt();
+          return WalkResult::advance();
+        })
+        .wasInterrupted();
   };
   for (Operation &op : block) {
     if (isa<scf::ParallelOp, gpu::LaunchOp>(op)) {
@@ -240,20 +279,42 @@ void mergeIn(Block &block) {
       bool joins = blocks <= kMaxBlocks && loop->threads <= kMaxThreads &&
                    sharedBytes <= kStaticSharedBytes && fits(*loop) &&
                    llvm::all_of(group, fits) &&
-                   llvm::all_of(group, [&](const MappedLoop &member) {
-                     return independent(member, *loop);
-                   });
+                   llvm::all_of(group,
+                                [&](const MappedLoop &member) {
+                                  return independent(member, *loop);
+                                }) &&
+                   !conflict(deferredReads, loop->accesses) &&
+                   !usesDeferred(&op);
       if (!joins)
         close();
       group.push_back(*loop);
       continue;
     }
-    if (!touchesNoMemory(op))
-      close();
+    if (usesDeferred(&op)) {
+      // Computed from a deferred read: moves with it where it is pure
+      // (the count's arithmetic), else the group ends here.
+      if (isPure(&op) && op.getNumRegions() == 0) {
+        deferred.push_back(&op);
+        deferredSet.insert(&op);
+      } else {
+        close();
+      }
+      continue;
+    }
+    if (touchesNoMemory(op))
+      continue;
+    if (std::optional<BufferAccesses> read = deferrableRead(op);
+        read && !group.empty()) {
+      deferred.push_back(&op);
+      deferredSet.insert(&op);
+      llvm::append_range(deferredReads.reads, read->reads);
+      continue;
+    }
+    close();
   }
   close();
-  for (ArrayRef<MappedLoop> g : groups)
-    mergeGroup(g);
+  for (auto &[g, moved] : groups)
+    mergeGroup(g, moved);
 }
 
 struct MergeIndependentLoopsPass
