@@ -957,8 +957,8 @@ def LaunchesToHostLoops : Pass<"heed-launches-to-host-loops",
     The CPU-run schedule (`--target=gpu-schedule-on-cpu`) checks a GPU
     kernel's arithmetic and indexing against the goldens without a GPU.
     Kernels lowered as `gpu.launch` ops (block reductions and argmaxes,
-    the f32 tiled products, and whatever `heed-merge-independent-loops`
-    made of them) run here as the GPU would run them: a loop over the
+    the f32 tiled products, the attention-rows kernels, and whatever
+    `heed-merge-independent-loops` made of them) run here as the GPU would run them: a loop over the
     blocks (z, y, x), and in each block one loop over the threads per
     stretch between `gpu.barrier`s, so every thread finishes a stretch
     before any starts the next.
@@ -1412,15 +1412,11 @@ def BuildAttentionRowKernels : Pass<"heed-build-attention-row-kernels",
     division phase; hard attention's context column is the value at the
     weights' first maximum (zero when it is not above zero). The weights
     buffer holds the energies between phases, so the steps need no shared
-    memory and have no limit. With `on-host`, the same
-    phases run on the CPU as loops over blocks and threads (one loop over
-    the threads per phase), which is how `--target=gpu-schedule-on-cpu`
-    checks the kernel against the goldens.
+    memory and have no limit. On `--target=gpu-schedule-on-cpu` the launch
+    runs on the CPU as loops over blocks and threads, one loop over the
+    threads per phase (heed-launches-to-host-loops), which is how the
+    goldens check the kernel.
   }];
-  let options = [
-    Option<"onHost", "on-host", "bool", /*default=*/"false",
-           "the blocks and threads as loops on the CPU">
-  ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::math::MathDialect",
                            "mlir::memref::MemRefDialect",

@@ -72,9 +72,7 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   pm.addPass(createBuildFlashAttentionKernels(flash));
   // The other attention ops' kernels (a block per batch row and query,
   // the score function inlined), for the same reason after bufferization.
-  BuildAttentionRowKernelsOptions rows;
-  rows.onHost = flash.onHost;
-  pm.addPass(createBuildAttentionRowKernels(rows));
+  pm.addPass(createBuildAttentionRowKernels());
   // Matrix products (dense layers, head projections) as 64 × 64 output
   // tiles through shared memory, 4 × 4 per thread in f32, or 16 × 32 per
   // warp on tensor cores in bf16 or f16 (the same kernel as loops on the
@@ -207,9 +205,9 @@ void heed::buildGPUScheduleOnCPUPipeline(OpPassManager &pm,
                                          const PipelineOptions &options) {
   buildLinalgToMappedLoopsPipeline(pm, options);
   // The kernels placed as launches (block reductions, f32 tiled products,
-  // and what merging made of them and their neighbours) as loops over
-  // their blocks and threads, split at their barriers: the same code a GPU
-  // runs.
+  // attention rows, and what merging made of them and their neighbours) as
+  // loops over their blocks and threads, split at their barriers: the same code
+  // a GPU runs.
   pm.addNestedPass<func::FuncOp>(createLaunchesToHostLoops());
   // The mapped loops run as nested loops on the host (scf-to-cf lowers
   // scf.parallel sequentially): the same index arithmetic a GPU runs.

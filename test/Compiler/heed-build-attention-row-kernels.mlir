@@ -1,5 +1,5 @@
 // RUN: heed-opt %s --split-input-file --heed-build-attention-row-kernels | FileCheck %s
-// RUN: heed-opt %s --split-input-file --heed-build-attention-row-kernels=on-host | FileCheck %s --check-prefix=HOST
+// RUN: heed-opt %s --split-input-file --heed-build-attention-row-kernels --heed-launches-to-host-loops | FileCheck %s --check-prefix=HOST
 
 // Softmax over 5 steps, a context of 6 columns: a block per batch row
 // (2) of 32 threads (the steps and columns rounded up to a power of two,
@@ -34,8 +34,9 @@
 // CHECK: gpu.terminator
 // CHECK-NOT: heed_attention_score_0
 
-// On the host: the shared arrays on the stack, and per block one loop over
-// the 32 threads per phase (14), the score inlined in the first.
+// On the host (heed-launches-to-host-loops): the shared arrays on the
+// stack, and per block one loop over the 32 threads per phase (14), the
+// score inlined in the first.
 // HOST-LABEL: func.func private @heed_attention_rows_0
 // HOST-NOT: gpu.
 // HOST-COUNT-2: memref.alloca() {alignment = 16 : i64} : memref<32xf32>

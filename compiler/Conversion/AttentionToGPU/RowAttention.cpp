@@ -224,7 +224,7 @@ public:
       : fn(fn), score(score), options(options), loc(fn.getLoc()) {}
 
   /// Fails (with a diagnostic) on a signature that does not match.
-  LogicalResult build(bool onHost);
+  LogicalResult build();
 
 private:
   Value c(OpBuilder &b, int64_t v) {
@@ -387,7 +387,7 @@ bool RowKernel::takesScoreTensors(func::FuncOp f, ArrayRef<Type> leading) {
              fn.getArgumentTypes().drop_front().drop_back(2);
 }
 
-LogicalResult RowKernel::build(bool onHost) {
+LogicalResult RowKernel::build() {
   // (values, score tensors..., context, weights)
   unsigned n = fn.getNumArguments();
   Type index = IndexType::get(fn.getContext());
@@ -556,10 +556,7 @@ LogicalResult RowKernel::build(bool onHost) {
   });
 
   OpBuilder b = OpBuilder::atBlockBegin(entry);
-  if (onHost)
-    emitBlockPhasesOnHost(b, loc, p);
-  else
-    emitBlockPhasesLaunch(b, loc, p);
+  emitBlockPhasesLaunch(b, loc, p);
   func::ReturnOp::create(b, loc);
   return success();
 }
@@ -613,7 +610,7 @@ struct BuildAttentionRowKernelsPass
           return signalPassFailure();
         }
       }
-      if (failed(RowKernel(fn, score, options).build(onHost)))
+      if (failed(RowKernel(fn, score, options).build()))
         return signalPassFailure();
       fn->removeAttr(kRowsAttr);
       for (func::FuncOp f : {score.score, score.term, score.finish})

@@ -408,19 +408,6 @@ void heed::emitBlockPhasesLaunch(OpBuilder &b, Location loc,
   gpu::TerminatorOp::create(b, loc);
 }
 
-void heed::emitBlockPhasesOnHost(OpBuilder &b, Location loc,
-                                 const BlockPhases &p) {
-  BlockPlace place;
-  eachBlockOnHost(b, loc, p.grid, p.shared, place, [&] {
-    // (a barrier between phases: each runs for every thread first)
-    for (const BlockPhases::Phase &phase : p.phases)
-      hostLoop(b, loc, p.threads, [&](Value thread) {
-        place.thread = thread;
-        phase(b, place);
-      });
-  });
-}
-
 void BlockPhases::appendTreeReduction(
     unsigned buffer, std::function<Value(OpBuilder &, Value, Value)> combine) {
   for (int64_t stride = threads / 2; stride >= 1; stride /= 2)

@@ -165,13 +165,9 @@ void emitBlockProgramLaunch(mlir::OpBuilder &b, mlir::Location loc,
 void emitBlockProgramOnHost(mlir::OpBuilder &b, mlir::Location loc,
                             const BlockProgram &program);
 
-/// The phases as one gpu.launch (a barrier between consecutive phases).
+/// The phases as one gpu.launch (a barrier between consecutive phases; the
+/// CPU-run schedule runs it as loops, heed-launches-to-host-loops).
 void emitBlockPhasesLaunch(mlir::OpBuilder &b, mlir::Location loc,
-                           const BlockPhases &program);
-
-/// The phases as loops on the host: per block, one loop over the threads
-/// per phase.
-void emitBlockPhasesOnHost(mlir::OpBuilder &b, mlir::Location loc,
                            const BlockPhases &program);
 
 /// Thread `thread`'s share of a copy of `total` elements by `threads`
