@@ -293,7 +293,8 @@ void mergeIn(Block &block) {
     if (usesDeferred(&op)) {
       // Computed from a deferred read: moves with it where it is pure
       // (the count's arithmetic), else the group ends here.
-      if (isPure(&op) && op.getNumRegions() == 0) {
+      if (isPure(&op) && op.getNumRegions() == 0 &&
+          !op.hasTrait<OpTrait::IsTerminator>()) {
         deferred.push_back(&op);
         deferredSet.insert(&op);
       } else {
