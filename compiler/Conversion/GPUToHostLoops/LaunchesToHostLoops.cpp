@@ -61,6 +61,8 @@ private:
   gpu::LaunchOp launch;
   OpBuilder entry;
   int64_t threads = 0;
+  /// The thread loops' bounds and step (defined before the launch).
+  Value zero, one;
   /// Values computed at block level, by the original value.
   IRMapping uniform;
   /// The per-thread arrays of values used beyond their stretch.
@@ -69,9 +71,6 @@ private:
   DenseMap<Value, bool> uniformity;
 
   Location loc() { return launch.getLoc(); }
-  Value constant(OpBuilder &b, int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc(), v);
-  }
   bool insideLaunch(Value v) {
     return launch.getBody().isAncestor(v.getParentRegion());
   }
@@ -121,8 +120,7 @@ FailureOr<Value> HostLaunch::home(Value v) {
 
 void HostLaunch::eachThread(OpBuilder &b,
                             function_ref<void(OpBuilder &, Value)> fn) {
-  auto forOp = scf::ForOp::create(b, loc(), constant(b, 0),
-                                  constant(b, threads), constant(b, 1));
+  auto forOp = scf::ForOp::create(b, loc(), zero, launch.getBlockSizeX(), one);
   OpBuilder inner = OpBuilder::atBlockTerminator(forOp.getBody());
   fn(inner, forOp.getInductionVar());
 }
@@ -348,7 +346,8 @@ LogicalResult HostLaunch::lower() {
   uniform.map(size.x, launch.getBlockSizeX());
   uniform.map(size.y, launch.getBlockSizeY());
   uniform.map(size.z, launch.getBlockSizeZ());
-  Value zero = constant(b, 0), one = constant(b, 1);
+  zero = arith::ConstantIndexOp::create(b, loc(), 0);
+  one = arith::ConstantIndexOp::create(b, loc(), 1);
   uniform.map(tids.y, zero);
   uniform.map(tids.z, zero);
   // One loop per grid axis, x innermost.
