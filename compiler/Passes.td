@@ -1094,6 +1094,34 @@ def MergeGPUModules : Pass<"heed-merge-gpu-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def AlignWorkgroupBuffers : Pass<"heed-align-workgroup-buffers",
+                                  "mlir::ModuleOp"> {
+  let summary = "Align every kernel's static shared buffers to 16 bytes";
+  let description = [{
+    A `gpu.func`'s workgroup attribution becomes a `.shared` variable
+    aligned to its element (`.align 2` for bf16) unless it carries
+    `llvm.align`. The tiled kernels store 8- and 16-byte vectors into their
+    shared tiles, read them with `ldmatrix` (each row address 16-byte
+    aligned) and fill them with `cp.async` (16 bytes): all misaligned
+    accesses, a fault on a GPU, wherever the linker places a buffer on
+    anything less. This pass gives every workgroup attribution an
+    `llvm.align` of at least `alignment` bytes (dynamic shared memory is
+    aligned to 16 already).
+
+    ```mlir
+    gpu.func @k() workgroup(%tile : memref<64x72xbf16, #gpu.address_space<workgroup>>) kernel
+    // becomes
+    gpu.func @k() workgroup(%tile : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"16",
+           "the least alignment of a shared buffer, in bytes">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::LLVM::LLVMDialect"];
+}
+
 def LagStopTests : Pass<"heed-lag-stop-tests", "mlir::ModuleOp"> {
   let summary = "Let a decoder's stop test read an earlier step's count";
   let description = [{

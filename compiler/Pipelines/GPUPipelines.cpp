@@ -142,6 +142,10 @@ void heed::buildLinalgToGPUPipeline(OpPassManager &pm,
   pm.addPass(createGpuKernelOutliningPass());
   // One PTX module per model: loaded once by the runtime.
   pm.addPass(createMergeGPUModules());
+  // Shared tiles on 16-byte boundaries: the kernels' vector stores,
+  // ldmatrix and cp.async need it, and a static buffer is otherwise aligned
+  // to its element.
+  pm.addPass(createAlignWorkgroupBuffers());
   // Constants the host passes to its kernels, copied into memory the device
   // reaches (the host program's data is not).
   pm.addPass(createStageHostConstants());
