@@ -1263,6 +1263,14 @@ def LowerDotAttentionToGPU : Pass<"heed-lower-dot-attention-to-gpu",
     decomposition, as are sizes the kernel does not take (D + Dv above 256
     floats).
 
+    With `precision=bf16` or `f16` and `async-copy` (the default), where the
+    tensor-core kernel takes the sizes, the keys and values (or the
+    projections they are heads of) are rounded to that type by an
+    element-wise op before the call (fused into its producer where it
+    can be), so that the kernel copies their tiles by cp.async: half the
+    bytes a tile, none through registers. The rounding is the one the
+    kernel would do as it staged them.
+
     ```mlir
     %ctx, %w = attn.attention query(%q : tensor<8x128x64xf32>) ...
     // becomes
@@ -1275,7 +1283,17 @@ def LowerDotAttentionToGPU : Pass<"heed-lower-dot-attention-to-gpu",
         attributes {heed.flash_attention = {causal = false, scale = 1.250000e-01 : f32}}
     ```
   }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "the tensor-core kernel's multiplicands (as "
+           "heed-build-flash-attention-kernels): bf16 and f16 keys and "
+           "values are rounded before the call">,
+    Option<"asyncCopy", "async-copy", "bool", /*default=*/"true",
+           "round keys and values before the call (bf16, f16), for the "
+           "kernel's asynchronous copies">
+  ];
   let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::linalg::LinalgDialect",
                            "mlir::memref::MemRefDialect"];
 }
 
@@ -1327,12 +1345,19 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     big·small, big·big: about f32's precision), the fragments by 8-byte
     loads.
 
-    With `prefetch` (the default), a tensor-core kernel whose accumulators
-    leave room in registers for a thread's share of the key and value
-    tiles reads step j0 + BK's tiles into registers right after step j0's
-    first barrier and stores them into shared memory at the start of the
-    next step, so that their loads are in flight while the step computes
-    (software pipelining; BlockProgram.h).
+    Keys and values already of the tiles' element type (bf16 or f16
+    rounded by heed-lower-dot-attention-to-gpu, or f32 for tf32x3 with
+    `async-copy`, the default) are copied by `cp.async` (16 bytes, zero-filled past the
+    end), FlashAttention-2's loop: the first key tile issued before the
+    loop, each step's value tile as its scores start and the next key tile
+    after the barrier that ends them, each thread waiting for its copies
+    before each barrier; two barriers a step, no registers for the tiles.
+    Otherwise, with `prefetch` (the default), a tensor-core kernel whose
+    accumulators leave room in registers for a thread's share of the key
+    and value tiles reads step j0 + BK's tiles into registers right after
+    step j0's first barrier and stores them into shared memory at the
+    start of the next step, so that their loads are in flight while the
+    step computes (software pipelining; BlockProgram.h).
 
     With `multiprocessors=N` (the chip's; 0, the default, for unknown), a
     tensor-core kernel whose 128-row blocks would number fewer than N takes
@@ -1349,6 +1374,9 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     Option<"prefetch", "prefetch", "bool", /*default=*/"true",
            "tensor-core kernels read the next key and value tiles into "
            "registers while a step computes, where they fit">,
+    Option<"asyncCopy", "async-copy", "bool", /*default=*/"true",
+           "tensor-core kernels copy f32 key and value tiles (tf32x3) by "
+           "cp.async (rounded ones always are)">,
     Option<"multiprocessors", "multiprocessors", "int64_t", /*default=*/"0",
            "the chip's multiprocessors: tensor-core kernels take 64-row "
            "blocks where 128-row ones would be fewer (0: unknown)">

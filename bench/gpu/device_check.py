@@ -400,9 +400,11 @@ def render(state):
         # A tf32x3 row is measured against PyTorch in f32 (whose f32 SDPA
         # runs 3xTF32 too on sm_80 and later).
         # A _noprefetch row (the tiled kernels without software
-        # pipelining) or a _128rows one (the flash kernel's blocks by the
-        # sizes alone) against the same PyTorch row as its default one.
-        base = re.sub(r"_(noprefetch|128rows)$", "", name)
+        # pipelining), a _noasync one (the flash kernel's tiles staged
+        # through registers, not by cp.async) or a _128rows one (the flash
+        # kernel's blocks by the sizes alone) against the same PyTorch row
+        # as its default one.
+        base = re.sub(r"_(noprefetch|noasync|128rows)$", "", name)
         tf32x3 = base.endswith("_tf32x3")
         base = base[:-len("_tf32x3")] if tf32x3 else base
         t = torch_rows.get(base + "_f32" if name.startswith("sdpa_") and tf32x3

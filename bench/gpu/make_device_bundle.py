@@ -17,7 +17,10 @@ f32 and tf32x3), the date translator and the seed-size NMT decoder at batch 1 an
 batch 1 and 32; the batch-256 decoders and Tacotron2 at 32 again with
 --gpu-precision=tf32x3; the heads-128 attention and the batch-256 NMT
 again with --gpu-prefetch=false (`_noprefetch`: the tiled kernels without
-software pipelining); the heads-64 attention again with
+software pipelining; the attention with --gpu-async-copy=false too); the
+tensor-core attention again with --gpu-async-copy=false (`_noasync`: key
+and value tiles staged from f32 through registers rather than rounded
+before the kernel and copied by cp.async); the heads-64 attention again with
 --gpu-multiprocessors=0 (`_128rows`: 64 blocks of 128 query rows rather
 than sm_90's 128 blocks of 64)."""
 import json
@@ -148,14 +151,27 @@ def main(build, out, only=None):
         if b["name"] in ("date_translation_b256", "nmt_seed_b256", "tacotron2_b32"):
             benches.append(dict(b, name=b["name"] + "_tf32x3",
                                 options=b["options"] + ["--gpu-precision=tf32x3"]))
-    # The tiled kernels' software pipelining (--gpu-prefetch, the default)
-    # against each step reading its own tiles, where it applies: the flash
-    # kernels at heads of 128, the products of the batched NMT.
+    # The flash kernels' key and value tiles by cp.async (--gpu-async-copy,
+    # the default; bf16 keys and values rounded before the kernel) against
+    # staged from f32 through registers, the next step's read while a step
+    # computes where they fit (--gpu-prefetch).
+    sdpa_tensor_cores = ("sdpa_8x1024x64_bf16", "sdpa_16x4096x128_bf16",
+                         "sdpa_8x1024x64_tf32x3", "sdpa_16x4096x128_tf32x3")
+    for b in list(benches):
+        if b["name"] in sdpa_tensor_cores:
+            benches.append(dict(b, name=b["name"] + "_noasync",
+                                options=b["options"] + ["--gpu-async-copy=false"]))
+    # The tiled kernels' software pipelining against each step reading its
+    # own tiles, where it applies: the flash kernels at heads of 128 (with
+    # neither cp.async nor --gpu-prefetch), the products of the batched NMT.
     for b in list(benches):
         if b["name"] in ("sdpa_16x4096x128_bf16", "sdpa_16x4096x128_tf32x3",
                          "nmt_seed_b256", "nmt_seed_b256_tf32x3"):
+            off = ["--gpu-prefetch=false"]
+            if b["name"] in sdpa_tensor_cores:
+                off.append("--gpu-async-copy=false")
             benches.append(dict(b, name=b["name"] + "_noprefetch",
-                                options=b["options"] + ["--gpu-prefetch=false"]))
+                                options=b["options"] + off))
     # The flash kernels' blocks by the chip's multiprocessors (the default:
     # 64 query rows where 128-row blocks would be fewer than sm_90's 132)
     # against by the sizes alone.

@@ -66,6 +66,7 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   flash.onHost = options.target == Target::GPUScheduleOnCPU;
   flash.precision = options.gpuPrecision;
   flash.prefetch = options.gpuPrefetch;
+  flash.asyncCopy = options.gpuAsyncCopy;
   flash.multiprocessors = options.gpuMultiprocessors < 0
                               ? multiprocessorsOf(options.gpuChip)
                               : options.gpuMultiprocessors;

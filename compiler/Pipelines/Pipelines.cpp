@@ -53,8 +53,12 @@ void heed::buildAttnToLinalgPipeline(OpPassManager &pm,
       pm.addNestedPass<func::FuncOp>(createHoistKeyProjections());
       pm.addNestedPass<func::FuncOp>(createHoistQueryProjections());
       // ...then dot-product attention over query sequences as calls of
-      // flash-style kernels (built after bufferization)...
-      pm.addPass(createLowerDotAttentionToGPU());
+      // flash-style kernels (built after bufferization; bf16 and f16
+      // tensor-core kernels take their keys and values rounded)...
+      LowerDotAttentionToGPUOptions flash;
+      flash.precision = options.gpuPrecision;
+      flash.asyncCopy = options.gpuAsyncCopy;
+      pm.addPass(createLowerDotAttentionToGPU(flash));
       // ...and every other attention whose score has a form per element
       // as a call of a kernel with a block per batch row and query.
       pm.addPass(createLowerAttentionRowsToGPU());
@@ -305,6 +309,12 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                      "products) read the next step's tiles while a step "
                      "computes"),
       llvm::cl::init(true)};
+  Option<bool> gpuAsyncCopy{
+      *this, "gpu-async-copy",
+      llvm::cl::desc("tensor-core flash attention copies its key and value "
+                     "tiles by cp.async (bf16 and f16 keys and values "
+                     "rounded before the kernel)"),
+      llvm::cl::init(true)};
   Option<int64_t> gpuMultiprocessors{
       *this, "gpu-multiprocessors",
       llvm::cl::desc("the chip's multiprocessors, for the flash kernels' "
@@ -324,6 +334,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
     o.gpuChip = gpuChip;
     o.gpuPrecision = gpuPrecision;
     o.gpuPrefetch = gpuPrefetch;
+    o.gpuAsyncCopy = gpuAsyncCopy;
     o.gpuMultiprocessors = gpuMultiprocessors;
     o.outlineLoopNests = outline;
     return o;

@@ -57,6 +57,10 @@ struct PipelineOptions {
   /// products) read the next step's tiles into registers while a step
   /// computes (software pipelining; flash attention where they fit).
   bool gpuPrefetch = true;
+  /// Tensor-core flash attention copies its key and value tiles by
+  /// cp.async, the keys and values rounded before the kernel (bf16, f16) or
+  /// as they are (tf32x3), rather than through registers (gpuPrefetch's).
+  bool gpuAsyncCopy = true;
   /// The multiprocessors of the chip the GPU kernels are for: flash
   /// attention takes smaller blocks where larger ones would leave some
   /// without work. -1: the usual count of gpuChip's largest part

@@ -1,4 +1,8 @@
 // RUN: heed-opt %s --split-input-file --heed-lower-dot-attention-to-gpu | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-lower-dot-attention-to-gpu="precision=bf16 async-copy=false" | FileCheck %s
+// RUN: heed-opt %s --split-input-file --heed-lower-dot-attention-to-gpu=precision=bf16 | FileCheck %s --check-prefix=BF16
+// RUN: not heed-opt %s --heed-lower-dot-attention-to-gpu=precision=bf8 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: heed-lower-dot-attention-to-gpu
 
 // Scaled dot-product attention with lengths and the causal mask: the
 // operands are read through to_buffer, the context is a fresh buffer the
@@ -16,6 +20,18 @@
 // CHECK: return %[[CTX]]
 // CHECK: func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xf32>, memref<2x70x32xf32>, memref<2xf32>, memref<2x70x32xf32>)
 // CHECK-SAME: heed.flash_attention = {causal = true, heads = array<i64: 0, 0, 0, 0>, scale = 1.250000e-01 : f32}
+// With precision=bf16 (the tensor-core kernel copies its key and value
+// tiles by cp.async), the keys and values are rounded before the call,
+// each by an element-wise op; the queries stay f32.
+// BF16-LABEL: func.func @scaled_causal
+// BF16-SAME: (%[[Q:.*]]: tensor<2x70x64xf32>, %[[K:.*]]: tensor<2x70x64xf32>, %[[V:.*]]: tensor<2x70x32xf32>, %{{.*}}: tensor<2xf32>)
+// BF16: %[[KR:.*]] = linalg.generic {{.*}} ins(%[[K]] : tensor<2x70x64xf32>) outs(%{{.*}} : tensor<2x70x64xbf16>)
+// BF16: arith.truncf %{{.*}} : f32 to bf16
+// BF16: %[[VR:.*]] = linalg.generic {{.*}} ins(%[[V]] : tensor<2x70x32xf32>) outs(%{{.*}} : tensor<2x70x32xbf16>)
+// BF16-DAG: bufferization.to_buffer %[[Q]] read_only : tensor<2x70x64xf32> to memref<2x70x64xf32>
+// BF16-DAG: bufferization.to_buffer %[[KR]] read_only : tensor<2x70x64xbf16> to memref<2x70x64xbf16>
+// BF16-DAG: bufferization.to_buffer %[[VR]] read_only : tensor<2x70x32xbf16> to memref<2x70x32xbf16>
+// BF16: func.func private @heed_flash_attention_0(memref<2x70x64xf32>, memref<2x70x64xbf16>, memref<2x70x32xbf16>, memref<2xf32>, memref<2x70x32xf32>)
 func.func @scaled_causal(%q: tensor<2x70x64xf32>, %k: tensor<2x70x64xf32>,
                          %v: tensor<2x70x32xf32>, %len: tensor<2xf32>)
     -> tensor<2x70x32xf32> {
@@ -114,6 +130,14 @@ func.func @rows_too_wide(%q: tensor<2x3x192xf32>, %k: tensor<2x5x192xf32>)
 // CHECK: return %[[CTX]]
 // CHECK: func.func private @heed_flash_attention_0(memref<2x10x64xf32>, memref<2x10x64xf32>, memref<2x10x64xf32>, memref<2x10x64xf32>)
 // CHECK-SAME: heads = array<i64: 2, 2, 2, 2>
+// Rounded for the tensor-core kernel, keys and values that are heads of
+// one projection are rounded once, as that projection.
+// BF16-LABEL: func.func @heads_in_place
+// BF16-SAME: (%[[X:[^:]*]]: tensor<2x10x64xf32>)
+// BF16: %[[XR:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<2x10x64xf32>) outs(%{{.*}} : tensor<2x10x64xbf16>)
+// BF16-NOT: linalg.generic
+// BF16-COUNT-2: bufferization.to_buffer %[[XR]] read_only : tensor<2x10x64xbf16> to memref<2x10x64xbf16>
+// BF16: func.func private @heed_flash_attention_0(memref<2x10x64xf32>, memref<2x10x64xbf16>, memref<2x10x64xbf16>, memref<2x10x64xf32>)
 func.func @heads_in_place(%x: tensor<2x10x64xf32>) -> tensor<2x10x64xf32> {
   %e = tensor.expand_shape %x [[0], [1], [2, 3]] output_shape [2, 10, 2, 32]
       : tensor<2x10x64xf32> into tensor<2x10x2x32xf32>
@@ -137,4 +161,27 @@ func.func @heads_in_place(%x: tensor<2x10x64xf32>) -> tensor<2x10x64xf32> {
   %cm = tensor.collapse_shape %cp [[0], [1], [2, 3]]
       : tensor<2x10x2x32xf32> into tensor<2x10x64xf32>
   return %cm : tensor<2x10x64xf32>
+}
+
+// -----
+
+// Heads of 24 (not a multiple of 16) keep the f32 kernel, whose keys and
+// values stay f32.
+// CHECK-LABEL: func.func @odd_depth
+// CHECK: func.func private @heed_flash_attention_0(memref<2x3x24xf32>, memref<2x5x24xf32>, memref<2x5x24xf32>, memref<2x3x24xf32>)
+// BF16-LABEL: func.func @odd_depth
+// BF16-NOT: linalg.generic
+// BF16: func.func private @heed_flash_attention_0(memref<2x3x24xf32>, memref<2x5x24xf32>, memref<2x5x24xf32>, memref<2x3x24xf32>)
+func.func @odd_depth(%q: tensor<2x3x24xf32>, %k: tensor<2x5x24xf32>)
+    -> tensor<2x3x24xf32> {
+  %c, %w = attn.attention query(%q : tensor<2x3x24xf32>)
+      keys(%k : tensor<2x5x24xf32>) values(%k : tensor<2x5x24xf32>) score {
+  ^bb0(%qr: tensor<24xf32>, %kr: tensor<24xf32>):
+    %m = attn.binary %qr, %kr {kind = #attn<binary mul>}
+        : (tensor<24xf32>, tensor<24xf32>) -> tensor<24xf32>
+    %r = attn.reduce %m {axis = 0 : i64, kind = #attn<reduce sum>, keepdim = true}
+        : (tensor<24xf32>) -> tensor<1xf32>
+    attn.yield %r : tensor<1xf32>
+  } : tensor<2x3x24xf32>, tensor<2x3x5xf32>
+  return %c : tensor<2x3x24xf32>
 }

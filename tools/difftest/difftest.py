@@ -461,14 +461,18 @@ def main():
                 inputs, gold = load_inputs(spec), np.load(path(golden))
                 # A full run takes every other batch size, the entries in
                 # turn (every batch size meets half the entries); the
-                # tiled kernels' copies pipelined and not, alternating, and
-                # the flash kernels' blocks by sm_90's 132 multiprocessors
-                # (the default: 64 query rows at these grids) and by the
-                # sizes alone (128 rows beyond 64 queries), every other pair.
+                # tiled kernels' copies pipelined and not, alternating; the
+                # flash kernels' tiles by cp.async and not, so that every
+                # four runs meet each pair of the two; and the flash
+                # kernels' blocks by sm_90's 132 multiprocessors (the
+                # default: 64 query rows at these grids) and by the sizes
+                # alone (128 rows beyond 64 queries), every other pair.
                 runs = [(b, batch) for b, batch in enumerate(batches)
                         if args.quick or args.all_pairs or args.target or (b + k) % 2 == 0]
                 for n, (b, batch) in enumerate(runs):
-                    options = ("--gpu-prefetch=%s" % ("true" if n % 2 == 0 else "false"),
+                    flag = lambda yes: "true" if yes else "false"
+                    options = ("--gpu-prefetch=%s" % flag(n % 2 == 0),
+                               "--gpu-async-copy=%s" % flag((n + n // 2) % 2 == 0),
                                "--gpu-multiprocessors=%d" % (-1 if n // 2 % 2 == 0 else 0))
                     jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
                                  tensor_core_choice, THREADS[b % len(THREADS)], "auto",

@@ -117,6 +117,14 @@ static cl::opt<bool> gpuPrefetch(
              "while a step computes (the default; =false reads each step's "
              "tiles at its start)"),
     cl::init(true), cl::cat(modelCat));
+static cl::opt<bool> gpuAsyncCopy(
+    "gpu-async-copy",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu and a tensor-core "
+             "--gpu-precision: flash attention copies its key and value "
+             "tiles into shared memory by cp.async, bf16 and f16 keys and "
+             "values rounded before the kernel (the default; =false stages "
+             "them through registers, --gpu-prefetch's way)"),
+    cl::init(true), cl::cat(modelCat));
 static cl::opt<int64_t> gpuMultiprocessors(
     "gpu-multiprocessors",
     cl::desc("with --target=cuda or gpu-schedule-on-cpu: the multiprocessors "
@@ -253,6 +261,7 @@ PipelineOptions pipelineOptions() {
   o.gpuChip = gpuChip;
   o.gpuPrecision = gpuPrecision;
   o.gpuPrefetch = gpuPrefetch;
+  o.gpuAsyncCopy = gpuAsyncCopy;
   o.gpuMultiprocessors = gpuMultiprocessors;
   o.liveRowChunk = liveRowChunk;
   return o;

@@ -13,7 +13,10 @@
 #include "compiler/Passes.h"
 #include "compiler/Transforms/DotScore.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace heed {
 #define GEN_PASS_DEF_LOWERDOTATTENTIONTOGPU
@@ -44,9 +47,36 @@ std::optional<FlashShape> shapeOf(attn::AttentionOp op) {
                             op.getCausal(), static_cast<bool>(op.getLengths()));
 }
 
+/// `tensor` rounded to `element`: an element-wise op (the rounding the
+/// kernel would do as it staged it).
+Value rounded(OpBuilder &b, Location loc, Value tensor, Type element) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  Value init =
+      tensor::EmptyOp::create(b, loc, type.getShape(), element).getResult();
+  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> parallel(type.getRank(),
+                                            utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), tensor, init,
+             ArrayRef<AffineMap>{identity, identity}, parallel,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, l,
+                   Value(arith::TruncFOp::create(nb, l, element, args[0])));
+             })
+      .getResult(0);
+}
+
 struct LowerDotAttentionToGPUPass
     : heed::impl::LowerDotAttentionToGPUBase<LowerDotAttentionToGPUPass> {
+  using LowerDotAttentionToGPUBase::LowerDotAttentionToGPUBase;
+
   void runOnOperation() override {
+    FailureOr<Type> parsed = parsePrecision(
+        getOperation(), "heed-lower-dot-attention-to-gpu", precision);
+    if (failed(parsed))
+      return signalPassFailure();
+    element = *parsed;
     SmallVector<attn::AttentionOp> ops;
     getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
     int64_t number = 0;
@@ -76,6 +106,17 @@ struct LowerDotAttentionToGPUPass
         operand = view.source;
         heads[i] = view.heads;
       }
+    // Keys and values the tensor-core kernel copies by cp.async, rounded
+    // (each tensor once: keys and values may be heads of one projection).
+    if (roundsKeysBeforeKernel(s, element, asyncCopy)) {
+      llvm::SmallDenseMap<Value, Value> done;
+      for (Value &operand : MutableArrayRef<Value>(operands).slice(1, 2)) {
+        Value &r = done[operand];
+        if (!r)
+          r = rounded(b, loc, operand, element);
+        operand = r;
+      }
+    }
     if (s.lengths)
       operands.push_back(op.getLengths());
     SmallVector<Value> args;
@@ -121,6 +162,9 @@ struct LowerDotAttentionToGPUPass
     }
     op.erase();
   }
+
+  /// The tensor-core kernels' multiplicands (null for f32).
+  Type element;
 };
 
 /// The FlashShape a declaration's arguments and attribute describe.
@@ -136,7 +180,14 @@ std::optional<FlashShape> shapeOf(func::FuncOp fn, DictionaryAttr attr) {
   SmallVector<SmallVector<int64_t>> shapes;
   for (auto [i, t] : llvm::enumerate(fn.getArgumentTypes())) {
     auto m = dyn_cast<MemRefType>(t);
-    if (!m || !m.hasStaticShape() || !m.getElementType().isF32())
+    // Keys and values may come rounded to bf16 or f16 (for the tensor-core
+    // kernel's asynchronous copies), both alike.
+    Type e = m ? m.getElementType() : Type();
+    bool rounded =
+        (i == 1 || i == 2) && e &&
+        e == cast<MemRefType>(fn.getArgumentTypes()[1]).getElementType() &&
+        (e.isBF16() || e.isF16());
+    if (!m || !m.hasStaticShape() || !(e.isF32() || rounded))
       return std::nullopt;
     SmallVector<int64_t> shape(m.getShape());
     int64_t h = i < 3 ? heads[i] : i + 1 == n ? heads[3] : 0;
@@ -182,8 +233,20 @@ struct BuildFlashAttentionKernelsPass
             << fn.getFunctionType();
         return signalPassFailure();
       }
-      if (!element || !buildFlashAttentionMmaBody(fn, *shape, onHost, element,
-                                                  prefetch, multiprocessors))
+      // Rounded keys and values have only the tensor-core kernel of their
+      // type.
+      Type keys = cast<MemRefType>(fn.getArgumentTypes()[1]).getElementType();
+      if (!keys.isF32() &&
+          (keys != element || !takesTensorCores(*shape, element))) {
+        std::string name;
+        llvm::raw_string_ostream(name) << keys;
+        fn.emitError("keys and values rounded to ")
+            << name << " need the tensor-core kernel with precision=" << name;
+        return signalPassFailure();
+      }
+      if (!element ||
+          !buildFlashAttentionMmaBody(fn, *shape, onHost, element, prefetch,
+                                      asyncCopy, multiprocessors))
         buildFlashAttentionBody(fn, *shape, onHost);
       fn->removeAttr(kFlashAttr);
     }

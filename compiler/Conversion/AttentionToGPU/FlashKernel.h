@@ -55,17 +55,33 @@ struct FlashShape {
 void buildFlashAttentionBody(mlir::func::FuncOp fn, const FlashShape &s,
                              bool onHost);
 
+/// Whether the tensor-core kernel takes attention of these sizes with
+/// multiplicands of `element` (bf16, f16, or f32 for tf32x3): D a multiple
+/// of 16 (8 in f32) and Dv of 8, both up to 128, and the blocks of 64
+/// query rows within a grid's x axis.
+bool takesTensorCores(const FlashShape &s, mlir::Type element);
+
+/// Whether heed-lower-dot-attention-to-gpu rounds the keys and values to
+/// `element` (bf16 or f16, with `asyncCopy`) before the tensor-core kernel,
+/// which then copies their tiles into shared memory by cp.async: half the
+/// bytes of f32 read from global memory a tile, none through registers.
+bool roundsKeysBeforeKernel(const FlashShape &s, mlir::Type element,
+                            bool asyncCopy);
+
 /// Gives `fn` the same kernel with both products on tensor cores, the
 /// multiplicands rounded to `element` (bf16 or f16), or with f32 as
 /// three tf32 products each (FlashMmaKernel.cpp). False, and `fn` left
 /// alone, where it does not apply: D not a multiple of 16 (8 in f32), Dv
-/// not one of 8, either above 128. With `prefetch`, the next key and value
-/// tiles are read into registers while a step computes, where they fit.
+/// not one of 8, either above 128. Keys and values of `element` (rounded
+/// before the kernel) or in f32 with `asyncCopy` are copied by cp.async,
+/// FlashAttention-2's loop; f32 ones rounded to bf16 or f16 are staged
+/// through registers, with `prefetch` the next tiles read while a step
+/// computes, where they fit.
 /// `multiprocessors` (0: unknown) halves the blocks' query rows where the
 /// grid would leave some of the chip's multiprocessors without a block.
 bool buildFlashAttentionMmaBody(mlir::func::FuncOp fn, const FlashShape &s,
                                 bool onHost, mlir::Type element, bool prefetch,
-                                int64_t multiprocessors);
+                                bool asyncCopy, int64_t multiprocessors);
 
 } // namespace heed
 

@@ -17,7 +17,9 @@
 #include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/Support/MathExtras.h"
@@ -60,6 +62,11 @@ struct Tiles {
   /// The key and value tiles' staging software-pipelined (BlockProgram):
   /// the next step's read into registers while this one computes.
   bool pipelined = false;
+  /// Or copied by cp.async, keys and values already of the tiles' element
+  /// type (FlashAttention-2's loop: each step's value tile in flight while
+  /// the step's scores compute, the next key tile while its context
+  /// does).
+  bool asyncCopies = false;
   int64_t threads() const { return rows / (16 * rowTiles) * kWarpSize; }
   /// The floats a thread reads of a [rows][width] tile.
   int64_t fetchedFloats(int64_t rows, int64_t width) const {
@@ -89,13 +96,17 @@ struct Tiles {
 /// (BlockProgram.h) and whose accumulators fit: `ptxas` then finds room
 /// for the rest without spilling (flash-attention-ptx.test). With
 /// `prefetch`, the staging is pipelined where the accumulators and the
-/// next tiles' floats together fit kPipelinedFloats. Given the chip's
+/// next tiles' floats together fit kPipelinedFloats; `asyncCopies`: the
+/// keys and values are of the tiles' element type (rounded before the
+/// kernel, or f32) and copied by cp.async, which takes no registers. Given
+/// the chip's
 /// `multiprocessors`, 64 rows a block also where 128-row blocks would not
 /// give each multiprocessor one (8 heads × 1024 queries: 64 blocks of 128
 /// rows on an H100's 132, 128 of 64 rows).
 constexpr int64_t kPipelinedFloats = 160;
 std::optional<Tiles> chooseTiles(const FlashShape &s, Type element,
-                                 bool prefetch, int64_t multiprocessors) {
+                                 bool prefetch, int64_t multiprocessors,
+                                 bool asyncCopies) {
   Pads pads(element);
   int64_t bytes = element.getIntOrFloatBitWidth() / 8;
   int64_t longest =
@@ -106,11 +117,13 @@ std::optional<Tiles> chooseTiles(const FlashShape &s, Type element,
            tiles.accumulators(s.valueDepth) <= registers;
   };
   auto pipelined = [&](Tiles tiles) {
+    tiles.asyncCopies = asyncCopies;
     tiles.pipelined =
-        prefetch && tiles.accumulators(s.valueDepth) +
-                            tiles.fetchedFloats(tiles.keyTile, s.depth) +
-                            tiles.fetchedFloats(tiles.keyTile, s.valueDepth) <=
-                        kPipelinedFloats;
+        prefetch && !tiles.asyncCopies &&
+        tiles.accumulators(s.valueDepth) +
+                tiles.fetchedFloats(tiles.keyTile, s.depth) +
+                tiles.fetchedFloats(tiles.keyTile, s.valueDepth) <=
+            kPipelinedFloats;
     return tiles;
   };
   bool smallGrid = s.batch * queryTiles(s, 128) < multiprocessors;
@@ -219,6 +232,73 @@ public:
                       [&](OpBuilder &, Value e, Value x) {
                         writeGroup(width, first, end, scale, tile, e, x);
                       });
+  }
+
+  /// Copies rows [first, first + rows) of buffer `i`, of the tiles'
+  /// element type, into `tile` at [r][c], zeros from row `end` on (rows
+  /// clamped below `limit`), in 16-byte groups, neighbouring threads
+  /// neighbouring groups. On a GPU, where the buffer's memory is 16-byte
+  /// aligned, each group is a cp.async (zero-filled from `end` on: a
+  /// source size of 0), all of them one committed group, which the thread
+  /// waits for before its next barrier (waitForCopies); otherwise, and on
+  /// the host, a load and a store, from the same places.
+  void copyTile(unsigned i, int64_t rows, int64_t width, Value first, Value end,
+                int64_t limit, Value tile) {
+    int64_t n = kCopyBytes / tiles.bytes, groups = rows * width / n;
+    auto groupType = VectorType::get({n}, element);
+    auto [row, offset] = rowOf(i, width);
+    onAlignment(i, TypeRange{}, [&](bool aligned) {
+      for (int64_t k = 0; k * tiles.threads() < groups; ++k) {
+        Value e = add(place.thread, idx(k * tiles.threads()));
+        OpBuilder::InsertionGuard guard(b);
+        if ((k + 1) * tiles.threads() > groups) {
+          auto inside = scf::IfOp::create(b, loc, TypeRange{},
+                                          lessThan(e, idx(groups)), false);
+          b.setInsertionPointToStart(&inside.getThenRegion().front());
+        }
+        Value r = div(e, width / n), c = mul(rem(e, width / n), n);
+        Value valid = lessThan(add(first, r), end);
+        Value clamped =
+            arith::MinUIOp::create(b, loc, add(first, r), idx(limit - 1));
+        SmallVector<Value> from = {row, clamped, add(offset, c)};
+        if (aligned && !onHost) {
+          Value size = arith::SelectOp::create(b, loc, valid, idx(n), idx(0));
+          nvgpu::DeviceAsyncCopyOp::create(
+              b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile,
+              ValueRange{r, c}, io[i], from, b.getIndexAttr(n), size,
+              b.getUnitAttr());
+          continue;
+        }
+        Value x;
+        if (aligned) {
+          x = vector::LoadOp::create(b, loc, groupType, io[i], from,
+                                     /*nontemporal=*/false,
+                                     llvm::Align(kCopyBytes));
+        } else {
+          SmallVector<Value> elements;
+          for (int64_t k = 0; k < n; ++k) {
+            from.back() = add(offset, add(c, idx(k)));
+            elements.push_back(memref::LoadOp::create(b, loc, io[i], from));
+          }
+          x = vector::FromElementsOp::create(b, loc, groupType, elements);
+        }
+        x = arith::SelectOp::create(
+            b, loc, valid, x,
+            arith::ConstantOp::create(b, loc, b.getZeroAttr(groupType)));
+        vector::StoreOp::create(b, loc, x, tile, ValueRange{r, c},
+                                /*nontemporal=*/false, llvm::Align(kCopyBytes));
+      }
+      if (aligned && !onHost)
+        NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      return SmallVector<Value>();
+    });
+  }
+
+  /// On a GPU, waits for the thread's copies (copyTile); a barrier after it
+  /// shows every thread's to the block.
+  void waitForCopies() {
+    if (!onHost)
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
   }
 
   int64_t perRegister() const { return mmaRegisterElements(element); }
@@ -398,6 +478,8 @@ public:
   }
 
   static constexpr int64_t kGroup = 4;
+  /// cp.async's largest copy, which skips L1 (.cg).
+  static constexpr int64_t kCopyBytes = 16;
 
   /// `emit(aligned)`'s values, in a branch on whether buffer `i`'s memory
   /// is 16-byte aligned.

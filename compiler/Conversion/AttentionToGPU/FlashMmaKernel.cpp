@@ -16,6 +16,19 @@
 //            the tiles fit kPipelinedFloats: the tiles were read into
 //            registers during the step before, and the next step's are
 //            read right after this barrier; BlockProgram.h)
+//
+// or, where the keys and values are of the tiles' type already (rounded
+// to bf16 or f16 before the kernel, or f32 with async-copy), each tile
+// by cp.async (FlashMmaBody::copyTile), FlashAttention-2's order:
+//
+//   init:    ... K tile 0 issued
+//   load:    wait for the copies; barrier       (K tile j0 in shared memory)
+//   scores:  V tile j0 issued; S = Q K^T ...
+//   weights: as below
+//   context: wait for the copies; barrier       (V tile j0; K tile j0 read)
+//            K tile j0 + BK issued (if any); O += P V
+//            (no barrier at the step's end: V is rewritten only after the
+//            next step's first barrier)
 //   scores:  S = Q K^T (D / 16 × BK / 8 products a warp), masked keys -inf
 //            (only in tiles that reach the end or the diagonal);
 //            each lane's maxima of its two rows
@@ -84,14 +97,28 @@ struct StateLayout {
 
 } // namespace
 
+bool heed::takesTensorCores(const FlashShape &s, Type element) {
+  return s.depth % mmaDepth(element) == 0 && s.valueDepth % 8 == 0 &&
+         s.depth <= kMaxDepth && s.valueDepth <= kMaxDepth &&
+         s.batch * queryTiles(s, 64) <= kMaxBlocks;
+}
+
+bool heed::roundsKeysBeforeKernel(const FlashShape &s, Type element,
+                                  bool asyncCopy) {
+  return element && !element.isF32() && asyncCopy &&
+         takesTensorCores(s, element);
+}
+
 bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
                                       bool onHost, Type element, bool prefetch,
-                                      int64_t multiprocessors) {
+                                      bool asyncCopy, int64_t multiprocessors) {
+  Type keysElement =
+      cast<MemRefType>(fn.getArgumentTypes()[1]).getElementType();
   std::optional<Tiles> chosen =
-      chooseTiles(s, element, prefetch, multiprocessors);
-  if (s.depth % mmaDepth(element) || s.valueDepth % 8 || s.depth > kMaxDepth ||
-      s.valueDepth > kMaxDepth || !chosen ||
-      s.batch * queryTiles(s, chosen->rows) > kMaxBlocks)
+      chooseTiles(s, element, prefetch, multiprocessors,
+                  keysElement == element && (asyncCopy || !element.isF32()));
+  // (128-row blocks are never more than 64-row ones.)
+  if (!takesTensorCores(s, element) || !chosen)
     return false;
   Tiles tiles = *chosen;
   int64_t keyTile = tiles.keyTile, rows = tiles.rows, rowTiles = tiles.rowTiles;
@@ -135,6 +162,10 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     // first step's scores on, after its barriers).
     m.stage(0, rows, s.depth, m.firstRow(), m.idx(s.queries), s.queries,
             s.scale * static_cast<float>(M_LOG2E), m.shared(kQuery));
+    // With asynchronous copies, the first key tile is in flight from here.
+    if (tiles.asyncCopies)
+      m.copyTile(1, keyTile, s.depth, m.idx(0), m.keyEnd(), s.steps,
+                 m.shared(kKeys));
     SmallVector<Value> state(layout.size(), m.constantVector(4, 0.0f));
     for (int64_t rt = 0; rt < rowTiles; ++rt) {
       state[layout.max(rt)] = m.constantVector(2, -FLT_MAX);
@@ -146,7 +177,21 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.end = [&](OpBuilder &b, const BlockPlace &place) {
     return body(b, place).keyEnd();
   };
-  if (tiles.pipelined) {
+  if (tiles.asyncCopies) {
+    // FlashAttention-2's loop: a step's key tile was issued before it (by
+    // init or the step before), its value tile is issued as the scores
+    // start, the next key tile as the context starts (after the barrier
+    // that ends the step's reading of the key tile: the stage's), and each
+    // thread waits for its copies before each barrier, which shows them to
+    // the block. No barrier ends a step: the next writes of the value tile
+    // come after the next step's first barrier.
+    p.load = [](OpBuilder &, const BlockPlace &, Value) {};
+    p.beforeBarrier = [&](OpBuilder &b) {
+      MmaFlashBody(b, loc, s, tiles, element, onHost, io, BlockPlace())
+          .waitForCopies();
+    };
+    p.barrierAfterStep = false;
+  } else if (tiles.pipelined) {
     // The key tile's groups, then the value tile's.
     int64_t keyGroups = tiles.fetchedFloats(keyTile, s.depth) / 4;
     p.fetched.assign(keyGroups + tiles.fetchedFloats(keyTile, s.valueDepth) / 4,
@@ -179,6 +224,9 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
                   ValueRange state) {
     MmaFlashBody m = body(b, place);
+    if (tiles.asyncCopies)
+      m.copyTile(2, keyTile, s.valueDepth, first, place.end, s.steps,
+                 m.shared(kValues));
     SmallVector<Value> next(state.begin(), state.end());
     SmallVector<Value> scores = m.products(
         [&](int64_t rt, Value kc) {
@@ -307,11 +355,22 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
   p.laterStages.push_back(std::move(weights));
   // O += P V: on a GPU with P from the lane's registers, on the host from
   // the fragments the lanes stored.
+  // With asynchronous copies, after a barrier: the value tile has landed,
+  // and the next key tile is issued (the block is done with this one).
   BlockProgram::Stage context;
-  context.barrier = false;
-  context.compute = [&](OpBuilder &b, const BlockPlace &place, Value,
+  context.barrier = tiles.asyncCopies;
+  context.compute = [&](OpBuilder &b, const BlockPlace &place, Value first,
                         ValueRange state) {
     MmaFlashBody m = body(b, place);
+    if (tiles.asyncCopies) {
+      Value next = m.add(first, m.idx(keyTile));
+      auto more = scf::IfOp::create(b, loc, TypeRange{},
+                                    m.lessThan(next, place.end), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&more.getThenRegion().front());
+      m.copyTile(1, keyTile, s.depth, next, place.end, s.steps,
+                 m.shared(kKeys));
+    }
     SmallVector<Value> next(state.begin(), state.end());
     SmallVector<SmallVector<Value>> weightTiles;
     SmallVector<Value> o;
@@ -346,6 +405,9 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
          }});
   p.finish = [&](OpBuilder &b, const BlockPlace &place, ValueRange state) {
     MmaFlashBody m = body(b, place);
+    // (A block with no key tiles left its first in flight.)
+    if (tiles.asyncCopies)
+      m.waitForCopies();
     auto [row0, offset] = m.rowOf(3, s.valueDepth);
     for (int64_t rt = 0; rt < rowTiles; ++rt)
       for (int64_t i = 0; i < 4; ++i) {

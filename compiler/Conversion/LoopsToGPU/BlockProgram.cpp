@@ -171,6 +171,11 @@ void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
   auto launch = createLaunch(b, loc, p.grid, p.threads, p.shared, place);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(&launch.getBody().front()); // after any views
+  auto barrier = [&] {
+    if (p.beforeBarrier)
+      p.beforeBarrier(b);
+    gpu::BarrierOp::create(b, loc);
+  };
   SmallVector<Value> init = p.init(b, place);
   size_t stateSize = init.size();
   place.end = p.end(b, place);
@@ -193,7 +198,7 @@ void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
       p.store(b, place, i, args.drop_front(stateSize));
     else
       p.load(b, place, i);
-    gpu::BarrierOp::create(b, loc);
+    barrier();
     // The next step's loads, in flight while this step computes.
     if (p.pipelined())
       fetched = p.fetch(
@@ -202,12 +207,13 @@ void heed::emitBlockProgramLaunch(OpBuilder &b, Location loc,
         p.compute(b, place, i, args.take_front(stateSize));
     for (const BlockProgram::Stage &stage : p.laterStages) {
       if (stage.barrier)
-        gpu::BarrierOp::create(b, loc);
+        barrier();
       reduceLanesOnGPU(b, loc, p.laneGroup, stage.reduceBefore, next);
       next = stage.compute(b, place, i, next);
     }
     // The next step's stores overwrite what this step read.
-    gpu::BarrierOp::create(b, loc);
+    if (p.barrierAfterStep)
+      barrier();
     llvm::append_range(next, fetched);
     scf::YieldOp::create(b, loc, next);
   }

@@ -11,7 +11,7 @@
 //     load(thread, i); barrier; state = compute(thread, i, state)
 //     [barrier or lane reductions; state = stage(thread, i, state)]
 //                                    for each later stage
-//     barrier
+//     barrier                         (unless barrierAfterStep is false)
 //   [lane reductions]; finish(thread, state)
 //
 // or, software-pipelined, with `load` in two halves (fetch: a thread's
@@ -124,6 +124,18 @@ struct BlockProgram {
   std::vector<Stage> laterStages;
   /// Lanes (consecutive, a power of two up to 32) that reduce together.
   int64_t laneGroup = 1;
+  /// On a GPU, emitted before each barrier of the loop: a thread's wait
+  /// for the asynchronous copies it issued (cp.async), which the barrier
+  /// then shows to the block. The host copies synchronously and skips it.
+  std::function<void(Builder &)> beforeBarrier;
+  /// A barrier at the end of each step, so that the next step's `load`
+  /// does not overwrite what this one reads. A program whose later stages
+  /// start with a barrier after the last read of what `load` writes, and
+  /// that writes what those stages read only after the next step's first
+  /// barrier, goes without (FlashAttention-2's loop with asynchronous
+  /// copies: the next key tile issued after the barrier that ends the
+  /// scores, the value tile after the step's first barrier).
+  bool barrierAfterStep = true;
   /// Reductions of the final state before `finish`.
   llvm::SmallVector<LaneReduction> reduceBeforeFinish;
   /// A thread's results written from its final state.
