@@ -19,16 +19,19 @@ using namespace mlir;
 using namespace heed;
 
 BufferRegion heed::regionOf(Value memref) {
-  BufferRegion region{viewedBuffer(memref), {}, {}};
+  // The whole buffer unless every dim of a subview is a static unit-stride
+  // range (a strided view, a pooling window's, covers no box).
+  BufferRegion whole{viewedBuffer(memref), {}, {}};
   auto view = memref.getDefiningOp<memref::SubViewOp>();
   if (!view || viewedBuffer(view.getSource()) != view.getSource())
-    return region;
+    return whole;
+  BufferRegion region = whole;
   for (auto [offset, size, stride] :
        llvm::zip(view.getStaticOffsets(), view.getStaticSizes(),
                  view.getStaticStrides())) {
     if (ShapedType::isDynamic(offset) || ShapedType::isDynamic(size) ||
         stride != 1)
-      return region;
+      return whole;
     region.offsets.push_back(offset);
     region.sizes.push_back(size);
   }
@@ -38,7 +41,8 @@ BufferRegion heed::regionOf(Value memref) {
 bool heed::mayOverlap(const BufferRegion &a, const BufferRegion &b) {
   if (!mayAlias(a.buffer, b.buffer))
     return false;
-  if (a.buffer != b.buffer || a.offsets.empty() || b.offsets.empty())
+  if (a.buffer != b.buffer || a.offsets.empty() || b.offsets.empty() ||
+      a.offsets.size() != b.offsets.size())
     return true;
   for (size_t d = 0; d < a.offsets.size(); ++d)
     if (a.offsets[d] + a.sizes[d] <= b.offsets[d] ||
