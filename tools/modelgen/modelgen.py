@@ -17,7 +17,8 @@ carried previous argmax), and greedy decoding loops that stop per row —
 together with the same computation written in PyTorch, the oracle. The model runs through `heed run` under every
 lowering choice that applies (fused/decomposed attention, raised or not,
 each cell kind, and the GPU target's schedule run on the CPU, fused or
-decomposed) at a batch
+decomposed, and every third seed with --gpu-precision=tf32x3 too, the
+flash kernel's tiles by cp.async or not in turns) at a batch
 size drawn from 1, 2, 3, 4, 5, 7, 16, 33; each output must match PyTorch.
 Where the CUDA toolkit's ptxas is, each model is also compiled for the GPU
 (--target=cuda --emit=ptx, the precision rotating over f32, bf16 and
@@ -841,15 +842,23 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
         save_safetensors(files["weights"], state_dict_numpy(p.modules))
         np.savez(files["inputs"], **inputs)
         np.savez(files["golden"], **golden)
-        runs = [c + ("cpu",) for c in itertools.product(
+        runs = [c + ("cpu", []) for c in itertools.product(
             ["fused", "decomposed"], [True, False], cells)]
         # The GPU target's lowering, its loop nests and kernels mapped onto
         # blocks and threads, run on the CPU (raised or not; dot-product
         # attention through the flash kernel's body or decomposed).
-        runs += [("decomposed", r, "fused", "gpu-schedule-on-cpu")
+        runs += [("decomposed", r, "fused", "gpu-schedule-on-cpu", [])
                  for r in (True, False)]
-        runs += [("fused", True, "fused", "gpu-schedule-on-cpu")]
-        for index, (attention, raise_, cell, target) in enumerate(runs):
+        runs += [("fused", True, "fused", "gpu-schedule-on-cpu", [])]
+        # Every third seed, the same with the products and dot-product
+        # attention on tensor cores in f32 (tf32x3, about f32's precision:
+        # the same golden), the flash kernel's tiles by cp.async or staged
+        # through registers, in turns.
+        if seed % 3 == 1:
+            runs += [("fused", True, "fused", "gpu-schedule-on-cpu",
+                      ["--gpu-precision=tf32x3",
+                       "--gpu-async-copy=%s" % ("true" if seed % 2 else "false")])]
+        for index, (attention, raise_, cell, target, extra) in enumerate(runs):
             # Thread counts rotate over the runs (and the seeds).
             threads = 1 + (index + seed) % 3
             # So do the dense-layer lowerings, on another period.
@@ -862,6 +871,7 @@ def check(build, seed, keep, atol=1e-4, rtol=1e-4):
                    "--target=" + target]
             if not raise_:
                 cmd.append("--no-raise")
+            cmd += extra
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 failures.append((cmd, "exit %d: %s" % (proc.returncode,
