@@ -276,8 +276,8 @@ public:
                                      llvm::Align(kCopyBytes));
         } else {
           SmallVector<Value> elements;
-          for (int64_t k = 0; k < n; ++k) {
-            from.back() = add(offset, add(c, idx(k)));
+          for (int64_t j = 0; j < n; ++j) {
+            from.back() = add(offset, add(c, idx(j)));
             elements.push_back(memref::LoadOp::create(b, loc, io[i], from));
           }
           x = vector::FromElementsOp::create(b, loc, groupType, elements);
