@@ -1266,10 +1266,11 @@ def LowerDotAttentionToGPU : Pass<"heed-lower-dot-attention-to-gpu",
     With `precision=bf16` or `f16` and `async-copy` (the default), where the
     tensor-core kernel takes the sizes, the keys and values (or the
     projections they are heads of) are rounded to that type by an
-    element-wise op before the call (fused into its producer where it
-    can be), so that the kernel copies their tiles by cp.async: half the
-    bytes a tile, none through registers. The rounding is the one the
-    kernel would do as it staged them.
+    element-wise op before the call (mapped like any other: where keys and
+    values are a model's inputs, a launch of its own), so that the kernel
+    copies their tiles by cp.async: half the bytes a tile, none through
+    registers. The rounding is the one the kernel would do as it staged
+    them.
 
     ```mlir
     %ctx, %w = attn.attention query(%q : tensor<8x128x64xf32>) ...
@@ -1347,8 +1348,9 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
 
     Keys and values already of the tiles' element type (bf16 or f16
     rounded by heed-lower-dot-attention-to-gpu, or f32 for tf32x3 with
-    `async-copy`, the default) are copied by `cp.async` (16 bytes, zero-filled past the
-    end), FlashAttention-2's loop: the first key tile issued before the
+    `async-copy`, the default) are copied by `cp.async` (16 bytes,
+    zero-filled past the end), FlashAttention-2's loop: the first key tile
+    issued before the
     loop, each step's value tile as its scores start and the next key tile
     after the barrier that ends them, each thread waiting for its copies
     before each barrier; two barriers a step, no registers for the tiles.
