@@ -139,6 +139,14 @@ std::optional<Tiles> chooseTiles(const FlashShape &s, Type element,
   return std::nullopt;
 }
 
+/// On a GPU, a thread's wait for its copies (MmaFlashBody::copyTile); a
+/// barrier after it shows every thread's to the block. Nothing on the
+/// host, which copies synchronously.
+inline void emitWaitForCopies(OpBuilder &b, Location loc, bool onHost) {
+  if (!onHost)
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+}
+
 /// The shared buffers, in BlockProgram::shared's order; the weights only
 /// on the host.
 enum Shared { kQuery, kKeys, kValues, kWeights };
@@ -294,12 +302,7 @@ public:
     });
   }
 
-  /// On a GPU, waits for the thread's copies (copyTile); a barrier after it
-  /// shows every thread's to the block.
-  void waitForCopies() {
-    if (!onHost)
-      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
-  }
+  void waitForCopies() { emitWaitForCopies(b, loc, onHost); }
 
   int64_t perRegister() const { return mmaRegisterElements(element); }
   int64_t depthStep() const { return mmaDepth(element); }

@@ -186,10 +186,7 @@ bool heed::buildFlashAttentionMmaBody(func::FuncOp fn, const FlashShape &s,
     // the block. No barrier ends a step: the next writes of the value tile
     // come after the next step's first barrier.
     p.load = [](OpBuilder &, const BlockPlace &, Value) {};
-    p.beforeBarrier = [&](OpBuilder &b) {
-      MmaFlashBody(b, loc, s, tiles, element, onHost, io, BlockPlace())
-          .waitForCopies();
-    };
+    p.beforeBarrier = [&](OpBuilder &b) { emitWaitForCopies(b, loc, onHost); };
     p.barrierAfterStep = false;
   } else if (tiles.pipelined) {
     // The key tile's groups, then the value tile's.
