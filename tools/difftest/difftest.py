@@ -28,7 +28,12 @@ and run with --device=cuda over the fake CUDA driver of the build tree
 (test/runtime/cuda/FakeCudaDriver.cpp: no kernel runs, so it checks the
 runtime's plumbing, not values) at one batch size, with CUDA graphs and
 without: the kernels run, and their parameters' values, must agree.
-A failure prints the commands that reproduce it.
+A failure prints the commands that reproduce it. A choice whose
+linalg-stage IR (heed compile --emit=linalg at the smallest and largest
+batch size) is an earlier choice's with the same cell choice and target
+runs the same code and is not run again (--all-choices runs it): the
+attention lowering where no attention op is left, the raising where there
+is no softmax subgraph to raise.
 
     /usr/bin/python3 tools/difftest/difftest.py BUILD [--quick] [--only NAME]
 
@@ -205,6 +210,52 @@ def choices(model_text):
     gpu = [(a, r, "fused", "gpu-schedule-on-cpu")
            for a, r in itertools.product(lowerings, raising)]
     return cpu + gpu
+
+
+def distinct_choices(heed, name, model, weights, text, inputs, candidates, batches, jobs):
+    """The choices that give the model code of its own: choices that differ
+    only in the attention lowering or the raising (same cell choice, same
+    target) and give the same linalg-stage IR at the smallest and the
+    largest batch size compile to the same code (the attention lowering has
+    no attention op to act on, or the model no softmax subgraph to raise),
+    so only the first of them runs. Returns the kept choices and the
+    dropped ones, each with the choice it duplicates."""
+    def signature(choice):
+        attention, no_raise, cell, target = choice
+        irs = []
+        for batch in sorted({batches[0], batches[-1]}):
+            rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0)
+                    for k, v in inputs.items()}
+            cmd = [heed, "compile", path(model), "--emit=linalg", "--attention=" + attention,
+                   "--cell=" + cell, "--target=" + target]
+            cmd += ["--dim=%s=%d" % dim for dim in symbolic_dims(text, rows).items()]
+            if weights:
+                cmd += ["--weights", path(weights)]
+            for param in PARAMS.get(name, []):
+                cmd += ["--param", param]
+            cmd += EXTRA_ARGS.get(name, [])
+            if no_raise:
+                cmd.append("--no-raise")
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            # A choice that does not compile keeps its runs (they report it).
+            irs.append(proc.stdout if proc.returncode == 0 else object())
+        return (cell, target) + tuple(irs)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        signatures = list(pool.map(signature, candidates))
+    kept, dropped, first = [], [], {}
+    for choice, sig in zip(candidates, signatures):
+        if sig in first:
+            dropped.append((choice, first[sig]))
+        else:
+            first[sig] = choice
+            kept.append(choice)
+    return kept, dropped
+
+
+def choice_name(choice):
+    attention, no_raise, cell, target = choice
+    return "%s,%s,%s,%s" % (attention, "noraise" if no_raise else "raise", cell, target)
 
 
 def gpu_choice_runs(gpu_choices, choice, b):
@@ -402,6 +453,9 @@ def main():
                          "model libraries or fake-driver runs)")
     ap.add_argument("--all-pairs", action="store_true",
                     help="every GPU-schedule choice at every batch size")
+    ap.add_argument("--all-choices", action="store_true",
+                    help="also the choices whose linalg-stage IR is that of an "
+                         "earlier choice (the same code)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--atol", type=float, default=1e-4)
     ap.add_argument("--rtol", type=float, default=1e-4)
@@ -427,6 +481,12 @@ def main():
             gold = np.load(path(golden))
             text = open(path(model)).read()
             all_choices = choices(text)
+            if not args.all_choices:
+                all_choices, dropped = distinct_choices(
+                    heed, name, model, weights, text, inputs, all_choices, batches, args.jobs)
+                for choice, same in dropped:
+                    print("difftest: %s: %s gives the code of %s; not run" %
+                          (name, choice_name(choice), choice_name(same)), flush=True)
             gpu_choices = [c for c in all_choices if c[3] == "gpu-schedule-on-cpu"]
             for b, batch in enumerate(batches):
                 for c, choice in enumerate(all_choices):
