@@ -2,10 +2,12 @@
 """Random model generator for differential testing (NNSmith/Csmith style).
 
 Each seed gives one random, valid Heed model — dense layers (some under a
-submodule path), activations, elementwise chains, math functions (sqrt,
+submodule path), activations (GELU, exp, dropout too), elementwise chains, math functions (sqrt,
 rsqrt, log, abs, pow, minimum, maximum, clip), layer norm, matrix products
 (with a bare parameter, or batched), reshapes and rank-4 permutes, stack,
-sequence_mask, reductions, softmax, concatenation, Conv1D (valid and
+sequence_mask, reductions, softmax, concatenation, GLU layers, take (steps
+by per-row indices), positional encodings, Transformer encoder layers
+(tools/modelgen/sequence_ops.py), Conv1D (valid and
 'same' padding, strides: sequences of other lengths), batch norm,
 embeddings of id inputs, attention (dot, scaled dot and additive scores;
 a query row or a query sequence; lengths, causal masks, smoothing
@@ -45,6 +47,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 from tensorio import save_safetensors, state_dict_numpy  # noqa: E402
+import sequence_ops  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
 BATCHES = [1, 2, 3, 4, 5, 7, 16, 33]
@@ -152,10 +155,14 @@ class Program:
 
     def unary(self):
         v = self.pick()
-        fn = self.rng.choice(["tanh", "sigmoid", "relu"])
+        fn = self.rng.choice(["tanh", "sigmoid", "relu", "gelu", "exp", "dropout"])
         out = self.like(v, self.fresh())
-        f = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[fn]
-        return self.emit("%s = %s(%s)" % (out.name, fn, v.name),
+        f = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+             "gelu": nn.functional.gelu, "exp": lambda x: torch.exp(x.clamp(max=10.0)),
+             "dropout": lambda x: x}[fn]
+        text = {"exp": "exp(clip(%s, -1000, 10))", "dropout": "dropout(%s, 0.25)"}.get(
+            fn, fn + "(%s)")
+        return self.emit("%s = %s" % (out.name, text % v.name),
                          lambda env, o=out.name, i=v.name: env.__setitem__(o, f(env[i])),
                          out)
 
@@ -787,6 +794,7 @@ def generate(seed):
            (p.conv1d, 2), (p.batch_norm, 1), (p.embedding, 1), (p.math_fn, 2),
            (p.layer_norm, 1), (p.matmul, 2), (p.stack, 1), (p.shuffle, 1),
            (p.length_mask, 1), (p.cumsum, 1), (p.pool, 1), (p.topk, 1)]
+    ops += [(lambda op=op: op(p, Value), w) for op, w in sequence_ops.OPS]
     for _ in range(rng.randint(3, 9)):
         op = rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
         op()
