@@ -2,8 +2,9 @@
 """Random model generator for differential testing (NNSmith/Csmith style).
 
 Each seed gives one random, valid Heed model — dense layers (some under a
-submodule path), activations (GELU, exp, dropout too), elementwise chains, math functions (sqrt,
-rsqrt, log, abs, pow, minimum, maximum, clip), layer norm, matrix products
+submodule path), activations (GELU, exp, dropout too), elementwise chains,
+math functions (sqrt, rsqrt, log, abs, pow, minimum, maximum, clip), layer
+norm, matrix products
 (with a bare parameter, or batched), reshapes and rank-4 permutes, stack,
 sequence_mask, reductions, softmax, concatenation, GLU layers, take (steps
 by per-row indices), positional encodings, Transformer encoder layers
