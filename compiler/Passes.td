@@ -1350,10 +1350,10 @@ def BuildFlashAttentionKernels : Pass<"heed-build-flash-attention-kernels",
     rounded by heed-lower-dot-attention-to-gpu, or f32 for tf32x3 with
     `async-copy`, the default) are copied by `cp.async` (16 bytes,
     zero-filled past the end), FlashAttention-2's loop: the first key tile
-    issued before the
-    loop, each step's value tile as its scores start and the next key tile
-    after the barrier that ends them, each thread waiting for its copies
-    before each barrier; two barriers a step, no registers for the tiles.
+    issued before the loop, each step's value tile as its scores start
+    and the next key tile after the barrier that ends them, each thread
+    waiting for its copies before each barrier; two barriers a step, no
+    registers for the tiles.
     Otherwise, with `prefetch` (the default), a tensor-core kernel whose
     accumulators leave room in registers for a thread's share of the key
     and value tiles reads step j0 + BK's tiles into registers right after

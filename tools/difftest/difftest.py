@@ -212,6 +212,25 @@ def choices(model_text):
     return cpu + gpu
 
 
+def batch_rows(inputs, batch):
+    """The inputs at batch size `batch`: the golden's rows, repeated."""
+    return {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
+
+
+def model_args(name, weights):
+    """The weights, --param words and fixed options of each of a model's runs."""
+    args = ["--weights", path(weights)] if weights else []
+    for param in PARAMS.get(name, []):
+        args += ["--param", param]
+    return args + EXTRA_ARGS.get(name, [])
+
+
+def choice_args(choice):
+    attention, no_raise, cell, target = choice
+    return (["--attention=" + attention, "--cell=" + cell, "--target=" + target] +
+            (["--no-raise"] if no_raise else []))
+
+
 def distinct_choices(heed, name, model, weights, text, inputs, candidates, batches, jobs):
     """The choices that give the model code of its own: choices that differ
     only in the attention lowering or the raising (same cell choice, same
@@ -220,26 +239,18 @@ def distinct_choices(heed, name, model, weights, text, inputs, candidates, batch
     no attention op to act on, or the model no softmax subgraph to raise),
     so only the first of them runs. Returns the kept choices and the
     dropped ones, each with the choice it duplicates."""
+    dims = [["--dim=%s=%d" % dim for dim in symbolic_dims(text, batch_rows(inputs, b)).items()]
+            for b in sorted({batches[0], batches[-1]})]
+
     def signature(choice):
-        attention, no_raise, cell, target = choice
         irs = []
-        for batch in sorted({batches[0], batches[-1]}):
-            rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0)
-                    for k, v in inputs.items()}
-            cmd = [heed, "compile", path(model), "--emit=linalg", "--attention=" + attention,
-                   "--cell=" + cell, "--target=" + target]
-            cmd += ["--dim=%s=%d" % dim for dim in symbolic_dims(text, rows).items()]
-            if weights:
-                cmd += ["--weights", path(weights)]
-            for param in PARAMS.get(name, []):
-                cmd += ["--param", param]
-            cmd += EXTRA_ARGS.get(name, [])
-            if no_raise:
-                cmd.append("--no-raise")
+        for dim_args in dims:
+            cmd = [heed, "compile", path(model), "--emit=linalg"] + choice_args(choice) + \
+                dim_args + model_args(name, weights)
             proc = subprocess.run(cmd, capture_output=True, text=True)
             # A choice that does not compile keeps its runs (they report it).
             irs.append(proc.stdout if proc.returncode == 0 else object())
-        return (cell, target) + tuple(irs)
+        return choice[2:] + tuple(irs)  # the cell choice and target
 
     with ThreadPoolExecutor(jobs) as pool:
         signatures = list(pool.map(signature, candidates))
@@ -290,21 +301,13 @@ def run_one(heed, name, model, weights, inputs, golden, batch, choice, threads, 
                                                   "noraise" if no_raise else "raise", cell,
                                                   "dense_" + dense, threads, target, live,
                                                   "".join(extra).replace("--", "-").replace("=", "_"))
-    rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
+    rows = batch_rows(inputs, batch)
     in_file = os.path.join(tmp, tag + ".in.npz")
     out_file = os.path.join(tmp, tag + ".out.npz")
     np.savez(in_file, **rows)
     cmd = [heed, "run", path(model), "--input", in_file, "--output", out_file,
-           "--attention=" + attention, "--cell=" + cell, "--dense=" + dense,
-           "--threads=%d" % threads, "--target=" + target,
-           "--live-row-chunk=%d" % live]
-    if weights:
-        cmd += ["--weights", path(weights)]
-    for param in PARAMS.get(name, []):
-        cmd += ["--param", param]
-    cmd += EXTRA_ARGS.get(name, []) + list(extra)
-    if no_raise:
-        cmd.append("--no-raise")
+           "--dense=" + dense, "--threads=%d" % threads, "--live-row-chunk=%d" % live]
+    cmd += choice_args(choice) + model_args(name, weights) + list(extra)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return tag, "heed failed (exit %d): %s\n  %s" % (
@@ -324,15 +327,11 @@ def run_cuda_plumbing(heed, fake_driver, name, model, weights, inputs, batch, tm
     allocation behind and unload the module, and run the same kernels with
     the same values with CUDA graphs as without."""
     tag = "%s-b%d-cuda-fake-driver" % (name, batch)
-    rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
+    rows = batch_rows(inputs, batch)
     in_file = os.path.join(tmp, tag + ".in.npz")
     np.savez(in_file, **rows)
     cmd = [heed, "run", path(model), "--input", in_file, "--device=cuda"]
-    if weights:
-        cmd += ["--weights", path(weights)]
-    for param in PARAMS.get(name, []):
-        cmd += ["--param", param]
-    cmd += EXTRA_ARGS.get(name, [])
+    cmd += model_args(name, weights)
     traces = [os.path.join(tmp, tag + ".graphs"), os.path.join(tmp, tag + ".launches")]
     env = dict(os.environ, LD_LIBRARY_PATH=fake_driver, FAKE_CUDA_SUMMARY="1",
                FAKE_CUDA_TRACE=traces[0])
@@ -379,7 +378,7 @@ def symbolic_dims(model_text, inputs):
 def run_aot(heed, name, model, weights, inputs, golden, batch, tmp, atol, rtol):
     """The model as a library compiled for this batch, run by heed-aot-run."""
     tag = "%s-b%d-aot" % (name, batch)
-    rows = {k: np.take(v, np.arange(batch) % v.shape[0], axis=0) for k, v in inputs.items()}
+    rows = batch_rows(inputs, batch)
     in_file = os.path.join(tmp, tag + ".in.npz")
     out_file = os.path.join(tmp, tag + ".out.npz")
     lib = os.path.join(tmp, "lib" + tag + ".so")
