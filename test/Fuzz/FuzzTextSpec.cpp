@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     llvm::consumeError(spec.takeError());
     return 0;
   }
-  for (const char *text : {"3 May 1979", "", "a", "\x01\xff"}) {
+  for (const char *text : {"3 May 1979", "", "a", "\x01\xff", "3 M\xc3\xa4y",
+                           "\xc3", "\xe2\x90"}) {
     auto symbols = spec->symbols(text);
     if (!symbols)
       llvm::consumeError(symbols.takeError());

@@ -6,6 +6,7 @@
 
 #include "AttentionMap.h"
 
+#include "llvm/Support/ConvertUTF.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 
@@ -20,9 +21,15 @@ static std::string shown(const std::string &sym) {
 
 void heed::printAttentionMap(llvm::raw_ostream &os, const AttentionMap &map) {
   static const char *shades[] = {" ", "░", "▒", "▓", "█"};
+  // One character a column: a symbol of several (`<unk>`) shows as ◇.
   os << "    ";
-  for (auto &c : map.columns)
-    os << shown(c).substr(0, 4);
+  for (auto &c : map.columns) {
+    std::string s = shown(c);
+    bool oneCharacter =
+        !s.empty() &&
+        llvm::getNumBytesForUTF8(static_cast<llvm::UTF8>(s[0])) == s.size();
+    os << (oneCharacter ? s : "◇");
+  }
   os << "\n";
   for (size_t r = 0; r < map.rows.size(); ++r) {
     os << "  " << shown(map.rows[r]) << " ";

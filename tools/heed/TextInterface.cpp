@@ -7,6 +7,7 @@
 #include "TextInterface.h"
 #include "runtime/Limits.h"
 
+#include "llvm/Support/ConvertUTF.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -48,6 +49,7 @@ llvm::Expected<TextInterface> TextInterface::parse(llvm::StringRef text,
       !map.map("length", length) || !map.mapOptional("pad", t.pad) ||
       !map.mapOptional("lowercase", t.lowercase) ||
       !map.mapOptional("drop", t.drop) ||
+      !map.mapOptional("unknown", t.unknown) ||
       !map.mapOptional("zero_inputs", t.zeroInputs) ||
       !map.mapOptional("attention", t.attention)) {
     std::string msg;
@@ -74,28 +76,51 @@ llvm::Expected<TextInterface> TextInterface::parse(llvm::StringRef text,
           t.inputVocabulary.end())
     return fail(path + ": the pad symbol '" + t.pad +
                 "' is not in the input vocabulary");
+  if (!t.unknown.empty() &&
+      std::find(t.inputVocabulary.begin(), t.inputVocabulary.end(),
+                t.unknown) == t.inputVocabulary.end())
+    return fail(path + ": the unknown symbol '" + t.unknown +
+                "' is not in the input vocabulary");
   return t;
+}
+
+/// The bytes of the UTF-8 character at `text[i]`, 0 where none starts there.
+static size_t utf8Length(llvm::StringRef text, size_t i) {
+  auto *first = reinterpret_cast<const llvm::UTF8 *>(text.data() + i);
+  size_t n = llvm::getNumBytesForUTF8(*first);
+  if (i + n > text.size() || !llvm::isLegalUTF8Sequence(first, first + n))
+    return 0;
+  return n;
 }
 
 llvm::Expected<std::vector<std::string>>
 TextInterface::symbols(const std::string &text) const {
   std::vector<std::string> out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (lowercase)
-      c = char(std::tolower(static_cast<unsigned char>(c)));
-    if (drop.find(c) != std::string::npos)
+  size_t position = 0; // in characters, from 1 in errors
+  for (size_t i = 0, n; i < text.size(); i += n) {
+    ++position;
+    n = utf8Length(text, i);
+    if (!n)
+      return fail("text \"" + text + "\": byte " +
+                  Twine(unsigned(static_cast<unsigned char>(text[i]))) +
+                  " at byte offset " + Twine(i) + " is not UTF-8");
+    std::string sym = text.substr(i, n);
+    if (lowercase && n == 1)
+      sym[0] = char(std::tolower(static_cast<unsigned char>(sym[0])));
+    if (llvm::StringRef(drop).contains(sym))
       continue;
-    std::string sym(1, c);
     if (std::find(inputVocabulary.begin(), inputVocabulary.end(), sym) ==
         inputVocabulary.end()) {
-      std::string shown = static_cast<unsigned char>(c) < 0x20 ||
-                                  static_cast<unsigned char>(c) >= 0x7f
-                              ? "byte " + std::to_string(unsigned(
-                                              static_cast<unsigned char>(c)))
+      if (!unknown.empty()) {
+        out.push_back(unknown);
+        continue;
+      }
+      unsigned char c = sym[0];
+      std::string shown = n == 1 && (c < 0x20 || c == 0x7f)
+                              ? "byte " + std::to_string(unsigned(c))
                               : "'" + sym + "'";
       return fail("text \"" + text + "\": " + shown + " at position " +
-                  Twine(i + 1) + " is not in the input vocabulary of '" +
+                  Twine(position) + " is not in the input vocabulary of '" +
                   input + "' (" + path + ")");
     }
     out.push_back(sym);
@@ -148,14 +173,23 @@ llvm::Expected<rt::NamedTensors> TextInterface::encode(
   return out;
 }
 
-std::string TextInterface::decode(const rt::Tensor &p, int64_t row) const {
+std::vector<std::string> TextInterface::decodeSymbols(const rt::Tensor &p,
+                                                      int64_t row) const {
   const auto &shape = p.shape();
   int64_t steps = shape[1], v = shape[2];
-  std::string out;
+  std::vector<std::string> out;
   for (int64_t t = 0; t < steps; ++t) {
     const float *q = p.data() + (row * steps + t) * v;
     int64_t best = std::max_element(q, q + v) - q;
-    out += best < int64_t(outputVocabulary.size()) ? outputVocabulary[best] : "?";
+    out.push_back(
+        best < int64_t(outputVocabulary.size()) ? outputVocabulary[best] : "?");
   }
+  return out;
+}
+
+std::string TextInterface::decode(const rt::Tensor &p, int64_t row) const {
+  std::string out;
+  for (const std::string &sym : decodeSymbols(p, row))
+    out += sym;
   return out;
 }

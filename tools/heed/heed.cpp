@@ -431,9 +431,16 @@ int runTextCommand(Session &session) {
     if (!buffer)
       return failWith(textFile + ": cannot read: " + buffer.getError().message());
     llvm::SmallVector<llvm::StringRef> rows;
-    (*buffer)->getBuffer().split(rows, '\n', -1, /*KeepEmpty=*/false);
-    for (llvm::StringRef row : rows) {
-      auto [text, want] = row.rtrim("\r").split('\t');
+    (*buffer)->getBuffer().split(rows, '\n', -1, /*KeepEmpty=*/true);
+    expected.resize(lines.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      auto [text, want] = rows[i].rtrim("\r").split('\t');
+      if (text.empty() && want.empty())
+        continue; // a blank line
+      // Checked here so that an error names the line.
+      if (auto symbols = spec->symbols(text.str()); !symbols)
+        return failWith(textFile + ":" + std::to_string(i + 1) + ": " +
+                        llvm::toString(symbols.takeError()));
       lines.push_back(text.str());
       expected.push_back(want.str());
     }
@@ -477,7 +484,7 @@ int runTextCommand(Session &session) {
         wrong.push_back("  \"" + lines[r] + "\" -> " + out + " (expected " +
                         expected[r] + ")");
     }
-    if (r < texts.size())
+    if (!hasExpected) // --text, or a line of --text-file without a tab
       llvm::outs() << lines[r] << " -> " << out << "\n";
   }
   if (judged) {
@@ -493,9 +500,10 @@ int runTextCommand(Session &session) {
       return failWith(syms.takeError());
     int64_t ty = attention->shape()[1], tx = attention->shape()[2];
     AttentionMap map;
-    std::string out = spec->decode(*probs, 0);
+    std::vector<std::string> outSymbols = spec->decodeSymbols(*probs, 0);
     for (int64_t t = 0; t < ty; ++t)
-      map.rows.push_back(std::string(1, t < int64_t(out.size()) ? out[t] : '?'));
+      map.rows.push_back(t < int64_t(outSymbols.size()) ? outSymbols[t] : "?");
+    std::string out = spec->decode(*probs, 0);
     map.columns = *syms;
     for (int64_t t = 0; t < ty; ++t) {
       float rest = 0;
