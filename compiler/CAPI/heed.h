@@ -1,4 +1,5 @@
-/*===- heed.h - The C API of Heed (libheed) ------------------------*- C -*-===*\
+/*===- heed.h - The C API of Heed (libheed) ------------------------*- C
+-*-===*\
 |*                                                                            *|
 |* Part of Heed. Load a model (a file or source text), bind its weights,     *|
 |* compile it for given input shapes (cached) and run it on caller buffers.  *|
@@ -10,9 +11,11 @@
 |* with errors: every diagnostic, as name:line:col: error: ...).            *|
 |*                                                                            *|
 |* Threads: heed_run and the query functions may be called on one model from *|
-|* several threads at once; heed_bind_* and heed_set_threads may not run     *|
-|* while another thread uses the model. Each call of heed_run uses up to    *|
-|* heed_set_threads threads for the blocks of a batch (docs/embedding.md).  *|
+|* several threads at once, and beside heed_bind_* and heed_set_threads: a  *|
+|* bind waits for the runs in flight, and each run uses the weights and     *|
+|* threads it started with. heed_set_weight_options may not overlap a bind. *|
+|* Each call of heed_run uses up to heed_set_threads threads for the blocks *|
+|* of a batch (docs/embedding.md).                                          *|
 |* Tensors are row-major, float32 unless heed_*_dtype says otherwise;       *|
 |* shapes are int64_t arrays of the rank heed_input_rank/_output_rank give. *|
 |*                                                                            *|

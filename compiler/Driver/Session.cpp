@@ -151,6 +151,11 @@ void Session::setThreads(unsigned count) {
 
 void Session::setRowsPerBlock(int64_t rows) { rowBlock = rows; }
 
+std::shared_lock<std::shared_mutex> Session::lockForRun() {
+  std::lock_guard<std::mutex> queue(bindQueue); // behind a waiting bind
+  return std::shared_lock<std::shared_mutex>(bindLock);
+}
+
 std::string Session::takeCacheWarnings() {
   std::lock_guard<std::mutex> guard(cacheLock);
   return std::exchange(cacheWarnings, std::string());
@@ -179,6 +184,8 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
                                options, ignored);
   if (!bound)
     return bound.takeError();
+  std::lock_guard<std::mutex> queue(bindQueue);
+  std::unique_lock<std::shared_mutex> noRuns(bindLock);
   std::lock_guard<std::mutex> guard(cacheLock);
   weights = std::move(*bound);
   weightsBound = true;

@@ -28,6 +28,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 
 namespace heed {
 
@@ -96,8 +97,9 @@ public:
 
   /// Compiles for the inputs' shapes (cached) and runs; outputs in
   /// declaration order. Safe to call from several threads at once (the
-  /// first run for a set of shapes compiles while the others wait); not
-  /// while another thread calls setWeights.
+  /// first run for a set of shapes compiles while the others wait), and
+  /// beside setWeights, setThreads and setRowsPerBlock: a run uses the
+  /// weights and settings it started with.
   ///
   /// With independent batch rows (frontends/dsl/BatchRows.h) a batch of
   /// more than rowsPerBlock() rows runs as blocks of rows, each compiled
@@ -204,11 +206,19 @@ private:
   std::unique_ptr<dsl::Model> ast;
   std::vector<rt::Tensor> weights;
   bool weightsBound = false;
+  /// Held shared by runs and compilations (lockForRun), exclusively by
+  /// setWeights while it replaces the weights and drops the compiled code:
+  /// a bind waits for the runs in flight, and runs that start meanwhile
+  /// wait for it. A bind first takes `bindQueue`, which lockForRun passes
+  /// through, so a steady stream of runs cannot starve it.
+  std::shared_mutex bindLock;
+  std::mutex bindQueue;
+  std::shared_lock<std::shared_mutex> lockForRun();
   /// --target=cuda: `weights` in managed memory, uploaded by the first
   /// compilation after they are bound.
   std::vector<rt::cuda::ManagedBuffer> deviceWeights;
-  unsigned threadCount = 1;
-  int64_t rowBlock = kAutoRowsPerBlock;
+  std::atomic<unsigned> threadCount{1};
+  std::atomic<int64_t> rowBlock{kAutoRowsPerBlock};
   int64_t weightElements = 0;
   std::optional<std::string> batchSymbol;
   std::string batchWhy;

@@ -178,7 +178,7 @@ std::vector<int64_t> Session::blockRows(int64_t batchSize) const {
   if (!batchSymbol || options.target == Target::CUDA)
     return {batchSize};
   int64_t rows = rowBlock, maxBlocks = batchSize;
-  if (rowBlock == kAutoRowsPerBlock) {
+  if (rows == kAutoRowsPerBlock) {
     // Measured: a block costs about 5 us (dense_attention, 231 weights,
     // ran 7x slower at batch 1000 in blocks of 16); 2^18 weight-rows is
     // well above that for every example.
@@ -222,6 +222,7 @@ llvm::Error Session::compileFor(const rt::NamedTensors &inputs) {
   auto dims = bindDims(inputs);
   if (!dims)
     return dims.takeError();
+  auto noBind = lockForRun();
   std::vector<int64_t> blockStart;
   std::vector<Compiled *> blockModel;
   return planBlocks(*dims, blockStart, blockModel);
@@ -229,6 +230,7 @@ llvm::Error Session::compileFor(const rt::NamedTensors &inputs) {
 
 llvm::Error Session::runInto(const rt::NamedTensors &inputs,
                              rt::NamedTensors &outputs) {
+  auto noBind = lockForRun(); // the weights and code stay until the end
   if (!weightsBound)
     return fail("no weights bound (use --weights FILE)");
   auto dims = bindDims(inputs);
@@ -258,9 +260,10 @@ llvm::Error Session::runInto(const rt::NamedTensors &inputs,
   int64_t batchSize = blockStart.back();
   std::vector<std::string> errors(blockModel.size());
   // Each block's parallel loops get its share of the threads.
-  unsigned share = std::max(1u, threadCount / unsigned(blockModel.size()));
+  unsigned threads = threadCount;
+  unsigned share = std::max(1u, threads / unsigned(blockModel.size()));
   rt::ThreadPool::shared().parallelFor(
-      unsigned(blockModel.size()), threadCount, [&](unsigned b) {
+      unsigned(blockModel.size()), threads, [&](unsigned b) {
         rt::ScopedLoopThreads loops(share);
         // Nothing may throw out of the pool (ThreadPool.h).
         try {

@@ -9,6 +9,7 @@
 
 #include "ExampleLoader.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <thread>
@@ -100,6 +101,91 @@ TEST_P(Concurrency, ResultsMatchOneThread) {
   EXPECT_EQ((*compiled)->kernels->planBuilds(), built)
       << "kernel plans were rebuilt by later runs";
 }
+
+/// The example's weights, each element times `scale`.
+rt::NamedTensors scaledWeights(const std::string &example, float scale) {
+  auto loaded = rt::loadTensorFile(examplePath(example, "weights.safetensors"));
+  if (!loaded) {
+    ADD_FAILURE() << llvm::toString(loaded.takeError());
+    return {};
+  }
+  for (auto &[name, t] : *loaded)
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.data()[i] *= scale;
+  return std::move(*loaded);
+}
+
+class BindWhileRunning : public ::testing::TestWithParam<Case> {};
+
+// Weights rebound and the thread count changed while other threads run:
+// every run gives the result of one set of weights or the other, bit for
+// bit, never a mixture or a crash (the TSan job runs this too).
+TEST_P(BindWhileRunning, EachRunSeesOneSetOfWeights) {
+  PipelineOptions options;
+  options.cells = GetParam().cells;
+  const std::string example = GetParam().example;
+  LoadedExample shared = load(example, options);
+  ASSERT_TRUE(shared.session);
+  std::vector<rt::NamedTensors> expected;
+  for (float scale : {1.0f, 0.875f}) {
+    ASSERT_FALSE(bool(shared.session->setWeights(scaledWeights(example, scale),
+                                                 "scaled weights")));
+    auto out = shared.session->run(shared.inputs);
+    ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+    expected.push_back(std::move(*out));
+  }
+  ASSERT_FALSE(identical(expected[0], expected[1]));
+
+  constexpr int kRunners = 4;
+  int runs = std::max(4, runsPerThread() / 10), binds = 8;
+  std::atomic<int> running{kRunners}, matched[2] = {0, 0}, mismatches{0},
+                                      failures{0};
+  std::string firstError;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kRunners; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < runs; ++r) {
+        auto out = shared.session->run(shared.inputs);
+        if (!out) {
+          if (failures.fetch_add(1) == 0)
+            firstError = llvm::toString(out.takeError());
+          continue;
+        }
+        if (identical(*out, expected[0]))
+          matched[0].fetch_add(1);
+        else if (identical(*out, expected[1]))
+          matched[1].fetch_add(1);
+        else
+          mismatches.fetch_add(1);
+      }
+      running.fetch_sub(1);
+    });
+  // Binds alternate until the runners are done (at least `binds` of them).
+  for (int b = 0; b < binds || running.load() > 0; ++b) {
+    if (auto err = shared.session->setWeights(
+            scaledWeights(example, b % 2 ? 1.0f : 0.875f), "scaled weights"))
+      ADD_FAILURE() << llvm::toString(std::move(err));
+    shared.session->setThreads(1 + b % 3);
+  }
+  for (auto &t : threads)
+    t.join();
+  EXPECT_TRUE(firstError.empty()) << firstError;
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0)
+      << "of " << kRunners * runs << " runs match neither set of weights ("
+      << matched[0].load() << " and " << matched[1].load() << " do)";
+}
+
+// Cells on oneDNN keep reordered weights in their kernel contexts; NMT's
+// generated code prepares weights (transposes) when it compiles.
+INSTANTIATE_TEST_SUITE_P(Examples, BindWhileRunning,
+                         ::testing::Values(Case{"dense_attention", "auto"},
+                                           Case{"date_translation", "onednn"},
+                                           Case{"nmt", "fused"}),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return std::string(info.param.example) + "_" +
+                                  info.param.cells;
+                         });
 
 // Every example; those with recurrent cells in loops also with the cells on
 // oneDNN (shared primitives) and generated.

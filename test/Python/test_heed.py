@@ -153,6 +153,46 @@ def test_threads_at_once(dense_attention):
     assert not errors, errors
 
 
+def test_bind_while_running():
+    """Weights rebound and `threads` set in one thread while others run the
+    model: each run matches one set of weights exactly."""
+    model, _ = example("dense_attention")
+    rng = np.random.default_rng(0)
+    first = {f"{layer}.{kind}": rng.standard_normal(shape).astype(np.float32)
+             for layer, out in [("attention_vec", 10), ("hidden", 10), ("head", 1)]
+             for kind, shape in [("weight", (out, 10)), ("bias", (out,))]}
+    sets = [first, {k: v * np.float32(0.875) for k, v in first.items()}]
+    x = np.load(os.path.join(EX, "dense_attention", "x.npy"))[:40]
+    m = heed.load(model)
+    want = []
+    for weights in sets:
+        m.bind_weights(weights)
+        want.append(m(x=x)["y"])
+    assert not np.array_equal(want[0], want[1])
+    counts, errors = [0, 0, 0], []
+
+    def runner():
+        try:
+            for _ in range(40):
+                y = m(x=x)["y"]
+                counts[next((i for i in (0, 1) if np.array_equal(y, want[i])), 2)] += 1
+        except Exception as e:  # reported on the main thread
+            errors.append(e)
+
+    runners = [threading.Thread(target=runner) for _ in range(3)]
+    for t in runners:
+        t.start()
+    b = 0
+    while any(t.is_alive() for t in runners) or b < 6:
+        m.bind_weights(sets[b % 2])
+        m.threads = 1 + b % 3
+        b += 1
+    for t in runners:
+        t.join()
+    assert not errors, errors
+    assert counts[2] == 0, f"{counts[2]} of {sum(counts)} runs match neither set"
+
+
 # --- A PyTorch model, state_dict to Heed with no files in between ----------
 
 TAGGER = """\

@@ -89,7 +89,12 @@ public:
   }
 
   void bindWeightsFile(const std::string &path) {
-    check(heed_bind_weights_file(handle, path.c_str()));
+    int status;
+    {
+      py::gil_scoped_release release; // a bind waits for runs in flight
+      status = heed_bind_weights_file(handle, path.c_str());
+    }
+    check(status);
   }
 
   /// `tensors`: (name, C-contiguous float32 array) pairs; Heed copies them.
@@ -108,8 +113,13 @@ public:
     }
     for (auto &s : shapes)
       shapePtrs.push_back(s.data());
-    check(heed_bind_weights(handle, tensors.size(), names.data(), data.data(),
-                            ranks.data(), shapePtrs.data()));
+    int status;
+    {
+      py::gil_scoped_release release; // `tensors` keeps the arrays alive
+      status = heed_bind_weights(handle, tensors.size(), names.data(),
+                                 data.data(), ranks.data(), shapePtrs.data());
+    }
+    check(status);
   }
 
   void setThreads(unsigned threads) {

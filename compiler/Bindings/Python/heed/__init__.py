@@ -109,9 +109,10 @@ def _split_params(params):
 class Model:
     """A loaded model: its source, its weights and its compiled code (one
     compilation per set of input shapes, cached). Calls may come from
-    several threads at once (the GIL is released while a model runs);
-    `bind_weights` and `threads` must not change while another thread runs
-    the model."""
+    several threads at once (the GIL is released while a model runs),
+    also while another thread binds weights or sets `threads`: a bind
+    waits for the runs in flight, and each run uses the weights it started
+    with."""
 
     def __init__(self, handle):
         self._m = handle
