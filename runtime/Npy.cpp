@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Npy.h"
+#include "runtime/FileOutput.h"
 #include "runtime/Limits.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -205,5 +206,5 @@ llvm::Error heed::rt::writeNpy(const std::string &path, const Tensor &t) {
   if (ec)
     return fail(path, "cannot write: " + ec.message());
   os << encodeNpy(t);
-  return llvm::Error::success();
+  return finishWrite(os, path);
 }

@@ -7,8 +7,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Npz.h"
-#include "runtime/Npy.h"
+#include "runtime/FileOutput.h"
 #include "runtime/Limits.h"
+#include "runtime/Npy.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -230,5 +231,5 @@ llvm::Error heed::rt::writeNpz(const std::string &path,
   if (ec)
     return fail(path, "cannot write: " + ec.message());
   os << out;
-  return llvm::Error::success();
+  return finishWrite(os, path);
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Safetensors.h"
+#include "runtime/FileOutput.h"
 #include "runtime/Limits.h"
 #include "runtime/Npy.h"
 
@@ -203,5 +204,5 @@ llvm::Error heed::rt::writeSafetensors(const std::string &path,
   os << text;
   for (auto &[name, t] : tensors)
     os << fileBytes(t);
-  return llvm::Error::success();
+  return finishWrite(os, path);
 }

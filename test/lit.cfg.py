@@ -31,6 +31,11 @@ config.substitutions.append(("%build", config.heed_obj_root))
 if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) > 1:
     config.available_features.add("multicore")
 
+# REQUIRES: dev-full for tests of write errors (/dev/full: every write
+# fails with ENOSPC).
+if os.path.exists("/dev/full"):
+    config.available_features.add("dev-full")
+
 # UNSUPPORTED: asan for the tests that run the GPU target's tensor-core
 # kernels on the CPU at many shapes: their time is the uninstrumented JIT
 # code's, and the compiler code they reach runs under ASan in the pass

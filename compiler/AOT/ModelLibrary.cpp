@@ -22,6 +22,7 @@
 
 #include "compiler/AOT/GlueSource.h"
 #include "compiler/JIT/JITModel.h"
+#include "runtime/FileOutput.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/IR/Constants.h"
@@ -52,7 +53,7 @@ llvm::Error writeFile(const std::string &path, llvm::StringRef text) {
   if (ec)
     return fail(path + ": cannot write: " + ec.message());
   os << text;
-  return llvm::Error::success();
+  return rt::finishWrite(os, path);
 }
 
 /// Where heed_runtime.h and libheed_runtime.so are: beside an installed

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttentionMap.h"
+#include "runtime/FileOutput.h"
 
 #include "llvm/Support/ConvertUTF.h"
 #include "llvm/Support/FileSystem.h"
@@ -110,5 +111,5 @@ llvm::Error heed::writeAttentionSvg(const std::string &path,
   os << "<text x=\"" << left + 11 * 16 + 6 << "\" y=\"" << y + 10
      << "\">attention weight 0 … 1</text>\n";
   os << "</svg>\n";
-  return llvm::Error::success();
+  return rt::finishWrite(os, path);
 }

@@ -10,6 +10,7 @@
 #include "compiler/AOT/ModelLibrary.h"
 #include "compiler/JIT/JITModel.h"
 #include "frontends/dsl/AST.h"
+#include "runtime/FileOutput.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Support/FileUtilities.h"
@@ -134,6 +135,8 @@ int compileCommand() {
   const dsl::Model &model = (*session)->model();
   if (emit == "ast") {
     dsl::printAST(model, os);
+    if (auto err = rt::finishWrite(output->os(), outFile))
+      return failWith(std::move(err));
     output->keep();
     return 0;
   }
@@ -178,6 +181,8 @@ int compileCommand() {
     (*module)->print(os);
     os << "\n";
   }
+  if (auto err = rt::finishWrite(output->os(), outFile))
+    return failWith(std::move(err));
   output->keep();
   return 0;
 }

@@ -18,6 +18,7 @@
 #include "Commands.h"
 #include "Report.h"
 #include "TextInterface.h"
+#include "runtime/FileOutput.h"
 #include "runtime/Limits.h"
 
 #include "compiler/Conversion/LoopsToGPU/WarpMma.h"
@@ -37,7 +38,6 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
 #include <algorithm>
@@ -541,6 +541,9 @@ int runCommand() {
       return failWith("--text/--text-file replace --input; give one or the other");
     return runTextCommand(**session);
   }
+  if (!attentionMapPath.empty())
+    return failWith("--attention-map needs --text (the map is of the first "
+                    "text's attention)");
   llvm::StringRef outExt = llvm::sys::path::extension(outputPath);
   if (!outputPath.empty() && outExt != ".npz" && outExt != ".safetensors")
     return failWith("--output " + outputPath + ": the file name must end in "
@@ -685,7 +688,12 @@ int main(int argc, char **argv) {
   if (command != "bench" && (batch.getNumOccurrences() || iterations.getNumOccurrences()))
     return failWith("--batch and --iterations belong to 'heed bench'");
   try {
-    return handler();
+    int status = handler();
+    // Standard output that could not be written (a full disk) is an error
+    // here, not an abort when the stream is destroyed.
+    if (auto err = heed::rt::finishWrite(llvm::outs(), "standard output"))
+      return failWith(std::move(err));
+    return status;
   } catch (const std::bad_alloc &) {
     // Sizes are checked against the limits (runtime/Limits.h) before they
     // are allocated; the machine can still have less memory than the cap.
