@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Limits.h"
+#include "runtime/Environment.h"
 #include "runtime/Tensor.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -17,26 +18,9 @@ using namespace heed;
 namespace {
 constexpr uint64_t kDefaultMemoryLimit = uint64_t(16) << 30;
 
-uint64_t limitFromEnvironment() {
-  const char *env = std::getenv("HEED_MAX_MEMORY");
-  if (!env)
-    return kDefaultMemoryLimit;
-  llvm::StringRef text(env);
-  uint64_t scale = 1;
-  if (text.consume_back("K") || text.consume_back("k"))
-    scale = uint64_t(1) << 10;
-  else if (text.consume_back("M") || text.consume_back("m"))
-    scale = uint64_t(1) << 20;
-  else if (text.consume_back("G") || text.consume_back("g"))
-    scale = uint64_t(1) << 30;
-  uint64_t value;
-  if (text.getAsInteger(10, value) || value == 0 || value > UINT64_MAX / scale)
-    return kDefaultMemoryLimit;
-  return value * scale;
-}
-
 std::atomic<uint64_t> &limit() {
-  static std::atomic<uint64_t> value{limitFromEnvironment()};
+  static std::atomic<uint64_t> value{
+      rt::env::bytes("HEED_MAX_MEMORY", kDefaultMemoryLimit)};
   return value;
 }
 } // namespace

@@ -45,9 +45,9 @@ constexpr uint64_t kMaxArchiveMembers = 1 << 16;
 /// The cap on the bytes of tensors the runtime allocates: each tensor read
 /// from a file (before its data is allocated or inflated), and a run's
 /// outputs together (before any is allocated). 16 GiB unless
-/// HEED_MAX_MEMORY (bytes, or with a K/M/G suffix) or setMemoryLimit says
-/// otherwise. Compiled code's own temporaries are bounded per tensor by
-/// kMaxTensorElements (checked by Sema on static shapes).
+/// HEED_MAX_MEMORY (bytes, or with a K/M/G/T suffix; runtime/Environment.h) or
+/// setMemoryLimit says otherwise. Compiled code's own temporaries are bounded
+/// per tensor by kMaxTensorElements (checked by Sema on static shapes).
 uint64_t memoryLimit();
 void setMemoryLimit(uint64_t bytes);
 

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/StopTestOnCPU.h"
+#include "runtime/Environment.h"
 
 #include <cstdlib>
 #include <vector>
@@ -18,11 +19,8 @@
 namespace {
 
 size_t lagSteps() {
-  static const size_t lag = [] {
-    const char *text = std::getenv("HEED_STOP_TEST_LAG");
-    long n = text ? std::atol(text) : 3;
-    return size_t(n < 0 ? 0 : n > 64 ? 64 : n);
-  }();
+  static const size_t lag =
+      size_t(heed::rt::env::integer("HEED_STOP_TEST_LAG", 0, 64, 3));
   return lag;
 }
 

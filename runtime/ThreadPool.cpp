@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ThreadPool.h"
+#include "runtime/Environment.h"
 
 #include <dlfcn.h>
 #include <sched.h>
@@ -104,10 +105,7 @@ unsigned readRunnableThreads() {
 } // namespace
 
 unsigned heed::rt::threadsFreeNow(unsigned requested) {
-  static const bool enabled = [] {
-    const char *e = std::getenv("HEED_LOAD_AWARE");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool enabled = env::flag("HEED_LOAD_AWARE", true);
   static const unsigned cpus = [] {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? unsigned(n) : 1u;
@@ -287,10 +285,8 @@ void heed_parallel_for(int64_t count,
   // Waking a helper costs ~5-50 us here: a loop whose work is below
   // ~50 us runs on the caller alone (HEED_PARALLEL_LOOP_MIN_US sets the
   // bound: the tests run every loop in parallel with 0).
-  static const float kMinParallelSeconds = [] {
-    const char *us = std::getenv("HEED_PARALLEL_LOOP_MIN_US");
-    return us && *us ? float(std::atof(us)) * 1e-6f : 50e-6f;
-  }();
+  static const float kMinParallelSeconds =
+      float(env::number("HEED_PARALLEL_LOOP_MIN_US", 0, 1e9, 50) * 1e-6);
   uint32_t hash = hashOf(reinterpret_cast<const void *>(body));
   float estimate = estimateOf(hash);
   int64_t first = 0; // iterations done on the caller

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/JIT/CompileCache.h"
+#include "runtime/Environment.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -27,7 +28,7 @@ using namespace heed;
 static constexpr llvm::StringLiteral kMagic = "HEEDJIT3";
 
 std::optional<CompileCache> CompileCache::open() {
-  if (auto off = llvm::sys::Process::GetEnv("HEED_CACHE"); off && *off == "0")
+  if (!rt::env::flag("HEED_CACHE", true))
     return std::nullopt;
   if (auto dir = llvm::sys::Process::GetEnv("HEED_CACHE_DIR");
       dir && !dir->empty())

@@ -29,6 +29,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Environment.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/RuntimeState.h"
 
@@ -51,10 +52,7 @@ constexpr size_t kMaxSegment = 64;
 constexpr size_t kMaxGraphs = 64;
 
 bool graphsWanted() {
-  static const bool wanted = [] {
-    const char *value = std::getenv("HEED_CUDA_GRAPHS");
-    return !value || std::strcmp(value, "0") != 0;
-  }();
+  static const bool wanted = env::flag("HEED_CUDA_GRAPHS", true);
   return wanted;
 }
 

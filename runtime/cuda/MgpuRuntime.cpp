@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cuda/MgpuRuntime.h"
+#include "runtime/Environment.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/RuntimeState.h"
 
@@ -203,7 +204,7 @@ struct KernelProfile {
   double milliseconds = 0;
 };
 bool profiling() {
-  static const bool on = std::getenv("HEED_CUDA_PROFILE") != nullptr;
+  static const bool on = env::flag("HEED_CUDA_PROFILE", false);
   return on;
 }
 std::map<std::string, KernelProfile> &profiles() { // guarded by stateLock

@@ -13,8 +13,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Environment.h"
 #include "runtime/cuda/RuntimeState.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -26,11 +28,9 @@ constexpr int kMaxSlots = 64;
 
 /// How many steps the host may run ahead of the device's counts.
 int slotCount() {
-  static const int slots = [] {
-    const char *text = std::getenv("HEED_STOP_TEST_LAG");
-    int n = text ? std::atoi(text) : 3;
-    return n < 1 ? 1 : n > kMaxSlots ? kMaxSlots : n;
-  }();
+  // The lag the CPU-run schedule takes, one slot at least.
+  static const int slots = std::max<int>(
+      1, int(env::integer("HEED_STOP_TEST_LAG", 0, kMaxSlots, 3)));
   return slots;
 }
 
