@@ -8,6 +8,8 @@
 #include "frontends/dsl/Lexer.h"
 
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/ConvertUTF.h"
+#include "llvm/Support/FormatVariadic.h"
 #include <cctype>
 
 using namespace heed::dsl;
@@ -121,8 +123,36 @@ Token Lexer::next() {
     }
     return make(Tok::Minus, start);
   default:
+    // A character outside the language: all of it when it is UTF-8, so
+    // that the error shows it whole.
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      auto *first = reinterpret_cast<const llvm::UTF8 *>(start);
+      unsigned n = llvm::getNumBytesForUTF8(*first);
+      if (n > 1 && n <= size_t(end - start) &&
+          llvm::isLegalUTF8Sequence(first, first + n))
+        cur = start + n;
+    }
     return make(Tok::Error, start);
   }
+}
+
+std::string heed::dsl::describeCharacter(llvm::StringRef text) {
+  unsigned char byte = text.empty() ? 0 : text[0];
+  if (text.size() > 1) { // a whole UTF-8 character (the lexer checked it)
+    auto *from = reinterpret_cast<const llvm::UTF8 *>(text.data());
+    llvm::UTF32 code = 0, *to = &code;
+    llvm::ConvertUTF8toUTF32(&from, from + text.size(), &to, &code + 1,
+                             llvm::strictConversion);
+    return llvm::formatv("character '{0}' (U+{1:X-4})", text, unsigned(code))
+        .str();
+  }
+  if (byte >= 0x80)
+    return llvm::formatv("byte 0x{0:X-2} (the file is not UTF-8)",
+                         unsigned(byte))
+        .str();
+  if (byte < 0x20 || byte == 0x7f)
+    return llvm::formatv("control character 0x{0:X-2}", unsigned(byte)).str();
+  return "character '" + text.str() + "'";
 }
 
 const char *heed::dsl::tokenName(Tok kind) {

@@ -32,7 +32,13 @@ struct Token {
 
 class Lexer {
 public:
-  explicit Lexer(llvm::StringRef buffer) : cur(buffer.begin()), end(buffer.end()) {}
+  /// A UTF-8 byte order mark at the start (Windows editors write one) is
+  /// skipped.
+  explicit Lexer(llvm::StringRef buffer)
+      : cur(buffer.begin()), end(buffer.end()) {
+    if (buffer.starts_with("\xEF\xBB\xBF"))
+      cur += 3;
+  }
   Token next();
 
 private:
@@ -43,6 +49,10 @@ private:
 };
 
 const char *tokenName(Tok kind);
+/// An invalid token's text for an error: "character 'é' (U+00E9)", "byte
+/// 0xFF (the file is not UTF-8)", "control character 0x01" or
+/// "character '$'".
+std::string describeCharacter(llvm::StringRef text);
 /// True for the reserved words (`model`, `input`, `output`, `layer`, `for`,
 /// `in`, `carry`, `yield`), which never name anything.
 inline bool isKeyword(Tok kind) { return kind >= Tok::KwModel; }

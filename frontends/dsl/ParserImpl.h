@@ -44,7 +44,7 @@ private:
   }
   bool errorExpected(const llvm::Twine &what) {
     if (tok.is(Tok::Error))
-      return error(tok.loc(), "unexpected character '" + tok.text + "'");
+      return error(tok.loc(), "unexpected " + describeCharacter(tok.text));
     return error(
         tok.loc(),
         "expected " + what + ", found " +
