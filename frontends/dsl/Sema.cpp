@@ -154,6 +154,14 @@ bool Sema::run() {
   return true;
 }
 
+std::string Sema::fixLengthHint(const Dim &d) const {
+  if (d.isKnown())
+    return "";
+  return "; " + d.symbol + " is bound when inputs arrive: to fix it, make " +
+         "it a parameter (model " + model.name + "(" + d.symbol +
+         " = 100)) and set it with --param " + d.symbol + "=N";
+}
+
 std::string heed::dsl::sema::formatNumber(double v) {
   char text[32];
   std::snprintf(text, sizeof(text), "%g", v);

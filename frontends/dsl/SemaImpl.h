@@ -140,6 +140,9 @@ private:
   bool expectArgs(Expr &call, size_t minPos, size_t maxPos,
                   std::initializer_list<llvm::StringRef> keywords);
   bool define(const std::string &name, SMLoc loc, Symbol sym);
+  /// For an error about a size that must be known: how to fix the
+  /// symbolic dimension `d` (make it a parameter); empty when `d` is known.
+  std::string fixLengthHint(const Dim &d) const;
   /// The error for a dotted name that is not declared, with the closest
   /// declared layer (or weight tensor) path.
   bool unknownModulePath(SMLoc loc, llvm::StringRef path, bool layer);

@@ -334,7 +334,7 @@ bool Sema::checkLayerCall(Expr &e, Layer &layer) {
     return error(e.args[0]->loc, "layer '" + layer.name +
                                      "' needs a known feature size, but its "
                                      "input is " +
-                                     shapeStr(in));
+                                     shapeStr(in) + fixLengthHint(last));
   if (layer.inFeatures && *layer.inFeatures != last.size)
     return error(e.args[0]->loc,
                  "layer '" + layer.name + "' was first called with " +
@@ -375,7 +375,7 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
     return error(x.loc, "layer '" + layer.name +
                             "' needs a known feature "
                             "size, but its input is " +
-                            shapeStr(in));
+                            shapeStr(in) + fixLengthHint(in.back()));
   };
   Dim h = Dim::known(layer.units);
   switch (layer.kind) {
@@ -465,7 +465,7 @@ bool Sema::checkSequenceLayerCall(Expr &e, Layer &layer) {
       return error(x.loc, "conv1d '" + layer.name +
                               "' needs a known sequence length (or "
                               "padding=same with stride 1), got " +
-                              shapeStr(in));
+                              shapeStr(in) + fixLengthHint(in[1]));
     }
     int64_t t = in[1].size, k = layer.kernelSize, st = layer.stride, out;
     if (layer.padding == "same") {

@@ -42,7 +42,7 @@ bool Sema::checkScanBuiltin(Expr &e) {
     if (!n.isKnown())
       return error(e.args[0]->loc, "topk needs a known size of the axis it "
                                    "picks from, got " +
-                                       shapeStr(in));
+                                       shapeStr(in) + fixLengthHint(n));
     if (*k > n.size)
       return error(e.args[1]->loc, "topk's k is " + Twine(*k) +
                                        ", larger than the " + Twine(n.size) +
@@ -106,7 +106,7 @@ bool Sema::checkScanBuiltin(Expr &e) {
                    "'" + e.name +
                        "' needs a known sequence length (or padding=same "
                        "with stride 1), got " +
-                       shapeStr(in));
+                       shapeStr(in) + fixLengthHint(t));
     }
     int64_t out;
     if (e.samePadding) {
