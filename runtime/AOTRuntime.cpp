@@ -105,7 +105,7 @@ int heed_rt_load_weights(const char *path, size_t count,
   try {
     if (!path || (count && (!expected || !out)))
       return heed_rt_fail("heed_rt_load_weights: a NULL argument");
-    auto tensors = rt::loadTensorFile(path);
+    auto tensors = rt::loadTensorFile(path, rt::ValueErrors::WhenUsed);
     if (!tensors)
       return heed_rt_fail(llvm::toString(tensors.takeError()).c_str());
     std::vector<rt::ExpectedWeight> want;

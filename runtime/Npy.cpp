@@ -90,7 +90,8 @@ static std::optional<StringRef> dictValue(StringRef header, StringRef key) {
 }
 
 llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
-                                          const std::string &what) {
+                                          const std::string &what,
+                                          ValueErrors values) {
   if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
     return fail(what, "not a .npy file (bad magic at byte offset 0)");
   unsigned major = uint8_t(bytes[6]);
@@ -165,8 +166,11 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
                           llvm::Twine(dataStart + need) + ")");
   Tensor t(shape);
   if (auto err = decodeElements(*type, bytes.data() + dataStart, count,
-                                t.data(), what, dataStart))
-    return std::move(err);
+                                t.data(), what, dataStart)) {
+    if (values == ValueErrors::Report)
+      return std::move(err);
+    t.setValueError(llvm::toString(std::move(err)));
+  }
   t.setElementType(*type);
   return t;
 }

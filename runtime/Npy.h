@@ -19,7 +19,8 @@ namespace heed::rt {
 /// Parses an in-memory .npy; `what` names it in errors ("x.npy",
 /// "w.npz: tensor 'dense.weight'"). float32 is read as is; float16 is
 /// converted; any other dtype is an error.
-llvm::Expected<Tensor> parseNpy(llvm::StringRef bytes, const std::string &what);
+llvm::Expected<Tensor> parseNpy(llvm::StringRef bytes, const std::string &what,
+                                ValueErrors values = ValueErrors::Report);
 llvm::Expected<Tensor> readNpy(const std::string &path);
 
 /// The .npy (version 1.0, little-endian float32) encoding of `t`.

@@ -59,7 +59,8 @@ static llvm::Expected<std::string> inflateRaw(StringRef in, uint64_t outSize,
 }
 
 llvm::Expected<NamedTensors> heed::rt::parseNpz(StringRef bytes,
-                                                const std::string &path) {
+                                                const std::string &path,
+                                                ValueErrors values) {
   // End of central directory: signature 0x06054b50 within the last 64 KiB.
   if (bytes.size() < 22)
     return fail(path, "not a zip/npz file (too short)");
@@ -168,7 +169,8 @@ llvm::Expected<NamedTensors> heed::rt::parseNpz(StringRef bytes,
       return fail(what, "CRC-32 mismatch: the member is corrupt");
     StringRef tensorName = name;
     tensorName.consume_back(".npy");
-    auto t = parseNpy(member, path + ": tensor '" + tensorName.str() + "'");
+    auto t =
+        parseNpy(member, path + ": tensor '" + tensorName.str() + "'", values);
     if (!t)
       return t.takeError();
     result.emplace_back(tensorName.str(), std::move(*t));

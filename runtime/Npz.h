@@ -13,7 +13,8 @@
 namespace heed::rt {
 
 llvm::Expected<NamedTensors> parseNpz(llvm::StringRef bytes,
-                                      const std::string &path);
+                                      const std::string &path,
+                                      ValueErrors values = ValueErrors::Report);
 /// Writes stored (uncompressed) members named "<name>.npy".
 llvm::Error writeNpz(const std::string &path, const NamedTensors &tensors);
 

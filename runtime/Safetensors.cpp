@@ -60,8 +60,9 @@ static std::optional<std::string> duplicateKey(StringRef json) {
   return std::nullopt;
 }
 
-llvm::Expected<NamedTensors>
-heed::rt::parseSafetensors(StringRef bytes, const std::string &path) {
+llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
+                                                        const std::string &path,
+                                                        ValueErrors values) {
   if (bytes.size() < 8)
     return fail(path, "truncated: no 8-byte header length");
   uint64_t headerLen = 0;
@@ -166,8 +167,11 @@ heed::rt::parseSafetensors(StringRef bytes, const std::string &path) {
                             " bytes, data_offsets give " + Twine(size));
     Tensor t(shape);
     if (auto err = decodeElements(*type, bytes.data() + dataStart + e.begin,
-                                  count, t.data(), what, dataStart + e.begin))
-      return std::move(err);
+                                  count, t.data(), what, dataStart + e.begin)) {
+      if (values == ValueErrors::Report)
+        return std::move(err);
+      t.setValueError(llvm::toString(std::move(err)));
+    }
     t.setElementType(*type);
     result.emplace_back(e.name, std::move(t));
   }

@@ -13,8 +13,9 @@
 
 namespace heed::rt {
 
-llvm::Expected<NamedTensors> parseSafetensors(llvm::StringRef bytes,
-                                              const std::string &path);
+llvm::Expected<NamedTensors>
+parseSafetensors(llvm::StringRef bytes, const std::string &path,
+                 ValueErrors values = ValueErrors::Report);
 llvm::Error writeSafetensors(const std::string &path,
                              const NamedTensors &tensors);
 

@@ -39,8 +39,8 @@ Tensor::Tensor(std::vector<int64_t> shape)
       storage(allocate(count < 0 ? 0 : count)) {}
 
 Tensor::Tensor(const Tensor &other)
-    : element(other.element), dims(other.dims), count(other.count),
-      storage(allocate(other.count)) {
+    : element(other.element), unusable(other.unusable), dims(other.dims),
+      count(other.count), storage(allocate(other.count)) {
   std::memcpy(storage.get(), other.storage.get(), count * sizeof(float));
 }
 

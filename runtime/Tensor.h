@@ -23,6 +23,12 @@ struct AlignedFree {
   void operator()(float *p) const;
 };
 
+/// What a reader does with values float32 cannot hold (integers past
+/// 2^24, booleans other than 0 and 1): fail (Report), or keep the tensor
+/// with Tensor::valueError set, for whoever uses it to report (WhenUsed:
+/// weight files, whose extra tensors may be ignored).
+enum class ValueErrors { Report, WhenUsed };
+
 class Tensor {
 public:
   Tensor() = default;
@@ -48,8 +54,15 @@ public:
   ElementType elementType() const { return element; }
   void setElementType(ElementType type) { element = type; }
 
+  /// Why the values cannot be used, for a tensor read with
+  /// ValueErrors::WhenUsed whose values float32 cannot hold exactly (an
+  /// int64 step counter past 2^24); empty when they can.
+  const std::string &valueError() const { return unusable; }
+  void setValueError(std::string why) { unusable = std::move(why); }
+
 private:
   ElementType element = ElementType::F32;
+  std::string unusable;
   std::vector<int64_t> dims;
   int64_t count = 0;
   std::unique_ptr<float, AlignedFree> storage;

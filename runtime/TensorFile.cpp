@@ -14,7 +14,8 @@
 
 using namespace heed::rt;
 
-llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path) {
+llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
+                                                      ValueErrors values) {
   llvm::StringRef ext = llvm::sys::path::extension(path);
   if (ext != ".npy" && ext != ".npz" && ext != ".safetensors")
     return llvm::createStringError(
@@ -26,10 +27,10 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path) {
     return bytes.takeError();
   llvm::StringRef data = (*bytes)->getBuffer();
   if (ext == ".npz")
-    return parseNpz(data, path);
+    return parseNpz(data, path, values);
   if (ext == ".safetensors")
-    return parseSafetensors(data, path);
-  auto t = parseNpy(data, path);
+    return parseSafetensors(data, path, values);
+  auto t = parseNpy(data, path, values);
   if (!t)
     return t.takeError();
   NamedTensors out;

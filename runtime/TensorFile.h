@@ -20,7 +20,9 @@ namespace heed::rt {
 /// Tensors in file order.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
-llvm::Expected<NamedTensors> loadTensorFile(const std::string &path);
+llvm::Expected<NamedTensors>
+loadTensorFile(const std::string &path,
+               ValueErrors values = ValueErrors::Report);
 
 } // namespace heed::rt
 

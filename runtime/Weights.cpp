@@ -68,6 +68,8 @@ heed::rt::bindWeights(const std::vector<ExpectedWeight> &expected,
       problems.push_back("wrong shape for " + w.name + ": file has " +
                          shapeToString(it->second->shape()) +
                          ", the model expects " + shapeToString(w.shape));
+    else if (!it->second->valueError().empty()) // read with WhenUsed
+      problems.push_back(it->second->valueError());
     else
       bound.push_back(std::move(*it->second));
     byName.erase(it);

@@ -193,7 +193,7 @@ int heed_bind_weights_file(heed_model *model, const char *path) {
   return guarded([&] {
     if (!model || !path)
       return failWith("the model or the path is NULL");
-    auto tensors = rt::loadTensorFile(path);
+    auto tensors = rt::loadTensorFile(path, rt::ValueErrors::WhenUsed);
     if (!tensors)
       return failWith(llvm::toString(tensors.takeError()));
     if (auto err = model->session->setWeights(std::move(*tensors), path,

@@ -128,6 +128,11 @@ TEST(Npy, ReadsIntegersAndBoolsExactly) {
                      "the integers Heed computes with exactly"),
             std::string::npos)
       << err;
+  // Read for weights: the tensor, with the same error kept for its use.
+  auto kept = parseNpy(bytes, "ids.npy", ValueErrors::WhenUsed);
+  ASSERT_TRUE(bool(kept)) << llvm::toString(kept.takeError());
+  EXPECT_EQ(kept->valueError(), err);
+  EXPECT_EQ(Tensor(*kept).valueError(), err);
 
   int32_t lengths[2] = {30, 7};
   bytes = numpyHeader("<i4", "(2,)");

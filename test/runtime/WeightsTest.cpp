@@ -20,6 +20,34 @@ TEST(Weights, BindsInModelOrder) {
   EXPECT_EQ((*bound)[0].shape(), (std::vector<int64_t>{3, 2}));
 }
 
+// A tensor whose values float32 cannot hold (read with WhenUsed) is an
+// error where it is bound, and nothing where it is not (a BatchNorm step
+// counter past 2^24, an ignored extra).
+TEST(Weights, ValueErrorsOnlyWhereBound) {
+  auto file = [] {
+    NamedTensors f;
+    f.emplace_back("d.weight", Tensor({3, 2}));
+    f.emplace_back("bn.num_batches_tracked", Tensor(std::vector<int64_t>{}));
+    f.back().second.setValueError("w.npz: tensor 'bn.num_batches_tracked': "
+                                  "element 0 is 33554433");
+    f.emplace_back("step", Tensor({1}));
+    f.back().second.setValueError("w.npz: tensor 'step': element 0 is -1e10");
+    return f;
+  };
+  WeightOptions ignoreExtra;
+  ignoreExtra.ignoreExtra = true;
+  EXPECT_TRUE(
+      bool(bindWeights({{"d.weight", {3, 2}}}, file(), "w.npz", ignoreExtra)));
+  auto bound =
+      bindWeights({{"d.weight", {3, 2}}, {"step", {1}}}, file(), "w.npz");
+  ASSERT_FALSE(bool(bound));
+  std::string err = llvm::toString(bound.takeError());
+  EXPECT_NE(err.find("w.npz: 1 weight problem:\n  w.npz: tensor 'step': "
+                     "element 0 is -1e10"),
+            std::string::npos)
+      << err;
+}
+
 TEST(Weights, ReportsEveryProblemAtOnce) {
   NamedTensors file;
   file.emplace_back("d.weight", Tensor({3, 4}));

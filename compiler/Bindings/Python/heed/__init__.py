@@ -79,8 +79,8 @@ def _input_array(value, what, declared="float32"):
                 bad = lo if lo < -_EXACT_INT else hi
                 index = int(np.flatnonzero(a.reshape(-1) == bad)[0])
                 raise Error("%s: element %d is %d, which float32 (what Heed "
-                            "computes in) cannot hold exactly; integer inputs "
-                            "must lie in [-2**24, 2**24]" % (what, index, bad))
+                            "computes in) cannot hold exactly; integers must "
+                            "lie in [-2**24, 2**24]" % (what, index, bad))
         return np.ascontiguousarray(a, dtype=np.float32)
     raise Error("%s is %s; Heed computes in float32: pass float32, or integer "
                 "or bool ids and masks (convert with .astype(np.float32))"
@@ -88,12 +88,16 @@ def _input_array(value, what, declared="float32"):
 
 
 def _weight_array(value, name):
-    a = _to_numpy(value, "weight '%s'" % name)
-    if not np.issubdtype(a.dtype, np.floating):
-        raise Error("weight '%s' is %s; weights must be floating point "
-                    "(float32, float16 or float64, converted to float32)"
-                    % (name, a.dtype))
-    return np.ascontiguousarray(a, dtype=np.float32)
+    """A C-contiguous float32 copy of a weight: floating point converted,
+    integers and bools as for inputs (exact in float32, else an error)."""
+    what = "weight '%s'" % name
+    a = _to_numpy(value, what)
+    if np.issubdtype(a.dtype, np.floating):
+        return np.ascontiguousarray(a, dtype=np.float32)
+    if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer):
+        return _input_array(a, what)
+    raise Error("%s is %s; weights must be numbers (floating point, integer "
+                "or bool, converted to float32)" % (what, a.dtype))
 
 
 def _split_params(params):
@@ -152,8 +156,11 @@ class Model:
         if not hasattr(weights, "items"):
             raise Error("weights: expected a path or a mapping of names to "
                         "arrays, got %s" % type(weights).__name__)
+        # BatchNorm's step counter, which inference never reads (and which
+        # may pass 2**24), is left out as the file loaders leave it out.
         self._m.bind_weights([(str(k), _weight_array(v, k))
-                              for k, v in weights.items()])
+                              for k, v in weights.items()
+                              if not str(k).endswith(".num_batches_tracked")])
 
     def _input_shapes(self, dims):
         shapes = []
