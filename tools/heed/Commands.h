@@ -2,7 +2,8 @@
 //
 // Part of Heed. The options more than one command reads (defined in
 // heed.cpp), the helpers every command uses, and the commands that live in
-// files of their own: heed.cpp (run and main), Compile.cpp, Bench.cpp.
+// files of their own: heed.cpp (run and main), TextCommand.cpp (run on text),
+// Compile.cpp, Bench.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +24,8 @@ extern cl::list<std::string> dimBindings;
 extern cl::opt<std::string> emit, outFile, headerFile;
 extern cl::opt<int64_t> batch;
 extern cl::opt<unsigned> iterations;
+extern cl::list<std::string> texts;
+extern cl::opt<std::string> textFile, textSpec, attentionMapPath;
 
 namespace heed::cli {
 
@@ -43,6 +46,8 @@ llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
 
 int compileCommand();
 int benchCommand();
+/// heed run with --text or --text-file (TextCommand.cpp).
+int runTextCommand(Session &session);
 
 } // namespace heed::cli
 
