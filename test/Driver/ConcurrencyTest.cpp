@@ -143,7 +143,7 @@ TEST_P(BindWhileRunning, EachRunSeesOneSetOfWeights) {
   std::string firstError;
   std::vector<std::thread> threads;
   for (int t = 0; t < kRunners; ++t)
-    threads.emplace_back([&, t] {
+    threads.emplace_back([&] {
       for (int r = 0; r < runs; ++r) {
         auto out = shared.session->run(shared.inputs);
         if (!out) {

@@ -264,7 +264,7 @@ TEST(Npz, RejectsCorruptArchives) {
   std::string flipped = zip;
   flipped[60] ^= 0x55; // inside the deflate stream
   std::string err = errorOf(parseNpz(flipped, "c.npz"));
-  EXPECT_TRUE(err.find("c.npz: tensor 'x.npy'") != std::string::npos) << err;
+  EXPECT_TRUE(err.find("c.npz: member 'x.npy'") != std::string::npos) << err;
   EXPECT_NE(errorOf(parseNpz("not a zip at all, no directory", "n.npz"))
                 .find("no end-of-central-directory"),
             std::string::npos);

@@ -1,0 +1,182 @@
+//===- ZipArchive.cpp - The members of a zip archive ----------------------===//
+//
+// Part of Heed. Reads the zip central directory (the authoritative member
+// list), checks every offset against the file size, inflates with zlib and
+// verifies each member's CRC-32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/ZipArchive.h"
+#include "runtime/Limits.h"
+
+#include <zlib.h>
+
+using namespace heed;
+using namespace heed::rt;
+using llvm::StringRef;
+using llvm::Twine;
+
+static llvm::Error fail(const std::string &path, const Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 path + ": " + msg);
+}
+
+/// Whether `length` bytes from `offset` lie inside a file of `size` bytes
+/// (without computing offset + length, which may wrap: every offset and
+/// length in a zip comes from the file).
+static bool within(uint64_t offset, uint64_t length, uint64_t size) {
+  return offset <= size && length <= size - offset;
+}
+
+static uint64_t le(StringRef b, size_t at, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i)
+    v |= uint64_t(uint8_t(b[at + i])) << (8 * i);
+  return v;
+}
+
+static llvm::Expected<std::string> inflateRaw(StringRef in, uint64_t outSize,
+                                              const std::string &what) {
+  std::string out(outSize, '\0');
+  z_stream zs{};
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+    return fail(what, "cannot initialize zlib");
+  zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
+  zs.avail_in = uInt(in.size());
+  zs.next_out = reinterpret_cast<Bytef *>(out.data());
+  zs.avail_out = uInt(outSize);
+  int rc = inflate(&zs, Z_FINISH);
+  uint64_t produced = zs.total_out;
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END || produced != outSize)
+    return fail(what, "corrupt deflate data (" +
+                          Twine(zs.msg ? zs.msg : "size mismatch") + ")");
+  return out;
+}
+
+llvm::Error heed::rt::forEachZipMember(
+    StringRef bytes, const std::string &path, const std::string &kind,
+    llvm::function_ref<llvm::Error(const ZipMember &)> visit) {
+  // End of central directory: signature 0x06054b50 within the last 64 KiB.
+  if (bytes.size() < 22)
+    return fail(path, "not a " + kind + " file (too short)");
+  size_t eocd = StringRef::npos;
+  size_t lowest = bytes.size() > 65557 ? bytes.size() - 65557 : 0;
+  for (size_t i = bytes.size() - 22 + 1; i-- > lowest;)
+    if (le(bytes, i, 4) == 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  if (eocd == StringRef::npos)
+    return fail(path,
+                "not a " + kind + " file (no end-of-central-directory record)");
+  uint64_t entries = le(bytes, eocd + 10, 2);
+  uint64_t cdSize = le(bytes, eocd + 12, 4), cdOffset = le(bytes, eocd + 16, 4);
+  if (cdOffset == 0xffffffff || entries == 0xffff) {
+    // zip64: locator right before the EOCD points at the zip64 EOCD.
+    if (eocd < 20 || le(bytes, eocd - 20, 4) != 0x07064b50)
+      return fail(path, "zip64 archive without a zip64 locator");
+    uint64_t z64 = le(bytes, eocd - 20 + 8, 8);
+    if (!within(z64, 56, bytes.size()) || le(bytes, z64, 4) != 0x06064b50)
+      return fail(path, "bad zip64 end-of-central-directory at byte offset " +
+                            Twine(z64));
+    entries = le(bytes, z64 + 32, 8);
+    cdSize = le(bytes, z64 + 40, 8);
+    cdOffset = le(bytes, z64 + 48, 8);
+  }
+  if (!within(cdOffset, cdSize, bytes.size()))
+    return fail(path, "central directory at byte offset " + Twine(cdOffset) +
+                          " runs past the end of the file");
+  // Each entry takes at least 46 bytes of the directory.
+  if (entries > cdSize / 46 || entries > limits::kMaxArchiveMembers)
+    return fail(path, "the archive claims " + Twine(entries) +
+                          " members, more "
+                          "than its central directory (" +
+                          Twine(cdSize) + " bytes) or the limit of " +
+                          Twine(limits::kMaxArchiveMembers) + " allow");
+
+  size_t at = cdOffset;
+  for (uint64_t e = 0; e < entries; ++e) {
+    if (!within(at, 46, bytes.size()) || le(bytes, at, 4) != 0x02014b50)
+      return fail(path,
+                  "bad central-directory entry at byte offset " + Twine(at));
+    unsigned method = le(bytes, at + 10, 2);
+    uint32_t crc = le(bytes, at + 16, 4);
+    uint64_t csize = le(bytes, at + 20, 4), usize = le(bytes, at + 24, 4);
+    size_t nameLen = le(bytes, at + 28, 2), extraLen = le(bytes, at + 30, 2),
+           commentLen = le(bytes, at + 32, 2);
+    uint64_t local = le(bytes, at + 42, 4);
+    if (!within(at + 46, nameLen + extraLen + commentLen, bytes.size()))
+      return fail(path, "central-directory entry at byte offset " + Twine(at) +
+                            " runs past the end of the file");
+    std::string name = bytes.substr(at + 46, nameLen).str();
+    // zip64 extended information: the 0xffffffff fields, in order.
+    StringRef extra = bytes.substr(at + 46 + nameLen, extraLen);
+    for (size_t x = 0; x + 4 <= extra.size();) {
+      unsigned id = le(extra, x, 2), len = le(extra, x + 2, 2);
+      if (x + 4 + len > extra.size())
+        break;
+      if (id == 1) {
+        size_t f = x + 4;
+        if (usize == 0xffffffff && f + 8 <= x + 4 + len) {
+          usize = le(extra, f, 8);
+          f += 8;
+        }
+        if (csize == 0xffffffff && f + 8 <= x + 4 + len) {
+          csize = le(extra, f, 8);
+          f += 8;
+        }
+        if (local == 0xffffffff && f + 8 <= x + 4 + len) {
+          local = le(extra, f, 8);
+        }
+      }
+      x += 4 + len;
+    }
+    at += 46 + nameLen + extraLen + commentLen;
+
+    std::string what = path + ": member '" + name + "'";
+    if (!within(local, 30, bytes.size()) || le(bytes, local, 4) != 0x04034b50)
+      return fail(what, "bad local header at byte offset " + Twine(local));
+    uint64_t dataStart =
+        local + 30 + le(bytes, local + 26, 2) + le(bytes, local + 28, 2);
+    if (!within(dataStart, csize, bytes.size()))
+      return fail(what, "data at byte offset " + Twine(dataStart) + " (" +
+                            Twine(csize) +
+                            " bytes) runs past the end of the "
+                            "file (" +
+                            Twine(bytes.size()) + " bytes)");
+    StringRef raw = bytes.substr(dataStart, csize);
+    std::string inflated;
+    StringRef member;
+    if (method == 0) {
+      member = raw;
+    } else if (method == 8) {
+      // Deflate expands at most 1032:1; the claimed size is allocated
+      // before inflating, so it must be plausible and within the limits.
+      if (usize / 1032 > csize || usize > limits::memoryLimit())
+        return fail(what, "the directory claims " + Twine(usize) +
+                              " bytes inflated from " + Twine(csize) +
+                              " (at byte offset " + Twine(dataStart) +
+                              "): not possible for deflate, or above the "
+                              "memory limit");
+      auto out = inflateRaw(raw, usize, what);
+      if (!out)
+        return out.takeError();
+      inflated = std::move(*out);
+      member = inflated;
+    } else {
+      return fail(what, "unsupported zip compression method " + Twine(method) +
+                            " (only stored and deflated)");
+    }
+    if (member.size() != usize)
+      return fail(what, "size mismatch: directory says " + Twine(usize) +
+                            " bytes, found " + Twine(member.size()));
+    uint32_t actual = crc32(0, reinterpret_cast<const Bytef *>(member.data()),
+                            uInt(member.size()));
+    if (actual != crc)
+      return fail(what, "CRC-32 mismatch: the member is corrupt");
+    if (auto err = visit(ZipMember{name, member, dataStart}))
+      return err;
+  }
+  return llvm::Error::success();
+}
