@@ -21,17 +21,18 @@ struct Info {
   const char *npy; // without the byte-order character
   const char *safetensors;
   const char *name;
+  const char *torchStorage; // the storage class torch.save pickles
 };
 constexpr Info kTypes[] = {
-    {ElementType::F32, 4, "f4", "F32", "float32"},
-    {ElementType::F16, 2, "f2", "F16", "float16"},
-    {ElementType::BF16, 2, nullptr, "BF16", "bfloat16"},
-    {ElementType::I64, 8, "i8", "I64", "int64"},
-    {ElementType::I32, 4, "i4", "I32", "int32"},
-    {ElementType::I16, 2, "i2", "I16", "int16"},
-    {ElementType::I8, 1, "i1", "I8", "int8"},
-    {ElementType::U8, 1, "u1", "U8", "uint8"},
-    {ElementType::Bool, 1, "b1", "BOOL", "bool"},
+    {ElementType::F32, 4, "f4", "F32", "float32", "FloatStorage"},
+    {ElementType::F16, 2, "f2", "F16", "float16", "HalfStorage"},
+    {ElementType::BF16, 2, nullptr, "BF16", "bfloat16", "BFloat16Storage"},
+    {ElementType::I64, 8, "i8", "I64", "int64", "LongStorage"},
+    {ElementType::I32, 4, "i4", "I32", "int32", "IntStorage"},
+    {ElementType::I16, 2, "i2", "I16", "int16", "ShortStorage"},
+    {ElementType::I8, 1, "i1", "I8", "int8", "CharStorage"},
+    {ElementType::U8, 1, "u1", "U8", "uint8", "ByteStorage"},
+    {ElementType::Bool, 1, "b1", "BOOL", "bool", "BoolStorage"},
 };
 const Info &info(ElementType type) { return kTypes[int(type)]; }
 } // namespace
@@ -61,6 +62,14 @@ std::optional<ElementType>
 heed::rt::elementTypeFromSafetensors(llvm::StringRef dtype) {
   for (const Info &i : kTypes)
     if (dtype == i.safetensors)
+      return i.type;
+  return std::nullopt;
+}
+
+std::optional<ElementType>
+heed::rt::elementTypeFromTorchStorage(llvm::StringRef storage) {
+  for (const Info &i : kTypes)
+    if (storage == i.torchStorage)
       return i.type;
   return std::nullopt;
 }

@@ -3,8 +3,8 @@
 // Part of Heed. Heed computes in float32; tensor files may hold float16,
 // bfloat16, integers or booleans (token ids, lengths and masks as NumPy and
 // PyTorch write them). This is the one table of those types: their sizes
-// and names in .npy and .safetensors, and how each becomes float32 when
-// read (integers exactly, or an error) and is written back.
+// and names in .npy, .safetensors and PyTorch checkpoints, and how each becomes
+// float32 when read (integers exactly, or an error) and is written back.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +32,8 @@ const char *elementTypeName(ElementType type);
 /// From a .npy 'descr' ("<i8", "|b1", ...) or a safetensors dtype ("I64").
 std::optional<ElementType> elementTypeFromNpy(llvm::StringRef descr);
 std::optional<ElementType> elementTypeFromSafetensors(llvm::StringRef dtype);
+/// From the storage class a torch.save pickle names ("FloatStorage").
+std::optional<ElementType> elementTypeFromTorchStorage(llvm::StringRef storage);
 /// The names a reader accepts, for its error messages.
 const char *supportedNpyTypes();
 const char *supportedSafetensorsTypes();

@@ -97,8 +97,19 @@ heed::rt::bindWeights(const std::vector<ExpectedWeight> &expected,
   // A checkpoint saved from a wrapper (`model.`, `module.`): every missing
   // weight is in the file under one prefix.
   std::string prefix = bound.empty() ? wrapperPrefix(expected, byName) : "";
-  if (!prefix.empty())
+  if (!prefix.empty()) {
+    // A training checkpoint: the weights under one key, beside the
+    // optimizer's state and the like.
+    size_t others = 0;
+    for (auto &entry : byName)
+      others += !llvm::StringRef(entry.first).starts_with(prefix);
     msg += "\n  (the file names these weights with the prefix '" + prefix +
-           "'; --weights-prefix " + prefix + " strips it)";
+           "'; --weights-prefix " + prefix + " strips it" +
+           (others ? ", and --ignore-extra-weights skips the file's " +
+                         std::to_string(others) + " other tensor" +
+                         (others == 1 ? "" : "s")
+                   : std::string()) +
+           ")";
+  }
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }

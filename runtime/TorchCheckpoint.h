@@ -1,0 +1,34 @@
+//===- TorchCheckpoint.h - Tensors of a torch.save file ---------*- C++ -*-===//
+//
+// Part of Heed. `torch.save(model.state_dict(), "model.pt")` writes a zip
+// archive (PyTorch 1.6 and later): `NAME/data.pkl`, a pickle of the
+// object, and `NAME/data/KEY`, the raw bytes of each tensor storage. Heed
+// reads it without Python and without running anything the pickle names:
+// a small pickle machine knows dicts, lists, tuples, numbers, strings and
+// PyTorch's tensor and parameter rebuild functions, and every other object
+// (an optimizer's classes, a training script's hyperparameters) becomes an
+// opaque value: skipped, or, when its state is a dict (a whole nn.Module
+// saved), searched for tensors by attribute name as state_dict names them. The
+// tensors are named by their path through the dicts and lists
+// (`model.fc.weight` under a checkpoint's `model` key; `--weights-prefix
+// model.` strips it).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_RUNTIME_TORCHCHECKPOINT_H
+#define HEED_RUNTIME_TORCHCHECKPOINT_H
+
+#include "runtime/TensorFile.h"
+
+namespace heed::rt {
+
+/// The tensors of a torch.save archive, in pickle order. float64 and
+/// other types Heed does not read are errors (or, with
+/// ValueErrors::WhenUsed, tensors whose valueError says so).
+llvm::Expected<NamedTensors>
+parseTorchCheckpoint(llvm::StringRef bytes, const std::string &path,
+                     ValueErrors values = ValueErrors::Report);
+
+} // namespace heed::rt
+
+#endif
