@@ -322,6 +322,21 @@ def test_integer_weights_and_batchnorm_counter():
     np.testing.assert_array_equal(got["y"], want["y"])
 
 
+def test_torch_checkpoint_file():
+    """A torch.save checkpoint binds by path as the CLI reads it."""
+    model, _ = example("dense_attention")
+    ckpt = os.path.join(ROOT, "test", "Integration", "Inputs", "torch_checkpoints")
+    x = np.load(os.path.join(EX, "dense_attention", "x.npy"))
+    golden = np.load(os.path.join(EX, "dense_attention", "golden.npz"))
+    close(heed.load(model, weights=os.path.join(ckpt, "state_dict.pt"))(x=x)["y"],
+          golden["y"])
+    m = heed.load(model, weights=os.path.join(ckpt, "training.ckpt"),
+                  weights_prefix="model.", ignore_extra_weights=True)
+    close(m(x=x)["attention"], golden["attention"])
+    with pytest.raises(heed.Error, match=r"legacy\.pt: a PyTorch checkpoint in the format before"):
+        m.bind_weights(os.path.join(ckpt, "legacy.pt"))
+
+
 def test_bad_inputs(dense_attention):
     m = dense_attention
     x = np.zeros((4, 10), np.float32)
