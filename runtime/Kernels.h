@@ -117,6 +117,9 @@ struct KernelBuffer {
   bool holds(std::initializer_list<int64_t> shape) const;
 };
 
+/// The version of the oneDNN library loaded ("2.6.3"), for --version.
+std::string oneDNNVersion();
+
 } // namespace heed::rt
 
 extern "C" {

@@ -158,6 +158,8 @@ extern "C" {
 
 const char *heed_last_error(void) { return lastError.c_str(); }
 
+const char *heed_version(void) { return HEED_VERSION_STRING; }
+
 heed_model *heed_load(const char *path, size_t num_params,
                       const char *const *param_names,
                       const double *param_values) {

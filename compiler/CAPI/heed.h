@@ -52,6 +52,9 @@ typedef struct heed_model heed_model;
  *  the thread's next call into Heed. */
 const char *heed_last_error(void);
 
+/** The library's version, "MAJOR.MINOR.PATCH". */
+const char *heed_version(void);
+
 /** Loads and checks a model file. `params` replace the defaults of the
  *  model's header parameters: `num_params` names and values (may be 0 and
  *  NULL). Returns NULL on error. */

@@ -289,6 +289,10 @@ static void checkIntegerTensors(void) {
 }
 
 int main(void) {
+  // "MAJOR.MINOR.PATCH"
+  unsigned major, minor, patch;
+  CHECK(sscanf(heed_version(), "%u.%u.%u", &major, &minor, &patch) == 3,
+        "heed_version() is '%s'", heed_version());
   checkIntegerTensors();
   heed_model *m = loadTiny();
   if (!m)

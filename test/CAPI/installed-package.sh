@@ -30,6 +30,10 @@ cc "$root/examples/embed/translate_date.c" -o "$build/embed-pkgconfig/translate_
   $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs heed)
 got=$("$build/embed-pkgconfig/translate_date" "$root/examples/date_translation" "${dates[@]}")
 [ "$got" = "$expected" ] || { echo "pkg-config build printed:"; echo "$got"; exit 1; }
+# The package's version is the installed heed's.
+version=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --modversion heed)
+"$prefix/bin/heed" --version | grep -qx "heed $version" ||
+  { echo "pkg-config says $version, heed --version says:"; "$prefix/bin/heed" --version; exit 1; }
 # Ahead of time: the installed heed makes the translator into a model
 # library for batches of 2 (the three dates take two runs), as a shared
 # library and as an object file; the program links it and libheed_runtime,

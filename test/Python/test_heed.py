@@ -40,6 +40,7 @@ def dense_attention():
 
 
 def test_specs(dense_attention):
+    assert len(heed.__version__.split(".")) == 3
     m = dense_attention
     assert m.inputs == [heed.TensorSpec("x", "float32", ("B", 10))]
     assert [o.name for o in m.outputs] == ["y", "attention"]

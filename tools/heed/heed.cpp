@@ -17,6 +17,7 @@
 #include "Commands.h"
 #include "Report.h"
 #include "runtime/FileOutput.h"
+#include "runtime/Kernels.h"
 #include "runtime/Limits.h"
 
 #include "compiler/Conversion/LoopsToGPU/WarpMma.h"
@@ -32,6 +33,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -505,8 +507,17 @@ COMMANDS:
             or make a model library and its C header (--emit=obj|shared -o FILE)
   bench     compile time and run latency (min/median/max)
 
-'heed <command> --help' lists the command's options.
+'heed <command> --help' lists the command's options; 'heed --version'
+prints the versions of Heed and of the libraries it runs on.
 )";
+
+/// heed --version: Heed's version and the libraries' it was built with or
+/// runs on.
+void printVersion(llvm::raw_ostream &os) {
+  os << "heed " << HEED_VERSION_STRING << "\n  LLVM and MLIR "
+     << LLVM_VERSION_STRING << "\n  oneDNN " << heed::rt::oneDNNVersion()
+     << "\n";
+}
 
 } // namespace
 
@@ -523,6 +534,12 @@ int main(int argc, char **argv) {
       llvm::StringRef(argv[1]) == "-h" || llvm::StringRef(argv[1]) == "help") {
     llvm::outs() << kUsage;
     return argc < 2 ? 1 : 0;
+  }
+  cl::SetVersionPrinter(printVersion); // also `heed run --version`
+  if (llvm::StringRef(argv[1]) == "--version" ||
+      llvm::StringRef(argv[1]) == "version") {
+    printVersion(llvm::outs());
+    return 0;
   }
   llvm::StringRef command = argv[1];
   std::vector<const cl::OptionCategory *> shown = {&modelCat};

@@ -221,6 +221,9 @@ private:
 PYBIND11_MODULE(_heed, m) {
   m.doc() = "Heed's C API (heed.h) for Python; use the `heed` package.";
   py::register_exception<HeedError>(m, "Error", PyExc_RuntimeError);
+  m.def(
+      "version", [] { return std::string(heed_version()); },
+      "The version of the Heed library in use.");
   py::class_<Model>(m, "Model")
       .def_static("load", &Model::load, py::arg("path"), py::arg("param_names"),
                   py::arg("param_values"))

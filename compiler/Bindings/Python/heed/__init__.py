@@ -27,9 +27,10 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ._heed import Error, Model as _Model
+from ._heed import Error, Model as _Model, version as _version
 
 __all__ = ["Error", "Model", "TensorSpec", "load", "load_source"]
+__version__ = _version()
 
 TensorSpec = namedtuple("TensorSpec", ["name", "dtype", "shape"])
 TensorSpec.__doc__ = """An input or output: its name, dtype ("float32", or
