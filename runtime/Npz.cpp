@@ -13,8 +13,6 @@
 
 #include "llvm/Support/raw_ostream.h"
 
-#include <zlib.h>
-
 using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
@@ -45,56 +43,15 @@ llvm::Expected<NamedTensors> heed::rt::parseNpz(StringRef bytes,
   return result;
 }
 
-static void putLE(std::string &out, uint64_t v, int n) {
-  for (int i = 0; i < n; ++i)
-    out += char((v >> (8 * i)) & 0xff);
-}
-
 llvm::Error heed::rt::writeNpz(const std::string &path,
                                const NamedTensors &tensors) {
-  std::string out, directory;
+  std::vector<std::pair<std::string, std::string>> members;
   for (auto &[name, tensor] : tensors) {
-    std::string member = encodeNpy(tensor), file = name + ".npy";
-    if (member.size() >= 0xffffffffu)
+    members.emplace_back(name + ".npy", encodeNpy(tensor));
+    if (members.back().second.size() >= 0xffffffffu)
       return fail(path, "tensor '" + name + "' is too large for this writer");
-    uint32_t crc = crc32(0, reinterpret_cast<const Bytef *>(member.data()),
-                         uInt(member.size()));
-    uint64_t offset = out.size();
-    auto header = [&](std::string &s, bool central) {
-      putLE(s, central ? 0x02014b50 : 0x04034b50, 4);
-      if (central)
-        putLE(s, 20, 2); // version made by
-      putLE(s, 20, 2);   // version needed
-      putLE(s, 0, 2);    // flags
-      putLE(s, 0, 2);    // stored
-      putLE(s, 0, 4);    // time, date
-      putLE(s, crc, 4);
-      putLE(s, member.size(), 4);
-      putLE(s, member.size(), 4);
-      putLE(s, file.size(), 2);
-      putLE(s, 0, 2); // extra
-      if (central) {
-        putLE(s, 0, 2); // comment
-        putLE(s, 0, 2); // disk
-        putLE(s, 0, 2); // internal attrs
-        putLE(s, 0, 4); // external attrs
-        putLE(s, offset, 4);
-      }
-      s += file;
-    };
-    header(out, false);
-    out += member;
-    header(directory, true);
   }
-  uint64_t cdOffset = out.size();
-  out += directory;
-  putLE(out, 0x06054b50, 4);
-  putLE(out, 0, 4);
-  putLE(out, tensors.size(), 2);
-  putLE(out, tensors.size(), 2);
-  putLE(out, directory.size(), 4);
-  putLE(out, cdOffset, 4);
-  putLE(out, 0, 2);
+  std::string out = storedZip(members);
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)

@@ -44,7 +44,9 @@ enum class Kind {
 };
 
 struct Object;
-using Value = std::shared_ptr<Object>;
+/// Values are owned by the machine that made them (a pickle may make a
+/// list that holds itself, which reference counts would never free).
+using Value = Object *;
 
 /// A pickled value. Lists and dicts are shared (the memo may hold them
 /// while later opcodes fill them).
@@ -60,21 +62,21 @@ struct Object {
   std::vector<int64_t> size, stride;
 };
 
-Value make(Kind kind) {
-  auto v = std::make_shared<Object>();
-  v->kind = kind;
-  return v;
-}
-
 /// Runs a pickle: the value it builds, or an error at a byte offset.
 class PickleMachine {
 public:
   /// `what` names the pickle in errors; `base` is its offset in the file.
   PickleMachine(StringRef bytes, std::string what, uint64_t base)
       : in(bytes), what(std::move(what)), base(base) {}
+  /// The value the pickle builds, valid while the machine lives.
   llvm::Expected<Value> run();
 
 private:
+  Value make(Kind kind) {
+    arena.push_back(std::make_unique<Object>());
+    arena.back()->kind = kind;
+    return arena.back().get();
+  }
   llvm::Error error(const Twine &msg) const {
     return fail(what + ", byte offset " + Twine(at) + " (" + Twine(base + at) +
                 " in the file): " + msg);
@@ -102,6 +104,7 @@ private:
   std::vector<Value> stack;
   std::vector<size_t> marks;
   std::map<uint64_t, Value> memo;
+  std::vector<std::unique_ptr<Object>> arena;
 };
 
 llvm::Expected<Value> PickleMachine::pop() {

@@ -180,3 +180,54 @@ llvm::Error heed::rt::forEachZipMember(
   }
   return llvm::Error::success();
 }
+
+static void putLE(std::string &out, uint64_t v, int n) {
+  for (int i = 0; i < n; ++i)
+    out += char((v >> (8 * i)) & 0xff);
+}
+
+std::string heed::rt::storedZip(
+    const std::vector<std::pair<std::string, std::string>> &members) {
+  std::string out, directory;
+  for (const auto &member : members) {
+    const std::string &name = member.first, &data = member.second;
+    uint32_t crc = crc32(0, reinterpret_cast<const Bytef *>(data.data()),
+                         uInt(data.size()));
+    uint64_t offset = out.size();
+    auto header = [&](std::string &s, bool central) {
+      putLE(s, central ? 0x02014b50 : 0x04034b50, 4);
+      if (central)
+        putLE(s, 20, 2); // version made by
+      putLE(s, 20, 2);   // version needed
+      putLE(s, 0, 2);    // flags
+      putLE(s, 0, 2);    // stored
+      putLE(s, 0, 4);    // time, date
+      putLE(s, crc, 4);
+      putLE(s, data.size(), 4);
+      putLE(s, data.size(), 4);
+      putLE(s, name.size(), 2);
+      putLE(s, 0, 2); // extra
+      if (central) {
+        putLE(s, 0, 2); // comment
+        putLE(s, 0, 2); // disk
+        putLE(s, 0, 2); // internal attrs
+        putLE(s, 0, 4); // external attrs
+        putLE(s, offset, 4);
+      }
+      s += name;
+    };
+    header(out, false);
+    out += data;
+    header(directory, true);
+  }
+  uint64_t cdOffset = out.size();
+  out += directory;
+  putLE(out, 0x06054b50, 4);
+  putLE(out, 0, 4);
+  putLE(out, members.size(), 2);
+  putLE(out, members.size(), 2);
+  putLE(out, directory.size(), 4);
+  putLE(out, cdOffset, 4);
+  putLE(out, 0, 2);
+  return out;
+}

@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace heed::rt {
 
@@ -33,6 +35,11 @@ llvm::Error
 forEachZipMember(llvm::StringRef bytes, const std::string &path,
                  const std::string &kind,
                  llvm::function_ref<llvm::Error(const ZipMember &)> visit);
+
+/// A zip archive of `members` (name, bytes), stored uncompressed, each
+/// under 4 GiB (no zip64 records): .npz files, and the fuzzers' archives.
+std::string
+storedZip(const std::vector<std::pair<std::string, std::string>> &members);
 
 } // namespace heed::rt
 

@@ -12,63 +12,12 @@
 #include "runtime/Npz.h"
 #include "runtime/Safetensors.h"
 #include "runtime/TorchCheckpoint.h"
+#include "runtime/ZipArchive.h"
 
 #include <cstdint>
 #include <string>
-#include <utility>
-#include <vector>
-
-#include <zlib.h>
 
 using namespace heed::rt;
-
-#if HEED_FUZZ_FORMAT == 3
-/// A zip archive of stored members, as torch.save writes them.
-static std::string
-storedZip(const std::vector<std::pair<std::string, std::string>> &members) {
-  std::string out, directory;
-  auto put = [](std::string &s, uint64_t v, int n) {
-    for (int i = 0; i < n; ++i)
-      s += char((v >> (8 * i)) & 0xff);
-  };
-  for (auto &[name, data] : members) {
-    uint32_t crc = crc32(0, reinterpret_cast<const Bytef *>(data.data()),
-                         uInt(data.size()));
-    uint64_t offset = out.size();
-    for (int central = 0; central < 2; ++central) {
-      std::string &s = central ? directory : out;
-      put(s, central ? 0x02014b50 : 0x04034b50, 4);
-      if (central)
-        put(s, 20, 2);
-      put(s, 20, 2); // version needed
-      put(s, 0, 4);  // flags, method: stored
-      put(s, 0, 4);  // time, date
-      put(s, crc, 4);
-      put(s, data.size(), 4); // compressed size
-      put(s, data.size(), 4); // uncompressed size
-      put(s, name.size(), 2);
-      put(s, 0, 2); // extra length
-      if (central) {
-        put(s, 0, 8); // comment, disk, attributes
-        put(s, 0, 4); // external attributes
-        put(s, offset, 4);
-      }
-      s += name;
-    }
-    out += data;
-  }
-  uint64_t cdOffset = out.size();
-  out += directory;
-  put(out, 0x06054b50, 4);
-  put(out, 0, 4);
-  put(out, members.size(), 2);
-  put(out, members.size(), 2);
-  put(out, directory.size(), 4);
-  put(out, cdOffset, 4);
-  put(out, 0, 2);
-  return out;
-}
-#endif
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef bytes(reinterpret_cast<const char *>(data), size);
