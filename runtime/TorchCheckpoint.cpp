@@ -575,23 +575,17 @@ materialize(const FoundTensor &found,
   std::string what = path + ": tensor '" + found.name + "'";
   if (auto err = limits::checkTensorSize(t.size, sizeof(float), what))
     return std::move(err);
-  Tensor out(t.size);
-  std::optional<ElementType> type = elementTypeFromTorchStorage(s.type);
-  if (!type) {
-    std::string why = what + ": its storage is " + s.type +
-                      "; Heed reads float32, float16, bfloat16, integer and "
-                      "bool tensors (convert it with .float() before saving)";
-    if (values == ValueErrors::Report)
-      return fail(why);
-    std::memset(out.data(), 0, size_t(out.numElements()) * sizeof(float));
-    out.setValueError(why);
-    return out;
-  }
   auto member = data.find(s.text);
   if (member == data.end())
     return fail(what + ": its storage '" + s.text + "' has no data/" + s.text +
                 " member in the archive");
-  size_t elem = elementSize(*type);
+  std::optional<ElementType> type = elementTypeFromTorchStorage(s.type);
+  // Bytes an element: Heed's types, and those it names in errors.
+  size_t elem = type                               ? elementSize(*type)
+                : s.type == "DoubleStorage"        ? 8
+                : s.type == "ComplexFloatStorage"  ? 8
+                : s.type == "ComplexDoubleStorage" ? 16
+                                                   : 1;
   StringRef bytes = member->second;
   uint64_t base = offsets.at(s.text);
   if (uint64_t(s.integer) > bytes.size() / elem)
@@ -613,10 +607,29 @@ materialize(const FoundTensor &found,
       last += (t.size[d] - 1) * t.stride[d];
     expect *= t.size[d];
   }
-  if (out.numElements() > 0 && last >= s.integer)
+  int64_t count = checkedNumElements(t.size);
+  if (count > 0 && last >= s.integer)
     return fail(what + ": its view (offset " + Twine(t.offset) + ", size " +
                 shapeToString(t.size) + ") reaches element " + Twine(last) +
                 " of a storage of " + Twine(s.integer));
+  // Each element comes from the file: a view of more elements than its
+  // storage (an expanded tensor, strides of 0) would let a small file ask
+  // for a large allocation.
+  if (count > s.integer)
+    return fail(what + ": a view of " + Twine(count) +
+                " elements over a storage of " + Twine(s.integer) +
+                " (an expanded tensor; save it with .contiguous())");
+  Tensor out(t.size);
+  if (!type) {
+    std::string why = what + ": its storage is " + s.type +
+                      "; Heed reads float32, float16, bfloat16, integer and "
+                      "bool tensors (convert it with .float() before saving)";
+    if (values == ValueErrors::Report)
+      return fail(why);
+    std::memset(out.data(), 0, size_t(out.numElements()) * sizeof(float));
+    out.setValueError(why);
+    return out;
+  }
   if (out.numElements() == 0)
     return out;
   std::string gathered;

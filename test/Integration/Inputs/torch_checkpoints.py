@@ -9,6 +9,7 @@ torch.save (for torch-checkpoints.test):
                      storage, one shared by two names
   half.pt, bf16.pt   float16 / bfloat16 weights
   double.pt          float64 weights
+  expanded.pt        a bias expanded from one element (a stride of 0)
   legacy.pt          the format before PyTorch 1.6
   script.pt          a TorchScript archive (torch.jit.save)
   golden_half.npz, golden_bf16.npz   PyTorch's outputs on X with the
@@ -59,6 +60,8 @@ torch.save(views, p("views.pt"))
 torch.save({k: v.half() for k, v in sd.items()}, p("half.pt"))
 torch.save({k: v.bfloat16() for k, v in sd.items()}, p("bf16.pt"))
 torch.save({k: v.double() for k, v in sd.items()}, p("double.pt"))
+torch.save(dict(sd, **{"hidden.bias": torch.full((1,), 0.5).expand(10)}),
+           p("expanded.pt"))
 torch.save(sd, p("legacy.pt"), _use_new_zipfile_serialization=False)
 torch.jit.save(torch.jit.script(model), p("script.pt"))
 
