@@ -22,6 +22,7 @@
 
 #include "compiler/AOT/GlueSource.h"
 #include "compiler/JIT/JITModel.h"
+#include "runtime/Environment.h"
 #include "runtime/FileOutput.h"
 
 #include "llvm/ADT/ScopeExit.h"
@@ -82,8 +83,7 @@ RuntimeLocation runtimeLocation() {
 /// Runs the C compiler with `args`; its messages go into the error.
 llvm::Error runCompiler(const std::vector<std::string> &args,
                         const std::string &scratch) {
-  const char *fromEnv = std::getenv("HEED_CC");
-  std::string name = fromEnv && *fromEnv ? fromEnv : "cc";
+  std::string name = rt::env::text("HEED_CC").value_or("cc");
   auto program = llvm::sys::findProgramByName(name);
   if (!program)
     return fail("no C compiler '" + name +

@@ -30,8 +30,7 @@ static constexpr llvm::StringLiteral kMagic = "HEEDJIT3";
 std::optional<CompileCache> CompileCache::open() {
   if (!rt::env::flag("HEED_CACHE", true))
     return std::nullopt;
-  if (auto dir = llvm::sys::Process::GetEnv("HEED_CACHE_DIR");
-      dir && !dir->empty())
+  if (auto dir = rt::env::text("HEED_CACHE_DIR"))
     return CompileCache(*dir);
   llvm::SmallString<128> dir;
   if (auto xdg = llvm::sys::Process::GetEnv("XDG_CACHE_HOME");
