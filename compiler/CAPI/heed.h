@@ -67,8 +67,9 @@ heed_model *heed_load_source(const char *source, const char *name,
                              const double *param_values);
 void heed_free(heed_model *model);
 
-/** Binds every weight from a .safetensors, .npz or .npy file (PyTorch
- *  state_dict names, docs/weights.md). A model without weights needs none. */
+/** Binds every weight from a .safetensors, .npz or .npy file or a
+ *  torch.save checkpoint (.pt, .pth, .bin, .ckpt), by PyTorch state_dict
+ *  names (docs/weights.md). A model without weights needs none. */
 int heed_bind_weights_file(heed_model *model, const char *path);
 /** Binds every weight from caller memory (copied): `count` tensors, each
  *  with its name, float32 data, rank and shape. */

@@ -57,10 +57,12 @@ static cl::list<std::string>
     paramBindings("param", cl::desc("set a parameter of the model's header: "
                                     "NAME=VALUE (e.g. UNITS=1024)"),
                   cl::value_desc("NAME=VALUE"), cl::cat(modelCat));
-static cl::opt<std::string> weightsPath(
-    "weights", cl::desc("weights (.safetensors, .npz or .npy), PyTorch "
-                        "state_dict names"),
-    cl::value_desc("FILE"), cl::cat(modelCat));
+static cl::opt<std::string>
+    weightsPath("weights",
+                cl::desc("weights (.safetensors, .npz, .npy, or a torch.save "
+                         "checkpoint: .pt, .pth, .bin, .ckpt), PyTorch "
+                         "state_dict names"),
+                cl::value_desc("FILE"), cl::cat(modelCat));
 static cl::opt<std::string> weightsPrefix(
     "weights-prefix", cl::desc("strip PREFIX from the names of the weights "
                                "that start with it (checkpoints saved from a "
