@@ -131,6 +131,8 @@ def test_noncontiguous_and_float16_inputs(dense_attention):
     np.testing.assert_array_equal(dense_attention(x=every_other)["y"], want)
     half = x.astype(np.float16)
     close(dense_attention(x=half)["y"], dense_attention(x=half.astype(np.float32))["y"], atol=0)
+    # Nested lists of Python floats: float32, as the arrays they spell.
+    np.testing.assert_array_equal(dense_attention(x=x.tolist())["y"], want)
 
 
 def test_threads_at_once(dense_attention):

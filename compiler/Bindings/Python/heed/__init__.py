@@ -50,7 +50,11 @@ def _to_numpy(value, what):
         value = value.cpu().numpy()
     if not isinstance(value, np.ndarray):
         if isinstance(value, (list, tuple, int, float)):
+            # Python's floats are doubles by nature, not by the caller's
+            # choice: nested lists of numbers become float32 (or int64).
             value = np.asarray(value)
+            if value.dtype == np.float64:
+                value = value.astype(np.float32)
         else:
             raise Error("%s: expected a NumPy array or a PyTorch tensor, got %s"
                         % (what, type(value).__name__))
