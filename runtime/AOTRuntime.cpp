@@ -29,7 +29,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <shared_mutex>
 #include <string>
 #include <xmmintrin.h>
 
@@ -40,6 +42,28 @@ thread_local std::string lastError;
 
 std::vector<int64_t> shapeOf(const heed_rt_tensor_info &info) {
   return std::vector<int64_t>(info.shape, info.shape + info.rank);
+}
+} // namespace
+
+namespace {
+/// A model library's lock, as Session's: the queue mutex lets a waiting
+/// exclusive holder go before shared ones that come later.
+struct ModelLock {
+  std::mutex queue;
+  std::shared_mutex rw;
+};
+
+ModelLock &lockIn(void **slot) {
+  void *current = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  if (current)
+    return *static_cast<ModelLock *>(current);
+  auto *fresh = new ModelLock; // lives as long as the library's slot
+  void *expected = nullptr;
+  if (__atomic_compare_exchange_n(slot, &expected, fresh, false,
+                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return *fresh;
+  delete fresh; // another thread's came first
+  return *static_cast<ModelLock *>(expected);
 }
 } // namespace
 
@@ -298,6 +322,23 @@ unsigned heed_rt_enter(void) {
 }
 
 void heed_rt_leave(unsigned saved) { _mm_setcsr(saved); }
+
+void heed_rt_lock(void **slot, int exclusive) {
+  ModelLock &lock = lockIn(slot);
+  std::lock_guard<std::mutex> queue(lock.queue);
+  if (exclusive)
+    lock.rw.lock();
+  else
+    lock.rw.lock_shared();
+}
+
+void heed_rt_unlock(void **slot, int exclusive) {
+  ModelLock &lock = lockIn(slot);
+  if (exclusive)
+    lock.rw.unlock();
+  else
+    lock.rw.unlock_shared();
+}
 
 void heed_rt_parallel_for(unsigned n, unsigned threads,
                           void (*fn)(void *context, unsigned index),

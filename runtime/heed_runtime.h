@@ -122,6 +122,13 @@ int heed_rt_context_check(void *context, const char *model);
 unsigned heed_rt_enter(void);
 void heed_rt_leave(unsigned saved);
 
+/** A model library's lock; `*slot` (the library's own static pointer,
+ *  NULL at first) is set on first use. Runs hold it shared, prepare and
+ *  release alone (`exclusive`), so weights change only between runs; runs
+ *  that start while a prepare waits wait behind it. */
+void heed_rt_lock(void **slot, int exclusive);
+void heed_rt_unlock(void **slot, int exclusive);
+
 /** Runs fn(context, 0) ... fn(context, n - 1) on up to `threads` threads
  *  of Heed's pool, the calling thread included (0: the cores the process
  *  may use; fewer while other processes keep the CPUs busy), and returns

@@ -213,7 +213,9 @@ std::string aot::generateHeader(const LibraryInterface &lib) {
         "of times, from\n"
      << " *                                    several threads at once\n"
      << " *   " << m << "_release();\n"
-     << " * prepare, prepare_from and release must not run while a run does.\n"
+     << " * prepare, prepare_from and release wait for the runs in flight; "
+        "runs\n"
+     << " * that start meanwhile wait for them.\n"
      << " * Each function but release returns 0, or 1 with " << m
      << "_last_error()\n * saying why (per thread). */\n"
      << "#ifndef HEED_MODEL_" << m << "_H\n#define HEED_MODEL_" << m
@@ -331,11 +333,13 @@ std::string aot::generateGlue(const LibraryInterface &lib,
      << std::max<size_t>(1, lib.weights.size()) << "];\n"
      << "static int heed_ready;\n"
      << "static unsigned heed_threads; /* 0: the cores the process may use */"
-        "\n\n";
+        "\n"
+     << "static void *heed_lock; /* runs share it; (re)binding takes it "
+        "alone */\n\n";
 
   os << "const char *" << m
      << "_last_error(void) { return heed_rt_last_error(); }\n\n"
-     << "void " << m << "_release(void) {\n  size_t i;\n";
+     << "static void release_unlocked(void) {\n  size_t i;\n";
   for (size_t v = 0; v < lib.variants.size(); ++v)
     os << "  if (" << contextOf(v) << "[0])\n"
        << "    heed_rt_context_free((void *)(intptr_t)" << contextOf(v)
@@ -354,10 +358,10 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     const LibraryVariant &variant = lib.variants[v];
     for (size_t i = 0; i < variant.prepared.size(); ++i)
       os << "  if (!(" << preparedOf(v) << "[" << i << "] = heed_rt_alloc("
-         << elements(variant.prepared[i].shape) << "LL))) {\n    " << m
-         << "_release();\n    return 1;\n  }\n";
-    os << "  if (!(context = heed_rt_context_new())) {\n    " << m
-       << "_release();\n    return 1;\n  }\n  " << contextOf(v)
+         << elements(variant.prepared[i].shape)
+         << "LL))) {\n    release_unlocked();\n    return 1;\n  }\n";
+    os << "  if (!(context = heed_rt_context_new())) {\n    "
+       << "release_unlocked();\n    return 1;\n  }\n  " << contextOf(v)
        << "[0] = (int64_t)(intptr_t)context;\n";
     if (variant.prepareEntry.empty())
       continue;
@@ -368,33 +372,35 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     os << "    heed_saved = heed_rt_enter();\n    " << variant.prepareEntry
        << "(" << call.arguments() << ");\n    heed_rt_leave(heed_saved);\n  }\n"
        << "  if (heed_rt_context_check(context, " << quoted(m) << ")) {\n    "
-       << m << "_release();\n    return 1;\n  }\n";
+       << "release_unlocked();\n    return 1;\n  }\n";
   }
   os << "  heed_ready = 1;\n  return heed_rt_ok();\n}\n\n";
 
-  os << "int " << m << "_prepare(const char *weights_path) {\n  " << m
-     << "_release();\n  if (!weights_path)\n    return heed_rt_fail("
+  // The public functions that change the weights hold the lock alone; their
+  // bodies (and release's, which prepare starts with) run unlocked.
+  os << "static int prepare_unlocked(const char *weights_path) {\n"
+     << "  release_unlocked();\n  if (!weights_path)\n    return heed_rt_fail("
      << quoted(m + "_prepare: weights_path is NULL") << ");\n"
      << "  if (heed_rt_load_weights(weights_path, " << lib.weights.size()
      << ", " << m
      << "_weights, heed_weights))\n    return 1;\n  return "
         "finish_prepare();\n}\n\n";
 
-  os << "int " << m << "_prepare_from(const float *const *w) {\n  " << m
-     << "_release();\n";
+  os << "static int prepare_from_unlocked(const float *const *w) {\n"
+     << "  release_unlocked();\n";
   if (!lib.weights.empty()) {
     os << "  if (!w)\n    return heed_rt_fail("
        << quoted(m + "_prepare_from: weights is NULL") << ");\n";
     for (size_t i = 0; i < lib.weights.size(); ++i)
-      os << "  if (!w[" << i << "]) {\n    " << m
-         << "_release();\n    return heed_rt_fail("
+      os << "  if (!w[" << i << "]) {\n    release_unlocked();\n"
+         << "    return heed_rt_fail("
          << quoted(m + "_prepare_from: weight '" + lib.weights[i].name +
                    "' is NULL")
          << ");\n  }\n  if (!(heed_weights[" << i << "] = heed_rt_alloc("
-         << elements(lib.weights[i].shape) << "LL))) {\n    " << m
-         << "_release();\n    return 1;\n  }\n  memcpy(heed_weights[" << i
-         << "], w[" << i << "], " << elements(lib.weights[i].shape)
-         << "ULL * sizeof(float));\n";
+         << elements(lib.weights[i].shape)
+         << "LL))) {\n    release_unlocked();\n    return 1;\n  }\n"
+         << "  memcpy(heed_weights[" << i << "], w[" << i << "], "
+         << elements(lib.weights[i].shape) << "ULL * sizeof(float));\n";
     if (lib.device)
       for (size_t i = 0; i < lib.weights.size(); ++i)
         os << "  heed_rt_prefetch(heed_weights[" << i << "], "
@@ -402,12 +408,23 @@ std::string aot::generateGlue(const LibraryInterface &lib,
   }
   os << "  return finish_prepare();\n}\n\n";
 
+  os << "int " << m << "_prepare(const char *weights_path) {\n"
+     << "  int heed_status;\n  heed_rt_lock(&heed_lock, 1);\n"
+     << "  heed_status = prepare_unlocked(weights_path);\n"
+     << "  heed_rt_unlock(&heed_lock, 1);\n  return heed_status;\n}\n\n"
+     << "int " << m << "_prepare_from(const float *const *w) {\n"
+     << "  int heed_status;\n  heed_rt_lock(&heed_lock, 1);\n"
+     << "  heed_status = prepare_from_unlocked(w);\n"
+     << "  heed_rt_unlock(&heed_lock, 1);\n  return heed_status;\n}\n\n"
+     << "void " << m << "_release(void) {\n  heed_rt_lock(&heed_lock, 1);\n"
+     << "  release_unlocked();\n  heed_rt_unlock(&heed_lock, 1);\n}\n\n";
+
   os << "int " << m << "_set_threads(int threads) {\n"
      << "  if (threads < 0)\n    return heed_rt_fail("
      << quoted(m + "_set_threads: threads must be 0 (the cores the process "
                    "may use) or more")
-     << ");\n  heed_threads = (unsigned)threads;\n  return "
-        "heed_rt_ok();\n}\n\n";
+     << ");\n  __atomic_store_n(&heed_threads, (unsigned)threads, "
+        "__ATOMIC_RELAXED);\n  return heed_rt_ok();\n}\n\n";
 
   // One block: rows [row, row + rows) of every input and output, through
   // the variant compiled for its size; a kernel failure is kept for the
@@ -477,7 +494,7 @@ std::string aot::generateGlue(const LibraryInterface &lib,
   // The typed run: integer inputs converted into float32 copies (checked),
   // integer outputs computed into float32 copies and converted back; for a
   // device, float32 ones copied into and out of the runtime's buffers.
-  os << "int " << m << "_run(" << runParameters(lib) << ") {\n"
+  os << "static int run_unlocked(" << runParameters(lib) << ") {\n"
      << "  int heed_status = 1;\n";
   auto staged = [&](const LibraryTensor &t) {
     return lib.device || t.dtype != "float32";
@@ -551,7 +568,8 @@ std::string aot::generateGlue(const LibraryInterface &lib,
   os << "    for (b = 0; b < " << lib.blocks.size()
      << "; ++b)\n      job.error[b][0] = 0;\n"
      << "    heed_rt_parallel_for(" << lib.blocks.size()
-     << ", heed_threads, heed_block, &job);\n"
+     << ", __atomic_load_n(&heed_threads, __ATOMIC_RELAXED), heed_block, "
+        "&job);\n"
      << "    for (b = 0; b < " << lib.blocks.size() << "; ++b)\n"
      << "      if (job.error[b][0]) {\n        heed_rt_fail(job.error[b]);\n"
      << "        goto heed_done;\n      }\n  }\n";
@@ -576,6 +594,16 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     if (staged(lib.outputs[i]))
       os << "  heed_rt_free(heed_g" << i << ");\n";
   os << "  return heed_status;\n}\n\n";
+  // Runs share the lock: weights change only between them.
+  os << "int " << m << "_run(" << runParameters(lib) << ") {\n"
+     << "  int heed_status;\n  heed_rt_lock(&heed_lock, 0);\n"
+     << "  heed_status = run_unlocked(";
+  bool firstArgument = true;
+  for (const auto *group : {&lib.inputs, &lib.outputs})
+    for (const LibraryTensor &t : *group)
+      os << (firstArgument ? "" : ", ") << parameterName(lib, t),
+          firstArgument = false;
+  os << ");\n  heed_rt_unlock(&heed_lock, 0);\n  return heed_status;\n}\n\n";
 
   // The same over arrays, and the description of the library.
   os << "static int run_arrays(const void *const *in, void *const *out) {\n";

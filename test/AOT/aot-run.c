@@ -12,16 +12,19 @@
 |* FILE is a .npy, or an .npz or .safetensors holding NAME; --threads sets   *|
 |* MODEL_set_threads (default: the library's, the cores it may use);        *|
 |* --repeat=N runs N more times after the first and prints the median, the  *|
-|* least and the most wall time of one run.                                 *|
+|* least and the most wall time of one run. --rebind=WEIGHTS2 runs from 4   *|
+|* threads while the main thread prepares WEIGHTS and WEIGHTS2 by turns:    *|
+|* every run must give the outputs of one of them, bit for bit.             *|
 \*===----------------------------------------------------------------------===*/
 
 #include "heed_runtime.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static double now_ms(void) {
   struct timespec t;
@@ -37,6 +40,90 @@ static int by_value(const void *a, const void *b) {
 static int die(const char *what, const char *why) {
   fprintf(stderr, "heed-aot-run: %s: %s\n", what, why);
   return 1;
+}
+
+/* --rebind: what the runner threads share. */
+enum { kRunners = 4, kRunsEach = 25 };
+struct rebind {
+  const heed_rt_model_info *info;
+  const void **inputs;
+  void **expected[2]; /* the outputs with each set of weights */
+  size_t *bytes;      /* of each output */
+  int running, failed, mismatched, matched[2];
+  pthread_mutex_t lock;
+};
+
+static void *runner(void *arg) {
+  struct rebind *r = arg;
+  void **out = calloc(r->info->num_outputs + 1, sizeof *out);
+  for (size_t i = 0; i < r->info->num_outputs; ++i)
+    out[i] = malloc(r->bytes[i]);
+  for (int k = 0; k < kRunsEach; ++k) {
+    int failed = r->info->run(r->inputs, out) != 0, which = -1;
+    for (int w = 0; w < 2 && !failed && which < 0; ++w) {
+      which = w;
+      for (size_t i = 0; i < r->info->num_outputs; ++i)
+        if (memcmp(out[i], r->expected[w][i], r->bytes[i]))
+          which = -1;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->failed += failed;
+    r->mismatched += !failed && which < 0;
+    if (which >= 0)
+      ++r->matched[which];
+    pthread_mutex_unlock(&r->lock);
+  }
+  for (size_t i = 0; i < r->info->num_outputs; ++i)
+    free(out[i]);
+  free(out);
+  pthread_mutex_lock(&r->lock);
+  --r->running;
+  pthread_mutex_unlock(&r->lock);
+  return NULL;
+}
+
+/* Runs from kRunners threads while this one prepares `weights[0]` and
+ * `weights[1]` by turns; 0 when every run matched one set's outputs. */
+static int rebind_while_running(const heed_rt_model_info *info,
+                                const void **inputs, void **outputs,
+                                size_t *bytes, const char *weights[2]) {
+  struct rebind r = {info, inputs, {NULL, NULL}, bytes, kRunners, 0, 0, {0, 0}};
+  pthread_mutex_init(&r.lock, NULL);
+  for (int w = 0; w < 2; ++w) {
+    if (info->prepare(weights[w]) || info->run(inputs, outputs))
+      return die(weights[w], heed_rt_last_error());
+    r.expected[w] = calloc(info->num_outputs + 1, sizeof(void *));
+    for (size_t i = 0; i < info->num_outputs; ++i) {
+      r.expected[w][i] = malloc(bytes[i]);
+      memcpy(r.expected[w][i], outputs[i], bytes[i]);
+    }
+  }
+  pthread_t threads[kRunners];
+  for (int t = 0; t < kRunners; ++t)
+    pthread_create(&threads[t], NULL, runner, &r);
+  int binds = 0, failedBinds = 0, running = kRunners;
+  while (running > 0 || binds < 6) {
+    failedBinds += info->prepare(weights[binds % 2]) != 0;
+    ++binds;
+    pthread_mutex_lock(&r.lock);
+    running = r.running;
+    pthread_mutex_unlock(&r.lock);
+  }
+  for (int t = 0; t < kRunners; ++t)
+    pthread_join(threads[t], NULL);
+  printf("rebind: %d runs from %d threads beside %d prepares: %d and %d "
+         "matched each set of weights, %d matched neither, %d failed\n",
+         kRunners * kRunsEach, kRunners, binds, r.matched[0], r.matched[1],
+         r.mismatched, r.failed + failedBinds);
+  for (int w = 0; w < 2; ++w) {
+    for (size_t i = 0; i < info->num_outputs; ++i)
+      free(r.expected[w][i]);
+    free(r.expected[w]);
+  }
+  /* Back to the first set, for the outputs written after. */
+  if (info->prepare(weights[0]))
+    return die(weights[0], heed_rt_last_error());
+  return r.mismatched || r.failed || failedBinds;
 }
 
 int main(int argc, char **argv) {
@@ -77,15 +164,23 @@ int main(int argc, char **argv) {
       return die(file, heed_rt_last_error());
     inputs[i] = data;
   }
+  size_t *bytes = calloc(info->num_outputs + 1, sizeof *bytes);
   for (size_t i = 0; i < info->num_outputs; ++i) {
     int64_t n = 1;
     for (size_t d = 0; d < info->outputs[i].rank; ++d)
       n *= info->outputs[i].shape[d];
+    bytes[i] = (size_t)n * heed_rt_dtype_size(info->outputs[i].dtype);
     /* heed_rt_alloc counts floats; an int64 output needs two each. */
     n = (n * (int64_t)heed_rt_dtype_size(info->outputs[i].dtype) + 3) / 4;
     if (!(outputs[i] = heed_rt_alloc(n)))
       return die("outputs", heed_rt_last_error());
   }
+  for (int a = 5; a < argc; ++a)
+    if (!strncmp(argv[a], "--rebind=", 9)) {
+      const char *weights[2] = {argv[3], argv[a] + 9};
+      if (rebind_while_running(info, inputs, outputs, bytes, weights))
+        return 1;
+    }
   if (info->run(inputs, outputs))
     return die("run", heed_rt_last_error());
   int repeat = 0;
@@ -116,6 +211,7 @@ int main(int argc, char **argv) {
     heed_rt_free(outputs[i]);
   free(inputs);
   free(outputs);
+  free(bytes);
   info->release();
   return 0;
 }
