@@ -519,6 +519,14 @@ struct FoundTensor {
   Value tensor;
 };
 
+/// A storage's member: its bytes and where they start in the file.
+struct StoredBytes {
+  StringRef bytes;
+  uint64_t offset = 0;
+};
+/// The storages of an archive by key ("0", "1", ...; `NAME/data/KEY`).
+using Storages = std::map<std::string, StoredBytes>;
+
 /// The tensors under `v`, named by their path of dict keys and list
 /// indices.
 llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
@@ -565,18 +573,17 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
 }
 
 /// Tensor `found`'s values from its storage's bytes.
-llvm::Expected<Tensor>
-materialize(const FoundTensor &found,
-            const std::map<std::string, StringRef> &data,
-            const std::map<std::string, uint64_t> &offsets,
-            const std::string &path, ValueErrors values) {
+llvm::Expected<Tensor> materialize(const FoundTensor &found,
+                                   const Storages &storages,
+                                   const std::string &path,
+                                   ValueErrors values) {
   const Object &t = *found.tensor;
   const Object &s = *t.storage;
   std::string what = path + ": tensor '" + found.name + "'";
   if (auto err = limits::checkTensorSize(t.size, sizeof(float), what))
     return std::move(err);
-  auto member = data.find(s.text);
-  if (member == data.end())
+  auto member = storages.find(s.text);
+  if (member == storages.end())
     return fail(what + ": its storage '" + s.text + "' has no data/" + s.text +
                 " member in the archive");
   std::optional<ElementType> type = elementTypeFromTorchStorage(s.type);
@@ -586,8 +593,8 @@ materialize(const FoundTensor &found,
                 : s.type == "ComplexFloatStorage"  ? 8
                 : s.type == "ComplexDoubleStorage" ? 16
                                                    : 1;
-  StringRef bytes = member->second;
-  uint64_t base = offsets.at(s.text);
+  StringRef bytes = member->second.bytes;
+  uint64_t base = member->second.offset;
   if (uint64_t(s.integer) > bytes.size() / elem)
     return fail(what + ": its storage '" + s.text + "' claims " +
                 Twine(s.integer) + " elements, its member holds " +
@@ -681,8 +688,7 @@ heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
   std::string pickle, prefix;
   uint64_t pickleOffset = 0;
   std::map<std::string, std::string> members;
-  std::map<std::string, StringRef> storageData;
-  std::map<std::string, uint64_t> storageOffsets;
+  std::map<std::string, Storages> storagesByDir;
   std::deque<std::string> owned;
   bool torchScript = false;
   auto err = forEachZipMember(
@@ -710,8 +716,7 @@ heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
             owned.push_back(m.data.str());
             view = owned.back();
           }
-          storageData[(dir + "/" + rest).str()] = view;
-          storageOffsets[(dir + "/" + rest).str()] = m.offset;
+          storagesByDir[dir.str()][rest.str()] = {view, m.offset};
         }
         return llvm::Error::success();
       });
@@ -728,17 +733,6 @@ heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
   if (order != members.end() && order->second != "little")
     return fail(path + ": tensors stored " + order->second +
                 "-endian (Heed reads little-endian checkpoints)");
-  // Storages of this archive's own directory, by key.
-  std::map<std::string, StringRef> data;
-  std::map<std::string, uint64_t> offsets;
-  for (auto &[name, view] : storageData) {
-    StringRef key = name;
-    if (key.consume_front(prefix + "/")) {
-      data[key.str()] = view;
-      offsets[key.str()] = storageOffsets[name];
-    }
-  }
-
   PickleMachine machine(pickle, path + ": " + prefix + "/data.pkl",
                         pickleOffset);
   auto root = machine.run();
@@ -752,7 +746,7 @@ heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
                        "(save model.state_dict(), or a dict holding it)");
   NamedTensors result;
   for (const FoundTensor &f : found) {
-    auto t = materialize(f, data, offsets, path, values);
+    auto t = materialize(f, storagesByDir[prefix], path, values);
     if (!t)
       return t.takeError();
     result.emplace_back(f.name, std::move(*t));
