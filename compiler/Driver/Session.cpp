@@ -77,6 +77,11 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
   // compilation only the cores other processes leave free).
   session->options.outlineLoopNests =
       options.target == Target::CPU && rt::availableCores() > 1;
+  // A UTF-8 byte order mark (Windows editors write one) is no part of the
+  // model; dropped here, it counts in no column of line 1.
+  if (buffer->getBuffer().starts_with("\xEF\xBB\xBF"))
+    buffer = llvm::MemoryBuffer::getMemBufferCopy(
+        buffer->getBuffer().drop_front(3), buffer->getBufferIdentifier());
   session->sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   // Diagnostics go to the caller's string (the C API) or to stderr.
   struct Capture {

@@ -32,13 +32,8 @@ struct Token {
 
 class Lexer {
 public:
-  /// A UTF-8 byte order mark at the start (Windows editors write one) is
-  /// skipped.
   explicit Lexer(llvm::StringRef buffer)
-      : cur(buffer.begin()), end(buffer.end()) {
-    if (buffer.starts_with("\xEF\xBB\xBF"))
-      cur += 3;
-  }
+      : cur(buffer.begin()), end(buffer.end()) {}
   Token next();
 
 private:
