@@ -142,8 +142,10 @@ int heed_rt_load_weights(const char *path, size_t count,
       const rt::Tensor &t = (*bound)[i];
       out[i] = heed_rt_alloc(t.numElements());
       if (!out[i]) {
-        for (size_t j = 0; j < i; ++j)
+        for (size_t j = 0; j < i; ++j) {
           heed_rt_free(out[j]);
+          out[j] = nullptr;
+        }
         return 1;
       }
       std::memcpy(out[i], t.data(), size_t(t.numElements()) * sizeof(float));

@@ -215,7 +215,9 @@ std::string aot::generateHeader(const LibraryInterface &lib) {
      << " *   " << m << "_release();\n"
      << " * prepare, prepare_from and release wait for the runs in flight; "
         "runs\n"
-     << " * that start meanwhile wait for them.\n"
+     << " * that start meanwhile wait for them. A prepare that fails keeps "
+        "the\n * weights bound before it (both sets are in memory while it "
+        "reads; release\n * first where that is too much).\n"
      << " * Each function but release returns 0, or 1 with " << m
      << "_last_error()\n * saying why (per thread). */\n"
      << "#ifndef HEED_MODEL_" << m << "_H\n#define HEED_MODEL_" << m
@@ -352,17 +354,16 @@ std::string aot::generateGlue(const LibraryInterface &lib,
         "NULL;\n  }\n"
      << "  heed_ready = 0;\n}\n\n";
 
-  // The weight preparation of every variant, once per bound weights.
+  // The weight preparation of every variant, once per bound weights (what
+  // it allocated before a failure, rebind frees).
   os << "static int finish_prepare(void) {\n  void *context;\n";
   for (size_t v = 0; v < lib.variants.size(); ++v) {
     const LibraryVariant &variant = lib.variants[v];
     for (size_t i = 0; i < variant.prepared.size(); ++i)
       os << "  if (!(" << preparedOf(v) << "[" << i << "] = heed_rt_alloc("
-         << elements(variant.prepared[i].shape)
-         << "LL))) {\n    release_unlocked();\n    return 1;\n  }\n";
-    os << "  if (!(context = heed_rt_context_new())) {\n    "
-       << "release_unlocked();\n    return 1;\n  }\n  " << contextOf(v)
-       << "[0] = (int64_t)(intptr_t)context;\n";
+         << elements(variant.prepared[i].shape) << "LL)))\n    return 1;\n";
+    os << "  if (!(context = heed_rt_context_new()))\n    return 1;\n  "
+       << contextOf(v) << "[0] = (int64_t)(intptr_t)context;\n";
     if (variant.prepareEntry.empty())
       continue;
     os << "  {\n    unsigned heed_saved;\n";
@@ -371,34 +372,65 @@ std::string aot::generateGlue(const LibraryInterface &lib,
     call.add("p", variant.prepared, preparedPointer(v));
     os << "    heed_saved = heed_rt_enter();\n    " << variant.prepareEntry
        << "(" << call.arguments() << ");\n    heed_rt_leave(heed_saved);\n  }\n"
-       << "  if (heed_rt_context_check(context, " << quoted(m) << ")) {\n    "
-       << "release_unlocked();\n    return 1;\n  }\n";
+       << "  if (heed_rt_context_check(context, " << quoted(m) << "))\n"
+       << "    return 1;\n";
   }
   os << "  heed_ready = 1;\n  return heed_rt_ok();\n}\n\n";
 
+  // What prepare binds, moved aside while it binds new weights: a failed
+  // prepare puts it back (the weights bound before stay bound), a
+  // successful one frees it.
+  os << "struct heed_bound {\n  float *weights["
+     << std::max<size_t>(1, lib.weights.size()) << "];\n";
+  for (size_t v = 0; v < lib.variants.size(); ++v)
+    os << "  float *prepared_" << v << "["
+       << std::max<size_t>(1, lib.variants[v].prepared.size())
+       << "];\n  int64_t context_" << v << ";\n";
+  os << "  int ready;\n};\n\n"
+     << "/* Swaps what is bound with *b. */\n"
+     << "static void swap_bound(struct heed_bound *b) {\n"
+     << "  struct heed_bound t = *b;\n"
+     << "  memcpy(b->weights, heed_weights, sizeof heed_weights);\n"
+     << "  memcpy(heed_weights, t.weights, sizeof heed_weights);\n";
+  for (size_t v = 0; v < lib.variants.size(); ++v)
+    os << "  memcpy(b->prepared_" << v << ", " << preparedOf(v) << ", sizeof "
+       << preparedOf(v) << ");\n  memcpy(" << preparedOf(v) << ", t.prepared_"
+       << v << ", sizeof " << preparedOf(v) << ");\n  b->context_" << v << " = "
+       << contextOf(v) << "[0];\n  " << contextOf(v) << "[0] = t.context_" << v
+       << ";\n";
+  os << "  b->ready = heed_ready;\n  heed_ready = t.ready;\n}\n\n"
+     << "/* Binds new weights by bind(arg) with the old ones moved aside; "
+        "when it\n * fails, frees what it bound and puts the old ones back. "
+        "*/\n"
+     << "static int rebind(int (*bind)(const void *), const void *arg) {\n"
+     << "  struct heed_bound old;\n  memset(&old, 0, sizeof old);\n"
+     << "  swap_bound(&old);\n  if (bind(arg)) {\n    release_unlocked();\n"
+     << "    swap_bound(&old);\n"
+     << "    return 1;\n  }\n  swap_bound(&old);\n  release_unlocked();\n"
+     << "  swap_bound(&old);\n  return heed_rt_ok();\n}\n\n";
+
   // The public functions that change the weights hold the lock alone; their
-  // bodies (and release's, which prepare starts with) run unlocked.
-  os << "static int prepare_unlocked(const char *weights_path) {\n"
-     << "  release_unlocked();\n  if (!weights_path)\n    return heed_rt_fail("
+  // bodies run unlocked.
+  os << "static int prepare_unlocked(const void *arg) {\n"
+     << "  const char *weights_path = (const char *)arg;\n"
+     << "  if (!weights_path)\n    return heed_rt_fail("
      << quoted(m + "_prepare: weights_path is NULL") << ");\n"
      << "  if (heed_rt_load_weights(weights_path, " << lib.weights.size()
      << ", " << m
      << "_weights, heed_weights))\n    return 1;\n  return "
         "finish_prepare();\n}\n\n";
 
-  os << "static int prepare_from_unlocked(const float *const *w) {\n"
-     << "  release_unlocked();\n";
+  os << "static int prepare_from_unlocked(const void *arg) {\n"
+     << "  const float *const *w = (const float *const *)arg;\n";
   if (!lib.weights.empty()) {
     os << "  if (!w)\n    return heed_rt_fail("
        << quoted(m + "_prepare_from: weights is NULL") << ");\n";
     for (size_t i = 0; i < lib.weights.size(); ++i)
-      os << "  if (!w[" << i << "]) {\n    release_unlocked();\n"
-         << "    return heed_rt_fail("
+      os << "  if (!w[" << i << "])\n    return heed_rt_fail("
          << quoted(m + "_prepare_from: weight '" + lib.weights[i].name +
                    "' is NULL")
-         << ");\n  }\n  if (!(heed_weights[" << i << "] = heed_rt_alloc("
-         << elements(lib.weights[i].shape)
-         << "LL))) {\n    release_unlocked();\n    return 1;\n  }\n"
+         << ");\n  if (!(heed_weights[" << i << "] = heed_rt_alloc("
+         << elements(lib.weights[i].shape) << "LL)))\n    return 1;\n"
          << "  memcpy(heed_weights[" << i << "], w[" << i << "], "
          << elements(lib.weights[i].shape) << "ULL * sizeof(float));\n";
     if (lib.device)
@@ -410,11 +442,11 @@ std::string aot::generateGlue(const LibraryInterface &lib,
 
   os << "int " << m << "_prepare(const char *weights_path) {\n"
      << "  int heed_status;\n  heed_rt_lock(&heed_lock, 1);\n"
-     << "  heed_status = prepare_unlocked(weights_path);\n"
+     << "  heed_status = rebind(prepare_unlocked, weights_path);\n"
      << "  heed_rt_unlock(&heed_lock, 1);\n  return heed_status;\n}\n\n"
      << "int " << m << "_prepare_from(const float *const *w) {\n"
      << "  int heed_status;\n  heed_rt_lock(&heed_lock, 1);\n"
-     << "  heed_status = prepare_from_unlocked(w);\n"
+     << "  heed_status = rebind(prepare_from_unlocked, w);\n"
      << "  heed_rt_unlock(&heed_lock, 1);\n  return heed_status;\n}\n\n"
      << "void " << m << "_release(void) {\n  heed_rt_lock(&heed_lock, 1);\n"
      << "  release_unlocked();\n  heed_rt_unlock(&heed_lock, 1);\n}\n\n";

@@ -15,6 +15,8 @@
 |* least and the most wall time of one run. --rebind=WEIGHTS2 runs from 4   *|
 |* threads while the main thread prepares WEIGHTS and WEIGHTS2 by turns:    *|
 |* every run must give the outputs of one of them, bit for bit.             *|
+|* --bad-weights=FILE prepares FILE before the run, which must fail (its    *|
+|* error is printed) and leave WEIGHTS bound.                               *|
 \*===----------------------------------------------------------------------===*/
 
 #include "heed_runtime.h"
@@ -180,6 +182,12 @@ int main(int argc, char **argv) {
       const char *weights[2] = {argv[3], argv[a] + 9};
       if (rebind_while_running(info, inputs, outputs, bytes, weights))
         return 1;
+    }
+  for (int a = 5; a < argc; ++a)
+    if (!strncmp(argv[a], "--bad-weights=", 14)) {
+      if (!info->prepare(argv[a] + 14))
+        return die(argv[a] + 14, "prepared, but it should have failed");
+      printf("prepare failed: %s\n", heed_rt_last_error());
     }
   if (info->run(inputs, outputs))
     return die("run", heed_rt_last_error());
