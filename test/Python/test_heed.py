@@ -349,6 +349,18 @@ def test_bad_inputs(dense_attention):
         m(x=np.zeros(4, np.float32))
     with pytest.raises(heed.Error, match=r"input 'x' is float64.*astype"):
         m(x=x.astype(np.float64))
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        with pytest.raises(heed.Error, match=r"input 'x' is float64.*\.float\(\) for a PyTorch"):
+            m(x=torch.from_numpy(x).double())
+    # A scalar keeps rank 0 (np.ascontiguousarray made it [1]: the error
+    # then spoke of dimension B).
+    for scalar in (np.array(3, np.float32), np.float32(3), 3):
+        with pytest.raises(heed.Error, match=r"input 'x' has shape \[\], the model declares \[B, 10\] \(rank 2\)"):
+            m(x=scalar)
     with pytest.raises(heed.Error, match=r"missing input 'x' \[B, 10\]"):
         m()
     with pytest.raises(heed.Error, match=r"unknown input 'z' \(the model takes: x\)"):

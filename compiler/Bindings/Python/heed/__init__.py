@@ -49,7 +49,7 @@ def _to_numpy(value, what):
             value = value.float()
         value = value.cpu().numpy()
     if not isinstance(value, np.ndarray):
-        if isinstance(value, (list, tuple, int, float)):
+        if isinstance(value, (list, tuple, int, float, np.generic)):
             # Python's floats are doubles by nature, not by the caller's
             # choice: nested lists of numbers become float32 (or int64).
             value = np.asarray(value)
@@ -59,6 +59,12 @@ def _to_numpy(value, what):
             raise Error("%s: expected a NumPy array or a PyTorch tensor, got %s"
                         % (what, type(value).__name__))
     return value
+
+
+def _contiguous(a, dtype):
+    """`a` as a C-contiguous array of `dtype`, keeping its rank
+    (np.ascontiguousarray makes a 0-d array 1-d)."""
+    return np.ascontiguousarray(a, dtype=dtype).reshape(a.shape)
 
 
 def _input_array(value, what, declared="float32"):
@@ -72,11 +78,11 @@ def _input_array(value, what, declared="float32"):
                     "and masks come as integers: .astype(np.int64))"
                     % (what, declared, a.dtype))
     if a.dtype == np.float32:
-        return np.ascontiguousarray(a)
+        return _contiguous(a, np.float32)
     if a.dtype == np.float16:
-        return np.ascontiguousarray(a, dtype=np.float32)
+        return _contiguous(a, np.float32)
     if a.dtype == np.bool_:
-        return np.ascontiguousarray(a, dtype=np.float32)
+        return _contiguous(a, np.float32)
     if np.issubdtype(a.dtype, np.integer):
         if a.size:
             lo, hi = int(a.min()), int(a.max())
@@ -86,10 +92,10 @@ def _input_array(value, what, declared="float32"):
                 raise Error("%s: element %d is %d, which float32 (what Heed "
                             "computes in) cannot hold exactly; integers must "
                             "lie in [-2**24, 2**24]" % (what, index, bad))
-        return np.ascontiguousarray(a, dtype=np.float32)
+        return _contiguous(a, np.float32)
     raise Error("%s is %s; Heed computes in float32: pass float32, or integer "
-                "or bool ids and masks (convert with .astype(np.float32))"
-                % (what, a.dtype))
+                "or bool ids and masks (convert with .astype(np.float32), or "
+                ".float() for a PyTorch tensor)" % (what, a.dtype))
 
 
 def _weight_array(value, name):
@@ -98,7 +104,7 @@ def _weight_array(value, name):
     what = "weight '%s'" % name
     a = _to_numpy(value, what)
     if np.issubdtype(a.dtype, np.floating):
-        return np.ascontiguousarray(a, dtype=np.float32)
+        return _contiguous(a, np.float32)
     if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer):
         return _input_array(a, what)
     raise Error("%s is %s; weights must be numbers (floating point, integer "
