@@ -94,7 +94,7 @@ int compileLibrary(Session &session) {
       emit == "obj" ? aot::LibraryKind::Object : aot::LibraryKind::Shared;
   options.outputPath = outFile;
   options.headerPath = headerFile;
-  options.origin = modelPath;
+  options.origin = modelPath == "-" ? "<stdin>" : modelPath.getValue();
   auto header = aot::emitModelLibrary(session, *dims, options);
   if (!header)
     return failWith(header.takeError());

@@ -51,8 +51,9 @@ static cl::OptionCategory runCat("Run options");
 static cl::OptionCategory compileCat("Compile options");
 static cl::OptionCategory benchCat("Bench options");
 
-cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL.heed"),
-                                      cl::cat(modelCat));
+cl::opt<std::string> modelPath(cl::Positional,
+                               cl::desc("MODEL.heed (- reads standard input)"),
+                               cl::cat(modelCat));
 static cl::list<std::string>
     paramBindings("param", cl::desc("set a parameter of the model's header: "
                                     "NAME=VALUE (e.g. UNITS=1024)"),
@@ -171,10 +172,13 @@ static cl::opt<std::string> outputPath(
     "output", cl::desc("write every output to this .npz/.safetensors file"),
     cl::value_desc("FILE"), cl::cat(runCat));
 static cl::list<std::string> expects(
-    "expect", cl::desc("compare OUTPUT with the reference values in FILE; "
-                       "exits with 1 if an element is outside the tolerance "
-                       "(--expect-atol, --expect-rtol)"),
-    cl::value_desc("OUTPUT=FILE.npy"), cl::cat(runCat));
+    "expect",
+    cl::desc("compare OUTPUT with the reference values in FILE (its one "
+             "tensor, or the one named OUTPUT), or, with FILE alone, every "
+             "output FILE (.npz, .safetensors) has a tensor of the same name "
+             "for; exits with 1 if an element is outside the tolerance "
+             "(--expect-atol, --expect-rtol)"),
+    cl::value_desc("[OUTPUT=]FILE"), cl::cat(runCat));
 static cl::opt<double> expectAtol(
     "expect-atol", cl::desc("--expect: absolute tolerance (default 1e-4)"),
     cl::init(1e-4), cl::cat(runCat));
@@ -195,11 +199,11 @@ cl::opt<std::string>
              cl::desc("translate every line of FILE; a line "
                       "'TEXT<tab>EXPECTED' counts exact matches"),
              cl::value_desc("FILE"), cl::cat(runCat));
-cl::opt<std::string>
-    textSpec("text-spec",
-             cl::desc("the text interface (default: text.json next to "
-                      "the model)"),
-             cl::value_desc("FILE.json"), cl::cat(runCat));
+cl::opt<std::string> textSpec(
+    "text-spec",
+    cl::desc("the text interface (default: text.json next to "
+             "the model; in the current directory for a model read from -)"),
+    cl::value_desc("FILE.json"), cl::cat(runCat));
 cl::opt<std::string>
     attentionMapPath("attention-map",
                      cl::desc("with --text: write the first text's attention "
@@ -339,7 +343,17 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
                                      "word such as smoothing)");
     params[name] = value.trim().str();
   }
-  auto session = Session::load(modelPath, pipelineOptions(), params);
+  // "-": the model from standard input, "<stdin>" in diagnostics.
+  auto session = [&]() -> llvm::Expected<std::unique_ptr<Session>> {
+    if (modelPath != "-")
+      return Session::load(modelPath, pipelineOptions(), params);
+    auto source = llvm::MemoryBuffer::getSTDIN();
+    if (!source)
+      return llvm::createStringError("<stdin>: cannot read the model: " +
+                                     source.getError().message());
+    return Session::loadSource((*source)->getBuffer(), "<stdin>",
+                               pipelineOptions(), params);
+  }();
   if (session) {
     // Code from the cache skips the pipeline, whose IR the user asked for.
     bool printsIR = false;
@@ -455,26 +469,51 @@ int runCommand() {
     printTensorSummary(llvm::outs(), name, t);
   int64_t mismatches = 0;
   for (const std::string &spec : expects) {
+    // OUTPUT=FILE: FILE's one tensor, or its tensor named OUTPUT; FILE
+    // alone: every output FILE has a tensor for, by name.
     auto [name, file] = llvm::StringRef(spec).split('=');
-    const rt::Tensor *got = nullptr;
-    for (auto &[n, t] : *outputs)
-      if (n == name)
-        got = &t;
-    if (!got)
+    bool everyOutput = file.empty();
+    if (everyOutput)
+      std::swap(name, file);
+    if (!everyOutput &&
+        !llvm::any_of(*outputs, [&](auto &o) { return o.first == name; }))
       return failWith("--expect names no output called '" + name + "'");
     auto ref = rt::loadTensorFile(file.str());
     if (!ref)
       return failWith(ref.takeError());
-    if (ref->size() != 1 || ref->front().second.shape() != got->shape())
-      return failWith(file + ": the reference must be one tensor of shape " +
-                      rt::shapeToString(got->shape()) + " (output '" + name +
-                      "')" +
-                      (ref->size() == 1
-                           ? ", not " +
-                                 rt::shapeToString(ref->front().second.shape())
-                           : ""));
-    mismatches += printComparison(llvm::outs(), name.str(), *got,
-                                  ref->front().second, expectAtol, expectRtol);
+    auto find = [&](llvm::StringRef n) -> const rt::Tensor * {
+      for (auto &[refName, t] : *ref)
+        if (refName == n)
+          return &t;
+      return nullptr;
+    };
+    std::string held;
+    for (auto &[refName, t] : *ref)
+      held += (held.empty() ? "" : ", ") + refName;
+    int compared = 0;
+    for (auto &[outName, got] : *outputs) {
+      if (!everyOutput && outName != name)
+        continue;
+      const rt::Tensor *want = find(outName);
+      if (!want && !everyOutput && ref->size() == 1)
+        want = &ref->front().second;
+      if (!want) {
+        if (everyOutput)
+          continue;
+        return failWith(file + " has no tensor '" + outName + "' (it holds " +
+                        held + ")");
+      }
+      if (want->shape() != got.shape())
+        return failWith(file + ": the reference for output '" + outName +
+                        "' has shape " + rt::shapeToString(want->shape()) +
+                        ", the output " + rt::shapeToString(got.shape()));
+      mismatches += printComparison(llvm::outs(), outName, got, *want,
+                                    expectAtol, expectRtol);
+      ++compared;
+    }
+    if (!compared)
+      return failWith(file + " has no tensor named after an output (it holds " +
+                      held + ")");
   }
   for (const std::string &name : bars) {
     const rt::Tensor *got = nullptr;
