@@ -216,6 +216,11 @@ int heed_rt_read_tensor(const char *path, const heed_rt_tensor_info *info,
     for (auto &[name, t] : *tensors) {
       if (!npy && name != info->name)
         continue;
+      if (t.elementType() == rt::ElementType::F64)
+        return heed_rt_fail((std::string(path) + ": tensor '" + name +
+                             "' holds float64 values; model inputs are "
+                             "float32 (save it with x.astype(np.float32))")
+                                .c_str());
       if (t.shape() != shapeOf(*info))
         return heed_rt_fail((std::string(path) + ": tensor '" + name + "' is " +
                              rt::shapeToString(t.shape()) + ", expected " +

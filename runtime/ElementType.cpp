@@ -8,6 +8,9 @@
 
 #include "runtime/Npy.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cfloat>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -27,6 +30,7 @@ constexpr Info kTypes[] = {
     {ElementType::F32, 4, "f4", "F32", "float32", "FloatStorage"},
     {ElementType::F16, 2, "f2", "F16", "float16", "HalfStorage"},
     {ElementType::BF16, 2, nullptr, "BF16", "bfloat16", "BFloat16Storage"},
+    {ElementType::F64, 8, "f8", "F64", "float64", "DoubleStorage"},
     {ElementType::I64, 8, "i8", "I64", "int64", "LongStorage"},
     {ElementType::I32, 4, "i4", "I32", "int32", "IntStorage"},
     {ElementType::I16, 2, "i2", "I16", "int16", "ShortStorage"},
@@ -40,7 +44,7 @@ const Info &info(ElementType type) { return kTypes[int(type)]; }
 size_t heed::rt::elementSize(ElementType type) { return info(type).size; }
 bool heed::rt::isInteger(ElementType type) {
   return type != ElementType::F32 && type != ElementType::F16 &&
-         type != ElementType::BF16;
+         type != ElementType::BF16 && type != ElementType::F64;
 }
 const char *heed::rt::elementTypeName(ElementType type) {
   return info(type).name;
@@ -75,11 +79,11 @@ heed::rt::elementTypeFromTorchStorage(llvm::StringRef storage) {
 }
 
 const char *heed::rt::supportedNpyTypes() {
-  return "float32, float16, int64, int32, int16, int8, uint8 and bool, "
-         "little-endian";
+  return "float32, float16, float64, int64, int32, int16, int8, uint8 and "
+         "bool, little-endian";
 }
 const char *heed::rt::supportedSafetensorsTypes() {
-  return "F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL";
+  return "F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL";
 }
 
 template <typename T>
@@ -113,6 +117,21 @@ llvm::Error heed::rt::decodeElements(ElementType type, const char *src,
       uint16_t h;
       std::memcpy(&h, src + 2 * i, 2);
       out[i] = type == ElementType::BF16 ? bfloat16ToFloat(h) : halfToFloat(h);
+    }
+    return llvm::Error::success();
+  case ElementType::F64:
+    for (int64_t i = 0; i < count; ++i) {
+      double v;
+      std::memcpy(&v, src + 8 * i, 8);
+      // Rounded to the nearest float32; NaN and infinities stay.
+      if (std::isfinite(v) && std::fabs(v) > double(FLT_MAX))
+        return llvm::createStringError(
+            what + ": element " + std::to_string(i) + " (byte offset " +
+            std::to_string(offset + uint64_t(i) * 8) + ") is " +
+            llvm::formatv("{0:e}", v).str() +
+            ", beyond float32's range (Heed computes in float32; its largest "
+            "value is 3.4028235e+38)");
+      out[i] = float(v);
     }
     return llvm::Error::success();
   case ElementType::I64:

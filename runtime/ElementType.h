@@ -1,10 +1,12 @@
 //===- ElementType.h - Element types of tensor files ------------*- C++ -*-===//
 //
 // Part of Heed. Heed computes in float32; tensor files may hold float16,
-// bfloat16, integers or booleans (token ids, lengths and masks as NumPy and
-// PyTorch write them). This is the one table of those types: their sizes
-// and names in .npy, .safetensors and PyTorch checkpoints, and how each becomes
-// float32 when read (integers exactly, or an error) and is written back.
+// bfloat16, float64 (NumPy's default; weights only, rounded as PyTorch's
+// load_state_dict does), integers or booleans (token ids, lengths and masks
+// as NumPy and PyTorch write them). This is the one table of those types:
+// their sizes and names in .npy, .safetensors and PyTorch checkpoints, and
+// how each becomes float32 when read (integers exactly, float64 rounded;
+// a value float32 cannot hold is an error) and is written back.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,7 +22,7 @@
 
 namespace heed::rt {
 
-enum class ElementType { F32, F16, BF16, I64, I32, I16, I8, U8, Bool };
+enum class ElementType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, Bool };
 
 /// Integers float32 holds exactly: [-2^24, 2^24].
 constexpr int64_t kMaxExactInteger = int64_t(1) << 24;
@@ -39,9 +41,9 @@ const char *supportedNpyTypes();
 const char *supportedSafetensorsTypes();
 
 /// Decodes `count` little-endian elements of `type` at `src` into `out`.
-/// An integer that float32 cannot hold exactly is an error naming `what`,
-/// the element's index and value and its byte offset (`offset` is that of
-/// element 0).
+/// An integer that float32 cannot hold exactly, or a finite float64 beyond
+/// float32's range, is an error naming `what`, the element's index and
+/// value and its byte offset (`offset` is that of element 0).
 llvm::Error decodeElements(ElementType type, const char *src, int64_t count,
                            float *out, const std::string &what,
                            uint64_t offset);

@@ -102,7 +102,6 @@ llvm::Expected<Tensor> materialize(const FoundTensor &found,
   std::optional<ElementType> type = elementTypeFromTorchStorage(s.type);
   // Bytes an element: Heed's types, and those it names in errors.
   size_t elem = type                               ? elementSize(*type)
-                : s.type == "DoubleStorage"        ? 8
                 : s.type == "ComplexFloatStorage"  ? 8
                 : s.type == "ComplexDoubleStorage" ? 16
                                                    : 1;
@@ -142,8 +141,9 @@ llvm::Expected<Tensor> materialize(const FoundTensor &found,
   Tensor out(t.size);
   if (!type) {
     std::string why = what + ": its storage is " + s.type +
-                      "; Heed reads float32, float16, bfloat16, integer and "
-                      "bool tensors (convert it with .float() before saving)";
+                      "; Heed reads float32, float16, bfloat16, float64, "
+                      "integer and bool tensors (convert it with .float() "
+                      "before saving)";
     if (values == ValueErrors::Report)
       return fail(why);
     std::memset(out.data(), 0, size_t(out.numElements()) * sizeof(float));

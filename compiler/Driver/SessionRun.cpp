@@ -34,6 +34,15 @@ llvm::Error Session::checkInputTypes(const rt::NamedTensors &inputs) const {
         t = &tensor;
     if (!t)
       continue;
+    // float64 is read for weights (as load_state_dict copies it into
+    // float32 parameters); inputs, as in PyTorch and ONNX Runtime, must be
+    // of the model's type.
+    if (t->elementType() == rt::ElementType::F64) {
+      problems.push_back("input '" + in.name +
+                         "' holds float64 values; Heed computes in float32 "
+                         "(save it with x.astype(np.float32))");
+      continue;
+    }
     // Declared ids, lengths and masks come as integers (or booleans);
     // their values are exact in float32 (the readers check).
     if (in.isInteger() && !rt::isInteger(t->elementType())) {

@@ -298,6 +298,10 @@ def test_bad_weights():
         m.bind_weights(dict(good, **{"optimizer.step": np.zeros(1, np.float32)}))
     with pytest.raises(heed.Error, match=r"weight 'head\.bias': element 0 is 33554433"):
         m.bind_weights(dict(good, **{"head.bias": np.array([2**25 + 1], np.int64)}))
+    with pytest.raises(heed.Error, match=r"weight 'hidden\.bias': element 3 is -1e\+300, beyond float32's range"):
+        big = np.zeros(10)
+        big[3] = -1e300
+        m.bind_weights(dict(good, **{"hidden.bias": big}))
     with pytest.raises(heed.Error, match=r"weight 'head\.bias' is <U1; weights must be numbers"):
         m.bind_weights(dict(good, **{"head.bias": np.array(["a"])}))
     with pytest.raises(heed.Error, match="expected a path or a mapping"):

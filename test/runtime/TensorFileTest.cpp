@@ -14,7 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <zlib.h>
 
 using namespace heed::rt;
@@ -172,9 +174,34 @@ TEST(Safetensors, ReadsAndWritesInt64) {
 }
 
 TEST(Npy, RejectsWrongDtype) {
-  std::string bytes = numpyHeader("<f8", "(2,)") + std::string(16, '\0');
-  EXPECT_NE(errorOf(parseNpy(bytes, "d.npy")).find("d.npy: dtype '<f8' is not supported"),
+  std::string bytes = numpyHeader("<c8", "(2,)") + std::string(16, '\0');
+  EXPECT_NE(errorOf(parseNpy(bytes, "c.npy"))
+                .find("c.npy: dtype '<c8' is not supported"),
             std::string::npos);
+}
+
+// float64 (NumPy's default) is rounded to float32, NaN and infinities
+// kept; a finite value beyond float32's range is an error at its offset.
+TEST(Npy, ReadsFloat64) {
+  double values[4] = {0.1, -1e-50, std::numeric_limits<double>::infinity(),
+                      std::nan("")};
+  std::string bytes = numpyHeader("<f8", "(4,)");
+  bytes.append(reinterpret_cast<char *>(values), sizeof(values));
+  auto t = parseNpy(bytes, "d.npy");
+  ASSERT_TRUE(bool(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ(t->elementType(), ElementType::F64);
+  EXPECT_EQ((*t)[0], 0.1f);
+  EXPECT_EQ((*t)[1], -0.0f);
+  EXPECT_TRUE(std::isinf((*t)[2]) && (*t)[2] > 0);
+  EXPECT_TRUE(std::isnan((*t)[3]));
+  values[2] = -1e39;
+  bytes = numpyHeader("<f8", "(4,)");
+  bytes.append(reinterpret_cast<char *>(values), sizeof(values));
+  std::string err = errorOf(parseNpy(bytes, "d.npy"));
+  EXPECT_NE(err.find("d.npy: element 2 (byte offset 144) is -1.000000e+39, "
+                     "beyond float32's range"),
+            std::string::npos)
+      << err;
 }
 
 TEST(Npy, RejectsTruncatedData) {

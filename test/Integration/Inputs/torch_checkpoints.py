@@ -8,7 +8,8 @@ torch.save (for torch-checkpoints.test):
   views.pt           one weight a transposed view, one a slice of a larger
                      storage, one shared by two names
   half.pt, bf16.pt   float16 / bfloat16 weights
-  double.pt          float64 weights
+  double.pt          float64 weights (read as load_state_dict copies them)
+  complex.pt         a complex64 bias (Heed reads no complex tensors)
   expanded.pt        a bias expanded from one element (a stride of 0)
   legacy.pt          the format before PyTorch 1.6
   script.pt          a TorchScript archive (torch.jit.save)
@@ -60,6 +61,8 @@ torch.save(views, p("views.pt"))
 torch.save({k: v.half() for k, v in sd.items()}, p("half.pt"))
 torch.save({k: v.bfloat16() for k, v in sd.items()}, p("bf16.pt"))
 torch.save({k: v.double() for k, v in sd.items()}, p("double.pt"))
+torch.save(dict(sd, **{"hidden.bias": sd["hidden.bias"].to(torch.complex64)}),
+           p("complex.pt"))
 torch.save(dict(sd, **{"hidden.bias": torch.full((1,), 0.5).expand(10)}),
            p("expanded.pt"))
 torch.save(sd, p("legacy.pt"), _use_new_zipfile_serialization=False)

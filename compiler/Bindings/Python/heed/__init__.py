@@ -104,6 +104,15 @@ def _weight_array(value, name):
     what = "weight '%s'" % name
     a = _to_numpy(value, what)
     if np.issubdtype(a.dtype, np.floating):
+        if a.dtype.itemsize > 4 and a.size:
+            # float64 rounds to float32, as in the weight files; a finite
+            # value past float32's range is an error, not an infinity.
+            big = np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max)
+            if big.any():
+                index = int(np.flatnonzero(big.reshape(-1))[0])
+                raise Error("%s: element %d is %g, beyond float32's range "
+                            "(Heed computes in float32)"
+                            % (what, index, a.reshape(-1)[index]))
         return _contiguous(a, np.float32)
     if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer):
         return _input_array(a, what)
