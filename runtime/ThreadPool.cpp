@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ThreadPool.h"
+#include "runtime/CpuQuota.h"
 #include "runtime/Environment.h"
 
 #include <dlfcn.h>
@@ -58,15 +59,16 @@ ScopedLoopThreads::ScopedLoopThreads(unsigned threads)
 ScopedLoopThreads::~ScopedLoopThreads() { threadLoopThreads = saved; }
 
 unsigned heed::rt::availableCores() {
+  unsigned cores = 0;
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    int count = CPU_COUNT(&set);
-    if (count > 0)
-      return unsigned(count);
-  }
-  unsigned hw = std::thread::hardware_concurrency();
-  return hw ? hw : 1;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    cores = unsigned(std::max(0, CPU_COUNT(&set)));
+  if (!cores)
+    cores = std::thread::hardware_concurrency();
+  if (auto quota = cgroupCpuLimit())
+    cores = cores ? std::min(cores, *quota) : *quota;
+  return cores ? cores : 1;
 }
 
 void heed::rt::useOneOpenMPThread() {

@@ -25,7 +25,8 @@
 
 namespace heed::rt {
 
-/// The cores this process may run on (its CPU affinity mask), at least 1.
+/// The cores this process may run on: its CPU affinity mask, at most the
+/// CPUs its cgroup's quota grants (a container's CPU limit), at least 1.
 unsigned availableCores();
 
 /// Holds oneDNN (OpenMP) to one thread on the calling thread. Called by

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ThreadPool.h"
+#include "runtime/CpuQuota.h"
 
 #include <gtest/gtest.h>
 
@@ -57,6 +58,25 @@ TEST(ThreadPool, ThreadsLeftFreeByOtherProcesses) {
   // Unknown or odd counts keep the caller.
   EXPECT_EQ(threadsToUse(4, 4, 0), 4u);
   EXPECT_EQ(threadsToUse(0, 4, 1), 1u);
+}
+
+// A container's CPU limit, as cgroup v2 and v1 write it: rounded up, none
+// when unlimited or malformed.
+TEST(CpuQuota, CpusFromCgroupFiles) {
+  EXPECT_EQ(cpusFromCpuMax("200000 100000\n"), 2u);
+  EXPECT_EQ(cpusFromCpuMax("150000 100000"), 2u);
+  EXPECT_EQ(cpusFromCpuMax("50000 100000"), 1u);
+  EXPECT_EQ(cpusFromCpuMax("max 100000\n"), std::nullopt);
+  EXPECT_EQ(cpusFromCpuMax(""), std::nullopt);
+  EXPECT_EQ(cpusFromCpuMax("100000"), std::nullopt);
+  EXPECT_EQ(cpusFromQuota("400000\n", "100000\n"), 4u);
+  EXPECT_EQ(cpusFromQuota("-1\n", "100000\n"), std::nullopt);
+  EXPECT_EQ(cpusFromQuota("100000", "0"), std::nullopt);
+  EXPECT_EQ(cpusFromQuota("x", "100000"), std::nullopt);
+  // The cores Heed takes by default never exceed this machine's limit.
+  if (auto limit = cgroupCpuLimit())
+    EXPECT_LE(availableCores(), *limit);
+  EXPECT_GE(availableCores(), 1u);
 }
 
 TEST(ThreadPool, RunsEveryItemOnceAtAnyThreadCount) {
