@@ -13,6 +13,7 @@
 #include "frontends/dsl/MLIRGen.h"
 #include "frontends/dsl/Parser.h"
 #include "frontends/dsl/Sema.h"
+#include "runtime/ByteOrderMark.h"
 #include "runtime/Limits.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/cuda/CudaDriver.h"
@@ -79,9 +80,10 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
       options.target == Target::CPU && rt::availableCores() > 1;
   // A UTF-8 byte order mark (Windows editors write one) is no part of the
   // model; dropped here, it counts in no column of line 1.
-  if (buffer->getBuffer().starts_with("\xEF\xBB\xBF"))
+  llvm::StringRef text = rt::withoutByteOrderMark(buffer->getBuffer());
+  if (text.size() != buffer->getBufferSize())
     buffer = llvm::MemoryBuffer::getMemBufferCopy(
-        buffer->getBuffer().drop_front(3), buffer->getBufferIdentifier());
+        text, buffer->getBufferIdentifier());
   session->sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   // Diagnostics go to the caller's string (the C API) or to stderr.
   struct Capture {

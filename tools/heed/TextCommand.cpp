@@ -11,7 +11,9 @@
 #include "Commands.h"
 #include "TextInterface.h"
 
+#include "runtime/ByteOrderMark.h"
 #include "llvm/Support/Format.h"
+
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -34,7 +36,8 @@ int heed::cli::runTextCommand(Session &session) {
       return failWith(textFile +
                       ": cannot read: " + buffer.getError().message());
     llvm::SmallVector<llvm::StringRef> rows;
-    (*buffer)->getBuffer().split(rows, '\n', -1, /*KeepEmpty=*/true);
+    rt::withoutByteOrderMark((*buffer)->getBuffer())
+        .split(rows, '\n', -1, /*KeepEmpty=*/true);
     expected.resize(lines.size());
     for (size_t i = 0; i < rows.size(); ++i) {
       auto [text, want] = rows[i].rtrim("\r").split('\t');

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "TextInterface.h"
+#include "runtime/ByteOrderMark.h"
 #include "runtime/Limits.h"
 
 #include "llvm/Support/ConvertUTF.h"
@@ -25,7 +26,7 @@ llvm::Expected<TextInterface> TextInterface::load(const std::string &path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return fail(path + ": cannot read: " + buffer.getError().message());
-  return parse((*buffer)->getBuffer(), path);
+  return parse(rt::withoutByteOrderMark((*buffer)->getBuffer()), path);
 }
 
 llvm::Expected<TextInterface> TextInterface::parse(llvm::StringRef text,
