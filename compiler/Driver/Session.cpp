@@ -80,6 +80,8 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
       options.target == Target::CPU && rt::availableCores() > 1;
   // A UTF-8 byte order mark (Windows editors write one) is no part of the
   // model; dropped here, it counts in no column of line 1.
+  if (*rt::utf16Problem(buffer->getBuffer()))
+    return fail(path + ": " + rt::utf16Problem(buffer->getBuffer()));
   llvm::StringRef text = rt::withoutByteOrderMark(buffer->getBuffer());
   if (text.size() != buffer->getBufferSize())
     buffer = llvm::MemoryBuffer::getMemBufferCopy(

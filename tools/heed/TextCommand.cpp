@@ -35,6 +35,9 @@ int heed::cli::runTextCommand(Session &session) {
     if (!buffer)
       return failWith(textFile +
                       ": cannot read: " + buffer.getError().message());
+    if (*rt::utf16Problem((*buffer)->getBuffer()))
+      return failWith(textFile + ": " +
+                      rt::utf16Problem((*buffer)->getBuffer()));
     llvm::SmallVector<llvm::StringRef> rows;
     rt::withoutByteOrderMark((*buffer)->getBuffer())
         .split(rows, '\n', -1, /*KeepEmpty=*/true);

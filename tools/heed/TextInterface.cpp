@@ -26,6 +26,8 @@ llvm::Expected<TextInterface> TextInterface::load(const std::string &path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return fail(path + ": cannot read: " + buffer.getError().message());
+  if (*rt::utf16Problem((*buffer)->getBuffer()))
+    return fail(path + ": " + rt::utf16Problem((*buffer)->getBuffer()));
   return parse(rt::withoutByteOrderMark((*buffer)->getBuffer()), path);
 }
 
