@@ -84,7 +84,8 @@ int heed_rt_ok(void) {
 float *heed_rt_alloc(int64_t count) {
   if (count < 0 || uint64_t(count) * sizeof(float) > limits::memoryLimit()) {
     heed_rt_fail(("cannot allocate " + std::to_string(count) +
-                  " floats: above the memory limit (HEED_MAX_MEMORY)")
+                  " floats: above the memory limit (" +
+                  limits::memoryLimitOrigin() + ")")
                      .c_str());
     return nullptr;
   }

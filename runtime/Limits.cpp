@@ -5,28 +5,64 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Limits.h"
+#include "runtime/CgroupLimits.h"
 #include "runtime/Environment.h"
 #include "runtime/Tensor.h"
 
 #include "llvm/ADT/StringRef.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 
 using namespace heed;
 
 namespace {
-constexpr uint64_t kDefaultMemoryLimit = uint64_t(16) << 30;
+/// 16 GiB, or less on a machine (or in a container) with less memory;
+/// `origin` says which, for errors.
+uint64_t defaultMemoryLimit(const char *&origin) {
+  uint64_t bytes = uint64_t(16) << 30;
+  origin = "HEED_MAX_MEMORY";
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && pageSize > 0 &&
+      uint64_t(pages) * uint64_t(pageSize) < bytes) {
+    bytes = uint64_t(pages) * uint64_t(pageSize);
+    origin = "set by this machine's memory; HEED_MAX_MEMORY sets another";
+  }
+  if (auto container = rt::cgroupMemoryLimit();
+      container && *container < bytes) {
+    bytes = *container;
+    origin = "set by the container's cgroup; "
+             "HEED_MAX_MEMORY sets another";
+  }
+  return bytes;
+}
 
-std::atomic<uint64_t> &limit() {
-  static std::atomic<uint64_t> value{
-      rt::env::bytes("HEED_MAX_MEMORY", kDefaultMemoryLimit)};
-  return value;
+struct MemoryLimit {
+  std::atomic<uint64_t> bytes;
+  std::atomic<const char *> origin;
+};
+
+MemoryLimit &limit() {
+  static MemoryLimit *value = [] {
+    const char *origin = nullptr;
+    uint64_t fallback = defaultMemoryLimit(origin);
+    uint64_t bytes = rt::env::bytes("HEED_MAX_MEMORY", fallback);
+    return new MemoryLimit{{bytes},
+                           {bytes == fallback ? origin : "HEED_MAX_MEMORY"}};
+  }();
+  return *value;
 }
 } // namespace
 
-uint64_t limits::memoryLimit() { return limit().load(); }
-void limits::setMemoryLimit(uint64_t bytes) { limit().store(bytes); }
+uint64_t limits::memoryLimit() { return limit().bytes.load(); }
+const char *limits::memoryLimitOrigin() { return limit().origin.load(); }
+void limits::setMemoryLimit(uint64_t bytes) {
+  limit().bytes.store(bytes);
+  limit().origin.store("HEED_MAX_MEMORY");
+}
 
 llvm::Error limits::checkTensorSize(const std::vector<int64_t> &shape,
                                     uint64_t bytesPerElement,
@@ -51,7 +87,8 @@ llvm::Error limits::checkTensorSize(const std::vector<int64_t> &shape,
   if (bytes > memoryLimit())
     return fail("shape " + rt::shapeToString(shape) + " needs " +
                 llvm::Twine(bytes) + " bytes, above the memory limit of " +
-                llvm::Twine(memoryLimit()) + " bytes (HEED_MAX_MEMORY)");
+                llvm::Twine(memoryLimit()) + " bytes (" + memoryLimitOrigin() +
+                ")");
   return llvm::Error::success();
 }
 

@@ -44,11 +44,16 @@ constexpr uint64_t kMaxArchiveMembers = 1 << 16;
 
 /// The cap on the bytes of tensors the runtime allocates: each tensor read
 /// from a file (before its data is allocated or inflated), and a run's
-/// outputs together (before any is allocated). 16 GiB unless
-/// HEED_MAX_MEMORY (bytes, or with a K/M/G/T suffix; runtime/Environment.h) or
-/// setMemoryLimit says otherwise. Compiled code's own temporaries are bounded
-/// per tensor by kMaxTensorElements (checked by Sema on static shapes).
+/// outputs together (before any is allocated). 16 GiB, or the machine's
+/// memory or its container's limit (CgroupLimits.h) where that is less,
+/// unless HEED_MAX_MEMORY (bytes, or with a K/M/G/T suffix;
+/// runtime/Environment.h) or setMemoryLimit says otherwise. Compiled code's own
+/// temporaries are bounded per tensor by kMaxTensorElements (checked by Sema on
+/// static shapes).
 uint64_t memoryLimit();
+/// Where memoryLimit() comes from, for errors: "HEED_MAX_MEMORY", or the
+/// machine's memory or the container's limit that lowered the default.
+const char *memoryLimitOrigin();
 void setMemoryLimit(uint64_t bytes);
 
 /// An error unless a tensor of `shape` is within the element and rank

@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ThreadPool.h"
-#include "runtime/CpuQuota.h"
+#include "runtime/CgroupLimits.h"
 #include "runtime/Environment.h"
 
 #include <dlfcn.h>

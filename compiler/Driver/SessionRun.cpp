@@ -155,7 +155,8 @@ Session::outputShapes(const rt::NamedTensors &inputs) const {
                   Twine(outputBytes) +
                   " bytes or more, above the memory "
                   "limit of " +
-                  Twine(limits::memoryLimit()) + " bytes (HEED_MAX_MEMORY)");
+                  Twine(limits::memoryLimit()) + " bytes (" +
+                  limits::memoryLimitOrigin() + ")");
     shapes.push_back(std::move(shape));
   }
   return shapes;

@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ThreadPool.h"
-#include "runtime/CpuQuota.h"
+#include "runtime/CgroupLimits.h"
 
 #include <gtest/gtest.h>
 
@@ -60,9 +60,9 @@ TEST(ThreadPool, ThreadsLeftFreeByOtherProcesses) {
   EXPECT_EQ(threadsToUse(0, 4, 1), 1u);
 }
 
-// A container's CPU limit, as cgroup v2 and v1 write it: rounded up, none
-// when unlimited or malformed.
-TEST(CpuQuota, CpusFromCgroupFiles) {
+// A container's CPU and memory limits, as cgroup v2 and v1 write them:
+// CPUs rounded up, none when unlimited or malformed.
+TEST(CgroupLimits, FromCgroupFiles) {
   EXPECT_EQ(cpusFromCpuMax("200000 100000\n"), 2u);
   EXPECT_EQ(cpusFromCpuMax("150000 100000"), 2u);
   EXPECT_EQ(cpusFromCpuMax("50000 100000"), 1u);
@@ -73,6 +73,11 @@ TEST(CpuQuota, CpusFromCgroupFiles) {
   EXPECT_EQ(cpusFromQuota("-1\n", "100000\n"), std::nullopt);
   EXPECT_EQ(cpusFromQuota("100000", "0"), std::nullopt);
   EXPECT_EQ(cpusFromQuota("x", "100000"), std::nullopt);
+  EXPECT_EQ(bytesFromMemoryLimit("4294967296\n"), uint64_t(4) << 30);
+  EXPECT_EQ(bytesFromMemoryLimit("max\n"), std::nullopt);
+  EXPECT_EQ(bytesFromMemoryLimit("9223372036854771712\n"), std::nullopt);
+  EXPECT_EQ(bytesFromMemoryLimit("0"), std::nullopt);
+  EXPECT_EQ(bytesFromMemoryLimit("lots"), std::nullopt);
   // The cores Heed takes by default never exceed this machine's limit.
   if (auto limit = cgroupCpuLimit())
     EXPECT_LE(availableCores(), *limit);
