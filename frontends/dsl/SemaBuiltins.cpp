@@ -9,7 +9,9 @@
 #include "frontends/dsl/IdRanges.h"
 #include "frontends/dsl/IntegerValues.h"
 #include "frontends/dsl/SemaImpl.h"
+#include "runtime/Limits.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace heed::dsl;
@@ -521,5 +523,9 @@ std::optional<int64_t> Sema::stepsBeforeEnd(const Expr &x,
   auto c = evalNumber(*x.args[1], /*quiet=*/true);
   if (!c || std::floor(*c) != *c)
     return std::nullopt;
-  return *back + int64_t(x.op == '-' ? *c : -*c);
+  // Past any dimension, an offset only has to stay out of range (1e52
+  // does not convert to int64).
+  double limit = double(heed::limits::kMaxDimension) + 1;
+  double steps = std::clamp(x.op == '-' ? *c : -*c, -limit, limit);
+  return *back + int64_t(steps);
 }
