@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Environment.h"
+#include "runtime/Numbers.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
@@ -67,15 +68,10 @@ double env::number(const char *name, double min, double max, double otherwise) {
   auto value = text(name);
   if (!value)
     return otherwise;
-  double x;
-  if (!StringRef(*value).trim().getAsDouble(x) && std::isfinite(x) &&
-      x >= min && x <= max)
-    return x;
-  auto shown = [](double x) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", x);
-    return std::string(text);
-  };
+  auto x = parseDouble(*value);
+  if (x && std::isfinite(*x) && *x >= min && *x <= max)
+    return *x;
+  auto shown = [](double x) { return formatDouble(x); };
   warn(name, *value, "a number in [" + shown(min) + ", " + shown(max) + "]",
        shown(otherwise));
   return otherwise;

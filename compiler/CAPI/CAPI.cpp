@@ -10,6 +10,7 @@
 
 #include "compiler/Driver/Session.h"
 #include "runtime/Limits.h"
+#include "runtime/Numbers.h"
 #include "runtime/TensorFile.h"
 
 #include "llvm/Support/Format.h"
@@ -62,8 +63,8 @@ dsl::ParamOverrides paramMap(size_t n, const char *const *names,
       error = "parameter name " + std::to_string(i) + " is NULL";
       return params;
     }
-    params[names[i]] =
-        llvm::formatv("{0}", llvm::format("%.17g", values[i])).str();
+    // Text that reads back as the same double in any locale.
+    params[names[i]] = rt::formatDouble(values[i]);
   }
   return params;
 }

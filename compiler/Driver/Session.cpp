@@ -15,6 +15,7 @@
 #include "frontends/dsl/Sema.h"
 #include "runtime/ByteOrderMark.h"
 #include "runtime/Limits.h"
+#include "runtime/Numbers.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/MgpuRuntime.h"
@@ -121,12 +122,9 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
   std::vector<std::string> given;
   // Numbers in one spelling (3 and 3.0 are one model), words as given.
   for (auto &param : params) {
-    double number;
     llvm::StringRef text = llvm::StringRef(param.getValue()).trim();
-    std::string value =
-        text.getAsDouble(number)
-            ? text.str()
-            : llvm::formatv("{0}", llvm::format("%.17g", number)).str();
+    auto number = rt::parseDouble(text);
+    std::string value = number ? rt::formatDouble(*number) : text.str();
     given.push_back(param.getKey().str() + "=" + value);
   }
   llvm::sort(given);

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/dsl/ParserImpl.h"
+#include "runtime/Numbers.h"
 
 using namespace heed::dsl;
 using namespace heed::dsl::parser;
@@ -108,7 +109,8 @@ std::unique_ptr<Expr> Parser::parsePrimary() {
   case Tok::Float: {
     auto num = std::make_unique<Expr>(Expr::Kind::Number, loc);
     num->isInt = tok.is(Tok::Int);
-    num->number = std::strtod(tok.text.str().c_str(), nullptr);
+    // The lexer took digits, '.' and an exponent: always a number.
+    num->number = rt::parseDouble(tok.text).value_or(0.0);
     consume();
     return num;
   }

@@ -12,6 +12,7 @@
 #include "frontends/dsl/IntegerValues.h"
 #include "frontends/dsl/SemaImpl.h"
 #include "runtime/Limits.h"
+#include "runtime/Numbers.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -102,11 +103,10 @@ bool Sema::defineParam(Param &p) {
   }
   std::optional<double> v;
   if (text) {
-    double parsed;
-    if (llvm::StringRef(*text).getAsDouble(parsed))
+    v = rt::parseDouble(*text);
+    if (!v)
       return error(p.loc, "--param " + p.name + "=" + *text + ": '" + p.name +
                               "' takes a number, not '" + *text + "'");
-    v = parsed;
   } else {
     v = evalNumber(*p.value);
   }

@@ -261,6 +261,35 @@ def test_pytorch_state_dict():
 # --- Bad input: a heed.Error with Heed's message, never a crash ------------
 
 
+def test_numbers_whatever_the_locale(tmp_path):
+    """A program that sets a locale whose decimal point is a comma
+    (setlocale(LC_ALL, "") under de_DE) reads the same model: strtod read
+    "0.5" as 0, and the parameter 2.5 went to the model as "2,5"."""
+    import shutil
+    import subprocess
+    import sys
+    if not shutil.which("localedef"):
+        pytest.skip("no localedef to make a de_DE locale")
+    made = subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8",
+                           str(tmp_path / "de_DE.UTF-8")], capture_output=True)
+    if not (tmp_path / "de_DE.UTF-8").exists():
+        pytest.skip("localedef could not make de_DE: %s" % made.stderr[-200:])
+    script = """
+import locale, numpy as np, heed
+locale.setlocale(locale.LC_ALL, "de_DE.UTF-8")
+assert locale.localeconv()["decimal_point"] == ","
+m = heed.load_source("model m(S = 1.5)\\ninput x: [B, 4]\\n"
+                     "output y = x * 0.5 + 0.25 + S * 1e-1\\n", params={"S": 2.5})
+print(m(x=np.ones((1, 4), np.float32))["y"][0, 0])
+"""
+    env = dict(os.environ, LOCPATH=str(tmp_path),
+               PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", script], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == pytest.approx(1.0, abs=1e-6)
+
+
 def test_model_with_errors():
     with pytest.raises(heed.Error, match=r"bad\.heed:3:1: error: expected ',' or '\]'"):
         heed.load_source("model bad\ninput x: [B, nope_dim\n", name="bad.heed")
