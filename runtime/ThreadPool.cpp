@@ -9,6 +9,7 @@
 #include "runtime/Environment.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 #if defined(__x86_64__)
@@ -152,7 +154,34 @@ void ThreadPool::runItems(Job &job) {
 
 ThreadPool &ThreadPool::shared() {
   static ThreadPool pool;
+  static const bool forkHandlers = [] {
+    pthread_atfork(beforeFork, afterForkInParent, afterForkInChild);
+    return true;
+  }();
+  (void)forkHandlers;
   return pool;
+}
+
+// A fork copies the pool but none of its workers (a child process has the
+// forking thread alone). Held across the fork, the pool's lock cannot be
+// copied while another thread holds it; the child then forgets the
+// parent's workers, so that it starts its own when it needs them and its
+// exit does not wait for threads it never had (it hung there: a server
+// that forks its workers after loading a model, Python's os.fork).
+void ThreadPool::beforeFork() { shared().lock.lock(); }
+
+void ThreadPool::afterForkInParent() { shared().lock.unlock(); }
+
+void ThreadPool::afterForkInChild() {
+  ThreadPool &pool = shared();
+  // Joining or detaching a thread of another process is undefined: their
+  // handles are left, never destroyed.
+  new std::vector<std::thread>(std::move(pool.workers));
+  pool.workers.clear();
+  pool.queue.clear(); // the parent's callers' jobs
+  // The parent's workers may have been waiting on it.
+  new (&pool.wake) std::condition_variable();
+  pool.lock.unlock();
 }
 
 void ThreadPool::ensureWorkers(unsigned count) {

@@ -90,6 +90,9 @@ public:
 private:
   struct Job;
   void ensureWorkers(unsigned count);
+  static void beforeFork();
+  static void afterForkInParent();
+  static void afterForkInChild();
   void workerLoop();
   static void runItems(Job &job);
 

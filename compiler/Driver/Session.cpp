@@ -139,7 +139,12 @@ Session::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
   session->setThreads(0);
   mlir::DialectRegistry registry;
   registerHeedDialects(registry);
-  session->context = std::make_unique<mlir::MLIRContext>(registry);
+  // No thread pool of MLIR's own: the pipeline took as long without it
+  // (nmt, mha_encoder, the date translator: 80-150 ms either way; the
+  // LLVM half compiles on rt::ThreadPool), and a process that forks after
+  // a compile hung at exit destroying a pool whose threads it never had.
+  session->context = std::make_unique<mlir::MLIRContext>(
+      registry, mlir::MLIRContext::Threading::DISABLED);
   session->context->loadAllAvailableDialects();
   // Counts error diagnostics for runPipeline; failure() passes each on to
   // the default printer. Registered once here, never per compile: MLIR's

@@ -261,6 +261,42 @@ def test_pytorch_state_dict():
 # --- Bad input: a heed.Error with Heed's message, never a crash ------------
 
 
+def test_fork_after_running():
+    """A process that forks after its models ran and compiled (a server's
+    workers forked after loading, os.fork): the child runs them, compiles
+    a new shape, and exits. The child hung at exit joining the parent's
+    worker threads (Heed's pool, MLIR's), none of which it has."""
+    import subprocess
+    import sys
+    script = """
+import os, sys, time, numpy as np, heed
+ex = sys.argv[1]
+m = heed.load(ex + "/nmt/model.heed", weights=ex + "/nmt/weights.safetensors")
+big = np.tile(np.load(ex + "/nmt/source.npy"), (16, 1))
+want = m(source=big)["tokens"]
+pid = os.fork()
+if pid == 0:
+    ok = bool((m(source=big)["tokens"] == want).all())
+    ok &= bool((m(source=big[:24])["tokens"] == want[:24]).all())  # compiled here
+    sys.exit(0 if ok else 3)
+for _ in range(120):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        print("child", os.waitstatus_to_exitcode(status))
+        sys.exit(0)
+    time.sleep(0.25)
+os.kill(pid, 9)
+print("child hung")
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
+               HEED_CACHE="0",          # compile in this process
+               HEED_LOAD_AWARE="0")     # workers even on a busy machine
+    out = subprocess.run([sys.executable, "-c", script, EX], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "child 0"
+
+
 def test_numbers_whatever_the_locale(tmp_path):
     """A program that sets a locale whose decimal point is a comma
     (setlocale(LC_ALL, "") under de_DE) reads the same model: strtod read
