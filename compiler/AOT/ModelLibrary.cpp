@@ -240,8 +240,12 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
   }
 
   llvm::SmallString<128> scratch;
-  if (auto ec = llvm::sys::fs::createUniqueDirectory("heed-aot", scratch))
-    return fail("cannot make a temporary directory: " + ec.message());
+  if (auto ec = llvm::sys::fs::createUniqueDirectory("heed-aot", scratch)) {
+    llvm::SmallString<128> tmp;
+    llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, tmp);
+    return fail("cannot make a temporary directory in " + tmp +
+                " (TMPDIR): " + ec.message());
+  }
   std::string dir = scratch.str().str();
   llvm::scope_exit cleanup([&] { llvm::sys::fs::remove_directories(dir); });
 
