@@ -205,6 +205,14 @@ aot::emitModelLibrary(Session &session, const llvm::StringMap<int64_t> &dims,
                 "names and layouts only (docs/weights.md)");
   if (options.outputPath.empty() || options.outputPath == "-")
     return fail("--emit=obj|shared needs an output file (-o)");
+  // The library's symbols are the model's name and a suffix; the glue's
+  // own (heed_weights) and the runtime's (heed_rt_last_error) would clash.
+  if (model.name == "heed" ||
+      llvm::StringRef(model.name).starts_with("heed_rt"))
+    return fail("--emit=obj|shared: a model library's symbols start with the "
+                "model's name, and 'heed' and names starting with 'heed_rt' "
+                "are Heed's own: rename model '" +
+                model.name + "'");
 
   // What the library's glue needs to know, in the model function's
   // argument order: inputs, weights, prepared weights, outputs.
