@@ -5,6 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Report.h"
+#include "runtime/TensorFile.h"
+
+#include "llvm/ADT/STLExtras.h"
 
 #include "llvm/Support/Format.h"
 
@@ -97,4 +100,59 @@ void heed::printMeanBars(llvm::raw_ostream &os, const std::string &name,
     os << llvm::format("  %3lld ", (long long)c) << llvm::format("%8.4f ", mean[c])
        << std::string(len, '#') << "\n";
   }
+}
+
+llvm::Expected<int64_t> heed::expectOutputs(llvm::raw_ostream &os,
+                                            llvm::StringRef spec,
+                                            const rt::NamedTensors &outputs,
+                                            double atol, double rtol) {
+  auto fail = [](const llvm::Twine &msg) -> llvm::Error {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  };
+  int64_t outside = 0;
+  // OUTPUT=FILE: FILE's one tensor, or its tensor named OUTPUT; FILE
+  // alone: every output FILE has a tensor for, by name.
+  auto [name, file] = spec.split('=');
+  bool everyOutput = file.empty();
+  if (everyOutput)
+    std::swap(name, file);
+  if (!everyOutput &&
+      !llvm::any_of(outputs, [&](auto &o) { return o.first == name; }))
+    return fail("--expect names no output called '" + name + "'");
+  auto ref = rt::loadTensorFile(file.str());
+  if (!ref)
+    return ref.takeError();
+  auto find = [&](llvm::StringRef n) -> const rt::Tensor * {
+    for (auto &[refName, t] : *ref)
+      if (refName == n)
+        return &t;
+    return nullptr;
+  };
+  std::string held;
+  for (auto &[refName, t] : *ref)
+    held += (held.empty() ? "" : ", ") + refName;
+  int compared = 0;
+  for (auto &[outName, got] : outputs) {
+    if (!everyOutput && outName != name)
+      continue;
+    const rt::Tensor *want = find(outName);
+    if (!want && !everyOutput && ref->size() == 1)
+      want = &ref->front().second;
+    if (!want) {
+      if (everyOutput)
+        continue;
+      return fail(file + " has no tensor '" + outName + "' (it holds " + held +
+                  ")");
+    }
+    if (want->shape() != got.shape())
+      return fail(file + ": the reference for output '" + outName +
+                  "' has shape " + rt::shapeToString(want->shape()) +
+                  ", the output " + rt::shapeToString(got.shape()));
+    outside += printComparison(os, outName, got, *want, atol, rtol);
+    ++compared;
+  }
+  if (!compared)
+    return fail(file + " has no tensor named after an output (it holds " +
+                held + ")");
+  return outside;
 }

@@ -1,7 +1,7 @@
 //===- Report.h - Human-readable tensor output ------------------*- C++ -*-===//
 //
 // Part of Heed. What `heed run` prints: a summary per output, predictions
-// next to reference values, and terminal bar charts.
+// next to reference values (--expect), and terminal bar charts.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +9,9 @@
 #define HEED_TOOLS_HEED_REPORT_H
 
 #include "runtime/Tensor.h"
+#include "runtime/TensorFile.h"
+
+#include "llvm/Support/Error.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -23,6 +26,14 @@ void printTensorSummary(llvm::raw_ostream &os, const std::string &name,
 int64_t printComparison(llvm::raw_ostream &os, const std::string &name,
                         const rt::Tensor &got, const rt::Tensor &expected,
                         double atol, double rtol);
+/// --expect SPEC: `OUTPUT=FILE` compares OUTPUT with FILE's one tensor or
+/// its tensor named OUTPUT, `FILE` alone every output FILE has a tensor of
+/// the same name for (printComparison each); the elements outside the
+/// tolerance, or an error (no such output or tensor, another shape).
+llvm::Expected<int64_t> expectOutputs(llvm::raw_ostream &os,
+                                      llvm::StringRef spec,
+                                      const rt::NamedTensors &outputs,
+                                      double atol, double rtol);
 /// Mean over every axis but the last, one labelled bar per last-axis index.
 void printMeanBars(llvm::raw_ostream &os, const std::string &name,
                    const rt::Tensor &t);

@@ -469,51 +469,11 @@ int runCommand() {
     printTensorSummary(llvm::outs(), name, t);
   int64_t mismatches = 0;
   for (const std::string &spec : expects) {
-    // OUTPUT=FILE: FILE's one tensor, or its tensor named OUTPUT; FILE
-    // alone: every output FILE has a tensor for, by name.
-    auto [name, file] = llvm::StringRef(spec).split('=');
-    bool everyOutput = file.empty();
-    if (everyOutput)
-      std::swap(name, file);
-    if (!everyOutput &&
-        !llvm::any_of(*outputs, [&](auto &o) { return o.first == name; }))
-      return failWith("--expect names no output called '" + name + "'");
-    auto ref = rt::loadTensorFile(file.str());
-    if (!ref)
-      return failWith(ref.takeError());
-    auto find = [&](llvm::StringRef n) -> const rt::Tensor * {
-      for (auto &[refName, t] : *ref)
-        if (refName == n)
-          return &t;
-      return nullptr;
-    };
-    std::string held;
-    for (auto &[refName, t] : *ref)
-      held += (held.empty() ? "" : ", ") + refName;
-    int compared = 0;
-    for (auto &[outName, got] : *outputs) {
-      if (!everyOutput && outName != name)
-        continue;
-      const rt::Tensor *want = find(outName);
-      if (!want && !everyOutput && ref->size() == 1)
-        want = &ref->front().second;
-      if (!want) {
-        if (everyOutput)
-          continue;
-        return failWith(file + " has no tensor '" + outName + "' (it holds " +
-                        held + ")");
-      }
-      if (want->shape() != got.shape())
-        return failWith(file + ": the reference for output '" + outName +
-                        "' has shape " + rt::shapeToString(want->shape()) +
-                        ", the output " + rt::shapeToString(got.shape()));
-      mismatches += printComparison(llvm::outs(), outName, got, *want,
-                                    expectAtol, expectRtol);
-      ++compared;
-    }
-    if (!compared)
-      return failWith(file + " has no tensor named after an output (it holds " +
-                      held + ")");
+    auto outside =
+        expectOutputs(llvm::outs(), spec, *outputs, expectAtol, expectRtol);
+    if (!outside)
+      return failWith(outside.takeError());
+    mismatches += *outside;
   }
   for (const std::string &name : bars) {
     const rt::Tensor *got = nullptr;
