@@ -117,6 +117,10 @@ int benchCommand() {
       return failWith(r.takeError());
     double one = std::chrono::duration<double>(clock::now() - t0).count();
     n = unsigned(std::clamp(1.0 / std::max(one, 1e-7), 10.0, 100000.0));
+    // A long bench says so before it goes quiet (--iterations sets n).
+    if (n * one > 10)
+      llvm::errs() << "heed bench: timing " << n << " runs of about "
+                   << llvm::format("%.1f", one) << " s each\n";
   }
   // On a GPU, CUDA events time each run on the device.
   std::unique_ptr<rt::cuda::DeviceTimer> deviceTimer;
