@@ -648,7 +648,10 @@ def OutlineWeightPreparation : Pass<"heed-outline-weight-preparation",
     takes the weights and returns the values the model still needs. The
     model function takes those as new arguments (`heed.prepared`), so the
     runtime computes them once when weights are bound, not on every call.
-    The model function records the new function in `heed.prepare`; the
+    An op that would expand the weights it reads into a much larger tensor
+    (more than 4096 elements and 4 times its largest weight operand: a
+    bias broadcast over the batch rows) stays in the model, as large as
+    the layer's output. The model function records the new function in `heed.prepare`; the
     new one is marked `heed.weight_preparation` (later passes keep its
     copies as plain loops) and LLVM `minsize`/`optsize` (no unrolling or
     vectorization: it runs once, its compile time counts more).
