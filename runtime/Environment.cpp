@@ -71,9 +71,9 @@ double env::number(const char *name, double min, double max, double otherwise) {
   auto x = parseDouble(*value);
   if (x && std::isfinite(*x) && *x >= min && *x <= max)
     return *x;
-  auto shown = [](double x) { return formatDouble(x); };
-  warn(name, *value, "a number in [" + shown(min) + ", " + shown(max) + "]",
-       shown(otherwise));
+  warn(name, *value,
+       "a number in [" + formatDouble(min) + ", " + formatDouble(max) + "]",
+       formatDouble(otherwise));
   return otherwise;
 }
 

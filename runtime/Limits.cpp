@@ -46,14 +46,15 @@ struct MemoryLimit {
 };
 
 MemoryLimit &limit() {
-  static MemoryLimit *value = [] {
+  static MemoryLimit value = [] {
     const char *origin = nullptr;
     uint64_t fallback = defaultMemoryLimit(origin);
     uint64_t bytes = rt::env::bytes("HEED_MAX_MEMORY", fallback);
-    return new MemoryLimit{{bytes},
-                           {bytes == fallback ? origin : "HEED_MAX_MEMORY"}};
+    if (std::getenv("HEED_MAX_MEMORY"))
+      origin = "HEED_MAX_MEMORY";
+    return MemoryLimit{{bytes}, {origin}};
   }();
-  return *value;
+  return value;
 }
 } // namespace
 
