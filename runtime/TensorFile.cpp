@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/TensorFile.h"
+#include "runtime/Hdf5Weights.h"
 #include "runtime/Npy.h"
 #include "runtime/Npz.h"
 #include "runtime/Safetensors.h"
@@ -21,12 +22,23 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
   // torch.save's archives go by several names (.pt, .pth, Hugging Face's
   // pytorch_model.bin, Lightning's .ckpt).
   bool torch = ext == ".pt" || ext == ".pth" || ext == ".bin" || ext == ".ckpt";
-  if (ext != ".npy" && ext != ".npz" && ext != ".safetensors" && !torch)
+  // Keras' HDF5 files (model.save_weights, model.save, ModelCheckpoint).
+  bool hdf5 = ext == ".h5" || ext == ".hdf5";
+  if (ext == ".keras")
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        path +
+            ": Keras 3 .keras archives are not read yet (their weights "
+            "are named by index); save the weights as .npz named "
+            "LAYER.VARIABLE, or from Keras 2 with model.save_weights(\"w.h5\") "
+            "(docs/weights.md)");
+  if (ext != ".npy" && ext != ".npz" && ext != ".safetensors" && !torch &&
+      !hdf5)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         path + ": unknown tensor file type '" + ext.str() +
-            "' (expected .npy, .npz, .safetensors, or a PyTorch checkpoint: "
-            ".pt, .pth, .bin or .ckpt)");
+            "' (expected .npy, .npz, .safetensors, Keras' .h5 or .hdf5, or a "
+            "PyTorch checkpoint: .pt, .pth, .bin or .ckpt)");
   auto bytes = readFileBytes(path);
   if (!bytes)
     return bytes.takeError();
@@ -37,6 +49,8 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
     return parseSafetensors(data, path, values);
   if (torch)
     return parseTorchCheckpoint(data, path, values);
+  if (hdf5)
+    return parseHdf5Weights(data, path, values);
   auto t = parseNpy(data, path, values);
   if (!t)
     return t.takeError();

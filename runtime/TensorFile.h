@@ -1,7 +1,7 @@
 //===- TensorFile.h - Load tensors from any supported file ------*- C++ -*-===//
 //
-// Part of Heed. `.npy` (one tensor, named after the file), `.npz` and
-// `.safetensors`, chosen by extension.
+// Part of Heed. `.npy` (one tensor, named after the file), `.npz`,
+// `.safetensors`, PyTorch checkpoints and HDF5 (Keras), chosen by extension.
 //
 //===----------------------------------------------------------------------===//
 

@@ -18,6 +18,8 @@ packages=(
   clang-22 libclang-rt-22-dev
   # Reference implementations and benchmarks (never a runtime dependency).
   python3-torch python3-numpy libopenblas0-pthread
+  # HDF5 files as Keras writes them (h5py, libhdf5), for the .h5 reader's tests.
+  python3-h5py
   # The Python package (compiler/Bindings/Python) and its tests.
   pybind11-dev python3-dev python3-pytest
 )

@@ -192,10 +192,23 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
       return converted.takeError();
     tensors = std::move(*converted);
   }
+  // Keras names (`dense.kernel`, `.h5` files) given to a PyTorch-layout
+  // model: say what the model lacks.
+  bool kerasNames = false;
+  for (auto &[name, t] : tensors)
+    kerasNames |= llvm::StringRef(name).ends_with(".kernel") ||
+                  llvm::StringRef(name).ends_with(".recurrent_kernel");
   auto bound = rt::bindWeights(expectedWeights(), std::move(tensors), source,
                                options, ignored);
-  if (!bound)
-    return bound.takeError();
+  if (!bound) {
+    if (!kerasNames)
+      return bound.takeError();
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::toString(bound.takeError()) +
+            "\n  (the file has Keras names and layouts (LAYER.kernel); a model "
+            "reads those when it says `weights keras`: docs/weights.md)");
+  }
   std::lock_guard<std::mutex> queue(bindQueue);
   std::unique_lock<std::shared_mutex> noRuns(bindLock);
   std::lock_guard<std::mutex> guard(cacheLock);

@@ -1,13 +1,15 @@
 //===- FuzzTensorFiles.cpp - libFuzzer harnesses for the tensor readers ---===//
 //
-// Part of Heed. One source, four harnesses: HEED_FUZZ_FORMAT selects the
-// reader (.npy, .npz, .safetensors or a torch.save checkpoint) at compile
-// time. Every input must give
+// Part of Heed. One source, five harnesses: HEED_FUZZ_FORMAT selects the
+// reader (.npy, .npz, .safetensors, a torch.save checkpoint or HDF5) at
+// compile time. Every input must give
 // tensors or an error, never a crash, a hang or an allocation beyond the
 // limits (runtime/Limits.h).
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Hdf5Weights.h"
+#include "runtime/Limits.h"
 #include "runtime/Npy.h"
 #include "runtime/Npz.h"
 #include "runtime/Safetensors.h"
@@ -50,6 +52,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     bytes = archive;
   }
   auto ts = parseTorchCheckpoint(bytes, "fuzz.pt", values);
+  if (!ts)
+    llvm::consumeError(ts.takeError());
+#elif HEED_FUZZ_FORMAT == 4
+  // A chunked dataset's size is bounded by the memory cap, not by the
+  // file (deflated chunks, chunks sharing their bytes): keep it under
+  // libFuzzer's RSS limit.
+  heed::limits::setMemoryLimit(uint64_t(256) << 20);
+  auto ts = parseHdf5Weights(bytes, "fuzz.h5", values);
   if (!ts)
     llvm::consumeError(ts.takeError());
 #else

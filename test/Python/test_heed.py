@@ -72,6 +72,29 @@ def test_date_translation(batch, threads):
     close(outs["attention"], cyclic(golden["attention"], batch))
 
 
+def test_keras_h5_weights(tmp_path):
+    """A Keras model's weights as model.save_weights("w.h5") writes them
+    (h5py), bound by path and again after other weights."""
+    import subprocess
+    import sys
+    ref = os.path.join(ROOT, "tools", "reference")
+    d = os.path.join(EX, "date_translation")
+    keras_layout = str(tmp_path / "date.safetensors")
+    h5 = str(tmp_path / "date.h5")
+    subprocess.run([sys.executable, os.path.join(ref, "to_keras_layout.py"),
+                    os.path.join(d, "weights.safetensors"), keras_layout], check=True)
+    subprocess.run([sys.executable, os.path.join(ref, "keras_h5.py"), keras_layout, h5],
+                   check=True)
+    model = os.path.join(ROOT, "test", "Integration", "Inputs", "date_translation_keras.heed")
+    m = heed.load(model, weights=h5)
+    golden = np.load(os.path.join(d, "golden.npz"))
+    ins = {n: cyclic(np.load(os.path.join(d, n + ".npy")), 3) for n in ["X", "s0", "c0"]}
+    close(m(**ins)["y"], cyclic(golden["y"], 3))
+    # A Keras file for a PyTorch-layout model: the error says what is wrong.
+    with pytest.raises(heed.Error, match="weights keras"):
+        heed.load(os.path.join(d, "model.heed"), weights=h5)
+
+
 def test_integer_ids():
     """Token ids as int64 (what numpy and PyTorch write) run like floats."""
     model, weights = example("nmt")

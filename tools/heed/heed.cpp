@@ -60,9 +60,9 @@ static cl::list<std::string>
                   cl::value_desc("NAME=VALUE"), cl::cat(modelCat));
 static cl::opt<std::string>
     weightsPath("weights",
-                cl::desc("weights (.safetensors, .npz, .npy, or a torch.save "
-                         "checkpoint: .pt, .pth, .bin, .ckpt), PyTorch "
-                         "state_dict names"),
+                cl::desc("weights (.safetensors, .npz, .npy, a torch.save "
+                         "checkpoint: .pt, .pth, .bin, .ckpt, or Keras' "
+                         ".h5), PyTorch state_dict names or Keras names"),
                 cl::value_desc("FILE"), cl::cat(modelCat));
 static cl::opt<std::string> weightsPrefix(
     "weights-prefix", cl::desc("strip PREFIX from the names of the weights "

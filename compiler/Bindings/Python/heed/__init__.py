@@ -167,7 +167,8 @@ class Model:
         self._threads = count
 
     def bind_weights(self, weights):
-        """Binds every weight: a .safetensors/.npz/.npy path, or a mapping
+        """Binds every weight: a path (.safetensors, .npz, .npy, a torch.save
+        checkpoint, Keras' .h5; docs/weights.md), or a mapping
         from PyTorch state_dict names to arrays or tensors (copied), such as
         `module.state_dict()` itself."""
         if isinstance(weights, (str, os.PathLike)):

@@ -1,0 +1,190 @@
+//===- Hdf5Weights.cpp - Weights from Keras and other HDF5 files ----------===//
+//
+// Part of Heed. Keras 2's layout (keras/saving/hdf5_format.py,
+// save_weights_to_hdf5_group): the root (or `model_weights`) has the
+// attribute `layer_names`, split into `layer_names0`, `layer_names1`, ...
+// when it would pass 64 KB; each layer's group has `weight_names`, the
+// paths of its datasets inside the group.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Hdf5Weights.h"
+#include "runtime/Hdf5File.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <map>
+#include <set>
+
+using namespace heed;
+using namespace heed::rt;
+using llvm::StringRef;
+
+static llvm::Error fail(const std::string &path, const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 path + ": " + msg);
+}
+
+/// An attribute Keras may have split into NAME0, NAME1, ...
+static llvm::Expected<std::optional<std::vector<std::string>>>
+kerasAttribute(const Hdf5File &file, const Hdf5File::Object &object,
+               StringRef name) {
+  auto whole = file.stringsAttribute(object, name);
+  if (!whole || *whole)
+    return whole;
+  std::optional<std::vector<std::string>> joined;
+  for (unsigned chunk = 0;; ++chunk) {
+    auto part =
+        file.stringsAttribute(object, name.str() + std::to_string(chunk));
+    if (!part)
+      return part.takeError();
+    if (!*part)
+      return joined;
+    if (!joined)
+      joined.emplace();
+    joined->insert(joined->end(), (*part)->begin(), (*part)->end());
+  }
+}
+
+/// Heed's name for the Keras weight `weight` of layer `layer`:
+/// `LAYER.[forward.|backward.]VARIABLE`.
+static std::string kerasWeightName(StringRef layer, StringRef weight) {
+  llvm::SmallVector<StringRef> parts;
+  weight.split(parts, '/', -1, /*KeepEmpty=*/false);
+  std::string direction;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (parts[i].starts_with("forward_"))
+      direction = "forward.";
+    else if (parts[i].starts_with("backward_"))
+      direction = "backward.";
+  }
+  StringRef variable = parts.empty() ? weight : parts.back();
+  // TensorFlow's variable names end in ":0" (the op's output index).
+  size_t colon = variable.rfind(':');
+  if (colon != StringRef::npos &&
+      llvm::all_of(variable.substr(colon + 1), llvm::isDigit))
+    variable = variable.take_front(colon);
+  return (layer + "." + direction + variable).str();
+}
+
+static llvm::Expected<NamedTensors>
+kerasWeights(const Hdf5File &file, const Hdf5File::Object &root,
+             const std::vector<std::string> &layers, const std::string &path,
+             ValueErrors values) {
+  NamedTensors out;
+  std::map<std::string, std::string> sourceOf; // Heed name -> dataset path
+  for (const std::string &layer : layers) {
+    auto group = file.find(root, layer);
+    if (!group)
+      return group.takeError();
+    if (!*group)
+      return fail(path, "Keras layer '" + layer +
+                            "' is listed in layer_names but has no group");
+    auto names = kerasAttribute(file, **group, "weight_names");
+    if (!names)
+      return names.takeError();
+    if (!*names)
+      return fail(path,
+                  "Keras layer '" + layer + "' has no weight_names attribute");
+    for (const std::string &weight : **names) {
+      auto dataset = file.find(**group, weight);
+      if (!dataset)
+        return dataset.takeError();
+      if (!*dataset)
+        return fail(path, "Keras weight '" + weight + "' of layer '" + layer +
+                              "' is listed in weight_names but not in the "
+                              "file");
+      std::string name = kerasWeightName(layer, weight);
+      auto [it, inserted] = sourceOf.emplace(name, (*dataset)->path);
+      if (!inserted)
+        return fail(path, "datasets '/" + it->second + "' and '/" +
+                              (*dataset)->path + "' would both be weight '" +
+                              name + "'");
+      auto tensor = file.readDataset(**dataset, values);
+      if (!tensor)
+        return tensor.takeError();
+      out.emplace_back(std::move(name), std::move(*tensor));
+    }
+  }
+  return out;
+}
+
+/// Every dataset below `group`, depth first in link order, named by its
+/// path with '.' for '/'.
+static llvm::Error plainWeights(const Hdf5File &file, const std::string &path,
+                                const Hdf5File::Object &group, unsigned depth,
+                                std::set<uint64_t> &visited, NamedTensors &out,
+                                ValueErrors values) {
+  if (depth > 64)
+    return fail(path, "groups nest deeper than 64 levels");
+  auto children = file.children(group);
+  if (!children)
+    return children.takeError();
+  for (const Hdf5File::Object &child : *children) {
+    auto isGroup = file.isGroup(child);
+    if (!isGroup)
+      return isGroup.takeError();
+    if (*isGroup) {
+      // A group linked twice (hard links) is read once.
+      if (visited.insert(child.address).second)
+        if (auto err = plainWeights(file, path, child, depth + 1, visited, out,
+                                    values))
+          return err;
+      continue;
+    }
+    auto tensor = file.readDataset(child, values);
+    if (!tensor)
+      return tensor.takeError();
+    std::string name = child.path;
+    std::replace(name.begin(), name.end(), '/', '.');
+    out.emplace_back(std::move(name), std::move(*tensor));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
+                                                        const std::string &path,
+                                                        ValueErrors values) {
+  auto file = Hdf5File::open(bytes, path);
+  if (!file)
+    return file.takeError();
+  Hdf5File::Object root = file->root();
+  // Keras 2: the weights at the root, or in model.save()'s `model_weights`
+  // (beside `optimizer_weights`, which is not read).
+  for (StringRef at : {"", "model_weights"}) {
+    std::optional<Hdf5File::Object> group = root;
+    if (!at.empty()) {
+      auto found = file->find(root, at);
+      if (!found)
+        return found.takeError();
+      group = *found;
+    }
+    if (!group)
+      continue;
+    auto layers = kerasAttribute(*file, *group, "layer_names");
+    if (!layers)
+      return layers.takeError();
+    if (*layers)
+      return kerasWeights(*file, *group, **layers, path, values);
+  }
+  NamedTensors out;
+  std::set<uint64_t> visited{root.address};
+  if (auto err = plainWeights(*file, path, root, 0, visited, out, values))
+    return std::move(err);
+  // Keras 3 names variables by their index in the layer
+  // (`layers/dense/vars/0`), which says nothing of which weight it is.
+  for (auto &[name, t] : out) {
+    llvm::SmallVector<StringRef> parts;
+    StringRef(name).split(parts, '.');
+    if (parts.size() >= 4 && parts.front() == "layers" &&
+        parts[parts.size() - 2] == "vars" &&
+        llvm::all_of(parts.back(), llvm::isDigit))
+      return fail(path, "this is a Keras 3 weights file (dataset '/" +
+                            llvm::join(parts, "/") +
+                            "': variables named by their index), which is "
+                            "not read yet; save the weights as .npz named "
+                            "LAYER.VARIABLE (docs/weights.md)");
+  }
+  return out;
+}

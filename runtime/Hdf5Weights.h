@@ -1,0 +1,29 @@
+//===- Hdf5Weights.h - Weights from Keras and other HDF5 files --*- C++ -*-===//
+//
+// Part of Heed. The tensors of an HDF5 weight file (.h5, .hdf5), named as
+// Heed's weights are:
+//  - Keras 2 (`model.save_weights("w.h5")`, and `model.save("m.h5")`'s
+//    `model_weights` group): the layers the attribute `layer_names` lists,
+//    each weight read from the path its layer's `weight_names` gives and
+//    named `LAYER.VARIABLE` (`dense/kernel:0` -> `dense.kernel`), with
+//    `forward.`/`backward.` for a Bidirectional layer's two directions
+//    (`bi/forward_lstm/lstm_cell/kernel:0` -> `bi.forward.kernel`);
+//  - any other file: every dataset, named by its path with '.' for '/'
+//    (`encoder/fc.weight` -> `encoder.fc.weight`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_RUNTIME_HDF5WEIGHTS_H
+#define HEED_RUNTIME_HDF5WEIGHTS_H
+
+#include "runtime/TensorFile.h"
+
+namespace heed::rt {
+
+llvm::Expected<NamedTensors>
+parseHdf5Weights(llvm::StringRef bytes, const std::string &path,
+                 ValueErrors values = ValueErrors::Report);
+
+} // namespace heed::rt
+
+#endif

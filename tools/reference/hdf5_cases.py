@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""Writes small HDF5 files, each with the .npz of the tensors Heed must read
+from it (numpy: names as docs/weights.md gives them, float32 values), for
+test/runtime/hdf5-cases.test, and as the seed corpus of fuzz-hdf5 (.ci/fuzz).
+h5py and libhdf5 write the HDF5 side, independently of Heed's reader.
+
+    /usr/bin/python3 tools/reference/hdf5_cases.py DIR
+
+Cases: Keras 2 weight files (save_weights; model.save's layout with
+layer_names split in two; names as variable-length strings; the 'latest'
+format), and plain files with every
+layout (contiguous, compact, chunked with deflate, shuffle and fletcher32),
+element type (float16/32/64, big-endian, int8 to int64, uint8, bool) and
+string attribute (fixed and variable length) the reader takes."""
+import argparse
+import os
+import sys
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from keras_h5 import write_keras  # noqa: E402
+
+
+def keras_cases(out, rng):
+    weights = {"dense.kernel": rng.standard_normal((3, 2)),
+               "dense.bias": rng.standard_normal(2),
+               "bi.forward.kernel": rng.standard_normal((2, 4)),
+               "bi.forward.recurrent_kernel": rng.standard_normal((1, 4)),
+               "bi.forward.bias": rng.standard_normal(4),
+               "bi.backward.kernel": rng.standard_normal((2, 4)),
+               "bi.backward.recurrent_kernel": rng.standard_normal((1, 4)),
+               "bi.backward.bias": rng.standard_normal(4)}
+    weights = {k: v.astype(np.float32) for k, v in weights.items()}
+    for name, flags, libver in [("keras", [], None),
+                                ("keras-model", ["full_model", "split_attributes"], None),
+                                ("keras-vlen", ["vlen_strings"], None),
+                                ("keras-latest", [], "latest")]:
+        args = argparse.Namespace(full_model=False, split_attributes=False,
+                                  vlen_strings=False)
+        for flag in flags:
+            setattr(args, flag, True)
+        with h5py.File(os.path.join(out, name + ".h5"), "w", libver=libver) as f:
+            write_keras(f, weights, args)
+        np.savez(os.path.join(out, name + ".npz"), **weights)
+
+
+def compact(f, name, array):
+    """A dataset whose data is in its layout message."""
+    plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    plist.set_layout(h5py.h5d.COMPACT)
+    space = h5py.h5s.create_simple(array.shape)
+    d = h5py.h5d.create(f.id, name.encode(), h5py.h5t.py_create(array.dtype),
+                        space, dcpl=plist)
+    d.write(h5py.h5s.ALL, h5py.h5s.ALL, array)
+
+
+def plain_cases(out, rng):
+    for name, libver in [("plain", None), ("plain-latest", "latest")]:
+        expected = {}
+        with h5py.File(os.path.join(out, name + ".h5"), "w", libver=libver) as f:
+            def put(path, array, **kwargs):
+                f.create_dataset(path, data=array, **kwargs)
+                expected[path.replace("/", ".")] = np.asarray(array, np.float32)
+            put("g/w", rng.standard_normal((3, 4)).astype("<f4"))
+            put("g/h/half", rng.standard_normal(3).astype("<f2"))
+            put("g/h/big", rng.standard_normal((2, 2)).astype(">f8"))
+            put("g/h/big32", rng.standard_normal(3).astype(">f4"))
+            for t in ("<i8", "<i4", "<i2", "i1", "u1", ">i4"):
+                put("ints/" + t.strip("<>") + ("be" if t[0] == ">" else ""),
+                    np.arange(-3, 3).astype(t) if t != "u1" else
+                    np.arange(250, 256).astype(t))
+            put("mask", np.array([True, False, True]))
+            put("scalar", np.float32(2.5))
+            put("empty", np.zeros((0, 3), np.float32))
+            if libver is None:
+                put("chunked", rng.standard_normal((9, 8)), compression="gzip",
+                    shuffle=True, fletcher32=True, chunks=(4, 3))
+                put("chunked1", rng.standard_normal(10).astype(np.float32),
+                    compression="gzip", chunks=(3,))
+            c = np.arange(4, dtype=np.int16)
+            compact(f, "compact", c)
+            expected["compact"] = c.astype(np.float32)
+            f.attrs["names"] = np.asarray([b"a", b"bc"])
+            f.attrs["text"] = "variable-length"
+        np.savez(os.path.join(out, name + ".npz"), **expected)
+
+
+def keras3_case(out, rng):
+    """Keras 3's .weights.h5 structure (variables by index): an error case,
+    so no .npz."""
+    with h5py.File(os.path.join(out, "keras3.h5"), "w") as f:
+        f.create_dataset("layers/dense/vars/0", data=rng.standard_normal((3, 2)))
+        f.create_dataset("layers/dense/vars/1", data=rng.standard_normal(2))
+        f.create_group("optimizer/vars")
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(0)
+    keras_cases(out, rng)
+    plain_cases(out, rng)
+    keras3_case(out, rng)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
