@@ -181,17 +181,137 @@ llvm::Expected<Tensor> materialize(const FoundTensor &found,
   return out;
 }
 
+/// The tensors found in a checkpoint's pickle, read from `storages`.
+llvm::Expected<NamedTensors> readTensors(const Value &root,
+                                         const Storages &storages,
+                                         const std::string &path,
+                                         ValueErrors values) {
+  std::vector<FoundTensor> found;
+  if (auto err = collect(root, "", 0, found, path))
+    return std::move(err);
+  if (found.empty())
+    return fail(path + ": the checkpoint holds no tensors in dicts or lists "
+                       "(save model.state_dict(), or a dict holding it)");
+  NamedTensors result;
+  for (const FoundTensor &f : found) {
+    auto t = materialize(f, storages, path, values);
+    if (!t)
+      return t.takeError();
+    result.emplace_back(f.name, std::move(*t));
+  }
+  return result;
+}
+
+/// torch.save's magic number (0x1950a86a20f9469cfc6c) as the first pickle
+/// of the format before PyTorch 1.6 writes it, after PROTO: LONG1 of 10
+/// bytes, STOP.
+constexpr char kLegacyMagic[] =
+    "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
+constexpr size_t kLegacyMagicSize = sizeof(kLegacyMagic) - 1;
+
+/// The format before PyTorch 1.6 (still written with
+/// `_use_new_zipfile_serialization=False`): pickles of the magic number,
+/// the format's version (1001) and the system's byte order; the object's
+/// pickle; a pickle of the list of its storages' keys; then each storage in
+/// that order: its element count (int64) and its bytes.
+llvm::Expected<NamedTensors> parseLegacyCheckpoint(StringRef bytes,
+                                                   const std::string &path,
+                                                   ValueErrors values) {
+  uint64_t pos = 2 + kLegacyMagicSize;
+  std::vector<std::unique_ptr<PickleMachine>> machines;
+  // The next pickle's value (its machine, which owns it, kept alive).
+  auto next = [&](const char *what) -> llvm::Expected<Value> {
+    machines.push_back(std::make_unique<PickleMachine>(
+        bytes.drop_front(pos), path + ": the pickle of " + what, pos));
+    auto v = machines.back()->run();
+    if (!v)
+      return v.takeError();
+    pos += machines.back()->end();
+    return *v;
+  };
+  auto version = next("the format's version");
+  if (!version)
+    return version.takeError();
+  if ((*version)->kind != Kind::Int || (*version)->integer != 1001)
+    return fail(path + ": a legacy PyTorch checkpoint of a format version "
+                       "other than 1001");
+  auto system = next("the system's sizes and byte order");
+  if (!system)
+    return system.takeError();
+  const std::vector<Value> &info = (*system)->items;
+  for (size_t i = 0; (*system)->kind == Kind::Dict && i + 1 < info.size();
+       i += 2)
+    if (info[i]->kind == Kind::String && info[i]->text == "little_endian" &&
+        !(info[i + 1]->kind == Kind::Bool && info[i + 1]->integer))
+      return fail(path + ": tensors stored big-endian (Heed reads "
+                         "little-endian checkpoints)");
+  auto root = next("the saved object");
+  if (!root)
+    return root.takeError();
+  const PickleMachine &objects = *machines.back();
+  auto keys = next("the storages' keys");
+  if (!keys)
+    return keys.takeError();
+  if ((*keys)->kind != Kind::List)
+    return fail(path + ": the storages' keys are not a list");
+  Storages storages;
+  for (const Value &key : (*keys)->items) {
+    if (key->kind != Kind::String)
+      return fail(path + ": a storage key that is not a string");
+    const Object *storage = nullptr;
+    for (const Value &s : objects.storages())
+      if (s->text == key->text)
+        storage = s;
+    if (!storage)
+      return fail(path + ": storage '" + key->text +
+                  "' is listed, but the saved object names no such storage");
+    std::optional<ElementType> type =
+        elementTypeFromTorchStorage(storage->type);
+    size_t elem = type                                      ? elementSize(*type)
+                  : storage->type == "ComplexFloatStorage"  ? 8
+                  : storage->type == "ComplexDoubleStorage" ? 16
+                                                            : 0;
+    if (!elem)
+      return fail(path + ": storage '" + key->text + "' is a " + storage->type +
+                  ", whose size Heed does not know");
+    if (bytes.size() - pos < 8)
+      return fail(path + ": the file ends before storage '" + key->text +
+                  "' (at byte offset " + Twine(pos) + ")");
+    uint64_t count = 0;
+    for (int i = 0; i < 8; ++i)
+      count |= uint64_t(uint8_t(bytes[pos + i])) << (8 * i);
+    pos += 8;
+    if (count > (bytes.size() - pos) / elem)
+      return fail(path + ": storage '" + key->text + "' of " + Twine(count) +
+                  " elements at byte offset " + Twine(pos) +
+                  " runs past the end of the file (" + Twine(bytes.size()) +
+                  " bytes)");
+    if (storages.count(key->text))
+      return fail(path + ": storage '" + key->text + "' is listed twice");
+    storages[key->text] = {bytes.substr(pos, count * elem), pos};
+    pos += count * elem;
+  }
+  return readTensors(*root, storages, path, values);
+}
+
 } // namespace
 
 llvm::Expected<NamedTensors>
 heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
                                ValueErrors values) {
   if (!bytes.starts_with("PK\x03\x04")) {
+    if (bytes.size() > 2 + kLegacyMagicSize && bytes[0] == '\x80' &&
+        bytes.substr(2, kLegacyMagicSize) ==
+            StringRef(kLegacyMagic, kLegacyMagicSize))
+      return parseLegacyCheckpoint(bytes, path, values);
     if (bytes.starts_with("\x80"))
-      return fail(path + ": a PyTorch checkpoint in the format before "
-                         "PyTorch 1.6 (or _use_new_zipfile_serialization="
-                         "False); Heed reads the zip format torch.save "
-                         "writes by default: load it and save it again");
+      return fail(path + ": a pickle, but not of torch.save (neither its zip "
+                         "archive nor the format before PyTorch 1.6 starts "
+                         "like this)");
+    if (bytes.size() > 262 && bytes.substr(257, 5) == "ustar")
+      return fail(path + ": a PyTorch checkpoint of the tar format (PyTorch "
+                         "before 0.4), which Heed does not read: load it "
+                         "and save it again");
     return fail(path + ": not a PyTorch checkpoint (torch.save writes a zip "
                        "archive; this file does not start like one)");
   }
@@ -251,18 +371,5 @@ heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
   auto root = machine.run();
   if (!root)
     return root.takeError();
-  std::vector<FoundTensor> found;
-  if (auto err = collect(*root, "", 0, found, path))
-    return std::move(err);
-  if (found.empty())
-    return fail(path + ": the checkpoint holds no tensors in dicts or lists "
-                       "(save model.state_dict(), or a dict holding it)");
-  NamedTensors result;
-  for (const FoundTensor &f : found) {
-    auto t = materialize(f, storagesByDir[prefix], path, values);
-    if (!t)
-      return t.takeError();
-    result.emplace_back(f.name, std::move(*t));
-  }
-  return result;
+  return readTensors(*root, storagesByDir[prefix], path, values);
 }

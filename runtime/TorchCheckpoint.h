@@ -11,7 +11,10 @@
 // saved), searched for tensors by attribute name as state_dict names them. The
 // tensors are named by their path through the dicts and lists
 // (`model.fc.weight` under a checkpoint's `model` key; `--weights-prefix
-// model.` strips it).
+// model.` strips it). The format before PyTorch 1.6 (and
+// `_use_new_zipfile_serialization=False`) is read too: the same pickle,
+// between pickles of the format's header and of its storages' keys, then
+// each storage's element count and bytes.
 //
 //===----------------------------------------------------------------------===//
 

@@ -98,12 +98,21 @@ llvm::Expected<Value> PickleMachine::reduce(const Value &callable,
 }
 
 llvm::Expected<Value> PickleMachine::persistentLoad(const Value &id) {
-  // ('storage', torch.FloatStorage, key, location, element count)
+  // ('storage', torch.FloatStorage, key, location, element count); the
+  // format before PyTorch 1.6 adds a view of another storage, or None.
   const std::vector<Value> &t = id->items;
-  if (id->kind != Kind::Tuple || t.size() != 5 || t[0]->kind != Kind::String ||
-      t[0]->text != "storage" || t[1]->kind != Kind::Global ||
-      t[2]->kind != Kind::String || t[4]->kind != Kind::Int ||
-      t[4]->integer < 0)
+  // That format also saves an nn.Module class as ('module', class, source
+  // file, source): the class, as any other class, makes opaque objects.
+  if (id->kind == Kind::Tuple && t.size() == 4 && t[0]->kind == Kind::String &&
+      t[0]->text == "module" && t[1]->kind == Kind::Global)
+    return t[1];
+  if (id->kind == Kind::Tuple && t.size() == 6 && t[5]->kind != Kind::None)
+    return error("a storage that is a view of another (a checkpoint of "
+                 "PyTorch before 0.4): load it and save it again");
+  if (id->kind != Kind::Tuple || t.size() < 5 || t.size() > 6 ||
+      t[0]->kind != Kind::String || t[0]->text != "storage" ||
+      t[1]->kind != Kind::Global || t[2]->kind != Kind::String ||
+      t[4]->kind != Kind::Int || t[4]->integer < 0)
     return error("a persistent id other than PyTorch's ('storage', type, "
                  "key, location, size)");
   Value s = make(Kind::Storage);
@@ -112,6 +121,7 @@ llvm::Expected<Value> PickleMachine::persistentLoad(const Value &id) {
   s->type = type.str();
   s->text = t[2]->text;
   s->integer = t[4]->integer;
+  loaded.push_back(s);
   return s;
 }
 
@@ -421,5 +431,6 @@ llvm::Expected<Value> PickleMachine::run() {
                        .str());
     }
   }
-  return fail(what + ": the pickle ends without STOP");
+  at = pos;
+  return error("the pickle ends without STOP");
 }

@@ -70,6 +70,11 @@ public:
       : in(bytes), what(std::move(what)), base(base) {}
   /// The value the pickle builds, valid while the machine lives.
   llvm::Expected<Value> run();
+  /// Where run() stopped: the offset in `bytes` after its STOP (the next
+  /// pickle of a file of several starts there).
+  size_t end() const { return pos; }
+  /// The storages the pickle's persistent ids named, in order.
+  const std::vector<Value> &storages() const { return loaded; }
 
 private:
   Value make(Kind kind) {
@@ -103,6 +108,7 @@ private:
   std::vector<size_t> marks;
   std::map<uint64_t, Value> memo;
   std::vector<std::unique_ptr<Object>> arena;
+  std::vector<Value> loaded;
 };
 
 } // namespace heed::rt::torch_pickle

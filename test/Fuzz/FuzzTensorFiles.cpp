@@ -41,9 +41,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #elif HEED_FUZZ_FORMAT == 3
   // An input that does not start like a zip archive is a pickle, put into
   // a valid archive beside storages 0 to 3, so that the pickle machine
-  // gets inputs the archive's CRC-32 would otherwise turn away.
+  // gets inputs the archive's CRC-32 would otherwise turn away; one that
+  // starts like the format before PyTorch 1.6 (PROTO, then the magic
+  // number's LONG1 of 10 bytes) is read as that.
   std::string archive;
-  if (!bytes.starts_with("PK")) {
+  bool legacy = bytes.size() > 4 && bytes.substr(2, 2) == "\x8a\x0a";
+  if (!bytes.starts_with("PK") && !legacy) {
     archive = storedZip({{"a/data.pkl", bytes.str()},
                          {"a/data/0", std::string(64, '\x01')},
                          {"a/data/1", std::string(64, '\x3f')},

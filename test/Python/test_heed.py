@@ -417,7 +417,7 @@ def test_integer_weights_and_batchnorm_counter():
     np.testing.assert_array_equal(got["y"], want["y"])
 
 
-def test_torch_checkpoint_file():
+def test_torch_checkpoint_file(tmp_path):
     """A torch.save checkpoint binds by path as the CLI reads it."""
     model, _ = example("dense_attention")
     ckpt = os.path.join(ROOT, "test", "Integration", "Inputs", "torch_checkpoints")
@@ -428,8 +428,14 @@ def test_torch_checkpoint_file():
     m = heed.load(model, weights=os.path.join(ckpt, "training.ckpt"),
                   weights_prefix="model.", ignore_extra_weights=True)
     close(m(x=x)["attention"], golden["attention"])
-    with pytest.raises(heed.Error, match=r"legacy\.pt: a PyTorch checkpoint in the format before"):
-        m.bind_weights(os.path.join(ckpt, "legacy.pt"))
+    # The format before PyTorch 1.6, and a file that is no checkpoint.
+    m.bind_weights(os.path.join(ckpt, "legacy_training.ckpt"))
+    close(m(x=x)["y"], golden["y"])
+    with pytest.raises(heed.Error, match=r"golden\.npz\.pt: not a PyTorch checkpoint"):
+        bad = os.path.join(str(tmp_path), "golden.npz.pt")
+        with open(bad, "wb") as f:
+            f.write(b"\x93NUMPY")
+        m.bind_weights(bad)
 
 
 def test_bad_inputs(dense_attention):

@@ -11,7 +11,11 @@ torch.save (for torch-checkpoints.test):
   double.pt          float64 weights (read as load_state_dict copies them)
   complex.pt         a complex64 bias (Heed reads no complex tensors)
   expanded.pt        a bias expanded from one element (a stride of 0)
-  legacy.pt          the format before PyTorch 1.6
+  legacy.pt          the format before PyTorch 1.6 (a state_dict); also
+                     legacy_training.ckpt, legacy_module.pth,
+                     legacy_views.pt and legacy_half.pt, the files above
+                     in that format (NVIDIA's Tacotron2 checkpoint, for
+                     one, is a training checkpoint of that format)
   script.pt          a TorchScript archive (torch.jit.save)
   golden_half.npz, golden_bf16.npz   PyTorch's outputs on X with the
                      weights rounded so
@@ -66,6 +70,12 @@ torch.save(dict(sd, **{"hidden.bias": sd["hidden.bias"].to(torch.complex64)}),
 torch.save(dict(sd, **{"hidden.bias": torch.full((1,), 0.5).expand(10)}),
            p("expanded.pt"))
 torch.save(sd, p("legacy.pt"), _use_new_zipfile_serialization=False)
+for name, obj in [("legacy_training.ckpt",
+                   {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "epoch": 3, "args": argparse.Namespace(lr=0.001)}),
+                  ("legacy_module.pth", model), ("legacy_views.pt", views),
+                  ("legacy_half.pt", {k: v.half() for k, v in sd.items()})]:
+    torch.save(obj, p(name), _use_new_zipfile_serialization=False)
 torch.jit.save(torch.jit.script(model), p("script.pt"))
 
 x = torch.from_numpy(np.load(x_path))
