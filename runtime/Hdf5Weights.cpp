@@ -172,8 +172,10 @@ llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
   std::set<uint64_t> visited{root.address};
   if (auto err = plainWeights(*file, path, root, 0, visited, out, values))
     return std::move(err);
-  // Keras 3 names variables by their index in the layer
-  // (`layers/dense/vars/0`), which says nothing of which weight it is.
+  // Keras 3 names a layer by its class and position among the model's
+  // layers, and a variable by its index in the layer
+  // (`layers/dense_1/vars/0`): nothing of the layer's name, nor of which
+  // weight it is.
   for (auto &[name, t] : out) {
     llvm::SmallVector<StringRef> parts;
     StringRef(name).split(parts, '.');
@@ -182,9 +184,10 @@ llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
         llvm::all_of(parts.back(), llvm::isDigit))
       return fail(path, "this is a Keras 3 weights file (dataset '/" +
                             llvm::join(parts, "/") +
-                            "': variables named by their index), which is "
-                            "not read yet; save the weights as .npz named "
-                            "LAYER.VARIABLE (docs/weights.md)");
+                            "': layers named by class and position, "
+                            "variables by index), which is not read yet; "
+                            "save the weights as .npz named LAYER.VARIABLE "
+                            "(docs/weights.md)");
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include "runtime/Npy.h"
 #include "runtime/Npz.h"
 #include "runtime/Safetensors.h"
+#include "runtime/ShardIndex.h"
 #include "runtime/TorchCheckpoint.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -19,6 +20,9 @@ using namespace heed::rt;
 llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
                                                       ValueErrors values) {
   llvm::StringRef ext = llvm::sys::path::extension(path);
+  // Hugging Face's sharded checkpoints: an index naming each weight's shard.
+  if (llvm::StringRef(path).ends_with(".index.json"))
+    return loadShardIndex(path, values);
   // torch.save's archives go by several names (.pt, .pth, Hugging Face's
   // pytorch_model.bin, Lightning's .ckpt).
   bool torch = ext == ".pt" || ext == ".pth" || ext == ".bin" || ext == ".ckpt";
@@ -28,8 +32,9 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         path +
-            ": Keras 3 .keras archives are not read yet (their weights "
-            "are named by index); save the weights as .npz named "
+            ": Keras 3 .keras archives are not read yet (their layers are "
+            "named by class and position, their weights by index); save "
+            "the weights as .npz named "
             "LAYER.VARIABLE, or from Keras 2 with model.save_weights(\"w.h5\") "
             "(docs/weights.md)");
   if (ext != ".npy" && ext != ".npz" && ext != ".safetensors" && !torch &&
@@ -37,7 +42,8 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         path + ": unknown tensor file type '" + ext.str() +
-            "' (expected .npy, .npz, .safetensors, Keras' .h5 or .hdf5, or a "
+            "' (expected .npy, .npz, .safetensors, Keras' .h5 or .hdf5, a "
+            "sharded checkpoint's .index.json, or a "
             "PyTorch checkpoint: .pt, .pth, .bin or .ckpt)");
   auto bytes = readFileBytes(path);
   if (!bytes)

@@ -61,8 +61,9 @@ static cl::list<std::string>
 static cl::opt<std::string>
     weightsPath("weights",
                 cl::desc("weights (.safetensors, .npz, .npy, a torch.save "
-                         "checkpoint: .pt, .pth, .bin, .ckpt, or Keras' "
-                         ".h5), PyTorch state_dict names or Keras names"),
+                         "checkpoint: .pt, .pth, .bin, .ckpt, Keras' .h5, "
+                         "or a sharded checkpoint's .index.json), PyTorch "
+                         "state_dict names or Keras names"),
                 cl::value_desc("FILE"), cl::cat(modelCat));
 static cl::opt<std::string> weightsPrefix(
     "weights-prefix", cl::desc("strip PREFIX from the names of the weights "
