@@ -31,11 +31,14 @@ struct Converter {
   rt::NamedTensors out;
   std::vector<std::string> problems;
   std::set<std::string> used;
+  /// Every Keras weight asked for, with its shape, in the model's order.
+  std::vector<rt::ExpectedWeight> asked;
 
   /// The Keras tensor `name` if it has `shape`, else records a problem.
   const rt::Tensor *take(const std::string &name, std::vector<int64_t> shape) {
     auto it = keras.find(name);
     used.insert(name);
+    asked.push_back({name, shape});
     if (it == keras.end()) {
       problems.push_back("missing Keras weight '" + name + "' " +
                          rt::shapeToString(shape));
@@ -104,12 +107,9 @@ struct Converter {
 
 } // namespace
 
-llvm::Expected<rt::NamedTensors>
-heed::convertKerasWeights(const dsl::Model &model, rt::NamedTensors keras,
-                          const std::string &source) {
-  Converter c;
-  for (auto &[name, t] : keras)
-    c.keras.emplace(name, std::move(t));
+/// Runs the conversion of `keras` for `model`: what it made and what it
+/// found missing or unused are in the converter.
+static void convert(Converter &c, const dsl::Model &model) {
   for (auto &layer : model.layers) {
     const std::string n = layer->name + ".";
     int64_t in = layer->inFeatures.value_or(0), u = layer->units;
@@ -173,6 +173,22 @@ heed::convertKerasWeights(const dsl::Model &model, rt::NamedTensors keras,
       break;
     }
   }
+}
+
+std::vector<rt::ExpectedWeight>
+heed::kerasWeightSpecs(const dsl::Model &model) {
+  Converter c;
+  convert(c, model);
+  return c.asked;
+}
+
+llvm::Expected<rt::NamedTensors>
+heed::convertKerasWeights(const dsl::Model &model, rt::NamedTensors keras,
+                          const std::string &source) {
+  Converter c;
+  for (auto &[name, t] : keras)
+    c.keras.emplace(name, std::move(t));
+  convert(c, model);
   for (auto &[name, t] : c.keras)
     if (!c.used.count(name))
       c.problems.push_back("unexpected Keras weight '" + name + "'");

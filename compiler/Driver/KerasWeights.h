@@ -11,6 +11,7 @@
 
 #include "frontends/dsl/AST.h"
 #include "runtime/TensorFile.h"
+#include "runtime/Weights.h"
 
 #include "llvm/Support/Error.h"
 
@@ -22,6 +23,9 @@ namespace heed {
 llvm::Expected<rt::NamedTensors> convertKerasWeights(const dsl::Model &model,
                                                      rt::NamedTensors keras,
                                                      const std::string &source);
+
+/// The Keras weights `model` reads (names and Keras shapes), in its order.
+std::vector<rt::ExpectedWeight> kerasWeightSpecs(const dsl::Model &model);
 
 } // namespace heed
 

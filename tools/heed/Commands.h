@@ -3,7 +3,7 @@
 // Part of Heed. The options more than one command reads (defined in
 // heed.cpp), the helpers every command uses, and the commands that live in
 // files of their own: heed.cpp (run and main), TextCommand.cpp (run on text),
-// Compile.cpp, Bench.cpp.
+// Compile.cpp, Bench.cpp, WeightsCommand.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,7 +19,7 @@
 
 namespace cl = llvm::cl;
 
-extern cl::opt<std::string> modelPath;
+extern cl::opt<std::string> modelPath, weightsPath;
 extern cl::list<std::string> dimBindings;
 extern cl::opt<std::string> emit, outFile, headerFile;
 extern cl::opt<int64_t> batch;
@@ -46,6 +46,8 @@ llvm::Expected<llvm::StringMap<int64_t>> parseDims(const dsl::Model &model,
 
 int compileCommand();
 int benchCommand();
+/// heed weights (WeightsCommand.cpp).
+int weightsCommand();
 /// heed run with --text or --text-file (TextCommand.cpp).
 int runTextCommand(Session &session);
 

@@ -58,7 +58,7 @@ static cl::list<std::string>
     paramBindings("param", cl::desc("set a parameter of the model's header: "
                                     "NAME=VALUE (e.g. UNITS=1024)"),
                   cl::value_desc("NAME=VALUE"), cl::cat(modelCat));
-static cl::opt<std::string>
+cl::opt<std::string>
     weightsPath("weights",
                 cl::desc("weights (.safetensors, .npz, .npy, a torch.save "
                          "checkpoint: .pt, .pth, .bin, .ckpt, Keras' .h5, "
@@ -508,6 +508,8 @@ COMMANDS:
   compile   print the model at one stage (--emit=ast|attn|linalg|llvm-dialect|llvm|asm),
             or make a model library and its C header (--emit=obj|shared -o FILE)
   bench     compile time and run latency (min/median/max)
+  weights   the weights MODEL reads (with --weights FILE: whether FILE binds),
+            or, given a weight file instead, the tensors it holds as Heed names them
 
 'heed <command> --help' lists the command's options; 'heed --version'
 prints the versions of Heed and of the libraries it runs on.
@@ -556,9 +558,11 @@ int main(int argc, char **argv) {
     shown.push_back(&runCat);
     shown.push_back(&benchCat);
     handler = benchCommand;
+  } else if (command == "weights") {
+    handler = weightsCommand;
   } else {
     llvm::errs() << "heed: error: unknown command '" << command
-                 << "' (expected run, compile or bench)\n";
+                 << "' (expected run, compile, bench or weights)\n";
     return 1;
   }
   // --threads is Heed's; the library option of that name moves aside.
