@@ -47,25 +47,54 @@ kerasAttribute(const Hdf5File &file, const Hdf5File::Object &object,
   }
 }
 
-/// Heed's name for the Keras weight `weight` of layer `layer`:
-/// `LAYER.[forward.|backward.]VARIABLE`.
+/// Whether `part` names an RNN layer's cell (`lstm_cell`, `gru_cell_3`).
+static bool isCellScope(StringRef part) {
+  size_t at = part.rfind("_cell");
+  if (at == StringRef::npos || at == 0)
+    return false;
+  StringRef rest = part.drop_front(at + 5);
+  return rest.empty() || (rest.consume_front("_") && !rest.empty() &&
+                          llvm::all_of(rest, llvm::isDigit));
+}
+
+/// Heed's name for the Keras weight `weight` of layer `layer`: the layer,
+/// then the weight's scopes below the layer's own, then the variable.
+/// `LAYER/VAR:0` -> `LAYER.VAR`; an RNN's cell scope is dropped
+/// (`gru/gru_cell/kernel:0` -> `gru.kernel`); a Bidirectional layer's
+/// `forward_*`/`backward_*` become `forward`/`backward`; other scopes stay
+/// (`mha/query/kernel:0` -> `mha.query.kernel`). Scopes through the layer's
+/// name go (`my_model/dense/kernel:0`); where the name is not among them,
+/// the first scope (the variables' own, `dense/kernel:0` in layer
+/// `dense_2`).
 static std::string kerasWeightName(StringRef layer, StringRef weight) {
   llvm::SmallVector<StringRef> parts;
   weight.split(parts, '/', -1, /*KeepEmpty=*/false);
-  std::string direction;
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (parts[i].starts_with("forward_"))
-      direction = "forward.";
-    else if (parts[i].starts_with("backward_"))
-      direction = "backward.";
-  }
-  StringRef variable = parts.empty() ? weight : parts.back();
+  if (parts.empty())
+    return (layer + "." + weight).str();
+  StringRef variable = parts.pop_back_val();
   // TensorFlow's variable names end in ":0" (the op's output index).
   size_t colon = variable.rfind(':');
-  if (colon != StringRef::npos &&
+  if (colon != StringRef::npos && colon + 1 < variable.size() &&
       llvm::all_of(variable.substr(colon + 1), llvm::isDigit))
     variable = variable.take_front(colon);
-  return (layer + "." + direction + variable).str();
+  size_t first = parts.empty() ? 0 : 1;
+  for (size_t i = parts.size(); i-- > 0;)
+    if (parts[i] == layer) {
+      first = i + 1;
+      break;
+    }
+  std::string name = layer.str();
+  for (size_t i = first; i < parts.size(); ++i) {
+    if (isCellScope(parts[i]))
+      continue;
+    if (parts[i].starts_with("forward_"))
+      name += ".forward";
+    else if (parts[i].starts_with("backward_"))
+      name += ".backward";
+    else
+      name += "." + parts[i].str();
+  }
+  return name + "." + variable.str();
 }
 
 static llvm::Expected<NamedTensors>

@@ -7,7 +7,9 @@
 //    each weight read from the path its layer's `weight_names` gives and
 //    named `LAYER.VARIABLE` (`dense/kernel:0` -> `dense.kernel`), with
 //    `forward.`/`backward.` for a Bidirectional layer's two directions
-//    (`bi/forward_lstm/lstm_cell/kernel:0` -> `bi.forward.kernel`);
+//    (`bi/forward_lstm/lstm_cell/kernel:0` -> `bi.forward.kernel`) and the
+//    scopes of nested layers kept (`mha/query/kernel:0` ->
+//    `mha.query.kernel`);
 //  - any other file: every dataset, named by its path with '.' for '/'
 //    (`encoder/fc.weight` -> `encoder.fc.weight`).
 //

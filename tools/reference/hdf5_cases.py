@@ -8,7 +8,7 @@ h5py and libhdf5 write the HDF5 side, independently of Heed's reader.
 
 Cases: Keras 2 weight files (save_weights; model.save's layout with
 layer_names split in two; names as variable-length strings; the 'latest'
-format), and plain files with every
+format; weight names with scopes beyond the layer's own), and plain files with every
 layout (contiguous, compact, chunked with deflate, shuffle and fletcher32),
 element type (float16/32/64, big-endian, int8 to int64, uint8, bool) and
 string attribute (fixed and variable length) the reader takes."""
@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keras_h5 import write_keras  # noqa: E402
+from keras_h5 import write_keras, write_keras_layers  # noqa: E402
 
 
 def keras_cases(out, rng):
@@ -44,6 +44,32 @@ def keras_cases(out, rng):
         with h5py.File(os.path.join(out, name + ".h5"), "w", libver=libver) as f:
             write_keras(f, weights, args)
         np.savez(os.path.join(out, name + ".npz"), **weights)
+
+
+def keras_scopes_case(out, rng):
+    """Keras weight names beyond a layer's own scope: a nested layer's
+    (MultiHeadAttention's query/key/value, kept), an outer name scope
+    (dropped through the layer's name), and variables whose scope is not
+    the layer's name (the first component dropped)."""
+    def w(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+    layers = {"mha": [("mha/query/kernel:0", w(4, 2, 2)),
+                      ("mha/key/kernel:0", w(4, 2, 2))],
+              "dense_x": [("my_model/dense_x/kernel:0", w(3, 2)),
+                          ("my_model/dense_x/bias:0", w(2))],
+              "dense_2": [("dense/kernel:0", w(2, 2))],
+              "encoder": [("encoder/embedding/embeddings:0", w(5, 3))]}
+    expected = {"mha.query.kernel": layers["mha"][0][1],
+                "mha.key.kernel": layers["mha"][1][1],
+                "dense_x.kernel": layers["dense_x"][0][1],
+                "dense_x.bias": layers["dense_x"][1][1],
+                "dense_2.kernel": layers["dense_2"][0][1],
+                "encoder.embedding.embeddings": layers["encoder"][0][1]}
+    args = argparse.Namespace(full_model=False, split_attributes=False,
+                              vlen_strings=False)
+    with h5py.File(os.path.join(out, "keras-scopes.h5"), "w") as f:
+        write_keras_layers(f, layers, args)
+    np.savez(os.path.join(out, "keras-scopes.npz"), **expected)
 
 
 def compact(f, name, array):
@@ -100,6 +126,7 @@ def main(out):
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(0)
     keras_cases(out, rng)
+    keras_scopes_case(out, rng)
     plain_cases(out, rng)
     keras3_case(out, rng)
 

@@ -82,7 +82,11 @@ def save_attribute(group, name, data, split, vlen=False):
 
 
 def write_keras(f, tensors, args):
-    layers = keras_names(tensors)
+    write_keras_layers(f, keras_names(tensors), args)
+
+
+def write_keras_layers(f, layers, args):
+    """{layer: [(Keras weight name, array)]} as save_weights writes them."""
     # Weightless layers are listed too, with an empty weight_names.
     names = ["input_1"] + list(layers) + ["dropout"]
     root = f.create_group("model_weights") if args.full_model else f
