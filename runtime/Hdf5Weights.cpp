@@ -10,9 +10,11 @@
 
 #include "runtime/Hdf5Weights.h"
 #include "runtime/Hdf5File.h"
+#include "runtime/Limits.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/JSON.h"
 
 #include <map>
 #include <set>
@@ -95,6 +97,88 @@ static std::string kerasWeightName(StringRef layer, StringRef weight) {
       name += "." + parts[i].str();
   }
   return name + "." + variable.str();
+}
+
+/// The recurrent layers of a Keras model's JSON config whose arithmetic is
+/// not that of Heed's lstm/gru: gates other than the logistic sigmoid
+/// (Keras before 2.3 defaulted to hard_sigmoid), a candidate other than
+/// tanh, a GRU that resets before its recurrent product (reset_after=False;
+/// absent, as in Keras before 2.1, it is False).
+static void kerasConfigProblems(const llvm::json::Value &value, unsigned depth,
+                                std::vector<std::string> &problems) {
+  if (depth > limits::kMaxNesting)
+    return;
+  if (const llvm::json::Array *array = value.getAsArray()) {
+    for (const llvm::json::Value &item : *array)
+      kerasConfigProblems(item, depth + 1, problems);
+    return;
+  }
+  const llvm::json::Object *object = value.getAsObject();
+  if (!object)
+    return;
+  std::optional<StringRef> className = object->getString("class_name");
+  const llvm::json::Object *config = object->getObject("config");
+  bool gru = className && (*className == "GRU" || *className == "GRUCell");
+  bool lstm = className && (*className == "LSTM" || *className == "LSTMCell");
+  if (config && (gru || lstm)) {
+    std::string layer = "layer '" +
+                        config->getString("name").value_or("?").str() + "' (" +
+                        className->str() + ")";
+    // An activation is a name, or (newer Keras) an object naming one.
+    auto activation = [&](StringRef key) -> std::optional<StringRef> {
+      const llvm::json::Value *v = config->get(key);
+      if (!v)
+        return std::nullopt;
+      if (auto name = v->getAsString())
+        return name;
+      if (const llvm::json::Object *o = v->getAsObject())
+        return o->getString("config");
+      return std::nullopt;
+    };
+    if (auto gate = activation("recurrent_activation");
+        gate && *gate != "sigmoid")
+      problems.push_back(layer + ": recurrent_activation '" + gate->str() +
+                         "' (Heed's gates are the logistic sigmoid, TF2's "
+                         "default)");
+    if (auto act = activation("activation"); act && *act != "tanh")
+      problems.push_back(layer + ": activation '" + act->str() +
+                         "' (Heed's is tanh)");
+    if (gru && !config->getBoolean("reset_after").value_or(false))
+      problems.push_back(layer +
+                         ": reset_after=False (Heed's GRU is reset_after=True, "
+                         "TF2's default and PyTorch's nn.GRU)");
+  }
+  for (const auto &entry : *object)
+    kerasConfigProblems(entry.second, depth + 1, problems);
+}
+
+/// model.save's `model_config` (the root's attribute), if there is one:
+/// an error when a recurrent layer computes what Heed's cannot, which
+/// would otherwise be wrong outputs with the right weights.
+static llvm::Error checkKerasConfig(const Hdf5File &file,
+                                    const std::string &path) {
+  auto config = file.stringsAttribute(file.root(), "model_config");
+  if (!config)
+    return config.takeError();
+  if (!*config || (*config)->size() != 1)
+    return llvm::Error::success();
+  StringRef text = (**config)[0];
+  if (limits::jsonNestingBeyond(text))
+    return fail(path, "its model_config nests deeper than " +
+                          llvm::Twine(limits::kMaxNesting) + " levels");
+  auto json = llvm::json::parse(text);
+  if (!json)
+    return fail(path, "its model_config is not valid JSON: " +
+                          llvm::toString(json.takeError()));
+  std::vector<std::string> problems;
+  kerasConfigProblems(*json, 0, problems);
+  if (problems.empty())
+    return llvm::Error::success();
+  std::string msg = "the Keras model (its model_config) computes what "
+                    "Heed's layers do not, so its outputs would differ:";
+  for (const std::string &p : problems)
+    msg += "\n  " + p;
+  return fail(path, msg);
 }
 
 static llvm::Expected<NamedTensors>
@@ -194,8 +278,11 @@ llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
     auto layers = kerasAttribute(*file, *group, "layer_names");
     if (!layers)
       return layers.takeError();
-    if (*layers)
-      return kerasWeights(*file, *group, **layers, path, values);
+    if (!*layers)
+      continue;
+    if (auto err = checkKerasConfig(*file, path))
+      return std::move(err);
+    return kerasWeights(*file, *group, **layers, path, values);
   }
   NamedTensors out;
   std::set<uint64_t> visited{root.address};

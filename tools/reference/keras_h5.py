@@ -14,7 +14,10 @@ group whose attribute `weight_names` lists its variables' names
 inside the group. Options:
   --full-model        as `model.save("m.h5")`: the weights under the group
                       `model_weights`, beside `optimizer_weights` and the
-                      model's JSON config
+                      model's JSON config (TF2's recurrent layers)
+  --old-keras-config  (with --full-model) the config's recurrent layers as
+                      Keras 2.0 made them: hard_sigmoid gates, GRUs without
+                      reset_after
   --split-attributes  `layer_names` in two attributes, `layer_names0` and
                       `layer_names1`, as Keras splits one past 64512 bytes
   --vlen-strings      the names as variable-length strings (Keras writes
@@ -27,6 +30,7 @@ inside the group. Options:
   --libver-latest     h5py's libver='latest' (newer object headers)
 """
 import argparse
+import json
 import os
 import sys
 
@@ -68,6 +72,32 @@ def keras_names(tensors):
     return out
 
 
+def model_config(layers, old_keras):
+    """model.save's `model_config`: Keras' JSON of the model, its recurrent
+    layers as TF2 configures them (sigmoid gates, tanh, GRU reset_after), or
+    with `old_keras` as Keras 2.0 did (hard_sigmoid gates, no reset_after:
+    a GRU that resets before its product)."""
+    configs = []
+    for layer, weights in layers.items():
+        paths = [p for p, _ in weights]
+        if not any("_cell_" in p for p in paths):
+            configs.append({"class_name": "Dense",
+                            "config": {"name": layer, "activation": "linear"}})
+            continue
+        kind = "GRU" if any("gru_cell" in p for p in paths) else "LSTM"
+        cell = {"name": layer, "activation": "tanh",
+                "recurrent_activation": "hard_sigmoid" if old_keras else "sigmoid"}
+        if kind == "GRU" and not old_keras:
+            cell["reset_after"] = True
+        rnn = {"class_name": kind, "config": cell}
+        if any("/forward_" in p for p in paths):
+            rnn = {"class_name": "Bidirectional",
+                   "config": {"name": layer, "layer": rnn, "merge_mode": "concat"}}
+        configs.append(rnn)
+    return json.dumps({"class_name": "Functional",
+                       "config": {"name": "model", "layers": configs}}).encode()
+
+
 def save_attribute(group, name, data, split, vlen=False):
     if vlen and data:  # variable-length strings, in the global heap
         data = [x.decode("utf8") for x in data]
@@ -103,7 +133,8 @@ def write_keras_layers(f, layers, args):
         for name, array in weights:
             g.create_dataset(name, array.shape, dtype=np.float32)[...] = array
     if args.full_model:
-        f.attrs["model_config"] = b'{"class_name": "Functional"}'
+        f.attrs["model_config"] = model_config(
+            layers, getattr(args, "old_keras_config", False))
         opt = f.create_group("optimizer_weights")
         opt.attrs["weight_names"] = np.asarray([b"Adam/iter:0"])
         opt.create_dataset("Adam/iter:0", data=np.int64(1000))
@@ -124,7 +155,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("src")
     p.add_argument("dst")
-    for flag in ("full-model", "split-attributes", "vlen-strings", "plain", "gzip",
+    for flag in ("full-model", "old-keras-config", "split-attributes",
+                 "vlen-strings", "plain", "gzip",
                  "big-endian", "libver-latest"):
         p.add_argument("--" + flag, action="store_true")
     args = p.parse_args()
