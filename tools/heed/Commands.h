@@ -19,7 +19,7 @@
 
 namespace cl = llvm::cl;
 
-extern cl::opt<std::string> modelPath, weightsPath;
+extern cl::opt<std::string> modelPath, weightsPath, weightsPrefix;
 extern cl::list<std::string> dimBindings;
 extern cl::opt<std::string> emit, outFile, headerFile;
 extern cl::opt<int64_t> batch;

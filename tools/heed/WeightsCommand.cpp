@@ -4,7 +4,8 @@
 // the work of running one's own model; this shows both sides:
 //   heed weights FILE          the file's tensors as Heed names them (a
 //                              Keras .h5's LAYER.VARIABLE names, a
-//                              checkpoint's paths), with shapes and types
+//                              checkpoint's paths; --weights-prefix
+//                              stripped), with shapes and types
 //   heed weights MODEL.heed    the weights the model reads, by name and
 //                              shape (Keras names for `weights keras`)
 //   heed weights MODEL.heed --weights FILE
@@ -16,6 +17,7 @@
 
 #include "compiler/Driver/KerasWeights.h"
 #include "runtime/TensorFile.h"
+#include "runtime/Weights.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
@@ -52,6 +54,8 @@ int heed::cli::weightsCommand() {
     auto tensors = rt::loadTensorFile(modelPath, rt::ValueErrors::WhenUsed);
     if (!tensors)
       return failWith(tensors.takeError());
+    // The names as a model would see them: --weights-prefix applies.
+    rt::stripNamePrefix(*tensors, weightsPrefix);
     std::vector<std::tuple<std::string, std::string, std::string>> rows;
     for (auto &[name, t] : *tensors)
       rows.emplace_back(

@@ -65,11 +65,12 @@ cl::opt<std::string>
                          "or a sharded checkpoint's .index.json), PyTorch "
                          "state_dict names or Keras names"),
                 cl::value_desc("FILE"), cl::cat(modelCat));
-static cl::opt<std::string> weightsPrefix(
-    "weights-prefix", cl::desc("strip PREFIX from the names of the weights "
-                               "that start with it (checkpoints saved from a "
-                               "wrapper: module., model.)"),
-    cl::value_desc("PREFIX"), cl::cat(modelCat));
+cl::opt<std::string>
+    weightsPrefix("weights-prefix",
+                  cl::desc("strip PREFIX from the names of the weights "
+                           "that start with it (checkpoints saved from a "
+                           "wrapper: module., model.)"),
+                  cl::value_desc("PREFIX"), cl::cat(modelCat));
 static cl::opt<bool> ignoreExtraWeights(
     "ignore-extra-weights",
     cl::desc("ignore (and list) tensors of the weights file the model has no "
