@@ -475,13 +475,13 @@ llvm::Expected<Tensor> Hdf5File::readDataset(const Object &dataset,
     return list.takeError();
   std::optional<Message> space, type, layoutMessage, filterMessage;
   for (const Message &m : *list) {
-    if (m.type == 0x01)
+    if (m.type == kDataspace)
       space = m;
-    else if (m.type == 0x03)
+    else if (m.type == kDatatype)
       type = m;
-    else if (m.type == 0x08)
+    else if (m.type == kLayout)
       layoutMessage = m;
-    else if (m.type == 0x0B)
+    else if (m.type == kFilterPipeline)
       filterMessage = m;
   }
   if (!space || !type || !layoutMessage)

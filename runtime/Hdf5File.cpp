@@ -22,18 +22,6 @@ using llvm::StringRef;
 using llvm::Twine;
 
 namespace {
-// Message types (HDF5 spec, IV.A.2).
-enum : unsigned {
-  kDataspace = 0x01,
-  kLinkInfo = 0x02,
-  kDatatype = 0x03,
-  kLink = 0x06,
-  kLayout = 0x08,
-  kAttribute = 0x0C,
-  kContinuation = 0x10,
-  kSymbolTable = 0x11,
-  kAttributeInfo = 0x15,
-};
 /// Bounds on what a file can make the reader do: messages in one object
 /// header, B-tree depth and group nesting.
 constexpr size_t kMaxMessages = 1 << 16;
@@ -221,7 +209,14 @@ Hdf5File::messages(const Object &object) const {
       if (r.pos + size > end)
         return fail(r.pos, what + ": message of type " + Twine(type) + " and " +
                                Twine(size) + " bytes runs past its block");
-      if (flags & 0x02)
+      // A shared message holds a reference to the message, not the
+      // message: an error where it is one this reader parses.
+      bool parsed = type == kDataspace || type == kLinkInfo ||
+                    type == kDatatype || type == kLink || type == kLayout ||
+                    type == kFilterPipeline || type == kAttribute ||
+                    type == kContinuation || type == kSymbolTable ||
+                    type == kAttributeInfo;
+      if ((flags & 0x02) && parsed)
         return fail(r.pos, what + ": shared messages (committed datatypes) "
                                   "are not supported");
       out.push_back({type, r.pos, size});

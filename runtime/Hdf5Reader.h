@@ -15,6 +15,20 @@
 
 namespace heed::rt {
 
+/// The object header message types the reader parses (HDF5 spec, IV.A.2).
+enum Hdf5MessageType : unsigned {
+  kDataspace = 0x01,
+  kLinkInfo = 0x02,
+  kDatatype = 0x03,
+  kLink = 0x06,
+  kLayout = 0x08,
+  kFilterPipeline = 0x0B,
+  kAttribute = 0x0C,
+  kContinuation = 0x10,
+  kSymbolTable = 0x11,
+  kAttributeInfo = 0x15,
+};
+
 struct Hdf5Reader {
   const Hdf5File &file;
   uint64_t pos; // absolute offset in the file
