@@ -10,11 +10,10 @@
 
 #include "runtime/Hdf5File.h"
 #include "runtime/Hdf5Reader.h"
+#include "runtime/Inflate.h"
 #include "runtime/Limits.h"
 
 #include "llvm/ADT/Twine.h"
-
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -299,25 +298,10 @@ unfilter(std::string data, const std::vector<Filter> &filters, unsigned mask,
                       "a chunk of " + Twine(data.size()) +
                           " compressed bytes cannot inflate to its " +
                           Twine(expected) + " bytes");
-      std::string out(expected, '\0');
-      z_stream zs{};
-      if (inflateInit(&zs) != Z_OK)
-        return failAt(what, at, "zlib failed to start");
-      zs.next_in = reinterpret_cast<Bytef *>(data.data());
-      zs.avail_in = uInt(std::min<size_t>(data.size(), UINT32_MAX));
-      zs.next_out = reinterpret_cast<Bytef *>(out.data());
-      zs.avail_out = uInt(std::min<size_t>(out.size(), UINT32_MAX));
-      int rc = inflate(&zs, Z_FINISH);
-      uint64_t produced = zs.total_out;
-      inflateEnd(&zs);
-      if (rc != Z_STREAM_END || produced != expected)
-        return failAt(what, at,
-                      "a chunk does not inflate to its " + Twine(expected) +
-                          " bytes (" +
-                          (rc == Z_STREAM_END ? "got " + Twine(produced)
-                                              : Twine("corrupt deflate data")) +
-                          ")");
-      data = std::move(out);
+      auto out = inflateExactly(data, expected, /*raw=*/false, "a chunk");
+      if (!out)
+        return failAt(what, at, llvm::toString(out.takeError()));
+      data = std::move(*out);
       break;
     }
     case 2: { // shuffle: byte k of every element, then byte k + 1, ...

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ZipArchive.h"
+#include "runtime/Inflate.h"
 #include "runtime/Limits.h"
 
 #include <zlib.h>
@@ -33,25 +34,6 @@ static uint64_t le(StringRef b, size_t at, int n) {
   for (int i = 0; i < n; ++i)
     v |= uint64_t(uint8_t(b[at + i])) << (8 * i);
   return v;
-}
-
-static llvm::Expected<std::string> inflateRaw(StringRef in, uint64_t outSize,
-                                              const std::string &what) {
-  std::string out(outSize, '\0');
-  z_stream zs{};
-  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
-    return fail(what, "cannot initialize zlib");
-  zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
-  zs.avail_in = uInt(in.size());
-  zs.next_out = reinterpret_cast<Bytef *>(out.data());
-  zs.avail_out = uInt(outSize);
-  int rc = inflate(&zs, Z_FINISH);
-  uint64_t produced = zs.total_out;
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END || produced != outSize)
-    return fail(what, "corrupt deflate data (" +
-                          Twine(zs.msg ? zs.msg : "size mismatch") + ")");
-  return out;
 }
 
 llvm::Error heed::rt::forEachZipMember(
@@ -159,7 +141,7 @@ llvm::Error heed::rt::forEachZipMember(
                               " (at byte offset " + Twine(dataStart) +
                               "): not possible for deflate, or above the "
                               "memory limit");
-      auto out = inflateRaw(raw, usize, what);
+      auto out = inflateExactly(raw, usize, /*raw=*/true, what);
       if (!out)
         return out.takeError();
       inflated = std::move(*out);

@@ -122,6 +122,19 @@ def keras3_case(out, rng):
         f.create_group("optimizer/vars")
 
 
+def corrupt_chunk_case(out, rng):
+    """A deflated chunk with two of its bytes flipped: an error case."""
+    path = os.path.join(out, "corrupt-chunk.h5")
+    with h5py.File(path, "w") as f:
+        f.create_dataset("w", data=rng.standard_normal((20, 20)).astype(np.float32),
+                         compression="gzip", chunks=(20, 20))
+        offset = f["w"].id.get_chunk_info(0).byte_offset
+    data = bytearray(open(path, "rb").read())
+    data[offset + 10] ^= 0xFF
+    data[offset + 11] ^= 0x55
+    open(path, "wb").write(bytes(data))
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -129,6 +142,7 @@ def main(out):
     keras_scopes_case(out, rng)
     plain_cases(out, rng)
     keras3_case(out, rng)
+    corrupt_chunk_case(out, rng)
 
 
 if __name__ == "__main__":
