@@ -85,6 +85,17 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
   }
 }
 
+/// Bytes an element of a storage class: Heed's types, and the complex ones
+/// it names in errors; 0 for any other.
+size_t storageElementSize(const std::string &storageClass) {
+  if (std::optional<ElementType> type =
+          elementTypeFromTorchStorage(storageClass))
+    return elementSize(*type);
+  return storageClass == "ComplexFloatStorage"    ? 8
+         : storageClass == "ComplexDoubleStorage" ? 16
+                                                  : 0;
+}
+
 /// Tensor `found`'s values from its storage's bytes.
 llvm::Expected<Tensor> materialize(const FoundTensor &found,
                                    const Storages &storages,
@@ -100,11 +111,7 @@ llvm::Expected<Tensor> materialize(const FoundTensor &found,
     return fail(what + ": its storage '" + s.text + "' has no data/" + s.text +
                 " member in the archive");
   std::optional<ElementType> type = elementTypeFromTorchStorage(s.type);
-  // Bytes an element: Heed's types, and those it names in errors.
-  size_t elem = type                               ? elementSize(*type)
-                : s.type == "ComplexFloatStorage"  ? 8
-                : s.type == "ComplexDoubleStorage" ? 16
-                                                   : 1;
+  size_t elem = std::max<size_t>(storageElementSize(s.type), 1);
   StringRef bytes = member->second.bytes;
   uint64_t base = member->second.offset;
   if (uint64_t(s.integer) > bytes.size() / elem)
@@ -254,25 +261,21 @@ llvm::Expected<NamedTensors> parseLegacyCheckpoint(StringRef bytes,
     return keys.takeError();
   if ((*keys)->kind != Kind::List)
     return fail(path + ": the storages' keys are not a list");
+  std::map<std::string, std::string> storageTypes; // key -> storage class
+  for (const Value &s : objects.storages())
+    storageTypes.emplace(s->text, s->type);
   Storages storages;
   for (const Value &key : (*keys)->items) {
     if (key->kind != Kind::String)
       return fail(path + ": a storage key that is not a string");
-    const Object *storage = nullptr;
-    for (const Value &s : objects.storages())
-      if (s->text == key->text)
-        storage = s;
-    if (!storage)
+    auto named = storageTypes.find(key->text);
+    if (named == storageTypes.end())
       return fail(path + ": storage '" + key->text +
                   "' is listed, but the saved object names no such storage");
-    std::optional<ElementType> type =
-        elementTypeFromTorchStorage(storage->type);
-    size_t elem = type                                      ? elementSize(*type)
-                  : storage->type == "ComplexFloatStorage"  ? 8
-                  : storage->type == "ComplexDoubleStorage" ? 16
-                                                            : 0;
+    const std::string &storageType = named->second;
+    size_t elem = storageElementSize(storageType);
     if (!elem)
-      return fail(path + ": storage '" + key->text + "' is a " + storage->type +
+      return fail(path + ": storage '" + key->text + "' is a " + storageType +
                   ", whose size Heed does not know");
     if (bytes.size() - pos < 8)
       return fail(path + ": the file ends before storage '" + key->text +
