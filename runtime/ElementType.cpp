@@ -7,8 +7,7 @@
 #include "runtime/ElementType.h"
 
 #include "runtime/Npy.h"
-
-#include "llvm/Support/FormatVariadic.h"
+#include "runtime/Numbers.h"
 
 #include <cfloat>
 #include <climits>
@@ -128,7 +127,7 @@ llvm::Error heed::rt::decodeElements(ElementType type, const char *src,
         return llvm::createStringError(
             what + ": element " + std::to_string(i) + " (byte offset " +
             std::to_string(offset + uint64_t(i) * 8) + ") is " +
-            llvm::formatv("{0:e}", v).str() +
+            formatGeneral(v) +
             ", beyond float32's range (Heed computes in float32; its largest "
             "value is 3.4028235e+38)");
       out[i] = float(v);

@@ -5,8 +5,8 @@
 // setlocale(LC_ALL, "") under a German locale made strtod read the model's
 // "0.5" as 0 (the decimal point there is a comma). Numbers of model files,
 // --param values and environment variables are read here instead, by
-// strtod_l in the "C" locale, and written by std::to_chars; no locale
-// changes either.
+// strtod_l in the "C" locale, and written by std::to_chars (messages too:
+// formatGeneral is %g without the locale); no locale changes either.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +42,15 @@ inline std::optional<double> parseDouble(llvm::StringRef text) {
 inline std::string formatDouble(double value) {
   char text[32];
   auto [end, error] = std::to_chars(text, text + sizeof(text), value);
+  return error == std::errc() ? std::string(text, end) : std::string("?");
+}
+
+/// `value` as printf's %g writes it in the "C" locale (six significant
+/// digits: "0.5", "1e-05", "1.23457e+06"), for messages.
+inline std::string formatGeneral(double value) {
+  char text[32];
+  auto [end, error] = std::to_chars(text, text + sizeof(text), value,
+                                    std::chars_format::general, 6);
   return error == std::errc() ? std::string(text, end) : std::string("?");
 }
 

@@ -11,9 +11,8 @@
 #include "compiler/Driver/Session.h"
 
 #include "runtime/Limits.h"
+#include "runtime/Numbers.h"
 #include "runtime/ThreadPool.h"
-#include "llvm/Support/Format.h"
-#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 #include <new>
@@ -56,13 +55,12 @@ llvm::Error Session::checkInputTypes(const rt::NamedTensors &inputs) const {
     if (in.elementType == "bool")
       for (int64_t i = 0; i < t->numElements(); ++i)
         if ((*t)[i] != 0.0f && (*t)[i] != 1.0f) {
-          problems.push_back(
-              "input '" + in.name +
-              "' is declared bool, but "
-              "element " +
-              std::to_string(i) + " is " +
-              llvm::formatv("{0}", llvm::format("%g", double((*t)[i]))).str() +
-              " (booleans are 0 or 1)");
+          problems.push_back("input '" + in.name +
+                             "' is declared bool, but "
+                             "element " +
+                             std::to_string(i) + " is " +
+                             rt::formatGeneral((*t)[i]) +
+                             " (booleans are 0 or 1)");
           break;
         }
   }
@@ -90,7 +88,7 @@ Session::checkInputRanges(const rt::NamedTensors &inputs,
                     ": element " + std::to_string(i) + " is " +
                     (v == std::floor(v) && std::fabs(v) < 1e15
                          ? std::to_string(int64_t(v))
-                         : llvm::formatv("{0}", v).str()) +
+                         : rt::formatGeneral(v)) +
                     ", but the " + range.role + " must be integers in [" +
                     std::to_string(range.min) + ", " + std::to_string(max) +
                     "]");

@@ -5,10 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/dsl/AST.h"
+#include "runtime/Numbers.h"
 
 #include <cmath>
-
-#include "llvm/Support/Format.h"
 
 using namespace heed::dsl;
 
@@ -61,7 +60,7 @@ static void printExpr(const Expr &e, llvm::raw_ostream &os) {
     if (e.isInt && std::fabs(e.number) < 9e18) // in int64: cast defined
       os << static_cast<int64_t>(e.number);
     else
-      os << llvm::format("%g", e.number);
+      os << heed::rt::formatGeneral(e.number);
     return;
   case Expr::Kind::Name:
     os << e.name;

@@ -9,8 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/dsl/IdRanges.h"
-
-#include <cstdio>
+#include "runtime/Numbers.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -40,9 +39,7 @@ std::string num(double v) {
   // cast of one beyond int64 would be undefined.
   if (std::fabs(v) < 9e18)
     return std::to_string(int64_t(v));
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", v);
-  return text;
+  return heed::rt::formatGeneral(v);
 }
 
 MaybeRange unite(const MaybeRange &a, const MaybeRange &b) {

@@ -163,9 +163,7 @@ std::string Sema::fixLengthHint(const Dim &d) const {
 }
 
 std::string heed::dsl::sema::formatNumber(double v) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", v);
-  return text;
+  return rt::formatGeneral(v);
 }
 
 bool Sema::expectArgs(Expr &call, size_t minPos, size_t maxPos,

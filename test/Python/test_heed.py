@@ -323,7 +323,8 @@ print("child hung")
 def test_numbers_whatever_the_locale(tmp_path):
     """A program that sets a locale whose decimal point is a comma
     (setlocale(LC_ALL, "") under de_DE) reads the same model: strtod read
-    "0.5" as 0, and the parameter 2.5 went to the model as "2,5"."""
+    "0.5" as 0, and the parameter 2.5 went to the model as "2,5"; messages
+    wrote 0.5 as "0,5"."""
     import shutil
     import subprocess
     import sys
@@ -340,6 +341,12 @@ assert locale.localeconv()["decimal_point"] == ","
 m = heed.load_source("model m(S = 1.5)\\ninput x: [B, 4]\\n"
                      "output y = x * 0.5 + 0.25 + S * 1e-1\\n", params={"S": 2.5})
 print(m(x=np.ones((1, 4), np.float32))["y"][0, 0])
+try:
+    heed.load_source("model c\\ninput x: [B, 4]\\noutput y = clip(x, 0.5, 0.25)\\n")
+except heed.Error as e:
+    assert "lower bound 0.5 is above its upper bound 0.25" in str(e), str(e)
+else:
+    raise AssertionError("clip(x, 0.5, 0.25) loaded")
 """
     env = dict(os.environ, LOCPATH=str(tmp_path),
                PYTHONPATH=os.pathsep.join(sys.path))
