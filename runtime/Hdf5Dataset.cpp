@@ -3,7 +3,8 @@
 // Part of Heed. A dataset is an object header with a dataspace (its shape),
 // a datatype, a data layout (compact: the bytes in the message; contiguous:
 // an address and a size; chunked: a B-tree of chunks, each perhaps passed
-// through a filter pipeline) and perhaps a filter pipeline message. Its
+// through a filter pipeline: deflate, shuffle, fletcher32 checksums, which
+// are verified) and perhaps a filter pipeline message. Its
 // elements are decoded as every other tensor file's are (ElementType.h).
 //
 //===----------------------------------------------------------------------===//
@@ -283,6 +284,39 @@ parseFilters(Hdf5Reader &r, const std::string &what) {
 
 /// Undoes `filters` on a chunk's stored bytes (mask bit i set: filter i
 /// was skipped for this chunk).
+/// HDF5's Fletcher-32 (H5_checksum_fletcher32): sums of big-endian 16-bit
+/// words (an odd last byte the high half of one), folded to 16 bits.
+static uint32_t fletcher32(StringRef bytes) {
+  const auto *p = reinterpret_cast<const uint8_t *>(bytes.data());
+  size_t words = bytes.size() / 2;
+  uint32_t sum1 = 0, sum2 = 0;
+  while (words) {
+    size_t n = std::min<size_t>(words, 360); // no overflow within a block
+    words -= n;
+    for (; n; --n, p += 2) {
+      sum1 += uint32_t(p[0]) << 8 | p[1];
+      sum2 += sum1;
+    }
+    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+  }
+  if (bytes.size() % 2) {
+    sum1 += uint32_t(*p) << 8;
+    sum2 += sum1;
+    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+  }
+  sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+  sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+  return sum2 << 16 | sum1;
+}
+
+static uint32_t readLittleEndian32(StringRef bytes) {
+  const auto *p = reinterpret_cast<const uint8_t *>(bytes.data());
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 |
+         uint32_t(p[3]) << 24;
+}
+
 static llvm::Expected<std::string>
 unfilter(std::string data, const std::vector<Filter> &filters, unsigned mask,
          uint64_t expected, uint64_t elementSize, const std::string &what,
@@ -315,11 +349,25 @@ unfilter(std::string data, const std::vector<Filter> &filters, unsigned mask,
       data = std::move(out);
       break;
     }
-    case 3: // fletcher32: a 4-byte checksum after the data
+    case 3: { // fletcher32: a 4-byte checksum after the data
       if (data.size() < 4)
         return failAt(what, at, "a chunk is too short for its checksum");
-      data.resize(data.size() - 4);
+      StringRef bytes = StringRef(data).drop_back(4);
+      uint32_t stored = readLittleEndian32(StringRef(data).take_back(4));
+      uint32_t sum = fletcher32(bytes);
+      // HDF5 before 1.6.3 wrote each 16-bit half byte-swapped on
+      // little-endian machines; its reader still takes either.
+      uint32_t swapped =
+          ((sum & 0x00ff00ffu) << 8) | ((sum >> 8) & 0x00ff00ffu);
+      if (stored != sum && stored != swapped)
+        return failAt(what, at,
+                      "a chunk's fletcher32 checksum does not match its " +
+                          Twine(bytes.size()) + " bytes (stored 0x" +
+                          Twine::utohexstr(stored) + ", computed 0x" +
+                          Twine::utohexstr(sum) + "): the file is damaged");
+      data.resize(bytes.size());
       break;
+    }
     }
   }
   if (data.size() != expected)

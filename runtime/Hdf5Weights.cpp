@@ -152,16 +152,15 @@ static void kerasConfigProblems(const llvm::json::Value &value, unsigned depth,
     kerasConfigProblems(entry.second, depth + 1, problems);
 }
 
-/// model.save's `model_config` (the root's attribute), if there is one:
-/// an error when a recurrent layer computes what Heed's cannot, which
-/// would otherwise be wrong outputs with the right weights.
-static llvm::Error checkKerasConfig(const Hdf5File &file,
-                                    const std::string &path) {
+/// model.save's `model_config` (the root's attribute), parsed; null if
+/// there is none.
+static llvm::Expected<llvm::json::Value> modelConfig(const Hdf5File &file,
+                                                     const std::string &path) {
   auto config = file.stringsAttribute(file.root(), "model_config");
   if (!config)
     return config.takeError();
   if (!*config || (*config)->size() != 1)
-    return llvm::Error::success();
+    return nullptr;
   StringRef text = (**config)[0];
   if (limits::jsonNestingBeyond(text))
     return fail(path, "its model_config nests deeper than " +
@@ -170,6 +169,25 @@ static llvm::Error checkKerasConfig(const Hdf5File &file,
   if (!json)
     return fail(path, "its model_config is not valid JSON: " +
                           llvm::toString(json.takeError()));
+  return std::move(*json);
+}
+
+llvm::Expected<llvm::json::Value>
+heed::rt::parseHdf5ModelConfig(StringRef bytes, const std::string &path) {
+  auto file = Hdf5File::open(bytes, path);
+  if (!file)
+    return file.takeError();
+  return modelConfig(*file, path);
+}
+
+/// model.save's `model_config`, if there is one: an error when a recurrent
+/// layer computes what Heed's cannot, which would otherwise be wrong
+/// outputs with the right weights.
+static llvm::Error checkKerasConfig(const Hdf5File &file,
+                                    const std::string &path) {
+  auto json = modelConfig(file, path);
+  if (!json)
+    return json.takeError();
   std::vector<std::string> problems;
   kerasConfigProblems(*json, 0, problems);
   if (problems.empty())

@@ -20,11 +20,19 @@
 
 #include "runtime/TensorFile.h"
 
+#include "llvm/Support/JSON.h"
+
 namespace heed::rt {
 
 llvm::Expected<NamedTensors>
 parseHdf5Weights(llvm::StringRef bytes, const std::string &path,
                  ValueErrors values = ValueErrors::Report);
+
+/// The JSON config Keras' `model.save("m.h5")` stores beside the weights
+/// (the root's attribute `model_config`); null where the file has none
+/// (`save_weights`, other HDF5 files).
+llvm::Expected<llvm::json::Value> parseHdf5ModelConfig(llvm::StringRef bytes,
+                                                       const std::string &path);
 
 } // namespace heed::rt
 

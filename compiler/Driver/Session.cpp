@@ -7,6 +7,7 @@
 #include "compiler/Driver/Session.h"
 #include "compiler/JIT/CompileCache.h"
 
+#include "compiler/Driver/KerasConfig.h"
 #include "compiler/Driver/KerasWeights.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/BatchRows.h"
@@ -14,6 +15,7 @@
 #include "frontends/dsl/Parser.h"
 #include "frontends/dsl/Sema.h"
 #include "runtime/ByteOrderMark.h"
+#include "runtime/Hdf5Weights.h"
 #include "runtime/Limits.h"
 #include "runtime/Numbers.h"
 #include "runtime/ThreadPool.h"
@@ -29,6 +31,7 @@
 #include "mlir/Support/Timing.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include <atomic>
 #include <chrono>
@@ -180,6 +183,24 @@ std::vector<rt::ExpectedWeight> Session::expectedWeights() const {
   return out;
 }
 
+/// Where `source` is a Keras `model.save` file (.h5, .hdf5), its config
+/// against the model file's layers (KerasConfig.h). The file is opened a
+/// second time for it: the config is one attribute of the root group.
+llvm::Error Session::checkKerasFileConfig(const std::string &source) const {
+  llvm::StringRef extension = llvm::sys::path::extension(source);
+  if (!extension.equals_insensitive(".h5") &&
+      !extension.equals_insensitive(".hdf5"))
+    return llvm::Error::success();
+  auto buffer = llvm::MemoryBuffer::getFile(source, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return llvm::Error::success(); // read once already; nothing to add
+  auto config = rt::parseHdf5ModelConfig((*buffer)->getBuffer(), source);
+  if (!config)
+    return config.takeError();
+  return checkKerasModelConfig(*ast, *config, source, sourceMgr);
+}
+
 llvm::Error Session::setWeights(rt::NamedTensors tensors,
                                 const std::string &source,
                                 const rt::WeightOptions &options,
@@ -191,6 +212,8 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
     if (!converted)
       return converted.takeError();
     tensors = std::move(*converted);
+    if (auto err = checkKerasFileConfig(source))
+      return err;
   }
   // Keras names (`dense.kernel`, `.h5` files) given to a PyTorch-layout
   // model: say what the model lacks.

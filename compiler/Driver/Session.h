@@ -53,6 +53,9 @@ public:
              std::string *diagnostics = nullptr);
 
   const dsl::Model &model() const { return *ast; }
+  /// The context its modules live in. A handler a tool registers there
+  /// sees each diagnostic before the session counts and prints it.
+  mlir::MLIRContext &mlirContext() { return *context; }
   std::vector<rt::ExpectedWeight> expectedWeights() const;
   /// Binds every weight (names as `options` say); tensors ignored under
   /// options.ignoreExtra are listed in `ignored`.
@@ -181,6 +184,8 @@ private:
   /// Runs `pm` on `module`; a failure's message says whether any pass
   /// reported an error.
   llvm::Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module);
+  /// A Keras model.save file's config against the model's layers.
+  llvm::Error checkKerasFileConfig(const std::string &source) const;
   /// The blocks of a batch with these dims: blockStart[b] is block b's
   /// first row (one more entry: the batch size), each with its model.
   llvm::Error planBlocks(const llvm::StringMap<int64_t> &dims,

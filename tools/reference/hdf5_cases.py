@@ -105,6 +105,11 @@ def plain_cases(out, rng):
                     shuffle=True, fletcher32=True, chunks=(4, 3))
                 put("chunked1", rng.standard_normal(10).astype(np.float32),
                     compression="gzip", chunks=(3,))
+                # Checksums alone: over 7 bytes (an odd count) and 16.
+                put("checksummed8", np.arange(7, dtype=np.uint8),
+                    fletcher32=True, chunks=(7,))
+                put("checksummed32", np.arange(10, dtype="<f4") - 4.5,
+                    fletcher32=True, chunks=(4,))
             c = np.arange(4, dtype=np.int16)
             compact(f, "compact", c)
             expected["compact"] = c.astype(np.float32)
@@ -123,7 +128,8 @@ def keras3_case(out, rng):
 
 
 def corrupt_chunk_case(out, rng):
-    """A deflated chunk with two of its bytes flipped: an error case."""
+    """A deflated chunk with two of its bytes flipped, and checksummed
+    chunks with a byte flipped: error cases."""
     path = os.path.join(out, "corrupt-chunk.h5")
     with h5py.File(path, "w") as f:
         f.create_dataset("w", data=rng.standard_normal((20, 20)).astype(np.float32),
@@ -133,6 +139,18 @@ def corrupt_chunk_case(out, rng):
     data[offset + 10] ^= 0xFF
     data[offset + 11] ^= 0x55
     open(path, "wb").write(bytes(data))
+    # Checksummed chunks (fletcher32, no compression: every byte reaches the
+    # checksum): one with a byte flipped in its data, one in its checksum;
+    # the file's other chunks stay as written.
+    for name, where in (("corrupt-checksummed.h5", 7), ("corrupt-checksum.h5", -2)):
+        path = os.path.join(out, name)
+        with h5py.File(path, "w") as f:
+            f.create_dataset("w", data=rng.standard_normal((6, 5)).astype(np.float32),
+                             fletcher32=True, chunks=(3, 5))
+            info = f["w"].id.get_chunk_info(1)
+        data = bytearray(open(path, "rb").read())
+        data[info.byte_offset + (where if where >= 0 else info.size + where)] ^= 0x10
+        open(path, "wb").write(bytes(data))
 
 
 def main(out):

@@ -18,6 +18,11 @@ inside the group. Options:
   --old-keras-config  (with --full-model) the config's recurrent layers as
                       Keras 2.0 made them: hard_sigmoid gates, GRUs without
                       reset_after
+  --layer-config LAYER:KEY=JSON  (with --full-model, repeatable) a key of a
+                      layer's config (LAYER/layer:KEY=JSON: of the layer a
+                      Bidirectional or TimeDistributed wraps), JSON-valued
+  --time-distributed LAYER  (with --full-model, repeatable) the Dense layer
+                      wrapped in a TimeDistributed, as Keras names it
   --split-attributes  `layer_names` in two attributes, `layer_names0` and
                       `layer_names1`, as Keras splits one past 64512 bytes
   --vlen-strings      the names as variable-length strings (Keras writes
@@ -72,21 +77,42 @@ def keras_names(tensors):
     return out
 
 
-def model_config(layers, old_keras):
+def model_config(layers, old_keras, settings=(), time_distributed=()):
     """model.save's `model_config`: Keras' JSON of the model, its recurrent
     layers as TF2 configures them (sigmoid gates, tanh, GRU reset_after), or
     with `old_keras` as Keras 2.0 did (hard_sigmoid gates, no reset_after:
-    a GRU that resets before its product)."""
+    a GRU that resets before its product). Each layer's class follows from
+    its weights; its other keys are Keras' defaults, then `settings`
+    (`LAYER:KEY=JSON` sets a layer's key, `LAYER/layer:KEY=JSON` its
+    wrapped layer's); layers in `time_distributed` are wrapped in a
+    TimeDistributed."""
     configs = []
     for layer, weights in layers.items():
         paths = [p for p, _ in weights]
         if not any("_cell_" in p for p in paths):
-            configs.append({"class_name": "Dense",
-                            "config": {"name": layer, "activation": "linear"}})
+            names = [p.rsplit("/", 1)[-1] for p in paths]
+            kernel = [a for p, a in weights if p.endswith("/kernel:0")]
+            if "moving_mean:0" in names:
+                config = {"class_name": "BatchNormalization",
+                          "config": {"name": layer, "axis": -1, "epsilon": 0.001}}
+            elif kernel and kernel[0].ndim == 3:
+                config = {"class_name": "Conv1D",
+                          "config": {"name": layer, "strides": [1],
+                                     "padding": "valid", "dilation_rate": [1],
+                                     "activation": "linear"}}
+            else:
+                config = {"class_name": "Dense",
+                          "config": {"name": layer, "activation": "linear"}}
+            if layer in time_distributed:
+                config["config"]["name"] = "dense"
+                config = {"class_name": "TimeDistributed",
+                          "config": {"name": layer, "layer": config}}
+            configs.append(config)
             continue
         kind = "GRU" if any("gru_cell" in p for p in paths) else "LSTM"
         cell = {"name": layer, "activation": "tanh",
-                "recurrent_activation": "hard_sigmoid" if old_keras else "sigmoid"}
+                "recurrent_activation": "hard_sigmoid" if old_keras else "sigmoid",
+                "return_sequences": False, "go_backwards": False}
         if kind == "GRU" and not old_keras:
             cell["reset_after"] = True
         rnn = {"class_name": kind, "config": cell}
@@ -94,6 +120,15 @@ def model_config(layers, old_keras):
             rnn = {"class_name": "Bidirectional",
                    "config": {"name": layer, "layer": rnn, "merge_mode": "concat"}}
         configs.append(rnn)
+    by_name = {c["config"]["name"]: c for c in configs}
+    for setting in settings:
+        target, assignment = setting.split(":", 1)
+        key, value = assignment.split("=", 1)
+        layer, _, inner = target.partition("/")
+        config = by_name[layer]["config"]
+        if inner:
+            config = config[inner]["config"]
+        config[key] = json.loads(value)
     return json.dumps({"class_name": "Functional",
                        "config": {"name": "model", "layers": configs}}).encode()
 
@@ -134,7 +169,9 @@ def write_keras_layers(f, layers, args):
             g.create_dataset(name, array.shape, dtype=np.float32)[...] = array
     if args.full_model:
         f.attrs["model_config"] = model_config(
-            layers, getattr(args, "old_keras_config", False))
+            layers, getattr(args, "old_keras_config", False),
+            getattr(args, "layer_config", None) or (),
+            getattr(args, "time_distributed", None) or ())
         opt = f.create_group("optimizer_weights")
         opt.attrs["weight_names"] = np.asarray([b"Adam/iter:0"])
         opt.create_dataset("Adam/iter:0", data=np.int64(1000))
@@ -159,6 +196,8 @@ def main():
                  "vlen-strings", "plain", "gzip",
                  "big-endian", "libver-latest"):
         p.add_argument("--" + flag, action="store_true")
+    p.add_argument("--layer-config", action="append", metavar="LAYER:KEY=JSON")
+    p.add_argument("--time-distributed", action="append", metavar="LAYER")
     args = p.parse_args()
     tensors = load_safetensors(args.src)
     libver = "latest" if args.libver_latest else None
