@@ -93,6 +93,15 @@ def test_keras_h5_weights(tmp_path):
     # A Keras file for a PyTorch-layout model: the error says what is wrong.
     with pytest.raises(heed.Error, match="weights keras"):
         heed.load(os.path.join(d, "model.heed"), weights=h5)
+    # model.save's config where the model file disagrees: an error naming
+    # the layer at its line.
+    bad = str(tmp_path / "date-model.h5")
+    subprocess.run([sys.executable, os.path.join(ref, "keras_h5.py"), keras_layout, bad,
+                    "--full-model", "--layer-config", 'densor1:activation="relu"'],
+                   check=True)
+    with pytest.raises(heed.Error, match=r"date_translation_keras\.heed:\d+:7: layer "
+                       r"'densor1' \(dense\): the Keras Dense 'densor1' applies relu"):
+        heed.load(model, weights=bad)
 
 
 def test_integer_ids():
