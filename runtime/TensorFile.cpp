@@ -17,6 +17,29 @@
 
 using namespace heed::rt;
 
+llvm::Expected<LayerRecord> heed::rt::loadLayerRecord(const std::string &path) {
+  llvm::StringRef ext = llvm::sys::path::extension(path);
+  bool torch = ext == ".pt" || ext == ".pth" || ext == ".bin" || ext == ".ckpt";
+  bool hdf5 = ext == ".h5" || ext == ".hdf5";
+  if (!torch && !hdf5)
+    return LayerRecord();
+  auto bytes = readFileBytes(path);
+  if (!bytes) {
+    llvm::consumeError(bytes.takeError());
+    return LayerRecord();
+  }
+  llvm::StringRef data = (*bytes)->getBuffer();
+  LayerRecord record;
+  auto json =
+      hdf5 ? parseHdf5ModelConfig(data, path) : parseTorchModules(data, path);
+  if (!json)
+    return json.takeError();
+  record.kind =
+      hdf5 ? LayerRecord::Kind::KerasConfig : LayerRecord::Kind::TorchModules;
+  record.json = std::move(*json);
+  return std::move(record);
+}
+
 llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
                                                       ValueErrors values) {
   llvm::StringRef ext = llvm::sys::path::extension(path);

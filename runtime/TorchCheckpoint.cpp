@@ -39,6 +39,19 @@ struct StoredBytes {
 };
 /// The storages of an archive by key ("0", "1", ...; `NAME/data/KEY`).
 using Storages = std::map<std::string, StoredBytes>;
+/// What is done with a checkpoint's saved object and its storages.
+using RootVisitor =
+    llvm::function_ref<llvm::Error(const Value &root, const Storages &)>;
+
+/// `v` is an nn.Module saved whole: an object with submodules.
+bool isModule(const Value &v) {
+  if (v->kind != Kind::Opaque)
+    return false;
+  for (size_t i = 0; i + 1 < v->items.size(); i += 2)
+    if (v->items[i]->kind == Kind::String && v->items[i]->text == "_modules")
+      return true;
+  return false;
+}
 
 /// The tensors under `v`, named by their path of dict keys and list
 /// indices.
@@ -55,7 +68,10 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
     out.push_back({name, v});
     return llvm::Error::success();
   case Kind::Dict:
-  case Kind::Opaque: // an object's attributes (BUILD), if it has any
+  case Kind::Opaque: { // an object's attributes (BUILD), if it has any
+    // An nn.Module's state_dict is its parameters, buffers and submodules;
+    // its other attributes may alias them (an RNN's _flat_weights).
+    bool module = isModule(v);
     for (size_t i = 0; i + 1 < v->items.size(); i += 2) {
       const Value &key = v->items[i];
       std::string k = key->kind == Kind::String ? key->text
@@ -68,11 +84,14 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
       bool moduleDict =
           v->kind == Kind::Opaque &&
           (k == "_parameters" || k == "_buffers" || k == "_modules");
+      if (module && !moduleDict)
+        continue;
       if (auto err = collect(v->items[i + 1], moduleDict ? name : child(k),
                              depth + 1, out, path))
         return err;
     }
     return llvm::Error::success();
+  }
   case Kind::List:
   case Kind::Tuple:
     for (size_t i = 0; i < v->items.size(); ++i)
@@ -83,6 +102,78 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
   default:
     return llvm::Error::success();
   }
+}
+
+/// A module's settings as JSON: numbers, flags, words and tuples of
+/// numbers (`stride: [2]`); null for anything else.
+llvm::json::Value setting(const Value &v) {
+  switch (v->kind) {
+  case Kind::Bool:
+    return bool(v->integer);
+  case Kind::Int:
+    return v->integer;
+  case Kind::Float:
+    return v->number;
+  case Kind::String:
+    return v->text;
+  case Kind::Tuple:
+  case Kind::List: {
+    llvm::json::Array items;
+    for (const Value &item : v->items) {
+      if (item->kind != Kind::Int && item->kind != Kind::Float)
+        return nullptr;
+      items.push_back(item->kind == Kind::Int
+                          ? llvm::json::Value(item->integer)
+                          : llvm::json::Value(item->number));
+    }
+    return std::move(items);
+  }
+  default:
+    return nullptr;
+  }
+}
+
+/// The nn.Modules saved whole under `v` (torch.save(model)), named as
+/// collect() names their tensors: {"path", "class", "settings"} each.
+void collectModules(const Value &v, const std::string &name, unsigned depth,
+                    llvm::json::Array &out) {
+  if (depth > limits::kMaxNesting)
+    return;
+  auto child = [&](const std::string &key) {
+    return name.empty() ? key : name + "." + key;
+  };
+  if (v->kind == Kind::List || v->kind == Kind::Tuple) {
+    for (size_t i = 0; i < v->items.size(); ++i)
+      collectModules(v->items[i], child(std::to_string(i)), depth + 1, out);
+    return;
+  }
+  if (v->kind != Kind::Dict && v->kind != Kind::Opaque)
+    return;
+  llvm::json::Object settings;
+  bool module = isModule(v);
+  for (size_t i = 0; i + 1 < v->items.size(); i += 2) {
+    const Value &key = v->items[i];
+    std::string k = key->kind == Kind::String ? key->text
+                    : key->kind == Kind::Int  ? std::to_string(key->integer)
+                                              : "";
+    if (k.empty())
+      continue;
+    bool moduleDict =
+        v->kind == Kind::Opaque &&
+        (k == "_parameters" || k == "_buffers" || k == "_modules");
+    if (module && !moduleDict) {
+      if (k[0] != '_')
+        settings[k] = setting(v->items[i + 1]);
+      continue;
+    }
+    collectModules(v->items[i + 1], moduleDict ? name : child(k), depth + 1,
+                   out);
+  }
+  if (module)
+    out.push_back(llvm::json::Object{
+        {"path", name},
+        {"class", StringRef(v->type).rsplit('.').second.str()},
+        {"settings", std::move(settings)}});
 }
 
 /// Bytes an element of a storage class: Heed's types, and the complex ones
@@ -221,9 +312,8 @@ constexpr size_t kLegacyMagicSize = sizeof(kLegacyMagic) - 1;
 /// the format's version (1001) and the system's byte order; the object's
 /// pickle; a pickle of the list of its storages' keys; then each storage in
 /// that order: its element count (int64) and its bytes.
-llvm::Expected<NamedTensors> parseLegacyCheckpoint(StringRef bytes,
-                                                   const std::string &path,
-                                                   ValueErrors values) {
+llvm::Error visitLegacyCheckpoint(StringRef bytes, const std::string &path,
+                                  RootVisitor visit) {
   uint64_t pos = 2 + kLegacyMagicSize;
   std::vector<std::unique_ptr<PickleMachine>> machines;
   // The next pickle's value (its machine, which owns it, kept alive).
@@ -294,19 +384,20 @@ llvm::Expected<NamedTensors> parseLegacyCheckpoint(StringRef bytes,
     storages[key->text] = {bytes.substr(pos, count * elem), pos};
     pos += count * elem;
   }
-  return readTensors(*root, storages, path, values);
+  return visit(*root, storages);
 }
 
 } // namespace
 
-llvm::Expected<NamedTensors>
-heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
-                               ValueErrors values) {
+/// Runs the checkpoint's pickle and hands `visit` the object it saved,
+/// with the storages its tensors read.
+static llvm::Error visitCheckpoint(StringRef bytes, const std::string &path,
+                                   RootVisitor visit) {
   if (!bytes.starts_with("PK\x03\x04")) {
     if (bytes.size() > 2 + kLegacyMagicSize && bytes[0] == '\x80' &&
         bytes.substr(2, kLegacyMagicSize) ==
             StringRef(kLegacyMagic, kLegacyMagicSize))
-      return parseLegacyCheckpoint(bytes, path, values);
+      return visitLegacyCheckpoint(bytes, path, visit);
     if (bytes.starts_with("\x80"))
       return fail(path + ": a pickle, but not of torch.save (neither its zip "
                          "archive nor the format before PyTorch 1.6 starts "
@@ -357,7 +448,7 @@ heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
         return llvm::Error::success();
       });
   if (err)
-    return std::move(err);
+    return err;
   if (prefix.empty())
     return fail(path + (torchScript
                             ? ": a TorchScript archive (torch.jit.save), "
@@ -374,5 +465,34 @@ heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
   auto root = machine.run();
   if (!root)
     return root.takeError();
-  return readTensors(*root, storagesByDir[prefix], path, values);
+  return visit(*root, storagesByDir[prefix]);
+}
+
+llvm::Expected<NamedTensors>
+heed::rt::parseTorchCheckpoint(StringRef bytes, const std::string &path,
+                               ValueErrors values) {
+  NamedTensors out;
+  if (auto err = visitCheckpoint(
+          bytes, path,
+          [&](const Value &root, const Storages &storages) -> llvm::Error {
+            auto tensors = readTensors(root, storages, path, values);
+            if (!tensors)
+              return tensors.takeError();
+            out = std::move(*tensors);
+            return llvm::Error::success();
+          }))
+    return std::move(err);
+  return out;
+}
+
+llvm::Expected<llvm::json::Value>
+heed::rt::parseTorchModules(StringRef bytes, const std::string &path) {
+  llvm::json::Array modules;
+  if (auto err = visitCheckpoint(bytes, path,
+                                 [&](const Value &root, const Storages &) {
+                                   collectModules(root, "", 0, modules);
+                                   return llvm::Error::success();
+                                 }))
+    return std::move(err);
+  return llvm::json::Value(std::move(modules));
 }

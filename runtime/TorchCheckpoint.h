@@ -23,6 +23,8 @@
 
 #include "runtime/TensorFile.h"
 
+#include "llvm/Support/JSON.h"
+
 namespace heed::rt {
 
 /// The tensors of a torch.save archive, in pickle order. float64 and
@@ -31,6 +33,13 @@ namespace heed::rt {
 llvm::Expected<NamedTensors>
 parseTorchCheckpoint(llvm::StringRef bytes, const std::string &path,
                      ValueErrors values = ValueErrors::Report);
+
+/// The nn.Modules a checkpoint saved whole (`torch.save(model)`, also
+/// inside a dict), each {"path": its tensors' prefix, "class": "Conv1d",
+/// "settings": its plain attributes (eps, stride, padding, ...)}, in the
+/// pickle's order; an empty array for a state_dict.
+llvm::Expected<llvm::json::Value> parseTorchModules(llvm::StringRef bytes,
+                                                    const std::string &path);
 
 } // namespace heed::rt
 

@@ -94,7 +94,11 @@ llvm::Expected<Value> PickleMachine::reduce(const Value &callable,
   if (name == "torch._tensor._rebuild_from_type_v2" && a.size() >= 3 &&
       a[2]->kind == Kind::Tuple && depth < 4)
     return reduce(a[0], a[2], depth + 1);
-  return make(Kind::Opaque); // never called: any other object is opaque
+  // Never called: any other object is opaque, its class kept (an
+  // nn.Module's, when it was saved whole).
+  Value object = make(Kind::Opaque);
+  object->type = name.str();
+  return object;
 }
 
 llvm::Expected<Value> PickleMachine::persistentLoad(const Value &id) {
@@ -204,8 +208,13 @@ llvm::Expected<Value> PickleMachine::run() {
     case 'G': { // BINFLOAT, big-endian
       if (auto err = needs(8))
         return std::move(err);
-      pos += 8; // no number is needed: floats are hyperparameters
-      push(make(Kind::Float));
+      uint64_t bits = 0;
+      for (int i = 0; i < 8; ++i)
+        bits = bits << 8 | uint8_t(in[pos + i]);
+      pos += 8;
+      Value v = make(Kind::Float); // a module's eps, momentum, ...
+      std::memcpy(&v->number, &bits, sizeof(double));
+      push(v);
       break;
     }
     case 'X':

@@ -53,8 +53,11 @@ using Value = Object *;
 struct Object {
   Kind kind = Kind::Opaque;
   int64_t integer = 0;      // Int, Bool; Storage: its element count
+  double number = 0;        // Float
   std::string text;         // String; Global: "module.name"; Storage: its key
-  std::string type;         // Storage: its class ("FloatStorage")
+  std::string type;         // Storage: its class ("FloatStorage"); Opaque:
+                            // the class that made it, where a GLOBAL named
+                            // it ("torch.nn.modules.conv.Conv1d")
   std::vector<Value> items; // Tuple, List; Dict: key, value, key, value...
   // Tensor: its storage and view.
   Value storage;

@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Driver/KerasConfig.h"
+#include "compiler/Driver/LayerProblems.h"
 
 #include "runtime/Limits.h"
 #include "runtime/Numbers.h"
@@ -28,7 +29,6 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 
-#include <algorithm>
 #include <cmath>
 
 using namespace heed;
@@ -83,7 +83,7 @@ std::optional<double> firstNumber(const llvm::json::Value *value) {
 class Checker {
 public:
   Checker(const dsl::Model &model, const llvm::SourceMgr &sourceMgr)
-      : sourceMgr(sourceMgr) {
+      : problems(sourceMgr) {
     for (const auto &layer : model.layers)
       layers[layer->name] = layer.get();
     for (const auto &stmt : model.stmts)
@@ -126,11 +126,9 @@ public:
       walk(entry.second, depth + 1);
   }
 
-  /// Each disagreement, after its layer's declaration.
-  std::vector<std::pair<const char *, std::string>> problems;
+  LayerProblems problems;
 
 private:
-  const llvm::SourceMgr &sourceMgr;
   llvm::StringMap<const dsl::Layer *> layers;
   /// Each call of a layer, with the call it is the first argument of.
   std::vector<std::pair<const dsl::Expr *, const dsl::Expr *>> calls;
@@ -182,16 +180,7 @@ private:
 
   void problem(const dsl::Layer &layer, StringRef kind,
                const std::string &msg) {
-    auto [line, col] = sourceMgr.getLineAndColumn(layer.loc);
-    unsigned buffer = sourceMgr.FindBufferContainingLoc(layer.loc);
-    std::string where =
-        buffer
-            ? sourceMgr.getMemoryBuffer(buffer)->getBufferIdentifier().str() +
-                  ":" + std::to_string(line) + ":" + std::to_string(col) + ": "
-            : "";
-    problems.push_back(
-        {layer.loc.getPointer(),
-         where + "layer '" + layer.name + "' (" + kind.str() + "): " + msg});
+    problems.add(layer, kind, msg);
   }
 
   void checkActivation(const dsl::Layer &layer, StringRef kind, StringRef keras,
@@ -330,16 +319,8 @@ llvm::Error heed::checkKerasModelConfig(const dsl::Model &model,
                                         const llvm::SourceMgr &sourceMgr) {
   Checker checker(model, sourceMgr);
   checker.walk(config, 0);
-  if (checker.problems.empty())
-    return llvm::Error::success();
-  std::string msg = source + ": the Keras model (its model_config) and the "
-                             "model file disagree, so the outputs would "
-                             "differ:";
-  // In the model file's order (the config's is the file's).
-  std::stable_sort(
-      checker.problems.begin(), checker.problems.end(),
-      [](const auto &a, const auto &b) { return a.first < b.first; });
-  for (const auto &p : checker.problems)
-    msg += "\n  " + p.second;
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  return checker.problems.take(source,
+                               "the Keras model (its model_config) and the "
+                               "model file disagree, so the outputs would "
+                               "differ");
 }

@@ -9,13 +9,13 @@
 
 #include "compiler/Driver/KerasConfig.h"
 #include "compiler/Driver/KerasWeights.h"
+#include "compiler/Driver/TorchModules.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/BatchRows.h"
 #include "frontends/dsl/MLIRGen.h"
 #include "frontends/dsl/Parser.h"
 #include "frontends/dsl/Sema.h"
 #include "runtime/ByteOrderMark.h"
-#include "runtime/Hdf5Weights.h"
 #include "runtime/Limits.h"
 #include "runtime/Numbers.h"
 #include "runtime/ThreadPool.h"
@@ -31,7 +31,6 @@
 #include "mlir/Support/Timing.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 
 #include <atomic>
 #include <chrono>
@@ -183,22 +182,21 @@ std::vector<rt::ExpectedWeight> Session::expectedWeights() const {
   return out;
 }
 
-/// Where `source` is a Keras `model.save` file (.h5, .hdf5), its config
-/// against the model file's layers (KerasConfig.h). The file is opened a
-/// second time for it: the config is one attribute of the root group.
-llvm::Error Session::checkKerasFileConfig(const std::string &source) const {
-  llvm::StringRef extension = llvm::sys::path::extension(source);
-  if (!extension.equals_insensitive(".h5") &&
-      !extension.equals_insensitive(".hdf5"))
-    return llvm::Error::success();
-  auto buffer = llvm::MemoryBuffer::getFile(source, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return llvm::Error::success(); // read once already; nothing to add
-  auto config = rt::parseHdf5ModelConfig((*buffer)->getBuffer(), source);
-  if (!config)
-    return config.takeError();
-  return checkKerasModelConfig(*ast, *config, source, sourceMgr);
+/// What the weight file `source` records of its layers (a Keras model.save
+/// config, nn.Modules saved whole) against the model's layers: settings
+/// the weights do not show (KerasConfig.h, TorchModules.h).
+llvm::Error Session::checkLayerRecord(const std::string &source,
+                                      llvm::StringRef stripPrefix) const {
+  auto record = rt::loadLayerRecord(source);
+  if (!record)
+    return record.takeError();
+  bool keras = ast->weightLayout == "keras";
+  if (keras && record->kind == rt::LayerRecord::Kind::KerasConfig)
+    return checkKerasModelConfig(*ast, record->json, source, sourceMgr);
+  if (!keras && record->kind == rt::LayerRecord::Kind::TorchModules)
+    return checkTorchModules(*ast, record->json, stripPrefix, source,
+                             sourceMgr);
+  return llvm::Error::success();
 }
 
 llvm::Error Session::setWeights(rt::NamedTensors tensors,
@@ -212,8 +210,6 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
     if (!converted)
       return converted.takeError();
     tensors = std::move(*converted);
-    if (auto err = checkKerasFileConfig(source))
-      return err;
   }
   // Keras names (`dense.kernel`, `.h5` files) given to a PyTorch-layout
   // model: say what the model lacks.
@@ -232,6 +228,10 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
             "\n  (the file has Keras names and layouts (LAYER.kernel); a model "
             "reads those when it says `weights keras`: docs/weights.md)");
   }
+  // The weights bind; the layers they belong to must compute as the file
+  // says they did.
+  if (auto err = checkLayerRecord(source, options.stripPrefix))
+    return err;
   std::lock_guard<std::mutex> queue(bindQueue);
   std::unique_lock<std::shared_mutex> noRuns(bindLock);
   std::lock_guard<std::mutex> guard(cacheLock);

@@ -184,8 +184,9 @@ private:
   /// Runs `pm` on `module`; a failure's message says whether any pass
   /// reported an error.
   llvm::Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module);
-  /// A Keras model.save file's config against the model's layers.
-  llvm::Error checkKerasFileConfig(const std::string &source) const;
+  /// A weight file's record of its layers against the model's.
+  llvm::Error checkLayerRecord(const std::string &source,
+                               llvm::StringRef stripPrefix) const;
   /// The blocks of a batch with these dims: blockStart[b] is block b's
   /// first row (one more entry: the batch size), each with its model.
   llvm::Error planBlocks(const llvm::StringMap<int64_t> &dims,

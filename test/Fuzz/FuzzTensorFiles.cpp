@@ -57,6 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto ts = parseTorchCheckpoint(bytes, "fuzz.pt", values);
   if (!ts)
     llvm::consumeError(ts.takeError());
+  // The modules a whole-model save records, with their settings.
+  auto modules = parseTorchModules(bytes, "fuzz.pt");
+  if (!modules)
+    llvm::consumeError(modules.takeError());
 #elif HEED_FUZZ_FORMAT == 4
   // A chunked dataset's size is bounded by the memory cap, not by the
   // file (deflated chunks, chunks sharing their bytes): keep it under
@@ -65,6 +69,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto ts = parseHdf5Weights(bytes, "fuzz.h5", values);
   if (!ts)
     llvm::consumeError(ts.takeError());
+  auto config = parseHdf5ModelConfig(bytes, "fuzz.h5");
+  if (!config)
+    llvm::consumeError(config.takeError());
 #else
   auto ts = parseSafetensors(bytes, "fuzz.safetensors", values);
   if (!ts)

@@ -1,0 +1,43 @@
+//===- LayerProblems.h - Checkpoint layers vs the model file --*- C++ -*-===//
+//
+// Part of Heed. Checkpoints that record how their layers compute (a Keras
+// model.save config, a whole nn.Module saved by torch.save) can disagree
+// with the model file's declarations while every weight still binds by
+// name and shape. Each disagreement is collected at its layer's line, and
+// reported as one error.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_COMPILER_DRIVER_LAYERPROBLEMS_H
+#define HEED_COMPILER_DRIVER_LAYERPROBLEMS_H
+
+#include "frontends/dsl/AST.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace heed {
+
+class LayerProblems {
+public:
+  explicit LayerProblems(const llvm::SourceMgr &sourceMgr)
+      : sourceMgr(sourceMgr) {}
+  /// "FILE:LINE:COL: layer 'NAME' (KIND): MSG", at the layer's declaration.
+  void add(const dsl::Layer &layer, llvm::StringRef kind,
+           const std::string &msg);
+  /// Success when there are none; else "SOURCE: HEADLINE:" and each
+  /// problem on a line of its own, in the model file's order.
+  llvm::Error take(const std::string &source, llvm::StringRef headline);
+
+private:
+  const llvm::SourceMgr &sourceMgr;
+  std::vector<std::pair<const char *, std::string>> problems;
+};
+
+} // namespace heed
+
+#endif
