@@ -43,6 +43,26 @@ using Storages = std::map<std::string, StoredBytes>;
 using RootVisitor =
     llvm::function_ref<llvm::Error(const Value &root, const Storages &)>;
 
+/// A dict key or an attribute's name as a part of a tensor's name; empty
+/// for a key that cannot name one.
+std::string keyText(const Value &key) {
+  return key->kind == Kind::String ? key->text
+         : key->kind == Kind::Int  ? std::to_string(key->integer)
+                                   : "";
+}
+
+/// The dicts of a saved object (an nn.Module's) whose entries its
+/// state_dict names without their own key.
+bool isModuleDict(const Value &v, StringRef key) {
+  return v->kind == Kind::Opaque &&
+         (key == "_parameters" || key == "_buffers" || key == "_modules");
+}
+
+/// Text for JSON, which must be UTF-8 (a pickle's strings may not be).
+std::string jsonText(const std::string &text) {
+  return llvm::json::isUTF8(text) ? text : llvm::json::fixUTF8(text);
+}
+
 /// `v` is an nn.Module saved whole: an object with submodules.
 bool isModule(const Value &v) {
   if (v->kind != Kind::Opaque)
@@ -73,17 +93,12 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
     // its other attributes may alias them (an RNN's _flat_weights).
     bool module = isModule(v);
     for (size_t i = 0; i + 1 < v->items.size(); i += 2) {
-      const Value &key = v->items[i];
-      std::string k = key->kind == Kind::String ? key->text
-                      : key->kind == Kind::Int  ? std::to_string(key->integer)
-                                                : "";
+      std::string k = keyText(v->items[i]);
       if (k.empty())
         continue; // a key that cannot name a tensor
       // An nn.Module keeps its tensors and submodules in these dicts; the
       // state_dict names leave them out.
-      bool moduleDict =
-          v->kind == Kind::Opaque &&
-          (k == "_parameters" || k == "_buffers" || k == "_modules");
+      bool moduleDict = isModuleDict(v, k);
       if (module && !moduleDict)
         continue;
       if (auto err = collect(v->items[i + 1], moduleDict ? name : child(k),
@@ -115,7 +130,7 @@ llvm::json::Value setting(const Value &v) {
   case Kind::Float:
     return v->number;
   case Kind::String:
-    return v->text;
+    return jsonText(v->text);
   case Kind::Tuple:
   case Kind::List: {
     llvm::json::Array items;
@@ -152,18 +167,13 @@ void collectModules(const Value &v, const std::string &name, unsigned depth,
   llvm::json::Object settings;
   bool module = isModule(v);
   for (size_t i = 0; i + 1 < v->items.size(); i += 2) {
-    const Value &key = v->items[i];
-    std::string k = key->kind == Kind::String ? key->text
-                    : key->kind == Kind::Int  ? std::to_string(key->integer)
-                                              : "";
+    std::string k = keyText(v->items[i]);
     if (k.empty())
       continue;
-    bool moduleDict =
-        v->kind == Kind::Opaque &&
-        (k == "_parameters" || k == "_buffers" || k == "_modules");
+    bool moduleDict = isModuleDict(v, k);
     if (module && !moduleDict) {
       if (k[0] != '_')
-        settings[k] = setting(v->items[i + 1]);
+        settings[jsonText(k)] = setting(v->items[i + 1]);
       continue;
     }
     collectModules(v->items[i + 1], moduleDict ? name : child(k), depth + 1,
@@ -171,8 +181,8 @@ void collectModules(const Value &v, const std::string &name, unsigned depth,
   }
   if (module)
     out.push_back(llvm::json::Object{
-        {"path", name},
-        {"class", StringRef(v->type).rsplit('.').second.str()},
+        {"path", jsonText(name)},
+        {"class", jsonText(StringRef(v->type).rsplit('.').second.str())},
         {"settings", std::move(settings)}});
 }
 
