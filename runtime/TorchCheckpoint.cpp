@@ -14,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 
 using namespace heed;
 using namespace heed::rt;
@@ -63,15 +64,23 @@ std::string jsonText(const std::string &text) {
   return llvm::json::isUTF8(text) ? text : llvm::json::fixUTF8(text);
 }
 
+/// The value of attribute `name` of a saved object, if it has one.
+Value attribute(const Value &v, StringRef name) {
+  for (size_t i = 0; i + 1 < v->items.size(); i += 2)
+    if (v->items[i]->kind == Kind::String && v->items[i]->text == name)
+      return v->items[i + 1];
+  return nullptr;
+}
+
 /// `v` is an nn.Module saved whole: an object with submodules.
 bool isModule(const Value &v) {
-  if (v->kind != Kind::Opaque)
-    return false;
-  for (size_t i = 0; i + 1 < v->items.size(); i += 2)
-    if (v->items[i]->kind == Kind::String && v->items[i]->text == "_modules")
-      return true;
-  return false;
+  return v->kind == Kind::Opaque && attribute(v, "_modules");
 }
+
+llvm::Error collectBuffers(const Value &module, const Value &buffers,
+                           const std::string &name, unsigned depth,
+                           std::vector<FoundTensor> &out,
+                           const std::string &path);
 
 /// The tensors under `v`, named by their path of dict keys and list
 /// indices.
@@ -101,6 +110,14 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
       bool moduleDict = isModuleDict(v, k);
       if (module && !moduleDict)
         continue;
+      if (module && k == "_buffers") {
+        // Buffers registered with persistent=False are no part of the
+        // state_dict (a positional encoding's table, say).
+        if (auto err = collectBuffers(v, v->items[i + 1], name, depth + 1,
+                                      out, path))
+          return err;
+        continue;
+      }
       if (auto err = collect(v->items[i + 1], moduleDict ? name : child(k),
                              depth + 1, out, path))
         return err;
@@ -117,6 +134,32 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
   default:
     return llvm::Error::success();
   }
+}
+
+/// Module `module`'s `buffers` but those its `_non_persistent_buffers_set`
+/// names.
+llvm::Error collectBuffers(const Value &module, const Value &buffers,
+                           const std::string &name, unsigned depth,
+                           std::vector<FoundTensor> &out,
+                           const std::string &path) {
+  std::set<std::string> skipped;
+  if (Value set = attribute(module, "_non_persistent_buffers_set");
+      set && set->kind == Kind::List)
+    for (const Value &item : set->items)
+      if (item->kind == Kind::String)
+        skipped.insert(item->text);
+  if (buffers->kind != Kind::Dict)
+    return collect(buffers, name, depth, out, path);
+  for (size_t i = 0; i + 1 < buffers->items.size(); i += 2) {
+    std::string k = keyText(buffers->items[i]);
+    if (k.empty() || skipped.count(k))
+      continue;
+    if (auto err = collect(buffers->items[i + 1],
+                           name.empty() ? k : name + "." + k, depth + 1, out,
+                           path))
+      return err;
+  }
+  return llvm::Error::success();
 }
 
 /// A module's settings as JSON: numbers, flags, words and tuples of

@@ -70,6 +70,13 @@ llvm::Expected<Value> PickleMachine::reduce(const Value &callable,
       callable->kind == Kind::Global ? StringRef(callable->text) : StringRef();
   if (name == "collections.OrderedDict" && a.empty())
     return make(Kind::Dict);
+  // set(list): an nn.Module's names of buffers outside its state_dict.
+  if ((name == "__builtin__.set" || name == "builtins.set") && a.size() == 1 &&
+      a[0]->kind == Kind::List) {
+    Value items = make(Kind::List);
+    items->items = a[0]->items;
+    return items;
+  }
   if (name == "torch._utils._rebuild_tensor_v2" ||
       name == "torch._utils._rebuild_tensor") {
     if (a.size() < 4 || a[0]->kind != Kind::Storage || a[1]->kind != Kind::Int)

@@ -13,6 +13,9 @@ padding, a GRU's direction count).
                            other settings than the model file's
   --wrap KEY               save {KEY: model, "epoch": 3}, a training
                            checkpoint
+  --non-persistent MODULE.NAME  (repeatable) a buffer registered with
+                           persistent=False (no part of the state_dict, as
+                           a positional encoding's table often is)
   --legacy                 the format before PyTorch 1.6
 """
 import argparse
@@ -31,6 +34,8 @@ def main():
     p.add_argument("out")
     p.add_argument("--set", action="append", default=[], metavar="MODULE.ATTR=VALUE")
     p.add_argument("--wrap")
+    p.add_argument("--non-persistent", action="append", default=[],
+                   metavar="MODULE.NAME")
     p.add_argument("--legacy", action="store_true")
     args = p.parse_args()
     model = make_model()
@@ -38,6 +43,10 @@ def main():
         target, value = setting.split("=", 1)
         module, attr = target.rsplit(".", 1)
         setattr(model.get_submodule(module), attr, ast.literal_eval(value))
+    for buffer in args.non_persistent:
+        module, name = buffer.rsplit(".", 1)
+        model.get_submodule(module).register_buffer(
+            name, torch.arange(12.0).reshape(3, 4), persistent=False)
     saved = {args.wrap: model, "epoch": 3} if args.wrap else model
     torch.save(saved, args.out, _use_new_zipfile_serialization=not args.legacy)
 
