@@ -113,8 +113,8 @@ llvm::Error collect(const Value &v, const std::string &name, unsigned depth,
       if (module && k == "_buffers") {
         // Buffers registered with persistent=False are no part of the
         // state_dict (a positional encoding's table, say).
-        if (auto err = collectBuffers(v, v->items[i + 1], name, depth + 1,
-                                      out, path))
+        if (auto err =
+                collectBuffers(v, v->items[i + 1], name, depth + 1, out, path))
           return err;
         continue;
       }
@@ -154,9 +154,9 @@ llvm::Error collectBuffers(const Value &module, const Value &buffers,
     std::string k = keyText(buffers->items[i]);
     if (k.empty() || skipped.count(k))
       continue;
-    if (auto err = collect(buffers->items[i + 1],
-                           name.empty() ? k : name + "." + k, depth + 1, out,
-                           path))
+    if (auto err =
+            collect(buffers->items[i + 1], name.empty() ? k : name + "." + k,
+                    depth + 1, out, path))
       return err;
   }
   return llvm::Error::success();
