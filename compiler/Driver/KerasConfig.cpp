@@ -26,7 +26,6 @@
 #include "runtime/Limits.h"
 #include "runtime/Numbers.h"
 
-#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
@@ -83,9 +82,7 @@ std::optional<double> firstNumber(const llvm::json::Value *value) {
 class Checker {
 public:
   Checker(const dsl::Model &model, const llvm::SourceMgr &sourceMgr)
-      : problems(sourceMgr) {
-    for (const auto &layer : model.layers)
-      layers[layer->name] = layer.get();
+      : problems(model, sourceMgr) {
     for (const auto &stmt : model.stmts)
       collectCalls(*stmt);
     for (const auto &score : model.scores)
@@ -109,18 +106,18 @@ public:
     const llvm::json::Object *config = object->getObject("config");
     if (className && config) {
       std::optional<StringRef> name = config->getString("name");
-      auto it = name ? layers.find(*name) : layers.end();
+      const dsl::Layer *layer = name ? problems.find(*name) : nullptr;
       const llvm::json::Object *inner = config->getObject("layer");
       // A wrapper's layer is checked under the wrapper's name, never its
       // own (a TimeDistributed's Dense may be called "dense").
       if (inner &&
           (*className == "Bidirectional" || *className == "TimeDistributed")) {
-        if (it != layers.end())
-          checkWrapper(*it->second, *className, *config, *inner);
+        if (layer)
+          checkWrapper(*layer, *className, *config, *inner);
         return;
       }
-      if (it != layers.end())
-        checkLayer(*it->second, *className, *config);
+      if (layer)
+        checkLayer(*layer, *className, *config);
     }
     for (const auto &entry : *object)
       walk(entry.second, depth + 1);
@@ -129,7 +126,6 @@ public:
   LayerProblems problems;
 
 private:
-  llvm::StringMap<const dsl::Layer *> layers;
   /// Each call of a layer, with the call it is the first argument of.
   std::vector<std::pair<const dsl::Expr *, const dsl::Expr *>> calls;
 

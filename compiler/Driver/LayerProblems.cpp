@@ -10,6 +10,13 @@
 
 using namespace heed;
 
+LayerProblems::LayerProblems(const dsl::Model &model,
+                             const llvm::SourceMgr &sourceMgr)
+    : sourceMgr(sourceMgr) {
+  for (const auto &layer : model.layers)
+    layers[layer->name] = layer.get();
+}
+
 void LayerProblems::add(const dsl::Layer &layer, llvm::StringRef kind,
                         const std::string &msg) {
   std::string where;

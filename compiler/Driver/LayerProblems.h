@@ -13,6 +13,7 @@
 
 #include "frontends/dsl/AST.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -24,8 +25,12 @@ namespace heed {
 
 class LayerProblems {
 public:
-  explicit LayerProblems(const llvm::SourceMgr &sourceMgr)
-      : sourceMgr(sourceMgr) {}
+  LayerProblems(const dsl::Model &model, const llvm::SourceMgr &sourceMgr);
+  /// The model's layer called `name` (a checkpoint's layer or module
+  /// path), or null.
+  const dsl::Layer *find(llvm::StringRef name) const {
+    return layers.lookup(name);
+  }
   /// "FILE:LINE:COL: layer 'NAME' (KIND): MSG", at the layer's declaration.
   void add(const dsl::Layer &layer, llvm::StringRef kind,
            const std::string &msg);
@@ -35,6 +40,7 @@ public:
 
 private:
   const llvm::SourceMgr &sourceMgr;
+  llvm::StringMap<const dsl::Layer *> layers;
   std::vector<std::pair<const char *, std::string>> problems;
 };
 

@@ -21,8 +21,6 @@
 
 #include "runtime/Numbers.h"
 
-#include "llvm/ADT/StringMap.h"
-
 #include <cmath>
 
 using namespace heed;
@@ -49,28 +47,24 @@ bool differs(double a, double b) {
 class Checker {
 public:
   Checker(const dsl::Model &model, const llvm::SourceMgr &sourceMgr)
-      : problems(sourceMgr) {
-    for (const auto &layer : model.layers)
-      layers[layer->name] = layer.get();
-  }
+      : problems(model, sourceMgr) {}
 
   void check(StringRef path, StringRef className,
              const llvm::json::Object &settings) {
     // A TransformerEncoderLayer's norms are modules of their own.
     auto [owner, norm] = path.rsplit('.');
-    auto parent = layers.find(owner);
-    if (!norm.empty() && (norm == "norm1" || norm == "norm2") &&
-        parent != layers.end() &&
-        parent->second->kind == Builtin::TransformerEncoderLayer) {
+    const dsl::Layer *parent = problems.find(owner);
+    if (!norm.empty() && (norm == "norm1" || norm == "norm2") && parent &&
+        parent->kind == Builtin::TransformerEncoderLayer) {
       if (className == "LayerNorm")
-        checkEps(*parent->second, "transformer_encoder_layer", settings,
+        checkEps(*parent, "transformer_encoder_layer", settings,
                  path.str() + "'s eps", "layer_norm_eps");
       return;
     }
-    auto it = layers.find(path);
-    if (it == layers.end())
+    const dsl::Layer *found = problems.find(path);
+    if (!found)
       return;
-    const dsl::Layer &layer = *it->second;
+    const dsl::Layer &layer = *found;
     switch (layer.kind) {
     case Builtin::BatchNorm:
       if (className == "BatchNorm1d")
@@ -109,8 +103,6 @@ public:
   LayerProblems problems;
 
 private:
-  llvm::StringMap<const dsl::Layer *> layers;
-
   void checkEps(const dsl::Layer &layer, StringRef kind,
                 const llvm::json::Object &settings, const std::string &what,
                 StringRef option) {
