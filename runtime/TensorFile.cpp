@@ -17,10 +17,20 @@
 
 using namespace heed::rt;
 
+/// torch.save's archives go by several names (.pt, .pth, Hugging Face's
+/// pytorch_model.bin, Lightning's .ckpt).
+static bool isTorchCheckpoint(llvm::StringRef ext) {
+  return ext == ".pt" || ext == ".pth" || ext == ".bin" || ext == ".ckpt";
+}
+
+/// Keras' HDF5 files (model.save_weights, model.save, ModelCheckpoint).
+static bool isHdf5(llvm::StringRef ext) {
+  return ext == ".h5" || ext == ".hdf5";
+}
+
 llvm::Expected<LayerRecord> heed::rt::loadLayerRecord(const std::string &path) {
   llvm::StringRef ext = llvm::sys::path::extension(path);
-  bool torch = ext == ".pt" || ext == ".pth" || ext == ".bin" || ext == ".ckpt";
-  bool hdf5 = ext == ".h5" || ext == ".hdf5";
+  bool torch = isTorchCheckpoint(ext), hdf5 = isHdf5(ext);
   if (!torch && !hdf5)
     return LayerRecord();
   auto bytes = readFileBytes(path);
@@ -46,11 +56,7 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
   // Hugging Face's sharded checkpoints: an index naming each weight's shard.
   if (llvm::StringRef(path).ends_with(".index.json"))
     return loadShardIndex(path, values);
-  // torch.save's archives go by several names (.pt, .pth, Hugging Face's
-  // pytorch_model.bin, Lightning's .ckpt).
-  bool torch = ext == ".pt" || ext == ".pth" || ext == ".bin" || ext == ".ckpt";
-  // Keras' HDF5 files (model.save_weights, model.save, ModelCheckpoint).
-  bool hdf5 = ext == ".h5" || ext == ".hdf5";
+  bool torch = isTorchCheckpoint(ext), hdf5 = isHdf5(ext);
   if (ext == ".keras")
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),

@@ -22,13 +22,12 @@
 
 #include "compiler/Driver/KerasConfig.h"
 #include "compiler/Driver/LayerProblems.h"
+#include "frontends/dsl/Builtins.h"
 
 #include "runtime/Limits.h"
 #include "runtime/Numbers.h"
 
 #include "llvm/ADT/StringSwitch.h"
-
-#include <cmath>
 
 using namespace heed;
 using dsl::Builtin;
@@ -57,17 +56,6 @@ std::string heedActivation(StringRef keras) {
       .Case("exponential", "exp")
       .Cases({"tanh", "sigmoid", "relu", "softmax", "gelu"}, keras.str())
       .Default("");
-}
-
-Builtin activationFunction(StringRef name) {
-  return llvm::StringSwitch<Builtin>(name)
-      .Case("tanh", Builtin::Tanh)
-      .Case("sigmoid", Builtin::Sigmoid)
-      .Case("relu", Builtin::Relu)
-      .Case("exp", Builtin::Exp)
-      .Case("softmax", Builtin::Softmax)
-      .Case("gelu", Builtin::Gelu)
-      .Default(Builtin::None);
 }
 
 /// The first element of a Keras tuple (`"strides": [4]`), or the number.
@@ -154,7 +142,7 @@ private:
   /// Every call of `layer` is the argument of `activation` (softmax over
   /// the last axis), and there is at least one.
   bool appliedAfter(const dsl::Layer &layer, StringRef activation) const {
-    Builtin function = activationFunction(activation);
+    Builtin function = dsl::lookupFunction(activation);
     bool any = false;
     for (auto [call, parent] : calls) {
       if (call->layer != &layer)
@@ -233,7 +221,7 @@ private:
       if (className != (batch ? "BatchNormalization" : "LayerNormalization"))
         return;
       auto eps = config.getNumber("epsilon");
-      if (eps && std::fabs(*eps - layer.epsilon) > 1e-6 * std::fabs(*eps))
+      if (eps && LayerProblems::differs(*eps, layer.epsilon))
         problem(layer, batch ? "batch_norm" : "layer_norm",
                 wrapped + "epsilon " + rt::formatGeneral(*eps) +
                     ", the model file's layer " +

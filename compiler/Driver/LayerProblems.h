@@ -17,6 +17,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,11 @@ public:
   /// path), or null.
   const dsl::Layer *find(llvm::StringRef name) const {
     return layers.lookup(name);
+  }
+  /// A number the checkpoint saved (an epsilon) and the model file's are
+  /// not the same setting (beyond the rounding of its text).
+  static bool differs(double saved, double declared) {
+    return std::fabs(saved - declared) > 1e-6 * std::fabs(saved);
   }
   /// "FILE:LINE:COL: layer 'NAME' (KIND): MSG", at the layer's declaration.
   void add(const dsl::Layer &layer, llvm::StringRef kind,

@@ -21,8 +21,6 @@
 
 #include "runtime/Numbers.h"
 
-#include <cmath>
-
 using namespace heed;
 using dsl::Builtin;
 using llvm::StringRef;
@@ -38,10 +36,6 @@ std::optional<int64_t> firstInteger(const llvm::json::Object &settings,
   if (const llvm::json::Array *a = v->getAsArray())
     return a->size() == 1 ? (*a)[0].getAsInteger() : std::nullopt;
   return v->getAsInteger();
-}
-
-bool differs(double a, double b) {
-  return std::fabs(a - b) > 1e-6 * std::fabs(a);
 }
 
 class Checker {
@@ -107,7 +101,7 @@ private:
                 const llvm::json::Object &settings, const std::string &what,
                 StringRef option) {
     auto eps = settings.getNumber("eps");
-    if (eps && differs(*eps, layer.epsilon))
+    if (eps && LayerProblems::differs(*eps, layer.epsilon))
       problems.add(layer, kind,
                    "the saved module's " + what + " is " +
                        rt::formatGeneral(*eps) + ", the model file's " +
