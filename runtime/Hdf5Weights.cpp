@@ -161,14 +161,19 @@ static llvm::Expected<llvm::json::Value> modelConfig(const Hdf5File &file,
     return config.takeError();
   if (!*config || (*config)->size() != 1)
     return nullptr;
-  StringRef text = (**config)[0];
+  return parseKerasConfigText((**config)[0], path, "its model_config");
+}
+
+llvm::Expected<llvm::json::Value>
+heed::rt::parseKerasConfigText(StringRef text, const std::string &path,
+                               StringRef what) {
   if (limits::jsonNestingBeyond(text))
-    return fail(path, "its model_config nests deeper than " +
+    return fail(path, what + " nests deeper than " +
                           llvm::Twine(limits::kMaxNesting) + " levels");
   auto json = llvm::json::parse(text);
   if (!json)
-    return fail(path, "its model_config is not valid JSON: " +
-                          llvm::toString(json.takeError()));
+    return fail(
+        path, what + " is not valid JSON: " + llvm::toString(json.takeError()));
   return std::move(*json);
 }
 
@@ -180,6 +185,21 @@ heed::rt::parseHdf5ModelConfig(StringRef bytes, const std::string &path) {
   return modelConfig(*file, path);
 }
 
+llvm::Error heed::rt::checkKerasRecurrentConfig(const llvm::json::Value &config,
+                                                const std::string &path,
+                                                StringRef what) {
+  std::vector<std::string> problems;
+  kerasConfigProblems(config, 0, problems);
+  if (problems.empty())
+    return llvm::Error::success();
+  std::string msg = "the Keras model (" + what.str() +
+                    ") computes what Heed's layers do not, so its outputs "
+                    "would differ:";
+  for (const std::string &p : problems)
+    msg += "\n  " + p;
+  return fail(path, msg);
+}
+
 /// model.save's `model_config`, if there is one: an error when a recurrent
 /// layer computes what Heed's cannot, which would otherwise be wrong
 /// outputs with the right weights.
@@ -188,15 +208,7 @@ static llvm::Error checkKerasConfig(const Hdf5File &file,
   auto json = modelConfig(file, path);
   if (!json)
     return json.takeError();
-  std::vector<std::string> problems;
-  kerasConfigProblems(*json, 0, problems);
-  if (problems.empty())
-    return llvm::Error::success();
-  std::string msg = "the Keras model (its model_config) computes what "
-                    "Heed's layers do not, so its outputs would differ:";
-  for (const std::string &p : problems)
-    msg += "\n  " + p;
-  return fail(path, msg);
+  return checkKerasRecurrentConfig(*json, path, "its model_config");
 }
 
 static llvm::Expected<NamedTensors>
@@ -319,9 +331,11 @@ llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
       return fail(path, "this is a Keras 3 weights file (dataset '/" +
                             llvm::join(parts, "/") +
                             "': layers named by class and position, "
-                            "variables by index), which is not read yet; "
-                            "save the weights as .npz named LAYER.VARIABLE "
-                            "(docs/weights.md)");
+                            "variables by index), which holds nothing that "
+                            "says which layer is which; save the whole "
+                            "model with model.save(\"m.keras\"), whose "
+                            "config names them, or the weights as .npz "
+                            "named LAYER.VARIABLE (docs/weights.md)");
   }
   return out;
 }

@@ -34,6 +34,21 @@ parseHdf5Weights(llvm::StringRef bytes, const std::string &path,
 llvm::Expected<llvm::json::Value> parseHdf5ModelConfig(llvm::StringRef bytes,
                                                        const std::string &path);
 
+/// A Keras model's JSON config (`text`), parsed; errors name `path` and
+/// `what` ("its model_config").
+llvm::Expected<llvm::json::Value> parseKerasConfigText(llvm::StringRef text,
+                                                       const std::string &path,
+                                                       llvm::StringRef what);
+
+/// An error naming each recurrent layer of a Keras model's config whose
+/// arithmetic is not that of Heed's lstm/gru (gates other than the logistic
+/// sigmoid, a candidate other than tanh, a GRU with reset_after=False),
+/// which would give other outputs with the right weights; `what` names the
+/// config in the message ("its model_config").
+llvm::Error checkKerasRecurrentConfig(const llvm::json::Value &config,
+                                      const std::string &path,
+                                      llvm::StringRef what);
+
 } // namespace heed::rt
 
 #endif

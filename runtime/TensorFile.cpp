@@ -6,6 +6,7 @@
 
 #include "runtime/TensorFile.h"
 #include "runtime/Hdf5Weights.h"
+#include "runtime/KerasArchive.h"
 #include "runtime/Npy.h"
 #include "runtime/Npz.h"
 #include "runtime/Safetensors.h"
@@ -30,8 +31,9 @@ static bool isHdf5(llvm::StringRef ext) {
 
 llvm::Expected<LayerRecord> heed::rt::loadLayerRecord(const std::string &path) {
   llvm::StringRef ext = llvm::sys::path::extension(path);
-  bool torch = isTorchCheckpoint(ext), hdf5 = isHdf5(ext);
-  if (!torch && !hdf5)
+  bool torch = isTorchCheckpoint(ext), hdf5 = isHdf5(ext),
+       archive = ext == ".keras";
+  if (!torch && !hdf5 && !archive)
     return LayerRecord();
   auto bytes = readFileBytes(path);
   if (!bytes) {
@@ -40,12 +42,13 @@ llvm::Expected<LayerRecord> heed::rt::loadLayerRecord(const std::string &path) {
   }
   llvm::StringRef data = (*bytes)->getBuffer();
   LayerRecord record;
-  auto json =
-      hdf5 ? parseHdf5ModelConfig(data, path) : parseTorchModules(data, path);
+  auto json = archive ? parseKerasArchiveConfig(data, path)
+              : hdf5  ? parseHdf5ModelConfig(data, path)
+                      : parseTorchModules(data, path);
   if (!json)
     return json.takeError();
   record.kind =
-      hdf5 ? LayerRecord::Kind::KerasConfig : LayerRecord::Kind::TorchModules;
+      torch ? LayerRecord::Kind::TorchModules : LayerRecord::Kind::KerasConfig;
   record.json = std::move(*json);
   return std::move(record);
 }
@@ -57,21 +60,13 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
   if (llvm::StringRef(path).ends_with(".index.json"))
     return loadShardIndex(path, values);
   bool torch = isTorchCheckpoint(ext), hdf5 = isHdf5(ext);
-  if (ext == ".keras")
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        path +
-            ": Keras 3 .keras archives are not read yet (their layers are "
-            "named by class and position, their weights by index); save "
-            "the weights as .npz named "
-            "LAYER.VARIABLE, or from Keras 2 with model.save_weights(\"w.h5\") "
-            "(docs/weights.md)");
   if (ext != ".npy" && ext != ".npz" && ext != ".safetensors" && !torch &&
-      !hdf5)
+      !hdf5 && ext != ".keras")
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         path + ": unknown tensor file type '" + ext.str() +
-            "' (expected .npy, .npz, .safetensors, Keras' .h5 or .hdf5, a "
+            "' (expected .npy, .npz, .safetensors, Keras' .h5, .hdf5 or "
+            ".keras, a "
             "sharded checkpoint's .index.json, or a "
             "PyTorch checkpoint: .pt, .pth, .bin or .ckpt)");
   auto bytes = readFileBytes(path);
@@ -86,6 +81,8 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
     return parseTorchCheckpoint(data, path, values);
   if (hdf5)
     return parseHdf5Weights(data, path, values);
+  if (ext == ".keras")
+    return parseKerasArchive(data, path, values);
   auto t = parseNpy(data, path, values);
   if (!t)
     return t.takeError();

@@ -43,6 +43,12 @@ if os.path.exists("/dev/full"):
 # hour).
 if "address" in getattr(config, "heed_sanitize", ""):
     config.available_features.add("asan")
+    config.environment["HEED_TEST_SANITIZED"] = "1"
+
+# %sweep SIZES...: the batch sizes a test runs (test/Utils/sweep.sh): all
+# of them, or the first and the last under the sanitizers.
+config.substitutions.append(("%sweep", "bash " + os.path.join(
+    config.heed_src_root, "test", "Utils", "sweep.sh")))
 
 # REQUIRES: avx512 for tests whose numbers or code depend on AVX-512.
 try:

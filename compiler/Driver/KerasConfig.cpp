@@ -303,8 +303,12 @@ llvm::Error heed::checkKerasModelConfig(const dsl::Model &model,
                                         const llvm::SourceMgr &sourceMgr) {
   Checker checker(model, sourceMgr);
   checker.walk(config, 0);
-  return checker.problems.take(source,
-                               "the Keras model (its model_config) and the "
-                               "model file disagree, so the outputs would "
-                               "differ");
+  // model.save("m.h5") stores the config as an attribute, "m.keras" as a
+  // member of the archive.
+  std::string where = llvm::StringRef(source).ends_with(".keras")
+                          ? "its config.json"
+                          : "its model_config";
+  return checker.problems.take(source, "the Keras model (" + where +
+                                           ") and the model file disagree, "
+                                           "so the outputs would differ");
 }

@@ -1,7 +1,8 @@
 //===- FuzzTensorFiles.cpp - libFuzzer harnesses for the tensor readers ---===//
 //
 // Part of Heed. One source, five harnesses: HEED_FUZZ_FORMAT selects the
-// reader (.npy, .npz, .safetensors, a torch.save checkpoint or HDF5) at
+// reader (.npy, .npz, .safetensors, a torch.save checkpoint or HDF5 and
+// Keras 3's .keras archives of it) at
 // compile time. Every input must give
 // tensors or an error, never a crash, a hang or an allocation beyond the
 // limits (runtime/Limits.h).
@@ -9,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Hdf5Weights.h"
+#include "runtime/KerasArchive.h"
 #include "runtime/Limits.h"
 #include "runtime/Npy.h"
 #include "runtime/Npz.h"
@@ -72,6 +74,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto config = parseHdf5ModelConfig(bytes, "fuzz.h5");
   if (!config)
     llvm::consumeError(config.takeError());
+  // Keras 3's .keras archives: a whole archive as it is; any other input
+  // as the model.weights.h5 of an archive whose config lists the layers of
+  // the seed archive (.ci/fuzz), so that the walk over the layers' groups
+  // meets what the fuzzer makes of their variables.
+  std::string archive;
+  if (!bytes.starts_with("PK")) {
+    archive = storedZip({{"config.json",
+                          R"({"class_name": "Functional", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {"name": "in"}},
+            {"class_name": "Dense", "config": {"name": "d"}},
+            {"class_name": "Bidirectional", "config": {"name": "bi",
+              "layer": {"class_name": "LSTM", "config": {"name": "f"}}}},
+            {"class_name": "BatchNormalization", "config": {"name": "bn"}},
+            {"class_name": "GRU", "config": {"name": "g", "reset_after": true}},
+            {"class_name": "TimeDistributed", "config": {"name": "td",
+              "layer": {"class_name": "Dense", "config": {"name": "x"}}}}]}})"},
+                         {"model.weights.h5", bytes.str()}});
+    bytes = archive;
+  }
+  auto keras = parseKerasArchive(bytes, "fuzz.keras", values);
+  if (!keras)
+    llvm::consumeError(keras.takeError());
+  auto kerasConfig = parseKerasArchiveConfig(bytes, "fuzz.keras");
+  if (!kerasConfig)
+    llvm::consumeError(kerasConfig.takeError());
 #else
   auto ts = parseSafetensors(bytes, "fuzz.safetensors", values);
   if (!ts)
