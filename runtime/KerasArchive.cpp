@@ -253,6 +253,9 @@ private:
                               {"config", llvm::json::Object(config)}};
       return inner("cell", &cell, name);
     }
+    // keras.layers.RNN(cell): the cell its config gives.
+    if (className == "RNN")
+      return inner("cell", config.getObject("cell"), name);
     if (className == "Bidirectional") {
       const llvm::json::Object *forward = config.getObject("layer");
       const llvm::json::Object *backward = config.getObject("backward_layer");

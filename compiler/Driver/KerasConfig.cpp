@@ -78,13 +78,16 @@ public:
         collectCalls(*score->body, nullptr);
   }
 
-  /// Every layer config under `value`, matched to the model's by name.
-  void walk(const llvm::json::Value &value, unsigned depth) {
+  /// Every layer config under `value`, matched to the model's by name; a
+  /// model inside the model names its layers below its own
+  /// (`encoder.embedding`), as the weights are named.
+  void walk(const llvm::json::Value &value, unsigned depth,
+            const std::string &prefix = "") {
     if (depth > limits::kMaxNesting)
       return;
     if (const llvm::json::Array *array = value.getAsArray()) {
       for (const llvm::json::Value &item : *array)
-        walk(item, depth + 1);
+        walk(item, depth + 1, prefix);
       return;
     }
     const llvm::json::Object *object = value.getAsObject();
@@ -94,7 +97,16 @@ public:
     const llvm::json::Object *config = object->getObject("config");
     if (className && config) {
       std::optional<StringRef> name = config->getString("name");
-      const dsl::Layer *layer = name ? problems.find(*name) : nullptr;
+      if (const llvm::json::Array *layers = config->getArray("layers")) {
+        // The model itself (depth 0) is no layer of the model file.
+        std::string inner =
+            depth == 0 || !name ? prefix : prefix + name->str() + ".";
+        for (const llvm::json::Value &layer : *layers)
+          walk(layer, depth + 1, inner);
+        return;
+      }
+      const dsl::Layer *layer =
+          name ? problems.find(prefix + name->str()) : nullptr;
       const llvm::json::Object *inner = config->getObject("layer");
       // A wrapper's layer is checked under the wrapper's name, never its
       // own (a TimeDistributed's Dense may be called "dense").
@@ -108,7 +120,7 @@ public:
         checkLayer(*layer, *className, *config);
     }
     for (const auto &entry : *object)
-      walk(entry.second, depth + 1);
+      walk(entry.second, depth + 1, prefix);
   }
 
   LayerProblems problems;

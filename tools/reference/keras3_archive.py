@@ -28,6 +28,12 @@ saveable gets a `vars` group, empty ones too. Options:
                       TimeDistributed wraps)
   --time-distributed LAYER  (repeatable) a Dense layer wrapped in a
                       TimeDistributed
+  --nest NAME=A,B     layers A and B in a Functional model NAME inside the
+                      model (its own `layers` list, groups named by class
+                      afresh), at A's place
+  --rnn-cell LAYER    (repeatable) an LSTM or GRU layer made as
+                      keras.layers.RNN(LSTMCell(...)): class RNN, its cell
+                      in its config
   --deflate           the archive's members deflated (Keras stores them)
   --weights-only      write only the HDF5 file, as Keras 3's
                       model.save_weights("w.weights.h5") does (no config)
@@ -126,7 +132,10 @@ def save_layer(store, layer, path, name, weights):
     its array."""
     cls = layer["class_name"]
     config = layer["config"]
-    if cls in ("LSTM", "GRU"):
+    if cls == "RNN":
+        store.save(path, name, [])
+        save_layer(store, config["cell"], path + "/cell", name, weights)
+    elif cls in ("LSTM", "GRU"):
         store.save(path, name, [])
         cell = {"class_name": cls + "Cell", "config": config}
         save_layer(store, cell, path + "/cell", name, weights)
@@ -162,6 +171,44 @@ def variables_of(keras2_weights):
     return out
 
 
+def link(model, entries):
+    """Lists `entries` ([(layer config, name)]) as the layers of `model`'s
+    config, each called on the one before."""
+    previous = None
+    for entry, _ in entries:
+        name = entry["config"]["name"]
+        entry["name"] = name
+        entry["inbound_nodes"] = [] if previous is None else [{
+            "args": [{"class_name": "__keras_tensor__",
+                      "config": {"shape": [None, None, None],
+                                 "dtype": "float32",
+                                 "keras_history": [previous, 0, 0]}}],
+            "kwargs": {}}]
+        model["config"]["layers"].append(entry)
+        previous = name
+
+
+def save_container(store, entries, path, layers):
+    """_save_container_state of a model's `layers`: each layer's group named
+    by its class, numbered from the class's second layer on. An entry whose
+    name is a list is a model inside the model: its own layers."""
+    used = {}
+    for entry, name in entries:
+        key = snake_case(entry["class_name"])
+        if key in used:
+            used[key] += 1
+            key = f"{key}_{used[key]}"
+        else:
+            used[key] = 0
+        if isinstance(name, list):
+            store.save(path + "/" + key, None, [])
+            save_container(store, name, path + "/" + key + "/layers", layers)
+            continue
+        weights = variables_of(layers.get(name, [])) if name else {}
+        save_layer(store, entry, path + "/" + key,
+                   name or entry["config"]["name"], weights)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("src")
@@ -174,6 +221,8 @@ def main():
     p.add_argument("--drop-variable", action="append", default=[])
     p.add_argument("--extra-variable", action="append", default=[])
     p.add_argument("--rename-class", action="append", default=[])
+    p.add_argument("--rnn-cell", action="append", default=[])
+    p.add_argument("--nest")
     p.add_argument("--subclassed", action="store_true")
     p.add_argument("--npz-weights", action="store_true")
     args = p.parse_args()
@@ -183,6 +232,14 @@ def main():
                                      args.time_distributed))
     by_name = {c["config"]["name"]: c for c in keras2["config"]["layers"]}
     order = args.order.split(",") if args.order else list(by_name)
+    for layer in args.rnn_cell:
+        rnn = by_name[layer]
+        cell = {"class_name": rnn["class_name"] + "Cell",
+                "config": dict(rnn["config"], name=layer + "_cell")}
+        by_name[layer] = {"class_name": "RNN", "config": {
+            "name": layer, "cell": keras3_config(cell),
+            "return_sequences": rnn["config"]["return_sequences"],
+            "go_backwards": False}}
     for rename in args.rename_class:
         layer, cls = rename.split(":")
         by_name[layer]["class_name"] = cls
@@ -200,18 +257,22 @@ def main():
                          "output_layers": [[order[-1], 0, 0]]},
               "registered_name": "Functional", "build_config": {},
               "compile_config": {"optimizer": "adam", "loss": "mse"}}
-    previous = None
-    for entry, _ in entries:
-        name = entry["config"]["name"]
-        entry["name"] = name
-        entry["inbound_nodes"] = [] if previous is None else [{
-            "args": [{"class_name": "__keras_tensor__",
-                      "config": {"shape": [None, None, None],
-                                 "dtype": "float32",
-                                 "keras_history": [previous, 0, 0]}}],
-            "kwargs": {}}]
-        config["config"]["layers"].append(entry)
-        previous = name
+    if args.nest:
+        outer, inner = args.nest.split("=")
+        inner = inner.split(",")
+        nested = [(weightless("InputLayer", "input_layer",
+                              batch_shape=[None, None, None]), None)]
+        nested += [e for e in entries if e[1] in inner]
+        model = {"module": "keras", "class_name": "Functional",
+                 "config": {"name": outer, "trainable": True, "layers": [],
+                            "input_layers": [["input_layer", 0, 0]],
+                            "output_layers": [[inner[-1], 0, 0]]},
+                 "registered_name": "Functional"}
+        link(model, nested)
+        at = [e[1] for e in entries].index(inner[0])
+        entries = [e for e in entries if e[1] not in inner]
+        entries.insert(at, (model, nested))
+    link(config, entries)
     if args.subclassed:
         config = {"module": None, "class_name": "Translator",
                   "config": {"name": "translator", "trainable": True},
@@ -222,17 +283,7 @@ def main():
     with h5py.File(buffer, "w") as f:
         store = Store(f, drop, set(args.extra_variable))
         store.save("", None, [])  # the model's own (none)
-        used = {}
-        for entry, name in entries:
-            key = snake_case(entry["class_name"])
-            if key in used:
-                used[key] += 1
-                key = f"{key}_{used[key]}"
-            else:
-                used[key] = 0
-            weights = variables_of(layers.get(name, [])) if name else {}
-            save_layer(store, entry, "layers/" + key, name or entry["config"]["name"],
-                       weights)
+        save_container(store, entries, "layers", layers)
         # The optimizer's state, beside the layers (not weights).
         store.save("optimizer", None, [np.array([1000.0]), np.ones((3, 2))])
     h5 = buffer.getvalue()
