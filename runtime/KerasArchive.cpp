@@ -164,6 +164,18 @@ llvm::Error collectDatasets(const Hdf5File &file, const std::string &path,
   return llvm::Error::success();
 }
 
+/// A model's `layers` group below `group` (Keras 2.13's archives name it
+/// `_layer_checkpoint_dependencies`), if any.
+llvm::Expected<std::optional<Hdf5File::Object>>
+findLayersGroup(const Hdf5File &file, const Hdf5File::Object &group) {
+  for (StringRef name : {"layers", "_layer_checkpoint_dependencies"}) {
+    auto found = file.find(group, name);
+    if (!found || *found)
+      return found;
+  }
+  return std::nullopt;
+}
+
 class Reader {
 public:
   Reader(const Hdf5File &file, const std::string &path, ValueErrors values)
@@ -210,6 +222,8 @@ public:
   NamedTensors out;
   /// The datasets read, by path.
   std::set<std::string> read;
+  /// The weights' names given.
+  std::set<std::string> weights;
 
 private:
   const Hdf5File &file;
@@ -270,7 +284,7 @@ private:
       // A model inside the model: its layers are named below its own.
       std::optional<Hdf5File::Object> list;
       if (group) {
-        auto found = file.find(*group, "layers");
+        auto found = findLayersGroup(file, *group);
         if (!found)
           return found.takeError();
         list = *found;
@@ -334,7 +348,12 @@ private:
       if (!tensor)
         return tensor.takeError();
       read.insert((*dataset)->path);
-      out.emplace_back(name + "." + names[i], std::move(*tensor));
+      std::string weight = name + "." + names[i];
+      if (!weights.insert(weight).second)
+        return fail(path, "two layers of its config.json would both give "
+                          "weight '" +
+                              weight + "' (layers named alike)");
+      out.emplace_back(std::move(weight), std::move(*tensor));
     }
     std::vector<std::string> all;
     if (auto err = collectDatasets(file, path, *group, 0, all))
@@ -388,23 +407,17 @@ heed::rt::parseKerasArchive(StringRef bytes, const std::string &path,
   auto file = Hdf5File::open(*members->weights, path + " (model.weights.h5)");
   if (!file)
     return file.takeError();
-  // Keras 2.13's archives name the list `_layer_checkpoint_dependencies`.
-  std::optional<Hdf5File::Object> group;
-  for (StringRef name : {"layers", "_layer_checkpoint_dependencies"}) {
-    auto found = file->find(file->root(), name);
-    if (!found)
-      return found.takeError();
-    if ((group = *found))
-      break;
-  }
+  auto group = findLayersGroup(*file, file->root());
   if (!group)
+    return group.takeError();
+  if (!*group)
     return fail(path, "its model.weights.h5 has no group '/layers'");
   Reader reader(*file, path, values);
-  if (auto err = reader.layerList(*layers, *group, "", 0))
+  if (auto err = reader.layerList(*layers, **group, "", 0))
     return std::move(err);
   // Every variable under the layers is some layer's.
   std::vector<std::string> all;
-  if (auto err = collectDatasets(*file, path, *group, 0, all))
+  if (auto err = collectDatasets(*file, path, **group, 0, all))
     return std::move(err);
   for (const std::string &dataset : all)
     if (!reader.read.count(dataset))

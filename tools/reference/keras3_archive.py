@@ -40,6 +40,9 @@ saveable gets a `vars` group, empty ones too. Options:
   --drop-variable LAYER:INDEX  leave out one variable (a damaged file)
   --extra-variable LAYER  one variable more in a layer's vars
   --rename-class LAYER:CLASS  a layer of another class (a custom layer)
+  --rename LAYER:NAME  a layer named otherwise in the config
+  --keras-2-13        the layers' groups named `_layer_checkpoint_dependencies`
+                      (for `layers`), as Keras 2.13's archives name them
   --subclassed        the config of a subclassed keras.Model (no layers)
   --npz-weights       the weights as model.weights.npz (weights_format="npz")
 """
@@ -188,7 +191,7 @@ def link(model, entries):
         previous = name
 
 
-def save_container(store, entries, path, layers):
+def save_container(store, entries, path, layers, list_name="layers"):
     """_save_container_state of a model's `layers`: each layer's group named
     by its class, numbered from the class's second layer on. An entry whose
     name is a list is a model inside the model: its own layers."""
@@ -202,7 +205,8 @@ def save_container(store, entries, path, layers):
             used[key] = 0
         if isinstance(name, list):
             store.save(path + "/" + key, None, [])
-            save_container(store, name, path + "/" + key + "/layers", layers)
+            save_container(store, name, path + "/" + key + "/" + list_name,
+                           layers, list_name)
             continue
         weights = variables_of(layers.get(name, [])) if name else {}
         save_layer(store, entry, path + "/" + key,
@@ -221,8 +225,10 @@ def main():
     p.add_argument("--drop-variable", action="append", default=[])
     p.add_argument("--extra-variable", action="append", default=[])
     p.add_argument("--rename-class", action="append", default=[])
+    p.add_argument("--rename", action="append", default=[])
     p.add_argument("--rnn-cell", action="append", default=[])
     p.add_argument("--nest")
+    p.add_argument("--keras-2-13", action="store_true")
     p.add_argument("--subclassed", action="store_true")
     p.add_argument("--npz-weights", action="store_true")
     args = p.parse_args()
@@ -243,6 +249,9 @@ def main():
     for rename in args.rename_class:
         layer, cls = rename.split(":")
         by_name[layer]["class_name"] = cls
+    for rename in args.rename:
+        layer, new = rename.split(":")
+        by_name[layer]["config"]["name"] = new
     entries = [(weightless("InputLayer", "input_layer",
                            batch_shape=[None, None, None]), None)]
     for i, name in enumerate(order):
@@ -283,7 +292,10 @@ def main():
     with h5py.File(buffer, "w") as f:
         store = Store(f, drop, set(args.extra_variable))
         store.save("", None, [])  # the model's own (none)
-        save_container(store, entries, "layers", layers)
+        root = "_layer_checkpoint_dependencies" if args.keras_2_13 else "layers"
+        save_container(store, entries, root, layers,
+                       "_layer_checkpoint_dependencies" if args.keras_2_13
+                       else "layers")
         # The optimizer's state, beside the layers (not weights).
         store.save("optimizer", None, [np.array([1000.0]), np.ones((3, 2))])
     h5 = buffer.getvalue()
