@@ -14,6 +14,7 @@
 
 #include "llvm/ADT/Twine.h"
 
+#include <functional>
 #include <set>
 
 using namespace heed;
@@ -324,6 +325,36 @@ llvm::Error Hdf5File::symbolTableLinks(const Object &group, uint64_t btree,
       return err;
   }
   return llvm::Error::success();
+}
+
+llvm::Error Hdf5File::forEachDataset(
+    const Object &group,
+    llvm::function_ref<llvm::Error(const Object &)> visit) const {
+  std::set<uint64_t> walked{group.address};
+  std::function<llvm::Error(const Object &, unsigned)> walk =
+      [&](const Object &g, unsigned depth) -> llvm::Error {
+    if (depth > 64)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     path + ": groups nest deeper than 64 "
+                                            "levels");
+    auto list = children(g);
+    if (!list)
+      return list.takeError();
+    for (const Object &child : *list) {
+      auto group = isGroup(child);
+      if (!group)
+        return group.takeError();
+      if (!*group) {
+        if (auto err = visit(child))
+          return err;
+      } else if (walked.insert(child.address).second) {
+        if (auto err = walk(child, depth + 1))
+          return err;
+      }
+    }
+    return llvm::Error::success();
+  };
+  return walk(group, 0);
 }
 
 llvm::Expected<std::vector<Hdf5File::Object>>

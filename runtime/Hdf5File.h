@@ -18,6 +18,7 @@
 
 #include "runtime/Tensor.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -48,6 +49,12 @@ public:
   llvm::Expected<bool> isGroup(const Object &object) const;
   /// The hard links of a group, as objects named by their paths.
   llvm::Expected<std::vector<Object>> children(const Object &group) const;
+  /// Visits every dataset below `group`, depth first in link order; a group
+  /// linked more than once (hard links, cycles) is walked once; groups
+  /// nesting deeper than 64 levels are an error.
+  llvm::Error
+  forEachDataset(const Object &group,
+                 llvm::function_ref<llvm::Error(const Object &)> visit) const;
   /// The object at `relative` ('/'-separated) below `group`, if any.
   llvm::Expected<std::optional<Object>> find(const Object &group,
                                              llvm::StringRef relative) const;

@@ -17,7 +17,6 @@
 #include "llvm/Support/JSON.h"
 
 #include <map>
-#include <set>
 
 using namespace heed;
 using namespace heed::rt;
@@ -253,39 +252,6 @@ kerasWeights(const Hdf5File &file, const Hdf5File::Object &root,
   return out;
 }
 
-/// Every dataset below `group`, depth first in link order, named by its
-/// path with '.' for '/'.
-static llvm::Error plainWeights(const Hdf5File &file, const std::string &path,
-                                const Hdf5File::Object &group, unsigned depth,
-                                std::set<uint64_t> &visited, NamedTensors &out,
-                                ValueErrors values) {
-  if (depth > 64)
-    return fail(path, "groups nest deeper than 64 levels");
-  auto children = file.children(group);
-  if (!children)
-    return children.takeError();
-  for (const Hdf5File::Object &child : *children) {
-    auto isGroup = file.isGroup(child);
-    if (!isGroup)
-      return isGroup.takeError();
-    if (*isGroup) {
-      // A group linked twice (hard links) is read once.
-      if (visited.insert(child.address).second)
-        if (auto err = plainWeights(file, path, child, depth + 1, visited, out,
-                                    values))
-          return err;
-      continue;
-    }
-    auto tensor = file.readDataset(child, values);
-    if (!tensor)
-      return tensor.takeError();
-    std::string name = child.path;
-    std::replace(name.begin(), name.end(), '/', '.');
-    out.emplace_back(std::move(name), std::move(*tensor));
-  }
-  return llvm::Error::success();
-}
-
 llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
                                                         const std::string &path,
                                                         ValueErrors values) {
@@ -314,9 +280,19 @@ llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
       return std::move(err);
     return kerasWeights(*file, *group, **layers, path, values);
   }
+  // Any other file: every dataset, named by its path with '.' for '/'.
   NamedTensors out;
-  std::set<uint64_t> visited{root.address};
-  if (auto err = plainWeights(*file, path, root, 0, visited, out, values))
+  auto err = file->forEachDataset(
+      root, [&](const Hdf5File::Object &dataset) -> llvm::Error {
+        auto tensor = file->readDataset(dataset, values);
+        if (!tensor)
+          return tensor.takeError();
+        std::string name = dataset.path;
+        std::replace(name.begin(), name.end(), '/', '.');
+        out.emplace_back(std::move(name), std::move(*tensor));
+        return llvm::Error::success();
+      });
+  if (err)
     return std::move(err);
   // Keras 3 names a layer by its class and position among the model's
   // layers, and a variable by its index in the layer

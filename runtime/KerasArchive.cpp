@@ -144,24 +144,12 @@ ownVariables(StringRef className, const llvm::json::Object &config) {
 }
 
 /// The paths of every dataset below `group`.
-llvm::Error collectDatasets(const Hdf5File &file, const std::string &path,
-                            const Hdf5File::Object &group, unsigned depth,
+llvm::Error collectDatasets(const Hdf5File &file, const Hdf5File::Object &group,
                             std::vector<std::string> &found) {
-  if (depth > 64)
-    return fail(path, "groups nest deeper than 64 levels");
-  auto children = file.children(group);
-  if (!children)
-    return children.takeError();
-  for (const Hdf5File::Object &child : *children) {
-    auto isGroup = file.isGroup(child);
-    if (!isGroup)
-      return isGroup.takeError();
-    if (!*isGroup)
-      found.push_back(child.path);
-    else if (auto err = collectDatasets(file, path, child, depth + 1, found))
-      return err;
-  }
-  return llvm::Error::success();
+  return file.forEachDataset(group, [&](const Hdf5File::Object &dataset) {
+    found.push_back(dataset.path);
+    return llvm::Error::success();
+  });
 }
 
 /// A model's `layers` group below `group` (Keras 2.13's archives name it
@@ -306,7 +294,7 @@ private:
     if (!group)
       return llvm::Error::success();
     std::vector<std::string> found;
-    if (auto err = collectDatasets(file, path, *group, 0, found))
+    if (auto err = collectDatasets(file, *group, found))
       return err;
     if (found.empty())
       return llvm::Error::success();
@@ -356,7 +344,7 @@ private:
       out.emplace_back(std::move(weight), std::move(*tensor));
     }
     std::vector<std::string> all;
-    if (auto err = collectDatasets(file, path, *group, 0, all))
+    if (auto err = collectDatasets(file, *group, all))
       return err;
     for (const std::string &dataset : all)
       if (!read.count(dataset))
@@ -417,7 +405,7 @@ heed::rt::parseKerasArchive(StringRef bytes, const std::string &path,
     return std::move(err);
   // Every variable under the layers is some layer's.
   std::vector<std::string> all;
-  if (auto err = collectDatasets(*file, path, **group, 0, all))
+  if (auto err = collectDatasets(*file, **group, all))
     return std::move(err);
   for (const std::string &dataset : all)
     if (!reader.read.count(dataset))

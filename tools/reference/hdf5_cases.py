@@ -127,6 +127,17 @@ def keras3_case(out, rng):
         f.create_group("optimizer/vars")
 
 
+def linked_case(out, rng):
+    """A group linked twice (`g` and `h`) and into itself (`g/self`): read
+    once, through its first link (`g`, in name order)."""
+    w = rng.standard_normal((2, 3)).astype(np.float32)
+    with h5py.File(os.path.join(out, "linked.h5"), "w") as f:
+        f.create_dataset("g/w", data=w)
+        f["h"] = f["g"]
+        f["g/self"] = f["g"]
+    np.savez(os.path.join(out, "linked.npz"), **{"g.w": w})
+
+
 def corrupt_chunk_case(out, rng):
     """A deflated chunk with two of its bytes flipped, and checksummed
     chunks with a byte flipped: error cases."""
@@ -160,6 +171,7 @@ def main(out):
     keras_scopes_case(out, rng)
     plain_cases(out, rng)
     keras3_case(out, rng)
+    linked_case(out, rng)
     corrupt_chunk_case(out, rng)
 
 
