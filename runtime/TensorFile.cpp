@@ -11,8 +11,10 @@
 #include "runtime/Npz.h"
 #include "runtime/Safetensors.h"
 #include "runtime/ShardIndex.h"
+#include "runtime/TfCheckpoint.h"
 #include "runtime/TorchCheckpoint.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -59,6 +61,12 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
   // Hugging Face's sharded checkpoints: an index naming each weight's shard.
   if (llvm::StringRef(path).ends_with(".index.json"))
     return loadShardIndex(path, values);
+  // TensorFlow's checkpoints: PREFIX.index beside PREFIX.data-*, given by
+  // the index or by the prefix (as TensorFlow names them).
+  if (ext == ".index")
+    return loadTfCheckpoint(path, values);
+  if (!llvm::sys::fs::exists(path) && llvm::sys::fs::exists(path + ".index"))
+    return loadTfCheckpoint(path + ".index", values);
   bool torch = isTorchCheckpoint(ext), hdf5 = isHdf5(ext);
   if (ext != ".npy" && ext != ".npz" && ext != ".safetensors" && !torch &&
       !hdf5 && ext != ".keras")
@@ -66,9 +74,9 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
         llvm::inconvertibleErrorCode(),
         path + ": unknown tensor file type '" + ext.str() +
             "' (expected .npy, .npz, .safetensors, Keras' .h5, .hdf5 or "
-            ".keras, a "
-            "sharded checkpoint's .index.json, or a "
-            "PyTorch checkpoint: .pt, .pth, .bin or .ckpt)");
+            ".keras, a sharded checkpoint's .index.json, a TensorFlow "
+            "checkpoint's .index, or a PyTorch checkpoint: .pt, .pth, .bin "
+            "or .ckpt)");
   auto bytes = readFileBytes(path);
   if (!bytes)
     return bytes.takeError();

@@ -1,8 +1,8 @@
 //===- FuzzTensorFiles.cpp - libFuzzer harnesses for the tensor readers ---===//
 //
-// Part of Heed. One source, five harnesses: HEED_FUZZ_FORMAT selects the
-// reader (.npy, .npz, .safetensors, a torch.save checkpoint or HDF5 and
-// Keras 3's .keras archives of it) at
+// Part of Heed. One source, six harnesses: HEED_FUZZ_FORMAT selects the
+// reader (.npy, .npz, .safetensors, a torch.save checkpoint, HDF5 and
+// Keras 3's .keras archives of it, or a TensorFlow checkpoint) at
 // compile time. Every input must give
 // tensors or an error, never a crash, a hang or an allocation beyond the
 // limits (runtime/Limits.h).
@@ -15,6 +15,7 @@
 #include "runtime/Npy.h"
 #include "runtime/Npz.h"
 #include "runtime/Safetensors.h"
+#include "runtime/TfCheckpoint.h"
 #include "runtime/TorchCheckpoint.h"
 #include "runtime/ZipArchive.h"
 
@@ -99,6 +100,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto kerasConfig = parseKerasArchiveConfig(bytes, "fuzz.keras");
   if (!kerasConfig)
     llvm::consumeError(kerasConfig.takeError());
+#elif HEED_FUZZ_FORMAT == 5
+  // A TensorFlow checkpoint: a 4-byte little-endian length, the index that
+  // long, then the data file.
+  if (size < 4)
+    return 0;
+  uint32_t indexSize = uint32_t(data[0]) | uint32_t(data[1]) << 8 |
+                       uint32_t(data[2]) << 16 | uint32_t(data[3]) << 24;
+  llvm::StringRef rest = bytes.drop_front(4);
+  llvm::StringRef index = rest.take_front(indexSize);
+  llvm::StringRef shard = rest.drop_front(index.size());
+  auto ts = parseTfCheckpoint(
+      index, "fuzz.index",
+      [&](unsigned, unsigned) -> llvm::Expected<llvm::StringRef> {
+        return shard;
+      },
+      values);
+  if (!ts)
+    llvm::consumeError(ts.takeError());
 #else
   auto ts = parseSafetensors(bytes, "fuzz.safetensors", values);
   if (!ts)
