@@ -22,6 +22,8 @@ variables (`.../.OPTIMIZER_SLOT/optimizer/m/...`). Options:
                       model; '' for the model's own save_weights)
   --time-distributed LAYER  (repeatable) a layer wrapped in a
                       TimeDistributed (its `layer` attribute)
+  --rename OLD=NEW    (repeatable) layer OLD saved as NEW (dotted: an
+                      attribute of an attribute, `encoder.gru`)
   --block-size N      entries' bytes a data block holds before the next
                       (default 4096, LevelDB's)
   --restart-interval N  keys between restart points (default 16)
@@ -172,23 +174,25 @@ class Table:
 
 
 def keras_variables(tensors, time_distributed):
-    """[(object path, array)] of the Keras-layout `LAYER.VARIABLE` tensors:
-    an RNN's variables under its `cell`, a Bidirectional's directions
-    under `forward_layer`/`backward_layer`."""
+    """[(object path, array)] of the Keras-layout `LAYER.VARIABLE` tensors
+    (a LAYER may be dotted, `encoder.gru`: attributes of attributes): an
+    RNN's variables under its `cell`, a Bidirectional's directions under
+    `forward_layer`/`backward_layer`, a TimeDistributed's under `layer`."""
     out = []
     for name, array in tensors.items():
-        layer, rest = name.split(".", 1)
-        parts = rest.split(".")
-        variable = parts[-1]
-        scopes = [{"forward": "forward_layer", "backward": "backward_layer"}.get(p, p)
-                  for p in parts[:-1]]
-        recurrent = any(n.startswith(layer + ".") and n.endswith("recurrent_kernel")
-                        for n in tensors)
-        if recurrent:
-            scopes.append("cell")
+        scopes = name.split(".")
+        variable = scopes.pop()
+        direction = scopes.pop() if scopes[-1] in ("forward", "backward") else None
+        layer = ".".join(scopes)
+        path = list(scopes)
+        if direction:
+            path.append(direction + "_layer")
+        if (layer + ".recurrent_kernel" in tensors
+                or layer + ".forward.recurrent_kernel" in tensors):
+            path.append("cell")
         if layer in time_distributed:
-            scopes.insert(0, "layer")
-        out.append(("/".join([layer] + scopes + [variable]), array))
+            path.append("layer")
+        out.append(("/".join(path + [variable]), array))
     return out
 
 
@@ -198,6 +202,7 @@ def main():
     p.add_argument("prefix")
     p.add_argument("--root", default="model")
     p.add_argument("--time-distributed", action="append", default=[])
+    p.add_argument("--rename", action="append", default=[])
     p.add_argument("--block-size", type=int, default=4096)
     p.add_argument("--restart-interval", type=int, default=16)
     p.add_argument("--positional", action="store_true")
@@ -205,7 +210,16 @@ def main():
     p.add_argument("--big-endian", action="store_true")
     args = p.parse_args()
 
-    variables = keras_variables(load_safetensors(args.src), args.time_distributed)
+    tensors = load_safetensors(args.src)
+    renames = [r.split("=") for r in args.rename]
+
+    def renamed(key):
+        for old, new in renames:
+            if key.startswith(old + "."):
+                return new + key[len(old):]
+        return key
+    tensors = {renamed(k): v for k, v in tensors.items()}
+    variables = keras_variables(tensors, args.time_distributed)
     if args.positional:
         layers = list(dict.fromkeys(v.split("/", 1)[0] for v, _ in variables))
         variables = [(f"layer_with_weights-{layers.index(v.split('/', 1)[0])}/"
@@ -251,6 +265,7 @@ def main():
                 first = False
         data += blob
         table.add(key.encode(), entry_proto(dtype, shape, offset, len(blob), crc))
+    os.makedirs(os.path.dirname(os.path.abspath(args.prefix)), exist_ok=True)
     with open(args.prefix + ".data-00000-of-00001", "wb") as f:
         f.write(bytes(data))
     with open(args.prefix + ".index", "wb") as f:

@@ -3,13 +3,15 @@
 inverse of what `weights keras` models convert on load (numpy, independent of
 Heed). Used by the tests to check the Keras path against PyTorch goldens.
 
-    /usr/bin/python3 tools/reference/to_keras_layout.py IN.safetensors OUT.safetensors
+    /usr/bin/python3 tools/reference/to_keras_layout.py IN.safetensors OUT.safetensors [--embedding LAYER]...
 
 Dense: kernel = weight.T. LSTM: kernel = weight_ih.T, recurrent_kernel =
 weight_hh.T (gates i,f,c,o = PyTorch i,f,g,o), bias = bias_ih + bias_hh.
 GRU: gates z,r,h from PyTorch r,z,n; bias [2, 3H] = (input, recurrent).
 Bidirectional: LAYER.forward.* / LAYER.backward.*. Conv1D: kernel [K, C, O].
-BatchNorm: gamma, beta, moving_mean, moving_variance. Embedding: embeddings."""
+BatchNorm: gamma, beta, moving_mean, moving_variance. Embedding (the layers
+--embedding names: a PyTorch embedding's weight is shaped as a Dense
+layer's): embeddings = weight."""
 import json
 import os
 import struct
@@ -39,7 +41,7 @@ def gru_gates(m, axis):
     return np.concatenate([z, r, n], axis=axis)
 
 
-def main(src, dst):
+def main(src, dst, embeddings=()):
     w = load(src)
     out = {}
     layers = sorted({k.split(".")[0] for k in w})
@@ -64,6 +66,8 @@ def main(src, dst):
                     out[name + "kernel"] = wi.T
                     out[name + "recurrent_kernel"] = wh.T
                     out[name + "bias"] = bi + bh
+        elif layer in embeddings:
+            out[layer + ".embeddings"] = p["weight"]
         elif "running_mean" in p:
             out[layer + ".gamma"] = p["weight"]
             out[layer + ".beta"] = p["bias"]
@@ -81,4 +85,8 @@ def main(src, dst):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    args = sys.argv[1:]
+    embeddings = [args[i + 1] for i, a in enumerate(args) if a == "--embedding"]
+    positional = [a for i, a in enumerate(args)
+                  if a != "--embedding" and (i == 0 or args[i - 1] != "--embedding")]
+    main(positional[0], positional[1], embeddings)
