@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Hdf5Weights.h"
+#include "runtime/FileError.h"
 #include "runtime/Hdf5File.h"
 #include "runtime/Limits.h"
 
@@ -21,11 +22,6 @@
 using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
-
-static llvm::Error fail(const std::string &path, const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 path + ": " + msg);
-}
 
 /// An attribute Keras may have split into NAME0, NAME1, ...
 static llvm::Expected<std::optional<std::vector<std::string>>>
@@ -167,11 +163,11 @@ llvm::Expected<llvm::json::Value>
 heed::rt::parseKerasConfigText(StringRef text, const std::string &path,
                                StringRef what) {
   if (limits::jsonNestingBeyond(text))
-    return fail(path, what + " nests deeper than " +
-                          llvm::Twine(limits::kMaxNesting) + " levels");
+    return fileError(path, what + " nests deeper than " +
+                               llvm::Twine(limits::kMaxNesting) + " levels");
   auto json = llvm::json::parse(text);
   if (!json)
-    return fail(
+    return fileError(
         path, what + " is not valid JSON: " + llvm::toString(json.takeError()));
   return std::move(*json);
 }
@@ -196,7 +192,7 @@ llvm::Error heed::rt::checkKerasRecurrentConfig(const llvm::json::Value &config,
                     "would differ:";
   for (const std::string &p : problems)
     msg += "\n  " + p;
-  return fail(path, msg);
+  return fileError(path, msg);
 }
 
 /// model.save's `model_config`, if there is one: an error when a recurrent
@@ -221,28 +217,29 @@ kerasWeights(const Hdf5File &file, const Hdf5File::Object &root,
     if (!group)
       return group.takeError();
     if (!*group)
-      return fail(path, "Keras layer '" + layer +
-                            "' is listed in layer_names but has no group");
+      return fileError(path, "Keras layer '" + layer +
+                                 "' is listed in layer_names but has no group");
     auto names = kerasAttribute(file, **group, "weight_names");
     if (!names)
       return names.takeError();
     if (!*names)
-      return fail(path,
-                  "Keras layer '" + layer + "' has no weight_names attribute");
+      return fileError(path, "Keras layer '" + layer +
+                                 "' has no weight_names attribute");
     for (const std::string &weight : **names) {
       auto dataset = file.find(**group, weight);
       if (!dataset)
         return dataset.takeError();
       if (!*dataset)
-        return fail(path, "Keras weight '" + weight + "' of layer '" + layer +
-                              "' is listed in weight_names but not in the "
-                              "file");
+        return fileError(path, "Keras weight '" + weight + "' of layer '" +
+                                   layer +
+                                   "' is listed in weight_names but not in the "
+                                   "file");
       std::string name = kerasWeightName(layer, weight);
       auto [it, inserted] = sourceOf.emplace(name, (*dataset)->path);
       if (!inserted)
-        return fail(path, "datasets '/" + it->second + "' and '/" +
-                              (*dataset)->path + "' would both be weight '" +
-                              name + "'");
+        return fileError(path, "datasets '/" + it->second + "' and '/" +
+                                   (*dataset)->path +
+                                   "' would both be weight '" + name + "'");
       auto tensor = file.readDataset(**dataset, values);
       if (!tensor)
         return tensor.takeError();
@@ -304,14 +301,15 @@ llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
     if (parts.size() >= 4 && parts.front() == "layers" &&
         parts[parts.size() - 2] == "vars" &&
         llvm::all_of(parts.back(), llvm::isDigit))
-      return fail(path, "this is a Keras 3 weights file (dataset '/" +
-                            llvm::join(parts, "/") +
-                            "': layers named by class and position, "
-                            "variables by index), which holds nothing that "
-                            "says which layer is which; save the whole "
-                            "model with model.save(\"m.keras\"), whose "
-                            "config names them, or the weights as .npz "
-                            "named LAYER.VARIABLE (docs/weights.md)");
+      return fileError(path,
+                       "this is a Keras 3 weights file (dataset '/" +
+                           llvm::join(parts, "/") +
+                           "': layers named by class and position, "
+                           "variables by index), which holds nothing that "
+                           "says which layer is which; save the whole "
+                           "model with model.save(\"m.keras\"), whose "
+                           "config names them, or the weights as .npz "
+                           "named LAYER.VARIABLE (docs/weights.md)");
   }
   return out;
 }

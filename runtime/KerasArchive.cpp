@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/KerasArchive.h"
+#include "runtime/FileError.h"
 #include "runtime/Hdf5File.h"
 #include "runtime/Hdf5Weights.h"
 #include "runtime/Limits.h"
@@ -24,11 +25,6 @@
 using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
-
-static llvm::Error fail(const std::string &path, const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 path + ": " + msg);
-}
 
 std::string heed::rt::kerasSnakeCase(StringRef className) {
   // re.sub(r"\W+", "", name): word characters stay (non-ASCII ones too).
@@ -91,14 +87,15 @@ llvm::Expected<ArchiveMembers> readMembers(StringRef bytes,
   if (err)
     return std::move(err);
   if (!members.config)
-    return fail(path, "this Keras archive has no config.json");
+    return fileError(path, "this Keras archive has no config.json");
   if (!members.weights)
-    return fail(path, members.npzWeights
-                          ? "this Keras archive's weights are "
-                            "model.weights.npz (weights_format=\"npz\"), "
-                            "which is not read; save it with Keras' default "
-                            "(model.weights.h5)"
-                          : "this Keras archive has no model.weights.h5");
+    return fileError(path,
+                     members.npzWeights
+                         ? "this Keras archive's weights are "
+                           "model.weights.npz (weights_format=\"npz\"), "
+                           "which is not read; save it with Keras' default "
+                           "(model.weights.h5)"
+                         : "this Keras archive has no model.weights.h5");
   return std::move(members);
 }
 
@@ -177,12 +174,14 @@ public:
     for (const llvm::json::Value &entry : layers) {
       const llvm::json::Object *object = entry.getAsObject();
       if (!object)
-        return fail(path, "its config.json lists a layer that is no object");
+        return fileError(path,
+                         "its config.json lists a layer that is no object");
       std::optional<StringRef> className = object->getString("class_name");
       const llvm::json::Object *config = object->getObject("config");
       if (!className || !config)
-        return fail(path, "its config.json lists a layer without class_name "
-                          "or config");
+        return fileError(path,
+                         "its config.json lists a layer without class_name "
+                         "or config");
       // Keras operations that are no layers (keras.ops in a Functional
       // model) are not in the model's `layers`.
       if (object->getString("module").value_or("").starts_with("keras.src.ops"))
@@ -195,8 +194,8 @@ public:
       if (!name)
         name = config->getString("name");
       if (!name)
-        return fail(path, "its config.json lists a " + *className +
-                              " layer without a name");
+        return fileError(path, "its config.json lists a " + *className +
+                                   " layer without a name");
       auto child = file.find(group, key);
       if (!child)
         return child.takeError();
@@ -228,18 +227,19 @@ private:
                     const std::optional<Hdf5File::Object> &group,
                     const std::string &name, unsigned depth) {
     if (depth > limits::kMaxNesting)
-      return fail(path, "its layers nest deeper than " +
-                            llvm::Twine(limits::kMaxNesting) + " levels");
+      return fileError(path, "its layers nest deeper than " +
+                                 llvm::Twine(limits::kMaxNesting) + " levels");
     auto inner = [&](StringRef attribute, const llvm::json::Object *config,
                      const std::string &innerName) -> llvm::Error {
       if (!config)
-        return fail(path, "the config of " + describe(className, name) +
-                              " has no '" + attribute + "'");
+        return fileError(path, "the config of " + describe(className, name) +
+                                   " has no '" + attribute + "'");
       std::optional<StringRef> innerClass = config->getString("class_name");
       const llvm::json::Object *innerConfig = config->getObject("config");
       if (!innerClass || !innerConfig)
-        return fail(path, "the config of " + describe(className, name) +
-                              " gives '" + attribute + "' no class or config");
+        return fileError(path, "the config of " + describe(className, name) +
+                                   " gives '" + attribute +
+                                   "' no class or config");
       std::optional<Hdf5File::Object> child;
       if (group) {
         auto found = file.find(*group, attribute);
@@ -298,11 +298,11 @@ private:
       return err;
     if (found.empty())
       return llvm::Error::success();
-    return fail(path, describe(className, name) + " has " +
-                          llvm::Twine(found.size()) + " variables (dataset '/" +
-                          found.front() +
-                          "'), and Heed does not know which is which in a " +
-                          className + " layer");
+    return fileError(
+        path, describe(className, name) + " has " + llvm::Twine(found.size()) +
+                  " variables (dataset '/" + found.front() +
+                  "'), and Heed does not know which is which in a " +
+                  className + " layer");
   }
 
   /// The layer's own variables `names`, datasets `vars/0`, `vars/1`, ...
@@ -313,34 +313,34 @@ private:
     if (names.empty())
       return datasetsBelow(className, name, group);
     if (!group)
-      return fail(path, describe(className, name) +
-                            " has no group in model.weights.h5 (its "
-                            "variables: " +
-                            variables + ")");
+      return fileError(path, describe(className, name) +
+                                 " has no group in model.weights.h5 (its "
+                                 "variables: " +
+                                 variables + ")");
     auto vars = file.find(*group, "vars");
     if (!vars)
       return vars.takeError();
     if (!*vars)
-      return fail(path, describe(className, name) + " has no group '/" +
-                            group->path + "/vars'");
+      return fileError(path, describe(className, name) + " has no group '/" +
+                                 group->path + "/vars'");
     for (size_t i = 0; i < names.size(); ++i) {
       auto dataset = file.find(**vars, std::to_string(i));
       if (!dataset)
         return dataset.takeError();
       if (!*dataset)
-        return fail(path, describe(className, name) + " has no variable " +
-                              llvm::Twine(i) + " (" + names[i] +
-                              "): no dataset '/" + (*vars)->path + "/" +
-                              llvm::Twine(i) + "'");
+        return fileError(path, describe(className, name) + " has no variable " +
+                                   llvm::Twine(i) + " (" + names[i] +
+                                   "): no dataset '/" + (*vars)->path + "/" +
+                                   llvm::Twine(i) + "'");
       auto tensor = file.readDataset(**dataset, values);
       if (!tensor)
         return tensor.takeError();
       read.insert((*dataset)->path);
       std::string weight = name + "." + names[i];
       if (!weights.insert(weight).second)
-        return fail(path, "two layers of its config.json would both give "
-                          "weight '" +
-                              weight + "' (layers named alike)");
+        return fileError(path, "two layers of its config.json would both give "
+                               "weight '" +
+                                   weight + "' (layers named alike)");
       out.emplace_back(std::move(weight), std::move(*tensor));
     }
     std::vector<std::string> all;
@@ -348,9 +348,9 @@ private:
       return err;
     for (const std::string &dataset : all)
       if (!read.count(dataset))
-        return fail(path, "dataset '/" + dataset + "' is no variable of " +
-                              describe(className, name) +
-                              ", whose variables are " + variables);
+        return fileError(path, "dataset '/" + dataset + "' is no variable of " +
+                                   describe(className, name) +
+                                   ", whose variables are " + variables);
     return llvm::Error::success();
   }
 };
@@ -384,13 +384,14 @@ heed::rt::parseKerasArchive(StringRef bytes, const std::string &path,
   if (!layers) {
     std::string cls =
         root ? root->getString("class_name").value_or("?").str() : "?";
-    return fail(path, "its config.json lists no layers (a subclassed "
-                      "keras.Model, '" +
-                          cls +
-                          "'?): Keras 3 names the variables of such a model "
-                          "by its attributes, which Heed does not follow; "
-                          "save the weights as .npz named LAYER.VARIABLE "
-                          "(docs/weights.md)");
+    return fileError(path,
+                     "its config.json lists no layers (a subclassed "
+                     "keras.Model, '" +
+                         cls +
+                         "'?): Keras 3 names the variables of such a model "
+                         "by its attributes, which Heed does not follow; "
+                         "save the weights as .npz named LAYER.VARIABLE "
+                         "(docs/weights.md)");
   }
   auto file = Hdf5File::open(*members->weights, path + " (model.weights.h5)");
   if (!file)
@@ -399,7 +400,7 @@ heed::rt::parseKerasArchive(StringRef bytes, const std::string &path,
   if (!group)
     return group.takeError();
   if (!*group)
-    return fail(path, "its model.weights.h5 has no group '/layers'");
+    return fileError(path, "its model.weights.h5 has no group '/layers'");
   Reader reader(*file, path, values);
   if (auto err = reader.layerList(*layers, **group, "", 0))
     return std::move(err);
@@ -409,7 +410,7 @@ heed::rt::parseKerasArchive(StringRef bytes, const std::string &path,
     return std::move(err);
   for (const std::string &dataset : all)
     if (!reader.read.count(dataset))
-      return fail(path, "dataset '/" + dataset +
-                            "' belongs to no layer of its config.json");
+      return fileError(path, "dataset '/" + dataset +
+                                 "' belongs to no layer of its config.json");
   return std::move(reader.out);
 }

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Npy.h"
+#include "runtime/FileError.h"
 #include "runtime/FileOutput.h"
 #include "runtime/Limits.h"
 
@@ -20,17 +21,12 @@ using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 
-static llvm::Error fail(const std::string &what, const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 what + ": " + msg);
-}
-
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 heed::rt::readFileBytes(const std::string &path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
-    return fail(path, "cannot read file: " + buffer.getError().message());
+    return fileError(path, "cannot read file: " + buffer.getError().message());
   return std::move(*buffer);
 }
 
@@ -93,7 +89,7 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
                                           const std::string &what,
                                           ValueErrors values) {
   if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
-    return fail(what, "not a .npy file (bad magic at byte offset 0)");
+    return fileError(what, "not a .npy file (bad magic at byte offset 0)");
   unsigned major = uint8_t(bytes[6]);
   size_t headerLen, headerStart;
   if (major == 1) {
@@ -101,49 +97,52 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
     headerStart = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12)
-      return fail(what, "truncated header at byte offset 8");
+      return fileError(what, "truncated header at byte offset 8");
     headerLen = 0;
     for (int i = 0; i < 4; ++i)
       headerLen |= size_t(uint8_t(bytes[8 + i])) << (8 * i);
     headerStart = 12;
   } else {
-    return fail(what, "unsupported .npy version " + llvm::Twine(major));
+    return fileError(what, "unsupported .npy version " + llvm::Twine(major));
   }
   if (headerLen > bytes.size() - headerStart)
-    return fail(what, "truncated header: it claims " + llvm::Twine(headerLen) +
-                          " bytes at byte offset " + llvm::Twine(headerStart) +
-                          ", the file has " + llvm::Twine(bytes.size()));
+    return fileError(what,
+                     "truncated header: it claims " + llvm::Twine(headerLen) +
+                         " bytes at byte offset " + llvm::Twine(headerStart) +
+                         ", the file has " + llvm::Twine(bytes.size()));
   StringRef header = bytes.substr(headerStart, headerLen);
 
   auto descr = dictValue(header, "descr");
   auto order = dictValue(header, "fortran_order");
   auto shapeText = dictValue(header, "shape");
   if (!descr || !order || !shapeText)
-    return fail(what, "malformed header (needs 'descr', 'fortran_order' and "
-                      "'shape'): " +
-                          header.trim());
+    return fileError(what,
+                     "malformed header (needs 'descr', 'fortran_order' and "
+                     "'shape'): " +
+                         header.trim());
   StringRef dtype = descr->trim("'\"");
   std::optional<ElementType> type = elementTypeFromNpy(dtype);
   if (!type)
-    return fail(what, "dtype '" + dtype + "' is not supported (" +
-                          supportedNpyTypes() +
-                          " are; save with "
-                          "x.astype(np.float32))");
+    return fileError(what, "dtype '" + dtype + "' is not supported (" +
+                               supportedNpyTypes() +
+                               " are; save with "
+                               "x.astype(np.float32))");
   size_t elemSize = elementSize(*type);
   if (*order != "False")
-    return fail(what, "Fortran-ordered arrays are not supported (save with "
-                      "np.ascontiguousarray(x))");
+    return fileError(what,
+                     "Fortran-ordered arrays are not supported (save with "
+                     "np.ascontiguousarray(x))");
 
   std::vector<int64_t> shape;
   StringRef dims = shapeText->trim();
   if (!dims.consume_front("(") || !dims.consume_back(")"))
-    return fail(what, "malformed shape " + *shapeText);
+    return fileError(what, "malformed shape " + *shapeText);
   while (!dims.trim().empty()) {
     auto [item, rest] = dims.split(',');
     item = item.trim();
     int64_t d;
     if (item.empty() || item.getAsInteger(10, d) || d < 0)
-      return fail(what, "malformed shape " + *shapeText);
+      return fileError(what, "malformed shape " + *shapeText);
     shape.push_back(d);
     dims = rest;
   }
@@ -153,17 +152,18 @@ llvm::Expected<Tensor> heed::rt::parseNpy(StringRef bytes,
   size_t dataStart = headerStart + headerLen;
   size_t need = size_t(count) * elemSize; // cannot wrap: within the limits
   if (bytes.size() - dataStart < need)
-    return fail(what, "truncated data: shape " + shapeToString(shape) +
-                          " needs " + llvm::Twine(need) +
-                          " bytes at byte "
-                          "offset " +
-                          llvm::Twine(dataStart) + ", only " +
-                          llvm::Twine(bytes.size() - dataStart) + " present");
+    return fileError(what, "truncated data: shape " + shapeToString(shape) +
+                               " needs " + llvm::Twine(need) +
+                               " bytes at byte "
+                               "offset " +
+                               llvm::Twine(dataStart) + ", only " +
+                               llvm::Twine(bytes.size() - dataStart) +
+                               " present");
   if (bytes.size() - dataStart > need)
-    return fail(what, "has " + llvm::Twine(bytes.size() - dataStart - need) +
-                          " bytes after the data of shape " +
-                          shapeToString(shape) + " (at byte offset " +
-                          llvm::Twine(dataStart + need) + ")");
+    return fileError(
+        what, "has " + llvm::Twine(bytes.size() - dataStart - need) +
+                  " bytes after the data of shape " + shapeToString(shape) +
+                  " (at byte offset " + llvm::Twine(dataStart + need) + ")");
   Tensor t(shape);
   if (auto err = decodeElements(*type, bytes.data() + dataStart, count,
                                 t.data(), what, dataStart)) {
@@ -208,7 +208,7 @@ llvm::Error heed::rt::writeNpy(const std::string &path, const Tensor &t) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
-    return fail(path, "cannot write: " + ec.message());
+    return fileError(path, "cannot write: " + ec.message());
   os << encodeNpy(t);
   return finishWrite(os, path);
 }

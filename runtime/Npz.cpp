@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Npz.h"
+#include "runtime/FileError.h"
 #include "runtime/FileOutput.h"
 #include "runtime/Limits.h"
 #include "runtime/Npy.h"
@@ -17,11 +18,6 @@ using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 using llvm::Twine;
-
-static llvm::Error fail(const std::string &path, const Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 path + ": " + msg);
-}
 
 llvm::Expected<NamedTensors> heed::rt::parseNpz(StringRef bytes,
                                                 const std::string &path,
@@ -49,13 +45,14 @@ llvm::Error heed::rt::writeNpz(const std::string &path,
   for (auto &[name, tensor] : tensors) {
     members.emplace_back(name + ".npy", encodeNpy(tensor));
     if (members.back().second.size() >= 0xffffffffu)
-      return fail(path, "tensor '" + name + "' is too large for this writer");
+      return fileError(path,
+                       "tensor '" + name + "' is too large for this writer");
   }
   std::string out = storedZip(members);
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
-    return fail(path, "cannot write: " + ec.message());
+    return fileError(path, "cannot write: " + ec.message());
   os << out;
   return finishWrite(os, path);
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Safetensors.h"
+#include "runtime/FileError.h"
 #include "runtime/FileOutput.h"
 #include "runtime/Limits.h"
 #include "runtime/Npy.h"
@@ -21,11 +22,6 @@ using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 using llvm::Twine;
-
-static llvm::Error fail(const std::string &what, const Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 what + ": " + msg);
-}
 
 /// A key that appears twice at the top level of the header object (a JSON
 /// parser keeps one of them silently), if any. Runs after the nesting check.
@@ -64,36 +60,38 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
                                                         const std::string &path,
                                                         ValueErrors values) {
   if (bytes.size() < 8)
-    return fail(path, "truncated: no 8-byte header length");
+    return fileError(path, "truncated: no 8-byte header length");
   uint64_t headerLen = 0;
   for (int i = 0; i < 8; ++i)
     headerLen |= uint64_t(uint8_t(bytes[i])) << (8 * i);
   if (headerLen > bytes.size() - 8)
-    return fail(path, "header length " + Twine(headerLen) +
-                          " at byte offset 0 "
-                          "exceeds the file size (" +
-                          Twine(bytes.size()) + " bytes)");
+    return fileError(path, "header length " + Twine(headerLen) +
+                               " at byte offset 0 "
+                               "exceeds the file size (" +
+                               Twine(bytes.size()) + " bytes)");
   if (headerLen > limits::kMaxSafetensorsHeaderBytes)
-    return fail(path, "header length " + Twine(headerLen) +
-                          " at byte offset 0 "
-                          "is above the limit of " +
-                          Twine(limits::kMaxSafetensorsHeaderBytes) + " bytes");
+    return fileError(path, "header length " + Twine(headerLen) +
+                               " at byte offset 0 "
+                               "is above the limit of " +
+                               Twine(limits::kMaxSafetensorsHeaderBytes) +
+                               " bytes");
   StringRef headerText = bytes.substr(8, headerLen);
   // llvm::json parses by recursion; a header nested deeper than any real
   // one would overflow the stack.
   if (auto at = limits::jsonNestingBeyond(headerText))
-    return fail(path, "header nests arrays/objects deeper than " +
-                          Twine(heed::limits::kMaxNesting) +
-                          " levels (at byte offset " + Twine(8 + *at) + ")");
+    return fileError(path, "header nests arrays/objects deeper than " +
+                               Twine(heed::limits::kMaxNesting) +
+                               " levels (at byte offset " + Twine(8 + *at) +
+                               ")");
   if (auto duplicate = duplicateKey(headerText))
-    return fail(path, "header names tensor '" + *duplicate + "' twice");
+    return fileError(path, "header names tensor '" + *duplicate + "' twice");
   auto json = llvm::json::parse(headerText);
   if (!json)
-    return fail(path, "header is not valid JSON: " +
-                          llvm::toString(json.takeError()));
+    return fileError(path, "header is not valid JSON: " +
+                               llvm::toString(json.takeError()));
   const llvm::json::Object *header = json->getAsObject();
   if (!header)
-    return fail(path, "header is not a JSON object");
+    return fileError(path, "header is not a JSON object");
   uint64_t dataStart = 8 + headerLen, dataSize = bytes.size() - dataStart;
 
   struct Entry {
@@ -108,13 +106,15 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
     const llvm::json::Object *info = kv.second.getAsObject();
     std::string name = kv.first.str();
     if (!info)
-      return fail(path, "tensor '" + name + "': header entry is not an object");
+      return fileError(path,
+                       "tensor '" + name + "': header entry is not an object");
     const llvm::json::Array *offsets = info->getArray("data_offsets");
     std::optional<int64_t> begin = offsets && offsets->size() == 2
                                        ? (*offsets)[0].getAsInteger()
                                        : std::nullopt;
     if (!begin || *begin < 0)
-      return fail(path, "tensor '" + name + "': missing or bad data_offsets");
+      return fileError(path,
+                       "tensor '" + name + "': missing or bad data_offsets");
     entries.push_back({name, uint64_t(*begin), info});
   }
   // File order: by position in the data section.
@@ -130,17 +130,17 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
     const llvm::json::Array *shapeArr = e.info->getArray("shape");
     const llvm::json::Array *offsets = e.info->getArray("data_offsets");
     if (!dtype || !shapeArr)
-      return fail(what, "missing dtype or shape");
+      return fileError(what, "missing dtype or shape");
     std::optional<ElementType> type = elementTypeFromSafetensors(*dtype);
     if (!type)
-      return fail(what, "dtype " + *dtype + " is not supported (" +
-                            supportedSafetensorsTypes() + " are)");
+      return fileError(what, "dtype " + *dtype + " is not supported (" +
+                                 supportedSafetensorsTypes() + " are)");
     size_t elemSize = elementSize(*type);
     std::vector<int64_t> shape;
     for (const llvm::json::Value &d : *shapeArr) {
       std::optional<int64_t> n = d.getAsInteger();
       if (!n || *n < 0)
-        return fail(what, "malformed shape");
+        return fileError(what, "malformed shape");
       shape.push_back(*n);
     }
     if (auto err = limits::checkTensorSize(shape, elemSize, what))
@@ -148,23 +148,24 @@ llvm::Expected<NamedTensors> heed::rt::parseSafetensors(StringRef bytes,
     std::optional<int64_t> end = (*offsets)[1].getAsInteger();
     int64_t count = checkedNumElements(shape);
     if (!end || *end < int64_t(e.begin))
-      return fail(what, "malformed data_offsets");
+      return fileError(what, "malformed data_offsets");
     if (e.begin < previousEnd)
-      return fail(what, "data_offsets [" + Twine(e.begin) + ", " + Twine(*end) +
-                            ") overlap those of tensor '" + previousName +
-                            "', which end at " + Twine(previousEnd));
+      return fileError(what, "data_offsets [" + Twine(e.begin) + ", " +
+                                 Twine(*end) + ") overlap those of tensor '" +
+                                 previousName + "', which end at " +
+                                 Twine(previousEnd));
     previousEnd = uint64_t(*end);
     previousName = e.name;
     uint64_t size = uint64_t(*end) - e.begin;
     if (uint64_t(*end) > dataSize)
-      return fail(what, "data_offsets [" + Twine(e.begin) + ", " + Twine(*end) +
-                            ") run past the data section (" + Twine(dataSize) +
-                            " bytes from byte offset " + Twine(dataStart) +
-                            ")");
+      return fileError(what, "data_offsets [" + Twine(e.begin) + ", " +
+                                 Twine(*end) + ") run past the data section (" +
+                                 Twine(dataSize) + " bytes from byte offset " +
+                                 Twine(dataStart) + ")");
     if (size != uint64_t(count) * elemSize)
-      return fail(what, "shape " + shapeToString(shape) + " of " + *dtype +
-                            " needs " + Twine(uint64_t(count) * elemSize) +
-                            " bytes, data_offsets give " + Twine(size));
+      return fileError(what, "shape " + shapeToString(shape) + " of " + *dtype +
+                                 " needs " + Twine(uint64_t(count) * elemSize) +
+                                 " bytes, data_offsets give " + Twine(size));
     Tensor t(shape);
     if (auto err = decodeElements(*type, bytes.data() + dataStart + e.begin,
                                   count, t.data(), what, dataStart + e.begin)) {
@@ -201,7 +202,7 @@ llvm::Error heed::rt::writeSafetensors(const std::string &path,
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
-    return fail(path, "cannot write: " + ec.message());
+    return fileError(path, "cannot write: " + ec.message());
   uint64_t len = text.size();
   for (int i = 0; i < 8; ++i)
     os << char((len >> (8 * i)) & 0xff);

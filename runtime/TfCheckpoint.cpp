@@ -19,6 +19,7 @@
 
 #include "runtime/TfCheckpoint.h"
 #include "runtime/ElementType.h"
+#include "runtime/FileError.h"
 #include "runtime/Limits.h"
 #include "runtime/Npy.h"
 
@@ -35,11 +36,6 @@ using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 using llvm::Twine;
-
-static llvm::Error fail(const std::string &path, const Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 path + ": " + msg);
-}
 
 uint32_t heed::rt::crc32c(StringRef data, uint32_t crc) {
   static const std::array<uint32_t, 256> table = [] {
@@ -249,21 +245,22 @@ public:
   /// Every key and value, in the table's order.
   llvm::Error read(std::vector<std::pair<std::string, StringRef>> &out) {
     if (file.size() < 48)
-      return fail(path, "not a TensorFlow checkpoint index (" +
-                            Twine(file.size()) +
-                            " bytes; its footer alone is 48)");
+      return fileError(path, "not a TensorFlow checkpoint index (" +
+                                 Twine(file.size()) +
+                                 " bytes; its footer alone is 48)");
     uint64_t footer = file.size() - 48;
     const char *magic = file.data() + footer + 40;
     if (readLE32(magic) != 0x8b80fb57u || readLE32(magic + 4) != 0xdb477524u)
-      return fail(path, "not a TensorFlow checkpoint index (no table magic "
-                        "number at byte offset " +
-                            Twine(footer + 40) + ")");
+      return fileError(path,
+                       "not a TensorFlow checkpoint index (no table magic "
+                       "number at byte offset " +
+                           Twine(footer + 40) + ")");
     Cursor c{file.substr(footer, 40)};
     c.varint(), c.varint(); // the metaindex block (filters: none read)
     BlockHandle index{c.varint(), c.varint()};
     if (!c.ok)
-      return fail(path, "its table footer at byte offset " + Twine(footer) +
-                            " is malformed");
+      return fileError(path, "its table footer at byte offset " +
+                                 Twine(footer) + " is malformed");
     auto indexBlock = block(index, "index block");
     if (!indexBlock)
       return indexBlock.takeError();
@@ -272,9 +269,9 @@ public:
                      Cursor h{value};
                      BlockHandle data{h.varint(), h.varint()};
                      if (!h.ok)
-                       return fail(path,
-                                   "the index block's entry at byte offset " +
-                                       Twine(at) + " holds no block handle");
+                       return fileError(
+                           path, "the index block's entry at byte offset " +
+                                     Twine(at) + " holds no block handle");
                      auto contents = block(data, "data block");
                      if (!contents)
                        return contents.takeError();
@@ -295,25 +292,25 @@ private:
   llvm::Expected<StringRef> block(BlockHandle h, const char *what) {
     if (h.offset > file.size() || h.size > file.size() - h.offset ||
         file.size() - h.offset - h.size < 5)
-      return fail(path, Twine("its ") + what + " at byte offset " +
-                            Twine(h.offset) + " (" + Twine(h.size) +
-                            " bytes) runs past the end of the file (" +
-                            Twine(file.size()) + " bytes)");
+      return fileError(path, Twine("its ") + what + " at byte offset " +
+                                 Twine(h.offset) + " (" + Twine(h.size) +
+                                 " bytes) runs past the end of the file (" +
+                                 Twine(file.size()) + " bytes)");
     StringRef contents = file.substr(h.offset, h.size);
     uint8_t type = file[h.offset + h.size];
     if (type != 0)
-      return fail(path, Twine("its ") + what + " at byte offset " +
-                            Twine(h.offset) + " is compressed (type " +
-                            Twine(unsigned(type)) +
-                            "), which TensorFlow's checkpoints never are");
+      return fileError(path, Twine("its ") + what + " at byte offset " +
+                                 Twine(h.offset) + " is compressed (type " +
+                                 Twine(unsigned(type)) +
+                                 "), which TensorFlow's checkpoints never are");
     uint32_t stored = unmaskCrc(readLE32(file.data() + h.offset + h.size + 1));
     uint32_t actual =
         crc32c(file.substr(h.offset + h.size, 1), crc32c(contents));
     if (stored != actual)
-      return fail(path, Twine("its ") + what + " at byte offset " +
-                            Twine(h.offset) +
-                            " fails its checksum (the file "
-                            "is damaged)");
+      return fileError(path, Twine("its ") + what + " at byte offset " +
+                                 Twine(h.offset) +
+                                 " fails its checksum (the file "
+                                 "is damaged)");
     return contents;
   }
 
@@ -322,26 +319,27 @@ private:
       StringRef contents, uint64_t at,
       llvm::function_ref<llvm::Error(StringRef, StringRef, uint64_t)> visit) {
     if (contents.size() < 4)
-      return fail(path, "the block at byte offset " + Twine(at) +
-                            " is too short for its restart count");
+      return fileError(path, "the block at byte offset " + Twine(at) +
+                                 " is too short for its restart count");
     uint64_t restarts = readLE32(contents.data() + contents.size() - 4);
     if (restarts > (contents.size() - 4) / 4)
-      return fail(path, "the block at byte offset " + Twine(at) + " claims " +
-                            Twine(restarts) + " restart points in " +
-                            Twine(contents.size()) + " bytes");
+      return fileError(path, "the block at byte offset " + Twine(at) +
+                                 " claims " + Twine(restarts) +
+                                 " restart points in " +
+                                 Twine(contents.size()) + " bytes");
     Cursor c{contents.take_front(contents.size() - 4 - 4 * restarts)};
     std::string key;
     while (!c.atEnd()) {
       uint64_t entryAt = at + c.pos;
       uint64_t shared = c.varint(), unshared = c.varint(), size = c.varint();
       if (c.ok && shared > key.size())
-        return fail(path, "the entry at byte offset " + Twine(entryAt) +
-                              " shares " + Twine(shared) +
-                              " bytes with a key of " + Twine(key.size()));
+        return fileError(path, "the entry at byte offset " + Twine(entryAt) +
+                                   " shares " + Twine(shared) +
+                                   " bytes with a key of " + Twine(key.size()));
       StringRef tail = c.take(unshared), value = c.take(size);
       if (!c.ok)
-        return fail(path, "the entry at byte offset " + Twine(entryAt) +
-                              " runs past its block");
+        return fileError(path, "the entry at byte offset " + Twine(entryAt) +
+                                   " runs past its block");
       key.resize(shared);
       key += tail;
       if (auto err = visit(key, value, entryAt))
@@ -401,7 +399,7 @@ llvm::Expected<NamedTensors> heed::rt::parseTfCheckpoint(
   if (auto err = TableReader(index, path).read(table))
     return std::move(err);
   if (table.empty() || !table.front().first.empty())
-    return fail(path, "its first key is not the bundle header (\"\")");
+    return fileError(path, "its first key is not the bundle header (\"\")");
   uint64_t shards = 0, endianness = 0;
   auto err = forEachField(
       table.front().second, path + ": its header",
@@ -415,72 +413,74 @@ llvm::Expected<NamedTensors> heed::rt::parseTfCheckpoint(
   if (err)
     return std::move(err);
   if (endianness != 0)
-    return fail(path, "it was written big-endian, which is not supported");
+    return fileError(path, "it was written big-endian, which is not supported");
   if (shards < 1 || shards > 99999)
-    return fail(path, "its header gives " + Twine(shards) + " data files");
+    return fileError(path, "its header gives " + Twine(shards) + " data files");
   NamedTensors out;
   std::map<std::string, std::string> keyOf; // weight name -> key
   for (size_t i = 1; i < table.size(); ++i) {
     const std::string &key = table[i].first;
     if (key <= table[i - 1].first)
-      return fail(path, "its keys are out of order at '" + key + "'");
+      return fileError(path, "its keys are out of order at '" + key + "'");
     std::optional<std::string> name = tfWeightName(key);
     if (!name)
       continue;
     if (positionalKey(key))
-      return fail(path,
-                  "its variables are named by layer position ('" + key +
-                      "'), as Keras' save_weights names a Functional or "
-                      "Sequential model's: nothing there says which layer "
-                      "is which; save with model.save_weights(\"w.h5\") or "
-                      "model.save(\"m.keras\") (docs/weights.md)");
+      return fileError(
+          path, "its variables are named by layer position ('" + key +
+                    "'), as Keras' save_weights names a Functional or "
+                    "Sequential model's: nothing there says which layer "
+                    "is which; save with model.save_weights(\"w.h5\") or "
+                    "model.save(\"m.keras\") (docs/weights.md)");
     std::string what = "variable '" + key + "'";
     auto entry = parseEntry(table[i].second, path + ": " + what);
     if (!entry)
       return entry.takeError();
     if (entry->sliced)
-      return fail(path, what + " is saved in slices (a partitioned "
-                               "variable), which is not supported");
+      return fileError(path, what + " is saved in slices (a partitioned "
+                                    "variable), which is not supported");
     if (entry->unknownRank)
-      return fail(path, what + " has no shape");
+      return fileError(path, what + " has no shape");
     std::optional<ElementType> type = elementTypeFromTf(entry->dtype);
     if (!type)
-      return fail(path, what + " has TensorFlow dtype " + Twine(entry->dtype) +
-                            ", which Heed does not read (float, double, "
-                            "half, bfloat16, integers and bool)");
+      return fileError(path, what + " has TensorFlow dtype " +
+                                 Twine(entry->dtype) +
+                                 ", which Heed does not read (float, double, "
+                                 "half, bfloat16, integers and bool)");
     size_t elemSize = elementSize(*type);
     if (auto err =
             limits::checkTensorSize(entry->shape, elemSize, path + ": " + what))
       return std::move(err);
     int64_t count = checkedNumElements(entry->shape);
     if (entry->shard >= shards)
-      return fail(path, what + " is in data file " + Twine(entry->shard) +
-                            " of " + Twine(shards));
+      return fileError(path, what + " is in data file " + Twine(entry->shard) +
+                                 " of " + Twine(shards));
     auto shard = readShard(unsigned(entry->shard), unsigned(shards));
     if (!shard)
       return shard.takeError();
     std::string dataFile = "data file " + std::to_string(entry->shard) +
                            " of " + std::to_string(shards);
     if (entry->size != uint64_t(count) * elemSize)
-      return fail(path, what + ": shape " + shapeToString(entry->shape) +
-                            " needs " + Twine(uint64_t(count) * elemSize) +
-                            " bytes, the entry gives " + Twine(entry->size));
+      return fileError(path, what + ": shape " + shapeToString(entry->shape) +
+                                 " needs " + Twine(uint64_t(count) * elemSize) +
+                                 " bytes, the entry gives " +
+                                 Twine(entry->size));
     if (entry->offset > shard->size() ||
         entry->size > shard->size() - entry->offset)
-      return fail(path, what + ": bytes " + Twine(entry->offset) + " to " +
-                            Twine(entry->offset + entry->size) +
-                            " run past the end of " + dataFile + " (" +
-                            Twine(shard->size()) + " bytes)");
+      return fileError(path, what + ": bytes " + Twine(entry->offset) + " to " +
+                                 Twine(entry->offset + entry->size) +
+                                 " run past the end of " + dataFile + " (" +
+                                 Twine(shard->size()) + " bytes)");
     StringRef bytes = shard->substr(entry->offset, entry->size);
     if (entry->hasCrc && unmaskCrc(entry->crc) != crc32c(bytes))
-      return fail(path, what + ": its " + Twine(entry->size) +
-                            " bytes at byte offset " + Twine(entry->offset) +
-                            " of " + dataFile +
-                            " fail their checksum (the file is damaged)");
+      return fileError(path, what + ": its " + Twine(entry->size) +
+                                 " bytes at byte offset " +
+                                 Twine(entry->offset) + " of " + dataFile +
+                                 " fail their checksum (the file is damaged)");
     auto [it, fresh] = keyOf.emplace(*name, key);
     if (!fresh)
-      return fail(path, "variables '" + it->second + "' and '" + key +
-                            "' would both be weight '" + *name + "'");
+      return fileError(path, "variables '" + it->second + "' and '" + key +
+                                 "' would both be weight '" + *name + "'");
     Tensor t(entry->shape);
     if (auto err = decodeElements(*type, bytes.data(), count, t.data(),
                                   path + ": " + what + " (" + dataFile + ")",
@@ -512,8 +512,8 @@ heed::rt::loadTfCheckpoint(const std::string &indexPath, ValueErrors values) {
          << llvm::format("%05u", count);
       auto bytes = readFileBytes(os.str());
       if (!bytes)
-        return fail(indexPath,
-                    "its data file: " + llvm::toString(bytes.takeError()));
+        return fileError(indexPath,
+                         "its data file: " + llvm::toString(bytes.takeError()));
       it = shards.emplace(shard, std::move(*bytes)).first;
     }
     return it->second->getBuffer();

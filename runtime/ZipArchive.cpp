@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ZipArchive.h"
+#include "runtime/FileError.h"
 #include "runtime/Inflate.h"
 #include "runtime/Limits.h"
 
@@ -16,11 +17,6 @@ using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 using llvm::Twine;
-
-static llvm::Error fail(const std::string &path, const Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 path + ": " + msg);
-}
 
 /// Whether `length` bytes from `offset` lie inside a file of `size` bytes
 /// (without computing offset + length, which may wrap: every offset and
@@ -41,7 +37,7 @@ llvm::Error heed::rt::forEachZipMember(
     llvm::function_ref<llvm::Error(const ZipMember &)> visit) {
   // End of central directory: signature 0x06054b50 within the last 64 KiB.
   if (bytes.size() < 22)
-    return fail(path, "not a " + kind + " file (too short)");
+    return fileError(path, "not a " + kind + " file (too short)");
   size_t eocd = StringRef::npos;
   size_t lowest = bytes.size() > 65557 ? bytes.size() - 65557 : 0;
   for (size_t i = bytes.size() - 22 + 1; i-- > lowest;)
@@ -50,38 +46,40 @@ llvm::Error heed::rt::forEachZipMember(
       break;
     }
   if (eocd == StringRef::npos)
-    return fail(path,
-                "not a " + kind + " file (no end-of-central-directory record)");
+    return fileError(path, "not a " + kind +
+                               " file (no end-of-central-directory record)");
   uint64_t entries = le(bytes, eocd + 10, 2);
   uint64_t cdSize = le(bytes, eocd + 12, 4), cdOffset = le(bytes, eocd + 16, 4);
   if (cdOffset == 0xffffffff || entries == 0xffff) {
     // zip64: locator right before the EOCD points at the zip64 EOCD.
     if (eocd < 20 || le(bytes, eocd - 20, 4) != 0x07064b50)
-      return fail(path, "zip64 archive without a zip64 locator");
+      return fileError(path, "zip64 archive without a zip64 locator");
     uint64_t z64 = le(bytes, eocd - 20 + 8, 8);
     if (!within(z64, 56, bytes.size()) || le(bytes, z64, 4) != 0x06064b50)
-      return fail(path, "bad zip64 end-of-central-directory at byte offset " +
-                            Twine(z64));
+      return fileError(path,
+                       "bad zip64 end-of-central-directory at byte offset " +
+                           Twine(z64));
     entries = le(bytes, z64 + 32, 8);
     cdSize = le(bytes, z64 + 40, 8);
     cdOffset = le(bytes, z64 + 48, 8);
   }
   if (!within(cdOffset, cdSize, bytes.size()))
-    return fail(path, "central directory at byte offset " + Twine(cdOffset) +
-                          " runs past the end of the file");
+    return fileError(path, "central directory at byte offset " +
+                               Twine(cdOffset) +
+                               " runs past the end of the file");
   // Each entry takes at least 46 bytes of the directory.
   if (entries > cdSize / 46 || entries > limits::kMaxArchiveMembers)
-    return fail(path, "the archive claims " + Twine(entries) +
-                          " members, more "
-                          "than its central directory (" +
-                          Twine(cdSize) + " bytes) or the limit of " +
-                          Twine(limits::kMaxArchiveMembers) + " allow");
+    return fileError(path, "the archive claims " + Twine(entries) +
+                               " members, more "
+                               "than its central directory (" +
+                               Twine(cdSize) + " bytes) or the limit of " +
+                               Twine(limits::kMaxArchiveMembers) + " allow");
 
   size_t at = cdOffset;
   for (uint64_t e = 0; e < entries; ++e) {
     if (!within(at, 46, bytes.size()) || le(bytes, at, 4) != 0x02014b50)
-      return fail(path,
-                  "bad central-directory entry at byte offset " + Twine(at));
+      return fileError(path, "bad central-directory entry at byte offset " +
+                                 Twine(at));
     unsigned method = le(bytes, at + 10, 2);
     uint32_t crc = le(bytes, at + 16, 4);
     uint64_t csize = le(bytes, at + 20, 4), usize = le(bytes, at + 24, 4);
@@ -89,8 +87,8 @@ llvm::Error heed::rt::forEachZipMember(
            commentLen = le(bytes, at + 32, 2);
     uint64_t local = le(bytes, at + 42, 4);
     if (!within(at + 46, nameLen + extraLen + commentLen, bytes.size()))
-      return fail(path, "central-directory entry at byte offset " + Twine(at) +
-                            " runs past the end of the file");
+      return fileError(path, "central-directory entry at byte offset " +
+                                 Twine(at) + " runs past the end of the file");
     std::string name = bytes.substr(at + 46, nameLen).str();
     // zip64 extended information: the 0xffffffff fields, in order.
     StringRef extra = bytes.substr(at + 46 + nameLen, extraLen);
@@ -118,15 +116,15 @@ llvm::Error heed::rt::forEachZipMember(
 
     std::string what = path + ": member '" + name + "'";
     if (!within(local, 30, bytes.size()) || le(bytes, local, 4) != 0x04034b50)
-      return fail(what, "bad local header at byte offset " + Twine(local));
+      return fileError(what, "bad local header at byte offset " + Twine(local));
     uint64_t dataStart =
         local + 30 + le(bytes, local + 26, 2) + le(bytes, local + 28, 2);
     if (!within(dataStart, csize, bytes.size()))
-      return fail(what, "data at byte offset " + Twine(dataStart) + " (" +
-                            Twine(csize) +
-                            " bytes) runs past the end of the "
-                            "file (" +
-                            Twine(bytes.size()) + " bytes)");
+      return fileError(what, "data at byte offset " + Twine(dataStart) + " (" +
+                                 Twine(csize) +
+                                 " bytes) runs past the end of the "
+                                 "file (" +
+                                 Twine(bytes.size()) + " bytes)");
     StringRef raw = bytes.substr(dataStart, csize);
     std::string inflated;
     StringRef member;
@@ -136,27 +134,27 @@ llvm::Error heed::rt::forEachZipMember(
       // Deflate expands at most 1032:1; the claimed size is allocated
       // before inflating, so it must be plausible and within the limits.
       if (usize / 1032 > csize || usize > limits::memoryLimit())
-        return fail(what, "the directory claims " + Twine(usize) +
-                              " bytes inflated from " + Twine(csize) +
-                              " (at byte offset " + Twine(dataStart) +
-                              "): not possible for deflate, or above the "
-                              "memory limit");
+        return fileError(what, "the directory claims " + Twine(usize) +
+                                   " bytes inflated from " + Twine(csize) +
+                                   " (at byte offset " + Twine(dataStart) +
+                                   "): not possible for deflate, or above the "
+                                   "memory limit");
       auto out = inflateExactly(raw, usize, /*raw=*/true, what);
       if (!out)
         return out.takeError();
       inflated = std::move(*out);
       member = inflated;
     } else {
-      return fail(what, "unsupported zip compression method " + Twine(method) +
-                            " (only stored and deflated)");
+      return fileError(what, "unsupported zip compression method " +
+                                 Twine(method) + " (only stored and deflated)");
     }
     if (member.size() != usize)
-      return fail(what, "size mismatch: directory says " + Twine(usize) +
-                            " bytes, found " + Twine(member.size()));
+      return fileError(what, "size mismatch: directory says " + Twine(usize) +
+                                 " bytes, found " + Twine(member.size()));
     uint32_t actual = crc32(0, reinterpret_cast<const Bytef *>(member.data()),
                             uInt(member.size()));
     if (actual != crc)
-      return fail(what, "CRC-32 mismatch: the member is corrupt");
+      return fileError(what, "CRC-32 mismatch: the member is corrupt");
     if (auto err = visit(ZipMember{name, member, dataStart}))
       return err;
   }
