@@ -370,6 +370,11 @@ std::optional<std::string> heed::rt::tfWeightName(StringRef key) {
       part = "forward";
     else if (part == "backward_layer")
       part = "backward";
+    // Keras 3's Dense, convolutions and Embedding hold their main variable
+    // as `_kernel`/`_embeddings` (behind a property, for LoRA).
+    else if (i + 1 == parts.size() &&
+             (part == "_kernel" || part == "_embeddings"))
+      part = part.drop_front();
     if (!name.empty())
       name += '.';
     name += part.str();

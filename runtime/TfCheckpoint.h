@@ -8,7 +8,8 @@
 // attributes to it (`model/encoder/gru/cell/kernel/.ATTRIBUTES/
 // VARIABLE_VALUE`); its weight is named by that path with '.' for '/', less
 // the scopes of Keras' wrappers (an RNN's `cell`, a TimeDistributed's
-// `layer`; a Bidirectional's `forward_layer` is `forward`), as the Keras
+// `layer`; a Bidirectional's `forward_layer` is `forward`; Keras 3's
+// `_kernel` and `_embeddings` are `kernel` and `embeddings`), as the Keras
 // readers name weights: `model.encoder.gru.kernel`. The optimizer's
 // variables and slots, the save counter and the object graph are not read.
 //

@@ -34,6 +34,13 @@ TEST(TfCheckpoint, WeightNamesFromObjectPaths) {
       "bi.forward.recurrent_kernel");
   EXPECT_EQ(name((std::string("bi/backward_layer/cell/bias") + v).c_str()),
             "bi.backward.bias");
+  // Keras 3's layers hold kernels and embeddings behind properties.
+  EXPECT_EQ(name((std::string("decoder/fc/_kernel") + v).c_str()),
+            "decoder.fc.kernel");
+  EXPECT_EQ(name((std::string("encoder/embedding/_embeddings") + v).c_str()),
+            "encoder.embedding.embeddings");
+  EXPECT_EQ(name((std::string("decoder/fc/_kernel/proj") + v).c_str()),
+            "decoder.fc._kernel.proj");
   // A scope named `cell` or `layer` elsewhere stays.
   EXPECT_EQ(name((std::string("cell/proj/kernel") + v).c_str()),
             "cell.proj.kernel");

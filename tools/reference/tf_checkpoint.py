@@ -27,6 +27,8 @@ variables (`.../.OPTIMIZER_SLOT/optimizer/m/...`). Options:
   --block-size N      entries' bytes a data block holds before the next
                       (default 4096, LevelDB's)
   --restart-interval N  keys between restart points (default 16)
+  --keras-3           Keras 3's attribute names: its Dense and convolution
+                      layers hold `_kernel`, its Embedding `_embeddings`
   --positional        Functional-style keys (`layer_with_weights-0/...`)
   --corrupt-data      flip a byte of the first weight's data
   --big-endian        the header says big-endian
@@ -173,7 +175,7 @@ class Table:
         return bytes(self.out) + footer
 
 
-def keras_variables(tensors, time_distributed):
+def keras_variables(tensors, time_distributed, keras3=False):
     """[(object path, array)] of the Keras-layout `LAYER.VARIABLE` tensors
     (a LAYER may be dotted, `encoder.gru`: attributes of attributes): an
     RNN's variables under its `cell`, a Bidirectional's directions under
@@ -187,9 +189,12 @@ def keras_variables(tensors, time_distributed):
         path = list(scopes)
         if direction:
             path.append(direction + "_layer")
-        if (layer + ".recurrent_kernel" in tensors
-                or layer + ".forward.recurrent_kernel" in tensors):
+        recurrent = (layer + ".recurrent_kernel" in tensors
+                     or layer + ".forward.recurrent_kernel" in tensors)
+        if recurrent:
             path.append("cell")
+        elif keras3 and variable in ("kernel", "embeddings"):
+            variable = "_" + variable
         if layer in time_distributed:
             path.append("layer")
         out.append(("/".join(path + [variable]), array))
@@ -206,6 +211,7 @@ def main():
     p.add_argument("--block-size", type=int, default=4096)
     p.add_argument("--restart-interval", type=int, default=16)
     p.add_argument("--positional", action="store_true")
+    p.add_argument("--keras-3", action="store_true")
     p.add_argument("--corrupt-data", action="store_true")
     p.add_argument("--big-endian", action="store_true")
     args = p.parse_args()
@@ -219,7 +225,7 @@ def main():
                 return new + key[len(old):]
         return key
     tensors = {renamed(k): v for k, v in tensors.items()}
-    variables = keras_variables(tensors, args.time_distributed)
+    variables = keras_variables(tensors, args.time_distributed, args.keras_3)
     if args.positional:
         layers = list(dict.fromkeys(v.split("/", 1)[0] for v, _ in variables))
         variables = [(f"layer_with_weights-{layers.index(v.split('/', 1)[0])}/"
