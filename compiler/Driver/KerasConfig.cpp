@@ -8,7 +8,7 @@
 // Conv1D strides, padding     conv1d(strides=..., padding=...); no dilation;
 //        activation           every call inside that function
 // BatchNormalization epsilon  batch_norm(epsilon=...)
-// LayerNormalization epsilon  layer_norm(eps=...)
+// LayerNormalization epsilon  layer_norm(eps=...); rms_scaling (none)
 // LSTM/GRU go_backwards,      lstm/gru(go_backwards=..., return_sequences=...)
 //          return_sequences
 // Bidirectional merge_mode    bidirectional(merge=...), and its layer's above
@@ -240,6 +240,12 @@ private:
                     rt::formatGeneral(layer.epsilon) + " (give it " +
                     (batch ? "epsilon=" : "eps=") + rt::formatGeneral(*eps) +
                     ")");
+      // Keras 3's LayerNormalization(rms_scaling=True) divides by the root
+      // mean square, uncentered: RMSNorm, not Heed's layer_norm.
+      if (!batch && config.getBoolean("rms_scaling").value_or(false))
+        problem(layer, "layer_norm",
+                wrapped + "rms_scaling=True (RMS normalization, uncentered), "
+                          "which Heed's layer_norm does not compute");
       return;
     }
     case Builtin::Lstm:

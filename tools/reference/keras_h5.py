@@ -95,6 +95,9 @@ def model_config(layers, old_keras, settings=(), time_distributed=()):
             if "moving_mean:0" in names:
                 config = {"class_name": "BatchNormalization",
                           "config": {"name": layer, "axis": -1, "epsilon": 0.001}}
+            elif "gamma:0" in names:
+                config = {"class_name": "LayerNormalization",
+                          "config": {"name": layer, "axis": -1, "epsilon": 0.001}}
             elif kernel and kernel[0].ndim == 3:
                 config = {"class_name": "Conv1D",
                           "config": {"name": layer, "strides": [1],
