@@ -104,6 +104,34 @@ def test_keras_h5_weights(tmp_path):
         heed.load(model, weights=bad)
 
 
+def test_keras_archive_and_tf_checkpoint(tmp_path):
+    """Keras 3's model.save("m.keras") and a TensorFlow checkpoint given by
+    its prefix (no extension), as tools/reference writes them."""
+    import subprocess
+    import sys
+    ref = os.path.join(ROOT, "tools", "reference")
+    d = os.path.join(EX, "date_translation")
+    keras_layout = str(tmp_path / "date.safetensors")
+    subprocess.run([sys.executable, os.path.join(ref, "to_keras_layout.py"),
+                    os.path.join(d, "weights.safetensors"), keras_layout], check=True)
+    archive = str(tmp_path / "date.keras")
+    subprocess.run([sys.executable, os.path.join(ref, "keras3_archive.py"), keras_layout,
+                    archive, "--layer-config", "pre_attention/layer:return_sequences=true"],
+                   check=True)
+    prefix = str(tmp_path / "ckpt" / "ckpt-1")
+    subprocess.run([sys.executable, os.path.join(ref, "tf_checkpoint.py"), keras_layout,
+                    prefix, "--root", ""], check=True)
+    model = os.path.join(ROOT, "test", "Integration", "Inputs", "date_translation_keras.heed")
+    golden = np.load(os.path.join(d, "golden.npz"))
+    ins = {n: cyclic(np.load(os.path.join(d, n + ".npy")), 2) for n in ["X", "s0", "c0"]}
+    for weights in (archive, prefix):
+        m = heed.load(model, weights=weights)
+        close(m(**ins)["y"], cyclic(golden["y"], 2))
+    # Bound again, from the archive, after the checkpoint.
+    m.bind_weights(archive)
+    close(m(**ins)["attention"], cyclic(golden["attention"], 2))
+
+
 def test_integer_ids():
     """Token ids as int64 (what numpy and PyTorch write) run like floats."""
     model, weights = example("nmt")
