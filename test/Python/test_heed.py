@@ -132,6 +132,44 @@ def test_keras_archive_and_tf_checkpoint(tmp_path):
     close(m(**ins)["attention"], cyclic(golden["attention"], 2))
 
 
+def test_pickle_and_multiprocessing(tmp_path):
+    """A model pickles as what it was made from (a path or source text,
+    parameters, weight options, the weight file, threads) and runs the
+    same in a spawned worker process; one bound from a mapping says why it
+    does not pickle."""
+    import multiprocessing
+    import pickle
+    d = os.path.join(EX, "date_translation")
+    m = heed.load(os.path.join(d, "model.heed"),
+                  weights=os.path.join(d, "weights.safetensors"), threads=2)
+    ins = {n: cyclic(np.load(os.path.join(d, n + ".npy")), 3) for n in ["X", "s0", "c0"]}
+    expected = m(**ins)
+    copy = pickle.loads(pickle.dumps(m))
+    assert copy.threads == 2
+    np.testing.assert_array_equal(copy(**ins)["y"], expected["y"])
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        outs = pool.apply(m, (), ins)
+    np.testing.assert_array_equal(outs["y"], expected["y"])
+    np.testing.assert_array_equal(outs["attention"], expected["attention"])
+    # Source text with a parameter and a prefix option.
+    src = open(os.path.join(EX, "nmt", "model.heed")).read()
+    nmt = heed.load_source(src, name="nmt.heed", params={"MAX_LEN": 4},
+                           weights=os.path.join(EX, "nmt", "weights.safetensors"))
+    source = np.load(os.path.join(EX, "nmt", "source.npy"))
+    again = pickle.loads(pickle.dumps(nmt))
+    assert again.compile(B=4, TX=source.shape[1])["tokens"] == (4, 4)
+    np.testing.assert_array_equal(again(source=source)["tokens"],
+                                  nmt(source=source)["tokens"])
+    # Weights from a mapping are Heed's copy alone.
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
+    from tensorio import load_safetensors
+    mapped = heed.load(os.path.join(d, "model.heed"),
+                       weights=load_safetensors(os.path.join(d, "weights.safetensors")))
+    with pytest.raises(TypeError, match="bound from a mapping"):
+        pickle.dumps(mapped)
+
+
 def test_integer_ids():
     """Token ids as int64 (what numpy and PyTorch write) run like floats."""
     model, weights = example("nmt")

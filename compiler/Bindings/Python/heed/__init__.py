@@ -37,6 +37,9 @@ TensorSpec.__doc__ = """An input or output: its name, dtype ("float32", or
 "int64", "int32", "bool" for declared integer inputs and integer outputs) and
 shape, a tuple of sizes (int) and symbolic dimensions (str, e.g. "B")."""
 
+# Model._weights of a model bound from a mapping of arrays.
+_FROM_MAPPING = object()
+
 # Integers that float32 holds exactly.
 _EXACT_INT = 2 ** 24
 
@@ -138,11 +141,36 @@ class Model:
     waits for the runs in flight, and each run uses the weights it started
     with."""
 
-    def __init__(self, handle):
+    def __init__(self, handle, recipe=None):
         self._m = handle
         self._inputs = [TensorSpec(n, d, tuple(s)) for n, d, s in handle.inputs()]
         self._outputs = [TensorSpec(n, d, tuple(s)) for n, d, s in handle.outputs()]
         self._threads = 0
+        # How the model was made (load/load_source's arguments) and its
+        # weights as last bound (an absolute path, or the mapping given),
+        # for pickling.
+        self._recipe = recipe
+        self._weights = None
+
+    def __reduce__(self):
+        """Pickles the model as what it was made from: its model file's
+        path (or its source text), parameters, weight options, the weight
+        file last bound (by its absolute path, which the unpickling process
+        must be able to read) and `threads`. Unpickling loads and binds it
+        again, in that process (multiprocessing's workers, joblib);
+        compiled code is not carried (the compile cache serves a process on
+        the same machine). A model whose weights were bound from a mapping
+        does not pickle: Heed keeps no Python copy of them."""
+        if self._recipe is None:
+            raise TypeError("this heed.Model was not made by heed.load or "
+                            "heed.load_source, so it cannot be pickled")
+        if self._weights is _FROM_MAPPING:
+            raise TypeError("this heed.Model's weights were bound from a "
+                            "mapping, of which Heed keeps no Python copy, so "
+                            "it cannot be pickled; bind them from a file "
+                            "(heed.load(..., weights=PATH)), or pickle the "
+                            "mapping and bind it after unpickling")
+        return (_unpickle, (self._recipe, self._weights, self._threads))
 
     @property
     def inputs(self):
@@ -168,11 +196,13 @@ class Model:
 
     def bind_weights(self, weights):
         """Binds every weight: a path (.safetensors, .npz, .npy, a torch.save
-        checkpoint, Keras' .h5; docs/weights.md), or a mapping
+        checkpoint, Keras' .h5 or .keras, a TensorFlow checkpoint's .index
+        or prefix; docs/weights.md), or a mapping
         from PyTorch state_dict names to arrays or tensors (copied), such as
         `module.state_dict()` itself."""
         if isinstance(weights, (str, os.PathLike)):
             self._m.bind_weights_file(os.fspath(weights))
+            self._weights = os.path.abspath(os.fspath(weights))
             return
         if not hasattr(weights, "items"):
             raise Error("weights: expected a path or a mapping of names to "
@@ -182,6 +212,8 @@ class Model:
         self._m.bind_weights([(str(k), _weight_array(v, k))
                               for k, v in weights.items()
                               if not str(k).endswith(".num_batches_tracked")])
+        # Not kept (Heed has its own copy): such a model does not pickle.
+        self._weights = _FROM_MAPPING
 
     def _input_shapes(self, dims):
         shapes = []
@@ -260,8 +292,9 @@ def _shape_str(shape):
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-def _finish(handle, weights, threads, weights_prefix, ignore_extra_weights):
-    model = Model(handle)
+def _finish(handle, weights, threads, weights_prefix, ignore_extra_weights,
+            recipe):
+    model = Model(handle, recipe)
     if weights_prefix or ignore_extra_weights:
         handle.set_weight_options(weights_prefix or "", bool(ignore_extra_weights))
     if weights is not None:
@@ -280,13 +313,30 @@ def load(path, weights=None, params=None, threads=None, weights_prefix=None,
     with it (a wrapper's "module."); `ignore_extra_weights`: ignore tensors
     the model has no weight for (optimizer state) instead of failing."""
     names, values = _split_params(params)
+    recipe = dict(path=os.path.abspath(os.fspath(path)), params=params,
+                  weights_prefix=weights_prefix,
+                  ignore_extra_weights=ignore_extra_weights)
     return _finish(_Model.load(os.fspath(path), names, values), weights, threads,
-                   weights_prefix, ignore_extra_weights)
+                   weights_prefix, ignore_extra_weights, recipe)
 
 
 def load_source(source, name="<source>", weights=None, params=None, threads=None,
                 weights_prefix=None, ignore_extra_weights=False):
     """As `load`, for model source text; `name` labels its diagnostics."""
     names, values = _split_params(params)
+    recipe = dict(source=source, name=name, params=params,
+                  weights_prefix=weights_prefix,
+                  ignore_extra_weights=ignore_extra_weights)
     return _finish(_Model.load_source(source, name, names, values), weights, threads,
-                   weights_prefix, ignore_extra_weights)
+                   weights_prefix, ignore_extra_weights, recipe)
+
+
+def _unpickle(recipe, weights, threads):
+    """Model.__reduce__'s inverse: load and bind again."""
+    recipe = dict(recipe)
+    if "path" in recipe:
+        model = load(recipe.pop("path"), weights=weights, **recipe)
+    else:
+        model = load_source(recipe.pop("source"), weights=weights, **recipe)
+    model.threads = threads
+    return model
