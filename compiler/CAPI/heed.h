@@ -67,8 +67,10 @@ heed_model *heed_load_source(const char *source, const char *name,
                              const double *param_values);
 void heed_free(heed_model *model);
 
-/** Binds every weight from a .safetensors, .npz or .npy file or a
- *  torch.save checkpoint (.pt, .pth, .bin, .ckpt), by PyTorch state_dict
+/** Binds every weight from a .safetensors, .npz or .npy file, a
+ *  torch.save checkpoint (.pt, .pth, .bin, .ckpt), Keras' .h5 or .keras,
+ *  or a TensorFlow checkpoint (its .index or prefix), by PyTorch
+ *  state_dict names or, for a model that says `weights keras`, Keras
  *  names (docs/weights.md). A model without weights needs none. */
 int heed_bind_weights_file(heed_model *model, const char *path);
 /** Binds every weight from caller memory (copied): `count` tensors, each

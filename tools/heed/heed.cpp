@@ -61,9 +61,10 @@ static cl::list<std::string>
 cl::opt<std::string>
     weightsPath("weights",
                 cl::desc("weights (.safetensors, .npz, .npy, a torch.save "
-                         "checkpoint: .pt, .pth, .bin, .ckpt, Keras' .h5, "
-                         "or a sharded checkpoint's .index.json), PyTorch "
-                         "state_dict names or Keras names"),
+                         "checkpoint: .pt, .pth, .bin, .ckpt, Keras' .h5 or "
+                         ".keras, a TensorFlow checkpoint's .index or "
+                         "prefix, or a sharded checkpoint's .index.json), "
+                         "PyTorch state_dict names or Keras names"),
                 cl::value_desc("FILE"), cl::cat(modelCat));
 cl::opt<std::string>
     weightsPrefix("weights-prefix",
