@@ -40,7 +40,7 @@ if os.path.exists("/dev/full"):
 # kernels on the CPU at many shapes: their time is the uninstrumented JIT
 # code's, and the compiler code they reach runs under ASan in the pass
 # tests (test/Compiler) and gpu-schedule-on-cpu.test (.ci/sanitizers'
-# hour).
+# hour); and for examples-ptx.test, whose time is ptxas's and MLIR's.
 if "address" in getattr(config, "heed_sanitize", ""):
     config.available_features.add("asan")
     config.environment["HEED_TEST_SANITIZED"] = "1"
