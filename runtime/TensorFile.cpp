@@ -67,6 +67,8 @@ llvm::Expected<NamedTensors> heed::rt::loadTensorFile(const std::string &path,
     return loadTfCheckpoint(path, values);
   if (!llvm::sys::fs::exists(path) && llvm::sys::fs::exists(path + ".index"))
     return loadTfCheckpoint(path + ".index", values);
+  if (llvm::sys::fs::is_directory(path))
+    return loadTfCheckpointDirectory(path, values);
   bool torch = isTorchCheckpoint(ext), hdf5 = isHdf5(ext);
   if (ext != ".npy" && ext != ".npz" && ext != ".safetensors" && !torch &&
       !hdf5 && ext != ".keras")

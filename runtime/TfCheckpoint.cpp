@@ -28,6 +28,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include <array>
 #include <map>
@@ -524,4 +525,53 @@ heed::rt::loadTfCheckpoint(const std::string &indexPath, ValueErrors values) {
     return it->second->getBuffer();
   };
   return parseTfCheckpoint((*index)->getBuffer(), indexPath, readShard, values);
+}
+
+llvm::Expected<NamedTensors>
+heed::rt::loadTfCheckpointDirectory(const std::string &dir,
+                                    ValueErrors values) {
+  auto in = [&](StringRef name) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, name);
+    return std::string(p);
+  };
+  if (llvm::sys::fs::exists(in("saved_model.pb")))
+    return fileError(dir, "a SavedModel directory, which is not read (its "
+                          "variables are named by the object graph's "
+                          "positions and lists); save the weights with "
+                          "model.save(\"m.keras\"), model.save_weights("
+                          "\"w.h5\") or tf.train.Checkpoint "
+                          "(docs/weights.md)");
+  std::string statePath = in("checkpoint");
+  if (!llvm::sys::fs::exists(statePath))
+    return fileError(dir, "a directory without a 'checkpoint' file (the "
+                          "one TensorFlow's Checkpoint.save writes beside "
+                          "its checkpoints); give a checkpoint's .index "
+                          "file or its prefix");
+  auto state = readFileBytes(statePath);
+  if (!state)
+    return state.takeError();
+  // CheckpointState in protobuf text: `model_checkpoint_path: "ckpt-5"`.
+  llvm::SmallVector<StringRef> lines;
+  (*state)->getBuffer().split(lines, '\n');
+  for (StringRef line : lines) {
+    line = line.trim();
+    if (!line.consume_front("model_checkpoint_path:"))
+      continue;
+    line = line.trim();
+    if (line.size() < 2 || !line.starts_with("\"") || !line.ends_with("\""))
+      break;
+    std::string prefix;
+    for (size_t i = 1; i + 1 < line.size(); ++i) {
+      if (line[i] == '\\' && i + 2 < line.size())
+        ++i; // \" and \\ as written by the text format
+      prefix += line[i];
+    }
+    if (prefix.empty())
+      break;
+    if (llvm::sys::path::is_relative(prefix))
+      prefix = in(prefix);
+    return loadTfCheckpoint(prefix + ".index", values);
+  }
+  return fileError(statePath, "names no model_checkpoint_path");
 }

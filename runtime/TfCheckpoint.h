@@ -27,6 +27,14 @@ namespace heed::rt {
 llvm::Expected<NamedTensors> loadTfCheckpoint(const std::string &indexPath,
                                               ValueErrors values);
 
+/// The weights of the latest checkpoint of a directory that TensorFlow's
+/// CheckpointManager or `Checkpoint.save` wrote: its text file
+/// `checkpoint` names it (`model_checkpoint_path: "ckpt-5"`), as
+/// tf.train.latest_checkpoint reads it. A SavedModel directory, or one
+/// without that file, is an error saying so.
+llvm::Expected<NamedTensors> loadTfCheckpointDirectory(const std::string &dir,
+                                                       ValueErrors values);
+
 /// The weights of a bundle given its index's bytes and a function that
 /// reads data shard `shard` of `shards` (for tests and fuzzing).
 llvm::Expected<NamedTensors> parseTfCheckpoint(

@@ -30,6 +30,9 @@ variables (`.../.OPTIMIZER_SLOT/optimizer/m/...`). Options:
   --keras-3           Keras 3's attribute names: its Dense and convolution
                       layers hold `_kernel`, its Embedding `_embeddings`
   --positional        Functional-style keys (`layer_with_weights-0/...`)
+  --state             also write the directory's `checkpoint` file (as
+                      Checkpoint.save does) naming this checkpoint the
+                      latest, after the ones it already lists
   --corrupt-data      flip a byte of the first weight's data
   --big-endian        the header says big-endian
 """
@@ -212,6 +215,7 @@ def main():
     p.add_argument("--restart-interval", type=int, default=16)
     p.add_argument("--positional", action="store_true")
     p.add_argument("--keras-3", action="store_true")
+    p.add_argument("--state", action="store_true")
     p.add_argument("--corrupt-data", action="store_true")
     p.add_argument("--big-endian", action="store_true")
     args = p.parse_args()
@@ -264,7 +268,7 @@ def main():
             crc = crc32c(blob)
             dtype = {np.dtype(np.float32): 1, np.dtype(np.int64): 9}[value_.dtype]
             shape = list(value_.shape)
-            if first and args.corrupt_data and value_.size:
+            if first and args.corrupt_data and len(blob) > 5:
                 blob = bytearray(blob)
                 blob[5] ^= 0x20
                 blob = bytes(blob)
@@ -276,6 +280,28 @@ def main():
         f.write(bytes(data))
     with open(args.prefix + ".index", "wb") as f:
         f.write(table.finish())
+    if args.state:
+        write_state(args.prefix)
+
+
+def write_state(prefix):
+    """The CheckpointState text file beside the checkpoints, paths relative
+    to its directory (checkpoint_management.py)."""
+    directory, name = os.path.split(os.path.abspath(prefix))
+    path = os.path.join(directory, "checkpoint")
+    earlier = []
+    if os.path.exists(path):
+        for line in open(path):
+            if line.startswith("all_model_checkpoint_paths:"):
+                earlier.append(line.split(":", 1)[1].strip().strip('"'))
+    paths = [p for p in earlier if p != name] + [name]
+    with open(path, "w") as f:
+        f.write('model_checkpoint_path: "%s"\n' % name)
+        for p in paths:
+            f.write('all_model_checkpoint_paths: "%s"\n' % p)
+        for _ in paths:
+            f.write("all_model_checkpoint_timestamps: 1765000000.5\n")
+        f.write("last_preserved_timestamp: 1764999999.25\n")
 
 
 if __name__ == "__main__":
