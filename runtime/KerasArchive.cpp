@@ -64,33 +64,48 @@ std::string heed::rt::kerasSnakeCase(StringRef className) {
 
 namespace {
 
-/// The members of a .keras archive this reader needs, copied out of the
-/// archive (a deflated member's bytes live only during its visit).
+/// The members of a .keras archive this reader needs. The weights are a
+/// view of the archive when stored (as Keras writes them), a copy when
+/// deflated (an inflated member lives only during its visit).
 struct ArchiveMembers {
-  std::optional<std::string> config, weights;
+  std::optional<std::string> config;
+  std::optional<StringRef> weights;
+  std::string inflatedWeights;
   bool npzWeights = false;
 };
 
-llvm::Expected<ArchiveMembers> readMembers(StringRef bytes,
-                                           const std::string &path) {
-  ArchiveMembers members;
-  auto err = forEachZipMember(bytes, path, "Keras archive",
-                              [&](const ZipMember &m) -> llvm::Error {
-                                if (m.name == "config.json")
-                                  members.config = m.data.str();
-                                else if (m.name == "model.weights.h5")
-                                  members.weights = m.data.str();
-                                else if (m.name == "model.weights.npz")
-                                  members.npzWeights = true;
-                                return llvm::Error::success();
-                              });
+/// The archive's config.json and, if `withWeights`, its model.weights.h5.
+llvm::Expected<std::unique_ptr<ArchiveMembers>>
+readMembers(StringRef bytes, const std::string &path, bool withWeights) {
+  auto members = std::make_unique<ArchiveMembers>();
+  auto err = forEachZipMember(
+      bytes, path, "Keras archive", [&](const ZipMember &m) -> llvm::Error {
+        if (m.name == "config.json") {
+          members->config = m.data.str();
+        } else if (m.name == "model.weights.h5") {
+          bool view =
+              m.data.data() >= bytes.data() &&
+              m.data.data() + m.data.size() <= bytes.data() + bytes.size();
+          // Without `withWeights` only its presence counts (a deflated
+          // member's view is not read after the visit).
+          if (!withWeights || view) {
+            members->weights = m.data;
+          } else {
+            members->inflatedWeights = m.data.str();
+            members->weights = StringRef(members->inflatedWeights);
+          }
+        } else if (m.name == "model.weights.npz") {
+          members->npzWeights = true;
+        }
+        return llvm::Error::success();
+      });
   if (err)
     return std::move(err);
-  if (!members.config)
+  if (!members->config)
     return fileError(path, "this Keras archive has no config.json");
-  if (!members.weights)
+  if (!members->weights)
     return fileError(path,
-                     members.npzWeights
+                     members->npzWeights
                          ? "this Keras archive's weights are "
                            "model.weights.npz (weights_format=\"npz\"), "
                            "which is not read; save it with Keras' default "
@@ -359,19 +374,19 @@ private:
 
 llvm::Expected<llvm::json::Value>
 heed::rt::parseKerasArchiveConfig(StringRef bytes, const std::string &path) {
-  auto members = readMembers(bytes, path);
+  auto members = readMembers(bytes, path, /*withWeights=*/false);
   if (!members)
     return members.takeError();
-  return parseConfig(*members, path);
+  return parseConfig(**members, path);
 }
 
 llvm::Expected<NamedTensors>
 heed::rt::parseKerasArchive(StringRef bytes, const std::string &path,
                             ValueErrors values) {
-  auto members = readMembers(bytes, path);
+  auto members = readMembers(bytes, path, /*withWeights=*/true);
   if (!members)
     return members.takeError();
-  auto config = parseConfig(*members, path);
+  auto config = parseConfig(**members, path);
   if (!config)
     return config.takeError();
   if (auto err = checkKerasRecurrentConfig(*config, path, "its config.json"))
@@ -393,7 +408,8 @@ heed::rt::parseKerasArchive(StringRef bytes, const std::string &path,
                          "save the weights as .npz named LAYER.VARIABLE "
                          "(docs/weights.md)");
   }
-  auto file = Hdf5File::open(*members->weights, path + " (model.weights.h5)");
+  auto file =
+      Hdf5File::open(*(*members)->weights, path + " (model.weights.h5)");
   if (!file)
     return file.takeError();
   auto group = findLayersGroup(*file, file->root());
