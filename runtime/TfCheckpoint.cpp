@@ -25,6 +25,7 @@
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -37,6 +38,7 @@ using namespace heed;
 using namespace heed::rt;
 using llvm::StringRef;
 using llvm::Twine;
+using llvm::support::endian::read32le;
 
 uint32_t heed::rt::crc32c(StringRef data, uint32_t crc) {
   static const std::array<uint32_t, 256> table = [] {
@@ -62,11 +64,6 @@ static uint32_t unmaskCrc(uint32_t masked) {
   return (rotated >> 17) | (rotated << 15);
 }
 
-static uint32_t readLE32(const char *p) {
-  return uint32_t(uint8_t(p[0])) | uint32_t(uint8_t(p[1])) << 8 |
-         uint32_t(uint8_t(p[2])) << 16 | uint32_t(uint8_t(p[3])) << 24;
-}
-
 namespace {
 
 /// Varints and fixed-size numbers from a byte range; `ok` turns false at
@@ -77,6 +74,8 @@ struct Cursor {
   bool ok = true;
 
   bool atEnd() const { return pos >= bytes.size(); }
+  /// Protobuf's and the table's varints (ULEB128; not llvm::decodeULEB128,
+  /// whose shifts past bit 63 of zero groups are undefined behaviour).
   uint64_t varint() {
     uint64_t value = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -123,7 +122,7 @@ forEachField(StringRef message, const std::string &what,
       break;
     case 1:
       if (StringRef b = c.take(8); c.ok)
-        number = uint64_t(readLE32(b.data())) | uint64_t(readLE32(b.data() + 4))
+        number = uint64_t(read32le(b.data())) | uint64_t(read32le(b.data() + 4))
                                                     << 32;
       break;
     case 2:
@@ -131,7 +130,7 @@ forEachField(StringRef message, const std::string &what,
       break;
     case 5:
       if (StringRef b = c.take(4); c.ok)
-        number = readLE32(b.data());
+        number = read32le(b.data());
       break;
     default:
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -251,7 +250,7 @@ public:
                                  " bytes; its footer alone is 48)");
     uint64_t footer = file.size() - 48;
     const char *magic = file.data() + footer + 40;
-    if (readLE32(magic) != 0x8b80fb57u || readLE32(magic + 4) != 0xdb477524u)
+    if (read32le(magic) != 0x8b80fb57u || read32le(magic + 4) != 0xdb477524u)
       return fileError(path,
                        "not a TensorFlow checkpoint index (no table magic "
                        "number at byte offset " +
@@ -304,7 +303,7 @@ private:
                                  Twine(h.offset) + " is compressed (type " +
                                  Twine(unsigned(type)) +
                                  "), which TensorFlow's checkpoints never are");
-    uint32_t stored = unmaskCrc(readLE32(file.data() + h.offset + h.size + 1));
+    uint32_t stored = unmaskCrc(read32le(file.data() + h.offset + h.size + 1));
     uint32_t actual =
         crc32c(file.substr(h.offset + h.size, 1), crc32c(contents));
     if (stored != actual)
@@ -322,7 +321,7 @@ private:
     if (contents.size() < 4)
       return fileError(path, "the block at byte offset " + Twine(at) +
                                  " is too short for its restart count");
-    uint64_t restarts = readLE32(contents.data() + contents.size() - 4);
+    uint64_t restarts = read32le(contents.data() + contents.size() - 4);
     if (restarts > (contents.size() - 4) / 4)
       return fileError(path, "the block at byte offset " + Twine(at) +
                                  " claims " + Twine(restarts) +

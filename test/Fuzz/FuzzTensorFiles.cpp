@@ -19,6 +19,8 @@
 #include "runtime/TorchCheckpoint.h"
 #include "runtime/ZipArchive.h"
 
+#include "llvm/Support/Endian.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,8 +54,7 @@ static bool fixBlock(std::string &table, size_t &pos,
       llvm::StringRef(table).substr(*offset + *size, 1),
       heed::rt::crc32c(llvm::StringRef(table).substr(*offset, *size)));
   uint32_t masked = ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
-  for (int i = 0; i < 4; ++i)
-    table[*offset + *size + 1 + i] = char(masked >> (8 * i));
+  llvm::support::endian::write32le(&table[*offset + *size + 1], masked);
   if (offsetOut)
     *offsetOut = *offset, *sizeOut = *size;
   return true;
@@ -70,10 +71,8 @@ static void fixTableChecksums(std::string &table) {
   uint64_t offset = 0, size = 0;
   if (!fixBlock(table, pos, &offset, &size) || size < 4)
     return;
-  uint32_t restarts = uint8_t(table[offset + size - 4]) |
-                      uint8_t(table[offset + size - 3]) << 8 |
-                      uint8_t(table[offset + size - 2]) << 16 |
-                      uint32_t(uint8_t(table[offset + size - 1])) << 24;
+  uint32_t restarts =
+      llvm::support::endian::read32le(table.data() + offset + size - 4);
   if (restarts > (size - 4) / 4)
     return;
   size_t end = offset + size - 4 - 4 * size_t(restarts);
