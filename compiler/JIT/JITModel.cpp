@@ -8,6 +8,8 @@
 #include "compiler/JIT/HostCodegen.h"
 #include "compiler/JIT/ParallelCodegen.h"
 
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
