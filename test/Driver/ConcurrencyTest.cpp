@@ -2,8 +2,10 @@
 //
 // Part of Heed. Every example runs from 8 threads at once, each thread many
 // times, starting together so that the first runs race to compile; every
-// result must be bit-identical to a run on one thread. HEED_STRESS_RUNS
-// sets the runs per thread (200; the TSan job runs fewer).
+// result must be bit-identical to a run on one thread. Each thread runs 200
+// times or for 3 s, whichever ends first (at least 10 runs: the slowest
+// example took 34 s for 200 on a 2-core machine); HEED_STRESS_RUNS sets an
+// exact count instead (the sanitizer jobs run fewer).
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 
@@ -27,9 +30,18 @@ const bool kEveryParallelLoopOnThePool =
 
 constexpr int kThreads = 8;
 
-int runsPerThread() {
+/// How long each thread runs: `runs` times, or, with `bounded`, until
+/// kStressSeconds have passed once it ran kMinRuns times.
+struct StressRuns {
+  int runs;
+  bool bounded;
+};
+constexpr int kMinRuns = 10;
+constexpr auto kStressSeconds = std::chrono::seconds(3);
+
+StressRuns runsPerThread() {
   const char *env = std::getenv("HEED_STRESS_RUNS");
-  return env ? std::atoi(env) : 200;
+  return env ? StressRuns{std::atoi(env), false} : StressRuns{200, true};
 }
 
 struct Case {
@@ -52,8 +64,8 @@ TEST_P(Concurrency, ResultsMatchOneThread) {
   // A fresh session, so that the threads' first runs race to compile.
   LoadedExample shared = load(GetParam().example, options);
   ASSERT_TRUE(shared.session);
-  int runs = runsPerThread();
-  std::atomic<int> ready{0}, mismatches{0}, failures{0};
+  StressRuns stress = runsPerThread();
+  std::atomic<int> ready{0}, mismatches{0}, failures{0}, runsDone{0};
   std::vector<std::string> firstError(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
@@ -61,7 +73,12 @@ TEST_P(Concurrency, ResultsMatchOneThread) {
       ready.fetch_add(1);
       while (ready.load() < kThreads) {
       }
-      for (int r = 0; r < runs; ++r) {
+      auto end = std::chrono::steady_clock::now() + kStressSeconds;
+      for (int r = 0; r < stress.runs; ++r) {
+        if (stress.bounded && r >= kMinRuns &&
+            std::chrono::steady_clock::now() > end)
+          break;
+        runsDone.fetch_add(1);
         auto outputs = shared.session->run(shared.inputs);
         if (!outputs) {
           if (failures.fetch_add(1) == 0)
@@ -78,7 +95,7 @@ TEST_P(Concurrency, ResultsMatchOneThread) {
     EXPECT_TRUE(e.empty()) << e;
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(mismatches.load(), 0)
-      << "of " << kThreads * runs << " runs differ from the one-thread run";
+      << "of " << runsDone.load() << " runs differ from the one-thread run";
 
   // Once built, kernel plans are reused by every thread: more runs from
   // several threads build none. (Plans keyed on uninitialized padding
@@ -137,7 +154,7 @@ TEST_P(BindWhileRunning, EachRunSeesOneSetOfWeights) {
   ASSERT_FALSE(identical(expected[0], expected[1]));
 
   constexpr int kRunners = 4;
-  int runs = std::max(4, runsPerThread() / 10), binds = 8;
+  int runs = std::max(4, runsPerThread().runs / 10), binds = 8;
   std::atomic<int> running{kRunners}, matched[2] = {0, 0}, mismatches{0},
                                       failures{0};
   std::string firstError;

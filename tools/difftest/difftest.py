@@ -39,8 +39,8 @@ is no softmax subgraph to raise.
 
 --quick runs batch sizes 1, 3, 5 and 33 only, every choice at each. A
 full run takes the GPU schedule's choices in turns over the batch sizes
-(gpu_choice_runs: each batch size gets one fused and one decomposed) and each
-tensor-core entry at every other batch size; --all-pairs, or --target,
+(gpu_choice_runs: one a batch size, fused and decomposed in turn) and each
+tensor-core entry at every fourth batch size; --all-pairs, or --target,
 runs every choice at every batch size. Independent of Heed's
 internals: it drives the `heed` CLI and reads the goldens of
 tools/reference/*.py."""
@@ -269,21 +269,23 @@ def choice_name(choice):
     return "%s,%s,%s,%s" % (attention, "noraise" if no_raise else "raise", cell, target)
 
 
-def gpu_choice_runs(gpu_choices, choice, b):
+def gpu_choice_runs(gpu_choices, choice, b, model_index):
     """Whether a choice runs at the b-th batch size. The GPU schedule's
-    choices (run on the CPU, the slowest) take turns over the batch sizes
-    of a full run: at each batch size one fused choice and one decomposed
-    (raised and not alternating on each, in a different rhythm), so that
-    every choice meets half the batch sizes and every batch size both
-    lowerings. CPU choices run at every batch size."""
+    choices (run on the CPU, the slowest: 58% of a full run's time when two
+    ran at each batch size, 2026-12-07) take turns over the batch sizes of a
+    full run: one choice at each batch size, fused and decomposed in turn
+    (which of them starts alternates over the models, so that both meet the
+    smallest and the largest batch size), raised and not in turn within
+    each. A choice whose twin was dropped as the same code meets every
+    other batch size, otherwise every fourth. CPU choices run at every
+    batch size."""
     if choice not in gpu_choices:
         return True
-    fused = [c for c in gpu_choices if c[0] == "fused"]
-    decomposed = [c for c in gpu_choices if c[0] == "decomposed"]
-    picked = {fused[b % len(fused)]}
-    if decomposed:
-        picked.add(decomposed[(b // 2) % len(decomposed)])
-    return choice in picked
+    families = [f for f in ([c for c in gpu_choices if c[0] == "fused"],
+                            [c for c in gpu_choices if c[0] == "decomposed"]) if f]
+    turn = b + model_index
+    family = families[turn % len(families)]
+    return choice == family[(turn // len(families)) % len(family)]
 
 
 THREADS = [1, 2, 3]
@@ -492,7 +494,7 @@ def main():
                     if args.target and choice[3] != args.target:
                         continue
                     if not (args.quick or args.all_pairs or args.target) and \
-                            not gpu_choice_runs(gpu_choices, choice, b):
+                            not gpu_choice_runs(gpu_choices, choice, b, index):
                         continue
                     threads = THREADS[(b + c) % len(THREADS)]
                     dense = DENSE[(2 * b + c) % len(DENSE)]
@@ -513,22 +515,26 @@ def main():
                              inputs, batches[(index + 1) % n], tmp))
         if args.target != "cpu":
             tensor_core_choice = ("fused", False, "fused", "gpu-schedule-on-cpu")
+            tensor_core_runs = 0
             for k, (name, ((model, weights, spec, golden), _, atol, rtol)) in \
                     enumerate(TENSOR_CORES.items()):
                 if args.only and args.only != name:
                     continue
                 inputs, gold = load_inputs(spec), np.load(path(golden))
-                # A full run takes every other batch size, the entries in
-                # turn (every batch size meets half the entries); the
-                # tiled kernels' copies pipelined and not, alternating; the
-                # flash kernels' tiles by cp.async and not, so that every
-                # four runs meet each pair of the two; and the flash
-                # kernels' blocks by sm_90's 132 multiprocessors (the
-                # default: 64 query rows at these grids) and by the sizes
-                # alone (128 rows beyond 64 queries), every other pair.
+                # A full run takes every fourth batch size, the entries in
+                # turn (every batch size meets two of the eight entries);
+                # over all the entries' runs in order, the tiled kernels'
+                # copies pipelined and not, alternating; the flash kernels'
+                # tiles by cp.async and not, so that every four runs meet
+                # each pair of the two; and the flash kernels' blocks by
+                # sm_90's 132 multiprocessors (the default: 64 query rows at
+                # these grids) and by the sizes alone (128 rows beyond 64
+                # queries), every other pair.
                 runs = [(b, batch) for b, batch in enumerate(batches)
-                        if args.quick or args.all_pairs or args.target or (b + k) % 2 == 0]
-                for n, (b, batch) in enumerate(runs):
+                        if args.quick or args.all_pairs or args.target or (b + k) % 4 == 0]
+                for b, batch in runs:
+                    n = tensor_core_runs
+                    tensor_core_runs += 1
                     flag = lambda yes: "true" if yes else "false"
                     options = ("--gpu-prefetch=%s" % flag(n % 2 == 0),
                                "--gpu-async-copy=%s" % flag((n + n // 2) % 2 == 0),

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 using namespace heed;
 
@@ -112,7 +113,9 @@ llvm::Expected<int64_t> heed::expectOutputs(llvm::raw_ostream &os,
   int64_t outside = 0;
   // OUTPUT=FILE: FILE's one tensor, or its tensor named OUTPUT; FILE
   // alone: every output FILE has a tensor for, by name.
-  auto [name, file] = spec.split('=');
+  // Not a structured binding: the lambda below captures `name` (C++20).
+  llvm::StringRef name, file;
+  std::tie(name, file) = spec.split('=');
   bool everyOutput = file.empty();
   if (everyOutput)
     std::swap(name, file);

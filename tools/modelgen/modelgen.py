@@ -28,19 +28,21 @@ Where the CUDA toolkit's ptxas is, each model is also compiled for the GPU
 tf32x3 with the seeds) and its PTX assembled for sm_90.
 
     /usr/bin/python3 tools/modelgen/modelgen.py BUILD --seeds 0:200
-    /usr/bin/python3 tools/modelgen/modelgen.py BUILD --time 120      # CI
+    /usr/bin/python3 tools/modelgen/modelgen.py BUILD --time 90       # CI (2 jobs)
     /usr/bin/python3 tools/modelgen/modelgen.py BUILD --seeds 17 --keep out/
 
 A failing seed is written to KEEP/seed-N/ (model.heed, weights, inputs,
 golden, and the heed command that fails); --seeds N reproduces it."""
 import argparse
 import itertools
+import multiprocessing
 import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 import numpy as np
 import torch
@@ -927,31 +929,49 @@ def main():
     ap.add_argument("--time", type=float, help="stop starting seeds after this many seconds")
     ap.add_argument("--keep", help="write failing seeds here")
     ap.add_argument("--print", action="store_true", help="print each model")
+    ap.add_argument("--jobs", type=int, default=2, help="seeds checked at once")
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
     # Every parallel loop of a run with threads to spare goes to the pool.
     os.environ["HEED_PARALLEL_LOOP_MIN_US"] = "0"
     torch.set_num_threads(1)
     a, _, b = args.seeds.partition(":")
-    seeds = range(int(a), int(b)) if b else [int(a)]
+    seeds = iter(range(int(a), int(b)) if b else [int(a)])
     start, runs, failed_seeds, count = time.time(), 0, [], 0
-    for seed in seeds:
-        if args.time and time.time() - start > args.time:
-            break
-        batch, n, failures, text = check(os.path.abspath(args.build), seed, args.keep)
-        count += 1
-        runs += n
-        if args.print:
-            print(text)
-        if failures:
-            failed_seeds.append(seed)
-            print("FAIL seed %d (batch %d):" % (seed, batch))
-            print("  " + text.replace("\n", "\n  "))
-            for cmd, why in failures[:4]:
-                print("  " + " ".join(cmd) + "\n    " + why)
+    # Seeds run in --jobs processes (each its own torch RNG, seeded by its
+    # seed); a seed's runs one at a time within it. A seed's result does not
+    # depend on the others or on the order they finish in.
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = {}
+
+        def submit():
+            if args.time and time.time() - start > args.time:
+                return
+            seed = next(seeds, None)
+            if seed is not None:
+                pending[pool.submit(check, os.path.abspath(args.build), seed, args.keep)] = seed
+
+        for _ in range(args.jobs):
+            submit()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                seed = pending.pop(future)
+                batch, n, failures, text = future.result()
+                submit()
+                count += 1
+                runs += n
+                if args.print:
+                    print(text)
+                if failures:
+                    failed_seeds.append(seed)
+                    print("FAIL seed %d (batch %d):" % (seed, batch))
+                    print("  " + text.replace("\n", "\n  "))
+                    for cmd, why in failures[:4]:
+                        print("  " + " ".join(cmd) + "\n    " + why)
     print("modelgen: %d models, %d runs in %.0f s; %d passed, %d failed%s" % (
         count, runs, time.time() - start, count - len(failed_seeds), len(failed_seeds),
-        (" (seeds %s)" % failed_seeds) if failed_seeds else ""))
+        (" (seeds %s)" % sorted(failed_seeds)) if failed_seeds else ""))
     return 1 if failed_seeds else 0
 
 
