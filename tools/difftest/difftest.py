@@ -276,9 +276,9 @@ def gpu_choice_runs(gpu_choices, choice, b, model_index):
     full run: one choice at each batch size, fused and decomposed in turn
     (which of them starts alternates over the models, so that both meet the
     smallest and the largest batch size), raised and not in turn within
-    each. A choice whose twin was dropped as the same code meets every
-    other batch size, otherwise every fourth. CPU choices run at every
-    batch size."""
+    each: with both lowerings and both raisings each choice meets every
+    fourth batch size, a lowering's only choice every other, a model's
+    only choice every one. CPU choices run at every batch size."""
     if choice not in gpu_choices:
         return True
     families = [f for f in ([c for c in gpu_choices if c[0] == "fused"],
