@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/Pipelines/GPUChips.h"
 #include "compiler/Pipelines/Pipelines.h"
 
 // Each conversion's own header (mlir/Conversion/Passes.h declares all of
@@ -32,7 +33,6 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -51,14 +51,6 @@ std::string heed::gpuLibdevicePath() {
       return std::string(path);
   }
   return "";
-}
-
-int64_t heed::multiprocessorsOf(StringRef chip) {
-  return llvm::StringSwitch<int64_t>(chip)
-      .Case("sm_80", 108)
-      .Case("sm_90", 132)
-      .Case("sm_100", 148)
-      .Default(0);
 }
 
 void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
@@ -177,12 +169,13 @@ void heed::buildGPUToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  // The NVPTX target for the kernel module: the chip, PTX 8.0 (sm_90 needs
-  // it; the default 6.0 aborts), and libdevice for math functions
-  // (__nv_expf, __nv_tanhf): without it the PTX has undefined calls.
+  // The NVPTX target for the kernel module: the chip, PTX 8.0 or the chip's
+  // first version where later (the pass's default 6.0 aborts at sm_90, 8.0
+  // at sm_100), and libdevice for math functions (__nv_expf, __nv_tanhf):
+  // without it the PTX has undefined calls.
   GpuNVVMAttachTargetOptions target;
   target.chip = options.gpuChip;
-  target.features = "+ptx80";
+  target.features = ptxFeaturesFor(options.gpuChip);
   target.optLevel = 3;
   if (std::string libdevice = gpuLibdevicePath(); !libdevice.empty())
     target.linkLibs.push_back(libdevice);

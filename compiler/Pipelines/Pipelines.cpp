@@ -6,6 +6,7 @@
 
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Passes.h"
+#include "compiler/Pipelines/GPUChips.h"
 
 // Each conversion's own header: mlir/Conversion/Passes.h declares all of
 // MLIR's (Tosa, XeVM, SPIR-V, OpenMP, …) and took 15 s of this file's compile.
@@ -351,40 +352,53 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
     return o;
   }
 };
+
+/// Registers a pipeline built from PipelineCLOptions. Where it writes PTX
+/// (`writesPtx`, or the cuda target), a gpu-chip LLVM's NVPTX backend does
+/// not know is an error, not PTX for a processor LLVM ignores.
+void registerPipeline(StringRef arg, StringRef description,
+                      void (*build)(OpPassManager &,
+                                    const heed::PipelineOptions &),
+                      bool writesPtx = false) {
+  registerPassPipeline(
+      arg, description,
+      [build, writesPtx](OpPassManager &pm, StringRef text,
+                         function_ref<LogicalResult(const Twine &)> error) {
+        PipelineCLOptions cl;
+        if (failed(cl.parseFromString(text)))
+          return failure();
+        heed::PipelineOptions options = cl.get();
+        if (writesPtx || options.target == heed::Target::CUDA)
+          if (std::string problem = heed::gpuChipProblem(options.gpuChip);
+              !problem.empty())
+            return error(problem);
+        build(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> handler) {
+        handler(PipelineCLOptions());
+      });
+}
 } // namespace
 
 void heed::registerHeedPipelines() {
-  PassPipelineRegistration<PipelineCLOptions>(
-      "heed-attn-opt", "Raise Keras-style attention to attn.attention",
-      [](OpPassManager &pm, const PipelineCLOptions &o) {
-        buildAttnOptimizationPipeline(pm, o.get());
-      });
-  PassPipelineRegistration<PipelineCLOptions>(
-      "heed-attn-to-linalg", "Lower attn IR to linalg on tensors",
-      [](OpPassManager &pm, const PipelineCLOptions &o) {
-        buildAttnToLinalgPipeline(pm, o.get());
-      });
-  PassPipelineRegistration<PipelineCLOptions>(
-      "heed-linalg-to-llvm", "Bufferize and lower linalg to the LLVM dialect",
-      [](OpPassManager &pm, const PipelineCLOptions &o) {
-        buildLinalgToLLVMPipeline(pm, o.get());
-      });
-  PassPipelineRegistration<PipelineCLOptions>(
-      "heed-linalg-to-gpu",
-      "Bufferize linalg, map its loop nests onto blocks and threads, outline "
-      "GPU kernels",
-      [](OpPassManager &pm, const PipelineCLOptions &o) {
-        buildLinalgToGPUPipeline(pm, o.get());
-      });
-  PassPipelineRegistration<PipelineCLOptions>(
-      "heed-gpu-to-nvvm",
-      "Outlined GPU kernels to PTX (gpu.binary), host code to the LLVM dialect",
-      [](OpPassManager &pm, const PipelineCLOptions &o) {
-        buildGPUToNVVMPipeline(pm, o.get());
-      });
-  PassPipelineRegistration<PipelineCLOptions>(
-      "heed-pipeline", "The whole Heed pipeline: attn to the LLVM dialect",
-      [](OpPassManager &pm, const PipelineCLOptions &o) {
-        buildHeedPipeline(pm, o.get());
-      });
+  registerPipeline("heed-attn-opt",
+                   "Raise Keras-style attention to attn.attention",
+                   buildAttnOptimizationPipeline);
+  registerPipeline("heed-attn-to-linalg", "Lower attn IR to linalg on tensors",
+                   buildAttnToLinalgPipeline);
+  registerPipeline("heed-linalg-to-llvm",
+                   "Bufferize and lower linalg to the LLVM dialect",
+                   buildLinalgToLLVMPipeline);
+  registerPipeline("heed-linalg-to-gpu",
+                   "Bufferize linalg, map its loop nests onto blocks and "
+                   "threads, outline GPU kernels",
+                   buildLinalgToGPUPipeline);
+  registerPipeline("heed-gpu-to-nvvm",
+                   "Outlined GPU kernels to PTX (gpu.binary), host code to "
+                   "the LLVM dialect",
+                   buildGPUToNVVMPipeline, /*writesPtx=*/true);
+  registerPipeline("heed-pipeline",
+                   "The whole Heed pipeline: attn to the LLVM dialect",
+                   buildHeedPipeline);
 }

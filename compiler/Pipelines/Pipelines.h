@@ -64,7 +64,8 @@ struct PipelineOptions {
   /// The multiprocessors of the chip the GPU kernels are for: flash
   /// attention takes smaller blocks where larger ones would leave some
   /// without work. -1: the usual count of gpuChip's largest part
-  /// (multiprocessorsOf); 0: unknown, blocks chosen by the sizes alone.
+  /// (multiprocessorsOf, GPUChips.h); 0: unknown, blocks chosen by the
+  /// sizes alone.
   int64_t gpuMultiprocessors = -1;
   /// Loop nests as functions of their own (heed-outline-loop-nests), so
   /// that the JIT compiles them on several cores. The same on every thread
@@ -119,10 +120,6 @@ void buildGPUToNVVMPipeline(mlir::OpPassManager &pm,
                             const PipelineOptions &options);
 /// libdevice.10.bc under $CUDA_HOME or /usr/local/cuda; empty if absent.
 std::string gpuLibdevicePath();
-/// The multiprocessors of an architecture's usual data-centre part (sm_80:
-/// A100's 108, sm_90: H100 SXM and H200's 132, sm_100: B200's 148); 0 for
-/// others. PipelineOptions::gpuMultiprocessors = -1 takes it.
-int64_t multiprocessorsOf(llvm::StringRef chip);
 /// linalg on tensors → LLVM dialect with GPU kernels as PTX.
 void buildLinalgToNVVMPipeline(mlir::OpPassManager &pm,
                                const PipelineOptions &options);

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/MgpuRuntime.h"
 
 #include <atomic>
 #include <dlfcn.h>
@@ -95,6 +96,7 @@ std::string loadAndInit() {
   if (!missing.empty())
     return "the CUDA driver has no " + missing + " (too old a driver?)";
   optional(api.memPrefetchAsync, "cuMemPrefetchAsync_v2");
+  optional(api.deviceGetName, "cuDeviceGetName");
   optional(api.funcGetParamInfo, "cuFuncGetParamInfo");
   optional(api.graphCreate, "cuGraphCreate");
   optional(api.graphAddKernelNode, "cuGraphAddKernelNode_v2");
@@ -131,5 +133,33 @@ const DriverApi *driver() {
 }
 
 std::string errorName(CUresult result) { return describe(result); }
+
+bool deviceProperties(DeviceProperties &out, std::string &error) {
+  const DriverApi *driverApi = driver();
+  if (!driverApi) {
+    error = driverStatus();
+    return false;
+  }
+  CUdevice device = 0;
+  if (CUresult r = driverApi->deviceGet(&device, 0); r != kCudaSuccess) {
+    error = "cuDeviceGet(0) failed with " + describe(r);
+    return false;
+  }
+  for (auto [attribute, value] :
+       {std::pair{kDeviceComputeMajor, &out.computeMajor},
+        std::pair{kDeviceComputeMinor, &out.computeMinor},
+        std::pair{kDeviceMultiprocessors, &out.multiprocessors}})
+    if (CUresult r = driverApi->deviceGetAttribute(value, attribute, device);
+        r != kCudaSuccess) {
+      error = "cuDeviceGetAttribute(" + std::to_string(attribute) +
+              ") failed with " + describe(r);
+      return false;
+    }
+  char name[256] = {0};
+  if (driverApi->deviceGetName &&
+      driverApi->deviceGetName(name, sizeof(name) - 1, device) == kCudaSuccess)
+    out.name = name;
+  return true;
+}
 
 } // namespace heed::rt::cuda

@@ -62,6 +62,10 @@ constexpr CUresult kCudaErrorNotReady = 600;
 /// CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN.
 constexpr int kFuncMaxDynamicShared = 8;
 constexpr int kDeviceMaxSharedOptin = 97;
+/// CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT and
+/// CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR and _MINOR.
+constexpr int kDeviceMultiprocessors = 16;
+constexpr int kDeviceComputeMajor = 75, kDeviceComputeMinor = 76;
 constexpr unsigned kEventDisableTiming = 2;
 constexpr unsigned kMemAttachGlobal = 1;
 using CUmemLocation = ::CUmemLocation_st;
@@ -89,6 +93,8 @@ struct DriverApi {
                            void **);
   CUresult (*funcSetAttribute)(CUfunction, int, int);
   CUresult (*deviceGetAttribute)(int *, int, CUdevice);
+  /// Optional: the device's marketing name, for reports.
+  CUresult (*deviceGetName)(char *, int, CUdevice);
   CUresult (*streamCreate)(CUstream *, unsigned);
   CUresult (*streamSynchronize)(CUstream);
   CUresult (*streamDestroy)(CUstream);

@@ -97,6 +97,25 @@ using namespace detail;
 
 // --- Modules and kernels ----------------------------------------------------
 
+/// Why PTX written for `ptx`'s `.target sm_NN` cannot run on device 0 (a
+/// later architecture than the device's: the driver's JIT would reject it
+/// with a log that does not say what to do), or empty.
+std::string targetMismatch(const char *ptx) {
+  const char *target = std::strstr(ptx, "\n.target sm_");
+  DeviceProperties device;
+  std::string error;
+  if (!target || !deviceProperties(device, error))
+    return "";
+  int chip = std::atoi(target + std::strlen("\n.target sm_"));
+  int own = device.computeMajor * 10 + device.computeMinor;
+  if (chip <= own)
+    return "";
+  std::string name = device.name.empty() ? "" : " (" + device.name + ")";
+  return "the model's kernels are PTX for sm_" + std::to_string(chip) +
+         " (--gpu-chip), later than this GPU's sm_" + std::to_string(own) +
+         name + ": compile the model with --gpu-chip=sm_" + std::to_string(own);
+}
+
 /// `data` is the NUL-terminated PTX of the model's one gpu.module: the
 /// driver's JIT assembles it for the device (its error log goes into the
 /// message when it cannot).
@@ -107,6 +126,12 @@ void *moduleLoadJIT(void *data, int optLevel) {
   };
   const DriverApi *api = ready("loading the model's kernels");
   if (!api) {
+    remember();
+    return nullptr;
+  }
+  if (std::string why = targetMismatch(static_cast<const char *>(data));
+      !why.empty()) {
+    fail(why);
     remember();
     return nullptr;
   }

@@ -36,6 +36,16 @@ std::vector<std::pair<std::string, void *>> mgpuEntryPoints();
 /// clears it so that the next run starts clean.
 std::string takeFirstError();
 
+/// Device 0, the one Heed runs on, as the driver describes it.
+struct DeviceProperties {
+  std::string name; // "NVIDIA H100 80GB HBM3"; empty if the driver says none
+  int computeMajor = 0, computeMinor = 0;
+  int multiprocessors = 0;
+};
+/// Device 0's properties; false and why not (no driver, no device, a
+/// failed query) otherwise.
+bool deviceProperties(DeviceProperties &out, std::string &error);
+
 /// `bytes` of managed memory; null and why not (what was asked, what the
 /// device has free, or that there is no driver) where it cannot be had.
 /// A block the calling thread freed before, of the same size, is given

@@ -163,7 +163,7 @@ int main(int argc, char **argv) {
       return die(info->inputs[i].name, "no NAME=FILE for this input");
     void *data; /* in the input's dtype */
     if (heed_rt_read_tensor(file, &info->inputs[i], &data))
-      return die(file, heed_rt_last_error());
+      return die(info->inputs[i].name, heed_rt_last_error());
     inputs[i] = data;
   }
   size_t *bytes = calloc(info->num_outputs + 1, sizeof *bytes);

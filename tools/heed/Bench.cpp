@@ -25,7 +25,7 @@ using namespace heed;
 namespace heed::cli {
 
 int benchCommand() {
-  auto session = openSession(/*needWeights=*/true);
+  auto session = openSession(/*needWeights=*/true, /*runs=*/true);
   if (!session)
     return failWith(session.takeError());
   const dsl::Model &model = (*session)->model();
@@ -177,6 +177,7 @@ int benchCommand() {
       << ((*session)->threads() > 1 && !(*session)->batchDim()
               ? " (rows not split: " + (*session)->whyNoRowBlocks() + ")"
               : std::string())
+      << (gpuDevice().empty() ? "" : "\n  device: " + gpuDevice())
       << "\n  dims: " << (dimsText.empty() ? "none" : dimsText)
       << "\n  compile: " << llvm::format("%.1f", compileMs) << " ms"
       << ((*session)->lastCompileWasCached()

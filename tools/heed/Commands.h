@@ -19,6 +19,8 @@
 
 namespace cl = llvm::cl;
 
+extern cl::OptionCategory modelCat;
+
 extern cl::opt<std::string> modelPath, weightsPath, weightsPrefix;
 extern cl::list<std::string> dimBindings;
 extern cl::opt<std::string> emit, outFile, headerFile;
@@ -33,8 +35,20 @@ namespace heed::cli {
 int failWith(llvm::Error err);
 int failWith(const llvm::Twine &msg);
 /// The model file with the command line's parameters, threads and (when
-/// needed) weights bound.
-llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights);
+/// needed) weights bound. `runs`: the command runs the model (run, bench),
+/// on the cuda target then compiled for the device in hand.
+llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights,
+                                                     bool runs = false);
+
+/// The --gpu-* options (GpuOptions.cpp), checked for the target: with
+/// `runs` on the cuda target, --gpu-chip and --gpu-multiprocessors not
+/// given are the device's own where there is a device.
+llvm::Error checkGpuOptions(Target target, bool runs);
+/// The --gpu-* options into `o`.
+void setGpuOptions(PipelineOptions &o);
+/// The device checkGpuOptions compiled for ("NAME, sm_90, 132
+/// multiprocessors"), or empty where it asked none.
+const std::string &gpuDevice();
 /// Prints the on-disk compile cache's warnings (a damaged entry rebuilt).
 void printCacheWarnings(Session &session);
 /// The --input files.

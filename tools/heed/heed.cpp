@@ -20,7 +20,6 @@
 #include "runtime/Kernels.h"
 #include "runtime/Limits.h"
 
-#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 #include "compiler/Driver/Session.h"
 #include "compiler/Pipelines/Registration.h"
 #include "frontends/dsl/AST.h"
@@ -47,7 +46,7 @@
 using namespace heed;
 namespace cl = llvm::cl;
 
-static cl::OptionCategory modelCat("Model options");
+cl::OptionCategory modelCat("Model options");
 static cl::OptionCategory runCat("Run options");
 static cl::OptionCategory compileCat("Compile options");
 static cl::OptionCategory benchCat("Bench options");
@@ -105,41 +104,6 @@ static cl::opt<std::string>
                  cl::desc("where run and bench execute: cpu (the default) or "
                           "cuda (the same as --target=cuda)"),
                  cl::init("cpu"), cl::cat(modelCat));
-static cl::opt<std::string>
-    gpuChip("gpu-chip", cl::desc("with --target=cuda: the NVIDIA architecture"),
-            cl::value_desc("sm_NN"), cl::init("sm_90"), cl::cat(modelCat));
-static cl::opt<std::string> gpuPrecision(
-    "gpu-precision",
-    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the matrix "
-             "products' multiplicands, f32 (the default), tf32x3 (f32 on "
-             "tensor cores as three tf32 products each, about f32's "
-             "precision), or bf16 or f16 on tensor cores with f32 "
-             "accumulators (tensor cores: sm_80 and later)"),
-    cl::value_desc("f32|tf32x3|bf16|f16"), cl::init("f32"), cl::cat(modelCat));
-static cl::opt<bool> gpuPrefetch(
-    "gpu-prefetch",
-    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the tiled kernels "
-             "(matrix products; tensor-core flash attention, where the "
-             "registers allow) read the next step's tiles into registers "
-             "while a step computes (the default; =false reads each step's "
-             "tiles at its start)"),
-    cl::init(true), cl::cat(modelCat));
-static cl::opt<bool> gpuAsyncCopy(
-    "gpu-async-copy",
-    cl::desc("with --target=cuda or gpu-schedule-on-cpu and a tensor-core "
-             "--gpu-precision: flash attention copies its key and value "
-             "tiles into shared memory by cp.async, bf16 and f16 keys and "
-             "values rounded before the kernel (the default; =false stages "
-             "them through registers, --gpu-prefetch's way)"),
-    cl::init(true), cl::cat(modelCat));
-static cl::opt<int64_t> gpuMultiprocessors(
-    "gpu-multiprocessors",
-    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the multiprocessors "
-             "of the chip the kernels are for; tensor-core flash attention "
-             "takes 64-row blocks where 128-row ones would leave some idle "
-             "(default -1: --gpu-chip's usual part, sm_80 108, sm_90 132, "
-             "sm_100 148; 0: by the sizes alone)"),
-    cl::value_desc("N"), cl::init(-1), cl::cat(modelCat));
 static cl::opt<bool> noCompileCache(
     "no-compile-cache",
     cl::desc("neither read nor write the on-disk compile cache "
@@ -272,16 +236,13 @@ PipelineOptions pipelineOptions() {
   o.dense = denseLowering;
   // Checked in openSession: a known name, and --device agrees with it.
   o.target = deviceOption == "cuda" ? Target::CUDA : *parseTarget(targetOption);
-  o.gpuChip = gpuChip;
-  o.gpuPrecision = gpuPrecision;
-  o.gpuPrefetch = gpuPrefetch;
-  o.gpuAsyncCopy = gpuAsyncCopy;
-  o.gpuMultiprocessors = gpuMultiprocessors;
+  setGpuOptions(o);
   o.liveRowChunk = liveRowChunk;
   return o;
 }
 
-llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
+llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights,
+                                                     bool runs) {
   if (modelPath.empty())
     return llvm::createStringError("no model file given (heed <command> MODEL.heed ...)");
   if (attentionLowering != "fused" && attentionLowering != "decomposed")
@@ -308,34 +269,10 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights) {
       targetOption != "cuda")
     return llvm::createStringError(
         "--device=cuda and --target=" + targetOption + " disagree");
-  if (!llvm::StringRef(gpuChip).starts_with("sm_") ||
-      !llvm::all_of(llvm::StringRef(gpuChip).drop_front(3), llvm::isDigit) ||
-      gpuChip.size() < 5)
-    return llvm::createStringError("--gpu-chip must look like sm_90, not '" +
-                                   gpuChip + "'");
-  if (gpuMultiprocessors < -1)
-    return llvm::createStringError(
-        "--gpu-multiprocessors must be -1 (--gpu-chip's usual count), 0 "
-        "(unknown) or a count, not " +
-        std::to_string(gpuMultiprocessors));
-  if (!heed::isPrecision(gpuPrecision))
-    return llvm::createStringError("--gpu-precision must be " +
-                                   heed::precisionList("'") + ", not '" +
-                                   gpuPrecision + "'");
-  unsigned chipNumber = 0;
-  if (gpuPrecision != "f32" &&
-      (llvm::StringRef(gpuChip).drop_front(3).getAsInteger(10, chipNumber) ||
-       chipNumber < 80))
-    return llvm::createStringError(
-        "--gpu-precision=" + gpuPrecision +
-        " needs tensor cores with bf16, f16 and tf32 mma.sync (sm_80 or "
-        "later), not --gpu-chip=" +
-        gpuChip);
-  if (gpuPrecision != "f32" && deviceOption != "cuda" &&
-      *parseTarget(targetOption) == Target::CPU)
-    return llvm::createStringError(
-        "--gpu-precision applies to --target=cuda or gpu-schedule-on-cpu; "
-        "the cpu target computes in f32");
+  if (auto err = checkGpuOptions(
+          deviceOption == "cuda" ? Target::CUDA : *parseTarget(targetOption),
+          runs))
+    return std::move(err);
   // Values as written: the model's header says whether a parameter takes a
   // number or a word.
   dsl::ParamOverrides params;
@@ -441,7 +378,7 @@ using namespace heed::cli;
 namespace {
 
 int runCommand() {
-  auto session = openSession(/*needWeights=*/true);
+  auto session = openSession(/*needWeights=*/true, /*runs=*/true);
   if (!session)
     return failWith(session.takeError());
   if (!texts.empty() || !textFile.empty()) {

@@ -5,7 +5,9 @@
 // (within FAKE_CUDA_TOTAL_MB, default 1024), modules from PTX text (the
 // kernels are the `.entry` names; text without `.version` is invalid PTX
 // and its error goes into the JIT log, as does any with
-// FAKE_CUDA_REJECT_PTX set), launches checked against the
+// FAKE_CUDA_REJECT_PTX set, or with a `.target` later than the device:
+// an H100, sm_90 with 132 multiprocessors, or FAKE_CUDA_COMPUTE_CAPABILITY
+// and FAKE_CUDA_MULTIPROCESSORS), launches checked against the
 // device's limits, every pointer parameter (`.ptr` in the PTX) checked to
 // lie in managed memory (CUDA_ERROR_ILLEGAL_ADDRESS otherwise, as a GPU
 // without HMM faults), and counted but not run. It tests Heed's runtime, never
@@ -278,6 +280,15 @@ CUresult run(CUfunc_st *function, const unsigned dims[7], Value value) {
   return kSuccess;
 }
 
+/// The device's compute capability in tens (90: 9.0): an H100's, or
+/// FAKE_CUDA_COMPUTE_CAPABILITY's (8.6).
+int computeCapability() {
+  int major = 9, minor = 0;
+  if (const char *given = std::getenv("FAKE_CUDA_COMPUTE_CAPABILITY"))
+    std::sscanf(given, "%d.%d", &major, &minor);
+  return major * 10 + minor;
+}
+
 /// What a test reads of the fake's counters, under its lock.
 template <typename Read> long counted(Read read) {
   std::lock_guard<std::mutex> guard(lock);
@@ -296,9 +307,31 @@ CUresult cuDeviceGet(int *device, int ordinal) {
   return ordinal == 0 ? kSuccess : kInvalidValue;
 }
 CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
-  if (attribute != 97 || device) // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+  if (device)
     return kInvalidValue;
-  *value = kSharedOptin;
+  const char *multiprocessors = std::getenv("FAKE_CUDA_MULTIPROCESSORS");
+  int major = computeCapability() / 10, minor = computeCapability() % 10;
+  switch (attribute) {
+  case 97: // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+    *value = kSharedOptin;
+    return kSuccess;
+  case 16: // MULTIPROCESSOR_COUNT
+    *value = multiprocessors ? std::atoi(multiprocessors) : 132;
+    return kSuccess;
+  case 75: // COMPUTE_CAPABILITY_MAJOR
+    *value = major;
+    return kSuccess;
+  case 76: // COMPUTE_CAPABILITY_MINOR
+    *value = minor;
+    return kSuccess;
+  default:
+    return kInvalidValue;
+  }
+}
+CUresult cuDeviceGetName(char *name, int length, int device) {
+  if (device || length < 1)
+    return kInvalidValue;
+  std::snprintf(name, size_t(length), "%s", "Fake CUDA device");
   return kSuccess;
 }
 CUresult cuFuncSetAttribute(CUfunc_st *function, int attribute, int value) {
@@ -334,12 +367,18 @@ CUresult cuModuleLoadDataEx(CUmod_st **module, const void *image,
   std::string text = static_cast<const char *>(image);
   // FAKE_CUDA_REJECT_PTX: a driver too old for the PTX it is given.
   bool reject = std::getenv("FAKE_CUDA_REJECT_PTX") != nullptr;
-  if (reject || text.find(".version") == std::string::npos) {
+  // PTX for a later architecture than the device's, as a driver's JIT.
+  size_t target = text.find("\n.target sm_");
+  bool later = target != std::string::npos &&
+               std::atoi(text.c_str() + target + 13) > computeCapability();
+  if (reject || later || text.find(".version") == std::string::npos) {
     for (unsigned i = 0; i < count; ++i)
       if (options[i] == 5) // CU_JIT_ERROR_LOG_BUFFER
         std::strcpy(static_cast<char *>(values[i]),
-                    reject ? "ptxas fatal: Unsupported .version (fake)"
-                           : "ptxas fatal: not PTX (no .version directive)");
+                    reject  ? "ptxas fatal: Unsupported .version (fake)"
+                    : later ? "ptxas fatal: SM version specified by .target "
+                              "is higher than default SM version assumed"
+                            : "ptxas fatal: not PTX (no .version directive)");
     return kInvalidPtx;
   }
   auto *m = new CUmod_st;

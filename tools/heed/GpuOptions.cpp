@@ -1,0 +1,130 @@
+//===- GpuOptions.cpp - The heed tool's --gpu-* options -------------------===//
+//
+// Part of Heed. The options of the cuda target and of its schedule run on
+// the CPU, their checks, and, for run and bench on a device, the device's
+// own architecture and multiprocessors where the command line leaves them:
+// PTX for a later architecture than the device's does not load, and the
+// flash kernels' block size depends on the multiprocessors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
+#include "compiler/Pipelines/GPUChips.h"
+#include "runtime/cuda/MgpuRuntime.h"
+
+using namespace heed;
+
+static cl::opt<std::string>
+    gpuChip("gpu-chip",
+            cl::desc("with --target=cuda: the NVIDIA architecture (default: "
+                     "for run and bench the device's, else sm_90)"),
+            cl::value_desc("sm_NN"), cl::init("sm_90"), cl::cat(modelCat));
+static cl::opt<std::string> gpuPrecision(
+    "gpu-precision",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the matrix "
+             "products' multiplicands, f32 (the default), tf32x3 (f32 on "
+             "tensor cores as three tf32 products each, about f32's "
+             "precision), or bf16 or f16 on tensor cores with f32 "
+             "accumulators (tensor cores: sm_80 and later)"),
+    cl::value_desc("f32|tf32x3|bf16|f16"), cl::init("f32"), cl::cat(modelCat));
+static cl::opt<bool> gpuPrefetch(
+    "gpu-prefetch",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the tiled kernels "
+             "(matrix products; tensor-core flash attention, where the "
+             "registers allow) read the next step's tiles into registers "
+             "while a step computes (the default; =false reads each step's "
+             "tiles at its start)"),
+    cl::init(true), cl::cat(modelCat));
+static cl::opt<bool> gpuAsyncCopy(
+    "gpu-async-copy",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu and a tensor-core "
+             "--gpu-precision: flash attention copies its key and value "
+             "tiles into shared memory by cp.async, bf16 and f16 keys and "
+             "values rounded before the kernel (the default; =false stages "
+             "them through registers, --gpu-prefetch's way)"),
+    cl::init(true), cl::cat(modelCat));
+static cl::opt<int64_t> gpuMultiprocessors(
+    "gpu-multiprocessors",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu: the multiprocessors "
+             "of the chip the kernels are for; tensor-core flash attention "
+             "takes 64-row blocks where 128-row ones would leave some idle "
+             "(default -1: for run and bench the device's, else --gpu-chip's "
+             "usual part, sm_80 108, sm_90 132, sm_100 148; 0: by the sizes "
+             "alone)"),
+    cl::value_desc("N"), cl::init(-1), cl::cat(modelCat));
+
+namespace {
+/// The device run and bench compile for (gpuDevice()).
+std::string deviceText;
+/// "this GPU's sm_75 (NAME)" where --gpu-chip is the device's, else
+/// "--gpu-chip=sm_75": what an error blames.
+std::string chipSource;
+} // namespace
+
+namespace heed::cli {
+
+llvm::Error checkGpuOptions(Target target, bool runs) {
+  chipSource = "--gpu-chip=" + gpuChip;
+  if (runs && target == Target::CUDA) {
+    rt::cuda::DeviceProperties device;
+    std::string error;
+    // Without a device the defaults stay: the run says why there is none.
+    if (rt::cuda::deviceProperties(device, error)) {
+      std::string chip =
+          gpuChipForComputeCapability(device.computeMajor, device.computeMinor);
+      std::string name = device.name.empty() ? "device 0" : device.name;
+      if (!gpuChip.getNumOccurrences() && !chip.empty()) {
+        gpuChip = chip;
+        chipSource = "this GPU's " + chip + " (" + name + ")";
+      }
+      if (!gpuMultiprocessors.getNumOccurrences())
+        gpuMultiprocessors = device.multiprocessors;
+      deviceText = name + ", compute capability " +
+                   std::to_string(device.computeMajor) + "." +
+                   std::to_string(device.computeMinor) + ", " +
+                   std::to_string(device.multiprocessors) +
+                   " multiprocessors; kernels for " + gpuChip;
+    }
+  }
+  // The chip matters to the cuda target alone (LLVM is asked about it).
+  if (target == Target::CUDA || gpuChip.getNumOccurrences())
+    if (std::string problem = gpuChipProblem(gpuChip); !problem.empty())
+      return llvm::createStringError(problem);
+  if (gpuMultiprocessors < -1)
+    return llvm::createStringError(
+        "--gpu-multiprocessors must be -1 (--gpu-chip's usual count), 0 "
+        "(unknown) or a count, not " +
+        std::to_string(gpuMultiprocessors));
+  if (!isPrecision(gpuPrecision))
+    return llvm::createStringError("--gpu-precision must be " +
+                                   precisionList("'") + ", not '" +
+                                   gpuPrecision + "'");
+  unsigned chipNumber = 0;
+  if (gpuPrecision != "f32" &&
+      (llvm::StringRef(gpuChip).drop_front(3).getAsInteger(10, chipNumber) ||
+       chipNumber < 80))
+    return llvm::createStringError(
+        "--gpu-precision=" + gpuPrecision +
+        " needs tensor cores with bf16, f16 and tf32 mma.sync (sm_80 or "
+        "later), not " +
+        chipSource);
+  if (gpuPrecision != "f32" && target == Target::CPU)
+    return llvm::createStringError(
+        "--gpu-precision applies to --target=cuda or gpu-schedule-on-cpu; "
+        "the cpu target computes in f32");
+  return llvm::Error::success();
+}
+
+void setGpuOptions(PipelineOptions &o) {
+  o.gpuChip = gpuChip;
+  o.gpuPrecision = gpuPrecision;
+  o.gpuPrefetch = gpuPrefetch;
+  o.gpuAsyncCopy = gpuAsyncCopy;
+  o.gpuMultiprocessors = gpuMultiprocessors;
+}
+
+const std::string &gpuDevice() { return deviceText; }
+
+} // namespace heed::cli
