@@ -21,7 +21,9 @@ command (a sanitizer: its error summary goes into the report).
 
 1. Goldens: every case of test/GPU/cuda-goldens.test through its model
    library (heed-aot-run-cuda), against its PyTorch golden with the CPU's
-   tolerances (|a - e| <= atol + rtol |e|, heed-allclose's rule). Each
+   tolerances (|a - e| <= atol + rtol |e|, heed-allclose's rule). Then the
+   error case: a library made for sm_100 must stop with the runtime's
+   message naming both architectures (or run, on sm_100 and later). Each
    runs three times and the last run's output is compared (its loop steps
    replay the CUDA graphs of the first); a case that fails or differs runs
    again with HEED_CUDA_GRAPHS=0, and the report says how that went.
@@ -161,7 +163,42 @@ def goldens(bundle, manifest, tmp, results, timeout):
         results.state["goldens"].append(row)
         results.save()
         print("golden", case["name"], row, flush=True)
+    for case in manifest.get("errors", []):
+        results.state["goldens"].append(error_case(bundle, case, tmp, timeout))
+        results.save()
     return sum(1 for row in results.state["goldens"] if not row.get("ok"))
+
+
+def compute_capability():
+    """The device's compute capability in tens (90), or None (nvidia-smi's
+    compute_cap, which older drivers lack)."""
+    try:
+        text = subprocess.run(["nvidia-smi", "--query-gpu=compute_cap",
+                               "--format=csv,noheader"],
+                              capture_output=True, text=True).stdout.split()
+        major, minor = text[0].split(".")
+        return int(major) * 10 + int(minor)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def error_case(bundle, case, tmp, timeout):
+    """A library the device must refuse with the runtime's message: ok when
+    it does, or when it runs on a device of `runs_from` or later."""
+    out = os.path.join(tmp, case["name"] + ".npz")
+    args = ([os.path.join(bundle, case["library"]), case["model"], case["weights"], out]
+            + input_args(case["inputs"]))
+    r = runner(bundle, args, timeout=timeout)
+    capability = compute_capability()
+    row = {"name": case["name"], "error_case": True}
+    if r.returncode and case["expect"] in r.stdout + r.stderr:
+        row.update(ok=True, result="stopped with the expected message")
+    elif not r.returncode and capability is not None and capability >= case["runs_from"]:
+        row.update(ok=True, result="ran (the device is sm_%d)" % capability)
+    else:
+        row.update(ok=False, result="ran" if not r.returncode else failure(r))
+    print("error case", case["name"], row, flush=True)
+    return row
 
 
 def make_inputs(bench, tmp, seed_dir):
@@ -377,7 +414,10 @@ def render(state):
             wrapped = " (%s)" % row["wrapped"] if "wrapped" in row else ""
             if "without_graphs" in row:
                 wrapped += "; without CUDA graphs: %s" % row["without_graphs"]
-            if "error" in row:
+            if row.get("error_case"):
+                report.append("| %s (error case) | %s: %s | |" % (
+                    row["name"], "ok" if row["ok"] else "WRONG", row["result"]))
+            elif "error" in row:
                 report.append("| %s | FAILED: %s%s | |" % (row["name"], row["error"], wrapped))
             else:
                 report.append("| %s | %s%s | %.3g |" % (row["name"], "ok" if row["ok"] else

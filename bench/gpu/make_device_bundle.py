@@ -22,7 +22,8 @@ tensor-core attention again with --gpu-async-copy=false (`_noasync`: key
 and value tiles staged from f32 through registers rather than rounded
 before the kernel and copied by cp.async); the heads-64 attention again with
 --gpu-multiprocessors=0 (`_128rows`: 64 blocks of 128 query rows rather
-than sm_90's 128 blocks of 64)."""
+than sm_90's 128 blocks of 64). One error case: a golden's library made
+for sm_100 must stop with the runtime's message on an earlier device."""
 import json
 import os
 import re
@@ -103,6 +104,23 @@ def main(build, out, only=None):
                                     "weights": weights, "inputs": inputs,
                                     "golden": golden, "atol": atol, "rtol": rtol})
         print("golden", name, file=sys.stderr)
+
+    # An error the device must give: the dense_attention case compiled
+    # for sm_100, later than an H100's or H200's sm_90. The runtime stops
+    # it with one line naming both architectures (on sm_100 and later it
+    # runs).
+    for name, args, golden, atol, rtol in golden_cases():
+        if name != "dense_attention" or not wanted("later_chip"):
+            continue
+        options = ["--dim=B=1000", "--gpu-chip=sm_100"]
+        lib = compile_library(heed, out, "later_chip", args[0], options)
+        manifest["errors"] = [{
+            "name": "later_chip", "model": model_name(args[0]), "library": lib,
+            "weights": args[args.index("--weights") + 1],
+            "inputs": [args[i + 1] for i, w in enumerate(args) if w == "--input"],
+            "expect": "the model's kernels are PTX for sm_100 (--gpu-chip), later than "
+                      "this GPU's sm_", "runs_from": 100}]
+        print("error case later_chip", file=sys.stderr)
 
     # Benchmarks: inputs made on the device (random; the values do not
     # change the work), weights from the repository or made here.
@@ -188,8 +206,9 @@ def main(build, out, only=None):
         print("benchmark", b["name"], file=sys.stderr)
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
-    print("wrote %s (%d goldens, %d benchmarks)" % (out, len(manifest["goldens"]),
-                                                   len(manifest["benchmarks"])))
+    print("wrote %s (%d goldens, %d benchmarks, %d error cases)" % (
+        out, len(manifest["goldens"]), len(manifest["benchmarks"]),
+        len(manifest.get("errors", []))))
 
 
 if __name__ == "__main__":
