@@ -11,6 +11,7 @@
 
 #include "frontends/dsl/AST.h"
 #include "runtime/ElementType.h"
+#include "runtime/Limits.h"
 #include "runtime/cuda/MgpuRuntime.h"
 
 #include "llvm/Support/Format.h"
@@ -70,6 +71,9 @@ int benchCommand() {
       std::vector<int64_t> shape;
       for (auto &d : decl.shape)
         shape.push_back(d.isKnown() ? d.size : dims->lookup(d.symbol));
+      if (auto err = limits::checkTensorSize(
+              shape, sizeof(float), "heed bench: input '" + decl.name + "'"))
+        return failWith(std::move(err));
       rt::Tensor t(shape);
       // Inputs the model constrains: full lengths, token ids in range.
       const dsl::Model::InputRange *range = nullptr;
