@@ -119,13 +119,14 @@ bool looksLikeChip(llvm::StringRef chip) {
 
 } // namespace
 
-std::string heed::gpuChipProblem(llvm::StringRef chip) {
+std::string heed::gpuChipProblem(llvm::StringRef chip, llvm::StringRef option) {
   if (!looksLikeChip(chip))
-    return "--gpu-chip must look like sm_90, not '" + chip.str() + "'";
+    return (option + " must look like sm_90, not '" + chip + "'").str();
   if (!factsOf(chip).known)
-    return "--gpu-chip=" + chip.str() +
-           " is not an NVIDIA architecture LLVM's NVPTX backend knows (sm_75, "
-           "sm_80, sm_86, sm_89, sm_90, sm_100 and sm_120 are)";
+    return (option + "=" + chip +
+            " is not an NVIDIA architecture LLVM's NVPTX backend knows "
+            "(sm_75, sm_80, sm_86, sm_89, sm_90, sm_100 and sm_120 are)")
+        .str();
   return "";
 }
 

@@ -19,8 +19,10 @@ namespace heed {
 
 /// Why the cuda target cannot compile for `chip`, or empty where it can: it
 /// must look like sm_90 and be an architecture LLVM's NVPTX backend knows
-/// (without that, LLVM writes PTX for a processor it ignores).
-std::string gpuChipProblem(llvm::StringRef chip);
+/// (without that, LLVM writes PTX for a processor it ignores). `option`
+/// names where the chip came from ("--gpu-chip", a pipeline's "gpu-chip").
+std::string gpuChipProblem(llvm::StringRef chip,
+                           llvm::StringRef option = "--gpu-chip");
 
 /// The NVPTX target features for `chip`'s kernels: PTX ISA 8.0, or the
 /// first version that has the chip where that is later (sm_100: 8.6,

@@ -369,7 +369,8 @@ void registerPipeline(StringRef arg, StringRef description,
           return failure();
         heed::PipelineOptions options = cl.get();
         if (writesPtx || options.target == heed::Target::CUDA)
-          if (std::string problem = heed::gpuChipProblem(options.gpuChip);
+          if (std::string problem =
+                  heed::gpuChipProblem(options.gpuChip, "gpu-chip");
               !problem.empty())
             return error(problem);
         build(pm, options);

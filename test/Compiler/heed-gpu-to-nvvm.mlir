@@ -9,7 +9,7 @@
 // SM90-SAME: .version 8.0{{.*}}.target sm_90
 // SM100: gpu.binary @kernels
 // SM100-SAME: .version 8.6{{.*}}.target sm_100
-// UNKNOWN: --gpu-chip=sm_130 is not an NVIDIA architecture LLVM's NVPTX backend knows
+// UNKNOWN: error: gpu-chip=sm_130 is not an NVIDIA architecture LLVM's NVPTX backend knows
 // UNKNOWN-NOT: not a recognized processor
 module attributes {gpu.container_module} {
   gpu.module @kernels {
