@@ -18,8 +18,9 @@ using namespace heed;
 
 static cl::opt<std::string>
     gpuChip("gpu-chip",
-            cl::desc("with --target=cuda: the NVIDIA architecture (default: "
-                     "for run and bench the device's, else sm_90)"),
+            cl::desc("with --target=cuda: the NVIDIA architecture, or native "
+                     "(the device's; the default for run and bench, else "
+                     "sm_90)"),
             cl::value_desc("sm_NN"), cl::init("sm_90"), cl::cat(modelCat));
 static cl::opt<std::string> gpuPrecision(
     "gpu-precision",
@@ -58,7 +59,7 @@ static cl::opt<int64_t> gpuMultiprocessors(
 namespace {
 /// The device run and bench compile for (gpuDevice()).
 std::string deviceText;
-/// "this GPU's sm_75 (NAME)" where --gpu-chip is the device's, else
+/// "this GPU's sm_75 (NAME)" where the chip is the device's, else
 /// "--gpu-chip=sm_75": what an error blames.
 std::string chipSource;
 } // namespace
@@ -67,23 +68,33 @@ namespace heed::cli {
 
 llvm::Error checkGpuOptions(Target target, bool runs) {
   chipSource = "--gpu-chip=" + gpuChip;
-  if (runs && target == Target::CUDA) {
+  // --gpu-chip=native: the device in hand, for any command (a model
+  // library made on the machine that runs it); run and bench on the cuda
+  // target take it where --gpu-chip is not given.
+  bool native = gpuChip == "native";
+  if (native ||
+      (runs && target == Target::CUDA && !gpuChip.getNumOccurrences())) {
     rt::cuda::DeviceProperties device;
     std::string error;
     // Without a device the defaults stay: the run says why there is none.
-    if (rt::cuda::deviceProperties(device, error)) {
+    if (!rt::cuda::deviceProperties(device, error)) {
+      if (native)
+        return llvm::createStringError("--gpu-chip=native: " + error);
+    } else {
       std::string chip =
           gpuChipForComputeCapability(device.computeMajor, device.computeMinor);
       std::string name = device.name.empty() ? "device 0" : device.name;
-      if (!gpuChip.getNumOccurrences() && !chip.empty()) {
-        gpuChip = chip;
-        chipSource = "this GPU's " + chip + " (" + name + ")";
-      }
+      std::string capability = std::to_string(device.computeMajor) + "." +
+                               std::to_string(device.computeMinor);
+      if (chip.empty())
+        return llvm::createStringError(
+            name + " has compute capability " + capability +
+            ", older than any architecture LLVM's NVPTX backend knows");
+      gpuChip = chip;
+      chipSource = "this GPU's " + chip + " (" + name + ")";
       if (!gpuMultiprocessors.getNumOccurrences())
         gpuMultiprocessors = device.multiprocessors;
-      deviceText = name + ", compute capability " +
-                   std::to_string(device.computeMajor) + "." +
-                   std::to_string(device.computeMinor) + ", " +
+      deviceText = name + ", compute capability " + capability + ", " +
                    std::to_string(device.multiprocessors) +
                    " multiprocessors; kernels for " + gpuChip;
     }
