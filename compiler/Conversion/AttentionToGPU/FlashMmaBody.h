@@ -254,7 +254,9 @@ public:
                 int64_t limit, Value tile) {
     int64_t n = kCopyBytes / tiles.bytes, groups = rows * width / n;
     auto groupType = VectorType::get({n}, element);
-    auto [row, offset] = rowOf(i, width);
+    // (Not a structured binding: a lambda capturing one is C++20.)
+    std::pair<Value, Value> rowAndOffset = rowOf(i, width);
+    Value row = rowAndOffset.first, offset = rowAndOffset.second;
     onAlignment(i, TypeRange{}, [&](bool aligned) {
       for (int64_t k = 0; k * tiles.threads() < groups; ++k) {
         Value e = add(place.thread, idx(k * tiles.threads()));
