@@ -118,11 +118,27 @@ void heed_rt_prefetch(const float *buffer, int64_t count, int to_device) {
 }
 void heed_rt_wait(void) { rt::cuda::waitForDevice(); }
 void heed_rt_run_begin(void) { rt::cuda::beginRun(); }
+void heed_rt_stage_in(float *to, const float *from, int64_t count) {
+  if (count > 0)
+    rt::cuda::stageIn(to, from, size_t(count) * sizeof(float));
+}
+void heed_rt_stage_out(float *to, const float *from, int64_t count) {
+  if (count > 0)
+    rt::cuda::stageOut(to, from, size_t(count) * sizeof(float));
+}
 #else
 void heed_rt_free(float *buffer) { std::free(buffer); }
 void heed_rt_prefetch(const float *, int64_t, int) {}
 void heed_rt_wait(void) {}
 void heed_rt_run_begin(void) {}
+void heed_rt_stage_in(float *to, const float *from, int64_t count) {
+  if (count > 0)
+    std::memcpy(to, from, size_t(count) * sizeof(float));
+}
+void heed_rt_stage_out(float *to, const float *from, int64_t count) {
+  if (count > 0)
+    std::memcpy(to, from, size_t(count) * sizeof(float));
+}
 #endif
 
 int heed_rt_load_weights(const char *path, size_t count,

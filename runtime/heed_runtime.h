@@ -76,6 +76,13 @@ void heed_rt_free(float *buffer);
  *  work (nothing without the CUDA runtime). */
 void heed_rt_prefetch(const float *buffer, int64_t count, int to_device);
 void heed_rt_wait(void);
+/** `count` floats of a run's input from the caller's `from` into its
+ *  heed_rt_alloc buffer `to`, and (after heed_rt_wait) of an output from
+ *  its buffer `from` to the caller's `to`. A copy by the host; with the
+ *  CUDA runtime and HEED_CUDA_STAGING=copy, by the driver from and to
+ *  where the buffer's pages are (runtime/cuda/MgpuRuntime.h). */
+void heed_rt_stage_in(float *to, const float *from, int64_t count);
+void heed_rt_stage_out(float *to, const float *from, int64_t count);
 /** With the CUDA runtime: a run begins on the calling thread, and its
  *  device buffers get, where they can, the addresses the same buffers of
  *  the thread's last run had (so that its loop steps' CUDA graphs are

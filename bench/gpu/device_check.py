@@ -34,7 +34,9 @@ command (a sanitizer: its error summary goes into the report).
    wall time of one run (the median; launches asynchronous, inputs and
    outputs staged through managed memory included) from the second, for
    the NMT decoders also the wall time with HEED_STOP_TEST_LAG=1 (the
-   host at most one step ahead of the stop test's count), and for
+   host at most one step ahead of the stop test's count), for every
+   benchmark the wall time with HEED_CUDA_STAGING=copy (inputs and outputs
+   copied by the driver, not written by the host and prefetched), and for
    attention TFLOP/s (4 S² d per head) from the flash kernel's time.
 3. PyTorch on the same GPU, eager (part torch) and torch.compile (part
    compile, the slow one), timed with CUDA
@@ -263,6 +265,9 @@ def heed_benchmarks(bundle, manifest, tmp, seed_dir, results, timeout):
             # Every kernel launched by itself, no CUDA graphs
             # (runtime/cuda/LaunchGraphs.cpp): what the graphs save.
             row["wall_no_graphs_ms"] = wall_ms({"HEED_CUDA_GRAPHS": "0"})
+        # Inputs and outputs copied by the driver (HEED_CUDA_STAGING=copy)
+        # rather than written by the host and prefetched.
+        row["wall_copy_staging_ms"] = wall_ms({"HEED_CUDA_STAGING": "copy"})
         if bench["name"].startswith("nmt"):
             # A decoder with `until`: the host at most 1 step ahead of the
             # stop test's count instead of 3 (HEED_STOP_TEST_LAG).
@@ -433,9 +438,9 @@ def render(state):
     if heed:
         report.append("## Benchmarks (ms per run; medians)\n")
         report.append("| benchmark | Heed device | Heed wall | wall, no graphs "
-                      "| wall, stop-test lag 1 | launches "
+                      "| wall, stop-test lag 1 | wall, copy staging | launches "
                       "| TFLOP/s | PyTorch eager | torch.compile | eager / Heed wall |")
-        report.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        report.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, row in heed.items():
         # A tf32x3 row is measured against PyTorch in f32 (whose f32 SDPA
         # runs 3xTF32 too on sm_80 and later).
@@ -450,16 +455,18 @@ def render(state):
         t = torch_rows.get(base + "_f32" if name.startswith("sdpa_") and tf32x3
                            else base, {})
         if "error" in row:
-            report.append("| %s | FAILED: %s | | | | | | | | |" % (name, row["error"]))
+            report.append("| %s | FAILED: %s | | | | | | | | | |" % (name, row["error"]))
             continue
         eager = t.get("eager")
         wall = row["wall_ms"]
         lag1 = row.get("wall_lag1_ms")
         eager_launches = row.get("wall_no_graphs_ms")
-        report.append("| %s | %.3f | %s | %s | %s | %d | %s | %s | %s | %s |" % (
+        copied = row.get("wall_copy_staging_ms")
+        report.append("| %s | %.3f | %s | %s | %s | %s | %d | %s | %s | %s | %s |" % (
             name, row["device_ms"], "%.3f" % wall if wall else "FAILED",
             "%.3f" % eager_launches if eager_launches else "",
-            "%.3f" % lag1 if lag1 else "", row["launches"],
+            "%.3f" % lag1 if lag1 else "", "%.3f" % copied if copied else "",
+            row["launches"],
             "%.1f" % row["tflops"] if "tflops" in row else "",
             "%.3f" % eager if eager else "", "%.3f" % t["compile"] if "compile" in t else "",
             "%.2fx" % (eager / wall) if eager and wall else ""))

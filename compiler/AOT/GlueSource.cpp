@@ -360,9 +360,6 @@ std::string aot::generateGlue(const LibraryInterface &lib,
       return parameterName(lib, t);
     return std::string(input ? "heed_f" : "heed_g") + std::to_string(i);
   };
-  auto bytesOf = [&](const LibraryTensor &t) {
-    return std::to_string(elements(t.shape)) + "LL * sizeof(float)";
-  };
   for (size_t i = 0; i < lib.inputs.size(); ++i)
     if (staged(lib.inputs[i]))
       os << "  float *heed_f" << i << " = NULL;\n";
@@ -389,10 +386,10 @@ std::string aot::generateGlue(const LibraryInterface &lib,
       os << "  if (heed_rt_to_float(" << parameterName(lib, t)
          << ", &inputs_info[" << i << "], &heed_f" << i
          << "))\n    goto heed_done;\n";
-    else if (staged(t))
+    else if (staged(t)) // (a float32 is staged on the device alone)
       os << "  if (!(heed_f" << i << " = heed_rt_alloc(" << elements(t.shape)
-         << "LL)))\n    goto heed_done;\n  memcpy(heed_f" << i << ", "
-         << parameterName(lib, t) << ", " << bytesOf(t) << ");\n";
+         << "LL)))\n    goto heed_done;\n  heed_rt_stage_in(heed_f" << i << ", "
+         << parameterName(lib, t) << ", " << elements(t.shape) << "LL);\n";
   }
   for (size_t i = 0; i < lib.outputs.size(); ++i)
     if (staged(lib.outputs[i]))
@@ -438,8 +435,8 @@ std::string aot::generateGlue(const LibraryInterface &lib,
       os << "  heed_rt_to_int64(heed_g" << i << ", " << elements(t.shape)
          << "LL, " << parameterName(lib, t) << ");\n";
     else if (staged(t))
-      os << "  memcpy(" << parameterName(lib, t) << ", heed_g" << i << ", "
-         << bytesOf(t) << ");\n";
+      os << "  heed_rt_stage_out(" << parameterName(lib, t) << ", heed_g" << i
+         << ", " << elements(t.shape) << "LL);\n";
   }
   os << "  heed_status = heed_rt_ok();\nheed_done:\n";
   for (size_t i = 0; i < lib.inputs.size(); ++i)

@@ -60,7 +60,7 @@ llvm::Error Session::runOnDevice(Compiled &model,
       return error;
     rt::cuda::ManagedBuffer &buffer = staged.back();
     if (input)
-      std::copy(t.data(), t.data() + t.numElements(), buffer.data());
+      rt::cuda::stageIn(buffer.data(), t.data(), buffer.bytes());
     rt::cuda::prefetchToDevice(buffer.data(), buffer.bytes());
     args.push_back({buffer.data(), t.shape()});
     return error;
@@ -88,10 +88,10 @@ llvm::Error Session::runOnDevice(Compiled &model,
     rt::cuda::prefetchToHost(staged[firstOutput + i].data(),
                              staged[firstOutput + i].bytes());
   rt::cuda::waitForDevice();
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    rt::Tensor &t = outputs[i].second;
-    const float *from = staged[firstOutput + i].data();
-    std::copy(from, from + t.numElements(), t.data());
-  }
+  for (size_t i = 0; i < outputs.size(); ++i)
+    rt::cuda::stageOut(outputs[i].second.data(), staged[firstOutput + i].data(),
+                       staged[firstOutput + i].bytes());
+  if (std::string why = rt::cuda::takeFirstError(); !why.empty())
+    return fail("while copying '" + ast->name + "''s results: " + why);
   return llvm::Error::success();
 }

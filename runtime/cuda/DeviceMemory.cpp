@@ -3,7 +3,9 @@
 // Part of Heed. Every buffer of the cuda target is managed memory
 // (cuMemAllocManaged): the weights and each run's inputs and outputs
 // (ManagedBuffer), and the host code's temporaries (its malloc, calloc and
-// free, and gpu-to-llvm's mgpuMemAlloc and mgpuMemFree).
+// free, and gpu-to-llvm's mgpuMemAlloc and mgpuMemFree). A run's inputs and
+// outputs are staged into and out of their buffers by the host or, with
+// HEED_CUDA_STAGING=copy, by the driver (stageIn, stageOut).
 //
 // The host code frees and allocates the same few buffers every step of a
 // recurrent layer or decoder (and a model library's run its staged inputs
@@ -19,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Environment.h"
 #include "runtime/cuda/MgpuRuntime.h"
 #include "runtime/cuda/RuntimeState.h"
 
@@ -301,10 +304,33 @@ void *allocateManaged(size_t bytes, std::string &error) {
 void freeManaged(void *pointer) { memFree(pointer, nullptr); }
 
 namespace {
+/// HEED_CUDA_STAGING=copy: staged inputs and outputs copied by the driver.
+bool copyStaging() {
+  static const bool copy =
+      env::text("HEED_CUDA_STAGING").value_or("") == "copy";
+  return copy;
+}
+
+/// cuMemcpy between host and managed memory, after the launches before it.
+void driverCopy(void *to, const void *from, size_t bytes, const char *what) {
+  const DriverApi *api = ready(what);
+  if (!api || failed())
+    return;
+  flushLaunches();
+  if (CUresult r = api->memcpy(
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(to)),
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(from)), bytes);
+      r != kCudaSuccess)
+    fail(std::string(what) + ": copying " + std::to_string(bytes) +
+         " bytes failed with " + errorName(r));
+}
+
 void prefetch(const void *pointer, size_t bytes, bool toDevice) {
   const DriverApi *api = driver();
   if (!api || !api->memPrefetchAsync || !pointer || !bytes || failed())
     return;
+  if (!toDevice && copyStaging())
+    return;        // stageOut copies from where the pages are
   flushLaunches(); // (in stream order, after the launches before it)
   CUmemLocation where{toDevice ? kMemLocationDevice : kMemLocationHost, 0};
   if (api->memPrefetchAsync(
@@ -323,5 +349,23 @@ void prefetchToHost(const void *pointer, size_t bytes) {
 }
 
 void waitForDevice() { hostSync(); }
+
+void stageIn(void *managed, const void *host, size_t bytes) {
+  if (!bytes)
+    return;
+  if (copyStaging())
+    driverCopy(managed, host, bytes, "staging a run's input");
+  else
+    std::memcpy(managed, host, bytes);
+}
+
+void stageOut(void *host, const void *managed, size_t bytes) {
+  if (!bytes)
+    return;
+  if (copyStaging())
+    driverCopy(host, managed, bytes, "staging a run's output");
+  else
+    std::memcpy(host, managed, bytes);
+}
 
 } // namespace heed::rt::cuda

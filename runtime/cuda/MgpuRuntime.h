@@ -71,6 +71,16 @@ void prefetchToHost(const void *pointer, size_t bytes);
 /// Waits for the work the calling thread queued (kernels, prefetches).
 void waitForDevice();
 
+/// A run's input into its managed buffer, and (after waitForDevice) its
+/// output out of its buffer. By default the host copies them, and
+/// prefetchToDevice/prefetchToHost move the pages in bulk around the run.
+/// With HEED_CUDA_STAGING=copy the driver copies them (cuMemcpy: the copy
+/// engine reaches the pages where they are, on the device from the second
+/// run on, and migrates none) and prefetchToHost does nothing. Failures
+/// are the thread's first error (takeFirstError).
+void stageIn(void *managed, const void *host, size_t bytes);
+void stageOut(void *host, const void *managed, size_t bytes);
+
 /// Frees the blocks the calling thread's host code freed and the runtime
 /// kept for its next allocations (DeviceMemory.cpp); a thread's are freed
 /// when it ends.

@@ -116,6 +116,7 @@ long launches = 0, modules = 0, unloads = 0, lookups = 0, streams = 0;
 // would stall on a GPU), waits for an event, and frees.
 long waits = 0, eventWaits = 0, frees = 0, prefetches = 0;
 long graphsBuilt = 0, graphLaunches = 0, nodeUpdates = 0;
+long copies = 0; // cuMemcpy calls
 
 /// With FAKE_CUDA_SUMMARY set, one line on stderr when the process ends:
 /// what the driver was asked to do, and the managed memory still held.
@@ -127,10 +128,10 @@ struct Summary {
                    "launches, %ld waits, %ld event waits, %ld frees, %ld "
                    "streams created, %zu allocations live, %ld modules "
                    "unloaded, %ld prefetches, %ld graphs built, %ld graph "
-                   "launches, %ld graph node updates\n",
+                   "launches, %ld graph node updates, %ld copies\n",
                    modules, lookups, launches, waits, eventWaits, frees,
                    streams, allocations.size(), unloads, prefetches,
-                   graphsBuilt, graphLaunches, nodeUpdates);
+                   graphsBuilt, graphLaunches, nodeUpdates, copies);
   }
 } summary;
 
@@ -577,6 +578,7 @@ CUresult cuMemcpy(unsigned long long dst, unsigned long long src,
   {
     std::lock_guard<std::mutex> guard(lock);
     waitForKernels(); // a copy waits for the work before it
+    ++copies;
   }
   std::memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(dst)),
               reinterpret_cast<void *>(static_cast<uintptr_t>(src)), bytes);
@@ -663,5 +665,6 @@ FAKE_CUDA_COUNTER(fakeCudaLiveAllocations, allocations.size())
 FAKE_CUDA_COUNTER(fakeCudaGraphsBuilt, graphsBuilt)
 FAKE_CUDA_COUNTER(fakeCudaGraphLaunches, graphLaunches)
 FAKE_CUDA_COUNTER(fakeCudaNodeUpdates, nodeUpdates)
+FAKE_CUDA_COUNTER(fakeCudaCopies, copies)
 #undef FAKE_CUDA_COUNTER
 }

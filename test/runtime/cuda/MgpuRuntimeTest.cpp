@@ -274,6 +274,31 @@ TEST_F(MgpuRuntime, ManagedMemoryRoundTrip) {
   EXPECT_EQ(takeFirstError(), "");
 }
 
+// A run's inputs and outputs staged by the host (the default) or, with
+// HEED_CUDA_STAGING=copy, by the driver (cuda-runtime-fake-driver.test
+// runs this test both ways): the values arrive either way.
+TEST_F(MgpuRuntime, StagesARunsInputsAndOutputs) {
+  long copies = counter("fakeCudaCopies");
+  std::vector<float> in(1000), out(1000, 0.0f);
+  for (size_t i = 0; i < in.size(); ++i)
+    in[i] = static_cast<float>(i) * 0.25f;
+  size_t bytes = in.size() * sizeof(float);
+  std::string error;
+  void *managed = allocateManaged(bytes, error);
+  ASSERT_NE(managed, nullptr) << error;
+  stageIn(managed, in.data(), bytes);
+  prefetchToDevice(managed, bytes);
+  prefetchToHost(managed, bytes);
+  waitForDevice();
+  stageOut(out.data(), managed, bytes);
+  EXPECT_EQ(out, in);
+  const char *staging = std::getenv("HEED_CUDA_STAGING");
+  bool byDriver = staging && std::string(staging) == "copy";
+  EXPECT_EQ(counter("fakeCudaCopies"), copies + (byDriver ? 2 : 0));
+  freeManaged(managed);
+  EXPECT_EQ(takeFirstError(), "");
+}
+
 TEST_F(MgpuRuntime, FreedBlocksServeTheThreadsNextAllocations) {
   // A decoder step frees and allocates the same buffers: after a launch
   // that uses a block, freeing it neither waits nor calls the driver, and
