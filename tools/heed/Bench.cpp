@@ -174,11 +174,14 @@ int benchCommand() {
                              stmt->until ? ", fewer where rows stop early" : "")
                    .str();
     }
+  // Threads split batch rows on the CPU; a device run is one block of rows.
+  unsigned threads = (*session)->threads();
   llvm::outs()
       << "model " << model.name << ", batch " << rows << ", "
-      << (*session)->threads() << " thread"
-      << ((*session)->threads() == 1 ? "" : "s")
-      << ((*session)->threads() > 1 && !(*session)->batchDim()
+      << (deviceTimer
+              ? std::string("on the GPU")
+              : std::to_string(threads) + " thread" + (threads == 1 ? "" : "s"))
+      << (!deviceTimer && threads > 1 && !(*session)->batchDim()
               ? " (rows not split: " + (*session)->whyNoRowBlocks() + ")"
               : std::string())
       << (gpuDevice().empty() ? "" : "\n  device: " + gpuDevice())
