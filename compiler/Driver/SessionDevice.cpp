@@ -92,6 +92,6 @@ llvm::Error Session::runOnDevice(Compiled &model,
     rt::cuda::stageOut(outputs[i].second.data(), staged[firstOutput + i].data(),
                        staged[firstOutput + i].bytes());
   if (std::string why = rt::cuda::takeFirstError(); !why.empty())
-    return fail("while copying '" + ast->name + "''s results: " + why);
+    return fail("while copying the results of '" + ast->name + "': " + why);
   return llvm::Error::success();
 }
