@@ -217,19 +217,28 @@ void memFree(void *pointer, void * /*stream*/) {
   freeNow(pointer);
 }
 
-void memcpyOnDevice(void *dst, void *src, size_t bytes, void * /*stream*/) {
+namespace {
+/// cuMemcpy (on the device, or between host and managed memory), after the
+/// launches before it; a failure is the thread's first error ("`what` (N
+/// bytes) failed with ...").
+void driverCopy(void *to, const void *from, size_t bytes, const char *what) {
   if (failed())
     return;
-  const DriverApi *api = ready("copying device memory");
+  const DriverApi *api = ready(what);
   if (!api)
     return;
   flushLaunches(); // (the copy comes after the launches before it)
   if (CUresult r = api->memcpy(
-          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(dst)),
-          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(src)), bytes);
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(to)),
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(from)), bytes);
       r != kCudaSuccess)
-    fail("copying " + std::to_string(bytes) +
-         " bytes on the device failed: " + errorName(r));
+    fail(std::string(what) + " (" + std::to_string(bytes) +
+         " bytes) failed with " + errorName(r));
+}
+} // namespace
+
+void memcpyOnDevice(void *dst, void *src, size_t bytes, void * /*stream*/) {
+  driverCopy(dst, src, bytes, "copying device memory");
 }
 
 /// The host code's own temporaries (malloc/free after memref lowering): in
@@ -311,20 +320,6 @@ bool copyStaging() {
   return copy;
 }
 
-/// cuMemcpy between host and managed memory, after the launches before it.
-void driverCopy(void *to, const void *from, size_t bytes, const char *what) {
-  const DriverApi *api = ready(what);
-  if (!api || failed())
-    return;
-  flushLaunches();
-  if (CUresult r = api->memcpy(
-          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(to)),
-          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(from)), bytes);
-      r != kCudaSuccess)
-    fail(std::string(what) + ": copying " + std::to_string(bytes) +
-         " bytes failed with " + errorName(r));
-}
-
 void prefetch(const void *pointer, size_t bytes, bool toDevice) {
   const DriverApi *api = driver();
   if (!api || !api->memPrefetchAsync || !pointer || !bytes || failed())
@@ -350,22 +345,24 @@ void prefetchToHost(const void *pointer, size_t bytes) {
 
 void waitForDevice() { hostSync(); }
 
-void stageIn(void *managed, const void *host, size_t bytes) {
+namespace {
+/// A staged input or output: by the driver or by the host (stageIn).
+void stage(void *to, const void *from, size_t bytes, const char *what) {
   if (!bytes)
     return;
   if (copyStaging())
-    driverCopy(managed, host, bytes, "staging a run's input");
+    driverCopy(to, from, bytes, what);
   else
-    std::memcpy(managed, host, bytes);
+    std::memcpy(to, from, bytes);
+}
+} // namespace
+
+void stageIn(void *managed, const void *host, size_t bytes) {
+  stage(managed, host, bytes, "staging a run's input");
 }
 
 void stageOut(void *host, const void *managed, size_t bytes) {
-  if (!bytes)
-    return;
-  if (copyStaging())
-    driverCopy(host, managed, bytes, "staging a run's output");
-  else
-    std::memcpy(host, managed, bytes);
+  stage(host, managed, bytes, "staging a run's output");
 }
 
 } // namespace heed::rt::cuda
