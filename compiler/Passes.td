@@ -1009,6 +1009,64 @@ def LaunchesToHostLoops : Pass<"heed-launches-to-host-loops",
                            "mlir::scf::SCFDialect"];
 }
 
+def OneBlockSteps : Pass<"heed-one-block-steps", "mlir::ModuleOp"> {
+  let summary = "A loop step of small dependent kernels as one launch of "
+                "one block";
+  let description = [{
+    A decoder step at batch 1 is a few kernels of one block each, each
+    reading what the one before wrote (the attention rows, the cell's
+    product, the cell, the output layer and its softmax), so
+    `heed-merge-independent-loops` cannot join them, and each costs a
+    launch that is more than its work. In a loop's step on the host (an
+    `scf.for`'s body, an `scf.while`'s after region), a run of such
+    kernels with nothing between them but ops that touch no memory
+    (views, index math, allocations: they stay before the merged launch)
+    becomes one `gpu.launch` of one block that does each kernel in turn,
+    a `gpu.barrier` between them (within a block a barrier makes every
+    thread's writes, global memory included, visible to the others).
+
+    The kernels it takes: a `gpu.launch` of one block (its barriers and
+    shared buffers its own; a kernel with barriers fixes the block's
+    threads, and every such kernel of the run must have as many), a call
+    of a function that is such a launch (the attention-rows kernels;
+    inlined), and a mapped loop without barriers whose (block, thread)
+    iterations take at most two rounds of the block's threads (256 where
+    no kernel fixes them). The run's shared memory stays within 48 KB.
+    Kernels that read block or thread ids as ops, shuffle or launch are
+    left alone. The merged step is then one launch of one block, which
+    `heed-persistent-time-loops` takes into the kernel with all the
+    loop's steps. On the CPU-run schedule the launch runs on the host
+    (`heed-launches-to-host-loops`), every thread of a kernel before any
+    thread of the next, as on a GPU. (A module pass: it reads the functions
+    it inlines.)
+
+    ```mlir
+    scf.for %t = %c0 to %c10 step %c1 {
+      func.call @heed_attention_rows_0(...)        // 1 block of 256
+      scf.parallel (%b, %th) = (%c0, %c0) to (%c1, %c64) ... { cell }
+      scf.parallel (%b, %th) = (%c0, %c0) to (%c2, %c32) ... { out }
+    }
+    // becomes
+    scf.for %t = %c0 to %c10 step %c1 {
+      gpu.launch blocks(...) in (%c1, %c1, %c1) threads(%th, ...)
+          in (%c256, %c1, %c1) workgroup(...) {
+        ... the attention rows' body with %th ...
+        gpu.barrier
+        scf.for %i = %th to %c64 step %c256 { cell(0, %i) }
+        gpu.barrier
+        scf.for %i = %th to %c64 step %c256 {
+          out(%i / 32, %i % 32)
+        }
+        gpu.terminator
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::gpu::GPUDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def PersistentTimeLoops : Pass<"heed-persistent-time-loops",
                                "mlir::func::FuncOp"> {
   let summary = "A time loop whose step is one launch of self-contained "
@@ -1026,6 +1084,13 @@ def PersistentTimeLoops : Pass<"heed-persistent-time-loops",
     step i writes the (i mod 2)th and reads the other (the initial state
     at first); the loop's results are the buffers of the last step, and
     the other buffers are freed after it.
+
+    A step that is one launch of one block (`heed-one-block-steps`' merged
+    decoder step, with barriers and shared buffers) becomes that launch
+    around the time loop, its states chosen from the time at each step
+    (the initial ones at the first) rather than carried, a barrier after
+    each step; on the CPU-run schedule too (`heed-launches-to-host-loops`
+    runs it).
 
     Only where every block keeps to itself from step to step: the kernel
     is one block, or a merged loop of one-block parts

@@ -118,6 +118,9 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   // Neighbouring loops with no buffer in common as one launch (a decoder
   // step's state copies and small elementwise ops).
   pm.addNestedPass<func::FuncOp>(createMergeIndependentLoops());
+  // A loop step of small kernels that depend on each other (a decoder's
+  // at batch 1) as one block doing each in turn: one launch a step.
+  pm.addPass(createOneBlockSteps());
   // A time loop whose step is that one launch, each block keeping to
   // itself (a recurrence at batch 1), inside the launch: one launch for
   // all the steps, a barrier between them.

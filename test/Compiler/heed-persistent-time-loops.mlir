@@ -176,3 +176,75 @@ func.func @kept(%x: memref<5x32xf32>, %f0: memref<32xf32>, %b0: memref<32xf32>) 
   }
   return
 }
+
+// -----
+
+// A step that is one launch of one block (heed-one-block-steps' decoder
+// step, with a barrier and a shared buffer of its own): the same launch
+// around the time loop. Each step's states are chosen from the time, not
+// carried (on the CPU-run schedule a carried value would cross the
+// barriers): the initial state at step 0, then the buffer the step before
+// wrote; step t writes the (t mod 2)th. A barrier ends each step. On the
+// host too it stays a launch (heed-launches-to-host-loops runs it).
+// CHECK-LABEL: func.func @one_block_step
+// CHECK-SAME: (%[[X:[^:]*]]: memref<5x64xf32>, %[[S0:[^:]*]]: memref<64xf32>, %[[OUT:[^:]*]]: memref<64xf32>)
+// CHECK: %[[PA:.*]] = memref.alloc() : memref<64xf32>
+// CHECK: %[[PB:.*]] = memref.alloc() : memref<64xf32>
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads(%[[T:[^,]*]], {{.*}}) in ({{.*}} = %c256{{.*}}) workgroup(%[[SH:[^ ]*]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for %[[TIME:[^ ]*]] = %c0 to %c5 step %c1 {
+// CHECK-DAG: %[[FIRST:.*]] = arith.cmpi eq, %[[INDEX:[^,]*]], %c0
+// CHECK-DAG: %[[EVEN:.*]] = arith.cmpi eq, %{{.*}}, %c0
+// CHECK: %[[OTHER:.*]] = arith.select %[[EVEN]], %[[PB]], %[[PA]]
+// CHECK: %[[S:.*]] = arith.select %[[FIRST]], %[[S0]], %[[OTHER]]
+// CHECK: %[[NEW:.*]] = arith.select %{{.*}}, %[[PA]], %[[PB]]
+// CHECK: memref.load %[[S]][%[[T]]]
+// CHECK: memref.store %{{.*}}, %[[SH]][%[[T]]]
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[NEW]][%[[T]]]
+// CHECK: gpu.barrier
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.terminator
+// CHECK: memref.dealloc %[[PB]]
+// CHECK: memref.copy %[[PA]], %[[OUT]]
+// HOST-LABEL: func.func @one_block_step
+// HOST: gpu.launch
+// HOST: scf.for %{{.*}} = %c0 to %c5 step %c1 {
+// HOST: gpu.barrier
+func.func @one_block_step(%x: memref<5x64xf32>, %s0: memref<64xf32>, %out: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c5 = arith.constant 5 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %false = arith.constant false
+  %true = arith.constant true
+  %r:2 = scf.for %t = %c0 to %c5 step %c1 iter_args(%s = %s0, %owned = %false) -> (memref<64xf32>, i1) {
+    %new = memref.alloc() : memref<64xf32>
+    gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+        threads(%th, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1)
+        workgroup(%shared : memref<256xf32, #gpu.address_space<workgroup>>) {
+      %inside = arith.cmpi ult, %th, %c64 : index
+      scf.if %inside {
+        %h = memref.load %s[%th] : memref<64xf32>
+        %in = memref.load %x[%t, %th] : memref<5x64xf32>
+        %sum = arith.addf %h, %in : f32
+        memref.store %sum, %shared[%th] : memref<256xf32, #gpu.address_space<workgroup>>
+      }
+      gpu.barrier
+      scf.if %inside {
+        %v = memref.load %shared[%th] : memref<256xf32, #gpu.address_space<workgroup>>
+        memref.store %v, %new[%th] : memref<64xf32>
+      }
+      gpu.terminator
+    }
+    scf.if %owned {
+      memref.dealloc %s : memref<64xf32>
+    }
+    scf.yield %new, %true : memref<64xf32>, i1
+  }
+  memref.copy %r#0, %out : memref<64xf32> to memref<64xf32>
+  scf.if %r#1 {
+    memref.dealloc %r#0 : memref<64xf32>
+  }
+  return
+}

@@ -79,8 +79,7 @@ std::optional<ArgmaxMatch> match(linalg::GenericOp op) {
   int64_t outputs = 1;
   for (unsigned d : m.parallel)
     outputs *= m.sizes[d];
-  if (m.sizes[m.dim] < kBlockReductionMinLength ||
-      outputs > kBlockReductionMaxOutputs)
+  if (!wantsBlockReduction(m.sizes[m.dim], outputs))
     return std::nullopt;
 
   Block &body = op.getRegion().front();

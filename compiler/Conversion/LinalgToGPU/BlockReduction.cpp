@@ -99,8 +99,7 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
   for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
     (it == utils::IteratorType::parallel ? m.parallel : m.reduction)
         .push_back(d);
-  if (m.size(m.reduction) < kBlockReductionMinLength ||
-      m.size(m.parallel) > kBlockReductionMaxOutputs)
+  if (!wantsBlockReduction(m.size(m.reduction), m.size(m.parallel)))
     return std::nullopt;
   m.init = op.getDpsInits()[0];
   if (memref::CopyOp copy = initCopyOf(op, 0, m.parallel.size())) {

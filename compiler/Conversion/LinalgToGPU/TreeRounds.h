@@ -25,6 +25,21 @@ namespace heed {
 /// output.
 inline constexpr int64_t kBlockReductionMinLength = 128;
 inline constexpr int64_t kBlockReductionMaxOutputs = 4096;
+/// Except reductions no longer than this whose outputs fit one block's
+/// threads: a thread per output is then one block, which a decoder step at
+/// batch 1 runs inside its one block (heed-one-block-steps) rather than as
+/// a launch of its own (the date translator's cell product, 256 outputs of
+/// 128 terms, was 32 blocks of 8 outputs).
+inline constexpr int64_t kThreadReductionMaxLength = 128;
+inline constexpr int64_t kThreadReductionMaxOutputs = 256;
+/// Whether a reduction of `length` terms into each of `outputs` outputs
+/// gets a block per output (or per few neighbouring outputs).
+inline bool wantsBlockReduction(int64_t length, int64_t outputs) {
+  if (length < kBlockReductionMinLength || outputs > kBlockReductionMaxOutputs)
+    return false;
+  return length > kThreadReductionMaxLength ||
+         outputs > kThreadReductionMaxOutputs;
+}
 /// Threads of such a block (a power of two: the tree halves it).
 inline constexpr int64_t kBlockReductionMaxThreads = 256;
 

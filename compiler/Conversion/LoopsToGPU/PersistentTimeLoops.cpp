@@ -9,7 +9,9 @@
 // block, or parts of one block each that share no state), the loop runs
 // inside the kernel: each thread steps through time and the block waits at
 // a barrier after each step. The states each step computes into a new
-// buffer alternate between two buffers allocated once.
+// buffer alternate between two buffers allocated once. A step that is one
+// launch of one block (heed-one-block-steps: a decoder's step at batch 1)
+// becomes that launch around the time loop.
 //
 // On the CPU-run schedule the same loop runs once per block, its threads
 // one after another each step: a block that read another block's state
@@ -39,11 +41,16 @@ using namespace heed;
 
 namespace {
 
-/// A time loop whose step is one mapped loop, the states it carries
-/// computed into buffers the step allocates.
+/// A time loop whose step is one mapped loop (or one launch of one block:
+/// heed-one-block-steps), the states it carries computed into buffers the
+/// step allocates.
 struct TimeLoop {
   scf::ForOp loop;
   scf::ParallelOp kernel;
+  gpu::LaunchOp launch;
+  Operation *stepKernel() {
+    return kernel ? kernel.getOperation() : launch.getOperation();
+  }
   int64_t lower = 0, step = 1, trips = 0;
   int64_t blocks = 0, threads = 0;
   /// The carried buffers (iter arg numbers) and the allocation each step
@@ -118,6 +125,19 @@ bool blocksKeepToThemselves(TimeLoop &t) {
   return true;
 }
 
+/// A synchronous launch of one block, its shared memory static.
+bool isOneBlockLaunch(gpu::LaunchOp launch) {
+  auto one = [](Value v) { return getConstantIntValue(v) == 1; };
+  return !launch.getAsyncToken() && launch.getAsyncDependencies().empty() &&
+         getConstantIntValue(launch.getBlockSizeX()) &&
+         getConstantIntValue(launch.getBlockSizeY()) &&
+         getConstantIntValue(launch.getBlockSizeZ()) &&
+         !launch.getDynamicSharedMemorySize() && !launch.hasClusterSize() &&
+         launch.getPrivateAttributions().empty() &&
+         launch.getBody().hasOneBlock() && one(launch.getGridSizeX()) &&
+         one(launch.getGridSizeY()) && one(launch.getGridSizeZ());
+}
+
 std::optional<TimeLoop> match(scf::ForOp loop) {
   TimeLoop t;
   t.loop = loop;
@@ -155,9 +175,15 @@ std::optional<TimeLoop> match(scf::ForOp loop) {
   }
   for (Operation &op : loop.getBody()->without_terminator()) {
     if (auto kernel = dyn_cast<scf::ParallelOp>(op)) {
-      if (t.kernel)
+      if (t.kernel || t.launch)
         return std::nullopt; // two launches a step
       t.kernel = kernel;
+      continue;
+    }
+    if (auto launch = dyn_cast<gpu::LaunchOp>(op)) {
+      if (t.kernel || t.launch || !isOneBlockLaunch(launch))
+        return std::nullopt;
+      t.launch = launch;
       continue;
     }
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
@@ -172,15 +198,19 @@ std::optional<TimeLoop> match(scf::ForOp loop) {
     if (!isMemoryEffectFree(&op) || op.getNumRegions() != 0)
       return std::nullopt;
   }
-  if (!t.kernel)
-    return std::nullopt;
-  // The kernel: (block, thread) from 0 by 1 to constants, nothing else.
-  scf::ParallelOp k = t.kernel;
-  std::optional<MappedLoopSize> size = mappedLoopSize(k);
-  if (!size)
-    return std::nullopt;
-  t.blocks = size->blocks;
-  t.threads = size->threads;
+  if (t.launch) {
+    t.blocks = 1;
+  } else {
+    if (!t.kernel)
+      return std::nullopt;
+    // The kernel: (block, thread) from 0 by 1 to constants, nothing else.
+    std::optional<MappedLoopSize> size = mappedLoopSize(t.kernel);
+    if (!size)
+      return std::nullopt;
+    t.blocks = size->blocks;
+    t.threads = size->threads;
+  }
+  Operation *k = t.stepKernel();
   // Nothing but the step's frees (after the kernel) and the yield may use
   // the flags; nothing but the kernel, the frees and the yield the
   // allocations.
@@ -243,8 +273,9 @@ void persist(TimeLoop t, bool onHost) {
       map.map(alloc.getResult(), written.back());
     }
     for (Operation &op : loop.getBody()->without_terminator()) {
-      if (&op == t.kernel.getOperation()) {
-        map.map(t.kernel.getInductionVars()[0], block);
+      if (&op == t.stepKernel()) {
+        if (t.kernel)
+          map.map(t.kernel.getInductionVars()[0], block);
         threads(b, map);
         continue;
       }
@@ -279,7 +310,73 @@ void persist(TimeLoop t, bool onHost) {
         });
   };
 
-  if (onHost) {
+  if (t.launch) {
+    // A launch of one block: the same launch around the time loop. Each
+    // step's states are chosen from the time (not carried: on the CPU-run
+    // schedule a value carried across the barrier would have to be
+    // per thread), the initial ones at the first step.
+    gpu::LaunchOp old = t.launch;
+    SmallVector<Type> shared;
+    for (BlockArgument a : old.getWorkgroupAttributions())
+      shared.push_back(a.getType());
+    // (Its sizes as constants here: the old ones may be the step's.)
+    auto size = [&](Value v) { return c(b, *getConstantIntValue(v)); };
+    auto launch = gpu::LaunchOp::create(
+        b, loc, c(b, 1), c(b, 1), c(b, 1), size(old.getBlockSizeX()),
+        size(old.getBlockSizeY()), size(old.getBlockSizeZ()),
+        /*dynamicSharedMemorySize=*/Value(), /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/ValueRange{}, TypeRange(shared));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(&launch.getBody().front());
+    scf::ForOp::create(
+        b, loc, lower, upper, step, ValueRange{},
+        [&](OpBuilder &b, Location, Value time, ValueRange) {
+          Value index = arith::DivUIOp::create(
+              b, loc, arith::SubIOp::create(b, loc, time, c(b, t.lower)),
+              c(b, t.step));
+          Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              index, c(b, 0));
+          Value even = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::eq,
+              arith::RemUIOp::create(b, loc, index, c(b, 2)), c(b, 0));
+          SmallVector<Value> carried;
+          for (auto [init, pair] : llvm::zip(inits, buffers))
+            carried.push_back(arith::SelectOp::create(
+                b, loc, first, init,
+                arith::SelectOp::create(b, loc, even, pair[1], pair[0])));
+          emitStep(
+              b, time, Value(),
+              [&](OpBuilder &b, IRMapping &map) {
+                gpu::KernelDim3 ids = old.getBlockIds(),
+                                tids = old.getThreadIds(),
+                                grid = old.getGridSize(),
+                                size = old.getBlockSize();
+                gpu::KernelDim3 newIds = launch.getBlockIds(),
+                                newTids = launch.getThreadIds(),
+                                newGrid = launch.getGridSize(),
+                                newSize = launch.getBlockSize();
+                for (auto [from, to] :
+                     llvm::zip(ArrayRef<Value>{ids.x, ids.y, ids.z, tids.x,
+                                               tids.y, tids.z, grid.x, grid.y,
+                                               grid.z, size.x, size.y, size.z},
+                               ArrayRef<Value>{
+                                   newIds.x, newIds.y, newIds.z, newTids.x,
+                                   newTids.y, newTids.z, newGrid.x, newGrid.y,
+                                   newGrid.z, newSize.x, newSize.y, newSize.z}))
+                  map.map(from, to);
+                for (auto [from, to] :
+                     llvm::zip(old.getWorkgroupAttributions(),
+                               launch.getWorkgroupAttributions()))
+                  map.map(from, to);
+                for (Operation &op : old.getBody().front().without_terminator())
+                  b.clone(op, map);
+              },
+              carried);
+          gpu::BarrierOp::create(b, loc);
+          scf::YieldOp::create(b, loc);
+        });
+    gpu::TerminatorOp::create(b, loc);
+  } else if (onHost) {
     scf::ForOp::create(
         b, loc, c(b, 0), c(b, t.blocks), c(b, 1), ValueRange{},
         [&](OpBuilder &b, Location, Value block, ValueRange) {
