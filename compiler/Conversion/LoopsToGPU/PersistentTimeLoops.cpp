@@ -347,26 +347,11 @@ void persist(TimeLoop t, bool onHost) {
           emitStep(
               b, time, Value(),
               [&](OpBuilder &b, IRMapping &map) {
-                gpu::KernelDim3 ids = old.getBlockIds(),
-                                tids = old.getThreadIds(),
-                                grid = old.getGridSize(),
-                                size = old.getBlockSize();
-                gpu::KernelDim3 newIds = launch.getBlockIds(),
-                                newTids = launch.getThreadIds(),
-                                newGrid = launch.getGridSize(),
-                                newSize = launch.getBlockSize();
+                // The same ids, sizes and shared buffers, in the same
+                // order.
                 for (auto [from, to] :
-                     llvm::zip(ArrayRef<Value>{ids.x, ids.y, ids.z, tids.x,
-                                               tids.y, tids.z, grid.x, grid.y,
-                                               grid.z, size.x, size.y, size.z},
-                               ArrayRef<Value>{
-                                   newIds.x, newIds.y, newIds.z, newTids.x,
-                                   newTids.y, newTids.z, newGrid.x, newGrid.y,
-                                   newGrid.z, newSize.x, newSize.y, newSize.z}))
-                  map.map(from, to);
-                for (auto [from, to] :
-                     llvm::zip(old.getWorkgroupAttributions(),
-                               launch.getWorkgroupAttributions()))
+                     llvm::zip_equal(old.getBody().getArguments(),
+                                     launch.getBody().getArguments()))
                   map.map(from, to);
                 for (Operation &op : old.getBody().front().without_terminator())
                   b.clone(op, map);
