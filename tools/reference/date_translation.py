@@ -4,6 +4,7 @@
 
     /usr/bin/python3 tools/reference/date_translation.py train examples/date_translation
     /usr/bin/python3 tools/reference/date_translation.py golden examples/date_translation
+    /usr/bin/python3 tools/reference/date_translation.py golden_b1 test/GPU/Inputs/date_translation_b1
 
 The architecture is the seed's: a pre-attention Bi-LSTM(n_a) over the Tx
 one-hot characters, Ty steps of one_step_attention (RepeatVector, Concatenate,
@@ -142,6 +143,23 @@ def golden(out_dir):
              attention=weights[:8].numpy())
 
 
+def golden_b1(out_dir, weights_dir="examples/date_translation"):
+    """One held-out date (the 9th, past the example's 8 rows) at batch 1 and
+    PyTorch's outputs: the GPU target runs a batch-1 decoder as one kernel
+    of one block (test/GPU/cuda-goldens.test, gpu-schedule-on-cpu.test)."""
+    model = load(weights_dir)
+    x, _ = one_hot(dates.dataset(1000, seed=12345)[8:9])
+    zeros = torch.zeros(1, N_S)
+    with torch.no_grad():
+        probs, weights = model(x, zeros, zeros)
+    os.makedirs(out_dir, exist_ok=True)
+    np.save(os.path.join(out_dir, "X.npy"), x.numpy())
+    np.save(os.path.join(out_dir, "s0.npy"), zeros.numpy())
+    np.save(os.path.join(out_dir, "c0.npy"), zeros.numpy())
+    np.savez(os.path.join(out_dir, "golden.npz"), y=probs.numpy(),
+             attention=weights.numpy())
+
+
 if __name__ == "__main__":
-    {"train": train, "golden": golden}[sys.argv[1]](
+    {"train": train, "golden": golden, "golden_b1": golden_b1}[sys.argv[1]](
         sys.argv[2] if len(sys.argv) > 2 else "examples/date_translation")
