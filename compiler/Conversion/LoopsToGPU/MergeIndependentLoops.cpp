@@ -70,25 +70,11 @@ std::optional<MappedLoop> mappedLoop(scf::ParallelOp op) {
 /// synchronous, its shared memory static, its body one block; its barriers
 /// and shared buffers its own.
 std::optional<MappedLoop> launchedKernel(gpu::LaunchOp op) {
-  auto constant = [](Value v) { return getConstantIntValue(v); };
-  if (op.getAsyncToken() || !op.getAsyncDependencies().empty() ||
-      op.getDynamicSharedMemorySize() || op.hasClusterSize() ||
-      !op.getPrivateAttributions().empty() || !op.getBody().hasOneBlock() ||
-      constant(op.getGridSizeY()) != 1 || constant(op.getGridSizeZ()) != 1 ||
-      constant(op.getBlockSizeY()) != 1 || constant(op.getBlockSizeZ()) != 1)
+  std::optional<PlacedLaunchSize> size = placedLaunchSize(op);
+  if (!size)
     return std::nullopt;
-  std::optional<int64_t> blocks = constant(op.getGridSizeX()),
-                         threads = constant(op.getBlockSizeX());
-  if (!blocks || !threads || *blocks <= 0 || *threads <= 0)
-    return std::nullopt;
-  MappedLoop kernel{op, *blocks, *threads, {}};
-  for (BlockArgument a : op.getWorkgroupAttributions()) {
-    auto type = cast<MemRefType>(a.getType());
-    if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat())
-      return std::nullopt;
-    kernel.sharedBytes +=
-        type.getNumElements() * type.getElementTypeBitWidth() / 8;
-  }
+  MappedLoop kernel{op, size->blocks, size->threads, {}};
+  kernel.sharedBytes = size->sharedBytes;
   OwnEffects own;
   own.kernels = true;
   if (!collectBufferAccesses(op, kernel.accesses, own))

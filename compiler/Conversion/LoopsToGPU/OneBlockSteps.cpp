@@ -77,28 +77,12 @@ bool plainBody(Operation *op) {
 /// `launch` as a kernel of the step: one block along x of constant
 /// threads, synchronous, static shared memory, a plain body.
 std::optional<StepKernel> oneBlockLaunch(gpu::LaunchOp launch) {
-  auto constant = [](Value v) { return getConstantIntValue(v); };
-  if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
-      launch.getDynamicSharedMemorySize() || launch.hasClusterSize() ||
-      !launch.getPrivateAttributions().empty() ||
-      !launch.getBody().hasOneBlock() || constant(launch.getGridSizeX()) != 1 ||
-      constant(launch.getGridSizeY()) != 1 ||
-      constant(launch.getGridSizeZ()) != 1 ||
-      constant(launch.getBlockSizeY()) != 1 ||
-      constant(launch.getBlockSizeZ()) != 1 || !plainBody(launch))
+  std::optional<PlacedLaunchSize> size = placedLaunchSize(launch);
+  if (!size || size->blocks != 1 || !plainBody(launch))
     return std::nullopt;
-  std::optional<int64_t> threads = constant(launch.getBlockSizeX());
-  if (!threads || *threads <= 0)
-    return std::nullopt;
-  StepKernel kernel{launch, 1, *threads, launch, {}, holdsBarrier(launch), 0};
-  for (BlockArgument a : launch.getWorkgroupAttributions()) {
-    auto type = cast<MemRefType>(a.getType());
-    if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat())
-      return std::nullopt;
-    kernel.sharedBytes +=
-        type.getNumElements() * type.getElementTypeBitWidth() / 8;
-  }
-  return kernel;
+  return StepKernel{launch,           1,  size->threads,
+                    launch,           {}, holdsBarrier(launch),
+                    size->sharedBytes};
 }
 
 /// The function `call` calls, when it is ops without effects, one launch

@@ -75,3 +75,29 @@ std::optional<heed::MappedLoopSize> heed::mappedLoopSize(scf::ParallelOp loop) {
     return std::nullopt;
   return MappedLoopSize{*blocks, *threads};
 }
+
+std::optional<heed::PlacedLaunchSize>
+heed::placedLaunchSize(gpu::LaunchOp launch) {
+  auto constant = [](Value v) { return getConstantIntValue(v); };
+  if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
+      launch.getDynamicSharedMemorySize() || launch.hasClusterSize() ||
+      !launch.getPrivateAttributions().empty() ||
+      !launch.getBody().hasOneBlock() || constant(launch.getGridSizeY()) != 1 ||
+      constant(launch.getGridSizeZ()) != 1 ||
+      constant(launch.getBlockSizeY()) != 1 ||
+      constant(launch.getBlockSizeZ()) != 1)
+    return std::nullopt;
+  std::optional<int64_t> blocks = constant(launch.getGridSizeX()),
+                         threads = constant(launch.getBlockSizeX());
+  if (!blocks || !threads || *blocks <= 0 || *threads <= 0)
+    return std::nullopt;
+  PlacedLaunchSize size{*blocks, *threads, 0};
+  for (BlockArgument a : launch.getWorkgroupAttributions()) {
+    auto type = cast<MemRefType>(a.getType());
+    if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat())
+      return std::nullopt;
+    size.sharedBytes +=
+        type.getNumElements() * type.getElementTypeBitWidth() / 8;
+  }
+  return size;
+}

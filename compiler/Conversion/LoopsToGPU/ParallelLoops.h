@@ -8,6 +8,7 @@
 #ifndef HEED_COMPILER_CONVERSION_LOOPSTOGPU_PARALLELLOOPS_H
 #define HEED_COMPILER_CONVERSION_LOOPSTOGPU_PARALLELLOOPS_H
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -29,6 +30,15 @@ struct MappedLoopSize {
   int64_t blocks, threads;
 };
 std::optional<MappedLoopSize> mappedLoopSize(mlir::scf::ParallelOp loop);
+
+/// The blocks and threads (along x; y and z are 1) and static shared bytes
+/// of a kernel already placed as a `gpu.launch`: synchronous, one body
+/// block, no private or dynamic shared memory, constant sizes, shared
+/// buffers of static shape. None for any other launch.
+struct PlacedLaunchSize {
+  int64_t blocks, threads, sharedBytes;
+};
+std::optional<PlacedLaunchSize> placedLaunchSize(mlir::gpu::LaunchOp launch);
 
 /// Set by heed-merge-independent-loops on a merged loop each of whose parts
 /// is one block (an `scf.if` on the block's index in its body): no block

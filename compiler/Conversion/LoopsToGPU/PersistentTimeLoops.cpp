@@ -125,17 +125,10 @@ bool blocksKeepToThemselves(TimeLoop &t) {
   return true;
 }
 
-/// A synchronous launch of one block, its shared memory static.
+/// A launch of one block (heed-one-block-steps' merged step).
 bool isOneBlockLaunch(gpu::LaunchOp launch) {
-  auto one = [](Value v) { return getConstantIntValue(v) == 1; };
-  return !launch.getAsyncToken() && launch.getAsyncDependencies().empty() &&
-         getConstantIntValue(launch.getBlockSizeX()) &&
-         getConstantIntValue(launch.getBlockSizeY()) &&
-         getConstantIntValue(launch.getBlockSizeZ()) &&
-         !launch.getDynamicSharedMemorySize() && !launch.hasClusterSize() &&
-         launch.getPrivateAttributions().empty() &&
-         launch.getBody().hasOneBlock() && one(launch.getGridSizeX()) &&
-         one(launch.getGridSizeY()) && one(launch.getGridSizeZ());
+  std::optional<PlacedLaunchSize> size = placedLaunchSize(launch);
+  return size && size->blocks == 1;
 }
 
 std::optional<TimeLoop> match(scf::ForOp loop) {
