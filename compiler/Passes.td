@@ -1671,7 +1671,10 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
     whose body is `out = combine(out, x)` (x from the inputs alone;
     combine one of addf, mulf, maximumf, minimumf, maxnumf, minnumf) with
     at least 128 reduced elements per output and at most 4096 outputs
-    becomes a kernel of one block per output: each of up to 256 threads
+    becomes a kernel of one block per output (except, in a loop's step, a
+    reduction of at most 128 elements into at most 256 outputs: a thread
+    per output is one block, which `heed-one-block-steps` runs with the
+    step's other kernels): each of up to 256 threads
     reduces a strided share of the row from the combiner's identity, the
     block halves the partials in shared memory (log2(threads) rounds, a
     barrier each), and thread 0 combines the total into `out`. When an

@@ -267,6 +267,65 @@ func.func @left_alone(%a: memref<4x100xf32>, %b: memref<8192x128xf32>,
 
 // -----
 
+// A product of 256 outputs over 128 terms (a decoder cell's at batch 1):
+// in a loop's step it keeps a thread per output, one block that the step's
+// other kernels can share (heed-one-block-steps); outside a loop it gets
+// blocks of 8 outputs. One output more, or one term more, and the step's
+// product gets blocks too.
+// CHECK-LABEL: func.func @small_product_in_a_step
+// CHECK: scf.for
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c33,
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c32,
+// CHECK: }
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c32,
+func.func @small_product_in_a_step(%x: memref<128xf32>, %w: memref<128x256xf32>,
+                                   %y: memref<256xf32>, %w2: memref<128x257xf32>,
+                                   %y2: memref<257xf32>, %x3: memref<129xf32>,
+                                   %w3: memref<129x256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %t = %c0 to %c4 step %c1 {
+    linalg.generic {indexing_maps = [affine_map<(n, k) -> (k)>, affine_map<(n, k) -> (k, n)>, affine_map<(n, k) -> (n)>],
+                    iterator_types = ["parallel", "reduction"]}
+        ins(%x, %w : memref<128xf32>, memref<128x256xf32>) outs(%y : memref<256xf32>) {
+    ^bb0(%a: f32, %b: f32, %out: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %out, %p : f32
+      linalg.yield %s : f32
+    }
+    linalg.generic {indexing_maps = [affine_map<(n, k) -> (k)>, affine_map<(n, k) -> (k, n)>, affine_map<(n, k) -> (n)>],
+                    iterator_types = ["parallel", "reduction"]}
+        ins(%x, %w2 : memref<128xf32>, memref<128x257xf32>) outs(%y2 : memref<257xf32>) {
+    ^bb0(%a: f32, %b: f32, %out: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %out, %p : f32
+      linalg.yield %s : f32
+    }
+    linalg.generic {indexing_maps = [affine_map<(n, k) -> (k)>, affine_map<(n, k) -> (k, n)>, affine_map<(n, k) -> (n)>],
+                    iterator_types = ["parallel", "reduction"]}
+        ins(%x3, %w3 : memref<129xf32>, memref<129x256xf32>) outs(%y : memref<256xf32>) {
+    ^bb0(%a: f32, %b: f32, %out: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %out, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  linalg.generic {indexing_maps = [affine_map<(n, k) -> (k)>, affine_map<(n, k) -> (k, n)>, affine_map<(n, k) -> (n)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x, %w : memref<128xf32>, memref<128x256xf32>) outs(%y : memref<256xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %out, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A sum of all 256 elements into one output (no parallel dim): one block
 // of 256 threads, one output a block.
 // CHECK-LABEL: func.func @one_output

@@ -79,7 +79,7 @@ std::optional<ArgmaxMatch> match(linalg::GenericOp op) {
   int64_t outputs = 1;
   for (unsigned d : m.parallel)
     outputs *= m.sizes[d];
-  if (!wantsBlockReduction(m.sizes[m.dim], outputs))
+  if (!wantsBlockReduction(m.sizes[m.dim], outputs, inLoopStep(op)))
     return std::nullopt;
 
   Block &body = op.getRegion().front();

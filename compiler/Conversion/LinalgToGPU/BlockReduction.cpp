@@ -99,7 +99,8 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
   for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
     (it == utils::IteratorType::parallel ? m.parallel : m.reduction)
         .push_back(d);
-  if (!wantsBlockReduction(m.size(m.reduction), m.size(m.parallel)))
+  if (!wantsBlockReduction(m.size(m.reduction), m.size(m.parallel),
+                           inLoopStep(op)))
     return std::nullopt;
   m.init = op.getDpsInits()[0];
   if (memref::CopyOp copy = initCopyOf(op, 0, m.parallel.size())) {

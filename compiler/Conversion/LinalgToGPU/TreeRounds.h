@@ -25,20 +25,29 @@ namespace heed {
 /// output.
 inline constexpr int64_t kBlockReductionMinLength = 128;
 inline constexpr int64_t kBlockReductionMaxOutputs = 4096;
-/// Except reductions no longer than this whose outputs fit one block's
-/// threads: a thread per output is then one block, which a decoder step at
-/// batch 1 runs inside its one block (heed-one-block-steps) rather than as
-/// a launch of its own (the date translator's cell product, 256 outputs of
-/// 128 terms, was 32 blocks of 8 outputs).
+/// Except, in a loop's step, reductions no longer than this whose outputs
+/// fit one block's threads: a thread per output is then one block, which a
+/// decoder step at batch 1 runs inside its one block (heed-one-block-steps)
+/// rather than as a launch of its own (the date translator's cell product,
+/// 256 outputs of 128 terms, was 32 blocks of 8 outputs). Outside a loop
+/// such a reduction keeps its blocks: a launch of its own either way, the
+/// blocks finish sooner.
 inline constexpr int64_t kThreadReductionMaxLength = 128;
 inline constexpr int64_t kThreadReductionMaxOutputs = 256;
 /// Whether a reduction of `length` terms into each of `outputs` outputs
-/// gets a block per output (or per few neighbouring outputs).
-inline bool wantsBlockReduction(int64_t length, int64_t outputs) {
+/// gets a block per output (or per few neighbouring outputs); `inStep`:
+/// the reduction is in a loop's step on the host.
+inline bool wantsBlockReduction(int64_t length, int64_t outputs, bool inStep) {
   if (length < kBlockReductionMinLength || outputs > kBlockReductionMaxOutputs)
     return false;
-  return length > kThreadReductionMaxLength ||
+  return !inStep || length > kThreadReductionMaxLength ||
          outputs > kThreadReductionMaxOutputs;
+}
+/// Whether `op` is in a loop's step on the host (an `scf.for` or
+/// `scf.while` holds it).
+inline bool inLoopStep(mlir::Operation *op) {
+  return op->getParentOfType<mlir::scf::ForOp>() ||
+         op->getParentOfType<mlir::scf::WhileOp>();
 }
 /// Threads of such a block (a power of two: the tree halves it).
 inline constexpr int64_t kBlockReductionMaxThreads = 256;
