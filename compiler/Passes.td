@@ -1715,6 +1715,11 @@ def LowerReductionsToGPU : Pass<"heed-lower-reductions-to-gpu",
                workgroup(%partials : memref<256xf32, 3>) {...}
     ```
   }];
+  let options = [
+    Option<"threadsInSteps", "threads-in-steps", "bool", /*default=*/"true",
+           "in a loop's step, a reduction of at most 128 elements into at "
+           "most 256 outputs keeps a thread per output">
+  ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];

@@ -22,7 +22,10 @@ tensor-core attention again with --gpu-async-copy=false (`_noasync`: key
 and value tiles staged from f32 through registers rather than rounded
 before the kernel and copied by cp.async); the heads-64 attention again with
 --gpu-multiprocessors=0 (`_128rows`: 64 blocks of 128 query rows rather
-than sm_90's 128 blocks of 64). One error case: a golden's library made
+than sm_90's 128 blocks of 64); the date translator and Tacotron2 at batch
+1 again with --gpu-one-block-steps=false (`_launches`: a launch per kernel
+of a step, the steps replayed as CUDA graphs, rather than a step as one
+block and the date translator's decoder loop as one launch). One error case: a golden's library made
 for sm_100 must stop with the runtime's message on an earlier device."""
 import json
 import os
@@ -197,6 +200,12 @@ def main(build, out, only=None):
         if b["name"] in ("sdpa_8x1024x64_bf16", "sdpa_8x1024x64_tf32x3"):
             benches.append(dict(b, name=b["name"] + "_128rows",
                                 options=b["options"] + ["--gpu-multiprocessors=0"]))
+    # The small decoders' steps as one block each, their loops one launch
+    # (the default), against a launch per kernel replayed as CUDA graphs.
+    for b in list(benches):
+        if b["name"] in ("date_translation_b1", "tacotron2_b1"):
+            benches.append(dict(b, name=b["name"] + "_launches",
+                                options=b["options"] + ["--gpu-one-block-steps=false"]))
     for b in benches:
         if not wanted(b["name"]):
             continue

@@ -90,7 +90,9 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createLowerContractionsToGPU(contractions));
   // Long reductions with few outputs (a softmax over the keys of a small
   // batch) as a block per output with a tree through shared memory.
-  pm.addNestedPass<func::FuncOp>(createLowerReductionsToGPU());
+  LowerReductionsToGPUOptions reductions;
+  reductions.threadsInSteps = options.gpuOneBlockSteps;
+  pm.addNestedPass<func::FuncOp>(createLowerReductionsToGPU(reductions));
   // Reduction dims innermost, so that every op's parallel dims form one
   // loop nest to map.
   pm.addNestedPass<func::FuncOp>(createLinalgReductionsInnermost());
@@ -120,7 +122,8 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createMergeIndependentLoops());
   // A loop step of small kernels that depend on each other (a decoder's
   // at batch 1) as one block doing each in turn: one launch a step.
-  pm.addPass(createOneBlockSteps());
+  if (options.gpuOneBlockSteps)
+    pm.addPass(createOneBlockSteps());
   // A time loop whose step is that one launch, each block keeping to
   // itself (a recurrence at batch 1), inside the launch: one launch for
   // all the steps, a barrier between them.

@@ -327,6 +327,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                      "tiles by cp.async (bf16 and f16 keys and values "
                      "rounded before the kernel)"),
       llvm::cl::init(true)};
+  Option<bool> gpuOneBlockSteps{
+      *this, "gpu-one-block-steps",
+      llvm::cl::desc("a loop step's small dependent kernels as one launch of "
+                     "one block"),
+      llvm::cl::init(true)};
   Option<int64_t> gpuMultiprocessors{
       *this, "gpu-multiprocessors",
       llvm::cl::desc("the chip's multiprocessors, for the flash kernels' "
@@ -347,6 +352,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
     o.gpuPrecision = gpuPrecision;
     o.gpuPrefetch = gpuPrefetch;
     o.gpuAsyncCopy = gpuAsyncCopy;
+    o.gpuOneBlockSteps = gpuOneBlockSteps;
     o.gpuMultiprocessors = gpuMultiprocessors;
     o.outlineLoopNests = outline;
     return o;

@@ -61,6 +61,11 @@ struct PipelineOptions {
   /// cp.async, the keys and values rounded before the kernel (bf16, f16) or
   /// as they are (tf32x3), rather than through registers (gpuPrefetch's).
   bool gpuAsyncCopy = true;
+  /// A loop step's small dependent kernels as one launch of one block
+  /// (heed-one-block-steps; a small product in a step a thread per output,
+  /// so that it is one block too): a decoder at batch 1 one launch. Off:
+  /// each kernel a launch, replayed by CUDA graphs.
+  bool gpuOneBlockSteps = true;
   /// The multiprocessors of the chip the GPU kernels are for: flash
   /// attention takes smaller blocks where larger ones would leave some
   /// without work. -1: the usual count of gpuChip's largest part

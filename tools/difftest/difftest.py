@@ -499,8 +499,13 @@ def main():
                     threads = THREADS[(b + c) % len(THREADS)]
                     dense = DENSE[(2 * b + c) % len(DENSE)]
                     live = LIVE_ROWS[(b + 3 * c) % len(LIVE_ROWS)]
+                    # Every third GPU-schedule run with a launch per kernel
+                    # of a loop step (small steps are otherwise one block).
+                    extra = ("--gpu-one-block-steps=false",) if \
+                        choice[3] == "gpu-schedule-on-cpu" and (b + index) % 3 == 0 else ()
                     jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
-                                 choice, threads, dense, live, tmp, args.atol, args.rtol))
+                                 choice, threads, dense, live, tmp, args.atol, args.rtol,
+                                 extra))
             n = len(batches)
             if args.target:
                 continue

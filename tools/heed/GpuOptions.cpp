@@ -46,6 +46,14 @@ static cl::opt<bool> gpuAsyncCopy(
              "values rounded before the kernel (the default; =false stages "
              "them through registers, --gpu-prefetch's way)"),
     cl::init(true), cl::cat(modelCat));
+static cl::opt<bool> gpuOneBlockSteps(
+    "gpu-one-block-steps",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu: a loop step whose "
+             "kernels are each small (a decoder's at batch 1) runs as one "
+             "launch of one block doing each in turn, and a time loop of "
+             "such steps as one launch (the default; =false launches each "
+             "kernel, the steps replayed as CUDA graphs)"),
+    cl::init(true), cl::cat(modelCat));
 static cl::opt<int64_t> gpuMultiprocessors(
     "gpu-multiprocessors",
     cl::desc("with --target=cuda or gpu-schedule-on-cpu: the multiprocessors "
@@ -133,6 +141,7 @@ void setGpuOptions(PipelineOptions &o) {
   o.gpuPrecision = gpuPrecision;
   o.gpuPrefetch = gpuPrefetch;
   o.gpuAsyncCopy = gpuAsyncCopy;
+  o.gpuOneBlockSteps = gpuOneBlockSteps;
   o.gpuMultiprocessors = gpuMultiprocessors;
 }
 

@@ -64,7 +64,7 @@ bool isFloatIndex(Value v, unsigned dim) {
   return index && index.getDim() == dim;
 }
 
-std::optional<ArgmaxMatch> match(linalg::GenericOp op) {
+std::optional<ArgmaxMatch> match(linalg::GenericOp op, bool threadsInSteps) {
   if (!onStaticF32Buffers(op) || op.getNumDpsInits() != 2 ||
       op.getNumReductionLoops() != 1)
     return std::nullopt;
@@ -79,7 +79,8 @@ std::optional<ArgmaxMatch> match(linalg::GenericOp op) {
   int64_t outputs = 1;
   for (unsigned d : m.parallel)
     outputs *= m.sizes[d];
-  if (!wantsBlockReduction(m.sizes[m.dim], outputs, inLoopStep(op)))
+  if (!wantsBlockReduction(m.sizes[m.dim], outputs,
+                           threadsInSteps && inLoopStep(op)))
     return std::nullopt;
 
   Block &body = op.getRegion().front();
@@ -244,8 +245,8 @@ void lower(const ArgmaxMatch &m) {
 
 } // namespace
 
-bool heed::lowerBlockArgmax(linalg::GenericOp op) {
-  std::optional<ArgmaxMatch> m = match(op);
+bool heed::lowerBlockArgmax(linalg::GenericOp op, bool threadsInSteps) {
+  std::optional<ArgmaxMatch> m = match(op, threadsInSteps);
   if (!m)
     return false;
   lower(*m);

@@ -16,8 +16,9 @@ namespace heed {
 /// winning) with few outputs, replaces it with a block per output (a
 /// `gpu.launch`; the CPU-run schedule runs it on the host as loops,
 /// heed-launches-to-host-loops) and returns true; otherwise leaves it and
-/// returns false.
-bool lowerBlockArgmax(mlir::linalg::GenericOp op);
+/// returns false. `threadsInSteps`: as heed-lower-reductions-to-gpu's
+/// option (a small argmax in a loop's step keeps a thread per output).
+bool lowerBlockArgmax(mlir::linalg::GenericOp op, bool threadsInSteps);
 
 } // namespace heed
 

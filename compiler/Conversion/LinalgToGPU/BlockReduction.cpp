@@ -71,7 +71,8 @@ std::optional<float> identityOf(Operation *op) {
   return std::nullopt;
 }
 
-std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
+std::optional<BlockReductionMatch> match(linalg::GenericOp op,
+                                         bool threadsInSteps) {
   if (!onStaticF32Buffers(op) || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() == 0)
     return std::nullopt;
@@ -100,7 +101,7 @@ std::optional<BlockReductionMatch> match(linalg::GenericOp op) {
     (it == utils::IteratorType::parallel ? m.parallel : m.reduction)
         .push_back(d);
   if (!wantsBlockReduction(m.size(m.reduction), m.size(m.parallel),
-                           inLoopStep(op)))
+                           threadsInSteps && inLoopStep(op)))
     return std::nullopt;
   m.init = op.getDpsInits()[0];
   if (memref::CopyOp copy = initCopyOf(op, 0, m.parallel.size())) {
@@ -319,7 +320,7 @@ struct LowerReductionsToGPUPass
     std::vector<BlockReductionMatch> found;
     std::vector<linalg::GenericOp> others;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (std::optional<BlockReductionMatch> m = match(op))
+      if (std::optional<BlockReductionMatch> m = match(op, threadsInSteps))
         found.push_back(*m);
       else
         others.push_back(op);
@@ -330,7 +331,7 @@ struct LowerReductionsToGPUPass
     // Argmaxes (two outputs: BlockArgmax.cpp).
     for (linalg::GenericOp op : others)
       if (!erased.contains(op.getOperation()))
-        lowerBlockArgmax(op);
+        lowerBlockArgmax(op, threadsInSteps);
   }
 };
 
