@@ -117,8 +117,7 @@ std::optional<StepKernel> launchingCall(func::CallOp call) {
 /// `loop` as a kernel of the step: a mapped loop without barriers.
 std::optional<StepKernel> mappedKernel(scf::ParallelOp loop) {
   std::optional<MappedLoopSize> size = mappedLoopSize(loop);
-  if (!size || size->blocks <= 0 || size->threads <= 0 || holdsBarrier(loop) ||
-      !plainBody(loop))
+  if (!size || holdsBarrier(loop) || !plainBody(loop))
     return std::nullopt;
   return StepKernel{loop, size->blocks, size->threads, {}, {}, false, 0};
 }
@@ -133,8 +132,8 @@ std::optional<StepKernel> stepKernel(Operation &op) {
   return std::nullopt;
 }
 
-/// The threads of the step's block: those of its kernels with barriers,
-/// which must agree, else the default (or the widest kernel, where wider).
+/// The threads of the step's block: those of its launches with barriers
+/// or wider than the default, which must agree; else the default.
 std::optional<int64_t> blockThreads(ArrayRef<StepKernel> kernels) {
   std::optional<int64_t> fixed;
   for (const StepKernel &k : kernels) {
@@ -213,19 +212,15 @@ void mergeStep(ArrayRef<StepKernel> kernels, int64_t threads) {
       map.map(size.x, c(b, k.threads));
       for (BlockArgument a : launch.getWorkgroupAttributions())
         map.map(a, merged.getWorkgroupAttributions()[sharedUsed++]);
-      if (k.threads == threads) {
-        map.map(tids.x, thread);
-        for (Operation &op : launch.getBody().front().without_terminator())
-          b.clone(op, map);
-        continue;
-      }
-      // Fewer threads (and no barriers): the others skip it.
-      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           thread, c(b, k.threads));
-      auto part = scf::IfOp::create(b, loc, TypeRange{}, inside, false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(part.thenBlock()->getTerminator());
       map.map(tids.x, thread);
+      OpBuilder::InsertionGuard guard(b);
+      if (k.threads < threads) {
+        // Fewer threads (and no barriers): the others skip it.
+        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             thread, c(b, k.threads));
+        auto part = scf::IfOp::create(b, loc, TypeRange{}, inside, false);
+        b.setInsertionPoint(part.thenBlock()->getTerminator());
+      }
       for (Operation &op : launch.getBody().front().without_terminator())
         b.clone(op, map);
       continue;
