@@ -764,8 +764,22 @@ def FuseThreadLocalLoops : Pass<"heed-fuse-thread-local-loops",
     j + g M wrote for its iteration j, the fused loop runs per consumer
     iteration the producer's body for those G iterations, then the
     consumer's: an LSTM's gates [B, 4H] and its cell over [B, H] (a GRU's
-    three parts likewise) are one launch. The pass repeats until nothing
-    fuses (a fused loop may be the next one's producer).
+    three parts likewise) are one launch.
+
+    Or by rows: when one loop's dimensions (of more than one iteration,
+    at least one) are the other's first ones, the other's remaining
+    dimensions have at most 32 iterations in all, and every access of one
+    to a buffer the other writes (or of one to a buffer it writes that the
+    other reads) goes through the same memref value and is indexed by each
+    common dimension at the same position in both (any index elsewhere: a
+    reduction's inner loop), the fused loop runs over the common
+    dimensions, each iteration the producer's body and then the
+    consumer's, the longer loop's other dimensions as `scf.for` loops
+    around its body. Each iteration touches its own rows of the shared
+    buffers only. A softmax over a dozen classes (the row maximum, the
+    exponentials, the row sum, the division) is then one launch with a
+    thread per row, not four. The pass repeats until nothing fuses (a
+    fused loop may be the next one's producer).
 
     ```mlir
     scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
@@ -1569,7 +1583,10 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     copy's source), and an elementwise op right after it that reads the
     output at the element it writes (an activation, a residual add), and
     reads or writes nothing the kernel's other threads touch, runs in the
-    epilogue.
+    epilogue. An operand that copies right before the op assemble from
+    parts side by side (an LSTM cell's [context, state]) is staged from
+    the parts, as heed-lower-reductions-to-gpu reads them, and the copies
+    go (with an epilogue, none of the parts may be what it writes).
 
     With `on-host`, the same kernel runs as loops over blocks and threads
     on the CPU (see heed-build-flash-attention-kernels), which checks its

@@ -369,3 +369,130 @@ func.func @not_a_gather(%w: memref<128xf32>, %o: memref<32xf32>, %o2: memref<32x
   memref.dealloc %g : memref<128xf32>
   return
 }
+
+// -----
+
+// A softmax over rows of 11 at batch 8: the row maximum (a loop over the
+// rows, the row's reduction inside), the exponentials (over rows and
+// columns), the row sum, the division. Each reads what the one before it
+// wrote in its own row only: one loop over the rows, each iteration its
+// row's columns in order (scf.for) where a loop had them in parallel.
+// CHECK-LABEL: func.func @softmax_rows
+// CHECK-SAME: (%[[X:[^:]*]]: memref<8x11xf32>, %[[Y:[^:]*]]: memref<8x11xf32>)
+// CHECK: %[[M:.*]] = memref.alloc() : memref<8xf32>
+// CHECK: %[[E:.*]] = memref.alloc() : memref<8x11xf32>
+// CHECK: %[[S:.*]] = memref.alloc() : memref<8xf32>
+// CHECK: scf.parallel (%[[B:[^)]*]]) = (%c0{{[^)]*}}) to (%c8{{[^)]*}})
+// CHECK-NOT: scf.parallel
+// CHECK: scf.for
+// CHECK: memref.store %{{[^,]*}}, %[[M]][%[[B]]]
+// CHECK: scf.for %[[J:[^ ]*]] =
+// CHECK: memref.load %[[M]][%[[B]]]
+// CHECK: memref.store %{{[^,]*}}, %[[E]][%[[B]], %[[J]]]
+// CHECK: scf.for %[[K:[^ ]*]] =
+// CHECK: memref.load %[[E]][%[[B]], %[[K]]]
+// CHECK: memref.store %{{[^,]*}}, %[[S]][%[[B]]]
+// CHECK: scf.for %[[L:[^ ]*]] =
+// CHECK: memref.load %[[S]][%[[B]]]
+// CHECK: memref.store %{{[^,]*}}, %[[Y]][%[[B]], %[[L]]]
+// CHECK-NOT: scf.parallel
+func.func @softmax_rows(%x: memref<8x11xf32>, %y: memref<8x11xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c11 = arith.constant 11 : index
+  %m = memref.alloc() : memref<8xf32>
+  scf.parallel (%b) = (%c0) to (%c8) step (%c1) {
+    scf.for %j = %c0 to %c11 step %c1 {
+      %v = memref.load %x[%b, %j] : memref<8x11xf32>
+      %a = memref.load %m[%b] : memref<8xf32>
+      %r = arith.maximumf %v, %a : f32
+      memref.store %r, %m[%b] : memref<8xf32>
+    }
+    scf.reduce
+  }
+  %e = memref.alloc() : memref<8x11xf32>
+  scf.parallel (%b, %j) = (%c0, %c0) to (%c8, %c11) step (%c1, %c1) {
+    %v = memref.load %x[%b, %j] : memref<8x11xf32>
+    %a = memref.load %m[%b] : memref<8xf32>
+    %d = arith.subf %v, %a : f32
+    %r = math.exp %d : f32
+    memref.store %r, %e[%b, %j] : memref<8x11xf32>
+    scf.reduce
+  }
+  %s = memref.alloc() : memref<8xf32>
+  scf.parallel (%b) = (%c0) to (%c8) step (%c1) {
+    scf.for %j = %c0 to %c11 step %c1 {
+      %v = memref.load %e[%b, %j] : memref<8x11xf32>
+      %a = memref.load %s[%b] : memref<8xf32>
+      %r = arith.addf %v, %a : f32
+      memref.store %r, %s[%b] : memref<8xf32>
+    }
+    scf.reduce
+  }
+  scf.parallel (%b, %j) = (%c0, %c0) to (%c8, %c11) step (%c1, %c1) {
+    %v = memref.load %e[%b, %j] : memref<8x11xf32>
+    %a = memref.load %s[%b] : memref<8xf32>
+    %r = arith.divf %v, %a : f32
+    memref.store %r, %y[%b, %j] : memref<8x11xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Not fused by rows: a row of 64 (more than 32 columns a thread would run
+// in order); a consumer that reads the row statistic by its column (another
+// iteration's); a consumer whose rows are its second dimension (not the
+// first, as the producer's).
+// CHECK-LABEL: func.func @not_by_rows
+// CHECK-COUNT-6: scf.parallel
+func.func @not_by_rows(%x: memref<8x64xf32>, %y: memref<8x64xf32>,
+                       %z: memref<8x8xf32>, %u: memref<11x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c11 = arith.constant 11 : index
+  %c64 = arith.constant 64 : index
+  %m = memref.alloc() : memref<8xf32>
+  scf.parallel (%b) = (%c0) to (%c8) step (%c1) {
+    scf.for %j = %c0 to %c64 step %c1 {
+      %v = memref.load %x[%b, %j] : memref<8x64xf32>
+      %a = memref.load %m[%b] : memref<8xf32>
+      %r = arith.maximumf %v, %a : f32
+      memref.store %r, %m[%b] : memref<8xf32>
+    }
+    scf.reduce
+  }
+  scf.parallel (%b, %j) = (%c0, %c0) to (%c8, %c64) step (%c1, %c1) {
+    %v = memref.load %x[%b, %j] : memref<8x64xf32>
+    %a = memref.load %m[%b] : memref<8xf32>
+    %d = arith.subf %v, %a : f32
+    memref.store %d, %y[%b, %j] : memref<8x64xf32>
+    scf.reduce
+  }
+  %n = memref.alloc() : memref<8xf32>
+  scf.parallel (%b) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %x[%b, %c0] : memref<8x64xf32>
+    memref.store %v, %n[%b] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%b, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    %a = memref.load %n[%j] : memref<8xf32>
+    memref.store %a, %z[%b, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  %o = memref.alloc() : memref<8xf32>
+  scf.parallel (%b) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %x[%b, %c1] : memref<8x64xf32>
+    memref.store %v, %o[%b] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%j, %b) = (%c0, %c0) to (%c11, %c8) step (%c1, %c1) {
+    %a = memref.load %o[%b] : memref<8xf32>
+    memref.store %a, %u[%j, %b] : memref<11x8xf32>
+    scf.reduce
+  }
+  return
+}

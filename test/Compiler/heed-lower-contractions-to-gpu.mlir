@@ -308,3 +308,85 @@ func.func @no_epilogue(%a: memref<100x80xf32>, %b: memref<80x80xf32>, %c: memref
   }
   return
 }
+
+// -----
+
+// An LSTM cell's product at batch 64 over [context, h] (64 + 32 columns),
+// the parts copied side by side right before it: the kernel's a tiles read
+// each element from its part (both read at indices clamped into them, the
+// one the index falls in selected), and the copies, a launch of their own,
+// are gone with their views and the concatenation's buffer.
+// CHECK-LABEL: func.func @concatenated_operand
+// CHECK-SAME: (%[[CTX:[^:]*]]: memref<64x64xf32>, %[[H:[^:]*]]: memref<64x32xf32>,
+// CHECK-NOT: memref.copy
+// CHECK-NOT: memref.alloc
+// CHECK: gpu.launch
+// CHECK: %[[K:.*]] = arith.minui %{{.*}}, %c95
+// CHECK: %[[KC:.*]] = arith.minsi %[[K]], %c63
+// CHECK: %[[C:.*]] = memref.load %[[CTX]][%{{.*}}, %[[KC]]]
+// CHECK: %[[KH:.*]] = arith.maxsi %{{.*}}, %c0
+// CHECK: %[[HV:.*]] = memref.load %[[H]][%{{.*}}, %[[KH]]]
+// CHECK: %[[IN:.*]] = arith.cmpi uge, %[[K]], %c64
+// CHECK: arith.select %[[IN]], %[[HV]], %[[C]]
+// CHECK-NOT: memref.copy
+// HOST-LABEL: func.func @concatenated_operand
+// HOST-NOT: memref.copy
+// HOST: arith.select
+// HOST-NOT: memref.copy
+#a6 = affine_map<(m, n, k) -> (m, k)>
+#b6 = affine_map<(m, n, k) -> (k, n)>
+#c6 = affine_map<(m, n, k) -> (m, n)>
+func.func @concatenated_operand(%ctx: memref<64x64xf32>, %h: memref<64x32xf32>,
+                                %w: memref<96x128xf32>, %gates: memref<64x128xf32>) {
+  %x = memref.alloc() : memref<64x96xf32>
+  %first = memref.subview %x[0, 0] [64, 64] [1, 1] : memref<64x96xf32> to memref<64x64xf32, strided<[96, 1]>>
+  memref.copy %ctx, %first : memref<64x64xf32> to memref<64x64xf32, strided<[96, 1]>>
+  %second = memref.subview %x[0, 64] [64, 32] [1, 1] : memref<64x96xf32> to memref<64x32xf32, strided<[96, 1], offset: 64>>
+  memref.copy %h, %second : memref<64x32xf32> to memref<64x32xf32, strided<[96, 1], offset: 64>>
+  linalg.generic {indexing_maps = [#a6, #b6, #c6], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x96xf32>, memref<96x128xf32>) outs(%gates : memref<64x128xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  memref.dealloc %x : memref<64x96xf32>
+  return
+}
+
+// -----
+
+// The copies stay where the product's epilogue writes a part's source
+// (other blocks would still read it): the kernel reads the concatenation.
+// CHECK-LABEL: func.func @epilogue_writes_a_part
+// CHECK-COUNT-2: memref.copy
+// CHECK: gpu.launch
+// HOST-LABEL: func.func @epilogue_writes_a_part
+// HOST-COUNT-2: memref.copy
+#a7 = affine_map<(m, n, k) -> (m, k)>
+#b7 = affine_map<(m, n, k) -> (k, n)>
+#c7 = affine_map<(m, n, k) -> (m, n)>
+#id7 = affine_map<(m, n) -> (m, n)>
+func.func @epilogue_writes_a_part(%ctx: memref<64x64xf32>, %h: memref<64x32xf32>,
+                                  %w: memref<96x32xf32>, %out: memref<64x32xf32>) {
+  %x = memref.alloc() : memref<64x96xf32>
+  %first = memref.subview %x[0, 0] [64, 64] [1, 1] : memref<64x96xf32> to memref<64x64xf32, strided<[96, 1]>>
+  memref.copy %ctx, %first : memref<64x64xf32> to memref<64x64xf32, strided<[96, 1]>>
+  %second = memref.subview %x[0, 64] [64, 32] [1, 1] : memref<64x96xf32> to memref<64x32xf32, strided<[96, 1], offset: 64>>
+  memref.copy %h, %second : memref<64x32xf32> to memref<64x32xf32, strided<[96, 1], offset: 64>>
+  linalg.generic {indexing_maps = [#a7, #b7, #c7], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x96xf32>, memref<96x32xf32>) outs(%out : memref<64x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id7, #id7], iterator_types = ["parallel", "parallel"]}
+      ins(%out : memref<64x32xf32>) outs(%h : memref<64x32xf32>) {
+  ^bb0(%y: f32, %o: f32):
+    %t = math.tanh %y : f32
+    linalg.yield %t : f32
+  }
+  memref.dealloc %x : memref<64x96xf32>
+  return
+}

@@ -286,30 +286,7 @@ void lower(const BlockReductionMatch &m, llvm::DenseSet<Operation *> &erased) {
   op.erase();
   if (m.initCopy)
     m.initCopy->erase();
-  // The concatenations' copies, then their views (an input read twice has
-  // them once).
-  llvm::SetVector<Operation *> dead;
-  for (const std::optional<Concatenation> &c : m.concatenated)
-    if (c)
-      for (memref::CopyOp copy : c->copies)
-        dead.insert(copy);
-  for (Operation *copy : dead) {
-    Operation *view = copy->getOperand(1).getDefiningOp();
-    copy->erase();
-    if (view && view->use_empty())
-      view->erase();
-  }
-  // The parts' producers, now computed in the kernel.
-  llvm::SetVector<Operation *> producers;
-  for (const std::optional<Concatenation> &c : m.concatenated)
-    if (c)
-      for (linalg::GenericOp producer : c->producers)
-        if (producer)
-          producers.insert(producer);
-  for (Operation *producer : producers) {
-    erased.insert(producer);
-    producer->erase();
-  }
+  eraseConcatenations(m.concatenated, erased);
 }
 
 struct LowerReductionsToGPUPass

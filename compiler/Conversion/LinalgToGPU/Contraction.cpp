@@ -73,6 +73,22 @@ bool fusesAsEpilogue(const Contraction &c, linalg::GenericOp e) {
   return readsOut;
 }
 
+/// Operand `i` of `c` as the parts copies assemble it from
+/// (concatenationOf), where the kernel can read those instead: with an
+/// epilogue, which writes its own buffer while other blocks still read,
+/// none of the parts may be that buffer and none computed in the kernel.
+std::optional<Concatenation> partsRead(const Contraction &c, unsigned i) {
+  std::optional<Concatenation> parts = concatenationOf(c.op, c.operands[i]);
+  if (!parts || !c.consumer)
+    return parts;
+  linalg::GenericOp consumer = c.consumer;
+  Value dest = rootBuffer(consumer.getDpsInits()[0]);
+  for (auto [source, producer] : llvm::zip(parts->sources, parts->producers))
+    if (producer || rootBuffer(source) == dest)
+      return std::nullopt;
+  return parts;
+}
+
 } // namespace
 
 bool Contraction::kContiguous(unsigned i) const {
@@ -111,6 +127,9 @@ std::optional<Contraction> heed::matchContraction(linalg::GenericOp op,
   auto next = dyn_cast_or_null<linalg::GenericOp>(op->getNextNode());
   if (fusesAsEpilogue(c, next))
     c.consumer = next;
+  if (c.operands[0] != c.operands[1])
+    for (unsigned i : {0u, 1u})
+      c.parts[i] = partsRead(c, i);
   c.sizes = op.getStaticLoopRanges();
   auto uses = [&](AffineMap map, unsigned d) { return map.isFunctionOfDim(d); };
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
@@ -162,8 +181,9 @@ Value ContractionAccess::load(unsigned i, SmallVectorImpl<Value> &values,
                    dims, c.sizes, values);
   splitLinearIndex(b, loc, arith::MinUIOp::create(b, loc, k, idx(depth - 1)),
                    c.k, c.sizes, values);
-  Value x = memref::LoadOp::create(b, loc, c.operands[i],
-                                   operandIndices(b, loc, c.maps[i], values));
+  SmallVector<Value> at = operandIndices(b, loc, c.maps[i], values);
+  Value x = c.parts[i] ? loadConcatenated(b, loc, *c.parts[i], at)
+                       : memref::LoadOp::create(b, loc, c.operands[i], at);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   return arith::SelectOp::create(b, loc, inside, x, zero);
 }
@@ -209,13 +229,17 @@ void ContractionAccess::applyConsumer(Value value, ArrayRef<Value> at) {
   memref::StoreOp::create(b, loc, result, e.getDpsInits()[0], at);
 }
 
-void ContractionAccess::erase(const Contraction &c) {
+void ContractionAccess::erase(const Contraction &c,
+                              llvm::DenseSet<Operation *> &erased) {
   linalg::GenericOp op = c.op;
   op.erase();
   if (memref::CopyOp copy = c.initCopy)
     copy.erase();
-  if (linalg::GenericOp consumer = c.consumer)
+  if (linalg::GenericOp consumer = c.consumer) {
+    erased.insert(consumer);
     consumer.erase();
+  }
+  eraseConcatenations(c.parts, erased);
 }
 
 void heed::setOperandTileCopies(BlockProgram &p, OperandTiles tiles,

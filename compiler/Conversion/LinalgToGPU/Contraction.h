@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include "compiler/Conversion/LinalgToGPU/CopiedOperands.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 
 #include <optional>
@@ -37,6 +38,11 @@ struct Contraction {
   /// activation, a residual add): computed in the kernel's epilogue from
   /// each output element as it is written.
   mlir::linalg::GenericOp consumer;
+  /// Per operand (a, b), the parts copies right before the op assemble it
+  /// from (an LSTM cell's [context, state] at batch 256), where they do: the
+  /// kernel reads its tiles from the parts, and the copies (each a launch of
+  /// its own) go.
+  std::array<std::optional<Concatenation>, 2> parts;
   llvm::SmallVector<unsigned> batch, m, n, k;
   llvm::SmallVector<int64_t> sizes; // every loop dim's size
   int64_t size(llvm::ArrayRef<unsigned> dims) const {
@@ -79,9 +85,11 @@ public:
   /// element) if m and n lie inside M × N; `values` holds the batch dims.
   void store(llvm::SmallVectorImpl<mlir::Value> &values, mlir::Value m,
              mlir::Value n, mlir::Value sum);
-  /// Removes the op, its init copy and its consumer once a kernel has
+  /// Removes the op, its init copy, its consumer and its operands' copies
+  /// (and their producers, which go into `erased`) once a kernel has
   /// replaced them.
-  static void erase(const Contraction &c);
+  static void erase(const Contraction &c,
+                    llvm::DenseSet<mlir::Operation *> &erased);
 
 private:
   mlir::Value idx(int64_t v);
@@ -117,14 +125,16 @@ void setOperandTileCopies(BlockProgram &p, OperandTiles tiles, bool prefetch);
 /// Replaces `c` with the f32 kernel: 256 threads of 4 × 4 outputs each
 /// (TiledContraction.cpp), a `gpu.launch` (which the CPU-run schedule runs
 /// as loops: heed-launches-to-host-loops); `prefetch`: setOperandTileCopies.
-void emitTiledContraction(const Contraction &c, bool prefetch);
+void emitTiledContraction(const Contraction &c, bool prefetch,
+                          llvm::DenseSet<mlir::Operation *> &erased);
 
 /// Replaces `c` with the tensor-core kernel: 8 warps of 16 × 32 outputs,
 /// the operands rounded to `element` (bf16 or f16) as they are staged, or
 /// for f32 each product three tf32 ones (3xTF32), f32 accumulators
 /// (MmaContraction.cpp).
 void emitMmaContraction(const Contraction &c, bool onHost, mlir::Type element,
-                        bool prefetch);
+                        bool prefetch,
+                        llvm::DenseSet<mlir::Operation *> &erased);
 
 } // namespace heed
 

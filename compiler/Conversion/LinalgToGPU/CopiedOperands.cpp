@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 using namespace heed;
@@ -278,4 +279,28 @@ Value heed::loadConcatenated(OpBuilder &b, Location loc, const Concatenation &c,
     element = arith::SelectOp::create(b, loc, inPart, value, element);
   }
   return element;
+}
+
+void heed::eraseConcatenations(ArrayRef<std::optional<Concatenation>> all,
+                               llvm::DenseSet<Operation *> &erased) {
+  llvm::SetVector<Operation *> copies, producers;
+  for (const std::optional<Concatenation> &c : all) {
+    if (!c)
+      continue;
+    for (memref::CopyOp copy : c->copies)
+      copies.insert(copy);
+    for (linalg::GenericOp producer : c->producers)
+      if (producer)
+        producers.insert(producer);
+  }
+  for (Operation *copy : copies) {
+    Operation *view = copy->getOperand(1).getDefiningOp();
+    copy->erase();
+    if (view && view->use_empty())
+      view->erase();
+  }
+  for (Operation *producer : producers) {
+    erased.insert(producer);
+    producer->erase();
+  }
 }

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <optional>
 
@@ -65,6 +66,13 @@ std::optional<Concatenation> concatenationOf(mlir::linalg::GenericOp op,
 mlir::Value loadConcatenated(mlir::OpBuilder &b, mlir::Location loc,
                              const Concatenation &c,
                              llvm::ArrayRef<mlir::Value> indices);
+
+/// Erases the copies of `concatenations` (each once: an input read twice
+/// has them once), their views once unused, and the parts' producers, which
+/// go into `erased`, once a kernel reads the parts instead.
+void eraseConcatenations(
+    llvm::ArrayRef<std::optional<Concatenation>> concatenations,
+    llvm::DenseSet<mlir::Operation *> &erased);
 
 } // namespace heed
 

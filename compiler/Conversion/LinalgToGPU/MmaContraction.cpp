@@ -151,7 +151,8 @@ private:
 } // namespace
 
 void heed::emitMmaContraction(const Contraction &c, bool onHost, Type element,
-                              bool prefetch) {
+                              bool prefetch,
+                              llvm::DenseSet<Operation *> &erased) {
   linalg::GenericOp op = c.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -203,5 +204,5 @@ void heed::emitMmaContraction(const Contraction &c, bool onHost, Type element,
     emitBlockProgramOnHost(b, loc, p);
   else
     emitBlockProgramLaunch(b, loc, p);
-  ContractionAccess::erase(c);
+  ContractionAccess::erase(c, erased);
 }

@@ -138,7 +138,8 @@ private:
 
 } // namespace
 
-void heed::emitTiledContraction(const Contraction &c, bool prefetch) {
+void heed::emitTiledContraction(const Contraction &c, bool prefetch,
+                                llvm::DenseSet<Operation *> &erased) {
   linalg::GenericOp op = c.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -186,7 +187,7 @@ void heed::emitTiledContraction(const Contraction &c, bool prefetch) {
     TileBody(b, loc, c).accumulate(place.thread, place.block, acc);
   };
   emitBlockProgramLaunch(b, loc, p);
-  ContractionAccess::erase(c);
+  ContractionAccess::erase(c, erased);
 }
 
 namespace {
@@ -208,11 +209,20 @@ struct LowerContractionsToGPUPass
           c->size(c->batch) <= kMaxGridYZ)
         found.push_back(*c);
     });
-    for (const Contraction &c : found) {
+    // A product's epilogue may be what the next product's parts were
+    // computed by (erased with the first): that next product then reads
+    // its operand whole.
+    llvm::DenseSet<Operation *> erased;
+    for (Contraction c : found) {
+      for (std::optional<Concatenation> &parts : c.parts)
+        if (parts && llvm::any_of(parts->producers, [&](linalg::GenericOp p) {
+              return p && erased.contains(p);
+            }))
+          parts.reset();
       if (element)
-        emitMmaContraction(c, onHost, element, prefetch);
+        emitMmaContraction(c, onHost, element, prefetch, erased);
       else
-        emitTiledContraction(c, prefetch);
+        emitTiledContraction(c, prefetch, erased);
     }
   }
 };

@@ -9,7 +9,10 @@
 // of the output. When a loop reads what the loop before it wrote only at
 // the element the same iteration wrote (and neither touches what the
 // other writes anywhere else), the two run as one loop: each iteration
-// does the first body, then the second, in the one thread. The producer
+// does the first body, then the second, in the one thread. An LSTM's gates
+// and its cell fuse as a gather (an iteration of the cell takes four of the
+// gates'), a softmax's row statistics and the loops over its elements by
+// rows (an iteration takes a row, its elements in order). The producer
 // moves down to the consumer past ops that touch none of its buffers.
 //
 //===----------------------------------------------------------------------===//
@@ -302,6 +305,114 @@ void fuseGather(const Loop &producer, const Loop &consumer,
   c.erase();
 }
 
+/// The most iterations a row fusion runs in order in each iteration of the
+/// fused loop (a softmax's row over a dozen classes: the reductions over the
+/// row already run it in order in one thread).
+constexpr int64_t kMaxRowIterations = 32;
+
+/// How a consumer runs in a producer's iterations by rows: the loop with
+/// fewer dimensions of more than one iteration has `rows` of them, the same
+/// as the other loop's first `rows`; the fused loop has those, and each of
+/// its iterations runs the other loop's remaining dimensions in order.
+struct Rows {
+  bool producerLonger;
+  size_t rows;
+};
+
+/// Whether `consumer` can run in `producer`'s iterations by rows: at least
+/// one dimension of more than one iteration in common (the first ones of
+/// each), at most kMaxRowIterations iterations of the longer loop's other
+/// dimensions to each of those, and every access of one to a buffer the
+/// other writes (or that may alias one it writes) and every access of one to
+/// a buffer it writes that the other reads plain and through one memref
+/// value, indexed at one position by each common dimension in both. An
+/// iteration of the fused loop then touches its own rows of the shared
+/// buffers only (a row maximum read by the exponentials of the row, which
+/// the row's sum reads). They must share such a buffer.
+std::optional<Rows> rowsOf(const Loop &producer, const Loop &consumer) {
+  bool producerLonger = producer.dims.size() > consumer.dims.size();
+  ArrayRef<std::array<int64_t, 3>> shorter =
+      producerLonger ? consumer.dims : producer.dims;
+  ArrayRef<std::array<int64_t, 3>> longer =
+      producerLonger ? producer.dims : consumer.dims;
+  size_t rows = shorter.size();
+  if (rows == 0 || !llvm::equal(shorter, longer.take_front(rows)))
+    return std::nullopt;
+  int64_t inOrder = 1;
+  for (const std::array<int64_t, 3> &d : longer.drop_front(rows)) {
+    inOrder *= (d[1] - d[0] + d[2] - 1) / d[2];
+    if (inOrder > kMaxRowIterations)
+      return std::nullopt;
+  }
+  auto indexedBy = [](const Access &p, const Access &c, int64_t dim) {
+    for (auto [i, j] : llvm::zip_equal(p.indices, c.indices))
+      if (i.kind == Index::Dim && i.n == dim && j.kind == Index::Dim &&
+          j.n == dim)
+        return true;
+    return false;
+  };
+  bool dependent = false;
+  for (const Access &p : producer.accesses)
+    for (const Access &c : consumer.accesses) {
+      if ((!p.write && !c.write) ||
+          !mayOverlap(regionOf(p.memref), regionOf(c.memref)))
+        continue;
+      dependent = true;
+      if (p.root != c.root || p.memref != c.memref || !p.plain || !c.plain ||
+          p.indices.size() != c.indices.size())
+        return std::nullopt;
+      for (size_t d = 0; d < rows; ++d)
+        if (!indexedBy(p, c, d))
+          return std::nullopt;
+    }
+  if (!dependent)
+    return std::nullopt;
+  return Rows{producerLonger, rows};
+}
+
+/// The two loops as one where `consumer` was, over the shorter loop's
+/// iterations: each runs the producer's body, then the consumer's, the
+/// longer loop's other dimensions as `scf.for` loops around its body.
+void fuseRows(const Loop &producer, const Loop &consumer, const Rows &rows) {
+  scf::ParallelOp shorter = rows.producerLonger ? consumer.op : producer.op;
+  scf::ParallelOp c = consumer.op, p = producer.op;
+  OpBuilder b(c);
+  Location loc = c.getLoc();
+  auto fused =
+      scf::ParallelOp::create(b, loc, shorter.getLowerBound(),
+                              shorter.getUpperBound(), shorter.getStep());
+  // The fused loop's induction variable of each common dimension.
+  SmallVector<Value> rowDims(rows.rows);
+  const Loop &shorterLoop = rows.producerLonger ? consumer : producer;
+  for (auto [i, d] : llvm::enumerate(shorterLoop.dimOf))
+    if (d >= 0)
+      rowDims[d] = fused.getInductionVars()[i];
+  auto cloneBody = [&](const Loop &loop) {
+    scf::ParallelOp op = loop.op;
+    b.setInsertionPoint(fused.getBody()->getTerminator());
+    IRMapping mapping;
+    for (auto [i, d] : llvm::enumerate(loop.dimOf)) {
+      Value iv = op.getInductionVars()[i];
+      if (d < 0) {
+        mapping.map(iv, op.getLowerBound()[i]);
+      } else if (size_t(d) < rows.rows) {
+        mapping.map(iv, rowDims[d]);
+      } else {
+        auto inner = scf::ForOp::create(b, loc, op.getLowerBound()[i],
+                                        op.getUpperBound()[i], op.getStep()[i]);
+        b.setInsertionPoint(inner.getBody()->getTerminator());
+        mapping.map(iv, inner.getInductionVar());
+      }
+    }
+    for (Operation &inner : op.getBody()->without_terminator())
+      b.clone(inner, mapping);
+  };
+  cloneBody(producer);
+  cloneBody(consumer);
+  p.erase();
+  c.erase();
+}
+
 /// An op the producer may move down past: no effects, an allocation, or
 /// known accesses to buffers the producer does not touch.
 bool canPass(Operation &op, const Loop &producer) {
@@ -346,11 +457,18 @@ bool fuseIn(Block &block) {
           break;
         }
       } else if (producer) {
-        if (auto gather = gatherOf(*producer, *consumer)) {
+        std::optional<Gather> gather = gatherOf(*producer, *consumer);
+        std::optional<Rows> rows;
+        if (!gather)
+          rows = rowsOf(*producer, *consumer);
+        if (gather || rows) {
           if (llvm::all_of(between, [&](Operation *x) {
                 return canPass(*x, *producer);
               })) {
-            fuseGather(*producer, *consumer, *gather);
+            if (gather)
+              fuseGather(*producer, *consumer, *gather);
+            else
+              fuseRows(*producer, *consumer, *rows);
             fused = true;
           }
           break;
