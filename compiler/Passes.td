@@ -1578,7 +1578,9 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     fastest across threads where an operand's memory runs along K), with
     a barrier before and after each step's products. Loads past M, N or K
     read zeros; writes stay inside. Smaller products are left to the
-    one-thread-per-element mapping. A `memref.copy` right before the op
+    one-thread-per-element mapping, and so are products over at most 32
+    terms in a loop's step (an encoder LSTM's at batch 256: as a loop, its
+    cell fuses into it). A `memref.copy` right before the op
     that fills its output with the init goes (the epilogue reads the
     copy's source), and an elementwise op right after it that reads the
     output at the element it writes (an activation, a residual add), and

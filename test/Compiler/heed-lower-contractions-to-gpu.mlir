@@ -182,13 +182,13 @@ func.func @small_and_other(%a: memref<3x64xf32>, %b: memref<64x80xf32>, %c: memr
 #a3 = affine_map<(m, n, k) -> (m, k)>
 #b3 = affine_map<(m, n, k) -> (k, n)>
 #c3 = affine_map<(m, n, k) -> (m, n)>
-func.func @in_a_loop(%a: memref<16x32xf32>, %b: memref<32x96xf32>, %c: memref<16x96xf32>) {
+func.func @in_a_loop(%a: memref<16x64xf32>, %b: memref<64x96xf32>, %c: memref<16x96xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c1375 = arith.constant 1375 : index
   scf.for %t = %c0 to %c1375 step %c1 {
     linalg.generic {indexing_maps = [#a3, #b3, #c3], iterator_types = ["parallel", "parallel", "reduction"]}
-        ins(%a, %b : memref<16x32xf32>, memref<32x96xf32>) outs(%c : memref<16x96xf32>) {
+        ins(%a, %b : memref<16x64xf32>, memref<64x96xf32>) outs(%c : memref<16x96xf32>) {
     ^bb0(%x: f32, %y: f32, %acc: f32):
       %p = arith.mulf %x, %y : f32
       %s = arith.addf %acc, %p : f32
@@ -388,5 +388,41 @@ func.func @epilogue_writes_a_part(%ctx: memref<64x64xf32>, %h: memref<64x32xf32>
     linalg.yield %t : f32
   }
   memref.dealloc %x : memref<64x96xf32>
+  return
+}
+
+// -----
+
+// A product over 32 terms: in a loop's step it keeps a thread per output
+// (its consumer, an LSTM's cell, then fuses into its loop); outside a loop
+// it is a tiled kernel.
+// CHECK-LABEL: func.func @short_products
+// CHECK: scf.for
+// CHECK-NEXT: linalg.generic
+// CHECK: gpu.launch
+// CHECK-NOT: linalg.generic
+#a8 = affine_map<(m, n, k) -> (m, k)>
+#b8 = affine_map<(m, n, k) -> (k, n)>
+#c8 = affine_map<(m, n, k) -> (m, n)>
+func.func @short_products(%a: memref<256x32xf32>, %b: memref<32x128xf32>, %c: memref<256x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c30 = arith.constant 30 : index
+  scf.for %t = %c0 to %c30 step %c1 {
+    linalg.generic {indexing_maps = [#a8, #b8, #c8], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<256x32xf32>, memref<32x128xf32>) outs(%c : memref<256x128xf32>) {
+    ^bb0(%x: f32, %y: f32, %acc: f32):
+      %p = arith.mulf %x, %y : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  linalg.generic {indexing_maps = [#a8, #b8, #c8], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<256x32xf32>, memref<32x128xf32>) outs(%c : memref<256x128xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
   return
 }

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Conversion/LinalgToGPU/Contraction.h"
+#include "compiler/Conversion/LinalgToGPU/TreeRounds.h"
 #include "compiler/Conversion/LoopsToGPU/BlockProgram.h"
 #include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 #include "compiler/Passes.h"
@@ -206,7 +207,8 @@ struct LowerContractionsToGPUPass
     getOperation().walk([&](linalg::GenericOp op) {
       std::optional<Contraction> c = matchContraction(op, kMinSide);
       if (c && llvm::divideCeil(c->size(c->m), kBlockTileM) <= kMaxGridYZ &&
-          c->size(c->batch) <= kMaxGridYZ)
+          c->size(c->batch) <= kMaxGridYZ &&
+          !(c->size(c->k) <= kStepThreadMaxK && inLoopStep(op)))
         found.push_back(*c);
     });
     // A product's epilogue may be what the next product's parts were
