@@ -137,6 +137,26 @@ std::optional<Loop> analyze(scf::ParallelOp op) {
   return loop;
 }
 
+/// Calls `check` on each pair of an access of `producer` and one of
+/// `consumer` that may touch the same memory, one of them a write (`check`
+/// says whether the loops may still fuse); whether every call said so.
+/// `dependent` says whether there was such a pair at all.
+template <typename Check>
+bool checkShared(const Loop &producer, const Loop &consumer, bool &dependent,
+                 Check check) {
+  dependent = false;
+  for (const Access &p : producer.accesses)
+    for (const Access &c : consumer.accesses) {
+      if ((!p.write && !c.write) ||
+          !mayOverlap(regionOf(p.memref), regionOf(c.memref)))
+        continue;
+      dependent = true;
+      if (!check(p, c))
+        return false;
+    }
+  return true;
+}
+
 /// Whether an access reaches one element per iteration, the same in both
 /// loops for the same iteration: plain, and every dimension of more than
 /// one iteration among its indices, each index a dimension, a constant or
@@ -165,18 +185,12 @@ bool canFuse(const Loop &producer, const Loop &consumer, bool &dependent) {
   dependent = false;
   if (producer.dims != consumer.dims)
     return false;
-  for (const Access &p : producer.accesses)
-    for (const Access &c : consumer.accesses) {
-      if ((!p.write && !c.write) ||
-          !mayOverlap(regionOf(p.memref), regionOf(c.memref)))
-        continue;
-      dependent = true;
-      if (p.root != c.root || p.memref != c.memref ||
-          !isPerIteration(p, producer) || !isPerIteration(c, consumer) ||
-          p.indices != c.indices)
-        return false;
-    }
-  return true;
+  return checkShared(
+      producer, consumer, dependent, [&](const Access &p, const Access &c) {
+        return p.root == c.root && p.memref == c.memref &&
+               isPerIteration(p, producer) && isPerIteration(c, consumer) &&
+               p.indices == c.indices;
+      });
 }
 
 /// The most producer iterations one consumer iteration takes in a gather
@@ -239,27 +253,27 @@ std::optional<Gather> gatherOf(const Loop &producer, const Loop &consumer) {
     return std::nullopt;
   Gather gather{*differs, n / m, m};
   llvm::SmallDenseSet<int64_t> offsets;
-  for (const Access &p : producer.accesses)
-    for (const Access &c : consumer.accesses) {
-      if ((!p.write && !c.write) ||
-          !mayOverlap(regionOf(p.memref), regionOf(c.memref)))
-        continue;
-      // Only the consumer's reads of the producer's per-iteration writes.
-      if (!p.write || c.write || !isPerIteration(p, producer) || !c.plain ||
-          p.indices.size() != c.indices.size())
-        return std::nullopt;
-      auto axis = llvm::find_if(p.indices, [&](const Index &i) {
-        return i.kind == Index::Dim && size_t(i.n) == gather.dim;
-      });
-      if (axis == p.indices.end())
-        return std::nullopt;
-      size_t a = axis - p.indices.begin();
-      std::optional<int64_t> offset = offsetInto(c.memref, p.memref, a);
-      if (!offset || *offset % m != 0 || *offset >= n ||
-          !llvm::equal(p.indices, c.indices))
-        return std::nullopt;
-      offsets.insert(*offset);
-    }
+  bool dependent = false;
+  if (!checkShared(
+          producer, consumer, dependent, [&](const Access &p, const Access &c) {
+            // Only the consumer's reads of the producer's per-iteration writes.
+            if (!p.write || c.write || !isPerIteration(p, producer) ||
+                !c.plain || p.indices.size() != c.indices.size())
+              return false;
+            auto axis = llvm::find_if(p.indices, [&](const Index &i) {
+              return i.kind == Index::Dim && size_t(i.n) == gather.dim;
+            });
+            if (axis == p.indices.end())
+              return false;
+            size_t a = axis - p.indices.begin();
+            std::optional<int64_t> offset = offsetInto(c.memref, p.memref, a);
+            if (!offset || *offset % m != 0 || *offset >= n ||
+                !llvm::equal(p.indices, c.indices))
+              return false;
+            offsets.insert(*offset);
+            return true;
+          }))
+    return std::nullopt;
   // Every producer iteration runs once: all G parts are read.
   if (int64_t(offsets.size()) != gather.parts)
     return std::nullopt;
@@ -352,20 +366,17 @@ std::optional<Rows> rowsOf(const Loop &producer, const Loop &consumer) {
     return false;
   };
   bool dependent = false;
-  for (const Access &p : producer.accesses)
-    for (const Access &c : consumer.accesses) {
-      if ((!p.write && !c.write) ||
-          !mayOverlap(regionOf(p.memref), regionOf(c.memref)))
-        continue;
-      dependent = true;
-      if (p.root != c.root || p.memref != c.memref || !p.plain || !c.plain ||
-          p.indices.size() != c.indices.size())
-        return std::nullopt;
-      for (size_t d = 0; d < rows; ++d)
-        if (!indexedBy(p, c, d))
-          return std::nullopt;
-    }
-  if (!dependent)
+  if (!checkShared(producer, consumer, dependent,
+                   [&](const Access &p, const Access &c) {
+                     if (p.root != c.root || p.memref != c.memref || !p.plain ||
+                         !c.plain || p.indices.size() != c.indices.size())
+                       return false;
+                     for (size_t d = 0; d < rows; ++d)
+                       if (!indexedBy(p, c, d))
+                         return false;
+                     return true;
+                   }) ||
+      !dependent)
     return std::nullopt;
   return Rows{producerLonger, rows};
 }
