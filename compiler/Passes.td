@@ -1578,9 +1578,9 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
     fastest across threads where an operand's memory runs along K), with
     a barrier before and after each step's products. Loads past M, N or K
     read zeros; writes stay inside. Smaller products are left to the
-    one-thread-per-element mapping, and so are products over at most 32
-    terms in a loop's step (an encoder LSTM's at batch 256: as a loop, its
-    cell fuses into it). A `memref.copy` right before the op
+    one-thread-per-element mapping, and so are products over at most
+    `step-thread-terms` (32) terms in a loop's step (an encoder LSTM's at
+    batch 256: as a loop, its cell fuses into it). A `memref.copy` right before the op
     that fills its output with the init goes (the epilogue reads the
     copy's source), and an elementwise op right after it that reads the
     output at the element it writes (an activation, a residual add), and
@@ -1635,7 +1635,11 @@ def LowerContractionsToGPU : Pass<"heed-lower-contractions-to-gpu",
            "tf32 products), bf16 or f16">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"true",
            "read the next K step's tiles into registers while a step "
-           "computes">
+           "computes">,
+    Option<"stepThreadTerms", "step-thread-terms", "int64_t",
+           /*default=*/"32",
+           "in a loop's step, products over at most this many terms keep a "
+           "thread per output (0: tiled as outside loops)">
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",

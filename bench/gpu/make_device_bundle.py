@@ -206,6 +206,22 @@ def main(build, out, only=None):
         if b["name"] in ("date_translation_b1", "tacotron2_b1"):
             benches.append(dict(b, name=b["name"] + "_launches",
                                 options=b["options"] + ["--gpu-one-block-steps=false"]))
+    # Products in a loop's step over at most 32 terms a thread per output
+    # (the default: the date translator's encoder at batch 256, its cells
+    # then in the products' loops) against tiled (=0, as before), and
+    # attention_decoder at batch 256 with 128 (its decoder's 128-term
+    # products too: 305 launches a run over the fake driver, 585 at 32).
+    for b in list(benches):
+        if b["name"] == "date_translation_b256":
+            benches.append(dict(b, name=b["name"] + "_tiled",
+                                options=b["options"] + ["--gpu-step-product-terms=0"]))
+    decoder = {"model_file": "examples/attention_decoder/model.heed",
+               "weights": "examples/attention_decoder/weights.safetensors",
+               "inputs": {"x": [256, 20, 104]}, "repeat": 20}
+    for terms in [32, 128]:
+        benches.append(dict(decoder, name="attention_decoder_b256_terms%d" % terms,
+                            options=["--dim", "B=256", "--dim", "T=20",
+                                     "--gpu-step-product-terms=%d" % terms]))
     for b in benches:
         if not wanted(b["name"]):
             continue

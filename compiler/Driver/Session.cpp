@@ -489,13 +489,13 @@ Session::compiled(const llvm::StringMap<int64_t> &dims) {
              "raise={0};fused={1};cells={2};dense={3};target={4};outline={5};"
              "live-rows={6};gpu-chip={7};gpu-precision={8};gpu-prefetch={9};"
              "gpu-multiprocessors={10};gpu-async-copy={11};"
-             "gpu-one-block-steps={12}",
+             "gpu-one-block-steps={12};gpu-step-product-terms={13}",
              options.raiseAttention, options.fusedAttention, options.cells,
              options.dense, targetName(options.target),
              options.outlineLoopNests, options.liveRowChunk, options.gpuChip,
              options.gpuPrecision, options.gpuPrefetch,
              options.gpuMultiprocessors, options.gpuAsyncCopy,
-             options.gpuOneBlockSteps)
+             options.gpuOneBlockSteps, options.gpuStepProductTerms)
              .str()});
     auto hit = disk->load(diskKey);
     if (!hit)

@@ -87,6 +87,7 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
   contractions.onHost = flash.onHost;
   contractions.precision = options.gpuPrecision;
   contractions.prefetch = options.gpuPrefetch;
+  contractions.stepThreadTerms = options.gpuStepProductTerms;
   pm.addNestedPass<func::FuncOp>(createLowerContractionsToGPU(contractions));
   // Long reductions with few outputs (a softmax over the keys of a small
   // batch) as a block per output with a tree through shared memory.

@@ -332,6 +332,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("a loop step's small dependent kernels as one launch of "
                      "one block"),
       llvm::cl::init(true)};
+  Option<int64_t> gpuStepProductTerms{
+      *this, "gpu-step-product-terms",
+      llvm::cl::desc("in a loop's step, products over at most this many "
+                     "terms keep a thread per output (0: tiled)"),
+      llvm::cl::init(32)};
   Option<int64_t> gpuMultiprocessors{
       *this, "gpu-multiprocessors",
       llvm::cl::desc("the chip's multiprocessors, for the flash kernels' "
@@ -353,6 +358,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
     o.gpuPrefetch = gpuPrefetch;
     o.gpuAsyncCopy = gpuAsyncCopy;
     o.gpuOneBlockSteps = gpuOneBlockSteps;
+    o.gpuStepProductTerms = gpuStepProductTerms;
     o.gpuMultiprocessors = gpuMultiprocessors;
     o.outlineLoopNests = outline;
     return o;

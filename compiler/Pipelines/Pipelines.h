@@ -66,6 +66,13 @@ struct PipelineOptions {
   /// so that it is one block too): a decoder at batch 1 one launch. Off:
   /// each kernel a launch, replayed by CUDA graphs.
   bool gpuOneBlockSteps = true;
+  /// In a loop's step, products over at most this many terms keep a thread
+  /// per output rather than a tiled kernel: the tiled kernel would run a
+  /// K step or two on a few blocks (an encoder LSTM's [256, 32] · [32, 128]
+  /// on 8 of them), and as a loop the product takes its consumer in (the
+  /// cell gathers its gates: one launch a step fewer). 0: tiled from
+  /// 16 × 16 × 16 as outside loops.
+  int64_t gpuStepProductTerms = 32;
   /// The multiprocessors of the chip the GPU kernels are for: flash
   /// attention takes smaller blocks where larger ones would leave some
   /// without work. -1: the usual count of gpuChip's largest part

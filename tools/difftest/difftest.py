@@ -500,9 +500,17 @@ def main():
                     dense = DENSE[(2 * b + c) % len(DENSE)]
                     live = LIVE_ROWS[(b + 3 * c) % len(LIVE_ROWS)]
                     # Every third GPU-schedule run with a launch per kernel
-                    # of a loop step (small steps are otherwise one block).
-                    extra = ("--gpu-one-block-steps=false",) if \
-                        choice[3] == "gpu-schedule-on-cpu" and (b + index) % 3 == 0 else ()
+                    # of a loop step (small steps are otherwise one block),
+                    # and of the others every second with a step's products
+                    # of up to 128 terms a thread per output or tiled from
+                    # 16 terms (--gpu-step-product-terms, default 32).
+                    extra = ()
+                    if choice[3] == "gpu-schedule-on-cpu":
+                        if (b + index) % 3 == 0:
+                            extra = ("--gpu-one-block-steps=false",)
+                        elif (b + index) % 2 == 0:
+                            extra = ("--gpu-step-product-terms=%d" %
+                                     (128 if (b + index) % 4 == 0 else 0),)
                     jobs.append((run_one, heed, name, model, weights, inputs, gold, batch,
                                  choice, threads, dense, live, tmp, args.atol, args.rtol,
                                  extra))

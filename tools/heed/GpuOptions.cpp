@@ -54,6 +54,13 @@ static cl::opt<bool> gpuOneBlockSteps(
              "such steps as one launch (the default; =false launches each "
              "kernel, the steps replayed as CUDA graphs)"),
     cl::init(true), cl::cat(modelCat));
+static cl::opt<int64_t> gpuStepProductTerms(
+    "gpu-step-product-terms",
+    cl::desc("with --target=cuda or gpu-schedule-on-cpu: in a loop's step, "
+             "matrix products over at most N terms keep a thread per output, "
+             "so that what reads them joins their loop (default 32; 0: "
+             "tiled kernels from 16 x 16 x 16, as outside loops)"),
+    cl::value_desc("N"), cl::init(32), cl::cat(modelCat));
 static cl::opt<int64_t> gpuMultiprocessors(
     "gpu-multiprocessors",
     cl::desc("with --target=cuda or gpu-schedule-on-cpu: the multiprocessors "
@@ -116,6 +123,10 @@ llvm::Error checkGpuOptions(Target target, bool runs) {
         "--gpu-multiprocessors must be -1 (--gpu-chip's usual count), 0 "
         "(unknown) or a count, not " +
         std::to_string(gpuMultiprocessors));
+  if (gpuStepProductTerms < 0)
+    return llvm::createStringError(
+        "--gpu-step-product-terms must be 0 or more, not " +
+        std::to_string(gpuStepProductTerms));
   if (!isPrecision(gpuPrecision))
     return llvm::createStringError("--gpu-precision must be " +
                                    precisionList("'") + ", not '" +
@@ -142,6 +153,7 @@ void setGpuOptions(PipelineOptions &o) {
   o.gpuPrefetch = gpuPrefetch;
   o.gpuAsyncCopy = gpuAsyncCopy;
   o.gpuOneBlockSteps = gpuOneBlockSteps;
+  o.gpuStepProductTerms = gpuStepProductTerms;
   o.gpuMultiprocessors = gpuMultiprocessors;
 }
 

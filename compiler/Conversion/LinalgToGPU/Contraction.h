@@ -60,13 +60,6 @@ struct Contraction {
 /// M, N and K they take: smaller products stay one thread per output.
 constexpr int64_t kBlockTileM = 64, kBlockTileN = 64, kMinSide = 16;
 
-/// In a loop's step, products over at most this many terms keep a thread
-/// per output too: the tiled kernel would run two K steps on a few blocks
-/// (an encoder LSTM's [256, 32] · [32, 128] on 8 of them), and as a loop the
-/// product takes its consumer in (the cell gathers its gates: one launch a
-/// step fewer).
-constexpr int64_t kStepThreadMaxK = 32;
-
 /// `op` as a contraction of f32 buffers with static shapes whose M, N and K
 /// are each at least `minSide`, with the copy before it and the consumer
 /// after it that join its kernel; none otherwise.

@@ -208,7 +208,7 @@ struct LowerContractionsToGPUPass
       std::optional<Contraction> c = matchContraction(op, kMinSide);
       if (c && llvm::divideCeil(c->size(c->m), kBlockTileM) <= kMaxGridYZ &&
           c->size(c->batch) <= kMaxGridYZ &&
-          !(c->size(c->k) <= kStepThreadMaxK && inLoopStep(op)))
+          !(c->size(c->k) <= stepThreadTerms && inLoopStep(op)))
         found.push_back(*c);
     });
     // A product's epilogue may be what the next product's parts were
