@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace heed {
 #define GEN_PASS_DEF_FUSETHREADLOCALLOOPS
@@ -354,7 +355,7 @@ std::optional<Rows> rowsOf(const Loop &producer, const Loop &consumer) {
     return std::nullopt;
   int64_t inOrder = 1;
   for (const std::array<int64_t, 3> &d : longer.drop_front(rows)) {
-    inOrder *= (d[1] - d[0] + d[2] - 1) / d[2];
+    inOrder *= llvm::divideCeil(d[1] - d[0], d[2]);
     if (inOrder > kMaxRowIterations)
       return std::nullopt;
   }
@@ -385,17 +386,15 @@ std::optional<Rows> rowsOf(const Loop &producer, const Loop &consumer) {
 /// iterations: each runs the producer's body, then the consumer's, the
 /// longer loop's other dimensions as `scf.for` loops around its body.
 void fuseRows(const Loop &producer, const Loop &consumer, const Rows &rows) {
-  scf::ParallelOp shorter = rows.producerLonger ? consumer.op : producer.op;
-  scf::ParallelOp c = consumer.op, p = producer.op;
+  const Loop &shorter = rows.producerLonger ? consumer : producer;
+  scf::ParallelOp c = consumer.op, p = producer.op, s = shorter.op;
   OpBuilder b(c);
   Location loc = c.getLoc();
-  auto fused =
-      scf::ParallelOp::create(b, loc, shorter.getLowerBound(),
-                              shorter.getUpperBound(), shorter.getStep());
+  auto fused = scf::ParallelOp::create(b, loc, s.getLowerBound(),
+                                       s.getUpperBound(), s.getStep());
   // The fused loop's induction variable of each common dimension.
   SmallVector<Value> rowDims(rows.rows);
-  const Loop &shorterLoop = rows.producerLonger ? consumer : producer;
-  for (auto [i, d] : llvm::enumerate(shorterLoop.dimOf))
+  for (auto [i, d] : llvm::enumerate(shorter.dimOf))
     if (d >= 0)
       rowDims[d] = fused.getInductionVars()[i];
   auto cloneBody = [&](const Loop &loop) {
