@@ -1556,7 +1556,32 @@ def BuildAttentionRowKernels : Pass<"heed-build-attention-row-kernels",
     runs on the CPU as loops over blocks and threads, one loop over the
     threads per phase (heed-launches-to-host-loops), which is how the
     goldens check the kernel.
+
+    With `multiprocessors=N` (the chip's; 0, the default, for unknown), a
+    softmax whose blocks (batch rows × queries) are fewer than N shares
+    each row's steps among blocks (FlashDecoding's split): chunks of at
+    least 16 steps, as many as make N blocks, on the grid's z axis. A
+    chunk's block runs the phases above over its steps up to p[t] =
+    exp(e[t] − M_c) and writes M_c, S_c and Σ_t p[t] values[b, t, d] into
+    buffers the function allocates; a second kernel, a block per (row,
+    query), takes M = max M_c and S = Σ S_c exp(M_c − M) and writes w[t]
+    = p[t] exp(M_c − M) / S and the context scaled the same way. Hard
+    attention, `local_p` and the other normalizations stay one block per
+    row.
+
+    ```mlir
+    // 2 rows of 200 steps, multiprocessors=132: 12 chunks of 17 steps
+    %stats = memref.alloc() : memref<2x1x12x2xf32>
+    %partial = memref.alloc() : memref<2x1x12x512xf32>
+    gpu.launch blocks(%b, %q, %c) in (%x = %c2, %y = %c1, %z = %c12) ...
+    gpu.launch blocks(%b, %q, %c) in (%x = %c2, %y = %c1, %z = %c1) ...
+    ```
   }];
+  let options = [
+    Option<"multiprocessors", "multiprocessors", "int64_t", /*default=*/"0",
+           "the chip's multiprocessors: a softmax over fewer blocks shares "
+           "its steps among blocks (0: unknown)">
+  ];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::math::MathDialect",
                            "mlir::memref::MemRefDialect",

@@ -448,9 +448,10 @@ def render(state):
         # pipelining), a _noasync one (the flash kernel's tiles staged
         # through registers, not by cp.async) or a _128rows one (the flash
         # kernel's blocks by the sizes alone), a _launches one (a decoder's
-        # step a launch per kernel) or a _tiled one (a step's short products
-        # tiled) against the same PyTorch row as its default one.
-        base = re.sub(r"_(noprefetch|noasync|128rows|launches|tiled)$", "", name)
+        # step a launch per kernel), a _tiled one (a step's short products
+        # tiled) or a _rows one (attention rows a block per row) against the
+        # same PyTorch row as its default one.
+        base = re.sub(r"_(noprefetch|noasync|128rows|launches|tiled|rows)$", "", name)
         tf32x3 = base.endswith("_tf32x3")
         base = base[:-len("_tf32x3")] if tf32x3 else base
         t = torch_rows.get(base + "_f32" if name.startswith("sdpa_") and tf32x3

@@ -25,7 +25,9 @@ before the kernel and copied by cp.async); the heads-64 attention again with
 than sm_90's 128 blocks of 64); the date translator and Tacotron2 at batch
 1 again with --gpu-one-block-steps=false (`_launches`: a launch per kernel
 of a step, the steps replayed as CUDA graphs, rather than a step as one
-block and the date translator's decoder loop as one launch). One error case: a golden's library made
+block and the date translator's decoder loop as one launch); Tacotron2 at
+batch 1 and 32 again with --gpu-multiprocessors=0 (`_rows`: its attention
+a block per row rather than its 200 steps in chunks on more blocks). One error case: a golden's library made
 for sm_100 must stop with the runtime's message on an earlier device."""
 import json
 import os
@@ -206,6 +208,14 @@ def main(build, out, only=None):
         if b["name"] in ("date_translation_b1", "tacotron2_b1"):
             benches.append(dict(b, name=b["name"] + "_launches",
                                 options=b["options"] + ["--gpu-one-block-steps=false"]))
+    # Tacotron2's attention rows by the chip's multiprocessors (the
+    # default: the 200 steps of its 1 or 32 rows in 12 or 5 chunks on
+    # their own blocks, combined by a second kernel) against a block per
+    # row.
+    for b in list(benches):
+        if b["name"] in ("tacotron2_b1", "tacotron2_b32"):
+            benches.append(dict(b, name=b["name"] + "_rows",
+                                options=b["options"] + ["--gpu-multiprocessors=0"]))
     # Products in a loop's step over at most 32 terms a thread per output
     # (the default: the date translator's encoder at batch 256, its cells
     # then in the products' loops) against tiled (=0, as before), and

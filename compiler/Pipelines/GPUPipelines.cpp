@@ -77,8 +77,12 @@ void heed::buildLinalgToMappedLoopsPipeline(OpPassManager &pm,
                               : options.gpuMultiprocessors;
   pm.addPass(createBuildFlashAttentionKernels(flash));
   // The other attention ops' kernels (a block per batch row and query,
-  // the score function inlined), for the same reason after bufferization.
-  pm.addPass(createBuildAttentionRowKernels());
+  // the score function inlined; a softmax over fewer rows than the chip's
+  // multiprocessors in chunks of steps, combined by a second kernel), for
+  // the same reason after bufferization.
+  BuildAttentionRowKernelsOptions rows;
+  rows.multiprocessors = flash.multiprocessors;
+  pm.addPass(createBuildAttentionRowKernels(rows));
   // Matrix products (dense layers, head projections) as 64 × 64 output
   // tiles through shared memory, 4 × 4 per thread in f32, or 16 × 32 per
   // warp on tensor cores in bf16 or f16 (the same kernel as loops on the

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 #include "compiler/Passes.h"
 #include "compiler/Pipelines/GPUChips.h"
 
@@ -257,6 +258,24 @@ std::optional<heed::Target> heed::parseTarget(llvm::StringRef name) {
   return std::nullopt;
 }
 
+std::string heed::gpuOptionsProblem(const PipelineOptions &o,
+                                    StringRef dashes) {
+  if (o.gpuMultiprocessors < -1)
+    return (dashes + "gpu-multiprocessors must be -1 (" + dashes +
+            "gpu-chip's usual count), 0 (unknown) or a count, not " +
+            Twine(o.gpuMultiprocessors))
+        .str();
+  if (o.gpuStepProductTerms < 0)
+    return (dashes + "gpu-step-product-terms must be 0 or more, not " +
+            Twine(o.gpuStepProductTerms))
+        .str();
+  if (!isPrecision(o.gpuPrecision))
+    return (dashes + "gpu-precision must be " + precisionList("'") + ", not '" +
+            o.gpuPrecision + "'")
+        .str();
+  return "";
+}
+
 std::string heed::targetNames() {
   std::string out;
   for (size_t i = 0; i < std::size(kTargetNames); ++i)
@@ -340,7 +359,8 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> gpuMultiprocessors{
       *this, "gpu-multiprocessors",
       llvm::cl::desc("the chip's multiprocessors, for the flash kernels' "
-                     "block size (-1: gpu-chip's usual count, 0: unknown)"),
+                     "block size and the attention rows' chunks of steps "
+                     "(-1: gpu-chip's usual count, 0: unknown)"),
       llvm::cl::init(-1)};
   Option<bool> outline{*this, "outline-loop-nests",
                        llvm::cl::desc("loop nests as functions of their own "
@@ -380,6 +400,9 @@ void registerPipeline(StringRef arg, StringRef description,
         if (failed(cl.parseFromString(text)))
           return failure();
         heed::PipelineOptions options = cl.get();
+        if (std::string problem = heed::gpuOptionsProblem(options, "");
+            !problem.empty())
+          return error(problem);
         if (writesPtx || options.target == heed::Target::CUDA)
           if (std::string problem =
                   heed::gpuChipProblem(options.gpuChip, "gpu-chip");

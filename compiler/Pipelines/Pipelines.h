@@ -75,9 +75,10 @@ struct PipelineOptions {
   int64_t gpuStepProductTerms = 32;
   /// The multiprocessors of the chip the GPU kernels are for: flash
   /// attention takes smaller blocks where larger ones would leave some
-  /// without work. -1: the usual count of gpuChip's largest part
-  /// (multiprocessorsOf, GPUChips.h); 0: unknown, blocks chosen by the
-  /// sizes alone.
+  /// without work, and a softmax over fewer attention rows than this
+  /// shares each row's steps among blocks. -1: the usual count of
+  /// gpuChip's largest part (multiprocessorsOf, GPUChips.h); 0: unknown,
+  /// blocks chosen by the sizes alone.
   int64_t gpuMultiprocessors = -1;
   /// Loop nests as functions of their own (heed-outline-loop-nests), so
   /// that the JIT compiles them on several cores. The same on every thread
@@ -93,6 +94,12 @@ struct PipelineOptions {
   /// The GPU target's lowering (on a GPU or its schedule on the CPU).
   bool targetsGPU() const { return target != Target::CPU; }
 };
+
+/// What is wrong with the GPU options of `o` that take a number or a name
+/// (gpuPrecision, gpuStepProductTerms, gpuMultiprocessors), each named
+/// with `dashes` before it ("--" for the heed CLI, "" for heed-opt's
+/// pipeline options); empty when nothing is. (gpuChip: gpuChipProblem.)
+std::string gpuOptionsProblem(const PipelineOptions &o, llvm::StringRef dashes);
 
 /// attn (as the frontend emits it) → attn with attention ops raised.
 void buildAttnOptimizationPipeline(mlir::OpPassManager &pm,

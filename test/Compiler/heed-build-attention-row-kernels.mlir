@@ -1,5 +1,6 @@
 // RUN: heed-opt %s --split-input-file --heed-build-attention-row-kernels | FileCheck %s
 // RUN: heed-opt %s --split-input-file --heed-build-attention-row-kernels --heed-launches-to-host-loops | FileCheck %s --check-prefix=HOST
+// RUN: heed-opt %s --split-input-file --heed-build-attention-row-kernels=multiprocessors=8 | FileCheck %s --check-prefix=CHUNKS
 
 // Softmax over 5 steps, a context of 6 columns: a block per batch row
 // (2) of 32 threads (the steps and columns rounded up to a power of two,
@@ -200,3 +201,61 @@ func.func private @heed_attention_score_3_finish(%b: index, %q: index, %t: index
 func.func private @heed_attention_rows_3(memref<2x5x6xf32>, memref<2x12xf32>,
     memref<2x5x12xf32>, memref<2x6xf32>, memref<2x5xf32>)
     attributes {heed.attention_rows = {normalization = 0 : i64, term = @heed_attention_score_3_term, finish = @heed_attention_score_3_finish, terms = 12 : i64, lanes = 4 : i64}}
+
+// -----
+
+// With multiprocessors=8, 2 rows of 40 steps are 2 chunks of 20 a row (4
+// blocks, as many chunks as leave each 16 steps): buffers for each
+// chunk's maximum and sum and its partial context; the chunk's block
+// scores, exponentiates and sums its own steps (from 20 × its z id) and
+// writes its maximum (at least -FLT_MAX), sum and Σ p[t] v[t, d]; then a
+// block per row without barriers scales each chunk's weights and context
+// by exp(M_c − M) / S, a thread per step (64). Without the option (CHECK)
+// one block a row.
+// CHECK-LABEL: func.func private @heed_attention_rows_5
+// CHECK: gpu.launch blocks(%{{[^)]*}}) in (%{{[^ ]*}} = %c2, %{{[^ ]*}} = %c1{{[^,]*}}, %{{[^ ]*}} = %c1{{[^)]*}})
+// CHECK-NOT: gpu.launch
+// CHECK: return
+// CHUNKS-LABEL: func.func private @heed_attention_rows_5
+// CHUNKS-SAME: (%[[V:[^:]*]]: memref<2x40x6xf32>, %[[Q:[^:]*]]: memref<2x8xf32>, %[[K:[^:]*]]: memref<2x40x8xf32>, %[[CTX:[^:]*]]: memref<2x6xf32>, %[[W:[^:]*]]: memref<2x40xf32>)
+// CHUNKS: %[[STATS:[^ ]*]] = memref.alloc() {alignment = 64 : i64} : memref<2x1x2x2xf32>
+// CHUNKS: %[[PART:[^ ]*]] = memref.alloc() {alignment = 64 : i64} : memref<2x1x2x6xf32>
+// CHUNKS: gpu.launch blocks(%[[B:[^,]*]], %{{[^,]*}}, %[[C:[^)]*]]) in (%{{[^ ]*}} = %c2, %{{[^ ]*}} = %c1{{[^,]*}}, %{{[^ ]*}} = %c2{{[^)]*}}) threads(%[[T:[^,]*]],
+// CHUNKS: %[[START:[^ ]*]] = arith.muli %[[C]], %c20
+// CHUNKS: scf.for %[[I:[^ ]*]] = %[[T]] to %c20{{[^ ]*}} step %c32
+// CHUNKS: %[[S:[^ ]*]] = arith.addi %{{[^,]*}}, %[[I]]
+// CHUNKS: memref.load %[[K]][%[[B]], %[[S]],
+// CHUNKS: memref.store %{{[^,]*}}, %[[W]][%[[B]], %[[S]]]
+// CHUNKS: math.exp
+// CHUNKS-NOT: arith.divf
+// CHUNKS: memref.store %{{[^,]*}}, %[[STATS]][%[[B]], %{{[^,]*}}, %[[C]], %c0{{[^]]*}}]
+// CHUNKS: memref.store %{{[^,]*}}, %[[STATS]][%[[B]], %{{[^,]*}}, %[[C]], %c1{{[^]]*}}]
+// CHUNKS: %[[END:[^ ]*]] = arith.addi %{{[^,]*}}, %c20
+// CHUNKS: scf.for %[[D:[^ ]*]] = %[[T]] to %c6
+// CHUNKS: scf.for %{{[^ ]*}} = %{{[^ ]*}} to %[[END]] step %c1
+// CHUNKS: memref.store %{{[^,]*}}, %[[PART]][%[[B]], %{{[^,]*}}, %[[C]], %[[D]]]
+// CHUNKS: gpu.terminator
+// CHUNKS: gpu.launch blocks(%[[B2:[^,]*]], %{{[^)]*}}) in (%{{[^ ]*}} = %c2{{[^,]*}}, %{{[^ ]*}} = %c1{{[^,]*}}, %{{[^ ]*}} = %c1{{[^)]*}}) threads(%{{[^)]*}}) in (%{{[^ ]*}} = %c64,
+// CHUNKS-NOT: gpu.barrier
+// CHUNKS: memref.load %[[STATS]][%[[B2]],
+// CHUNKS: math.exp
+// CHUNKS: arith.divf
+// CHUNKS: memref.store %{{[^,]*}}, %[[W]][%[[B2]],
+// CHUNKS: memref.load %[[PART]][%[[B2]],
+// CHUNKS: memref.store %{{[^,]*}}, %[[CTX]][%[[B2]],
+// CHUNKS: gpu.terminator
+// CHUNKS-NEXT: }
+// CHUNKS-NEXT: memref.dealloc %[[STATS]]
+// CHUNKS-NEXT: memref.dealloc %[[PART]]
+// CHUNKS-NEXT: return
+func.func private @heed_attention_score_5(%b: index, %q: index, %t: index,
+    %query: memref<2x8xf32>, %keys: memref<2x40x8xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %x = memref.load %query[%b, %c0] : memref<2x8xf32>
+  %y = memref.load %keys[%b, %t, %c0] : memref<2x40x8xf32>
+  %e = arith.mulf %x, %y : f32
+  return %e : f32
+}
+func.func private @heed_attention_rows_5(memref<2x40x6xf32>, memref<2x8xf32>,
+    memref<2x40x8xf32>, memref<2x6xf32>, memref<2x40xf32>)
+    attributes {heed.attention_rows = {normalization = 0 : i64, score = @heed_attention_score_5}}

@@ -10,7 +10,6 @@
 
 #include "Commands.h"
 
-#include "compiler/Conversion/LoopsToGPU/WarpMma.h"
 #include "compiler/Pipelines/GPUChips.h"
 #include "runtime/cuda/MgpuRuntime.h"
 
@@ -65,10 +64,11 @@ static cl::opt<int64_t> gpuMultiprocessors(
     "gpu-multiprocessors",
     cl::desc("with --target=cuda or gpu-schedule-on-cpu: the multiprocessors "
              "of the chip the kernels are for; tensor-core flash attention "
-             "takes 64-row blocks where 128-row ones would leave some idle "
-             "(default -1: for run and bench the device's, else --gpu-chip's "
-             "usual part, sm_80 108, sm_90 132, sm_100 148; 0: by the sizes "
-             "alone)"),
+             "takes 64-row blocks where 128-row ones would leave some idle, "
+             "and attention rows fewer than these share their steps among "
+             "blocks (default -1: for run and bench the device's, else "
+             "--gpu-chip's usual part, sm_80 108, sm_90 132, sm_100 148; 0: "
+             "by the sizes alone)"),
     cl::value_desc("N"), cl::init(-1), cl::cat(modelCat));
 
 namespace {
@@ -118,19 +118,10 @@ llvm::Error checkGpuOptions(Target target, bool runs) {
   if (target == Target::CUDA || gpuChip.getNumOccurrences())
     if (std::string problem = gpuChipProblem(gpuChip); !problem.empty())
       return llvm::createStringError(problem);
-  if (gpuMultiprocessors < -1)
-    return llvm::createStringError(
-        "--gpu-multiprocessors must be -1 (--gpu-chip's usual count), 0 "
-        "(unknown) or a count, not " +
-        std::to_string(gpuMultiprocessors));
-  if (gpuStepProductTerms < 0)
-    return llvm::createStringError(
-        "--gpu-step-product-terms must be 0 or more, not " +
-        std::to_string(gpuStepProductTerms));
-  if (!isPrecision(gpuPrecision))
-    return llvm::createStringError("--gpu-precision must be " +
-                                   precisionList("'") + ", not '" +
-                                   gpuPrecision + "'");
+  PipelineOptions options;
+  setGpuOptions(options);
+  if (std::string problem = gpuOptionsProblem(options, "--"); !problem.empty())
+    return llvm::createStringError(problem);
   unsigned chipNumber = 0;
   if (gpuPrecision != "f32" &&
       (llvm::StringRef(gpuChip).drop_front(3).getAsInteger(10, chipNumber) ||
