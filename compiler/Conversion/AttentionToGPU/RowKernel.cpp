@@ -120,8 +120,10 @@ private:
   /// shared[0][0] and Σ exp(e[t] − M) in shared[1][0] (softmax; smoothing:
   /// σ(e[t]) and their sum; otherwise the energies).
   void appendChunkPhases(BlockPhases &p);
-  /// The context of the block's rows: Σ_t w[t] values[b, t, d] (hard
-  /// attention: the value at the weights' first maximum).
+  /// Without chunks, the weights (w = p / S, times local_p's Gaussian) and
+  /// the context, Σ_t w[t] values[b, t, d] (hard attention: the value at the
+  /// weights' first maximum); with them, the chunk's M and S and its
+  /// Σ_t p[t] values[b, t, d].
   void appendContextPhase(BlockPhases &p);
   /// The kernel that combines the chunks' weights and partial contexts
   /// (chunkStats: each chunk's M and S; partialContexts: its Σ_t p[t]
@@ -134,8 +136,9 @@ private:
   /// returns an f32.
   bool takesScoreTensors(func::FuncOp f, ArrayRef<Type> leading);
   /// A split score's terms: thread i of the block's share (i = thread,
-  /// thread + threads, ... below steps · lanes) sums the terms k ≡ lane (mod
-  /// lanes) of step i / lanes, lane = i % lanes, into partials[i].
+  /// thread + threads, ... below the chunk's steps · lanes) sums the terms
+  /// k ≡ lane (mod lanes) of the chunk's step i / lanes, lane = i % lanes,
+  /// into partials[i].
   void emitPartialSums(OpBuilder &b, const BlockPlace &place, Value partials);
   Value combineTerms(OpBuilder &b, Value x, Value y) {
     if (score.maximum)
