@@ -1558,16 +1558,17 @@ def BuildAttentionRowKernels : Pass<"heed-build-attention-row-kernels",
     goldens check the kernel.
 
     With `multiprocessors=N` (the chip's; 0, the default, for unknown), a
-    softmax whose blocks (batch rows × queries) are fewer than N shares
+    softmax or smoothing whose blocks (batch rows × queries) are fewer than
+    N shares
     each row's steps among blocks (FlashDecoding's split): chunks of at
     least 16 steps, as many as make N blocks, on the grid's z axis. A
     chunk's block runs the phases above over its steps up to p[t] =
     exp(e[t] − M_c) and writes M_c, S_c and Σ_t p[t] values[b, t, d] into
     buffers the function allocates; a second kernel, a block per (row,
     query), takes M = max M_c and S = Σ S_c exp(M_c − M) and writes w[t]
-    = p[t] exp(M_c − M) / S and the context scaled the same way. Hard
-    attention, `local_p` and the other normalizations stay one block per
-    row.
+    = p[t] exp(M_c − M) / S and the context scaled the same way
+    (smoothing: p[t] = σ(e[t]) and M_c = 0). Hard attention, `local_p`
+    and no normalization stay one block per row.
 
     ```mlir
     // 2 rows of 200 steps, multiprocessors=132: 12 chunks of 17 steps

@@ -76,6 +76,19 @@ func.func private @heed_attention_rows_0(memref<2x5x6xf32>, memref<2x8xf32>,
 // CHECK: gpu.barrier
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.terminator
+// With multiprocessors=8 its 6 blocks are 2 chunks of 20 steps a (row,
+// query): no maximum, so each chunk's M is 0 and its sum follows; the
+// combining kernel divides by the chunks' sum.
+// CHUNKS-LABEL: func.func private @heed_attention_rows_1
+// CHUNKS: %[[STATS:[^ ]*]] = memref.alloc() {alignment = 64 : i64} : memref<2x3x2x2xf32>
+// CHUNKS: gpu.launch blocks(%[[B:[^,]*]], %[[QI:[^,]*]], %[[C:[^)]*]]) in (%{{[^ ]*}} = %c2, %{{[^ ]*}} = %c3, %{{[^ ]*}} = %c2{{[^)]*}})
+// CHUNKS-COUNT-7: gpu.barrier
+// CHUNKS: %[[ZERO:[^ ]*]] = arith.constant 0.000000e+00 : f32
+// CHUNKS: memref.store %[[ZERO]], %[[STATS]][%[[B]], %[[QI]], %[[C]], %c0{{[^]]*}}]
+// CHUNKS: gpu.launch
+// CHUNKS: arith.divf
+// CHUNKS: memref.store %{{[^,]*}}, %{{[^[]*}}[%{{[^,]*}}, %{{[^,]*}}, %{{[^]]*}}] : memref<2x3x40xf32>
+// CHUNKS: memref.dealloc %[[STATS]]
 func.func private @heed_attention_score_1(%b: index, %q: index, %t: index,
     %query: memref<2x3x8xf32>) -> f32 {
   %c0 = arith.constant 0 : index

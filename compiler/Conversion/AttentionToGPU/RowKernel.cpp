@@ -331,8 +331,10 @@ LogicalResult RowKernel::build() {
   // kMinChunkSteps steps.
   chunkSteps = steps;
   int64_t blocks = batch * queries;
-  if (options.normalization == attn::Normalization::softmax && !options.hard &&
-      options.gaussianWindow == 0 && blocks < options.multiprocessors) {
+  bool normalized = options.normalization == attn::Normalization::softmax ||
+                    options.normalization == attn::Normalization::smoothing;
+  if (normalized && !options.hard && options.gaussianWindow == 0 &&
+      blocks < options.multiprocessors) {
     int64_t wanted =
         std::min<int64_t>(llvm::divideCeil(options.multiprocessors, blocks),
                           steps / kMinChunkSteps);
@@ -381,15 +383,15 @@ LogicalResult RowKernel::build() {
 
 void RowKernel::appendChunkPhases(BlockPhases &p) {
   if (score.split())
-    p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
+    p.phases.push_back([this](OpBuilder &b, const BlockPlace &place) {
       emitPartialSums(b, place, place.shared[2]);
     });
   bool softmax = options.normalization == attn::Normalization::softmax;
   bool smoothing = options.normalization == attn::Normalization::smoothing;
   // Energies of the thread's steps into the weights (smoothing: σ(e)), and
   // the thread's partial max (softmax) or sum (smoothing).
-  p.phases.push_back([&, softmax, smoothing](OpBuilder &b,
-                                             const BlockPlace &place) {
+  p.phases.push_back([this, softmax, smoothing](OpBuilder &b,
+                                                const BlockPlace &place) {
     Value start = chunkStart(b, place);
     Value partial = forOwnSteps(
         b, place, softmax ? -INFINITY : 0.0f,
@@ -408,7 +410,7 @@ void RowKernel::appendChunkPhases(BlockPhases &p) {
     p.appendTreeReduction(0, maxf);
     // p = exp(e - M) in place (M at least -FLT_MAX), and the thread's
     // partial sum.
-    p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
+    p.phases.push_back([this](OpBuilder &b, const BlockPlace &place) {
       Value top = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
       top = maxf(b, top, cF32(b, -FLT_MAX));
       Value partial =
@@ -433,7 +435,7 @@ void RowKernel::appendContextPhase(BlockPhases &p) {
   if (chunks == 1 && (softmax || smoothing || options.gaussianWindow > 0)) {
     // w = p / S, times local_p's Gaussian around the row's position.
     p.phases.push_back(
-        [&, softmax, smoothing](OpBuilder &b, const BlockPlace &place) {
+        [this, softmax, smoothing](OpBuilder &b, const BlockPlace &place) {
           Value total;
           if (softmax || smoothing) {
             total = memref::LoadOp::create(b, loc, place.shared[1], c(b, 0));
@@ -460,7 +462,7 @@ void RowKernel::appendContextPhase(BlockPhases &p) {
   // chunk's steps (hard: values[b, t, d] at the weights' first maximum,
   // zero when it is not above zero). With chunks, the sums of exp(e[t] −
   // M) into partialContexts and the chunk's M and S into chunkStats.
-  p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
+  p.phases.push_back([this, softmax](OpBuilder &b, const BlockPlace &place) {
     Value query = sequence ? place.block[1] : c(b, 0);
     if (chunks > 1) {
       Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -468,9 +470,13 @@ void RowKernel::appendContextPhase(BlockPhases &p) {
       auto branch = scf::IfOp::create(b, loc, TypeRange{}, first, false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&branch.getThenRegion().front());
-      Value top = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
+      // (Smoothing: σ(e[t]) needs no shift, M_c = 0.)
+      Value top = cF32(b, 0.0f);
+      if (softmax) {
+        top = memref::LoadOp::create(b, loc, place.shared[0], c(b, 0));
+        top = maxf(b, top, cF32(b, -FLT_MAX));
+      }
       Value total = memref::LoadOp::create(b, loc, place.shared[1], c(b, 0));
-      top = maxf(b, top, cF32(b, -FLT_MAX));
       for (auto [i, x] : llvm::enumerate(SmallVector<Value>{top, total}))
         memref::StoreOp::create(
             b, loc, x, chunkStats,
@@ -517,7 +523,7 @@ BlockPhases RowKernel::combineChunks() {
             1};
   p.threads = std::clamp<int64_t>(
       llvm::PowerOf2Ceil(std::max(steps, valueDepth)), 32, kMaxThreads);
-  p.phases.push_back([&](OpBuilder &b, const BlockPlace &place) {
+  p.phases.push_back([this](OpBuilder &b, const BlockPlace &place) {
     // Every thread reads the chunks' M and S: M = max_c M_c, S = Σ_c S_c
     // exp(M_c − M) (at least FLT_MIN: a row with every step masked gets
     // zeros), and scales a chunk's weights and context by exp(M_c − M) / S.

@@ -2,7 +2,7 @@
 //
 // Part of Heed. The body of one attention-rows declaration
 // (heed-build-attention-row-kernels; Passes.td): a block per (batch row,
-// query) in phases between barriers, or a softmax's steps in chunks on
+// query) in phases between barriers, or a normalization's steps in chunks on
 // blocks of their own and a second kernel that combines them.
 //
 //===----------------------------------------------------------------------===//
@@ -25,7 +25,7 @@ struct RowKernelOptions {
   /// the argument with the positions p ([B]); 0 and -1 otherwise.
   int64_t gaussianWindow = 0, positionArg = -1;
   /// The chip's multiprocessors (0: unknown): fewer blocks than this share
-  /// a softmax's steps in chunks (kMinChunkSteps).
+  /// a softmax's or smoothing's steps in chunks (kMinChunkSteps).
   int64_t multiprocessors = 0;
 };
 
