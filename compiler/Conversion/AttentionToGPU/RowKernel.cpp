@@ -326,9 +326,9 @@ LogicalResult RowKernel::build() {
   values = fn.getArgument(0);
   context = fn.getArgument(n - 2);
   weights = fn.getArgument(n - 1);
-  // A softmax over fewer blocks than the multiprocessors: its steps in
-  // chunks, as many as fill the multiprocessors or leave each chunk
-  // kMinChunkSteps steps.
+  // A softmax or smoothing over fewer blocks than the multiprocessors: its
+  // steps in chunks, as many as fill the multiprocessors or leave each
+  // chunk kMinChunkSteps steps.
   chunkSteps = steps;
   int64_t blocks = batch * queries;
   bool normalized = options.normalization == attn::Normalization::softmax ||
@@ -359,7 +359,7 @@ LogicalResult RowKernel::build() {
   appendChunkPhases(p);
   OpBuilder b = OpBuilder::atBlockBegin(entry);
   if (chunks > 1) {
-    // Each chunk's M and S, and its Σ_t exp(e[t] − M) values[b, t, d].
+    // Each chunk's M and S, and its Σ_t p[t] values[b, t, d].
     auto chunkType = [&](int64_t last) {
       return MemRefType::get({batch, queries, chunks, last}, f32);
     };
