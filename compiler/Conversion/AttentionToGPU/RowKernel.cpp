@@ -93,13 +93,12 @@ private:
   Value localOf(OpBuilder &b, Value start, Value t) {
     return chunks == 1 ? t : arith::SubIOp::create(b, loc, t, start);
   }
-  /// The steps of the block's chunk times `per`: chunkSteps · per, fewer
-  /// in a last chunk that is shorter.
-  Value chunkItems(OpBuilder &b, const BlockPlace &place, int64_t per) {
+  /// The steps of the block's chunk (from `start`) times `per`: chunkSteps
+  /// · per, fewer in a last chunk that is shorter.
+  Value chunkItems(OpBuilder &b, Value start, int64_t per) {
     if (steps % chunkSteps == 0)
       return c(b, chunkSteps * per);
-    Value left =
-        arith::SubIOp::create(b, loc, c(b, steps), chunkStart(b, place));
+    Value left = arith::SubIOp::create(b, loc, c(b, steps), start);
     Value n = arith::MinUIOp::create(b, loc, left, c(b, chunkSteps));
     return arith::MulIOp::create(b, loc, n, c(b, per));
   }
@@ -107,7 +106,7 @@ private:
   Value forOwnSteps(OpBuilder &b, const BlockPlace &place, float init,
                     function_ref<Value(OpBuilder &, Value, Value)> body) {
     Value start = chunkStart(b, place);
-    return forOwn(b, place, chunkItems(b, place, 1), init,
+    return forOwn(b, place, chunkItems(b, start, 1), init,
                   [&](OpBuilder &b, Value i, Value acc) {
                     return body(b, stepOf(b, start, i), acc);
                   });
@@ -141,9 +140,7 @@ private:
   /// into partials[i].
   void emitPartialSums(OpBuilder &b, const BlockPlace &place, Value partials);
   Value combineTerms(OpBuilder &b, Value x, Value y) {
-    if (score.maximum)
-      return arith::MaximumFOp::create(b, loc, x, y, fastMath(b));
-    return arith::AddFOp::create(b, loc, x, y, fastMath(b));
+    return score.maximum ? maxf(b, x, y) : addf(b, x, y);
   }
   /// local_p's exp((t − p)² · (−2 / D²)) for step `t` (an index).
   Value gaussian(OpBuilder &b, Value t, Value position) {
@@ -223,7 +220,7 @@ void RowKernel::emitPartialSums(OpBuilder &b, const BlockPlace &place,
   Value query = sequence ? place.block[1] : c(b, 0);
   float identity = score.maximum ? -INFINITY : 0.0f;
   Value start = chunkStart(b, place);
-  forOwn(b, place, chunkItems(b, place, lanes), 0.0f,
+  forOwn(b, place, chunkItems(b, start, lanes), 0.0f,
          [&](OpBuilder &b, Value i, Value acc) {
            Value t =
                stepOf(b, start, arith::DivUIOp::create(b, loc, i, c(b, lanes)));
@@ -483,7 +480,7 @@ void RowKernel::appendContextPhase(BlockPhases &p) {
             ValueRange{place.block[0], query, place.block[2], c(b, i)});
     }
     Value start = chunkStart(b, place);
-    Value end = stepOf(b, start, chunkItems(b, place, 1));
+    Value end = stepOf(b, start, chunkItems(b, start, 1));
     forOwn(b, place, c(b, valueDepth), 0.0f,
            [&](OpBuilder &b, Value d, Value acc) {
              SmallVector<Value> at = {place.block[0]};
