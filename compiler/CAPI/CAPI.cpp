@@ -8,6 +8,7 @@
 
 #include "compiler/CAPI/heed.h"
 
+#include "compiler/Driver/GpuTarget.h"
 #include "compiler/Driver/Session.h"
 #include "runtime/Limits.h"
 #include "runtime/Numbers.h"
@@ -69,19 +70,43 @@ dsl::ParamOverrides paramMap(size_t n, const char *const *names,
   return params;
 }
 
-heed_model *
-loadWith(llvm::function_ref<llvm::Expected<std::unique_ptr<Session>>(
-             const dsl::ParamOverrides &, std::string *)>
-             load,
-         size_t n, const char *const *names, const double *values) {
+/// The compiler options of `text` (NULL: none) over the defaults; for the
+/// cuda target, the device's architecture and multiprocessors where they
+/// are not given.
+llvm::Expected<PipelineOptions> pipelineOptions(const char *text) {
+  PipelineOptions options;
+  llvm::StringSet<> given;
+  if (text)
+    if (std::string problem = parsePipelineOptions(text, options, &given);
+        !problem.empty())
+      return llvm::createStringError("options '" + std::string(text) +
+                                     "': " + problem);
+  auto info = resolveGpuTarget(options, given.contains("gpu-chip"),
+                               given.contains("gpu-multiprocessors"),
+                               /*runs=*/true, "");
+  if (!info)
+    return llvm::createStringError("options '" + std::string(text ? text : "") +
+                                   "': " + llvm::toString(info.takeError()));
+  return options;
+}
+
+heed_model *loadWith(
+    llvm::function_ref<llvm::Expected<std::unique_ptr<Session>>(
+        const dsl::ParamOverrides &, const PipelineOptions &, std::string *)>
+        load,
+    size_t n, const char *const *names, const double *values,
+    const char *optionText) {
   heed_model *result = nullptr;
   guarded([&] {
     std::string error;
     auto params = paramMap(n, names, values, error);
     if (!error.empty())
       return failWith(error);
+    auto options = pipelineOptions(optionText);
+    if (!options)
+      return failWith(llvm::toString(options.takeError()));
     std::string diagnostics;
-    auto session = load(params, &diagnostics);
+    auto session = load(params, *options, &diagnostics);
     if (!session)
       return failWith(diagnostics + llvm::toString(session.takeError()));
     auto model = std::make_unique<heed_model>();
@@ -164,30 +189,49 @@ const char *heed_version(void) { return HEED_VERSION_STRING; }
 heed_model *heed_load(const char *path, size_t num_params,
                       const char *const *param_names,
                       const double *param_values) {
-  if (!path) {
-    failWith("path is NULL");
-    return nullptr;
-  }
-  return loadWith(
-      [&](const dsl::ParamOverrides &params, std::string *diagnostics) {
-        return Session::load(path, PipelineOptions(), params, diagnostics);
-      },
-      num_params, param_names, param_values);
+  return heed_load_with_options(path, num_params, param_names, param_values,
+                                nullptr);
 }
 
 heed_model *heed_load_source(const char *source, const char *name,
                              size_t num_params, const char *const *param_names,
                              const double *param_values) {
+  return heed_load_source_with_options(source, name, num_params, param_names,
+                                       param_values, nullptr);
+}
+
+heed_model *heed_load_with_options(const char *path, size_t num_params,
+                                   const char *const *param_names,
+                                   const double *param_values,
+                                   const char *options) {
+  if (!path) {
+    failWith("path is NULL");
+    return nullptr;
+  }
+  return loadWith(
+      [&](const dsl::ParamOverrides &params, const PipelineOptions &pipeline,
+          std::string *diagnostics) {
+        return Session::load(path, pipeline, params, diagnostics);
+      },
+      num_params, param_names, param_values, options);
+}
+
+heed_model *heed_load_source_with_options(const char *source, const char *name,
+                                          size_t num_params,
+                                          const char *const *param_names,
+                                          const double *param_values,
+                                          const char *options) {
   if (!source) {
     failWith("source is NULL");
     return nullptr;
   }
   return loadWith(
-      [&](const dsl::ParamOverrides &params, std::string *diagnostics) {
-        return Session::loadSource(source, name ? name : "<source>",
-                                   PipelineOptions(), params, diagnostics);
+      [&](const dsl::ParamOverrides &params, const PipelineOptions &pipeline,
+          std::string *diagnostics) {
+        return Session::loadSource(source, name ? name : "<source>", pipeline,
+                                   params, diagnostics);
       },
-      num_params, param_names, param_values);
+      num_params, param_names, param_values, options);
 }
 
 void heed_free(heed_model *model) { delete model; }

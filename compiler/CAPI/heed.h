@@ -65,6 +65,25 @@ heed_model *heed_load(const char *path, size_t num_params,
 heed_model *heed_load_source(const char *source, const char *name,
                              size_t num_params, const char *const *param_names,
                              const double *param_values);
+/** As heed_load and heed_load_source, with compiler options for every
+ *  compile of the model: space-separated name=value pairs, the names of
+ *  heed-opt's --heed-pipeline options (NULL or "": the defaults). For
+ *  example "fused=false" (decomposed attention), "cells=onednn dense=onednn",
+ *  "target=cuda gpu-precision=bf16" (NVIDIA GPU kernels; the device's own
+ *  architecture and multiprocessors unless gpu-chip and gpu-multiprocessors
+ *  say otherwise; compiles and runs need a CUDA driver: without one they
+ *  fail with "no CUDA driver: libcuda.so.1 not found"), or
+ *  "target=gpu-schedule-on-cpu" (the GPU lowering run on the CPU).
+ *  docs/embedding.md lists them. An unknown option or a bad value fails. */
+heed_model *heed_load_with_options(const char *path, size_t num_params,
+                                   const char *const *param_names,
+                                   const double *param_values,
+                                   const char *options);
+heed_model *heed_load_source_with_options(const char *source, const char *name,
+                                          size_t num_params,
+                                          const char *const *param_names,
+                                          const double *param_values,
+                                          const char *options);
 void heed_free(heed_model *model);
 
 /** Binds every weight from a .safetensors, .npz or .npy file, a

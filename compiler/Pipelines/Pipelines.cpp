@@ -366,6 +366,21 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                        llvm::cl::desc("loop nests as functions of their own "
                                       "(for parallel code generation)"),
                        llvm::cl::init(false)};
+  void set(const heed::PipelineOptions &o) {
+    raise = o.raiseAttention;
+    fused = o.fusedAttention;
+    cells = o.cells;
+    dense = o.dense;
+    target = o.target;
+    gpuChip = o.gpuChip;
+    gpuPrecision = o.gpuPrecision;
+    gpuPrefetch = o.gpuPrefetch;
+    gpuAsyncCopy = o.gpuAsyncCopy;
+    gpuOneBlockSteps = o.gpuOneBlockSteps;
+    gpuStepProductTerms = o.gpuStepProductTerms;
+    gpuMultiprocessors = o.gpuMultiprocessors;
+    outline = o.outlineLoopNests;
+  }
   heed::PipelineOptions get() const {
     heed::PipelineOptions o;
     o.raiseAttention = raise;
@@ -396,11 +411,8 @@ void registerPipeline(StringRef arg, StringRef description,
       arg, description,
       [build, writesPtx](OpPassManager &pm, StringRef text,
                          function_ref<LogicalResult(const Twine &)> error) {
-        PipelineCLOptions cl;
-        if (failed(cl.parseFromString(text)))
-          return failure();
-        heed::PipelineOptions options = cl.get();
-        if (std::string problem = heed::gpuOptionsProblem(options, "");
+        heed::PipelineOptions options;
+        if (std::string problem = heed::parsePipelineOptions(text, options);
             !problem.empty())
           return error(problem);
         if (writesPtx || options.target == heed::Target::CUDA)
@@ -416,6 +428,71 @@ void registerPipeline(StringRef arg, StringRef description,
       });
 }
 } // namespace
+
+std::string heed::parsePipelineOptions(StringRef text, PipelineOptions &o,
+                                       llvm::StringSet<> *given) {
+  // The table's names, from its own printing: "{cells=auto dense=auto ...}".
+  std::string all;
+  llvm::raw_string_ostream printed(all);
+  PipelineCLOptions().print(printed);
+  SmallVector<StringRef> pairs, names;
+  llvm::StringMap<StringRef> defaults;
+  StringRef(all).trim("{}").split(pairs, ' ', -1, /*KeepEmpty=*/false);
+  for (StringRef pair : pairs) {
+    names.push_back(pair.split('=').first);
+    defaults[names.back()] = pair.split('=').second;
+  }
+  // Each name=value alone first, so that an error names its option.
+  SmallVector<StringRef> tokens;
+  llvm::SplitString(text, tokens); // at any white space
+  for (StringRef token : tokens) {
+    auto [name, value] = token.split('=');
+    if (!llvm::is_contained(names, name))
+      return ("unknown option '" + name +
+              "' (options: " + llvm::join(names, ", ") + ")")
+          .str();
+    // The values llvm::cl's parsers take, checked here so that a bad one
+    // gets this message rather than llvm::cl's on stderr.
+    StringRef usual = defaults[name];
+    bool isBool = usual == "true" || usual == "false";
+    int64_t number;
+    std::string takes;
+    if (!isBool && !token.contains('='))
+      return ("option '" + name + "' needs a value (" + name + "=...)").str();
+    if (name == "target" && !parseTarget(value))
+      takes = targetNames();
+    else if (isBool && token.contains('=') &&
+             !llvm::is_contained(
+                 {"true", "false", "1", "0", "TRUE", "FALSE", "True", "False"},
+                 value))
+      takes = "true or false";
+    else if (!usual.getAsInteger(0, number) && value.getAsInteger(0, number))
+      takes = "a whole number";
+    if (!takes.empty())
+      return ("option '" + name + "': '" + value + "' is not " + takes).str();
+  }
+  PipelineCLOptions cl;
+  cl.set(o); // options not given keep o's values
+  if (failed(cl.parseFromString(llvm::join(tokens, " "))))
+    return ("bad options '" + text + "'").str();
+  PipelineOptions parsed = cl.get();
+  if (parsed.cells != "auto" && parsed.cells != "fused" &&
+      parsed.cells != "onednn")
+    return "option 'cells' must be 'auto', 'fused' or 'onednn', not '" +
+           parsed.cells + "'";
+  if (parsed.dense != "auto" && parsed.dense != "generated" &&
+      parsed.dense != "onednn")
+    return "option 'dense' must be 'auto', 'generated' or 'onednn', not '" +
+           parsed.dense + "'";
+  if (std::string problem = gpuOptionsProblem(parsed, ""); !problem.empty())
+    return problem;
+  for (StringRef token : tokens)
+    if (given)
+      given->insert(token.split('=').first);
+  parsed.liveRowChunk = o.liveRowChunk;
+  o = parsed;
+  return "";
+}
 
 void heed::registerHeedPipelines() {
   registerPipeline("heed-attn-opt",

@@ -9,6 +9,7 @@
 #define HEED_COMPILER_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <optional>
 #include <string>
@@ -100,6 +101,15 @@ struct PipelineOptions {
 /// with `dashes` before it ("--" for the heed CLI, "" for heed-opt's
 /// pipeline options); empty when nothing is. (gpuChip: gpuChipProblem.)
 std::string gpuOptionsProblem(const PipelineOptions &o, llvm::StringRef dashes);
+
+/// Compiler options as heed-opt's pipelines take them, over `o`:
+/// space-separated name=value ("target=cuda gpu-precision=bf16 fused=false";
+/// a bool's name alone sets it). The names given are added to `given`.
+/// Returns what is wrong (the option, its value, what it may be) and leaves
+/// `o` as it was, or returns empty. (The embedding APIs' options: the C
+/// API's heed_load_with_options, Python's `options=`.)
+std::string parsePipelineOptions(llvm::StringRef text, PipelineOptions &o,
+                                 llvm::StringSet<> *given = nullptr);
 
 /// attn (as the frontend emits it) → attn with attention ops raised.
 void buildAttnOptimizationPipeline(mlir::OpPassManager &pm,

@@ -5,12 +5,14 @@
 |* computed here in double precision (an independent implementation), at    *|
 |* batch 5 and at batch 33 on 2 threads (three blocks of rows), then from 4  *|
 |* threads at once on one model; then every kind of bad input, each of      *|
-|* which must fail with a clear message.                                     *|
+|* which must fail with a clear message; then compiler options: lowerings   *|
+|* against the same reference, bad options, the cuda target with no driver. *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #include "compiler/CAPI/heed.h"
 
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -53,9 +55,10 @@ static void reference(const float *x, int64_t batch, double *y, double *total) {
   }
 }
 
-static heed_model *loadTiny(void) {
-  heed_model *m = heed_load_source(kModel, "tiny.heed", 0, NULL, NULL);
-  CHECK(m != NULL, "load");
+static heed_model *loadTinyWith(const char *options) {
+  heed_model *m = heed_load_source_with_options(kModel, "tiny.heed", 0, NULL,
+                                                NULL, options);
+  CHECK(m != NULL, "load with options '%s'", options ? options : "(NULL)");
   if (!m)
     return NULL;
   const char *names[] = {"d.weight", "d.bias"};
@@ -66,6 +69,8 @@ static heed_model *loadTiny(void) {
   CHECK(heed_bind_weights(m, 2, names, data, ranks, shapes) == HEED_OK, "bind");
   return m;
 }
+
+static heed_model *loadTiny(void) { return loadTinyWith(NULL); }
 
 static int runAndCheckOnce(heed_model *m, int64_t batch, int seed);
 
@@ -234,6 +239,64 @@ static void checkBadInput(heed_model *m) {
         "unknown parameter");
 }
 
+/* Compiler options (heed_load_with_options): each lowering against the
+ * reference, then bad options, then the cuda target without a driver. */
+static void checkOptions(void) {
+  const char *lowerings[] = {"dense=generated", "dense=onednn",
+                             "target=gpu-schedule-on-cpu",
+                             " target=gpu-schedule-on-cpu\tfused=false "};
+  for (size_t i = 0; i < sizeof lowerings / sizeof *lowerings; ++i) {
+    heed_model *m = loadTinyWith(lowerings[i]);
+    if (!m)
+      continue;
+    for (int64_t batch = 1; batch <= 33; batch += 16)
+      failures += runAndCheckOnce(m, batch, (int)batch);
+    heed_free(m);
+  }
+  struct {
+    const char *options, *message;
+  } bad[] = {
+      {"nope=1", "options 'nope=1': unknown option 'nope' (options: cells,"},
+      {"fused=maybe", "option 'fused': 'maybe' is not true or false"},
+      {"target=tpu", "'tpu' is not 'cpu', 'cuda' or 'gpu-schedule-on-cpu'"},
+      {"dense=blas", "option 'dense' must be 'auto', 'generated' or 'onednn'"},
+      {"gpu-step-product-terms=-1", "gpu-step-product-terms must be 0 or more"},
+      {"gpu-precision=f16", "gpu-precision applies to target=cuda"},
+      {"target=cuda gpu-chip=sm_9", "gpu-chip"},
+      {"target", "option 'target' needs a value"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
+    CHECK(heed_load_source_with_options(kModel, "tiny.heed", 0, NULL, NULL,
+                                        bad[i].options) == NULL,
+          "options '%s' load", bad[i].options);
+    CHECK(strstr(heed_last_error(), bad[i].message) != NULL,
+          "options '%s': message lacks '%s'", bad[i].options, bad[i].message);
+  }
+  CHECK(heed_load_with_options("/nonexistent/model.heed", 0, NULL, NULL,
+                               "fused=false") == NULL &&
+            strstr(heed_last_error(), "cannot read") != NULL,
+        "missing file with options");
+  /* The cuda target loads; compiling needs a driver (heed.h). */
+  void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (driver) {
+    dlclose(driver);
+    return;
+  }
+  heed_model *cuda = loadTinyWith("target=cuda");
+  if (!cuda)
+    return;
+  float x[3] = {0}, y[2], total[1];
+  int64_t xshape[] = {1, 3};
+  const int64_t *shapes[] = {xshape};
+  const float *inputs[] = {x};
+  float *outputs[] = {y, total};
+  expectError(heed_compile(cuda, shapes, NULL),
+              "no CUDA driver: libcuda.so.1 not found", "cuda compile");
+  expectError(heed_run(cuda, inputs, shapes, outputs),
+              "no CUDA driver: libcuda.so.1 not found", "cuda run");
+  heed_free(cuda);
+}
+
 /* Integer and boolean inputs, integer outputs: dtypes, heed_run_typed in
  * int64/bool and back, heed_run with float buffers, and bad integers. */
 static void checkIntegerTensors(void) {
@@ -303,6 +366,7 @@ int main(void) {
   runFromThreads(m);
   checkBadInput(m);
   heed_free(m);
+  checkOptions();
   if (failures)
     fprintf(stderr, "%d checks failed\n", failures);
   else

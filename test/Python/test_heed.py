@@ -72,6 +72,115 @@ def test_date_translation(batch, threads):
     close(outs["attention"], cyclic(golden["attention"], batch))
 
 
+# --- Compiler options ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("options", [
+    "fused=false",                                   # decomposed attention
+    {"target": "gpu-schedule-on-cpu"},               # the GPU lowering, on the CPU
+    "target=gpu-schedule-on-cpu gpu-precision=tf32x3\tfused=false",
+    {"cells": "onednn", "dense": "onednn", "raise": False},
+])
+@pytest.mark.parametrize("batch", [1, 5, 33])
+def test_options_against_goldens(options, batch):
+    """Each lowering the options choose gives the PyTorch golden."""
+    model, weights = example("date_translation")
+    m = heed.load(model, weights=weights, options=options, threads=2)
+    d = os.path.join(EX, "date_translation")
+    golden = np.load(os.path.join(d, "golden.npz"))
+    ins = {n: cyclic(np.load(os.path.join(d, n + ".npy")), batch) for n in ["X", "s0", "c0"]}
+    outs = m(**ins)
+    close(outs["y"], cyclic(golden["y"], batch))
+    close(outs["attention"], cyclic(golden["attention"], batch))
+    assert m.options == (options if isinstance(options, str) else " ".join(
+        "%s=%s" % (k, str(v).lower()) for k, v in options.items()))
+
+
+def test_options_pickle_and_errors():
+    import pickle
+    model, weights = example("dense_attention")
+    m = heed.load(model, weights=weights, options="target=gpu-schedule-on-cpu")
+    x = np.load(os.path.join(EX, "dense_attention", "x.npy"))
+    copy = pickle.loads(pickle.dumps(m))
+    assert copy.options == "target=gpu-schedule-on-cpu"
+    np.testing.assert_array_equal(copy(x=x)["y"], m(x=x)["y"])
+    for options, message in [
+            ("nope=1", "unknown option 'nope' .options: cells, dense, fused"),
+            ("fused=maybe", "option 'fused': 'maybe' is not true or false"),
+            ({"target": "tpu"}, "'tpu' is not 'cpu', 'cuda' or 'gpu-schedule-on-cpu'"),
+            ("gpu-multiprocessors=many", "'many' is not a whole number"),
+            ("gpu-multiprocessors=-2", "gpu-multiprocessors must be -1"),
+            ("cells=lstm", "option 'cells' must be 'auto', 'fused' or 'onednn'"),
+            ("dense=blas", "option 'dense' must be 'auto', 'generated' or 'onednn'"),
+            ("gpu-precision=bf16", "gpu-precision applies to target=cuda"),
+            ("target=cuda gpu-chip=90", "gpu-chip must look like sm_90, not '90'"),
+            ("target=cuda gpu-chip=sm_75 gpu-precision=bf16", "needs tensor cores"),
+            ("gpu-chip", "option 'gpu-chip' needs a value"),
+            (["target=cuda"], "expected a string such as"),
+            ({"gpu chip": "sm_90"}, "names and values have no spaces")]:
+        with pytest.raises(heed.Error, match=message):
+            heed.load(model, options=options)
+
+
+def test_options_cuda_without_a_driver():
+    """target=cuda loads; compiling it needs a driver, and says so."""
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        pytest.skip("this machine has a CUDA driver")
+    except OSError:
+        pass
+    model, weights = example("dense_attention")
+    m = heed.load(model, weights=weights, options={"target": "cuda"})
+    with pytest.raises(heed.Error, match="^no CUDA driver: libcuda.so.1 not found$"):
+        m.compile(B=4)
+    with pytest.raises(heed.Error, match="no CUDA driver"):
+        m(x=np.zeros((4, 10), np.float32))
+
+
+def test_options_cuda_over_the_fake_driver():
+    """target=cuda runs through Heed's CUDA runtime: the tests' fake driver
+    (test/runtime/cuda/FakeCudaDriver.cpp) loads the PTX, checks and counts
+    the launches but runs no kernel, so only the shapes are checked here,
+    and that four threads running the model at once (a stream each) neither
+    fail nor touch memory a launch still owns (which the fake driver
+    catches)."""
+    import subprocess
+    import sys
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(heed.__file__))))
+    fake = os.path.join(build, "test", "fake-cuda")
+    if not os.path.exists(os.path.join(fake, "libcuda.so.1")):
+        pytest.skip("no fake CUDA driver in " + fake)
+    model, weights = example("dense_attention")
+    code = ("import heed, numpy as np\n"
+            "m = heed.load(%r, weights=%r, options='target=cuda gpu-precision=bf16')\n"
+            "for batch in (4, 33):\n"
+            "    out = m(x=np.zeros((batch, 10), np.float32))\n"
+            "    print(sorted((k, v.shape) for k, v in out.items()))\n"
+            "import threading\n"
+            "errors = []\n"
+            "def work(batch):\n"
+            "    try:\n"
+            "        for _ in range(5):\n"
+            "            assert m(x=np.zeros((batch, 10), np.float32))['y'].shape == (batch, 1)\n"
+            "    except Exception as e:\n"
+            "        errors.append(repr(e))\n"
+            "threads = [threading.Thread(target=work, args=(b,)) for b in (4, 33, 5, 4)]\n"
+            "[t.start() for t in threads]\n"
+            "[t.join() for t in threads]\n"
+            "print('threads done', errors)\n" % (model, weights))
+    env = dict(os.environ, LD_LIBRARY_PATH=fake, FAKE_CUDA_SUMMARY="1", HEED_CACHE="0")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:3] == [
+        "[('attention', (4, 10)), ('y', (4, 1))]",
+        "[('attention', (33, 10)), ('y', (33, 1))]", "threads done []"]
+    import re
+    launches = re.search(r"(\d+) launches", r.stderr)
+    assert launches and int(launches.group(1)) > 0, r.stderr
+
+
 def test_keras_h5_weights(tmp_path):
     """A Keras model's weights as model.save_weights("w.h5") writes them
     (h5py), bound by path and again after other weights."""

@@ -1,17 +1,15 @@
 //===- GpuOptions.cpp - The heed tool's --gpu-* options -------------------===//
 //
 // Part of Heed. The options of the cuda target and of its schedule run on
-// the CPU, their checks, and, for run and bench on a device, the device's
-// own architecture and multiprocessors where the command line leaves them:
-// PTX for a later architecture than the device's does not load, and the
-// flash kernels' block size depends on the multiprocessors.
+// the CPU, checked and, for run and bench on a device, given the device's
+// architecture and multiprocessors where the command line leaves them
+// (compiler/Driver/GpuTarget.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
 
-#include "compiler/Pipelines/GPUChips.h"
-#include "runtime/cuda/MgpuRuntime.h"
+#include "compiler/Driver/GpuTarget.h"
 
 using namespace heed;
 
@@ -74,67 +72,22 @@ static cl::opt<int64_t> gpuMultiprocessors(
 namespace {
 /// The device run and bench compile for (gpuDevice()).
 std::string deviceText;
-/// "this GPU's sm_75 (NAME)" where the chip is the device's, else
-/// "--gpu-chip=sm_75": what an error blames.
-std::string chipSource;
 } // namespace
 
 namespace heed::cli {
 
 llvm::Error checkGpuOptions(Target target, bool runs) {
-  chipSource = "--gpu-chip=" + gpuChip;
-  // --gpu-chip=native: the device in hand, for any command (a model
-  // library made on the machine that runs it); run and bench on the cuda
-  // target take it where --gpu-chip is not given.
-  bool native = gpuChip == "native";
-  if (native ||
-      (runs && target == Target::CUDA && !gpuChip.getNumOccurrences())) {
-    rt::cuda::DeviceProperties device;
-    std::string error;
-    // Without a device the defaults stay: the run says why there is none.
-    if (!rt::cuda::deviceProperties(device, error)) {
-      if (native)
-        return llvm::createStringError("--gpu-chip=native: " + error);
-    } else {
-      std::string chip =
-          gpuChipForComputeCapability(device.computeMajor, device.computeMinor);
-      std::string name = device.name.empty() ? "device 0" : device.name;
-      std::string capability = std::to_string(device.computeMajor) + "." +
-                               std::to_string(device.computeMinor);
-      if (chip.empty())
-        return llvm::createStringError(
-            name + " has compute capability " + capability +
-            ", older than any architecture LLVM's NVPTX backend knows");
-      gpuChip = chip;
-      chipSource = "this GPU's " + chip + " (" + name + ")";
-      if (!gpuMultiprocessors.getNumOccurrences())
-        gpuMultiprocessors = device.multiprocessors;
-      deviceText = name + ", compute capability " + capability + ", " +
-                   std::to_string(device.multiprocessors) +
-                   " multiprocessors; kernels for " + gpuChip;
-    }
-  }
-  // The chip matters to the cuda target alone (LLVM is asked about it).
-  if (target == Target::CUDA || gpuChip.getNumOccurrences())
-    if (std::string problem = gpuChipProblem(gpuChip); !problem.empty())
-      return llvm::createStringError(problem);
   PipelineOptions options;
+  options.target = target;
   setGpuOptions(options);
-  if (std::string problem = gpuOptionsProblem(options, "--"); !problem.empty())
-    return llvm::createStringError(problem);
-  unsigned chipNumber = 0;
-  if (gpuPrecision != "f32" &&
-      (llvm::StringRef(gpuChip).drop_front(3).getAsInteger(10, chipNumber) ||
-       chipNumber < 80))
-    return llvm::createStringError(
-        "--gpu-precision=" + gpuPrecision +
-        " needs tensor cores with bf16, f16 and tf32 mma.sync (sm_80 or "
-        "later), not " +
-        chipSource);
-  if (gpuPrecision != "f32" && target == Target::CPU)
-    return llvm::createStringError(
-        "--gpu-precision applies to --target=cuda or gpu-schedule-on-cpu; "
-        "the cpu target computes in f32");
+  auto info =
+      resolveGpuTarget(options, gpuChip.getNumOccurrences(),
+                       gpuMultiprocessors.getNumOccurrences(), runs, "--");
+  if (!info)
+    return info.takeError();
+  gpuChip = options.gpuChip;
+  gpuMultiprocessors = options.gpuMultiprocessors;
+  deviceText = info->device;
   return llvm::Error::success();
 }
 

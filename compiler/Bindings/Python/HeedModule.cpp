@@ -67,10 +67,12 @@ public:
 
   static std::unique_ptr<Model> load(const std::string &path,
                                      const std::vector<std::string> &names,
-                                     const std::vector<double> &values) {
+                                     const std::vector<double> &values,
+                                     const std::string &options) {
     auto cnames = cStrings(names);
     heed_model *m =
-        heed_load(path.c_str(), names.size(), cnames.data(), values.data());
+        heed_load_with_options(path.c_str(), names.size(), cnames.data(),
+                               values.data(), options.c_str());
     if (!m)
       throw HeedError(heed_last_error());
     return std::make_unique<Model>(m);
@@ -79,10 +81,11 @@ public:
   static std::unique_ptr<Model>
   loadSource(const std::string &source, const std::string &name,
              const std::vector<std::string> &names,
-             const std::vector<double> &values) {
+             const std::vector<double> &values, const std::string &options) {
     auto cnames = cStrings(names);
-    heed_model *m = heed_load_source(source.c_str(), name.c_str(), names.size(),
-                                     cnames.data(), values.data());
+    heed_model *m = heed_load_source_with_options(
+        source.c_str(), name.c_str(), names.size(), cnames.data(),
+        values.data(), options.c_str());
     if (!m)
       throw HeedError(heed_last_error());
     return std::make_unique<Model>(m);
@@ -226,10 +229,10 @@ PYBIND11_MODULE(_heed, m) {
       "The version of the Heed library in use.");
   py::class_<Model>(m, "Model")
       .def_static("load", &Model::load, py::arg("path"), py::arg("param_names"),
-                  py::arg("param_values"))
+                  py::arg("param_values"), py::arg("options"))
       .def_static("load_source", &Model::loadSource, py::arg("source"),
                   py::arg("name"), py::arg("param_names"),
-                  py::arg("param_values"))
+                  py::arg("param_values"), py::arg("options"))
       .def("bind_weights_file", &Model::bindWeightsFile, py::arg("path"))
       .def("bind_weights", &Model::bindWeights, py::arg("tensors"))
       .def("set_threads", &Model::setThreads, py::arg("threads"))

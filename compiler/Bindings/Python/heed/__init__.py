@@ -133,6 +133,29 @@ def _split_params(params):
     return names, values
 
 
+def _option_text(options):
+    """`options` (None, "name=value ...", or a mapping of names to values)
+    as heed_load_with_options' text."""
+    if options is None:
+        return ""
+    if isinstance(options, str):
+        return options
+    try:
+        items = options.items()
+    except AttributeError:
+        raise Error("options: expected a string such as \"target=cuda\" or a "
+                    "mapping of option names to values, got %r" % (options,))
+    words = []
+    for name, value in items:
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        text = "%s=%s" % (name, value)
+        if any(c.isspace() for c in text):
+            raise Error("option %r: names and values have no spaces" % (text,))
+        words.append(text)
+    return " ".join(words)
+
+
 class Model:
     """A loaded model: its source, its weights and its compiled code (one
     compilation per set of input shapes, cached). Calls may come from
@@ -171,6 +194,12 @@ class Model:
                             "(heed.load(..., weights=PATH)), or pickle the "
                             "mapping and bind it after unpickling")
         return (_unpickle, (self._recipe, self._weights, self._threads))
+
+    @property
+    def options(self):
+        """The compiler options the model was loaded with, as text ("" for
+        the defaults)."""
+        return (self._recipe or {}).get("options", "")
 
     @property
     def inputs(self):
@@ -305,30 +334,36 @@ def _finish(handle, weights, threads, weights_prefix, ignore_extra_weights,
 
 
 def load(path, weights=None, params=None, threads=None, weights_prefix=None,
-         ignore_extra_weights=False):
+         ignore_extra_weights=False, options=None):
     """Loads and checks a model file. `weights`: a file path or a mapping of
     names to arrays (see Model.bind_weights); `params`: numbers replacing
     the defaults of the model's header parameters; `threads`: see
     Model.threads; `weights_prefix`: stripped from weight names that start
     with it (a wrapper's "module."); `ignore_extra_weights`: ignore tensors
-    the model has no weight for (optimizer state) instead of failing."""
+    the model has no weight for (optimizer state) instead of failing;
+    `options`: compiler options, "name=value ..." or a mapping
+    ({"target": "cuda", "gpu-precision": "bf16"}, {"fused": False}), as the
+    C API's heed_load_with_options takes them (docs/embedding.md)."""
     names, values = _split_params(params)
+    text = _option_text(options)
     recipe = dict(path=os.path.abspath(os.fspath(path)), params=params,
                   weights_prefix=weights_prefix,
-                  ignore_extra_weights=ignore_extra_weights)
-    return _finish(_Model.load(os.fspath(path), names, values), weights, threads,
-                   weights_prefix, ignore_extra_weights, recipe)
+                  ignore_extra_weights=ignore_extra_weights, options=text)
+    return _finish(_Model.load(os.fspath(path), names, values, text), weights,
+                   threads, weights_prefix, ignore_extra_weights, recipe)
 
 
 def load_source(source, name="<source>", weights=None, params=None, threads=None,
-                weights_prefix=None, ignore_extra_weights=False):
+                weights_prefix=None, ignore_extra_weights=False, options=None):
     """As `load`, for model source text; `name` labels its diagnostics."""
     names, values = _split_params(params)
+    text = _option_text(options)
     recipe = dict(source=source, name=name, params=params,
                   weights_prefix=weights_prefix,
-                  ignore_extra_weights=ignore_extra_weights)
-    return _finish(_Model.load_source(source, name, names, values), weights, threads,
-                   weights_prefix, ignore_extra_weights, recipe)
+                  ignore_extra_weights=ignore_extra_weights, options=text)
+    return _finish(_Model.load_source(source, name, names, values, text),
+                   weights, threads, weights_prefix, ignore_extra_weights,
+                   recipe)
 
 
 def _unpickle(recipe, weights, threads):
