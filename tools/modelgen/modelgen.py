@@ -8,7 +8,7 @@ norm, matrix products
 (with a bare parameter, or batched), reshapes and rank-4 permutes, stack,
 sequence_mask, reductions, softmax, concatenation, GLU layers, take (steps
 by per-row indices), positional encodings, Transformer encoder layers
-(tools/modelgen/sequence_ops.py), Conv1D (valid and
+(sequence_ops.py), Conv1D (valid and
 'same' padding, strides: sequences of other lengths), batch norm,
 embeddings of id inputs, attention (dot, scaled dot and additive scores;
 a query row or a query sequence; lengths, causal masks, smoothing
@@ -16,7 +16,8 @@ normalization, window/monotonic constraints; Keras-style subgraphs that
 Heed raises), multi-head attention (self, causal, cross), recurrent layers
 (LSTM/GRU, bidirectional), time loops carrying LSTM/GRU cell states frozen
 with where() and attending inside the loop (with a constraint around the
-carried previous argmax), and greedy decoding loops that stop per row —
+carried previous argmax), and greedy decoding loops that stop per row
+(attention_ops.py, loop_ops.py) —
 together with the same computation written in PyTorch, the oracle. The model runs through `heed run` under every
 lowering choice that applies (fused/decomposed attention, raised or not,
 each cell kind, and the GPU target's schedule run on the CPU, fused or
@@ -50,41 +51,12 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 from tensorio import save_safetensors, state_dict_numpy  # noqa: E402
+import attention_ops  # noqa: E402
+import loop_ops  # noqa: E402
 import sequence_ops  # noqa: E402
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+from values import ACTS, Scope, Value, Weight  # noqa: E402
 
 BATCHES = [1, 2, 3, 4, 5, 7, 16, 33]
-ACTS = {"none": lambda v: v, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-        "relu": torch.relu}
-
-
-class Scope(nn.Module):
-    """A module under a submodule path (`L3.inner.weight`): Heed binds it as
-    the dotted layer `L3.inner`."""
-
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, *args):
-        return self.inner(*args)
-
-
-class Weight(nn.Module):
-    """A bare nn.Parameter at `P3.p`: Heed's `parameter P3.p: [...]`."""
-
-    def __init__(self, *shape):
-        super().__init__()
-        self.p = nn.Parameter(torch.randn(*shape) * 0.5)
-
-
-class Value:
-    """A tensor of the program: [B, t, d] ('seq', t steps: the model's T
-    unless a conv1d changed it) or [B, d] ('vec')."""
-
-    def __init__(self, name, kind, d, t=None):
-        self.name, self.kind, self.d = name, kind, d
-        self.t = t
 
 
 class Program:
@@ -377,165 +349,15 @@ class Program:
                          lambda env, o=out.name, i=a.name, j=b.name: env.__setitem__(
                              o, torch.cat([env[i], env[j]], -1)), out)
 
-    def additive_score(self, dq, dk):
-        units = self.rng.randint(2, 6)
-        W = self.layer("dense(%d)" % units, nn.Linear(dk, units))
-        U = self.layer("dense(%d)" % units, nn.Linear(dq, units))
-        V = self.layer("dense(1)", nn.Linear(units, 1))
-        name = self.fresh("score")
-        self.layers.append("score %s(qq, kk) = %s(tanh(%s(kk) + %s(qq)))" % (name, V, W, U))
-        mW, mU, mV = self.modules[W], self.modules[U], self.modules[V]
-
-        def energies(q, k):   # q [B, Dq] -> [B, T]; q [B, Tq, Dq] -> [B, Tq, T]
-            if q.dim() == 2:
-                return mV(torch.tanh(mW(k) + mU(q).unsqueeze(1))).squeeze(-1)
-            return mV(torch.tanh(mW(k).unsqueeze(1) + mU(q).unsqueeze(2))).squeeze(-1)
-        return name, energies
-
-    def attention_call(self, q, k, v, lengths, score=None, causal=False,
-                       smoothing=False, constraint=None, hard=False):
-        """(heed expression text, torch function env -> (context, weights)).
-        constraint: (window|monotonic, w, name of the [B] previous argmax) or
-        (local_m|local_p, half-width D, name of the [B] position)."""
-        kind = score or self.rng.choice(["dot", "scaled_dot", "additive"])
-        if kind != "additive" and q.d != k.d:
-            kind = "additive"
-        if kind == "additive":
-            name, f = self.additive_score(q.d, k.d)
-        else:
-            name = kind
-            scale = 1 / np.sqrt(k.d) if kind == "scaled_dot" else 1.0
-            f = lambda qq, kk: torch.einsum(  # noqa: E731
-                "bd,btd->bt" if qq.dim() == 2 else "bqd,btd->bqt", qq, kk) * scale
-        args = "%s, %s, %s, score=%s" % (q.name, k.name, v.name, name)
-        if lengths:
-            args += ", lengths=lengths"
-            self.uses_lengths = True
-        if causal:
-            args += ", causal=1"
-        if smoothing:
-            args += ", normalization=smoothing"
-        local = constraint and constraint[0].startswith("local")
-        if constraint:
-            args += (", constraint=%s, window=%d, position=%s" if local else
-                     ", constraint=%s, window=%d, previous=%s") % constraint
-        if hard:
-            args += ", hard=1"
-        T = k.t
-
-        def run(env, qn=q.name, kn=k.name, vn=v.name):
-            e = f(env[qn], env[kn])
-            t = torch.arange(T)
-            if constraint and not local:  # seed 002: disallowed energies -2^32 + 1
-                how, w, prev = constraint
-                p = env[prev].long().unsqueeze(1)
-                if how == "window":
-                    allowed = (t >= p - (w + 1) // 2) & (t < p + w // 2)
-                else:
-                    allowed = (t >= p) & (t < p + w)
-                e = torch.where(allowed, e, torch.full_like(e, -2.0 ** 32 + 1))
-            valid = torch.ones(e.shape, dtype=torch.bool)
-            if lengths:
-                keys = t.unsqueeze(0) < env["lengths"].unsqueeze(1)
-                valid &= keys if e.dim() == 2 else keys.unsqueeze(1)
-            if causal:
-                valid &= t.unsqueeze(0) <= torch.arange(e.shape[1]).unsqueeze(1)
-            if local:   # Luong: only |t - p| <= D takes part
-                valid &= (t.unsqueeze(0) - env[constraint[2]].unsqueeze(1)).abs() <= constraint[1]
-            e = e.masked_fill(~valid, float("-inf"))
-            if smoothing:    # a row whose sigmoids are all 0 gets zeros (docs/language.md)
-                s = torch.sigmoid(e)
-                total = s.sum(-1, keepdim=True)
-                w = torch.where(total > 0, s / total, torch.zeros_like(s))
-            else:
-                w = torch.softmax(e, -1)
-            w = torch.where(valid.any(-1, keepdim=True), w, torch.zeros_like(w))
-            if local and constraint[0] == "local_p":
-                sigma = constraint[1] / 2
-                w = w * torch.exp(-(t.unsqueeze(0) - env[constraint[2]].unsqueeze(1)) ** 2
-                                  / (2 * sigma ** 2))
-            if hard:    # the value at the first maximum (zero if none)
-                first = nn.functional.one_hot(w.argmax(-1), T).float()
-                first = first * (w.max(-1, keepdim=True).values > 0)
-                w_ctx = first
-            else:
-                w_ctx = w
-            if w.dim() == 2:
-                return torch.einsum("bt,btd->bd", w_ctx, env[vn]), w
-            return torch.einsum("bqt,btd->bqd", w_ctx, env[vn]), w
-        return "attention(%s)" % args, run
-
-    def attention(self):
-        """One attention op: a query row or a query sequence (causal or
-        not), any score, lengths, smoothing, a window/monotonic constraint."""
-        k = self.pick("seq")
-        sequence = self.rng.random() < 0.3
-        q = self.pick("seq" if sequence else "vec")
-        if not k or not q:
-            return None
-        v = self.pick("seq", t=k.t)
-        lengths = k.t == self.T and self.rng.random() < 0.5
-        causal = sequence and self.rng.random() < 0.5
-        smoothing = self.rng.random() < 0.25
-        constraint = None
-        if not sequence and self.rng.random() < 0.25:
-            constraint = (self.rng.choice(["window", "monotonic"]),
-                          self.rng.randint(1, min(4, k.t)), self.ids_input(k.t, "vec"))
-        elif not sequence and self.rng.random() < 0.25:
-            how = self.rng.choice(["local_m", "local_p"])
-            if how == "local_m":
-                position = self.ids_input(k.t, "vec")
-            else:  # a real-valued predicted position in [0, T)
-                position = self.fresh("pos")
-                self.inputs[position] = ("[B]", lambda b, g, t=k.t: torch.rand(
-                    b, generator=g) * t)
-            constraint = (how, self.rng.randint(1, 3), position)
-        hard = self.rng.random() < 0.15
-        text, run = self.attention_call(q, k, v, lengths, causal=causal,
-                                        smoothing=smoothing, constraint=constraint,
-                                        hard=hard)
-        if sequence:
-            ctx = Value(self.fresh(), "seq", v.d, q.t)
-            w = Value(self.fresh(), "seq", k.t, q.t)
-        else:
-            ctx, w = Value(self.fresh(), "vec", v.d), Value(self.fresh(), "vec", k.t)
-
-        def step(env):
-            env[ctx.name], env[w.name] = run(env)
-        self.emit("%s, %s = %s" % (ctx.name, w.name, text), step, ctx)
-        self.values.append(w)
-        return ctx
-
-    def multi_head(self):
-        """multi_head_attention: self (optionally causal), (q, kv) or
-        (q, k, v), keys masked by lengths; nn.MultiheadAttention is the oracle."""
-        q = self.pick("seq")
-        d = q.d
-        heads = self.rng.choice([h for h in range(1, d + 1) if d % h == 0])
-        mode = self.rng.choice(["self", "self", "kv", "kvv"])
-        k = q if mode == "self" else self.pick("seq", d=d)
-        v = k if mode != "kvv" else self.pick("seq", d=d, t=k.t)
-        causal = mode == "self" and self.rng.random() < 0.5
-        lengths = k.t == self.T and self.rng.random() < 0.5
-        L = self.layer("multi_head_attention(%d, heads=%d, causal=%d)" % (d, heads, causal),
-                       nn.MultiheadAttention(d, heads, batch_first=True), "mha")
-        args = {"self": q.name, "kv": "%s, %s" % (q.name, k.name),
-                "kvv": "%s, %s, %s" % (q.name, k.name, v.name)}[mode]
-        if lengths:
-            args += ", lengths=lengths"
-            self.uses_lengths = True
-        out = self.like(q, self.fresh())
-        m = self.modules[L]
-
-        def step(env):
-            kw = {"need_weights": False}
-            if lengths:
-                kw["key_padding_mask"] = (torch.arange(k.t).unsqueeze(0) >=
-                                          env["lengths"].unsqueeze(1))
-            if causal:
-                kw["attn_mask"] = torch.ones(q.t, k.t, dtype=torch.bool).triu(1)
-            env[out.name] = m(env[q.name], env[k.name], env[v.name], **kw)[0]
-        return self.emit("%s = %s(%s)" % (out.name, L, args), step, out)
+    # Attention (attention_ops.py), recurrent layers and time loops
+    # (loop_ops.py): functions of the Program, bound as its methods.
+    additive_score = attention_ops.additive_score
+    attention_call = attention_ops.attention_call
+    attention = attention_ops.attention
+    multi_head = attention_ops.multi_head
+    keras_attention = attention_ops.keras_attention
+    recurrent = loop_ops.recurrent
+    loop = loop_ops.loop
 
     def conv1d(self):
         """Keras Conv1D over [B, t, C]: valid or TensorFlow 'same' padding,
@@ -590,201 +412,6 @@ class Program:
         return self.emit("%s = %s(%s)" % (out.name, L, ids),
                          lambda env: env.__setitem__(out.name, m(env[ids].long())), out)
 
-    def keras_attention(self):
-        """softmax(dense(tanh(dense(concat(repeat(q, T), k)))), axis=1)
-        weighting values: Heed raises it to one attention op."""
-        k, q = self.pick("seq", t=self.T), self.pick("vec")
-        if not k or not q:
-            return None
-        v = self.pick("seq", t=self.T)
-        units = self.rng.randint(2, 6)
-        H = self.layer("dense(%d, activation=tanh)" % units, nn.Linear(q.d + k.d, units))
-        E = self.layer("dense(1)", nn.Linear(units, 1))
-        mH, mE = self.modules[H], self.modules[E]
-        out = Value(self.fresh(), "vec", v.d)
-        alphas = self.fresh("alphas")
-        line = ("%s = softmax(%s(%s(concat(repeat(%s, T), %s, axis=-1))), axis=1)\n"
-                "%s = sum(%s * %s, axis=1)" % (alphas, E, H, q.name, k.name,
-                                               out.name, alphas, v.name))
-
-        def step(env, qn=q.name, kn=k.name, vn=v.name):
-            cat = torch.cat([env[qn].unsqueeze(1).expand(-1, self.T, -1), env[kn]], -1)
-            a = torch.softmax(mE(torch.tanh(mH(cat))), 1)
-            env[out.name] = (a * env[vn]).sum(1)
-        return self.emit(line, step, out)
-
-    def recurrent(self):
-        v = self.pick("seq")
-        H = self.rng.randint(2, 6)
-        cell = self.rng.choice(["lstm", "gru"])
-        mode = self.rng.choice(["forward", "concat", "sum", "last"])
-        Module = nn.LSTM if cell == "lstm" else nn.GRU
-        if mode in ("concat", "sum"):
-            decl = "bidirectional(%s(%d, return_sequences=1), merge=%s)" % (cell, H, mode)
-            m = Module(v.d, H, batch_first=True, bidirectional=True)
-        else:
-            decl = "%s(%d, return_sequences=%d)" % (cell, H, mode == "forward")
-            m = Module(v.d, H, batch_first=True)
-        L = self.layer(decl, m)
-        kind = "vec" if mode == "last" else "seq"
-        out = self.like(v, self.fresh(), 2 * H if mode == "concat" else H, kind)
-        # Per-row lengths: PyTorch's packed sequences.
-        packed = v.t == self.T and self.rng.random() < 0.4
-        self.uses_lengths |= packed
-
-        def step(env, i=v.name):
-            if packed:
-                x = pack_padded_sequence(env[i], env["lengths"].long(), batch_first=True,
-                                         enforce_sorted=False)
-                y, h = self.modules[L](x)
-                y = pad_packed_sequence(y, batch_first=True, total_length=self.T)[0]
-                h = h[0] if cell == "lstm" else h
-            else:
-                y, h = self.modules[L](env[i])
-                h = h[0] if cell == "lstm" else h
-            if mode == "sum":
-                y = y[..., :H] + y[..., H:]
-            elif mode == "last":
-                y = h[0]  # the final state: the output at each row's length
-            env[out.name] = y
-        call = "%s(%s, lengths=lengths)" if packed else "%s(%s)"
-        return self.emit("%s = %s" % (out.name, call % (L, v.name)), step, out)
-
-    def loop(self):
-        """A decoder-style loop: per step a cell over x_t (and an attention
-        context with the state as query, optionally under a window or
-        monotonic constraint around the previous step's argmax, carried),
-        rows frozen where the mask is 0."""
-        xs = self.pick("seq", t=self.T)
-        H = self.rng.randint(2, 6)
-        lstm = self.rng.random() < 0.5
-        freeze = self.rng.random() < 0.7
-        attend = self.rng.random() < 0.5
-        keys = self.pick("seq") if attend else None
-        constrain = attend and self.rng.random() < 0.4
-        state = Value("h", "vec", H)
-        ctx_text, ctx_run, in_d = None, None, xs.d
-        if attend:
-            constraint = None
-            if constrain:
-                constraint = (self.rng.choice(["window", "monotonic"]),
-                              self.rng.randint(1, min(4, keys.t)), "prev")
-            ctx_text, ctx_run = self.attention_call(
-                state, keys, keys, keys.t == self.T and self.rng.random() < 0.5,
-                score="additive", smoothing=self.rng.random() < 0.25,
-                constraint=constraint)
-            in_d += keys.d
-        L = self.layer("%s_cell(%d)" % ("lstm" if lstm else "gru", H),
-                       (nn.LSTMCell if lstm else nn.GRUCell)(in_d, H), "cell")
-        ys = self.fresh("ys")
-        carry = "h = zeros(B, %d)" % H + (", c = zeros(B, %d)" % H if lstm else "")
-        if constrain:
-            carry += ", prev = zeros(B)"
-        lines = ["for t in range(T) carry (%s) {" % carry]
-        inp = "%s[:, t]" % xs.name
-        if attend:
-            lines.append("  ctx, w = %s" % ctx_text)
-            if constrain:
-                lines.append("  prev = argmax(w)")
-            inp = "concat(%s, ctx, axis=-1)" % inp
-        lines.append("  h2, c2 = %s(%s, h, c)" % (L, inp) if lstm else
-                     "  h2 = %s(%s, h)" % (L, inp))
-        if freeze:
-            self.uses_mask = True
-            lines.append("  keep = repeat(mask[:, t], %d, axis=1)" % H)
-            lines.append("  h = where(keep, h2, h)")
-            if lstm:
-                lines.append("  c = where(keep, c2, c)")
-        else:
-            lines.append("  h = h2")
-            if lstm:
-                lines.append("  c = c2")
-        lines += ["  yield %s = h" % ys, "}"]
-        last = Value(self.fresh(), "vec", H)
-        lines.append("%s = h" % last.name)
-
-        def step(env):
-            b = env[xs.name].shape[0]
-            h = torch.zeros(b, H)
-            c = torch.zeros(b, H)
-            prev = torch.zeros(b)
-            out = []
-            for t in range(self.T):
-                x = env[xs.name][:, t]
-                if attend:
-                    local = dict(env)
-                    local["h"], local["prev"] = h, prev
-                    ctx, w = ctx_run(local)
-                    prev = w.argmax(-1).float()
-                    x = torch.cat([x, ctx], -1)
-                if lstm:
-                    h2, c2 = self.modules[L](x, (h, c))
-                else:
-                    h2, c2 = self.modules[L](x, h), None
-                if freeze:
-                    keep = env["mask"][:, t:t + 1] != 0
-                    h = torch.where(keep, h2, h)
-                    if lstm:
-                        c = torch.where(keep, c2, c)
-                else:
-                    h, c = h2, c2
-                out.append(h)
-            env[ys] = torch.stack(out, 1)
-            env[last.name] = h
-        self.emit("\n".join(lines), step)
-        self.values += [Value(ys, "seq", H, self.T), last]
-        return last
-
-
-def stopping_loop(p):
-    """Greedy decoding: a GRU cell over x_t and the fed-back token (its
-    embedding, or the id as one number), argmax over V classes, stop once a
-    row emits END. Finished rows keep their state and yield zeros; n counts
-    each row's steps, the one that emitted END included."""
-    xs = p.pick("seq", t=p.T)
-    H, V = p.rng.randint(2, 6), p.rng.randint(2, 5)
-    end = p.rng.randrange(V)
-    embed = p.rng.random() < 0.5
-    E = p.rng.randint(2, 4) if embed else 1
-    if embed:
-        embL = p.layer("embedding(%d, %d)" % (V, E), nn.Embedding(V, E), "emb")
-    cellL = p.layer("gru_cell(%d)" % H, nn.GRUCell(xs.d + E, H), "cell")
-    outL = p.layer("dense(%d)" % V, nn.Linear(H, V))
-    toks, hs, n, last = p.fresh("toks"), p.fresh("hs"), p.fresh("n"), p.fresh()
-    fed = "%s(tok)" % embL if embed else "repeat(tok, 1, axis=1)"
-    lines = ["for t in range(T) carry (h = zeros(B, %d), tok = zeros(B)) "
-             "until tok == %d lengths %s {" % (H, end, n),
-             "  h = %s(concat(%s[:, t], %s, axis=-1), h)" % (cellL, xs.name, fed),
-             "  tok = argmax(%s(h))" % outL,
-             "  yield %s = tok" % toks, "  yield %s = h" % hs, "}",
-             "%s = h" % last]
-
-    def step(env):
-        x = env[xs.name]
-        b = x.shape[0]
-        h, tok = torch.zeros(b, H), torch.zeros(b)
-        finished = torch.zeros(b, dtype=torch.bool)
-        lengths = torch.full((b,), float(p.T))
-        out_t, out_h = torch.zeros(b, p.T), torch.zeros(b, p.T, H)
-        for t in range(p.T):
-            f = p.modules[embL](tok.long()) if embed else tok.unsqueeze(1)
-            h_new = p.modules[cellL](torch.cat([x[:, t], f], -1), h)
-            tok_new = p.modules[outL](h_new).argmax(-1).float()
-            live = ~finished
-            h = torch.where(live.unsqueeze(1), h_new, h)
-            tok = torch.where(live, tok_new, tok)
-            out_t[live, t] = tok_new[live]
-            out_h[live, t] = h_new[live]
-            stop = live & (tok_new == end)
-            lengths[stop] = t + 1
-            finished |= stop
-            if finished.all():
-                break
-        env[toks], env[hs], env[n], env[last] = out_t, out_h, lengths, h
-    p.emit("\n".join(lines), step)
-    p.values += [Value(hs, "seq", H, p.T), Value(last, "vec", H),
-                 Value(toks, "ids", p.T), Value(n, "ids", 1)]
-
 
 def generate(seed):
     rng = random.Random(seed)
@@ -799,7 +426,7 @@ def generate(seed):
     p.values = [Value("x", "seq", F, T), Value("q", "vec", Q)]
     ops = [(p.dense, 4), (p.unary, 2), (p.binary, 3), (p.softmax, 1), (p.reduce, 2),
            (p.concat, 2), (p.attention, 4), (p.keras_attention, 2), (p.recurrent, 2),
-           (p.loop, 2), (lambda: stopping_loop(p), 1), (p.multi_head, 2),
+           (p.loop, 2), (lambda: loop_ops.stopping_loop(p), 1), (p.multi_head, 2),
            (p.conv1d, 2), (p.batch_norm, 1), (p.embedding, 1), (p.math_fn, 2),
            (p.layer_norm, 1), (p.matmul, 2), (p.stack, 1), (p.shuffle, 1),
            (p.length_mask, 1), (p.cumsum, 1), (p.pool, 1), (p.topk, 1)]
