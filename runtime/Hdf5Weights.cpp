@@ -291,25 +291,8 @@ llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
       });
   if (err)
     return std::move(err);
-  // Keras 3 names a layer by its class and position among the model's
-  // layers, and a variable by its index in the layer
-  // (`layers/dense_1/vars/0`): nothing of the layer's name, nor of which
-  // weight it is.
-  for (auto &[name, t] : out) {
-    llvm::SmallVector<StringRef> parts;
-    StringRef(name).split(parts, '.');
-    if (parts.size() >= 4 && parts.front() == "layers" &&
-        parts[parts.size() - 2] == "vars" &&
-        llvm::all_of(parts.back(), llvm::isDigit))
-      return fileError(path,
-                       "this is a Keras 3 weights file (dataset '/" +
-                           llvm::join(parts, "/") +
-                           "': layers named by class and position, "
-                           "variables by index), which holds nothing that "
-                           "says which layer is which; save the whole "
-                           "model with model.save(\"m.keras\"), whose "
-                           "config names them, or the weights as .npz "
-                           "named LAYER.VARIABLE (docs/weights.md)");
-  }
+  // Keras 3's save_weights names a layer by its class and position among
+  // the model's layers, a variable by its index (`layers.dense_1.vars.0`):
+  // the model's layers say which is which (compiler/Driver/Keras3Positions).
   return out;
 }

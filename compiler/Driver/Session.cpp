@@ -7,6 +7,7 @@
 #include "compiler/Driver/Session.h"
 #include "compiler/JIT/CompileCache.h"
 
+#include "compiler/Driver/Keras3Positions.h"
 #include "compiler/Driver/KerasConfig.h"
 #include "compiler/Driver/KerasWeights.h"
 #include "compiler/Driver/TorchModules.h"
@@ -205,6 +206,21 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
                                 const rt::WeightOptions &options,
                                 std::vector<std::string> *ignored) {
   rt::stripNamePrefix(tensors, options.stripPrefix);
+  // Keras 3's save_weights: layers by class and position, matched to the
+  // model's by their classes and shapes (Keras3Positions.h).
+  if (hasKeras3PositionalNames(tensors)) {
+    if (ast->weightLayout != "keras")
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          source + ": this is a Keras 3 weights file (save_weights: layers "
+                   "named by class and position, variables by index); a "
+                   "model reads one when it says `weights keras` "
+                   "(docs/weights.md)");
+    auto named = nameKeras3PositionalWeights(*ast, std::move(tensors), source);
+    if (!named)
+      return named.takeError();
+    tensors = std::move(*named);
+  }
   // Keras layouts are converted once, here, never per call.
   if (ast->weightLayout == "keras") {
     auto converted = convertKerasWeights(*ast, std::move(tensors), source);

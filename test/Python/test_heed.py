@@ -181,6 +181,31 @@ def test_options_cuda_over_the_fake_driver():
     assert launches and int(launches.group(1)) > 0, r.stderr
 
 
+def test_keras3_positional_names_from_a_mapping():
+    """Names as a Keras 3 weights-only file gives them (`layers.<class>.
+    vars.<i>`) bind from memory too, matched by class and shape; the
+    optimizer's state beside them is ignored; a PyTorch-layout model says
+    it does not read them."""
+    src = open(os.path.join(ROOT, "test", "Integration", "Inputs",
+                            "keras_layer_norm.heed")).read()
+    m = heed.load_source(src, name="ln.heed")
+    rng = np.random.default_rng(5)
+    gamma, beta = rng.standard_normal(6, np.float32), rng.standard_normal(6, np.float32)
+    m.bind_weights({"layers.layer_normalization.vars.1": beta,
+                    "layers.layer_normalization.vars.0": gamma,
+                    "optimizer.vars.0": np.zeros(1, np.float32)})
+    x = rng.standard_normal((3, 6), np.float32)
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    close(m(x=x)["y"], (x - mean) / np.sqrt(var + 1e-3) * gamma + beta)
+    with pytest.raises(heed.Error, match="no group of class layer_normalization has"):
+        m.bind_weights({"layers.layer_normalization.vars.0": gamma})
+    torch_layout = heed.load_source(src.replace("weights keras", ""), name="ln.heed")
+    with pytest.raises(heed.Error, match="a model reads one when it says `weights keras`"):
+        torch_layout.bind_weights({"layers.layer_normalization.vars.0": gamma,
+                                   "layers.layer_normalization.vars.1": beta})
+
+
 def test_keras_h5_weights(tmp_path):
     """A Keras model's weights as model.save_weights("w.h5") writes them
     (h5py), bound by path and again after other weights."""

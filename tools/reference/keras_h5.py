@@ -95,6 +95,11 @@ def model_config(layers, old_keras, settings=(), time_distributed=()):
             if "moving_mean:0" in names:
                 config = {"class_name": "BatchNormalization",
                           "config": {"name": layer, "axis": -1, "epsilon": 0.001}}
+            elif "embeddings:0" in names:
+                vocab, dim = weights[0][1].shape
+                config = {"class_name": "Embedding",
+                          "config": {"name": layer, "input_dim": int(vocab),
+                                     "output_dim": int(dim)}}
             elif "gamma:0" in names:
                 config = {"class_name": "LayerNormalization",
                           "config": {"name": layer, "axis": -1, "epsilon": 0.001}}
