@@ -87,7 +87,9 @@ heed_model *heed_load_source_with_options(const char *source, const char *name,
 void heed_free(heed_model *model);
 
 /** Binds every weight from a .safetensors, .npz or .npy file, a
- *  torch.save checkpoint (.pt, .pth, .bin, .ckpt), Keras' .h5 or .keras,
+ *  torch.save checkpoint (.pt, .pth, .bin, .ckpt), Keras' .h5 or .keras
+ *  (Keras 3's save_weights .weights.h5 too, its layers matched by class
+ *  and shape),
  *  or a TensorFlow checkpoint (its .index or prefix), by PyTorch
  *  state_dict names or, for a model that says `weights keras`, Keras
  *  names (docs/weights.md). A model without weights needs none. */
