@@ -366,36 +366,32 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                        llvm::cl::desc("loop nests as functions of their own "
                                       "(for parallel code generation)"),
                        llvm::cl::init(false)};
+  /// Calls `f(option, field)` for each option of `self` and its field of
+  /// `o` (set and get, the two directions).
+  template <typename Self, typename Options, typename F>
+  static void eachField(Self &self, Options &o, F f) {
+    f(self.raise, o.raiseAttention);
+    f(self.fused, o.fusedAttention);
+    f(self.cells, o.cells);
+    f(self.dense, o.dense);
+    f(self.target, o.target);
+    f(self.gpuChip, o.gpuChip);
+    f(self.gpuPrecision, o.gpuPrecision);
+    f(self.gpuPrefetch, o.gpuPrefetch);
+    f(self.gpuAsyncCopy, o.gpuAsyncCopy);
+    f(self.gpuOneBlockSteps, o.gpuOneBlockSteps);
+    f(self.gpuStepProductTerms, o.gpuStepProductTerms);
+    f(self.gpuMultiprocessors, o.gpuMultiprocessors);
+    f(self.outline, o.outlineLoopNests);
+  }
   void set(const heed::PipelineOptions &o) {
-    raise = o.raiseAttention;
-    fused = o.fusedAttention;
-    cells = o.cells;
-    dense = o.dense;
-    target = o.target;
-    gpuChip = o.gpuChip;
-    gpuPrecision = o.gpuPrecision;
-    gpuPrefetch = o.gpuPrefetch;
-    gpuAsyncCopy = o.gpuAsyncCopy;
-    gpuOneBlockSteps = o.gpuOneBlockSteps;
-    gpuStepProductTerms = o.gpuStepProductTerms;
-    gpuMultiprocessors = o.gpuMultiprocessors;
-    outline = o.outlineLoopNests;
+    eachField(*this, o,
+              [](auto &option, const auto &field) { option = field; });
   }
   heed::PipelineOptions get() const {
     heed::PipelineOptions o;
-    o.raiseAttention = raise;
-    o.fusedAttention = fused;
-    o.cells = cells;
-    o.dense = dense;
-    o.target = target;
-    o.gpuChip = gpuChip;
-    o.gpuPrecision = gpuPrecision;
-    o.gpuPrefetch = gpuPrefetch;
-    o.gpuAsyncCopy = gpuAsyncCopy;
-    o.gpuOneBlockSteps = gpuOneBlockSteps;
-    o.gpuStepProductTerms = gpuStepProductTerms;
-    o.gpuMultiprocessors = gpuMultiprocessors;
-    o.outlineLoopNests = outline;
+    eachField(*this, o,
+              [](const auto &option, auto &field) { field = option; });
     return o;
   }
 };

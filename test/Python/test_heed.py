@@ -60,16 +60,20 @@ def test_dense_attention_batches(dense_attention, batch):
     close(outs["attention"], golden["attention"][:batch])
 
 
-@pytest.mark.parametrize("batch,threads", [(1, 1), (5, 2), (33, 2), (16, 1)])
-def test_date_translation(batch, threads):
-    model, weights = example("date_translation")
-    m = heed.load(model, weights=weights, threads=threads)
+def check_date_translation(m, batch):
+    """`m` (the date translator) at `batch` against its golden."""
     d = os.path.join(EX, "date_translation")
     golden = np.load(os.path.join(d, "golden.npz"))
     ins = {n: cyclic(np.load(os.path.join(d, n + ".npy")), batch) for n in ["X", "s0", "c0"]}
     outs = m(**ins)
     close(outs["y"], cyclic(golden["y"], batch))
     close(outs["attention"], cyclic(golden["attention"], batch))
+
+
+@pytest.mark.parametrize("batch,threads", [(1, 1), (5, 2), (33, 2), (16, 1)])
+def test_date_translation(batch, threads):
+    model, weights = example("date_translation")
+    check_date_translation(heed.load(model, weights=weights, threads=threads), batch)
 
 
 # --- Compiler options ---------------------------------------------------------
@@ -86,12 +90,7 @@ def test_options_against_goldens(options, batch):
     """Each lowering the options choose gives the PyTorch golden."""
     model, weights = example("date_translation")
     m = heed.load(model, weights=weights, options=options, threads=2)
-    d = os.path.join(EX, "date_translation")
-    golden = np.load(os.path.join(d, "golden.npz"))
-    ins = {n: cyclic(np.load(os.path.join(d, n + ".npy")), batch) for n in ["X", "s0", "c0"]}
-    outs = m(**ins)
-    close(outs["y"], cyclic(golden["y"], batch))
-    close(outs["attention"], cyclic(golden["attention"], batch))
+    check_date_translation(m, batch)
     assert m.options == (options if isinstance(options, str) else " ".join(
         "%s=%s" % (k, str(v).lower()) for k, v in options.items()))
 
