@@ -15,6 +15,7 @@
 #include "runtime/heed_runtime.h"
 
 #include "runtime/ElementType.h"
+#include "runtime/Hdf5Weights.h"
 #include "runtime/Limits.h"
 #include "runtime/Npz.h"
 #include "runtime/ThreadPool.h"
@@ -149,6 +150,13 @@ int heed_rt_load_weights(const char *path, size_t count,
     auto tensors = rt::loadTensorFile(path, rt::ValueErrors::WhenUsed);
     if (!tensors)
       return heed_rt_fail(llvm::toString(tensors.takeError()).c_str());
+    if (rt::hasKeras3PositionalNames(*tensors))
+      return heed_rt_fail(
+          (std::string(path) +
+           ": this is a Keras 3 weights file (save_weights: layers named by "
+           "class and position, variables by index); a model library binds "
+           "PyTorch names and layouts only (docs/embedding.md)")
+              .c_str());
     std::vector<rt::ExpectedWeight> want;
     for (size_t i = 0; i < count; ++i)
       want.push_back({expected[i].name, shapeOf(expected[i])});

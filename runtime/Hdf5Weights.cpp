@@ -296,3 +296,15 @@ llvm::Expected<NamedTensors> heed::rt::parseHdf5Weights(StringRef bytes,
   // the model's layers say which is which (compiler/Driver/Keras3Positions).
   return out;
 }
+
+bool heed::rt::hasKeras3PositionalNames(const NamedTensors &tensors) {
+  for (auto &[name, t] : tensors) {
+    llvm::SmallVector<StringRef> parts;
+    StringRef(name).split(parts, '.');
+    if (parts.size() >= 4 && parts.front() == "layers" &&
+        parts[parts.size() - 2] == "vars" &&
+        llvm::all_of(parts.back(), llvm::isDigit))
+      return true;
+  }
+  return false;
+}

@@ -28,6 +28,11 @@ llvm::Expected<NamedTensors>
 parseHdf5Weights(llvm::StringRef bytes, const std::string &path,
                  ValueErrors values = ValueErrors::Report);
 
+/// Whether `tensors` are a Keras 3 weights-only file's (save_weights):
+/// names `layers.<class>[_N]. ... .vars.<index>`, layers by class and
+/// position (compiler/Driver/Keras3Positions.h matches them to a model).
+bool hasKeras3PositionalNames(const NamedTensors &tensors);
+
 /// The JSON config Keras' `model.save("m.h5")` stores beside the weights
 /// (the root's attribute `model_config`); null where the file has none
 /// (`save_weights`, other HDF5 files).

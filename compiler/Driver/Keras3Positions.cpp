@@ -114,18 +114,6 @@ std::string describe(const ModelLayer &m) {
 
 } // namespace
 
-bool heed::hasKeras3PositionalNames(const rt::NamedTensors &tensors) {
-  for (auto &[name, t] : tensors) {
-    llvm::SmallVector<StringRef> parts;
-    StringRef(name).split(parts, '.');
-    if (parts.size() >= 4 && parts.front() == "layers" &&
-        parts[parts.size() - 2] == "vars" &&
-        llvm::all_of(parts.back(), llvm::isDigit))
-      return true;
-  }
-  return false;
-}
-
 llvm::Expected<rt::NamedTensors>
 heed::nameKeras3PositionalWeights(const dsl::Model &model,
                                   rt::NamedTensors tensors,

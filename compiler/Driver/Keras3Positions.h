@@ -20,11 +20,8 @@
 
 namespace heed {
 
-/// Whether `tensors` are a Keras 3 weights-only file's: names of the form
-/// `layers.<class>[_N]. ... .vars.<index>` (the reader's '/' as '.').
-bool hasKeras3PositionalNames(const rt::NamedTensors &tensors);
-
-/// The tensors of a Keras 3 weights-only file renamed `LAYER.VARIABLE`
+/// The tensors of a Keras 3 weights-only file (rt::hasKeras3PositionalNames)
+/// renamed `LAYER.VARIABLE`
 /// after `model`'s layers (convertKerasWeights then takes them). Errors
 /// name the layer that no group fits (with the groups of its class and
 /// their shapes), layers that fit the same groups, and groups that fit no

@@ -17,6 +17,7 @@
 #include "frontends/dsl/Parser.h"
 #include "frontends/dsl/Sema.h"
 #include "runtime/ByteOrderMark.h"
+#include "runtime/Hdf5Weights.h"
 #include "runtime/Limits.h"
 #include "runtime/Numbers.h"
 #include "runtime/ThreadPool.h"
@@ -208,7 +209,7 @@ llvm::Error Session::setWeights(rt::NamedTensors tensors,
   rt::stripNamePrefix(tensors, options.stripPrefix);
   // Keras 3's save_weights: layers by class and position, matched to the
   // model's by their classes and shapes (Keras3Positions.h).
-  if (hasKeras3PositionalNames(tensors)) {
+  if (rt::hasKeras3PositionalNames(tensors)) {
     if (ast->weightLayout != "keras")
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
