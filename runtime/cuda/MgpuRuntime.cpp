@@ -113,7 +113,10 @@ std::string targetMismatch(const char *ptx) {
   std::string name = device.name.empty() ? "" : " (" + device.name + ")";
   return "the model's kernels are PTX for sm_" + std::to_string(chip) +
          " (--gpu-chip), later than this GPU's sm_" + std::to_string(own) +
-         name + ": compile the model with --gpu-chip=sm_" + std::to_string(own);
+         name + ": compile the model with --gpu-chip=sm_" +
+         std::to_string(own) +
+         " (the C API's and Python's option gpu-chip=sm_" +
+         std::to_string(own) + ")";
 }
 
 /// `data` is the NUL-terminated PTX of the model's one gpu.module: the
