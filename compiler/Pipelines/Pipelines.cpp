@@ -276,6 +276,20 @@ std::string heed::gpuOptionsProblem(const PipelineOptions &o,
   return "";
 }
 
+std::string heed::kernelChoicesProblem(const PipelineOptions &o,
+                                       StringRef cellsName,
+                                       StringRef denseName) {
+  if (o.cells != "auto" && o.cells != "fused" && o.cells != "onednn")
+    return (cellsName + " must be 'auto', 'fused' or 'onednn', not '" +
+            o.cells + "'")
+        .str();
+  if (o.dense != "auto" && o.dense != "generated" && o.dense != "onednn")
+    return (denseName + " must be 'auto', 'generated' or 'onednn', not '" +
+            o.dense + "'")
+        .str();
+  return "";
+}
+
 std::string heed::targetNames() {
   std::string out;
   for (size_t i = 0; i < std::size(kTargetNames); ++i)
@@ -472,14 +486,10 @@ std::string heed::parsePipelineOptions(StringRef text, PipelineOptions &o,
   if (failed(cl.parseFromString(llvm::join(tokens, " "))))
     return ("bad options '" + text + "'").str();
   PipelineOptions parsed = cl.get();
-  if (parsed.cells != "auto" && parsed.cells != "fused" &&
-      parsed.cells != "onednn")
-    return "option 'cells' must be 'auto', 'fused' or 'onednn', not '" +
-           parsed.cells + "'";
-  if (parsed.dense != "auto" && parsed.dense != "generated" &&
-      parsed.dense != "onednn")
-    return "option 'dense' must be 'auto', 'generated' or 'onednn', not '" +
-           parsed.dense + "'";
+  if (std::string problem =
+          kernelChoicesProblem(parsed, "option 'cells'", "option 'dense'");
+      !problem.empty())
+    return problem;
   if (std::string problem = gpuOptionsProblem(parsed, ""); !problem.empty())
     return problem;
   for (StringRef token : tokens)

@@ -102,6 +102,14 @@ struct PipelineOptions {
 /// pipeline options); empty when nothing is. (gpuChip: gpuChipProblem.)
 std::string gpuOptionsProblem(const PipelineOptions &o, llvm::StringRef dashes);
 
+/// What is wrong with the kernel choices of `o` (cells: auto, fused or
+/// onednn; dense: auto, generated or onednn), each named as its caller
+/// spells it (`cellsName`: "--cell" for the heed CLI, "option 'cells'" for
+/// pipeline options); empty when nothing is.
+std::string kernelChoicesProblem(const PipelineOptions &o,
+                                 llvm::StringRef cellsName,
+                                 llvm::StringRef denseName);
+
 /// Compiler options as heed-opt's pipelines take them, over `o`:
 /// space-separated name=value ("target=cuda gpu-precision=bf16 fused=false";
 /// a bool's name alone sets it). The names given are added to `given`.

@@ -248,14 +248,12 @@ llvm::Expected<std::unique_ptr<Session>> openSession(bool needWeights,
   if (attentionLowering != "fused" && attentionLowering != "decomposed")
     return llvm::createStringError("--attention must be 'fused' or 'decomposed', not '" +
                                    attentionLowering + "'");
-  if (cellLowering != "auto" && cellLowering != "fused" &&
-      cellLowering != "onednn")
-    return llvm::createStringError("--cell must be 'auto', 'fused' or 'onednn', not '" +
-                                   cellLowering + "'");
-  if (denseLowering != "auto" && denseLowering != "generated" &&
-      denseLowering != "onednn")
-    return llvm::createStringError("--dense must be 'auto', 'generated' or 'onednn', not '" +
-                                   denseLowering + "'");
+  PipelineOptions kernels;
+  kernels.cells = cellLowering;
+  kernels.dense = denseLowering;
+  if (std::string problem = kernelChoicesProblem(kernels, "--cell", "--dense");
+      !problem.empty())
+    return llvm::createStringError(problem);
   if (liveRowChunk < -1)
     return llvm::createStringError("--live-row-chunk must be -1 (automatic), "
                                    "0 (off) or a number of rows");
